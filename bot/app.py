@@ -1,0 +1,125 @@
+"""Application assembly: the one builder the CLI, the tests and the benchmarks all use."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import BaseRequest
+
+from bot.anonymity import Secrets, load_or_create_secrets
+from bot.config import Settings
+from bot.i18n import t
+from bot.services import SERVICES_KEY, Services
+from bot.tagging import Tagger
+from handlers import errors, fallback, info, resident
+from storage.persistence import SqliteConversationPersistence
+from storage.repository import Clock, Repository, utc_now
+
+log = logging.getLogger(__name__)
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+# Commands shown in the Telegram client's menu; each described by the key "cmd.<command>".
+RESIDENT_COMMANDS = ("suggest", "report", "my", "status", "cancel", "lang", "privacy", "help")
+
+
+def build_application(
+    settings: Settings,
+    *,
+    secrets: Secrets | None = None,
+    clock: Clock = utc_now,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> AnyApplication:
+    """Build the bot from validated settings. Nothing is connected until it is started."""
+    secrets = secrets or load_or_create_secrets(settings.anonymity)
+    repository = Repository(settings.storage.path, clock=clock)
+    tg = settings.telegram
+    builder = (
+        ApplicationBuilder()
+        .token(tg.token.get_secret_value())
+        .base_url(tg.base_url)
+        .base_file_url(tg.base_file_url)
+        .persistence(
+            SqliteConversationPersistence(
+                repository, secrets, update_interval=tg.persistence_interval
+            )
+        )
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=tg.overall_max_rate,
+                group_max_rate=tg.group_max_rate,
+                max_retries=3,
+            )
+        )
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    app = builder.build()
+    app.bot_data[SERVICES_KEY] = Services(
+        settings=settings, repository=repository, tagger=Tagger(settings.topics), secrets=secrets
+    )
+    register_handlers(app)
+    return app
+
+
+def register_handlers(app: AnyApplication) -> None:
+    app.add_handler(resident.build_conversation())
+    app.add_handlers(info.build_handlers())
+    app.add_handlers(fallback.build_handlers())
+    app.add_error_handler(errors.on_error)
+
+
+def services_of(app: AnyApplication) -> Services:
+    services = app.bot_data[SERVICES_KEY]
+    assert isinstance(services, Services)
+    return services
+
+
+async def _post_init(app: AnyApplication) -> None:
+    await services_of(app).repository.connect()
+    # The default list is Simplified Chinese; English clients get English descriptions.
+    for lang, code in (("zh-Hans", None), ("en", "en")):
+        commands = [BotCommand(cmd, t(lang, f"cmd.{cmd}")) for cmd in RESIDENT_COMMANDS]
+        await app.bot.set_my_commands(commands, language_code=code)
+
+
+async def _post_shutdown(app: AnyApplication) -> None:
+    await services_of(app).repository.close()
+
+
+@asynccontextmanager
+async def running(
+    app: AnyApplication, *, poll_timeout: float | None = None
+) -> AsyncIterator[AnyApplication]:
+    """Start polling like ``run_polling`` does, without owning the event loop (tests, tools)."""
+    timeout = (
+        services_of(app).settings.telegram.poll_timeout if poll_timeout is None else poll_timeout
+    )
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    assert app.updater is not None
+    await app.updater.start_polling(
+        poll_interval=0, timeout=int(timeout), allowed_updates=Update.ALL_TYPES
+    )
+    await app.start()
+    try:
+        yield app
+    finally:
+        if app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)

@@ -1,0 +1,291 @@
+"""Configuration: pydantic models for the TOML file plus ``JINDIANZI_<SECTION>__<KEY>`` overrides.
+
+``load_settings`` reads a TOML file, lets environment variables win over it, validates
+everything at start-up and raises :class:`ConfigError` whose lines each name the bad key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+Language = Literal["zh-Hans", "zh-Hant", "en"]
+LANGUAGES: tuple[Language, ...] = ("zh-Hans", "zh-Hant", "en")
+DEFAULT_CONFIG_FILES = ("config.toml", "config.example.toml")
+ENV_PREFIX = "JINDIANZI_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TelegramSettings(_Section):
+    """How to reach the Bot API."""
+
+    token: SecretStr = SecretStr("")
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    poll_timeout: float = Field(default=30.0, ge=0, le=50)
+    # How often PTB writes conversation states to SQLite (they are flushed on shutdown too).
+    persistence_interval: float = Field(default=2.0, gt=0, le=60)
+    # Telegram's published limits: 30 messages/s overall, 20/min per group.
+    overall_max_rate: float = Field(default=30.0, gt=0)
+    group_max_rate: float = Field(default=20.0, gt=0)
+
+
+class StorageSettings(_Section):
+    path: Path = Path("jindianzi.sqlite3")
+
+
+class RolesSettings(_Section):
+    admin_ids: list[int] = Field(default_factory=list)
+    office_chat_id: int = 0
+    leading_group_chat_id: int = 0
+    channel_id: int = 0
+
+
+class CampaignSettings(_Section):
+    name: str = "解放思想大讨论"
+    timezone: str = "Asia/Shanghai"
+    language: Language = "zh-Hans"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)"
+            ) from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class AnonymitySettings(_Section):
+    """Secrets that protect anonymous senders. Leave empty to have them generated into key_file."""
+
+    key_file: Path = Path("jindianzi.keys")
+    hmac_key: SecretStr | None = None
+    encryption_key: SecretStr | None = None
+
+
+class LimitsSettings(_Section):
+    """What a resident may send in one submission."""
+
+    max_text_chars: int = Field(default=3500, ge=100, le=20000)
+    max_parts: int = Field(default=20, ge=1, le=100)
+    max_attachments: int = Field(default=10, ge=0, le=50)
+    min_text_chars: int = Field(default=4, ge=1, le=100)
+    page_size: int = Field(default=10, ge=1, le=50)
+
+
+class TopicConfig(_Section):
+    """One topic of the campaign's catalogue."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    names: dict[Language, str]
+    keywords: list[str] = Field(default_factory=list)
+    fallback: bool = False
+
+    @field_validator("names")
+    @classmethod
+    def _has_simplified(cls, value: dict[Language, str]) -> dict[Language, str]:
+        if "zh-Hans" not in value:
+            raise ValueError("a topic needs at least its zh-Hans name")
+        return value
+
+    @field_validator("keywords")
+    @classmethod
+    def _clean_keywords(cls, value: list[str]) -> list[str]:
+        cleaned = [k.strip() for k in value]
+        if any(not k for k in cleaned):
+            raise ValueError("keywords must not be empty strings")
+        return cleaned
+
+    def name(self, language: str) -> str:
+        name: str = self.names.get(language, self.names["zh-Hans"])  # type: ignore[call-overload]
+        return name
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Environment variables override the file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        nested_model_default_partial_update=True,
+    )
+
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    roles: RolesSettings = Field(default_factory=RolesSettings)
+    campaign: CampaignSettings = Field(default_factory=CampaignSettings)
+    anonymity: AnonymitySettings = Field(default_factory=AnonymitySettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    topics: list[TopicConfig] = Field(min_length=1)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's contents arrive as init kwargs; the environment must win over them.
+        return env_settings, init_settings
+
+    @model_validator(mode="after")
+    def _check_topics(self) -> Settings:
+        ids = [t.id for t in self.topics]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"topics: duplicate id(s) {', '.join(dupes)}")
+        fallbacks = [t.id for t in self.topics if t.fallback]
+        if len(fallbacks) != 1:
+            raise ValueError(
+                f"topics: exactly one topic must have fallback = true (found {len(fallbacks)})"
+            )
+        return self
+
+    @property
+    def fallback_topic(self) -> TopicConfig:
+        return next(t for t in self.topics if t.fallback)
+
+    def topic(self, topic_id: str) -> TopicConfig | None:
+        return next((t for t in self.topics if t.id == topic_id), None)
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; ``problems`` holds one line per bad key."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+    def report(self) -> str:
+        lines = [f"Configuration error in {self.source}:"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def resolve_config_path(path: Path | None) -> Path:
+    """The file to read: the one given, else config.toml, else config.example.toml."""
+    if path is not None:
+        return path
+    for candidate in DEFAULT_CONFIG_FILES:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    return Path(DEFAULT_CONFIG_FILES[0])
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out or "(top level)"
+
+
+def format_validation_error(
+    exc: ValidationError, data: Mapping[str, Any] | None = None
+) -> list[str]:
+    """One human line per error, naming the key (``topics[3].names``, ``campaign.timezone``)."""
+    problems: list[str] = []
+    for err in exc.errors(include_url=False):
+        loc = _location(tuple(err["loc"]))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check its spelling and section)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        # Only the key and pydantic's message: the input (possibly a secret) is never echoed.
+        problems.append(f"{loc}: {msg}")
+    return problems
+
+
+def load_settings(
+    path: Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    require_token: bool = False,
+) -> Settings:
+    """Read, merge with the environment and validate. Raises ConfigError naming bad keys."""
+    config_path = resolve_config_path(path)
+    source = str(config_path)
+    data: dict[str, Any] = {}
+    if config_path.is_file():
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(source, [f"cannot read file: {exc}"]) from None
+    elif path is not None:
+        raise ConfigError(source, ["file not found"])
+    if overrides:
+        data = _deep_merge(data, overrides)
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(source, format_validation_error(exc)) from None
+    if require_token and not settings.telegram.token.get_secret_value():
+        raise ConfigError(
+            source,
+            ["telegram.token: no bot token; set it in the file or in JINDIANZI_TELEGRAM__TOKEN"],
+        )
+    return settings
+
+
+def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+__all__ = [
+    "LANGUAGES",
+    "AnonymitySettings",
+    "CampaignSettings",
+    "ConfigError",
+    "Language",
+    "LimitsSettings",
+    "RolesSettings",
+    "Settings",
+    "StorageSettings",
+    "TelegramSettings",
+    "TopicConfig",
+    "load_settings",
+    "resolve_config_path",
+]

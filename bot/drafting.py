@@ -1,0 +1,101 @@
+"""Composing a submission: what may be added to a draft, when it is ready, topic proposals.
+
+Pure functions over :class:`bot.records.Draft`; problems come back as translation keys with
+their details so the handler can answer in the user's language.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.config import LimitsSettings
+from bot.records import Attachment, Draft, TopicEvidence
+from bot.tagging import TopicMatch
+from bot.text import clean_text
+
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+|$)(.*)\Z", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """The new draft, or the translation key of the reason nothing was added."""
+
+    draft: Draft
+    problem: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def add_content(
+    draft: Draft,
+    *,
+    text: str | None,
+    attachment: Attachment | None,
+    limits: LimitsSettings,
+) -> AddResult:
+    """Add a message's text (or caption) and attachment to the draft, within the limits."""
+    cleaned = clean_text(text) if text else ""
+    if not cleaned and attachment is None:
+        return AddResult(draft, "input.empty")
+    if attachment is not None and len(draft.attachments) >= limits.max_attachments:
+        return AddResult(draft, "input.too_many_attachments", {"limit": limits.max_attachments})
+    if cleaned:
+        if len(draft.parts) >= limits.max_parts:
+            return AddResult(draft, "input.too_many_parts", {"limit": limits.max_parts})
+        if draft.text_length + len(cleaned) > limits.max_text_chars:
+            return AddResult(
+                draft,
+                "input.too_long",
+                {
+                    "chars": len(cleaned),
+                    "have": draft.text_length,
+                    "limit": limits.max_text_chars,
+                },
+            )
+    parts = [*draft.parts, cleaned] if cleaned else list(draft.parts)
+    attachments = [*draft.attachments, attachment] if attachment else list(draft.attachments)
+    # New content invalidates an earlier topic proposal: it is made again for the whole text.
+    return AddResult(
+        draft.model_copy(
+            update={"parts": parts, "attachments": attachments, "topic_id": None, "evidence": []}
+        )
+    )
+
+
+def ready_problem(draft: Draft, limits: LimitsSettings) -> str | None:
+    """Why the draft cannot go on to the topic step yet (a translation key), or None."""
+    if not draft.parts and not draft.attachments:
+        return "compose.empty"
+    if not draft.attachments and draft.text_length < limits.min_text_chars:
+        return "compose.too_short"
+    return None
+
+
+def submit_problem(draft: Draft) -> str | None:
+    """Why the draft cannot be submitted yet, or None."""
+    if draft.kind is None or draft.anonymous is None or draft.topic_id is None:
+        return "draft.incomplete"
+    return None
+
+
+def with_proposal(draft: Draft, matches: Sequence[TopicMatch], *, keep: int = 3) -> Draft:
+    """The draft with the tagger's best topic proposed and the evidence for the top ones."""
+    evidence = [
+        TopicEvidence(topic_id=m.topic_id, score=m.score, keywords=m.keywords)
+        for m in matches[:keep]
+    ]
+    return draft.model_copy(update={"topic_id": matches[0].topic_id, "evidence": evidence})
+
+
+def command_name(text: str) -> str | None:
+    """``report`` for ``/report@jindianzi_bot 路灯坏了``."""
+    match = _COMMAND.match(text)
+    return match[1].lower() if match else None
+
+
+def command_argument(text: str) -> str:
+    """Everything after the command, newlines kept: ``路灯坏了`` for ``/report 路灯坏了``."""
+    match = _COMMAND.match(text)
+    return match[2].strip() if match else ""

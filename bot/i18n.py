@@ -1,0 +1,474 @@
+"""The one translation mechanism: every user-facing string, in zh-Hans, zh-Hant and English.
+
+``t(lang, key, **values)`` formats a message; values that come from users must already be
+HTML-escaped. The zh-Hant texts were converted from zh-Hans with OpenCC (s2tw) and reviewed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.config import LANGUAGES, Language
+
+DEFAULT_LANGUAGE: Language = "zh-Hans"
+
+MESSAGES: dict[str, dict[Language, str]] = {
+    "lang.name": {
+        "zh-Hans": "简体中文",
+        "zh-Hant": "繁體中文",
+        "en": "English",
+    },
+    "start.greeting": {
+        "zh-Hans": "您好，{name}！这里是「{campaign}」金点子征集台。\n\n有好的建议，或发现需要解决的问题，直接发给我就行：可以写文字，也可以附上照片、语音、文件或位置。每条都会有编号，办理情况随时可查。可以实名，也可以匿名。",
+        "zh-Hant": "您好，{name}！這裡是「{campaign}」金點子徵集臺。\n\n有好的建議，或發現需要解決的問題，直接發給我就行：可以寫文字，也可以附上照片、語音、文件或位置。每條都會有編號，辦理情況隨時可查。可以實名，也可以匿名。",
+        "en": "Hello, {name}! This is the suggestion desk of “{campaign}”.\n\nSend me a suggestion or report a problem: text, plus photos, voice notes, documents or a location if you like. Every item gets a reference number and you can follow what happens to it. You may sign it or stay anonymous.",
+    },
+    "menu.suggest": {
+        "zh-Hans": "💡 提建议",
+        "zh-Hant": "💡 提建議",
+        "en": "💡 Make a suggestion",
+    },
+    "menu.report": {
+        "zh-Hans": "📣 反映问题",
+        "zh-Hant": "📣 反映問題",
+        "en": "📣 Report a problem",
+    },
+    "menu.my": {
+        "zh-Hans": "📋 我的提交",
+        "zh-Hant": "📋 我的提交",
+        "en": "📋 My submissions",
+    },
+    "menu.help": {
+        "zh-Hans": "❓ 帮助",
+        "zh-Hant": "❓ 幫助",
+        "en": "❓ Help",
+    },
+    "help.text": {
+        "zh-Hans": "<b>怎么用</b>\n• 直接发文字，或点「提建议」「反映问题」开始；也可以一行写完：/suggest 内容 或 /report 内容\n• 可以分几条发送，也可以附照片、语音、文件、位置，说完点「下一步」\n• 确认类别，选择实名或匿名，核对后提交，就会收到编号（如 #42）\n\n<b>命令</b>\n/suggest 提建议\n/report 反映问题\n/my 我的提交\n/status 编号 查看办理情况，如 /status 42\n/cancel 放弃正在填写的内容\n/lang 切换语言\n/privacy 隐私与匿名说明\n/help 本说明",
+        "zh-Hant": "<b>怎麼用</b>\n• 直接發文字，或點「提建議」「反映問題」開始；也可以一行寫完：/suggest 內容 或 /report 內容\n• 可以分幾條發送，也可以附照片、語音、文件、位置，說完點「下一步」\n• 確認類別，選擇實名或匿名，核對後提交，就會收到編號（如 #42）\n\n<b>命令</b>\n/suggest 提建議\n/report 反映問題\n/my 我的提交\n/status 編號 查看辦理情況，如 /status 42\n/cancel 放棄正在填寫的內容\n/lang 切換語言\n/privacy 隱私與匿名說明\n/help 本說明",
+        "en": "<b>How it works</b>\n• Just send text, or tap “Make a suggestion” / “Report a problem”; or in one line: /suggest text or /report text\n• Send several messages if you like, with photos, voice notes, documents or a location, then tap “Next”\n• Confirm the topic, choose named or anonymous, check and submit: you get a reference number (e.g. #42)\n\n<b>Commands</b>\n/suggest make a suggestion\n/report report a problem\n/my my submissions\n/status number: follow one, e.g. /status 42\n/cancel discard what you are writing\n/lang change language\n/privacy privacy and anonymity\n/help this text",
+    },
+    "privacy.text": {
+        "zh-Hans": "<b>我们保存什么</b>\n• 您提交的内容、类别、附件（以 Telegram 文件编号保存）、位置和办理记录。\n• 实名提交：保存您的 Telegram 编号、名字和用户名，答复公开时可以署名致谢。\n\n<b>匿名意味着什么</b>\n• 匿名提交不保存您的 Telegram 编号、名字或用户名，日志里也没有。\n• 为了让您在 /my 里看到它、收到答复，我们只保存一个用密钥计算的代号，以及加密后的对话地址。\n• 没有密钥，仅凭数据库无法知道是谁提交的；管理员看到的只有「匿名」。\n• 转交领导小组时以复制方式发送，不会带出您的身份。\n• 语言设置和未提交的草稿同样只按代号保存，删除的数据会被覆盖清除。",
+        "zh-Hant": "<b>我們保存什麼</b>\n• 您提交的內容、類別、附件（以 Telegram 文件編號保存）、位置和辦理記錄。\n• 實名提交：保存您的 Telegram 編號、名字和用戶名，答覆公開時可以署名致謝。\n\n<b>匿名意味著什麼</b>\n• 匿名提交不保存您的 Telegram 編號、名字或用戶名，日誌裡也沒有。\n• 為了讓您在 /my 裡看到它、收到答覆，我們只保存一個用密鑰計算的代號，以及加密後的對話地址。\n• 沒有密鑰，僅憑數據庫無法知道是誰提交的；管理員看到的只有「匿名」。\n• 轉交領導小組時以複製方式發送，不會帶出您的身份。\n• 語言設置和未提交的草稿同樣只按代號保存，刪除的數據會被覆蓋清除。",
+        "en": "<b>What we store</b>\n• What you submit: text, topic, attachments (as Telegram file ids), location and the handling history.\n• Named submissions: your Telegram id, name and username, so you can be thanked by name when a response is published.\n\n<b>What anonymous means</b>\n• Anonymous submissions store no Telegram id, name or username, and nothing about you is logged.\n• So that you can see it in /my and get the answer, we keep only a pseudonym computed with a secret key and your chat address encrypted.\n• Without the keys, the database alone cannot tell who sent it; administrators only see “anonymous”.\n• Items passed to the leading group are copied, never forwarded, so your identity does not travel with them.\n• Your language choice and unfinished drafts are also kept only under the pseudonym; deleted data is overwritten.",
+    },
+    "lang.ask": {
+        "zh-Hans": "请选择语言：",
+        "zh-Hant": "請選擇語言：",
+        "en": "Choose your language:",
+    },
+    "lang.set": {
+        "zh-Hans": "已切换为简体中文。",
+        "zh-Hant": "已切換為繁體中文。",
+        "en": "Language set to English.",
+    },
+    "kind.ask": {
+        "zh-Hans": "收到。这是一条建议，还是要反映问题？",
+        "zh-Hant": "收到。這是一條建議，還是要反映問題？",
+        "en": "Got it. Is this a suggestion or a problem report?",
+    },
+    "kind.suggestion": {
+        "zh-Hans": "建议",
+        "zh-Hant": "建議",
+        "en": "Suggestion",
+    },
+    "kind.problem": {
+        "zh-Hans": "问题反映",
+        "zh-Hant": "問題反映",
+        "en": "Problem report",
+    },
+    "compose.ask.suggestion": {
+        "zh-Hans": "请写下您的建议。可以分几条发送，也可以附上照片、语音、文件或位置。",
+        "zh-Hant": "請寫下您的建議。可以分幾條發送，也可以附上照片、語音、文件或位置。",
+        "en": "Please write your suggestion. You can send several messages and add photos, voice notes, documents or a location.",
+    },
+    "compose.ask.problem": {
+        "zh-Hans": "请说明您要反映的问题：在哪里、什么情况。可以分几条发送，也可以附上照片、语音、文件或位置。",
+        "zh-Hant": "請說明您要反映的問題：在哪裡、什麼情況。可以分幾條發送，也可以附上照片、語音、文件或位置。",
+        "en": "Please describe the problem: where it is and what is wrong. You can send several messages and add photos, voice notes, documents or a location.",
+    },
+    "compose.received": {
+        "zh-Hans": "已记下（文字 {chars} 字，附件 {attachments} 个）。还可以继续补充；说完了请点「下一步」。",
+        "zh-Hant": "已記下（文字 {chars} 字，附件 {attachments} 個）。還可以繼續補充；說完了請點「下一步」。",
+        "en": "Noted ({chars} characters of text, {attachments} attachment(s)). You can add more; when you are done, tap “Next”.",
+    },
+    "compose.empty": {
+        "zh-Hans": "还没有内容。请先写几句话，或发一张照片、一段语音。",
+        "zh-Hant": "還沒有內容。請先寫幾句話，或發一張照片、一段語音。",
+        "en": "There is nothing yet. Please write a few words, or send a photo or a voice note.",
+    },
+    "compose.too_short": {
+        "zh-Hans": "内容太短了，请至少写 {min_chars} 个字，说清楚是什么事。",
+        "zh-Hant": "內容太短了，請至少寫 {min_chars} 個字，說清楚是什麼事。",
+        "en": "That is too short: please write at least {min_chars} characters so we know what it is about.",
+    },
+    "button.next": {
+        "zh-Hans": "下一步 ▶",
+        "zh-Hant": "下一步 ▶",
+        "en": "Next ▶",
+    },
+    "button.cancel": {
+        "zh-Hans": "✖ 取消",
+        "zh-Hant": "✖ 取消",
+        "en": "✖ Cancel",
+    },
+    "button.confirm": {
+        "zh-Hans": "✅ 确认提交",
+        "zh-Hant": "✅ 確認提交",
+        "en": "✅ Submit",
+    },
+    "button.prev": {
+        "zh-Hans": "◀ 上一页",
+        "zh-Hant": "◀ 上一頁",
+        "en": "◀ Previous",
+    },
+    "button.more": {
+        "zh-Hans": "下一页 ▶",
+        "zh-Hant": "下一頁 ▶",
+        "en": "Next page ▶",
+    },
+    "topic.proposal": {
+        "zh-Hans": "建议归入类别：<b>{topic}</b>\n依据关键词：{keywords}\n如不合适，请选择其他类别。",
+        "zh-Hant": "建議歸入類別：<b>{topic}</b>\n依據關鍵詞：{keywords}\n如不合適，請選擇其他類別。",
+        "en": "Suggested topic: <b>{topic}</b>\nMatched keywords: {keywords}\nIf it does not fit, choose another topic.",
+    },
+    "topic.proposal.fallback": {
+        "zh-Hans": "没能自动判断类别，暂归入：<b>{topic}</b>\n您可以选择更合适的类别。",
+        "zh-Hant": "沒能自動判斷類別，暫歸入：<b>{topic}</b>\n您可以選擇更合適的類別。",
+        "en": "We could not tell the topic automatically, so it is filed under: <b>{topic}</b>\nYou can choose a better one.",
+    },
+    "topic.accept": {
+        "zh-Hans": "✅ 就是这个类别",
+        "zh-Hant": "✅ 就是這個類別",
+        "en": "✅ This topic is right",
+    },
+    "topic.other": {
+        "zh-Hans": "选择其他类别",
+        "zh-Hant": "選擇其他類別",
+        "en": "Choose another topic",
+    },
+    "identity.ask": {
+        "zh-Hans": "类别：{topic}\n\n请选择提交方式：\n• <b>实名</b>：办理人员知道是您，答复公开时可署名致谢。\n• <b>匿名</b>：不保存您的身份，仍可查看进度、收到答复。",
+        "zh-Hant": "類別：{topic}\n\n請選擇提交方式：\n• <b>實名</b>：辦理人員知道是您，答覆公開時可署名致謝。\n• <b>匿名</b>：不保存您的身份，仍可查看進度、收到答覆。",
+        "en": "Topic: {topic}\n\nHow do you want to submit?\n• <b>Named</b>: the office knows it is you and may thank you by name when the answer is published.\n• <b>Anonymous</b>: your identity is not stored; you can still follow it and receive the answer.",
+    },
+    "identity.named": {
+        "zh-Hans": "🙋 实名提交",
+        "zh-Hant": "🙋 實名提交",
+        "en": "🙋 Named",
+    },
+    "identity.anonymous": {
+        "zh-Hans": "🕶 匿名提交",
+        "zh-Hant": "🕶 匿名提交",
+        "en": "🕶 Anonymous",
+    },
+    "summary.title": {
+        "zh-Hans": "<b>请核对后提交</b>",
+        "zh-Hant": "<b>請核對後提交</b>",
+        "en": "<b>Please check before submitting</b>",
+    },
+    "summary.anonymous": {
+        "zh-Hans": "匿名",
+        "zh-Hant": "匿名",
+        "en": "anonymous",
+    },
+    "summary.named": {
+        "zh-Hans": "实名（{name}）",
+        "zh-Hant": "實名（{name}）",
+        "en": "named ({name})",
+    },
+    "summary.confirm_hint": {
+        "zh-Hans": "确认无误请点「确认提交」；还想补充，直接发送即可。",
+        "zh-Hant": "確認無誤請點「確認提交」；還想補充，直接發送即可。",
+        "en": "Tap “Submit” if all is right; to add something, just send it.",
+    },
+    "field.kind": {
+        "zh-Hans": "类型：{value}",
+        "zh-Hant": "類型：{value}",
+        "en": "Kind: {value}",
+    },
+    "field.topic": {
+        "zh-Hans": "类别：{value}",
+        "zh-Hant": "類別：{value}",
+        "en": "Topic: {value}",
+    },
+    "field.identity": {
+        "zh-Hans": "署名：{value}",
+        "zh-Hant": "署名：{value}",
+        "en": "Sender: {value}",
+    },
+    "field.status": {
+        "zh-Hans": "状态：{value}",
+        "zh-Hant": "狀態：{value}",
+        "en": "Status: {value}",
+    },
+    "field.date": {
+        "zh-Hans": "提交时间：{value}",
+        "zh-Hant": "提交時間：{value}",
+        "en": "Submitted: {value}",
+    },
+    "field.attachments": {
+        "zh-Hans": "附件：{value}",
+        "zh-Hant": "附件：{value}",
+        "en": "Attachments: {value}",
+    },
+    "attachment.photo": {
+        "zh-Hans": "照片 {n}",
+        "zh-Hant": "照片 {n}",
+        "en": "{n} photo(s)",
+    },
+    "attachment.document": {
+        "zh-Hans": "文件 {n}",
+        "zh-Hant": "文件 {n}",
+        "en": "{n} document(s)",
+    },
+    "attachment.voice": {
+        "zh-Hans": "语音 {n}",
+        "zh-Hant": "語音 {n}",
+        "en": "{n} voice note(s)",
+    },
+    "attachment.audio": {
+        "zh-Hans": "音频 {n}",
+        "zh-Hant": "音頻 {n}",
+        "en": "{n} audio file(s)",
+    },
+    "attachment.video": {
+        "zh-Hans": "视频 {n}",
+        "zh-Hant": "視頻 {n}",
+        "en": "{n} video(s)",
+    },
+    "attachment.video_note": {
+        "zh-Hans": "视频消息 {n}",
+        "zh-Hant": "視頻消息 {n}",
+        "en": "{n} video message(s)",
+    },
+    "attachment.location": {
+        "zh-Hans": "位置 {n}",
+        "zh-Hant": "位置 {n}",
+        "en": "{n} location(s)",
+    },
+    "ack.named": {
+        "zh-Hans": "✅ 已收到，谢谢您！编号 <b>{ref}</b>。\n我们会尽快处理，有进展会通知您。随时可用 /status {num} 或 /my 查看。",
+        "zh-Hant": "✅ 已收到，謝謝您！編號 <b>{ref}</b>。\n我們會盡快處理，有進展會通知您。隨時可用 /status {num} 或 /my 查看。",
+        "en": "✅ Received, thank you! Reference <b>{ref}</b>.\nWe will handle it soon and let you know. Follow it any time with /status {num} or /my.",
+    },
+    "ack.anonymous": {
+        "zh-Hans": "✅ 已匿名收到，谢谢您！编号 <b>{ref}</b>。\n您的身份没有被保存。有进展会通知您，也可用 /status {num} 或 /my 查看。",
+        "zh-Hant": "✅ 已匿名收到，謝謝您！編號 <b>{ref}</b>。\n您的身份沒有被保存。有進展會通知您，也可用 /status {num} 或 /my 查看。",
+        "en": "✅ Received anonymously, thank you! Reference <b>{ref}</b>.\nYour identity was not stored. We will let you know of progress; follow it with /status {num} or /my.",
+    },
+    "draft.gone": {
+        "zh-Hans": "这份草稿已经提交或取消了。要再提交，请发送 /suggest 或 /report。",
+        "zh-Hant": "這份草稿已經提交或取消了。要再提交，請發送 /suggest 或 /report。",
+        "en": "That draft was already submitted or cancelled. To send another, use /suggest or /report.",
+    },
+    "draft.incomplete": {
+        "zh-Hans": "还差一步：请按上面的按钮选择类别和提交方式。",
+        "zh-Hant": "還差一步：請按上面的按鈕選擇類別和提交方式。",
+        "en": "One step is missing: please choose the topic and how to submit with the buttons above.",
+    },
+    "cancel.done": {
+        "zh-Hans": "已取消，草稿已删除。有需要随时再来。",
+        "zh-Hant": "已取消，草稿已刪除。有需要隨時再來。",
+        "en": "Cancelled; the draft was deleted. Come back any time.",
+    },
+    "cancel.nothing": {
+        "zh-Hans": "现在没有正在填写的内容。",
+        "zh-Hant": "現在沒有正在填寫的內容。",
+        "en": "There is nothing in progress to cancel.",
+    },
+    "input.unsupported": {
+        "zh-Hans": "抱歉，这种消息（如贴纸、投票、名片）无法作为提交内容。请发送文字、照片、语音、文件或位置。",
+        "zh-Hant": "抱歉，這種消息（如貼紙、投票、名片）無法作為提交內容。請發送文字、照片、語音、文件或位置。",
+        "en": "Sorry, this kind of message (such as a sticker, poll or contact) cannot be part of a submission. Please send text, a photo, a voice note, a document or a location.",
+    },
+    "input.empty": {
+        "zh-Hans": "这条消息是空的，没有记下。请写几句话。",
+        "zh-Hant": "這條消息是空的，沒有記下。請寫幾句話。",
+        "en": "That message was empty, so nothing was added. Please write a few words.",
+    },
+    "input.too_long": {
+        "zh-Hans": "这条消息没有记下：加上它（{chars} 字）会超过每条提交 {limit} 字的上限（已有 {have} 字）。请精简一下，或者分成另一条提交。",
+        "zh-Hant": "這條消息沒有記下：加上它（{chars} 字）會超過每條提交 {limit} 字的上限（已有 {have} 字）。請精簡一下，或者分成另一條提交。",
+        "en": "That message was not added: with it ({chars} characters) the submission would exceed its limit of {limit} characters (it has {have}). Please shorten it or send it as a separate submission.",
+    },
+    "input.too_many_parts": {
+        "zh-Hans": "这份提交已经有 {limit} 条消息了，不能再加。请点「下一步」提交，其余内容可以另起一条。",
+        "zh-Hant": "這份提交已經有 {limit} 條消息了，不能再加。請點「下一步」提交，其餘內容可以另起一條。",
+        "en": "This submission already has {limit} messages. Please tap “Next” to submit it and send the rest as a new one.",
+    },
+    "input.too_many_attachments": {
+        "zh-Hans": "每条提交最多 {limit} 个附件，这个没有加上。请先提交，其余附件可以另起一条。",
+        "zh-Hant": "每條提交最多 {limit} 個附件，這個沒有加上。請先提交，其餘附件可以另起一條。",
+        "en": "A submission can have at most {limit} attachments; this one was not added. Please submit and send the rest as a new one.",
+    },
+    "button.stale": {
+        "zh-Hans": "这个按钮已经失效了，请按最新的消息操作，或发送 /start 重新开始。",
+        "zh-Hant": "這個按鈕已經失效了，請按最新的消息操作，或發送 /start 重新開始。",
+        "en": "This button has expired. Please use the latest message, or send /start.",
+    },
+    "my.empty": {
+        "zh-Hans": "您还没有提交过。发送 /suggest 提建议，或 /report 反映问题。",
+        "zh-Hant": "您還沒有提交過。發送 /suggest 提建議，或 /report 反映問題。",
+        "en": "You have not submitted anything yet. Send /suggest or /report to start.",
+    },
+    "my.title": {
+        "zh-Hans": "<b>我的提交</b>（第 {first}–{last} 条，共 {total} 条）",
+        "zh-Hant": "<b>我的提交</b>（第 {first}–{last} 條，共 {total} 條）",
+        "en": "<b>My submissions</b> ({first}–{last} of {total})",
+    },
+    "my.line": {
+        "zh-Hans": "{ref} · {kind} · {topic} · {status} · {date}",
+        "zh-Hant": "{ref} · {kind} · {topic} · {status} · {date}",
+        "en": "{ref} · {kind} · {topic} · {status} · {date}",
+    },
+    "my.hint": {
+        "zh-Hans": "查看详情：/status 编号，例如 /status 42",
+        "zh-Hant": "查看詳情：/status 編號，例如 /status 42",
+        "en": "Details: /status number, e.g. /status 42",
+    },
+    "detail.title": {
+        "zh-Hans": "<b>{ref}</b>",
+        "zh-Hant": "<b>{ref}</b>",
+        "en": "<b>{ref}</b>",
+    },
+    "detail.history": {
+        "zh-Hans": "<b>办理记录</b>",
+        "zh-Hant": "<b>辦理記錄</b>",
+        "en": "<b>History</b>",
+    },
+    "status.usage": {
+        "zh-Hans": "请在命令后写编号，例如：/status 42",
+        "zh-Hant": "請在命令後寫編號，例如：/status 42",
+        "en": "Please add the reference number, e.g. /status 42",
+    },
+    "status.not_found": {
+        "zh-Hans": "没有找到编号为 {ref} 的提交，或者它不是您提交的。请用 /my 查看您的提交。",
+        "zh-Hant": "沒有找到編號為 {ref} 的提交，或者它不是您提交的。請用 /my 查看您的提交。",
+        "en": "No submission {ref} was found, or it is not yours. Use /my to list your submissions.",
+    },
+    "command.unknown": {
+        "zh-Hans": "抱歉，不认识这个命令。发送 /help 查看可以做什么。",
+        "zh-Hant": "抱歉，不認識這個命令。發送 /help 查看可以做什麼。",
+        "en": "Sorry, I do not know that command. Send /help to see what I can do.",
+    },
+    "edited.ignored": {
+        "zh-Hans": "提示：修改已发送的消息不会改动已记下的内容。需要更正的话，请直接发一条新消息补充。",
+        "zh-Hant": "提示：修改已發送的消息不會改動已記下的內容。需要更正的話，請直接發一條新消息補充。",
+        "en": "Note: editing a message does not change what was already recorded. To correct something, send a new message.",
+    },
+    "error.apology": {
+        "zh-Hans": "抱歉，处理时出了点问题，请稍后再试。您已提交的内容不会丢失。",
+        "zh-Hant": "抱歉，處理時出了點問題，請稍後再試。您已提交的內容不會丟失。",
+        "en": "Sorry, something went wrong. Please try again in a moment; nothing you already submitted is lost.",
+    },
+    "cmd.suggest": {
+        "zh-Hans": "提建议",
+        "zh-Hant": "提建議",
+        "en": "Make a suggestion",
+    },
+    "cmd.report": {
+        "zh-Hans": "反映问题",
+        "zh-Hant": "反映問題",
+        "en": "Report a problem",
+    },
+    "cmd.my": {
+        "zh-Hans": "我的提交",
+        "zh-Hant": "我的提交",
+        "en": "My submissions",
+    },
+    "cmd.status": {
+        "zh-Hans": "查看办理情况，如 /status 42",
+        "zh-Hant": "查看辦理情況，如 /status 42",
+        "en": "Follow one submission, e.g. /status 42",
+    },
+    "cmd.cancel": {
+        "zh-Hans": "放弃正在填写的内容",
+        "zh-Hant": "放棄正在填寫的內容",
+        "en": "Discard what you are writing",
+    },
+    "cmd.lang": {
+        "zh-Hans": "切换语言",
+        "zh-Hant": "切換語言",
+        "en": "Change language",
+    },
+    "cmd.privacy": {
+        "zh-Hans": "隐私与匿名说明",
+        "zh-Hant": "隱私與匿名說明",
+        "en": "Privacy and anonymity",
+    },
+    "cmd.help": {
+        "zh-Hans": "使用说明",
+        "zh-Hant": "使用說明",
+        "en": "Help",
+    },
+    "status.new": {
+        "zh-Hans": "待审核",
+        "zh-Hant": "待審核",
+        "en": "awaiting review",
+    },
+    "status.accepted": {
+        "zh-Hans": "已受理",
+        "zh-Hant": "已受理",
+        "en": "accepted",
+    },
+    "status.rejected": {
+        "zh-Hans": "不予受理",
+        "zh-Hant": "不予受理",
+        "en": "not accepted",
+    },
+    "status.duplicate": {
+        "zh-Hans": "重复",
+        "zh-Hant": "重複",
+        "en": "duplicate",
+    },
+    "status.forwarded": {
+        "zh-Hans": "已转领导小组",
+        "zh-Hant": "已轉領導小組",
+        "en": "with the leading group",
+    },
+    "status.in_progress": {
+        "zh-Hans": "办理中",
+        "zh-Hant": "辦理中",
+        "en": "in progress",
+    },
+    "status.answered": {
+        "zh-Hans": "已答复",
+        "zh-Hant": "已答覆",
+        "en": "answered",
+    },
+    "status.published": {
+        "zh-Hans": "已公开",
+        "zh-Hant": "已公開",
+        "en": "published",
+    },
+    "status.closed": {
+        "zh-Hans": "已办结",
+        "zh-Hant": "已辦結",
+        "en": "closed",
+    },
+}
+
+
+def t(lang: str, key: str, **values: Any) -> str:
+    """The message ``key`` in ``lang`` (falling back to Simplified Chinese), formatted."""
+    entry = MESSAGES[key]
+    template: str = entry.get(lang, entry[DEFAULT_LANGUAGE])  # type: ignore[call-overload]
+    return template.format(**values) if values else template
+
+
+def resolve_language(code: str | None, default: Language = DEFAULT_LANGUAGE) -> Language:
+    """Map a stored choice or a Telegram ``language_code`` (zh-hans, zh-TW, en-US...) to ours."""
+    if not code:
+        return default
+    if code in LANGUAGES:
+        return code
+    lowered = code.lower().replace("_", "-")
+    if lowered.startswith("zh"):
+        if any(tag in lowered for tag in ("hant", "-tw", "-hk", "-mo")):
+            return "zh-Hant"
+        return "zh-Hans"
+    if lowered.startswith("en"):
+        return "en"
+    return default

@@ -1,0 +1,136 @@
+"""What residents read: topic proposals, draft summaries, lists and histories (HTML text).
+
+Pure functions: they take records and settings and return HTML strings in which every piece
+of user text is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.config import Language, Settings
+from bot.i18n import t
+from bot.records import Draft, HistoryEntry, Submission, SubmissionSummary
+from bot.text import escape, shorten
+from bot.workflow import Kind, Status, format_reference
+
+SUMMARY_TEXT_CHARS = 1500
+
+
+def local_time(dt: datetime, tz: ZoneInfo) -> str:
+    return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def local_date(dt: datetime, tz: ZoneInfo) -> str:
+    return dt.astimezone(tz).strftime("%Y-%m-%d")
+
+
+def kind_label(lang: Language, kind: Kind) -> str:
+    return t(lang, f"kind.{kind.value}")
+
+
+def status_label(lang: Language, status: Status) -> str:
+    return t(lang, f"status.{status.value}")
+
+
+def topic_label(lang: Language, settings: Settings, topic_id: str) -> str:
+    topic = settings.topic(topic_id)
+    return topic.name(lang) if topic else topic_id
+
+
+def topic_proposal(lang: Language, draft: Draft, settings: Settings) -> str:
+    assert draft.topic_id is not None
+    name = escape(topic_label(lang, settings, draft.topic_id))
+    best = draft.evidence[0] if draft.evidence else None
+    if best is None or not best.keywords:
+        return t(lang, "topic.proposal.fallback", topic=name)
+    keywords = "、".join(escape(k) for k in best.keywords)
+    return t(lang, "topic.proposal", topic=name, keywords=keywords)
+
+
+def draft_summary(lang: Language, draft: Draft, settings: Settings, *, sender_name: str) -> str:
+    assert draft.kind is not None and draft.topic_id is not None
+    who = (
+        t(lang, "summary.anonymous")
+        if draft.anonymous
+        else t(lang, "summary.named", name=escape(sender_name))
+    )
+    lines = [
+        t(lang, "summary.title"),
+        t(lang, "field.kind", value=kind_label(lang, draft.kind)),
+        t(lang, "field.topic", value=escape(topic_label(lang, settings, draft.topic_id))),
+        t(lang, "field.identity", value=who),
+    ]
+    if draft.attachments:
+        lines.append(_attachments_line(lang, draft.attachments))
+    if draft.parts:
+        lines += ["", escape(shorten(draft.text, SUMMARY_TEXT_CHARS))]
+    lines += ["", t(lang, "summary.confirm_hint")]
+    return "\n".join(lines)
+
+
+def _attachments_line(lang: Language, attachments: Sequence[object]) -> str:
+    counts: dict[str, int] = {}
+    for a in attachments:
+        kind = getattr(a, "type", "document")
+        counts[kind] = counts.get(kind, 0) + 1
+    parts = [t(lang, f"attachment.{k}", n=n) for k, n in counts.items()]
+    return t(
+        lang, "field.attachments", value="、".join(parts) if lang != "en" else ", ".join(parts)
+    )
+
+
+def my_list(
+    lang: Language,
+    settings: Settings,
+    items: Sequence[SubmissionSummary],
+    *,
+    total: int,
+    offset: int,
+) -> str:
+    if total == 0:
+        return t(lang, "my.empty")
+    tz = settings.campaign.tz
+    lines = [t(lang, "my.title", first=offset + 1, last=offset + len(items), total=total)]
+    for item in items:
+        lines.append(
+            t(
+                lang,
+                "my.line",
+                ref=format_reference(item.id),
+                kind=kind_label(lang, item.kind),
+                topic=escape(topic_label(lang, settings, item.topic_id)),
+                status=status_label(lang, item.status),
+                date=local_date(item.created_at, tz),
+            )
+        )
+    lines.append(t(lang, "my.hint"))
+    return "\n".join(lines)
+
+
+def submission_detail(
+    lang: Language, settings: Settings, sub: Submission, history: Sequence[HistoryEntry]
+) -> str:
+    tz = settings.campaign.tz
+    who = (
+        t(lang, "summary.anonymous")
+        if sub.sender is None
+        else t(lang, "summary.named", name=escape(sub.sender.name))
+    )
+    lines = [
+        t(lang, "detail.title", ref=format_reference(sub.id)),
+        t(lang, "field.kind", value=kind_label(lang, sub.kind)),
+        t(lang, "field.topic", value=escape(topic_label(lang, settings, sub.topic_id))),
+        t(lang, "field.status", value=status_label(lang, sub.status)),
+        t(lang, "field.identity", value=who),
+        t(lang, "field.date", value=local_time(sub.created_at, tz)),
+    ]
+    if sub.attachments:
+        lines.append(_attachments_line(lang, sub.attachments))
+    lines += ["", escape(sub.text), "", t(lang, "detail.history")]
+    for entry in history:
+        note = f" — {escape(entry.note)}" if entry.note else ""
+        lines.append(f"{local_time(entry.at, tz)}  {status_label(lang, entry.to_status)}{note}")
+    return "\n".join(lines)

@@ -1,0 +1,113 @@
+"""Records that cross layers (storage <-> domain <-> handlers), as pydantic models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.workflow import Kind, Status
+
+AttachmentType = Literal["photo", "document", "voice", "audio", "video", "video_note", "location"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Attachment(_Record):
+    """A file (by Telegram file id) or a location attached to a submission."""
+
+    type: AttachmentType
+    file_id: str | None = None
+    file_unique_id: str | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class TopicEvidence(_Record):
+    """Why a topic was proposed: its id, score and the keywords that fired."""
+
+    topic_id: str
+    score: float
+    keywords: tuple[str, ...] = ()
+
+
+class Draft(BaseModel):
+    """A submission being composed in the resident conversation (stored per owner hash)."""
+
+    kind: Kind | None = None
+    parts: list[str] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list)
+    topic_id: str | None = None
+    evidence: list[TopicEvidence] = Field(default_factory=list)
+    anonymous: bool | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.parts)
+
+    @property
+    def text_length(self) -> int:
+        return sum(len(p) for p in self.parts)
+
+
+class Sender(_Record):
+    """The identity of a named sender. Anonymous submissions have none."""
+
+    user_id: int
+    chat_id: int
+    name: str
+    username: str | None = None
+
+
+class NewSubmission(_Record):
+    kind: Kind
+    text: str
+    topic_id: str
+    suggested_topic_id: str
+    evidence: tuple[TopicEvidence, ...]
+    language: str
+    attachments: tuple[Attachment, ...] = ()
+    sender: Sender | None = None  # None = anonymous
+    owner_hash: str | None = None  # anonymous only: the keyed hash for /my
+    reply_route: str | None = None  # anonymous only: the encrypted chat id
+
+
+class Submission(_Record):
+    id: int
+    kind: Kind
+    text: str
+    topic_id: str
+    suggested_topic_id: str
+    evidence: tuple[TopicEvidence, ...]
+    anonymous: bool
+    sender: Sender | None
+    language: str
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    attachments: tuple[Attachment, ...] = ()
+
+    @property
+    def reference(self) -> str:
+        return f"#{self.id}"
+
+
+class HistoryEntry(_Record):
+    at: datetime
+    actor: str  # "sender", "admin:<telegram id>" or "system"
+    from_status: Status | None
+    to_status: Status
+    note: str | None = None
+
+
+class SubmissionSummary(_Record):
+    id: int
+    kind: Kind
+    topic_id: str
+    status: Status
+    created_at: datetime

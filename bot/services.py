@@ -1,0 +1,32 @@
+"""The services shared by all handlers, kept in ``context.bot_data`` like PTB's examples do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import CallbackContext
+
+from bot.anonymity import Secrets
+from bot.config import Settings
+from bot.tagging import Tagger
+from storage.repository import Repository
+
+SERVICES_KEY = "services"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    repository: Repository
+    tagger: Tagger
+    secrets: Secrets
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.settings.roles.admin_ids
+
+
+def get_services(context: CallbackContext[Any, Any, Any, Any]) -> Services:
+    services = context.bot_data[SERVICES_KEY]
+    assert isinstance(services, Services)
+    return services

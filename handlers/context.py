@@ -1,0 +1,94 @@
+"""Per-update helpers shared by handlers: who is asking, in which language, and replying."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.config import Language
+from bot.i18n import resolve_language, t
+from bot.services import Services, get_services
+
+Context = ContextTypes.DEFAULT_TYPE
+_LANG_KEY = "lang"
+
+
+def owner_hash(update: Update, context: Context) -> str:
+    """The keyed hash of the user behind this update."""
+    user = update.effective_user
+    assert user is not None
+    return get_services(context).secrets.owner_hash(user.id)
+
+
+async def language(update: Update, context: Context) -> Language:
+    """The user's language: their /lang choice, else their Telegram app's, else the campaign's.
+
+    Cached in memory (``user_data``) so the database is read once per user and process."""
+    cached = context.user_data.get(_LANG_KEY) if context.user_data is not None else None
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    services = get_services(context)
+    user = update.effective_user
+    stored = None
+    if user is not None:
+        stored = await services.repository.get_language(services.secrets.owner_hash(user.id))
+    lang = resolve_language(
+        stored or (user.language_code if user else None), services.settings.campaign.language
+    )
+    if context.user_data is not None:
+        context.user_data[_LANG_KEY] = lang
+    return lang
+
+
+def remember_language(context: Context, lang: Language) -> None:
+    if context.user_data is not None:
+        context.user_data[_LANG_KEY] = lang
+
+
+async def reply(
+    update: Update,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    """Send HTML ``text`` to the chat of the update (user text in it must be escaped)."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await chat.send_message(
+        text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
+    )
+
+
+async def say(
+    update: Update,
+    context: Context,
+    key: str,
+    markup: InlineKeyboardMarkup | None = None,
+    **kwargs: Any,
+) -> Message | None:
+    """Reply with the message ``key`` of the catalogue in the user's language."""
+    lang = await language(update, context)
+    return await reply(update, t(lang, key, **kwargs), markup)
+
+
+async def answer_query(update: Update) -> None:
+    """Acknowledge a button press so the client stops its spinner."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+
+
+async def drop_buttons(update: Update) -> None:
+    """Remove the keyboard of the message whose button was pressed (best effort)."""
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        try:
+            await query.edit_message_reply_markup(None)
+        except Exception:
+            return
+
+
+def services(context: Context) -> Services:
+    return get_services(context)

@@ -1,0 +1,400 @@
+"""The resident conversation: compose a suggestion or problem report and submit it.
+
+States (one handler per step, as in PTB's conversationbot example):
+
+    KIND ─► COMPOSE ─► TOPIC ─► IDENTITY ─► CONFIRM ─► (acknowledged, #N)
+
+The draft itself (text parts, attachments, choices) is written to SQLite on every step, so
+nothing typed is lost; the state is persisted by :mod:`storage.persistence`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Message, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import drafting
+from bot.i18n import t
+from bot.presenters import draft_summary, topic_proposal
+from bot.records import Attachment, Draft, NewSubmission, Sender
+from bot.workflow import Kind, format_reference
+from handlers import keyboards
+from handlers.context import (
+    Context,
+    answer_query,
+    drop_buttons,
+    language,
+    owner_hash,
+    reply,
+    say,
+    services,
+)
+from handlers.media import attachment_from_message
+from storage.repository import NotFound
+
+log = logging.getLogger(__name__)
+
+CONVERSATION_NAME = "resident"
+
+KIND = "kind"
+COMPOSE = "compose"
+TOPIC = "topic"
+IDENTITY = "identity"
+CONFIRM = "confirm"
+END = ConversationHandler.END
+
+PRIVATE = filters.ChatType.PRIVATE
+TEXT = PRIVATE & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE
+ATTACHMENT = (
+    PRIVATE
+    & filters.UpdateType.MESSAGE
+    & (
+        filters.PHOTO
+        | filters.Document.ALL
+        | filters.VOICE
+        | filters.AUDIO
+        | filters.VIDEO
+        | filters.VIDEO_NOTE
+        | filters.LOCATION
+    )
+)
+CONTENT = TEXT | ATTACHMENT
+UNSUPPORTED = PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~CONTENT
+
+
+async def _load(update: Update, context: Context) -> Draft | None:
+    return await services(context).repository.get_draft(owner_hash(update, context))
+
+
+async def _save(update: Update, context: Context, draft: Draft) -> None:
+    await services(context).repository.save_draft(owner_hash(update, context), draft)
+
+
+def _message(update: Update) -> Message:
+    assert update.effective_message is not None
+    return update.effective_message
+
+
+async def _add(
+    update: Update,
+    context: Context,
+    draft: Draft,
+    *,
+    text: str | None,
+    attachment: Attachment | None,
+) -> Draft | None:
+    """Add text and/or an attachment to the draft and save it. When it cannot be added, reply
+    saying why and return None; nothing already in the draft is lost."""
+    result = drafting.add_content(
+        draft, text=text, attachment=attachment, limits=services(context).settings.limits
+    )
+    if result.problem is not None:
+        await say(update, context, result.problem, **result.details)
+        return None
+    await _save(update, context, result.draft)
+    return result.draft
+
+
+async def _add_message(update: Update, context: Context, draft: Draft) -> Draft | None:
+    message = _message(update)
+    text = message.text if message.text is not None else message.caption
+    return await _add(
+        update, context, draft, text=text, attachment=attachment_from_message(message)
+    )
+
+
+async def _prompt_compose(update: Update, context: Context, draft: Draft) -> str:
+    lang = await language(update, context)
+    assert draft.kind is not None
+    if draft.parts or draft.attachments:
+        text = t(
+            lang,
+            "compose.received",
+            chars=draft.text_length,
+            attachments=len(draft.attachments),
+        )
+    else:
+        text = t(lang, f"compose.ask.{draft.kind.value}")
+    await reply(
+        update, text, keyboards.compose(lang, has_content=bool(draft.parts or draft.attachments))
+    )
+    return COMPOSE
+
+
+async def _prompt_kind(update: Update, context: Context) -> str:
+    lang = await language(update, context)
+    await reply(update, t(lang, "kind.ask"), keyboards.kinds(lang))
+    return KIND
+
+
+# ---------------------------------------------------------------- entry points
+async def start_with_kind(update: Update, context: Context) -> str:
+    """/suggest, /report (optionally with the text on the same line) or a menu button."""
+    await answer_query(update)
+    await drop_buttons(update)
+    query = update.callback_query
+    if query is not None:
+        kind = Kind.PROBLEM if query.data == "menu:report" else Kind.SUGGESTION
+        inline_text = ""
+    else:
+        command_text = _message(update).text or ""
+        kind = Kind.PROBLEM if drafting.command_name(command_text) == "report" else Kind.SUGGESTION
+        inline_text = drafting.command_argument(command_text)
+    draft = (await _load(update, context) or Draft()).model_copy(update={"kind": kind})
+    await _save(update, context, draft)
+    if inline_text:
+        draft = await _add(update, context, draft, text=inline_text, attachment=None) or draft
+    return await _prompt_compose(update, context, draft)
+
+
+async def start_from_content(update: Update, context: Context) -> str | int:
+    """Text or an attachment sent outside any flow: keep it and ask which kind it is."""
+    draft = await _load(update, context) or Draft()
+    added = await _add_message(update, context, draft)
+    if added is None and not (draft.parts or draft.attachments):
+        return END
+    return await _prompt_kind(update, context)
+
+
+# ---------------------------------------------------------------- KIND
+async def choose_kind(update: Update, context: Context) -> str | int:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await answer_query(update)
+    await drop_buttons(update)
+    draft = await _load(update, context)
+    if draft is None:
+        await say(update, context, "draft.gone")
+        return END
+    draft = draft.model_copy(update={"kind": Kind(query.data.split(":", 1)[1])})
+    await _save(update, context, draft)
+    return await _prompt_compose(update, context, draft)
+
+
+async def add_while_choosing_kind(update: Update, context: Context) -> str:
+    await _add_message(update, context, await _load(update, context) or Draft())
+    return await _prompt_kind(update, context)
+
+
+# ---------------------------------------------------------------- COMPOSE
+async def add_content(update: Update, context: Context) -> str:
+    """More text or an attachment: add it and show the running total (any later step too,
+    which then returns to composing so the topic is proposed again for the whole text)."""
+    draft = await _load(update, context) or Draft()
+    draft = await _add_message(update, context, draft) or draft
+    if draft.kind is None:
+        return await _prompt_kind(update, context)
+    return await _prompt_compose(update, context, draft)
+
+
+async def finish_compose(update: Update, context: Context) -> str | int:
+    await answer_query(update)
+    draft = await _load(update, context)
+    if draft is None:
+        await drop_buttons(update)
+        await say(update, context, "draft.gone")
+        return END
+    problem = drafting.ready_problem(draft, services(context).settings.limits)
+    if problem is not None:
+        await say(
+            update, context, problem, min_chars=services(context).settings.limits.min_text_chars
+        )
+        return COMPOSE
+    await drop_buttons(update)
+    svc = services(context)
+    matches = svc.tagger.tag(draft.text)
+    draft = drafting.with_proposal(draft, matches)
+    await _save(update, context, draft)
+    lang = await language(update, context)
+    await reply(update, topic_proposal(lang, draft, svc.settings), keyboards.topic_proposal(lang))
+    return TOPIC
+
+
+async def unsupported_content(update: Update, context: Context) -> None:
+    """Stickers, polls, contacts...: say what can be sent instead; the state does not change."""
+    await say(update, context, "input.unsupported")
+
+
+# ---------------------------------------------------------------- TOPIC
+async def list_topics(update: Update, context: Context) -> str:
+    await answer_query(update)
+    lang = await language(update, context)
+    query = update.callback_query
+    assert query is not None
+    await query.edit_message_reply_markup(
+        keyboards.topic_list(lang, services(context).settings.topics)
+    )
+    return TOPIC
+
+
+async def accept_topic(update: Update, context: Context) -> str | int:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await answer_query(update)
+    draft = await _load(update, context)
+    if draft is None:
+        await drop_buttons(update)
+        await say(update, context, "draft.gone")
+        return END
+    svc = services(context)
+    if query.data.startswith("topic:set:"):
+        topic = svc.settings.topic(query.data.removeprefix("topic:set:"))
+        if topic is None:
+            await say(update, context, "button.stale")
+            return TOPIC
+        draft = draft.model_copy(update={"topic_id": topic.id})
+        await _save(update, context, draft)
+    await drop_buttons(update)
+    lang = await language(update, context)
+    topic = svc.settings.topic(draft.topic_id or "") or svc.settings.fallback_topic
+    await reply(update, t(lang, "identity.ask", topic=topic.name(lang)), keyboards.identity(lang))
+    return IDENTITY
+
+
+# ---------------------------------------------------------------- IDENTITY
+async def choose_identity(update: Update, context: Context) -> str | int:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await answer_query(update)
+    await drop_buttons(update)
+    draft = await _load(update, context)
+    if draft is None:
+        await say(update, context, "draft.gone")
+        return END
+    draft = draft.model_copy(update={"anonymous": query.data == "who:anon"})
+    await _save(update, context, draft)
+    lang = await language(update, context)
+    user = update.effective_user
+    assert user is not None
+    await reply(
+        update,
+        draft_summary(lang, draft, services(context).settings, sender_name=user.full_name),
+        keyboards.confirm(lang),
+    )
+    return CONFIRM
+
+
+# ---------------------------------------------------------------- CONFIRM
+async def confirm(update: Update, context: Context) -> int | str:
+    await answer_query(update)
+    svc = services(context)
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    hash_ = svc.secrets.owner_hash(user.id)
+    draft = await svc.repository.get_draft(hash_)
+    if draft is None:
+        await drop_buttons(update)
+        await say(update, context, "draft.gone")
+        return END
+    problem = drafting.submit_problem(draft)
+    if problem is not None:
+        await say(update, context, problem)
+        return CONFIRM
+    lang = await language(update, context)
+    assert draft.kind is not None and draft.anonymous is not None
+    topic_id = draft.topic_id or svc.settings.fallback_topic.id
+    new = NewSubmission(
+        kind=draft.kind,
+        text=draft.text,
+        topic_id=topic_id,
+        suggested_topic_id=draft.evidence[0].topic_id if draft.evidence else topic_id,
+        evidence=tuple(draft.evidence),
+        language=lang,
+        attachments=tuple(draft.attachments),
+        sender=None
+        if draft.anonymous
+        else Sender(user_id=user.id, chat_id=chat.id, name=user.full_name, username=user.username),
+        owner_hash=hash_ if draft.anonymous else None,
+        reply_route=svc.secrets.encrypt_int(chat.id) if draft.anonymous else None,
+    )
+    try:
+        submission = await svc.repository.create_submission(new, draft_owner=hash_)
+    except NotFound:
+        await drop_buttons(update)
+        await say(update, context, "draft.gone")
+        return END
+    # The commit is done: only now acknowledge.
+    await drop_buttons(update)
+    key = "ack.anonymous" if submission.anonymous else "ack.named"
+    await say(update, context, key, ref=format_reference(submission.id), num=submission.id)
+    log.info(
+        "submission stored ref=%s kind=%s anonymous=%s update=%s",
+        format_reference(submission.id),
+        submission.kind,
+        submission.anonymous,
+        update.update_id,
+    )
+    return END
+
+
+# ---------------------------------------------------------------- leaving
+async def cancel(update: Update, context: Context) -> int:
+    """/cancel or the cancel button: discard the draft and leave the flow."""
+    await answer_query(update)
+    await drop_buttons(update)
+    removed = await services(context).repository.delete_draft(owner_hash(update, context))
+    await say(update, context, "cancel.done" if removed else "cancel.nothing")
+    return END
+
+
+Handlers = list[BaseHandler[Update, Context, Any]]
+
+
+def build_conversation() -> ConversationHandler[Context]:
+    start_commands = CommandHandler(["suggest", "report"], start_with_kind, filters=PRIVATE)
+    start_buttons = CallbackQueryHandler(start_with_kind, pattern=r"^menu:(suggest|report)$")
+    entry_points: Handlers = [
+        start_commands,
+        start_buttons,
+        MessageHandler(CONTENT, start_from_content),
+    ]
+    more: Handlers = [
+        MessageHandler(CONTENT, add_content),
+        MessageHandler(UNSUPPORTED, unsupported_content),
+    ]
+    kind: Handlers = [
+        CallbackQueryHandler(choose_kind, pattern=r"^kind:(suggestion|problem)$"),
+        MessageHandler(CONTENT, add_while_choosing_kind),
+        MessageHandler(UNSUPPORTED, unsupported_content),
+    ]
+    compose: Handlers = [CallbackQueryHandler(finish_compose, pattern=r"^draft:next$"), *more]
+    topic: Handlers = [
+        CallbackQueryHandler(list_topics, pattern=r"^topic:list$"),
+        CallbackQueryHandler(accept_topic, pattern=r"^topic:(ok|set:[a-z0-9_]+)$"),
+        *more,
+    ]
+    identity: Handlers = [
+        CallbackQueryHandler(choose_identity, pattern=r"^who:(named|anon)$"),
+        *more,
+    ]
+    confirm_step: Handlers = [CallbackQueryHandler(confirm, pattern=r"^confirm:yes$"), *more]
+    fallbacks: Handlers = [
+        CommandHandler("cancel", cancel, filters=PRIVATE),
+        CallbackQueryHandler(cancel, pattern=r"^draft:cancel$"),
+        start_commands,
+        start_buttons,
+    ]
+    return ConversationHandler(
+        entry_points=entry_points,
+        states={
+            KIND: kind,
+            COMPOSE: compose,
+            TOPIC: topic,
+            IDENTITY: identity,
+            CONFIRM: confirm_step,
+        },
+        fallbacks=fallbacks,
+        name=CONVERSATION_NAME,
+        persistent=True,
+        allow_reentry=False,
+    )
