@@ -1,7 +1,8 @@
 """Logging set-up: one line per event, secrets redacted, noisy libraries kept quiet.
 
 httpx logs request URLs at INFO, and Bot API URLs contain the token, so it is held at
-WARNING; a filter also redacts every configured secret from any record as a last guard.
+WARNING; python-telegram-bot logs whole updates (user ids, names) at DEBUG, so it is held at
+INFO. A filter also redacts every configured secret from any record as a last guard.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
+from typing import TextIO
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 REDACTED = "[REDACTED]"
@@ -38,12 +40,26 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+# Libraries whose debug output carries whole updates or request URLs (user ids, names,
+# the token): they stay at these levels even when the operator asks for DEBUG.
+QUIET_LIBRARIES = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "telegram": logging.INFO,
+}
+
+
+def configure_logging(
+    level: str = "INFO", *, secrets: Iterable[str] = (), stream: TextIO | None = None
+) -> logging.Handler:
+    """One handler on the root logger, secrets redacted; returns the handler."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "apscheduler"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    for name, floor in QUIET_LIBRARIES.items():
+        logging.getLogger(name).setLevel(max(floor, root.level))
+    return handler

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.config import Language
@@ -13,6 +15,7 @@ from bot.i18n import resolve_language, t
 from bot.services import Services, get_services
 
 Context = ContextTypes.DEFAULT_TYPE
+log = logging.getLogger(__name__)
 _LANG_KEY = "lang"
 
 
@@ -86,8 +89,8 @@ async def drop_buttons(update: Update) -> None:
     if query is not None and query.message is not None:
         try:
             await query.edit_message_reply_markup(None)
-        except Exception:
-            return
+        except TelegramError as exc:  # already edited, too old, deleted: nothing to remove
+            log.debug("could not remove buttons: %s", exc)
 
 
 def services(context: Context) -> Services:

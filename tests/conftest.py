@@ -1,0 +1,143 @@
+"""Shared fixtures: settings for a temporary database, the Bot API stand-in, and a running bot.
+
+End-to-end tests build the bot with :func:`bot.app.build_application`, the same builder the
+CLI uses, pointed at :class:`tests.botapi_stub.FakeBotApi` on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import AnyApplication, build_application, running
+from bot.config import Settings, load_settings
+from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = ROOT / "config.example.toml"
+
+ADMIN = FakeUser(id=1000001, first_name="办公室", last_name="小王", language_code="zh-hans")
+
+
+def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _no_operator_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests must not pick up a developer's JINDIANZI_* variables."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("JINDIANZI_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings from config.example.toml with a temporary database and key file."""
+
+    def make(stub: FakeBotApi | None = None, **overrides: Any) -> Settings:
+        base: dict[str, Any] = {
+            "storage": {"path": str(tmp_path / "jindianzi.sqlite3")},
+            "anonymity": {"key_file": str(tmp_path / "jindianzi.keys")},
+            "roles": {"admin_ids": [ADMIN.id]},
+            "telegram": {"token": "123456:TEST-TOKEN", "persistence_interval": 0.2},
+        }
+        if stub is not None:
+            base["telegram"].update(
+                token=stub.token, base_url=stub.base_url, base_file_url=stub.base_file_url
+            )
+        return load_settings(EXAMPLE_CONFIG, overrides=merge(base, overrides))
+
+    return make
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as api:
+        yield api
+
+
+class BotRunner:
+    """Starts, stops and restarts the real application against the stand-in."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app: AnyApplication | None = None
+        self._running: AbstractAsyncContextManager[AnyApplication] | None = None
+
+    async def start(self) -> AnyApplication:
+        self.app = build_application(self.settings)
+        self._running = running(self.app, poll_timeout=1)
+        await self._running.__aenter__()
+        return self.app
+
+    async def stop(self) -> None:
+        if self._running is not None:
+            await self._running.__aexit__(None, None, None)
+            self._running = None
+
+    async def restart(self) -> AnyApplication:
+        await self.stop()
+        return await self.start()
+
+
+@pytest.fixture
+async def runner(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> AsyncIterator[BotRunner]:
+    bot_runner = BotRunner(make_settings(stub))
+    await bot_runner.start()
+    try:
+        yield bot_runner
+    finally:
+        await bot_runner.stop()
+
+
+class Chat:
+    """A resident's private chat with the bot, seen from the phone."""
+
+    def __init__(self, stub: FakeBotApi, user: FakeUser) -> None:
+        self.stub = stub
+        self.user = user
+
+    async def send(self, text: str, *, expect: str | None = None) -> SentMessage:
+        """Send a message and return the bot's next message (containing ``expect``)."""
+        mark = self.stub.mark()
+        self.stub.send_text(self.user, text)
+        return await self._next(mark, expect)
+
+    async def tap(
+        self, message: SentMessage, label: str, *, expect: str | None = None
+    ) -> SentMessage:
+        """Press the button whose label contains ``label`` and return the next message."""
+        mark = self.stub.mark()
+        self.stub.press_button(self.user, message, label)
+        return await self._next(mark, expect)
+
+    async def tap_data(self, message: SentMessage, data: str, *, expect: str | None = None) -> SentMessage:
+        mark = self.stub.mark()
+        self.stub.press(self.user, message, data)
+        return await self._next(mark, expect)
+
+    async def _next(self, mark: int, expect: str | None) -> SentMessage:
+        def new_message(m: SentMessage) -> bool:
+            if not m.method.startswith("send"):
+                return False
+            return expect is None or expect in m.plain
+
+        return await self.stub.wait_for(self.user.id, after=mark, predicate=new_message)
+
+    def messages(self) -> list[SentMessage]:
+        return self.stub.messages_to(self.user.id)

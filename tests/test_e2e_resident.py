@@ -1,0 +1,319 @@
+"""End to end: a resident's whole conversation through the real Application and the stand-in."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.config import Settings
+from bot.i18n import t
+from tests.botapi_stub import FakeBotApi, FakeUser
+from tests.conftest import ADMIN, BotRunner, Chat
+
+ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英", username="li_xiuying")
+BOB = FakeUser(id=555000111, first_name="Bob", language_code="en")
+
+
+def zh(key: str, **values: object) -> str:
+    return t("zh-Hans", key, **values)
+
+
+def rows(settings: Settings, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+    with sqlite3.connect(settings.storage.path) as db:
+        db.row_factory = sqlite3.Row
+        return list(db.execute(sql, params))
+
+
+async def submit(
+    chat: Chat, text: str, *, anonymous: bool, kind_button: str = "menu.suggest"
+) -> int:
+    """Walk the whole flow from the main menu and return the reference number."""
+    menu = await chat.send("/start", expect=chat_text(chat, "menu.suggest"))
+    asked = await chat.tap(menu, chat_text(chat, kind_button))
+    received = await chat.send(text)
+    assert asked.buttons and received.buttons
+    proposal = await chat.tap(received, chat_text(chat, "button.next"))
+    who = await chat.tap(proposal, chat_text(chat, "topic.accept"))
+    label = "identity.anonymous" if anonymous else "identity.named"
+    summary = await chat.tap(who, chat_text(chat, label))
+    ack = await chat.tap(summary, chat_text(chat, "button.confirm"), expect="#")
+    number = ack.plain.split("#", 1)[1].split()[0].rstrip("。.,，")
+    return int(number)
+
+
+def chat_text(chat: Chat, key: str) -> str:
+    lang = "en" if (chat.user.language_code or "").startswith("en") else "zh-Hans"
+    # Buttons carry an emoji prefix; match on the words.
+    return t(lang, key).split(" ", 1)[-1] if key.startswith(("menu.", "identity.")) else t(lang, key)
+
+
+async def test_named_suggestion_from_menu_to_reference(
+    stub: FakeBotApi, runner: BotRunner
+) -> None:
+    chat = Chat(stub, ALICE)
+    greeting = await chat.send("/start")
+    assert "李 秀英" in greeting.plain
+    labels = [label for label, _ in greeting.buttons]
+    assert len(labels) == 4
+
+    asked = await chat.tap(greeting, "提建议", expect=zh("compose.ask.suggestion")[:6])
+    first = await chat.send("建议在村口增设路灯，晚上回家太黑了")
+    assert "下一步" in " ".join(label for label, _ in first.buttons)
+    await chat.send("最好装太阳能的，省电")
+    proposal_src = chat.messages()[-1]
+    proposal = await chat.tap(proposal_src, "下一步", expect="路灯")
+    assert asked is not None and "路灯" in proposal.plain  # the evidence is shown
+    who = await chat.tap(proposal, "就是这个类别")
+    summary = await chat.tap(who, "实名提交")
+    assert "李 秀英" in summary.plain
+    assert "最好装太阳能的" in summary.plain
+    ack = await chat.tap(summary, "确认提交", expect="#1")
+    assert "#1" in ack.plain
+
+    [row] = rows(runner.settings, "SELECT * FROM submissions")
+    assert row["anonymous"] == 0
+    assert row["sender_user_id"] == ALICE.id
+    assert row["kind"] == "suggestion"
+    assert "村口增设路灯" in row["text"] and "太阳能" in row["text"]
+    assert rows(runner.settings, "SELECT * FROM drafts") == []
+    assert stub.errors == []
+
+    listing = await chat.send("/my", expect="#1")
+    assert zh("kind.suggestion") in listing.plain
+    detail = await chat.send("/status 1", expect="#1")
+    assert "村口增设路灯" in detail.plain
+    assert zh("status.new") in detail.plain
+
+
+async def test_anonymous_report_with_attachments_keeps_no_identity(
+    stub: FakeBotApi, runner: BotRunner, tmp_path: Path
+) -> None:
+    chat = Chat(stub, ALICE)
+    asked = await chat.send("/report")
+    assert zh("compose.ask.problem")[:6] in asked.plain
+    mark = stub.mark()
+    stub.send_photo(ALICE, caption="幸福路和建设路口的井盖丢了", file_id="PHOTO-42")
+    await stub.wait_for(ALICE.id, after=mark)
+    mark = stub.mark()
+    stub.send_location(ALICE, 30.2741, 120.1551)
+    await stub.wait_for(ALICE.id, after=mark)
+    mark = stub.mark()
+    stub.send_voice(ALICE, file_id="VOICE-7")
+    received = await stub.wait_for(ALICE.id, after=mark)
+    assert "3" in received.plain  # three attachments so far
+
+    proposal = await chat.tap(received, "下一步")
+    # Choose another topic from the list (the list replaces the buttons in place).
+    mark = stub.mark()
+    stub.press_button(ALICE, proposal, "选择其他类别")
+    edited = await stub.wait_for(ALICE.id, after=mark, predicate=lambda m: m.method.startswith("edit"))
+    topic_ids = [data for _, data in edited.buttons if data.startswith("topic:set:")]
+    assert len(topic_ids) >= 12
+    target = next(d for d in topic_ids if d != "topic:set:other")
+    who = await chat.tap_data(edited, target)
+    summary = await chat.tap(who, "匿名提交")
+    assert "李" not in summary.plain
+    ack = await chat.tap(summary, "确认提交", expect="#1")
+    assert zh("ack.anonymous", ref="#1", num=1)[:8] in ack.plain
+
+    [row] = rows(runner.settings, "SELECT * FROM submissions")
+    assert row["anonymous"] == 1
+    assert row["topic_id"] == target.removeprefix("topic:set:")
+    assert row["sender_user_id"] is None and row["sender_name"] is None
+    assert row["owner_hash"] and row["reply_route"]
+    attachments = rows(runner.settings, "SELECT * FROM attachments ORDER BY position")
+    assert [a["type"] for a in attachments] == ["photo", "location", "voice"]
+    assert attachments[0]["file_id"] == "PHOTO-42"
+    assert attachments[1]["latitude"] == 30.2741
+
+    # The sender still finds it, by the keyed hash.
+    listing = await chat.send("/my", expect="#1")
+    assert zh("kind.problem") in listing.plain
+
+
+async def test_anonymous_sender_leaves_no_identifying_bytes(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> None:
+    import io
+    import logging
+
+    from bot.logs import configure_logging
+
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    buffer = io.StringIO()
+    configure_logging("DEBUG", stream=buffer)
+    settings = make_settings(stub)
+    bot = BotRunner(settings)
+    try:
+        await bot.start()
+        chat = Chat(stub, ALICE)
+        await submit(chat, "匿名反映：某某单位办事推诿，脸难看事难办", anonymous=True)
+        await chat.send("/my", expect="#1")
+        await chat.send("/status 1", expect="#1")
+    finally:
+        await bot.stop()
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+
+    identifying = [str(ALICE.id), ALICE.first_name + " " + (ALICE.last_name or ""), "li_xiuying"]
+    path = Path(settings.storage.path)
+    files = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
+    assert files, "database files expected"
+    for file in files:
+        data = file.read_bytes()
+        for token in identifying:
+            assert token.encode() not in data, f"{token!r} found in {file.name}"
+    logs = buffer.getvalue()
+    assert "submission stored ref=#1" in logs
+    for token in identifying:
+        assert token not in logs
+
+
+async def test_one_line_command_and_plain_text_start_a_flow(
+    stub: FakeBotApi, runner: BotRunner
+) -> None:
+    chat = Chat(stub, ALICE)
+    received = await chat.send("/suggest 建议周末开放学校操场给居民锻炼")
+    assert "下一步" in " ".join(label for label, _ in received.buttons)
+    cancelled = await chat.send("/cancel")
+    assert zh("cancel.done") in cancelled.plain
+
+    asked = await chat.send("菜市场门口的垃圾好几天没人清运了")
+    assert zh("kind.ask") in asked.plain
+    compose = await chat.tap(asked, zh("kind.problem"))
+    assert "下一步" in " ".join(label for label, _ in compose.buttons)
+    draft = rows(runner.settings, "SELECT body FROM drafts")
+    assert len(draft) == 1 and "垃圾" in draft[0]["body"]
+
+
+async def test_status_is_only_for_the_sender_or_an_admin(
+    stub: FakeBotApi, runner: BotRunner
+) -> None:
+    alice, bob, admin = Chat(stub, ALICE), Chat(stub, BOB), Chat(stub, ADMIN)
+    number = await submit(alice, "建议社区卫生服务站延长晚上的门诊时间", anonymous=True)
+
+    foreign = await bob.send(f"/status {number}")
+    missing = await bob.send("/status 999")
+    # Same answer for "not yours" and "does not exist", apart from the number itself.
+    assert foreign.plain.replace(f"#{number}", "#N") == missing.plain.replace("#999", "#N")
+    assert "卫生服务站" not in foreign.plain
+
+    seen = await admin.send(f"/status {number}", expect=f"#{number}")
+    assert "卫生服务站" in seen.plain
+    assert zh("summary.anonymous") in seen.plain
+
+    usage = await bob.send("/status abc")
+    assert usage.plain == t("en", "status.usage")
+    huge = await bob.send("/status 99999999999999999999999999")
+    assert t("en", "status.not_found", ref="#N").split("#")[0] in huge.plain
+    assert stub.errors == []
+
+
+async def test_conversation_survives_a_restart(stub: FakeBotApi, runner: BotRunner) -> None:
+    chat = Chat(stub, ALICE)
+    await chat.send("/report")
+    received = await chat.send("小区电梯经常坏，老人上下楼很困难")
+    await runner.restart()
+    proposal = await chat.tap(received, "下一步")
+    assert "类别" in proposal.plain
+    who = await chat.tap(proposal, "就是这个类别")
+    summary = await chat.tap(who, "实名提交")
+    ack = await chat.tap(summary, "确认提交", expect="#")
+    assert "#1" in ack.plain
+    [row] = rows(runner.settings, "SELECT text FROM submissions")
+    assert row["text"] == "小区电梯经常坏，老人上下楼很困难"
+
+
+async def test_bad_input_is_answered_and_loses_nothing(
+    stub: FakeBotApi, runner: BotRunner
+) -> None:
+    chat = Chat(stub, ALICE)
+    await chat.send("/suggest 第一段：建议增加公交班次")
+    mark = stub.mark()
+    stub.send_sticker(ALICE)
+    sticker_reply = await stub.wait_for(ALICE.id, after=mark)
+    assert sticker_reply.plain == zh("input.unsupported")
+
+    limit = runner.settings.limits.max_text_chars
+    too_long = await chat.send("长" * limit)
+    assert str(limit) in too_long.plain
+    mark = stub.mark()
+    stub.edit_text(ALICE, 1, "改过的内容")
+    edited = await stub.wait_for(ALICE.id, after=mark)
+    assert edited.plain == zh("edited.ignored")
+    unknown = await chat.send("/frobnicate")
+    assert unknown.plain == zh("command.unknown")
+
+    hostile = "<script>alert(1)</script> & <b>粗体</b>"
+    received = await chat.send(hostile)
+    proposal = await chat.tap(received, "下一步")
+    who = await chat.tap(proposal, "就是这个类别")
+    summary = await chat.tap(who, "实名提交")
+    assert hostile in summary.plain  # shown literally, escaped in the HTML
+    ack = await chat.tap(summary, "确认提交", expect="#1")
+    assert ack is not None
+    [row] = rows(runner.settings, "SELECT text FROM submissions")
+    assert row["text"] == f"第一段：建议增加公交班次\n\n{hostile}"
+    assert stub.errors == []
+
+
+async def test_double_confirm_and_stale_buttons_store_once(
+    stub: FakeBotApi, runner: BotRunner
+) -> None:
+    chat = Chat(stub, ALICE)
+    await chat.send("/suggest 建议在菜市场旁边划一些临时停车位")
+    received = chat.messages()[-1]
+    proposal = await chat.tap(received, "下一步")
+    who = await chat.tap(proposal, "就是这个类别")
+    summary = await chat.tap(who, "实名提交")
+    confirm = summary.button_data("确认提交")
+    mark = stub.mark()
+    stub.press(ALICE, summary, confirm)
+    stub.press(ALICE, summary, confirm)
+    await stub.wait_for(ALICE.id, after=mark, predicate=lambda m: "#1" in m.plain)
+    second = await stub.wait_for(
+        ALICE.id, after=mark, predicate=lambda m: "#1" not in m.plain and m.method == "sendMessage"
+    )
+    assert second.plain in (zh("draft.gone"), zh("button.stale"))
+    assert len(rows(runner.settings, "SELECT id FROM submissions")) == 1
+
+    old = await chat.tap_data(proposal, "topic:ok")
+    assert old.plain == zh("button.stale")
+    forged = await chat.tap_data(proposal, "admin:accept:1")
+    assert forged.plain == zh("button.stale")
+    assert len(rows(runner.settings, "SELECT id FROM submissions")) == 1
+
+
+async def test_language_choice_is_remembered_across_restarts(
+    stub: FakeBotApi, runner: BotRunner
+) -> None:
+    chat = Chat(stub, ALICE)
+    ask = await chat.send("/lang")
+    done = await chat.tap(ask, "English")
+    assert done.plain == t("en", "lang.set")
+    await runner.restart()
+    helped = await chat.send("/help")
+    assert helped.plain == t("en", "help.text").replace("<b>", "").replace("</b>", "")
+    ask = await chat.send("/lang")
+    done = await chat.tap(ask, "繁體中文")
+    assert done.plain == t("zh-Hant", "lang.set")
+    empty = await chat.send("/my")
+    assert empty.plain == t("zh-Hant", "my.empty")
+
+
+async def test_my_pages_through_many_submissions(stub: FakeBotApi, runner: BotRunner) -> None:
+    chat = Chat(stub, ALICE)
+    for i in range(12):
+        await submit(chat, f"第{i + 1}条建议：希望多开展社区文化活动", anonymous=i % 2 == 1)
+    first = await chat.send("/my", expect="#12")
+    page_size = runner.settings.limits.page_size
+    assert "#12" in first.plain and f"#{12 - page_size + 1}" in first.plain
+    assert "#2" not in first.plain.replace("#12", "")
+    mark = stub.mark()
+    stub.press(ALICE, first, first.buttons[-1][1])
+    second = await stub.wait_for(ALICE.id, after=mark, predicate=lambda m: "#1" in m.plain)
+    assert "#2" in second.plain and "#12" not in second.plain
+    other = await Chat(stub, BOB).send("/my")
+    assert other.plain == t("en", "my.empty")
