@@ -47,6 +47,7 @@ QUIET_LIBRARIES = {
     "httpcore": logging.WARNING,
     "apscheduler": logging.WARNING,
     "telegram": logging.INFO,
+    "aiosqlite": logging.INFO,  # logs every statement with its parameters at DEBUG
 }
 
 

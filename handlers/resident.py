@@ -187,11 +187,14 @@ async def add_while_choosing_kind(update: Update, context: Context) -> str:
 
 
 # ---------------------------------------------------------------- COMPOSE
-async def add_content(update: Update, context: Context) -> str:
+async def add_content(update: Update, context: Context) -> str | None:
     """More text or an attachment: add it and show the running total (any later step too,
-    which then returns to composing so the topic is proposed again for the whole text)."""
-    draft = await _load(update, context) or Draft()
-    draft = await _add_message(update, context, draft) or draft
+    which then returns to composing so the topic is proposed again for the whole text).
+    When it cannot be added, the reply says why and the step does not change."""
+    added = await _add_message(update, context, await _load(update, context) or Draft())
+    if added is None:
+        return None
+    draft = added
     if draft.kind is None:
         return await _prompt_kind(update, context)
     return await _prompt_compose(update, context, draft)

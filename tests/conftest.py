@@ -126,7 +126,9 @@ class Chat:
         self.stub.press_button(self.user, message, label)
         return await self._next(mark, expect)
 
-    async def tap_data(self, message: SentMessage, data: str, *, expect: str | None = None) -> SentMessage:
+    async def tap_data(
+        self, message: SentMessage, data: str, *, expect: str | None = None
+    ) -> SentMessage:
         mark = self.stub.mark()
         self.stub.press(self.user, message, data)
         return await self._next(mark, expect)

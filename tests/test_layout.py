@@ -25,9 +25,7 @@ def test_module_says_what_it_holds(path: Path) -> None:
 BLOCKING_CALLS = {"open", "sleep", "read_text", "read_bytes", "write_text", "write_bytes"}
 
 
-@pytest.mark.parametrize(
-    "path", sorted((ROOT / "handlers").glob("*.py")), ids=lambda p: p.name
-)
+@pytest.mark.parametrize("path", sorted((ROOT / "handlers").glob("*.py")), ids=lambda p: p.name)
 def test_handlers_make_no_blocking_calls(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
