@@ -159,7 +159,7 @@ async def test_anonymous_sender_leaves_no_identifying_bytes(
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
 
-    identifying = [str(ALICE.id), ALICE.first_name + " " + (ALICE.last_name or ""), "li_xiuying"]
+    identifying = [str(ALICE.id), "秀英", "li_xiuying"]
     path = Path(settings.storage.path)
     files = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
     assert files, "database files expected"
@@ -245,6 +245,14 @@ async def test_bad_input_is_answered_and_loses_nothing(stub: FakeBotApi, runner:
     assert edited.plain == zh("edited.ignored")
     unknown = await chat.send("/frobnicate")
     assert unknown.plain == zh("command.unknown")
+    invisible = await chat.send("\u200b\u200b")
+    assert invisible.plain == zh("input.empty")
+    mark = stub.mark()
+    stub.send_contact(ALICE)
+    contact_reply = await stub.wait_for(ALICE.id, after=mark)
+    assert contact_reply.plain == zh("input.unsupported")
+    privacy = await chat.send("/privacy")
+    assert "匿名" in privacy.plain
 
     hostile = "<script>alert(1)</script> & <b>粗体</b>"
     received = await chat.send(hostile)
