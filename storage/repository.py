@@ -1,132 +1,30 @@
-"""The repository: every SQL statement the bot runs, over one aiosqlite connection.
+"""The repository: the one class through which the bot reads and writes SQLite.
 
-One transaction per user-visible action (``BEGIN IMMEDIATE`` ... ``COMMIT``), serialised by
-an asyncio lock; callers acknowledge to the user only after the method returned, i.e. after
-the commit. WAL mode, ``synchronous=FULL`` and ``secure_delete`` are set on every connection.
+Residents' queries (drafts, submissions, their lists, conversation states) are here; the
+office's (review queue, search, events) are in :mod:`storage.office` and the outbox's in
+:mod:`storage.outbox`, mixed into the same class. One transaction per user-visible action;
+callers acknowledge to the user only after the method returned, i.e. after the commit.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
-
-import aiosqlite
-
 from bot.records import (
-    Attachment,
     Draft,
-    HistoryEntry,
     NewSubmission,
-    Sender,
     Submission,
     SubmissionSummary,
-    TopicEvidence,
 )
 from bot.workflow import Kind, Status, check_transition
-from storage.migrations import apply_migrations
+from storage.base import MAX_SQLITE_INT, Clock, NotFound, RepositoryBase
+from storage.office import OfficeQueries
+from storage.outbox import OutboxQueries
+from storage.rows import evidence_json, iso, parse_dt, utc_now
 
-log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-MAX_SQLITE_INT = 2**63 - 1
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 
 
-def _iso(dt: datetime) -> str:
-    if dt.tzinfo is None:
-        raise ValueError("naive datetime")
-    return dt.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _dt(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-class NotFound(LookupError):
-    """No row with that key."""
-
-
-class Repository:
+class Repository(OfficeQueries, OutboxQueries, RepositoryBase):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``."""
-
-    def __init__(self, path: Path | str, *, clock: Clock = utc_now) -> None:
-        self.path = Path(path)
-        self.clock = clock
-        self._db: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
-        self._connect_lock = asyncio.Lock()
-
-    # ------------------------------------------------------------------ lifecycle
-    async def connect(self) -> None:
-        """Open the database (creating it and its schema if needed). Idempotent."""
-        async with self._connect_lock:
-            if self._db is not None:
-                return
-            if str(self.path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = await aiosqlite.connect(self.path, isolation_level=None)
-            db.row_factory = aiosqlite.Row
-            for pragma in (
-                "PRAGMA journal_mode=WAL",
-                "PRAGMA synchronous=FULL",
-                "PRAGMA secure_delete=ON",
-                "PRAGMA foreign_keys=ON",
-                "PRAGMA busy_timeout=10000",
-            ):
-                await db.execute(pragma)
-            applied = await apply_migrations(db)
-            if applied:
-                log.info("database %s: applied migrations %s", self.path, applied)
-            self._db = db
-
-    async def close(self) -> None:
-        async with self._connect_lock:
-            if self._db is not None:
-                async with self._lock:
-                    await self._db.close()
-                self._db = None
-
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("repository is not connected")
-        return self._db
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction; committed on normal exit, rolled back on error."""
-        db = self.db
-        async with self._lock:
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-            await db.execute("COMMIT")
-
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Serialised read access (never sees another coroutine's open transaction)."""
-        async with self._lock:
-            yield self.db
-
-    async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.reading() as db, db.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
-
-    async def _fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.reading() as db, db.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
 
     # ------------------------------------------------------------------ users
     async def get_language(self, owner_hash: str) -> str | None:
@@ -134,7 +32,7 @@ class Repository:
         return None if row is None else row["language"]
 
     async def set_language(self, owner_hash: str, language: str) -> None:
-        now = _iso(self.clock())
+        now = iso(self.clock())
         async with self.transaction() as db:
             await db.execute(
                 "INSERT INTO users (owner_hash, language, created_at, updated_at)"
@@ -149,7 +47,7 @@ class Repository:
         return None if row is None else Draft.model_validate_json(row["body"])
 
     async def save_draft(self, owner_hash: str, draft: Draft) -> None:
-        now = _iso(self.clock())
+        now = iso(self.clock())
         async with self.transaction() as db:
             await db.execute(
                 "INSERT INTO drafts (owner_hash, body, created_at, updated_at) VALUES (?, ?, ?, ?)"
@@ -169,7 +67,7 @@ class Repository:
         draft it came from, in one transaction. Raises NotFound if the draft is already gone
         (a second press of "confirm"), so nothing is stored twice."""
         now = self.clock()
-        now_s = _iso(now)
+        now_s = iso(now)
         sender = new.sender
         async with self.transaction() as db:
             cur = await db.execute("DELETE FROM drafts WHERE owner_hash = ?", (draft_owner,))
@@ -185,7 +83,7 @@ class Repository:
                     new.text,
                     new.topic_id,
                     new.suggested_topic_id,
-                    _evidence_json(new.evidence),
+                    evidence_json(new.evidence),
                     int(sender is None),
                     new.owner_hash if sender is None else None,
                     new.reply_route if sender is None else None,
@@ -240,17 +138,6 @@ class Repository:
             attachments=new.attachments,
         )
 
-    async def get_submission(self, submission_id: int) -> Submission | None:
-        if not 0 < submission_id <= MAX_SQLITE_INT:
-            return None
-        row = await self._fetchone("SELECT * FROM submissions WHERE id = ?", (submission_id,))
-        if row is None:
-            return None
-        attachments = await self._fetchall(
-            "SELECT * FROM attachments WHERE submission_id = ? ORDER BY position", (submission_id,)
-        )
-        return _submission(row, [_attachment(a) for a in attachments])
-
     async def is_owner(self, submission_id: int, *, user_id: int, owner_hash: str) -> bool:
         """Whether this Telegram user sent the submission (named or anonymous)."""
         if not 0 < submission_id <= MAX_SQLITE_INT:
@@ -281,34 +168,17 @@ class Repository:
                 kind=Kind(r["kind"]),
                 topic_id=r["topic_id"],
                 status=Status(r["status"]),
-                created_at=_dt(r["created_at"]),
+                created_at=parse_dt(r["created_at"]),
             )
             for r in rows
         ]
         return summaries, (total_row["n"] if total_row else 0)
 
-    async def history(self, submission_id: int) -> list[HistoryEntry]:
-        rows = await self._fetchall(
-            "SELECT at, actor, from_status, to_status, note FROM history"
-            " WHERE submission_id = ? ORDER BY id",
-            (submission_id,),
-        )
-        return [
-            HistoryEntry(
-                at=_dt(r["at"]),
-                actor=r["actor"],
-                from_status=Status(r["from_status"]) if r["from_status"] else None,
-                to_status=Status(r["to_status"]),
-                note=r["note"],
-            )
-            for r in rows
-        ]
-
     async def change_status(
         self, submission_id: int, target: Status, *, actor: str, note: str | None = None
     ) -> Submission:
         """Move a submission along the state machine and record it in the history."""
-        now_s = _iso(self.clock())
+        now_s = iso(self.clock())
         async with self.transaction() as db:
             async with db.execute(
                 "SELECT status FROM submissions WHERE id = ?", (submission_id,)
@@ -352,7 +222,7 @@ class Repository:
                     "INSERT INTO conversations (name, key_hash, key_enc, state, updated_at)"
                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, key_hash) DO UPDATE SET"
                     " state = excluded.state, updated_at = excluded.updated_at",
-                    (name, key_hash, key_enc, state_json, _iso(self.clock())),
+                    (name, key_hash, key_enc, state_json, iso(self.clock())),
                 )
 
     # ------------------------------------------------------------------ maintenance
@@ -363,45 +233,3 @@ class Repository:
     async def checkpoint(self) -> None:
         async with self.reading() as db:
             await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
-def _evidence_json(evidence: Iterable[TopicEvidence]) -> str:
-    return json.dumps([e.model_dump(mode="json") for e in evidence], ensure_ascii=False)
-
-
-def _attachment(row: aiosqlite.Row) -> Attachment:
-    return Attachment(
-        type=row["type"],
-        file_id=row["file_id"],
-        file_unique_id=row["file_unique_id"],
-        file_name=row["file_name"],
-        mime_type=row["mime_type"],
-        latitude=row["latitude"],
-        longitude=row["longitude"],
-    )
-
-
-def _submission(row: aiosqlite.Row, attachments: list[Attachment]) -> Submission:
-    sender = None
-    if not row["anonymous"]:
-        sender = Sender(
-            user_id=row["sender_user_id"],
-            chat_id=row["sender_chat_id"],
-            name=row["sender_name"] or "",
-            username=row["sender_username"],
-        )
-    return Submission(
-        id=row["id"],
-        kind=Kind(row["kind"]),
-        text=row["text"],
-        topic_id=row["topic_id"],
-        suggested_topic_id=row["suggested_topic_id"],
-        evidence=tuple(TopicEvidence.model_validate(e) for e in json.loads(row["evidence"])),
-        anonymous=bool(row["anonymous"]),
-        sender=sender,
-        language=row["language"],
-        status=Status(row["status"]),
-        created_at=_dt(row["created_at"]),
-        updated_at=_dt(row["updated_at"]),
-        attachments=tuple(attachments),
-    )

@@ -13,6 +13,7 @@ import pytest
 from bot.anonymity import Secrets
 from bot.records import Attachment, Draft, NewSubmission, Sender, TopicEvidence
 from bot.workflow import IllegalTransition, Kind, Status
+from storage.migrations import available_migrations
 from storage.persistence import SqliteConversationPersistence
 from storage.repository import NotFound, Repository
 
@@ -78,7 +79,8 @@ async def test_schema_is_created_once_in_wal_mode(tmp_path: Path) -> None:
     await first.close()
     with sqlite3.connect(path) as plain:
         versions = [r[0] for r in plain.execute("SELECT version FROM schema_migrations")]
-    assert versions == [1]
+    assert versions == [m.version for m in available_migrations()]
+    assert versions[:2] == [1, 2]
     again = Repository(path)
     await again.connect()
     assert await again.integrity_check() == ["ok"]

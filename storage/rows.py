@@ -1,0 +1,68 @@
+"""Rows to records (SQLite rows into :mod:`bot.records` models) and stored time stamps."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import aiosqlite
+
+from bot.records import Attachment, Sender, Submission, TopicEvidence
+from bot.workflow import Kind, Status
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime) -> str:
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime")
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_dt(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def evidence_json(evidence: Iterable[TopicEvidence]) -> str:
+    return json.dumps([e.model_dump(mode="json") for e in evidence], ensure_ascii=False)
+
+
+def attachment_record(row: aiosqlite.Row) -> Attachment:
+    return Attachment(
+        type=row["type"],
+        file_id=row["file_id"],
+        file_unique_id=row["file_unique_id"],
+        file_name=row["file_name"],
+        mime_type=row["mime_type"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+    )
+
+
+def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Submission:
+    sender = None
+    if not row["anonymous"]:
+        sender = Sender(
+            user_id=row["sender_user_id"],
+            chat_id=row["sender_chat_id"],
+            name=row["sender_name"] or "",
+            username=row["sender_username"],
+        )
+    return Submission(
+        id=row["id"],
+        kind=Kind(row["kind"]),
+        text=row["text"],
+        topic_id=row["topic_id"],
+        suggested_topic_id=row["suggested_topic_id"],
+        evidence=tuple(TopicEvidence.model_validate(e) for e in json.loads(row["evidence"])),
+        anonymous=bool(row["anonymous"]),
+        sender=sender,
+        language=row["language"],
+        status=Status(row["status"]),
+        created_at=parse_dt(row["created_at"]),
+        updated_at=parse_dt(row["updated_at"]),
+        attachments=tuple(attachments),
+    )
