@@ -62,6 +62,13 @@ class RolesSettings(_Section):
     channel_id: int = 0
 
 
+class OfficeSettings(_Section):
+    """How the campaign office works with the bot."""
+
+    # Post every new item as a card with review buttons in the office chat.
+    announce_new: bool = True
+
+
 class CampaignSettings(_Section):
     name: str = "解放思想大讨论"
     timezone: str = "Asia/Shanghai"
@@ -142,6 +149,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     roles: RolesSettings = Field(default_factory=RolesSettings)
+    office: OfficeSettings = Field(default_factory=OfficeSettings)
     campaign: CampaignSettings = Field(default_factory=CampaignSettings)
     anonymity: AnonymitySettings = Field(default_factory=AnonymitySettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
@@ -281,6 +289,7 @@ __all__ = [
     "ConfigError",
     "Language",
     "LimitsSettings",
+    "OfficeSettings",
     "RolesSettings",
     "Settings",
     "StorageSettings",

@@ -448,6 +448,261 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-Hant": "已辦結",
         "en": "closed",
     },
+    "admin.card.title": {
+        "zh-Hans": "<b>{kind} {ref}</b> · {status}",
+        "zh-Hant": "<b>{kind} {ref}</b> · {status}",
+        "en": "<b>{kind} {ref}</b> · {status}",
+    },
+    "field.sender": {
+        "zh-Hans": "提交人：{value}",
+        "zh-Hant": "提交人：{value}",
+        "en": "From: {value}",
+    },
+    "field.keywords": {
+        "zh-Hans": "匹配关键词：{value}",
+        "zh-Hant": "匹配關鍵詞：{value}",
+        "en": "Matched keywords: {value}",
+    },
+    "field.similar": {
+        "zh-Hans": "相似的早先提交：{value}",
+        "zh-Hant": "相似的早先提交：{value}",
+        "en": "Similar earlier items: {value}",
+    },
+    "field.location": {
+        "zh-Hans": "位置：{lat}, {lon}",
+        "zh-Hant": "位置：{lat}, {lon}",
+        "en": "Location: {lat}, {lon}",
+    },
+    "field.events": {
+        "zh-Hans": "<b>记录</b>",
+        "zh-Hant": "<b>記錄</b>",
+        "en": "<b>Notes</b>",
+    },
+    "event.topic": {
+        "zh-Hans": "类别调整：{value}",
+        "zh-Hant": "類別調整：{value}",
+        "en": "Topic changed: {value}",
+    },
+    "admin.action.accept": {
+        "zh-Hans": "✅ 受理",
+        "zh-Hant": "✅ 受理",
+        "en": "✅ Accept",
+    },
+    "admin.action.reject": {
+        "zh-Hans": "✖ 不予受理",
+        "zh-Hant": "✖ 不予受理",
+        "en": "✖ Reject",
+    },
+    "admin.action.topic": {
+        "zh-Hans": "🏷 改类别",
+        "zh-Hant": "🏷 改類別",
+        "en": "🏷 Change topic",
+    },
+    "admin.action.in_progress": {
+        "zh-Hans": "▶ 开始办理",
+        "zh-Hant": "▶ 開始辦理",
+        "en": "▶ Start handling",
+    },
+    "admin.action.closed": {
+        "zh-Hans": "☑ 销号",
+        "zh-Hant": "☑ 銷號",
+        "en": "☑ Close",
+    },
+    "admin.action.next": {
+        "zh-Hans": "下一条 ▶",
+        "zh-Hant": "下一條 ▶",
+        "en": "Next ▶",
+    },
+    "admin.action.back": {
+        "zh-Hans": "◀ 返回",
+        "zh-Hant": "◀ 返回",
+        "en": "◀ Back",
+    },
+    "admin.review.empty": {
+        "zh-Hans": "没有待审核的提交。",
+        "zh-Hant": "沒有待審核的提交。",
+        "en": "Nothing is waiting for review.",
+    },
+    "admin.reject.ask": {
+        "zh-Hans": "请回复本消息，写明不予受理 {ref} 的理由（会转告提交人）。",
+        "zh-Hant": "請回覆本消息，寫明不予受理 {ref} 的理由（會轉告提交人）。",
+        "en": "Reply to this message with the reason for rejecting {ref} (the sender will be told).",
+    },
+    "admin.reject.empty": {
+        "zh-Hans": "理由不能为空，请重新回复。",
+        "zh-Hant": "理由不能為空，請重新回覆。",
+        "en": "The reason cannot be empty; please reply again.",
+    },
+    "admin.done": {
+        "zh-Hans": "{ref} 已改为「{status}」。{notified}",
+        "zh-Hant": "{ref} 已改為「{status}」。{notified}",
+        "en": "{ref} is now “{status}”. {notified}",
+    },
+    "admin.notified": {
+        "zh-Hans": "已通知提交人。",
+        "zh-Hant": "已通知提交人。",
+        "en": "The sender will be notified.",
+    },
+    "admin.illegal": {
+        "zh-Hans": "无法操作：{ref} 现在是「{current}」，不能改为「{target}」。",
+        "zh-Hant": "無法操作：{ref} 現在是「{current}」，不能改為「{target}」。",
+        "en": "Not possible: {ref} is “{current}” and cannot become “{target}”.",
+    },
+    "admin.topic.ask": {
+        "zh-Hans": "请选择 {ref} 的类别：",
+        "zh-Hant": "請選擇 {ref} 的類別：",
+        "en": "Choose the topic of {ref}:",
+    },
+    "admin.topic.set": {
+        "zh-Hans": "{ref} 的类别已改为「{topic}」。",
+        "zh-Hant": "{ref} 的類別已改為「{topic}」。",
+        "en": "{ref} is now under “{topic}”.",
+    },
+    "admin.not_found": {
+        "zh-Hans": "没有编号为 {ref} 的提交。",
+        "zh-Hant": "沒有編號為 {ref} 的提交。",
+        "en": "There is no item {ref}.",
+    },
+    "admin.show.usage": {
+        "zh-Hans": "请在命令后写编号，例如：/show 42",
+        "zh-Hant": "請在命令後寫編號，例如：/show 42",
+        "en": "Add the number, e.g. /show 42",
+    },
+    "admin.search.usage": {
+        "zh-Hans": "请在命令后写要找的词，例如：/search 路灯",
+        "zh-Hant": "請在命令後寫要找的詞，例如：/search 路燈",
+        "en": "Add the words to look for, e.g. /search street light",
+    },
+    "admin.search.none": {
+        "zh-Hans": "没有找到包含「{terms}」的提交。",
+        "zh-Hant": "沒有找到包含「{terms}」的提交。",
+        "en": "No item contains “{terms}”.",
+    },
+    "admin.search.title": {
+        "zh-Hans": "包含「{terms}」的提交（最新 {n} 条）：",
+        "zh-Hant": "包含「{terms}」的提交（最新 {n} 條）：",
+        "en": "Items containing “{terms}” (newest {n}):",
+    },
+    "admin.queue.title": {
+        "zh-Hans": "<b>提交概况</b>（共 {total} 条）",
+        "zh-Hant": "<b>提交概況</b>（共 {total} 條）",
+        "en": "<b>Queue</b> ({total} items)",
+    },
+    "admin.queue.count": {
+        "zh-Hans": "{status}：{n}",
+        "zh-Hant": "{status}：{n}",
+        "en": "{status}: {n}",
+    },
+    "admin.queue.list": {
+        "zh-Hans": "<b>{status}</b>（{first}–{last}，共 {total} 条）：",
+        "zh-Hant": "<b>{status}</b>（{first}–{last}，共 {total} 條）：",
+        "en": "<b>{status}</b> ({first}–{last} of {total}):",
+    },
+    "admin.queue.usage": {
+        "zh-Hans": "用法：/queue [状态] [类别]，例如 /queue new 或 /queue accepted transport。状态：{statuses}",
+        "zh-Hant": "用法：/queue [狀態] [類別]，例如 /queue new 或 /queue accepted transport。狀態：{statuses}",
+        "en": "Usage: /queue [status] [topic], e.g. /queue new or /queue accepted transport. Statuses: {statuses}",
+    },
+    "admin.queue.line": {
+        "zh-Hans": "{ref} {kind} · {topic} · {date}",
+        "zh-Hant": "{ref} {kind} · {topic} · {date}",
+        "en": "{ref} {kind} · {topic} · {date}",
+    },
+    "admin.roles": {
+        "zh-Hans": "<b>配置的角色</b>\n管理员：{admins}\n办公室群：{office}\n领导小组群：{group}\n公开频道：{channel}\n新提交通知办公室群：{announce}\n\n投递：待发送 {pending}，已发送 {sent}，失败 {failed}",
+        "zh-Hant": "<b>配置的角色</b>\n管理員：{admins}\n辦公室群：{office}\n領導小組群：{group}\n公開頻道：{channel}\n新提交通知辦公室群：{announce}\n\n投遞：待發送 {pending}，已發送 {sent}，失敗 {failed}",
+        "en": "<b>Configured roles</b>\nAdministrators: {admins}\nOffice chat: {office}\nLeading group: {group}\nChannel: {channel}\nAnnounce new items in the office chat: {announce}\n\nDelivery: pending {pending}, sent {sent}, failed {failed}",
+    },
+    "admin.not_set": {
+        "zh-Hans": "未配置",
+        "zh-Hant": "未配置",
+        "en": "not configured",
+    },
+    "admin.yes": {
+        "zh-Hans": "是",
+        "zh-Hant": "是",
+        "en": "yes",
+    },
+    "admin.no": {
+        "zh-Hans": "否",
+        "zh-Hant": "否",
+        "en": "no",
+    },
+    "admin.announce": {
+        "zh-Hans": "🆕 新提交",
+        "zh-Hant": "🆕 新提交",
+        "en": "🆕 New item",
+    },
+    "admin.failed.title": {
+        "zh-Hans": "<b>未能送达的消息</b>",
+        "zh-Hant": "<b>未能送達的消息</b>",
+        "en": "<b>Undelivered messages</b>",
+    },
+    "admin.failed.line": {
+        "zh-Hans": "{ref}：{error}",
+        "zh-Hant": "{ref}：{error}",
+        "en": "{ref}: {error}",
+    },
+    "admin.failed.none": {
+        "zh-Hans": "没有未送达的消息。",
+        "zh-Hant": "沒有未送達的消息。",
+        "en": "All messages were delivered.",
+    },
+    "admin.delivery_failed": {
+        "zh-Hans": "⚠ 给 {ref} 提交人的消息未能送达：{error}",
+        "zh-Hant": "⚠ 給 {ref} 提交人的消息未能送達：{error}",
+        "en": "⚠ A message to the sender of {ref} could not be delivered: {error}",
+    },
+    "notify.accepted": {
+        "zh-Hans": "您提交的{kind} {ref} 已受理，我们会尽快办理，有进展再告诉您。",
+        "zh-Hant": "您提交的{kind} {ref} 已受理，我們會盡快辦理，有進展再告訴您。",
+        "en": "Your {kind} {ref} has been accepted. We will let you know how it goes.",
+    },
+    "notify.rejected": {
+        "zh-Hans": "您提交的{kind} {ref} 未予受理。\n理由：{reason}\n如有疑问，可以补充后重新提交。",
+        "zh-Hant": "您提交的{kind} {ref} 未予受理。\n理由：{reason}\n如有疑問，可以補充後重新提交。",
+        "en": "Your {kind} {ref} was not accepted.\nReason: {reason}\nYou are welcome to submit it again with more detail.",
+    },
+    "notify.in_progress": {
+        "zh-Hans": "您提交的{kind} {ref} 正在办理中。",
+        "zh-Hant": "您提交的{kind} {ref} 正在辦理中。",
+        "en": "Your {kind} {ref} is being handled.",
+    },
+    "notify.closed": {
+        "zh-Hans": "您提交的{kind} {ref} 已办结销号，谢谢您的参与！",
+        "zh-Hant": "您提交的{kind} {ref} 已辦結銷號，謝謝您的參與！",
+        "en": "Your {kind} {ref} has been closed. Thank you for taking part!",
+    },
+    "cmd.review": {
+        "zh-Hans": "审核下一条提交",
+        "zh-Hant": "審核下一條提交",
+        "en": "review the next item",
+    },
+    "cmd.queue": {
+        "zh-Hans": "提交概况与列表",
+        "zh-Hant": "提交概況與列表",
+        "en": "queue counts and lists",
+    },
+    "cmd.show": {
+        "zh-Hans": "查看某条提交",
+        "zh-Hant": "查看某條提交",
+        "en": "show one item",
+    },
+    "cmd.search": {
+        "zh-Hans": "全文搜索",
+        "zh-Hant": "全文搜索",
+        "en": "full-text search",
+    },
+    "cmd.admins": {
+        "zh-Hans": "查看角色配置",
+        "zh-Hant": "查看角色配置",
+        "en": "show the configured roles",
+    },
+    "cmd.failed": {
+        "zh-Hans": "未送达的消息",
+        "zh-Hant": "未送達的消息",
+        "en": "undelivered messages",
+    },
 }
 
 

@@ -91,6 +91,7 @@ class Submission(_Record):
     created_at: datetime
     updated_at: datetime
     attachments: tuple[Attachment, ...] = ()
+    reply_route: str | None = None  # anonymous only: the encrypted chat id
 
     @property
     def reference(self) -> str:
@@ -111,3 +112,36 @@ class SubmissionSummary(_Record):
     topic_id: str
     status: Status
     created_at: datetime
+
+
+class Event(_Record):
+    """Something that happened to an item besides a status change."""
+
+    at: datetime
+    actor: str
+    kind: str
+    body: str
+
+
+class Outgoing(_Record):
+    """A message owed to a chat, queued in the outbox with the change that caused it.
+
+    ``chat_enc`` is the destination chat id encrypted with the anonymity key, so a
+    sender's chat id never lies in the outbox in plain form."""
+
+    chat_enc: str
+    text: str
+    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
+
+
+class OutboxEntry(_Record):
+    """A queued message as the delivery job sees it."""
+
+    id: int
+    submission_id: int | None
+    chat_enc: str
+    text: str
+    buttons: tuple[tuple[tuple[str, str], ...], ...]
+    attempts: int
+    status: Literal["pending", "sent", "failed"]
+    last_error: str | None = None

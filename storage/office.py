@@ -1,9 +1,190 @@
-"""The office's queries: the review queue, counts, full-text search and item events."""
+"""The office's queries: status changes, the review queue, counts, search, item events and
+the prompts the bot asked admins to answer."""
 
 from __future__ import annotations
 
-from storage.base import RepositoryBase
+from collections.abc import Sequence
+
+from bot.records import Event, Outgoing, Submission, SubmissionSummary
+from bot.workflow import Status, check_transition
+from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase
+from storage.outbox import enqueue
+from storage.rows import iso, parse_dt, summary_record
+
+_SUMMARY_COLUMNS = "id, kind, topic_id, status, created_at"
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 class OfficeQueries(RepositoryBase):
     """Queries of the campaign office (mixed into :class:`storage.repository.Repository`)."""
+
+    async def change_status(
+        self,
+        submission_id: int,
+        target: Status,
+        *,
+        actor: str,
+        note: str | None = None,
+        notices: Sequence[Outgoing] = (),
+    ) -> Submission:
+        """Move an item along the state machine, record it in the history and queue the
+        notifications, all in one transaction. Raises IllegalTransition or NotFound."""
+        now = self.clock()
+        async with self.transaction() as db:
+            async with db.execute(
+                "SELECT status FROM submissions WHERE id = ?", (submission_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise NotFound(submission_id)
+            current = Status(row["status"])
+            check_transition(current, target)
+            await db.execute(
+                "UPDATE submissions SET status = ?, updated_at = ? WHERE id = ?",
+                (target.value, iso(now), submission_id),
+            )
+            await db.execute(
+                "INSERT INTO history (submission_id, at, actor, from_status, to_status, note)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (submission_id, iso(now), actor, current.value, target.value, note),
+            )
+            await enqueue(db, notices, submission_id=submission_id, now=now)
+        result = await self.get_submission(submission_id)
+        assert result is not None
+        return result
+
+    async def set_topic(self, submission_id: int, topic_id: str, *, actor: str) -> Submission:
+        """Correct an item's topic; the correction is kept as an event (old → new)."""
+        now = iso(self.clock())
+        async with self.transaction() as db:
+            async with db.execute(
+                "SELECT topic_id FROM submissions WHERE id = ?", (submission_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise NotFound(submission_id)
+            await db.execute(
+                "UPDATE submissions SET topic_id = ?, updated_at = ? WHERE id = ?",
+                (topic_id, now, submission_id),
+            )
+            await db.execute(
+                "INSERT INTO events (submission_id, at, actor, kind, body)"
+                " VALUES (?, ?, ?, 'topic', ?)",
+                (submission_id, now, actor, f"{row['topic_id']}→{topic_id}"),
+            )
+        result = await self.get_submission(submission_id)
+        assert result is not None
+        return result
+
+    async def events(self, submission_id: int) -> list[Event]:
+        rows = await self._fetchall(
+            "SELECT at, actor, kind, body FROM events WHERE submission_id = ? ORDER BY id",
+            (submission_id,),
+        )
+        return [
+            Event(at=parse_dt(r["at"]), actor=r["actor"], kind=r["kind"], body=r["body"])
+            for r in rows
+        ]
+
+    async def next_for_review(self, *, after: int = 0) -> Submission | None:
+        """The oldest item awaiting review with a number above ``after`` (wrapping round)."""
+        for bound in (after, 0):
+            row = await self._fetchone(
+                "SELECT id FROM submissions WHERE status = 'new' AND id > ? ORDER BY id LIMIT 1",
+                (bound,),
+            )
+            if row is not None:
+                return await self.get_submission(row["id"])
+        return None
+
+    async def status_counts(self, *, topic_id: str | None = None) -> dict[Status, int]:
+        rows = await self._fetchall(
+            "SELECT status, COUNT(*) AS n FROM submissions"
+            " WHERE ? IS NULL OR topic_id = ? GROUP BY status",
+            (topic_id, topic_id),
+        )
+        return {Status(r["status"]): r["n"] for r in rows}
+
+    async def list_items(
+        self,
+        *,
+        status: Status | None = None,
+        topic_id: str | None = None,
+        offset: int = 0,
+        limit: int = 10,
+    ) -> tuple[list[SubmissionSummary], int]:
+        """Items by status and/or topic, oldest first (the order they are worked in)."""
+        where = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR topic_id = ?2)"
+        params = (status.value if status else None, topic_id)
+        total = await self._fetchone(f"SELECT COUNT(*) AS n FROM submissions WHERE {where}", params)  # noqa: S608
+        rows = await self._fetchall(
+            f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE {where}"  # noqa: S608
+            " ORDER BY id LIMIT ?3 OFFSET ?4",
+            (*params, limit, offset),
+        )
+        return [summary_record(r) for r in rows], int(total["n"]) if total else 0
+
+    async def search(self, terms: Sequence[str], *, limit: int = 20) -> list[SubmissionSummary]:
+        """Items whose text contains every term, newest first. Terms of three or more
+        characters use the FTS5 trigram index; shorter ones (common in Chinese) use LIKE."""
+        clauses: list[str] = []
+        params: list[object] = []
+        for term in terms:
+            if len(term) >= 3:
+                clauses.append("id IN (SELECT rowid FROM submissions_fts WHERE text MATCH ?)")
+                params.append('"' + term.replace('"', '""') + '"')
+            else:
+                clauses.append("text LIKE ? ESCAPE '\\'")
+                params.append(_like(term))
+        if not clauses:
+            return []
+        rows = await self._fetchall(
+            f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE {' AND '.join(clauses)}"  # noqa: S608
+            " ORDER BY id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [summary_record(r) for r in rows]
+
+    async def similar(self, item: Submission, *, limit: int = 3) -> list[SubmissionSummary]:
+        """Earlier items of the same topic that share a keyword that tagged this one."""
+        keywords = [k for e in item.evidence[:1] for k in e.keywords][:5]
+        if not keywords:
+            return []
+        likes = " OR ".join("text LIKE ? ESCAPE '\\'" for _ in keywords)
+        rows = await self._fetchall(
+            f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE id < ? AND topic_id = ?"  # noqa: S608
+            f" AND ({likes}) ORDER BY id DESC LIMIT ?",
+            (item.id, item.topic_id, *(_like(k) for k in keywords), limit),
+        )
+        return [summary_record(r) for r in rows]
+
+    # ------------------------------------------------------------------ prompts
+    async def save_prompt(
+        self, *, chat_id: int, message_id: int, action: str, submission_id: int, asked_by: int
+    ) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO prompts (chat_id, message_id, action, submission_id,"
+                " asked_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (chat_id, message_id, action, submission_id, asked_by, iso(self.clock())),
+            )
+
+    async def find_prompt(self, *, chat_id: int, message_id: int) -> tuple[str, int] | None:
+        """(action, submission id) of the question the bot asked with that message."""
+        if not -MAX_SQLITE_INT <= message_id <= MAX_SQLITE_INT:
+            return None
+        row = await self._fetchone(
+            "SELECT action, submission_id FROM prompts WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return None if row is None else (row["action"], row["submission_id"])
+
+    async def drop_prompt(self, *, chat_id: int, message_id: int) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "DELETE FROM prompts WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+            )

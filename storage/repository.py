@@ -8,16 +8,19 @@ callers acknowledge to the user only after the method returned, i.e. after the c
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from bot.records import (
     Draft,
     NewSubmission,
+    Outgoing,
     Submission,
     SubmissionSummary,
 )
-from bot.workflow import Kind, Status, check_transition
+from bot.workflow import Kind, Status
 from storage.base import MAX_SQLITE_INT, Clock, NotFound, RepositoryBase
 from storage.office import OfficeQueries
-from storage.outbox import OutboxQueries
+from storage.outbox import OutboxQueries, enqueue
 from storage.rows import evidence_json, iso, parse_dt, utc_now
 
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
@@ -62,7 +65,13 @@ class Repository(OfficeQueries, OutboxQueries, RepositoryBase):
             return cur.rowcount > 0
 
     # ------------------------------------------------------------------ submissions
-    async def create_submission(self, new: NewSubmission, *, draft_owner: str) -> Submission:
+    async def create_submission(
+        self,
+        new: NewSubmission,
+        *,
+        draft_owner: str,
+        announce: Callable[[Submission], Sequence[Outgoing]] | None = None,
+    ) -> Submission:
         """Store a submission with its attachments and first history entry, and delete the
         draft it came from, in one transaction. Raises NotFound if the draft is already gone
         (a second press of "confirm"), so nothing is stored twice."""
@@ -122,21 +131,25 @@ class Repository(OfficeQueries, OutboxQueries, RepositoryBase):
                 " VALUES (?, ?, 'sender', NULL, ?, NULL)",
                 (submission_id, now_s, Status.NEW.value),
             )
-        return Submission(
-            id=submission_id,
-            kind=new.kind,
-            text=new.text,
-            topic_id=new.topic_id,
-            suggested_topic_id=new.suggested_topic_id,
-            evidence=new.evidence,
-            anonymous=sender is None,
-            sender=sender,
-            language=new.language,
-            status=Status.NEW,
-            created_at=now,
-            updated_at=now,
-            attachments=new.attachments,
-        )
+            submission = Submission(
+                id=submission_id,
+                kind=new.kind,
+                text=new.text,
+                topic_id=new.topic_id,
+                suggested_topic_id=new.suggested_topic_id,
+                evidence=new.evidence,
+                anonymous=sender is None,
+                sender=sender,
+                language=new.language,
+                status=Status.NEW,
+                created_at=now,
+                updated_at=now,
+                attachments=new.attachments,
+                reply_route=new.reply_route if sender is None else None,
+            )
+            if announce is not None:
+                await enqueue(db, announce(submission), submission_id=submission_id, now=now)
+        return submission
 
     async def is_owner(self, submission_id: int, *, user_id: int, owner_hash: str) -> bool:
         """Whether this Telegram user sent the submission (named or anonymous)."""
@@ -173,33 +186,6 @@ class Repository(OfficeQueries, OutboxQueries, RepositoryBase):
             for r in rows
         ]
         return summaries, (total_row["n"] if total_row else 0)
-
-    async def change_status(
-        self, submission_id: int, target: Status, *, actor: str, note: str | None = None
-    ) -> Submission:
-        """Move a submission along the state machine and record it in the history."""
-        now_s = iso(self.clock())
-        async with self.transaction() as db:
-            async with db.execute(
-                "SELECT status FROM submissions WHERE id = ?", (submission_id,)
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None:
-                raise NotFound(submission_id)
-            current = Status(row["status"])
-            check_transition(current, target)
-            await db.execute(
-                "UPDATE submissions SET status = ?, updated_at = ? WHERE id = ?",
-                (target.value, now_s, submission_id),
-            )
-            await db.execute(
-                "INSERT INTO history (submission_id, at, actor, from_status, to_status, note)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (submission_id, now_s, actor, current.value, target.value, note),
-            )
-        result = await self.get_submission(submission_id)
-        assert result is not None
-        return result
 
     # ------------------------------------------------------------------ conversations
     async def load_conversations(self, name: str) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.records import Attachment, Sender, Submission, TopicEvidence
+from bot.records import Attachment, Sender, Submission, SubmissionSummary, TopicEvidence
 from bot.workflow import Kind, Status
 
 
@@ -65,4 +65,15 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         created_at=parse_dt(row["created_at"]),
         updated_at=parse_dt(row["updated_at"]),
         attachments=tuple(attachments),
+        reply_route=row["reply_route"],
+    )
+
+
+def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
+    return SubmissionSummary(
+        id=row["id"],
+        kind=Kind(row["kind"]),
+        topic_id=row["topic_id"],
+        status=Status(row["status"]),
+        created_at=parse_dt(row["created_at"]),
     )

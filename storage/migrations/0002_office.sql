@@ -50,3 +50,15 @@ CREATE TABLE outbox (
     message_id      INTEGER
 );
 CREATE INDEX ix_outbox_due ON outbox (status, next_attempt_at);
+
+-- Questions the bot asked in a chat (e.g. "reply with the reason for rejecting #42"), so
+-- that the reply can be matched to its action after a restart.
+CREATE TABLE prompts (
+    chat_id         INTEGER NOT NULL,
+    message_id      INTEGER NOT NULL,
+    action          TEXT NOT NULL,
+    submission_id   INTEGER NOT NULL REFERENCES submissions (id),
+    asked_by        INTEGER NOT NULL,
+    created_at      TEXT NOT NULL,
+    PRIMARY KEY (chat_id, message_id)
+) WITHOUT ROWID;
