@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
@@ -16,7 +17,7 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.services import SERVICES_KEY, Services
 from bot.tagging import Tagger
-from handlers import errors, fallback, info, resident
+from handlers import admin, admin_actions, delivery, errors, fallback, info, resident
 from storage.persistence import SqliteConversationPersistence
 from storage.repository import Clock, Repository, utc_now
 
@@ -73,7 +74,13 @@ def build_application(
 
 
 def register_handlers(app: AnyApplication) -> None:
+    settings = services_of(app).settings
+    app.add_handlers(
+        admin_actions.build_prompt_handlers(settings), group=admin_actions.PROMPT_GROUP
+    )
     app.add_handler(resident.build_conversation())
+    app.add_handlers(admin.build_handlers(settings))
+    app.add_handlers(admin_actions.build_handlers(settings))
     app.add_handlers(info.build_handlers())
     app.add_handlers(fallback.build_handlers())
     app.add_error_handler(errors.on_error)
@@ -86,11 +93,24 @@ def services_of(app: AnyApplication) -> Services:
 
 
 async def _post_init(app: AnyApplication) -> None:
-    await services_of(app).repository.connect()
+    svc = services_of(app)
+    await svc.repository.connect()
     # The default list is Simplified Chinese; English clients get English descriptions.
     for lang, code in (("zh-Hans", None), ("en", "en")):
         commands = [BotCommand(cmd, t(lang, f"cmd.{cmd}")) for cmd in RESIDENT_COMMANDS]
         await app.bot.set_my_commands(commands, language_code=code)
+    # Administrators also see the office's commands in their private chat with the bot.
+    lang = svc.settings.campaign.language
+    office = [
+        BotCommand(c, t(lang, f"cmd.{c}")) for c in (*admin.ADMIN_COMMANDS, *RESIDENT_COMMANDS)
+    ]
+    for admin_id in svc.settings.roles.admin_ids:
+        try:
+            await app.bot.set_my_commands(office, scope=BotCommandScopeChat(admin_id))
+        except TelegramError as exc:  # the admin has not opened a chat with the bot yet
+            log.info("admin command menu not set for %s: %s", admin_id, exc)
+    if app.job_queue is not None:
+        delivery.schedule(app.job_queue, svc.settings.telegram.outbox_interval)
 
 
 async def _post_shutdown(app: AnyApplication) -> None:

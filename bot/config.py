@@ -49,6 +49,8 @@ class TelegramSettings(_Section):
     # Telegram's published limits: 30 messages/s overall, 20/min per group.
     overall_max_rate: float = Field(default=30.0, gt=0)
     group_max_rate: float = Field(default=20.0, gt=0)
+    # Seconds between runs of the outbox delivery job (it also runs after every action).
+    outbox_interval: float = Field(default=5.0, gt=0, le=300)
 
 
 class StorageSettings(_Section):

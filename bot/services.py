@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.ext import CallbackContext
@@ -21,6 +22,8 @@ class Services:
     repository: Repository
     tagger: Tagger
     secrets: Secrets
+    # One outbox delivery run at a time.
+    delivery_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.roles.admin_ids

@@ -23,7 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import drafting
+from bot import cards, drafting
 from bot.i18n import t
 from bot.presenters import draft_summary, topic_proposal
 from bot.records import Attachment, Draft, NewSubmission, Sender
@@ -39,6 +39,7 @@ from handlers.context import (
     say,
     services,
 )
+from handlers.delivery import deliver_soon
 from handlers.media import attachment_from_message
 from storage.repository import NotFound
 
@@ -321,12 +322,17 @@ async def confirm(update: Update, context: Context) -> int | str:
         reply_route=svc.secrets.encrypt_int(chat.id) if draft.anonymous else None,
     )
     try:
-        submission = await svc.repository.create_submission(new, draft_owner=hash_)
+        submission = await svc.repository.create_submission(
+            new,
+            draft_owner=hash_,
+            announce=lambda item: cards.announcement(svc.settings, item, svc.secrets),
+        )
     except NotFound:
         await drop_buttons(update)
         await say(update, context, "draft.gone")
         return END
     # The commit is done: only now acknowledge.
+    deliver_soon(context)
     await drop_buttons(update)
     key = "ack.anonymous" if submission.anonymous else "ack.named"
     await say(update, context, key, ref=format_reference(submission.id), num=submission.id)

@@ -184,6 +184,7 @@ class _Fault:
     retry_after: int | None
     delay: float = 0.0
     drop: bool = False
+    chat_id: int | None = None  # only calls addressed to this chat
 
 
 @dataclass
@@ -452,6 +453,14 @@ class FakeBotApi:
             chat_id, after=after, predicate=lambda m: contains in m.plain, timeout=timeout
         )
 
+    async def wait_until(self, condition: Callable[[], bool], *, timeout: float = 5.0) -> None:
+        """Until ``condition()`` holds (checked as calls come in), or AssertionError."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"condition not met within {timeout}s")
+            await asyncio.sleep(0.01)
+
     async def wait_processed(self, update_id: int, timeout: float = 5.0) -> None:
         """Until the bot has fetched ``update_id`` and asked for updates after it: PTB does
         so once the update was handed to the application (with ``concurrent_updates`` the
@@ -471,13 +480,18 @@ class FakeBotApi:
         description: str = "Internal Server Error",
         retry_after: int | None = None,
         times: int = 1,
+        chat_id: int | None = None,
     ) -> None:
+        """Answer the next ``times`` calls of ``method`` (to ``chat_id`` only, if given)
+        with that error."""
         if status == 429 and retry_after is None:
             retry_after = 1
         if status == 429:
             description = f"Too Many Requests: retry after {retry_after}"
         for _ in range(times):
-            self._faults.setdefault(method, []).append(_Fault(status, description, retry_after))
+            self._faults.setdefault(method, []).append(
+                _Fault(status, description, retry_after, chat_id=chat_id)
+            )
 
     def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Answer the next calls only after ``seconds`` (for client-side timeouts)."""
@@ -516,9 +530,8 @@ class FakeBotApi:
         params = await self._params(request) if request.body_exists else {}
         if request.match_info["token"] != self.token:
             return self._reply(method, params, ApiError(401, "Unauthorized"))
-        faults = self._faults.get(method)
-        if faults:
-            fault = faults.pop(0)
+        fault = self._take_fault(method, params)
+        if fault is not None:
             if fault.drop:
                 assert request.transport is not None
                 request.transport.close()
@@ -537,6 +550,13 @@ class FakeBotApi:
         except ApiError as exc:
             return self._reply(method, params, exc)
         return self._reply(method, params, result)
+
+    def _take_fault(self, method: str, params: JsonDict) -> _Fault | None:
+        faults = self._faults.get(method, [])
+        for index, fault in enumerate(faults):
+            if fault.chat_id is None or str(fault.chat_id) == str(params.get("chat_id")):
+                return faults.pop(index)
+        return None
 
     def _reply(self, method: str, params: JsonDict, result: Any) -> web.Response:
         if isinstance(result, ApiError):
@@ -703,7 +723,9 @@ class FakeBotApi:
                 message[kind] = body
         message_id = self._new_message_id(chat_id)
         message["message_id"] = message_id
-        if markup is not None:
+        if markup is not None and "inline_keyboard" in markup:
+            # Messages carry inline keyboards only; ForceReply and reply keyboards are
+            # instructions to the client and never come back in a Message.
             message["reply_markup"] = markup
         stored = {**message, "_source": source, "_parse_mode": parse_mode}
         self._chat(chat_id).messages[message_id] = stored

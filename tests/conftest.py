@@ -52,7 +52,11 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "storage": {"path": str(tmp_path / "jindianzi.sqlite3")},
             "anonymity": {"key_file": str(tmp_path / "jindianzi.keys")},
             "roles": {"admin_ids": [ADMIN.id]},
-            "telegram": {"token": "123456:TEST-TOKEN", "persistence_interval": 0.2},
+            "telegram": {
+                "token": "123456:TEST-TOKEN",
+                "persistence_interval": 0.2,
+                "outbox_interval": 0.3,
+            },
         }
         if stub is not None:
             base["telegram"].update(

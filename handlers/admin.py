@@ -1,0 +1,241 @@
+"""The campaign office's commands: /review, /show, /queue, /search, /failed, /admins.
+
+Registered only for the configured administrators (``filters.User``), so anyone else gets
+the same answer as for an unknown command; each handler checks again on the server side.
+"""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.ext import BaseHandler, CommandHandler, filters
+
+from bot import cards
+from bot.config import Language, Settings
+from bot.i18n import resolve_language, t
+from bot.presenters import status_label
+from bot.records import Submission
+from bot.text import escape, split_message
+from bot.workflow import Status, format_reference
+from handlers.context import Context, language, reply, services
+from handlers.keyboards import from_buttons
+
+MAX_REFERENCE_DIGITS = 18
+LIST_LIMIT = 20
+
+
+async def is_admin(update: Update, context: Context) -> bool:
+    user = update.effective_user
+    return user is not None and services(context).is_admin(user.id)
+
+
+async def admin_language(update: Update, context: Context) -> Language:
+    """The admin's own language in a private chat; the campaign's in a group."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == "private":
+        return await language(update, context)
+    return resolve_language(services(context).settings.campaign.language)
+
+
+def parse_reference(raw: str) -> int | None:
+    raw = raw.lstrip("#＃")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > MAX_REFERENCE_DIGITS:
+        return None
+    return int(raw)
+
+
+async def show_card(
+    update: Update, context: Context, item: Submission, *, review: bool = False
+) -> Message | None:
+    """Send the item's full card with its actions, then its files and locations."""
+    svc = services(context)
+    lang = await admin_language(update, context)
+    repo = svc.repository
+    text = cards.item_card(
+        lang,
+        svc.settings,
+        item,
+        history=await repo.history(item.id),
+        events=await repo.events(item.id),
+        similar=await repo.similar(item),
+    )
+    message = await reply(update, text, from_buttons(cards.card_buttons(lang, item, review=review)))
+    await send_attachments(update, item)
+    return message
+
+
+async def send_attachments(update: Update, item: Submission) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    caption = format_reference(item.id)
+    for a in item.attachments:
+        if a.type == "location" and a.latitude is not None and a.longitude is not None:
+            await chat.send_location(latitude=a.latitude, longitude=a.longitude)
+        elif a.file_id is None:
+            continue
+        elif a.type == "photo":
+            await chat.send_photo(a.file_id, caption=caption)
+        elif a.type == "document":
+            await chat.send_document(a.file_id, caption=caption)
+        elif a.type == "voice":
+            await chat.send_voice(a.file_id, caption=caption)
+        elif a.type == "audio":
+            await chat.send_audio(a.file_id, caption=caption)
+        elif a.type == "video":
+            await chat.send_video(a.file_id, caption=caption)
+        elif a.type == "video_note":
+            await chat.send_video_note(a.file_id)
+
+
+async def review(update: Update, context: Context) -> None:
+    """/review: the oldest item awaiting review."""
+    if not await is_admin(update, context):
+        return
+    item = await services(context).repository.next_for_review()
+    if item is None:
+        await reply(update, t(await admin_language(update, context), "admin.review.empty"))
+        return
+    await show_card(update, context, item, review=True)
+
+
+async def show(update: Update, context: Context) -> None:
+    """/show N: any item in full with its history."""
+    if not await is_admin(update, context):
+        return
+    lang = await admin_language(update, context)
+    args = context.args or []
+    number = parse_reference(args[0]) if len(args) == 1 else None
+    if number is None:
+        await reply(update, t(lang, "admin.show.usage"))
+        return
+    item = await services(context).repository.get_submission(number)
+    if item is None:
+        await reply(
+            update, t(lang, "admin.not_found", ref=escape(f"#{args[0].lstrip('#＃')[:24]}"))
+        )
+        return
+    await show_card(update, context, item)
+
+
+async def queue(update: Update, context: Context) -> None:
+    """/queue [status] [topic]: counts by status, or the items of one status/topic."""
+    if not await is_admin(update, context):
+        return
+    svc = services(context)
+    lang = await admin_language(update, context)
+    status: Status | None = None
+    topic_id: str | None = None
+    for arg in context.args or []:
+        if arg in Status.__members__.values():
+            status = Status(arg)
+        elif svc.settings.topic(arg) is not None:
+            topic_id = arg
+        else:
+            statuses = " ".join(s.value for s in Status)
+            await reply(update, t(lang, "admin.queue.usage", statuses=statuses))
+            return
+    if status is None:
+        counts = await svc.repository.status_counts(topic_id=topic_id)
+        lines = [t(lang, "admin.queue.title", total=sum(counts.values()))]
+        lines += [
+            t(lang, "admin.queue.count", status=status_label(lang, s), n=counts.get(s, 0))
+            for s in Status
+        ]
+        await reply(update, "\n".join(lines))
+        return
+    items, total = await svc.repository.list_items(
+        status=status, topic_id=topic_id, limit=LIST_LIMIT
+    )
+    head = t(
+        lang,
+        "admin.queue.list",
+        status=status_label(lang, status),
+        first=1 if items else 0,
+        last=len(items),
+        total=total,
+    )
+    for chunk in split_message("\n".join([head, *cards.queue_lines(lang, svc.settings, items)])):
+        await reply(update, chunk)
+
+
+async def search(update: Update, context: Context) -> None:
+    """/search words: full-text search over item texts."""
+    if not await is_admin(update, context):
+        return
+    svc = services(context)
+    lang = await admin_language(update, context)
+    terms = [a for a in (context.args or []) if a][:8]
+    if not terms:
+        await reply(update, t(lang, "admin.search.usage"))
+        return
+    found = await svc.repository.search(terms, limit=LIST_LIMIT)
+    shown = escape(" ".join(terms))
+    if not found:
+        await reply(update, t(lang, "admin.search.none", terms=shown))
+        return
+    lines = [t(lang, "admin.search.title", terms=shown, n=len(found))]
+    lines += cards.queue_lines(lang, svc.settings, found)
+    for chunk in split_message("\n".join(lines)):
+        await reply(update, chunk)
+
+
+async def failed(update: Update, context: Context) -> None:
+    """/failed: notifications Telegram would not deliver."""
+    if not await is_admin(update, context):
+        return
+    lang = await admin_language(update, context)
+    entries = await services(context).repository.failed_messages()
+    if not entries:
+        await reply(update, t(lang, "admin.failed.none"))
+        return
+    lines = [t(lang, "admin.failed.title")]
+    lines += [
+        t(
+            lang,
+            "admin.failed.line",
+            ref=format_reference(e.submission_id) if e.submission_id else "—",
+            error=escape((e.last_error or "")[:200]),
+        )
+        for e in entries
+    ]
+    for chunk in split_message("\n".join(lines)):
+        await reply(update, chunk)
+
+
+async def admins(update: Update, context: Context) -> None:
+    """/admins: the configured roles, so an operator can check the set-up."""
+    if not await is_admin(update, context):
+        return
+    svc = services(context)
+    lang = await admin_language(update, context)
+    roles = svc.settings.roles
+    unset = t(lang, "admin.not_set")
+    counts = await svc.repository.outbox_counts()
+    text = t(
+        lang,
+        "admin.roles",
+        admins=", ".join(str(a) for a in roles.admin_ids) or unset,
+        office=roles.office_chat_id or unset,
+        group=roles.leading_group_chat_id or unset,
+        channel=roles.channel_id or unset,
+        announce=t(lang, "admin.yes" if svc.settings.office.announce_new else "admin.no"),
+        pending=counts.get("pending", 0),
+        sent=counts.get("sent", 0),
+        failed=counts.get("failed", 0),
+    )
+    await reply(update, text)
+
+
+ADMIN_COMMANDS = ("review", "queue", "show", "search", "failed", "admins")
+
+
+def build_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None]]:
+    only_admins = filters.User(user_id=settings.roles.admin_ids)
+    return [
+        CommandHandler("review", review, filters=only_admins),
+        CommandHandler("show", show, filters=only_admins),
+        CommandHandler("queue", queue, filters=only_admins),
+        CommandHandler("search", search, filters=only_admins),
+        CommandHandler("failed", failed, filters=only_admins),
+        CommandHandler("admins", admins, filters=only_admins),
+    ]
