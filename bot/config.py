@@ -69,6 +69,11 @@ class OfficeSettings(_Section):
 
     # Post every new item as a card with review buttons in the office chat.
     announce_new: bool = True
+    # Default time to handle an item once assigned (限时办结), in days, by kind.
+    deadline_days_problem: int = Field(default=15, ge=1, le=365)
+    deadline_days_suggestion: int = Field(default=30, ge=1, le=365)
+    # Departments offered when assigning an owner (free text is always accepted too).
+    owners: list[str] = Field(default_factory=list)
 
 
 class CampaignSettings(_Section):

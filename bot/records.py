@@ -9,6 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.workflow import Kind, Status
 
+Rating = Literal["satisfied", "basically", "unsatisfied"]  # 满意 / 基本满意 / 不满意
+RATINGS: tuple[Rating, ...] = ("satisfied", "basically", "unsatisfied")
+# Statuses in which a deadline no longer runs.
+DONE_STATUSES = frozenset(
+    {Status.ANSWERED, Status.PUBLISHED, Status.CLOSED, Status.REJECTED, Status.DUPLICATE}
+)
+
 AttachmentType = Literal["photo", "document", "voice", "audio", "video", "video_note", "location"]
 
 
@@ -92,6 +99,20 @@ class Submission(_Record):
     updated_at: datetime
     attachments: tuple[Attachment, ...] = ()
     reply_route: str | None = None  # anonymous only: the encrypted chat id
+    owner: str | None = None  # who handles it (department or person)
+    deadline: datetime | None = None
+    duplicate_of: int | None = None
+    response: str | None = None
+    responded_at: datetime | None = None
+    rating: Rating | None = None
+    published_at: datetime | None = None
+    channel_message_id: int | None = None
+
+    def overdue_days(self, now: datetime) -> int:
+        """Whole days past the deadline while still open; 0 when not overdue."""
+        if self.deadline is None or self.status in DONE_STATUSES or now <= self.deadline:
+            return 0
+        return max(1, (now - self.deadline).days)
 
     @property
     def reference(self) -> str:
@@ -112,6 +133,12 @@ class SubmissionSummary(_Record):
     topic_id: str
     status: Status
     created_at: datetime
+    deadline: datetime | None = None
+
+    def overdue_days(self, now: datetime) -> int:
+        if self.deadline is None or self.status in DONE_STATUSES or now <= self.deadline:
+            return 0
+        return max(1, (now - self.deadline).days)
 
 
 class Event(_Record):
@@ -132,6 +159,7 @@ class Outgoing(_Record):
     chat_enc: str
     text: str
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
+    purpose: str | None = None  # 'question', 'group_card', 'channel_post' or None
 
 
 class OutboxEntry(_Record):
@@ -145,3 +173,5 @@ class OutboxEntry(_Record):
     attempts: int
     status: Literal["pending", "sent", "failed"]
     last_error: str | None = None
+    purpose: str | None = None
+    message_id: int | None = None

@@ -75,7 +75,7 @@ async def _deliver_one(context: Context, svc: Services, entry: OutboxEntry) -> N
             await repo.mark_retry(entry.id, str(exc), repo.clock() + backoff(entry.attempts))
         log.info("outbox %s: will retry (%s)", entry.id, exc)
     else:
-        await repo.mark_sent(entry.id, sent.message_id)
+        await repo.mark_sent(entry, sent.message_id)
 
 
 async def _tell_office(svc: Services, failed: OutboxEntry, error: str) -> None:

@@ -4,6 +4,9 @@ the prompts the bot asked admins to answer."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
 
 from bot.records import Event, Outgoing, Submission, SubmissionSummary
 from bot.workflow import Status, check_transition
@@ -11,7 +14,7 @@ from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase
 from storage.outbox import enqueue
 from storage.rows import iso, parse_dt, summary_record
 
-_SUMMARY_COLUMNS = "id, kind, topic_id, status, created_at"
+_SUMMARY_COLUMNS = "id, kind, topic_id, status, created_at, deadline"
 
 
 def _like(term: str) -> str:
@@ -21,6 +24,40 @@ def _like(term: str) -> str:
 
 class OfficeQueries(RepositoryBase):
     """Queries of the campaign office (mixed into :class:`storage.repository.Repository`)."""
+
+    async def _transition(
+        self,
+        db: aiosqlite.Connection,
+        submission_id: int,
+        target: Status,
+        *,
+        actor: str,
+        note: str | None,
+        now: datetime,
+    ) -> None:
+        """Inside an open transaction: check and apply a status change, with history."""
+        async with db.execute(
+            "SELECT status FROM submissions WHERE id = ?", (submission_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(submission_id)
+        current = Status(row["status"])
+        check_transition(current, target)
+        await db.execute(
+            "UPDATE submissions SET status = ?, updated_at = ? WHERE id = ?",
+            (target.value, iso(now), submission_id),
+        )
+        await db.execute(
+            "INSERT INTO history (submission_id, at, actor, from_status, to_status, note)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (submission_id, iso(now), actor, current.value, target.value, note),
+        )
+
+    async def _reload(self, submission_id: int) -> Submission:
+        result = await self.get_submission(submission_id)
+        assert result is not None
+        return result
 
     async def change_status(
         self,
@@ -35,27 +72,145 @@ class OfficeQueries(RepositoryBase):
         notifications, all in one transaction. Raises IllegalTransition or NotFound."""
         now = self.clock()
         async with self.transaction() as db:
-            async with db.execute(
-                "SELECT status FROM submissions WHERE id = ?", (submission_id,)
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None:
-                raise NotFound(submission_id)
-            current = Status(row["status"])
-            check_transition(current, target)
-            await db.execute(
-                "UPDATE submissions SET status = ?, updated_at = ? WHERE id = ?",
-                (target.value, iso(now), submission_id),
+            await self._transition(db, submission_id, target, actor=actor, note=note, now=now)
+            await enqueue(db, notices, submission_id=submission_id, now=now)
+        return await self._reload(submission_id)
+
+    async def mark_duplicate(
+        self,
+        submission_id: int,
+        original_id: int,
+        *,
+        actor: str,
+        follower: tuple[str, str] | None,
+        notices: Sequence[Outgoing] = (),
+    ) -> Submission:
+        """Close an item as a duplicate of another; its sender (encrypted chat, language)
+        follows the original from now on."""
+        now = self.clock()
+        async with self.transaction() as db:
+            await self._transition(
+                db,
+                submission_id,
+                Status.DUPLICATE,
+                actor=actor,
+                note=f"#{original_id}",
+                now=now,
             )
             await db.execute(
-                "INSERT INTO history (submission_id, at, actor, from_status, to_status, note)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (submission_id, iso(now), actor, current.value, target.value, note),
+                "UPDATE submissions SET duplicate_of = ? WHERE id = ?",
+                (original_id, submission_id),
+            )
+            if follower is not None:
+                await db.execute(
+                    "INSERT OR IGNORE INTO followers (submission_id, duplicate_id, chat_enc,"
+                    " language) VALUES (?, ?, ?, ?)",
+                    (original_id, submission_id, *follower),
+                )
+            await self._event(db, original_id, actor, "duplicate", f"#{submission_id}", now)
+            await enqueue(db, notices, submission_id=submission_id, now=now)
+        return await self._reload(submission_id)
+
+    async def followers(self, submission_id: int) -> list[tuple[str, str]]:
+        """(encrypted chat, language) of the senders of this item's duplicates."""
+        rows = await self._fetchall(
+            "SELECT chat_enc, language FROM followers WHERE submission_id = ?"
+            " ORDER BY duplicate_id",
+            (submission_id,),
+        )
+        return [(r["chat_enc"], r["language"]) for r in rows]
+
+    async def assign(
+        self, submission_id: int, *, owner: str, deadline: datetime, actor: str
+    ) -> Submission:
+        now = self.clock()
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "UPDATE submissions SET owner = ?, deadline = ?, updated_at = ? WHERE id = ?",
+                (owner, iso(deadline), iso(now), submission_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFound(submission_id)
+            await self._event(db, submission_id, actor, "assign", f"{owner}|{iso(deadline)}", now)
+        return await self._reload(submission_id)
+
+    async def respond(
+        self,
+        submission_id: int,
+        response: str,
+        *,
+        actor: str,
+        notices: Sequence[Outgoing] = (),
+    ) -> Submission:
+        """Record the official response (status answered) and queue it to the senders."""
+        now = self.clock()
+        async with self.transaction() as db:
+            await self._transition(
+                db, submission_id, Status.ANSWERED, actor=actor, note=None, now=now
+            )
+            await db.execute(
+                "UPDATE submissions SET response = ?, responded_at = ? WHERE id = ?",
+                (response, iso(now), submission_id),
             )
             await enqueue(db, notices, submission_id=submission_id, now=now)
-        result = await self.get_submission(submission_id)
-        assert result is not None
-        return result
+        return await self._reload(submission_id)
+
+    async def publish(
+        self, submission_id: int, *, actor: str, notices: Sequence[Outgoing]
+    ) -> Submission:
+        """Mark published and queue the channel post (and any notices) in one transaction."""
+        now = self.clock()
+        async with self.transaction() as db:
+            await self._transition(
+                db, submission_id, Status.PUBLISHED, actor=actor, note=None, now=now
+            )
+            await db.execute(
+                "UPDATE submissions SET published_at = ? WHERE id = ?", (iso(now), submission_id)
+            )
+            await enqueue(db, notices, submission_id=submission_id, now=now)
+        return await self._reload(submission_id)
+
+    async def rate(self, submission_id: int, rating: str) -> Submission:
+        """The sender's satisfaction with the response (may be changed)."""
+        now = self.clock()
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "UPDATE submissions SET rating = ?, rated_at = ? WHERE id = ?"
+                " AND response IS NOT NULL",
+                (rating, iso(now), submission_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFound(submission_id)
+            await self._event(db, submission_id, "sender", "rating", rating, now)
+        return await self._reload(submission_id)
+
+    async def add_event(
+        self,
+        submission_id: int,
+        *,
+        actor: str,
+        kind: str,
+        body: str,
+        notices: Sequence[Outgoing] = (),
+    ) -> None:
+        now = self.clock()
+        async with self.transaction() as db:
+            await self._event(db, submission_id, actor, kind, body, now)
+            await enqueue(db, notices, submission_id=submission_id, now=now)
+
+    @staticmethod
+    async def _event(
+        db: aiosqlite.Connection,
+        submission_id: int,
+        actor: str,
+        kind: str,
+        body: str,
+        now: datetime,
+    ) -> None:
+        await db.execute(
+            "INSERT INTO events (submission_id, at, actor, kind, body) VALUES (?, ?, ?, ?, ?)",
+            (submission_id, iso(now), actor, kind, body),
+        )
 
     async def set_topic(self, submission_id: int, topic_id: str, *, actor: str) -> Submission:
         """Correct an item's topic; the correction is kept as an event (old → new)."""

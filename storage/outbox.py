@@ -27,8 +27,8 @@ async def enqueue(
     """Queue messages inside the caller's open transaction."""
     stamp = iso(now)
     await db.executemany(
-        "INSERT INTO outbox (created_at, submission_id, chat_enc, body, next_attempt_at)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO outbox (created_at, submission_id, chat_enc, body, next_attempt_at, purpose)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
         [
             (
                 stamp,
@@ -36,6 +36,7 @@ async def enqueue(
                 n.chat_enc,
                 json.dumps({"text": n.text, "buttons": n.buttons}, ensure_ascii=False),
                 stamp,
+                n.purpose,
             )
             for n in notices
         ],
@@ -53,6 +54,8 @@ def _entry(row: aiosqlite.Row) -> OutboxEntry:
         attempts=row["attempts"],
         status=row["status"],
         last_error=row["last_error"],
+        purpose=row["purpose"],
+        message_id=row["message_id"],
     )
 
 
@@ -74,13 +77,28 @@ class OutboxQueries(RepositoryBase):
         )
         return [_entry(r) for r in rows]
 
-    async def mark_sent(self, entry_id: int, message_id: int | None) -> None:
+    async def mark_sent(self, entry: OutboxEntry, message_id: int | None) -> None:
+        """Record the delivery; a channel post's message id is also kept on its item."""
         async with self.transaction() as db:
             await db.execute(
                 "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?,"
                 " attempts = attempts + 1 WHERE id = ?",
-                (iso(self.clock()), message_id, entry_id),
+                (iso(self.clock()), message_id, entry.id),
             )
+            if entry.purpose == "channel_post" and entry.submission_id is not None:
+                await db.execute(
+                    "UPDATE submissions SET channel_message_id = ? WHERE id = ?",
+                    (message_id, entry.submission_id),
+                )
+
+    async def sent_with_purpose(self, message_id: int, purpose: str) -> list[OutboxEntry]:
+        """Delivered messages with that Telegram message id and purpose (message ids are
+        per chat: the caller checks the decrypted chat)."""
+        rows = await self._fetchall(
+            "SELECT * FROM outbox WHERE message_id = ? AND purpose = ? AND status = 'sent'",
+            (message_id, purpose),
+        )
+        return [_entry(r) for r in rows]
 
     async def mark_retry(self, entry_id: int, error: str, next_attempt: datetime) -> None:
         async with self.transaction() as db:

@@ -17,11 +17,11 @@ from bot.records import (
     Submission,
     SubmissionSummary,
 )
-from bot.workflow import Kind, Status
+from bot.workflow import Status
 from storage.base import MAX_SQLITE_INT, Clock, NotFound, RepositoryBase
 from storage.office import OfficeQueries
 from storage.outbox import OutboxQueries, enqueue
-from storage.rows import evidence_json, iso, parse_dt, utc_now
+from storage.rows import evidence_json, iso, summary_record, utc_now
 
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 
@@ -171,21 +171,11 @@ class Repository(OfficeQueries, OutboxQueries, RepositoryBase):
             params,
         )
         rows = await self._fetchall(
-            "SELECT id, kind, topic_id, status, created_at FROM submissions"
+            "SELECT id, kind, topic_id, status, created_at, deadline FROM submissions"
             " WHERE sender_user_id = ? OR owner_hash = ? ORDER BY id DESC LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
-        summaries = [
-            SubmissionSummary(
-                id=r["id"],
-                kind=Kind(r["kind"]),
-                topic_id=r["topic_id"],
-                status=Status(r["status"]),
-                created_at=parse_dt(r["created_at"]),
-            )
-            for r in rows
-        ]
-        return summaries, (total_row["n"] if total_row else 0)
+        return [summary_record(r) for r in rows], (total_row["n"] if total_row else 0)
 
     # ------------------------------------------------------------------ conversations
     async def load_conversations(self, name: str) -> list[tuple[str, str]]:

@@ -66,7 +66,19 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         updated_at=parse_dt(row["updated_at"]),
         attachments=tuple(attachments),
         reply_route=row["reply_route"],
+        owner=row["owner"],
+        deadline=_optional_dt(row["deadline"]),
+        duplicate_of=row["duplicate_of"],
+        response=row["response"],
+        responded_at=_optional_dt(row["responded_at"]),
+        rating=row["rating"],
+        published_at=_optional_dt(row["published_at"]),
+        channel_message_id=row["channel_message_id"],
     )
+
+
+def _optional_dt(text: str | None) -> datetime | None:
+    return None if text is None else parse_dt(text)
 
 
 def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
@@ -76,4 +88,5 @@ def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
         topic_id=row["topic_id"],
         status=Status(row["status"]),
         created_at=parse_dt(row["created_at"]),
+        deadline=_optional_dt(row["deadline"]),
     )
