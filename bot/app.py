@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.services import SERVICES_KEY, Services
 from bot.tagging import Tagger
-from handlers import admin, admin_actions, delivery, errors, fallback, info, resident
+from handlers import admin, admin_actions, delivery, errors, fallback, info, replies, resident
 from storage.persistence import SqliteConversationPersistence
 from storage.repository import Clock, Repository, utc_now
 
@@ -81,6 +81,7 @@ def register_handlers(app: AnyApplication) -> None:
     app.add_handler(resident.build_conversation())
     app.add_handlers(admin.build_handlers(settings))
     app.add_handlers(admin_actions.build_handlers(settings))
+    app.add_handlers(replies.build_handlers())
     app.add_handlers(info.build_handlers())
     app.add_handlers(fallback.build_handlers())
     app.add_error_handler(errors.on_error)

@@ -5,35 +5,48 @@ Callback data of card buttons (all well under 64 bytes, and carrying no authorit
 press is checked against the configured administrators):
 
     adm:st:<status>:<n>     move item n to a status that needs no input
-    adm:rej:<n>             ask for a rejection reason (the reply does the rest)
+    adm:rej|dup|ask|asg|ans:<n>
+                            ask the admin for a reason / the original's number / a
+                            question for the sender / owner and deadline / the response
+                            (the admin's reply to that question does the rest)
+    adm:fwd:<n>             copy the item to the leading group
+    adm:pub:<n>             publish item and response to the channel
     adm:tp:<n>              list topics;  adm:tps:<n>:<topic id>  set one
     adm:card:<n>            show the card's actions again
     adm:next:<n>            the next item awaiting review after n
+    rate:<n>:<rating>       (residents) rate the response to their item n
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from bot.anonymity import Secrets
 from bot.config import Language, Settings
 from bot.i18n import resolve_language, t
 from bot.presenters import kind_label, local_date, local_time, status_label, topic_label
-from bot.records import Event, HistoryEntry, Outgoing, Submission, SubmissionSummary
+from bot.records import (
+    DONE_STATUSES,
+    RATINGS,
+    Event,
+    HistoryEntry,
+    Outgoing,
+    Submission,
+    SubmissionSummary,
+)
 from bot.text import escape, shorten
 from bot.workflow import Status, allowed_targets, format_reference
 
-CARD_TEXT_CHARS = 3000  # leaves room for the card's other lines within 4096
+CARD_TEXT_CHARS = 1500  # with the other lines, a card stays well within 4096
+RESPONSE_CHARS = 800
+EVENT_CHARS = 200
+MAX_EVENTS = 12
 Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
 # Status changes an admin can make with one tap; the others need input (a reason, a
-# response, the leading group) and have their own actions.
+# response, the original's number) or have effects (forwarding, publication).
 ONE_TAP = (Status.ACCEPTED, Status.IN_PROGRESS, Status.CLOSED)
-ACTION_KEYS = {
-    Status.ACCEPTED: "admin.action.accept",
-    Status.IN_PROGRESS: "admin.action.in_progress",
-    Status.CLOSED: "admin.action.closed",
-}
 
 
 def item_card(
@@ -45,6 +58,7 @@ def item_card(
     events: Sequence[Event] = (),
     similar: Sequence[SubmissionSummary] = (),
     heading: str | None = None,
+    now: datetime | None = None,
 ) -> str:
     """The item in full for the office. Anonymous senders appear only as 匿名."""
     tz = settings.campaign.tz
@@ -73,6 +87,14 @@ def item_card(
         t(lang, "field.sender", value=sender),
         t(lang, "field.date", value=local_time(item.created_at, tz)),
     ]
+    if item.owner and item.deadline:
+        lines.append(
+            t(lang, "field.owner", owner=escape(item.owner), deadline=local_date(item.deadline, tz))
+        )
+    if now is not None and (days := item.overdue_days(now)):
+        lines.append(t(lang, "field.overdue", days=days))
+    if item.duplicate_of:
+        lines.append(t(lang, "field.duplicate_of", ref=format_reference(item.duplicate_of)))
     files = [a for a in item.attachments if a.type != "location"]
     if files:
         lines.append(t(lang, "field.attachments", value=str(len(files))))
@@ -84,38 +106,78 @@ def item_card(
         refs = " ".join(format_reference(s.id) for s in similar)
         lines.append(t(lang, "field.similar", value=refs))
     lines += ["", escape(shorten(item.text, CARD_TEXT_CHARS))]
+    if item.response:
+        lines += [
+            "",
+            t(lang, "field.response", value=escape(shorten(item.response, RESPONSE_CHARS))),
+        ]
+    if item.rating:
+        lines.append(t(lang, "field.rating", value=t(lang, f"rating.{item.rating}")))
+    if item.published_at:
+        lines.append(t(lang, "field.published", value=local_date(item.published_at, tz)))
     if history or events:
         lines += ["", t(lang, "detail.history")]
         for entry in history:
             note = f" — {escape(shorten(entry.note, 200))}" if entry.note else ""
             lines.append(f"{local_date(entry.at, tz)} {status_label(lang, entry.to_status)}{note}")
-        for event in events:
-            if event.kind == "topic":
-                old, _, new = event.body.partition("→")
-                value = f"{topic_label(lang, settings, old)} → {topic_label(lang, settings, new)}"
-                lines.append(
-                    f"{local_date(event.at, tz)} {t(lang, 'event.topic', value=escape(value))}"
-                )
+        for event in list(events)[-MAX_EVENTS:]:
+            lines.append(f"{local_date(event.at, tz)} {event_line(lang, settings, event)}")
     return "\n".join(lines)
 
 
-def card_buttons(lang: Language, item: Submission, *, review: bool = False) -> Buttons:
+def event_line(lang: Language, settings: Settings, event: Event) -> str:
+    body = shorten(event.body, EVENT_CHARS)
+    if event.kind == "topic":
+        old, _, new = body.partition("→")
+        value = f"{topic_label(lang, settings, old)} → {topic_label(lang, settings, new)}"
+        return t(lang, "event.topic", value=escape(value))
+    if event.kind == "assign":
+        owner, _, deadline = event.body.partition("|")
+        when = local_date(datetime.fromisoformat(deadline), settings.campaign.tz)
+        return t(lang, "event.assign", value=escape(f"{owner} → {when}"))
+    if event.kind == "rating":
+        return t(lang, "event.rating", value=t(lang, f"rating.{body}"))
+    if event.kind == "instruction":
+        who, _, text = body.partition("|")
+        return t(lang, "event.instruction", who=escape(who), value=escape(text))
+    if event.kind in ("question", "answer", "duplicate"):
+        return t(lang, f"event.{event.kind}", value=escape(body))
+    return escape(body)
+
+
+def card_buttons(
+    lang: Language, settings: Settings, item: Submission, *, review: bool = False
+) -> Buttons:
     """Exactly the actions the item's status allows (and "next" when reviewing)."""
     allowed = allowed_targets(item.status)
-    row: list[tuple[str, str]] = [
-        (t(lang, ACTION_KEYS[s]), f"adm:st:{s.value}:{item.id}") for s in ONE_TAP if s in allowed
-    ]
+    n = item.id
+    first: list[tuple[str, str]] = []
+    second: list[tuple[str, str]] = []
+    if Status.ACCEPTED in allowed:
+        first.append((t(lang, "admin.action.accept"), f"adm:st:accepted:{n}"))
     if Status.REJECTED in allowed:
-        row.append((t(lang, "admin.action.reject"), f"adm:rej:{item.id}"))
-    rows = [tuple(row)] if row else []
-    extra: list[tuple[str, str]] = []
-    if item.status not in (Status.REJECTED, Status.DUPLICATE, Status.CLOSED):
-        extra.append((t(lang, "admin.action.topic"), f"adm:tp:{item.id}"))
+        first.append((t(lang, "admin.action.reject"), f"adm:rej:{n}"))
+    if Status.DUPLICATE in allowed:
+        first.append((t(lang, "admin.action.duplicate"), f"adm:dup:{n}"))
+    if Status.FORWARDED in allowed and settings.roles.leading_group_chat_id:
+        first.append((t(lang, "admin.action.forward"), f"adm:fwd:{n}"))
+    if Status.IN_PROGRESS in allowed:
+        first.append((t(lang, "admin.action.in_progress"), f"adm:st:in_progress:{n}"))
+    if Status.ANSWERED in allowed:
+        first.append((t(lang, "admin.action.answer"), f"adm:ans:{n}"))
+    if Status.PUBLISHED in allowed and settings.roles.channel_id:
+        first.append((t(lang, "admin.action.publish"), f"adm:pub:{n}"))
+    if Status.CLOSED in allowed:
+        first.append((t(lang, "admin.action.closed"), f"adm:st:closed:{n}"))
+    if item.status not in DONE_STATUSES:
+        if item.status is not Status.NEW:
+            second.append((t(lang, "admin.action.assign"), f"adm:asg:{n}"))
+        second.append((t(lang, "admin.action.ask"), f"adm:ask:{n}"))
+        second.append((t(lang, "admin.action.topic"), f"adm:tp:{n}"))
     if review:
-        extra.append((t(lang, "admin.action.next"), f"adm:next:{item.id}"))
-    if extra:
-        rows.append(tuple(extra))
-    return tuple(rows)
+        second.append((t(lang, "admin.action.next"), f"adm:next:{n}"))
+    rows = [first[i : i + 3] for i in range(0, len(first), 3)] + [second[:2], second[2:]]
+    return tuple(tuple(r) for r in rows if r)
 
 
 def topic_buttons(lang: Language, settings: Settings, item: Submission) -> Buttons:
@@ -135,28 +197,133 @@ def sender_route(item: Submission, secrets: Secrets) -> str | None:
     return item.reply_route
 
 
-def status_notice(
-    item: Submission, target: Status, secrets: Secrets, *, reason: str | None = None
+Followers = Sequence[tuple[str, str]]  # (encrypted chat, language) of duplicates' senders
+
+
+def to_sender(
+    item: Submission,
+    secrets: Secrets,
+    key: str,
+    *,
+    buttons: Buttons = (),
+    purpose: str | None = None,
+    **values: str,
 ) -> list[Outgoing]:
-    """What the sender is told when the item moves to ``target``, in their language."""
-    key = f"notify.{target.value}"
     route = sender_route(item, secrets)
-    if route is None or target not in (
-        Status.ACCEPTED,
-        Status.REJECTED,
-        Status.IN_PROGRESS,
-        Status.CLOSED,
-    ):
+    if route is None:
         return []
     lang = resolve_language(item.language)
+    text = t(lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values)
+    return [Outgoing(chat_enc=route, text=text, buttons=buttons, purpose=purpose)]
+
+
+def _to_followers(
+    item: Submission, followers: Followers, key: str, **values: str
+) -> list[Outgoing]:
+    notices = []
+    for chat_enc, language in followers:
+        lang = resolve_language(language)
+        text = t(
+            lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values
+        )
+        notices.append(Outgoing(chat_enc=chat_enc, text=text))
+    return notices
+
+
+def status_notice(
+    item: Submission,
+    target: Status,
+    secrets: Secrets,
+    *,
+    reason: str | None = None,
+    followers: Followers = (),
+) -> list[Outgoing]:
+    """What the sender (and the senders of merged duplicates) are told when the item moves
+    to ``target``, each in their own language."""
+    if target not in (Status.ACCEPTED, Status.REJECTED, Status.IN_PROGRESS, Status.CLOSED):
+        return []
+    key = f"notify.{target.value}"
+    why = escape(reason or "")
+    return [
+        *to_sender(item, secrets, key, reason=why),
+        *_to_followers(item, followers, key, reason=why),
+    ]
+
+
+def duplicate_notices(item: Submission, original: Submission, secrets: Secrets) -> list[Outgoing]:
+    """The duplicate's sender learns it was merged; the original's sender, that someone
+    raised the same."""
+    return [
+        *to_sender(item, secrets, "notify.duplicate", original=format_reference(original.id)),
+        *to_sender(original, secrets, "notify.merged"),
+    ]
+
+
+def question_notice(item: Submission, secrets: Secrets, question: str) -> list[Outgoing]:
+    """A question from the office; the sender's reply to it is attached to the item."""
+    return to_sender(
+        item, secrets, "notify.question", purpose="question", question=escape(question)
+    )
+
+
+def rating_buttons(lang: Language, item_id: int) -> Buttons:
+    return (tuple((t(lang, f"rating.{r}"), f"rate:{item_id}:{r}") for r in RATINGS),)
+
+
+def response_notices(item: Submission, secrets: Secrets, followers: Followers) -> list[Outgoing]:
+    """The official response, with the rating buttons for the sender."""
+    response = escape(item.response or "")
+    lang = resolve_language(item.language)
+    return [
+        *to_sender(
+            item,
+            secrets,
+            "notify.response",
+            buttons=rating_buttons(lang, item.id),
+            response=response,
+        ),
+        *_to_followers(item, followers, "notify.followed_response", response=response),
+    ]
+
+
+def group_card(settings: Settings, item: Submission, secrets: Secrets) -> list[Outgoing]:
+    """The item copied (never forwarded) to the leading group; replies are instructions."""
+    chat = settings.roles.leading_group_chat_id
+    if not chat:
+        return []
+    lang = resolve_language(settings.campaign.language)
+    text = item_card(lang, settings, item, heading=t(lang, "group.card.heading"))
+    return [Outgoing(chat_enc=secrets.encrypt_int(chat), text=text, purpose="group_card")]
+
+
+def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list[Outgoing]:
+    """The public post: the item and its response; a named sender is thanked by name."""
+    chat = settings.roles.channel_id
+    if not chat:
+        return []
+    lang = resolve_language(settings.campaign.language)
+    kind = kind_label(lang, item.kind)
     text = t(
         lang,
-        key,
-        kind=kind_label(lang, item.kind),
+        "channel.post",
         ref=format_reference(item.id),
-        reason=escape(reason or ""),
+        kind=kind,
+        topic=escape(topic_label(lang, settings, item.topic_id)),
+        text=escape(shorten(item.text, CARD_TEXT_CHARS)),
+        response=escape(shorten(item.response or "", RESPONSE_CHARS * 2)),
     )
-    return [Outgoing(chat_enc=route, text=text)]
+    if item.sender is not None:
+        text += "\n\n" + t(lang, "channel.thanks", name=escape(item.sender.name), kind=kind)
+    return [Outgoing(chat_enc=secrets.encrypt_int(chat), text=text, purpose="channel_post")]
+
+
+def office_notice(settings: Settings, secrets: Secrets, key: str, **values: str) -> list[Outgoing]:
+    """A line for the office chat, when one is configured."""
+    chat = settings.roles.office_chat_id
+    if not chat:
+        return []
+    lang = resolve_language(settings.campaign.language)
+    return [Outgoing(chat_enc=secrets.encrypt_int(chat), text=t(lang, key, **values))]
 
 
 def announcement(settings: Settings, item: Submission, secrets: Secrets) -> list[Outgoing]:
@@ -164,19 +331,28 @@ def announcement(settings: Settings, item: Submission, secrets: Secrets) -> list
     chat = settings.roles.office_chat_id
     if not chat or not settings.office.announce_new:
         return []
-    lang = settings.campaign.language
+    lang = resolve_language(settings.campaign.language)
     card = item_card(lang, settings, item, heading=t(lang, "admin.announce"))
     return [
-        Outgoing(chat_enc=secrets.encrypt_int(chat), text=card, buttons=card_buttons(lang, item))
+        Outgoing(
+            chat_enc=secrets.encrypt_int(chat),
+            text=card,
+            buttons=card_buttons(lang, settings, item),
+        )
     ]
 
 
 def queue_lines(
-    lang: Language, settings: Settings, items: Sequence[SubmissionSummary]
+    lang: Language,
+    settings: Settings,
+    items: Sequence[SubmissionSummary],
+    *,
+    now: datetime | None = None,
 ) -> list[str]:
     tz = settings.campaign.tz
-    return [
-        t(
+    lines = []
+    for s in items:
+        line = t(
             lang,
             "admin.queue.line",
             ref=format_reference(s.id),
@@ -184,5 +360,7 @@ def queue_lines(
             topic=escape(topic_label(lang, settings, s.topic_id)),
             date=local_date(s.created_at, tz),
         )
-        for s in items
-    ]
+        if now is not None and (days := s.overdue_days(now)):
+            line += " " + t(lang, "field.overdue", days=days)
+        lines.append(line)
+    return lines

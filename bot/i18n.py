@@ -703,6 +703,251 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-Hant": "未送達的消息",
         "en": "undelivered messages",
     },
+    "admin.action.duplicate": {
+        "zh-Hans": "🔁 重复",
+        "zh-Hant": "🔁 重複",
+        "en": "🔁 Duplicate",
+    },
+    "admin.action.ask": {
+        "zh-Hans": "❓ 请提交人补充",
+        "zh-Hant": "❓ 請提交人補充",
+        "en": "❓ Ask the sender",
+    },
+    "admin.action.forward": {
+        "zh-Hans": "📤 转领导小组",
+        "zh-Hant": "📤 轉領導小組",
+        "en": "📤 To the leading group",
+    },
+    "admin.action.assign": {
+        "zh-Hans": "👤 指定承办",
+        "zh-Hant": "👤 指定承辦",
+        "en": "👤 Assign",
+    },
+    "admin.action.answer": {
+        "zh-Hans": "💬 答复",
+        "zh-Hant": "💬 答覆",
+        "en": "💬 Respond",
+    },
+    "admin.action.publish": {
+        "zh-Hans": "📢 公开",
+        "zh-Hant": "📢 公開",
+        "en": "📢 Publish",
+    },
+    "field.owner": {
+        "zh-Hans": "承办：{owner}，期限 {deadline}",
+        "zh-Hant": "承辦：{owner}，期限 {deadline}",
+        "en": "Owner: {owner}, due {deadline}",
+    },
+    "field.overdue": {
+        "zh-Hans": "⏰ 已逾期 {days} 天",
+        "zh-Hant": "⏰ 已逾期 {days} 天",
+        "en": "⏰ Overdue by {days} days",
+    },
+    "field.duplicate_of": {
+        "zh-Hans": "与 {ref} 重复",
+        "zh-Hant": "與 {ref} 重複",
+        "en": "Duplicate of {ref}",
+    },
+    "field.response": {
+        "zh-Hans": "<b>答复</b>：{value}",
+        "zh-Hant": "<b>答覆</b>：{value}",
+        "en": "<b>Response</b>: {value}",
+    },
+    "field.rating": {
+        "zh-Hans": "评价：{value}",
+        "zh-Hant": "評價：{value}",
+        "en": "Rating: {value}",
+    },
+    "field.published": {
+        "zh-Hans": "已公开：{value}",
+        "zh-Hant": "已公開：{value}",
+        "en": "Published: {value}",
+    },
+    "event.instruction": {
+        "zh-Hans": "领导小组批示（{who}）：{value}",
+        "zh-Hant": "領導小組批示（{who}）：{value}",
+        "en": "Leading group instruction ({who}): {value}",
+    },
+    "event.question": {
+        "zh-Hans": "向提交人提问：{value}",
+        "zh-Hant": "向提交人提問：{value}",
+        "en": "Asked the sender: {value}",
+    },
+    "event.answer": {
+        "zh-Hans": "提交人补充：{value}",
+        "zh-Hant": "提交人補充：{value}",
+        "en": "Sender added: {value}",
+    },
+    "event.duplicate": {
+        "zh-Hans": "合并了重复的 {value}",
+        "zh-Hant": "合併了重複的 {value}",
+        "en": "Merged duplicate {value}",
+    },
+    "event.assign": {
+        "zh-Hans": "指定承办：{value}",
+        "zh-Hant": "指定承辦：{value}",
+        "en": "Assigned: {value}",
+    },
+    "event.rating": {
+        "zh-Hans": "提交人评价：{value}",
+        "zh-Hant": "提交人評價：{value}",
+        "en": "Sender rated: {value}",
+    },
+    "rating.satisfied": {
+        "zh-Hans": "满意",
+        "zh-Hant": "滿意",
+        "en": "satisfied",
+    },
+    "rating.basically": {
+        "zh-Hans": "基本满意",
+        "zh-Hant": "基本滿意",
+        "en": "basically satisfied",
+    },
+    "rating.unsatisfied": {
+        "zh-Hans": "不满意",
+        "zh-Hant": "不滿意",
+        "en": "not satisfied",
+    },
+    "admin.duplicate.ask": {
+        "zh-Hans": "请回复本消息，写明 {ref} 与哪一条重复（如 #12）。",
+        "zh-Hant": "請回覆本消息，寫明 {ref} 與哪一條重複（如 #12）。",
+        "en": "Reply to this message with the number {ref} duplicates (e.g. #12).",
+    },
+    "admin.duplicate.bad": {
+        "zh-Hans": "请写一个存在的、不同的编号，例如 #12。",
+        "zh-Hant": "請寫一個存在的、不同的編號，例如 #12。",
+        "en": "Please give an existing, different number, e.g. #12.",
+    },
+    "admin.ask.ask": {
+        "zh-Hans": "请回复本消息，写下要请 {ref} 的提交人补充的问题（提交人的身份不会显示）。",
+        "zh-Hant": "請回覆本消息，寫下要請 {ref} 的提交人補充的問題（提交人的身份不會顯示）。",
+        "en": "Reply to this message with your question for the sender of {ref} (their identity stays hidden).",
+    },
+    "admin.assign.ask": {
+        "zh-Hans": "请回复本消息，写明 {ref} 的承办单位或人员；可在后面加期限天数或日期，如「城建办 10」或「城建办 2026-12-31」。默认期限 {days} 天。{owners}",
+        "zh-Hant": "請回覆本消息，寫明 {ref} 的承辦單位或人員；可在後面加期限天數或日期，如「城建辦 10」或「城建辦 2026-12-31」。默認期限 {days} 天。{owners}",
+        "en": "Reply to this message with who handles {ref}; add a number of days or a date for the deadline, e.g. “Works office 10” or “Works office 2026-12-31”. Default: {days} days. {owners}",
+    },
+    "admin.assign.owners": {
+        "zh-Hans": "常用：{owners}",
+        "zh-Hant": "常用：{owners}",
+        "en": "Usual: {owners}",
+    },
+    "admin.assign.done": {
+        "zh-Hans": "{ref} 由「{owner}」承办，期限 {deadline}。",
+        "zh-Hant": "{ref} 由「{owner}」承辦，期限 {deadline}。",
+        "en": "{ref} is assigned to “{owner}”, due {deadline}.",
+    },
+    "admin.answer.ask": {
+        "zh-Hans": "请回复本消息，写下对 {ref} 的正式答复（会发给提交人，公开时一并发布）。",
+        "zh-Hant": "請回覆本消息，寫下對 {ref} 的正式答覆（會發給提交人，公開時一併發佈）。",
+        "en": "Reply to this message with the official response to {ref} (sent to the sender, and published with the item).",
+    },
+    "admin.question.sent": {
+        "zh-Hans": "问题已发给 {ref} 的提交人。",
+        "zh-Hant": "問題已發給 {ref} 的提交人。",
+        "en": "The question was sent to the sender of {ref}.",
+    },
+    "admin.forwarded": {
+        "zh-Hans": "{ref} 已转领导小组。",
+        "zh-Hant": "{ref} 已轉領導小組。",
+        "en": "{ref} was passed to the leading group.",
+    },
+    "admin.no_group": {
+        "zh-Hans": "没有配置领导小组群（roles.leading_group_chat_id）。",
+        "zh-Hant": "沒有配置領導小組群（roles.leading_group_chat_id）。",
+        "en": "No leading group chat is configured (roles.leading_group_chat_id).",
+    },
+    "admin.no_channel": {
+        "zh-Hans": "没有配置公开频道（roles.channel_id）。",
+        "zh-Hant": "沒有配置公開頻道（roles.channel_id）。",
+        "en": "No public channel is configured (roles.channel_id).",
+    },
+    "admin.published": {
+        "zh-Hans": "{ref} 已公开到频道。",
+        "zh-Hant": "{ref} 已公開到頻道。",
+        "en": "{ref} was published to the channel.",
+    },
+    "admin.text.empty": {
+        "zh-Hans": "内容不能为空，请重新回复。",
+        "zh-Hant": "內容不能為空，請重新回覆。",
+        "en": "The text cannot be empty; please reply again.",
+    },
+    "office.answer": {
+        "zh-Hans": "💬 {ref} 的提交人补充：\n{text}",
+        "zh-Hant": "💬 {ref} 的提交人補充：\n{text}",
+        "en": "💬 The sender of {ref} added:\n{text}",
+    },
+    "office.instruction": {
+        "zh-Hans": "📝 领导小组对 {ref} 的批示（{who}）：\n{text}",
+        "zh-Hant": "📝 領導小組對 {ref} 的批示（{who}）：\n{text}",
+        "en": "📝 Instruction on {ref} from the leading group ({who}):\n{text}",
+    },
+    "office.rating": {
+        "zh-Hans": "⭐ {ref} 的提交人评价：{rating}",
+        "zh-Hant": "⭐ {ref} 的提交人評價：{rating}",
+        "en": "⭐ The sender of {ref} rated the response: {rating}",
+    },
+    "group.card.heading": {
+        "zh-Hans": "📋 活动办公室转交，请批示（直接回复本消息即可）",
+        "zh-Hant": "📋 活動辦公室轉交，請批示（直接回覆本消息即可）",
+        "en": "📋 Passed on by the campaign office: reply to this message with your instruction",
+    },
+    "group.instruction.saved": {
+        "zh-Hans": "批示已记录并转办公室。",
+        "zh-Hant": "批示已記錄並轉辦公室。",
+        "en": "The instruction was recorded and passed to the office.",
+    },
+    "notify.question": {
+        "zh-Hans": "关于您提交的 {ref}，办公室想了解：\n{question}\n\n请直接回复本消息作答。",
+        "zh-Hant": "關於您提交的 {ref}，辦公室想了解：\n{question}\n\n請直接回覆本消息作答。",
+        "en": "About your {ref}, the campaign office asks:\n{question}\n\nReply to this message to answer.",
+    },
+    "notify.answer_saved": {
+        "zh-Hans": "谢谢，您的补充已附在 {ref} 上。",
+        "zh-Hant": "謝謝，您的補充已附在 {ref} 上。",
+        "en": "Thank you, your answer was added to {ref}.",
+    },
+    "notify.duplicate": {
+        "zh-Hans": "您提交的{kind} {ref} 与 {original} 内容相同，已合并。之后 {original} 的进展也会通知您。",
+        "zh-Hant": "您提交的{kind} {ref} 與 {original} 內容相同，已合併。之後 {original} 的進展也會通知您。",
+        "en": "Your {kind} {ref} is the same as {original} and was merged into it. You will be told how {original} goes.",
+    },
+    "notify.merged": {
+        "zh-Hans": "另有群众反映了与您的 {ref} 相同的内容，已合并到您的提交中。",
+        "zh-Hant": "另有群眾反映了與您的 {ref} 相同的內容，已合併到您的提交中。",
+        "en": "Another resident raised the same as your {ref}; it was merged into yours.",
+    },
+    "notify.response": {
+        "zh-Hans": "您提交的{kind} {ref} 有了答复：\n\n{response}\n\n您对这个答复满意吗？",
+        "zh-Hant": "您提交的{kind} {ref} 有了答覆：\n\n{response}\n\n您對這個答覆滿意嗎？",
+        "en": "Your {kind} {ref} has a response:\n\n{response}\n\nAre you satisfied with it?",
+    },
+    "notify.followed_response": {
+        "zh-Hans": "与您反映相同内容的 {ref} 有了答复：\n\n{response}",
+        "zh-Hant": "與您反映相同內容的 {ref} 有了答覆：\n\n{response}",
+        "en": "{ref}, which you raised too, has a response:\n\n{response}",
+    },
+    "notify.published": {
+        "zh-Hans": "您提交的{kind} {ref} 及答复已公开。",
+        "zh-Hant": "您提交的{kind} {ref} 及答覆已公開。",
+        "en": "Your {kind} {ref} and its response have been published.",
+    },
+    "rate.thanks": {
+        "zh-Hans": "谢谢您的评价：{rating}。",
+        "zh-Hant": "謝謝您的評價：{rating}。",
+        "en": "Thank you for your rating: {rating}.",
+    },
+    "channel.post": {
+        "zh-Hans": "【金点子】{ref} {kind} · {topic}\n\n{text}\n\n<b>答复</b>：{response}",
+        "zh-Hant": "【金點子】{ref} {kind} · {topic}\n\n{text}\n\n<b>答覆</b>：{response}",
+        "en": "【Suggestion box】{ref} {kind} · {topic}\n\n{text}\n\n<b>Response</b>: {response}",
+    },
+    "channel.thanks": {
+        "zh-Hans": "感谢 {name} 的{kind}！",
+        "zh-Hant": "感謝 {name} 的{kind}！",
+        "en": "Thanks to {name} for this {kind}!",
+    },
 }
 
 

@@ -57,8 +57,13 @@ async def show_card(
         history=await repo.history(item.id),
         events=await repo.events(item.id),
         similar=await repo.similar(item),
+        now=repo.clock(),
     )
-    message = await reply(update, text, from_buttons(cards.card_buttons(lang, item, review=review)))
+    buttons = cards.card_buttons(lang, svc.settings, item, review=review)
+    message = await reply(update, text, from_buttons(buttons))
+    if len(item.text) > cards.CARD_TEXT_CHARS:  # the card shows the start: here is all of it
+        for chunk in split_message(escape(item.text)):
+            await reply(update, chunk)
     await send_attachments(update, item)
     return message
 
@@ -154,7 +159,8 @@ async def queue(update: Update, context: Context) -> None:
         last=len(items),
         total=total,
     )
-    for chunk in split_message("\n".join([head, *cards.queue_lines(lang, svc.settings, items)])):
+    lines = cards.queue_lines(lang, svc.settings, items, now=svc.repository.clock())
+    for chunk in split_message("\n".join([head, *lines])):
         await reply(update, chunk)
 
 
@@ -174,7 +180,7 @@ async def search(update: Update, context: Context) -> None:
         await reply(update, t(lang, "admin.search.none", terms=shown))
         return
     lines = [t(lang, "admin.search.title", terms=shown, n=len(found))]
-    lines += cards.queue_lines(lang, svc.settings, found)
+    lines += cards.queue_lines(lang, svc.settings, found, now=svc.repository.clock())
     for chunk in split_message("\n".join(lines)):
         await reply(update, chunk)
 

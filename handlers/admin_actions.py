@@ -2,14 +2,17 @@
 
 Callback data carries no authority: every press is checked against the configured
 administrators, and a press by anyone else changes nothing (it is answered like a stale
-button). A question such as "why reject #42?" is sent with ForceReply and remembered in the
-database, so the admin's reply is matched to its action even after a restart.
+button). Actions that need text (a rejection reason, the original of a duplicate, a
+question for the sender, owner and deadline, the official response) ask for it with a
+ForceReply message that is remembered in the database, so the admin's reply is matched to
+its action even after a restart.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime, time, timedelta
 
 from telegram import ForceReply, Update
 from telegram.constants import ParseMode
@@ -25,22 +28,31 @@ from telegram.ext import (
 from bot import cards
 from bot.config import Language, Settings
 from bot.i18n import t
-from bot.presenters import status_label, topic_label
+from bot.presenters import local_date, status_label, topic_label
 from bot.records import Submission
 from bot.text import clean_text, escape
-from bot.workflow import IllegalTransition, Status, format_reference
-from handlers.admin import admin_language, is_admin, show_card
+from bot.workflow import IllegalTransition, Kind, Status, format_reference
+from handlers.admin import admin_language, is_admin, parse_reference, show_card
 from handlers.context import Context, language, reply, say, services
 from handlers.delivery import deliver_soon
 from handlers.keyboards import from_buttons
-from storage.repository import NotFound
 
 log = logging.getLogger(__name__)
 
 CALLBACK = re.compile(
-    r"^adm:(?:(st):([a-z_]+)|(rej)|(tp)|(card)|(next)|(tps)):(\d{1,18})(?::([a-z][a-z0-9_]{0,31}))?$"
+    r"^adm:(?:st:(?P<status>[a-z_]+)|(?P<action>rej|dup|ask|asg|ans|fwd|pub|tp|card|next|tps))"
+    r":(?P<n>\d{1,18})(?::(?P<arg>[a-z][a-z0-9_]{0,31}))?$"
 )
-MAX_REASON_CHARS = 1000
+# Actions answered by a reply: the key of the question asked.
+PROMPTS = {
+    "rej": "admin.reject.ask",
+    "dup": "admin.duplicate.ask",
+    "ask": "admin.ask.ask",
+    "asg": "admin.assign.ask",
+    "ans": "admin.answer.ask",
+}
+MAX_REPLY_CHARS = 3000
+DEADLINE = re.compile(r"^(?P<owner>.+?)(?:\s+(?:(?P<days>\d{1,3})|(?P<date>\d{4}-\d{2}-\d{2})))?$")
 
 
 def _actor(update: Update) -> str:
@@ -60,25 +72,30 @@ async def on_button(update: Update, context: Context) -> None:
             await say(update, context, "button.stale")
         return
     await query.answer()
-    number = int(match[8])
+    number = int(match["n"])
     svc = services(context)
     item = await svc.repository.get_submission(number)
     lang = await admin_language(update, context)
     if item is None:
         await reply(update, t(lang, "admin.not_found", ref=format_reference(number)))
         return
-    if match[1]:
-        await _change_status(update, context, lang, item, match[2])
-    elif match[3]:
-        await _ask_reason(update, context, lang, item)
-    elif match[4]:
+    action = match["action"]
+    if match["status"]:
+        await _change_status(update, context, lang, item, match["status"])
+    elif action in PROMPTS:
+        await _ask(update, context, lang, item, action)
+    elif action == "fwd":
+        await _forward(update, context, lang, item)
+    elif action == "pub":
+        await _publish(update, context, lang, item)
+    elif action == "tp":
         await _edit_buttons(update, cards.topic_buttons(lang, svc.settings, item))
-    elif match[5]:
-        await _edit_buttons(update, cards.card_buttons(lang, item))
-    elif match[6]:
+    elif action == "card":
+        await _edit_buttons(update, cards.card_buttons(lang, svc.settings, item))
+    elif action == "next":
         await _review_next(update, context, lang, number)
-    elif match[7]:
-        await _set_topic(update, context, lang, item, match[9] or "")
+    elif action == "tps":
+        await _set_topic(update, context, lang, item, match["arg"] or "")
 
 
 async def _edit_buttons(update: Update, rows: cards.Buttons) -> None:
@@ -95,7 +112,7 @@ async def _refresh_card(update: Update, context: Context, lang: Language, number
     query = update.callback_query
     svc = services(context)
     item = await svc.repository.get_submission(number)
-    if query is None or item is None:
+    if query is None or query.message is None or item is None:
         return
     text = cards.item_card(
         lang,
@@ -103,54 +120,44 @@ async def _refresh_card(update: Update, context: Context, lang: Language, number
         item,
         history=await svc.repository.history(number),
         events=await svc.repository.events(number),
+        now=svc.repository.clock(),
     )
     try:
         await query.edit_message_text(
             text,
             parse_mode=ParseMode.HTML,
-            reply_markup=from_buttons(cards.card_buttons(lang, item)),
+            reply_markup=from_buttons(cards.card_buttons(lang, svc.settings, item)),
         )
     except TelegramError as exc:
         log.debug("card %s not refreshed: %s", number, exc)
 
 
-async def _apply(
+async def _refused(
+    update: Update, lang: Language, item: Submission, exc: IllegalTransition
+) -> None:
+    await reply(
+        update,
+        t(
+            lang,
+            "admin.illegal",
+            ref=format_reference(item.id),
+            current=status_label(lang, exc.current),
+            target=status_label(lang, exc.target),
+        ),
+    )
+
+
+async def _done(
     update: Update,
     context: Context,
     lang: Language,
     item: Submission,
     target: Status,
     *,
-    reason: str | None = None,
-) -> bool:
-    """Change the status, queue the sender's notice, and tell the admin. False if refused."""
-    svc = services(context)
-    notices = cards.status_notice(item, target, svc.secrets, reason=reason)
-    try:
-        await svc.repository.change_status(
-            item.id, target, actor=_actor(update), note=reason, notices=notices
-        )
-    except IllegalTransition as exc:
-        await reply(
-            update,
-            t(
-                lang,
-                "admin.illegal",
-                ref=format_reference(item.id),
-                current=status_label(lang, exc.current),
-                target=status_label(lang, target),
-            ),
-        )
-        return False
-    log.info(
-        "ref=%s status %s -> %s by %s",
-        format_reference(item.id),
-        item.status,
-        target,
-        _actor(update),
-    )
+    notified: bool,
+) -> None:
+    log.info("ref=%s -> %s by %s", format_reference(item.id), target.value, _actor(update))
     deliver_soon(context)
-    notified = t(lang, "admin.notified") if notices else ""
     await reply(
         update,
         t(
@@ -158,10 +165,9 @@ async def _apply(
             "admin.done",
             ref=format_reference(item.id),
             status=status_label(lang, target),
-            notified=notified,
+            notified=t(lang, "admin.notified") if notified else "",
         ),
     )
-    return True
 
 
 async def _change_status(
@@ -170,29 +176,90 @@ async def _change_status(
     try:
         target = Status(value)
     except ValueError:
-        await say(update, context, "button.stale")
-        return
+        target = None
     if target not in cards.ONE_TAP:
         await say(update, context, "button.stale")
         return
-    if await _apply(update, context, lang, item, target):
-        await _refresh_card(update, context, lang, item.id)
+    assert target is not None
+    svc = services(context)
+    followers = await svc.repository.followers(item.id)
+    notices = cards.status_notice(item, target, svc.secrets, followers=followers)
+    try:
+        await svc.repository.change_status(item.id, target, actor=_actor(update), notices=notices)
+    except IllegalTransition as exc:
+        await _refused(update, lang, item, exc)
+        return
+    await _done(update, context, lang, item, target, notified=bool(notices))
+    await _refresh_card(update, context, lang, item.id)
 
 
-async def _ask_reason(update: Update, context: Context, lang: Language, item: Submission) -> None:
+async def _ask(
+    update: Update, context: Context, lang: Language, item: Submission, action: str
+) -> None:
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
+    svc = services(context)
+    values: dict[str, object] = {"ref": format_reference(item.id)}
+    if action == "asg":
+        values["days"] = _default_days(svc.settings, item)
+        owners = "、".join(svc.settings.office.owners)
+        values["owners"] = t(lang, "admin.assign.owners", owners=escape(owners)) if owners else ""
     asked = await chat.send_message(
-        t(lang, "admin.reject.ask", ref=format_reference(item.id)),
-        reply_markup=ForceReply(selective=True, input_field_placeholder="…"),
+        t(lang, PROMPTS[action], **values),
+        parse_mode=ParseMode.HTML,
+        reply_markup=ForceReply(selective=True),
     )
-    await services(context).repository.save_prompt(
+    await svc.repository.save_prompt(
         chat_id=chat.id,
         message_id=asked.message_id,
-        action="reject",
+        action=action,
         submission_id=item.id,
         asked_by=user.id,
     )
+
+
+def _default_days(settings: Settings, item: Submission) -> int:
+    office = settings.office
+    return (
+        office.deadline_days_problem
+        if item.kind is Kind.PROBLEM
+        else office.deadline_days_suggestion
+    )
+
+
+async def _forward(update: Update, context: Context, lang: Language, item: Submission) -> None:
+    svc = services(context)
+    copies = cards.group_card(svc.settings, item, svc.secrets)
+    if not copies:
+        await reply(update, t(lang, "admin.no_group"))
+        return
+    try:
+        await svc.repository.change_status(
+            item.id, Status.FORWARDED, actor=_actor(update), notices=copies
+        )
+    except IllegalTransition as exc:
+        await _refused(update, lang, item, exc)
+        return
+    deliver_soon(context)
+    await reply(update, t(lang, "admin.forwarded", ref=format_reference(item.id)))
+    await _refresh_card(update, context, lang, item.id)
+
+
+async def _publish(update: Update, context: Context, lang: Language, item: Submission) -> None:
+    svc = services(context)
+    post = cards.channel_post(svc.settings, item, svc.secrets)
+    if not post:
+        await reply(update, t(lang, "admin.no_channel"))
+        return
+    told = cards.to_sender(item, svc.secrets, "notify.published")
+    try:
+        await svc.repository.publish(item.id, actor=_actor(update), notices=[*post, *told])
+    except IllegalTransition as exc:
+        await _refused(update, lang, item, exc)
+        return
+    deliver_soon(context)
+    await reply(update, t(lang, "admin.published", ref=format_reference(item.id)))
+    await _refresh_card(update, context, lang, item.id)
 
 
 async def _review_next(update: Update, context: Context, lang: Language, after: int) -> None:
@@ -217,6 +284,7 @@ async def _set_topic(
     await reply(update, t(lang, "admin.topic.set", ref=format_reference(item.id), topic=name))
 
 
+# ---------------------------------------------------------------- replies to prompts
 async def on_prompt_reply(update: Update, context: Context) -> None:
     """An admin's reply to a question the bot asked (runs before the resident handlers)."""
     message = update.effective_message
@@ -234,17 +302,135 @@ async def on_prompt_reply(update: Update, context: Context) -> None:
         return
     action, number = prompt
     lang = await admin_language(update, context)
-    if action == "reject":
-        reason = clean_text(message.text or "")[:MAX_REASON_CHARS]
-        if not reason:
-            await reply(update, t(lang, "admin.reject.empty"))
-            raise ApplicationHandlerStop
-        item = await repo.get_submission(number)
-        if item is None:
-            raise NotFound(number)
-        if await _apply(update, context, lang, item, Status.REJECTED, reason=reason):
-            await repo.drop_prompt(chat_id=chat.id, message_id=replied.message_id)
+    item = await repo.get_submission(number)
+    text = clean_text(message.text or "")[:MAX_REPLY_CHARS]
+    if item is None:
+        raise ApplicationHandlerStop
+    if not text:
+        await reply(update, t(lang, "admin.text.empty"))
+        raise ApplicationHandlerStop
+    handlers = {
+        "rej": _reply_reject,
+        "dup": _reply_duplicate,
+        "ask": _reply_question,
+        "asg": _reply_assign,
+        "ans": _reply_answer,
+    }
+    handler = handlers.get(action)
+    if handler is not None and await handler(update, context, lang, item, text):
+        await repo.drop_prompt(chat_id=chat.id, message_id=replied.message_id)
     raise ApplicationHandlerStop
+
+
+async def _reply_reject(
+    update: Update, context: Context, lang: Language, item: Submission, reason: str
+) -> bool:
+    svc = services(context)
+    notices = cards.status_notice(item, Status.REJECTED, svc.secrets, reason=reason)
+    try:
+        await svc.repository.change_status(
+            item.id, Status.REJECTED, actor=_actor(update), note=reason, notices=notices
+        )
+    except IllegalTransition as exc:
+        await _refused(update, lang, item, exc)
+        return True
+    await _done(update, context, lang, item, Status.REJECTED, notified=bool(notices))
+    return True
+
+
+async def _reply_duplicate(
+    update: Update, context: Context, lang: Language, item: Submission, text: str
+) -> bool:
+    svc = services(context)
+    number = parse_reference(text.split()[0]) if text.split() else None
+    original = await svc.repository.get_submission(number) if number else None
+    if original is None or original.id == item.id or original.status is Status.DUPLICATE:
+        await reply(update, t(lang, "admin.duplicate.bad"))
+        return False
+    route = cards.sender_route(item, svc.secrets)
+    follower = (route, item.language) if route else None
+    try:
+        await svc.repository.mark_duplicate(
+            item.id,
+            original.id,
+            actor=_actor(update),
+            follower=follower,
+            notices=cards.duplicate_notices(item, original, svc.secrets),
+        )
+    except IllegalTransition as exc:
+        await _refused(update, lang, item, exc)
+        return True
+    await _done(update, context, lang, item, Status.DUPLICATE, notified=True)
+    return True
+
+
+async def _reply_question(
+    update: Update, context: Context, lang: Language, item: Submission, question: str
+) -> bool:
+    svc = services(context)
+    await svc.repository.add_event(
+        item.id,
+        actor=_actor(update),
+        kind="question",
+        body=question,
+        notices=cards.question_notice(item, svc.secrets, question),
+    )
+    deliver_soon(context)
+    await reply(update, t(lang, "admin.question.sent", ref=format_reference(item.id)))
+    return True
+
+
+async def _reply_assign(
+    update: Update, context: Context, lang: Language, item: Submission, text: str
+) -> bool:
+    svc = services(context)
+    match = DEADLINE.match(text)
+    assert match is not None  # the pattern accepts any non-empty text
+    tz = svc.settings.campaign.tz
+    today = svc.repository.clock().astimezone(tz).date()
+    if match["date"]:
+        try:
+            due = datetime.fromisoformat(match["date"]).date()
+        except ValueError:
+            due = today + timedelta(days=_default_days(svc.settings, item))
+    else:
+        days = int(match["days"]) if match["days"] else _default_days(svc.settings, item)
+        due = today + timedelta(days=days)
+    # Due at the end of that day, local time.
+    deadline = datetime.combine(due, time(23, 59, 59), tzinfo=tz)
+    owner = match["owner"].strip()[:100]
+    await svc.repository.assign(item.id, owner=owner, deadline=deadline, actor=_actor(update))
+    await reply(
+        update,
+        t(
+            lang,
+            "admin.assign.done",
+            ref=format_reference(item.id),
+            owner=escape(owner),
+            deadline=local_date(deadline, tz),
+        ),
+    )
+    return True
+
+
+async def _reply_answer(
+    update: Update, context: Context, lang: Language, item: Submission, response: str
+) -> bool:
+    svc = services(context)
+    answered = item.model_copy(update={"response": response})
+    followers = await svc.repository.followers(item.id)
+    try:
+        await svc.repository.respond(
+            item.id,
+            response,
+            actor=_actor(update),
+            notices=cards.response_notices(answered, svc.secrets, followers),
+        )
+    except IllegalTransition as exc:
+        await _refused(update, lang, item, exc)
+        return True
+    await _done(update, context, lang, item, Status.ANSWERED, notified=True)
+    return True
 
 
 PROMPT_GROUP = -1  # before the resident conversation, so an admin's reply is not a draft

@@ -1,0 +1,176 @@
+"""Answers that come back to the bot: a sender's reply to the office's question, the
+leading group's instruction (a reply to the card the office passed on), and the sender's
+rating of a response. Each is attached to its item and shown to the office.
+
+A reply is matched to what it answers through the outbox record of the message replied to
+(its purpose and Telegram message id), and only when that message was sent to this very
+chat; a rating is accepted only from the item's own sender.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import Update
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import cards
+from bot.config import Settings
+from bot.i18n import t
+from bot.records import RATINGS, OutboxEntry
+from bot.text import clean_text, escape
+from bot.workflow import format_reference
+from handlers.context import Context, drop_buttons, language, owner_hash, say, services
+from handlers.delivery import deliver_soon
+
+log = logging.getLogger(__name__)
+
+MAX_REPLY_CHARS = 3000
+RATE = re.compile(r"^rate:(\d{1,18}):([a-z]+)$")
+
+
+async def _answered_message(update: Update, context: Context, purpose: str) -> OutboxEntry | None:
+    """The outbox entry of the bot message this update replies to, if it had ``purpose``
+    and was sent to this chat."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None or message.reply_to_message is None:
+        return None
+    replied = message.reply_to_message
+    if replied.from_user is None or replied.from_user.id != context.bot.id:
+        return None
+    svc = services(context)
+    for entry in await svc.repository.sent_with_purpose(replied.message_id, purpose):
+        if svc.secrets.decrypt_int(entry.chat_enc) == chat.id:
+            return entry
+    return None
+
+
+async def sender_answer(update: Update, context: Context) -> None:
+    """A resident replies to the office's question: attach it to the item."""
+    entry = await _answered_message(update, context, "question")
+    message = update.effective_message
+    if entry is None or entry.submission_id is None or message is None:
+        return
+    text = clean_text(message.text or message.caption or "")[:MAX_REPLY_CHARS]
+    if not text:
+        return
+    svc = services(context)
+    ref = format_reference(entry.submission_id)
+    await svc.repository.add_event(
+        entry.submission_id,
+        actor="sender",
+        kind="answer",
+        body=text,
+        notices=cards.office_notice(
+            svc.settings, svc.secrets, "office.answer", ref=ref, text=escape(text)
+        ),
+    )
+    deliver_soon(context)
+    await say(update, context, "notify.answer_saved", ref=ref)
+    raise ApplicationHandlerStop
+
+
+async def group_instruction(update: Update, context: Context) -> None:
+    """A member of the leading group replies to a card: that is an instruction (批示)."""
+    entry = await _answered_message(update, context, "group_card")
+    message, user = update.effective_message, update.effective_user
+    if entry is None or entry.submission_id is None or message is None or user is None:
+        return
+    text = clean_text(message.text or "")[:MAX_REPLY_CHARS]
+    if not text:
+        return
+    svc = services(context)
+    ref = format_reference(entry.submission_id)
+    who = user.full_name[:60]
+    await svc.repository.add_event(
+        entry.submission_id,
+        actor=f"group:{user.id}",
+        kind="instruction",
+        body=f"{who}|{text}",
+        notices=cards.office_notice(
+            svc.settings,
+            svc.secrets,
+            "office.instruction",
+            ref=ref,
+            who=escape(who),
+            text=escape(text),
+        ),
+    )
+    deliver_soon(context)
+    await message.reply_text(t(svc.settings.campaign.language, "group.instruction.saved"))
+    log.info("instruction on ref=%s from the leading group", ref)
+    raise ApplicationHandlerStop
+
+
+async def rate(update: Update, context: Context) -> None:
+    """The sender rates the response (满意 / 基本满意 / 不满意)."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    await query.answer()
+    match = RATE.match(query.data or "")
+    svc = services(context)
+    number = int(match[1]) if match else 0
+    if (
+        match is None
+        or match[2] not in RATINGS
+        or not await svc.repository.is_owner(
+            number, user_id=user.id, owner_hash=owner_hash(update, context)
+        )
+    ):
+        await say(update, context, "button.stale")
+        return
+    item = await svc.repository.get_submission(number)
+    if item is None or item.response is None:
+        await say(update, context, "button.stale")
+        return
+    await svc.repository.rate(number, match[2])
+    lang = await language(update, context)
+    office_lang = svc.settings.campaign.language
+    await svc.repository.queue_messages(
+        cards.office_notice(
+            svc.settings,
+            svc.secrets,
+            "office.rating",
+            ref=format_reference(number),
+            rating=t(office_lang, f"rating.{match[2]}"),
+        ),
+        submission_id=number,
+    )
+    deliver_soon(context)
+    await drop_buttons(update)
+    await say(update, context, "rate.thanks", rating=t(lang, f"rating.{match[2]}"))
+
+
+REPLY_GROUP = -2  # before the resident conversation: a reply to a question is not a draft
+
+
+def build_reply_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None]]:
+    handlers: list[BaseHandler[Update, Context, None]] = [
+        MessageHandler(
+            filters.ChatType.PRIVATE
+            & filters.REPLY
+            & (filters.TEXT | filters.CAPTION)
+            & ~filters.COMMAND,
+            sender_answer,
+        )
+    ]
+    group = settings.roles.leading_group_chat_id
+    if group:
+        handlers.append(
+            MessageHandler(
+                filters.Chat(chat_id=group) & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+                group_instruction,
+            )
+        )
+    return handlers
+
+
+def build_handlers() -> list[BaseHandler[Update, Context, None]]:
+    return [CallbackQueryHandler(rate, pattern=r"^rate:")]
