@@ -75,6 +75,7 @@ def build_application(
 
 def register_handlers(app: AnyApplication) -> None:
     settings = services_of(app).settings
+    app.add_handlers(replies.build_reply_handlers(settings), group=replies.REPLY_GROUP)
     app.add_handlers(
         admin_actions.build_prompt_handlers(settings), group=admin_actions.PROMPT_GROUP
     )

@@ -324,6 +324,12 @@ class FakeBotApi:
             content["reply_to_message"] = _public(self._chat(chat_id).messages[reply_to.message_id])
         return self.push({"message": self._user_message(user, chat_id, **content)})
 
+    def send_reply(self, user: FakeUser, to: SentMessage, text: str) -> int:
+        """``user`` replies with ``text`` to the bot's message ``to``, in that message's chat."""
+        content = self._text_content(text)
+        content["reply_to_message"] = _public(self._chat(to.chat_id).messages[to.message_id])
+        return self.push({"message": self._user_message(user, to.chat_id, **content)})
+
     def send_photo(
         self, user: FakeUser, *, caption: str | None = None, file_id: str = "PHOTO1"
     ) -> int:
