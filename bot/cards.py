@@ -114,7 +114,10 @@ def item_card(
     if item.rating:
         lines.append(t(lang, "field.rating", value=t(lang, f"rating.{item.rating}")))
     if item.published_at:
-        lines.append(t(lang, "field.published", value=local_date(item.published_at, tz)))
+        when = local_date(item.published_at, tz)
+        link = post_link(settings.roles.channel_id, item.channel_message_id)
+        value = f'<a href="{link}">{when}</a>' if link else when
+        lines.append(t(lang, "field.published", value=value))
     if history or events:
         lines += ["", t(lang, "detail.history")]
         for entry in history:
@@ -123,6 +126,14 @@ def item_card(
         for event in list(events)[-MAX_EVENTS:]:
             lines.append(f"{local_date(event.at, tz)} {event_line(lang, settings, event)}")
     return "\n".join(lines)
+
+
+def post_link(channel_id: int, message_id: int | None) -> str | None:
+    """The t.me address of a channel post (``-100`` ids are private-link form)."""
+    text = str(channel_id)
+    if message_id is None or not text.startswith("-100"):
+        return None
+    return f"https://t.me/c/{text.removeprefix('-100')}/{message_id}"
 
 
 def event_line(lang: Language, settings: Settings, event: Event) -> str:

@@ -130,6 +130,8 @@ async def test_named_item_from_submission_to_closing(stub: FakeBotApi, campaign:
     await stub.wait_for_text(BOB.id, "published", after=mark)
     await stub.wait_until(lambda: row(campaign.settings, number)["channel_message_id"] is not None)
     assert row(campaign.settings, number)["channel_message_id"] == post.message_id
+    linked = await office.card(number)
+    assert f"https://t.me/c/3000000/{post.message_id}" in linked.text  # type: ignore[operator]
 
     # Closed (销号); the history shows every step.
     mark = stub.mark()

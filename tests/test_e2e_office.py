@@ -141,9 +141,10 @@ async def test_nobody_else_can_use_the_office_commands_or_buttons(
     card = await office_card(stub, number)
     forged = (
         f"adm:st:accepted:{number}",
-        f"adm:rej:{number}",
-        f"adm:tps:{number}:party",
         f"adm:st:closed:{number}",
+        *(f"adm:{a}:{number}" for a in ("rej", "dup", "ask", "asg", "ans", "fwd", "pub", "tp")),
+        f"adm:tps:{number}:party",
+        f"adm:next:{number}",
     )
     for data in forged:  # pressed on the office chat's card by a member who is not an admin
         mark = stub.mark()
