@@ -6,8 +6,13 @@ the same answer as for an unknown command; each handler checks again on the serv
 
 from __future__ import annotations
 
-from telegram import Message, Update
-from telegram.ext import BaseHandler, CommandHandler, filters
+import logging
+import re
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import cards
 from bot.config import Language, Settings
@@ -18,6 +23,8 @@ from bot.text import escape, split_message
 from bot.workflow import Status, format_reference
 from handlers.context import Context, language, reply, services
 from handlers.keyboards import from_buttons
+
+log = logging.getLogger(__name__)
 
 MAX_REFERENCE_DIGITS = 18
 LIST_LIMIT = 20
@@ -148,20 +155,70 @@ async def queue(update: Update, context: Context) -> None:
         ]
         await reply(update, "\n".join(lines))
         return
+    text, markup = await _queue_page(update, context, lang, status, topic_id, offset=0)
+    await reply(update, text, markup)
+
+
+async def _queue_page(
+    update: Update,
+    context: Context,
+    lang: Language,
+    status: Status,
+    topic_id: str | None,
+    *,
+    offset: int,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of ``/queue <status> [topic]``, with buttons to the neighbouring pages
+    (callback ``adq:<status>:<topic or ->:<offset>``)."""
+    svc = services(context)
     items, total = await svc.repository.list_items(
-        status=status, topic_id=topic_id, limit=LIST_LIMIT
+        status=status, topic_id=topic_id, offset=offset, limit=LIST_LIMIT
     )
     head = t(
         lang,
         "admin.queue.list",
         status=status_label(lang, status),
-        first=1 if items else 0,
-        last=len(items),
+        first=offset + 1 if items else 0,
+        last=offset + len(items),
         total=total,
     )
     lines = cards.queue_lines(lang, svc.settings, items, now=svc.repository.clock())
-    for chunk in split_message("\n".join([head, *lines])):
-        await reply(update, chunk)
+    base = f"adq:{status.value}:{topic_id or '-'}"
+    row = []
+    if offset > 0:
+        row.append((t(lang, "button.prev"), f"{base}:{max(0, offset - LIST_LIMIT)}"))
+    if offset + LIST_LIMIT < total:
+        row.append((t(lang, "button.more"), f"{base}:{offset + LIST_LIMIT}"))
+    return "\n".join([head, *lines]), from_buttons([row])
+
+
+QUEUE_PAGE = re.compile(r"^adq:([a-z_]+):([a-z0-9_]+|-):(\d{1,9})$")
+
+
+async def queue_page(update: Update, context: Context) -> None:
+    """A page button of /queue (checked like every office button)."""
+    query = update.callback_query
+    assert query is not None
+    match = QUEUE_PAGE.match(query.data or "")
+    svc = services(context)
+    topic_id = None if match is None or match[2] == "-" else match[2]
+    if (
+        match is None
+        or not await is_admin(update, context)
+        or match[1] not in Status.__members__.values()
+        or (topic_id is not None and svc.settings.topic(topic_id) is None)
+    ):
+        await query.answer(t(await language(update, context), "button.stale"))
+        return
+    await query.answer()
+    lang = await admin_language(update, context)
+    text, markup = await _queue_page(
+        update, context, lang, Status(match[1]), topic_id, offset=int(match[3])
+    )
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except TelegramError as exc:  # unchanged page or too old to edit
+        log.debug("queue page not edited: %s", exc)
 
 
 async def search(update: Update, context: Context) -> None:
@@ -244,4 +301,5 @@ def build_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None
         CommandHandler("search", search, filters=only_admins),
         CommandHandler("failed", failed, filters=only_admins),
         CommandHandler("admins", admins, filters=only_admins),
+        CallbackQueryHandler(queue_page, pattern=r"^adq:"),
     ]

@@ -166,6 +166,9 @@ async def test_anonymous_item_life_cycle_never_reveals_the_sender(
     mark = stub.mark()
     await office.press(number, "转领导小组")
     copy = await stub.wait_for_text(GROUP, f"#{number}", after=mark)
+    stub.send_reply(SECRETARY, copy, "纪委介入核查")
+    instruction = await stub.wait_for_text(OFFICE, "纪委介入核查", after=mark)
+    await office.answer(number, "指定承办", "纪检组")
     await office.answer(number, "答复", "已约谈相关村干部并通报批评。")
     response = await stub.wait_for_text(ALICE.id, "约谈", after=mark)
     await alice.tap(response, zh("rating.basically"))
@@ -173,7 +176,11 @@ async def test_anonymous_item_life_cycle_never_reveals_the_sender(
     await office.press(number, "公开")
     post = await stub.wait_for_text(CHANNEL, f"#{number}", after=mark)
 
-    for message in (copy, post, told):
+    mark = stub.mark()
+    await office.press(number, "销号")
+    await stub.wait_for_text(ALICE.id, "销号", after=mark)
+    assert row(campaign.settings, number)["status"] == "closed"
+    for message in (copy, post, told, instruction):
         for identity in ("987654321", "秀英", "li_xiuying"):
             assert identity not in message.plain
     assert "感谢" not in post.plain  # an anonymous sender is not thanked by name

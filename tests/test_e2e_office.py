@@ -248,3 +248,22 @@ async def test_notices_are_retried_and_failures_reported(
     assert "blocked" in failed.plain
     roles = await admin.send("/admins")
     assert str(ADMIN.id) in roles.plain and str(OFFICE) in roles.plain
+
+
+async def test_queue_lists_page_through_many_items(stub: FakeBotApi, office: BotRunner) -> None:
+    alice, admin = Chat(stub, ALICE), Chat(stub, ADMIN)
+    for i in range(22):
+        await submit(alice, f"第{i + 1}条：建议多开展社区文化活动", anonymous=i % 2 == 0)
+    first = await admin.send("/queue new", expect="#20")
+    assert "#1 " in first.plain and "#21" not in first.plain
+    assert "1–20" in first.plain and "22" in first.plain
+    mark = stub.mark()
+    stub.press(ADMIN, first, first.buttons[-1][1])
+    second = await stub.wait_for(ADMIN.id, after=mark, predicate=lambda m: "#22" in m.plain)
+    assert "#21" in second.plain and "#20 " not in second.plain
+    # Someone else pressing the page button sees nothing new.
+    mark = stub.mark()
+    answered = len(stub.answered_callbacks)
+    stub.press(BOB, second, second.buttons[0][1])
+    await stub.wait_until(lambda: len(stub.answered_callbacks) > answered)
+    assert [m for m in stub.sent if m.seq > mark] == []
