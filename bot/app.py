@@ -58,6 +58,7 @@ def build_application(
                 max_retries=3,
             )
         )
+        .concurrent_updates(tg.concurrent_updates if tg.concurrent_updates > 1 else False)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

@@ -152,9 +152,14 @@ async def start_with_kind(update: Update, context: Context) -> str:
         kind = Kind.PROBLEM if drafting.command_name(command_text) == "report" else Kind.SUGGESTION
         inline_text = drafting.command_argument(command_text)
     draft = (await _load(update, context) or Draft()).model_copy(update={"kind": kind})
+    if inline_text:  # one commit for the kind and the text together
+        added = drafting.add_content(
+            draft, text=inline_text, attachment=None, limits=services(context).settings.limits
+        )
+        if added.problem is not None:
+            await say(update, context, added.problem, **added.details)
+        draft = added.draft
     await _save(update, context, draft)
-    if inline_text:
-        draft = await _add(update, context, draft, text=inline_text, attachment=None) or draft
     return await _prompt_compose(update, context, draft)
 
 

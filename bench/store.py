@@ -1,0 +1,138 @@
+"""Tagging speed, and the store at scale: queue counts, one page of a status, search, size.
+
+The store is filled directly with SQLite (fast), then queried through the repository the
+bot uses, next to a naive scan of every row done in Python as the baseline.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.config import load_settings
+from bot.tagging import Tagger, normalise
+from bot.workflow import Status
+from storage.repository import Repository
+
+ROOT = Path(__file__).resolve().parent.parent
+STATUSES = [s.value for s in Status]
+
+
+def labelled_texts() -> list[str]:
+    with (ROOT / "tests" / "data" / "labelled_messages.csv").open(encoding="utf-8") as fh:
+        return [row["text"] for row in csv.DictReader(fh)]
+
+
+def tagging(messages: int, repeats: int) -> dict[str, float]:
+    """Messages per second through the tagger, next to OpenCC conversion alone (the part
+    no keyword matcher can avoid)."""
+    settings = load_settings(ROOT / "config.example.toml")
+    tagger = Tagger(settings.topics)
+    texts = labelled_texts()
+    sample = [texts[i % len(texts)] for i in range(messages)]
+    rates: dict[str, list[float]] = {"tagger": [], "opencc": []}
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for text in sample:
+            tagger.tag(text)
+        rates["tagger"].append(messages / (time.perf_counter() - started))
+        started = time.perf_counter()
+        for text in sample:
+            normalise(text)
+        rates["opencc"].append(messages / (time.perf_counter() - started))
+    return {k: statistics.median(v) for k, v in rates.items()}
+
+
+def fill(path: Path, count: int, *, seed: int = 7) -> None:
+    """``count`` realistic items over the last 120 days (a tenth anonymous)."""
+    rng = random.Random(seed)
+    texts = labelled_texts()
+    topics = [t.id for t in load_settings(ROOT / "config.example.toml").topics]
+    start = datetime(2026, 8, 1, tzinfo=UTC)
+    rows = []
+    for i in range(count):
+        created = (start + timedelta(seconds=i * 10_368_000 // max(count, 1))).isoformat()
+        anonymous = rng.random() < 0.1
+        rows.append(
+            (
+                rng.choice(("suggestion", "problem")),
+                rng.choice(texts) + f" ({i})",
+                rng.choice(topics),
+                "[]",
+                int(anonymous),
+                f"h{i}" if anonymous else None,
+                None if anonymous else 10_000 + i,
+                None if anonymous else 10_000 + i,
+                None if anonymous else "居民",
+                rng.choices(STATUSES, weights=(5, 20, 3, 2, 10, 20, 15, 5, 20))[0],
+                created,
+            )
+        )
+    with sqlite3.connect(path) as db:
+        db.executemany(
+            "INSERT INTO submissions (kind, text, topic_id, suggested_topic_id, evidence,"
+            " anonymous, owner_hash, sender_user_id, sender_chat_id, sender_name, language,"
+            " status, created_at, updated_at)"
+            " VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'zh-Hans', ?10, ?11, ?11)",
+            rows,
+        )
+
+
+def _naive_counts(path: Path) -> Counter[str]:
+    with sqlite3.connect(path) as db:
+        return Counter(row[0] for row in db.execute("SELECT status FROM submissions"))
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def scale(sizes: list[int], repeats: int) -> list[dict[str, float]]:
+    results = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "scale.sqlite3"
+            repo = Repository(path)
+            await repo.connect()  # schema
+            await repo.close()
+            fill(path, size)
+            empty_size = path.stat().st_size
+            repo = Repository(path)
+            await repo.connect()
+            timings: dict[str, list[float]] = {"counts": [], "page": [], "search": [], "naive": []}
+            for _ in range(repeats):
+                started = time.perf_counter()
+                await repo.status_counts()
+                timings["counts"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                await repo.list_items(status=Status.NEW, limit=20)
+                timings["page"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                await repo.search(["红绿灯"], limit=20)
+                timings["search"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                _naive_counts(path)
+                timings["naive"].append(time.perf_counter() - started)
+            rss = _rss_mb()
+            await repo.checkpoint()
+            await repo.close()
+            results.append(
+                {
+                    "size": float(size),
+                    **{k: statistics.median(v) for k, v in timings.items()},
+                    "kb_per_1000": path.stat().st_size / 1024 / size * 1000 if size else 0.0,
+                    "db_mb": max(path.stat().st_size, empty_size) / 1024 / 1024,
+                    "rss_mb": rss,
+                }
+            )
+    return results

@@ -1,0 +1,22 @@
+"""The benchmarks still run (tiny sizes, no timing assertions: figures come from bench/)."""
+
+from __future__ import annotations
+
+from bench import ingest, store
+
+
+async def test_ingest_latency_and_startup_run_for_bot_and_baseline() -> None:
+    for kind in ("echo", "bot"):
+        run = await ingest._drive(kind, 3, concurrency=1)
+        assert len(run.latencies) == 3 and run.elapsed > 0
+    figures = await ingest.startup(1)
+    assert set(figures) == {"bot", "echo"}
+
+
+def test_tagging_benchmark_runs() -> None:
+    assert set(store.tagging(50, 1)) == {"tagger", "opencc"}
+
+
+async def test_store_benchmark_fills_and_queries() -> None:
+    [row] = await store.scale([200], 1)
+    assert row["size"] == 200 and row["kb_per_1000"] > 0
