@@ -31,7 +31,7 @@ async def main(quick: bool, full: bool) -> None:
 
     n = 20 if quick else 2000
     rates = await ingest.ingest(n, repeats)
-    print(f"ingest: {n} one-line /suggest updates, sequential")
+    print(f"ingest: {n} one-line /suggest updates, concurrent_updates={ingest.INGEST_CONCURRENCY}")
     print(f"  echo baseline {rates['echo']:10.0f} updates/s")
     print(f"  jindianzi     {rates['bot']:10.0f} updates/s (each answer after a commit)")
     _line("ingest", rates["bot"] / rates["echo"])

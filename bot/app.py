@@ -18,6 +18,7 @@ from bot.i18n import t
 from bot.services import SERVICES_KEY, Services
 from bot.tagging import Tagger
 from handlers import admin, admin_actions, delivery, errors, fallback, info, replies, resident
+from handlers.ordering import PerUserUpdateProcessor
 from storage.persistence import SqliteConversationPersistence
 from storage.repository import Clock, Repository, utc_now
 
@@ -58,7 +59,7 @@ def build_application(
                 max_retries=3,
             )
         )
-        .concurrent_updates(tg.concurrent_updates if tg.concurrent_updates > 1 else False)
+        .concurrent_updates(PerUserUpdateProcessor(tg.concurrent_updates))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

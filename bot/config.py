@@ -49,9 +49,9 @@ class TelegramSettings(_Section):
     # Telegram's published limits: 30 messages/s overall, 20/min per group.
     overall_max_rate: float = Field(default=30.0, gt=0)
     group_max_rate: float = Field(default=20.0, gt=0)
-    # Updates handled at once. 1 keeps each resident's messages in order (a draft's parts
-    # arrive in sequence); more raises throughput but may reorder one user's quick messages.
-    concurrent_updates: int = Field(default=1, ge=1, le=1024)
+    # Updates handled at once (different users); one user's updates are always handled
+    # one after another, in order.
+    concurrent_updates: int = Field(default=64, ge=1, le=1024)
     # Seconds between runs of the outbox delivery job (it also runs after every action).
     outbox_interval: float = Field(default=5.0, gt=0, le=300)
 

@@ -40,6 +40,9 @@ class RepositoryBase:
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._connect_lock = asyncio.Lock()
+        # Group commit: the open SQLite transaction's outcome, and whether a COMMIT is due.
+        self._batch: asyncio.Future[None] | None = None
+        self._flush_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def connect(self) -> None:
@@ -68,6 +71,7 @@ class RepositoryBase:
         async with self._connect_lock:
             if self._db is not None:
                 async with self._lock:
+                    await self._commit_batch()
                     await self._db.close()
                 self._db = None
 
@@ -79,16 +83,57 @@ class RepositoryBase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction; committed on normal exit, rolled back on error."""
+        """One logical write transaction: its changes are durable when this returns, and
+        rolled back (alone) if the block raises.
+
+        Group commit: transactions that arrive while one is running join the same SQLite
+        transaction, each inside its own SAVEPOINT, and one COMMIT (one fsync) makes them
+        all durable; every caller resumes only after that COMMIT, so an acknowledgement
+        sent afterwards always follows a committed write. A lone caller pays one COMMIT,
+        exactly as without grouping."""
         db = self.db
         async with self._lock:
-            await db.execute("BEGIN IMMEDIATE")
+            if self._batch is None:
+                await db.execute("BEGIN IMMEDIATE")
+                self._batch = asyncio.get_running_loop().create_future()
+            batch = self._batch
+            await db.execute("SAVEPOINT tx")
             try:
                 yield db
             except BaseException:
-                await db.execute("ROLLBACK")
+                await db.execute("ROLLBACK TO tx")
+                await db.execute("RELEASE tx")
+                self._schedule_flush()
                 raise
-            await db.execute("COMMIT")
+            await db.execute("RELEASE tx")
+            self._schedule_flush()
+        await asyncio.shield(batch)
+
+    def _schedule_flush(self) -> None:
+        # Queued behind the transactions already waiting for the lock, so they join first.
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        async with self._lock:
+            await self._commit_batch()
+
+    async def _commit_batch(self) -> None:
+        """COMMIT the open batch (the lock is held) and wake its transactions."""
+        batch, self._batch = self._batch, None
+        if batch is None:
+            return
+        try:
+            await self.db.execute("COMMIT")
+        except BaseException as exc:
+            log.error("commit failed: %s", exc)
+            if self.db.in_transaction:
+                await self.db.execute("ROLLBACK")
+            if not batch.done():
+                batch.set_exception(exc)
+            return
+        if not batch.done():
+            batch.set_result(None)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -97,12 +142,13 @@ class RepositoryBase:
             yield self.db
 
     async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.reading() as db, db.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        # One trip to aiosqlite's thread (execute, fetch and close together).
+        async with self.reading() as db:
+            return list(await db.execute_fetchall(sql, tuple(params)))
 
     async def _fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.reading() as db, db.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        rows = await self._fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def get_submission(self, submission_id: int) -> Submission | None:
         if not 0 < submission_id <= MAX_SQLITE_INT:

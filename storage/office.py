@@ -257,11 +257,15 @@ class OfficeQueries(RepositoryBase):
         return None
 
     async def status_counts(self, *, topic_id: str | None = None) -> dict[Status, int]:
-        rows = await self._fetchall(
-            "SELECT status, COUNT(*) AS n FROM submissions"
-            " WHERE ? IS NULL OR topic_id = ? GROUP BY status",
-            (topic_id, topic_id),
-        )
+        if topic_id is None:
+            rows = await self._fetchall(
+                "SELECT status, COUNT(*) AS n FROM submissions GROUP BY status"
+            )
+        else:
+            rows = await self._fetchall(
+                "SELECT status, COUNT(*) AS n FROM submissions WHERE topic_id = ? GROUP BY status",
+                (topic_id,),
+            )
         return {Status(r["status"]): r["n"] for r in rows}
 
     async def list_items(
@@ -273,12 +277,22 @@ class OfficeQueries(RepositoryBase):
         limit: int = 10,
     ) -> tuple[list[SubmissionSummary], int]:
         """Items by status and/or topic, oldest first (the order they are worked in)."""
-        where = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR topic_id = ?2)"
-        params = (status.value if status else None, topic_id)
-        total = await self._fetchone(f"SELECT COUNT(*) AS n FROM submissions WHERE {where}", params)  # noqa: S608
+        clauses, params = [], []
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status.value)
+        if topic_id is not None:
+            clauses.append("topic_id = ?")
+            params.append(topic_id)
+        # Only fixed clauses are joined; values are always bound parameters.
+        where = " AND ".join(clauses) or "1"
+        total = await self._fetchone(
+            f"SELECT COUNT(*) AS n FROM submissions WHERE {where}",  # noqa: S608
+            params,
+        )
         rows = await self._fetchall(
             f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE {where}"  # noqa: S608
-            " ORDER BY id LIMIT ?3 OFFSET ?4",
+            " ORDER BY id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
         return [summary_record(r) for r in rows], int(total["n"]) if total else 0

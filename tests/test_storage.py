@@ -212,3 +212,48 @@ async def test_conversation_states_survive_reopening_without_plain_ids(tmp_path:
     await reopened.checkpoint()
     await reopened.close()
     assert b"987654321" not in path.read_bytes()
+
+
+async def test_group_commit_makes_each_caller_durable_and_isolates_failures(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    path = tmp_path / "group.sqlite3"
+    repository = Repository(path, clock=clock)
+    await repository.connect()
+    statements: list[str] = []
+    db = repository.db
+    # In aiosqlite's own thread, where the sqlite3 connection lives.
+    await db._execute(db._conn.set_trace_callback, statements.append)  # type: ignore[no-untyped-call]
+
+    async def save(i: int) -> None:
+        await repository.save_draft(f"owner-{i}", Draft(parts=[f"第{i}条"]))
+        # Once the call returned, another connection sees it: it is committed.
+        with sqlite3.connect(path) as other:
+            body = other.execute("SELECT body FROM drafts WHERE owner_hash = ?", (f"owner-{i}",))
+            assert body.fetchone() is not None
+
+    async def fail() -> None:
+        async with repository.transaction() as db:
+            await db.execute(
+                "INSERT INTO drafts (owner_hash, body, created_at, updated_at)"
+                " VALUES ('doomed', '{}', 'x', 'x')"
+            )
+            raise RuntimeError("this one fails")
+
+    results = await asyncio.gather(
+        *(save(i) for i in range(25)),
+        fail(),
+        *(save(i) for i in range(25, 50)),
+        return_exceptions=True,
+    )
+    assert [r for r in results if r is not None] and all(
+        r is None or isinstance(r, RuntimeError) for r in results
+    )
+    commits = [s for s in statements if s.strip().upper() == "COMMIT"]
+    assert 1 <= len(commits) < 50  # grouped
+    assert await repository.get_draft("doomed") is None
+    for i in range(50):
+        assert await repository.get_draft(f"owner-{i}") is not None
+    await repository.close()
