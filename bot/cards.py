@@ -44,6 +44,17 @@ EVENT_CHARS = 200
 MAX_EVENTS = 12
 Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
+# The card's status actions, in display order: (target, label key, callback action).
+STATUS_ACTIONS = (
+    (Status.ACCEPTED, "admin.action.accept", "st:accepted"),
+    (Status.REJECTED, "admin.action.reject", "rej"),
+    (Status.DUPLICATE, "admin.action.duplicate", "dup"),
+    (Status.FORWARDED, "admin.action.forward", "fwd"),
+    (Status.IN_PROGRESS, "admin.action.in_progress", "st:in_progress"),
+    (Status.ANSWERED, "admin.action.answer", "ans"),
+    (Status.PUBLISHED, "admin.action.publish", "pub"),
+    (Status.CLOSED, "admin.action.closed", "st:closed"),
+)
 # Status changes an admin can make with one tap; the others need input (a reason, a
 # response, the original's number) or have effects (forwarding, publication).
 ONE_TAP = (Status.ACCEPTED, Status.IN_PROGRESS, Status.CLOSED)
@@ -162,24 +173,16 @@ def card_buttons(
     """Exactly the actions the item's status allows (and "next" when reviewing)."""
     allowed = allowed_targets(item.status)
     n = item.id
-    first: list[tuple[str, str]] = []
+    configured = {
+        Status.FORWARDED: bool(settings.roles.leading_group_chat_id),
+        Status.PUBLISHED: bool(settings.roles.channel_id),
+    }
+    first = [
+        (t(lang, key), f"adm:{action}:{n}")
+        for status, key, action in STATUS_ACTIONS
+        if status in allowed and configured.get(status, True)
+    ]
     second: list[tuple[str, str]] = []
-    if Status.ACCEPTED in allowed:
-        first.append((t(lang, "admin.action.accept"), f"adm:st:accepted:{n}"))
-    if Status.REJECTED in allowed:
-        first.append((t(lang, "admin.action.reject"), f"adm:rej:{n}"))
-    if Status.DUPLICATE in allowed:
-        first.append((t(lang, "admin.action.duplicate"), f"adm:dup:{n}"))
-    if Status.FORWARDED in allowed and settings.roles.leading_group_chat_id:
-        first.append((t(lang, "admin.action.forward"), f"adm:fwd:{n}"))
-    if Status.IN_PROGRESS in allowed:
-        first.append((t(lang, "admin.action.in_progress"), f"adm:st:in_progress:{n}"))
-    if Status.ANSWERED in allowed:
-        first.append((t(lang, "admin.action.answer"), f"adm:ans:{n}"))
-    if Status.PUBLISHED in allowed and settings.roles.channel_id:
-        first.append((t(lang, "admin.action.publish"), f"adm:pub:{n}"))
-    if Status.CLOSED in allowed:
-        first.append((t(lang, "admin.action.closed"), f"adm:st:closed:{n}"))
     if item.status not in DONE_STATUSES:
         if item.status is not Status.NEW:
             second.append((t(lang, "admin.action.assign"), f"adm:asg:{n}"))

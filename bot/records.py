@@ -16,6 +16,14 @@ DONE_STATUSES = frozenset(
     {Status.ANSWERED, Status.PUBLISHED, Status.CLOSED, Status.REJECTED, Status.DUPLICATE}
 )
 
+
+def overdue_days(deadline: datetime | None, status: Status, now: datetime) -> int:
+    """Whole days past the deadline while the item is still open; 0 when not overdue."""
+    if deadline is None or status in DONE_STATUSES or now <= deadline:
+        return 0
+    return max(1, (now - deadline).days)
+
+
 AttachmentType = Literal["photo", "document", "voice", "audio", "video", "video_note", "location"]
 
 
@@ -109,10 +117,7 @@ class Submission(_Record):
     channel_message_id: int | None = None
 
     def overdue_days(self, now: datetime) -> int:
-        """Whole days past the deadline while still open; 0 when not overdue."""
-        if self.deadline is None or self.status in DONE_STATUSES or now <= self.deadline:
-            return 0
-        return max(1, (now - self.deadline).days)
+        return overdue_days(self.deadline, self.status, now)
 
     @property
     def reference(self) -> str:
@@ -136,9 +141,7 @@ class SubmissionSummary(_Record):
     deadline: datetime | None = None
 
     def overdue_days(self, now: datetime) -> int:
-        if self.deadline is None or self.status in DONE_STATUSES or now <= self.deadline:
-            return 0
-        return max(1, (now - self.deadline).days)
+        return overdue_days(self.deadline, self.status, now)
 
 
 class Event(_Record):

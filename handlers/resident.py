@@ -77,6 +77,17 @@ async def _load(update: Update, context: Context) -> Draft | None:
     return await services(context).repository.get_draft(owner_hash(update, context))
 
 
+async def _pressed_on_draft(update: Update, context: Context) -> Draft | None:
+    """For a button of the flow: acknowledge the press and load the draft. If the draft
+    is gone (submitted or cancelled meanwhile), say so and remove the stale buttons."""
+    await answer_query(update)
+    draft = await _load(update, context)
+    if draft is None:
+        await drop_buttons(update)
+        await say(update, context, "draft.gone")
+    return draft
+
+
 async def _save(update: Update, context: Context, draft: Draft) -> None:
     await services(context).repository.save_draft(owner_hash(update, context), draft)
 
@@ -176,12 +187,10 @@ async def start_from_content(update: Update, context: Context) -> str | int:
 async def choose_kind(update: Update, context: Context) -> str | int:
     query = update.callback_query
     assert query is not None and query.data is not None
-    await answer_query(update)
-    await drop_buttons(update)
-    draft = await _load(update, context)
+    draft = await _pressed_on_draft(update, context)
     if draft is None:
-        await say(update, context, "draft.gone")
         return END
+    await drop_buttons(update)
     draft = draft.model_copy(update={"kind": Kind(query.data.split(":", 1)[1])})
     await _save(update, context, draft)
     return await _prompt_compose(update, context, draft)
@@ -207,11 +216,8 @@ async def add_content(update: Update, context: Context) -> str | None:
 
 
 async def finish_compose(update: Update, context: Context) -> str | int:
-    await answer_query(update)
-    draft = await _load(update, context)
+    draft = await _pressed_on_draft(update, context)
     if draft is None:
-        await drop_buttons(update)
-        await say(update, context, "draft.gone")
         return END
     problem = drafting.ready_problem(draft, services(context).settings.limits)
     if problem is not None:
@@ -249,11 +255,8 @@ async def list_topics(update: Update, context: Context) -> str:
 async def accept_topic(update: Update, context: Context) -> str | int:
     query = update.callback_query
     assert query is not None and query.data is not None
-    await answer_query(update)
-    draft = await _load(update, context)
+    draft = await _pressed_on_draft(update, context)
     if draft is None:
-        await drop_buttons(update)
-        await say(update, context, "draft.gone")
         return END
     svc = services(context)
     if query.data.startswith("topic:set:"):
@@ -274,12 +277,10 @@ async def accept_topic(update: Update, context: Context) -> str | int:
 async def choose_identity(update: Update, context: Context) -> str | int:
     query = update.callback_query
     assert query is not None and query.data is not None
-    await answer_query(update)
-    await drop_buttons(update)
-    draft = await _load(update, context)
+    draft = await _pressed_on_draft(update, context)
     if draft is None:
-        await say(update, context, "draft.gone")
         return END
+    await drop_buttons(update)
     draft = draft.model_copy(update={"anonymous": query.data == "who:anon"})
     await _save(update, context, draft)
     lang = await language(update, context)
