@@ -17,7 +17,17 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.services import SERVICES_KEY, Services
 from bot.tagging import Tagger
-from handlers import admin, admin_actions, delivery, errors, fallback, info, replies, resident
+from handlers import (
+    admin,
+    admin_actions,
+    delivery,
+    errors,
+    fallback,
+    info,
+    replies,
+    reports,
+    resident,
+)
 from handlers.ordering import PerUserUpdateProcessor
 from storage.persistence import SqliteConversationPersistence
 from storage.repository import Clock, Repository, utc_now
@@ -83,6 +93,7 @@ def register_handlers(app: AnyApplication) -> None:
     )
     app.add_handler(resident.build_conversation())
     app.add_handlers(admin.build_handlers(settings))
+    app.add_handlers(reports.build_handlers(settings))
     app.add_handlers(admin_actions.build_handlers(settings))
     app.add_handlers(replies.build_handlers())
     app.add_handlers(info.build_handlers())
@@ -106,7 +117,8 @@ async def _post_init(app: AnyApplication) -> None:
     # Administrators also see the office's commands in their private chat with the bot.
     lang = svc.settings.campaign.language
     office = [
-        BotCommand(c, t(lang, f"cmd.{c}")) for c in (*admin.ADMIN_COMMANDS, *RESIDENT_COMMANDS)
+        BotCommand(c, t(lang, f"cmd.{c}"))
+        for c in (*admin.ADMIN_COMMANDS, *reports.REPORT_COMMANDS, *RESIDENT_COMMANDS)
     ]
     for admin_id in svc.settings.roles.admin_ids:
         try:
@@ -115,6 +127,9 @@ async def _post_init(app: AnyApplication) -> None:
             log.info("admin command menu not set for %s: %s", admin_id, exc)
     if app.job_queue is not None:
         delivery.schedule(app.job_queue, svc.settings.telegram.outbox_interval)
+        if svc.settings.office.scheduled_reports:
+            reports.schedule(app.job_queue, svc.settings)
+            await reports.catch_up(app.job_queue, svc)
 
 
 async def _post_shutdown(app: AnyApplication) -> None:

@@ -6,6 +6,7 @@ everything at start-up and raises :class:`ConfigError` whose lines each name the
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -77,6 +78,12 @@ class OfficeSettings(_Section):
     deadline_days_suggestion: int = Field(default=30, ge=1, le=365)
     # Departments offered when assigning an owner (free text is always accepted too).
     owners: list[str] = Field(default_factory=list)
+    # The daily digest to the office chat, local campaign time ("HH:MM"), and the weekly
+    # summary for the office's weekly meeting (weekday 1 = Monday ... 7 = Sunday).
+    scheduled_reports: bool = True
+    digest_time: dt.time = dt.time(8, 30)
+    weekly_weekday: int = Field(default=1, ge=1, le=7)
+    weekly_time: dt.time = dt.time(8, 0)
 
 
 class CampaignSettings(_Section):

@@ -948,6 +948,216 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-Hant": "感謝 {name} 的{kind}！",
         "en": "Thanks to {name} for this {kind}!",
     },
+    "digest.title": {
+        "zh-Hans": "<b>📋 {campaign} · 每日简报 {date}</b>",
+        "zh-Hant": "<b>📋 {campaign} · 每日簡報 {date}</b>",
+        "en": "<b>📋 {campaign} · daily digest {date}</b>",
+    },
+    "digest.weekly_title": {
+        "zh-Hans": "<b>📅 {campaign} · 每周汇总 {date}</b>",
+        "zh-Hant": "<b>📅 {campaign} · 每週彙總 {date}</b>",
+        "en": "<b>📅 {campaign} · weekly summary {date}</b>",
+    },
+    "digest.quiet": {
+        "zh-Hans": "自 {since} 以来没有新的变化，没有待办事项。",
+        "zh-Hant": "自 {since} 以來沒有新的變化，沒有待辦事項。",
+        "en": "Nothing new since {since}, and nothing waiting.",
+    },
+    "digest.new": {
+        "zh-Hans": "新提交 {n} 条：{kinds}",
+        "zh-Hant": "新提交 {n} 條：{kinds}",
+        "en": "New items: {n} ({kinds})",
+    },
+    "digest.by_topic": {
+        "zh-Hans": "按类别：{topics}",
+        "zh-Hant": "按類別：{topics}",
+        "en": "By topic: {topics}",
+    },
+    "digest.awaiting_review": {
+        "zh-Hans": "待审核：{n} 条",
+        "zh-Hant": "待審核：{n} 條",
+        "en": "Awaiting review: {n}",
+    },
+    "digest.forwarded": {
+        "zh-Hans": "已转领导小组、待批示：{n} 条 {refs}",
+        "zh-Hant": "已轉領導小組、待批示：{n} 條 {refs}",
+        "en": "With the leading group: {n} {refs}",
+    },
+    "digest.overdue": {
+        "zh-Hans": "⏰ 逾期未办结：{n} 条",
+        "zh-Hant": "⏰ 逾期未辦結：{n} 條",
+        "en": "⏰ Overdue: {n}",
+    },
+    "digest.overdue_line": {
+        "zh-Hans": "  {ref} {owner}，逾期 {days} 天",
+        "zh-Hant": "  {ref} {owner}，逾期 {days} 天",
+        "en": "  {ref} {owner}, {days} days overdue",
+    },
+    "digest.published": {
+        "zh-Hans": "已公开答复：{n} 条",
+        "zh-Hant": "已公開答覆：{n} 條",
+        "en": "Responses published: {n}",
+    },
+    "digest.satisfaction": {
+        "zh-Hans": "群众评价（共 {n} 条）：满意 {satisfied}，基本满意 {basically}，不满意 {unsatisfied}",
+        "zh-Hant": "群眾評價（共 {n} 條）：滿意 {satisfied}，基本滿意 {basically}，不滿意 {unsatisfied}",
+        "en": "Ratings so far ({n}): satisfied {satisfied}, basically {basically}, not satisfied {unsatisfied}",
+    },
+    "digest.top_topics": {
+        "zh-Hans": "本周热点：{topics}",
+        "zh-Hant": "本週熱點：{topics}",
+        "en": "Top topics this week: {topics}",
+    },
+    "stats.title": {
+        "zh-Hans": "<b>📊 统计 {start} 至 {end}</b>：共 {total} 条",
+        "zh-Hant": "<b>📊 統計 {start} 至 {end}</b>：共 {total} 條",
+        "en": "<b>📊 Statistics {start} to {end}</b>: {total} items",
+    },
+    "stats.by_kind": {
+        "zh-Hans": "类型：{value}",
+        "zh-Hant": "類型：{value}",
+        "en": "By kind: {value}",
+    },
+    "stats.by_status": {
+        "zh-Hans": "状态：{value}",
+        "zh-Hant": "狀態：{value}",
+        "en": "By status: {value}",
+    },
+    "stats.by_topic": {
+        "zh-Hans": "类别：{value}",
+        "zh-Hant": "類別：{value}",
+        "en": "By topic: {value}",
+    },
+    "stats.identity": {
+        "zh-Hans": "实名 {named}，匿名 {anonymous}",
+        "zh-Hant": "實名 {named}，匿名 {anonymous}",
+        "en": "Named {named}, anonymous {anonymous}",
+    },
+    "stats.first_response": {
+        "zh-Hans": "首次响应时间中位数：{hours} 小时",
+        "zh-Hant": "首次響應時間中位數：{hours} 小時",
+        "en": "Median time to first response: {hours} hours",
+    },
+    "stats.in_time": {
+        "zh-Hans": "按期答复率：{share}（有期限的 {n} 条）",
+        "zh-Hant": "按期答覆率：{share}（有期限的 {n} 條）",
+        "en": "Answered within the deadline: {share} (of {n} with a deadline)",
+    },
+    "stats.satisfaction": {
+        "zh-Hans": "满意度（{n} 条评价）：满意 {satisfied}，基本满意 {basically}，不满意 {unsatisfied}",
+        "zh-Hant": "滿意度（{n} 條評價）：滿意 {satisfied}，基本滿意 {basically}，不滿意 {unsatisfied}",
+        "en": "Satisfaction ({n} ratings): satisfied {satisfied}, basically {basically}, not satisfied {unsatisfied}",
+    },
+    "stats.usage": {
+        "zh-Hans": "用法：/stats [开始日期] [结束日期]，如 /stats 2026-11-01 2026-11-30（默认最近 30 天）",
+        "zh-Hant": "用法：/stats [開始日期] [結束日期]，如 /stats 2026-11-01 2026-11-30（默認最近 30 天）",
+        "en": "Usage: /stats [from] [to], e.g. /stats 2026-11-01 2026-11-30 (default: the last 30 days)",
+    },
+    "export.usage": {
+        "zh-Hans": "用法：/export [开始日期] [结束日期] [csv]，默认全部、XLSX 格式",
+        "zh-Hant": "用法：/export [開始日期] [結束日期] [csv]，默認全部、XLSX 格式",
+        "en": "Usage: /export [from] [to] [csv]; default: everything, as XLSX",
+    },
+    "export.caption": {
+        "zh-Hans": "整改台账 {start} 至 {end}，共 {n} 条",
+        "zh-Hant": "整改臺賬 {start} 至 {end}，共 {n} 條",
+        "en": "Ledger {start} to {end}: {n} items",
+    },
+    "ledger.ref": {
+        "zh-Hans": "编号",
+        "zh-Hant": "編號",
+        "en": "Ref",
+    },
+    "ledger.date": {
+        "zh-Hans": "日期",
+        "zh-Hant": "日期",
+        "en": "Date",
+    },
+    "ledger.kind": {
+        "zh-Hans": "类型",
+        "zh-Hant": "類型",
+        "en": "Kind",
+    },
+    "ledger.topic": {
+        "zh-Hans": "类别",
+        "zh-Hant": "類別",
+        "en": "Topic",
+    },
+    "ledger.summary": {
+        "zh-Hans": "内容摘要",
+        "zh-Hant": "內容摘要",
+        "en": "Summary",
+    },
+    "ledger.sender": {
+        "zh-Hans": "提交人",
+        "zh-Hant": "提交人",
+        "en": "Sender",
+    },
+    "ledger.status": {
+        "zh-Hans": "状态",
+        "zh-Hant": "狀態",
+        "en": "Status",
+    },
+    "ledger.owner": {
+        "zh-Hans": "承办单位",
+        "zh-Hant": "承辦單位",
+        "en": "Owner",
+    },
+    "ledger.deadline": {
+        "zh-Hans": "办结期限",
+        "zh-Hant": "辦結期限",
+        "en": "Deadline",
+    },
+    "ledger.overdue": {
+        "zh-Hans": "逾期天数",
+        "zh-Hant": "逾期天數",
+        "en": "Days overdue",
+    },
+    "ledger.instruction": {
+        "zh-Hans": "领导批示",
+        "zh-Hant": "領導批示",
+        "en": "Leading group instruction",
+    },
+    "ledger.response": {
+        "zh-Hans": "答复",
+        "zh-Hant": "答覆",
+        "en": "Response",
+    },
+    "ledger.published": {
+        "zh-Hans": "公开日期",
+        "zh-Hant": "公開日期",
+        "en": "Published",
+    },
+    "ledger.rating": {
+        "zh-Hans": "群众评价",
+        "zh-Hant": "群眾評價",
+        "en": "Rating",
+    },
+    "ledger.anonymous": {
+        "zh-Hans": "匿名",
+        "zh-Hant": "匿名",
+        "en": "Anonymous",
+    },
+    "ledger.title": {
+        "zh-Hans": "整改台账",
+        "zh-Hant": "整改臺賬",
+        "en": "Ledger",
+    },
+    "cmd.digest": {
+        "zh-Hans": "发送今日简报",
+        "zh-Hant": "發送今日簡報",
+        "en": "send today's digest",
+    },
+    "cmd.stats": {
+        "zh-Hans": "统计",
+        "zh-Hant": "統計",
+        "en": "statistics",
+    },
+    "cmd.export": {
+        "zh-Hans": "导出整改台账",
+        "zh-Hant": "導出整改臺賬",
+        "en": "export the ledger",
+    },
 }
 
 

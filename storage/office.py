@@ -45,8 +45,10 @@ class OfficeQueries(RepositoryBase):
         current = Status(row["status"])
         check_transition(current, target)
         await db.execute(
-            "UPDATE submissions SET status = ?, updated_at = ? WHERE id = ?",
-            (target.value, iso(now), submission_id),
+            "UPDATE submissions SET status = ?, updated_at = ?,"
+            " first_response_at = COALESCE(first_response_at, CASE WHEN ? LIKE 'admin:%'"
+            " THEN ? END) WHERE id = ?",
+            (target.value, iso(now), actor, iso(now), submission_id),
         )
         await db.execute(
             "INSERT INTO history (submission_id, at, actor, from_status, to_status, note)"

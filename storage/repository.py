@@ -21,12 +21,13 @@ from bot.workflow import Status
 from storage.base import MAX_SQLITE_INT, Clock, NotFound, RepositoryBase
 from storage.office import OfficeQueries
 from storage.outbox import OutboxQueries, enqueue
+from storage.reports import ReportQueries
 from storage.rows import evidence_json, iso, summary_record, utc_now
 
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 
 
-class Repository(OfficeQueries, OutboxQueries, RepositoryBase):
+class Repository(OfficeQueries, ReportQueries, OutboxQueries, RepositoryBase):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``."""
 
     # ------------------------------------------------------------------ users

@@ -52,6 +52,9 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "storage": {"path": str(tmp_path / "jindianzi.sqlite3")},
             "anonymity": {"key_file": str(tmp_path / "jindianzi.keys")},
             "roles": {"admin_ids": [ADMIN.id]},
+            # Scheduled reports would land in the office chat at start-up (catch-up);
+            # the tests of reports turn them on.
+            "office": {"scheduled_reports": False},
             "telegram": {
                 "token": "123456:TEST-TOKEN",
                 "persistence_interval": 0.2,

@@ -1,0 +1,218 @@
+"""Reports for the office: the scheduled daily digest and weekly summary, /digest, /stats
+and /export (the ledger as XLSX or CSV).
+
+Scheduled reports are recorded by period in the same transaction that queues them, so one
+is never sent twice; at start-up a report whose time has passed today (or this week)
+without being sent is sent at once, so a bot that was down at that minute does not skip it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, JobQueue, filters
+
+from bot import export
+from bot.config import Language, Settings
+from bot.i18n import resolve_language, t
+from bot.records import Outgoing
+from bot.reports import compose_digest, compose_stats, ledger_cells, ledger_header, parse_day
+from bot.services import Services, get_services
+from handlers.admin import admin_language, is_admin
+from handlers.context import Context, reply, services
+from handlers.delivery import deliver_soon
+
+log = logging.getLogger(__name__)
+
+DAILY, WEEKLY = "daily", "weekly"
+DEFAULT_STATS_DAYS = 30
+
+
+def _local_now(svc: Services) -> datetime:
+    return svc.repository.clock().astimezone(svc.settings.campaign.tz)
+
+
+def _period(kind: str, local: datetime) -> str:
+    if kind == DAILY:
+        return local.date().isoformat()
+    year, week, _ = local.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _due_today(svc: Services, kind: str, local: datetime) -> bool:
+    """Whether this period's report time has already passed."""
+    office = svc.settings.office
+    if kind == DAILY:
+        return local.time() >= office.digest_time
+    scheduled = local.date() - timedelta(days=local.isoweekday() - office.weekly_weekday)
+    at = datetime.combine(scheduled, office.weekly_time, tzinfo=local.tzinfo)
+    return scheduled <= local.date() and local >= at
+
+
+async def _compose(svc: Services, kind: str, lang: Language) -> list[str]:
+    now = svc.repository.clock()
+    if kind == WEEKLY:
+        stats = await svc.repository.stats(start=now - timedelta(days=7), end=now)
+        data = await svc.repository.digest_data(since=now - timedelta(days=7), until=now)
+        return compose_digest(
+            lang, svc.settings, data, title_key="digest.weekly_title"
+        ) + compose_stats(lang, svc.settings, stats)
+    since = await svc.repository.last_digest_at(DAILY) or now - timedelta(days=1)
+    data = await svc.repository.digest_data(since=since, until=now)
+    return compose_digest(lang, svc.settings, data)
+
+
+async def send_scheduled(context: Context) -> None:
+    """Job: queue this period's report for the office chat unless it was already sent."""
+    job = context.job
+    kind = str(job.data) if job is not None and job.data else DAILY
+    svc = get_services(context)
+    office = svc.settings.roles.office_chat_id
+    if not office:
+        log.info("%s report skipped: no office chat configured", kind)
+        return
+    local = _local_now(svc)
+    period = _period(kind, local)
+    if await svc.repository.digest_sent(kind, period):
+        return
+    lang = resolve_language(svc.settings.campaign.language)
+    route = svc.secrets.encrypt_int(office)
+    chunks = await _compose(svc, kind, lang)
+    if await svc.repository.record_digest(
+        kind, period, [Outgoing(chat_enc=route, text=c) for c in chunks]
+    ):
+        log.info("%s report for %s queued (%d messages)", kind, period, len(chunks))
+        deliver_soon(context)
+
+
+def schedule(job_queue: JobQueue[Any], settings: Settings) -> None:
+    tz = settings.campaign.tz
+    office = settings.office
+    job_queue.run_daily(
+        send_scheduled, office.digest_time.replace(tzinfo=tz), name="digest", data=DAILY
+    )
+    job_queue.run_daily(
+        send_scheduled,
+        office.weekly_time.replace(tzinfo=tz),
+        days=(office.weekly_weekday % 7,),  # PTB counts Sunday as 0
+        name="weekly",
+        data=WEEKLY,
+    )
+
+
+async def catch_up(job_queue: JobQueue[Any], svc: Services) -> None:
+    """At start-up: send a report whose time passed while the bot was down."""
+    local = _local_now(svc)
+    for kind in (DAILY, WEEKLY):
+        if _due_today(svc, kind, local) and not await svc.repository.digest_sent(
+            kind, _period(kind, local)
+        ):
+            job_queue.run_once(send_scheduled, 0, data=kind, name=f"catch-up-{kind}")
+
+
+# ---------------------------------------------------------------- commands
+async def digest_command(update: Update, context: Context) -> None:
+    """/digest: today's digest, here and now (not recorded: the scheduled one still goes)."""
+    if not await is_admin(update, context):
+        return
+    lang = await admin_language(update, context)
+    for chunk in await _compose(services(context), DAILY, lang):
+        await reply(update, chunk)
+
+
+def _window(
+    svc: Services, args: list[str], *, default_days: int | None
+) -> tuple[datetime, datetime] | None:
+    """[from] [to] as local dates (inclusive) → [start, end) instants; None if malformed."""
+    tz = svc.settings.campaign.tz
+    today = _local_now(svc).date()
+    parsed = [parse_day(a) for a in args]
+    days = [d for d in parsed if d is not None]
+    if len(days) != len(parsed) or len(days) > 2:
+        return None
+    if days:
+        first = days[0]
+    elif default_days is not None:
+        first = today - timedelta(days=default_days - 1)
+    else:
+        first = date(2000, 1, 1)
+    last = days[1] if len(days) == 2 else today
+    if last < first:
+        return None
+    start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    return start, end
+
+
+async def stats_command(update: Update, context: Context) -> None:
+    """/stats [from] [to]: totals for items submitted in that period (default 30 days)."""
+    if not await is_admin(update, context):
+        return
+    svc = services(context)
+    lang = await admin_language(update, context)
+    window = _window(svc, context.args or [], default_days=DEFAULT_STATS_DAYS)
+    if window is None:
+        await reply(update, t(lang, "stats.usage"))
+        return
+    stats = await svc.repository.stats(start=window[0], end=window[1])
+    for chunk in compose_stats(lang, svc.settings, stats):
+        await reply(update, chunk)
+
+
+async def ledger_file(
+    svc: Services, lang: Language, start: datetime, end: datetime, *, as_csv: bool
+) -> tuple[bytes, int]:
+    """The ledger of items created in [start, end) as file bytes, and its row count."""
+    now = svc.repository.clock()
+    rows = [
+        ledger_cells(lang, svc.settings, r)
+        async for r in svc.repository.ledger(start=start, end=end, now=now)
+    ]
+    header = ledger_header(lang)
+    if as_csv:
+        return await asyncio.to_thread(export.to_csv, header, rows), len(rows)
+    return await asyncio.to_thread(export.to_xlsx, t(lang, "ledger.title"), header, rows), len(rows)
+
+
+async def export_command(update: Update, context: Context) -> None:
+    """/export [from] [to] [csv]: the ledger as a file (default: everything, XLSX)."""
+    if not await is_admin(update, context):
+        return
+    svc = services(context)
+    lang = await admin_language(update, context)
+    args = list(context.args or [])
+    as_csv = bool(args) and args[-1].lower() == "csv"
+    if as_csv:
+        args.pop()
+    window = _window(svc, args, default_days=None)
+    chat = update.effective_chat
+    if window is None or chat is None:
+        await reply(update, t(lang, "export.usage"))
+        return
+    start, end = window
+    content, count = await ledger_file(svc, lang, start, end, as_csv=as_csv)
+    tz = svc.settings.campaign.tz
+    first, last = start.astimezone(tz).date(), (end - timedelta(seconds=1)).astimezone(tz).date()
+    name = f"ledger-{first}-{last}.{'csv' if as_csv else 'xlsx'}"
+    await chat.send_document(
+        io.BytesIO(content),
+        filename=name,
+        caption=t(lang, "export.caption", start=first, end=last, n=count),
+    )
+
+
+REPORT_COMMANDS = ("digest", "stats", "export")
+
+
+def build_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None]]:
+    only_admins = filters.User(user_id=settings.roles.admin_ids)
+    return [
+        CommandHandler("digest", digest_command, filters=only_admins),
+        CommandHandler("stats", stats_command, filters=only_admins),
+        CommandHandler("export", export_command, filters=only_admins),
+    ]

@@ -1,0 +1,199 @@
+"""The reports' queries: digest figures, statistics, ledger rows, and the record of which
+scheduled digests were sent (so none is sent twice or skipped)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
+
+from bot.records import Outgoing, Rating, overdue_days
+from bot.reports import DigestData, LedgerRow, OverdueItem, Stats
+from bot.workflow import Kind, Status
+from storage.base import RepositoryBase
+from storage.outbox import enqueue
+from storage.rows import iso, parse_dt
+
+LEDGER_BATCH = 500
+
+
+class ReportQueries(RepositoryBase):
+    """Queries of the reports (mixed into :class:`storage.repository.Repository`)."""
+
+    async def digest_data(self, *, since: datetime, until: datetime) -> DigestData:
+        window = (iso(since), iso(until))
+        new = await self._fetchall(
+            "SELECT kind, topic_id, COUNT(*) AS n FROM submissions"
+            " WHERE created_at >= ? AND created_at < ? GROUP BY kind, topic_id",
+            window,
+        )
+        by_kind: Counter[Kind] = Counter()
+        by_topic: Counter[str] = Counter()
+        for r in new:
+            by_kind[Kind(r["kind"])] += r["n"]
+            by_topic[r["topic_id"]] += r["n"]
+        review = await self._fetchone("SELECT COUNT(*) AS n FROM submissions WHERE status = 'new'")
+        forwarded = await self._fetchall(
+            "SELECT id FROM submissions WHERE status = 'forwarded' ORDER BY id"
+        )
+        overdue_rows = await self._fetchall(
+            "SELECT id, owner, deadline, status FROM submissions"
+            " WHERE deadline IS NOT NULL AND deadline < ?"
+            " AND status IN ('new', 'accepted', 'forwarded', 'in_progress') ORDER BY deadline",
+            (iso(until),),
+        )
+        overdue = [
+            OverdueItem(
+                id=r["id"],
+                owner=r["owner"],
+                days=overdue_days(parse_dt(r["deadline"]), Status(r["status"]), until),
+            )
+            for r in overdue_rows
+        ]
+        published = await self._fetchone(
+            "SELECT COUNT(*) AS n FROM submissions WHERE published_at >= ? AND published_at < ?",
+            window,
+        )
+        week = await self._fetchall(
+            "SELECT topic_id, COUNT(*) AS n FROM submissions WHERE created_at >= ?"
+            " AND created_at < ? GROUP BY topic_id ORDER BY n DESC, topic_id LIMIT 5",
+            (iso(until - timedelta(days=7)), iso(until)),
+        )
+        return DigestData(
+            since=since,
+            until=until,
+            new_by_kind=dict(by_kind),
+            new_by_topic=dict(by_topic),
+            awaiting_review=review["n"] if review else 0,
+            forwarded=[r["id"] for r in forwarded],
+            overdue=[o for o in overdue if o.days > 0],
+            published=published["n"] if published else 0,
+            satisfaction=await self._ratings(),
+            top_topics_week=[(r["topic_id"], r["n"]) for r in week],
+        )
+
+    async def _ratings(self, window: tuple[str, str] | None = None) -> dict[Rating, int]:
+        if window is None:
+            rows = await self._fetchall(
+                "SELECT rating, COUNT(*) AS n FROM submissions WHERE rating IS NOT NULL"
+                " GROUP BY rating"
+            )
+        else:
+            rows = await self._fetchall(
+                "SELECT rating, COUNT(*) AS n FROM submissions WHERE rating IS NOT NULL"
+                " AND created_at >= ? AND created_at < ? GROUP BY rating",
+                window,
+            )
+        return {r["rating"]: r["n"] for r in rows}
+
+    async def stats(self, *, start: datetime, end: datetime) -> Stats:
+        window = (iso(start), iso(end))
+        groups = await self._fetchall(
+            "SELECT kind, status, topic_id, anonymous, COUNT(*) AS n FROM submissions"
+            " WHERE created_at >= ? AND created_at < ? GROUP BY kind, status, topic_id, anonymous",
+            window,
+        )
+        by_kind: Counter[Kind] = Counter()
+        by_status: Counter[Status] = Counter()
+        by_topic: Counter[str] = Counter()
+        anonymous = 0
+        for r in groups:
+            by_kind[Kind(r["kind"])] += r["n"]
+            by_status[Status(r["status"])] += r["n"]
+            by_topic[r["topic_id"]] += r["n"]
+            anonymous += r["n"] if r["anonymous"] else 0
+        responded = await self._fetchone(
+            "SELECT COUNT(*) AS n FROM submissions WHERE created_at >= ? AND created_at < ?"
+            " AND first_response_at IS NOT NULL",
+            window,
+        )
+        median = None
+        count = responded["n"] if responded else 0
+        if count:
+            middle = await self._fetchone(
+                "SELECT (julianday(first_response_at) - julianday(created_at)) * 24 AS hours"
+                " FROM submissions WHERE created_at >= ? AND created_at < ?"
+                " AND first_response_at IS NOT NULL ORDER BY hours LIMIT 1 OFFSET ?",
+                (*window, (count - 1) // 2),
+            )
+            median = float(middle["hours"]) if middle else None
+        timely = await self._fetchone(
+            "SELECT COUNT(*) AS n, SUM(responded_at <= deadline) AS ok FROM submissions"
+            " WHERE created_at >= ? AND created_at < ? AND deadline IS NOT NULL"
+            " AND responded_at IS NOT NULL",
+            window,
+        )
+        return Stats(
+            start=start,
+            end=end,
+            total=sum(by_kind.values()),
+            by_kind=dict(by_kind),
+            by_status=dict(by_status),
+            by_topic=dict(by_topic),
+            anonymous=anonymous,
+            median_first_response_hours=median,
+            answered_with_deadline=timely["n"] if timely else 0,
+            answered_in_time=(timely["ok"] or 0) if timely else 0,
+            satisfaction=await self._ratings(window),
+        )
+
+    async def ledger(
+        self, *, start: datetime, end: datetime, now: datetime
+    ) -> AsyncIterator[LedgerRow]:
+        """The ledger lines of items created in [start, end), oldest first, in batches."""
+        last = 0
+        while True:
+            rows = await self._fetchall(
+                "SELECT s.*, (SELECT body FROM events e WHERE e.submission_id = s.id"
+                " AND e.kind = 'instruction' ORDER BY e.id DESC LIMIT 1) AS instruction"
+                " FROM submissions s WHERE s.created_at >= ? AND s.created_at < ? AND s.id > ?"
+                " ORDER BY s.id LIMIT ?",
+                (iso(start), iso(end), last, LEDGER_BATCH),
+            )
+            if not rows:
+                return
+            for r in rows:
+                deadline = parse_dt(r["deadline"]) if r["deadline"] else None
+                status = Status(r["status"])
+                instruction = r["instruction"]
+                yield LedgerRow(
+                    id=r["id"],
+                    created_at=parse_dt(r["created_at"]),
+                    kind=Kind(r["kind"]),
+                    topic_id=r["topic_id"],
+                    text=r["text"],
+                    sender_name=None if r["anonymous"] else (r["sender_name"] or ""),
+                    status=status,
+                    owner=r["owner"],
+                    deadline=deadline,
+                    overdue_days=overdue_days(deadline, status, now),
+                    instruction=instruction.partition("|")[2] if instruction else None,
+                    response=r["response"],
+                    published_at=parse_dt(r["published_at"]) if r["published_at"] else None,
+                    rating=r["rating"],
+                )
+            last = rows[-1]["id"]
+
+    # ------------------------------------------------------------------ scheduled digests
+    async def digest_sent(self, kind: str, period: str) -> bool:
+        row = await self._fetchone(
+            "SELECT 1 FROM digests WHERE kind = ? AND period = ?", (kind, period)
+        )
+        return row is not None
+
+    async def last_digest_at(self, kind: str) -> datetime | None:
+        row = await self._fetchone("SELECT MAX(sent_at) AS at FROM digests WHERE kind = ?", (kind,))
+        return parse_dt(row["at"]) if row and row["at"] else None
+
+    async def record_digest(self, kind: str, period: str, notices: Sequence[Outgoing]) -> bool:
+        """Queue a scheduled digest once per period: False if it was already sent."""
+        now = self.clock()
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT OR IGNORE INTO digests (kind, period, sent_at) VALUES (?, ?, ?)",
+                (kind, period, iso(now)),
+            )
+            if cur.rowcount == 0:
+                return False
+            await enqueue(db, notices, submission_id=None, now=now)
+        return True
