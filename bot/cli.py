@@ -1,4 +1,5 @@
-"""The ``jindianzi`` console command: ``run`` the bot, ``check-config`` a file.
+"""The ``jindianzi`` console command: ``run`` the bot, ``check-config`` a file, ``export``
+the ledger.
 
 Configuration problems are printed key by key on stderr with exit code 2, never as a
 traceback; the bot's own failures at run time are logged by the application.
@@ -7,6 +8,8 @@ traceback; the bot's own failures at run time are logged by the application.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import datetime as dt
 import logging
 import sys
 from collections.abc import Sequence
@@ -50,6 +53,16 @@ def _parser() -> argparse.ArgumentParser:
         "check-config",
         parents=[common],
         help="validate the configuration and print every problem, key by key",
+    )
+    exporting = sub.add_parser(
+        "export", parents=[common], help="write the ledger (整改台账) to an XLSX or CSV file"
+    )
+    exporting.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day")
+    exporting.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day")
+    exporting.add_argument("--out", required=True, type=Path, help="file to write")
+    exporting.add_argument("--csv", action="store_true", help="CSV instead of XLSX")
+    exporting.add_argument(
+        "--language", choices=["zh-Hans", "zh-Hant", "en"], help="column headers' language"
     )
     return parser
 
@@ -97,11 +110,52 @@ def run(path: Path | None, log_level: str) -> int:
     return EXIT_OK
 
 
+def export_ledger(args: argparse.Namespace) -> int:
+    """Write the ledger of items submitted between --from and --to (inclusive) to --out."""
+    from bot.reports import parse_day
+    from handlers.reports import ledger_file
+    from storage.repository import Repository
+
+    settings = load_settings(args.config)
+    configure_logging(args.log_level)
+    tz = settings.campaign.tz
+    days = [parse_day(v) if v else None for v in (args.start, args.end)]
+    if any(v and d is None for v, d in zip((args.start, args.end), days, strict=True)):
+        print("Dates must be written YYYY-MM-DD.", file=sys.stderr)
+        return EXIT_CONFIG
+    first = days[0] or dt.date(2000, 1, 1)
+    last = days[1] or dt.datetime.now(tz).date()
+    start = dt.datetime.combine(first, dt.time(), tzinfo=tz)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    if not settings.storage.path.exists():
+        print(f"No database at {settings.storage.path}.", file=sys.stderr)
+        return EXIT_CONFIG
+    lang = args.language or settings.campaign.language
+
+    async def write() -> int:
+        repository = Repository(settings.storage.path)
+        await repository.connect()
+        try:
+            content, count = await ledger_file(
+                repository, settings, lang, start, end, as_csv=args.csv
+            )
+        finally:
+            await repository.close()
+        await asyncio.to_thread(args.out.write_bytes, content)
+        return count
+
+    count = asyncio.run(write())
+    print(f"{args.out}: {count} items, {first} to {last}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "check-config":
             return check_config(args.config)
+        if args.command == "export":
+            return export_ledger(args)
         return run(args.config, args.log_level)
     except (ConfigError, SecretsError) as exc:
         message = exc.report() if isinstance(exc, ConfigError) else f"Configuration error: {exc}"

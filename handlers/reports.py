@@ -26,6 +26,7 @@ from bot.services import Services, get_services
 from handlers.admin import admin_language, is_admin
 from handlers.context import Context, reply, services
 from handlers.delivery import deliver_soon
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -165,18 +166,25 @@ async def stats_command(update: Update, context: Context) -> None:
 
 
 async def ledger_file(
-    svc: Services, lang: Language, start: datetime, end: datetime, *, as_csv: bool
+    repository: Repository,
+    settings: Settings,
+    lang: Language,
+    start: datetime,
+    end: datetime,
+    *,
+    as_csv: bool,
 ) -> tuple[bytes, int]:
     """The ledger of items created in [start, end) as file bytes, and its row count."""
-    now = svc.repository.clock()
+    now = repository.clock()
     rows = [
-        ledger_cells(lang, svc.settings, r)
-        async for r in svc.repository.ledger(start=start, end=end, now=now)
+        ledger_cells(lang, settings, r)
+        async for r in repository.ledger(start=start, end=end, now=now)
     ]
     header = ledger_header(lang)
     if as_csv:
         return await asyncio.to_thread(export.to_csv, header, rows), len(rows)
-    return await asyncio.to_thread(export.to_xlsx, t(lang, "ledger.title"), header, rows), len(rows)
+    title = t(lang, "ledger.title")
+    return await asyncio.to_thread(export.to_xlsx, title, header, rows), len(rows)
 
 
 async def export_command(update: Update, context: Context) -> None:
@@ -195,7 +203,9 @@ async def export_command(update: Update, context: Context) -> None:
         await reply(update, t(lang, "export.usage"))
         return
     start, end = window
-    content, count = await ledger_file(svc, lang, start, end, as_csv=as_csv)
+    content, count = await ledger_file(
+        svc.repository, svc.settings, lang, start, end, as_csv=as_csv
+    )
     tz = svc.settings.campaign.tz
     first, last = start.astimezone(tz).date(), (end - timedelta(seconds=1)).astimezone(tz).date()
     name = f"ledger-{first}-{last}.{'csv' if as_csv else 'xlsx'}"

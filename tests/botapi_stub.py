@@ -169,6 +169,14 @@ class SentMessage:
         raise AssertionError(f"no button containing {label_contains!r} in {self.buttons}")
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot uploaded (multipart), as received."""
+
+    filename: str
+    content: bytes
+
+
 @dataclass
 class ApiCall:
     method: str
@@ -520,8 +528,10 @@ class FakeBotApi:
         form = await request.post()
         params: JsonDict = {}
         for key, value in form.items():
-            if not isinstance(value, str):  # an uploaded file
-                params[key] = f"<file {getattr(value, 'filename', '')}>"
+            if isinstance(value, web.FileField):  # an upload: kept for the test to read
+                params[key] = Upload(value.filename, value.file.read())
+            elif not isinstance(value, str):
+                params[key] = Upload(key, bytes(value))
             elif key in _JSON_PARAMS:
                 try:
                     params[key] = json.loads(value)
@@ -720,7 +730,8 @@ class FakeBotApi:
                     {"file_id": fid, "file_unique_id": f"u-{fid}", "width": 1, "height": 1}
                 ]
             elif kind in ("document", "voice", "audio", "video"):
-                fid = str(params.get(kind))
+                upload = params.get(kind)
+                fid = f"uploaded-{upload.filename}" if isinstance(upload, Upload) else str(upload)
                 body: JsonDict = {"file_id": fid, "file_unique_id": f"u-{fid}"}
                 if kind in ("voice", "audio", "video"):
                     body["duration"] = 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from bot.app import AnyApplication, build_application, running
 from bot.config import Settings, load_settings
+from storage.repository import Clock, utc_now
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,13 +81,14 @@ async def stub() -> AsyncIterator[FakeBotApi]:
 class BotRunner:
     """Starts, stops and restarts the real application against the stand-in."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
         self.settings = settings
+        self.clock = clock
         self.app: AnyApplication | None = None
         self._running: AbstractAsyncContextManager[AnyApplication] | None = None
 
     async def start(self) -> AnyApplication:
-        self.app = build_application(self.settings)
+        self.app = build_application(self.settings, clock=self.clock)
         self._running = running(self.app, poll_timeout=1)
         await self._running.__aenter__()
         return self.app
@@ -150,3 +153,16 @@ class Chat:
 
     def messages(self) -> list[SentMessage]:
         return self.stub.messages_to(self.user.id)
+
+
+class FrozenClock:
+    """A clock tests set by hand (timezone-aware UTC)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
