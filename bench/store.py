@@ -90,6 +90,13 @@ def _naive_counts(path: Path) -> Counter[str]:
         return Counter(row[0] for row in db.execute("SELECT status FROM submissions"))
 
 
+def _naive_report(path: Path) -> Counter[tuple[str, str, str]]:
+    """The baseline for digest and statistics: every row into Python, counted there."""
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT kind, status, topic_id, created_at FROM submissions")
+        return Counter((kind, status, topic) for kind, status, topic, _ in rows)
+
+
 def _rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -109,7 +116,16 @@ async def scale(sizes: list[int], repeats: int) -> list[dict[str, float]]:
             empty_size = path.stat().st_size
             repo = Repository(path)
             await repo.connect()
-            timings: dict[str, list[float]] = {"counts": [], "page": [], "search": [], "naive": []}
+            timings: dict[str, list[float]] = {
+                "counts": [],
+                "page": [],
+                "search": [],
+                "naive": [],
+                "digest": [],
+                "stats": [],
+                "naive_report": [],
+            }
+            until = datetime(2026, 12, 1, tzinfo=UTC)
             for _ in range(repeats):
                 started = time.perf_counter()
                 await repo.status_counts()
@@ -123,6 +139,15 @@ async def scale(sizes: list[int], repeats: int) -> list[dict[str, float]]:
                 started = time.perf_counter()
                 _naive_counts(path)
                 timings["naive"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                await repo.digest_data(since=until - timedelta(days=1), until=until)
+                timings["digest"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                await repo.stats(start=until - timedelta(days=365), end=until)
+                timings["stats"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                _naive_report(path)
+                timings["naive_report"].append(time.perf_counter() - started)
             rss = _rss_mb()
             await repo.checkpoint()
             await repo.close()
