@@ -1158,6 +1158,26 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-Hant": "導出整改臺賬",
         "en": "export the ledger",
     },
+    "chart.title": {
+        "zh-Hans": "金点子 {start} 至 {end}",
+        "zh-Hant": "金點子 {start} 至 {end}",
+        "en": "Suggestion box {start} to {end}",
+    },
+    "chart.per_day": {
+        "zh-Hans": "每日提交（按类别）",
+        "zh-Hant": "每日提交（按類別）",
+        "en": "Items per day, by topic",
+    },
+    "chart.funnel": {
+        "zh-Hans": "办理进度（到达各状态的条数）",
+        "zh-Hant": "辦理進度（到達各狀態的條數）",
+        "en": "Progress: items that reached each status",
+    },
+    "chart.others": {
+        "zh-Hans": "其他类别",
+        "zh-Hant": "其他類別",
+        "en": "other topics",
+    },
 }
 
 

@@ -163,6 +163,7 @@ class Outgoing(_Record):
     text: str
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
     purpose: str | None = None  # 'question', 'group_card', 'channel_post' or None
+    photo: bytes | None = None  # a PNG sent with ``text`` as its caption (e.g. a chart)
 
 
 class OutboxEntry(_Record):
@@ -178,3 +179,4 @@ class OutboxEntry(_Record):
     last_error: str | None = None
     purpose: str | None = None
     message_id: int | None = None
+    photo: bytes | None = None

@@ -52,13 +52,22 @@ async def _deliver_one(context: Context, svc: Services, entry: OutboxEntry) -> N
         log.error("outbox %s: destination cannot be decrypted", entry.id)
         return
     try:
-        sent = await context.bot.send_message(
-            chat_id,
-            entry.text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=from_buttons(entry.buttons),
-            disable_web_page_preview=True,
-        )
+        if entry.photo is not None:
+            sent = await context.bot.send_photo(
+                chat_id,
+                entry.photo,
+                caption=entry.text or None,
+                parse_mode=ParseMode.HTML,
+                reply_markup=from_buttons(entry.buttons),
+            )
+        else:
+            sent = await context.bot.send_message(
+                chat_id,
+                entry.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=from_buttons(entry.buttons),
+                disable_web_page_preview=True,
+            )
     except RetryAfter as exc:
         wait = exc.retry_after
         delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)

@@ -17,12 +17,14 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, JobQueue, filters
 
-from bot import export
+from bot import charts, export
 from bot.config import Language, Settings
 from bot.i18n import resolve_language, t
+from bot.presenters import status_label, topic_label
 from bot.records import Outgoing
 from bot.reports import compose_digest, compose_stats, ledger_cells, ledger_header, parse_day
 from bot.services import Services, get_services
+from bot.workflow import Status
 from handlers.admin import admin_language, is_admin
 from handlers.context import Context, reply, services
 from handlers.delivery import deliver_soon
@@ -84,10 +86,14 @@ async def send_scheduled(context: Context) -> None:
     lang = resolve_language(svc.settings.campaign.language)
     route = svc.secrets.encrypt_int(office)
     chunks = await _compose(svc, kind, lang)
-    if await svc.repository.record_digest(
-        kind, period, [Outgoing(chat_enc=route, text=c) for c in chunks]
-    ):
-        log.info("%s report for %s queued (%d messages)", kind, period, len(chunks))
+    notices = [Outgoing(chat_enc=route, text=c) for c in chunks]
+    if kind == WEEKLY:
+        now = svc.repository.clock()
+        png = await chart_png(svc, lang, now - timedelta(days=7), now)
+        if png is not None:
+            notices.append(Outgoing(chat_enc=route, text="", photo=png))
+    if await svc.repository.record_digest(kind, period, notices):
+        log.info("%s report for %s queued (%d messages)", kind, period, len(notices))
         deliver_soon(context)
 
 
@@ -150,6 +156,50 @@ def _window(
     return start, end
 
 
+FUNNEL = (
+    Status.NEW,
+    Status.ACCEPTED,
+    Status.FORWARDED,
+    Status.IN_PROGRESS,
+    Status.ANSWERED,
+    Status.PUBLISHED,
+    Status.CLOSED,
+)
+
+
+async def chart_png(svc: Services, lang: Language, start: datetime, end: datetime) -> bytes | None:
+    """Items per day by topic and the status funnel for [start, end), as a PNG."""
+    tz = svc.settings.campaign.tz
+    offset = end.astimezone(tz).utcoffset() or timedelta(0)
+    counts = await svc.repository.daily_topic_counts(
+        start=start, end=end, utc_offset_minutes=int(offset.total_seconds() // 60)
+    )
+    reached = await svc.repository.funnel(start=start, end=end)
+    first = start.astimezone(tz).date()
+    last = (end - timedelta(seconds=1)).astimezone(tz).date()
+    days = list(charts.days_between(first, last))
+    index = {d.isoformat(): i for i, d in enumerate(days)}
+    per_topic: dict[str, list[int]] = {}
+    for day, topic_id, n in counts:
+        if day in index:
+            label = topic_label(lang, svc.settings, topic_id)
+            per_topic.setdefault(label, [0] * len(days))[index[day]] += n
+    data = charts.ChartData(
+        title=t(lang, "chart.title", start=first, end=last),
+        days=days,
+        per_topic=per_topic,
+        funnel=[(status_label(lang, s), reached.get(s, 0)) for s in FUNNEL],
+        others_label=t(lang, "chart.others"),
+        per_day_title=t(lang, "chart.per_day"),
+        funnel_title=t(lang, "chart.funnel"),
+    )
+    try:
+        return await asyncio.to_thread(charts.render, data)
+    except (UserWarning, ValueError, RuntimeError, OSError):
+        log.exception("chart not drawn")  # the report goes out without it
+        return None
+
+
 async def stats_command(update: Update, context: Context) -> None:
     """/stats [from] [to]: totals for items submitted in that period (default 30 days)."""
     if not await is_admin(update, context):
@@ -163,6 +213,10 @@ async def stats_command(update: Update, context: Context) -> None:
     stats = await svc.repository.stats(start=window[0], end=window[1])
     for chunk in compose_stats(lang, svc.settings, stats):
         await reply(update, chunk)
+    png = await chart_png(svc, lang, *window) if stats.total else None
+    chat = update.effective_chat
+    if png is not None and chat is not None:
+        await chat.send_photo(png)
 
 
 async def ledger_file(

@@ -6,6 +6,7 @@ it, so a crash can never leave a change without its notification (nor the revers
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -34,7 +35,7 @@ async def enqueue(
                 stamp,
                 submission_id,
                 n.chat_enc,
-                json.dumps({"text": n.text, "buttons": n.buttons}, ensure_ascii=False),
+                json.dumps(_body(n), ensure_ascii=False),
                 stamp,
                 n.purpose,
             )
@@ -43,8 +44,16 @@ async def enqueue(
     )
 
 
+def _body(notice: Outgoing) -> dict[str, object]:
+    body: dict[str, object] = {"text": notice.text, "buttons": notice.buttons}
+    if notice.photo is not None:
+        body["photo"] = base64.b64encode(notice.photo).decode("ascii")
+    return body
+
+
 def _entry(row: aiosqlite.Row) -> OutboxEntry:
     body = json.loads(row["body"])
+    photo = body.get("photo")
     return OutboxEntry(
         id=row["id"],
         submission_id=row["submission_id"],
@@ -56,6 +65,7 @@ def _entry(row: aiosqlite.Row) -> OutboxEntry:
         last_error=row["last_error"],
         purpose=row["purpose"],
         message_id=row["message_id"],
+        photo=base64.b64decode(photo) if photo else None,
     )
 
 

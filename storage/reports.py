@@ -137,6 +137,28 @@ class ReportQueries(RepositoryBase):
             satisfaction=await self._ratings(window),
         )
 
+    async def daily_topic_counts(
+        self, *, start: datetime, end: datetime, utc_offset_minutes: int
+    ) -> list[tuple[str, str, int]]:
+        """(local day, topic id, items) for items created in [start, end)."""
+        rows = await self._fetchall(
+            "SELECT date(created_at, ? || ' minutes') AS day, topic_id, COUNT(*) AS n"
+            " FROM submissions WHERE created_at >= ? AND created_at < ?"
+            " GROUP BY day, topic_id ORDER BY day",
+            (f"{utc_offset_minutes:+d}", iso(start), iso(end)),
+        )
+        return [(r["day"], r["topic_id"], r["n"]) for r in rows]
+
+    async def funnel(self, *, start: datetime, end: datetime) -> dict[Status, int]:
+        """How many items created in [start, end) ever reached each status."""
+        rows = await self._fetchall(
+            "SELECT h.to_status AS status, COUNT(DISTINCT h.submission_id) AS n"
+            " FROM history h JOIN submissions s ON s.id = h.submission_id"
+            " WHERE s.created_at >= ? AND s.created_at < ? GROUP BY h.to_status",
+            (iso(start), iso(end)),
+        )
+        return {Status(r["status"]): r["n"] for r in rows}
+
     async def ledger(
         self, *, start: datetime, end: datetime, now: datetime
     ) -> AsyncIterator[LedgerRow]:

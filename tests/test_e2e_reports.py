@@ -48,6 +48,8 @@ async def test_missed_reports_are_sent_at_start_once(
         weekly = await stub.wait_for_text(OFFICE, "每周汇总 2026-11-25")
         assert "没有新的变化" in daily.plain
         await stub.wait_for_text(OFFICE, "统计", after=weekly.seq)  # the week's statistics
+        chart = await stub.wait_for(OFFICE, predicate=lambda m: m.method == "sendPhoto")
+        assert isinstance(chart.params["photo"], Upload)
         await runner.restart()  # same day, same week: nothing again
         clock.advance(minutes=30)
         await runner.restart()
@@ -96,6 +98,11 @@ async def test_digest_stats_and_export_commands(
         assert "新提交 2 条" in digest.plain
         stats = await admin.send("/stats", expect="统计")
         assert "共 2 条" in stats.plain and "实名 1，匿名 1" in stats.plain
+        chart = await stub.wait_for(
+            ADMIN.id, after=stats.seq, predicate=lambda m: m.method == "sendPhoto"
+        )
+        photo = chart.params["photo"]
+        assert isinstance(photo, Upload) and photo.content.startswith(b"\x89PNG")
         usage = await admin.send("/stats yesterday")
         assert usage.plain == t("zh-Hans", "stats.usage")
 
