@@ -39,7 +39,8 @@ class DigestData(_Report):
     new_by_kind: dict[Kind, int]
     new_by_topic: dict[str, int]
     awaiting_review: int
-    forwarded: list[int]  # items with the leading group
+    forwarded: list[int]  # items with the leading group (the first ones, by number)
+    forwarded_count: int = 0
     overdue: list[OverdueItem]
     published: int
     satisfaction: dict[Rating, int]
@@ -103,9 +104,9 @@ def _counts_line(lang: Language, counts: dict[str, int], label: dict[str, str]) 
     return ("、" if lang != "en" else ", ").join(parts)
 
 
-def _refs(ids: Sequence[int]) -> str:
+def _refs(ids: Sequence[int], total: int | None = None) -> str:
     shown = " ".join(format_reference(i) for i in ids[:LISTED])
-    return shown + (" …" if len(ids) > LISTED else "")
+    return shown + (" …" if max(total or 0, len(ids)) > LISTED else "")
 
 
 def compose_digest(
@@ -135,7 +136,8 @@ def compose_digest(
         )
     lines.append(t(lang, "digest.awaiting_review", n=data.awaiting_review))
     if data.forwarded:
-        lines.append(t(lang, "digest.forwarded", n=len(data.forwarded), refs=_refs(data.forwarded)))
+        count = max(data.forwarded_count, len(data.forwarded))
+        lines.append(t(lang, "digest.forwarded", n=count, refs=_refs(data.forwarded, count)))
     if data.overdue:
         lines.append(t(lang, "digest.overdue", n=len(data.overdue)))
         for item in data.overdue:

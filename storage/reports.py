@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 
 from bot.records import Outgoing, Rating, overdue_days
-from bot.reports import DigestData, LedgerRow, OverdueItem, Stats
+from bot.reports import LISTED, DigestData, LedgerRow, OverdueItem, Stats
 from bot.workflow import Kind, Status
 from storage.base import RepositoryBase
 from storage.outbox import enqueue
@@ -34,7 +34,11 @@ class ReportQueries(RepositoryBase):
             by_topic[r["topic_id"]] += r["n"]
         review = await self._fetchone("SELECT COUNT(*) AS n FROM submissions WHERE status = 'new'")
         forwarded = await self._fetchall(
-            "SELECT id FROM submissions WHERE status = 'forwarded' ORDER BY id"
+            "SELECT id FROM submissions WHERE status = 'forwarded' ORDER BY id LIMIT ?",
+            (LISTED + 1,),
+        )
+        forwarded_count = await self._fetchone(
+            "SELECT COUNT(*) AS n FROM submissions WHERE status = 'forwarded'"
         )
         overdue_rows = await self._fetchall(
             "SELECT id, owner, deadline, status FROM submissions"
@@ -66,6 +70,7 @@ class ReportQueries(RepositoryBase):
             new_by_topic=dict(by_topic),
             awaiting_review=review["n"] if review else 0,
             forwarded=[r["id"] for r in forwarded],
+            forwarded_count=forwarded_count["n"] if forwarded_count else 0,
             overdue=[o for o in overdue if o.days > 0],
             published=published["n"] if published else 0,
             satisfaction=await self._ratings(),
