@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+
+import aiosqlite
 
 from bot.records import Outgoing, Rating, overdue_days
 from bot.reports import LISTED, DigestData, LedgerRow, OverdueItem, Stats
@@ -15,6 +17,10 @@ from storage.outbox import enqueue
 from storage.rows import iso, parse_dt
 
 LEDGER_BATCH = 500
+_ITEM_GROUPS = (
+    "SELECT kind, status, topic_id, anonymous, COUNT(*) AS n FROM submissions"
+    " WHERE created_at >= ? AND created_at < ? GROUP BY kind, status, topic_id, anonymous"
+)
 
 
 class ReportQueries(RepositoryBase):
@@ -91,13 +97,30 @@ class ReportQueries(RepositoryBase):
             )
         return {r["rating"]: r["n"] for r in rows}
 
+    async def _group_counts(self, start: datetime, end: datetime) -> list[aiosqlite.Row]:
+        """Items created in [start, end) by kind, status, topic and anonymity: whole UTC
+        days from the counters (``daily_counts``), the partial days at both ends from
+        the items themselves."""
+        first_day = start.astimezone(UTC).date()
+        if datetime.combine(first_day, time(), tzinfo=UTC) < start:
+            first_day += timedelta(days=1)
+        last_day = end.astimezone(UTC).date()  # whole days are [first_day, last_day)
+        if last_day <= first_day:
+            return await self._fetchall(_ITEM_GROUPS, (iso(start), iso(end)))
+        head_end = datetime.combine(first_day, time(), tzinfo=UTC)
+        tail_start = datetime.combine(last_day, time(), tzinfo=UTC)
+        rows = await self._fetchall(
+            "SELECT kind, status, topic_id, anonymous, SUM(n) AS n FROM daily_counts"
+            " WHERE day >= ? AND day < ? GROUP BY kind, status, topic_id, anonymous",
+            (first_day.isoformat(), last_day.isoformat()),
+        )
+        rows += await self._fetchall(_ITEM_GROUPS, (iso(start), iso(head_end)))
+        rows += await self._fetchall(_ITEM_GROUPS, (iso(tail_start), iso(end)))
+        return rows
+
     async def stats(self, *, start: datetime, end: datetime) -> Stats:
         window = (iso(start), iso(end))
-        groups = await self._fetchall(
-            "SELECT kind, status, topic_id, anonymous, COUNT(*) AS n FROM submissions"
-            " WHERE created_at >= ? AND created_at < ? GROUP BY kind, status, topic_id, anonymous",
-            window,
-        )
+        groups = await self._group_counts(start, end)
         by_kind: Counter[Kind] = Counter()
         by_status: Counter[Status] = Counter()
         by_topic: Counter[str] = Counter()

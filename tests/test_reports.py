@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -251,3 +252,27 @@ async def test_export_from_the_command_line(
     assert english.read_bytes().startswith("\ufeffRef,Date".encode())
     bad = await asyncio.to_thread(main, [*args, "--to", "19/11/2026", "--out", str(out)])
     assert bad == 2
+
+
+@pytest.mark.parametrize("hours", [0, 1, 7, 23])
+async def test_day_counters_agree_with_counting_the_items(
+    week: tuple[Repository, FrozenClock], hours: int
+) -> None:
+    from storage.reports import _ITEM_GROUPS
+
+    repo, clock = week
+    await repo.set_topic(3, "education", actor="admin:1")  # counters follow topic changes too
+    start = MONDAY - timedelta(days=1, hours=hours)
+    end = clock.now + timedelta(hours=hours)
+
+    def totals(rows: list) -> Counter:  # type: ignore[type-arg]
+        out: Counter[tuple[str, str, str, int]] = Counter()
+        for r in rows:
+            out[(r["kind"], r["status"], r["topic_id"], r["anonymous"])] += r["n"]
+        return +out
+
+    from storage.rows import iso
+
+    direct = await repo._fetchall(_ITEM_GROUPS, (iso(start), iso(end)))
+    assert totals(await repo._group_counts(start, end)) == totals(direct)
+    assert sum(totals(direct).values()) == 5
