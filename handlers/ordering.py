@@ -1,4 +1,4 @@
-"""Concurrent update processing that keeps each user's updates in order.
+"""Concurrent update processing that keeps each user's updates in order, once each.
 
 Different residents are served at the same time, but one resident's messages are handled
 one after another in the order Telegram sent them (a draft's parts stay in sequence and a
@@ -8,19 +8,40 @@ conversation never sees two of its own steps at once).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import logging
+from collections import deque
+from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+log = logging.getLogger(__name__)
+
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Up to ``max_concurrent_updates`` at once; one at a time per user (else per chat)."""
 
-    def __init__(self, max_concurrent_updates: int) -> None:
+    def __init__(self, max_concurrent_updates: int, *, remember: int = 10_000) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        # Telegram may deliver an update again (e.g. after a lost getUpdates answer); the
+        # last ``remember`` update ids are kept so none is handled twice.
+        self._seen: set[int] = set()
+        self._order: deque[int] = deque()
+        self._remember = remember
+
+    def _first_time(self, update: object) -> bool:
+        if not isinstance(update, Update):
+            return True
+        if update.update_id in self._seen:
+            log.warning("update %s delivered again: ignored", update.update_id)
+            return False
+        self._seen.add(update.update_id)
+        self._order.append(update.update_id)
+        if len(self._order) > self._remember:
+            self._seen.discard(self._order.popleft())
+        return True
 
     @staticmethod
     def _key(update: object) -> int | None:
@@ -33,6 +54,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         return None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if not self._first_time(update):
+            if isinstance(coroutine, Coroutine):
+                coroutine.close()  # never awaited: close it quietly
+            return
         key = self._key(update)
         if key is None:
             await coroutine

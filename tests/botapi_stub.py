@@ -236,6 +236,7 @@ class FakeBotApi:
         self._blocked: set[int] = set()
         self._new_update = asyncio.Event()
         self._fetched: set[int] = set()
+        self._delivered: dict[int, JsonDict] = {}
         self._highest_offset = 0
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -275,9 +276,17 @@ class FakeBotApi:
         await self.stop()
 
     # ------------------------------------------------------------------ updates in
+    def deliver_again(self, update_id: int) -> None:
+        """Queue an update that was already delivered once more, with the same id (as
+        Telegram does when it did not see the confirmation)."""
+        self._updates.append({**self._delivered[update_id], "_again": True})
+        self._new_update.set()
+
     def push(self, update_body: JsonDict) -> int:
         update_id = next(self._update_ids)
-        self._updates.append({"update_id": update_id, **update_body})
+        update = {"update_id": update_id, **update_body}
+        self._updates.append(update)
+        self._delivered[update_id] = update
         self._new_update.set()
         return update_id
 
@@ -596,7 +605,9 @@ class FakeBotApi:
         offset = int(params.get("offset") or 0)
         if offset:
             self._highest_offset = max(self._highest_offset, offset)
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            self._updates = [
+                u for u in self._updates if u["update_id"] >= offset or u.get("_again")
+            ]
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)
         deadline = time.monotonic() + timeout
@@ -610,8 +621,9 @@ class FakeBotApi:
             except TimeoutError:
                 break
         batch = self._updates[:limit]
+        self._updates = [u for u in self._updates if not u.get("_again")]  # given once more
         self._fetched.update(u["update_id"] for u in batch)
-        return batch
+        return [_public(u) for u in batch]
 
     def _dispatch(self, method: str, params: JsonDict) -> Any:
         if method == "getMe":

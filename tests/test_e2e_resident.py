@@ -325,3 +325,18 @@ async def test_my_pages_through_many_submissions(stub: FakeBotApi, runner: BotRu
     assert "#2" in second.plain and "#12" not in second.plain
     other = await Chat(stub, BOB).send("/my")
     assert other.plain == t("en", "my.empty")
+
+
+async def test_an_update_delivered_twice_is_handled_once(
+    stub: FakeBotApi, runner: BotRunner
+) -> None:
+    chat = Chat(stub, ALICE)
+    await chat.send("/report")
+    first = stub.send_text(ALICE, "桥上的栏杆断了一截")
+    await stub.wait_for_text(ALICE.id, "已记下")
+    await stub.wait_processed(first)
+    stub.deliver_again(first)
+    done = await chat.send("/cancel")  # sent after the repeat: handled after it
+    assert zh("cancel.done") in done.plain
+    received = [m for m in chat.messages() if "已记下" in m.plain]
+    assert len(received) == 1
