@@ -123,6 +123,8 @@ class LimitsSettings(_Section):
     max_attachments: int = Field(default=10, ge=0, le=50)
     min_text_chars: int = Field(default=4, ge=1, le=100)
     page_size: int = Field(default=10, ge=1, le=50)
+    # Submissions one person may make per hour, named and anonymous together (0 = no limit).
+    max_submissions_per_hour: int = Field(default=10, ge=0, le=1000)
 
 
 class TopicConfig(_Section):

@@ -1178,6 +1178,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-Hant": "其他類別",
         "en": "other topics",
     },
+    "limit.reached": {
+        "zh-Hans": "您一小时内已经提交了 {limit} 条，请稍后再点「确认提交」。这份草稿会保留，不会丢失。",
+        "zh-Hant": "您一小時內已經提交了 {limit} 條，請稍後再點「確認提交」。這份草稿會保留，不會丟失。",
+        "en": "You have sent {limit} items within the hour. Please tap “Submit” again a little later; this draft is kept.",
+    },
 }
 
 

@@ -11,6 +11,7 @@ nothing typed is lost; the state is persisted by :mod:`storage.persistence`.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from telegram import Message, Update
@@ -310,6 +311,13 @@ async def confirm(update: Update, context: Context) -> int | str:
     if problem is not None:
         await say(update, context, problem)
         return CONFIRM
+    limit = svc.settings.limits.max_submissions_per_hour
+    if limit:
+        since = svc.repository.clock() - timedelta(hours=1)
+        recent = await svc.repository.count_recent(user_id=user.id, owner_hash=hash_, since=since)
+        if recent >= limit:  # the draft stays: it can be sent later
+            await say(update, context, "limit.reached", limit=limit)
+            return CONFIRM
     lang = await language(update, context)
     assert draft.kind is not None and draft.anonymous is not None
     topic_id = draft.topic_id or svc.settings.fallback_topic.id

@@ -9,6 +9,7 @@ callers acknowledge to the user only after the method returned, i.e. after the c
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from bot.records import (
     Draft,
@@ -151,6 +152,16 @@ class Repository(OfficeQueries, ReportQueries, OutboxQueries, RepositoryBase):
             if announce is not None:
                 await enqueue(db, announce(submission), submission_id=submission_id, now=now)
         return submission
+
+    async def count_recent(self, *, user_id: int, owner_hash: str, since: datetime) -> int:
+        """Submissions of one person (named by id, anonymous by keyed hash) since then."""
+        row = await self._fetchone(
+            "SELECT (SELECT COUNT(*) FROM submissions WHERE sender_user_id = ?"
+            " AND created_at >= ?) + (SELECT COUNT(*) FROM submissions WHERE owner_hash = ?"
+            " AND created_at >= ?) AS n",
+            (user_id, iso(since), owner_hash, iso(since)),
+        )
+        return int(row["n"]) if row else 0
 
     async def is_owner(self, submission_id: int, *, user_id: int, owner_hash: str) -> bool:
         """Whether this Telegram user sent the submission (named or anonymous)."""

@@ -311,7 +311,18 @@ async def test_language_choice_is_remembered_across_restarts(
     assert empty.plain == t("zh-Hant", "my.empty")
 
 
-async def test_my_pages_through_many_submissions(stub: FakeBotApi, runner: BotRunner) -> None:
+async def test_my_pages_through_many_submissions(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> None:
+    runner = BotRunner(make_settings(stub, limits={"max_submissions_per_hour": 0}))
+    await runner.start()
+    try:
+        await _page_through(stub, runner)
+    finally:
+        await runner.stop()
+
+
+async def _page_through(stub: FakeBotApi, runner: BotRunner) -> None:
     chat = Chat(stub, ALICE)
     for i in range(12):
         await submit(chat, f"第{i + 1}条建议：希望多开展社区文化活动", anonymous=i % 2 == 1)
@@ -340,3 +351,36 @@ async def test_an_update_delivered_twice_is_handled_once(
     assert zh("cancel.done") in done.plain
     received = [m for m in chat.messages() if "已记下" in m.plain]
     assert len(received) == 1
+
+
+async def test_submissions_per_hour_are_limited_without_losing_the_draft(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.conftest import FrozenClock
+    from tests.test_e2e_office import submit as submit_one_line
+
+    clock = FrozenClock(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
+    settings = make_settings(stub, limits={"max_submissions_per_hour": 2})
+    bot = BotRunner(settings, clock)
+    await bot.start()
+    try:
+        chat = Chat(stub, ALICE)
+        await submit_one_line(chat, "建议一：多种树", anonymous=False)
+        clock.advance(minutes=1)
+        await submit_one_line(chat, "建议二：修路灯", anonymous=True)  # counted by its hash
+        clock.advance(minutes=1)
+        received = await chat.send("/suggest 建议三：建公园")
+        proposal = await chat.tap(received, "下一步")
+        who = await chat.tap(proposal, "就是这个类别")
+        summary = await chat.tap(who, "匿名提交")
+        refused = await chat.tap(summary, "确认提交")
+        assert refused.plain == zh("limit.reached", limit=2)
+        assert len(rows(settings, "SELECT id FROM submissions")) == 2
+        assert "建公园" in rows(settings, "SELECT body FROM drafts")[0]["body"]
+        clock.advance(minutes=60)
+        ack = await chat.tap(summary, "确认提交", expect="#3")
+        assert "#3" in ack.plain
+    finally:
+        await bot.stop()
