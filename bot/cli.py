@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     exporting.add_argument(
         "--language", choices=["zh-Hans", "zh-Hant", "en"], help="column headers' language"
     )
+    backup = sub.add_parser(
+        "backup",
+        parents=[common],
+        help="write a consistent copy of the database (safe while the bot runs)",
+    )
+    backup.add_argument("path", type=Path, help="file to write the copy to")
     return parser
 
 
@@ -149,6 +155,32 @@ def export_ledger(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def backup_database(args: argparse.Namespace) -> int:
+    """Copy the database with SQLite's backup API and check the copy."""
+    from storage.repository import Repository
+
+    settings = load_settings(args.config)
+    configure_logging(args.log_level)
+    if not settings.storage.path.exists():
+        print(f"No database at {settings.storage.path}.", file=sys.stderr)
+        return EXIT_CONFIG
+
+    async def copy() -> list[str]:
+        repository = Repository(settings.storage.path)
+        await repository.connect()
+        try:
+            return await repository.backup(args.path)
+        finally:
+            await repository.close()
+
+    check = asyncio.run(copy())
+    if check != ["ok"]:
+        print(f"{args.path}: integrity check failed: {check[:5]}", file=sys.stderr)
+        return 1
+    print(f"{args.path}: backup written and checked (integrity ok)")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -156,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return check_config(args.config)
         if args.command == "export":
             return export_ledger(args)
+        if args.command == "backup":
+            return backup_database(args)
         return run(args.config, args.log_level)
     except (ConfigError, SecretsError) as exc:
         message = exc.report() if isinstance(exc, ConfigError) else f"Configuration error: {exc}"

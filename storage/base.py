@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,13 @@ class RepositoryBase:
                     await self._commit_batch()
                     await self._db.close()
                 self._db = None
+
+    async def backup(self, target: Path) -> list[str]:
+        """A consistent copy of the database at ``target``, made while the bot runs: a
+        separate read connection sees one snapshot (WAL) and SQLite's backup API copies it
+        in one step, without blocking writers. Returns ``PRAGMA integrity_check`` of the
+        copy."""
+        return await asyncio.to_thread(_backup, self.path, target)
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -177,3 +185,15 @@ class RepositoryBase:
             )
             for r in rows
         ]
+
+
+def _backup(source: Path, target: Path) -> list[str]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(partial)) as dst:
+        src.backup(dst)  # pages=-1: the whole snapshot in one step
+        dst.execute("PRAGMA journal_mode=DELETE")
+        check = [str(row[0]) for row in dst.execute("PRAGMA integrity_check")]
+    partial.replace(target)
+    return check

@@ -1,21 +1,37 @@
 """A Telegram Bot API stand-in for end-to-end tests: an aiohttp server on 127.0.0.1.
 
-The real application is built with ``base_url=stub.base_url`` and long-polls it. The stub
-feeds updates the test pushes (messages, button presses, edits), records every call and
-every message the bot sends or edits, and answers like the real API, including its
-validation: HTML that Telegram would refuse, texts over 4096 UTF-16 units, callback data
-over 64 bytes, edits that change nothing. Faults can be injected per method.
+The real python-telegram-bot ``Application`` is built with ``base_url=stub.base_url`` and
+``base_file_url=stub.base_file_url`` and long-polls the stand-in. The test pushes updates
+(messages, button presses, edits), the stand-in records every call and every message the bot
+sends or edits, and it answers like the real API, including the validation that catches bugs
+before Telegram does: HTML Telegram would refuse (the stand-in is stricter about a bare ``&``),
+texts over 4096 UTF-16 code units, captions over 1024, callback data over 64 bytes, malformed
+inline keyboards, edits that change nothing, edits of messages that do not exist. Faults
+(errors, 429 flood control, slow or dropped answers, blocked users) can be injected.
+
+How python-telegram-bot v22 sends requests (``telegram/request/_requestdata.py``): a POST whose
+form fields are strings. String parameters are sent as they are; every other value (numbers,
+booleans, lists, objects such as ``reply_markup``) is JSON-encoded. A text "123" and a chat id
+123 therefore look the same on the wire, so parameters are decoded by name, not by shape
+(:data:`STRING_PARAMS`). Uploads make the request ``multipart/form-data``: a single file is a
+part named after its parameter (``photo``) with no form field of that name; files inside
+``media`` are referenced as ``attach://<random name>``. Both are given to the test as
+:class:`Upload`. JSON bodies are accepted too (string values decoded by the same rules).
+
+Everything runs on the test's event loop: the recorded lists may be read at any time and the
+waiting helpers wake as soon as the bot's request has been answered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import itertools
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,42 +39,71 @@ from aiohttp import web
 
 JsonDict = dict[str, Any]
 
-MAX_TEXT = 4096
+MAX_TEXT = 4096  # UTF-16 code units, after entity parsing
 MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
+MAX_CALLBACK_ANSWER = 200
+MAX_BUTTONS = 100
 
-# Parameters PTB sends JSON-encoded in form data (strings are sent as they are).
-_JSON_PARAMS = {
-    "reply_markup", "allowed_updates", "commands", "entities", "caption_entities", "media",
-    "reply_parameters", "link_preview_options", "scope", "menu_button",
-    "chat_id", "message_id", "from_chat_id", "offset", "limit", "timeout", "cache_time",
-    "show_alert", "disable_web_page_preview", "disable_notification", "protect_content",
-    "latitude", "longitude", "reply_to_message_id", "drop_pending_updates",
-    "allow_sending_without_reply", "message_thread_id",
-}  # fmt: skip
-
-_SEND_METHODS = {
-    "sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendAudio", "sendVideo",
-    "sendVideoNote", "sendAnimation", "sendLocation", "sendVenue", "sendContact",
-    "sendSticker", "sendMediaGroup", "copyMessage", "forwardMessage",
-}  # fmt: skip
-_EDIT_METHODS = {"editMessageText", "editMessageReplyMarkup", "editMessageCaption"}
-_OK_METHODS = {
-    "deleteWebhook", "setMyCommands", "deleteMyCommands", "setChatMenuButton", "close",
-    "logOut", "sendChatAction", "setMyDescription", "setMyShortDescription", "deleteMessage",
-}  # fmt: skip
-
-_ALLOWED_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
-    "code", "pre", "blockquote", "tg-emoji",
-}  # fmt: skip
-_TAG = re.compile(
-    r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z-]+(?:=(?:\"[^\"]*\"|'[^']*'|[^\s>\"']+))?)*)\s*>"
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup "
+    "are exactly the same as a current content and reply markup of the message"
 )
-_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});")
+
+# Parameters whose values are strings in the Bot API. They are never JSON-decoded, even when
+# they look like numbers or booleans; every other form value is decoded when it is valid JSON.
+STRING_PARAMS = frozenset(
+    {
+        "text", "caption", "parse_mode", "callback_query_id", "inline_message_id",
+        "business_connection_id", "url", "title", "description", "short_description", "name",
+        "emoji", "action", "photo", "document", "voice", "audio", "video", "video_note",
+        "animation", "sticker", "thumbnail", "cover", "phone_number", "first_name", "last_name",
+        "vcard", "address", "foursquare_id", "foursquare_type", "google_place_id",
+        "google_place_type", "question", "explanation", "custom_emoji_id", "language_code",
+        "message_effect_id", "secret_token", "ip_address", "performer", "file_id", "query",
+        "inline_query_id", "payload", "provider_token", "currency", "start_parameter",
+        "certificate", "invite_link", "sticker_set_name", "format", "emoji_list",
+        "shipping_query_id", "pre_checkout_query_id", "error_message", "web_app_query_id",
+    }
+)  # fmt: skip
+
+# Update types Telegram sends when allowed_updates was never given (or given empty).
+_NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+
+_MEDIA_OF = {
+    "sendPhoto": "photo", "sendDocument": "document", "sendVoice": "voice",
+    "sendAudio": "audio", "sendVideo": "video", "sendVideoNote": "video_note",
+    "sendAnimation": "animation", "sendSticker": "sticker",
+}  # fmt: skip
+_SEND_METHODS = frozenset(
+    {*_MEDIA_OF, "sendMessage", "sendLocation", "sendVenue", "sendContact", "sendMediaGroup",
+     "copyMessage", "forwardMessage"}
+)  # fmt: skip
+_EDIT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup", "editMessageCaption"})
+_TRUE_METHODS = frozenset(
+    {
+        "deleteWebhook", "setMyCommands", "deleteMyCommands", "setChatMenuButton", "close",
+        "logOut", "setMyDescription", "setMyShortDescription", "setMyName",
+        "setMessageReaction", "setMyDefaultAdministratorRights",
+    }
+)  # fmt: skip
+_BUTTON_ACTIONS = (
+    "callback_data", "url", "login_url", "switch_inline_query",
+    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "callback_game",
+    "pay", "web_app", "copy_text",
+)  # fmt: skip
+_COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+_ALBUM_TYPES = frozenset({"photo", "video", "document", "audio"})
+_CONTENT_KEYS = (
+    "text", "entities", "photo", "document", "voice", "audio", "video", "video_note",
+    "animation", "sticker", "location", "venue", "contact", "caption", "caption_entities",
+)  # fmt: skip
 
 
+# ---------------------------------------------------------------------------------------- text
 class ApiError(Exception):
+    """An answer with ``ok: false``."""
+
     def __init__(self, status: int, description: str, parameters: JsonDict | None = None) -> None:
         super().__init__(description)
         self.status = status
@@ -67,59 +112,224 @@ class ApiError(Exception):
 
 
 def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP is two)."""
     return len(text.encode("utf-16-le")) // 2
 
 
-def parse_html(source: str) -> str:
-    """The plain text Telegram would show for ``source``; ApiError where it would refuse it."""
+_SIMPLE_TAGS = {
+    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
+    "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
+    "del": "strikethrough", "tg-spoiler": "spoiler", "code": "code", "pre": "pre",
+    "blockquote": "blockquote",
+}  # fmt: skip
+_TAGS = frozenset({*_SIMPLE_TAGS, "a", "span", "tg-emoji"})
+_CHAR_ENTITY = re.compile(r"&(?:(lt|gt|amp|quot)|#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8}));")
+_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_SPACE = " \t\r\n\f"
+
+
+def _entity_error(detail: str) -> ApiError:
+    return ApiError(400, f"Bad Request: can't parse entities: {detail}")
+
+
+def _char_entity(source: str, i: int) -> tuple[str, int] | None:
+    """The character ``&...;`` at ``i`` stands for, and the index after it."""
+    match = _CHAR_ENTITY.match(source, i)
+    if match is None:
+        return None
+    if match[1]:
+        return _NAMED[match[1]], match.end()
+    code = int(match[2], 10) if match[2] else int(match[3], 16)
+    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return None
+    return chr(code), match.end()
+
+
+@dataclass
+class _OpenTag:
+    name: str
+    start: int  # UTF-16 offset in the plain text
+    entity: JsonDict | None
+
+
+def parse_html_entities(source: str) -> tuple[str, list[JsonDict]]:
+    """Plain text and message entities for ``source`` sent with ``parse_mode=HTML``, following
+    Telegram's parser (tdlib ``parse_html``), or :class:`ApiError` where it would refuse.
+
+    Stricter than Telegram on one point: an ``&`` that does not start ``&lt;``, ``&gt;``,
+    ``&amp;``, ``&quot;`` or a numeric reference (with its ``;``) is refused, where Telegram
+    would show it as it is. That catches text inserted without escaping.
+    """
     out: list[str] = []
-    stack: list[str] = []
+    units = 0  # UTF-16 length of "".join(out)
+    entities: list[JsonDict] = []
+    stack: list[_OpenTag] = []
+    size = len(source)
+
+    def byte_offset(index: int) -> int:
+        return len(source[:index].encode())
+
+    def emit(text: str) -> None:
+        nonlocal units
+        out.append(text)
+        units += utf16_len(text)
+
     i = 0
-    while i < len(source):
+    while i < size:
         ch = source[i]
-        if ch == "<":
-            match = _TAG.match(source, i)
-            if match is None:
-                raise ApiError(400, f"Bad Request: can't parse entities: unexpected '<' at {i}")
-            closing, name = match[1] == "/", match[2].lower()
-            if name not in _ALLOWED_TAGS:
-                raise ApiError(
-                    400, f'Bad Request: can\'t parse entities: Unsupported start tag "{name}"'
+        if ch == "&":
+            decoded = _char_entity(source, i)
+            if decoded is None:
+                raise _entity_error(
+                    f"Character '&' at byte offset {byte_offset(i)} does not begin a valid "
+                    "entity (write &amp;)"
                 )
-            if closing:
-                if not stack or stack[-1] != name:
-                    raise ApiError(
-                        400, f'Bad Request: can\'t parse entities: unmatched end tag "{name}"'
-                    )
-                stack.pop()
-            else:
-                stack.append(name)
-            i = match.end()
-        elif ch == "&":
-            match = _ENTITY.match(source, i)
-            if match is None:
-                raise ApiError(400, f"Bad Request: can't parse entities: bare '&' at {i}")
-            out.append(html.unescape(match[0]))
-            i = match.end()
-        elif ch == ">":
-            raise ApiError(400, f"Bad Request: can't parse entities: unexpected '>' at {i}")
-        else:
-            out.append(ch)
+            emit(decoded[0])
+            i = decoded[1]
+            continue
+        if ch != "<":
+            emit(ch)
             i += 1
+            continue
+        begin = i
+        i += 1
+        if i < size and source[i] == "/":  # an end tag
+            if not stack:
+                raise _entity_error(f"Unexpected end tag at byte offset {byte_offset(begin)}")
+            j = i + 1
+            while j < size and source[j] not in _SPACE and source[j] != ">":
+                j += 1
+            end_name = source[i + 1 : j]
+            while j < size and source[j] in _SPACE:
+                j += 1
+            if j >= size or source[j] != ">":
+                raise _entity_error(f"Unclosed end tag at byte offset {byte_offset(begin)}")
+            top = stack[-1]
+            if end_name and end_name != top.name:
+                raise _entity_error(
+                    f"Unmatched end tag at byte offset {byte_offset(begin)}, expected "
+                    f'"</{top.name}>", found "</{end_name}>"'
+                )
+            stack.pop()
+            if top.entity is not None and units > top.start:
+                closed = {**top.entity, "offset": top.start, "length": units - top.start}
+                if closed["type"] == "pre" and entities and _is_code_inside(entities[-1], closed):
+                    language = entities.pop().get("language")
+                    if language:
+                        closed["language"] = language
+                entities.append(closed)
+            i = j + 1
+            continue
+        # a start tag
+        j = i
+        while j < size and source[j] not in _SPACE and source[j] != ">":
+            j += 1
+        if j >= size:
+            raise _entity_error(f"Unclosed start tag at byte offset {byte_offset(begin)}")
+        name = source[i:j].lower()
+        if name not in _TAGS:
+            raise _entity_error(
+                f'Unsupported start tag "{name}" at byte offset {byte_offset(begin)}'
+            )
+        attributes: dict[str, str] = {}
+        while True:
+            while j < size and source[j] in _SPACE:
+                j += 1
+            if j >= size:
+                raise _entity_error(f"Unclosed start tag at byte offset {byte_offset(begin)}")
+            if source[j] == ">":
+                break
+            k = j
+            while k < size and source[k] not in _SPACE and source[k] not in "=>":
+                k += 1
+            attribute = source[j:k].lower()
+            if not attribute:
+                raise _entity_error(
+                    f'Empty attribute name in the tag "{name}" at byte offset {byte_offset(begin)}'
+                )
+            while k < size and source[k] in _SPACE:
+                k += 1
+            if k >= size or source[k] != "=":
+                if name == "blockquote" and attribute == "expandable":
+                    attributes[attribute] = ""
+                    j = k
+                    continue
+                raise _entity_error(
+                    f'Expected equal sign in declaration of an attribute of the tag "{name}" '
+                    f"at byte offset {byte_offset(begin)}"
+                )
+            k += 1
+            while k < size and source[k] in _SPACE:
+                k += 1
+            if k >= size:
+                raise _entity_error(f"Unclosed start tag at byte offset {byte_offset(begin)}")
+            if source[k] in "\"'":
+                quote = source[k]
+                end = source.find(quote, k + 1)
+                if end < 0:
+                    raise _entity_error(f"Unclosed start tag at byte offset {byte_offset(begin)}")
+                value = html.unescape(source[k + 1 : end])
+                j = end + 1
+            else:
+                m = k
+                while m < size and (source[m].isalnum() or source[m] in ".-"):
+                    m += 1
+                if m < size and source[m] not in _SPACE and source[m] != ">":
+                    raise _entity_error(f"Unexpected end of name token at byte offset {m}")
+                value = source[k:m].lower()
+                j = m
+            attributes[attribute] = value
+        entity: JsonDict | None
+        if name in _SIMPLE_TAGS:
+            entity = {"type": _SIMPLE_TAGS[name]}
+            if name == "blockquote" and "expandable" in attributes:
+                entity["type"] = "expandable_blockquote"
+            if name == "code" and attributes.get("class", "").startswith("language-"):
+                entity["language"] = attributes["class"].removeprefix("language-")
+        elif name == "span":
+            if attributes.get("class") != "tg-spoiler":
+                raise _entity_error(
+                    f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(begin)}'
+                )
+            entity = {"type": "spoiler"}
+        elif name == "tg-emoji":
+            emoji_id = attributes.get("emoji-id", "")
+            if not emoji_id.isdigit():
+                raise _entity_error(
+                    f'Tag "tg-emoji" must have a numeric attribute "emoji-id" at byte offset '
+                    f"{byte_offset(begin)}"
+                )
+            entity = {"type": "custom_emoji", "custom_emoji_id": emoji_id}
+        else:  # a
+            href = attributes.get("href")
+            entity = {"type": "text_link", "url": href} if href else None
+        stack.append(_OpenTag(name, units, entity))
+        i = j + 1
     if stack:
-        raise ApiError(
-            400, f"Bad Request: can't parse entities: can't find end tag for \"{stack[-1]}\""
-        )
-    return "".join(out)
+        raise _entity_error(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return "".join(out), entities
 
 
-def _public(message: JsonDict) -> JsonDict:
-    """A stored message without the stub's own bookkeeping keys."""
-    return {k: v for k, v in message.items() if not k.startswith("_")}
+def _is_code_inside(code: JsonDict, pre: JsonDict) -> bool:
+    """``<pre><code class="language-x">`` is one pre entity with a language."""
+    return bool(
+        code["type"] == "code"
+        and code["offset"] == pre["offset"]
+        and code["length"] == pre["length"]
+    )
 
 
+def parse_html(source: str) -> str:
+    """The plain text Telegram would show for ``source``; :class:`ApiError` where it refuses."""
+    return parse_html_entities(source)[0]
+
+
+# ------------------------------------------------------------------------------- the records
 @dataclass(frozen=True)
 class FakeUser:
+    """A Telegram user talking to the bot."""
+
     id: int
     first_name: str = "测试"
     last_name: str | None = None
@@ -136,7 +346,14 @@ class FakeUser:
 
 @dataclass
 class SentMessage:
-    """A message the bot sent or edited, as the stub recorded it."""
+    """A message the bot sent or edited, as the stand-in recorded it: one per call (one per
+    album item for ``sendMediaGroup``), appended to :attr:`FakeBotApi.sent`.
+
+    ``text`` is the text or caption as sent (the HTML source; after an edit of the keyboard
+    alone, the message's current text). ``reply_markup`` is the markup as sent (inline
+    keyboard, ForceReply, ...), else the message's current keyboard. ``params`` holds every
+    decoded parameter of the call; ``seq`` orders all records.
+    """
 
     method: str
     chat_id: int
@@ -149,6 +366,7 @@ class SentMessage:
 
     @property
     def plain(self) -> str:
+        """What the user sees: HTML tags removed and character references decoded."""
         if self.text is None:
             return ""
         if (self.parse_mode or "").upper() == "HTML":
@@ -157,16 +375,23 @@ class SentMessage:
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
-        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        """``(text, callback_data)`` of each inline button, row by row (``url`` for links)."""
+        rows = (self.reply_markup or {}).get("inline_keyboard") or []
         return [
-            (b["text"], b.get("callback_data") or b.get("url") or "") for row in rows for b in row
+            (str(b.get("text", "")), str(b.get("callback_data") or b.get("url") or ""))
+            for row in rows
+            for b in row
         ]
 
     def button_data(self, label_contains: str) -> str:
+        """callback_data of the first button whose text contains ``label_contains``."""
         for label, data in self.buttons:
             if label_contains in label:
                 return data
-        raise AssertionError(f"no button containing {label_contains!r} in {self.buttons}")
+        raise AssertionError(
+            f"no button containing {label_contains!r} on message {self.message_id} "
+            f"({self.plain[:60]!r}); buttons: {self.buttons}"
+        )
 
 
 @dataclass(frozen=True)
@@ -175,10 +400,13 @@ class Upload:
 
     filename: str
     content: bytes
+    content_type: str | None = None
 
 
 @dataclass
 class ApiCall:
+    """One request and the stand-in's answer (``status`` 0: the connection was dropped)."""
+
     method: str
     params: JsonDict
     status: int
@@ -196,11 +424,29 @@ class _Fault:
 
 
 @dataclass
+class _Stored:
+    message: JsonDict  # the Message object as Telegram would return it
+    source: str | None  # text or caption as sent (HTML source)
+    parse_mode: str | None
+
+
+@dataclass
 class _Chat:
     next_id: int = 1
-    messages: dict[int, JsonDict] = field(default_factory=dict)
+    messages: dict[int, _Stored] = field(default_factory=dict)
 
 
+@dataclass
+class _Pending:
+    update: JsonDict
+    again: bool = False  # a repeat of a confirmed update: delivered once whatever the offset
+
+
+def _update_type(update: JsonDict) -> str:
+    return next((key for key in update if key != "update_id"), "")
+
+
+# --------------------------------------------------------------------------------- the server
 class FakeBotApi:
     """The stand-in. ``async with FakeBotApi() as api:`` starts and stops it."""
 
@@ -221,27 +467,37 @@ class FakeBotApi:
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
         }
-        self.calls: list[ApiCall] = []
+        self.port = 0
+        self.calls: list[ApiCall] = []  # every request, in the order they were answered
         self.sent: list[SentMessage] = []
         self.errors: list[ApiCall] = []
         self.answered_callbacks: list[JsonDict] = []
-        self.port = 0
         self.channels: set[int] = set()  # chat ids to present as channels, not supergroups
-        self._updates: list[JsonDict] = []
+        self.files: dict[str, bytes] = {}  # file_id -> content served by getFile/downloads
+        self.commands: dict[tuple[str, str], list[JsonDict]] = {}  # (scope, language) -> list
+        self._pending: list[_Pending] = []
+        self._delivered: dict[int, JsonDict] = {}
+        self._fetched: set[int] = set()
+        self._highest_offset = 0
+        self._allowed_updates: frozenset[str] | None = None
         self._update_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
         self._seq = itertools.count(1)
         self._chats: dict[int, _Chat] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self._blocked: set[int] = set()
-        self._new_update = asyncio.Event()
-        self._fetched: set[int] = set()
-        self._delivered: dict[int, JsonDict] = {}
-        self._highest_offset = 0
+        self._users: dict[int, FakeUser] = {}
+        self._known_files: set[str] = set()
+        # Replaced (after being set) whenever something happens, so waiters never miss a wake-up.
+        self._updates_event = asyncio.Event()
+        self._activity_event = asyncio.Event()
+        self._in_flight = 0
+        self._last_activity = time.monotonic()
         self._closing = False
         self._runner: web.AppRunner | None = None
 
-    # ------------------------------------------------------------------ lifecycle
+    # ---------------------------------------------------------------------------- lifecycle
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
@@ -251,19 +507,19 @@ class FakeBotApi:
         return f"http://127.0.0.1:{self.port}/file/bot"
 
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self.port = self._runner.addresses[0][1]
+        self._closing = False
 
     async def stop(self) -> None:
         self._closing = True
-        self._new_update.set()
+        self._wake_pollers()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -275,50 +531,209 @@ class FakeBotApi:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    # ------------------------------------------------------------------ updates in
-    def deliver_again(self, update_id: int) -> None:
-        """Queue an update that was already delivered once more, with the same id (as
-        Telegram does when it did not see the confirmation)."""
-        self._updates.append({**self._delivered[update_id], "_again": True})
-        self._new_update.set()
-
+    # --------------------------------------------------------------------------- updates in
     def push(self, update_body: JsonDict) -> int:
+        """Queue an update (``update_body`` without ``update_id``, e.g. ``{"message": {...}}``)
+        and wake the bot's long poll. Returns the update_id given to it."""
+        assert "update_id" not in update_body, "push() assigns the update_id"
         update_id = next(self._update_ids)
         update = {"update_id": update_id, **update_body}
-        self._updates.append(update)
+        self._pending.append(_Pending(update))
         self._delivered[update_id] = update
-        self._new_update.set()
+        self._wake_pollers()
         return update_id
 
-    def _chat(self, chat_id: int) -> _Chat:
-        return self._chats.setdefault(chat_id, _Chat())
+    def deliver_again(self, update_id: int) -> None:
+        """Queue an update that was already delivered once more, with the same id (as Telegram
+        does when it did not see the confirmation); it comes once, after what is queued."""
+        self._pending.append(_Pending(self._delivered[update_id], again=True))
+        self._wake_pollers()
 
-    def _new_message_id(self, chat_id: int) -> int:
+    def next_message_id(self, chat_id: int) -> int:
+        """Take the next message id of ``chat_id`` (ids increase per chat, shared by the
+        messages of the bot and of the users)."""
         chat = self._chat(chat_id)
         message_id = chat.next_id
         chat.next_id += 1
         return message_id
 
+    def send_text(self, user: FakeUser, text: str) -> int:
+        """A private-chat text from ``user`` (a ``bot_command`` entity for ``/command``)."""
+        return self._push_message(user, user.id, self._text_content(text), source=text)
+
+    def send_group_text(
+        self, user: FakeUser, chat_id: int, text: str, *, reply_to: SentMessage | None = None
+    ) -> int:
+        """A text from ``user`` in the group ``chat_id`` (a supergroup), maybe a reply."""
+        content = self._text_content(text)
+        if reply_to is not None:
+            content["reply_to_message"] = self._reply_target(chat_id, reply_to.message_id)
+        return self._push_message(user, chat_id, content, source=text)
+
+    def send_reply(self, user: FakeUser, to: SentMessage, text: str) -> int:
+        """``user`` replies with ``text`` to the bot's message ``to``, in that message's chat."""
+        content = self._text_content(text)
+        content["reply_to_message"] = self._reply_target(to.chat_id, to.message_id)
+        return self._push_message(user, to.chat_id, content, source=text)
+
+    def send_photo(
+        self, user: FakeUser, *, caption: str | None = None, file_id: str = "PHOTO1"
+    ) -> int:
+        """A photo (two sizes, the larger last, as Telegram sends them)."""
+        self._known_files.update({file_id, f"{file_id}-small"})
+        content: JsonDict = {"photo": _photo_sizes(file_id)}
+        if caption is not None:
+            content["caption"] = caption
+        return self._push_message(user, user.id, content, source=caption)
+
+    def send_document(
+        self,
+        user: FakeUser,
+        *,
+        file_name: str = "a.pdf",
+        mime_type: str = "application/pdf",
+        file_id: str = "DOC1",
+        caption: str | None = None,
+    ) -> int:
+        self._known_files.add(file_id)
+        content: JsonDict = {
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "file_name": file_name,
+                "mime_type": mime_type,
+                "file_size": len(self.files.get(file_id, b"")) or 12345,
+            }
+        }
+        if caption is not None:
+            content["caption"] = caption
+        return self._push_message(user, user.id, content, source=caption)
+
+    def send_voice(self, user: FakeUser, *, file_id: str = "VOICE1", duration: int = 3) -> int:
+        self._known_files.add(file_id)
+        voice = {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "duration": duration,
+            "mime_type": "audio/ogg",
+        }
+        return self._push_message(user, user.id, {"voice": voice})
+
+    def send_location(self, user: FakeUser, latitude: float, longitude: float) -> int:
+        location = {"latitude": latitude, "longitude": longitude}
+        return self._push_message(user, user.id, {"location": location})
+
+    def send_sticker(self, user: FakeUser, *, file_id: str = "STICKER1") -> int:
+        self._known_files.add(file_id)
+        sticker = {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": "👍",
+        }
+        return self._push_message(user, user.id, {"sticker": sticker})
+
+    def send_contact(self, user: FakeUser) -> int:
+        """``user`` shares their own contact."""
+        contact = {
+            "phone_number": "+8613800000000",
+            "first_name": user.first_name,
+            "user_id": user.id,
+        }
+        if user.last_name is not None:
+            contact["last_name"] = user.last_name
+        return self._push_message(user, user.id, {"contact": contact})
+
+    def edit_text(self, user: FakeUser, message_id: int, text: str) -> int:
+        """``user`` edits their private-chat message ``message_id`` to ``text``."""
+        now = int(time.time())
+        stored = self._chat(user.id).messages.get(message_id)
+        base: JsonDict = (
+            dict(stored.message)
+            if stored is not None
+            else {
+                "message_id": message_id,
+                "date": now,
+                "chat": self._chat_json(user.id, user),
+                "from": user.as_json(),
+            }
+        )
+        for key in ("text", "entities", "caption", "caption_entities"):
+            base.pop(key, None)
+        message = {**base, **self._text_content(text), "edit_date": now}
+        self._chat(user.id).messages[message_id] = _Stored(message, text, None)
+        return self.push({"edited_message": message})
+
+    def press(self, user: FakeUser, message: SentMessage, data: str) -> int:
+        """``user`` presses an inline button with ``data`` under the bot's ``message``; the
+        update carries that message as it is now (last text and keyboard)."""
+        stored = self._chat(message.chat_id).messages.get(message.message_id)
+        current: JsonDict
+        if stored is not None:
+            current = dict(stored.message)
+        else:  # not known here (never sent through the stand-in): rebuilt from the record
+            current = {
+                "message_id": message.message_id,
+                "date": int(time.time()),
+                "chat": self._chat_json(message.chat_id),
+                "from": self._bot_from(),
+                "text": message.plain,
+            }
+        query: JsonDict = {
+            "id": str(next(self._callback_ids)),
+            "from": user.as_json(),
+            "chat_instance": f"ci-{message.chat_id}",
+            "message": current,
+            "data": data,
+        }
+        return self.push({"callback_query": query})
+
+    def press_button(self, user: FakeUser, message: SentMessage, label_contains: str) -> int:
+        return self.press(user, message, message.button_data(label_contains))
+
+    def _chat(self, chat_id: int) -> _Chat:
+        return self._chats.setdefault(chat_id, _Chat())
+
     def _chat_json(self, chat_id: int, user: FakeUser | None = None) -> JsonDict:
         if chat_id > 0:
-            data: JsonDict = {"id": chat_id, "type": "private"}
-            if user is not None:
-                data["first_name"] = user.first_name
+            if user is None or user.id != chat_id:
+                user = self._users.get(chat_id, FakeUser(chat_id, first_name="user"))
+            data: JsonDict = {"id": chat_id, "type": "private", "first_name": user.first_name}
+            if user.last_name is not None:
+                data["last_name"] = user.last_name
+            if user.username is not None:
+                data["username"] = user.username
             return data
         kind = "channel" if chat_id in self.channels else "supergroup"
         return {"id": chat_id, "type": kind, "title": f"chat {chat_id}"}
 
-    def _user_message(self, user: FakeUser, chat_id: int | None = None, **content: Any) -> JsonDict:
-        chat_id = user.id if chat_id is None else chat_id
+    def _bot_from(self) -> JsonDict:
+        return {k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")}
+
+    def _push_message(
+        self, user: FakeUser, chat_id: int, content: JsonDict, *, source: str | None = None
+    ) -> int:
+        self._users[user.id] = user
         message: JsonDict = {
-            "message_id": self._new_message_id(chat_id),
+            "message_id": self.next_message_id(chat_id),
             "date": int(time.time()),
             "chat": self._chat_json(chat_id, user),
             "from": user.as_json(),
             **content,
         }
-        self._chat(chat_id).messages[message["message_id"]] = message
-        return message
+        self._chat(chat_id).messages[message["message_id"]] = _Stored(message, source, None)
+        return self.push({"message": message})
+
+    def _reply_target(self, chat_id: int, message_id: int) -> JsonDict:
+        stored = self._chat(chat_id).messages.get(message_id)
+        assert stored is not None, f"no message {message_id} in chat {chat_id} to reply to"
+        target = dict(stored.message)
+        target.pop("reply_to_message", None)  # Telegram nests one level only
+        return target
 
     @staticmethod
     def _text_content(text: str) -> JsonDict:
@@ -330,113 +745,13 @@ class FakeBotApi:
             ]
         return content
 
-    def send_text(self, user: FakeUser, text: str) -> int:
-        return self.push({"message": self._user_message(user, **self._text_content(text))})
-
-    def send_group_text(
-        self, user: FakeUser, chat_id: int, text: str, *, reply_to: SentMessage | None = None
-    ) -> int:
-        content = self._text_content(text)
-        if reply_to is not None:
-            content["reply_to_message"] = _public(self._chat(chat_id).messages[reply_to.message_id])
-        return self.push({"message": self._user_message(user, chat_id, **content)})
-
-    def send_reply(self, user: FakeUser, to: SentMessage, text: str) -> int:
-        """``user`` replies with ``text`` to the bot's message ``to``, in that message's chat."""
-        content = self._text_content(text)
-        content["reply_to_message"] = _public(self._chat(to.chat_id).messages[to.message_id])
-        return self.push({"message": self._user_message(user, to.chat_id, **content)})
-
-    def send_photo(
-        self, user: FakeUser, *, caption: str | None = None, file_id: str = "PHOTO1"
-    ) -> int:
-        sizes = [
-            {"file_id": f"{file_id}-small", "file_unique_id": f"u-{file_id}-s",
-             "width": 90, "height": 68, "file_size": 1200},
-            {"file_id": file_id, "file_unique_id": f"u-{file_id}",
-             "width": 1280, "height": 960, "file_size": 98000},
-        ]  # fmt: skip
-        content: JsonDict = {"photo": sizes}
-        if caption is not None:
-            content["caption"] = caption
-        return self.push({"message": self._user_message(user, **content)})
-
-    def send_document(
-        self,
-        user: FakeUser,
-        *,
-        file_name: str = "a.pdf",
-        mime_type: str = "application/pdf",
-        file_id: str = "DOC1",
-        caption: str | None = None,
-    ) -> int:
-        content: JsonDict = {
-            "document": {
-                "file_id": file_id,
-                "file_unique_id": f"u-{file_id}",
-                "file_name": file_name,
-                "mime_type": mime_type,
-            }
-        }
-        if caption is not None:
-            content["caption"] = caption
-        return self.push({"message": self._user_message(user, **content)})
-
-    def send_voice(self, user: FakeUser, *, file_id: str = "VOICE1", duration: int = 3) -> int:
-        voice = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "duration": duration}
-        return self.push({"message": self._user_message(user, voice=voice)})
-
-    def send_location(self, user: FakeUser, latitude: float, longitude: float) -> int:
-        location = {"latitude": latitude, "longitude": longitude}
-        return self.push({"message": self._user_message(user, location=location)})
-
-    def send_sticker(self, user: FakeUser, *, file_id: str = "STICKER1") -> int:
-        sticker = {
-            "file_id": file_id,
-            "file_unique_id": f"u-{file_id}",
-            "type": "regular",
-            "width": 512,
-            "height": 512,
-            "is_animated": False,
-            "is_video": False,
-        }
-        return self.push({"message": self._user_message(user, sticker=sticker)})
-
-    def send_contact(self, user: FakeUser) -> int:
-        contact = {"phone_number": "+8613800000000", "first_name": user.first_name}
-        return self.push({"message": self._user_message(user, contact=contact)})
-
-    def edit_text(self, user: FakeUser, message_id: int, text: str) -> int:
-        message = {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "edit_date": int(time.time()),
-            "chat": self._chat_json(user.id, user),
-            "from": user.as_json(),
-            "text": text,
-        }
-        return self.push({"edited_message": message})
-
-    def press(self, user: FakeUser, message: SentMessage, data: str) -> int:
-        current = self._chat(message.chat_id).messages.get(message.message_id)
-        query: JsonDict = {
-            "id": str(next(self._callback_ids)),
-            "from": user.as_json(),
-            "chat_instance": f"ci-{message.chat_id}",
-            "data": data,
-        }
-        if current is not None:
-            query["message"] = _public(current)
-        return self.push({"callback_query": query})
-
-    def press_button(self, user: FakeUser, message: SentMessage, label_contains: str) -> int:
-        return self.press(user, message, message.button_data(label_contains))
-
-    # ------------------------------------------------------------------ waiting
+    # ------------------------------------------------------------------------------ waiting
     def mark(self) -> int:
+        """The seq of the last recorded message (0 if none): pass it as ``after=``."""
         return self.sent[-1].seq if self.sent else 0
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
+        """Everything sent to or edited in ``chat_id``, in order."""
         return [m for m in self.sent if m.chat_id == chat_id]
 
     async def wait_for(
@@ -447,8 +762,10 @@ class FakeBotApi:
         predicate: Callable[[SentMessage], bool] | None = None,
         timeout: float = 5.0,
     ) -> SentMessage:
-        """The first message to ``chat_id`` recorded after ``after`` that matches."""
-        deadline = time.monotonic() + timeout
+        """The first message to ``chat_id`` recorded after seq ``after`` that matches
+        ``predicate``, waiting for it up to ``timeout`` seconds (AssertionError then)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         while True:
             for message in self.sent:
                 if (
@@ -457,44 +774,90 @@ class FakeBotApi:
                     and (predicate is None or predicate(message))
                 ):
                     return message
-            if time.monotonic() > deadline:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
                 seen = [
-                    (m.method, m.plain[:80])
+                    (m.seq, m.method, m.plain[:80])
                     for m in self.sent
                     if m.seq > after and m.chat_id == chat_id
                 ]
+                errors = [(e.method, e.response.get("description")) for e in self.errors]
                 raise AssertionError(
-                    f"no matching message to {chat_id} within {timeout}s; sent since: {seen}; "
-                    f"errors: {[(e.method, e.response.get('description')) for e in self.errors]}"
+                    f"no matching message to {chat_id} after seq {after} within {timeout}s; "
+                    f"sent there since: {seen}; errors: {errors}"
                 )
-            await asyncio.sleep(0.01)
+            await self._wait_activity(remaining)
 
     async def wait_for_text(
         self, chat_id: int, contains: str, *, after: int = 0, timeout: float = 5.0
     ) -> SentMessage:
+        """Like :meth:`wait_for`, for a message whose :attr:`SentMessage.plain` contains
+        ``contains``."""
         return await self.wait_for(
             chat_id, after=after, predicate=lambda m: contains in m.plain, timeout=timeout
         )
 
     async def wait_until(self, condition: Callable[[], bool], *, timeout: float = 5.0) -> None:
-        """Until ``condition()`` holds (checked as calls come in), or AssertionError."""
-        deadline = time.monotonic() + timeout
+        """Until ``condition()`` holds (checked after every answered call and every 10 ms,
+        since it may look at state outside the stand-in), or AssertionError."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         while not condition():
-            if time.monotonic() > deadline:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
                 raise AssertionError(f"condition not met within {timeout}s")
-            await asyncio.sleep(0.01)
+            await self._wait_activity(min(remaining, 0.01))
 
     async def wait_processed(self, update_id: int, timeout: float = 5.0) -> None:
-        """Until the bot has fetched ``update_id`` and asked for updates after it: PTB does
-        so once the update was handed to the application (with ``concurrent_updates`` the
-        handler may still be running)."""
-        deadline = time.monotonic() + timeout
-        while not (update_id in self._fetched and self._highest_offset > update_id):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"update {update_id} not processed within {timeout}s")
-            await asyncio.sleep(0.01)
+        """Until the bot has fetched ``update_id`` with getUpdates and then asked for updates
+        with an offset past it (confirming it), or AssertionError.
 
-    # ------------------------------------------------------------------ faults
+        What that proves is limited: python-telegram-bot's updater confirms a batch as soon as
+        it has put the updates on the application's queue, before any handler has finished
+        (with ``concurrent_updates``, or while a handler awaits I/O, it may still be running).
+        It is right for "the bot has taken the update" (e.g. before :meth:`deliver_again`);
+        to wait for a handler's effect, wait for its message (:meth:`wait_for`), for a
+        condition (:meth:`wait_until`), or for the bot to go quiet (:meth:`wait_idle`).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (update_id in self._fetched and self._highest_offset > update_id):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                state = "fetched, not confirmed" if update_id in self._fetched else "not fetched"
+                raise AssertionError(
+                    f"update {update_id} not processed within {timeout}s ({state})"
+                )
+            await self._wait_activity(remaining)
+
+    async def wait_idle(self, *, quiet: float = 0.1, timeout: float = 5.0) -> None:
+        """Until no request other than getUpdates is being answered and none came for
+        ``quiet`` seconds (a heuristic for "the handlers are done"), or AssertionError."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            idle_for = time.monotonic() - self._last_activity
+            if self._in_flight == 0 and idle_for >= quiet:
+                return
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(f"the bot did not go quiet for {quiet}s within {timeout}s")
+            await asyncio.sleep(min(remaining, max(quiet - idle_for, 0.005)))
+
+    async def _wait_activity(self, timeout: float) -> None:
+        event = self._activity_event
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+
+    def _notify_activity(self) -> None:
+        event, self._activity_event = self._activity_event, asyncio.Event()
+        event.set()
+
+    def _wake_pollers(self) -> None:
+        event, self._updates_event = self._updates_event, asyncio.Event()
+        event.set()
+
+    # ------------------------------------------------------------------------------- faults
     def fail_next(
         self,
         method: str,
@@ -505,11 +868,11 @@ class FakeBotApi:
         times: int = 1,
         chat_id: int | None = None,
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` (to ``chat_id`` only, if given)
-        with that error."""
-        if status == 429 and retry_after is None:
-            retry_after = 1
+        """Answer the next ``times`` calls of ``method`` (those to ``chat_id`` only, if given)
+        with that error. Status 429 answers "Too Many Requests: retry after N" with
+        ``parameters.retry_after`` N (``retry_after``, default 1)."""
         if status == 429:
+            retry_after = 1 if retry_after is None else retry_after
             description = f"Too Many Requests: retry after {retry_after}"
         for _ in range(times):
             self._faults.setdefault(method, []).append(
@@ -517,64 +880,98 @@ class FakeBotApi:
             )
 
     def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
-        """Answer the next calls only after ``seconds`` (for client-side timeouts)."""
+        """Answer the next calls of ``method`` only after ``seconds`` (client timeouts)."""
         for _ in range(times):
             self._faults.setdefault(method, []).append(_Fault(200, "", None, delay=seconds))
 
     def drop_next(self, method: str, *, times: int = 1) -> None:
-        """Close the connection without an answer."""
+        """Close the connection of the next calls of ``method`` without an answer."""
         for _ in range(times):
             self._faults.setdefault(method, []).append(_Fault(0, "", None, drop=True))
 
     def block_user(self, chat_id: int) -> None:
+        """From now on, sends and edits to ``chat_id`` get 403 "bot was blocked by the user"."""
         self._blocked.add(chat_id)
 
-    # ------------------------------------------------------------------ HTTP
+    def unblock_user(self, chat_id: int) -> None:
+        self._blocked.discard(chat_id)
+
+    # --------------------------------------------------------------------------------- HTTP
     async def _params(self, request: web.Request) -> JsonDict:
+        raw: JsonDict = dict(request.query)
         if request.content_type == "application/json":
-            body = await request.json()
-            return dict(body) if isinstance(body, dict) else {}
-        form = await request.post()
-        params: JsonDict = {}
-        for key, value in form.items():
-            if isinstance(value, web.FileField):  # an upload: kept for the test to read
-                params[key] = Upload(value.filename, value.file.read())
-            elif not isinstance(value, str):
-                params[key] = Upload(key, bytes(value))
-            elif key in _JSON_PARAMS:
-                try:
-                    params[key] = json.loads(value)
-                except ValueError:
-                    params[key] = value
-            else:
-                params[key] = value
-        return params
+            body = await request.json() if request.body_exists else {}
+            if isinstance(body, dict):
+                raw.update(body)
+        elif request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    raw[key] = Upload(value.filename, value.file.read(), value.content_type)
+                elif isinstance(value, str):
+                    raw[key] = value
+                else:  # a part without a file name but with bytes
+                    raw[key] = Upload(key, bytes(value))
+        params = {key: _decode(key, value) for key, value in raw.items()}
+        # Files sent as "attach://<name>" are given where they are referenced.
+        uploads = {key: value for key, value in params.items() if isinstance(value, Upload)}
+        referenced = {key for key in uploads if _is_attach_name(key, params)}
+        return {
+            key: _resolve_attachments(value, uploads)
+            for key, value in params.items()
+            if key not in referenced
+        }
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
-        params = await self._params(request) if request.body_exists else {}
-        if request.match_info["token"] != self.token:
-            return self._reply(method, params, ApiError(401, "Unauthorized"))
-        fault = self._take_fault(method, params)
-        if fault is not None:
-            if fault.drop:
-                assert request.transport is not None
-                request.transport.close()
-                self.calls.append(ApiCall(method, params, 0, {}))
-                return web.Response()
-            if fault.delay:
-                await asyncio.sleep(fault.delay)
-            elif fault.status != 200:
-                extra = {"retry_after": fault.retry_after} if fault.retry_after else None
-                return self._reply(method, params, ApiError(fault.status, fault.description, extra))
+        polling = method.lower() == "getupdates"
+        if not polling:
+            self._in_flight += 1
+            self._last_activity = time.monotonic()
         try:
-            if method == "getUpdates":
-                result: Any = await self._get_updates(params)
-            else:
-                result = self._dispatch(method, params)
-        except ApiError as exc:
-            return self._reply(method, params, exc)
-        return self._reply(method, params, result)
+            try:
+                params = await self._params(request)
+            except ValueError:
+                return self._reply(method, {}, ApiError(400, "Bad Request: can't parse JSON"))
+            if request.match_info["token"] != self.token:
+                return self._reply(method, params, ApiError(401, "Unauthorized"))
+            fault = self._take_fault(method, params)
+            if fault is not None:
+                if fault.drop:
+                    if request.transport is not None:
+                        request.transport.close()
+                    self.calls.append(ApiCall(method, params, 0, {}))
+                    return web.Response()
+                if fault.delay:
+                    await asyncio.sleep(fault.delay)
+                else:
+                    extra = {"retry_after": fault.retry_after} if fault.retry_after else None
+                    error = ApiError(fault.status, fault.description, extra)
+                    return self._reply(method, params, error)
+            try:
+                if polling:
+                    result: Any = await self._get_updates(params, request)
+                else:
+                    result = self._dispatch(method, params)
+            except ApiError as exc:
+                return self._reply(method, params, exc)
+            return self._reply(method, params, result)
+        finally:
+            if not polling:
+                self._in_flight -= 1
+                self._last_activity = time.monotonic()
+            self._notify_activity()
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401, text="Unauthorized")
+        file_id = request.match_info["path"].rsplit("/", 1)[-1]
+        if file_id not in self.files and file_id not in self._known_files:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=self._file_content(file_id))
+
+    def _file_content(self, file_id: str) -> bytes:
+        return self.files.get(file_id, f"stub file {file_id}".encode())
 
     def _take_fault(self, method: str, params: JsonDict) -> _Fault | None:
         faults = self._faults.get(method, [])
@@ -597,206 +994,586 @@ class FakeBotApi:
             self.errors.append(call)
             return web.json_response(body, status=result.status)
         body = {"ok": True, "result": result}
-        if method != "getUpdates":
-            self.calls.append(ApiCall(method, params, 200, body))
+        self.calls.append(ApiCall(method, params, 200, body))
         return web.json_response(body)
 
-    async def _get_updates(self, params: JsonDict) -> list[JsonDict]:
-        offset = int(params.get("offset") or 0)
-        if offset:
+    async def _get_updates(self, params: JsonDict, request: web.Request) -> list[JsonDict]:
+        offset = _int(params.get("offset"), 0)
+        if offset > 0:
             self._highest_offset = max(self._highest_offset, offset)
-            self._updates = [
-                u for u in self._updates if u["update_id"] >= offset or u.get("_again")
-            ]
-        limit = int(params.get("limit") or 100)
-        timeout = float(params.get("timeout") or 0)
-        deadline = time.monotonic() + timeout
-        while not self._updates and not self._closing:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            self._pending = [p for p in self._pending if p.again or p.update["update_id"] >= offset]
+            self._notify_activity()
+        elif offset < 0:  # the last -offset updates; everything before them is forgotten
+            fresh = [p for p in self._pending if not p.again]
+            keep = {id(p) for p in fresh[offset:]}
+            self._pending = [p for p in self._pending if p.again or id(p) in keep]
+        limit = min(max(_int(params.get("limit"), 100), 1), 100)
+        timeout = max(_float(params.get("timeout"), 0.0), 0.0)
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(map(str, allowed)) or None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            self._drop_unwanted()
+            remaining = deadline - loop.time()
+            if self._pending or self._closing or remaining <= 0:
                 break
-            self._new_update.clear()
-            try:
-                await asyncio.wait_for(self._new_update.wait(), remaining)
-            except TimeoutError:
-                break
-        batch = self._updates[:limit]
-        self._updates = [u for u in self._updates if not u.get("_again")]  # given once more
-        self._fetched.update(u["update_id"] for u in batch)
-        return [_public(u) for u in batch]
+            event = self._updates_event
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), remaining)
+        if request.transport is None or request.transport.is_closing():
+            return []  # the bot gave up on this poll: keep the updates for the next one
+        batch = self._pending[:limit]
+        delivered = {id(p) for p in batch}
+        # Repeats are given once; the rest stays until a later offset confirms it.
+        self._pending = [p for p in self._pending if not (p.again and id(p) in delivered)]
+        self._fetched.update(p.update["update_id"] for p in batch)
+        self._notify_activity()
+        return [p.update for p in batch]
+
+    def _drop_unwanted(self) -> None:
+        """Telegram never delivers update types the bot did not ask for."""
+        allowed = self._allowed_updates
+
+        def wanted(pending: _Pending) -> bool:
+            kind = _update_type(pending.update)
+            return kind in allowed if allowed is not None else kind not in _NOT_BY_DEFAULT
+
+        self._pending = [p for p in self._pending if wanted(p)]
 
     def _dispatch(self, method: str, params: JsonDict) -> Any:
         if method == "getMe":
             return self.bot_user
-        if method in _OK_METHODS:
+        if method in _TRUE_METHODS:
+            if method == "setMyCommands":
+                self._set_commands(params)
+            elif method == "deleteMyCommands":
+                self.commands.pop(_commands_key(params), None)
             return True
         if method == "getMyCommands":
-            return []
+            return self.commands.get(_commands_key(params), [])
+        if method == "getWebhookInfo":
+            return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
         if method == "answerCallbackQuery":
+            text = params.get("text")
+            if text is not None and len(str(text)) > MAX_CALLBACK_ANSWER:
+                raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
             self.answered_callbacks.append(params)
             return True
+        if method == "sendChatAction":
+            self._check_reachable(self._chat_id(params))
+            return True
+        if method == "getFile":
+            return self._get_file(params)
+        if method == "getChat":
+            chat_id = self._chat_id(params)
+            return {**self._chat_json(chat_id), "accent_color_id": 0, "max_reaction_count": 11}
+        if method == "deleteMessage":
+            chat_id = self._chat_id(params)
+            if self._chat(chat_id).messages.pop(_int(params.get("message_id"), 0), None) is None:
+                raise ApiError(400, "Bad Request: message to delete not found")
+            return True
+        if method == "sendMediaGroup":
+            return self._send_media_group(params)
         if method in _SEND_METHODS:
             return self._send(method, params)
         if method in _EDIT_METHODS:
             return self._edit(method, params)
         raise ApiError(404, "Not Found")
 
-    def _check_markup(self, markup: Any) -> JsonDict | None:
+    # ---------------------------------------------------------------------------- checking
+    @staticmethod
+    def _check_markup(markup: Any) -> JsonDict | None:
         if markup is None:
             return None
         if not isinstance(markup, dict):
             raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
-        for row in markup.get("inline_keyboard", []):
-            if not isinstance(row, list):
-                raise ApiError(400, "Bad Request: inline keyboard rows must be arrays")
+        if "inline_keyboard" not in markup:
+            return markup  # ForceReply, ReplyKeyboardMarkup, ReplyKeyboardRemove
+        rows = markup["inline_keyboard"]
+        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+            raise ApiError(
+                400,
+                'Bad Request: can\'t parse inline keyboard: field "inline_keyboard" must '
+                "be an Array of Arrays of InlineKeyboardButton",
+            )
+        if sum(len(row) for row in rows) > MAX_BUTTONS:
+            raise ApiError(400, "Bad Request: reply markup is too long")
+        for row in rows:
             for button in row:
-                if not isinstance(button, dict) or not button.get("text"):
+                if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+                    raise ApiError(
+                        400,
+                        'Bad Request: can\'t parse inline keyboard button: Field "text" must '
+                        "be of type String",
+                    )
+                if not button["text"]:
                     raise ApiError(400, "Bad Request: inline keyboard button text is empty")
-                actions = [k for k in ("callback_data", "url") if k in button]
-                if len(actions) != 1:
-                    raise ApiError(400, 'Bad Request: can\'t find field "callback_data"')
-                data = button.get("callback_data")
-                if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_BYTES:
-                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+                actions = [key for key in _BUTTON_ACTIONS if key in button]
+                if not actions:
+                    raise ApiError(
+                        400,
+                        "Bad Request: can't parse inline keyboard button: Text buttons are "
+                        "unallowed in the inline keyboard",
+                    )
+                if len(actions) > 1:
+                    raise ApiError(
+                        400,
+                        "Bad Request: can't parse inline keyboard button: exactly one of the "
+                        f"optional fields must be used, got {actions}",
+                    )
+                if "callback_data" in button:
+                    data = button["callback_data"]
+                    size = len(data.encode()) if isinstance(data, str) else 0
+                    if not 1 <= size <= MAX_CALLBACK_BYTES:
+                        raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+                if "url" in button:
+                    url = button["url"]
+                    if not isinstance(url, str) or not re.match(r"(?i)(https?|tg)://\S", url):
+                        raise ApiError(
+                            400, f"Bad Request: inline keyboard button URL '{url}' is invalid"
+                        )
         return markup
 
     @staticmethod
-    def _check_text(text: Any, parse_mode: Any, *, caption: bool) -> str:
-        if text is None or str(text) == "":
-            if caption:
-                return ""
-            raise ApiError(400, "Bad Request: message text is empty")
-        source = str(text)
-        plain = parse_html(source) if str(parse_mode or "").upper() == "HTML" else source
+    def _format(
+        text: Any, parse_mode: Any, entities: Any, *, caption: bool
+    ) -> tuple[str, list[JsonDict]]:
+        """Plain text and entities of a text (``caption=False``) or caption, checked."""
+        source = "" if text is None else str(text)
+        mode = str(parse_mode or "").upper()
+        if mode not in ("", "HTML", "MARKDOWN", "MARKDOWNV2"):
+            raise ApiError(400, f"Bad Request: unsupported parse_mode {parse_mode!r}")
+        if mode == "HTML":
+            plain, found = parse_html_entities(source)
+        else:  # Markdown is not checked by the stand-in
+            plain = source
+            found = list(entities) if isinstance(entities, list) else []
         if not caption and not plain.strip():
             raise ApiError(400, "Bad Request: message text is empty")
         if utf16_len(plain) > (MAX_CAPTION if caption else MAX_TEXT):
             what = "message caption is too long" if caption else "message is too long"
             raise ApiError(400, f"Bad Request: {what}")
-        return plain
+        return plain, found
 
-    def _record(self, method: str, chat_id: int, message_id: int, params: JsonDict) -> None:
-        stored = self._chat(chat_id).messages.get(message_id, {})
+    def _check_reachable(self, chat_id: int) -> None:
+        if chat_id in self._blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+
+    @staticmethod
+    def _chat_id(params: JsonDict, key: str = "chat_id") -> int:
+        value = params.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ApiError(400, "Bad Request: chat not found")
+        try:
+            return int(value)
+        except ValueError:  # "@username": the stand-in knows no public usernames
+            raise ApiError(400, "Bad Request: chat not found") from None
+
+    # ----------------------------------------------------------------------------- sending
+    def _new_bot_message(self, chat_id: int) -> JsonDict:
+        message: JsonDict = {
+            "message_id": self.next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": self._chat_json(chat_id),
+        }
+        if chat_id in self.channels:
+            message["sender_chat"] = message["chat"]
+        else:
+            message["from"] = self._bot_from()
+        return message
+
+    def _reply_to(self, chat_id: int, params: JsonDict) -> JsonDict | None:
+        """The message being replied to, per reply_parameters / reply_to_message_id."""
+        reply = params.get("reply_parameters")
+        if isinstance(reply, dict):
+            target_id = _int(reply.get("message_id"), 0)
+            target_chat = self._chat_id(reply) if "chat_id" in reply else chat_id
+            lenient = bool(reply.get("allow_sending_without_reply"))
+        elif params.get("reply_to_message_id") is not None:
+            target_id = _int(params.get("reply_to_message_id"), 0)
+            target_chat = chat_id
+            lenient = bool(params.get("allow_sending_without_reply"))
+        else:
+            return None
+        stored = self._chat(target_chat).messages.get(target_id)
+        if stored is None:
+            if lenient:
+                return None
+            raise ApiError(400, "Bad Request: message to be replied not found")
+        target = dict(stored.message)
+        target.pop("reply_to_message", None)
+        return target
+
+    def _store(
+        self,
+        method: str,
+        chat_id: int,
+        message: JsonDict,
+        params: JsonDict,
+        *,
+        source: str | None,
+        parse_mode: str | None,
+        markup: JsonDict | None,
+    ) -> None:
+        if markup is not None and "inline_keyboard" in markup:
+            # Only inline keyboards come back in a Message; ForceReply and reply keyboards are
+            # instructions to the client.
+            message["reply_markup"] = markup
+        self._chat(chat_id).messages[message["message_id"]] = _Stored(message, source, parse_mode)
+        self._record(method, chat_id, message["message_id"], params, markup)
+
+    def _record(
+        self,
+        method: str,
+        chat_id: int,
+        message_id: int,
+        params: JsonDict,
+        markup: JsonDict | None,
+    ) -> None:
+        stored = self._chat(chat_id).messages[message_id]
         self.sent.append(
             SentMessage(
                 method=method,
                 chat_id=chat_id,
                 message_id=message_id,
-                text=stored.get("_source"),
-                parse_mode=stored.get("_parse_mode"),
-                reply_markup=stored.get("reply_markup"),
+                text=stored.source,
+                parse_mode=stored.parse_mode,
+                reply_markup=markup if markup is not None else stored.message.get("reply_markup"),
                 params=params,
                 seq=next(self._seq),
             )
         )
 
-    def _chat_id(self, params: JsonDict) -> int:
-        try:
-            return int(params["chat_id"])
-        except (KeyError, TypeError, ValueError):
-            raise ApiError(400, "Bad Request: chat not found") from None
-
     def _send(self, method: str, params: JsonDict) -> Any:
         chat_id = self._chat_id(params)
-        if chat_id in self._blocked:
-            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        self._check_reachable(chat_id)
         markup = self._check_markup(params.get("reply_markup"))
-        message: JsonDict = {
-            "date": int(time.time()),
-            "chat": self._chat_json(chat_id),
-            "from": {k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")},
-        }
+        if method in ("copyMessage", "forwardMessage"):
+            return self._copy(method, chat_id, params, markup)
         parse_mode = params.get("parse_mode")
+        content: JsonDict = {}
         source: str | None = None
         if method == "sendMessage":
-            source = str(params.get("text") or "")
-            message["text"] = self._check_text(params.get("text"), parse_mode, caption=False)
-        elif method in ("copyMessage", "forwardMessage"):
-            original = self._chat(int(params["from_chat_id"])).messages.get(
-                int(params["message_id"])
+            source = "" if params.get("text") is None else str(params["text"])
+            plain, entities = self._format(
+                source, parse_mode, params.get("entities"), caption=False
             )
-            if original is None:
-                raise ApiError(400, "Bad Request: message to copy not found")
-            if "caption" in params:
-                source = str(params["caption"])
-                message["caption"] = self._check_text(source, parse_mode, caption=True)
-            else:
-                source = original.get("_source") or original.get("text") or original.get("caption")
-                parse_mode = original.get("_parse_mode")
-            for key in ("text", "photo", "document", "voice", "location", "caption"):
-                if key in original and key not in message:
-                    message[key] = original[key]
-        else:
-            if params.get("caption") is not None:
-                source = str(params["caption"])
-                message["caption"] = self._check_text(source, parse_mode, caption=True)
-            kind = method.removeprefix("send").lower()
-            if kind == "location":
-                message["location"] = {
-                    "latitude": float(params["latitude"]),
-                    "longitude": float(params["longitude"]),
+            content["text"] = plain
+            if entities:
+                content["entities"] = entities
+        elif method in ("sendLocation", "sendVenue"):
+            location = {
+                "latitude": _float(params.get("latitude"), 0.0),
+                "longitude": _float(params.get("longitude"), 0.0),
+            }
+            content["location"] = location
+            if method == "sendVenue":
+                content["venue"] = {
+                    "location": location,
+                    "title": str(params.get("title", "")),
+                    "address": str(params.get("address", "")),
                 }
-            elif kind == "photo":
-                fid = str(params.get("photo"))
-                message["photo"] = [
-                    {"file_id": fid, "file_unique_id": f"u-{fid}", "width": 1, "height": 1}
-                ]
-            elif kind in ("document", "voice", "audio", "video"):
-                upload = params.get(kind)
-                fid = f"uploaded-{upload.filename}" if isinstance(upload, Upload) else str(upload)
-                body: JsonDict = {"file_id": fid, "file_unique_id": f"u-{fid}"}
-                if kind in ("voice", "audio", "video"):
-                    body["duration"] = 1
-                if kind == "video":
-                    body.update(width=1, height=1)
-                message[kind] = body
-        message_id = self._new_message_id(chat_id)
-        message["message_id"] = message_id
-        if markup is not None and "inline_keyboard" in markup:
-            # Messages carry inline keyboards only; ForceReply and reply keyboards are
-            # instructions to the client and never come back in a Message.
-            message["reply_markup"] = markup
-        stored = {**message, "_source": source, "_parse_mode": parse_mode}
-        self._chat(chat_id).messages[message_id] = stored
-        self._record(method, chat_id, message_id, params)
-        if method == "copyMessage":
-            return {"message_id": message_id}
+        elif method == "sendContact":
+            content["contact"] = {
+                "phone_number": str(params.get("phone_number", "")),
+                "first_name": str(params.get("first_name", "")),
+            }
+        else:
+            kind = _MEDIA_OF[method]
+            if params.get(kind) is None:
+                raise ApiError(400, f"Bad Request: there is no {kind} in the request")
+            if params.get("caption") is not None and kind != "sticker":
+                source = str(params["caption"])
+                content.update(
+                    self._caption_fields(source, parse_mode, params.get("caption_entities"))
+                )
+            content.update(self._media(kind, params[kind], params))
+        reply_to = self._reply_to(chat_id, params)
+        message = {**self._new_bot_message(chat_id), **content}
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        self._store(
+            method, chat_id, message, params, source=source, parse_mode=parse_mode, markup=markup
+        )
         return message
 
-    def _edit(self, method: str, params: JsonDict) -> Any:
+    def _caption_fields(self, source: str, parse_mode: Any, entities: Any) -> JsonDict:
+        """``caption`` and ``caption_entities`` of a message (none for an empty caption)."""
+        plain, found = self._format(source, parse_mode, entities, caption=True)
+        fields: JsonDict = {}
+        if plain:
+            fields["caption"] = plain
+            if found:
+                fields["caption_entities"] = found
+        return fields
+
+    def _copy(
+        self, method: str, chat_id: int, params: JsonDict, markup: JsonDict | None
+    ) -> JsonDict:
+        from_chat = self._chat_id(params, "from_chat_id")
+        original = self._chat(from_chat).messages.get(_int(params.get("message_id"), 0))
+        if original is None:
+            what = "copy" if method == "copyMessage" else "forward"
+            raise ApiError(400, f"Bad Request: message to {what} not found")
+        source, parse_mode = original.source, original.parse_mode
+        content = {k: original.message[k] for k in _CONTENT_KEYS if k in original.message}
+        reply_to: JsonDict | None = None
+        if method == "forwardMessage":
+            sender = original.message.get("from")
+            origin: JsonDict = {"date": original.message.get("date", int(time.time()))}
+            if isinstance(sender, dict):
+                origin.update(type="user", sender_user=sender)
+            else:
+                origin.update(type="chat", sender_chat=original.message["chat"])
+            content["forward_origin"] = origin
+            markup = None
+        else:
+            if "caption" in params:
+                if "text" in content:
+                    raise ApiError(400, "Bad Request: can't use caption for a text message")
+                source, parse_mode = str(params["caption"]), params.get("parse_mode")
+                content.pop("caption", None)
+                content.pop("caption_entities", None)
+                content.update(
+                    self._caption_fields(source, parse_mode, params.get("caption_entities"))
+                )
+            reply_to = self._reply_to(chat_id, params)
+        message = {**self._new_bot_message(chat_id), **content}
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        self._store(
+            method, chat_id, message, params, source=source, parse_mode=parse_mode, markup=markup
+        )
+        if method == "copyMessage":
+            return {"message_id": message["message_id"]}
+        return message
+
+    def _send_media_group(self, params: JsonDict) -> list[JsonDict]:
         chat_id = self._chat_id(params)
-        message_id = int(params.get("message_id") or 0)
+        self._check_reachable(chat_id)
+        media = params.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise ApiError(400, "Bad Request: wrong number of media items (2-10)")
+        checked: list[tuple[JsonDict, str | None, Any]] = []
+        for item in media:
+            if not isinstance(item, dict) or item.get("type") not in _ALBUM_TYPES:
+                raise ApiError(400, "Bad Request: can't parse InputMedia: unsupported type")
+            if item.get("media") is None:
+                raise ApiError(400, "Bad Request: there is no media in the request")
+            source = None if item.get("caption") is None else str(item["caption"])
+            fields = (
+                {}
+                if source is None
+                else self._caption_fields(
+                    source, item.get("parse_mode"), item.get("caption_entities")
+                )
+            )
+            checked.append((item, source, fields))
+        reply_to = self._reply_to(chat_id, params)
+        group_id = f"album-{next(self._file_ids)}"
+        messages: list[JsonDict] = []
+        for item, source, fields in checked:
+            message = {
+                **self._new_bot_message(chat_id),
+                "media_group_id": group_id,
+                **fields,
+                **self._media(item["type"], item["media"], item),
+            }
+            if reply_to is not None:
+                message["reply_to_message"] = reply_to
+            self._store(
+                "sendMediaGroup", chat_id, message, params,
+                source=source, parse_mode=item.get("parse_mode"), markup=None,
+            )  # fmt: skip
+            messages.append(message)
+        return messages
+
+    def _media(self, kind: str, value: Any, params: JsonDict) -> JsonDict:
+        """The Message field for a file sent as an upload or by file_id/URL."""
+        if isinstance(value, Upload):
+            file_id = f"uploaded-{next(self._file_ids)}"
+            self.files[file_id] = value.content
+            size = len(value.content)
+        else:
+            file_id = str(value)
+            size = len(self.files.get(file_id, b"")) or 1000
+        self._known_files.add(file_id)
+        ids = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": size}
+        duration = _int(params.get("duration"), 1)
+        if kind == "photo":
+            return {"photo": _photo_sizes(file_id)}
+        if kind == "document":
+            name = value.filename if isinstance(value, Upload) else "file"
+            body = {**ids, "file_name": name}
+            if isinstance(value, Upload) and value.content_type:
+                body["mime_type"] = value.content_type
+            return {"document": body}
+        if kind in ("voice", "audio"):
+            return {kind: {**ids, "duration": duration}}
+        if kind == "video_note":
+            return {kind: {**ids, "length": _int(params.get("length"), 240), "duration": duration}}
+        if kind in ("video", "animation"):
+            size_fields = {
+                "width": _int(params.get("width"), 640),
+                "height": _int(params.get("height"), 480),
+            }
+            return {kind: {**ids, **size_fields, "duration": duration}}
+        return {  # sticker
+            "sticker": {
+                **ids, "type": "regular", "width": 512, "height": 512,
+                "is_animated": False, "is_video": False,
+            }
+        }  # fmt: skip
+
+    def _get_file(self, params: JsonDict) -> JsonDict:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files and file_id not in self._known_files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(self._file_content(file_id)),
+            "file_path": f"files/{file_id}",
+        }
+
+    # ----------------------------------------------------------------------------- editing
+    def _edit(self, method: str, params: JsonDict) -> Any:
+        markup = self._check_markup(params.get("reply_markup"))
+        if markup is not None and "inline_keyboard" not in markup:
+            raise ApiError(400, "Bad Request: inline keyboard expected")
+        if params.get("inline_message_id") is not None:
+            if method == "editMessageText":
+                self._format(params.get("text"), params.get("parse_mode"), None, caption=False)
+            elif method == "editMessageCaption":
+                self._format(params.get("caption"), params.get("parse_mode"), None, caption=True)
+            return True
+        chat_id = self._chat_id(params)
+        self._check_reachable(chat_id)
+        message_id = _int(params.get("message_id"), 0)
         stored = self._chat(chat_id).messages.get(message_id)
         if stored is None:
             raise ApiError(400, "Bad Request: message to edit not found")
-        markup = self._check_markup(params.get("reply_markup"))
-        updated = dict(stored)
+        if stored.message.get("from", {}).get("id") != self.bot_user["id"] and (
+            "sender_chat" not in stored.message
+        ):
+            raise ApiError(400, "Bad Request: message can't be edited")
+        updated = dict(stored.message)
+        source, parse_mode = stored.source, stored.parse_mode
         if method == "editMessageText":
-            updated["text"] = self._check_text(
-                params.get("text"), params.get("parse_mode"), caption=False
+            if "text" not in updated:
+                raise ApiError(400, "Bad Request: there is no text in the message to edit")
+            source = "" if params.get("text") is None else str(params["text"])
+            parse_mode = params.get("parse_mode")
+            plain, entities = self._format(
+                source, parse_mode, params.get("entities"), caption=False
             )
-            updated["_source"] = str(params.get("text"))
-            updated["_parse_mode"] = params.get("parse_mode")
+            updated["text"] = plain
+            updated.pop("entities", None)
+            if entities:
+                updated["entities"] = entities
         elif method == "editMessageCaption":
-            updated["caption"] = self._check_text(
-                params.get("caption"), params.get("parse_mode"), caption=True
-            )
-            updated["_source"] = str(params.get("caption") or "")
-            updated["_parse_mode"] = params.get("parse_mode")
+            if "text" in updated:
+                raise ApiError(400, "Bad Request: there is no caption in the message to edit")
+            source = "" if params.get("caption") is None else str(params["caption"])
+            parse_mode = params.get("parse_mode")
+            fields = self._caption_fields(source, parse_mode, params.get("caption_entities"))
+            updated.pop("caption", None)
+            updated.pop("caption_entities", None)
+            updated.update(fields)
+        # Without reply_markup an edit removes the inline keyboard, as Telegram does.
+        updated.pop("reply_markup", None)
         if markup is not None and markup.get("inline_keyboard"):
             updated["reply_markup"] = markup
-        else:
-            updated.pop("reply_markup", None)
-        same = {k: v for k, v in updated.items() if k != "edit_date"} == {
-            k: v for k, v in stored.items() if k != "edit_date"
-        }
-        if same:
-            raise ApiError(
-                400,
-                "Bad Request: message is not modified: specified new message content and reply "
-                "markup are exactly the same as a current content and reply markup of the message",
-            )
+        if _content(updated) == _content(stored.message):
+            raise ApiError(400, NOT_MODIFIED)
         updated["edit_date"] = int(time.time())
-        self._chat(chat_id).messages[message_id] = updated
-        self._record(method, chat_id, message_id, params)
-        return _public(updated)
+        self._chat(chat_id).messages[message_id] = _Stored(updated, source, parse_mode)
+        self._record(method, chat_id, message_id, params, updated.get("reply_markup"))
+        return updated
+
+    def _set_commands(self, params: JsonDict) -> None:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise ApiError(400, "Bad Request: can't parse commands: expected an Array (<= 100)")
+        for command in commands:
+            name = command.get("command") if isinstance(command, dict) else None
+            description = command.get("description") if isinstance(command, dict) else None
+            if not isinstance(name, str) or not _COMMAND_NAME.fullmatch(name):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not isinstance(description, str) or not 1 <= len(description) <= 256:
+                raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        self.commands[_commands_key(params)] = commands
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _decode(key: str, value: Any) -> Any:
+    """A parameter's value as the Bot API means it (see the module docstring)."""
+    if not isinstance(value, str) or key in STRING_PARAMS:
+        return value
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return value  # e.g. chat_id "@channel"
+    return value if isinstance(decoded, str) else decoded
+
+
+def _is_attach_name(key: str, params: JsonDict) -> bool:
+    """Whether ``key`` is the name of a file part referenced as ``attach://key``."""
+    needle = f"attach://{key}"
+
+    def refers(value: Any) -> bool:
+        if isinstance(value, str):
+            return value == needle
+        if isinstance(value, dict):
+            return any(refers(v) for v in value.values())
+        if isinstance(value, list):
+            return any(refers(v) for v in value)
+        return False
+
+    return any(refers(value) for name, value in params.items() if name != key)
+
+
+def _resolve_attachments(value: Any, files: dict[str, Upload]) -> Any:
+    if isinstance(value, str) and value.startswith("attach://"):
+        return files.get(value.removeprefix("attach://"), value)
+    if isinstance(value, dict):
+        return {k: _resolve_attachments(v, files) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_attachments(v, files) for v in value]
+    return value
+
+
+def _content(message: JsonDict) -> JsonDict:
+    """What "message is not modified" compares: the content and the keyboard."""
+    keys: Iterable[str] = ("text", "entities", "caption", "caption_entities", "reply_markup")
+    return {key: message.get(key) for key in keys}
+
+
+def _commands_key(params: JsonDict) -> tuple[str, str]:
+    scope = params.get("scope") or {"type": "default"}
+    return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
+
+
+def _photo_sizes(file_id: str) -> list[JsonDict]:
+    return [
+        {"file_id": f"{file_id}-small", "file_unique_id": f"u-{file_id}-s",
+         "width": 90, "height": 68, "file_size": 1200},
+        {"file_id": file_id, "file_unique_id": f"u-{file_id}",
+         "width": 1280, "height": 960, "file_size": 98000},
+    ]  # fmt: skip
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _float(value: Any, default: float) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default

@@ -257,3 +257,45 @@ async def test_group_commit_makes_each_caller_durable_and_isolates_failures(
     for i in range(50):
         assert await repository.get_draft(f"owner-{i}") is not None
     await repository.close()
+
+
+async def test_online_backup_is_consistent_while_writes_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from bot.cli import main
+    from tests.conftest import EXAMPLE_CONFIG
+
+    path = tmp_path / "live.sqlite3"
+    repo = Repository(path, clock=clock)
+    await repo.connect()
+    for i in range(200):
+        await store(repo, named(user_id=i, text=f"第{i}条建议：" + "内容" * 50), f"o{i}")
+    stop = asyncio.Event()
+
+    async def keep_writing() -> int:
+        n = 0
+        while not stop.is_set():
+            await repo.save_draft(f"w{n}", Draft(parts=["写入中" * 20]))
+            n += 1
+            await asyncio.sleep(0)
+        return n
+
+    writer = asyncio.create_task(keep_writing())
+    check = await repo.backup(tmp_path / "copy" / "backup.sqlite3")
+    stop.set()
+    written = await writer
+    assert check == ["ok"] and written > 0
+    with sqlite3.connect(tmp_path / "copy" / "backup.sqlite3") as copy:
+        assert copy.execute("SELECT COUNT(*) FROM submissions").fetchone() == (200,)
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+    # The command line does the same while the bot's connection is open.
+    monkeypatch.setenv("JINDIANZI_STORAGE__PATH", str(path))
+    target = tmp_path / "cli.sqlite3"
+    code = await asyncio.to_thread(main, ["backup", "--config", str(EXAMPLE_CONFIG), str(target)])
+    assert code == 0 and "integrity ok" in capsys.readouterr().out
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("SELECT COUNT(*) FROM submissions").fetchone() == (200,)
+    await repo.close()
