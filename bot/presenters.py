@@ -129,7 +129,12 @@ def submission_detail(
     ]
     if sub.attachments:
         lines.append(_attachments_line(lang, sub.attachments))
-    lines += ["", escape(sub.text), "", t(lang, "detail.history")]
+    lines += ["", escape(sub.text)]
+    if sub.response:
+        lines += ["", t(lang, "field.response", value=escape(sub.response))]
+    if sub.rating:
+        lines.append(t(lang, "field.rating", value=t(lang, f"rating.{sub.rating}")))
+    lines += ["", t(lang, "detail.history")]
     for entry in history:
         note = f" — {escape(entry.note)}" if entry.note else ""
         lines.append(f"{local_time(entry.at, tz)}  {status_label(lang, entry.to_status)}{note}")

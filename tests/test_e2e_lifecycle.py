@@ -119,6 +119,8 @@ async def test_named_item_from_submission_to_closing(stub: FakeBotApi, campaign:
     intruder = await alice.tap_data(await alice.send("/help"), response.buttons[2][1])
     assert intruder.plain == zh("button.stale")
     thanks = await Chat(stub, BOB).tap(response, t("en", "rating.satisfied"))
+    own = await Chat(stub, BOB).send(f"/status {number}", expect="Railing repaired")
+    assert t("en", "rating.satisfied") in own.plain
     assert thanks.plain == t("en", "rate.thanks", rating=t("en", "rating.satisfied"))
     assert row(campaign.settings, number)["rating"] == "satisfied"
 
