@@ -7,10 +7,12 @@ everything at start-up and raises :class:`ConfigError` whose lines each name the
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -26,6 +28,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 Language = Literal["zh-Hans", "zh-Hant", "en"]
@@ -283,12 +286,35 @@ def load_settings(
         settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(source, format_validation_error(exc)) from None
+    except SettingsError as exc:  # an environment value that is not valid JSON for its key
+        raise ConfigError(source, [_environment_problem(exc)]) from None
     if require_token and not settings.telegram.token.get_secret_value():
         raise ConfigError(
             source,
             ["telegram.token: no bot token; set it in the file or in JINDIANZI_TELEGRAM__TOKEN"],
         )
     return settings
+
+
+def _environment_problem(exc: SettingsError) -> str:
+    """Name the JINDIANZI_* variable whose value could not be parsed: list and table
+    settings must be written as JSON (``[1, 2]``)."""
+    message = str(exc)
+    section = message.split('"')[1] if message.count('"') >= 2 else ""
+    field = Settings.model_fields.get(section)
+    model = field.annotation if field is not None else None
+    prefix = f"{ENV_PREFIX}{section.upper()}__"
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        for name, value in sorted(os.environ.items()):
+            key = name[len(prefix) :].lower() if name.startswith(prefix) else None
+            sub = model.model_fields.get(key) if key else None
+            if sub is None or get_origin(sub.annotation) not in (list, dict):
+                continue
+            try:
+                json.loads(value)
+            except ValueError:
+                return f"{section}.{key} (from {name}): not valid JSON; write e.g. [1, 2]"
+    return f"{section or 'environment'}: a {ENV_PREFIX}* value could not be parsed ({message})"
 
 
 def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

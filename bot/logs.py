@@ -26,7 +26,10 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:
             return True
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call: logging's own handleError reports it
+            return True
         cleaned = message
         for secret in self.secrets:
             cleaned = cleaned.replace(secret, REDACTED)

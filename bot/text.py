@@ -59,7 +59,8 @@ def split_message(text: str, limit: int = TELEGRAM_MESSAGE_LIMIT) -> list[str]:
         current = line
     if current or not chunks:
         chunks.append(current)
-    return chunks
+    # A chunk of nothing but spaces would be refused by Telegram as empty.
+    return [c for c in chunks if c.strip()] or chunks[:1]
 
 
 def _cut_point(line: str, limit: int) -> int:

@@ -2,71 +2,153 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from bot.anonymity import Secrets, SecretsError, load_or_create_secrets
-from bot.config import AnonymitySettings
+from bot.config import AnonymitySettings, load_settings
+
+TOPICS = """
+[[topics]]
+id = "other"
+names = { "zh-Hans" = "其他" }
+fallback = true
+"""
 
 
-def test_owner_hash_is_stable_keyed_and_opaque() -> None:
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("JINDIANZI_"):
+            monkeypatch.delenv(name)
+
+
+# ---------------------------------------------------------------- keyed hashes
+def test_owner_hash_is_stable_per_key_and_user() -> None:
     a, b = Secrets.generate(), Secrets.generate()
     assert a.owner_hash(987654321) == a.owner_hash(987654321)
     assert a.owner_hash(987654321) != a.owner_hash(987654322)
     assert a.owner_hash(987654321) != b.owner_hash(987654321)
-    assert "987654321" not in a.owner_hash(987654321)
-    assert a.key_hash("c", [1, 2]) == a.key_hash("c", [1, 2]) != a.key_hash("d", [1, 2])
 
 
-def test_reply_route_round_trip_only_with_the_same_key() -> None:
-    a, b = Secrets.generate(), Secrets.generate()
-    token = a.encrypt_int(-1001234567890)
+def test_owner_hash_is_opaque() -> None:
+    digest = Secrets.generate().owner_hash(987654321)
+    assert "987654321" not in digest
+    assert len(digest) == 64 and int(digest, 16) >= 0  # a SHA-256 hex digest
+
+
+def test_same_key_material_gives_the_same_hash() -> None:
+    a = Secrets.generate()
+    copy = Secrets(hmac_key=a.hmac_key, encryption_key=Fernet.generate_key())
+    assert copy.owner_hash(5) == a.owner_hash(5)
+
+
+def test_key_hash_depends_on_namespace_and_key() -> None:
+    s = Secrets.generate()
+    assert s.key_hash("c", [1, 2]) == s.key_hash("c", [1, 2])
+    assert s.key_hash("c", [1, 2]) != s.key_hash("d", [1, 2])
+    assert s.key_hash("c", [1, 2]) != s.key_hash("c", [2, 1])
+    assert s.key_hash("c", [1, 2]) != Secrets.generate().key_hash("c", [1, 2])
+
+
+# ---------------------------------------------------------------- encryption
+@pytest.mark.parametrize("value", [0, 7, -1001234567890, 2**62])
+def test_encrypt_int_round_trip(value: int) -> None:
+    s = Secrets.generate()
+    assert s.decrypt_int(s.encrypt_int(value)) == value
+
+
+def test_encrypted_chat_id_is_not_readable() -> None:
+    token = Secrets.generate().encrypt_int(-1001234567890)
     assert "1234567890" not in token
-    assert a.decrypt_int(token) == -1001234567890
+
+
+def test_encrypt_text_round_trip_and_fresh_tokens() -> None:
+    s = Secrets.generate()
+    first, second = s.encrypt("[123,456]"), s.encrypt("[123,456]")
+    assert first != second  # Fernet tokens carry a random IV
+    assert s.decrypt(first) == s.decrypt(second) == "[123,456]"
+
+
+def test_decrypt_with_another_key_or_garbage_is_none() -> None:
+    a, b = Secrets.generate(), Secrets.generate()
+    token = a.encrypt_int(42)
     assert b.decrypt_int(token) is None
+    assert b.decrypt(token) is None
     assert a.decrypt("not a token") is None
+    assert a.decrypt("") is None
+    assert a.decrypt("日本") is None  # not even ASCII
     assert a.decrypt_int(None) is None
+    assert a.decrypt_int(a.encrypt("not a number")) is None
 
 
-def test_keys_never_show_in_repr() -> None:
-    secrets = Secrets.generate()
-    for key in secrets.exported():
-        assert key not in repr(secrets) and key not in str(secrets)
+# ---------------------------------------------------------------- key material
+def test_keys_never_show_in_repr_or_str() -> None:
+    s = Secrets.generate()
+    for key in s.exported():
+        assert key not in repr(s) and key not in str(s) and key not in f"{s!r} {s}"
 
 
-def test_bad_keys_are_refused_naming_the_key() -> None:
-    with pytest.raises(SecretsError, match="hmac_key"):
-        Secrets(hmac_key=b"short", encryption_key=Secrets.generate().encryption_key)
-    with pytest.raises(SecretsError, match="encryption_key"):
-        Secrets(hmac_key=b"k" * 32, encryption_key=b"not-fernet")
+def test_short_hmac_key_is_refused_naming_the_key() -> None:
+    with pytest.raises(SecretsError, match=r"anonymity\.hmac_key"):
+        Secrets(hmac_key=b"k" * 31, encryption_key=Fernet.generate_key())
+    Secrets(hmac_key=b"k" * 32, encryption_key=Fernet.generate_key())  # the minimum is fine
 
 
+def test_bad_fernet_key_is_refused_naming_the_key() -> None:
+    with pytest.raises(SecretsError, match=r"anonymity\.encryption_key") as info:
+        Secrets(hmac_key=b"k" * 32, encryption_key=b"not-a-fernet-key")
+    assert "not-a-fernet-key" not in str(info.value)
+
+
+# ---------------------------------------------------------------- the key file
 def test_key_file_is_created_private_and_reused(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = AnonymitySettings(key_file=tmp_path / "sub" / "keys.json")
+    path = tmp_path / "sub" / "keys.json"
+    settings = AnonymitySettings(key_file=path)
     with caplog.at_level(logging.WARNING):
         first = load_or_create_secrets(settings)
-    assert (tmp_path / "sub" / "keys.json").stat().st_mode & 0o777 == 0o600
-    assert "apart from database backups" in caplog.text
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert str(path) in caplog.text
     for key in first.exported():
         assert key not in caplog.text
+    assert set(json.loads(path.read_text(encoding="ascii"))) == {"hmac_key", "encryption_key"}
+    before = path.read_bytes()
     second = load_or_create_secrets(settings)
+    assert path.read_bytes() == before  # not regenerated
+    assert second.exported() == first.exported()
     assert second.owner_hash(5) == first.owner_hash(5)
     assert second.decrypt_int(first.encrypt_int(5)) == 5
 
 
-def test_unreadable_key_file(tmp_path: Path) -> None:
+def test_key_file_readable_by_others_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = AnonymitySettings(key_file=tmp_path / "keys.json")
+    load_or_create_secrets(settings)
+    (tmp_path / "keys.json").chmod(0o644)
+    with caplog.at_level(logging.WARNING):
+        load_or_create_secrets(settings)
+    assert "chmod 600" in caplog.text
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"hmac_key": "x"}', "[]"])
+def test_unreadable_key_file_names_the_setting(tmp_path: Path, content: str) -> None:
     path = tmp_path / "keys.json"
-    path.write_text("{not json", encoding="ascii")
-    with pytest.raises(SecretsError, match=r"anonymity\.key_file"):
+    path.write_text(content, encoding="ascii")
+    with pytest.raises(SecretsError, match=r"anonymity\.(key_file|hmac_key)"):
         load_or_create_secrets(AnonymitySettings(key_file=path))
 
 
-def test_keys_from_settings_both_or_neither(tmp_path: Path) -> None:
+# ---------------------------------------------------------------- keys from settings / env
+def test_keys_from_settings_take_precedence_over_the_key_file(tmp_path: Path) -> None:
     generated = Secrets.generate()
     hmac_key, enc_key = generated.exported()
     both = AnonymitySettings(
@@ -76,5 +158,40 @@ def test_keys_from_settings_both_or_neither(tmp_path: Path) -> None:
     )
     assert load_or_create_secrets(both).owner_hash(1) == generated.owner_hash(1)
     assert not (tmp_path / "unused").exists()
-    with pytest.raises(SecretsError, match="both"):
-        load_or_create_secrets(AnonymitySettings(hmac_key=SecretStr(hmac_key)))
+
+
+def test_keys_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    generated = Secrets.generate()
+    hmac_key, enc_key = generated.exported()
+    monkeypatch.setenv("JINDIANZI_ANONYMITY__HMAC_KEY", hmac_key)
+    monkeypatch.setenv("JINDIANZI_ANONYMITY__ENCRYPTION_KEY", enc_key)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[anonymity]\nkey_file = "{tmp_path / "k"}"\n' + TOPICS, encoding="utf-8")
+    secrets = load_or_create_secrets(load_settings(config).anonymity)
+    assert secrets.decrypt_int(generated.encrypt_int(9)) == 9
+    assert not (tmp_path / "k").exists()
+
+
+@pytest.mark.parametrize("only", ["HMAC_KEY", "ENCRYPTION_KEY"])
+def test_both_keys_or_neither(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, only: str) -> None:
+    hmac_key, enc_key = Secrets.generate().exported()
+    value = hmac_key if only == "HMAC_KEY" else enc_key
+    monkeypatch.setenv(f"JINDIANZI_ANONYMITY__{only}", value)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[anonymity]\nkey_file = "{tmp_path / "k"}"\n' + TOPICS, encoding="utf-8")
+    with pytest.raises(SecretsError, match="both") as info:
+        load_or_create_secrets(load_settings(config).anonymity)
+    assert value not in str(info.value)
+    assert not (tmp_path / "k").exists()
+
+
+def test_short_hmac_key_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JINDIANZI_ANONYMITY__HMAC_KEY", "too-short")
+    monkeypatch.setenv("JINDIANZI_ANONYMITY__ENCRYPTION_KEY", Fernet.generate_key().decode())
+    config = tmp_path / "config.toml"
+    config.write_text(TOPICS, encoding="utf-8")
+    with pytest.raises(SecretsError, match=r"anonymity\.hmac_key") as info:
+        load_or_create_secrets(load_settings(config).anonymity)
+    assert "too-short" not in str(info.value)

@@ -1,9 +1,7 @@
-"""Drafting rules (limits, readiness, commands), the state machine, and log redaction."""
+"""Drafting rules: what may be added to a draft, when it is ready, topic proposals,
+commands with their text on the same line."""
 
 from __future__ import annotations
-
-import io
-import logging
 
 import pytest
 from hypothesis import given
@@ -11,10 +9,8 @@ from hypothesis import strategies as st
 
 from bot import drafting
 from bot.config import LimitsSettings
-from bot.logs import REDACTED, RedactSecrets, configure_logging
 from bot.records import Attachment, Draft
 from bot.tagging import TopicMatch
-from bot.workflow import FINAL_STATUSES, IllegalTransition, Status, check_transition
 
 LIMITS = LimitsSettings(max_text_chars=100, max_parts=3, max_attachments=2, min_text_chars=4)
 PHOTO = Attachment(type="photo", file_id="P")
@@ -81,51 +77,3 @@ def test_command_parsing_never_fails(text: str) -> None:
         assert argument == ""
     else:
         assert argument in text
-
-
-def test_state_machine_has_a_way_to_close_and_refuses_skips() -> None:
-    check_transition(Status.NEW, Status.ACCEPTED)
-    check_transition(Status.ANSWERED, Status.CLOSED)
-    with pytest.raises(IllegalTransition, match=r"new.*published"):
-        check_transition(Status.NEW, Status.PUBLISHED)
-    for status in FINAL_STATUSES:
-        with pytest.raises(IllegalTransition, match="final"):
-            check_transition(status, Status.NEW)
-    assert {Status.REJECTED, Status.DUPLICATE, Status.CLOSED} == FINAL_STATUSES
-
-
-def test_secrets_are_redacted_from_messages_arguments_and_tracebacks() -> None:
-    secret = "123456:SECRET-TOKEN-abcdef"
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(RedactSecrets([secret, "short"]))
-    logger = logging.getLogger("test.redaction")
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        logger.warning("url https://api/bot%s/getMe", secret)
-        logger.warning(f"inline {secret}")
-        try:
-            raise RuntimeError(f"failed with {secret}")
-        except RuntimeError:
-            logger.exception("boom")
-        logger.warning("a short value stays")
-    finally:
-        logger.removeHandler(handler)
-    out = stream.getvalue()
-    assert secret not in out
-    assert out.count(REDACTED) == 3
-    assert "a short value stays" in out
-
-
-def test_library_debug_output_stays_quiet() -> None:
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    try:
-        configure_logging("DEBUG", stream=io.StringIO())
-        for name in ("telegram", "aiosqlite", "httpx"):
-            assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
-        assert logging.getLogger("handlers.resident").isEnabledFor(logging.DEBUG)
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)

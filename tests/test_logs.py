@@ -1,0 +1,139 @@
+"""Logging: secrets redacted from messages, arguments and tracebacks; noisy libraries quiet."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bot.logs import QUIET_LIBRARIES, REDACTED, RedactSecrets, configure_logging
+
+TOKEN = "123456789:AAE-very-secret-bot-token"
+KEY = "hmac-key-material-0123456789"
+
+
+@pytest.fixture
+def captured() -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.addFilter(RedactSecrets([TOKEN, KEY, "short"]))
+    logger = logging.getLogger("tests.logs.redaction")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    yield logger, stream
+    logger.handlers.clear()
+
+
+@pytest.fixture
+def restore_root() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in QUIET_LIBRARIES}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, value in levels.items():
+        logging.getLogger(name).setLevel(value)
+
+
+def test_secret_in_the_message(captured: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = captured
+    logger.info(f"GET https://api.telegram.org/bot{TOKEN}/getMe")
+    assert stream.getvalue() == f"INFO GET https://api.telegram.org/bot{REDACTED}/getMe\n"
+
+
+def test_secret_in_the_arguments(captured: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = captured
+    logger.warning("keys %s and %r loaded for %d users", KEY, TOKEN, 3)
+    out = stream.getvalue()
+    assert TOKEN not in out and KEY not in out
+    assert out == f"WARNING keys {REDACTED} and '{REDACTED}' loaded for 3 users\n"
+
+
+def test_secret_in_a_traceback(captured: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = captured
+    try:
+        try:
+            raise ValueError(f"bad token {TOKEN}")
+        except ValueError as inner:
+            raise RuntimeError(f"while using {KEY}") from inner
+    except RuntimeError:
+        logger.exception("request failed")
+    out = stream.getvalue()
+    assert "Traceback" in out and "RuntimeError" in out and "ValueError" in out
+    assert TOKEN not in out and KEY not in out
+    assert out.count(REDACTED) == 2
+
+
+def test_messages_without_secrets_are_untouched(
+    captured: tuple[logging.Logger, io.StringIO],
+) -> None:
+    logger, stream = captured
+    logger.info("%s submitted #%d", "someone", 42)
+    assert stream.getvalue() == "INFO someone submitted #42\n"
+
+
+def test_short_secrets_are_ignored(captured: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = captured
+    logger.info("a short word stays")
+    assert stream.getvalue() == "INFO a short word stays\n"
+    assert RedactSecrets(["1234567", "", "12345678"]).secrets == ["12345678"]
+
+
+def test_longer_secrets_are_replaced_first() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "abcdefgh-XYZ", None, None)
+    RedactSecrets(["abcdefgh", "abcdefgh-XYZ"]).filter(record)
+    assert record.getMessage() == REDACTED
+
+
+def test_without_secrets_the_filter_changes_nothing() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s", ("v",), None)
+    assert RedactSecrets([]).filter(record) is True
+    assert record.msg == "%s" and record.args == ("v",)
+
+
+def test_a_malformed_log_call_does_not_raise(
+    captured: tuple[logging.Logger, io.StringIO], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logger, _ = captured
+    monkeypatch.setattr(logging, "raiseExceptions", False)  # as in production
+    logger.warning("%d items", "not a number")  # must not raise, as without the filter
+
+
+@pytest.mark.usefixtures("restore_root")
+def test_configure_logging_installs_one_redacting_handler() -> None:
+    stream = io.StringIO()
+    handler = configure_logging("debug", secrets=[TOKEN], stream=stream)
+    root = logging.getLogger()
+    assert root.handlers == [handler] and root.level == logging.DEBUG
+    logging.getLogger("jindianzi.test").debug("token=%s", TOKEN)
+    assert TOKEN not in stream.getvalue() and f"token={REDACTED}" in stream.getvalue()
+    # Even at DEBUG, libraries that log URLs (with the token) or whole updates stay quiet.
+    assert logging.getLogger("httpx").level == logging.WARNING
+    assert logging.getLogger("telegram").level == logging.INFO
+    assert logging.getLogger("aiosqlite").level == logging.INFO
+
+
+@pytest.mark.usefixtures("restore_root")
+def test_configure_logging_never_lowers_below_the_chosen_level() -> None:
+    configure_logging("ERROR", stream=io.StringIO())
+    assert logging.getLogger("httpx").level == logging.ERROR
+    assert logging.getLogger("telegram").level == logging.ERROR
+
+
+def test_library_debug_output_stays_quiet() -> None:
+    """Libraries that log user ids (aiosqlite, telegram) or the token (httpx) at DEBUG."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("DEBUG", stream=io.StringIO())
+        for name in ("telegram", "aiosqlite", "httpx"):
+            assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
+        assert logging.getLogger("handlers.resident").isEnabledFor(logging.DEBUG)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
