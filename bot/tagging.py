@@ -1,16 +1,14 @@
-"""Topic tagging by keyword rules: normalise the text, find the catalogue's keywords, rank.
-
-Knows nothing of Telegram. The result keeps the keywords that fired for each topic so the
-office (and the resident) can see why an item was tagged as it was.
-"""
+"""Topic tagging by keyword rules (no Telegram here): normalise a text, find keywords, rank."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 import opencc
 
@@ -18,6 +16,8 @@ from bot.config import TopicConfig
 
 # Longer keywords are more specific ("安置房" says more than "安置"), up to this weight.
 MAX_KEYWORD_WEIGHT = 4
+# A Latin keyword of one word weighs as much as a three-character Chinese one.
+LATIN_WORD_WEIGHT = 3
 
 
 @lru_cache(maxsize=1)
@@ -25,19 +25,37 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
-# Characters whose compatibility form matters for matching: full-width letters and digits
-# (ＡＢＣ１２３) and the ideographic space. Full-width punctuation (，。) never occurs in a
-# keyword, so a text with only that is left as it is and skips the costly NFKC pass.
-_WIDE = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000\uff61-\uffef]")
+# NFKC maps full-width ASCII (ＡＢＣ１２３，！) and the ideographic space to their ASCII twins.
+# Chinese input methods type the commonest of these in nearly every message, so they are
+# replaced first (cheap); NFKC over the whole text, which is slow, runs only when needed.
+_COMMON_WIDE = tuple((c, unicodedata.normalize("NFKC", c)) for c in "，！？：；（）\u3000")
+_FULL_WIDTH = re.compile("[\u3000\uff01-\uff5e]+")
+# Lone surrogates (a JSON "\\ud800" decodes to one) cannot be encoded for OpenCC.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _nfkc(match: re.Match[str]) -> str:
+    return unicodedata.normalize("NFKC", match.group())
 
 
 def normalise(text: str) -> str:
-    """Full-width → half-width (NFKC), Traditional → Simplified (OpenCC), case-folded."""
-    if text.isascii():
+    """Unicode NFKC (full-width → half-width), Traditional → Simplified (OpenCC t2s), casefold.
+
+    Never fails: lone surrogates become U+FFFD.
+    """
+    if text.isascii():  # NFKC and OpenCC leave ASCII as it is
         return text.casefold()
-    if _WIDE.search(text):
+    for wide, narrow in _COMMON_WIDE:
+        if wide in text:
+            text = text.replace(wide, narrow)
+    if _FULL_WIDTH.search(text):
+        text = _FULL_WIDTH.sub(_nfkc, text)
+    if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
-    simplified: str = _t2s().convert(text)
+    try:
+        simplified: str = _t2s().convert(text)
+    except UnicodeEncodeError:
+        simplified = _t2s().convert(_SURROGATE.sub("\ufffd", text))
     return simplified.casefold()
 
 
@@ -52,29 +70,40 @@ class TopicMatch:
 
 @dataclass(frozen=True, slots=True)
 class _Keyword:
-    normal: str  # as matched
     written: str  # as configured, for display
     topic: int  # index in the catalogue
-    order: int  # position in the catalogue, for stable evidence order
+    order: int  # position in the catalogue, for a stable evidence order
     weight: float
-    word: re.Pattern[str] | None  # Latin keywords match whole words only
 
 
-def _weight(keyword: str) -> float:
-    if keyword.isascii():
-        return float(MAX_KEYWORD_WEIGHT - 1)
-    return float(min(len(keyword), MAX_KEYWORD_WEIGHT))
+def _weight(normal: str) -> float:
+    if normal.isascii():
+        return float(min(LATIN_WORD_WEIGHT + len(normal.split()) - 1, MAX_KEYWORD_WEIGHT))
+    return float(min(len(normal), MAX_KEYWORD_WEIGHT))
+
+
+def _latin_pattern(normal: str) -> re.Pattern[str]:
+    # Whole words only ("road" is not in "railroads"), plural "s"/"es" allowed ("buses").
+    return re.compile(rf"(?<![a-z0-9]){re.escape(normal)}(?:e?s)?(?![a-z0-9])")
 
 
 class Tagger:
     """Ranks the catalogue's topics for a text by the keywords found in it.
 
-    Rule: each topic scores the sum of the weights of its distinct keywords found in the
-    normalised text; a keyword's weight is its length in characters, capped at 4 (Latin
-    keywords weigh 3 and must match whole words). A keyword contained in a longer keyword
-    of the same topic that also fired is not counted again ("路灯" inside "路灯坏了").
-    Topics are ranked by score, ties in catalogue order. When nothing fires, the result is
-    the fallback topic alone with score 0 and no keywords.
+    Matching: the text and the keywords are both normalised (:func:`normalise`), so a
+    keyword written in Traditional script or upper case matches too. Chinese keywords match
+    anywhere; Latin ones match whole words, with an optional plural "s"/"es".
+
+    Scoring: a keyword found in the text counts once (repeating it adds nothing), with a
+    weight of its length in characters capped at 4 (Latin: 3 for one word, 4 for a phrase).
+    A keyword whose every occurrence lies inside an occurrence of a longer keyword that was
+    also found does not count, whichever topic that longer one belongs to: "路灯" inside
+    "路灯坏了", "卫生" inside "卫生院", "农民" inside "农民工". A topic's score is the sum
+    of its counted keywords' weights.
+
+    Result: every topic with a counted keyword, by score, ties in catalogue order, each with
+    its counted keywords as written in the configuration, heaviest first. When nothing
+    counts, the fallback topic alone, with score 0 and no keywords.
     """
 
     def __init__(self, topics: Sequence[TopicConfig]) -> None:
@@ -83,44 +112,86 @@ class Tagger:
             raise ValueError("the catalogue needs exactly one fallback topic")
         self.fallback_id = fallbacks[0]
         self._ids = [t.id for t in topics]
-        keywords: list[_Keyword] = []
+        # Normalised keyword -> the topics it stands for (one keyword may serve two topics).
+        self._keywords: dict[str, list[_Keyword]] = {}
+        order = 0
         for index, topic in enumerate(topics):
-            seen: set[str] = set()
             for written in topic.keywords:
                 normal = normalise(written).strip()
-                if not normal or normal in seen:
+                entries = self._keywords.setdefault(normal, []) if normal else []
+                if not normal or any(e.topic == index for e in entries):
                     continue
-                seen.add(normal)
-                word = None
-                if normal.isascii():
-                    word = re.compile(rf"(?<![a-z0-9]){re.escape(normal)}(?![a-z0-9])")
-                keywords.append(
-                    _Keyword(normal, written, index, len(keywords), _weight(normal), word)
-                )
-        # Keywords by first character: only those whose first character occurs are tried.
-        self._by_first: dict[str, tuple[_Keyword, ...]] = {}
-        for kw in keywords:
-            self._by_first[kw.normal[0]] = (*self._by_first.get(kw.normal[0], ()), kw)
-        self._firsts = frozenset(self._by_first)
+                entries.append(_Keyword(written, index, order, _weight(normal)))
+                order += 1
+        self._latin = {k: _latin_pattern(k) for k in self._keywords if k.isascii()}
+        # Prefilter (speed only): each keyword is filed under one of its characters, the one
+        # fewest other keywords share; a keyword is looked for only when that character
+        # occurs in the text.
+        shared = Counter(ch for word in self._keywords for ch in set(word))
+        filed: dict[str, list[str]] = {}
+        for word in self._keywords:
+            filed.setdefault(min(word, key=shared.__getitem__), []).append(word)
+        self._filed = {ch: tuple(words) for ch, words in filed.items()}
+        self._filing_chars = frozenset(self._filed)
+        # For each keyword, the longer keywords containing it (which may hide it) and where.
+        self._containers = {
+            short: tuple(
+                (w, tuple(i for i in range(len(w)) if w.startswith(short, i)))
+                for w in self._keywords
+                if len(w) > len(short) and short in w
+            )
+            for short in self._keywords
+        }
+        self._hideable = frozenset(k for k, longer in self._containers.items() if longer)
 
     def tag(self, text: str) -> list[TopicMatch]:
         """All topics whose keywords occur in ``text``, best first; else the fallback."""
         normal = normalise(text)
-        fired: dict[int, list[_Keyword]] = {}
-        by_first = self._by_first
-        for first in self._firsts.intersection(normal):
-            for kw in by_first[first]:
-                if kw.normal in normal and (kw.word is None or kw.word.search(normal)):
-                    fired.setdefault(kw.topic, []).append(kw)
-        if not fired:
+        candidates = map(self._filed.__getitem__, self._filing_chars.intersection(normal))
+        found = list(filter(normal.__contains__, chain.from_iterable(candidates)))
+        latin = self._latin
+        if not latin.keys().isdisjoint(found):  # Latin keywords must be whole words
+            found = [w for w in found if w not in latin or latin[w].search(normal)]
+        hideable = self._hideable.intersection(found)
+        if hideable:
+            present = set(found)
+            found = [w for w in found if w not in hideable or not self._hidden(w, present, normal)]
+        if not found:
             return [TopicMatch(self.fallback_id, 0.0, ())]
+        by_topic: dict[int, list[_Keyword]] = {}
+        for word in found:
+            for kw in self._keywords[word]:
+                by_topic.setdefault(kw.topic, []).append(kw)
         ranked: list[tuple[float, int, tuple[str, ...]]] = []
-        for index, found in fired.items():
-            found.sort(key=lambda k: (-len(k.normal), k.order))
-            kept: list[_Keyword] = []
-            for kw in found:
-                if not any(kw.normal in longer.normal for longer in kept):
-                    kept.append(kw)
-            ranked.append((sum(k.weight for k in kept), index, tuple(k.written for k in kept)))
+        for index, kws in by_topic.items():
+            if len(kws) > 1:
+                kws.sort(key=lambda k: (-k.weight, -len(k.written), k.order))
+            ranked.append((sum(k.weight for k in kws), index, tuple(k.written for k in kws)))
         ranked.sort(key=lambda r: (-r[0], r[1]))
         return [TopicMatch(self._ids[i], score, words) for score, i, words in ranked]
+
+    def _hidden(self, word: str, present: set[str], text: str) -> bool:
+        """Whether every occurrence of ``word`` lies inside a longer keyword present.
+
+        Linear in the number of occurrences: ``word`` sits at fixed offsets in each
+        container, so an occurrence at ``s`` is inside one starting at ``s - offset``.
+        """
+        inside = [
+            (set(self._starts(w, text)), at) for w, at in self._containers[word] if w in present
+        ]
+        return all(
+            any(s - offset in starts for starts, at in inside for offset in at)
+            for s in self._starts(word, text)
+        )
+
+    def _starts(self, word: str, text: str) -> list[int]:
+        """Where ``word`` occurs in ``text`` (whole words only, for Latin keywords)."""
+        pattern = self._latin.get(word)
+        if pattern is not None:
+            return [m.start() for m in pattern.finditer(text)]
+        starts = []
+        start = text.find(word)
+        while start >= 0:
+            starts.append(start)
+            start = text.find(word, start + 1)
+        return starts
