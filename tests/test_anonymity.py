@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,6 @@ id = "other"
 names = { "zh-Hans" = "其他" }
 fallback = true
 """
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("JINDIANZI_"):
-            monkeypatch.delenv(name)
 
 
 # ---------------------------------------------------------------- keyed hashes

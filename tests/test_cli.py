@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import sqlite3
 from collections.abc import Iterator
@@ -23,13 +22,6 @@ id = "other"
 names = { "zh-Hans" = "其他" }
 fallback = true
 """
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("JINDIANZI_"):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -22,14 +21,6 @@ id = "other"
 names = { "zh-Hans" = "其他" }
 fallback = true
 """
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's own JINDIANZI_* variables must not leak into these tests."""
-    for name in list(os.environ):
-        if name.startswith("JINDIANZI_"):
-            monkeypatch.delenv(name)
 
 
 def write(tmp_path: Path, text: str) -> Path:
