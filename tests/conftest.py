@@ -6,6 +6,7 @@ CLI uses, pointed at :class:`tests.botapi_stub.FakeBotApi` on 127.0.0.1.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from bot.app import AnyApplication, build_application, running
 from bot.config import Settings, load_settings
@@ -21,6 +23,14 @@ from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config.example.toml"
+
+# Property tests: "ci" replays a fixed sequence so a clean clone passes or fails the same way
+# every time; "dev" (the default) draws fresh examples on each run; "thorough" is for
+# hunting, e.g. HYPOTHESIS_PROFILE=thorough ./scripts/test tests/test_text.py
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("dev", print_blob=True)
+hypothesis_settings.register_profile("thorough", max_examples=5000, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 ADMIN = FakeUser(id=1000001, first_name="办公室", last_name="小王", language_code="zh-hans")
 
