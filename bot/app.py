@@ -10,11 +10,12 @@ from typing import Any
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.anonymity import Secrets, load_or_create_secrets
 from bot.config import Settings
 from bot.i18n import t
+from bot.inbox import DurableBot, Inbox
 from bot.services import SERVICES_KEY, Services
 from bot.tagging import Tagger
 from handlers import (
@@ -52,34 +53,39 @@ def build_application(
     secrets = secrets or load_or_create_secrets(settings.anonymity)
     repository = Repository(settings.storage.path, clock=clock)
     tg = settings.telegram
+    inbox = Inbox(repository, secrets)
+    bot = DurableBot(
+        token=tg.token.get_secret_value(),
+        base_url=tg.base_url,
+        base_file_url=tg.base_file_url,
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=get_updates_request or HTTPXRequest(connection_pool_size=1),
+        rate_limiter=AIORateLimiter(
+            overall_max_rate=tg.overall_max_rate,
+            group_max_rate=tg.group_max_rate,
+            max_retries=3,
+        ),
+        inbox=inbox,
+    )
     builder = (
         ApplicationBuilder()
-        .token(tg.token.get_secret_value())
-        .base_url(tg.base_url)
-        .base_file_url(tg.base_file_url)
+        .bot(bot)
         .persistence(
             SqliteConversationPersistence(
                 repository, secrets, update_interval=tg.persistence_interval
             )
         )
-        .rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=tg.overall_max_rate,
-                group_max_rate=tg.group_max_rate,
-                max_retries=3,
-            )
-        )
-        .concurrent_updates(PerUserUpdateProcessor(tg.concurrent_updates))
+        .concurrent_updates(PerUserUpdateProcessor(tg.concurrent_updates, done=inbox.handled))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if request is not None:
-        builder = builder.request(request)
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
     app = builder.build()
     app.bot_data[SERVICES_KEY] = Services(
-        settings=settings, repository=repository, tagger=Tagger(settings.topics), secrets=secrets
+        settings=settings,
+        repository=repository,
+        tagger=Tagger(settings.topics),
+        secrets=secrets,
+        inbox=inbox,
     )
     register_handlers(app)
     return app
@@ -110,6 +116,8 @@ def services_of(app: AnyApplication) -> Services:
 async def _post_init(app: AnyApplication) -> None:
     svc = services_of(app)
     await svc.repository.connect()
+    # Before polling starts: what a crash left unhandled is handled first, in order.
+    await svc.inbox.replay(app.update_queue, app.bot)
     # The default list is Simplified Chinese; English clients get English descriptions.
     for lang, code in (("zh-Hans", None), ("en", "en")):
         commands = [BotCommand(cmd, t(lang, f"cmd.{cmd}")) for cmd in RESIDENT_COMMANDS]
@@ -133,7 +141,9 @@ async def _post_init(app: AnyApplication) -> None:
 
 
 async def _post_shutdown(app: AnyApplication) -> None:
-    await services_of(app).repository.close()
+    svc = services_of(app)
+    await svc.inbox.flush()
+    await svc.repository.close()
 
 
 @asynccontextmanager

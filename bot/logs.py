@@ -1,4 +1,5 @@
-"""Logging set-up: one line per event, secrets redacted, noisy libraries kept quiet.
+"""Logging set-up: one line per event (with the update it belongs to), secrets redacted,
+noisy libraries kept quiet.
 
 httpx logs request URLs at INFO, and Bot API URLs contain the token, so it is held at
 WARNING; python-telegram-bot logs whole updates (user ids, names) at DEBUG, so it is held at
@@ -10,10 +11,24 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
+from contextvars import ContextVar
 from typing import TextIO
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s update=%(update)s %(message)s"
 REDACTED = "[REDACTED]"
+
+# The id of the Telegram update being handled (set by the update processor), so every line
+# a handler logs names its update; "-" outside any update (jobs, start-up).
+CURRENT_UPDATE: ContextVar[int | None] = ContextVar("current_update", default=None)
+
+
+class UpdateContext(logging.Filter):
+    """Give every record the ``update`` field of the format."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        update = CURRENT_UPDATE.get()
+        record.update = "-" if update is None else update
+        return True
 
 
 class RedactSecrets(logging.Filter):
@@ -60,6 +75,7 @@ def configure_logging(
     """One handler on the root logger, secrets redacted; returns the handler."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(UpdateContext())
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

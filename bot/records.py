@@ -60,6 +60,9 @@ class Draft(BaseModel):
     topic_id: str | None = None
     evidence: list[TopicEvidence] = Field(default_factory=list)
     anonymous: bool | None = None
+    # The last update applied to this draft: after a crash an update may be replayed, and
+    # one already applied must not add its text a second time.
+    last_update: int = 0
 
     @property
     def text(self) -> str:
@@ -90,6 +93,7 @@ class NewSubmission(_Record):
     sender: Sender | None = None  # None = anonymous
     owner_hash: str | None = None  # anonymous only: the keyed hash for /my
     reply_route: str | None = None  # anonymous only: the encrypted chat id
+    source_update_id: int | None = None  # the update that confirmed it (replays find it)
 
 
 class Submission(_Record):

@@ -10,6 +10,7 @@ from telegram.ext import CallbackContext
 
 from bot.anonymity import Secrets
 from bot.config import Settings
+from bot.inbox import Inbox
 from bot.tagging import Tagger
 from storage.repository import Repository
 
@@ -22,6 +23,7 @@ class Services:
     repository: Repository
     tagger: Tagger
     secrets: Secrets
+    inbox: Inbox
     # One outbox delivery run at a time.
     delivery_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

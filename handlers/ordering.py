@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from bot.logs import CURRENT_UPDATE
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +24,16 @@ log = logging.getLogger(__name__)
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Up to ``max_concurrent_updates`` at once; one at a time per user (else per chat)."""
 
-    def __init__(self, max_concurrent_updates: int, *, remember: int = 10_000) -> None:
+    def __init__(
+        self,
+        max_concurrent_updates: int,
+        *,
+        remember: int = 10_000,
+        done: Callable[[int], None] | None = None,
+    ) -> None:
         super().__init__(max_concurrent_updates)
+        # Told each update id once its handlers finished (the durable inbox's mark).
+        self._done = done
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
         # Telegram may deliver an update again (e.g. after a lost getUpdates answer); the
         # last ``remember`` update ids are kept so none is handled twice.
@@ -58,6 +68,17 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             if isinstance(coroutine, Coroutine):
                 coroutine.close()  # never awaited: close it quietly
             return
+        token = CURRENT_UPDATE.set(update.update_id if isinstance(update, Update) else None)
+        try:
+            await self._in_turn(update, coroutine)
+        finally:
+            CURRENT_UPDATE.reset(token)
+            # Handled, whether the handlers succeeded or the error handler took over: an
+            # update that fails every time must not be replayed forever.
+            if self._done is not None and isinstance(update, Update):
+                self._done(update.update_id)
+
+    async def _in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = self._key(update)
         if key is None:
             await coroutine

@@ -90,7 +90,13 @@ async def _pressed_on_draft(update: Update, context: Context) -> Draft | None:
 
 
 async def _save(update: Update, context: Context, draft: Draft) -> None:
+    draft = draft.model_copy(update={"last_update": max(draft.last_update, update.update_id)})
     await services(context).repository.save_draft(owner_hash(update, context), draft)
+
+
+def _applied(update: Update, draft: Draft | None) -> bool:
+    """True when this update was applied to the draft before (a replay after a crash)."""
+    return draft is not None and draft.last_update >= update.update_id
 
 
 def _message(update: Update) -> Message:
@@ -108,6 +114,8 @@ async def _add(
 ) -> Draft | None:
     """Add text and/or an attachment to the draft and save it. When it cannot be added, reply
     saying why and return None; nothing already in the draft is lost."""
+    if _applied(update, draft):
+        return draft
     result = drafting.add_content(
         draft, text=text, attachment=attachment, limits=services(context).settings.limits
     )
@@ -163,8 +171,9 @@ async def start_with_kind(update: Update, context: Context) -> str:
         command_text = _message(update).text or ""
         kind = Kind.PROBLEM if drafting.command_name(command_text) == "report" else Kind.SUGGESTION
         inline_text = drafting.command_argument(command_text)
-    draft = (await _load(update, context) or Draft()).model_copy(update={"kind": kind})
-    if inline_text:  # one commit for the kind and the text together
+    loaded = await _load(update, context)
+    draft = (loaded or Draft()).model_copy(update={"kind": kind})
+    if inline_text and not _applied(update, loaded):  # one commit for the kind and the text
         added = drafting.add_content(
             draft, text=inline_text, attachment=None, limits=services(context).settings.limits
         )
@@ -181,6 +190,8 @@ async def start_from_content(update: Update, context: Context) -> str | int:
     added = await _add_message(update, context, draft)
     if added is None and not (draft.parts or draft.attachments):
         return END
+    if added is not None and added.kind is not None:  # a draft whose kind was chosen
+        return await _prompt_compose(update, context, added)
     return await _prompt_kind(update, context)
 
 
@@ -195,11 +206,6 @@ async def choose_kind(update: Update, context: Context) -> str | int:
     draft = draft.model_copy(update={"kind": Kind(query.data.split(":", 1)[1])})
     await _save(update, context, draft)
     return await _prompt_compose(update, context, draft)
-
-
-async def add_while_choosing_kind(update: Update, context: Context) -> str:
-    await _add_message(update, context, await _load(update, context) or Draft())
-    return await _prompt_kind(update, context)
 
 
 # ---------------------------------------------------------------- COMPOSE
@@ -305,7 +311,11 @@ async def confirm(update: Update, context: Context) -> int | str:
     draft = await svc.repository.get_draft(hash_)
     if draft is None:
         await drop_buttons(update)
-        await say(update, context, "draft.gone")
+        stored = await svc.repository.submission_from_update(update.update_id)
+        if stored is not None:  # this very press stored it before a crash: say so again
+            await _acknowledge(update, context, stored)
+        else:
+            await say(update, context, "draft.gone")
         return END
     problem = drafting.submit_problem(draft)
     if problem is not None:
@@ -334,6 +344,7 @@ async def confirm(update: Update, context: Context) -> int | str:
         else Sender(user_id=user.id, chat_id=chat.id, name=user.full_name, username=user.username),
         owner_hash=hash_ if draft.anonymous else None,
         reply_route=svc.secrets.encrypt_int(chat.id) if draft.anonymous else None,
+        source_update_id=update.update_id,
     )
     try:
         submission = await svc.repository.create_submission(
@@ -348,8 +359,7 @@ async def confirm(update: Update, context: Context) -> int | str:
     # The commit is done: only now acknowledge.
     deliver_soon(context)
     await drop_buttons(update)
-    key = "ack.anonymous" if submission.anonymous else "ack.named"
-    await say(update, context, key, ref=format_reference(submission.id), num=submission.id)
+    await _acknowledge(update, context, submission.id, anonymous=submission.anonymous)
     log.info(
         "submission stored ref=%s kind=%s anonymous=%s update=%s",
         format_reference(submission.id),
@@ -358,6 +368,16 @@ async def confirm(update: Update, context: Context) -> int | str:
         update.update_id,
     )
     return END
+
+
+async def _acknowledge(
+    update: Update, context: Context, ref: int, *, anonymous: bool | None = None
+) -> None:
+    if anonymous is None:
+        stored = await services(context).repository.get_submission(ref)
+        anonymous = stored is not None and stored.anonymous
+    key = "ack.anonymous" if anonymous else "ack.named"
+    await say(update, context, key, ref=format_reference(ref), num=ref)
 
 
 # ---------------------------------------------------------------- leaving
@@ -376,46 +396,51 @@ Handlers = list[BaseHandler[Update, Context, Any]]
 def build_conversation() -> ConversationHandler[Context]:
     start_commands = CommandHandler(["suggest", "report"], start_with_kind, filters=PRIVATE)
     start_buttons = CallbackQueryHandler(start_with_kind, pattern=r"^menu:(suggest|report)$")
-    entry_points: Handlers = [
-        start_commands,
-        start_buttons,
-        MessageHandler(CONTENT, start_from_content),
+    choose_kind_button = CallbackQueryHandler(choose_kind, pattern=r"^kind:(suggestion|problem)$")
+    next_button = CallbackQueryHandler(finish_compose, pattern=r"^draft:next$")
+    topic_buttons: Handlers = [
+        CallbackQueryHandler(list_topics, pattern=r"^topic:list$"),
+        CallbackQueryHandler(accept_topic, pattern=r"^topic:(ok|set:[a-z0-9_]+)$"),
+    ]
+    identity_button = CallbackQueryHandler(choose_identity, pattern=r"^who:(named|anon)$")
+    confirm_button = CallbackQueryHandler(confirm, pattern=r"^confirm:yes$")
+    # The draft in SQLite, not the conversation state, is the truth: every step checks the
+    # draft. So a step's button also works from any other state (and with no state at all),
+    # e.g. after a crash lost the last state change that persistence had not yet written.
+    any_step: Handlers = [
+        choose_kind_button,
+        next_button,
+        *topic_buttons,
+        identity_button,
+        confirm_button,
     ]
     more: Handlers = [
         MessageHandler(CONTENT, add_content),
         MessageHandler(UNSUPPORTED, unsupported_content),
     ]
-    kind: Handlers = [
-        CallbackQueryHandler(choose_kind, pattern=r"^kind:(suggestion|problem)$"),
-        MessageHandler(CONTENT, add_while_choosing_kind),
-        MessageHandler(UNSUPPORTED, unsupported_content),
+    entry_points: Handlers = [
+        start_commands,
+        start_buttons,
+        *any_step,
+        MessageHandler(CONTENT, start_from_content),
     ]
-    compose: Handlers = [CallbackQueryHandler(finish_compose, pattern=r"^draft:next$"), *more]
-    topic: Handlers = [
-        CallbackQueryHandler(list_topics, pattern=r"^topic:list$"),
-        CallbackQueryHandler(accept_topic, pattern=r"^topic:(ok|set:[a-z0-9_]+)$"),
-        *more,
-    ]
-    identity: Handlers = [
-        CallbackQueryHandler(choose_identity, pattern=r"^who:(named|anon)$"),
-        *more,
-    ]
-    confirm_step: Handlers = [CallbackQueryHandler(confirm, pattern=r"^confirm:yes$"), *more]
     fallbacks: Handlers = [
         CommandHandler("cancel", cancel, filters=PRIVATE),
         CallbackQueryHandler(cancel, pattern=r"^draft:cancel$"),
         start_commands,
         start_buttons,
+        *any_step,
     ]
+    states: dict[object, Handlers] = {
+        KIND: [choose_kind_button, *more],
+        COMPOSE: [next_button, *more],
+        TOPIC: [*topic_buttons, *more],
+        IDENTITY: [identity_button, *more],
+        CONFIRM: [confirm_button, *more],
+    }
     return ConversationHandler(
         entry_points=entry_points,
-        states={
-            KIND: kind,
-            COMPOSE: compose,
-            TOPIC: topic,
-            IDENTITY: identity,
-            CONFIRM: confirm_step,
-        },
+        states=states,
         fallbacks=fallbacks,
         name=CONVERSATION_NAME,
         persistent=True,

@@ -20,7 +20,7 @@ import aiosqlite
 from bot.records import HistoryEntry, Submission
 from bot.workflow import Status
 from storage.migrations import apply_migrations
-from storage.rows import attachment_record, parse_dt, submission_record, utc_now
+from storage.rows import attachment_record, iso, parse_dt, submission_record, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,10 @@ class RepositoryBase:
         # Group commit: the open SQLite transaction's outcome, and whether a COMMIT is due.
         self._batch: asyncio.Future[None] | None = None
         self._flush_task: asyncio.Task[None] | None = None
+        # Ids of updates whose handlers finished, written with the next transaction: so
+        # when a later update's effects are durable, so is the mark of every update that
+        # finished before it (after a crash only unfinished updates are replayed).
+        self._handled_updates: set[int] = set()
 
     # ------------------------------------------------------------------ lifecycle
     async def connect(self) -> None:
@@ -69,6 +73,9 @@ class RepositoryBase:
             self._db = db
 
     async def close(self) -> None:
+        if self._db is not None and self._handled_updates:
+            async with self.transaction():
+                pass  # writes the last handled marks
         async with self._connect_lock:
             if self._db is not None:
                 async with self._lock:
@@ -105,6 +112,8 @@ class RepositoryBase:
                 await db.execute("BEGIN IMMEDIATE")
                 self._batch = asyncio.get_running_loop().create_future()
             batch = self._batch
+            if self._handled_updates:
+                await self._write_handled(db)
             await db.execute("SAVEPOINT tx")
             try:
                 yield db
@@ -116,6 +125,22 @@ class RepositoryBase:
             await db.execute("RELEASE tx")
             self._schedule_flush()
         await asyncio.shield(batch)
+
+    def note_handled(self, update_id: int) -> None:
+        """Mark an update handled with the next transaction (see ``_handled_updates``)."""
+        self._handled_updates.add(update_id)
+
+    @property
+    def handled_pending(self) -> bool:
+        return bool(self._handled_updates)
+
+    async def _write_handled(self, db: aiosqlite.Connection) -> None:
+        ids, self._handled_updates = self._handled_updates, set()
+        now = iso(self.clock())
+        await db.executemany(
+            "UPDATE inbox SET body = NULL, handled_at = ? WHERE update_id = ?",
+            [(now, i) for i in sorted(ids)],
+        )
 
     def _schedule_flush(self) -> None:
         # Queued behind the transactions already waiting for the lock, so they join first.

@@ -20,6 +20,7 @@ from bot.records import (
 )
 from bot.workflow import Status
 from storage.base import MAX_SQLITE_INT, Clock, NotFound, RepositoryBase
+from storage.inbox import InboxQueries
 from storage.office import OfficeQueries
 from storage.outbox import OutboxQueries, enqueue
 from storage.reports import ReportQueries
@@ -28,7 +29,7 @@ from storage.rows import evidence_json, iso, summary_record, utc_now
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 
 
-class Repository(OfficeQueries, ReportQueries, OutboxQueries, RepositoryBase):
+class Repository(OfficeQueries, ReportQueries, OutboxQueries, InboxQueries, RepositoryBase):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``."""
 
     # ------------------------------------------------------------------ users
@@ -87,8 +88,8 @@ class Repository(OfficeQueries, ReportQueries, OutboxQueries, RepositoryBase):
             cur = await db.execute(
                 "INSERT INTO submissions (kind, text, topic_id, suggested_topic_id, evidence,"
                 " anonymous, owner_hash, reply_route, sender_user_id, sender_chat_id, sender_name,"
-                " sender_username, language, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " sender_username, language, status, created_at, updated_at, source_update_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.kind.value,
                     new.text,
@@ -106,6 +107,7 @@ class Repository(OfficeQueries, ReportQueries, OutboxQueries, RepositoryBase):
                     Status.NEW.value,
                     now_s,
                     now_s,
+                    new.source_update_id,
                 ),
             )
             submission_id = cur.lastrowid

@@ -543,6 +543,10 @@ class FakeBotApi:
         self._wake_pollers()
         return update_id
 
+    def delivered(self, update_id: int) -> JsonDict:
+        """The JSON of an update given out before (e.g. to plant it in the bot's inbox)."""
+        return dict(self._delivered[update_id])
+
     def deliver_again(self, update_id: int) -> None:
         """Queue an update that was already delivered once more, with the same id (as Telegram
         does when it did not see the confirmation); it comes once, after what is queued."""
