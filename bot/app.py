@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,6 +37,9 @@ from storage.repository import Clock, Repository, utc_now
 log = logging.getLogger(__name__)
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+# Seconds a clean stop spends sending what the outbox holds (the rest waits for the restart).
+SHUTDOWN_FLUSH = 10.0
 
 # Commands shown in the Telegram client's menu; each described by the key "cmd.<command>".
 RESIDENT_COMMANDS = ("suggest", "report", "my", "status", "cancel", "lang", "privacy", "help")
@@ -77,6 +81,7 @@ def build_application(
         )
         .concurrent_updates(PerUserUpdateProcessor(tg.concurrent_updates, done=inbox.handled))
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     app = builder.build()
@@ -140,6 +145,16 @@ async def _post_init(app: AnyApplication) -> None:
             await reports.catch_up(app.job_queue, svc)
 
 
+async def _post_stop(app: AnyApplication) -> None:
+    """Polling has stopped and running handlers have finished: send what they queued."""
+    try:
+        await asyncio.wait_for(delivery.deliver_due(app.bot, services_of(app)), SHUTDOWN_FLUSH)
+    except TimeoutError:
+        log.warning(
+            "outbox not empty after %ss: the rest is sent after the restart", SHUTDOWN_FLUSH
+        )
+
+
 async def _post_shutdown(app: AnyApplication) -> None:
     svc = services_of(app)
     await svc.inbox.flush()
@@ -169,6 +184,8 @@ async def running(
             await app.updater.stop()
         if app.running:
             await app.stop()
+        if app.post_stop is not None:
+            await app.post_stop(app)
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)

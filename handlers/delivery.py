@@ -12,6 +12,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import JobQueue
@@ -36,15 +37,19 @@ def backoff(attempts: int) -> timedelta:
 
 
 async def deliver(context: Context) -> None:
-    """Send every due message once; one run at a time."""
-    svc = get_services(context)
+    """The job: send every due message once; one run at a time."""
+    await deliver_due(context.bot, get_services(context))
+
+
+async def deliver_due(bot: Bot, svc: Services) -> None:
+    """Send every due message once (also called at shutdown to flush the outbox)."""
     async with svc.delivery_lock:
         while batch := await svc.repository.due_messages(limit=50):
             for entry in batch:
-                await _deliver_one(context, svc, entry)
+                await _deliver_one(bot, svc, entry)
 
 
-async def _deliver_one(context: Context, svc: Services, entry: OutboxEntry) -> None:
+async def _deliver_one(bot: Bot, svc: Services, entry: OutboxEntry) -> None:
     repo = svc.repository
     chat_id = svc.secrets.decrypt_int(entry.chat_enc)
     if chat_id is None:
@@ -53,7 +58,7 @@ async def _deliver_one(context: Context, svc: Services, entry: OutboxEntry) -> N
         return
     try:
         if entry.photo is not None:
-            sent = await context.bot.send_photo(
+            sent = await bot.send_photo(
                 chat_id,
                 entry.photo,
                 caption=entry.text or None,
@@ -61,7 +66,7 @@ async def _deliver_one(context: Context, svc: Services, entry: OutboxEntry) -> N
                 reply_markup=from_buttons(entry.buttons),
             )
         else:
-            sent = await context.bot.send_message(
+            sent = await bot.send_message(
                 chat_id,
                 entry.text,
                 parse_mode=ParseMode.HTML,

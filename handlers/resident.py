@@ -361,11 +361,10 @@ async def confirm(update: Update, context: Context) -> int | str:
     await drop_buttons(update)
     await _acknowledge(update, context, submission.id, anonymous=submission.anonymous)
     log.info(
-        "submission stored ref=%s kind=%s anonymous=%s update=%s",
+        "submission stored ref=%s kind=%s anonymous=%s",
         format_reference(submission.id),
         submission.kind,
         submission.anonymous,
-        update.update_id,
     )
     return END
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import QUIET_LIBRARIES, REDACTED, RedactSecrets, configure_logging
+from bot.logs import CURRENT_UPDATE, QUIET_LIBRARIES, REDACTED, RedactSecrets, configure_logging
 
 TOKEN = "123456789:AAE-very-secret-bot-token"
 KEY = "hmac-key-material-0123456789"
@@ -137,3 +137,19 @@ def test_library_debug_output_stays_quiet() -> None:
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
+
+
+@pytest.mark.usefixtures("restore_root")
+def test_every_line_names_the_update_being_handled() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    log = logging.getLogger("tests.logs.update")
+    log.info("outside any update")
+    token = CURRENT_UPDATE.set(4242)
+    try:
+        log.info("stored ref=%s", "#7")
+    finally:
+        CURRENT_UPDATE.reset(token)
+    first, second = stream.getvalue().splitlines()
+    assert " update=- outside any update" in first
+    assert " update=4242 stored ref=#7" in second
