@@ -39,12 +39,13 @@ class RepositoryBase:
         self.path = Path(path)
         self.clock = clock
         self._db: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._connect_lock = asyncio.Lock()
         # Group commit: the open SQLite transaction's outcome, and whether a COMMIT is due.
         self._batch: asyncio.Future[None] | None = None
         self._flush_task: asyncio.Task[None] | None = None
-        # Ids of updates whose handlers finished, written with the next transaction: so
+        # Ids of updates whose handlers finished, written just before the next COMMIT: so
         # when a later update's effects are durable, so is the mark of every update that
         # finished before it (after a crash only unfinished updates are replayed).
         self._handled_updates: set[int] = set()
@@ -71,12 +72,23 @@ class RepositoryBase:
             if applied:
                 log.info("database %s: applied migrations %s", self.path, applied)
             self._db = db
+            if str(self.path) != ":memory:":
+                # Reads go to a second connection (its own thread): under WAL they see the
+                # last commit and neither wait for the writer's lock nor hold it up.
+                reader = await aiosqlite.connect(self.path, isolation_level=None)
+                reader.row_factory = aiosqlite.Row
+                for pragma in ("PRAGMA query_only=ON", "PRAGMA busy_timeout=10000"):
+                    await reader.execute(pragma)
+                self._reader = reader
 
     async def close(self) -> None:
         if self._db is not None and self._handled_updates:
             async with self.transaction():
                 pass  # writes the last handled marks
         async with self._connect_lock:
+            if self._reader is not None:
+                await self._reader.close()
+                self._reader = None
             if self._db is not None:
                 async with self._lock:
                     await self._commit_batch()
@@ -112,8 +124,6 @@ class RepositoryBase:
                 await db.execute("BEGIN IMMEDIATE")
                 self._batch = asyncio.get_running_loop().create_future()
             batch = self._batch
-            if self._handled_updates:
-                await self._write_handled(db)
             await db.execute("SAVEPOINT tx")
             try:
                 yield db
@@ -125,6 +135,25 @@ class RepositoryBase:
             await db.execute("RELEASE tx")
             self._schedule_flush()
         await asyncio.shield(batch)
+
+    async def _write(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """A transaction of one statement (returns its rowcount): the same group commit as
+        :meth:`transaction`, without the SAVEPOINT, since SQLite undoes a failed statement
+        on its own. Two fewer trips to the database thread than the general form."""
+        db = self.db
+        async with self._lock:
+            if self._batch is None:
+                await db.execute("BEGIN IMMEDIATE")
+                self._batch = asyncio.get_running_loop().create_future()
+            batch = self._batch
+            try:
+                cursor = await db.execute(sql, tuple(params))
+                count = cursor.rowcount
+                await cursor.close()
+            finally:
+                self._schedule_flush()
+        await asyncio.shield(batch)
+        return count
 
     def note_handled(self, update_id: int) -> None:
         """Mark an update handled with the next transaction (see ``_handled_updates``)."""
@@ -157,6 +186,8 @@ class RepositoryBase:
         if batch is None:
             return
         try:
+            if self._handled_updates:  # every update finished so far: see _handled_updates
+                await self._write_handled(self.db)
             await self.db.execute("COMMIT")
         except BaseException as exc:
             log.error("commit failed: %s", exc)
@@ -175,7 +206,10 @@ class RepositoryBase:
             yield self.db
 
     async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        # One trip to aiosqlite's thread (execute, fetch and close together).
+        # One trip to a database thread (execute, fetch and close together). Every write
+        # returns only after its COMMIT, so the reader sees what the caller wrote.
+        if self._reader is not None:
+            return list(await self._reader.execute_fetchall(sql, tuple(params)))
         async with self.reading() as db:
             return list(await db.execute_fetchall(sql, tuple(params)))
 

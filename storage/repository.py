@@ -39,13 +39,12 @@ class Repository(OfficeQueries, ReportQueries, OutboxQueries, InboxQueries, Repo
 
     async def set_language(self, owner_hash: str, language: str) -> None:
         now = iso(self.clock())
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT INTO users (owner_hash, language, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (owner_hash)"
-                " DO UPDATE SET language = excluded.language, updated_at = excluded.updated_at",
-                (owner_hash, language, now, now),
-            )
+        await self._write(
+            "INSERT INTO users (owner_hash, language, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (owner_hash)"
+            " DO UPDATE SET language = excluded.language, updated_at = excluded.updated_at",
+            (owner_hash, language, now, now),
+        )
 
     # ------------------------------------------------------------------ drafts
     async def get_draft(self, owner_hash: str) -> Draft | None:
@@ -54,18 +53,15 @@ class Repository(OfficeQueries, ReportQueries, OutboxQueries, InboxQueries, Repo
 
     async def save_draft(self, owner_hash: str, draft: Draft) -> None:
         now = iso(self.clock())
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT INTO drafts (owner_hash, body, created_at, updated_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (owner_hash) DO UPDATE SET body = excluded.body,"
-                " updated_at = excluded.updated_at",
-                (owner_hash, draft.model_dump_json(), now, now),
-            )
+        await self._write(
+            "INSERT INTO drafts (owner_hash, body, created_at, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (owner_hash) DO UPDATE SET body = excluded.body,"
+            " updated_at = excluded.updated_at",
+            (owner_hash, draft.model_dump_json(), now, now),
+        )
 
     async def delete_draft(self, owner_hash: str) -> bool:
-        async with self.transaction() as db:
-            cur = await db.execute("DELETE FROM drafts WHERE owner_hash = ?", (owner_hash,))
-            return cur.rowcount > 0
+        return await self._write("DELETE FROM drafts WHERE owner_hash = ?", (owner_hash,)) > 0
 
     # ------------------------------------------------------------------ submissions
     async def create_submission(
@@ -202,18 +198,17 @@ class Repository(OfficeQueries, ReportQueries, OutboxQueries, InboxQueries, Repo
     async def save_conversation(
         self, name: str, key_hash: str, key_enc: str, state_json: str | None
     ) -> None:
-        async with self.transaction() as db:
-            if state_json is None:
-                await db.execute(
-                    "DELETE FROM conversations WHERE name = ? AND key_hash = ?", (name, key_hash)
-                )
-            else:
-                await db.execute(
-                    "INSERT INTO conversations (name, key_hash, key_enc, state, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, key_hash) DO UPDATE SET"
-                    " state = excluded.state, updated_at = excluded.updated_at",
-                    (name, key_hash, key_enc, state_json, iso(self.clock())),
-                )
+        if state_json is None:
+            await self._write(
+                "DELETE FROM conversations WHERE name = ? AND key_hash = ?", (name, key_hash)
+            )
+        else:
+            await self._write(
+                "INSERT INTO conversations (name, key_hash, key_enc, state, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, key_hash) DO UPDATE SET"
+                " state = excluded.state, updated_at = excluded.updated_at",
+                (name, key_hash, key_enc, state_json, iso(self.clock())),
+            )
 
     # ------------------------------------------------------------------ maintenance
     async def integrity_check(self) -> list[str]:
