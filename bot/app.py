@@ -15,6 +15,7 @@ from telegram.request import BaseRequest
 from bot.anonymity import Secrets, load_or_create_secrets
 from bot.config import Settings
 from bot.i18n import t
+from bot.learner import TopicLearner
 from bot.services import SERVICES_KEY, Services
 from bot.tagging import Tagger
 from handlers import (
@@ -110,6 +111,8 @@ def services_of(app: AnyApplication) -> Services:
 async def _post_init(app: AnyApplication) -> None:
     svc = services_of(app)
     await svc.repository.connect()
+    svc.learner = TopicLearner(svc.repository, [topic.id for topic in svc.settings.topics])
+    await svc.learner.load()
     # The default list is Simplified Chinese; English clients get English descriptions.
     for lang, code in (("zh-Hans", None), ("en", "en")):
         commands = [BotCommand(cmd, t(lang, f"cmd.{cmd}")) for cmd in RESIDENT_COMMANDS]
@@ -133,7 +136,10 @@ async def _post_init(app: AnyApplication) -> None:
 
 
 async def _post_shutdown(app: AnyApplication) -> None:
-    await services_of(app).repository.close()
+    svc = services_of(app)
+    if svc.learner is not None:
+        await svc.learner.idle()  # a training under way is saved before the database closes
+    await svc.repository.close()
 
 
 @asynccontextmanager

@@ -228,7 +228,7 @@ async def finish_compose(update: Update, context: Context) -> str | int:
         return COMPOSE
     await drop_buttons(update)
     svc = services(context)
-    matches = svc.tagger.tag(draft.text)
+    matches = await svc.propose_topics(draft.text)
     draft = drafting.with_proposal(draft, matches)
     await _save(update, context, draft)
     lang = await language(update, context)
@@ -347,6 +347,8 @@ async def confirm(update: Update, context: Context) -> int | str:
         return END
     # The commit is done: only now acknowledge.
     deliver_soon(context)
+    if submission.topic_id != submission.suggested_topic_id:
+        svc.learn()  # the resident's own choice was stored as a (light) label
     await drop_buttons(update)
     key = "ack.anonymous" if submission.anonymous else "ack.named"
     await say(update, context, key, ref=format_reference(submission.id), num=submission.id)
