@@ -146,7 +146,10 @@ async def test_a_failing_migration_leaves_no_half_applied_schema(
 async def test_a_migration_merged_later_with_a_lower_number_still_runs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    first = [Migration(1, "one", "CREATE TABLE a (x);"), Migration(3, "three", "CREATE TABLE c (x);")]
+    first = [
+        Migration(1, "one", "CREATE TABLE a (x);"),
+        Migration(3, "three", "CREATE TABLE c (x);"),
+    ]
     monkeypatch.setattr(migrations, "available_migrations", lambda: first)
     async with aiosqlite.connect(":memory:", isolation_level=None) as db:
         assert await apply_migrations(db) == [1, 3]
