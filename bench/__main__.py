@@ -74,6 +74,12 @@ async def main(quick: bool, full: bool) -> None:
                 f" 100 {macro[f'{name}_model_100']:.3f}/{macro[f'{name}_combined_100']:.3f}"
                 f" 300 {macro[f'{name}_model_300']:.3f}/{macro[f'{name}_combined_300']:.3f}"
             )
+        print("residents' own topic changes as labels (simulation; macro-F1 test/holdout)")
+        for (right, weight), (test, holdout, n) in tagger_model.resident_weight().items():
+            print(
+                f"  right {right:.0%} weight {weight:.1f}: {test:.3f}/{holdout:.3f}"
+                f" ({n} labels from residents)"
+            )
 
     sizes = [1000] if quick else [10_000, 100_000] + ([1_000_000] if full else [])
     print("store: queries through the repository vs a naive full scan in Python (seconds)")

@@ -122,3 +122,46 @@ def quality() -> dict[str, float]:
                 suffix = "" if size == len(train) else f"_{size}"
                 figures[f"{name}_{mode}{suffix}"] = _macro(gold, predicted)
     return figures
+
+
+def resident_weight(
+    weights: Sequence[float] = (0.0, 0.5, 1.0), right: Sequence[float] = (0.6, 0.9)
+) -> dict[tuple[float, float], tuple[float, float, int]]:
+    """Simulation: what residents' own topic choices add, by the weight they get.
+
+    The first 300 train rows are the office's labels; the other 200 arrive from residents,
+    each shown the combined proposal of a model trained on the 300. A resident who sees the
+    right topic accepts it (not recorded, as in the bot); one who sees a wrong topic changes
+    it, to the right topic with probability ``right``, else to another topic at random, and
+    that choice is recorded with the weight tried. Returns, per (right, weight), macro-F1 of
+    the combined tagger on the test split and on the holdout file, and the labels recorded."""
+    import random
+
+    settings = load_settings(ROOT / "config.example.toml")
+    tagger = Tagger(settings.topics)
+    topics = [t.id for t in settings.topics]
+    train, test, holdout = split()
+    office, residents = train[:300], train[300:]
+    base = TopicModel.train(office)
+    shown = _predict(tagger, base, [e.text for e in residents], topics, CONFIDENT, FLOOR)
+    results: dict[tuple[float, float], tuple[float, float, int]] = {}
+    for chance in right:
+        rng = random.Random(7)
+        chosen: list[Example] = []
+        for example, proposed in zip(residents, shown["combined"], strict=True):
+            if proposed == example.topic_id:
+                continue
+            if rng.random() < chance:
+                topic = example.topic_id
+            else:
+                topic = rng.choice([t for t in topics if t not in (proposed, example.topic_id)])
+            chosen.append(Example(example.text, topic))
+        for weight in weights:
+            extra = [Example(e.text, e.topic_id, weight) for e in chosen] if weight else []
+            model = TopicModel.train(office + extra)
+            figures = []
+            for rows in (test, holdout):
+                got = _predict(tagger, model, [t for _, t in rows], topics, CONFIDENT, FLOOR)
+                figures.append(_macro([label for label, _ in rows], got["combined"]))
+            results[(chance, weight)] = (figures[0], figures[1], len(chosen))
+    return results
