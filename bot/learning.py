@@ -159,8 +159,10 @@ class TopicModel:
         self.classes = tuple(classes)
         self.examples = examples
         self.trained_at = trained_at
-        self._coef = np.ascontiguousarray(coef, dtype=np.float32)
-        self._weights = np.ascontiguousarray(self._coef.T)  # features x classes, for X @ W
+        # One copy of the weights: features x classes (row-major, for X @ W), and the
+        # classes x features view of it for explanations.
+        self._weights = np.ascontiguousarray(np.asarray(coef, dtype=np.float32).T)
+        self._coef = self._weights.T
         self._intercept = np.asarray(intercept, dtype=np.float32)
 
     # ------------------------------------------------------------------ training
