@@ -6,6 +6,7 @@ curve; the combination thresholds are picked by cross-validation on the train sp
 from __future__ import annotations
 
 import csv
+import random
 import statistics
 import time
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from bot.tagging import Tagger, TopicMatch, normalise
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 BATCH = 1000
+SEED = 5
 
 
 def _rows(name: str) -> list[tuple[str, str]]:
@@ -27,8 +29,11 @@ def _rows(name: str) -> list[tuple[str, str]]:
 
 
 def split() -> tuple[list[Example], list[tuple[str, str]], list[tuple[str, str]]]:
+    """Train rows (shuffled with a fixed seed: the file is grouped by topic, so a prefix
+    is a sample of all topics), test rows, holdout rows."""
     rows = _rows("labelled_messages.csv")
     train = [Example(t, label) for i, (label, t) in enumerate(rows) if i % 5]
+    random.Random(SEED).shuffle(train)
     test = [row for i, row in enumerate(rows) if i % 5 == 0]
     return train, test, _rows("holdout_messages.csv")
 
@@ -135,8 +140,6 @@ def resident_weight(
     it, to the right topic with probability ``right``, else to another topic at random, and
     that choice is recorded with the weight tried. Returns, per (right, weight), macro-F1 of
     the combined tagger on the test split and on the holdout file, and the labels recorded."""
-    import random
-
     settings = load_settings(ROOT / "config.example.toml")
     tagger = Tagger(settings.topics)
     topics = [t.id for t in settings.topics]

@@ -47,8 +47,8 @@ SEED = 0
 # 5-fold cross-validation on the labelled set's train split only (bench/tagger_model.py,
 # choose_thresholds): the lowest values among the best; the test rows and the holdout file
 # were not used.
-CONFIDENT = 0.8
-FLOOR = 0.5
+CONFIDENT = 0.9
+FLOOR = 0.4
 FORMAT_VERSION = 1
 FEATURES_ID = "char-1-3-mul64-v1"  # change with the hashing, so old models are refused
 EXPLAIN_NGRAMS = 3
