@@ -1,16 +1,22 @@
-"""The topic model at run time: loaded from SQLite at start-up, retrained off the event loop
-when labels arrive (coalesced: one training at a time, one more if labels came meanwhile),
-saved after each training so a restart does not lose it."""
+"""The topic model at run time: loaded from SQLite at start-up, retrained when labels arrive
+(coalesced: one training at a time, one more if labels came meanwhile) in a separate
+process (:mod:`bot.train_model`), which saves it in the database so a restart does not lose
+it; the bot then loads the saved model."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Sequence
 
 from bot.learning import Example, TopicModel, propose
 from bot.tagging import Tagger, TopicMatch
 from storage.labels import LabelQueries, StoredModel
+
+# bot.train_model's exit codes (not imported from it: it imports this module).
+EXIT_TRAINED = 0
+EXIT_TOO_FEW = 3
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +55,44 @@ class TopicLearner:
             self.schedule_retrain()
 
     async def retrain(self) -> TopicModel | None:
-        """Train on every stored label now, save and use the result."""
-        rows = await self.repository.labelled_examples()
-        examples = [Example(r.text, r.topic_id, r.weight) for r in rows]
-        model = await asyncio.to_thread(train_examples, examples, self.topics)
-        if model is None:
+        """Train on every stored label now (in a child process), save and use the result."""
+        path = self.repository.path
+        if str(path) == ":memory:":  # no file to share with a process: train here
+            rows = await self.repository.labelled_examples()
+            examples = [Example(r.text, r.topic_id, r.weight) for r in rows]
+            trained = await asyncio.to_thread(train_examples, examples, self.topics)
+            if trained is None:
+                return None
+            await self.repository.save_model(StoredModel(*trained.to_blobs()))
+            self.model = trained
+            return trained
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.train_model",
+            str(path),
+            ",".join(self.topics),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await process.communicate()
+        if process.returncode == EXIT_TOO_FEW:
             return None
-        params, columns, weights = await asyncio.to_thread(model.to_blobs)
-        await self.repository.save_model(StoredModel(params, columns, weights))
+        if process.returncode != EXIT_TRAINED:
+            # Only the exception's type: a traceback could quote a labelled text.
+            last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+            log.error(
+                "topic model training failed (exit %s): %s",
+                process.returncode,
+                last[0].split(":", 1)[0][:80],
+            )
+            return None
+        stored = await self.repository.load_model()
+        if stored is None:
+            return None
+        model = await asyncio.to_thread(
+            TopicModel.from_blobs, stored.params, stored.columns, stored.weights
+        )
         self.model = model
         log.info("topic model trained on %d examples", model.examples)
         return model

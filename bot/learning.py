@@ -19,11 +19,10 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
-from sklearn.linear_model import SGDClassifier
 
 from bot.tagging import Tagger, TopicMatch, normalise
 
@@ -91,35 +90,37 @@ def _hashes(codes: NDArray[np.uint64], n: int) -> NDArray[np.int64]:
     return (h >> np.uint64(64 - N_BITS)).astype(np.int64)
 
 
-def features(normals: Sequence[str]) -> csr_matrix:
-    """One row per normalised text: its character n-gram counts hashed into ``N_FEATURES``
+def feature_entries(
+    normals: Sequence[str],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], Floats]:
+    """The non-zero entries (row, column, value; by row, then column) of the feature matrix
+    of normalised texts: each text's character n-gram counts hashed into ``N_FEATURES``
     columns, scaled to unit (L2) length, as scikit-learn's HashingVectorizer does. Done in
     numpy over the whole batch at once (HashingVectorizer's Python loop alone would cost
     more per message than the whole speed budget)."""
     lengths = np.fromiter((len(t) for t in normals), dtype=np.int64, count=len(normals))
     codes = _codes("".join(normals))
     doc = np.repeat(np.arange(len(normals), dtype=np.int64), lengths)
-    rows: list[NDArray[np.int64]] = []
-    cols: list[NDArray[np.int64]] = []
+    keys: list[NDArray[np.int64]] = [np.empty(0, dtype=np.int64)]
     for n in range(NGRAM_RANGE[0], NGRAM_RANGE[1] + 1):
         h = _hashes(codes, n)
-        if not h.size:
-            continue
-        same = doc[: h.size] == doc[n - 1 :]  # n-grams do not cross from one text to the next
-        rows.append(doc[: h.size][same])
-        cols.append(h[same])
-    shape = (len(normals), N_FEATURES)
-    if not rows:
-        return csr_matrix(shape, dtype=np.float32)
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    matrix = csr_matrix((np.ones(r.size, dtype=np.float32), (r, c)), shape=shape)
-    matrix.sum_duplicates()
-    squares = matrix.multiply(matrix).sum(axis=1).A1
-    scale = np.zeros_like(squares, dtype=np.float32)
-    nonzero = squares > 0
-    scale[nonzero] = 1.0 / np.sqrt(squares[nonzero])
-    matrix.data *= np.repeat(scale, np.diff(matrix.indptr))
-    return matrix
+        if h.size:
+            same = doc[: h.size] == doc[n - 1 :]  # n-grams do not cross into the next text
+            keys.append(doc[: h.size][same] * N_FEATURES + h[same])
+    unique, counts = np.unique(np.concatenate(keys), return_counts=True)
+    rows, cols = unique // N_FEATURES, unique % N_FEATURES
+    values = counts.astype(np.float32)
+    norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=len(normals)))
+    values /= norms[rows].astype(np.float32)
+    return rows, cols, values
+
+
+def features(normals: Sequence[str]) -> Any:
+    """:func:`feature_entries` as a SciPy CSR matrix (for training)."""
+    from scipy.sparse import csr_matrix
+
+    rows, cols, values = feature_entries(normals)
+    return csr_matrix((values, (rows, cols)), shape=(len(normals), N_FEATURES))
 
 
 def ngrams_with_columns(normal: str, *, min_n: int = 2) -> tuple[list[str], NDArray[np.int64]]:
@@ -172,6 +173,8 @@ class TopicModel:
         topics = sorted({e.topic_id for e in examples})
         if len(topics) < 2:
             raise ValueError("training needs examples of at least two topics")
+        from sklearn.linear_model import SGDClassifier  # imported by training only (75 MB)
+
         x = features([normalise(e.text) for e in examples])
         y = [e.topic_id for e in examples]
         weights = np.array([e.weight for e in examples], dtype=np.float64)
@@ -191,8 +194,14 @@ class TopicModel:
     def probabilities(self, normals: Sequence[str]) -> Floats:
         """One row per (normalised) text: each topic's probability (one-vs-rest logistic
         scores, normalised to sum 1, as scikit-learn does)."""
-        scores = features(normals) @ self._weights + self._intercept
-        probs: Floats = 1.0 / (1.0 + np.exp(-np.clip(scores, -30.0, 30.0)))
+        rows, cols, values = feature_entries(normals)
+        scores = np.zeros((len(normals), len(self.classes)), dtype=np.float32)
+        if rows.size:
+            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            contributions = self._weights[cols] * values[:, None]
+            scores[rows[starts]] = np.add.reduceat(contributions, starts, axis=0)
+        scores += self._intercept
+        probs: Floats = (1.0 / (1.0 + np.exp(-np.clip(scores, -30.0, 30.0)))).astype(np.float32)
         probs /= probs.sum(axis=1, keepdims=True)
         return probs
 

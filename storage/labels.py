@@ -9,8 +9,11 @@ overwritten by a resident's choice or an import).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiosqlite
 
@@ -81,6 +84,28 @@ async def add_label(
     return cur.rowcount > 0
 
 
+SAVE_MODEL = (
+    "INSERT INTO topic_model (id, params, columns, weights, trained_at)"
+    " VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET params = excluded.params,"
+    " columns = excluded.columns, weights = excluded.weights, trained_at = excluded.trained_at"
+)
+SELECT_LABELS = "SELECT text, topic_id, source, weight FROM labelled_examples ORDER BY id"
+
+
+def labels_and_save_sync(
+    path: Path, train: Callable[[list[LabelledExample]], StoredModel | None], now: str
+) -> StoredModel | None:
+    """For the training process (plain sqlite3): read every label, train, save the model."""
+    with closing(sqlite3.connect(path, timeout=30)) as db:
+        db.execute("PRAGMA busy_timeout=30000")
+        rows = db.execute(SELECT_LABELS).fetchall()
+        stored = train([LabelledExample(r[0], r[1], r[2], float(r[3])) for r in rows])
+        if stored is not None:
+            with db:
+                db.execute(SAVE_MODEL, (stored.params, stored.columns, stored.weights, now))
+    return stored
+
+
 class LabelQueries(RepositoryBase):
     """Reads and writes of ``labelled_examples`` and ``topic_model``."""
 
@@ -109,9 +134,7 @@ class LabelQueries(RepositoryBase):
             return await add_label(db, example, now=now, submission_id=submission_id)
 
     async def labelled_examples(self) -> list[LabelledExample]:
-        rows = await self._fetchall(
-            "SELECT text, topic_id, source, weight FROM labelled_examples ORDER BY id"
-        )
+        rows = await self._fetchall(SELECT_LABELS)
         return [
             LabelledExample(r["text"], r["topic_id"], r["source"], float(r["weight"])) for r in rows
         ]
@@ -125,11 +148,7 @@ class LabelQueries(RepositoryBase):
     async def save_model(self, model: StoredModel) -> None:
         async with self.transaction() as db:
             await db.execute(
-                "INSERT INTO topic_model (id, params, columns, weights, trained_at)"
-                " VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET params = excluded.params,"
-                " columns = excluded.columns, weights = excluded.weights,"
-                " trained_at = excluded.trained_at",
-                (model.params, model.columns, model.weights, iso(self.clock())),
+                SAVE_MODEL, (model.params, model.columns, model.weights, iso(self.clock()))
             )
 
     async def load_model(self) -> StoredModel | None:

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot import train_model
 from bot.config import TopicConfig
 from bot.evaluation import LabelResolver, read_rows, read_texts, score
-from bot.learner import TopicLearner
+from bot.learner import EXIT_TOO_FEW, EXIT_TRAINED, TopicLearner
 from bot.learning import (
     CONFIDENT,
     FLOOR,
@@ -259,3 +260,20 @@ def test_scores() -> None:
     assert scores.confusion[("a", "b")] == 1
     with pytest.raises(ValueError):
         score(["a"], [])
+
+
+async def test_the_training_process_saves_the_model_or_says_too_few(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    repo = Repository(path)
+    await repo.connect()
+    await repo.add_labels([LabelledExample("路灯坏了", "roads", "import", 1.0)])
+    assert train_model.main([str(path), ",".join(IDS)]) == EXIT_TOO_FEW
+    await repo.add_labels(LabelledExample(e.text, e.topic_id, "import", 1.0) for e in EXAMPLES)
+    assert train_model.main([str(path), "roads,other"]) == EXIT_TOO_FEW
+    assert train_model.main([str(path), ",".join(IDS)]) == EXIT_TRAINED
+    stored = await repo.load_model()
+    assert stored is not None
+    model = TopicModel.from_blobs(stored.params, stored.columns, stored.weights)
+    assert model.classes == ("roads", "school")
+    assert model.examples == len(EXAMPLES) + 1  # and the lone first label
+    await repo.close()
