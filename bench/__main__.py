@@ -18,7 +18,7 @@ import warnings
 
 from telegram.warnings import PTBUserWarning
 
-from bench import ingest, store
+from bench import ingest, store, tagger_model
 
 
 def _line(name: str, ratio: float) -> None:
@@ -56,6 +56,30 @@ async def main(quick: bool, full: bool) -> None:
     print(f"  OpenCC alone {tag['opencc']:10.0f} msg/s")
     print(f"  tagger       {tag['tagger']:10.0f} msg/s (normalise + keyword rules)")
     _line("tagging", tag["tagger"] / tag["opencc"])
+
+    figures = tagger_model.speed(messages, repeats)
+    print(f"topic model: {messages} labelled messages, one core, batches of 1,000")
+    print(f"  rules alone    {figures['rules']:10.0f} msg/s")
+    print(f"  rules + model  {figures['combined']:10.0f} msg/s (n-grams shown where it proposes)")
+    print(f"  training on 5,000 examples {figures['train_5000']:.2f} s")
+    _line("tagging_model", figures["combined"] / figures["rules"])
+    _line("train_5000_vs_10s", 10.0 / figures["train_5000"])
+    if not quick:
+        macro = tagger_model.quality()
+        print("topic model quality: macro-F1 on the labelled set's test split and the holdout")
+        for name in ("test", "holdout"):
+            print(
+                f"  {name:8} rules {macro[f'{name}_rules']:.3f}  model {macro[f'{name}_model']:.3f}"
+                f"  combined {macro[f'{name}_combined']:.3f}   learning curve (model/combined):"
+                f" 100 {macro[f'{name}_model_100']:.3f}/{macro[f'{name}_combined_100']:.3f}"
+                f" 300 {macro[f'{name}_model_300']:.3f}/{macro[f'{name}_combined_300']:.3f}"
+            )
+        print("residents' own topic changes as labels (simulation; macro-F1 test/holdout)")
+        for (right, weight), (test, holdout, n) in tagger_model.resident_weight().items():
+            print(
+                f"  right {right:.0%} weight {weight:.1f}: {test:.3f}/{holdout:.3f}"
+                f" ({n} labels from residents)"
+            )
 
     sizes = [1000] if quick else [10_000, 100_000] + ([1_000_000] if full else [])
     print("store: queries through the repository vs a naive full scan in Python (seconds)")

@@ -17,6 +17,7 @@ from bot.anonymity import Secrets, load_or_create_secrets
 from bot.config import Settings
 from bot.i18n import t
 from bot.inbox import DurableBot, Inbox
+from bot.learner import TopicLearner
 from bot.services import SERVICES_KEY, Services
 from bot.tagging import Tagger
 from handlers import (
@@ -121,6 +122,8 @@ def services_of(app: AnyApplication) -> Services:
 async def _post_init(app: AnyApplication) -> None:
     svc = services_of(app)
     await svc.repository.connect()
+    svc.learner = TopicLearner(svc.repository, [topic.id for topic in svc.settings.topics])
+    await svc.learner.load()
     # Before polling starts: what a crash left unhandled is handled first, in order.
     await svc.inbox.replay(app.update_queue, app.bot)
     # The default list is Simplified Chinese; English clients get English descriptions.
@@ -157,6 +160,8 @@ async def _post_stop(app: AnyApplication) -> None:
 
 async def _post_shutdown(app: AnyApplication) -> None:
     svc = services_of(app)
+    if svc.learner is not None:
+        await svc.learner.idle()  # a training under way is saved before the database closes
     await svc.inbox.flush()
     await svc.repository.close()
 

@@ -91,7 +91,23 @@ def item_card(
         ),
         t(lang, "field.topic", value=escape(topic_label(lang, settings, item.topic_id))),
     ]
-    keywords = [k for e in item.evidence if e.topic_id == item.topic_id for k in e.keywords]
+    keywords = [
+        k
+        for e in item.evidence
+        if e.topic_id == item.topic_id and e.source == "rule"
+        for k in e.keywords
+    ]
+    model = next((e for e in item.evidence[:1] if e.source == "model"), None)
+    if model is not None:
+        lines.append(
+            t(
+                lang,
+                "field.model",
+                topic=escape(topic_label(lang, settings, model.topic_id)),
+                percent=round(model.score * 100),
+                ngrams="、".join(f"“{escape(g)}”" for g in model.keywords) or "—",
+            )
+        )
     if keywords:
         lines.append(t(lang, "field.keywords", value="、".join(escape(k) for k in keywords)))
     lines += [

@@ -1,5 +1,5 @@
 """The ``jindianzi`` console command: ``run`` the bot, ``check-config`` a file, ``export``
-the ledger.
+the ledger, ``backup`` the database, ``tagger ...`` (:mod:`bot.tagger_cli`).
 
 Configuration problems are printed key by key on stderr with exit code 2, never as a
 traceback; the bot's own failures at run time are logged by the application.
@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
         help="write a consistent copy of the database (safe while the bot runs)",
     )
     backup.add_argument("path", type=Path, help="file to write the copy to")
+    from bot import tagger_cli
+
+    tagger_cli.add_parser(sub, common)
     return parser
 
 
@@ -190,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return export_ledger(args)
         if args.command == "backup":
             return backup_database(args)
+        if args.command == "tagger":
+            from bot import tagger_cli
+
+            return tagger_cli.main(args)
         return run(args.config, args.log_level)
     except (ConfigError, SecretsError) as exc:
         message = exc.report() if isinstance(exc, ConfigError) else f"Configuration error: {exc}"

@@ -83,7 +83,12 @@ def submit_problem(draft: Draft) -> str | None:
 def with_proposal(draft: Draft, matches: Sequence[TopicMatch], *, keep: int = 3) -> Draft:
     """The draft with the tagger's best topic proposed and the evidence for the top ones."""
     evidence = [
-        TopicEvidence(topic_id=m.topic_id, score=m.score, keywords=m.keywords)
+        TopicEvidence(
+            topic_id=m.topic_id,
+            score=m.score,
+            keywords=m.keywords,
+            source="model" if m.source == "model" else "rule",
+        )
         for m in matches[:keep]
     ]
     return draft.model_copy(update={"topic_id": matches[0].topic_id, "evidence": evidence})

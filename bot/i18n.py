@@ -133,6 +133,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-Hant": "建議歸入類別：<b>{topic}</b>\n依據關鍵詞：{keywords}\n如不合適，請選擇其他類別。",
         "en": "Suggested topic: <b>{topic}</b>\nMatched keywords: {keywords}\nIf it does not fit, choose another topic.",
     },
+    "topic.proposal.model": {
+        "zh-Hans": "建议归入类别：<b>{topic}</b>（由学习模型根据以往分类推荐，把握 {percent}%）\n主要依据：{ngrams}\n如不合适，请选择其他类别。",
+        "zh-Hant": "建議歸入類別：<b>{topic}</b>（由學習模型根據以往分類推薦，把握 {percent}%）\n主要依據：{ngrams}\n如不合適，請選擇其他類別。",
+        "en": "Suggested topic: <b>{topic}</b> (suggested by the learning model from earlier classifications, {percent}% confident)\nWeighed most: {ngrams}\nIf it does not fit, choose another topic.",
+    },
     "topic.proposal.fallback": {
         "zh-Hans": "没能自动判断类别，暂归入：<b>{topic}</b>\n您可以选择更合适的类别。",
         "zh-Hant": "沒能自動判斷類別，暫歸入：<b>{topic}</b>\n您可以選擇更合適的類別。",
@@ -462,6 +467,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-Hans": "匹配关键词：{value}",
         "zh-Hant": "匹配關鍵詞：{value}",
         "en": "Matched keywords: {value}",
+    },
+    "field.model": {
+        "zh-Hans": "模型建议：{topic}（把握 {percent}%，依据：{ngrams}）",
+        "zh-Hant": "模型建議：{topic}（把握 {percent}%，依據：{ngrams}）",
+        "en": "Model suggests: {topic} ({percent}% confident; weighed most: {ngrams})",
     },
     "field.similar": {
         "zh-Hans": "相似的早先提交：{value}",

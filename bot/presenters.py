@@ -44,6 +44,11 @@ def topic_proposal(lang: Language, draft: Draft, settings: Settings) -> str:
     assert draft.topic_id is not None
     name = escape(topic_label(lang, settings, draft.topic_id))
     best = draft.evidence[0] if draft.evidence else None
+    if best is not None and best.source == "model":
+        ngrams = "、".join(f"“{escape(g)}”" for g in best.keywords) or "—"
+        return t(
+            lang, "topic.proposal.model", topic=name, percent=round(best.score * 100), ngrams=ngrams
+        )
     if best is None or not best.keywords:
         return t(lang, "topic.proposal.fallback", topic=name)
     keywords = "、".join(escape(k) for k in best.keywords)

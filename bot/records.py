@@ -48,7 +48,8 @@ class TopicEvidence(_Record):
 
     topic_id: str
     score: float
-    keywords: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()  # the model's: the n-grams that weighed most
+    source: Literal["rule", "model"] = "rule"
 
 
 class Draft(BaseModel):

@@ -11,7 +11,8 @@ from telegram.ext import CallbackContext
 from bot.anonymity import Secrets
 from bot.config import Settings
 from bot.inbox import Inbox
-from bot.tagging import Tagger
+from bot.learner import TopicLearner
+from bot.tagging import Tagger, TopicMatch
 from storage.repository import Repository
 
 SERVICES_KEY = "services"
@@ -26,9 +27,22 @@ class Services:
     inbox: Inbox
     # One outbox delivery run at a time.
     delivery_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The topic model beside the keyword rules; set up at start-up (bot.app._post_init).
+    learner: TopicLearner | None = None
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.roles.admin_ids
+
+    async def propose_topics(self, text: str) -> list[TopicMatch]:
+        """The topics to propose for a text: keyword rules, with the model when there is one."""
+        if self.learner is None:
+            return self.tagger.tag(text)
+        return await self.learner.propose(self.tagger, text)
+
+    def learn(self) -> None:
+        """New labels were stored: retrain the model in the background."""
+        if self.learner is not None:
+            self.learner.schedule_retrain()
 
 
 def get_services(context: CallbackContext[Any, Any, Any, Any]) -> Services:

@@ -61,11 +61,13 @@ def normalise(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TopicMatch:
-    """A topic proposed for a text: its score and the configured keywords that fired."""
+    """A topic proposed for a text: its score and the configured keywords that fired (or,
+    from the model of :mod:`bot.learning`, its probability and weightiest n-grams)."""
 
     topic_id: str
     score: float
     keywords: tuple[str, ...]
+    source: str = "rule"  # "rule" or "model"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +148,10 @@ class Tagger:
 
     def tag(self, text: str) -> list[TopicMatch]:
         """All topics whose keywords occur in ``text``, best first; else the fallback."""
-        normal = normalise(text)
+        return self.tag_normalised(normalise(text))
+
+    def tag_normalised(self, normal: str) -> list[TopicMatch]:
+        """:meth:`tag` for a text already through :func:`normalise`."""
         candidates = map(self._filed.__getitem__, self._filing_chars.intersection(normal))
         found = list(filter(normal.__contains__, chain.from_iterable(candidates)))
         latin = self._latin

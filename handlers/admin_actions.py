@@ -36,6 +36,7 @@ from handlers.admin import admin_language, is_admin, parse_reference, show_card
 from handlers.context import Context, language, reply, say, services
 from handlers.delivery import deliver_soon
 from handlers.keyboards import from_buttons
+from storage.labels import SOURCE_WEIGHTS
 
 log = logging.getLogger(__name__)
 
@@ -279,6 +280,11 @@ async def _set_topic(
         return
     if topic_id != item.topic_id:
         await svc.repository.set_topic(item.id, topic_id, actor=_actor(update))
+    else:  # confirmed as it is: a label for the topic model all the same
+        await svc.repository.add_submission_label(
+            item.id, topic_id, source="admin", weight=SOURCE_WEIGHTS["admin"]
+        )
+    svc.learn()
     await _refresh_card(update, context, lang, item.id)
     name = escape(topic_label(lang, svc.settings, topic_id))
     await reply(update, t(lang, "admin.topic.set", ref=format_reference(item.id), topic=name))

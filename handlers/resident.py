@@ -234,7 +234,7 @@ async def finish_compose(update: Update, context: Context) -> str | int:
         return COMPOSE
     await drop_buttons(update)
     svc = services(context)
-    matches = svc.tagger.tag(draft.text)
+    matches = await svc.propose_topics(draft.text)
     draft = drafting.with_proposal(draft, matches)
     await _save(update, context, draft)
     lang = await language(update, context)
@@ -358,6 +358,8 @@ async def confirm(update: Update, context: Context) -> int | str:
         return END
     # The commit is done: only now acknowledge.
     deliver_soon(context)
+    if submission.topic_id != submission.suggested_topic_id:
+        svc.learn()  # the resident's own choice was stored as a (light) label
     await drop_buttons(update)
     await _acknowledge(update, context, submission.id, anonymous=submission.anonymous)
     log.info(

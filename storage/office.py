@@ -11,6 +11,7 @@ import aiosqlite
 from bot.records import Event, Outgoing, Submission, SubmissionSummary
 from bot.workflow import Status, check_transition
 from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase
+from storage.labels import SOURCE_WEIGHTS, LabelledExample, add_label
 from storage.outbox import enqueue
 from storage.rows import iso, parse_dt, summary_record
 
@@ -215,15 +216,19 @@ class OfficeQueries(RepositoryBase):
         )
 
     async def set_topic(self, submission_id: int, topic_id: str, *, actor: str) -> Submission:
-        """Correct an item's topic; the correction is kept as an event (old → new)."""
+        """Correct an item's topic; the correction is kept as an event (old → new) and as a
+        labelled example for the topic model, in the same transaction."""
         now = iso(self.clock())
         async with self.transaction() as db:
             async with db.execute(
-                "SELECT topic_id FROM submissions WHERE id = ?", (submission_id,)
+                "SELECT topic_id, text FROM submissions WHERE id = ?", (submission_id,)
             ) as cur:
                 row = await cur.fetchone()
             if row is None:
                 raise NotFound(submission_id)
+            if str(row["text"]).strip():  # the correction is a label for the topic model
+                label = LabelledExample(row["text"], topic_id, "admin", SOURCE_WEIGHTS["admin"])
+                await add_label(db, label, now=now, submission_id=submission_id)
             await db.execute(
                 "UPDATE submissions SET topic_id = ?, updated_at = ? WHERE id = ?",
                 (topic_id, now, submission_id),

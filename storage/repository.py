@@ -1,9 +1,10 @@
 """The repository: the one class through which the bot reads and writes SQLite.
 
 Residents' queries (drafts, submissions, their lists, conversation states) are here; the
-office's (review queue, search, events) are in :mod:`storage.office` and the outbox's in
-:mod:`storage.outbox`, mixed into the same class. One transaction per user-visible action;
-callers acknowledge to the user only after the method returned, i.e. after the commit.
+office's (review queue, search, events) are in :mod:`storage.office`, the outbox's in
+:mod:`storage.outbox` and the topic model's (labels, the model) in :mod:`storage.labels`,
+mixed into the same class. One transaction per user-visible action; callers acknowledge to
+the user only after the method returned, i.e. after the commit.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.records import (
 from bot.workflow import Status
 from storage.base import MAX_SQLITE_INT, Clock, NotFound, RepositoryBase
 from storage.inbox import InboxQueries
+from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_label
 from storage.office import OfficeQueries
 from storage.outbox import OutboxQueries, enqueue
 from storage.reports import ReportQueries
@@ -29,7 +31,9 @@ from storage.rows import evidence_json, iso, summary_record, utc_now
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 
 
-class Repository(OfficeQueries, ReportQueries, OutboxQueries, InboxQueries, RepositoryBase):
+class Repository(
+    OfficeQueries, ReportQueries, OutboxQueries, InboxQueries, LabelQueries, RepositoryBase
+):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``."""
 
     # ------------------------------------------------------------------ users
@@ -131,6 +135,13 @@ class Repository(OfficeQueries, ReportQueries, OutboxQueries, InboxQueries, Repo
                 " VALUES (?, ?, 'sender', NULL, ?, NULL)",
                 (submission_id, now_s, Status.NEW.value),
             )
+            if new.topic_id != new.suggested_topic_id and new.text.strip():
+                # The sender chose another topic than proposed: a light label (only the
+                # text and the topic; nothing about the sender).
+                label = LabelledExample(
+                    new.text, new.topic_id, "resident", SOURCE_WEIGHTS["resident"]
+                )
+                await add_label(db, label, now=now_s, submission_id=submission_id)
             submission = Submission(
                 id=submission_id,
                 kind=new.kind,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import ingest, store
+from bench import ingest, store, tagger_model
 
 
 async def test_ingest_latency_and_startup_run_for_bot_and_baseline() -> None:
@@ -15,6 +15,12 @@ async def test_ingest_latency_and_startup_run_for_bot_and_baseline() -> None:
 
 def test_tagging_benchmark_runs() -> None:
     assert set(store.tagging(50, 1)) == {"tagger", "opencc"}
+
+
+def test_topic_model_benchmark_runs() -> None:
+    figures = tagger_model.speed(200, 1)
+    assert set(figures) == {"rules", "combined", "train_5000"}
+    assert all(v > 0 for v in figures.values())
 
 
 async def test_store_benchmark_fills_and_queries() -> None:

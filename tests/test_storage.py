@@ -106,7 +106,8 @@ async def test_connect_creates_the_schema_in_wal_mode(tmp_path: Path) -> None:
         versions = [r[0] for r in plain.execute("SELECT version FROM schema_migrations")]
         tables = {r[0] for r in plain.execute("SELECT name FROM sqlite_master")}
     assert versions == [m.version for m in available_migrations()]
-    assert versions == list(range(1, len(versions) + 1))
+    expected = range(1, max(versions) + 1)
+    assert versions == [v for v in expected if v not in migrations.RESERVED]
     assert {"users", "drafts", "submissions", "attachments", "history", "conversations"} <= tables
 
 
@@ -140,6 +141,22 @@ async def test_a_failing_migration_leaves_no_half_applied_schema(
         ]
     assert "a" in names and "b" not in names
     assert versions == [1]
+
+
+async def test_a_migration_merged_later_with_a_lower_number_still_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = [
+        Migration(1, "one", "CREATE TABLE a (x);"),
+        Migration(3, "three", "CREATE TABLE c (x);"),
+    ]
+    monkeypatch.setattr(migrations, "available_migrations", lambda: first)
+    async with aiosqlite.connect(":memory:", isolation_level=None) as db:
+        assert await apply_migrations(db) == [1, 3]
+        later = [*first[:1], Migration(2, "two", "CREATE TABLE b (x);"), first[1]]
+        monkeypatch.setattr(migrations, "available_migrations", lambda: later)
+        assert await apply_migrations(db) == [2]
+        assert await apply_migrations(db) == []
 
 
 # ---------------------------------------------------------------- drafts

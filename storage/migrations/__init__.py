@@ -2,6 +2,10 @@
 
 Each file runs in its own transaction together with its row in ``schema_migrations``; a
 database is never left half-migrated. Never edit a released migration: add the next number.
+
+A number may be reserved (``RESERVED``) for a migration on a branch not merged yet; every
+migration not yet recorded in ``schema_migrations`` is applied, in order, so one merged
+later with a lower number than the newest applied still runs.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from datetime import UTC, datetime
 from importlib import resources
 
 import aiosqlite
+
+# Numbers held for migrations on branches in flight (none now); drop each when merged.
+RESERVED: frozenset[int] = frozenset()
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -31,8 +38,12 @@ def available_migrations() -> list[Migration]:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    expected = [v for v in range(1, (versions[-1] if versions else 0) + 1) if v not in RESERVED]
+    if versions != expected:
+        raise RuntimeError(
+            f"migrations must be numbered 1..n without gaps (reserved: {sorted(RESERVED)}),"
+            f" found {versions}"
+        )
     return found
 
 
@@ -48,10 +59,11 @@ async def current_version(db: aiosqlite.Connection) -> int:
 
 async def apply_migrations(db: aiosqlite.Connection) -> list[int]:
     """Apply every migration newer than the database; return the versions applied."""
-    version = await current_version(db)
+    await current_version(db)  # creates schema_migrations if needed
+    done = {r[0] for r in await db.execute_fetchall("SELECT version FROM schema_migrations")}
     applied: list[int] = []
     for migration in available_migrations():
-        if migration.version <= version:
+        if migration.version in done:
             continue
         stamp = datetime.now(UTC).isoformat()
         script = (

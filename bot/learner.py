@@ -1,0 +1,126 @@
+"""The topic model at run time: loaded from SQLite at start-up, retrained when labels arrive
+(coalesced: one training at a time, one more if labels came meanwhile) in a separate
+process (:mod:`bot.train_model`), which saves it in the database so a restart does not lose
+it; the bot then loads the saved model."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.learning import Example, TopicModel, propose
+from bot.tagging import Tagger, TopicMatch
+from storage.labels import LabelQueries, StoredModel
+
+# bot.train_model's exit codes (not imported from it: it imports this module).
+EXIT_TRAINED = 0
+EXIT_TOO_FEW = 3
+
+log = logging.getLogger(__name__)
+
+
+def train_examples(rows: Sequence[Example], topics: Sequence[str]) -> TopicModel | None:
+    """Train on the examples of configured topics; None while fewer than two have any."""
+    usable = [e for e in rows if e.topic_id in set(topics) and e.weight > 0]
+    if len({e.topic_id for e in usable}) < 2:
+        return None
+    return TopicModel.train(usable)
+
+
+class TopicLearner:
+    """Holds the current model; every method that trains or predicts runs in a thread."""
+
+    def __init__(self, repository: LabelQueries, topics: Sequence[str]) -> None:
+        self.repository = repository
+        self.topics = tuple(topics)
+        self.model: TopicModel | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    async def load(self) -> None:
+        """The stored model, if any and readable; else a training if there are labels."""
+        stored = await self.repository.load_model()
+        if stored is not None:
+            try:
+                self.model = await asyncio.to_thread(
+                    TopicModel.from_blobs, stored.params, stored.columns, stored.weights
+                )
+                log.info("topic model loaded: %d topics", len(self.model.classes))
+                return
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("stored topic model ignored: %s", exc)
+        if await self.repository.label_counts():
+            self.schedule_retrain()
+
+    async def retrain(self) -> TopicModel | None:
+        """Train on every stored label now (in a child process), save and use the result."""
+        path = self.repository.path
+        if str(path) == ":memory:":  # no file to share with a process: train here
+            rows = await self.repository.labelled_examples()
+            examples = [Example(r.text, r.topic_id, r.weight) for r in rows]
+            trained = await asyncio.to_thread(train_examples, examples, self.topics)
+            if trained is None:
+                return None
+            await self.repository.save_model(StoredModel(*trained.to_blobs()))
+            self.model = trained
+            return trained
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.train_model",
+            str(path),
+            ",".join(self.topics),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await process.communicate()
+        if process.returncode == EXIT_TOO_FEW:
+            return None
+        if process.returncode != EXIT_TRAINED:
+            # Only the exception's type: a traceback could quote a labelled text.
+            last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+            log.error(
+                "topic model training failed (exit %s): %s",
+                process.returncode,
+                last[0].split(":", 1)[0][:80],
+            )
+            return None
+        stored = await self.repository.load_model()
+        if stored is None:
+            return None
+        model = await asyncio.to_thread(
+            TopicModel.from_blobs, stored.params, stored.columns, stored.weights
+        )
+        self.model = model
+        log.info("topic model trained on %d examples", model.examples)
+        return model
+
+    def schedule_retrain(self) -> None:
+        """Retrain soon, in the background; calls during a training add one more run."""
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.retrain()
+            except Exception:
+                log.exception("topic model training failed")
+            if not self._again:
+                return
+
+    async def idle(self) -> None:
+        """Wait for a scheduled training to finish (tests, shutdown)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def propose(self, tagger: Tagger, text: str) -> list[TopicMatch]:
+        """Rules and model combined (:func:`bot.learning.combine`), off the event loop."""
+        model = self.model
+        [matches] = await asyncio.to_thread(propose, tagger, model, [text], topics=self.topics)
+        return matches

@@ -1,0 +1,33 @@
+"""The topic model's training as a process of its own: ``python -m bot.train_model DB
+TOPICS`` reads every label from the database, trains, saves the model and exits.
+
+The bot starts it after new labels arrive, so scikit-learn (about 75 MB once imported) is
+never loaded into the long-running bot, and training never holds its event loop or GIL.
+Exit codes: 0 trained and saved, 3 not enough labelled topics, 1 failure.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.learner import EXIT_TOO_FEW, EXIT_TRAINED, train_examples
+from bot.learning import Example
+from storage.labels import LabelledExample, StoredModel, labels_and_save_sync
+
+
+def main(argv: Sequence[str]) -> int:
+    path, topics = Path(argv[0]), [t for t in argv[1].split(",") if t]
+
+    def train(rows: list[LabelledExample]) -> StoredModel | None:
+        model = train_examples([Example(r.text, r.topic_id, r.weight) for r in rows], topics)
+        return None if model is None else StoredModel(*model.to_blobs())
+
+    stored = labels_and_save_sync(path, train, datetime.now(UTC).isoformat())
+    return EXIT_TRAINED if stored is not None else EXIT_TOO_FEW
+
+
+if __name__ == "__main__":  # pragma: no cover - run by bot.learner
+    sys.exit(main(sys.argv[1:]))
