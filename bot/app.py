@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets as secrets_module
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.anonymity import Secrets, load_or_create_secrets
 from bot.config import Settings
 from bot.i18n import t
-from bot.inbox import DurableBot, Inbox
+from bot.inbox import DurableBot, Inbox, InboxQueue
 from bot.learner import TopicLearner
+from bot.ratelimit import FloodLimiter
 from bot.services import SERVICES_KEY, Services
 from bot.tagging import Tagger
 from handlers import (
@@ -46,6 +50,30 @@ SHUTDOWN_FLUSH = 10.0
 RESIDENT_COMMANDS = ("suggest", "report", "my", "status", "cancel", "lang", "privacy", "help")
 
 
+@dataclass(frozen=True)
+class Webhook:
+    """Webhook mode: Telegram POSTs updates to ``url``; the bot's own HTTP server listens on
+    ``listen:port`` (usually behind a reverse proxy that terminates TLS) at the same path."""
+
+    url: str
+    listen: str
+    port: int
+    secret: str = ""
+
+    @property
+    def url_path(self) -> str:
+        return urlsplit(self.url).path.lstrip("/")
+
+
+def webhook_for(settings: Settings, url: str, listen: str, port: int) -> tuple[Webhook, bool]:
+    """The webhook with the configured secret token, or a random one; also whether it was
+    generated (the caller logs that, never the token)."""
+    configured = settings.telegram.webhook_secret
+    if configured is not None:
+        return Webhook(url, listen, port, configured.get_secret_value()), False
+    return Webhook(url, listen, port, secrets_module.token_urlsafe(32)), True
+
+
 def build_application(
     settings: Settings,
     *,
@@ -65,8 +93,9 @@ def build_application(
         base_file_url=tg.base_file_url,
         request=request or HTTPXRequest(connection_pool_size=256),
         get_updates_request=get_updates_request or HTTPXRequest(connection_pool_size=1),
-        rate_limiter=AIORateLimiter(
+        rate_limiter=FloodLimiter(
             overall_max_rate=tg.overall_max_rate,
+            private_max_rate=tg.private_max_rate,
             group_max_rate=tg.group_max_rate,
             max_retries=3,
         ),
@@ -75,6 +104,7 @@ def build_application(
     builder = (
         ApplicationBuilder()
         .bot(bot)
+        .update_queue(InboxQueue(inbox))
         .persistence(
             SqliteConversationPersistence(
                 repository, secrets, update_interval=tg.persistence_interval
@@ -99,6 +129,7 @@ def build_application(
 
 def register_handlers(app: AnyApplication) -> None:
     settings = services_of(app).settings
+    app.add_handlers(fallback.build_guards(), group=fallback.GUARD_GROUP)
     app.add_handlers(replies.build_reply_handlers(settings), group=replies.REPLY_GROUP)
     app.add_handlers(
         admin_actions.build_prompt_handlers(settings), group=admin_actions.PROMPT_GROUP
@@ -166,11 +197,20 @@ async def _post_shutdown(app: AnyApplication) -> None:
     await svc.repository.close()
 
 
+def admit_on_arrival(app: AnyApplication) -> None:
+    """Webhook mode: each update is stored in the inbox before Telegram is answered (long
+    polling stores each fetched batch in :class:`DurableBot` instead)."""
+    queue = app.update_queue
+    assert isinstance(queue, InboxQueue), "built by build_application"
+    queue.admitting = True
+
+
 @asynccontextmanager
 async def running(
-    app: AnyApplication, *, poll_timeout: float | None = None
+    app: AnyApplication, *, poll_timeout: float | None = None, webhook: Webhook | None = None
 ) -> AsyncIterator[AnyApplication]:
-    """Start polling like ``run_polling`` does, without owning the event loop (tests, tools)."""
+    """Start polling (or the webhook server) like ``run_polling`` (``run_webhook``) does,
+    without owning the event loop (tests, tools)."""
     timeout = (
         services_of(app).settings.telegram.poll_timeout if poll_timeout is None else poll_timeout
     )
@@ -178,9 +218,20 @@ async def running(
     if app.post_init is not None:
         await app.post_init(app)
     assert app.updater is not None
-    await app.updater.start_polling(
-        poll_interval=0, timeout=int(timeout), allowed_updates=Update.ALL_TYPES
-    )
+    if webhook is not None:
+        admit_on_arrival(app)
+        await app.updater.start_webhook(
+            listen=webhook.listen,
+            port=webhook.port,
+            url_path=webhook.url_path,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        await app.updater.start_polling(
+            poll_interval=0, timeout=int(timeout), allowed_updates=Update.ALL_TYPES
+        )
     await app.start()
     try:
         yield app

@@ -1,5 +1,6 @@
-"""The ``jindianzi`` console command: ``run`` the bot, ``check-config`` a file, ``export``
-the ledger, ``backup`` the database, ``tagger ...`` (:mod:`bot.tagger_cli`).
+"""The ``jindianzi`` console command: ``run`` the bot (long polling, or ``--webhook URL
+--listen HOST:PORT``), ``check-config`` a file, ``export`` the ledger, ``backup`` the
+database, ``tagger ...`` (:mod:`bot.tagger_cli`).
 
 Configuration problems are printed key by key on stderr with exit code 2, never as a
 traceback; the bot's own failures at run time are logged by the application.
@@ -14,6 +15,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from telegram import Update
 
@@ -48,7 +50,22 @@ def _parser() -> argparse.ArgumentParser:
         help="logging threshold (default INFO)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", parents=[common], help="start the bot (long polling)")
+    running = sub.add_parser(
+        "run", parents=[common], help="start the bot (long polling, or a webhook with --webhook)"
+    )
+    running.add_argument(
+        "--webhook",
+        metavar="URL",
+        type=_webhook_url,
+        help="receive updates by webhook at this public HTTPS URL instead of long polling",
+    )
+    running.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        type=_host_port,
+        default=None,
+        help="where the webhook server listens (default 127.0.0.1:8443; behind a proxy)",
+    )
     sub.add_parser(
         "check-config",
         parents=[common],
@@ -76,6 +93,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+DEFAULT_LISTEN = ("127.0.0.1", 8443)
+
+
+def _webhook_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"not a URL: {value!r} (e.g. https://bot.example.org/tg)")
+    return value
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    host = host.strip("[]")  # [::1]:8443
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, e.g. 127.0.0.1:8443, not {value!r}")
+    return host, int(port)
+
+
 def _describe(settings: Settings, path: Path) -> str:
     roles = settings.roles
     has_token = bool(settings.telegram.token.get_secret_value())
@@ -101,19 +136,47 @@ def check_config(path: Path | None) -> int:
     return EXIT_OK
 
 
-def run(path: Path | None, log_level: str) -> int:
+def run(
+    path: Path | None,
+    log_level: str,
+    webhook_url: str | None = None,
+    listen: tuple[str, int] | None = None,
+) -> int:
     settings = load_settings(path, require_token=True)
     secrets = load_or_create_secrets(settings.anonymity)
     token = settings.telegram.token.get_secret_value()
-    configure_logging(log_level, secrets=[token, *secrets.exported()])
     # Imported here so that check-config stays fast and free of Telegram start-up.
-    from bot.app import build_application
+    from bot.app import admit_on_arrival, build_application, webhook_for
 
+    webhook, generated = (None, False)
+    if webhook_url is not None:
+        host, port = listen or DEFAULT_LISTEN
+        webhook, generated = webhook_for(settings, webhook_url, host, port)
+    hidden = [token, *secrets.exported(), *([webhook.secret] if webhook else [])]
+    configure_logging(log_level, secrets=hidden)
     app = build_application(settings, secrets=secrets)
     log.info("starting: campaign=%s storage=%s", settings.campaign.name, settings.storage.path)
-    app.run_polling(
+    if webhook is None:
+        app.run_polling(
+            allowed_updates=Update.ALL_TYPES,
+            timeout=int(settings.telegram.poll_timeout),
+            drop_pending_updates=False,
+        )
+        return EXIT_OK
+    if generated:
+        log.warning(
+            "no telegram.webhook_secret configured: generated a random secret token for this "
+            "run (set JINDIANZI_TELEGRAM__WEBHOOK_SECRET to keep one across restarts)"
+        )
+    log.info("webhook: %s, listening on %s:%s", webhook.url, webhook.listen, webhook.port)
+    admit_on_arrival(app)
+    app.run_webhook(
+        listen=webhook.listen,
+        port=webhook.port,
+        url_path=webhook.url_path,
+        webhook_url=webhook.url,
+        secret_token=webhook.secret,
         allowed_updates=Update.ALL_TYPES,
-        timeout=int(settings.telegram.poll_timeout),
         drop_pending_updates=False,
     )
     return EXIT_OK
@@ -197,7 +260,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import tagger_cli
 
             return tagger_cli.main(args)
-        return run(args.config, args.log_level)
+        if args.listen is not None and args.webhook is None:
+            print("--listen needs --webhook URL.", file=sys.stderr)
+            return EXIT_CONFIG
+        return run(args.config, args.log_level, args.webhook, args.listen)
     except (ConfigError, SecretsError) as exc:
         message = exc.report() if isinstance(exc, ConfigError) else f"Configuration error: {exc}"
         print(message, file=sys.stderr)

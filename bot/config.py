@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,6 +36,8 @@ Language = Literal["zh-Hans", "zh-Hant", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh-Hans", "zh-Hant", "en")
 DEFAULT_CONFIG_FILES = ("config.toml", "config.example.toml")
 ENV_PREFIX = "JINDIANZI_"
+# What Telegram accepts as a webhook's secret_token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class _Section(BaseModel):
@@ -50,14 +53,28 @@ class TelegramSettings(_Section):
     poll_timeout: float = Field(default=30.0, ge=0, le=50)
     # How often PTB writes conversation states to SQLite (they are flushed on shutdown too).
     persistence_interval: float = Field(default=2.0, gt=0, le=60)
-    # Telegram's published limits: 30 messages/s overall, 20/min per group.
+    # Telegram's published limits: 30 messages/s overall, 1/s per private chat, 20/min per
+    # group or channel (bot/ratelimit.py). 0 turns the per-private-chat limit off.
     overall_max_rate: float = Field(default=30.0, gt=0)
     group_max_rate: float = Field(default=20.0, gt=0)
+    private_max_rate: float = Field(default=1.0, ge=0)
     # Updates handled at once (different users); one user's updates are always handled
     # one after another, in order.
     concurrent_updates: int = Field(default=64, ge=1, le=1024)
     # Seconds between runs of the outbox delivery job (it also runs after every action).
     outbox_interval: float = Field(default=5.0, gt=0, le=300)
+    # Webhook mode (``jindianzi run --webhook URL``): Telegram sends this token in the
+    # X-Telegram-Bot-Api-Secret-Token header and updates without it are refused. Unset: a
+    # random one is generated at each start.
+    webhook_secret: SecretStr | None = None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            # The value itself is never echoed (it is a secret).
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
 
 
 class StorageSettings(_Section):

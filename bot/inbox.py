@@ -10,7 +10,8 @@ the ones still pending before polling starts. The marks ride on the next transac
 after a crash the replay holds only updates that no later committed change of the same
 resident followed (their handlers run one at a time). Handlers make such a replay
 harmless: a draft remembers the last update applied to it, and a submission the update
-that confirmed it.
+that confirmed it. In webhook mode :class:`InboxQueue` admits each update before Telegram
+is answered.
 """
 
 from __future__ import annotations
@@ -89,11 +90,29 @@ class Inbox:
                 self.handled(update_id)
                 continue
             update = Update.de_json(json.loads(plain), bot)
-            await queue.put(update)
+            queue.put_nowait(update)  # not put(): an InboxQueue would admit it again
             count += 1
         if count:
             log.warning("replaying %d updates received before an unclean stop", count)
         return count
+
+
+class InboxQueue(asyncio.Queue[object]):
+    """The application's update queue. In webhook mode (``admitting``) ``put`` stores the
+    update in the inbox first, so before python-telegram-bot's webhook server answers
+    Telegram 200, and drops a repeat; if the database fails, the server answers 500 and
+    Telegram sends the update again. Long polling admits whole batches in
+    :class:`DurableBot` instead."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        super().__init__()
+        self.inbox = inbox
+        self.admitting = False
+
+    async def put(self, item: object) -> None:
+        if self.admitting and isinstance(item, Update) and not await self.inbox.admit([item]):
+            return
+        await super().put(item)
 
 
 class DurableBot(ExtBot[Any]):

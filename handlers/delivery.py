@@ -3,7 +3,9 @@
 Runs every few seconds and right after an action queued something. Telegram errors are
 sorted into "try again later" (flood control, network, server errors: exponential backoff)
 and "will never work" (blocked bot, deleted chat, bad request): the latter are marked
-failed at once and the office is told, so nothing is dropped silently.
+failed at once and the office is told, so nothing is dropped silently. Deliveries are
+"bulk" sends for the flood limiter (bot/ratelimit.py): at most one per second per private
+chat, on top of the overall and per-group limits.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from typing import Any
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import JobQueue
+from telegram.ext import ExtBot, JobQueue
 
 from bot.i18n import t
+from bot.ratelimit import FloodLimiter, bulk_sending
 from bot.records import OutboxEntry, Outgoing
 from bot.services import Services, get_services
 from bot.text import escape
@@ -30,6 +33,8 @@ log = logging.getLogger(__name__)
 JOB_NAME = "outbox"
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(minutes=30)
+# Longest a delivery run waits for one chat's flood allowance before moving on (seconds).
+MAX_WAIT_IN_RUN = 1.5
 
 
 def backoff(attempts: int) -> timedelta:
@@ -44,9 +49,28 @@ async def deliver(context: Context) -> None:
 async def deliver_due(bot: Bot, svc: Services) -> None:
     """Send every due message once (also called at shutdown to flush the outbox)."""
     async with svc.delivery_lock:
-        while batch := await svc.repository.due_messages(limit=50):
-            for entry in batch:
-                await _deliver_one(bot, svc, entry)
+        with bulk_sending():
+            await _deliver_due(bot, svc)
+
+
+async def _deliver_due(bot: Bot, svc: Services) -> None:
+    """Send what is due; a message whose chat has used up its flood allowance (a group's 20
+    a minute) is left for a later run rather than holding up the messages behind it."""
+    limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
+    deferred: set[int] = set()
+    while batch := [
+        e for e in await svc.repository.due_messages(limit=50) if e.id not in deferred
+    ]:
+        for entry in batch:
+            chat_id = svc.secrets.decrypt_int(entry.chat_enc)
+            if (
+                chat_id is not None
+                and isinstance(limiter, FloodLimiter)
+                and limiter.chat_delay(chat_id) > MAX_WAIT_IN_RUN
+            ):
+                deferred.add(entry.id)
+                continue
+            await _deliver_one(bot, svc, entry)
 
 
 async def _deliver_one(bot: Bot, svc: Services, entry: OutboxEntry) -> None:

@@ -2,16 +2,43 @@
 
 Unknown commands, expired or forged buttons, edited messages and unsupported content in a
 private chat are answered; group and channel traffic that is not for the bot is ignored.
+
+A button press without callback data is stopped before every other handler
+(:data:`GUARD_GROUP`): python-telegram-bot's ``CallbackQueryHandler`` lets a query with
+empty data through whatever its pattern (``if callback_data: ... else: return True``), so
+such a forged press would reach the first button handler of the conversation's step (the
+fuzz test found it crashing the kind choice with an IndexError).
 """
 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from handlers.context import Context, say
 
 PRIVATE = filters.ChatType.PRIVATE
+GUARD_GROUP = -100  # before every other group
+
+
+async def empty_button(update: Update, context: Context) -> None:
+    """Stop a callback query without data (no real button has none): treated as stale."""
+    query = update.callback_query
+    if query is None or query.data or query.game_short_name:
+        return
+    await stale_button(update, context)
+    raise ApplicationHandlerStop
+
+
+def build_guards() -> list[BaseHandler[Update, Context, None]]:
+    return [TypeHandler(Update, empty_button)]
 
 
 async def stale_button(update: Update, context: Context) -> None:

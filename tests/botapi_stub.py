@@ -7,7 +7,8 @@ sends or edits, and it answers like the real API, including the validation that 
 before Telegram does: HTML Telegram would refuse (the stand-in is stricter about a bare ``&``),
 texts over 4096 UTF-16 code units, captions over 1024, callback data over 64 bytes, malformed
 inline keyboards, edits that change nothing, edits of messages that do not exist. Faults
-(errors, 429 flood control, slow or dropped answers, blocked users) can be injected.
+(errors, 429 flood control, slow or dropped answers, blocked users) can be injected, and
+Telegram's flood limits can be enforced (:meth:`FakeBotApi.enforce_flood_limits`).
 
 How python-telegram-bot v22 sends requests (``telegram/request/_requestdata.py``): a POST whose
 form fields are strings. String parameters are sent as they are; every other value (numbers,
@@ -440,6 +441,52 @@ class _Chat:
 class _Pending:
     update: JsonDict
     again: bool = False  # a repeat of a confirmed update: delivered once whatever the offset
+    forced: bool = False  # delivered whatever allowed_updates says (future update types)
+
+
+@dataclass
+class FloodControl:
+    """Telegram's flood limits as sliding windows over the sends that were let through."""
+
+    overall_per_second: int
+    private_per_second: int
+    group_per_minute: int
+    accepted: list[tuple[float, int]] = field(default_factory=list)  # (arrival, chat id)
+    refused: list[tuple[float, str, int, str]] = field(default_factory=list)  # + method, why
+
+    def check(self, method: str, raw_chat: Any, now: float) -> ApiError | None:
+        """None if the send may go through (it is then counted), else the 429 to answer."""
+        chat = _int(raw_chat, 0)
+        limits = [("overall", self.overall_per_second, 1.0, self.accepted)]
+        if chat > 0:
+            same = [a for a in self.accepted if a[1] == chat]
+            limits.append(("private chat", self.private_per_second, 1.0, same))
+        elif chat < 0:
+            same = [a for a in self.accepted if a[1] == chat]
+            limits.append(("group", self.group_per_minute, 60.0, same))
+        for why, limit, period, seen in limits:
+            inside = [t for t, _ in seen if now - t < period]
+            if len(inside) >= limit:
+                retry_after = max(1, int(inside[-limit] + period - now + 0.999))
+                self.refused.append((now, method, chat, why))
+                return ApiError(
+                    429,
+                    f"Too Many Requests: retry after {retry_after}",
+                    {"retry_after": retry_after},
+                )
+        self.accepted.append((now, chat))
+        return None
+
+    def max_in_window(self, period: float, chat: int | None = None) -> int:
+        """The most accepted sends (to ``chat``, or all) inside any window of ``period``."""
+        times = [t for t, c in self.accepted if chat is None or c == chat]
+        best = 0
+        start = 0
+        for end, t in enumerate(times):
+            while t - times[start] >= period:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
 
 
 def _update_type(update: JsonDict) -> str:
@@ -496,6 +543,9 @@ class FakeBotApi:
         self._last_activity = time.monotonic()
         self._closing = False
         self._runner: web.AppRunner | None = None
+        self.flood: FloodControl | None = None
+        self.webhook: JsonDict | None = None  # the parameters of the last setWebhook
+        self.webhook_calls: list[JsonDict] = []
 
     # ---------------------------------------------------------------------------- lifecycle
     @property
@@ -546,6 +596,16 @@ class FakeBotApi:
     def delivered(self, update_id: int) -> JsonDict:
         """The JSON of an update given out before (e.g. to plant it in the bot's inbox)."""
         return dict(self._delivered[update_id])
+
+    def push_unfiltered(self, update_body: JsonDict) -> int:
+        """Like :meth:`push`, but delivered even if its type is not in the bot's
+        ``allowed_updates``: an update type a newer Bot API might send that the bot's
+        library does not know yet."""
+        update_id = self.push(update_body)
+        for pending in self._pending:
+            if pending.update["update_id"] == update_id:
+                pending.forced = True
+        return update_id
 
     def deliver_again(self, update_id: int) -> None:
         """Queue an update that was already delivered once more, with the same id (as Telegram
@@ -893,6 +953,22 @@ class FakeBotApi:
         for _ in range(times):
             self._faults.setdefault(method, []).append(_Fault(0, "", None, drop=True))
 
+    def enforce_flood_limits(
+        self,
+        *,
+        overall_per_second: int = 30,
+        private_per_second: int = 1,
+        group_per_minute: int = 20,
+    ) -> FloodControl:
+        """From now on, answer the send* calls (and copy/forward) beyond Telegram's limits with
+        429 ``retry_after``: more than ``overall_per_second`` in any one second, more than
+        ``private_per_second`` to one private chat in any one second, or more than
+        ``group_per_minute`` to one group or channel (chat id < 0) in any 60 seconds. Every
+        such answer is kept in :attr:`FloodControl.refused`; the accepted sends are kept with
+        their arrival times to measure the rates afterwards."""
+        self.flood = FloodControl(overall_per_second, private_per_second, group_per_minute)
+        return self.flood
+
     def block_user(self, chat_id: int) -> None:
         """From now on, sends and edits to ``chat_id`` get 403 "bot was blocked by the user"."""
         self._blocked.add(chat_id)
@@ -927,6 +1003,7 @@ class FakeBotApi:
         }
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.monotonic()
         method = request.match_info["method"]
         polling = method.lower() == "getupdates"
         if not polling:
@@ -939,6 +1016,10 @@ class FakeBotApi:
                 return self._reply(method, {}, ApiError(400, "Bad Request: can't parse JSON"))
             if request.match_info["token"] != self.token:
                 return self._reply(method, params, ApiError(401, "Unauthorized"))
+            if self.flood is not None and method in _SEND_METHODS:
+                flooded = self.flood.check(method, params.get("chat_id"), arrived)
+                if flooded is not None:
+                    return self._reply(method, params, flooded)
             fault = self._take_fault(method, params)
             if fault is not None:
                 if fault.drop:
@@ -1042,6 +1123,8 @@ class FakeBotApi:
 
         def wanted(pending: _Pending) -> bool:
             kind = _update_type(pending.update)
+            if pending.forced:
+                return True
             return kind in allowed if allowed is not None else kind not in _NOT_BY_DEFAULT
 
         self._pending = [p for p in self._pending if wanted(p)]
@@ -1049,6 +1132,17 @@ class FakeBotApi:
     def _dispatch(self, method: str, params: JsonDict) -> Any:
         if method == "getMe":
             return self.bot_user
+        if method == "setWebhook":
+            url = str(params.get("url") or "")
+            secret = params.get("secret_token")
+            if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+                raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+            self.webhook_calls.append(params)
+            self.webhook = params if url else None
+            return True
+        if method == "deleteWebhook":
+            self.webhook = None
+            return True
         if method in _TRUE_METHODS:
             if method == "setMyCommands":
                 self._set_commands(params)
@@ -1058,7 +1152,8 @@ class FakeBotApi:
         if method == "getMyCommands":
             return self.commands.get(_commands_key(params), [])
         if method == "getWebhookInfo":
-            return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+            url = str(self.webhook.get("url", "")) if self.webhook else ""
+            return {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
         if method == "answerCallbackQuery":
             text = params.get("text")
             if text is not None and len(str(text)) > MAX_CALLBACK_ANSWER:

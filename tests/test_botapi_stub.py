@@ -390,3 +390,28 @@ def test_sent_message_helpers() -> None:
     )
     assert message.plain == "a & b"
     assert message.buttons == [("Go", "https://e.org")]
+
+
+def test_flood_control_counts_sliding_windows() -> None:
+    """The enforcement mode's arithmetic: >30/s overall, >1/s per private chat, >20/min per
+    group are refused with retry_after; what was refused is recorded and not counted."""
+    from tests.botapi_stub import FloodControl
+
+    flood = FloodControl(overall_per_second=30, private_per_second=1, group_per_minute=20)
+    assert flood.check("sendMessage", 7, 0.0) is None
+    refused = flood.check("sendMessage", 7, 0.5)
+    assert refused is not None and refused.status == 429
+    assert refused.parameters == {"retry_after": 1}
+    assert flood.check("sendMessage", 7, 1.0) is None  # a full second later
+    for n in range(20):
+        assert flood.check("sendMessage", -100, 2.0 + n * 0.01) is None
+    late = flood.check("sendMessage", -100, 30.0)
+    assert late is not None and late.parameters == {"retry_after": 32}
+    assert flood.check("sendMessage", -100, 62.0) is None
+    for n in range(30):
+        assert flood.check("sendMessage", 1000 + n, 100.0 + n * 0.01) is None
+    assert flood.check("sendMessage", 2000, 100.5) is not None
+    assert [why for *_, why in flood.refused] == ["private chat", "group", "overall"]
+    assert flood.max_in_window(1.0) == 30
+    assert flood.max_in_window(1.0, 7) == 1
+    assert flood.max_in_window(60.0, -100) == 20
