@@ -193,7 +193,7 @@ async def _post_shutdown(app: AnyApplication) -> None:
     svc = services_of(app)
     if svc.learner is not None:
         await svc.learner.idle()  # a training under way is saved before the database closes
-    await svc.inbox.flush()
+    await svc.inbox.close()
     await svc.repository.close()
 
 

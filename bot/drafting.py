@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 
 from bot.config import LimitsSettings
@@ -73,11 +74,28 @@ def ready_problem(draft: Draft, limits: LimitsSettings) -> str | None:
     return None
 
 
-def submit_problem(draft: Draft) -> str | None:
-    """Why the draft cannot be submitted yet, or None."""
-    if draft.kind is None or draft.anonymous is None or draft.topic_id is None:
-        return "draft.incomplete"
-    return None
+class Step(IntEnum):
+    """The steps of the flow, in order."""
+
+    KIND = 1
+    COMPOSE = 2
+    TOPIC = 3
+    IDENTITY = 4
+    CONFIRM = 5
+
+
+def needed_step(draft: Draft, limits: LimitsSettings) -> Step:
+    """The earliest step the draft still needs. A button of a later step (an old message,
+    or a forged press) must not skip it: the flow goes back to this one."""
+    if draft.kind is None:
+        return Step.KIND
+    if ready_problem(draft, limits) is not None:
+        return Step.COMPOSE
+    if draft.topic_id is None:
+        return Step.TOPIC
+    if draft.anonymous is None:
+        return Step.IDENTITY
+    return Step.CONFIRM
 
 
 def with_proposal(draft: Draft, matches: Sequence[TopicMatch], *, keep: int = 3) -> Draft:

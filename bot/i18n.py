@@ -268,10 +268,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-Hant": "這份草稿已經提交或取消了。要再提交，請發送 /suggest 或 /report。",
         "en": "That draft was already submitted or cancelled. To send another, use /suggest or /report.",
     },
-    "draft.incomplete": {
-        "zh-Hans": "还差一步：请按上面的按钮选择类别和提交方式。",
-        "zh-Hant": "還差一步：請按上面的按鈕選擇類別和提交方式。",
-        "en": "One step is missing: please choose the topic and how to submit with the buttons above.",
+    "flow.resume": {
+        "zh-Hans": "这个按钮已过期：您的草稿还差前面一步，请按下面的提示继续，已写的内容都还在。",
+        "zh-Hant": "這個按鈕已過期：您的草稿還差前面一步，請按下面的提示繼續，已寫的內容都還在。",
+        "en": "That button is out of date: your draft still needs an earlier step. Please continue below; nothing you wrote is lost.",
     },
     "cancel.done": {
         "zh-Hans": "已取消，草稿已删除。有需要随时再来。",

@@ -71,8 +71,15 @@ class Inbox:
         await asyncio.sleep(self.flush_delay)
         await self.flush()
 
+    async def close(self) -> None:
+        """At shutdown: write the handled marks now and leave no timer behind."""
+        task, self._flush_task = self._flush_task, None
+        if task is not None and not task.done():
+            task.cancel()
+        await self.flush()
+
     async def flush(self) -> None:
-        """Write the handled marks now (also at shutdown)."""
+        """Write the handled marks now."""
         try:
             await self.repository.write_handled()
         except Exception:  # the database is gone: the replay after a restart covers these

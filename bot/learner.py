@@ -30,7 +30,8 @@ def train_examples(rows: Sequence[Example], topics: Sequence[str]) -> TopicModel
 
 
 class TopicLearner:
-    """Holds the current model; every method that trains or predicts runs in a thread."""
+    """Holds the current model. Training runs in a child process; loading and predicting
+    in a thread, so the event loop never waits for numpy."""
 
     def __init__(self, repository: LabelQueries, topics: Sequence[str]) -> None:
         self.repository = repository

@@ -58,9 +58,7 @@ async def _deliver_due(bot: Bot, svc: Services) -> None:
     a minute) is left for a later run rather than holding up the messages behind it."""
     limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
     deferred: set[int] = set()
-    while batch := [
-        e for e in await svc.repository.due_messages(limit=50) if e.id not in deferred
-    ]:
+    while batch := [e for e in await svc.repository.due_messages(limit=50) if e.id not in deferred]:
         for entry in batch:
             chat_id = svc.secrets.decrypt_int(entry.chat_enc)
             if (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.config import LANGUAGES
 from bot.i18n import t
@@ -11,6 +11,7 @@ from bot.presenters import my_list, submission_detail
 from bot.text import escape, split_message
 from bot.workflow import format_reference
 from handlers import keyboards
+from handlers.buttons import PrivateButton
 from handlers.context import (
     Context,
     answer_query,
@@ -121,11 +122,11 @@ def build_handlers() -> list[BaseHandler[Update, Context, None]]:
     return [
         CommandHandler("start", start, filters=PRIVATE),
         CommandHandler("help", help_command, filters=PRIVATE),
-        CallbackQueryHandler(help_command, pattern=r"^menu:help$"),
+        PrivateButton(help_command, pattern=r"^menu:help$"),
         CommandHandler("privacy", privacy, filters=PRIVATE),
         CommandHandler("lang", choose_language, filters=PRIVATE),
-        CallbackQueryHandler(set_language, pattern=r"^lang:"),
+        PrivateButton(set_language, pattern=r"^lang:"),
         CommandHandler("my", my_submissions, filters=PRIVATE),
-        CallbackQueryHandler(my_submissions, pattern=r"^(menu:my|my:\d{1,9})$"),
+        PrivateButton(my_submissions, pattern=r"^(menu:my|my:\d{1,9})$"),
         CommandHandler("status", status, filters=PRIVATE),
     ]

@@ -16,7 +16,6 @@ from telegram import Update
 from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
-    CallbackQueryHandler,
     MessageHandler,
     filters,
 )
@@ -27,6 +26,7 @@ from bot.i18n import t
 from bot.records import RATINGS, OutboxEntry
 from bot.text import clean_text, escape
 from bot.workflow import format_reference
+from handlers.buttons import PrivateButton
 from handlers.context import Context, drop_buttons, language, owner_hash, say, services
 from handlers.delivery import deliver_soon
 
@@ -173,4 +173,4 @@ def build_reply_handlers(settings: Settings) -> list[BaseHandler[Update, Context
 
 
 def build_handlers() -> list[BaseHandler[Update, Context, None]]:
-    return [CallbackQueryHandler(rate, pattern=r"^rate:")]
+    return [PrivateButton(rate, pattern=r"^rate:")]

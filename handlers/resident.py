@@ -17,7 +17,6 @@ from typing import Any
 from telegram import Message, Update
 from telegram.ext import (
     BaseHandler,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -25,11 +24,13 @@ from telegram.ext import (
 )
 
 from bot import cards, drafting
+from bot.drafting import Step
 from bot.i18n import t
 from bot.presenters import draft_summary, topic_proposal
 from bot.records import Attachment, Draft, NewSubmission, Sender
 from bot.workflow import Kind, format_reference
 from handlers import keyboards
+from handlers.buttons import PrivateButton
 from handlers.context import (
     Context,
     answer_query,
@@ -226,6 +227,8 @@ async def finish_compose(update: Update, context: Context) -> str | int:
     draft = await _pressed_on_draft(update, context)
     if draft is None:
         return END
+    if draft.kind is None:
+        return await _resume(update, context, draft)
     problem = drafting.ready_problem(draft, services(context).settings.limits)
     if problem is not None:
         await say(
@@ -233,6 +236,10 @@ async def finish_compose(update: Update, context: Context) -> str | int:
         )
         return COMPOSE
     await drop_buttons(update)
+    return await _propose(update, context, draft)
+
+
+async def _propose(update: Update, context: Context, draft: Draft) -> str:
     svc = services(context)
     matches = await svc.propose_topics(draft.text)
     draft = drafting.with_proposal(draft, matches)
@@ -266,6 +273,10 @@ async def accept_topic(update: Update, context: Context) -> str | int:
     if draft is None:
         return END
     svc = services(context)
+    # Choosing a topic needs a finished text; accepting the proposal needs a proposal.
+    required = Step.TOPIC if query.data.startswith("topic:set:") else Step.IDENTITY
+    if drafting.needed_step(draft, svc.settings.limits) < required:
+        return await _resume(update, context, draft)
     if query.data.startswith("topic:set:"):
         topic = svc.settings.topic(query.data.removeprefix("topic:set:"))
         if topic is None:
@@ -274,8 +285,13 @@ async def accept_topic(update: Update, context: Context) -> str | int:
         draft = draft.model_copy(update={"topic_id": topic.id})
         await _save(update, context, draft)
     await drop_buttons(update)
+    return await _ask_identity(update, context, draft)
+
+
+async def _ask_identity(update: Update, context: Context, draft: Draft) -> str:
+    settings = services(context).settings
     lang = await language(update, context)
-    topic = svc.settings.topic(draft.topic_id or "") or svc.settings.fallback_topic
+    topic = settings.topic(draft.topic_id or "") or settings.fallback_topic
     await reply(update, t(lang, "identity.ask", topic=topic.name(lang)), keyboards.identity(lang))
     return IDENTITY
 
@@ -287,9 +303,15 @@ async def choose_identity(update: Update, context: Context) -> str | int:
     draft = await _pressed_on_draft(update, context)
     if draft is None:
         return END
+    if drafting.needed_step(draft, services(context).settings.limits) < Step.IDENTITY:
+        return await _resume(update, context, draft)
     await drop_buttons(update)
     draft = draft.model_copy(update={"anonymous": query.data == "who:anon"})
     await _save(update, context, draft)
+    return await _show_summary(update, context, draft)
+
+
+async def _show_summary(update: Update, context: Context, draft: Draft) -> str:
     lang = await language(update, context)
     user = update.effective_user
     assert user is not None
@@ -299,6 +321,24 @@ async def choose_identity(update: Update, context: Context) -> str | int:
         keyboards.confirm(lang),
     )
     return CONFIRM
+
+
+async def _resume(update: Update, context: Context, draft: Draft) -> str:
+    """A button of a later step was pressed (an old message, or a forged press) while the
+    draft still needs an earlier one, e.g. text added after the topic was proposed: say so
+    and ask for that step. Nothing in the draft is lost."""
+    await drop_buttons(update)
+    await say(update, context, "flow.resume")
+    step = drafting.needed_step(draft, services(context).settings.limits)
+    if step is Step.KIND:
+        return await _prompt_kind(update, context)
+    if step is Step.COMPOSE:
+        return await _prompt_compose(update, context, draft)
+    if step is Step.TOPIC:
+        return await _propose(update, context, draft)
+    if step is Step.IDENTITY:
+        return await _ask_identity(update, context, draft)
+    return await _show_summary(update, context, draft)
 
 
 # ---------------------------------------------------------------- CONFIRM
@@ -317,10 +357,8 @@ async def confirm(update: Update, context: Context) -> int | str:
         else:
             await say(update, context, "draft.gone")
         return END
-    problem = drafting.submit_problem(draft)
-    if problem is not None:
-        await say(update, context, problem)
-        return CONFIRM
+    if drafting.needed_step(draft, svc.settings.limits) < Step.CONFIRM:
+        return await _resume(update, context, draft)
     limit = svc.settings.limits.max_submissions_per_hour
     if limit:
         since = svc.repository.clock() - timedelta(hours=1)
@@ -396,15 +434,15 @@ Handlers = list[BaseHandler[Update, Context, Any]]
 
 def build_conversation() -> ConversationHandler[Context]:
     start_commands = CommandHandler(["suggest", "report"], start_with_kind, filters=PRIVATE)
-    start_buttons = CallbackQueryHandler(start_with_kind, pattern=r"^menu:(suggest|report)$")
-    choose_kind_button = CallbackQueryHandler(choose_kind, pattern=r"^kind:(suggestion|problem)$")
-    next_button = CallbackQueryHandler(finish_compose, pattern=r"^draft:next$")
+    start_buttons = PrivateButton(start_with_kind, pattern=r"^menu:(suggest|report)$")
+    choose_kind_button = PrivateButton(choose_kind, pattern=r"^kind:(suggestion|problem)$")
+    next_button = PrivateButton(finish_compose, pattern=r"^draft:next$")
     topic_buttons: Handlers = [
-        CallbackQueryHandler(list_topics, pattern=r"^topic:list$"),
-        CallbackQueryHandler(accept_topic, pattern=r"^topic:(ok|set:[a-z0-9_]+)$"),
+        PrivateButton(list_topics, pattern=r"^topic:list$"),
+        PrivateButton(accept_topic, pattern=r"^topic:(ok|set:[a-z0-9_]+)$"),
     ]
-    identity_button = CallbackQueryHandler(choose_identity, pattern=r"^who:(named|anon)$")
-    confirm_button = CallbackQueryHandler(confirm, pattern=r"^confirm:yes$")
+    identity_button = PrivateButton(choose_identity, pattern=r"^who:(named|anon)$")
+    confirm_button = PrivateButton(confirm, pattern=r"^confirm:yes$")
     # The draft in SQLite, not the conversation state, is the truth: every step checks the
     # draft. So a step's button also works from any other state (and with no state at all),
     # e.g. after a crash lost the last state change that persistence had not yet written.
@@ -427,7 +465,7 @@ def build_conversation() -> ConversationHandler[Context]:
     ]
     fallbacks: Handlers = [
         CommandHandler("cancel", cancel, filters=PRIVATE),
-        CallbackQueryHandler(cancel, pattern=r"^draft:cancel$"),
+        PrivateButton(cancel, pattern=r"^draft:cancel$"),
         start_commands,
         start_buttons,
         *any_step,

@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 
 from bot import drafting
 from bot.config import LimitsSettings
+from bot.drafting import Step
 from bot.records import Attachment, Draft
 from bot.tagging import TopicMatch
+from bot.workflow import Kind
 
 LIMITS = LimitsSettings(max_text_chars=100, max_parts=3, max_attachments=2, min_text_chars=4)
 PHOTO = Attachment(type="photo", file_id="P")
@@ -45,7 +47,22 @@ def test_readiness() -> None:
     assert drafting.ready_problem(Draft(), LIMITS) == "compose.empty"
     assert drafting.ready_problem(Draft(parts=["短"]), LIMITS) == "compose.too_short"
     assert drafting.ready_problem(Draft(parts=["短"], attachments=[PHOTO]), LIMITS) is None
-    assert drafting.submit_problem(Draft(parts=["足够长的内容"])) == "draft.incomplete"
+
+
+def test_the_needed_step_is_the_earliest_one_missing() -> None:
+    ready = Draft(kind=Kind.PROBLEM, parts=["足够长的内容"], topic_id="a", anonymous=True)
+    assert drafting.needed_step(ready, LIMITS) is Step.CONFIRM
+    assert drafting.needed_step(ready.model_copy(update={"anonymous": None}), LIMITS) is (
+        Step.IDENTITY
+    )
+    # New text drops the proposal: the topic is needed again, the identity choice stays.
+    added = drafting.add_content(ready, text="再补充一句", attachment=None, limits=LIMITS).draft
+    assert added.anonymous is True
+    assert drafting.needed_step(added, LIMITS) is Step.TOPIC
+    assert drafting.needed_step(ready.model_copy(update={"parts": ["短"]}), LIMITS) is (
+        Step.COMPOSE
+    )
+    assert drafting.needed_step(ready.model_copy(update={"kind": None}), LIMITS) is Step.KIND
 
 
 def test_proposal_takes_the_best_match_and_keeps_evidence() -> None:

@@ -34,9 +34,7 @@ async def import_train_split(settings: Settings) -> None:
     repository = Repository(settings.storage.path)
     await repository.connect()
     await repository.add_labels(
-        LabelledExample(text, label, "import", 1.0)
-        for i, (label, text) in enumerate(rows)
-        if i % 5
+        LabelledExample(text, label, "import", 1.0) for i, (label, text) in enumerate(rows) if i % 5
     )
     await repository.close()
 

@@ -295,6 +295,79 @@ async def test_double_confirm_and_stale_buttons_store_once(
     assert len(rows(runner.settings, "SELECT id FROM submissions")) == 1
 
 
+async def test_buttons_of_a_later_step_go_back_to_the_step_the_draft_needs(
+    stub: FakeBotApi, runner: BotRunner
+) -> None:
+    """Found by the fuzz test: text added after the topic was proposed drops the proposal,
+    and the older identity button under the proposal then crashed the summary."""
+    chat = Chat(stub, ALICE)
+    await chat.send("/report 村口的路灯坏了一个多月了")
+    proposal = await chat.tap(chat.messages()[-1], "下一步")
+    who = await chat.tap(proposal, "就是这个类别")
+    await chat.send("麻烦尽快修一下，谢谢")  # new text: the topic is proposed again
+
+    mark = stub.mark()
+    stub.press(ALICE, who, who.button_data("匿名提交"))
+    again = await stub.wait_for(ALICE.id, after=mark, predicate=lambda m: bool(m.buttons))
+    said = [m.plain for m in stub.sent if m.seq > mark and m.chat_id == ALICE.id]
+    assert zh("flow.resume") in said
+    assert "路灯" in again.plain and again.button_data("就是这个类别") == "topic:ok"
+    # Confirming from an old message is refused the same way (the topic is now proposed, so
+    # the identity question comes next), and stores nothing.
+    mark = stub.mark()
+    stub.press(ALICE, proposal, "confirm:yes")
+    again = await stub.wait_for(ALICE.id, after=mark, predicate=lambda m: bool(m.buttons))
+    assert zh("flow.resume") in [m.plain for m in stub.sent if m.seq > mark]
+    assert rows(runner.settings, "SELECT id FROM submissions") == []
+
+    summary = await chat.tap(again, "匿名提交")
+    assert "尽快修" in summary.plain
+    await chat.tap(summary, "确认提交", expect="#1")
+    [row] = rows(runner.settings, "SELECT text, anonymous FROM submissions")
+    assert row["anonymous"] == 1 and "尽快修" in row["text"]
+    # Only the forged press under a message without buttons left a (harmless) refusal.
+    assert [(e.method, e.status) for e in stub.errors] == [("editMessageReplyMarkup", 400)]
+
+
+async def test_resident_buttons_pressed_in_a_group_change_and_say_nothing(
+    stub: FakeBotApi, runner: BotRunner
+) -> None:
+    """Callback data can be forged under any of the bot's messages, e.g. a card in a group:
+    a resident's step, page, language or rating must not run there nor answer into it."""
+    chat = Chat(stub, ALICE)
+    await chat.send("/report 村口的路灯坏了一个多月了")
+    proposal = await chat.tap(chat.messages()[-1], "下一步")
+    who = await chat.tap(proposal, "就是这个类别")
+    summary = await chat.tap(who, "实名提交")
+    draft_before = rows(runner.settings, "SELECT * FROM drafts")
+    users_before = rows(runner.settings, "SELECT * FROM users")
+    group = -1007770001
+    assert runner.app is not None
+    mark = stub.mark()
+    await runner.app.bot.send_message(group, "卡片")
+    card = await stub.wait_for(group, after=mark)
+    presses = [
+        "confirm:yes", "who:anon", "topic:ok", "topic:set:transport", "topic:list",
+        "draft:next", "draft:cancel", "kind:problem", "menu:report", "menu:my", "my:1",
+        "menu:help", "lang:en", "rate:1:satisfied",
+    ]  # fmt: skip
+    calls = len(stub.calls)
+    for data in presses:
+        stub.press(ALICE, card, data)
+
+    def answered() -> int:
+        return sum(1 for c in stub.calls[calls:] if c.method == "answerCallbackQuery")
+
+    await stub.wait_until(lambda: answered() == len(presses))
+    await stub.wait_idle()
+    assert [m.plain for m in stub.sent if m.seq > card.seq] == []
+    assert rows(runner.settings, "SELECT * FROM drafts") == draft_before
+    assert rows(runner.settings, "SELECT id FROM submissions") == []
+    assert rows(runner.settings, "SELECT * FROM users") == users_before  # no language set
+    # In the private chat the same draft is still there to confirm.
+    await chat.tap(summary, "确认提交", expect="#1")
+
+
 async def test_language_choice_is_remembered_across_restarts(
     stub: FakeBotApi, runner: BotRunner
 ) -> None:

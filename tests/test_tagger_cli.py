@@ -148,9 +148,7 @@ def test_tag_reads_lines_or_csv_from_stdin(
     assert capsys.readouterr().out == "school\trule\t学校\n"
 
 
-def test_suggest_keywords(
-    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_suggest_keywords(tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(tagger(config, "suggest-keywords")) == EXIT_CONFIG  # no database yet
     assert main(tagger(config, "train", str(csv_file(tmp_path, TRAIN)))) == EXIT_OK
     capsys.readouterr()
