@@ -64,6 +64,17 @@ class Webhook:
     def url_path(self) -> str:
         return urlsplit(self.url).path.lstrip("/")
 
+    def server_options(self) -> dict[str, Any]:
+        """The arguments of python-telegram-bot's ``start_webhook`` / ``run_webhook``."""
+        return {
+            "listen": self.listen,
+            "port": self.port,
+            "url_path": self.url_path,
+            "webhook_url": self.url,
+            "secret_token": self.secret,
+            "allowed_updates": Update.ALL_TYPES,
+        }
+
 
 def webhook_for(settings: Settings, url: str, listen: str, port: int) -> tuple[Webhook, bool]:
     """The webhook with the configured secret token, or a random one; also whether it was
@@ -220,14 +231,7 @@ async def running(
     assert app.updater is not None
     if webhook is not None:
         admit_on_arrival(app)
-        await app.updater.start_webhook(
-            listen=webhook.listen,
-            port=webhook.port,
-            url_path=webhook.url_path,
-            webhook_url=webhook.url,
-            secret_token=webhook.secret,
-            allowed_updates=Update.ALL_TYPES,
-        )
+        await app.updater.start_webhook(**webhook.server_options())
     else:
         await app.updater.start_polling(
             poll_interval=0, timeout=int(timeout), allowed_updates=Update.ALL_TYPES

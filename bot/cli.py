@@ -170,15 +170,7 @@ def run(
         )
     log.info("webhook: %s, listening on %s:%s", webhook.url, webhook.listen, webhook.port)
     admit_on_arrival(app)
-    app.run_webhook(
-        listen=webhook.listen,
-        port=webhook.port,
-        url_path=webhook.url_path,
-        webhook_url=webhook.url,
-        secret_token=webhook.secret,
-        allowed_updates=Update.ALL_TYPES,
-        drop_pending_updates=False,
-    )
+    app.run_webhook(**webhook.server_options(), drop_pending_updates=False)
     return EXIT_OK
 
 
