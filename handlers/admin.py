@@ -10,8 +10,6 @@ import logging
 import re
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import cards
@@ -21,7 +19,7 @@ from bot.presenters import status_label
 from bot.records import Submission
 from bot.text import escape, split_message
 from bot.workflow import Status, format_reference
-from handlers.context import Context, language, reply, services
+from handlers.context import Context, edit_pressed, language, reply, services
 from handlers.keyboards import from_buttons
 
 log = logging.getLogger(__name__)
@@ -215,10 +213,8 @@ async def queue_page(update: Update, context: Context) -> None:
     text, markup = await _queue_page(
         update, context, lang, Status(match[1]), topic_id, offset=int(match[3])
     )
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-    except TelegramError as exc:  # unchanged page or too old to edit
-        log.debug("queue page not edited: %s", exc)
+    if not await edit_pressed(update, text, markup):  # too old to edit: a new page
+        await reply(update, text, markup)
 
 
 async def search(update: Update, context: Context) -> None:

@@ -16,7 +16,6 @@ from datetime import datetime, time, timedelta
 
 from telegram import ForceReply, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
@@ -33,7 +32,7 @@ from bot.records import Submission
 from bot.text import clean_text, escape
 from bot.workflow import IllegalTransition, Kind, Status, format_reference
 from handlers.admin import admin_language, is_admin, parse_reference, show_card
-from handlers.context import Context, language, reply, say, services
+from handlers.context import Context, edit_pressed, language, reply, say, services
 from handlers.delivery import deliver_soon
 from handlers.keyboards import from_buttons
 from storage.labels import SOURCE_WEIGHTS
@@ -100,20 +99,14 @@ async def on_button(update: Update, context: Context) -> None:
 
 
 async def _edit_buttons(update: Update, rows: cards.Buttons) -> None:
-    query = update.callback_query
-    assert query is not None
-    try:
-        await query.edit_message_reply_markup(from_buttons(rows))
-    except TelegramError as exc:  # the card is too old to edit, or already shows them
-        log.debug("card buttons not edited: %s", exc)
+    await edit_pressed(update, markup=from_buttons(rows))
 
 
 async def _refresh_card(update: Update, context: Context, lang: Language, number: int) -> None:
     """Show the card that was pressed with the item's new state and actions."""
-    query = update.callback_query
     svc = services(context)
     item = await svc.repository.get_submission(number)
-    if query is None or query.message is None or item is None:
+    if item is None:
         return
     text = cards.item_card(
         lang,
@@ -123,14 +116,7 @@ async def _refresh_card(update: Update, context: Context, lang: Language, number
         events=await svc.repository.events(number),
         now=svc.repository.clock(),
     )
-    try:
-        await query.edit_message_text(
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=from_buttons(cards.card_buttons(lang, svc.settings, item)),
-        )
-    except TelegramError as exc:
-        log.debug("card %s not refreshed: %s", number, exc)
+    await edit_pressed(update, text, from_buttons(cards.card_buttons(lang, svc.settings, item)))
 
 
 async def _refused(

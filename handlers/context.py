@@ -7,7 +7,7 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.config import Language
@@ -85,12 +85,39 @@ async def answer_query(update: Update) -> None:
 
 async def drop_buttons(update: Update) -> None:
     """Remove the keyboard of the message whose button was pressed (best effort)."""
+    await edit_pressed(update)
+
+
+async def edit_pressed(
+    update: Update, text: str | None = None, markup: InlineKeyboardMarkup | None = None
+) -> bool:
+    """Show HTML ``text`` (None: keep the text) and ``markup`` (None: no buttons) in the
+    message whose button was pressed. True when it shows them, also when it already did (a
+    double tap: Telegram refuses an edit that changes nothing); False when it cannot be
+    edited (too old, deleted, no message), which is no error: what the press changed is
+    stored, and the caller may send a new message instead."""
     query = update.callback_query
-    if query is not None and query.message is not None:
-        try:
-            await query.edit_message_reply_markup(None)
-        except TelegramError as exc:  # already edited, too old, deleted: nothing to remove
-            log.debug("could not remove buttons: %s", exc)
+    if query is None or query.message is None:
+        return False
+    try:
+        if text is None:
+            await query.edit_message_reply_markup(markup)
+        else:
+            await query.edit_message_text(
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                disable_web_page_preview=True,
+            )
+    except BadRequest as exc:
+        if "not modified" in exc.message:
+            return True
+        log.debug("pressed message not edited: %s", exc)
+        return False
+    except TelegramError as exc:
+        log.debug("pressed message not edited: %s", exc)
+        return False
+    return True
 
 
 def services(context: Context) -> Services:

@@ -16,6 +16,7 @@ from handlers.context import (
     Context,
     answer_query,
     drop_buttons,
+    edit_pressed,
     language,
     owner_hash,
     remember_language,
@@ -85,9 +86,8 @@ async def my_submissions(update: Update, context: Context) -> None:
     )
     text = my_list(lang, svc.settings, items, total=total, offset=offset)
     markup = keyboards.pages(lang, offset=offset, page_size=page_size, total=total)
-    if query is not None and query.data and query.data.startswith("my:") and query.message:
-        await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
-    else:
+    paging = query is not None and bool(query.data) and (query.data or "").startswith("my:")
+    if not (paging and await edit_pressed(update, text, markup)):
         await reply(update, text, markup)
 
 

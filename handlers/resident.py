@@ -35,6 +35,7 @@ from handlers.context import (
     Context,
     answer_query,
     drop_buttons,
+    edit_pressed,
     language,
     owner_hash,
     reply,
@@ -258,11 +259,7 @@ async def unsupported_content(update: Update, context: Context) -> None:
 async def list_topics(update: Update, context: Context) -> str:
     await answer_query(update)
     lang = await language(update, context)
-    query = update.callback_query
-    assert query is not None
-    await query.edit_message_reply_markup(
-        keyboards.topic_list(lang, services(context).settings.topics)
-    )
+    await edit_pressed(update, markup=keyboards.topic_list(lang, services(context).settings.topics))
     return TOPIC
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from bot.config import Settings
 from bot.i18n import t
@@ -327,6 +330,32 @@ async def test_buttons_of_a_later_step_go_back_to_the_step_the_draft_needs(
     assert row["anonymous"] == 1 and "尽快修" in row["text"]
     # Only the forged press under a message without buttons left a (harmless) refusal.
     assert [(e.method, e.status) for e in stub.errors] == [("editMessageReplyMarkup", 400)]
+
+
+async def test_a_double_tap_on_other_topics_is_no_error(
+    stub: FakeBotApi, runner: BotRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by the fuzz test: the second tap asks Telegram for an edit that changes nothing,
+    which it refuses ("message is not modified"); that must not end in the apology."""
+    chat = Chat(stub, ALICE)
+    await chat.send("/report 村口的路灯坏了一个多月了")
+    proposal = await chat.tap(chat.messages()[-1], "下一步")
+    data = proposal.button_data("选择其他类别")
+    calls = len(stub.calls)
+    stub.press(ALICE, proposal, data)
+    stub.press(ALICE, proposal, data)
+
+    def answered() -> int:
+        return sum(1 for c in stub.calls[calls:] if c.method == "answerCallbackQuery")
+
+    await stub.wait_until(lambda: answered() == 2)
+    await stub.wait_idle()
+    edits = [c.status for c in stub.calls[calls:] if c.method == "editMessageReplyMarkup"]
+    assert edits == [200, 400]  # the stand-in refuses the unchanged edit, like Telegram
+    assert [m for m in stub.sent if m.seq > proposal.seq and m.method == "sendMessage"] == []
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    listing = stub.sent[-1]
+    assert listing.message_id == proposal.message_id and len(listing.buttons) > 10
 
 
 async def test_resident_buttons_pressed_in_a_group_change_and_say_nothing(
