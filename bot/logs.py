@@ -3,7 +3,9 @@ noisy libraries kept quiet.
 
 httpx logs request URLs at INFO, and Bot API URLs contain the token, so it is held at
 WARNING; python-telegram-bot logs whole updates (user ids, names) at DEBUG, so it is held at
-INFO. A filter also redacts every configured secret from any record as a last guard.
+INFO. Its webhook server also logs a whole update at CRITICAL when it cannot parse one;
+:class:`WithholdUpdateBodies` keeps the line and drops the body. A filter also redacts every
+configured secret from any record as a last guard.
 """
 
 from __future__ import annotations
@@ -28,6 +30,20 @@ class UpdateContext(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         update = CURRENT_UPDATE.get()
         record.update = "-" if update is None else update
+        return True
+
+
+class WithholdUpdateBodies(logging.Filter):
+    """python-telegram-bot's webhook server logs the body of an update it cannot parse
+    ("Received data was: %r"): user ids and names, perhaps an anonymous sender's. Keep the
+    line (an operator must see it), without the body."""
+
+    LOGGER = "telegram.ext._utils.webhookhandler"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == self.LOGGER and record.args and "Received data" in str(record.msg):
+            head = str(record.msg).split("Received data was:", 1)[0].rstrip()
+            record.msg, record.args = f"{head} (body withheld: it may identify a sender)", None
         return True
 
 
@@ -76,6 +92,7 @@ def configure_logging(
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.addFilter(UpdateContext())
+    handler.addFilter(WithholdUpdateBodies())
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

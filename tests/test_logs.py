@@ -140,6 +140,26 @@ def test_library_debug_output_stays_quiet() -> None:
 
 
 @pytest.mark.usefixtures("restore_root")
+def test_an_update_the_webhook_server_cannot_parse_is_logged_without_its_body() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    body = {"update_id": 7, "message": {"from": {"id": 987654321, "first_name": "秀英"}}}
+    try:
+        raise ValueError("bad update")
+    except ValueError as exc:  # the call PTB's webhook handler makes, word for word
+        logging.getLogger("telegram.ext._utils.webhookhandler").critical(
+            "Something went wrong processing the data received from Telegram. "
+            "Received data was *not* processed! Received data was: %r",
+            body,
+            exc_info=exc,
+        )
+    out = stream.getvalue()
+    assert "Received data was *not* processed!" in out and "body withheld" in out
+    assert "ValueError: bad update" in out
+    assert "987654321" not in out and "秀英" not in out
+
+
+@pytest.mark.usefixtures("restore_root")
 def test_every_line_names_the_update_being_handled() -> None:
     stream = io.StringIO()
     configure_logging("INFO", stream=stream)
