@@ -18,7 +18,7 @@ import warnings
 
 from telegram.warnings import PTBUserWarning
 
-from bench import ingest, store, tagger_model
+from bench import ingest, memory, store, tagger_model
 
 
 def _line(name: str, ratio: float) -> None:
@@ -82,15 +82,18 @@ async def main(quick: bool, full: bool) -> None:
             )
 
     sizes = [1000] if quick else [10_000, 100_000] + ([1_000_000] if full else [])
-    print("store: queries through the repository vs a naive full scan in Python (seconds)")
-    print("  items      counts     page20     search     naive     KB/1000  RSS MB")
+    print("store: queries through the repository vs a naive full scan in Python (seconds);")
+    print("RSS of `jindianzi run` over that store after /start /my /queue /stats /digest (MB)")
+    print("  items      counts     page20     search     naive     KB/1000  RSS  peak")
     rows = await store.scale(sizes, repeats)
     for row in rows:
         print(
             f"  {int(row['size']):>8} {row['counts']:9.4f} {row['page']:9.4f}"
             f" {row['search']:9.4f} {row['naive']:9.4f} {row['kb_per_1000']:9.0f}"
-            f" {row['rss_mb']:7.0f}"
+            f" {row['rss_mb']:5.0f} {row['peak_mb']:5.0f}"
         )
+    echo_rss, echo_peak = await memory.echo_rss()
+    print(f"  bare python-telegram-bot echo bot process: RSS {echo_rss:.0f}  peak {echo_peak:.0f}")
     print("reports: digest, /stats (30 days, its default) and /stats over every item,")
     print("vs reading every row into Python (seconds)")
     print("  items      digest   stats30  stats_all     naive")
@@ -105,6 +108,7 @@ async def main(quick: bool, full: bool) -> None:
         _line(f"digest_{size}", row["naive_report"] / row["digest"])
         _line(f"stats_{size}", row["naive_report"] / row["stats"])
         _line(f"stats_all_{size}", row["naive_report"] / row["stats_all"])
+        _line(f"memory_{size}", echo_rss / row["rss_mb"])
 
 
 def run() -> None:

@@ -16,6 +16,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench import memory
 from bot.config import load_settings
 from bot.tagging import Tagger, normalise
 from bot.workflow import Status
@@ -97,13 +98,6 @@ def _naive_report(path: Path) -> Counter[tuple[str, str, str]]:
         return Counter((kind, status, topic) for kind, status, topic, _ in rows)
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 async def scale(sizes: list[int], repeats: int) -> list[dict[str, float]]:
     results = []
     for size in sizes:
@@ -152,9 +146,9 @@ async def scale(sizes: list[int], repeats: int) -> list[dict[str, float]]:
                 started = time.perf_counter()
                 _naive_report(path)
                 timings["naive_report"].append(time.perf_counter() - started)
-            rss = _rss_mb()
             await repo.checkpoint()
             await repo.close()
+            rss, peak = await memory.bot_rss(path, Path(tmp) / "keys.json")
             results.append(
                 {
                     "size": float(size),
@@ -162,6 +156,7 @@ async def scale(sizes: list[int], repeats: int) -> list[dict[str, float]]:
                     "kb_per_1000": path.stat().st_size / 1024 / size * 1000 if size else 0.0,
                     "db_mb": max(path.stat().st_size, empty_size) / 1024 / 1024,
                     "rss_mb": rss,
+                    "peak_mb": peak,
                 }
             )
     return results
