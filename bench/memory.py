@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from tests.botapi_stub import FakeBotApi, FakeUser
+from tests.processes import bot_env
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = FakeUser(id=1_000_001, first_name="办公室")
@@ -73,17 +74,14 @@ async def _measure(argv: list[str], env: dict[str, str], script: list[tuple[Fake
 async def bot_rss(database: Path, keys: Path) -> tuple[float, float]:
     """(RSS, peak RSS) in MB of ``jindianzi run`` over ``database`` once it has answered."""
     async with FakeBotApi() as stub:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")},
-            "JINDIANZI_TELEGRAM__TOKEN": stub.token,
-            "JINDIANZI_TELEGRAM__BASE_URL": stub.base_url,
-            "JINDIANZI_TELEGRAM__BASE_FILE_URL": stub.base_file_url,
-            "JINDIANZI_TELEGRAM__POLL_TIMEOUT": "1",
-            "JINDIANZI_STORAGE__PATH": str(database),
-            "JINDIANZI_ANONYMITY__KEY_FILE": str(keys),
-            "JINDIANZI_ROLES__ADMIN_IDS": f"[{ADMIN.id}]",
-            "JINDIANZI_OFFICE__SCHEDULED_REPORTS": "false",
-        }
+        env = bot_env(
+            stub,
+            database,
+            keys,
+            TELEGRAM__POLL_TIMEOUT="1",
+            ROLES__ADMIN_IDS=f"[{ADMIN.id}]",
+            OFFICE__SCHEDULED_REPORTS="false",
+        )
         argv = [sys.executable, "-m", "bot.cli", "run", "--config", "config.example.toml"]
         script = [
             (RESIDENT, "/start"),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.conftest import EXAMPLE_CONFIG, ROOT
+from tests.processes import bot_env
 
 USER = FakeUser(id=424242, first_name="王", last_name="建国")
 
@@ -19,15 +20,12 @@ USER = FakeUser(id=424242, first_name="王", last_name="建国")
 async def test_run_command_serves_the_bot_and_stops_cleanly(
     stub: FakeBotApi, tmp_path: Path
 ) -> None:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")},
-        "JINDIANZI_TELEGRAM__TOKEN": stub.token,
-        "JINDIANZI_TELEGRAM__BASE_URL": stub.base_url,
-        "JINDIANZI_TELEGRAM__BASE_FILE_URL": stub.base_file_url,
-        "JINDIANZI_TELEGRAM__POLL_TIMEOUT": "1",
-        "JINDIANZI_STORAGE__PATH": str(tmp_path / "data" / "bot.sqlite3"),
-        "JINDIANZI_ANONYMITY__KEY_FILE": str(tmp_path / "secret" / "keys.json"),
-    }
+    env = bot_env(
+        stub,
+        tmp_path / "data" / "bot.sqlite3",
+        tmp_path / "secret" / "keys.json",
+        TELEGRAM__POLL_TIMEOUT="1",
+    )
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

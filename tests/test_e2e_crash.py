@@ -10,7 +10,6 @@ to start again. A resident left waiting without an answer fails the test.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import re
 import signal
@@ -23,6 +22,7 @@ from pathlib import Path
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import EXAMPLE_CONFIG, ROOT
+from tests.processes import bot_env
 
 USERS = 50
 KILL_AFTER_ACKS = 12
@@ -43,18 +43,15 @@ class Resident:
 
 class BotProcess:
     def __init__(self, stub: FakeBotApi, tmp_path: Path) -> None:
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")},
-            "JINDIANZI_TELEGRAM__TOKEN": stub.token,
-            "JINDIANZI_TELEGRAM__BASE_URL": stub.base_url,
-            "JINDIANZI_TELEGRAM__BASE_FILE_URL": stub.base_file_url,
-            "JINDIANZI_TELEGRAM__POLL_TIMEOUT": "1",
-            "JINDIANZI_STORAGE__PATH": str(tmp_path / "bot.sqlite3"),
-            "JINDIANZI_ANONYMITY__KEY_FILE": str(tmp_path / "keys.json"),
-            "JINDIANZI_OFFICE__SCHEDULED_REPORTS": "false",
+        self.env = bot_env(
+            stub,
+            tmp_path / "bot.sqlite3",
+            tmp_path / "keys.json",
+            TELEGRAM__POLL_TIMEOUT="1",
+            OFFICE__SCHEDULED_REPORTS="false",
             # Residents in a test send faster than any person; the limit is tested elsewhere.
-            "JINDIANZI_LIMITS__MAX_SUBMISSIONS_PER_HOUR": "0",
-        }
+            LIMITS__MAX_SUBMISSIONS_PER_HOUR="0",
+        )
         self.logs: list[str] = []
         self.process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None

@@ -5,7 +5,6 @@ API stand-in; and ``jindianzi run --webhook URL --listen HOST:PORT`` as a proces
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import sqlite3
@@ -21,6 +20,7 @@ from bot.app import Webhook, build_application, running, webhook_for
 from bot.config import Settings
 from tests.botapi_stub import FakeBotApi, FakeUser, JsonDict
 from tests.conftest import EXAMPLE_CONFIG, ROOT
+from tests.processes import bot_env
 
 USER = FakeUser(id=31415926, first_name="陈", last_name="晓明")
 SECRET = "campaign-office_2026-webhook"
@@ -158,14 +158,7 @@ async def test_run_command_in_webhook_mode(stub: FakeBotApi, tmp_path: Path) -> 
     """``jindianzi run --webhook URL --listen HOST:PORT`` as a process, no secret configured:
     one is generated, given to Telegram, never printed, and required."""
     port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")},
-        "JINDIANZI_TELEGRAM__TOKEN": stub.token,
-        "JINDIANZI_TELEGRAM__BASE_URL": stub.base_url,
-        "JINDIANZI_TELEGRAM__BASE_FILE_URL": stub.base_file_url,
-        "JINDIANZI_STORAGE__PATH": str(tmp_path / "bot.sqlite3"),
-        "JINDIANZI_ANONYMITY__KEY_FILE": str(tmp_path / "keys.json"),
-    }
+    env = bot_env(stub, tmp_path / "bot.sqlite3", tmp_path / "keys.json")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
