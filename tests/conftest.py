@@ -20,9 +20,7 @@ from bot.app import AnyApplication, build_application, running
 from bot.config import Settings, load_settings
 from storage.repository import Clock, utc_now
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_CONFIG = ROOT / "config.example.toml"
+from tests.processes import EXAMPLE_CONFIG
 
 # Property tests: "ci" replays a fixed sequence so a clean clone passes or fails the same way
 # every time; "dev" (the default) draws fresh examples on each run; "thorough" is for

@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 from tests.botapi_stub import FakeBotApi, FakeUser
-from tests.conftest import EXAMPLE_CONFIG, ROOT
-from tests.processes import bot_env
+from tests.processes import EXAMPLE_CONFIG, ROOT, bot_env, start_bot
 
 USER = FakeUser(id=424242, first_name="王", last_name="建国")
 
@@ -26,17 +25,7 @@ async def test_run_command_serves_the_bot_and_stops_cleanly(
         tmp_path / "secret" / "keys.json",
         TELEGRAM__POLL_TIMEOUT="1",
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        "--config",
-        str(EXAMPLE_CONFIG),
-        cwd=ROOT,
-        env=env,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_bot(env)
     try:
         stub.send_text(USER, "/suggest 建议在公园里多放几张长椅")
         reply = await stub.wait_for(USER.id, timeout=30)

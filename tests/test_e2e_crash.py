@@ -14,15 +14,13 @@ import random
 import re
 import signal
 import sqlite3
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
-from tests.conftest import EXAMPLE_CONFIG, ROOT
-from tests.processes import bot_env
+from tests.processes import bot_env, start_bot
 
 USERS = 50
 KILL_AFTER_ACKS = 12
@@ -57,17 +55,7 @@ class BotProcess:
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "run",
-            "--config",
-            str(EXAMPLE_CONFIG),
-            cwd=ROOT,
-            env=self.env,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        self.process = await start_bot(self.env)
         self._reader = asyncio.create_task(self._read(self.process))
 
     async def _read(self, process: asyncio.subprocess.Process) -> None:

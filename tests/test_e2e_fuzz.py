@@ -34,7 +34,8 @@ from bot.config import Settings, load_settings
 from bot.records import Draft, NewSubmission, Sender
 from bot.workflow import Kind
 from tests.botapi_stub import FakeBotApi, FakeUser, JsonDict, SentMessage
-from tests.conftest import ADMIN, EXAMPLE_CONFIG, BotRunner
+from tests.conftest import ADMIN, BotRunner
+from tests.processes import EXAMPLE_CONFIG
 
 OFFICE = -1001112223334
 OTHER_GROUP = -1005556667778

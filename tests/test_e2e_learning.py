@@ -13,7 +13,8 @@ from bot.i18n import t
 from storage.labels import LabelledExample
 from storage.repository import Repository
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
-from tests.conftest import ADMIN, ROOT, BotRunner, Chat
+from tests.conftest import ADMIN, BotRunner, Chat
+from tests.processes import ROOT
 
 ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英")
 BOB = FakeUser(id=555000222, first_name="张", last_name="伟")

@@ -8,7 +8,6 @@ import asyncio
 import signal
 import socket
 import sqlite3
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +18,7 @@ import pytest
 from bot.app import Webhook, build_application, running, webhook_for
 from bot.config import Settings
 from tests.botapi_stub import FakeBotApi, FakeUser, JsonDict
-from tests.conftest import EXAMPLE_CONFIG, ROOT
-from tests.processes import bot_env
+from tests.processes import bot_env, start_bot
 
 USER = FakeUser(id=31415926, first_name="陈", last_name="晓明")
 SECRET = "campaign-office_2026-webhook"
@@ -159,21 +157,7 @@ async def test_run_command_in_webhook_mode(stub: FakeBotApi, tmp_path: Path) -> 
     one is generated, given to Telegram, never printed, and required."""
     port = free_port()
     env = bot_env(stub, tmp_path / "bot.sqlite3", tmp_path / "keys.json")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        "--config",
-        str(EXAMPLE_CONFIG),
-        "--webhook",
-        URL,
-        "--listen",
-        f"127.0.0.1:{port}",
-        cwd=ROOT,
-        env=env,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_bot(env, "--webhook", URL, "--listen", f"127.0.0.1:{port}")
     try:
         await stub.wait_until(lambda: stub.webhook is not None, timeout=30)
         assert stub.webhook is not None

@@ -29,7 +29,8 @@ from bot.reports import (
 from bot.text import utf16_length
 from bot.workflow import Kind, Status
 from storage.repository import Repository
-from tests.conftest import EXAMPLE_CONFIG, FrozenClock
+from tests.conftest import FrozenClock
+from tests.processes import EXAMPLE_CONFIG
 
 SECRETS = Secrets.generate()
 MONDAY = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
