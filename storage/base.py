@@ -11,7 +11,10 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, closing
+from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,25 @@ class NotFound(LookupError):
     """No row with that key."""
 
 
+@dataclass
+class _Statement:
+    """One statement of :meth:`RepositoryBase._write`, waiting for its turn; ``done``
+    gets its rowcount and the batch whose COMMIT makes it durable."""
+
+    sql: str
+    params: tuple[Any, ...]
+    counted: bool
+    done: asyncio.Future[tuple[int, asyncio.Future[None]]]
+
+    def succeed(self, count: int, batch: asyncio.Future[None]) -> None:
+        if not self.done.done():
+            self.done.set_result((count, batch))
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc)
+
+
 class RepositoryBase:
     """The connection and its transactions; the queries live in the classes built on it."""
 
@@ -49,6 +71,9 @@ class RepositoryBase:
         # when a later update's effects are durable, so is the mark of every update that
         # finished before it (after a crash only unfinished updates are replayed).
         self._handled_updates: set[int] = set()
+        # Single statements waiting to join the open transaction (see _write).
+        self._statements: list[_Statement] = []
+        self._statements_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def connect(self) -> None:
@@ -82,6 +107,8 @@ class RepositoryBase:
                 self._reader = reader
 
     async def close(self) -> None:
+        if self._statements_task is not None:
+            await asyncio.gather(self._statements_task, return_exceptions=True)
         if self._db is not None and self._handled_updates:
             async with self.transaction():
                 pass  # writes the last handled marks
@@ -120,40 +147,111 @@ class RepositoryBase:
         exactly as without grouping."""
         db = self.db
         async with self._lock:
-            if self._batch is None:
-                await db.execute("BEGIN IMMEDIATE")
-                self._batch = asyncio.get_running_loop().create_future()
-            batch = self._batch
-            await db.execute("SAVEPOINT tx")
+            batch = await self._begin(db)
             try:
-                yield db
-            except BaseException:
-                await db.execute("ROLLBACK TO tx")
-                await db.execute("RELEASE tx")
-                self._schedule_flush()
-                raise
-            await db.execute("RELEASE tx")
-            self._schedule_flush()
-        await asyncio.shield(batch)
-
-    async def _write(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """A transaction of one statement (returns its rowcount): the same group commit as
-        :meth:`transaction`, without the SAVEPOINT, since SQLite undoes a failed statement
-        on its own. Two fewer trips to the database thread than the general form."""
-        db = self.db
-        async with self._lock:
-            if self._batch is None:
-                await db.execute("BEGIN IMMEDIATE")
-                self._batch = asyncio.get_running_loop().create_future()
-            batch = self._batch
-            try:
-                cursor = await db.execute(sql, tuple(params))
-                count = cursor.rowcount
-                await cursor.close()
+                await db.execute("SAVEPOINT tx")
+                try:
+                    yield db
+                except BaseException:
+                    await db.execute("ROLLBACK TO tx")
+                    raise
+                finally:
+                    await db.execute("RELEASE tx")
             finally:
                 self._schedule_flush()
         await asyncio.shield(batch)
+
+    async def _begin(self, db: aiosqlite.Connection) -> asyncio.Future[None]:
+        """The open batch, beginning one if there is none (the lock is held)."""
+        if self._batch is None:
+            self._batch = asyncio.get_running_loop().create_future()
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+            except asyncio.CancelledError:
+                # The BEGIN was queued to the database thread before the cancellation
+                # arrived, so it runs anyway: the batch stays, and the next COMMIT ends it.
+                self._schedule_flush()
+                raise
+            except BaseException:
+                self._batch = None
+                raise
+        return self._batch
+
+    async def _write(self, sql: str, params: Iterable[Any] = (), *, counted: bool = False) -> int:
+        """A transaction of one statement: the same group commit as :meth:`transaction`,
+        durable when this returns. Returns the statement's rowcount when ``counted``
+        (else -1).
+
+        Statements queue up and one task runs all that are waiting in a single pass under
+        the write lock; a run of waiting statements with the same SQL (many residents
+        saving their drafts at once) goes to the database thread as one ``executemany``,
+        so a burst costs a few trips to that thread instead of one per statement. Each
+        statement still succeeds or fails alone (see :meth:`_run_same_sql`)."""
+        statement = _Statement(
+            sql, tuple(params), counted, asyncio.get_running_loop().create_future()
+        )
+        self._statements.append(statement)
+        if self._statements_task is None or self._statements_task.done():
+            self._statements_task = asyncio.get_running_loop().create_task(self._run_statements())
+        count, batch = await asyncio.shield(statement.done)
+        await asyncio.shield(batch)
         return count
+
+    async def _run_statements(self) -> None:
+        while self._statements:
+            async with self._lock:
+                statements, self._statements = self._statements, []
+                db = self.db
+                try:
+                    batch = await self._begin(db)
+                except Exception as exc:  # e.g. the database is locked: these fail, later
+                    for statement in statements:  # statements try again
+                        statement.fail(exc)
+                    continue
+                except BaseException as exc:
+                    for statement in statements:
+                        statement.fail(exc)
+                    raise
+                try:
+                    for _, same_sql in groupby(statements, key=attrgetter("sql")):
+                        await self._run_same_sql(db, list(same_sql), batch)
+                except BaseException as exc:  # no caller may wait forever
+                    for statement in statements:
+                        statement.fail(exc)  # (those already done keep their outcome)
+                    if not isinstance(exc, Exception):
+                        raise
+                    log.error("statements failed: %s", exc)
+                finally:
+                    self._schedule_flush()
+
+    async def _run_same_sql(
+        self, db: aiosqlite.Connection, statements: list[_Statement], batch: asyncio.Future[None]
+    ) -> None:
+        """Statements with the same SQL: one ``executemany`` inside a SAVEPOINT when none
+        needs its own rowcount; if that fails, the SAVEPOINT undoes it and each runs alone,
+        so only the statement at fault fails."""
+        if len(statements) > 1 and not any(s.counted for s in statements):
+            await db.execute("SAVEPOINT many")
+            try:
+                cursor = await db.executemany(statements[0].sql, [s.params for s in statements])
+                await cursor.close()
+            except sqlite3.Error:
+                await db.execute("ROLLBACK TO many")
+                await db.execute("RELEASE many")
+            else:
+                await db.execute("RELEASE many")
+                for statement in statements:
+                    statement.succeed(-1, batch)
+                return
+        for statement in statements:
+            try:
+                cursor = await db.execute(statement.sql, statement.params)
+                count = cursor.rowcount
+                await cursor.close()
+            except sqlite3.Error as exc:  # undone by SQLite; the transaction goes on
+                statement.fail(exc)
+            else:
+                statement.succeed(count, batch)
 
     def note_handled(self, update_id: int) -> None:
         """Mark an update handled with the next transaction (see ``_handled_updates``)."""

@@ -440,6 +440,99 @@ async def test_group_commit_isolates_a_failing_transaction(tmp_path: Path) -> No
     await repository.close()
 
 
+async def test_a_burst_of_statements_shares_one_trip_and_each_fails_alone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "burst.sqlite3"
+    repository = Repository(path, clock=clock)
+    await repository.connect()
+    statements: list[str] = []
+    db = repository.db
+    await db._execute(db._conn.set_trace_callback, statements.append)  # type: ignore[no-untyped-call]
+    insert = (
+        "INSERT INTO users (owner_hash, language, created_at, updated_at) VALUES (?, ?, 'x', 'x')"
+    )
+    await repository._write(insert, ("taken", "en"))
+    statements.clear()
+    # 30 residents at once; one insert collides with the row above (primary key).
+    owners = [f"u{i}" for i in range(15)] + ["taken"] + [f"u{i}" for i in range(15, 29)]
+    results = await asyncio.gather(
+        *(repository._write(insert, (owner, "zh-Hant")) for owner in owners),
+        return_exceptions=True,
+    )
+    failed = [o for o, r in zip(owners, results, strict=True) if isinstance(r, BaseException)]
+    assert failed == ["taken"]
+    assert isinstance(results[15], sqlite3.IntegrityError)
+    with sqlite3.connect(path) as other:  # committed: another connection sees them
+        rows = dict(other.execute("SELECT owner_hash, language FROM users").fetchall())
+    assert rows == {"taken": "en", **{f"u{i}": "zh-Hant" for i in range(29)}}
+    # The burst was tried as one statement run for all (it failed, was undone, and each
+    # statement ran alone), within one transaction and one COMMIT, not 30.
+    assert sum(s.strip().upper() == "COMMIT" for s in statements) == 1
+    assert sum(s.startswith("SAVEPOINT") for s in statements) == 1
+    assert sum(s.startswith("ROLLBACK TO") for s in statements) == 1
+    # Counted deletes, all at once, each get their own rowcount.
+    deleted = await asyncio.gather(
+        repository.delete_draft("nobody"),
+        repository.save_draft("somebody", Draft(parts=["x"])),
+        repository.delete_draft("taken"),
+    )
+    assert list(deleted) == [False, None, False]
+    assert await repository.delete_draft("somebody") is True
+    await repository.close()
+
+
+@pytest.mark.parametrize("where", ["transaction", "statement"])
+async def test_a_write_cancelled_while_its_transaction_begins_leaves_no_stray_transaction(
+    repo: Repository, where: str
+) -> None:
+    # The BEGIN is already queued to the database thread when the cancellation arrives
+    # (e.g. the polling task stopped while it admitted a batch into the inbox): the next
+    # writer must neither start a second transaction nor find its work left uncommitted.
+    async def write() -> None:
+        if where == "transaction":
+            async with repo.transaction() as db:
+                await db.execute("DELETE FROM drafts WHERE owner_hash = 'none'")
+        else:
+            await repo.delete_draft("none")
+
+    task = asyncio.create_task(write())
+    await asyncio.sleep(0)  # the task runs up to its first trip to the database thread
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await repo.save_draft("after", Draft(parts=["之后"]))
+    async with repo.transaction() as db:
+        await db.execute("DELETE FROM drafts WHERE owner_hash = 'none'")
+    assert await repo.get_draft("after") == Draft(parts=["之后"])
+    assert not repo.db.in_transaction
+
+
+async def test_drafts_and_language_choices_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "restart.sqlite3"
+    first = Repository(path, clock=clock)
+    await first.connect()
+    await first.save_draft("kept", Draft(parts=["留着"]))
+    await first.save_draft("submitted", Draft(parts=["交了"]))
+    await first.save_draft("cancelled", Draft(parts=["不要了"]))
+    await first.create_submission(named(), draft_owner="submitted")
+    assert await first.delete_draft("cancelled") is True
+    await first.set_language("kept", "en")
+    await first.set_language("kept", "zh-Hant")  # the last choice counts
+    assert await first.get_draft("submitted") is None
+    assert await first.get_draft("cancelled") is None
+    await first.close()
+
+    second = Repository(path, clock=clock)
+    await second.connect()
+    assert await second.get_draft("kept") == Draft(parts=["留着"])
+    assert await second.get_draft("submitted") is None
+    assert await second.get_draft("cancelled") is None
+    assert await second.get_language("kept") == "zh-Hant"
+    assert await second.get_language("never-chose") is None
+    await second.close()
+
+
 async def test_online_backup_is_consistent_while_writes_go_on(tmp_path: Path) -> None:
     repository = Repository(tmp_path / "live.sqlite3", clock=clock)
     await repository.connect()
