@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 
 from bot.records import (
     Draft,
@@ -34,10 +35,32 @@ __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 class Repository(
     OfficeQueries, ReportQueries, OutboxQueries, InboxQueries, LabelQueries, RepositoryBase
 ):
-    """All persistence of the bot. Create, ``await connect()``, use, ``await close()``."""
+    """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.
+
+    The bot is the only writer of the ``users`` and ``drafts`` tables while it runs, so two
+    small facts about them are kept in memory from :meth:`connect` on, to spare a read on
+    every resident's update: each stored language choice (few residents make one), and the
+    owners that may have a draft (a superset: an owner is added before a draft is written
+    and removed only after its deletion committed). A resident who has no draft, the usual
+    case for a new message, costs no read at all."""
+
+    def __init__(self, path: Path | str, *, clock: Clock = utc_now) -> None:
+        super().__init__(path, clock=clock)
+        self._languages: dict[str, str] | None = None
+        self._draft_owners: set[str] | None = None
+
+    async def connect(self) -> None:
+        await super().connect()
+        if self._draft_owners is None:
+            languages = await self._fetchall("SELECT owner_hash, language FROM users")
+            owners = await self._fetchall("SELECT owner_hash FROM drafts")
+            self._languages = {r["owner_hash"]: r["language"] for r in languages}
+            self._draft_owners = {r["owner_hash"] for r in owners}
 
     # ------------------------------------------------------------------ users
     async def get_language(self, owner_hash: str) -> str | None:
+        if self._languages is not None:
+            return self._languages.get(owner_hash)
         row = await self._fetchone("SELECT language FROM users WHERE owner_hash = ?", (owner_hash,))
         return None if row is None else row["language"]
 
@@ -49,13 +72,19 @@ class Repository(
             " DO UPDATE SET language = excluded.language, updated_at = excluded.updated_at",
             (owner_hash, language, now, now),
         )
+        if self._languages is not None:
+            self._languages[owner_hash] = language
 
     # ------------------------------------------------------------------ drafts
     async def get_draft(self, owner_hash: str) -> Draft | None:
+        if self._draft_owners is not None and owner_hash not in self._draft_owners:
+            return None
         row = await self._fetchone("SELECT body FROM drafts WHERE owner_hash = ?", (owner_hash,))
         return None if row is None else Draft.model_validate_json(row["body"])
 
     async def save_draft(self, owner_hash: str, draft: Draft) -> None:
+        if self._draft_owners is not None:
+            self._draft_owners.add(owner_hash)
         now = iso(self.clock())
         await self._write(
             "INSERT INTO drafts (owner_hash, body, created_at, updated_at) VALUES (?, ?, ?, ?)"
@@ -65,7 +94,16 @@ class Repository(
         )
 
     async def delete_draft(self, owner_hash: str) -> bool:
-        return await self._write("DELETE FROM drafts WHERE owner_hash = ?", (owner_hash,)) > 0
+        removed = await self._write(
+            "DELETE FROM drafts WHERE owner_hash = ?", (owner_hash,), counted=True
+        )
+        self._forget_draft(owner_hash)
+        return removed > 0
+
+    def _forget_draft(self, owner_hash: str) -> None:
+        """The owner's draft is gone (its deletion committed)."""
+        if self._draft_owners is not None:
+            self._draft_owners.discard(owner_hash)
 
     # ------------------------------------------------------------------ submissions
     async def create_submission(
@@ -160,6 +198,7 @@ class Repository(
             )
             if announce is not None:
                 await enqueue(db, announce(submission), submission_id=submission_id, now=now)
+        self._forget_draft(draft_owner)
         return submission
 
     async def count_recent(self, *, user_id: int, owner_hash: str, since: datetime) -> int:
