@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 
 from bot.anonymity import Secrets
@@ -122,6 +123,9 @@ class InboxQueue(asyncio.Queue[object]):
         await super().put(item)
 
 
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
 class DurableBot(ExtBot[Any]):
     """The bot, with ``getUpdates`` answered only after the batch is in the inbox."""
 
@@ -131,6 +135,24 @@ class DurableBot(ExtBot[Any]):
         # The offset that confirms everything admitted so far: python-telegram-bot computes
         # its own from the updates it was given, which leaves out repeats dropped here.
         self._next_offset = 0
+
+    async def send_html(
+        self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """``sendMessage`` with HTML and no link previews, for a reply whose sent message
+        nobody reads: the same request as :meth:`send_message`, through the same rate
+        limiter and errors, except that Telegram's answer is not built into a
+        :class:`~telegram.Message` (which costs about as much as the rest of a reply)."""
+        await self._post(
+            "sendMessage",
+            {
+                "chat_id": chat_id,
+                "text": text,
+                "parse_mode": ParseMode.HTML,
+                "reply_markup": reply_markup,
+                "link_preview_options": NO_PREVIEW,
+            },
+        )
 
     async def get_updates(
         self, offset: int | None = None, *args: Any, **kwargs: Any

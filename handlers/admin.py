@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import cards
@@ -50,7 +50,7 @@ def parse_reference(raw: str) -> int | None:
 
 async def show_card(
     update: Update, context: Context, item: Submission, *, review: bool = False
-) -> Message | None:
+) -> None:
     """Send the item's full card with its actions, then its files and locations."""
     svc = services(context)
     lang = await admin_language(update, context)
@@ -65,12 +65,11 @@ async def show_card(
         now=repo.clock(),
     )
     buttons = cards.card_buttons(lang, svc.settings, item, review=review)
-    message = await reply(update, text, from_buttons(buttons))
+    await reply(update, text, from_buttons(buttons))
     if len(item.text) > cards.CARD_TEXT_CHARS:  # the card shows the start: here is all of it
         for chunk in split_message(escape(item.text)):
             await reply(update, chunk)
     await send_attachments(update, item)
-    return message
 
 
 async def send_attachments(update: Update, item: Submission) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.config import Language
 from bot.i18n import resolve_language, t
+from bot.inbox import NO_PREVIEW, DurableBot
 from bot.services import Services, get_services
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -55,14 +56,18 @@ async def reply(
     update: Update,
     text: str,
     markup: InlineKeyboardMarkup | None = None,
-) -> Message | None:
+) -> None:
     """Send HTML ``text`` to the chat of the update (user text in it must be escaped)."""
     chat = update.effective_chat
     if chat is None:
-        return None
-    return await chat.send_message(
-        text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
-    )
+        return
+    bot = chat.get_bot()
+    if isinstance(bot, DurableBot):
+        await bot.send_html(chat.id, text, markup)
+    else:
+        await chat.send_message(
+            text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
+        )
 
 
 async def say(
@@ -71,10 +76,10 @@ async def say(
     key: str,
     markup: InlineKeyboardMarkup | None = None,
     **kwargs: Any,
-) -> Message | None:
+) -> None:
     """Reply with the message ``key`` of the catalogue in the user's language."""
     lang = await language(update, context)
-    return await reply(update, t(lang, key, **kwargs), markup)
+    await reply(update, t(lang, key, **kwargs), markup)
 
 
 async def answer_query(update: Update) -> None:

@@ -182,6 +182,9 @@ async def test_one_line_command_and_plain_text_start_a_flow(
     chat = Chat(stub, ALICE)
     received = await chat.send("/suggest 建议周末开放学校操场给居民锻炼")
     assert "下一步" in " ".join(label for label, _ in received.buttons)
+    # Replies are HTML without link previews (sent without reading Telegram's answer back).
+    assert received.parse_mode == "HTML"
+    assert received.params.get("link_preview_options") == {"is_disabled": True}
     cancelled = await chat.send("/cancel")
     assert zh("cancel.done") in cancelled.plain
 
