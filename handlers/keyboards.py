@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -12,10 +14,28 @@ from bot.i18n import t
 Button = InlineKeyboardButton
 
 
+class Keyboard(InlineKeyboardMarkup):
+    """An inline keyboard whose JSON form is computed once, when it is built: the fixed
+    keyboards of the resident flow are built once per language (:func:`functools.cache`)
+    and sent with nearly every reply, and turning one into JSON costs as much as the rest of
+    the reply. Like every Telegram object it is immutable; treat :meth:`to_dict` as read-only."""
+
+    __slots__ = ("_as_dict",)
+
+    def __init__(self, rows: Sequence[Sequence[Button]]) -> None:
+        super().__init__(rows)
+        with self._unfrozen():
+            self._as_dict = super().to_dict()
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        return dict(self._as_dict) if recursive else super().to_dict(recursive=False)
+
+
 def _markup(*rows: Sequence[Button]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([list(r) for r in rows if r])
+    return Keyboard([list(r) for r in rows if r])
 
 
+@cache
 def main_menu(lang: Language) -> InlineKeyboardMarkup:
     return _markup(
         [
@@ -29,6 +49,7 @@ def main_menu(lang: Language) -> InlineKeyboardMarkup:
     )
 
 
+@cache
 def kinds(lang: Language) -> InlineKeyboardMarkup:
     return _markup(
         [
@@ -39,11 +60,13 @@ def kinds(lang: Language) -> InlineKeyboardMarkup:
     )
 
 
+@cache
 def compose(lang: Language, *, has_content: bool) -> InlineKeyboardMarkup:
     first = [Button(t(lang, "button.next"), callback_data="draft:next")] if has_content else []
     return _markup(first, [Button(t(lang, "button.cancel"), callback_data="draft:cancel")])
 
 
+@cache
 def topic_proposal(lang: Language) -> InlineKeyboardMarkup:
     return _markup(
         [Button(t(lang, "topic.accept"), callback_data="topic:ok")],
@@ -58,6 +81,7 @@ def topic_list(lang: Language, topics: Sequence[TopicConfig]) -> InlineKeyboardM
     return _markup(*rows, [Button(t(lang, "button.cancel"), callback_data="draft:cancel")])
 
 
+@cache
 def identity(lang: Language) -> InlineKeyboardMarkup:
     return _markup(
         [Button(t(lang, "identity.named"), callback_data="who:named")],
@@ -66,6 +90,7 @@ def identity(lang: Language) -> InlineKeyboardMarkup:
     )
 
 
+@cache
 def confirm(lang: Language) -> InlineKeyboardMarkup:
     return _markup(
         [Button(t(lang, "button.confirm"), callback_data="confirm:yes")],
@@ -73,6 +98,7 @@ def confirm(lang: Language) -> InlineKeyboardMarkup:
     )
 
 
+@cache
 def languages() -> InlineKeyboardMarkup:
     return _markup(
         [Button(t(code, "lang.name"), callback_data=f"lang:{code}") for code in LANGUAGES]
