@@ -34,7 +34,12 @@ class SecretsError(Exception):
 class Secrets:
     """The two anonymity keys and the operations built on them."""
 
-    __slots__ = ("_fernet", "encryption_key", "hmac_key")
+    __slots__ = ("_fernet", "_owner_hashes", "encryption_key", "hmac_key")
+
+    # Owner hashes computed lately, by user id: a resident's every update needs theirs, and
+    # an HMAC costs more than the rest of looking up a draft. Process memory only, like the
+    # user ids python-telegram-bot itself keeps while it runs.
+    OWNER_HASH_MEMO = 10_000
 
     def __init__(self, *, hmac_key: bytes, encryption_key: bytes) -> None:
         if len(hmac_key) < 32:
@@ -47,6 +52,7 @@ class Secrets:
             ) from exc
         self.hmac_key = hmac_key
         self.encryption_key = encryption_key
+        self._owner_hashes: dict[int, str] = {}
 
     def __repr__(self) -> str:  # never show key material
         return "Secrets(<hidden>)"
@@ -67,7 +73,12 @@ class Secrets:
 
     def owner_hash(self, user_id: int) -> str:
         """Stable pseudonym of a Telegram user, for lookups only."""
-        return self._digest(f"user:{user_id}")
+        known = self._owner_hashes.get(user_id)
+        if known is None:
+            if len(self._owner_hashes) >= self.OWNER_HASH_MEMO:
+                self._owner_hashes.clear()
+            known = self._owner_hashes[user_id] = self._digest(f"user:{user_id}")
+        return known
 
     def key_hash(self, namespace: str, key: object) -> str:
         """Stable pseudonym of any structured key (e.g. a conversation key)."""

@@ -18,7 +18,6 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -28,17 +27,25 @@ PRIVATE = filters.ChatType.PRIVATE
 GUARD_GROUP = -100  # before every other group
 
 
+class EmptyButton(BaseHandler[Update, Context, None]):
+    """Matches a callback query without data or game (no real button sends one); every
+    other update passes by without a callback being run for it."""
+
+    def check_update(self, update: object) -> bool:
+        if not isinstance(update, Update) or update.callback_query is None:
+            return False
+        query = update.callback_query
+        return not query.data and not query.game_short_name
+
+
 async def empty_button(update: Update, context: Context) -> None:
-    """Stop a callback query without data (no real button has none): treated as stale."""
-    query = update.callback_query
-    if query is None or query.data or query.game_short_name:
-        return
+    """Stop a callback query without data: treated as stale."""
     await stale_button(update, context)
     raise ApplicationHandlerStop
 
 
 def build_guards() -> list[BaseHandler[Update, Context, None]]:
-    return [TypeHandler(Update, empty_button)]
+    return [EmptyButton(empty_button)]
 
 
 async def stale_button(update: Update, context: Context) -> None:

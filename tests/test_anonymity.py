@@ -29,6 +29,17 @@ def test_owner_hash_is_stable_per_key_and_user() -> None:
     assert a.owner_hash(987654321) != b.owner_hash(987654321)
 
 
+def test_remembered_owner_hashes_are_the_keyed_hash_and_stay_bounded() -> None:
+    secrets = Secrets.generate()
+    fresh = Secrets(hmac_key=secrets.hmac_key, encryption_key=secrets.encryption_key)
+    ids = range(1, Secrets.OWNER_HASH_MEMO + 50)
+    first = [secrets.owner_hash(i) for i in ids]
+    again = [secrets.owner_hash(i) for i in ids]  # partly remembered, partly computed anew
+    assert first == again == [fresh.owner_hash(i) for i in ids]
+    assert len(set(first)) == len(first)
+    assert len(secrets._owner_hashes) <= Secrets.OWNER_HASH_MEMO
+
+
 def test_owner_hash_is_opaque() -> None:
     digest = Secrets.generate().owner_hash(987654321)
     assert "987654321" not in digest
