@@ -401,14 +401,20 @@ async def test_failed_transaction_rolls_back(repo: Repository) -> None:
     assert await repo.get_draft("after") is not None
 
 
-async def test_group_commit_isolates_a_failing_transaction(tmp_path: Path) -> None:
-    path = tmp_path / "group.sqlite3"
+async def traced(path: Path) -> tuple[Repository, list[str]]:
+    """A connected repository and the list its write connection logs each statement to."""
     repository = Repository(path, clock=clock)
     await repository.connect()
     statements: list[str] = []
     db = repository.db
     # In aiosqlite's own thread, where the sqlite3 connection lives.
     await db._execute(db._conn.set_trace_callback, statements.append)  # type: ignore[no-untyped-call]
+    return repository, statements
+
+
+async def test_group_commit_isolates_a_failing_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "group.sqlite3"
+    repository, statements = await traced(path)
 
     async def save(i: int) -> None:
         await repository.save_draft(f"owner-{i}", Draft(parts=[f"第{i}条"]))
@@ -444,11 +450,7 @@ async def test_a_burst_of_statements_shares_one_trip_and_each_fails_alone(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "burst.sqlite3"
-    repository = Repository(path, clock=clock)
-    await repository.connect()
-    statements: list[str] = []
-    db = repository.db
-    await db._execute(db._conn.set_trace_callback, statements.append)  # type: ignore[no-untyped-call]
+    repository, statements = await traced(path)
     insert = (
         "INSERT INTO users (owner_hash, language, created_at, updated_at) VALUES (?, ?, 'x', 'x')"
     )
