@@ -20,6 +20,7 @@ from storage.repository import Repository
 log = logging.getLogger(__name__)
 
 Data = dict[Any, Any]
+KEY_MEMO = 10_000  # stored forms of conversation keys kept in memory (see _stored_key)
 
 
 class SqliteConversationPersistence(BasePersistence[Data, Data, Data]):
@@ -34,6 +35,10 @@ class SqliteConversationPersistence(BasePersistence[Data, Data, Data]):
         )
         self.repository = repository
         self.secrets = secrets
+        # (name, key) -> (keyed hash, encrypted key) of conversations seen lately: every
+        # step of a resident updates their state, and hashing and encrypting the key cost
+        # more than writing the row (whose key never changes). Process memory only.
+        self._keys: dict[tuple[str, ConversationKey], tuple[str, str]] = {}
 
     async def get_conversations(self, name: str) -> ConversationDict:
         await self.repository.connect()
@@ -52,17 +57,25 @@ class SqliteConversationPersistence(BasePersistence[Data, Data, Data]):
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        key_list = list(key)
-        key_hash = self.secrets.key_hash(f"conversation:{name}", key_list)
+        key_hash, key_enc = self._stored_key(name, key)
         if new_state is None:
             await self.repository.save_conversation(name, key_hash, "", None)
             return
-        await self.repository.save_conversation(
-            name,
-            key_hash,
-            self.secrets.encrypt(json.dumps(key_list)),
-            json.dumps(new_state),
-        )
+        await self.repository.save_conversation(name, key_hash, key_enc, json.dumps(new_state))
+
+    def _stored_key(self, name: str, key: ConversationKey) -> tuple[str, str]:
+        """The key as stored: its keyed hash (to find the row) and its encryption."""
+        known = self._keys.get((name, key))
+        if known is None:
+            if len(self._keys) >= KEY_MEMO:
+                self._keys.clear()
+            key_list = list(key)
+            known = (
+                self.secrets.key_hash(f"conversation:{name}", key_list),
+                self.secrets.encrypt(json.dumps(key_list)),
+            )
+            self._keys[(name, key)] = known
+        return known
 
     # Nothing else goes through PTB persistence -------------------------------------------
     async def get_user_data(self) -> dict[int, Data]:

@@ -47,6 +47,42 @@ async def test_states_survive_a_new_persistence_over_a_reopened_database(tmp_pat
     await second.repository.close()
 
 
+class CountingSecrets(Secrets):
+    __slots__ = ("encryptions",)
+
+    def __init__(self) -> None:
+        generated = Secrets.generate()
+        super().__init__(hmac_key=generated.hmac_key, encryption_key=generated.encryption_key)
+        self.encryptions = 0
+
+    def encrypt(self, value: str) -> str:
+        self.encryptions += 1
+        return super().encrypt(value)
+
+
+async def test_each_conversation_key_is_encrypted_once_however_often_its_state_changes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "conv.sqlite3"
+    secrets = CountingSecrets()
+    store = persistence(path, secrets)
+    await store.get_conversations(NAME)
+    for state in ("kind", "compose", "topic", "identity", "confirm"):
+        await store.update_conversation(NAME, (USER_ID, USER_ID), state)
+        await store.update_conversation(NAME, (CHAT_ID, USER_ID), state)
+    await store.update_conversation(NAME, (USER_ID, USER_ID), None)  # submitted
+    await store.update_conversation(NAME, (USER_ID, USER_ID), "kind")  # and a new one
+    assert secrets.encryptions == 2
+    await store.repository.close()
+
+    again = persistence(path, secrets)
+    assert await again.get_conversations(NAME) == {
+        (USER_ID, USER_ID): "kind",
+        (CHAT_ID, USER_ID): "confirm",
+    }
+    await again.repository.close()
+
+
 async def test_stored_rows_hold_no_plain_ids(tmp_path: Path) -> None:
     path = tmp_path / "conv.sqlite3"
     store = persistence(path, Secrets.generate())
