@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import secrets as _secrets
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -36,8 +37,8 @@ class Secrets:
 
     __slots__ = ("_fernet", "_owner_hashes", "encryption_key", "hmac_key")
 
-    # Owner hashes computed lately, by user id: a resident's every update needs theirs, and
-    # an HMAC costs more than the rest of looking up a draft. Process memory only, like the
+    # Owner hashes of the users seen lately: a resident's every update needs theirs, and an
+    # HMAC costs more than the rest of looking up a draft. Process memory only, like the
     # user ids python-telegram-bot itself keeps while it runs.
     OWNER_HASH_MEMO = 10_000
 
@@ -52,7 +53,7 @@ class Secrets:
             ) from exc
         self.hmac_key = hmac_key
         self.encryption_key = encryption_key
-        self._owner_hashes: dict[int, str] = {}
+        self._owner_hashes = lru_cache(maxsize=self.OWNER_HASH_MEMO)(self._owner_hash)
 
     def __repr__(self) -> str:  # never show key material
         return "Secrets(<hidden>)"
@@ -73,12 +74,10 @@ class Secrets:
 
     def owner_hash(self, user_id: int) -> str:
         """Stable pseudonym of a Telegram user, for lookups only."""
-        known = self._owner_hashes.get(user_id)
-        if known is None:
-            if len(self._owner_hashes) >= self.OWNER_HASH_MEMO:
-                self._owner_hashes.clear()
-            known = self._owner_hashes[user_id] = self._digest(f"user:{user_id}")
-        return known
+        return self._owner_hashes(user_id)
+
+    def _owner_hash(self, user_id: int) -> str:
+        return self._digest(f"user:{user_id}")
 
     def key_hash(self, namespace: str, key: object) -> str:
         """Stable pseudonym of any structured key (e.g. a conversation key)."""

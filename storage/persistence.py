@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import lru_cache
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
@@ -35,10 +36,10 @@ class SqliteConversationPersistence(BasePersistence[Data, Data, Data]):
         )
         self.repository = repository
         self.secrets = secrets
-        # (name, key) -> (keyed hash, encrypted key) of conversations seen lately: every
-        # step of a resident updates their state, and hashing and encrypting the key cost
-        # more than writing the row (whose key never changes). Process memory only.
-        self._keys: dict[tuple[str, ConversationKey], tuple[str, str]] = {}
+        # The stored keys of the conversations seen lately: every step of a resident updates
+        # their state, and hashing and encrypting the key cost more than writing the row
+        # (whose key never changes). Process memory only.
+        self._stored_key = lru_cache(maxsize=KEY_MEMO)(self._store_key)
 
     async def get_conversations(self, name: str) -> ConversationDict:
         await self.repository.connect()
@@ -63,19 +64,13 @@ class SqliteConversationPersistence(BasePersistence[Data, Data, Data]):
             return
         await self.repository.save_conversation(name, key_hash, key_enc, json.dumps(new_state))
 
-    def _stored_key(self, name: str, key: ConversationKey) -> tuple[str, str]:
+    def _store_key(self, name: str, key: ConversationKey) -> tuple[str, str]:
         """The key as stored: its keyed hash (to find the row) and its encryption."""
-        known = self._keys.get((name, key))
-        if known is None:
-            if len(self._keys) >= KEY_MEMO:
-                self._keys.clear()
-            key_list = list(key)
-            known = (
-                self.secrets.key_hash(f"conversation:{name}", key_list),
-                self.secrets.encrypt(json.dumps(key_list)),
-            )
-            self._keys[(name, key)] = known
-        return known
+        key_list = list(key)
+        return (
+            self.secrets.key_hash(f"conversation:{name}", key_list),
+            self.secrets.encrypt(json.dumps(key_list)),
+        )
 
     # Nothing else goes through PTB persistence -------------------------------------------
     async def get_user_data(self) -> dict[int, Data]:
