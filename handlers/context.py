@@ -62,12 +62,8 @@ async def reply(
     if chat is None:
         return
     bot = chat.get_bot()
-    if isinstance(bot, DurableBot):
-        await bot.send_html(chat.id, text, markup)
-    else:
-        await chat.send_message(
-            text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
-        )
+    assert isinstance(bot, DurableBot), "built by bot.app.build_application"
+    await bot.send_html(chat.id, text, markup)
 
 
 async def say(
@@ -112,7 +108,7 @@ async def edit_pressed(
                 text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
-                disable_web_page_preview=True,
+                link_preview_options=NO_PREVIEW,
             )
     except BadRequest as exc:
         if "not modified" in exc.message:

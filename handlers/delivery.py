@@ -20,6 +20,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot, JobQueue
 
 from bot.i18n import t
+from bot.inbox import NO_PREVIEW
 from bot.ratelimit import FloodLimiter, bulk_sending
 from bot.records import OutboxEntry, Outgoing
 from bot.services import Services, get_services
@@ -93,7 +94,7 @@ async def _deliver_one(bot: Bot, svc: Services, entry: OutboxEntry) -> None:
                 entry.text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=from_buttons(entry.buttons),
-                disable_web_page_preview=True,
+                link_preview_options=NO_PREVIEW,
             )
     except RetryAfter as exc:
         wait = exc.retry_after
