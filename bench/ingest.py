@@ -20,7 +20,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bench.fake_api import InMemoryBotApi, text_update
-from bot.app import AnyApplication, build_application
+from bot.app import AnyApplication, build_application, freeze_start_up_objects
 from bot.config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +67,9 @@ def bot_app(api: InMemoryBotApi, concurrency: int, workdir: Path) -> AnyApplicat
             "anonymity": {"key_file": str(workdir / "bench.keys")},
         },
     )
-    return build_application(settings, request=api, get_updates_request=api)
+    app = build_application(settings, request=api, get_updates_request=api)
+    freeze_start_up_objects()  # as `jindianzi run` does
+    return app
 
 
 async def _start(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

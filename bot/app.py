@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import secrets as secrets_module
 from collections.abc import AsyncIterator
@@ -136,6 +137,19 @@ def build_application(
     )
     register_handlers(app)
     return app
+
+
+def freeze_start_up_objects() -> None:
+    """Collect the garbage of start-up, then take everything still alive (modules, settings,
+    the tagger's tables, the handlers: some 130,000 objects that live as long as the
+    process) out of the cyclic garbage collector's sight (:func:`gc.freeze`). Each full
+    collection used to walk them all, a pause of about 30 ms for every update in flight
+    (the latency benchmark's p99). What is allocated later is collected as before.
+
+    For ``jindianzi run``, after :func:`build_application`; not for processes that build
+    many applications (tests), where the cycles of finished ones would never be freed."""
+    gc.collect()
+    gc.freeze()
 
 
 def register_handlers(app: AnyApplication) -> None:

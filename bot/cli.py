@@ -146,7 +146,7 @@ def run(
     secrets = load_or_create_secrets(settings.anonymity)
     token = settings.telegram.token.get_secret_value()
     # Imported here so that check-config stays fast and free of Telegram start-up.
-    from bot.app import admit_on_arrival, build_application, webhook_for
+    from bot.app import admit_on_arrival, build_application, freeze_start_up_objects, webhook_for
 
     webhook, generated = (None, False)
     if webhook_url is not None:
@@ -155,6 +155,7 @@ def run(
     hidden = [token, *secrets.exported(), *([webhook.secret] if webhook else [])]
     configure_logging(log_level, secrets=hidden)
     app = build_application(settings, secrets=secrets)
+    freeze_start_up_objects()
     log.info("starting: campaign=%s storage=%s", settings.campaign.name, settings.storage.path)
     if webhook is None:
         app.run_polling(

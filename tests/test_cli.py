@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import sqlite3
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -122,6 +124,41 @@ def test_run_with_half_configured_anonymity_keys_exits_2(
     err = capsys.readouterr().err
     assert "encryption_key" in err and "Traceback" not in err
     assert "k" * 40 not in err
+
+
+def test_run_freezes_what_start_up_left_alive_after_collecting_its_garbage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.app
+
+    class Node:
+        me: object
+
+    garbage = Node()
+    garbage.me = garbage  # a cycle: only the cyclic collector frees it
+    gone = weakref.ref(garbage)
+    del garbage
+    frozen: list[int] = []
+    real_freeze = bot.app.freeze_start_up_objects
+
+    def freeze() -> None:
+        real_freeze()
+        frozen.append(gc.get_freeze_count())
+        gc.unfreeze()  # this test process builds many applications
+
+    monkeypatch.setattr(bot.app, "build_application", lambda *a, **k: _NoPolling())
+    monkeypatch.setattr(bot.app, "freeze_start_up_objects", freeze)
+    config = tmp_path / "config.toml"
+    config.write_text('[telegram]\ntoken = "1:x"\n' + TOPICS, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--config", str(config)]) == EXIT_OK
+    assert gone() is None  # the garbage was collected, not frozen
+    assert frozen and frozen[0] > 10_000  # what start-up left alive was
+
+
+class _NoPolling:
+    def run_polling(self, **kwargs: object) -> None:
+        return None
 
 
 def test_backup_without_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
