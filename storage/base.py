@@ -201,11 +201,11 @@ class RepositoryBase:
         while self._statements:
             async with self._lock:
                 statements, self._statements = self._statements, []
-                db = self.db
                 try:
+                    db = self.db
                     batch = await self._begin(db)
-                except Exception as exc:  # e.g. the database is locked: these fail, later
-                    for statement in statements:  # statements try again
+                except Exception as exc:  # locked, or closed: these fail, later statements
+                    for statement in statements:  # try again
                         statement.fail(exc)
                     continue
                 except BaseException as exc:

@@ -510,6 +510,14 @@ async def test_a_write_cancelled_while_its_transaction_begins_leaves_no_stray_tr
     assert not repo.db.in_transaction
 
 
+async def test_a_write_after_close_fails_instead_of_waiting_forever(tmp_path: Path) -> None:
+    repository = Repository(tmp_path / "closed.sqlite3", clock=clock)
+    await repository.connect()
+    await repository.close()
+    with pytest.raises(RuntimeError, match="not connected"):
+        await asyncio.wait_for(repository.save_draft("late", Draft(parts=["x"])), timeout=5)
+
+
 async def test_drafts_and_language_choices_survive_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "restart.sqlite3"
     first = Repository(path, clock=clock)
