@@ -235,7 +235,7 @@ class RepositoryBase:
             try:
                 cursor = await db.executemany(statements[0].sql, [s.params for s in statements])
                 await cursor.close()
-            except sqlite3.Error:
+            except Exception:  # sqlite3.Error, or e.g. an int too large to bind
                 await db.execute("ROLLBACK TO many")
                 await db.execute("RELEASE many")
             else:
@@ -248,10 +248,10 @@ class RepositoryBase:
                 cursor = await db.execute(statement.sql, statement.params)
                 count = cursor.rowcount
                 await cursor.close()
-            except sqlite3.Error as exc:  # undone by SQLite; the transaction goes on
+            except Exception as exc:  # undone by SQLite (or never bound); the rest goes on
                 statement.fail(exc)
             else:
-                statement.succeed(count, batch)
+                statement.succeed(count if statement.counted else -1, batch)
 
     def note_handled(self, update_id: int) -> None:
         """Mark an update handled with the next transaction (see ``_handled_updates``)."""

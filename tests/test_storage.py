@@ -510,6 +510,22 @@ async def test_a_write_cancelled_while_its_transaction_begins_leaves_no_stray_tr
     assert not repo.db.in_transaction
 
 
+async def test_a_statement_python_cannot_bind_fails_alone(repo: Repository) -> None:
+    sql = "INSERT INTO users (owner_hash, language, created_at, updated_at) VALUES (?, ?, 'x', 'x')"
+    results = await asyncio.gather(
+        repo._write(sql, ("a", "en")),
+        repo._write(sql, ("b", 2**64)),  # OverflowError: not an sqlite3.Error
+        repo._write(sql, ("c", "en")),
+        return_exceptions=True,
+    )
+    assert results[0] == results[2] == -1
+    assert isinstance(results[1], OverflowError)
+    assert await repo.get_language("a") is None  # not through set_language: read the table
+    rows = await repo._fetchall("SELECT owner_hash FROM users ORDER BY owner_hash")
+    assert [r["owner_hash"] for r in rows] == ["a", "c"]
+    assert not repo.db.in_transaction
+
+
 async def test_a_write_after_close_fails_instead_of_waiting_forever(tmp_path: Path) -> None:
     repository = Repository(tmp_path / "closed.sqlite3", clock=clock)
     await repository.connect()
