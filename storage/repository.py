@@ -57,6 +57,10 @@ class Repository(
             self._languages = {r["owner_hash"]: r["language"] for r in languages}
             self._draft_owners = {r["owner_hash"] for r in owners}
 
+    async def close(self) -> None:
+        await super().close()
+        self._languages = self._draft_owners = None  # a reconnect reads them afresh
+
     # ------------------------------------------------------------------ users
     async def get_language(self, owner_hash: str) -> str | None:
         if self._languages is not None:

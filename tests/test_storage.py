@@ -558,6 +558,15 @@ async def test_drafts_and_language_choices_survive_a_restart(tmp_path: Path) -> 
     assert await second.get_language("never-chose") is None
     await second.close()
 
+    # Another writer while it is closed (e.g. a restore), then the same object reconnects.
+    with sqlite3.connect(path) as other:
+        other.execute("DELETE FROM users")
+        other.execute("DELETE FROM drafts")
+    await second.connect()
+    assert await second.get_language("kept") is None
+    assert await second.get_draft("kept") is None
+    await second.close()
+
 
 async def test_online_backup_is_consistent_while_writes_go_on(tmp_path: Path) -> None:
     repository = Repository(tmp_path / "live.sqlite3", clock=clock)
