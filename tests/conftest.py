@@ -7,6 +7,8 @@ CLI uses, pointed at :class:`tests.botapi_stub.FakeBotApi` on 127.0.0.1.
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
@@ -31,6 +33,31 @@ hypothesis_settings.register_profile("thorough", max_examples=5000, print_blob=T
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 ADMIN = FakeUser(id=1000001, first_name="办公室", last_name="小王", language_code="zh-hans")
+
+_session_status = 0
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _session_status
+    _session_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A test that fails before closing its database leaves aiosqlite's worker threads
+    running, and the interpreter would wait for them forever: CI would hang until its
+    timeout instead of failing. Say so and leave with pytest's status (1 if it was 0: a
+    connection left open is a bug of its own)."""
+    left = [
+        t
+        for t in threading.enumerate()
+        if t.is_alive() and not t.daemon and "_connection_worker_thread" in t.name
+    ]
+    if left:
+        sys.stdout.flush()
+        sys.stderr.write(f"\n{len(left)} database thread(s) left running by a test: exiting\n")
+        sys.stderr.flush()
+        os._exit(_session_status or 1)
 
 
 def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
