@@ -6,15 +6,14 @@ Both talk to the loopback Bot API stand-in of the tests; RSS is read from /proc.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
 
 from tests.botapi_stub import FakeBotApi, FakeUser
-from tests.processes import bot_env
+from tests.processes import ROOT, bot_env, start_bot
 
-ROOT = Path(__file__).resolve().parent.parent
 ADMIN = FakeUser(id=1_000_001, first_name="办公室")
 RESIDENT = FakeUser(id=2_000_002, first_name="居民")
 ANSWER_TIMEOUT = 120.0  # the first /stats over a million items includes a cold cache
@@ -51,11 +50,12 @@ async def _talk(stub: FakeBotApi, user: FakeUser, texts: list[str]) -> None:
         await stub.wait_for(user.id, after=mark, timeout=ANSWER_TIMEOUT)
 
 
-async def _measure(argv: list[str], env: dict[str, str], script: list[tuple[FakeUser, str]],
-                   stub: FakeBotApi) -> tuple[float, float]:  # fmt: skip
-    process = await asyncio.create_subprocess_exec(
-        *argv, cwd=ROOT, env=env, stderr=asyncio.subprocess.DEVNULL
-    )
+async def _measure(
+    start: Awaitable[asyncio.subprocess.Process],
+    script: list[tuple[FakeUser, str]],
+    stub: FakeBotApi,
+) -> tuple[float, float]:
+    process = await start
     try:
         for user, text in script:
             await _talk(stub, user, [text])
@@ -82,7 +82,6 @@ async def bot_rss(database: Path, keys: Path) -> tuple[float, float]:
             ROLES__ADMIN_IDS=f"[{ADMIN.id}]",
             OFFICE__SCHEDULED_REPORTS="false",
         )
-        argv = [sys.executable, "-m", "bot.cli", "run", "--config", "config.example.toml"]
         script = [
             (RESIDENT, "/start"),
             (RESIDENT, "/my"),
@@ -90,12 +89,20 @@ async def bot_rss(database: Path, keys: Path) -> tuple[float, float]:
             (ADMIN, "/stats"),
             (ADMIN, "/digest"),
         ]
-        return await _measure(argv, env, script, stub)
+        return await _measure(start_bot(env, stderr=asyncio.subprocess.DEVNULL), script, stub)
 
 
 async def echo_rss() -> tuple[float, float]:
     """The same for a bare python-telegram-bot echo bot answering the same messages."""
     async with FakeBotApi() as stub:
-        argv = [sys.executable, "-c", ECHO, stub.token, stub.base_url]
+        start = asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            ECHO,
+            stub.token,
+            stub.base_url,
+            cwd=ROOT,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         script = [(RESIDENT, "/start"), (RESIDENT, "/my"), (ADMIN, "/queue")]
-        return await _measure(argv, dict(os.environ), script, stub)
+        return await _measure(start, script, stub)
