@@ -196,7 +196,7 @@ async def _post_init(app: AnyApplication) -> None:
         try:
             await app.bot.set_my_commands(office, scope=BotCommandScopeChat(admin_id))
         except TelegramError as exc:  # the admin has not opened a chat with the bot yet
-            log.info("admin command menu not set for %s: %s", admin_id, exc)
+            log.info("an admin's command menu not set: %s", exc)  # (no ids in logs)
     if app.job_queue is not None:
         delivery.schedule(app.job_queue, svc.settings.telegram.outbox_interval)
         if svc.settings.office.scheduled_reports:

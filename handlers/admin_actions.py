@@ -143,7 +143,7 @@ async def _done(
     *,
     notified: bool,
 ) -> None:
-    log.info("ref=%s -> %s by %s", format_reference(item.id), target.value, _actor(update))
+    log.info("ref=%s -> %s by an admin", format_reference(item.id), target.value)
     deliver_soon(context)
     await reply(
         update,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+import json
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -143,7 +146,7 @@ async def test_anonymous_sender_leaves_no_identifying_bytes(
     import io
     import logging
 
-    from bot.logs import configure_logging
+    from bot.logs import WITHHELD, configure_logging
 
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
@@ -157,6 +160,28 @@ async def test_anonymous_sender_leaves_no_identifying_bytes(
         await submit(chat, "匿名反映：某某单位办事推诿，脸难看事难办", anonymous=True)
         await chat.send("/my", expect="#1")
         await chat.send("/status 1", expect="#1")
+        # The library's own error paths in polling mode (#13), each with the sender's
+        # identity in what it received: a batch with an update it cannot parse ...
+        unparseable = {
+            "update_id": 90_001,
+            "message": {
+                "message_id": 7,
+                "date": "yesterday",
+                "chat": {"id": ALICE.id, "type": "private", "first_name": ALICE.first_name},
+                "from": ALICE.as_json(),
+                "text": "匿名反映的补充",
+            },
+        }
+        stub.answer_next_raw("getUpdates", json.dumps({"ok": True, "result": [unparseable]}))
+        await logged(buffer, "Error while parsing updates")
+        # ... and an answer that is not JSON at all (a proxy's page around a cut-off batch).
+        stub.answer_next_raw(
+            "getUpdates",
+            "<html><body>502 Bad Gateway</body></html>"
+            + json.dumps({"ok": True, "result": [unparseable]})[:150],
+        )
+        await logged(buffer, "Can not load invalid JSON data")
+        await chat.send("/my", expect="#1")  # and polling goes on
     finally:
         await bot.stop()
         root.handlers[:] = saved_handlers
@@ -171,9 +196,18 @@ async def test_anonymous_sender_leaves_no_identifying_bytes(
         for token in identifying:
             assert token.encode() not in data, f"{token!r} found in {file.name}"
     logs = buffer.getvalue()
-    assert "submission stored ref=#1" in logs
     for token in identifying:
         assert token not in logs
+    assert "submission stored ref=#1" in logs
+    assert logs.count(WITHHELD) >= 2  # the lines stay, without what was received
+
+
+async def logged(buffer: io.StringIO, text: str, timeout: float = 10.0) -> None:
+    """Wait until ``text`` appears in the captured log."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while text not in buffer.getvalue():
+        assert asyncio.get_running_loop().time() < deadline, f"never logged: {text}"
+        await asyncio.sleep(0.05)
 
 
 async def test_one_line_command_and_plain_text_start_a_flow(

@@ -5,6 +5,9 @@ API stand-in; and ``jindianzi run --webhook URL --listen HOST:PORT`` as a proces
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import logging
 import signal
 import socket
 import sqlite3
@@ -17,6 +20,7 @@ import pytest
 
 from bot.app import Webhook, build_application, running, webhook_for
 from bot.config import Settings
+from bot.logs import WITHHELD, configure_logging
 from tests.botapi_stub import FakeBotApi, FakeUser, JsonDict
 from tests.processes import bot_env, start_bot
 
@@ -47,12 +51,15 @@ def update(update_id: int, text: str) -> JsonDict:
     }
 
 
-async def post(port: int, body: JsonDict, secret: str | None) -> int:
+async def post(port: int, body: JsonDict | bytes, secret: str | None) -> int:
+    """POST an update as Telegram does (``body`` as JSON, or bytes sent as they are)."""
     headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+    headers["Content-Type"] = "application/json"
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
     async with (
         aiohttp.ClientSession() as session,
         session.post(
-            f"http://127.0.0.1:{port}/jindianzi/updates", json=body, headers=headers
+            f"http://127.0.0.1:{port}/jindianzi/updates", data=data, headers=headers
         ) as response,
     ):
         return response.status
@@ -179,3 +186,33 @@ async def test_run_command_in_webhook_mode(stub: FakeBotApi, tmp_path: Path) -> 
     assert stub.token not in log
     assert "Traceback" not in log
     assert len(stub.messages_to(USER.id)) == 1
+
+
+async def test_what_the_webhook_server_cannot_parse_is_logged_without_identity(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> None:
+    """python-telegram-bot's webhook server logs the body of an update it cannot parse at
+    CRITICAL (#13): the line stays, the sender's id and names do not, at any level."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    buffer = io.StringIO()
+    configure_logging("DEBUG", stream=buffer)
+    settings = make_settings(stub)
+    webhook = Webhook(URL, "127.0.0.1", free_port(), SECRET)
+    try:
+        async with running(build_application(settings), webhook=webhook):
+            unparseable = update(201, "/suggest 匿名：村里的账目不公开")
+            unparseable["message"]["date"] = "yesterday"
+            assert await post(webhook.port, unparseable, SECRET) == 400
+            cut_off = b"<html>502</html>" + json.dumps(update(202, "/suggest x")).encode()[:120]
+            assert await post(webhook.port, cut_off, SECRET) >= 400
+            mark = stub.mark()
+            assert await post(webhook.port, update(203, "/suggest 建议增设公交站台"), SECRET) == 200
+            await stub.wait_for(USER.id, after=mark)  # the server goes on
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    logs = buffer.getvalue()
+    for token in (str(USER.id), "陈", "晓明", "村里的账目"):
+        assert token not in logs
+    assert "Received data was *not* processed!" in logs and WITHHELD in logs
