@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, JobQueue, filters
+from telegram.ext import BaseHandler, CommandHandler, JobQueue
 
 from bot import charts, export
 from bot.config import Language, Settings
@@ -25,7 +25,7 @@ from bot.records import Outgoing
 from bot.reports import compose_digest, compose_stats, ledger_cells, ledger_header, parse_day
 from bot.services import Services, get_services
 from bot.workflow import Status
-from handlers.admin import admin_language, is_admin
+from handlers.admin import admin_language, in_office, office_only
 from handlers.context import Context, reply, services
 from handlers.delivery import deliver_soon
 from storage.repository import Repository
@@ -125,7 +125,7 @@ async def catch_up(job_queue: JobQueue[Any], svc: Services) -> None:
 # ---------------------------------------------------------------- commands
 async def digest_command(update: Update, context: Context) -> None:
     """/digest: today's digest, here and now (not recorded: the scheduled one still goes)."""
-    if not await is_admin(update, context):
+    if not await in_office(update, context):
         return
     lang = await admin_language(update, context)
     for chunk in await _compose(services(context), DAILY, lang):
@@ -202,7 +202,7 @@ async def chart_png(svc: Services, lang: Language, start: datetime, end: datetim
 
 async def stats_command(update: Update, context: Context) -> None:
     """/stats [from] [to]: totals for items submitted in that period (default 30 days)."""
-    if not await is_admin(update, context):
+    if not await in_office(update, context):
         return
     svc = services(context)
     lang = await admin_language(update, context)
@@ -243,7 +243,7 @@ async def ledger_file(
 
 async def export_command(update: Update, context: Context) -> None:
     """/export [from] [to] [csv]: the ledger as a file (default: everything, XLSX)."""
-    if not await is_admin(update, context):
+    if not await in_office(update, context):
         return
     svc = services(context)
     lang = await admin_language(update, context)
@@ -274,9 +274,9 @@ REPORT_COMMANDS = ("digest", "stats", "export")
 
 
 def build_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None]]:
-    only_admins = filters.User(user_id=settings.roles.admin_ids)
+    office = office_only(settings)
     return [
-        CommandHandler("digest", digest_command, filters=only_admins),
-        CommandHandler("stats", stats_command, filters=only_admins),
-        CommandHandler("export", export_command, filters=only_admins),
+        CommandHandler("digest", digest_command, filters=office),
+        CommandHandler("stats", stats_command, filters=office),
+        CommandHandler("export", export_command, filters=office),
     ]
