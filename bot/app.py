@@ -32,6 +32,7 @@ from handlers import (
     errors,
     fallback,
     info,
+    maintenance,
     replies,
     reports,
     resident,
@@ -96,7 +97,7 @@ def build_application(
 ) -> AnyApplication:
     """Build the bot from validated settings. Nothing is connected until it is started."""
     secrets = secrets or load_or_create_secrets(settings.anonymity)
-    repository = Repository(settings.storage.path, clock=clock)
+    repository = Repository(settings.storage.path, clock=clock, secrets=secrets)
     tg = settings.telegram
     inbox = Inbox(repository, secrets)
     bot = DurableBot(
@@ -199,6 +200,7 @@ async def _post_init(app: AnyApplication) -> None:
             log.info("an admin's command menu not set: %s", exc)  # (no ids in logs)
     if app.job_queue is not None:
         delivery.schedule(app.job_queue, svc.settings.telegram.outbox_interval)
+        maintenance.schedule(app.job_queue, svc.settings)
         if svc.settings.office.scheduled_reports:
             reports.schedule(app.job_queue, svc.settings)
             await reports.catch_up(app.job_queue, svc)

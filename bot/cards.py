@@ -221,10 +221,12 @@ def topic_buttons(lang: Language, settings: Settings, item: Submission) -> Butto
 
 
 def sender_route(item: Submission, secrets: Secrets) -> str | None:
-    """The encrypted chat of the item's sender: the stored route for anonymous items."""
+    """The encrypted chat of the item's sender, as a fresh token (for an anonymous item the
+    stored route re-encrypted, so the route's token is never copied into another row); None
+    when there is none (an anonymous item unlinked from its sender)."""
     if item.sender is not None:
         return secrets.encrypt_int(item.sender.chat_id)
-    return item.reply_route
+    return secrets.reencrypt(item.reply_route)
 
 
 Followers = Sequence[tuple[str, str]]  # (encrypted chat, language) of duplicates' senders
@@ -248,15 +250,18 @@ def to_sender(
 
 
 def _to_followers(
-    item: Submission, followers: Followers, key: str, **values: str
+    item: Submission, secrets: Secrets, followers: Followers, key: str, **values: str
 ) -> list[Outgoing]:
     notices = []
     for chat_enc, language in followers:
+        route = secrets.reencrypt(chat_enc)
+        if route is None:
+            continue
         lang = resolve_language(language)
         text = t(
             lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values
         )
-        notices.append(Outgoing(chat_enc=chat_enc, text=text))
+        notices.append(Outgoing(chat_enc=route, text=text))
     return notices
 
 
@@ -276,7 +281,7 @@ def status_notice(
     why = escape(reason or "")
     return [
         *to_sender(item, secrets, key, reason=why),
-        *_to_followers(item, followers, key, reason=why),
+        *_to_followers(item, secrets, followers, key, reason=why),
     ]
 
 
@@ -312,7 +317,7 @@ def response_notices(item: Submission, secrets: Secrets, followers: Followers) -
             buttons=rating_buttons(lang, item.id),
             response=response,
         ),
-        *_to_followers(item, followers, "notify.followed_response", response=response),
+        *_to_followers(item, secrets, followers, "notify.followed_response", response=response),
     ]
 
 

@@ -19,9 +19,10 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 
-from bot.anonymity import SecretsError, load_or_create_secrets
+from bot.anonymity import SecretsError, existing_secrets, load_or_create_secrets
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 from bot.logs import configure_logging
+from storage.conversion import ConversionError
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -198,7 +199,8 @@ def export_ledger(args: argparse.Namespace) -> int:
     lang = args.language or settings.campaign.language
 
     async def write() -> int:
-        repository = Repository(settings.storage.path)
+        # The keys, if there are any, only to convert a database of an earlier version.
+        repository = Repository(settings.storage.path, secrets=existing_secrets(settings.anonymity))
         await repository.connect()
         try:
             content, count = await ledger_file(
@@ -225,12 +227,9 @@ def backup_database(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
 
     async def copy() -> list[str]:
-        repository = Repository(settings.storage.path)
-        await repository.connect()
-        try:
-            return await repository.backup(args.path)
-        finally:
-            await repository.close()
+        # A copy as it is (a database of an earlier version is converted when the bot
+        # starts on it), so no keys are needed and none are opened.
+        return await Repository(settings.storage.path).backup(args.path)
 
     check = asyncio.run(copy())
     if check != ["ok"]:
@@ -260,6 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, SecretsError) as exc:
         message = exc.report() if isinstance(exc, ConfigError) else f"Configuration error: {exc}"
         print(message, file=sys.stderr)
+        return EXIT_CONFIG
+    except ConversionError as exc:
+        print(f"Database: {exc}", file=sys.stderr)
         return EXIT_CONFIG
 
 

@@ -19,6 +19,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot, JobQueue
 
+from bot.anonymity import message_reference
 from bot.i18n import t
 from bot.inbox import NO_PREVIEW
 from bot.ratelimit import FloodLimiter, bulk_sending
@@ -112,7 +113,9 @@ async def _deliver_one(bot: Bot, svc: Services, entry: OutboxEntry) -> None:
             await repo.mark_retry(entry.id, str(exc), repo.clock() + backoff(entry.attempts))
         log.info("outbox %s: will retry (%s)", entry.id, exc)
     else:
-        await repo.mark_sent(entry, sent.message_id)
+        await repo.mark_sent(
+            entry, *message_reference(svc.secrets, chat_id, sent.message_id, entry.purpose)
+        )
 
 
 async def _tell_office(svc: Services, failed: OutboxEntry, error: str) -> None:

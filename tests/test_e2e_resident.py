@@ -15,7 +15,7 @@ import pytest
 from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser
-from tests.conftest import ADMIN, BotRunner, Chat
+from tests.conftest import ADMIN, BotRunner, Chat, drafts_of
 
 ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英", username="li_xiuying")
 BOB = FakeUser(id=555000111, first_name="Bob", language_code="en")
@@ -129,7 +129,7 @@ async def test_anonymous_report_with_attachments_keeps_no_identity(
     assert row["anonymous"] == 1
     assert row["topic_id"] == target.removeprefix("topic:set:")
     assert row["sender_user_id"] is None and row["sender_name"] is None
-    assert row["owner_hash"] and row["reply_route"]
+    assert row["owner_tag"] and row["reply_route"]
     attachments = rows(runner.settings, "SELECT * FROM attachments ORDER BY position")
     assert [a["type"] for a in attachments] == ["photo", "location", "voice"]
     assert attachments[0]["file_id"] == "PHOTO-42"
@@ -226,8 +226,9 @@ async def test_one_line_command_and_plain_text_start_a_flow(
     assert zh("kind.ask") in asked.plain
     compose = await chat.tap(asked, zh("kind.problem"))
     assert "下一步" in " ".join(label for label, _ in compose.buttons)
-    draft = rows(runner.settings, "SELECT body FROM drafts")
-    assert len(draft) == 1 and "垃圾" in draft[0]["body"]
+    draft = drafts_of(runner.settings)
+    assert len(draft) == 1 and "垃圾" in draft[0]
+    assert "垃圾" not in rows(runner.settings, "SELECT body FROM drafts")[0]["body"]
 
 
 async def test_status_is_only_for_the_sender_or_an_admin(
@@ -406,7 +407,7 @@ async def test_resident_buttons_pressed_in_a_group_change_and_say_nothing(
     who = await chat.tap(proposal, "就是这个类别")
     summary = await chat.tap(who, "实名提交")
     draft_before = rows(runner.settings, "SELECT * FROM drafts")
-    users_before = rows(runner.settings, "SELECT * FROM users")
+    users_before = rows(runner.settings, "SELECT * FROM languages")
     group = -1007770001
     assert runner.app is not None
     mark = stub.mark()
@@ -429,7 +430,7 @@ async def test_resident_buttons_pressed_in_a_group_change_and_say_nothing(
     assert [m.plain for m in stub.sent if m.seq > card.seq] == []
     assert rows(runner.settings, "SELECT * FROM drafts") == draft_before
     assert rows(runner.settings, "SELECT id FROM submissions") == []
-    assert rows(runner.settings, "SELECT * FROM users") == users_before  # no language set
+    assert rows(runner.settings, "SELECT * FROM languages") == users_before  # none set
     # In the private chat the same draft is still there to confirm.
     await chat.tap(summary, "确认提交", expect="#1")
 
@@ -448,7 +449,8 @@ async def test_language_choice_is_remembered_across_restarts(
     done = await chat.tap(ask, "繁體中文")
     assert done.plain == t("zh-Hant", "lang.set")
     empty = await chat.send("/my")
-    assert empty.plain == t("zh-Hant", "my.empty")
+    unlinked = t("zh-Hant", "my.unlinked", days=30)
+    assert empty.plain == t("zh-Hant", "my.empty") + "\n\n" + unlinked
 
 
 async def test_my_pages_through_many_submissions(
@@ -475,7 +477,7 @@ async def _page_through(stub: FakeBotApi, runner: BotRunner) -> None:
     second = await stub.wait_for(ALICE.id, after=mark, predicate=lambda m: "#1" in m.plain)
     assert "#2" in second.plain and "#12" not in second.plain
     other = await Chat(stub, BOB).send("/my")
-    assert other.plain == t("en", "my.empty")
+    assert other.plain.startswith(t("en", "my.empty"))
 
 
 async def test_an_update_delivered_twice_is_handled_once(
@@ -518,7 +520,7 @@ async def test_submissions_per_hour_are_limited_without_losing_the_draft(
         refused = await chat.tap(summary, "确认提交")
         assert refused.plain == zh("limit.reached", limit=2)
         assert len(rows(settings, "SELECT id FROM submissions")) == 2
-        assert "建公园" in rows(settings, "SELECT body FROM drafts")[0]["body"]
+        assert "建公园" in drafts_of(settings)[0]
         clock.advance(minutes=60)
         ack = await chat.tap(summary, "确认提交", expect="#3")
         assert "#3" in ack.plain

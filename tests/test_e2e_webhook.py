@@ -22,6 +22,7 @@ from bot.app import Webhook, build_application, running, webhook_for
 from bot.config import Settings
 from bot.logs import WITHHELD, configure_logging
 from tests.botapi_stub import FakeBotApi, FakeUser, JsonDict
+from tests.conftest import drafts_of
 from tests.processes import bot_env, start_bot
 
 USER = FakeUser(id=31415926, first_name="陈", last_name="晓明")
@@ -77,11 +78,6 @@ async def post_when_listening(port: int, body: JsonDict, secret: str | None) -> 
             await asyncio.sleep(0.1)
 
 
-def drafts(path: Path) -> list[str]:
-    with sqlite3.connect(path) as db:
-        return [row[0] for row in db.execute("SELECT body FROM drafts")]
-
-
 async def test_webhook_checks_the_secret_token_and_answers(
     stub: FakeBotApi, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -114,7 +110,7 @@ async def test_webhook_checks_the_secret_token_and_answers(
         with sqlite3.connect(settings.storage.path) as db:
             inbox = db.execute("SELECT update_id, body FROM inbox").fetchall()
         assert inbox == [(104, None)]  # stored on arrival, body dropped once handled
-        stored = drafts(settings.storage.path)
+        stored = drafts_of(settings)
     assert len(stored) == 1 and "公交站台" in stored[0]
     assert not any("令牌" in body for body in stored)
     # Updates came by webhook only: the bot never long-polled.
