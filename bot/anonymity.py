@@ -36,14 +36,14 @@ from bot.config import AnonymitySettings
 log = logging.getLogger(__name__)
 
 TAG_HEX = 32  # pseudonyms are HMAC-SHA256 truncated to 128 bits (hex)
-SEAL_BLOCK = 256  # sealed texts are padded to a multiple of this (bytes), see Secrets.seal
+SEAL_BLOCK = 64  # sealed texts are padded to a multiple of this (bytes), see Secrets.seal
 
 
 class Namespace(StrEnum):
     """What a pseudonym is for; each namespace gives unrelated values for the same person.
     The README's "How anonymity works" lists what each is stored with and why."""
 
-    DRAFT = "draft"  # the owner of a draft (kept encrypted on the draft's row)
+    DRAFT = "draft"  # the owner of a draft (sealed with the draft on its row)
     LANGUAGE = "lang"  # the key of a resident's language choice
     OWN = "own"  # ownership of one anonymous item: tag(OWN, person, item id)
     SUPPORT = "support"  # 附议: one per person and item: tag(SUPPORT, person, item id)

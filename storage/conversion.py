@@ -18,12 +18,11 @@ nothing, exactly once.
 
 from __future__ import annotations
 
-import secrets as _random
-
 import aiosqlite
 
 from bot.anonymity import Namespace, Secrets, message_reference
 from storage.migrations import Step
+from storage.rows import new_row_id, seal_draft
 
 
 class ConversionError(RuntimeError):
@@ -100,12 +99,11 @@ async def _convert(
         ],
     )
     await db.executemany(
-        "INSERT INTO drafts (id, owner, body) VALUES (?, ?, ?)",
+        "INSERT INTO drafts (id, body) VALUES (?, ?)",
         [
             (
-                _random.token_hex(16),
-                secrets.encrypt(secrets.tag(Namespace.DRAFT, r["owner_hash"])),
-                secrets.seal(r["body"]),
+                new_row_id(),
+                secrets.seal(seal_draft(secrets.tag(Namespace.DRAFT, r["owner_hash"]), r["body"])),
             )
             for r in drafts
         ],

@@ -20,7 +20,7 @@ from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.anonymity import Secrets
 from storage.repository import Repository
-from storage.residents import new_row_id
+from storage.rows import new_row_id
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_la
 from storage.office import OfficeQueries
 from storage.outbox import OutboxQueries, enqueue
 from storage.reports import ReportQueries
-from storage.residents import ResidentQueries, new_row_id
-from storage.rows import evidence_json, iso, utc_now
+from storage.residents import ResidentQueries
+from storage.rows import evidence_json, iso, new_row_id, utc_now
 
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 

@@ -3,9 +3,10 @@ value that links a person's rows to each other or to their anonymous items.
 
 - **Language choice**: a row under ``tag(lang, person)``; no timestamps.
 - **Drafts**: each draft a row with a *random* id (a new one for every draft, so two
-  drafts of one person share nothing), its owner's draft pseudonym and its body encrypted
-  (padded). The map owner → row is built at :meth:`ResidentQueries.load_residents` by
-  decrypting the owners, and kept in memory while the bot is the only writer.
+  drafts of one person share nothing) and one sealed (encrypted, padded) value: the
+  owner's draft pseudonym and the draft. The map owner → row is built at
+  :meth:`ResidentQueries.load_residents` by unsealing them, and kept in memory while the
+  bot is the only writer.
 - **Ownership**: a named item carries its sender's id; an anonymous one only
   ``owner_tag = tag(own, person, item id)``: different for every item, and "is this
   resident the sender of #N" is one HMAC. Listing a resident's items (``/my``) checks
@@ -19,7 +20,6 @@ value that links a person's rows to each other or to their anonymous items.
 
 from __future__ import annotations
 
-import secrets as _random
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
@@ -29,7 +29,7 @@ import aiosqlite
 from bot.records import Draft, SubmissionSummary
 from bot.workflow import FINAL_STATUSES
 from storage.base import MAX_SQLITE_INT, RepositoryBase
-from storage.rows import iso, summary_record
+from storage.rows import DRAFT_SEPARATOR, iso, new_row_id, seal_draft, summary_record
 
 SCAN_BATCH = 5000  # anonymous items whose tags are checked per read when listing /my
 OWN_MEMO = 1000  # residents whose anonymous items found so far are remembered
@@ -51,19 +51,15 @@ UNLINK_CANDIDATES = (
 )
 
 
-def new_row_id() -> str:
-    return _random.token_hex(16)
-
-
 class ResidentQueries(RepositoryBase):
     """Residents' languages, drafts and ownership (mixed into the repository)."""
 
     # Filled by load_residents: the language of each language key; for each draft owner
-    # (their draft pseudonym) the row id of their draft and the encrypted owner written
-    # with it. The second is a superset of the drafts stored: an owner is added before
-    # the draft is written and removed only after its deletion committed.
+    # (their draft pseudonym) the row id of their draft. The second is a superset of the
+    # drafts stored: an owner is added before the draft is written and removed only after
+    # its deletion committed.
     _languages: dict[str, str] | None = None
-    _drafts: dict[str, tuple[str, str]] | None = None
+    _drafts: dict[str, str] | None = None
     # person -> (highest item id checked, ids of their linked anonymous items found).
     _own: OrderedDict[str, tuple[int, list[int]]]
 
@@ -73,13 +69,13 @@ class ResidentQueries(RepositoryBase):
         if self._secrets is None:
             return
         languages = await self._fetchall("SELECT key, language FROM languages")
-        drafts = await self._fetchall("SELECT id, owner FROM drafts")
+        drafts = await self._fetchall("SELECT id, body FROM drafts")
         self._languages = {r["key"]: r["language"] for r in languages}
         self._drafts = {}
         for row in drafts:
-            owner = self.secrets.decrypt(row["owner"])
+            owner, _ = self._unseal_draft(row["body"])
             if owner is not None:  # written under another key: nobody can resume it
-                self._drafts[owner] = (row["id"], row["owner"])
+                self._drafts[owner] = row["id"]
 
     def forget_residents(self) -> None:
         self._languages = self._drafts = None
@@ -104,34 +100,42 @@ class ResidentQueries(RepositoryBase):
             self._languages[key] = language
 
     # ------------------------------------------------------------------ drafts
-    def _draft_map(self) -> dict[str, tuple[str, str]]:
+    def _draft_map(self) -> dict[str, str]:
         if self._drafts is None:
             raise RuntimeError("repository not connected (or opened without the keys)")
         return self._drafts
 
+    def _unseal_draft(self, sealed: str) -> tuple[str | None, str | None]:
+        """(owner's draft pseudonym, the draft's JSON) of a stored draft, or Nones."""
+        plain = self.secrets.unseal(sealed)
+        if plain is None or DRAFT_SEPARATOR not in plain:
+            return None, None
+        owner, _, body = plain.partition(DRAFT_SEPARATOR)
+        return owner, body
+
     def draft_row(self, user_id: int) -> str | None:
         """The id of the row that may hold this resident's draft."""
-        found = self._draft_map().get(self.secrets.keys(user_id).draft)
-        return None if found is None else found[0]
+        return self._draft_map().get(self.secrets.keys(user_id).draft)
 
     async def get_draft(self, user_id: int) -> Draft | None:
         row_id = self.draft_row(user_id)
         if row_id is None:
             return None
         row = await self._fetchone("SELECT body FROM drafts WHERE id = ?", (row_id,))
-        plain = None if row is None else self.secrets.unseal(row["body"])
-        return None if plain is None else Draft.model_validate_json(plain)
+        owner, body = (None, None) if row is None else self._unseal_draft(row["body"])
+        if body is None or owner != self.secrets.keys(user_id).draft:
+            return None
+        return Draft.model_validate_json(body)
 
     async def save_draft(self, user_id: int, draft: Draft) -> None:
         drafts, owner = self._draft_map(), self.secrets.keys(user_id).draft
-        found = drafts.get(owner)
-        if found is None:
-            found = drafts[owner] = (new_row_id(), self.secrets.encrypt(owner))
-        row_id, owner_enc = found
+        row_id = drafts.get(owner)
+        if row_id is None:
+            row_id = drafts[owner] = new_row_id()
         await self._write(
-            "INSERT INTO drafts (id, owner, body) VALUES (?, ?, ?)"
+            "INSERT INTO drafts (id, body) VALUES (?, ?)"
             " ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-            (row_id, owner_enc, self.secrets.seal(draft.model_dump_json())),
+            (row_id, self.secrets.seal(seal_draft(owner, draft.model_dump_json()))),
         )
 
     async def delete_draft(self, user_id: int) -> bool:

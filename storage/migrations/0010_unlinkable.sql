@@ -9,13 +9,12 @@ CREATE TABLE languages (
     language    TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- Drafts: a random id for each draft (never the same for two drafts of one person), the
--- owner's draft pseudonym and the body encrypted, no timestamps.
+-- Drafts: a random id for each draft (never the same for two drafts of one person) and,
+-- sealed together, the owner's draft pseudonym and the draft; no timestamps.
 ALTER TABLE drafts RENAME TO drafts_0009;
 CREATE TABLE drafts (
     id          TEXT PRIMARY KEY,   -- random, new for every draft
-    owner       TEXT NOT NULL,      -- Fernet token of tag(draft, person)
-    body        TEXT NOT NULL       -- Fernet token of the Draft's JSON, padded
+    body        TEXT NOT NULL       -- Fernet token of tag(draft, person) + "\n" + JSON, padded
 ) WITHOUT ROWID;
 
 -- Anonymous items: owner_hash, the same for all items of one person, becomes owner_tag,
