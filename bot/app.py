@@ -19,7 +19,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.anonymity import Secrets, load_or_create_secrets
 from bot.config import Settings
-from bot.i18n import t
+from bot.i18n import catalogues, t
 from bot.inbox import DurableBot, Inbox, InboxQueue
 from bot.learner import TopicLearner
 from bot.ratelimit import FloodLimiter
@@ -95,6 +95,7 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
 ) -> AnyApplication:
     """Build the bot from validated settings. Nothing is connected until it is started."""
+    catalogues()  # the translations are read here, not in the event loop's first update
     secrets = secrets or load_or_create_secrets(settings.anonymity)
     repository = Repository(settings.storage.path, clock=clock)
     tg = settings.telegram

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.i18n import t
+from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.conftest import ADMIN, BotRunner, Chat
 
@@ -482,7 +482,7 @@ async def test_submissions_per_hour_are_limited_without_losing_the_draft(
         who = await chat.tap(proposal, "就是这个类别")
         summary = await chat.tap(who, "匿名提交")
         refused = await chat.tap(summary, "确认提交")
-        assert refused.plain == zh("limit.reached", limit=2)
+        assert refused.plain == tn("zh-Hans", "limit.reached", 2, limit=2)
         assert len(rows(settings, "SELECT id FROM submissions")) == 2
         assert "建公园" in rows(settings, "SELECT body FROM drafts")[0]["body"]
         clock.advance(minutes=60)
