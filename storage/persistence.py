@@ -13,7 +13,6 @@ from functools import lru_cache
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
-from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.anonymity import Secrets
 from storage.repository import Repository
@@ -21,6 +20,10 @@ from storage.repository import Repository
 log = logging.getLogger(__name__)
 
 Data = dict[Any, Any]
+# The shapes BasePersistence documents for conversations (python-telegram-bot's own aliases
+# live in a private module, telegram.ext._utils.types).
+ConversationKey = tuple[int | str, ...]
+ConversationDict = dict[ConversationKey, object]
 KEY_MEMO = 10_000  # stored forms of conversation keys kept in memory (see _stored_key)
 
 

@@ -5,6 +5,8 @@ API stand-in; and ``jindianzi run --webhook URL --listen HOST:PORT`` as a proces
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import signal
 import socket
 import sqlite3
@@ -17,6 +19,7 @@ import pytest
 
 from bot.app import Webhook, build_application, running, webhook_for
 from bot.config import Settings
+from bot.logs import QUIET_LIBRARIES, configure_logging
 from tests.botapi_stub import FakeBotApi, FakeUser, JsonDict
 from tests.processes import bot_env, start_bot
 
@@ -179,3 +182,32 @@ async def test_run_command_in_webhook_mode(stub: FakeBotApi, tmp_path: Path) -> 
     assert stub.token not in log
     assert "Traceback" not in log
     assert len(stub.messages_to(USER.id)) == 1
+
+
+async def test_ptb_webhook_server_log_of_an_unparsable_update_withholds_the_body(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> None:
+    """Guards a coupling to python-telegram-bot's internals: its webhook server logs an update
+    it cannot parse, body included ("Received data was: %r"), from a logger of its own
+    choosing (telegram.ext.Updater in 22.x, not the module's name). bot.logs recognises the
+    line by its text under the "telegram" loggers; if PTB changes either, this fails."""
+    settings = make_settings(stub)
+    webhook, _ = webhook_for(settings, URL, "127.0.0.1", free_port())
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in QUIET_LIBRARIES}
+    configure_logging("INFO", stream=stream)
+    try:
+        async with running(build_application(settings), webhook=webhook):
+            body = {"update_id": 9, "message": {"from": {"id": 987654321, "first_name": "秀英"}}}
+            assert await post(webhook.port, body, webhook.secret) == 400
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        for name, value in levels.items():
+            logging.getLogger(name).setLevel(value)
+    log = stream.getvalue()
+    assert "Received data was *not* processed!" in log  # PTB still logs the line...
+    assert "body withheld" in log  # ... and it was recognised
+    assert "987654321" not in log and "秀英" not in log

@@ -147,7 +147,7 @@ def test_an_update_the_webhook_server_cannot_parse_is_logged_without_its_body() 
     try:
         raise ValueError("bad update")
     except ValueError as exc:  # the call PTB's webhook handler makes, word for word
-        logging.getLogger("telegram.ext._utils.webhookhandler").critical(
+        logging.getLogger("telegram.ext.Updater").critical(
             "Something went wrong processing the data received from Telegram. "
             "Received data was *not* processed! Received data was: %r",
             body,
