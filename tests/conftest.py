@@ -34,6 +34,24 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 ADMIN = FakeUser(id=1000001, first_name="办公室", last_name="小王", language_code="zh-hans")
 
+# End-to-end tests run the real Application (or `jindianzi run`, or the benchmarks) against
+# the Bot API stand-in: every test of a test_e2e_* module, of the benchmark smoke test, and
+# any test that uses the stand-in or a running bot. The rest are unit tests:
+# `pytest -m "not e2e"` is the fast loop (README, Development).
+E2E_MODULES = ("test_e2e_", "test_bench_smoke")
+E2E_FIXTURES = {"stub", "runner"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("e2e") or item.get_closest_marker("unit"):
+            continue
+        e2e = item.path.name.startswith(E2E_MODULES) or bool(
+            E2E_FIXTURES & set(getattr(item, "fixturenames", ()))
+        )
+        item.add_marker(pytest.mark.e2e if e2e else pytest.mark.unit)
+
+
 _session_status = 0
 
 

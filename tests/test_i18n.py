@@ -9,6 +9,7 @@ import re
 import shutil
 import string
 import typing
+from functools import cache
 from pathlib import Path
 
 import opencc
@@ -69,6 +70,7 @@ def placeholders(template: str) -> list[tuple[str, str | None, str | None]]:
     return sorted(fields, key=str)
 
 
+@cache
 def trees() -> list[tuple[Path, ast.Module]]:
     return [(path, ast.parse(path.read_text(encoding="utf-8"))) for path in SOURCES]
 
