@@ -14,71 +14,42 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
-from telegram.ext import BaseRateLimiter, ExtBot
-from telegram.request import BaseRequest, RequestData
+from telegram.ext import ExtBot
+from telegram.request import RequestData
 
+from bench.fake_api import InMemoryBotApi
 from bot.inbox import DurableBot, Inbox
+from bot.ratelimit import FloodLimiter
 from handlers import keyboards
 
 
-class RecordingRequest(BaseRequest):
-    """A Bot API that answers every call, and remembers what it was sent."""
+class RecordingBotApi(InMemoryBotApi):
+    """The benchmarks' in-memory Bot API, remembering each call's parameters as sent."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    @property
-    def read_timeout(self) -> float:
-        return 1.0
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
+        super().__init__()
+        self.calls: list[tuple[str, dict[str, str]]] = []
 
     async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
+        self, url: str, method: str, request_data: RequestData | None = None, *args: Any, **kw: Any
     ) -> tuple[int, bytes]:
         params = request_data.json_parameters if request_data is not None else {}
         self.calls.append((url.rsplit("/", 1)[-1], params))
-        result: object = {"id": 1, "is_bot": True, "first_name": "金点子", "username": "b"}
-        if url.endswith("/sendMessage"):
-            result = {"message_id": 5, "date": 0, "chat": {"id": 42, "type": "private"}}
-        return 200, json.dumps({"ok": True, "result": result}).encode()
+        return await super().do_request(url, method, request_data, *args, **kw)
 
 
-class RecordingLimiter(BaseRateLimiter[int]):
+class RecordingLimiter(FloodLimiter):
+    """The bot's own flood limiter, remembering which requests went through it."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.endpoints: list[tuple[str, object]] = []
 
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        self.endpoints.append((endpoint, data.get("chat_id")))
-        return await callback(*args, **kwargs)
+    async def process_request(self, *args: Any, **kwargs: Any) -> Any:
+        self.endpoints.append((kwargs["endpoint"], kwargs["data"].get("chat_id")))
+        return await super().process_request(*args, **kwargs)
 
 
 def test_private_extbot_post_still_takes_an_endpoint_and_its_data() -> None:
@@ -88,11 +59,11 @@ def test_private_extbot_post_still_takes_an_endpoint_and_its_data() -> None:
 
 
 async def test_send_html_through_private_extbot_post_is_a_rate_limited_send_message() -> None:
-    request, limiter = RecordingRequest(), RecordingLimiter()
+    request, limiter = RecordingBotApi(), RecordingLimiter()
     bot = DurableBot(
         token="1:TEST",
         request=request,
-        get_updates_request=RecordingRequest(),
+        get_updates_request=InMemoryBotApi(),
         rate_limiter=limiter,
         inbox=cast(Inbox, None),  # not used for sending
     )
