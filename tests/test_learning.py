@@ -417,3 +417,74 @@ async def test_the_training_process_saves_the_model_or_says_too_few(tmp_path: Pa
     assert model.classes == ("roads", "school")
     assert model.examples == len(EXAMPLES) + 1  # and the lone first label
     await repo.close()
+
+
+def test_a_batch_is_explained_as_each_text_alone(model: TopicModel) -> None:
+    texts = ["孩子上学路太远了", "路灯坏了好几天", "学", "", "路面坑坑洼洼，学校门口也是"]
+    topics = ["school", "roads", "school", "roads", "nowhere"]
+    batch = model.explain_batch(texts, topics)
+    alone = [model.explain_batch([t], [topic])[0] for t, topic in zip(texts, topics, strict=True)]
+    assert batch == alone
+    assert batch[0] and all(g in texts[0] for g in batch[0])
+    assert batch[2:] == [(), (), ()]  # no n-gram of 2+ characters; empty; unknown topic
+
+
+NO_SCIKIT_LEARN = """
+import asyncio, sys
+from pathlib import Path
+from bot.cli import _parser
+from bot.config import load_settings
+from bot.learner import TopicLearner
+from bot.tagging import Tagger
+from storage.repository import Repository
+
+_parser()  # the command line, with `tagger`'s parser, as `jindianzi run` builds it
+
+async def main() -> None:
+    settings = load_settings(Path(sys.argv[1]))
+    repository = Repository(Path(sys.argv[2]))
+    await repository.connect()
+    learner = TopicLearner(repository, settings.topics)
+    await learner.load()
+    assert learner.model is not None and learner._task is None
+    print(await learner.propose(Tagger(settings.topics), "村口的路灯坏了三天，晚上孩子放学很危险"))
+    await repository.close()
+
+asyncio.run(main())
+print(sorted({m.split(".")[0] for m in sys.modules} & {"sklearn", "scipy"}))
+"""
+
+
+async def test_the_bot_process_never_imports_scikit_learn(
+    tmp_path: Path, catalogue: list[TopicConfig]
+) -> None:
+    """Training runs in its own process; the bot's own (loading, proposing, its command
+    line's parsers) loads neither scikit-learn nor SciPy."""
+    import asyncio
+    import sys
+
+    from tests.processes import EXAMPLE_CONFIG, ROOT
+
+    path = tmp_path / "db.sqlite3"
+    repo = Repository(path)
+    await repo.connect()
+    await repo.add_labels(
+        LabelledExample(e.text, e.topic_id, "import", 1.0) for e in petitions(200)
+    )
+    await repo.close()
+    assert train_model.main([str(path)], catalogue_json(catalogue)) == EXIT_TRAINED
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        NO_SCIKIT_LEARN,
+        str(EXAMPLE_CONFIG),
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()
+    proposal, modules = out.decode().strip().splitlines()[-2:]
+    assert "TopicMatch" in proposal
+    assert modules == "[]"

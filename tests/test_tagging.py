@@ -273,7 +273,8 @@ def test_accuracy_on_the_set_the_catalogue_was_tuned_on(tagger: Tagger) -> None:
         part = [r for r in rows if script(r[1]) == name]
         by_script[name] = scores(tagger, part)
         print(f"  {name}: n={len(part)} accuracy={by_script[name][0]:.3f}")
-    # Measured 0.957 / 0.958 (zh-Hans 0.949, zh-Hant 0.984, en 0.958).
+    # Measured 0.936 / 0.938 (zh-Hans 0.925, zh-Hant 0.960, en 0.979) with the catalogue of
+    # issue #22 (0.957 / 0.958 before it, which was tuned on these rows alone).
     assert accuracy >= 0.92 and macro_f1 >= 0.92
     # Traditional text is normalised, so it is tagged about as well as Simplified.
     assert by_script["zh-Hant"][0] >= by_script["zh-Hans"][0] - 0.05
@@ -289,3 +290,41 @@ def test_accuracy_on_messages_written_after_the_catalogue(tagger: Tagger) -> Non
     print(f"\nheld-out set: n={len(rows)} accuracy={accuracy:.3f} macro-F1={macro_f1:.3f}")
     # Measured 0.772.
     assert accuracy >= 0.70
+
+
+# ---------------------------------------------------------------- the petition-style set (#22)
+PETITIONS = ("petitions_train.csv", "petitions_test.csv")
+
+
+def test_petition_set_composition(example: Settings) -> None:
+    """Long messages, every topic of the shipped catalogue on both sides of the split, in
+    both scripts (tests/data/README.md)."""
+    train, test = (load_rows(name) for name in PETITIONS)
+    ids = {t.id for t in example.topics}
+    both = Counter(label for label, _ in train + test)
+    assert set(both) == ids and min(both.values()) >= 50, both
+    for rows in (train, test):
+        assert {label for label, _ in rows} == ids
+        hant = Counter(label for label, text in rows if script(text) == "zh-Hant")
+        assert set(hant) == ids, hant  # Traditional rows in every topic
+        lengths = [len(text) for _, text in rows]
+        assert sum(n >= 100 for n in lengths) >= 0.95 * len(rows)
+    texts = [normalise(text) for _, text in train + test]
+    assert len(set(texts)) == len(texts), "duplicate messages"
+    per_topic = Counter(label for label, _ in test)
+    assert set(per_topic.values()) == {17}  # positions 0, 3, 6, ... of each topic's 50
+
+
+def test_the_shipped_catalogue_untrained_on_petition_style_messages(tagger: Tagger) -> None:
+    """The catalogue was tuned on the train split only; the test split's figure is the honest
+    one (issue #22's target for real messages: 0.70). The floors guard against a change that
+    makes either worse."""
+    figures = {}
+    for name in PETITIONS:
+        rows = load_rows(name)
+        fallback = sum(tagger.tag(text)[0].topic_id == "other" for _, text in rows) / len(rows)
+        figures[name] = scores(tagger, rows)
+        print(f"\n{name}: n={len(rows)} macro-F1={figures[name][1]:.3f} fallback={fallback:.1%}")
+    # Measured 0.792 (train, tuned there) and 0.751 (test).
+    assert figures["petitions_train.csv"][1] >= 0.76
+    assert figures["petitions_test.csv"][1] >= 0.72
