@@ -179,7 +179,7 @@ def services_of(app: AnyApplication) -> Services:
 async def _post_init(app: AnyApplication) -> None:
     svc = services_of(app)
     await svc.repository.connect()
-    svc.learner = TopicLearner(svc.repository, [topic.id for topic in svc.settings.topics])
+    svc.learner = TopicLearner(svc.repository, svc.settings.topics)
     await svc.learner.load()
     # Before polling starts: what a crash left unhandled is handled first, in order.
     await svc.inbox.replay(app.update_queue, app.bot)
