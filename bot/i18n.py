@@ -368,6 +368,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-Hant": "抱歉，處理時出了點問題，請稍後再試。您已提交的內容不會丟失。",
         "en": "Sorry, something went wrong. Please try again in a moment; nothing you already submitted is lost.",
     },
+    "error.unreadable": {
+        "zh-Hans": "抱歉，您刚才发送的消息无法读取，没有保存。请重新发送（可以只发文字）。",
+        "zh-Hant": "抱歉，您剛才發送的消息無法讀取，沒有保存。請重新發送（可以只發文字）。",
+        "en": "Sorry, the message you just sent could not be read and was not saved. "
+        "Please send it again (text alone works).",
+    },
     "cmd.suggest": {
         "zh-Hans": "提建议",
         "zh-Hant": "提建議",
@@ -662,6 +668,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-Hans": "⚠ 给 {ref} 提交人的消息未能送达：{error}",
         "zh-Hant": "⚠ 給 {ref} 提交人的消息未能送達：{error}",
         "en": "⚠ A message to the sender of {ref} could not be delivered: {error}",
+    },
+    "admin.delivery_unknown": {
+        "zh-Hans": "⚠ 给 {ref} 提交人的消息可能未送达（发送结果未知，已停止重发，以免重复）：{error}",
+        "zh-Hant": "⚠ 給 {ref} 提交人的消息可能未送達（發送結果未知，已停止重發，以免重複）：{error}",
+        "en": "⚠ A message to the sender of {ref} may not have arrived (Telegram's answer "
+        "was lost; not sent again, to avoid a duplicate): {error}",
     },
     "notify.accepted": {
         "zh-Hans": "您提交的{kind} {ref} 已受理，我们会尽快办理，有进展再告诉您。",
