@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import faults
 from bot.learner import EXIT_TOO_FEW, EXIT_TRAINED, train_examples
 from bot.learning import Example
 from storage.labels import LabelledExample, StoredModel, labels_and_save_sync
@@ -20,6 +21,8 @@ from storage.labels import LabelledExample, StoredModel, labels_and_save_sync
 
 def main(argv: Sequence[str]) -> int:
     path, topics = Path(argv[0]), [t for t in argv[1].split(",") if t]
+    faults.arm_from_environment()
+    faults.point("train.start")
 
     def train(rows: list[LabelledExample]) -> StoredModel | None:
         model = train_examples([Example(r.text, r.topic_id, r.weight) for r in rows], topics)
