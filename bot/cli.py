@@ -14,9 +14,9 @@ import asyncio
 import datetime as dt
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from bot.anonymity import SecretsError, load_or_create_secrets
@@ -25,7 +25,9 @@ from bot.logs import configure_logging
 from bot.watchdog import Watchdog
 
 if TYPE_CHECKING:
-    from storage.inbox import StoredDeadLetter
+    from storage.repository import Repository
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -219,25 +221,37 @@ def export_ledger(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def backup_database(args: argparse.Namespace) -> int:
-    """Copy the database with SQLite's backup API and check the copy."""
-    from storage.repository import Repository
-
+def _stored_settings(args: argparse.Namespace) -> Settings | None:
+    """The settings, logging set up, if the database exists (else None, having said so)."""
     settings = load_settings(args.config)
     configure_logging(args.log_level)
     if not settings.storage.path.exists():
         print(f"No database at {settings.storage.path}.", file=sys.stderr)
-        return EXIT_CONFIG
+        return None
+    return settings
 
-    async def copy() -> list[str]:
+
+def _on_database(settings: Settings, use: Callable[[Repository], Awaitable[T]]) -> T:
+    """Run ``use`` on the connected repository (closed afterwards, whatever happens)."""
+    from storage.repository import Repository
+
+    async def run() -> T:
         repository = Repository(settings.storage.path)
         await repository.connect()
         try:
-            return await repository.backup(args.path)
+            return await use(repository)
         finally:
             await repository.close()
 
-    check = asyncio.run(copy())
+    return asyncio.run(run())
+
+
+def backup_database(args: argparse.Namespace) -> int:
+    """Copy the database with SQLite's backup API and check the copy."""
+    settings = _stored_settings(args)
+    if settings is None:
+        return EXIT_CONFIG
+    check = _on_database(settings, lambda repository: repository.backup(args.path))
     if check != ["ok"]:
         print(f"{args.path}: integrity check failed: {check[:5]}", file=sys.stderr)
         return 1
@@ -248,23 +262,10 @@ def backup_database(args: argparse.Namespace) -> int:
 def list_dead_letters(args: argparse.Namespace) -> int:
     """The updates python-telegram-bot could not read, newest first, or one of them in full
     (decrypted with the anonymity key: it may identify an anonymous sender)."""
-    from storage.repository import Repository
-
-    settings = load_settings(args.config)
-    configure_logging(args.log_level)
-    if not settings.storage.path.exists():
-        print(f"No database at {settings.storage.path}.", file=sys.stderr)
+    settings = _stored_settings(args)
+    if settings is None:
         return EXIT_CONFIG
-
-    async def read() -> list[StoredDeadLetter]:
-        repository = Repository(settings.storage.path)
-        await repository.connect()
-        try:
-            return await repository.dead_letters(limit=1000)
-        finally:
-            await repository.close()
-
-    letters = asyncio.run(read())
+    letters = _on_database(settings, lambda repository: repository.dead_letters(limit=1000))
     if args.show is None:
         for d in letters:
             print(f"{d.id}\tupdate {d.update_id}\t{d.received_at}\t{d.error}")

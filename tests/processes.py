@@ -15,6 +15,7 @@ from pathlib import Path
 from tests.botapi_stub import FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
+FAULT_INJECTION = "JINDIANZI_FAULT_INJECTION"
 EXAMPLE_CONFIG = ROOT / "config.example.toml"
 
 
@@ -68,15 +69,24 @@ class BotProcess:
                 **settings,
             },
         )
+        self.stub = stub
         self.database = tmp_path / "bot.sqlite3"
         self.logs: list[str] = []
         self.process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
 
-    async def start(self, **extra_env: str) -> None:
-        """Start a run; ``extra_env`` for this run only (e.g. the fault injection)."""
-        self.process = await start_bot({**self.env, **extra_env})
+    async def start(self, *, fault: str | None = None, polling: bool = False) -> None:
+        """Start a run, with ``fault`` armed for this run only (bot/faults.py's syntax). With
+        ``polling``, until the bot asks the stand-in for updates (start-up done)."""
+        calls = len(self.stub.calls)
+        extra = {FAULT_INJECTION: fault} if fault else {}
+        self.process = await start_bot({**self.env, **extra})
         self._reader = asyncio.create_task(self._read(self.process))
+        if polling:
+            await self.stub.wait_until(
+                lambda: any(c.method == "getUpdates" for c in self.stub.calls[calls:]),
+                timeout=60,
+            )
 
     async def _read(self, process: asyncio.subprocess.Process) -> None:
         assert process.stderr is not None

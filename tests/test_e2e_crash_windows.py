@@ -39,7 +39,6 @@ OFFICE = -1001234567
 GROUP = -1009876543
 RESIDENTS = [FakeUser(id=700_000_100 + i, first_name=f"居民{i}") for i in range(8)]
 LEADER = FakeUser(id=800_000_001, first_name="书记")
-FAULT = "JINDIANZI_FAULT_INJECTION"
 
 
 def zh(key: str, **values: object) -> str:
@@ -143,9 +142,9 @@ async def test_kill_in_each_crash_window_loses_nothing_and_stores_nothing_twice(
     )
     try:
         # ---- 1. the notices' burst, killed twice between a send and its record
-        await bot.start(**{FAULT: "outbox.sent@9=kill"})
+        await bot.start(fault="outbox.sent@9=kill")
         await killed_by_fault(bot)
-        await bot.start(**{FAULT: "outbox.sent@4=kill"})
+        await bot.start(fault="outbox.sent@4=kill")
         await killed_by_fault(bot)
         await bot.start()
         burst = outbox(bot.database)
@@ -163,7 +162,7 @@ async def test_kill_in_each_crash_window_loses_nothing_and_stores_nothing_twice(
         assert await bot.stop(signal.SIGTERM) == 0
 
         # ---- 2. the answers' burst, killed after effects, before their handled marks
-        await bot.start(**{FAULT: "update.handled@10=kill"})
+        await bot.start(fault="update.handled@10=kill")
         sent = {m.text: m for m in stub.sent if m.method == "sendMessage"}
         for user in RESIDENTS:
             number = numbers[user.id]
@@ -175,7 +174,7 @@ async def test_kill_in_each_crash_window_loses_nothing_and_stores_nothing_twice(
             card = next(m for m in sent.values() if m.chat_id == GROUP and f"#{number} " in m.plain)
             stub.send_group_text(LEADER, GROUP, f"请城建办尽快处理 #{number}", reply_to=card)
         await killed_by_fault(bot)
-        await bot.start(**{FAULT: "outbox.sent@3=kill"})  # the office being told
+        await bot.start(fault="outbox.sent@3=kill")  # the office being told
         await killed_by_fault(bot)
         await bot.start()
 

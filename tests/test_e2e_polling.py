@@ -113,8 +113,8 @@ async def test_getupdates_failing_costs_a_call_a_second_and_a_line_a_minute(
         await asyncio.sleep(1.2)  # the long poll under way when it began has ended
         polls = poll_calls(stub)
         stub.send_text(BOB, "/help")  # garbled: this one comes unreadable
-        await asyncio.sleep(4.0)
-        assert poll_calls(stub) - polls <= 5
+        await asyncio.sleep(3.0)
+        assert poll_calls(stub) - polls <= 4  # at most one a second
         lines = failure_lines(caplog)
         assert len(lines) <= 1, lines
         stub.behave("getUpdates")
@@ -142,8 +142,8 @@ async def test_a_failing_inbox_write_does_not_spin_and_loses_nothing(
     monkeypatch.setattr(repository, "admit_updates", disk_full)
     update = stub.send_text(BOB, "/help")
     polls = poll_calls(stub)
-    await asyncio.sleep(4.0)
-    assert poll_calls(stub) - polls <= 5  # was thousands a second
+    await asyncio.sleep(3.0)
+    assert poll_calls(stub) - polls <= 4  # was thousands a second
     assert stub.messages_to(BOB.id) == []  # not handled before it is stored
     assert stub._highest_offset <= update  # nor confirmed: Telegram keeps it
     lines = failure_lines(caplog)

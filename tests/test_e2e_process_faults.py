@@ -22,10 +22,10 @@ from pathlib import Path
 
 from bot.i18n import t
 from bot.watchdog import STOP_WITHIN
-from tests.botapi_stub import FakeBotApi, FakeUser, Misbehaviour, SentMessage
+from tests.botapi_stub import FakeBotApi, FakeUser, Misbehaviour
 from tests.conftest import ADMIN, Chat
 from tests.processes import BotProcess
-from tests.test_e2e_office import OFFICE, submit
+from tests.test_e2e_office import OFFICE, office_card, submit
 
 FAULTS: tuple[Misbehaviour, ...] = ("garbled", "not_json", "hang", "close", "error_500")
 RESIDENTS = {f: FakeUser(id=600_000_001 + i, first_name=f"居民{i}") for i, f in enumerate(FAULTS)}
@@ -48,12 +48,6 @@ def statuses(database: Path) -> dict[int, list[tuple[str, int]]]:
     return found
 
 
-async def card_of(stub: FakeBotApi, number: int) -> SentMessage:
-    return await stub.wait_for(
-        OFFICE, predicate=lambda m: f"#{number} " in m.plain and bool(m.buttons), timeout=10
-    )
-
-
 async def test_a_misbehaving_bot_api_as_a_process_then_sigterm(
     stub: FakeBotApi, tmp_path: Path
 ) -> None:
@@ -65,7 +59,7 @@ async def test_a_misbehaving_bot_api_as_a_process_then_sigterm(
         TELEGRAM__OUTBOX_INTERVAL="0.5",
     )
     try:
-        await bot.start()
+        await bot.start(polling=True)
         numbers = dict(
             zip(
                 FAULTS,
@@ -78,7 +72,7 @@ async def test_a_misbehaving_bot_api_as_a_process_then_sigterm(
                 strict=True,
             )
         )
-        cards = {f: await card_of(stub, n) for f, n in numbers.items()}
+        cards = {f: await office_card(stub, n, timeout=10) for f, n in numbers.items()}
         mark = stub.mark()
         for fault, user in RESIDENTS.items():
             stub.misbehave(user.id, fault)

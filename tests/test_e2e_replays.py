@@ -153,17 +153,15 @@ async def test_replayed_updates_change_nothing_twice(stub: FakeBotApi, campaign:
     assert {m.chat_id for m in again if m.method == "sendMessage"} <= {ADMIN.id, ALICE.id, GROUP}
 
 
-def _outbox_sent(path: Path) -> bool:
+def _none(path: Path, sql: str) -> bool:
     with sqlite3.connect(path) as db:
-        left: tuple[int] = db.execute(
-            "SELECT COUNT(*) FROM outbox WHERE status != 'sent'"
-        ).fetchone()
+        left: tuple[int] = db.execute(sql).fetchone()
     return left == (0,)
+
+
+def _outbox_sent(path: Path) -> bool:
+    return _none(path, "SELECT COUNT(*) FROM outbox WHERE status != 'sent'")
 
 
 def _inbox_empty(path: Path) -> bool:
-    with sqlite3.connect(path) as db:
-        left: tuple[int] = db.execute(
-            "SELECT COUNT(*) FROM inbox WHERE body IS NOT NULL"
-        ).fetchone()
-    return left == (0,)
+    return _none(path, "SELECT COUNT(*) FROM inbox WHERE body IS NOT NULL")

@@ -19,8 +19,6 @@ from bot.watchdog import EXIT_FORCED, STOP_WITHIN
 from tests.botapi_stub import FakeBotApi
 from tests.processes import BotProcess
 
-FAULT = "JINDIANZI_FAULT_INJECTION"
-
 
 def training_processes(database: Path) -> list[int]:
     """Pids of ``python -m bot.train_model`` processes working on ``database``."""
@@ -53,22 +51,13 @@ def labels(database: Path) -> None:
         )
 
 
-async def start(bot: BotProcess, stub: FakeBotApi, **env: str) -> None:
-    """Start the bot and wait until it polls."""
-    calls = len(stub.calls)
-    await bot.start(**env)
-    await stub.wait_until(
-        lambda: any(c.method == "getUpdates" for c in stub.calls[calls:]), timeout=30
-    )
-
-
 async def test_sigterm_during_a_training_that_never_ends(stub: FakeBotApi, tmp_path: Path) -> None:
     bot = BotProcess(stub, tmp_path)
     try:
-        await start(bot, stub)  # creates the database
+        await bot.start(polling=True)  # creates the database
         assert await bot.stop(signal.SIGTERM) == 0
         labels(bot.database)
-        await start(bot, stub, **{FAULT: "train.start@1=hang"})
+        await bot.start(polling=True, fault="train.start@1=hang")
         await stub.wait_until(lambda: bool(training_processes(bot.database)), timeout=20)
         code, took = await bot.timed_stop(signal.SIGTERM)
         print(f"\nSIGTERM during a training that hangs: exit {code} after {took:.1f} s")
@@ -88,14 +77,14 @@ async def test_a_stop_that_sticks_is_ended_by_the_watchdog_or_a_second_signal(
 ) -> None:
     bot = BotProcess(stub, tmp_path)
     try:
-        await start(bot, stub, **{FAULT: "stop.flush@1=hang"})
+        await bot.start(polling=True, fault="stop.flush@1=hang")
         code, took = await bot.timed_stop(signal.SIGTERM, timeout=STOP_WITHIN + 10)
         print(f"\nSIGTERM, then the event loop blocked: exit {code} after {took:.1f} s")
         assert code == EXIT_FORCED
         assert STOP_WITHIN - 1 < took < STOP_WITHIN + 1.5
         assert f"not stopped within {STOP_WITHIN:.0f} s; exiting now" in bot.logs[-1]
 
-        await start(bot, stub, **{FAULT: "stop.flush@1=hang"})
+        await bot.start(polling=True, fault="stop.flush@1=hang")
         assert bot.process is not None
         bot.process.send_signal(signal.SIGINT)
         await asyncio.sleep(1.0)
