@@ -53,6 +53,7 @@ class TopicLearner:
         self.model: TopicModel | None = None
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        self._process: asyncio.subprocess.Process | None = None  # a training under way
 
     async def load(self) -> None:
         """The stored model, if any and readable; else a training if there are labels. A
@@ -94,7 +95,11 @@ class TopicLearner:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
-        _, err = await process.communicate(catalogue_json(self.catalogue).encode("utf-8"))
+        self._process = process
+        try:
+            _, err = await process.communicate(catalogue_json(self.catalogue).encode("utf-8"))
+        finally:
+            self._process = None
         if process.returncode == EXIT_TOO_FEW:
             return None
         if process.returncode != EXIT_TRAINED:
@@ -134,9 +139,28 @@ class TopicLearner:
                 return
 
     async def idle(self) -> None:
-        """Wait for a scheduled training to finish (tests, shutdown)."""
+        """Wait for a scheduled training to finish (tests)."""
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
+
+    async def stop(self, within: float) -> None:
+        """At shutdown: a training under way may finish (and save its model) within
+        ``within`` seconds; after that its child process is killed (its half-written
+        transaction is rolled back by SQLite) and the labels are trained on at the next
+        start. No training starts after this."""
+        self._again = False
+        task = self._task
+        if task is None or task.done():
+            return
+        done, _ = await asyncio.wait({task}, timeout=within)
+        if done:
+            return
+        process = self._process
+        if process is not None and process.returncode is None:
+            log.warning("topic model training not finished: its process is stopped")
+            process.kill()
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)
 
     async def propose(self, tagger: Tagger, text: str) -> list[TopicMatch]:
         """Rules and model combined (:func:`bot.learning.combine`), off the event loop."""

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import faults
 from bot.learner import EXIT_TOO_FEW, EXIT_TRAINED, catalogue_from_json, train_examples
 from bot.learning import Example
 from bot.tagging import Tagger
@@ -22,6 +23,8 @@ from storage.labels import LabelledExample, StoredModel, labels_and_save_sync
 
 def main(argv: Sequence[str], catalogue: str | None = None) -> int:
     path = Path(argv[0])
+    faults.arm_from_environment()
+    faults.point("train.start")
     tagger = Tagger(catalogue_from_json(sys.stdin.read() if catalogue is None else catalogue))
 
     def train(rows: list[LabelledExample]) -> StoredModel | None:

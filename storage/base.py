@@ -130,6 +130,10 @@ class RepositoryBase:
         return await asyncio.to_thread(_backup, self.path, target)
 
     @property
+    def connected(self) -> bool:
+        return self._db is not None
+
+    @property
     def db(self) -> aiosqlite.Connection:
         if self._db is None:
             raise RuntimeError("repository is not connected")

@@ -22,6 +22,7 @@ from bot.records import (
 )
 from bot.workflow import Status
 from storage.base import MAX_SQLITE_INT, Clock, NotFound, RepositoryBase
+from storage.effects import EffectQueries
 from storage.inbox import InboxQueries
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_label
 from storage.office import OfficeQueries
@@ -33,7 +34,13 @@ __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 
 
 class Repository(
-    OfficeQueries, ReportQueries, OutboxQueries, InboxQueries, LabelQueries, RepositoryBase
+    OfficeQueries,
+    ReportQueries,
+    OutboxQueries,
+    InboxQueries,
+    EffectQueries,
+    LabelQueries,
+    RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.
 

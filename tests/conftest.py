@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from bot.app import AnyApplication, build_application, running
+from bot.app import AnyApplication, build_application
 from bot.config import Settings, load_settings
+from bot.lifecycle import running
 from storage.repository import Clock, utc_now
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.processes import EXAMPLE_CONFIG
@@ -134,14 +135,15 @@ async def stub() -> AsyncIterator[FakeBotApi]:
 class BotRunner:
     """Starts, stops and restarts the real application against the stand-in."""
 
-    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
+    def __init__(self, settings: Settings, clock: Clock = utc_now, **build: Any) -> None:
         self.settings = settings
         self.clock = clock
+        self.build = build  # more arguments of build_application (e.g. request=)
         self.app: AnyApplication | None = None
         self._running: AbstractAsyncContextManager[AnyApplication] | None = None
 
     async def start(self) -> AnyApplication:
-        self.app = build_application(self.settings, clock=self.clock)
+        self.app = build_application(self.settings, clock=self.clock, **self.build)
         self._running = running(self.app, poll_timeout=1)
         await self._running.__aenter__()
         return self.app

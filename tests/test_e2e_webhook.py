@@ -17,8 +17,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import Webhook, build_application, running, webhook_for
+from bot.app import Webhook, build_application, webhook_for
 from bot.config import Settings
+from bot.lifecycle import running
 from bot.logs import QUIET_LIBRARIES, configure_logging
 from tests.botapi_stub import FakeBotApi, FakeUser, JsonDict
 from tests.processes import bot_env, start_bot
