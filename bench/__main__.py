@@ -58,21 +58,42 @@ async def main(quick: bool, full: bool) -> None:
     _line("tagging", tag["tagger"] / tag["opencc"])
 
     figures = tagger_model.speed(messages, repeats)
-    print(f"topic model: {messages} labelled messages, one core, batches of 1,000")
-    print(f"  rules alone    {figures['rules']:10.0f} msg/s")
-    print(f"  rules + model  {figures['combined']:10.0f} msg/s (n-grams shown where it proposes)")
-    print(f"  training on 5,000 examples {figures['train_5000']:.2f} s")
-    _line("tagging_model", figures["combined"] / figures["rules"])
-    _line("train_5000_vs_10s", 10.0 / figures["train_5000"])
+    print(f"topic model: {messages} messages a size, one core, batches of 1,000 (msg/s)")
+    print("                      rules alone  rules + model")
+    for kind, label in (("short", "chat-length (<= 60)"), ("200", "200 characters")):
+        rules, combined = figures[f"rules_{kind}"], figures[f"combined_{kind}"]
+        print(f"  {label:20} {rules:11.0f}  {combined:13.0f}")
+    train = figures["train_5000"]
+    print(f"  training on 5,000 examples (cross-validation included) {train:.2f} s")
+    _line("tagging_model", figures["combined_short"] / figures["rules_short"])
+    _line("tagging_model_200", figures["combined_200"] / figures["rules_200"])
+    _line("tagging_model_short_vs_20000", figures["combined_short"] / 20_000)
+    _line("tagging_model_200_vs_3000", figures["combined_200"] / 3_000)
+    _line("train_5000_vs_30s", 30.0 / figures["train_5000"])
     if not quick:
-        macro = tagger_model.quality()
-        print("topic model quality: macro-F1 on the labelled set's test split and the holdout")
-        for name in ("test", "holdout"):
+        results, curve = tagger_model.all_quality()
+        print("topic model quality: macro-F1 over the test rows' labels (fallback rate)")
+        print("  data      rules          model          combined       baseline       tuned")
+        for name, q in results.items():
+            cells = "".join(
+                f" {q.macro[k]:.3f} ({q.fallback[k]:4.1%})"
+                for k in ("rules", "model", "combined", "baseline", "baseline_tuned")
+            )
+            print(f"  {name:9}{cells}   [{q.combination}]")
+        for name, q in results.items():
+            best_part = max(q.macro["rules"], q.macro["model"])
+            _line(f"model_vs_baseline_{name}", q.macro["model"] / q.macro["baseline"])
+            _line(f"model_vs_tuned_baseline_{name}", q.macro["model"] / q.macro["baseline_tuned"])
+            _line(
+                f"combined_vs_tuned_baseline_{name}",
+                q.macro["combined"] / q.macro["baseline_tuned"],
+            )
+            _line(f"combined_vs_best_part_{name}", q.macro["combined"] / best_part)
+        print("  learning curve on the petition test rows (train rows: model / combined / tuned)")
+        for rows_used, point in curve.items():
             print(
-                f"  {name:8} rules {macro[f'{name}_rules']:.3f}  model {macro[f'{name}_model']:.3f}"
-                f"  combined {macro[f'{name}_combined']:.3f}   learning curve (model/combined):"
-                f" 100 {macro[f'{name}_model_100']:.3f}/{macro[f'{name}_combined_100']:.3f}"
-                f" 300 {macro[f'{name}_model_300']:.3f}/{macro[f'{name}_combined_300']:.3f}"
+                f"    {rows_used:4d}: {point['model']:.3f} / {point['combined']:.3f} /"
+                f" {point['baseline_tuned']:.3f}"
             )
         print("residents' own topic changes as labels (simulation; macro-F1 test/holdout)")
         for (right, weight), (test, holdout, n) in tagger_model.resident_weight().items():

@@ -20,8 +20,10 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bench.fake_api import InMemoryBotApi, text_update
+from bot import lifecycle
 from bot.app import AnyApplication, build_application, freeze_start_up_objects
 from bot.config import load_settings
+from bot.services import SERVICES_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = "建议在幸福路口增设红绿灯，早晚高峰学生过马路太危险了"
@@ -80,10 +82,11 @@ async def _start(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 async def _stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    if SERVICES_KEY in app.bot_data:  # the bot: its own bounded stop (closes the database)
+        await lifecycle.stop(app)
+        return
     await app.stop()
     await app.shutdown()
-    if app.post_shutdown is not None:
-        await app.post_shutdown(app)
 
 
 async def _drive(kind: str, n: int, concurrency: int, first_user: int = 10_000) -> Run:

@@ -1,13 +1,13 @@
-"""Application assembly: the one builder the CLI, the tests and the benchmarks all use."""
+"""Application assembly: the one builder the CLI, the tests and the benchmarks all use.
+
+Starting and stopping (within bounds) is :mod:`bot.lifecycle`'s.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import secrets as secrets_module
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,11 +15,12 @@ from urllib.parse import urlsplit
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
 from bot.anonymity import Secrets, load_or_create_secrets
 from bot.config import Settings
-from bot.i18n import t
+from bot.http import BotApiRequest
+from bot.i18n import catalogues, t
 from bot.inbox import DurableBot, Inbox, InboxQueue
 from bot.learner import TopicLearner
 from bot.ratelimit import FloodLimiter
@@ -44,9 +45,6 @@ from storage.repository import Clock, Repository, utc_now
 log = logging.getLogger(__name__)
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
-
-# Seconds a clean stop spends sending what the outbox holds (the rest waits for the restart).
-SHUTDOWN_FLUSH = 10.0
 
 # Commands shown in the Telegram client's menu; each described by the key "cmd.<command>".
 RESIDENT_COMMANDS = ("suggest", "report", "my", "status", "cancel", "lang", "privacy", "help")
@@ -96,16 +94,17 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
 ) -> AnyApplication:
     """Build the bot from validated settings. Nothing is connected until it is started."""
+    catalogues()  # the translations are read here, not in the event loop's first update
     secrets = secrets or load_or_create_secrets(settings.anonymity)
     repository = Repository(settings.storage.path, clock=clock, secrets=secrets)
     tg = settings.telegram
-    inbox = Inbox(repository, secrets)
+    inbox = Inbox(repository, secrets, language=settings.campaign.language)
     bot = DurableBot(
         token=tg.token.get_secret_value(),
         base_url=tg.base_url,
         base_file_url=tg.base_file_url,
-        request=request or HTTPXRequest(connection_pool_size=256),
-        get_updates_request=get_updates_request or HTTPXRequest(connection_pool_size=1),
+        request=request or BotApiRequest(connection_pool_size=256),
+        get_updates_request=get_updates_request or BotApiRequest(connection_pool_size=1),
         rate_limiter=FloodLimiter(
             overall_max_rate=tg.overall_max_rate,
             private_max_rate=tg.private_max_rate,
@@ -125,8 +124,6 @@ def build_application(
         )
         .concurrent_updates(PerUserUpdateProcessor(tg.concurrent_updates, done=inbox.handled))
         .post_init(_post_init)
-        .post_stop(_post_stop)
-        .post_shutdown(_post_shutdown)
     )
     app = builder.build()
     app.bot_data[SERVICES_KEY] = Services(
@@ -179,7 +176,9 @@ def services_of(app: AnyApplication) -> Services:
 async def _post_init(app: AnyApplication) -> None:
     svc = services_of(app)
     await svc.repository.connect()
-    svc.learner = TopicLearner(svc.repository, [topic.id for topic in svc.settings.topics])
+    # Before anything is sent: what a crash interrupted mid-send has an unknown outcome.
+    await delivery.recover_interrupted(svc)
+    svc.learner = TopicLearner(svc.repository, svc.settings.topics)
     await svc.learner.load()
     # Before polling starts: what a crash left unhandled is handled first, in order.
     await svc.inbox.replay(app.update_queue, app.bot)
@@ -206,62 +205,9 @@ async def _post_init(app: AnyApplication) -> None:
             await reports.catch_up(app.job_queue, svc)
 
 
-async def _post_stop(app: AnyApplication) -> None:
-    """Polling has stopped and running handlers have finished: send what they queued."""
-    try:
-        await asyncio.wait_for(delivery.deliver_due(app.bot, services_of(app)), SHUTDOWN_FLUSH)
-    except TimeoutError:
-        log.warning(
-            "outbox not empty after %ss: the rest is sent after the restart", SHUTDOWN_FLUSH
-        )
-
-
-async def _post_shutdown(app: AnyApplication) -> None:
-    svc = services_of(app)
-    if svc.learner is not None:
-        await svc.learner.idle()  # a training under way is saved before the database closes
-    await svc.inbox.close()
-    await svc.repository.close()
-
-
 def admit_on_arrival(app: AnyApplication) -> None:
     """Webhook mode: each update is stored in the inbox before Telegram is answered (long
     polling stores each fetched batch in :class:`DurableBot` instead)."""
     queue = app.update_queue
     assert isinstance(queue, InboxQueue), "built by build_application"
     queue.admitting = True
-
-
-@asynccontextmanager
-async def running(
-    app: AnyApplication, *, poll_timeout: float | None = None, webhook: Webhook | None = None
-) -> AsyncIterator[AnyApplication]:
-    """Start polling (or the webhook server) like ``run_polling`` (``run_webhook``) does,
-    without owning the event loop (tests, tools)."""
-    timeout = (
-        services_of(app).settings.telegram.poll_timeout if poll_timeout is None else poll_timeout
-    )
-    await app.initialize()
-    if app.post_init is not None:
-        await app.post_init(app)
-    assert app.updater is not None
-    if webhook is not None:
-        admit_on_arrival(app)
-        await app.updater.start_webhook(**webhook.server_options())
-    else:
-        await app.updater.start_polling(
-            poll_interval=0, timeout=int(timeout), allowed_updates=Update.ALL_TYPES
-        )
-    await app.start()
-    try:
-        yield app
-    finally:
-        if app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        if app.post_stop is not None:
-            await app.post_stop(app)
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)

@@ -24,7 +24,7 @@ from datetime import datetime
 
 from bot.anonymity import Secrets
 from bot.config import Language, Settings
-from bot.i18n import resolve_language, t
+from bot.i18n import resolve_language, t, tn
 from bot.presenters import kind_label, local_date, local_time, status_label, topic_label
 from bot.records import (
     DONE_STATUSES,
@@ -119,7 +119,7 @@ def item_card(
             t(lang, "field.owner", owner=escape(item.owner), deadline=local_date(item.deadline, tz))
         )
     if now is not None and (days := item.overdue_days(now)):
-        lines.append(t(lang, "field.overdue", days=days))
+        lines.append(tn(lang, "field.overdue", days, days=days))
     if item.duplicate_of:
         lines.append(t(lang, "field.duplicate_of", ref=format_reference(item.duplicate_of)))
     files = [a for a in item.attachments if a.type != "location"]
@@ -396,6 +396,6 @@ def queue_lines(
             date=local_date(s.created_at, tz),
         )
         if now is not None and (days := s.overdue_days(now)):
-            line += " " + t(lang, "field.overdue", days=days)
+            line += " " + tn(lang, "field.overdue", days, days=days)
         lines.append(line)
     return lines

@@ -1,14 +1,17 @@
 """Charts for the weekly summary and /stats: items per day by topic, and the status funnel.
 
-Rendered to PNG with matplotlib (Agg, no display) in a font that has Chinese glyphs; blocking
-and CPU-bound, so callers run :func:`render` off the event loop. Without such a font no
-chart is drawn (boxes instead of characters would be worse than no chart).
+Rendered to PNG with matplotlib's object API (a :class:`~matplotlib.figure.Figure` of its
+own, no ``pyplot`` and its global figure list) in a font that has Chinese glyphs; blocking and
+CPU-bound, so callers run :func:`render` in a worker thread. matplotlib's style settings and
+Python's warning filters are process-wide, so one chart is drawn at a time. Without such a
+font no chart is drawn (boxes instead of characters would be worse than no chart).
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import threading
 import warnings
 from collections.abc import Sequence
 from datetime import date
@@ -16,11 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")
-
 from matplotlib import font_manager
-from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 from pydantic import BaseModel, ConfigDict
 
@@ -44,6 +43,7 @@ CJK_FILES = (
 )
 SAMPLE = "金点子问题反映建议类别状态"
 OTHERS = 6  # topics drawn separately; the rest are summed
+_ONE_AT_A_TIME = threading.Lock()
 
 
 class ChartData(BaseModel):
@@ -89,20 +89,20 @@ def render(data: ChartData) -> bytes | None:
     if path is None:
         log.warning("no font with Chinese glyphs installed (e.g. fonts-wqy-microhei): no chart")
         return None
-    font_manager.fontManager.addfont(path)
-    family = font_manager.FontProperties(fname=path).get_name()
-    with plt.rc_context({"font.family": family, "axes.unicode_minus": False}):
-        figure = plt.figure(figsize=(10, 7.5), dpi=100)
-        try:
-            buffer = io.BytesIO()
-            with warnings.catch_warnings():
-                # A missing glyph is an error, not a box in the picture.
-                warnings.filterwarnings("error", message="Glyph", category=UserWarning)
-                _draw(figure, data)
-                figure.savefig(buffer, format="png")
-            return buffer.getvalue()
-        finally:
-            plt.close(figure)
+    with _ONE_AT_A_TIME:
+        font_manager.fontManager.addfont(path)
+        family = font_manager.FontProperties(fname=path).get_name()
+        buffer = io.BytesIO()
+        with (
+            matplotlib.rc_context({"font.family": family, "axes.unicode_minus": False}),
+            warnings.catch_warnings(),
+        ):
+            # A missing glyph is an error, not a box in the picture.
+            warnings.filterwarnings("error", message="Glyph", category=UserWarning)
+            figure = Figure(figsize=(10, 7.5), dpi=100)
+            _draw(figure, data)
+            figure.savefig(buffer, format="png")
+        return buffer.getvalue()
 
 
 def _stack(data: ChartData) -> list[tuple[str, list[int]]]:

@@ -1,6 +1,7 @@
 """The ``jindianzi`` console command: ``run`` the bot (long polling, or ``--webhook URL
 --listen HOST:PORT``), ``check-config`` a file, ``export`` the ledger, ``backup`` the
-database, ``tagger ...`` (:mod:`bot.tagger_cli`).
+database, list the ``dead-letters`` (updates that could not be read), ``tagger ...``
+(:mod:`bot.tagger_cli`).
 
 Configuration problems are printed key by key on stderr with exit code 2, never as a
 traceback; the bot's own failures at run time are logged by the application.
@@ -13,16 +14,21 @@ import asyncio
 import datetime as dt
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
-
-from telegram import Update
 
 from bot.anonymity import SecretsError, existing_secrets, load_or_create_secrets
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 from bot.logs import configure_logging
+from bot.watchdog import Watchdog
 from storage.conversion import ConversionError
+
+if TYPE_CHECKING:
+    from storage.repository import Repository
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -88,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
         help="write a consistent copy of the database (safe while the bot runs)",
     )
     backup.add_argument("path", type=Path, help="file to write the copy to")
+    dead = sub.add_parser(
+        "dead-letters",
+        parents=[common],
+        help="list the updates the bot could not read (kept encrypted for 30 days)",
+    )
+    dead.add_argument("--show", type=int, metavar="ID", help="print that one as JSON, decrypted")
     from bot import tagger_cli
 
     tagger_cli.add_parser(sub, common)
@@ -147,7 +159,8 @@ def run(
     secrets = load_or_create_secrets(settings.anonymity)
     token = settings.telegram.token.get_secret_value()
     # Imported here so that check-config stays fast and free of Telegram start-up.
-    from bot.app import admit_on_arrival, build_application, freeze_start_up_objects, webhook_for
+    from bot import faults, lifecycle
+    from bot.app import build_application, freeze_start_up_objects, webhook_for
 
     webhook, generated = (None, False)
     if webhook_url is not None:
@@ -155,24 +168,18 @@ def run(
         webhook, generated = webhook_for(settings, webhook_url, host, port)
     hidden = [token, *secrets.exported(), *([webhook.secret] if webhook else [])]
     configure_logging(log_level, secrets=hidden)
+    faults.arm_from_environment()
     app = build_application(settings, secrets=secrets)
     freeze_start_up_objects()
     log.info("starting: campaign=%s storage=%s", settings.campaign.name, settings.storage.path)
-    if webhook is None:
-        app.run_polling(
-            allowed_updates=Update.ALL_TYPES,
-            timeout=int(settings.telegram.poll_timeout),
-            drop_pending_updates=False,
-        )
-        return EXIT_OK
-    if generated:
-        log.warning(
-            "no telegram.webhook_secret configured: generated a random secret token for this "
-            "run (set JINDIANZI_TELEGRAM__WEBHOOK_SECRET to keep one across restarts)"
-        )
-    log.info("webhook: %s, listening on %s:%s", webhook.url, webhook.listen, webhook.port)
-    admit_on_arrival(app)
-    app.run_webhook(**webhook.server_options(), drop_pending_updates=False)
+    if webhook is not None:
+        if generated:
+            log.warning(
+                "no telegram.webhook_secret configured: generated a random secret token for "
+                "this run (set JINDIANZI_TELEGRAM__WEBHOOK_SECRET to keep one across restarts)"
+            )
+        log.info("webhook: %s, listening on %s:%s", webhook.url, webhook.listen, webhook.port)
+    asyncio.run(lifecycle.serve(app, webhook=webhook))
     return EXIT_OK
 
 
@@ -216,26 +223,74 @@ def export_ledger(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def backup_database(args: argparse.Namespace) -> int:
-    """Copy the database with SQLite's backup API and check the copy."""
-    from storage.repository import Repository
-
+def _stored_settings(args: argparse.Namespace) -> Settings | None:
+    """The settings, logging set up, if the database exists (else None, having said so)."""
     settings = load_settings(args.config)
     configure_logging(args.log_level)
     if not settings.storage.path.exists():
         print(f"No database at {settings.storage.path}.", file=sys.stderr)
+        return None
+    return settings
+
+
+def _on_database(settings: Settings, use: Callable[[Repository], Awaitable[T]]) -> T:
+    """Run ``use`` on the connected repository (closed afterwards, whatever happens)."""
+    from storage.repository import Repository
+
+    async def run() -> T:
+        # The keys, if there are any, only to convert a database of an earlier version.
+        repository = Repository(settings.storage.path, secrets=existing_secrets(settings.anonymity))
+        await repository.connect()
+        try:
+            return await use(repository)
+        finally:
+            await repository.close()
+
+    return asyncio.run(run())
+
+
+def backup_database(args: argparse.Namespace) -> int:
+    """Copy the database with SQLite's backup API and check the copy."""
+    settings = _stored_settings(args)
+    if settings is None:
         return EXIT_CONFIG
+    from storage.repository import Repository
 
-    async def copy() -> list[str]:
-        # A copy as it is (a database of an earlier version is converted when the bot
-        # starts on it), so no keys are needed and none are opened.
-        return await Repository(settings.storage.path).backup(args.path)
-
-    check = asyncio.run(copy())
+    # A copy as it is (a database of an earlier version is converted when the bot starts
+    # on it), so no keys are needed and the database is not opened for use.
+    check = asyncio.run(Repository(settings.storage.path).backup(args.path))
     if check != ["ok"]:
         print(f"{args.path}: integrity check failed: {check[:5]}", file=sys.stderr)
         return 1
     print(f"{args.path}: backup written and checked (integrity ok)")
+    return EXIT_OK
+
+
+def list_dead_letters(args: argparse.Namespace) -> int:
+    """The updates python-telegram-bot could not read, newest first, or one of them in full
+    (decrypted with the anonymity key: it may identify an anonymous sender)."""
+    settings = _stored_settings(args)
+    if settings is None:
+        return EXIT_CONFIG
+    letters = _on_database(settings, lambda repository: repository.dead_letters(limit=1000))
+    if args.show is None:
+        for d in letters:
+            print(f"{d.id}\tupdate {d.update_id}\t{d.received_at}\t{d.error}")
+        print(f"{len(letters)} dead letters" + (" (show one with --show ID)" if letters else ""))
+        return EXIT_OK
+    chosen = next((d for d in letters if d.id == args.show), None)
+    if chosen is None:
+        print(f"No dead letter {args.show}.", file=sys.stderr)
+        return EXIT_CONFIG
+    keys = settings.anonymity
+    if keys.hmac_key is None and not keys.key_file.exists():
+        print(f"No anonymity keys at {keys.key_file}: cannot decrypt.", file=sys.stderr)
+        return EXIT_CONFIG
+    plain = load_or_create_secrets(keys).decrypt(chosen.body_enc)
+    if plain is None:
+        print("Written under other keys: cannot decrypt.", file=sys.stderr)
+        return EXIT_CONFIG
+    print(plain)
     return EXIT_OK
 
 
@@ -248,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return export_ledger(args)
         if args.command == "backup":
             return backup_database(args)
+        if args.command == "dead-letters":
+            return list_dead_letters(args)
         if args.command == "tagger":
             from bot import tagger_cli
 
@@ -265,5 +322,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
 
 
+def console() -> None:
+    """The ``jindianzi`` console command: :func:`main`, after which the process ends within
+    the stop bound, whatever it ends with: nothing left behind (a database thread, an
+    executor's thread) can keep the interpreter from exiting."""
+    try:
+        code = main()
+    finally:
+        Watchdog().arm()
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

@@ -1,7 +1,8 @@
 """Configuration: pydantic models for the TOML file plus ``JINDIANZI_<SECTION>__<KEY>`` overrides.
 
-``load_settings`` reads a TOML file, lets environment variables win over it, validates
-everything at start-up and raises :class:`ConfigError` whose lines each name the bad key.
+``load_settings`` reads a TOML file (pydantic-settings' own TOML source), lets environment
+variables win over it, validates everything at start-up and raises :class:`ConfigError`
+whose lines each name the bad key.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +32,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
+    TomlConfigSettingsSource,
 )
 
 Language = Literal["zh-Hans", "zh-Hant", "en"]
@@ -38,6 +41,8 @@ DEFAULT_CONFIG_FILES = ("config.toml", "config.example.toml")
 ENV_PREFIX = "JINDIANZI_"
 # What Telegram accepts as a webhook's secret_token.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# The TOML file that Settings() reads, chosen at run time by load_settings (None: no file).
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("config_file", default=None)
 
 
 class _Section(BaseModel):
@@ -210,8 +215,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The file's contents arrive as init kwargs; the environment must win over them.
-        return env_settings, init_settings
+        # Highest priority first: values passed in (tests), the environment, the file.
+        toml_file = TomlConfigSettingsSource(settings_cls, toml_file=_CONFIG_FILE.get())
+        return init_settings, env_settings, toml_file
 
     @model_validator(mode="after")
     def _check_topics(self) -> Settings:
@@ -291,27 +297,27 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
     require_token: bool = False,
 ) -> Settings:
-    """Read, merge with the environment and validate. Raises ConfigError naming bad keys."""
+    """Read, merge with the environment and validate. Raises ConfigError naming bad keys.
+
+    ``overrides`` (nested like the file) win over the environment and the file."""
     config_path = resolve_config_path(path)
     source = str(config_path)
-    data: dict[str, Any] = {}
-    if config_path.is_file():
-        try:
-            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(source, [f"cannot read file: {exc}"]) from None
-    elif path is not None:
+    exists = config_path.is_file()
+    if path is not None and not exists:
         raise ConfigError(source, ["file not found"])
-    if overrides:
-        data = _deep_merge(data, overrides)
+    chosen = _CONFIG_FILE.set(config_path if exists else None)
     try:
-        settings = Settings(**data)
+        settings = Settings(**(overrides or {}))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, [f"cannot read file: {exc}"]) from None
     except ValidationError as exc:
         raise ConfigError(source, format_validation_error(exc)) from None
     except SettingsError as exc:  # an environment value that is not valid JSON for its key
         raise ConfigError(source, [_environment_problem(exc)]) from None
+    finally:
+        _CONFIG_FILE.reset(chosen)
     if require_token and not settings.telegram.token.get_secret_value():
         raise ConfigError(
             source,
@@ -339,16 +345,6 @@ def _environment_problem(exc: SettingsError) -> str:
             except ValueError:
                 return f"{section}.{key} (from {name}): not valid JSON; write e.g. [1, 2]"
     return f"{section or 'environment'}: a {ENV_PREFIX}* value could not be parsed ({message})"
-
-
-def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 __all__ = [

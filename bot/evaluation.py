@@ -1,6 +1,6 @@
 """Labelled CSV files and tagging quality (no Telegram here): reading ``label,text`` rows,
-resolving labels written as topic ids or names, and precision/recall/F1, macro-F1,
-accuracy and a confusion table."""
+resolving labels written as topic ids or names, and precision/recall/F1, macro-F1 (over the
+labels in the file), accuracy, the fallback rate and a confusion table."""
 
 from __future__ import annotations
 
@@ -70,61 +70,92 @@ class LabelResolver:
 
 @dataclass
 class Scores:
-    """Quality of predicted topics against gold ones."""
+    """Quality of predicted topics against gold ones, over the topics that occur as gold."""
 
-    topics: list[str]
+    topics: list[str]  # the gold labels, in catalogue order: what macro-F1 averages over
     per_topic: dict[str, tuple[float, float, float, int]]  # precision, recall, F1, support
     macro_f1: float
     accuracy: float
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)  # (gold, predicted)
     total: int = 0
+    fallback_rate: float = 0.0  # share of rows the fallback topic was proposed for
+    fallback: str | None = None
+    others: list[str] = field(default_factory=list)  # topics only proposed, never gold
 
 
-def score(gold: Sequence[str], predicted: Sequence[str], order: Iterable[str] = ()) -> Scores:
-    """Per-topic precision, recall and F1 and their macro average over every topic that
-    occurs as gold or predicted (a topic never predicted has precision 0), and accuracy."""
+def score(
+    gold: Sequence[str],
+    predicted: Sequence[str],
+    order: Iterable[str] = (),
+    *,
+    fallback: str | None = None,
+) -> Scores:
+    """Per-topic precision, recall and F1 and their macro average over the topics present
+    as gold labels (``sklearn.metrics`` with ``labels=`` them: a topic that is only proposed,
+    such as the fallback on a file without fallback rows, is a miss for its rows, not a
+    topic of F1 0 in the average), accuracy, and how often ``fallback`` was proposed.
+
+    scikit-learn is imported here, not at the top: the bot process imports this module
+    (through the command line's parser) and must not load it."""
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
     if len(gold) != len(predicted):
         raise ValueError("gold and predicted differ in length")
-    seen = set(gold) | set(predicted)
-    topics = [t for t in order if t in seen] + sorted(seen - set(order))
-    confusion = Counter(zip(gold, predicted, strict=True))
+    order = list(order)
+    present = set(gold)
+    topics = [t for t in order if t in present] + sorted(present - set(order))
+    proposed_only = set(predicted) - present
+    others = [t for t in order if t in proposed_only] + sorted(proposed_only - set(order))
     per_topic: dict[str, tuple[float, float, float, int]] = {}
-    for topic in topics:
-        hit = confusion[(topic, topic)]
-        said = sum(n for (_, p), n in confusion.items() if p == topic)
-        support = sum(n for (g, _), n in confusion.items() if g == topic)
-        precision = hit / said if said else 0.0
-        recall = hit / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_topic[topic] = (precision, recall, f1, support)
-    macro = sum(v[2] for v in per_topic.values()) / len(per_topic) if per_topic else 0.0
-    right = sum(n for (g, p), n in confusion.items() if g == p)
+    macro = accuracy = 0.0
+    if gold:
+        precision, recall, f1, support = precision_recall_fscore_support(
+            gold, predicted, labels=topics, zero_division=0
+        )
+        for i, topic in enumerate(topics):
+            per_topic[topic] = (
+                float(precision[i]),
+                float(recall[i]),
+                float(f1[i]),
+                int(support[i]),
+            )
+        macro = float(f1_score(gold, predicted, labels=topics, average="macro", zero_division=0))
+        accuracy = float(accuracy_score(gold, predicted))
+    fallbacks = sum(p == fallback for p in predicted) if fallback is not None else 0
     return Scores(
         topics,
         per_topic,
         macro,
-        right / len(gold) if gold else 0.0,
-        confusion,
+        accuracy,
+        Counter(zip(gold, predicted, strict=True)),
         len(gold),
+        fallbacks / len(predicted) if predicted else 0.0,
+        fallback,
+        others,
     )
 
 
 def format_scores(scores: Scores, *, title: str) -> str:
     """The report printed by ``jindianzi tagger evaluate``."""
-    width = max([len(t) for t in scores.topics] + [8])
+    columns = scores.topics + scores.others
+    width = max([len(t) for t in columns] + [8])
     lines = [title, f"{'topic':<{width}}  precision  recall     F1  support"]
     for topic in scores.topics:
         p, r, f, n = scores.per_topic[topic]
         lines.append(f"{topic:<{width}}  {p:9.3f}  {r:6.3f}  {f:5.3f}  {n:7d}")
+    fallback = ""
+    if scores.fallback is not None:
+        fallback = f"; fallback {scores.fallback} proposed for {scores.fallback_rate:.1%} of rows"
     lines += [
-        f"macro-F1 {scores.macro_f1:.3f}",
+        f"macro-F1 {scores.macro_f1:.3f} over the {len(scores.topics)} labels in the file"
+        + fallback,
         f"accuracy {scores.accuracy:.3f} ({scores.total} rows)",
         "",
         "confusion (rows: label, columns: proposed)",
     ]
-    short = [t[:5] for t in scores.topics]
+    short = [t[:5] for t in columns]
     lines.append(" " * width + "".join(f" {s:>5}" for s in short))
     for gold in scores.topics:
-        cells = "".join(f" {scores.confusion[(gold, p)] or '.':>5}" for p in scores.topics)
+        cells = "".join(f" {scores.confusion[(gold, p)] or '.':>5}" for p in columns)
         lines.append(f"{gold:<{width}}{cells}")
     return "\n".join(lines)

@@ -9,9 +9,19 @@ small batches once their handlers finished, and after a crash :meth:`Inbox.repla
 the ones still pending before polling starts. The marks ride on the next transaction, so
 after a crash the replay holds only updates that no later committed change of the same
 resident followed (their handlers run one at a time). Handlers make such a replay
-harmless: a draft remembers the last update applied to it, and a submission the update
-that confirmed it. In webhook mode :class:`InboxQueue` admits each update before Telegram
-is answered.
+harmless: a draft remembers the last update applied to it, a submission the update that
+confirmed it, and every other effect its update (:mod:`storage.effects`). In webhook mode
+:class:`InboxQueue` admits each update before Telegram is answered.
+
+Polling never spins (:meth:`DurableBot.get_updates`): python-telegram-bot's loop asks again
+at once after any error that is not a ``TelegramError`` (and the bot polls with
+``poll_interval=0``), so the bot's ``get_updates`` handles every failure itself: while
+fetching or storing fails, at most one ``getUpdates`` a second and one log line a minute;
+the updates stay unconfirmed at Telegram and come again (a full disk loses nothing). Each
+update of a batch is read on its own: one that python-telegram-bot cannot read is stored
+encrypted in ``dead_letters`` for the operator, its sender (in a private chat) is asked to
+send it again, and it is confirmed like the others, so it neither blocks the batch nor
+comes back.
 """
 
 from __future__ import annotations
@@ -19,38 +29,137 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram._utils.defaultvalue import DEFAULT_NONE
+from telegram._utils.types import JSONDict, ODVInput, TimePeriod
 from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 
 from bot.anonymity import Secrets
+from bot.i18n import t
+from bot.pacing import LogThrottle, Pacer
+from bot.records import Outgoing
+from storage.inbox import DeadLetter
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
 # Telegram keeps an unconfirmed update for 24 hours; ids older than this cannot come back.
 FORGET_AFTER = timedelta(hours=48)
+# Unreadable updates are kept this long for the operator (jindianzi dead-letters).
+KEEP_DEAD_LETTERS = timedelta(days=30)
+
+
+class Unreadable(NamedTuple):
+    """An update python-telegram-bot could not read."""
+
+    update_id: int | None  # None if even that was missing
+    text: str  # the raw JSON
+    error: str  # the exception's type
+    chat_id: int | None  # the private chat it came from, to apologise to, if known
+
+
+@dataclass
+class Batch:
+    """A getUpdates answer read update by update."""
+
+    updates: list[Update] = field(default_factory=list)
+    bodies: dict[int, str] = field(default_factory=dict)  # update_id -> the raw JSON
+    unreadable: list[Unreadable] = field(default_factory=list)
+    next_offset: int = 0  # confirms every update of the batch, readable or not
+
+
+def read_batch(raw: object, bot: ExtBot[Any]) -> Batch:
+    """Read each update of a getUpdates result on its own (ValueError if the result is not
+    a list: then nothing can be skipped)."""
+    if not isinstance(raw, list):
+        raise ValueError(f"getUpdates answered {type(raw).__name__}, not a list of updates")
+    batch = Batch()
+    for item in raw:
+        update_id = item.get("update_id") if isinstance(item, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            update_id = None
+        else:
+            batch.next_offset = max(batch.next_offset, update_id + 1)
+        text = json.dumps(item, ensure_ascii=False)
+        try:
+            update = Update.de_json(item, bot) if update_id is not None else None
+            if update is None:
+                raise ValueError("no update_id")
+            bot.insert_callback_data(update)
+        except Exception as exc:
+            batch.unreadable.append(
+                Unreadable(update_id, text, type(exc).__name__, _private_chat(item))
+            )
+            continue
+        batch.updates.append(update)
+        batch.bodies[update.update_id] = text
+    return batch
+
+
+def _private_chat(item: object) -> int | None:
+    """The private chat an unreadable update came from, if that much can be read."""
+    if not isinstance(item, dict):
+        return None
+    for value in item.values():
+        chat = value.get("chat") if isinstance(value, dict) else None
+        chat_id = chat.get("id") if isinstance(chat, dict) else None
+        if isinstance(chat_id, int) and not isinstance(chat_id, bool) and chat_id > 0:
+            return chat_id
+    return None
 
 
 class Inbox:
     """Admission, completion and replay of updates, over the repository."""
 
-    def __init__(self, repository: Repository, secrets: Secrets, *, flush_delay: float = 0.2):
+    def __init__(
+        self,
+        repository: Repository,
+        secrets: Secrets,
+        *,
+        flush_delay: float = 0.2,
+        language: str = "zh-Hans",
+    ):
         self.repository = repository
         self.secrets = secrets
         self.flush_delay = flush_delay
+        self.language = language  # of the apology for an update that cannot be read
         self._flush_task: asyncio.Task[None] | None = None
+        self.throttle = LogThrottle()
 
-    async def admit(self, updates: Sequence[Update]) -> list[Update]:
-        """Store a fetched batch durably; returns the updates not seen before, in order."""
-        if not updates:
+    async def admit(
+        self,
+        updates: Sequence[Update],
+        *,
+        bodies: Mapping[int, str] | None = None,
+        unreadable: Sequence[Unreadable] = (),
+    ) -> list[Update]:
+        """Store a fetched batch durably (``bodies``: the updates' JSON as received, else
+        rebuilt), with its unreadable updates (:class:`Batch`); returns the updates not seen
+        before, in order."""
+        if not updates and not unreadable:
             return []
-        bodies = [(u.update_id, self.secrets.encrypt(u.to_json())) for u in updates]
-        fresh = await self.repository.admit_updates(bodies)
+        stored = [
+            (u.update_id, self.secrets.encrypt(bodies[u.update_id] if bodies else u.to_json()))
+            for u in updates
+        ]
+        dead = [self._dead_letter(item) for item in unreadable]
+        fresh = await self.repository.admit_updates(stored, dead)
+        for item in unreadable:
+            self.throttle.log(
+                log,
+                logging.WARNING,
+                "unreadable",
+                "update %s cannot be read (%s): kept encrypted in dead_letters, skipped",
+                item.update_id,
+                item.error,
+            )
         kept: list[Update] = []
         for update in updates:
             if update.update_id in fresh:
@@ -77,7 +186,8 @@ class Inbox:
         task, self._flush_task = self._flush_task, None
         if task is not None and not task.done():
             task.cancel()
-        await self.flush()
+        if self.repository.connected:
+            await self.flush()
 
     async def flush(self) -> None:
         """Write the handled marks now."""
@@ -86,10 +196,20 @@ class Inbox:
         except Exception:  # the database is gone: the replay after a restart covers these
             log.exception("could not mark updates handled")
 
+    def _dead_letter(self, item: Unreadable) -> DeadLetter:
+        notices = []
+        if item.chat_id is not None:
+            apology = t(self.language, "error.unreadable")
+            notices.append(Outgoing(chat_enc=self.secrets.encrypt_int(item.chat_id), text=apology))
+        return DeadLetter(item.update_id, self.secrets.encrypt(item.text), item.error, notices)
+
     async def replay(self, queue: asyncio.Queue[object], bot: ExtBot[Any]) -> int:
         """Queue the updates a crash left unhandled; returns how many. Also forgets old
-        handled ids."""
-        await self.repository.purge_inbox(self.repository.clock() - FORGET_AFTER)
+        handled ids, effects and dead letters."""
+        now = self.repository.clock()
+        await self.repository.purge_inbox(now - FORGET_AFTER)
+        await self.repository.purge_update_effects(now - FORGET_AFTER)
+        await self.repository.purge_dead_letters(now - KEEP_DEAD_LETTERS)
         count = 0
         for update_id, body in await self.repository.pending_updates():
             plain = self.secrets.decrypt(body)
@@ -97,7 +217,19 @@ class Inbox:
                 log.error("update %s in the inbox cannot be decrypted: skipped", update_id)
                 self.handled(update_id)
                 continue
-            update = Update.de_json(json.loads(plain), bot)
+            try:
+                update = Update.de_json(json.loads(plain), bot)
+                if update is None:
+                    raise ValueError("empty update")
+            except Exception as exc:  # e.g. read by an older python-telegram-bot
+                log.error(
+                    "update %s in the inbox cannot be read (%s): moved to dead_letters",
+                    update_id,
+                    type(exc).__name__,
+                )
+                letter = DeadLetter(update_id, body, type(exc).__name__)
+                await self.repository.bury_update(update_id, letter)
+                continue
             queue.put_nowait(update)  # not put(): an InboxQueue would admit it again
             count += 1
         if count:
@@ -135,6 +267,8 @@ class DurableBot(ExtBot[Any]):
         # The offset that confirms everything admitted so far: python-telegram-bot computes
         # its own from the updates it was given, which leaves out repeats dropped here.
         self._next_offset = 0
+        self._pacer = Pacer()
+        self._throttle = LogThrottle()
 
     async def send_html(
         self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
@@ -155,12 +289,63 @@ class DurableBot(ExtBot[Any]):
         )
 
     async def get_updates(
-        self, offset: int | None = None, *args: Any, **kwargs: Any
+        self,
+        offset: int | None = None,
+        limit: int | None = None,
+        timeout: TimePeriod | None = None,  # noqa: ASYNC109 (python-telegram-bot's signature)
+        allowed_updates: Sequence[str] | None = None,
+        *,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+        api_kwargs: JSONDict | None = None,
     ) -> tuple[Update, ...]:
-        offset = max(offset or 0, self._next_offset) or None
-        updates = await super().get_updates(offset, *args, **kwargs)
-        if not updates:
-            return updates
-        kept = await self._inbox.admit(updates)
-        self._next_offset = max(self._next_offset, max(u.update_id for u in updates) + 1)
+        """``getUpdates``, each batch in the inbox before it is returned (see the module's
+        docstring); never raises an ``Exception``: a failure returns no updates, after which
+        the next call waits until a second after this one began."""
+        await self._pacer.turn()
+        began = time.monotonic()
+        seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout or 0
+        if isinstance(read_timeout, float | int) or read_timeout is None:
+            base = read_timeout or 0
+        else:
+            base = self._request[0].read_timeout or 0
+        data: JSONDict = {
+            "offset": max(offset or 0, self._next_offset) or None,
+            "limit": limit,
+            "timeout": seconds,
+            "allowed_updates": allowed_updates,
+        }
+        try:
+            raw = await self._post(
+                "getUpdates",
+                data,
+                read_timeout=base + seconds,
+                write_timeout=write_timeout,
+                connect_timeout=connect_timeout,
+                pool_timeout=pool_timeout,
+                api_kwargs=api_kwargs,
+            )
+            batch = read_batch(raw, self)
+            kept = await self._inbox.admit(
+                batch.updates, bodies=batch.bodies, unreadable=batch.unreadable
+            )
+        except Exception as exc:
+            self._pacer.failed()
+            self._throttle.log(
+                log,
+                logging.WARNING,
+                "poll",
+                "getUpdates failed (%s: %s); the updates stay at Telegram, asked again in 1 s",
+                type(exc).__name__,
+                exc,
+            )
+            return ()
+        self._next_offset = max(self._next_offset, batch.next_offset)
+        if failures := self._pacer.succeeded():
+            self._throttle.clear("poll")
+            log.warning("getUpdates works again after %d failed attempts", failures)
+        if not raw and seconds:  # a long poll answered at once with nothing is not normal
+            await asyncio.sleep(max(0.0, began + self._pacer.interval - time.monotonic()))
         return tuple(kept)

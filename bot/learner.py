@@ -6,10 +6,12 @@ it; the bot then loads the saved model."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Sequence
 
+from bot.config import TopicConfig
 from bot.learning import Example, TopicModel, propose
 from bot.tagging import Tagger, TopicMatch
 from storage.labels import LabelQueries, StoredModel
@@ -21,27 +23,42 @@ EXIT_TOO_FEW = 3
 log = logging.getLogger(__name__)
 
 
-def train_examples(rows: Sequence[Example], topics: Sequence[str]) -> TopicModel | None:
-    """Train on the examples of configured topics; None while fewer than two have any."""
-    usable = [e for e in rows if e.topic_id in set(topics) and e.weight > 0]
+def train_examples(rows: Sequence[Example], tagger: Tagger) -> TopicModel | None:
+    """Train on the examples of the catalogue's topics (its rules' weight and the floor
+    chosen by cross-validation with them); None while fewer than two topics have any."""
+    usable = [e for e in rows if e.topic_id in tagger.topic_ids and e.weight > 0]
     if len({e.topic_id for e in usable}) < 2:
         return None
-    return TopicModel.train(usable)
+    return TopicModel.train(usable, tagger)
+
+
+def catalogue_json(topics: Sequence[TopicConfig]) -> str:
+    """The catalogue as the training process reads it from its standard input."""
+    return json.dumps([t.model_dump(mode="json") for t in topics], ensure_ascii=False)
+
+
+def catalogue_from_json(text: str) -> list[TopicConfig]:
+    return [TopicConfig.model_validate(t) for t in json.loads(text)]
 
 
 class TopicLearner:
     """Holds the current model. Training runs in a child process; loading and predicting
     in a thread, so the event loop never waits for numpy."""
 
-    def __init__(self, repository: LabelQueries, topics: Sequence[str]) -> None:
+    def __init__(self, repository: LabelQueries, catalogue: Sequence[TopicConfig]) -> None:
         self.repository = repository
-        self.topics = tuple(topics)
+        self.catalogue = tuple(catalogue)
+        self.topics = tuple(t.id for t in catalogue)
+        self.tagger = Tagger(catalogue)
         self.model: TopicModel | None = None
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        self._process: asyncio.subprocess.Process | None = None  # a training under way
 
     async def load(self) -> None:
-        """The stored model, if any and readable; else a training if there are labels."""
+        """The stored model, if any and readable; else a training if there are labels. A
+        model of an older format is ignored and one trained with another catalogue is kept
+        until a training with this one (started here) replaces it."""
         stored = await self.repository.load_model()
         if stored is not None:
             try:
@@ -49,7 +66,9 @@ class TopicLearner:
                     TopicModel.from_blobs, stored.params, stored.columns, stored.weights
                 )
                 log.info("topic model loaded: %d topics", len(self.model.classes))
-                return
+                if self.model.combination.catalogue == self.tagger.fingerprint:
+                    return
+                log.info("the topic catalogue changed since the model was trained: retraining")
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("stored topic model ignored: %s", exc)
         if await self.repository.label_counts():
@@ -61,7 +80,7 @@ class TopicLearner:
         if str(path) == ":memory:":  # no file to share with a process: train here
             rows = await self.repository.labelled_examples()
             examples = [Example(r.text, r.topic_id, r.weight) for r in rows]
-            trained = await asyncio.to_thread(train_examples, examples, self.topics)
+            trained = await asyncio.to_thread(train_examples, examples, self.tagger)
             if trained is None:
                 return None
             await self.repository.save_model(StoredModel(*trained.to_blobs()))
@@ -72,11 +91,15 @@ class TopicLearner:
             "-m",
             "bot.train_model",
             str(path),
-            ",".join(self.topics),
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
-        _, err = await process.communicate()
+        self._process = process
+        try:
+            _, err = await process.communicate(catalogue_json(self.catalogue).encode("utf-8"))
+        finally:
+            self._process = None
         if process.returncode == EXIT_TOO_FEW:
             return None
         if process.returncode != EXIT_TRAINED:
@@ -116,9 +139,28 @@ class TopicLearner:
                 return
 
     async def idle(self) -> None:
-        """Wait for a scheduled training to finish (tests, shutdown)."""
+        """Wait for a scheduled training to finish (tests)."""
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
+
+    async def stop(self, within: float) -> None:
+        """At shutdown: a training under way may finish (and save its model) within
+        ``within`` seconds; after that its child process is killed (its half-written
+        transaction is rolled back by SQLite) and the labels are trained on at the next
+        start. No training starts after this."""
+        self._again = False
+        task = self._task
+        if task is None or task.done():
+            return
+        done, _ = await asyncio.wait({task}, timeout=within)
+        if done:
+            return
+        process = self._process
+        if process is not None and process.returncode is None:
+            log.warning("topic model training not finished: its process is stopped")
+            process.kill()
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)
 
     async def propose(self, tagger: Tagger, text: str) -> list[TopicMatch]:
         """Rules and model combined (:func:`bot.learning.combine`), off the event loop."""

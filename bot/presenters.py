@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import Language, Settings
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.records import Draft, HistoryEntry, Submission, SubmissionSummary
 from bot.text import escape, shorten
 from bot.workflow import Kind, Status, format_reference
@@ -81,7 +81,7 @@ def _attachments_line(lang: Language, attachments: Sequence[object]) -> str:
     for a in attachments:
         kind = getattr(a, "type", "document")
         counts[kind] = counts.get(kind, 0) + 1
-    parts = [t(lang, f"attachment.{k}", n=n) for k, n in counts.items()]
+    parts = [tn(lang, f"attachment.{k}", n, n=n) for k, n in counts.items()]
     return t(
         lang, "field.attachments", value="、".join(parts) if lang != "en" else ", ".join(parts)
     )

@@ -180,6 +180,7 @@ class OutboxEntry(_Record):
     buttons: tuple[tuple[tuple[str, str], ...], ...]
     attempts: int
     status: Literal["pending", "sent", "failed"]
+    uncertain: int = 0  # sends whose outcome is unknown (bot.outcomes)
     last_error: str | None = None
     purpose: str | None = None
     message_id: int | None = None

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from bot.config import Language, Settings
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.presenters import kind_label, local_date, status_label, topic_label
 from bot.records import Rating
 from bot.text import escape, shorten, split_message
@@ -142,9 +142,10 @@ def compose_digest(
         lines.append(t(lang, "digest.overdue", n=len(data.overdue)))
         for item in data.overdue:
             lines.append(
-                t(
+                tn(
                     lang,
                     "digest.overdue_line",
+                    item.days,
                     ref=format_reference(item.id),
                     owner=escape(item.owner or "—"),
                     days=item.days,
@@ -173,9 +174,10 @@ def _rating_shares(counts: dict[Rating, int]) -> dict[str, str]:
 def compose_stats(lang: Language, settings: Settings, stats: Stats) -> list[str]:
     tz = settings.campaign.tz
     lines = [
-        t(
+        tn(
             lang,
             "stats.title",
+            stats.total,
             start=local_date(stats.start, tz),
             end=local_date(stats.end - timedelta(seconds=1), tz),
             total=stats.total,
@@ -224,7 +226,7 @@ def compose_stats(lang: Language, settings: Settings, stats: Stats) -> list[str]
         rated = sum(stats.satisfaction.values())
         if rated:
             lines.append(
-                t(lang, "stats.satisfaction", n=rated, **_rating_shares(stats.satisfaction))
+                tn(lang, "stats.satisfaction", rated, n=rated, **_rating_shares(stats.satisfaction))
             )
     return split_message("\n".join(lines))
 

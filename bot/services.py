@@ -12,10 +12,25 @@ from bot.anonymity import Secrets
 from bot.config import Settings
 from bot.inbox import Inbox
 from bot.learner import TopicLearner
+from bot.outcomes import Decision
+from bot.pacing import LogThrottle
+from bot.records import OutboxEntry
 from bot.tagging import Tagger, TopicMatch
 from storage.repository import Repository
 
 SERVICES_KEY = "services"
+
+
+@dataclass
+class DeliveryState:
+    """What the outbox's delivery job keeps between runs (handlers/delivery.py)."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one run at a time
+    run: asyncio.Task[None] | None = None  # the job's run in the background
+    again: bool = False  # go round once more: messages were queued during the run
+    # Decisions the database refused to record (a full disk), written before anything else.
+    unrecorded: dict[int, tuple[OutboxEntry, Decision]] = field(default_factory=dict)
+    throttle: LogThrottle = field(default_factory=LogThrottle)
 
 
 @dataclass
@@ -25,8 +40,7 @@ class Services:
     tagger: Tagger
     secrets: Secrets
     inbox: Inbox
-    # One outbox delivery run at a time.
-    delivery_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    delivery: DeliveryState = field(default_factory=DeliveryState)
     # The topic model beside the keyword rules; set up at start-up (bot.app._post_init).
     learner: TopicLearner | None = None
 

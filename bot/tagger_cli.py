@@ -184,8 +184,9 @@ def evaluate(settings: Settings, path: Path, mode: str) -> int:
         print("no trained model in the database: evaluating the rules only", file=sys.stderr)
         mode = "rules"
     topics = _topic_ids(settings)
-    predicted = predict(mode, Tagger(settings.topics), model, [t for _, t in rows], topics)
-    scores = score([g for g, _ in rows], predicted, topics)
+    tagger = Tagger(settings.topics)
+    predicted = predict(mode, tagger, model, [t for _, t in rows], topics)
+    scores = score([g for g, _ in rows], predicted, topics, fallback=tagger.fallback_id)
     skipped = sum(len(v) for v in unknown.values())
     title = f"{path}: {len(rows)} rows ({skipped} with unknown labels skipped), mode {mode}"
     print(format_scores(scores, title=title))
@@ -209,7 +210,7 @@ def train(settings: Settings, path: Path) -> int:
             examples = await repository.labelled_examples()
             started = time.perf_counter()
             model = train_examples(
-                [Example(e.text, e.topic_id, e.weight) for e in examples], _topic_ids(settings)
+                [Example(e.text, e.topic_id, e.weight) for e in examples], Tagger(settings.topics)
             )
             seconds = time.perf_counter() - started
             if model is not None:
@@ -226,6 +227,18 @@ def train(settings: Settings, path: Path) -> int:
     print(
         f"trained on {model.examples} examples of {len(model.classes)} topics"
         f" in {seconds:.2f} s; saved to {settings.storage.path}"
+    )
+    c = model.combination
+    if c.cv:
+        print(
+            f"cross-validation ({c.cv['folds']:.0f} folds) macro-F1: rules {c.cv['rules']:.3f},"
+            f" model {c.cv['model']:.3f}, combined {c.cv['combined']:.3f}"
+        )
+    else:
+        print("too few examples to cross-validate: default combination")
+    print(
+        f"combination: temperature {c.temperature:.2f}, rule weight {c.rule_weight:.2f},"
+        f" floor {c.floor:.2f}"
     )
     return EXIT_OK
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import chain
 
@@ -18,6 +19,14 @@ from bot.config import TopicConfig
 MAX_KEYWORD_WEIGHT = 4
 # A Latin keyword of one word weighs as much as a three-character Chinese one.
 LATIN_WORD_WEIGHT = 3
+# A keyword found n times counts 1 + OCCURRENCE_WEIGHT * ln(n) times (more mentions say more,
+# with diminishing returns); one found in the text's lead (its first sentence, or its first
+# LEAD_CHARS characters if that is longer) counts LEAD_WEIGHT times: petitions name their
+# subject first.
+OCCURRENCE_WEIGHT = 0.5
+LEAD_WEIGHT = 1.5
+LEAD_CHARS = 30
+_SENTENCE_END = re.compile("[。!?;\n]")  # after normalise: ！？； are ASCII
 
 
 @lru_cache(maxsize=1)
@@ -78,6 +87,11 @@ class _Keyword:
     weight: float
 
 
+def _lead_length(normal: str) -> int:
+    end = _SENTENCE_END.search(normal)
+    return max(LEAD_CHARS, end.end() if end else len(normal))
+
+
 def _weight(normal: str) -> float:
     if normal.isascii():
         return float(min(LATIN_WORD_WEIGHT + len(normal.split()) - 1, MAX_KEYWORD_WEIGHT))
@@ -114,6 +128,15 @@ class Tagger:
             raise ValueError("the catalogue needs exactly one fallback topic")
         self.fallback_id = fallbacks[0]
         self._ids = [t.id for t in topics]
+        self.topic_ids = frozenset(self._ids)
+        # Names the catalogue's topics and keywords, so a model trained with another can
+        # tell (bot.learner retrains then).
+        self.fingerprint = hashlib.sha256(
+            "\x1e".join(
+                f"{t.id}\x1f{t.fallback}\x1f" + "\x1f".join(normalise(k) for k in t.keywords)
+                for t in topics
+            ).encode("utf-8", "surrogatepass")
+        ).hexdigest()[:16]
         # Normalised keyword -> the topics it stands for (one keyword may serve two topics).
         self._keywords: dict[str, list[_Keyword]] = {}
         order = 0
@@ -125,16 +148,20 @@ class Tagger:
                     continue
                 entries.append(_Keyword(written, index, order, _weight(normal)))
                 order += 1
+        # A keyword listed under several topics says less about each: its weight is shared.
+        for normal, entries in self._keywords.items():
+            if len(entries) > 1:
+                share = 1.0 / len(entries)
+                self._keywords[normal] = [replace(e, weight=e.weight * share) for e in entries]
         self._latin = {k: _latin_pattern(k) for k in self._keywords if k.isascii()}
-        # Prefilter (speed only): each keyword is filed under one of its characters, the one
-        # fewest other keywords share; a keyword is looked for only when that character
-        # occurs in the text.
-        shared = Counter(ch for word in self._keywords for ch in set(word))
+        # Prefilter (speed only): each keyword is filed under its first two characters (a
+        # keyword of two is then found by that alone), one of one character under it.
         filed: dict[str, list[str]] = {}
         for word in self._keywords:
-            filed.setdefault(min(word, key=shared.__getitem__), []).append(word)
-        self._filed = {ch: tuple(words) for ch, words in filed.items()}
-        self._filing_chars = frozenset(self._filed)
+            filed.setdefault(word[:2], []).append(word)
+        self._filed = {prefix: tuple(words) for prefix, words in filed.items()}
+        self._prefixes = frozenset(p for p in self._filed if len(p) == 2)
+        self._singles = frozenset(p for p in self._filed if len(p) == 1)
         # For each keyword, the longer keywords containing it (which may hide it) and where.
         self._containers = {
             short: tuple(
@@ -152,42 +179,61 @@ class Tagger:
 
     def tag_normalised(self, normal: str) -> list[TopicMatch]:
         """:meth:`tag` for a text already through :func:`normalise`."""
-        candidates = map(self._filed.__getitem__, self._filing_chars.intersection(normal))
-        found = list(filter(normal.__contains__, chain.from_iterable(candidates)))
+        pairs = self._prefixes.intersection([normal[i : i + 2] for i in range(len(normal) - 1)])
+        singles = self._singles.intersection(normal)
+        candidates = chain.from_iterable(map(self._filed.__getitem__, chain(pairs, singles)))
+        found = [w for w in candidates if len(w) <= 2 or w in normal]
         latin = self._latin
         if not latin.keys().isdisjoint(found):  # Latin keywords must be whole words
             found = [w for w in found if w not in latin or latin[w].search(normal)]
-        hideable = self._hideable.intersection(found)
-        if hideable:
-            present = set(found)
-            found = [w for w in found if w not in hideable or not self._hidden(w, present, normal)]
         if not found:
             return [TopicMatch(self.fallback_id, 0.0, ())]
-        by_topic: dict[int, list[_Keyword]] = {}
+        present = set(found)
+        lead = _lead_length(normal)
+        by_topic: dict[int, list[tuple[float, _Keyword]]] = {}
         for word in found:
+            if word in self._hideable or word in latin:
+                starts = self._free_starts(word, present, normal)
+                if not starts:  # every occurrence inside a longer keyword found
+                    continue
+                number, first = len(starts), starts[0]
+            else:  # the common case, in C
+                number, first = normal.count(word), normal.find(word)
+            occurrence = 1.0 + OCCURRENCE_WEIGHT * math.log(number) if number > 1 else 1.0
+            if first < lead:
+                occurrence *= LEAD_WEIGHT
             for kw in self._keywords[word]:
-                by_topic.setdefault(kw.topic, []).append(kw)
+                by_topic.setdefault(kw.topic, []).append((kw.weight * occurrence, kw))
         ranked: list[tuple[float, int, tuple[str, ...]]] = []
         for index, kws in by_topic.items():
             if len(kws) > 1:
-                kws.sort(key=lambda k: (-k.weight, -len(k.written), k.order))
-            ranked.append((sum(k.weight for k in kws), index, tuple(k.written for k in kws)))
+                kws.sort(key=lambda k: (-k[0], -len(k[1].written), k[1].order))
+            score = round(sum(w for w, _ in kws), 3)
+            ranked.append((score, index, tuple(k.written for _, k in kws)))
+        if not ranked:
+            return [TopicMatch(self.fallback_id, 0.0, ())]
         ranked.sort(key=lambda r: (-r[0], r[1]))
         return [TopicMatch(self._ids[i], score, words) for score, i, words in ranked]
 
-    def _hidden(self, word: str, present: set[str], text: str) -> bool:
-        """Whether every occurrence of ``word`` lies inside a longer keyword present.
+    def _free_starts(self, word: str, present: set[str], text: str) -> list[int]:
+        """Where ``word`` occurs in ``text`` outside every longer keyword present.
 
         Linear in the number of occurrences: ``word`` sits at fixed offsets in each
         container, so an occurrence at ``s`` is inside one starting at ``s - offset``.
         """
+        starts = self._starts(word, text)
+        if word not in self._hideable:
+            return starts
         inside = [
             (set(self._starts(w, text)), at) for w, at in self._containers[word] if w in present
         ]
-        return all(
-            any(s - offset in starts for starts, at in inside for offset in at)
-            for s in self._starts(word, text)
-        )
+        if not inside:
+            return starts
+        return [
+            s
+            for s in starts
+            if not any(s - offset in longer for longer, at in inside for offset in at)
+        ]
 
     def _starts(self, word: str, text: str) -> list[int]:
         """Where ``word`` occurs in ``text`` (whole words only, for Latin keywords)."""

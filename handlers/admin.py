@@ -17,7 +17,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot import cards
 from bot.config import Language, Settings
-from bot.i18n import resolve_language, t
+from bot.i18n import resolve_language, t, tn
 from bot.presenters import status_label
 from bot.records import Submission
 from bot.text import escape, split_message
@@ -172,7 +172,8 @@ async def queue(update: Update, context: Context) -> None:
             return
     if status is None:
         counts = await svc.repository.status_counts(topic_id=topic_id)
-        lines = [t(lang, "admin.queue.title", total=sum(counts.values()))]
+        total = sum(counts.values())
+        lines = [tn(lang, "admin.queue.title", total, total=total)]
         lines += [
             t(lang, "admin.queue.count", status=status_label(lang, s), n=counts.get(s, 0))
             for s in Status

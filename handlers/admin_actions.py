@@ -172,7 +172,9 @@ async def _change_status(
     followers = await svc.repository.followers(item.id)
     notices = cards.status_notice(item, target, svc.secrets, followers=followers)
     try:
-        await svc.repository.change_status(item.id, target, actor=_actor(update), notices=notices)
+        await svc.repository.change_status(
+            item.id, target, actor=_actor(update), notices=notices, update_id=update.update_id
+        )
     except IllegalTransition as exc:
         await _refused(update, lang, item, exc)
         return
@@ -186,6 +188,8 @@ async def _ask(
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
     svc = services(context)
+    if await svc.repository.update_applied(update.update_id):
+        return  # a replay: the question was asked (and remembered) before the crash
     values: dict[str, object] = {"ref": format_reference(item.id)}
     if action == "asg":
         values["days"] = _default_days(svc.settings, item)
@@ -202,6 +206,7 @@ async def _ask(
         action=action,
         submission_id=item.id,
         asked_by=user.id,
+        update_id=update.update_id,
     )
 
 
@@ -222,7 +227,11 @@ async def _forward(update: Update, context: Context, lang: Language, item: Submi
         return
     try:
         await svc.repository.change_status(
-            item.id, Status.FORWARDED, actor=_actor(update), notices=copies
+            item.id,
+            Status.FORWARDED,
+            actor=_actor(update),
+            notices=copies,
+            update_id=update.update_id,
         )
     except IllegalTransition as exc:
         await _refused(update, lang, item, exc)
@@ -240,7 +249,9 @@ async def _publish(update: Update, context: Context, lang: Language, item: Submi
         return
     told = cards.to_sender(item, svc.secrets, "notify.published")
     try:
-        await svc.repository.publish(item.id, actor=_actor(update), notices=[*post, *told])
+        await svc.repository.publish(
+            item.id, actor=_actor(update), notices=[*post, *told], update_id=update.update_id
+        )
     except IllegalTransition as exc:
         await _refused(update, lang, item, exc)
         return
@@ -265,7 +276,9 @@ async def _set_topic(
         await say(update, context, "button.stale")
         return
     if topic_id != item.topic_id:
-        await svc.repository.set_topic(item.id, topic_id, actor=_actor(update))
+        await svc.repository.set_topic(
+            item.id, topic_id, actor=_actor(update), update_id=update.update_id
+        )
     else:  # confirmed as it is: a label for the topic model all the same
         await svc.repository.add_submission_label(
             item.id, topic_id, source="admin", weight=SOURCE_WEIGHTS["admin"]
@@ -291,6 +304,11 @@ async def on_prompt_reply(update: Update, context: Context) -> None:
     repo = services(context).repository
     prompt = await repo.find_prompt(chat_id=chat.id, message_id=replied.message_id)
     if prompt is None:
+        if await repo.update_applied(update.update_id):
+            # A replay of a reply that was acted on (and its prompt dropped) before a
+            # crash: done already, and never a resident's draft.
+            log.info("reply to a prompt replayed: already done")
+            raise ApplicationHandlerStop
         return
     action, number = prompt
     lang = await admin_language(update, context)
@@ -321,7 +339,12 @@ async def _reply_reject(
     notices = cards.status_notice(item, Status.REJECTED, svc.secrets, reason=reason)
     try:
         await svc.repository.change_status(
-            item.id, Status.REJECTED, actor=_actor(update), note=reason, notices=notices
+            item.id,
+            Status.REJECTED,
+            actor=_actor(update),
+            note=reason,
+            notices=notices,
+            update_id=update.update_id,
         )
     except IllegalTransition as exc:
         await _refused(update, lang, item, exc)
@@ -348,6 +371,7 @@ async def _reply_duplicate(
             actor=_actor(update),
             follower=follower,
             notices=cards.duplicate_notices(item, original, svc.secrets),
+            update_id=update.update_id,
         )
     except IllegalTransition as exc:
         await _refused(update, lang, item, exc)
@@ -366,6 +390,7 @@ async def _reply_question(
         kind="question",
         body=question,
         notices=cards.question_notice(item, svc.secrets, question),
+        update_id=update.update_id,
     )
     deliver_soon(context)
     await reply(update, t(lang, "admin.question.sent", ref=format_reference(item.id)))
@@ -391,7 +416,9 @@ async def _reply_assign(
     # Due at the end of that day, local time.
     deadline = datetime.combine(due, time(23, 59, 59), tzinfo=tz)
     owner = match["owner"].strip()[:100]
-    await svc.repository.assign(item.id, owner=owner, deadline=deadline, actor=_actor(update))
+    await svc.repository.assign(
+        item.id, owner=owner, deadline=deadline, actor=_actor(update), update_id=update.update_id
+    )
     await reply(
         update,
         t(
@@ -417,6 +444,7 @@ async def _reply_answer(
             response,
             actor=_actor(update),
             notices=cards.response_notices(answered, svc.secrets, followers),
+            update_id=update.update_id,
         )
     except IllegalTransition as exc:
         await _refused(update, lang, item, exc)

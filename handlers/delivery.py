@@ -1,11 +1,21 @@
 """Delivery of the outbox: a JobQueue job that sends what is owed and retries what failed.
 
-Runs every few seconds and right after an action queued something. Telegram errors are
-sorted into "try again later" (flood control, network, server errors: exponential backoff)
-and "will never work" (blocked bot, deleted chat, bad request): the latter are marked
-failed at once and the office is told, so nothing is dropped silently. Deliveries are
-"bulk" sends for the flood limiter (bot/ratelimit.py): at most one per second per private
-chat, on top of the overall and per-group limits.
+Runs every few seconds and right after an action queued something; also once at shutdown
+(bounded) and, at start-up, over the sends a crash interrupted. The semantics are in
+:mod:`bot.outcomes` (and the README): each send is recorded before it is made; its outcome
+is classified here (:func:`classify`: delivered, refused for now, rejected for good, or
+uncertain) whatever the exception, and the decision is recorded after. A message whose
+outcome was uncertain is sent once more at most; a permanent failure is listed by /failed
+and told to the office once.
+
+Nothing a Bot API answer contains can end a run early or make it spin: a run looks at each
+message at most once, every decision moves the message a second ahead or ends it, and an
+exception nobody expected is an uncertain outcome. When the database itself fails (a full
+disk), the run stops before sending anything it could not record; an outcome it could not
+write is kept in memory and written first by the next run, so the message is never sent
+again meanwhile (after a crash it is an uncertain outcome). Deliveries are "bulk" sends for
+the flood limiter (bot/ratelimit.py): at most one per second per private chat, on top of
+the overall and per-group limits.
 """
 
 from __future__ import annotations
@@ -14,14 +24,35 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import ExtBot, JobQueue
 
+from bot import faults
 from bot.anonymity import message_reference
 from bot.i18n import t
 from bot.inbox import NO_PREVIEW
+from bot.logs import CURRENT_UPDATE
+from bot.outcomes import (
+    STOPPED_DURING_SEND,
+    Decision,
+    Delivered,
+    FailedForGood,
+    Outcome,
+    RetryLater,
+    SendResult,
+    decide,
+)
 from bot.ratelimit import FloodLimiter, bulk_sending
 from bot.records import OutboxEntry, Outgoing
 from bot.services import Services, get_services
@@ -33,53 +64,43 @@ from handlers.keyboards import from_buttons
 log = logging.getLogger(__name__)
 
 JOB_NAME = "outbox"
-MAX_ATTEMPTS = 8
-MAX_BACKOFF = timedelta(minutes=30)
 # Longest a delivery run waits for one chat's flood allowance before moving on (seconds).
 MAX_WAIT_IN_RUN = 1.5
+UNDECRYPTABLE = "destination cannot be decrypted (keys changed?)"
+
+# httpx errors raised before the request left: Telegram cannot have seen it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-def backoff(attempts: int) -> timedelta:
-    return min(timedelta(seconds=2 ** min(attempts, 12)), MAX_BACKOFF)
+def classify(exc: BaseException) -> SendResult:
+    """The outcome of a send that raised ``exc`` (see :mod:`bot.outcomes`)."""
+    kind = type(exc).__name__
+    if isinstance(exc, RetryAfter):
+        wait = exc.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        return SendResult(Outcome.REFUSED, str(exc), retry_after=seconds)
+    if isinstance(exc, Forbidden | BadRequest | ChatMigrated):
+        return SendResult(Outcome.REJECTED, exc.message)
+    if isinstance(exc, NetworkError):  # TimedOut too; raised by the HTTP layer or for 5xx
+        cause = exc.__cause__
+        if isinstance(cause, _NOT_SENT):
+            return SendResult(Outcome.REFUSED, f"{kind}: not sent ({type(cause).__name__})")
+        if isinstance(exc, TimedOut) or (
+            cause is not None and not isinstance(cause, TelegramError)
+        ):
+            # A read timeout, a connection lost after the request was written, or anything
+            # else the HTTP layer met on the way: the request may have arrived.
+            return SendResult(Outcome.UNCERTAIN, f"{kind}: {exc.message}"[:300])
+        return SendResult(Outcome.REFUSED, exc.message[:300])  # an HTTP error status (5xx)
+    if isinstance(exc, TelegramError) and type(exc) is not TelegramError:
+        return SendResult(Outcome.REFUSED, f"{kind}: {exc.message}"[:300])  # 401/404/409
+    # TelegramError("Invalid server response") (a body that is not JSON), an answer the
+    # library cannot build a Message from, or anything else: the send may have worked.
+    return SendResult(Outcome.UNCERTAIN, f"{kind}: {exc}"[:300])
 
 
-async def deliver(context: Context) -> None:
-    """The job: send every due message once; one run at a time."""
-    await deliver_due(context.bot, get_services(context))
-
-
-async def deliver_due(bot: Bot, svc: Services) -> None:
-    """Send every due message once (also called at shutdown to flush the outbox)."""
-    async with svc.delivery_lock:
-        with bulk_sending():
-            await _deliver_due(bot, svc)
-
-
-async def _deliver_due(bot: Bot, svc: Services) -> None:
-    """Send what is due; a message whose chat has used up its flood allowance (a group's 20
-    a minute) is left for a later run rather than holding up the messages behind it."""
-    limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
-    deferred: set[int] = set()
-    while batch := [e for e in await svc.repository.due_messages(limit=50) if e.id not in deferred]:
-        for entry in batch:
-            chat_id = svc.secrets.decrypt_int(entry.chat_enc)
-            if (
-                chat_id is not None
-                and isinstance(limiter, FloodLimiter)
-                and limiter.chat_delay(chat_id) > MAX_WAIT_IN_RUN
-            ):
-                deferred.add(entry.id)
-                continue
-            await _deliver_one(bot, svc, entry)
-
-
-async def _deliver_one(bot: Bot, svc: Services, entry: OutboxEntry) -> None:
-    repo = svc.repository
-    chat_id = svc.secrets.decrypt_int(entry.chat_enc)
-    if chat_id is None:
-        await repo.mark_failed(entry.id, "destination cannot be decrypted (keys changed?)")
-        log.error("outbox %s: destination cannot be decrypted", entry.id)
-        return
+async def send(bot: Bot, chat_id: int, entry: OutboxEntry) -> SendResult:
+    """Send one message; never raises an ``Exception`` (its outcome says what happened)."""
     try:
         if entry.photo is not None:
             sent = await bot.send_photo(
@@ -97,44 +118,187 @@ async def _deliver_one(bot: Bot, svc: Services, entry: OutboxEntry) -> None:
                 reply_markup=from_buttons(entry.buttons),
                 link_preview_options=NO_PREVIEW,
             )
-    except RetryAfter as exc:
-        wait = exc.retry_after
-        delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
-        await repo.mark_retry(entry.id, str(exc), repo.clock() + delay)
-    except (Forbidden, BadRequest) as exc:
-        await repo.mark_failed(entry.id, exc.message)
-        log.warning("outbox %s for ref=%s failed for good: %s", entry.id, entry.submission_id, exc)
-        await _tell_office(svc, entry, exc.message)
-    except TelegramError as exc:  # network trouble, timeouts, 5xx: try again later
-        if entry.attempts + 1 >= MAX_ATTEMPTS:
-            await repo.mark_failed(entry.id, str(exc))
-            await _tell_office(svc, entry, str(exc))
-        else:
-            await repo.mark_retry(entry.id, str(exc), repo.clock() + backoff(entry.attempts))
-        log.info("outbox %s: will retry (%s)", entry.id, exc)
+    except Exception as exc:
+        return classify(exc)
+    return SendResult(Outcome.DELIVERED, message_id=sent.message_id)
+
+
+async def deliver(context: Context) -> None:
+    """The job (every ``outbox_interval`` seconds, and at once after an action queued
+    messages): start a delivery run in the background, or, if one is going on, have it go
+    round once more. It returns at once, so a long run (a Bot API that hangs) never finds
+    the scheduler's previous call still going."""
+    state = get_services(context).delivery
+    if state.run is not None and not state.run.done():
+        state.again = True
+        return
+    state.again = False
+    state.run = context.application.create_task(_runs(context.bot, get_services(context)))
+
+
+async def _runs(bot: Bot, svc: Services) -> None:
+    CURRENT_UPDATE.set(None)  # started from a handler's job: its lines are not that update's
+    while True:
+        await deliver_due(bot, svc)
+        if not svc.delivery.again:
+            return
+        svc.delivery.again = False
+
+
+async def deliver_due(bot: Bot, svc: Services) -> None:
+    """Send every due message once (also called at shutdown to flush the outbox). Never
+    raises an ``Exception``: what nobody expected is logged (once a minute) and the next
+    run starts afresh."""
+    state = svc.delivery
+    async with state.lock:
+        with bulk_sending():
+            try:
+                await _deliver_due(bot, svc)
+            except Exception as exc:
+                state.throttle.log(
+                    log, logging.ERROR, "run", "outbox run failed: %s", exc, exc_info=exc
+                )
+
+
+async def _deliver_due(bot: Bot, svc: Services) -> None:
+    """Send what is due, each message at most once per run; a message whose chat has used
+    up its flood allowance (a group's 20 a minute) is left for a later run rather than
+    holding up the messages behind it. Stops at the first write the database refuses."""
+    if not await _write_unrecorded(svc):
+        return
+    limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
+    seen: set[int] = set()
+    while batch := [e for e in await svc.repository.due_messages(limit=50) if e.id not in seen]:
+        for entry in batch:
+            seen.add(entry.id)
+            chat_id = svc.secrets.decrypt_int(entry.chat_enc)
+            if (
+                chat_id is not None
+                and isinstance(limiter, FloodLimiter)
+                and limiter.chat_delay(chat_id) > MAX_WAIT_IN_RUN
+            ):
+                continue
+            if not await _deliver_one(bot, svc, entry, chat_id):
+                return
+
+
+async def _deliver_one(bot: Bot, svc: Services, entry: OutboxEntry, chat_id: int | None) -> bool:
+    """One attempt at one message; False when the database refused a write (stop the run)."""
+    repo, state = svc.repository, svc.delivery
+    if chat_id is None:
+        failure = FailedForGood(UNDECRYPTABLE, maybe_delivered=False, uncertain=False)
+        return await _record(svc, entry, failure)
+    try:
+        if not await repo.start_attempt(entry.id):
+            return True  # no longer pending: nothing to send
+    except Exception as exc:
+        state.throttle.log(
+            log,
+            logging.ERROR,
+            "start",
+            "outbox %s: the attempt cannot be recorded, not sent (database: %s)",
+            entry.id,
+            exc,
+        )
+        return False
+    result = await send(bot, chat_id, entry)
+    faults.point("outbox.sent")
+    decision = decide(result, attempts=entry.attempts, uncertain=entry.uncertain, now=repo.clock())
+    if isinstance(decision, Delivered) and decision.message_id is not None:
+        # What is kept of it: never a private chat's plain message id (#13).
+        plain, key = message_reference(svc.secrets, chat_id, decision.message_id, entry.purpose)
+        decision = Delivered(plain, key)
+    return await _record(svc, entry, decision)
+
+
+async def _record(svc: Services, entry: OutboxEntry, decision: Decision) -> bool:
+    """Write a decision (and the office's warning with a failure); on a database error keep
+    it for the next run and say so once a minute."""
+    try:
+        told = await svc.repository.record_outcome(
+            entry, decision, if_failed=_office_warning(svc, entry, decision)
+        )
+    except Exception as exc:
+        svc.delivery.unrecorded[entry.id] = (entry, decision)
+        svc.delivery.throttle.log(
+            log,
+            logging.ERROR,
+            "record",
+            "outbox %s: outcome (%s) cannot be recorded, kept for the next run (database: %s)",
+            entry.id,
+            type(decision).__name__,
+            exc,
+        )
+        return False
+    _log_decision(entry, decision, told=told)
+    return True
+
+
+async def _write_unrecorded(svc: Services) -> bool:
+    """Write the decisions an earlier run could not; False while the database refuses."""
+    pending = svc.delivery.unrecorded
+    for entry_id, (entry, decision) in list(pending.items()):
+        del pending[entry_id]
+        if not await _record(svc, entry, decision):
+            return False
+    svc.delivery.throttle.clear("record")
+    return True
+
+
+def _log_decision(entry: OutboxEntry, decision: Decision, *, told: bool) -> None:
+    ref = entry.submission_id
+    if isinstance(decision, Delivered):
+        if entry.attempts:
+            log.info("outbox %s for ref=%s delivered (send %d)", entry.id, ref, entry.attempts + 1)
+    elif isinstance(decision, RetryLater):
+        log.info(
+            "outbox %s for ref=%s: %s; retry at %s%s",
+            entry.id,
+            ref,
+            decision.error,
+            decision.at.isoformat(timespec="seconds"),
+            " (outcome unknown: sent once more at most)" if decision.uncertain else "",
+        )
     else:
-        await repo.mark_sent(
-            entry, *message_reference(svc.secrets, chat_id, sent.message_id, entry.purpose)
+        log.warning(
+            "outbox %s for ref=%s failed for good%s: %s%s",
+            entry.id,
+            ref,
+            " (it may have arrived)" if decision.maybe_delivered else "",
+            decision.error,
+            "; the office is told" if told else "",
         )
 
 
-async def _tell_office(svc: Services, failed: OutboxEntry, error: str) -> None:
-    """Queue a warning for the office chat (never about a warning, to avoid loops)."""
+def _office_warning(svc: Services, failed: OutboxEntry, decision: Decision) -> list[Outgoing]:
+    """The warning for the office chat if ``decision`` ends the message (never about a
+    message to the office itself, nor about one that concerns no item: no loops)."""
     office = svc.settings.roles.office_chat_id
-    if not office or failed.submission_id is None:
-        return
+    if not isinstance(decision, FailedForGood) or not office or failed.submission_id is None:
+        return []
     if svc.secrets.decrypt_int(failed.chat_enc) == office:
-        return
+        return []
     lang = svc.settings.campaign.language
+    key = "admin.delivery_unknown" if decision.maybe_delivered else "admin.delivery_failed"
     text = t(
-        lang,
-        "admin.delivery_failed",
-        ref=format_reference(failed.submission_id),
-        error=escape(error[:200]),
+        lang, key, ref=format_reference(failed.submission_id), error=escape(decision.error[:200])
     )
-    await svc.repository.queue_messages(
-        [Outgoing(chat_enc=svc.secrets.encrypt_int(office), text=text)], submission_id=None
-    )
+    return [Outgoing(chat_enc=svc.secrets.encrypt_int(office), text=text)]
+
+
+async def recover_interrupted(svc: Services) -> int:
+    """At start-up: a send that was under way when the bot stopped has an unknown outcome
+    (sent once more at most, or failed if it already had one). Returns how many."""
+    entries = await svc.repository.interrupted_sends()
+    stopped = SendResult(Outcome.UNCERTAIN, STOPPED_DURING_SEND)
+    for entry in entries:
+        decision = decide(
+            stopped, attempts=entry.attempts, uncertain=entry.uncertain, now=svc.repository.clock()
+        )
+        await _record(svc, entry, decision)
+    if entries:
+        log.warning("outbox: %d sends were interrupted by the stop; outcome unknown", len(entries))
+    return len(entries)
 
 
 def deliver_soon(context: Context) -> None:

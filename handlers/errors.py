@@ -10,7 +10,6 @@ import logging
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
 
 from bot.i18n import t
 from handlers.context import Context, language
@@ -19,7 +18,12 @@ log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: Context) -> None:
+    """Log what a handler or a job raised (once, with its update id or job name) and, in a
+    private chat, apologise. Never raises: nothing an answer contains gets past here."""
     update_id = update.update_id if isinstance(update, Update) else None
+    if update_id is None and context.job is not None:
+        log.error("error in job %s", context.job.name, exc_info=context.error)
+        return
     log.error("error while handling update=%s", update_id, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
@@ -33,5 +37,5 @@ async def on_error(update: object, context: Context) -> None:
         await update.effective_chat.send_message(
             t(lang, "error.apology"), parse_mode=ParseMode.HTML
         )
-    except TelegramError:
-        log.warning("could not send the apology for update=%s", update_id)
+    except Exception as exc:  # TelegramError, or an answer that cannot be read
+        log.warning("could not send the apology for update=%s: %s", update_id, type(exc).__name__)

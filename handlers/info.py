@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.config import LANGUAGES
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.presenters import my_list, submission_detail
 from bot.text import escape, split_message
 from bot.workflow import format_reference
@@ -46,7 +46,7 @@ async def help_command(update: Update, context: Context) -> None:
 
 async def privacy(update: Update, context: Context) -> None:
     days = services(context).settings.anonymity.unlink_after_days
-    await say(update, context, "privacy.text", days=days)
+    await reply(update, tn(await language(update, context), "privacy.text", days, days=days))
 
 
 async def choose_language(update: Update, context: Context) -> None:
@@ -86,7 +86,8 @@ async def my_submissions(update: Update, context: Context) -> None:
     text = my_list(lang, svc.settings, items, total=total, offset=offset)
     # Unlinked anonymous items are gone from the list (nothing leads to them any more):
     # say so, also to someone whose list became empty that way.
-    text += "\n\n" + t(lang, "my.unlinked", days=svc.settings.anonymity.unlink_after_days)
+    days = svc.settings.anonymity.unlink_after_days
+    text += "\n\n" + tn(lang, "my.unlinked", days, days=days)
     markup = keyboards.pages(lang, offset=offset, page_size=page_size, total=total)
     paging = query is not None and bool(query.data) and (query.data or "").startswith("my:")
     if not (paging and await edit_pressed(update, text, markup)):

@@ -21,11 +21,13 @@ class Keyboard(InlineKeyboardMarkup):
     the reply. Like every Telegram object it is immutable; treat :meth:`to_dict` as read-only."""
 
     __slots__ = ("_as_dict",)
+    _as_dict: dict[str, Any]
 
     def __init__(self, rows: Sequence[Sequence[Button]]) -> None:
         super().__init__(rows)
-        with self._unfrozen():
-            self._as_dict = super().to_dict()
+        # Our own slot, set past python-telegram-bot's freezing (its __setattr__) with plain
+        # Python rather than its private _unfrozen().
+        object.__setattr__(self, "_as_dict", super().to_dict())
 
     def to_dict(self, recursive: bool = True) -> dict[str, Any]:
         return dict(self._as_dict) if recursive else super().to_dict(recursive=False)

@@ -16,6 +16,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot import faults
 from bot.logs import CURRENT_UPDATE
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         token = CURRENT_UPDATE.set(update.update_id if isinstance(update, Update) else None)
         try:
             await self._in_turn(update, coroutine)
+            faults.point("update.handled")
         finally:
             CURRENT_UPDATE.reset(token)
             # Handled, whether the handlers succeeded or the error handler took over: an

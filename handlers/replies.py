@@ -5,7 +5,9 @@ rating of a response. Each is attached to its item and shown to the office.
 A reply is matched to what it answers through the outbox record of the message replied to
 (its purpose, and its Telegram message id in a group or a keyed hash of chat and message id
 in a private chat), and only when that message was sent to this very chat; a rating is
-accepted only from the item's own sender.
+accepted only from the item's own sender. Each effect is keyed by its update
+(:mod:`storage.effects`): a replay after a crash stores nothing twice and tells the office
+nothing twice, it only acknowledges again.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ async def sender_answer(update: Update, context: Context) -> None:
         notices=cards.office_notice(
             svc.settings, svc.secrets, "office.answer", ref=ref, text=escape(text)
         ),
+        update_id=update.update_id,
     )
     deliver_soon(context)
     await say(update, context, "notify.answer_saved", ref=ref)
@@ -109,6 +112,7 @@ async def group_instruction(update: Update, context: Context) -> None:
             who=escape(who),
             text=escape(text),
         ),
+        update_id=update.update_id,
     )
     deliver_soon(context)
     await message.reply_text(t(svc.settings.campaign.language, "group.instruction.saved"))
@@ -135,19 +139,20 @@ async def rate(update: Update, context: Context) -> None:
     if item is None or item.response is None:
         await say(update, context, "button.stale")
         return
-    await svc.repository.rate(number, match[2])
-    lang = await language(update, context)
     office_lang = svc.settings.campaign.language
-    await svc.repository.queue_messages(
-        cards.office_notice(
+    await svc.repository.rate(
+        number,
+        match[2],
+        notices=cards.office_notice(
             svc.settings,
             svc.secrets,
             "office.rating",
             ref=format_reference(number),
             rating=t(office_lang, f"rating.{match[2]}"),
         ),
-        submission_id=number,
+        update_id=update.update_id,
     )
+    lang = await language(update, context)
     deliver_soon(context)
     await drop_buttons(update)
     await say(update, context, "rate.thanks", rating=t(lang, f"rating.{match[2]}"))

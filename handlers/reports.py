@@ -19,7 +19,7 @@ from telegram.ext import BaseHandler, CommandHandler, JobQueue
 
 from bot import charts, export
 from bot.config import Language, Settings
-from bot.i18n import resolve_language, t
+from bot.i18n import resolve_language, t, tn
 from bot.presenters import status_label, topic_label
 from bot.records import Outgoing
 from bot.reports import compose_digest, compose_stats, ledger_cells, ledger_header, parse_day
@@ -266,7 +266,7 @@ async def export_command(update: Update, context: Context) -> None:
     await chat.send_document(
         io.BytesIO(content),
         filename=name,
-        caption=t(lang, "export.caption", start=first, end=last, n=count),
+        caption=tn(lang, "export.caption", count, start=first, end=last, n=count),
     )
 
 

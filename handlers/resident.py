@@ -25,7 +25,7 @@ from telegram.ext import (
 
 from bot import cards, drafting
 from bot.drafting import Step
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.presenters import draft_summary, topic_proposal
 from bot.records import Attachment, Draft, NewSubmission, Sender
 from bot.workflow import Kind, format_reference
@@ -140,11 +140,13 @@ async def _prompt_compose(update: Update, context: Context, draft: Draft) -> str
     lang = await language(update, context)
     assert draft.kind is not None
     if draft.parts or draft.attachments:
-        text = t(
+        attachments = len(draft.attachments)
+        text = tn(
             lang,
             "compose.received",
+            attachments,
             chars=draft.text_length,
-            attachments=len(draft.attachments),
+            attachments=attachments,
         )
     else:
         text = t(lang, f"compose.ask.{draft.kind.value}")
@@ -355,14 +357,14 @@ async def confirm(update: Update, context: Context) -> int | str:
         return END
     if drafting.needed_step(draft, svc.settings.limits) < Step.CONFIRM:
         return await _resume(update, context, draft)
+    lang = await language(update, context)
     limit = svc.settings.limits.max_submissions_per_hour
     if limit:
         since = svc.repository.clock() - timedelta(hours=1)
         recent = await svc.repository.count_recent(user_id=user.id, since=since)
         if recent >= limit:  # the draft stays: it can be sent later
-            await say(update, context, "limit.reached", limit=limit)
+            await reply(update, tn(lang, "limit.reached", limit, limit=limit))
             return CONFIRM
-    lang = await language(update, context)
     assert draft.kind is not None and draft.anonymous is not None
     topic_id = draft.topic_id or svc.settings.fallback_topic.id
     new = NewSubmission(

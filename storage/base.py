@@ -68,7 +68,7 @@ class RepositoryBase:
         self.path = Path(path)
         self.clock = clock
         # The anonymity keys: pseudonyms and encryption of what residents leave (drafts,
-        # ownership), and the conversion of databases written before migration 0010. A
+        # ownership), and the conversion of databases written before migration 0011. A
         # repository without them can read and write items but refuses residents' data.
         self._secrets = secrets
         # Something sensitive was deleted since the write-ahead log was last truncated.
@@ -183,6 +183,10 @@ class RepositoryBase:
             if busy:
                 self._scrub_due = True
             return not busy
+
+    @property
+    def connected(self) -> bool:
+        return self._db is not None
 
     @property
     def db(self) -> aiosqlite.Connection:

@@ -1,9 +1,14 @@
 """The office's queries: status changes, the review queue, counts, search, item events and
-the prompts the bot asked admins to answer."""
+the prompts the bot asked admins to answer.
+
+Every action takes the ``update_id`` that caused it (None from elsewhere): claimed in its
+transaction (:mod:`storage.effects`), it makes a replay of the same update change nothing.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import datetime
 
 import aiosqlite
@@ -11,6 +16,7 @@ import aiosqlite
 from bot.records import Event, Outgoing, Submission, SubmissionSummary
 from bot.workflow import Status, check_transition
 from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase
+from storage.effects import Replayed, claim_update
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, add_label
 from storage.outbox import enqueue
 from storage.rows import iso, parse_dt, summary_record
@@ -70,13 +76,16 @@ class OfficeQueries(RepositoryBase):
         actor: str,
         note: str | None = None,
         notices: Sequence[Outgoing] = (),
+        update_id: int | None = None,
     ) -> Submission:
         """Move an item along the state machine, record it in the history and queue the
         notifications, all in one transaction. Raises IllegalTransition or NotFound."""
         now = self.clock()
-        async with self.transaction() as db:
-            await self._transition(db, submission_id, target, actor=actor, note=note, now=now)
-            await enqueue(db, notices, submission_id=submission_id, now=now)
+        with suppress(Replayed):
+            async with self.transaction() as db:
+                await claim_update(db, update_id, now)
+                await self._transition(db, submission_id, target, actor=actor, note=note, now=now)
+                await enqueue(db, notices, submission_id=submission_id, now=now)
         return await self._reload(submission_id)
 
     async def mark_duplicate(
@@ -87,31 +96,34 @@ class OfficeQueries(RepositoryBase):
         actor: str,
         follower: tuple[str, str] | None,
         notices: Sequence[Outgoing] = (),
+        update_id: int | None = None,
     ) -> Submission:
         """Close an item as a duplicate of another; its sender (encrypted chat, language)
         follows the original from now on."""
         now = self.clock()
-        async with self.transaction() as db:
-            await self._transition(
-                db,
-                submission_id,
-                Status.DUPLICATE,
-                actor=actor,
-                note=f"#{original_id}",
-                now=now,
-            )
-            await db.execute(
-                "UPDATE submissions SET duplicate_of = ? WHERE id = ?",
-                (original_id, submission_id),
-            )
-            if follower is not None:
-                await db.execute(
-                    "INSERT OR IGNORE INTO followers (submission_id, duplicate_id, chat_enc,"
-                    " language) VALUES (?, ?, ?, ?)",
-                    (original_id, submission_id, *follower),
+        with suppress(Replayed):
+            async with self.transaction() as db:
+                await claim_update(db, update_id, now)
+                await self._transition(
+                    db,
+                    submission_id,
+                    Status.DUPLICATE,
+                    actor=actor,
+                    note=f"#{original_id}",
+                    now=now,
                 )
-            await self._event(db, original_id, actor, "duplicate", f"#{submission_id}", now)
-            await enqueue(db, notices, submission_id=submission_id, now=now)
+                await db.execute(
+                    "UPDATE submissions SET duplicate_of = ? WHERE id = ?",
+                    (original_id, submission_id),
+                )
+                if follower is not None:
+                    await db.execute(
+                        "INSERT OR IGNORE INTO followers (submission_id, duplicate_id, chat_enc,"
+                        " language) VALUES (?, ?, ?, ?)",
+                        (original_id, submission_id, *follower),
+                    )
+                await self._event(db, original_id, actor, "duplicate", f"#{submission_id}", now)
+                await enqueue(db, notices, submission_id=submission_id, now=now)
         return await self._reload(submission_id)
 
     async def followers(self, submission_id: int) -> list[tuple[str, str]]:
@@ -124,17 +136,27 @@ class OfficeQueries(RepositoryBase):
         return [(r["chat_enc"], r["language"]) for r in rows]
 
     async def assign(
-        self, submission_id: int, *, owner: str, deadline: datetime, actor: str
+        self,
+        submission_id: int,
+        *,
+        owner: str,
+        deadline: datetime,
+        actor: str,
+        update_id: int | None = None,
     ) -> Submission:
         now = self.clock()
-        async with self.transaction() as db:
-            cur = await db.execute(
-                "UPDATE submissions SET owner = ?, deadline = ?, updated_at = ? WHERE id = ?",
-                (owner, iso(deadline), iso(now), submission_id),
-            )
-            if cur.rowcount == 0:
-                raise NotFound(submission_id)
-            await self._event(db, submission_id, actor, "assign", f"{owner}|{iso(deadline)}", now)
+        with suppress(Replayed):
+            async with self.transaction() as db:
+                await claim_update(db, update_id, now)
+                cur = await db.execute(
+                    "UPDATE submissions SET owner = ?, deadline = ?, updated_at = ? WHERE id = ?",
+                    (owner, iso(deadline), iso(now), submission_id),
+                )
+                if cur.rowcount == 0:
+                    raise NotFound(submission_id)
+                await self._event(
+                    db, submission_id, actor, "assign", f"{owner}|{iso(deadline)}", now
+                )
         return await self._reload(submission_id)
 
     async def respond(
@@ -144,47 +166,69 @@ class OfficeQueries(RepositoryBase):
         *,
         actor: str,
         notices: Sequence[Outgoing] = (),
+        update_id: int | None = None,
     ) -> Submission:
         """Record the official response (status answered) and queue it to the senders."""
         now = self.clock()
-        async with self.transaction() as db:
-            await self._transition(
-                db, submission_id, Status.ANSWERED, actor=actor, note=None, now=now
-            )
-            await db.execute(
-                "UPDATE submissions SET response = ?, responded_at = ? WHERE id = ?",
-                (response, iso(now), submission_id),
-            )
-            await enqueue(db, notices, submission_id=submission_id, now=now)
+        with suppress(Replayed):
+            async with self.transaction() as db:
+                await claim_update(db, update_id, now)
+                await self._transition(
+                    db, submission_id, Status.ANSWERED, actor=actor, note=None, now=now
+                )
+                await db.execute(
+                    "UPDATE submissions SET response = ?, responded_at = ? WHERE id = ?",
+                    (response, iso(now), submission_id),
+                )
+                await enqueue(db, notices, submission_id=submission_id, now=now)
         return await self._reload(submission_id)
 
     async def publish(
-        self, submission_id: int, *, actor: str, notices: Sequence[Outgoing]
+        self,
+        submission_id: int,
+        *,
+        actor: str,
+        notices: Sequence[Outgoing],
+        update_id: int | None = None,
     ) -> Submission:
         """Mark published and queue the channel post (and any notices) in one transaction."""
         now = self.clock()
-        async with self.transaction() as db:
-            await self._transition(
-                db, submission_id, Status.PUBLISHED, actor=actor, note=None, now=now
-            )
-            await db.execute(
-                "UPDATE submissions SET published_at = ? WHERE id = ?", (iso(now), submission_id)
-            )
-            await enqueue(db, notices, submission_id=submission_id, now=now)
+        with suppress(Replayed):
+            async with self.transaction() as db:
+                await claim_update(db, update_id, now)
+                await self._transition(
+                    db, submission_id, Status.PUBLISHED, actor=actor, note=None, now=now
+                )
+                await db.execute(
+                    "UPDATE submissions SET published_at = ? WHERE id = ?",
+                    (iso(now), submission_id),
+                )
+                await enqueue(db, notices, submission_id=submission_id, now=now)
         return await self._reload(submission_id)
 
-    async def rate(self, submission_id: int, rating: str) -> Submission:
-        """The sender's satisfaction with the response (may be changed)."""
+    async def rate(
+        self,
+        submission_id: int,
+        rating: str,
+        *,
+        notices: Sequence[Outgoing] = (),
+        update_id: int | None = None,
+    ) -> Submission:
+        """The sender's satisfaction with the response (may be changed); ``notices`` (the
+        office's) are queued with it."""
         now = self.clock()
-        async with self.transaction() as db:
-            cur = await db.execute(
-                "UPDATE submissions SET rating = ?, rated_at = ? WHERE id = ?"
-                " AND response IS NOT NULL",
-                (rating, iso(now), submission_id),
-            )
-            if cur.rowcount == 0:
-                raise NotFound(submission_id)
-            await self._event(db, submission_id, "sender", "rating", rating, now)
+        with suppress(Replayed):
+            async with self.transaction() as db:
+                await claim_update(db, update_id, now)
+                cur = await db.execute(
+                    "UPDATE submissions SET rating = ?, rated_at = ? WHERE id = ?"
+                    " AND response IS NOT NULL",
+                    (rating, iso(now), submission_id),
+                )
+                if cur.rowcount == 0:
+                    raise NotFound(submission_id)
+                await self._event(db, submission_id, "sender", "rating", rating, now)
+                await enqueue(db, notices, submission_id=submission_id, now=now)
         return await self._reload(submission_id)
 
     async def add_event(
@@ -195,11 +239,19 @@ class OfficeQueries(RepositoryBase):
         kind: str,
         body: str,
         notices: Sequence[Outgoing] = (),
-    ) -> None:
+        update_id: int | None = None,
+    ) -> bool:
+        """Add an event and queue its notices; False if ``update_id`` already did (a
+        replay: nothing added)."""
         now = self.clock()
-        async with self.transaction() as db:
-            await self._event(db, submission_id, actor, kind, body, now)
-            await enqueue(db, notices, submission_id=submission_id, now=now)
+        try:
+            async with self.transaction() as db:
+                await claim_update(db, update_id, now)
+                await self._event(db, submission_id, actor, kind, body, now)
+                await enqueue(db, notices, submission_id=submission_id, now=now)
+        except Replayed:
+            return False
+        return True
 
     @staticmethod
     async def _event(
@@ -215,29 +267,33 @@ class OfficeQueries(RepositoryBase):
             (submission_id, iso(now), actor, kind, body),
         )
 
-    async def set_topic(self, submission_id: int, topic_id: str, *, actor: str) -> Submission:
+    async def set_topic(
+        self, submission_id: int, topic_id: str, *, actor: str, update_id: int | None = None
+    ) -> Submission:
         """Correct an item's topic; the correction is kept as an event (old → new) and as a
         labelled example for the topic model, in the same transaction."""
         now = iso(self.clock())
-        async with self.transaction() as db:
-            async with db.execute(
-                "SELECT topic_id, text FROM submissions WHERE id = ?", (submission_id,)
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None:
-                raise NotFound(submission_id)
-            if str(row["text"]).strip():  # the correction is a label for the topic model
-                label = LabelledExample(row["text"], topic_id, "admin", SOURCE_WEIGHTS["admin"])
-                await add_label(db, label, now=now, submission_id=submission_id)
-            await db.execute(
-                "UPDATE submissions SET topic_id = ?, updated_at = ? WHERE id = ?",
-                (topic_id, now, submission_id),
-            )
-            await db.execute(
-                "INSERT INTO events (submission_id, at, actor, kind, body)"
-                " VALUES (?, ?, ?, 'topic', ?)",
-                (submission_id, now, actor, f"{row['topic_id']}→{topic_id}"),
-            )
+        with suppress(Replayed):
+            async with self.transaction() as db:
+                await claim_update(db, update_id, self.clock())
+                async with db.execute(
+                    "SELECT topic_id, text FROM submissions WHERE id = ?", (submission_id,)
+                ) as cur:
+                    row = await cur.fetchone()
+                if row is None:
+                    raise NotFound(submission_id)
+                if str(row["text"]).strip():  # the correction is a label for the topic model
+                    label = LabelledExample(row["text"], topic_id, "admin", SOURCE_WEIGHTS["admin"])
+                    await add_label(db, label, now=now, submission_id=submission_id)
+                await db.execute(
+                    "UPDATE submissions SET topic_id = ?, updated_at = ? WHERE id = ?",
+                    (topic_id, now, submission_id),
+                )
+                await db.execute(
+                    "INSERT INTO events (submission_id, at, actor, kind, body)"
+                    " VALUES (?, ?, ?, 'topic', ?)",
+                    (submission_id, now, actor, f"{row['topic_id']}→{topic_id}"),
+                )
         result = await self.get_submission(submission_id)
         assert result is not None
         return result
@@ -340,14 +396,23 @@ class OfficeQueries(RepositoryBase):
 
     # ------------------------------------------------------------------ prompts
     async def save_prompt(
-        self, *, chat_id: int, message_id: int, action: str, submission_id: int, asked_by: int
+        self,
+        *,
+        chat_id: int,
+        message_id: int,
+        action: str,
+        submission_id: int,
+        asked_by: int,
+        update_id: int | None = None,
     ) -> None:
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT OR REPLACE INTO prompts (chat_id, message_id, action, submission_id,"
-                " asked_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (chat_id, message_id, action, submission_id, asked_by, iso(self.clock())),
-            )
+        with suppress(Replayed):
+            async with self.transaction() as db:
+                await claim_update(db, update_id, self.clock())
+                await db.execute(
+                    "INSERT OR REPLACE INTO prompts (chat_id, message_id, action, submission_id,"
+                    " asked_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (chat_id, message_id, action, submission_id, asked_by, iso(self.clock())),
+                )
 
     async def find_prompt(self, *, chat_id: int, message_id: int) -> tuple[str, int] | None:
         """(action, submission id) of the question the bot asked with that message."""

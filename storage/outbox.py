@@ -1,7 +1,11 @@
 """The outbox's queries: messages owed, their delivery, retries and failures.
 
 A message is queued by :func:`enqueue` inside the transaction of the change that caused
-it, so a crash can never leave a change without its notification (nor the reverse).
+it, so a crash can never leave a change without its notification (nor the reverse). Each
+send is recorded before it is made (:meth:`OutboxQueries.start_attempt`) and its outcome
+after (:meth:`OutboxQueries.record_outcome`), following :mod:`bot.outcomes`; a row still
+marked as being sent at start-up is an outcome nobody knows
+(:meth:`OutboxQueries.interrupted_sends`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.outcomes import Decision, Delivered, FailedForGood, RetryLater
 from bot.records import OutboxEntry, Outgoing
 from storage.base import RepositoryBase
 from storage.rows import iso
@@ -62,6 +67,7 @@ def _entry(row: aiosqlite.Row) -> OutboxEntry:
         buttons=tuple(tuple(tuple(b) for b in r) for r in body.get("buttons", ())),
         attempts=row["attempts"],
         status=row["status"],
+        uncertain=row["uncertain"],
         last_error=row["last_error"],
         purpose=row["purpose"],
         message_id=row["message_id"],
@@ -79,13 +85,48 @@ class OutboxQueries(RepositoryBase):
             await enqueue(db, notices, submission_id=submission_id, now=self.clock())
 
     async def due_messages(self, *, limit: int = 50) -> list[OutboxEntry]:
-        """Pending messages whose time has come, oldest first."""
+        """Pending messages whose time has come and that are not being sent, oldest first."""
         rows = await self._fetchall(
             "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?"
-            " ORDER BY id LIMIT ?",
+            " AND attempt_started_at IS NULL ORDER BY id LIMIT ?",
             (iso(self.clock()), limit),
         )
         return [_entry(r) for r in rows]
+
+    async def interrupted_sends(self) -> list[OutboxEntry]:
+        """Messages that were being sent when the bot stopped (their outcome is unknown)."""
+        rows = await self._fetchall(
+            "SELECT * FROM outbox WHERE status = 'pending' AND attempt_started_at IS NOT NULL"
+            " ORDER BY id"
+        )
+        return [_entry(r) for r in rows]
+
+    async def start_attempt(self, entry_id: int) -> bool:
+        """Record, durably, that a send of this message is about to be made; False if it is
+        no longer pending or already being sent (nothing to send then)."""
+        changed = await self._write(
+            "UPDATE outbox SET attempt_started_at = ? WHERE id = ? AND status = 'pending'"
+            " AND attempt_started_at IS NULL",
+            (iso(self.clock()), entry_id),
+            counted=True,
+        )
+        return changed == 1
+
+    async def record_outcome(
+        self, entry: OutboxEntry, decision: Decision, *, if_failed: Sequence[Outgoing] = ()
+    ) -> bool:
+        """Apply a decision of :func:`bot.outcomes.decide` to the message (and end its
+        attempt). ``if_failed`` (the office's warning) is queued in the same transaction
+        when, and only when, this marks the message failed; returns whether it did."""
+        if isinstance(decision, Delivered):
+            await self.mark_sent(entry, decision.message_id, decision.message_key)
+            return False
+        if isinstance(decision, RetryLater):
+            await self.mark_retry(
+                entry.id, decision.error, decision.at, uncertain=decision.uncertain
+            )
+            return False
+        return await self.mark_failed(entry.id, decision, notices=if_failed)
 
     async def mark_sent(
         self, entry: OutboxEntry, message_id: int | None, message_key: str | None = None
@@ -95,8 +136,8 @@ class OutboxQueries(RepositoryBase):
         message id is also kept on its item."""
         async with self.transaction() as db:
             await db.execute(
-                "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?,"
-                " message_key = ?, attempts = attempts + 1 WHERE id = ?",
+                "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, message_key = ?,"
+                " attempts = attempts + 1, attempt_started_at = NULL WHERE id = ?",
                 (iso(self.clock()), message_id, message_key, entry.id),
             )
             if entry.purpose == "channel_post" and entry.submission_id is not None:
@@ -121,21 +162,36 @@ class OutboxQueries(RepositoryBase):
         )
         return [_entry(r) for r in rows]
 
-    async def mark_retry(self, entry_id: int, error: str, next_attempt: datetime) -> None:
-        async with self.transaction() as db:
-            await db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
-                " WHERE id = ?",
-                (error[:500], iso(next_attempt), entry_id),
-            )
+    async def mark_retry(
+        self, entry_id: int, error: str, next_attempt: datetime, *, uncertain: bool = False
+    ) -> None:
+        await self._write(
+            "UPDATE outbox SET attempts = attempts + 1, uncertain = uncertain + ?,"
+            " last_error = ?, next_attempt_at = ?, attempt_started_at = NULL WHERE id = ?",
+            (int(uncertain), error[:500], iso(next_attempt), entry_id),
+        )
 
-    async def mark_failed(self, entry_id: int, error: str) -> None:
+    async def mark_failed(
+        self,
+        entry_id: int,
+        failure: FailedForGood,
+        *,
+        notices: Sequence[Outgoing] = (),
+    ) -> bool:
+        """Mark a pending message failed for good and queue ``notices`` with it (about no
+        item: a failure of those is never reported in turn); False, and nothing queued, if
+        it was no longer pending, so the office is told once."""
         async with self.transaction() as db:
-            await db.execute(
-                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?"
-                " WHERE id = ?",
-                (error[:500], entry_id),
+            cur = await db.execute(
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1,"
+                " uncertain = uncertain + ?, last_error = ?, attempt_started_at = NULL"
+                " WHERE id = ? AND status = 'pending'",
+                (int(failure.uncertain), failure.error[:500], entry_id),
             )
+            if cur.rowcount != 1:
+                return False
+            await enqueue(db, notices, submission_id=None, now=self.clock())
+        return True
 
     async def failed_messages(self, *, limit: int = 20) -> list[OutboxEntry]:
         rows = await self._fetchall(

@@ -16,7 +16,6 @@ import logging
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
-from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.anonymity import Secrets
 from storage.repository import Repository
@@ -25,6 +24,10 @@ from storage.rows import new_row_id
 log = logging.getLogger(__name__)
 
 Data = dict[Any, Any]
+# The shapes BasePersistence documents for conversations (python-telegram-bot's own aliases
+# live in a private module, telegram.ext._utils.types).
+ConversationKey = tuple[int | str, ...]
+ConversationDict = dict[ConversationKey, object]
 
 
 class SqliteConversationPersistence(BasePersistence[Data, Data, Data]):

@@ -18,6 +18,7 @@ from bot.anonymity import Secrets
 from bot.records import NewSubmission, Outgoing, Submission
 from bot.workflow import Status
 from storage.base import Clock, NotFound, RepositoryBase
+from storage.effects import EffectQueries
 from storage.inbox import InboxQueries
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_label
 from storage.office import OfficeQueries
@@ -35,6 +36,7 @@ class Repository(
     ReportQueries,
     OutboxQueries,
     InboxQueries,
+    EffectQueries,
     LabelQueries,
     RepositoryBase,
 ):

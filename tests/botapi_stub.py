@@ -34,7 +34,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -490,6 +490,33 @@ class FloodControl:
         return best
 
 
+# Lasting misbehaviours of the answers to one chat's sends and edits (or to getUpdates):
+# "garbled": delivered, but the answer's Message has a field of the wrong type (python-
+#   telegram-bot cannot build it: a TypeError, as after an API change it does not know);
+# "not_json": delivered, answered 200 with an HTML page (a proxy's), which the library
+#   reports as TelegramError("Invalid server response");
+# "hang": delivered, the answer never comes (the client's read timeout ends the request);
+# "close": delivered, then the connection is closed without an answer;
+# "error_500": not delivered, answered 500 Internal Server Error.
+Misbehaviour = Literal["garbled", "not_json", "hang", "close", "error_500"]
+NOT_JSON_BODY = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+def _gone(request: web.Request) -> bool:
+    """Whether the client closed the connection."""
+    return request.transport is None or request.transport.is_closing()
+
+
+def _garbled(item: Any) -> Any:
+    """A message (or the message of an update) whose ``date`` is not a number."""
+    if not isinstance(item, dict):
+        return item
+    inner = next((k for k in ("message", "edited_message") if isinstance(item.get(k), dict)), "")
+    if inner:
+        return {**item, inner: _garbled(item[inner])}
+    return {**item, "date": "now"}
+
+
 def _update_type(update: JsonDict) -> str:
     return next((key for key in update if key != "update_id"), "")
 
@@ -534,6 +561,8 @@ class FakeBotApi:
         self._seq = itertools.count(1)
         self._chats: dict[int, _Chat] = {}
         self._faults: dict[str, list[_Fault]] = {}
+        self._misbehaviours: dict[int | str, Misbehaviour] = {}
+        self._hung = asyncio.Event()  # set at stop: releases the answers that "hang"
         self._blocked: set[int] = set()
         self._users: dict[int, FakeUser] = {}
         self._known_files: set[str] = set()
@@ -567,9 +596,11 @@ class FakeBotApi:
         await site.start()
         self.port = self._runner.addresses[0][1]
         self._closing = False
+        self._hung = asyncio.Event()
 
     async def stop(self) -> None:
         self._closing = True
+        self._hung.set()
         self._wake_pollers()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -625,6 +656,14 @@ class FakeBotApi:
     def send_text(self, user: FakeUser, text: str) -> int:
         """A private-chat text from ``user`` (a ``bot_command`` entity for ``/command``)."""
         return self._push_message(user, user.id, self._text_content(text), source=text)
+
+    def send_garbled_text(self, user: FakeUser, text: str) -> int:
+        """Like :meth:`send_text`, but the update's message has a ``date`` that is not a
+        number: python-telegram-bot cannot build the update."""
+        update_id = self.send_text(user, text)
+        pending = next(p for p in self._pending if p.update["update_id"] == update_id)
+        pending.update = self._delivered[update_id] = _garbled(pending.update)
+        return update_id
 
     def send_group_text(
         self, user: FakeUser, chat_id: int, text: str, *, reply_to: SentMessage | None = None
@@ -961,6 +1000,16 @@ class FakeBotApi:
         for _ in range(times):
             self._faults.setdefault(method, []).append(_Fault(0, "", None, drop=True))
 
+    def misbehave(self, target: int | Literal["getUpdates"], fault: Misbehaviour) -> None:
+        """From now on, answer every send and edit addressed to chat ``target`` (or every
+        getUpdates call) with ``fault`` (see :data:`Misbehaviour`); :meth:`behave` ends it.
+        Each such call is recorded in :attr:`calls` with status 0 (no usable answer), or
+        500; what was delivered is in :attr:`sent` as usual."""
+        self._misbehaviours[target] = fault
+
+    def behave(self, target: int | Literal["getUpdates"]) -> None:
+        self._misbehaviours.pop(target, None)
+
     def enforce_flood_limits(
         self,
         *,
@@ -1044,13 +1093,20 @@ class FakeBotApi:
                     extra = {"retry_after": fault.retry_after} if fault.retry_after else None
                     error = ApiError(fault.status, fault.description, extra)
                     return self._reply(method, params, error)
+            misbehaviour = self._misbehaviour(method, params)
+            if misbehaviour == "error_500":
+                return self._reply(method, params, ApiError(500, "Internal Server Error"))
             try:
                 if polling:
                     result: Any = await self._get_updates(params, request)
                 else:
                     result = self._dispatch(method, params)
             except ApiError as exc:
-                return self._reply(method, params, exc)
+                if misbehaviour is None:
+                    return self._reply(method, params, exc)
+                result = exc
+            if misbehaviour is not None:
+                return await self._misbehave(misbehaviour, method, params, result, request)
             return self._reply(method, params, result)
         finally:
             if not polling:
@@ -1075,6 +1131,42 @@ class FakeBotApi:
             if fault.chat_id is None or str(fault.chat_id) == str(params.get("chat_id")):
                 return faults.pop(index)
         return None
+
+    def _misbehaviour(self, method: str, params: JsonDict) -> Misbehaviour | None:
+        if not self._misbehaviours:
+            return None
+        if method.lower() == "getupdates":
+            return self._misbehaviours.get("getUpdates")
+        if method not in _SEND_METHODS and method not in _EDIT_METHODS:
+            return None
+        return self._misbehaviours.get(_int(params.get("chat_id"), 0))
+
+    async def _misbehave(
+        self,
+        fault: Misbehaviour,
+        method: str,
+        params: JsonDict,
+        result: Any,
+        request: web.Request,
+    ) -> web.StreamResponse:
+        """The answer to a request that was carried out (``result``) when ``fault`` holds."""
+        self.calls.append(ApiCall(method, params, 0, {"fault": fault}))
+        if fault == "hang":  # until the client gives up (or the stand-in stops)
+            self._notify_activity()
+            while not self._hung.is_set() and not _gone(request):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._hung.wait(), 0.05)
+            return web.Response(status=504)
+        if fault == "close":
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response()
+        if fault == "not_json":
+            return web.Response(text=NOT_JSON_BODY, content_type="text/html")
+        if isinstance(result, ApiError):
+            return self._reply(method, params, result)
+        body = [_garbled(i) for i in result] if isinstance(result, list) else _garbled(result)
+        return web.json_response({"ok": True, "result": body})
 
     def _reply(self, method: str, params: JsonDict, result: Any) -> web.Response:
         if isinstance(result, ApiError):

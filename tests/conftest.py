@@ -20,8 +20,9 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from bot.anonymity import existing_secrets
-from bot.app import AnyApplication, build_application, running
+from bot.app import AnyApplication, build_application
 from bot.config import AnonymitySettings, Settings, load_settings
+from bot.lifecycle import running
 from storage.repository import Clock, utc_now
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.processes import EXAMPLE_CONFIG
@@ -35,6 +36,24 @@ hypothesis_settings.register_profile("thorough", max_examples=5000, print_blob=T
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 ADMIN = FakeUser(id=1000001, first_name="办公室", last_name="小王", language_code="zh-hans")
+
+# End-to-end tests run the real Application (or `jindianzi run`, or the benchmarks) against
+# the Bot API stand-in: every test of a test_e2e_* module, of the benchmark smoke test, and
+# any test that uses the stand-in or a running bot. The rest are unit tests:
+# `pytest -m "not e2e"` is the fast loop (README, Development).
+E2E_MODULES = ("test_e2e_", "test_bench_smoke")
+E2E_FIXTURES = {"stub", "runner"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("e2e") or item.get_closest_marker("unit"):
+            continue
+        e2e = item.path.name.startswith(E2E_MODULES) or bool(
+            E2E_FIXTURES & set(getattr(item, "fixturenames", ()))
+        )
+        item.add_marker(pytest.mark.e2e if e2e else pytest.mark.unit)
+
 
 _session_status = 0
 
@@ -118,14 +137,15 @@ async def stub() -> AsyncIterator[FakeBotApi]:
 class BotRunner:
     """Starts, stops and restarts the real application against the stand-in."""
 
-    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
+    def __init__(self, settings: Settings, clock: Clock = utc_now, **build: Any) -> None:
         self.settings = settings
         self.clock = clock
+        self.build = build  # more arguments of build_application (e.g. request=)
         self.app: AnyApplication | None = None
         self._running: AbstractAsyncContextManager[AnyApplication] | None = None
 
     async def start(self) -> AnyApplication:
-        self.app = build_application(self.settings, clock=self.clock)
+        self.app = build_application(self.settings, clock=self.clock, **self.build)
         self._running = running(self.app, poll_timeout=1)
         await self._running.__aenter__()
         return self.app

@@ -1,18 +1,21 @@
 """Running ``jindianzi run`` as its own process against the Bot API stand-in: its
 environment (the caller's without any ``JINDIANZI_*`` setting of its own, plus the
-stand-in's token and URLs, the database and key file, and any further settings) and the
-process itself, from the repository root with the example configuration."""
+stand-in's token and URLs, the database and key file, and any further settings), the
+process itself, from the repository root with the example configuration, and
+:class:`BotProcess` to start, stop, kill and restart it keeping its log."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import sys
+import time
 from pathlib import Path
 
 from tests.botapi_stub import FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
+FAULT_INJECTION = "JINDIANZI_FAULT_INJECTION"
 EXAMPLE_CONFIG = ROOT / "config.example.toml"
 
 
@@ -46,3 +49,72 @@ async def start_bot(
         env=env,
         stderr=stderr,
     )
+
+
+class BotProcess:
+    """``jindianzi run`` against the stand-in, started and stopped as often as needed, with
+    the log of each run kept (:attr:`logs`, one entry per run)."""
+
+    def __init__(self, stub: FakeBotApi, tmp_path: Path, **settings: str) -> None:
+        self.env = bot_env(
+            stub,
+            tmp_path / "bot.sqlite3",
+            tmp_path / "keys.json",
+            **{
+                "TELEGRAM__POLL_TIMEOUT": "1",
+                "OFFICE__SCHEDULED_REPORTS": "false",
+                # Residents in a test send faster than any person; the limit is tested
+                # elsewhere.
+                "LIMITS__MAX_SUBMISSIONS_PER_HOUR": "0",
+                **settings,
+            },
+        )
+        self.stub = stub
+        self.database = tmp_path / "bot.sqlite3"
+        self.logs: list[str] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self, *, fault: str | None = None, polling: bool = False) -> None:
+        """Start a run, with ``fault`` armed for this run only (bot/faults.py's syntax). With
+        ``polling``, until the bot asks the stand-in for updates (start-up done)."""
+        calls = len(self.stub.calls)
+        extra = {FAULT_INJECTION: fault} if fault else {}
+        self.process = await start_bot({**self.env, **extra})
+        self._reader = asyncio.create_task(self._read(self.process))
+        if polling:
+            await self.stub.wait_until(
+                lambda: any(c.method == "getUpdates" for c in self.stub.calls[calls:]),
+                timeout=60,
+            )
+
+    async def _read(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stderr is not None
+        chunks = []
+        while line := await process.stderr.readline():
+            chunks.append(line.decode(errors="replace"))
+        self.logs.append("".join(chunks))
+
+    def kill(self) -> None:
+        """Whatever happened in the test, leave no bot process behind."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+
+    async def stop(self, sig: int, *, timeout: float = 30.0) -> int:
+        """Send ``sig`` and wait for the process (and its log) to end; its exit status."""
+        assert self.process is not None
+        self.process.send_signal(sig)
+        return await self.ended(timeout=timeout)
+
+    async def ended(self, *, timeout: float = 30.0) -> int:
+        """Wait for the process to end by itself (e.g. killed by the fault injection)."""
+        assert self.process is not None and self._reader is not None
+        code = await asyncio.wait_for(self.process.wait(), timeout=timeout)
+        await self._reader
+        return code
+
+    async def timed_stop(self, sig: int, *, timeout: float = 30.0) -> tuple[int, float]:
+        """:meth:`stop`, and how many seconds the process took to end."""
+        began = time.monotonic()
+        code = await self.stop(sig, timeout=timeout)
+        return code, time.monotonic() - began

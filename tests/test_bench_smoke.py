@@ -19,8 +19,16 @@ def test_tagging_benchmark_runs() -> None:
 
 def test_topic_model_benchmark_runs() -> None:
     figures = tagger_model.speed(200, 1)
-    assert set(figures) == {"rules", "combined", "train_5000"}
+    assert set(figures) == {
+        "rules_short",
+        "combined_short",
+        "rules_200",
+        "combined_200",
+        "train_5000",
+    }
     assert all(v > 0 for v in figures.values())
+    sizes = tagger_model.samples(50)
+    assert max(map(len, sizes["short"])) <= 60 and set(map(len, sizes["200"])) == {200}
 
 
 async def test_store_benchmark_fills_and_queries() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -69,3 +72,26 @@ def test_a_font_without_chinese_would_be_caught(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(charts, "cjk_font", lambda: latin)
     with pytest.raises(UserWarning, match=r"(?i)glyph"):
         charts.render(sample())
+
+
+def test_charts_are_drawn_without_pyplot() -> None:
+    """matplotlib's object API: no pyplot (its global figure list and backend switching)."""
+    code = (
+        "import sys\n"
+        "from tests.test_charts import sample\n"
+        "from bot import charts\n"
+        "assert charts.render(sample()).startswith(b'\\x89PNG')\n"
+        "print('matplotlib.pyplot' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
+
+
+def test_charts_drawn_in_several_threads_at_once_are_the_same_picture() -> None:
+    expected = charts.render(sample())
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pictures = list(pool.map(lambda _: charts.render(sample()), range(2)))
+    assert pictures == [expected] * 2

@@ -130,6 +130,7 @@ def test_run_freezes_what_start_up_left_alive_after_collecting_its_garbage(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import bot.app
+    import bot.lifecycle
 
     class Node:
         me: object
@@ -146,19 +147,18 @@ def test_run_freezes_what_start_up_left_alive_after_collecting_its_garbage(
         frozen.append(gc.get_freeze_count())
         gc.unfreeze()  # this test process builds many applications
 
-    monkeypatch.setattr(bot.app, "build_application", lambda *a, **k: _NoPolling())
+    async def no_polling(app: object, **kwargs: object) -> None:
+        return None
+
+    monkeypatch.setattr(bot.app, "build_application", lambda *a, **k: object())
     monkeypatch.setattr(bot.app, "freeze_start_up_objects", freeze)
+    monkeypatch.setattr(bot.lifecycle, "serve", no_polling)
     config = tmp_path / "config.toml"
     config.write_text('[telegram]\ntoken = "1:x"\n' + TOPICS, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     assert main(["run", "--config", str(config)]) == EXIT_OK
     assert gone() is None  # the garbage was collected, not frozen
     assert frozen and frozen[0] > 10_000  # what start-up left alive was
-
-
-class _NoPolling:
-    def run_polling(self, **kwargs: object) -> None:
-        return None
 
 
 def test_backup_without_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

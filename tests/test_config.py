@@ -73,6 +73,27 @@ def test_overrides_argument_is_merged_into_the_file(tmp_path: Path) -> None:
     assert settings.roles.office_chat_id == 3
 
 
+def test_overrides_argument_wins_over_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Values passed in (the tests' make_settings) come first, then the environment, then
+    the file: pydantic-settings' own order."""
+    path = write(tmp_path, "[roles]\nadmin_ids = [5]\noffice_chat_id = -1\n" + TOPICS)
+    monkeypatch.setenv("JINDIANZI_ROLES__ADMIN_IDS", "[6]")
+    monkeypatch.setenv("JINDIANZI_ROLES__OFFICE_CHAT_ID", "-2")
+    settings = load_settings(path, overrides={"roles": {"office_chat_id": -3}})
+    assert settings.roles.admin_ids == [6]
+    assert settings.roles.office_chat_id == -3
+
+
+def test_the_file_is_read_only_by_the_load_that_chose_it(tmp_path: Path) -> None:
+    loaded = load_settings(write(tmp_path, "[roles]\noffice_chat_id = 9\n" + TOPICS))
+    assert loaded.roles.office_chat_id == 9
+    # Settings built afterwards without a file get the defaults, not that file.
+    fresh = Settings(topics=[t.model_dump() for t in loaded.topics])
+    assert fresh.roles.office_chat_id == 0
+
+
 def test_example_file_with_a_token_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JINDIANZI_TELEGRAM__TOKEN", "123:abc")
     settings = load_settings(EXAMPLE_CONFIG, require_token=True)
@@ -140,6 +161,13 @@ def test_no_topics_at_all(tmp_path: Path) -> None:
 def test_invalid_toml(tmp_path: Path) -> None:
     report = problems(write(tmp_path, "[telegram\n"))
     assert "not valid TOML" in report and str(tmp_path / "config.toml") in report
+
+
+def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(TOPICS.encode("gb18030"))
+    report = problems(path)
+    assert "cannot read file" in report and str(path) in report
 
 
 def test_missing_file_given_explicitly(tmp_path: Path) -> None:

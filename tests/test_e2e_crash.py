@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
-from tests.processes import bot_env, start_bot
+from tests.processes import BotProcess
 
 USERS = 50
 KILL_AFTER_ACKS = 12
@@ -37,45 +37,6 @@ class Resident:
     photo: str | None
     refs: list[int] = field(default_factory=list)  # every acknowledgement received
     restarts: int = 0  # times the bot told them to start again
-
-
-class BotProcess:
-    def __init__(self, stub: FakeBotApi, tmp_path: Path) -> None:
-        self.env = bot_env(
-            stub,
-            tmp_path / "bot.sqlite3",
-            tmp_path / "keys.json",
-            TELEGRAM__POLL_TIMEOUT="1",
-            OFFICE__SCHEDULED_REPORTS="false",
-            # Residents in a test send faster than any person; the limit is tested elsewhere.
-            LIMITS__MAX_SUBMISSIONS_PER_HOUR="0",
-        )
-        self.logs: list[str] = []
-        self.process: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self.process = await start_bot(self.env)
-        self._reader = asyncio.create_task(self._read(self.process))
-
-    async def _read(self, process: asyncio.subprocess.Process) -> None:
-        assert process.stderr is not None
-        chunks = []
-        while line := await process.stderr.readline():
-            chunks.append(line.decode(errors="replace"))
-        self.logs.append("".join(chunks))
-
-    def kill(self) -> None:
-        """Whatever happened in the test, leave no bot process behind."""
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()
-
-    async def stop(self, sig: int) -> int:
-        assert self.process is not None and self._reader is not None
-        self.process.send_signal(sig)
-        code = await asyncio.wait_for(self.process.wait(), timeout=30)
-        await self._reader
-        return code
 
 
 def _has_button(prefix: str) -> object:
@@ -190,7 +151,7 @@ async def _run(
         f"updates replayed from the inbox {replayed}; told to start again {told_again}"
     )
 
-    with sqlite3.connect(Path(bot.env["JINDIANZI_STORAGE__PATH"])) as db:
+    with sqlite3.connect(bot.database) as db:
         db.row_factory = sqlite3.Row
         rows = db.execute("SELECT * FROM submissions ORDER BY id").fetchall()
         attachments = Counter(

@@ -56,9 +56,9 @@ async def submit(chat: Chat, text: str, *, anonymous: bool) -> int:
     return int(ack.plain.split("#", 1)[1].split()[0].rstrip("。.,，"))
 
 
-async def office_card(stub: FakeBotApi, number: int) -> SentMessage:
+async def office_card(stub: FakeBotApi, number: int, *, timeout: float = 5) -> SentMessage:
     return await stub.wait_for(
-        OFFICE, predicate=lambda m: f"#{number}" in m.plain and bool(m.buttons), timeout=5
+        OFFICE, predicate=lambda m: f"#{number} " in m.plain and bool(m.buttons), timeout=timeout
     )
 
 

@@ -18,9 +18,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import Webhook, build_application, running, webhook_for
+from bot.app import Webhook, build_application, webhook_for
 from bot.config import Settings
-from bot.logs import WITHHELD, configure_logging
+from bot.lifecycle import running
+from bot.logs import QUIET_LIBRARIES, WITHHELD, configure_logging
 from tests.botapi_stub import FakeBotApi, FakeUser, JsonDict
 from tests.conftest import drafts_of
 from tests.processes import bot_env, start_bot
@@ -212,3 +213,32 @@ async def test_what_the_webhook_server_cannot_parse_is_logged_without_identity(
     for token in (str(USER.id), "陈", "晓明", "村里的账目"):
         assert token not in logs
     assert "Received data was *not* processed!" in logs and WITHHELD in logs
+
+
+async def test_ptb_webhook_server_log_of_an_unparsable_update_withholds_the_body(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> None:
+    """Guards a coupling to python-telegram-bot's internals: its webhook server logs an update
+    it cannot parse, body included ("Received data was: %r"), from a logger of its own
+    choosing (telegram.ext.Updater in 22.x, not the module's name). bot.logs recognises the
+    line by its text under the "telegram" loggers; if PTB changes either, this fails."""
+    settings = make_settings(stub)
+    webhook, _ = webhook_for(settings, URL, "127.0.0.1", free_port())
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in QUIET_LIBRARIES}
+    configure_logging("INFO", stream=stream)
+    try:
+        async with running(build_application(settings), webhook=webhook):
+            body = {"update_id": 9, "message": {"from": {"id": 987654321, "first_name": "秀英"}}}
+            assert await post(webhook.port, body, webhook.secret) == 400
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        for name, value in levels.items():
+            logging.getLogger(name).setLevel(value)
+    log = stream.getvalue()
+    assert "Received data was *not* processed!" in log  # PTB still logs the line...
+    assert WITHHELD in log  # ... and it was recognised
+    assert "987654321" not in log and "秀英" not in log

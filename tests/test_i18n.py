@@ -1,27 +1,64 @@
-"""The message catalogue: complete in three languages with the same placeholders, really
+"""The message catalogues (bot/locale/*/LC_MESSAGES/jindianzi.po): complete in three languages
+with the same placeholders, plural forms where they count, valid Telegram HTML, really
 Traditional where it should be, and every key the code uses exists."""
 
 from __future__ import annotations
 
 import ast
 import re
+import shutil
 import string
 import typing
+from functools import cache
 from pathlib import Path
 
 import opencc
 import pytest
+from babel.messages.catalog import Catalog
 
-from bot.i18n import DEFAULT_LANGUAGE, MESSAGES, resolve_language, t
+from bot.config import LANGUAGES, Language
+from bot.i18n import (
+    LOCALE_DIR,
+    Catalogues,
+    catalogue_path,
+    message_key,
+    read_catalogue,
+    resolve_language,
+    t,
+    tn,
+)
+from bot.i18n_tools import misformatted
 from bot.records import RATINGS, AttachmentType
 from bot.workflow import Kind, Status
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")])
-PREFIXES = {key.split(".", 1)[0] for key in MESSAGES}
 KEY = re.compile(r"^[a-z_]+\.[a-z_.]+$")
 FAMILY_HEAD = re.compile(r"^[a-z_]+\.(?:[a-z_]+\.)*$")
 S2TW = opencc.OpenCC("s2tw")
+
+Texts = dict[Language, tuple[str, ...]]  # a key's forms in each language (one unless plural)
+
+
+def read_all(locale_dir: Path = LOCALE_DIR) -> dict[Language, Catalog]:
+    return {lang: read_catalogue(lang, locale_dir) for lang in LANGUAGES}
+
+
+def entries(locale_dir: Path = LOCALE_DIR) -> dict[str, Texts]:
+    """Every key of any catalogue with its texts in the languages that have it."""
+    out: dict[str, Texts] = {}
+    for lang, catalog in read_all(locale_dir).items():
+        for message in catalog:
+            if message.id:
+                text = message.string or ""
+                forms = (text,) if isinstance(text, str) else tuple(text)
+                out.setdefault(message_key(message.id), {})[lang] = forms
+    return out
+
+
+MESSAGES = entries()
+PLURAL = {message_key(m.id) for m in read_all()["zh-Hans"] if m.id and m.pluralizable}
+PREFIXES = {key.split(".", 1)[0] for key in MESSAGES}
 
 
 def placeholders(template: str) -> list[tuple[str, str | None, str | None]]:
@@ -33,57 +70,221 @@ def placeholders(template: str) -> list[tuple[str, str | None, str | None]]:
     return sorted(fields, key=str)
 
 
+@cache
 def trees() -> list[tuple[Path, ast.Module]]:
     return [(path, ast.parse(path.read_text(encoding="utf-8"))) for path in SOURCES]
 
 
-# ---------------------------------------------------------------- the catalogue itself
-def test_three_languages_with_identical_placeholders() -> None:
+# ---------------------------------------------------------------- the catalogues themselves
+def catalogue_problems(locale_dir: Path) -> list[str]:
+    """Every key in all three languages, no empty text, the same placeholders in every
+    language and plural form as in Simplified Chinese, the plural form count of each
+    language, nothing fuzzy or obsolete."""
     problems = []
-    for key, entry in MESSAGES.items():
-        if set(entry) != {"zh-Hans", "zh-Hant", "en"}:
+    catalogs = read_all(locale_dir)
+    for lang, catalog in catalogs.items():
+        problems += [f"{lang}: obsolete {key}" for key in catalog.obsolete]
+        for message in catalog:
+            if not message.id:
+                continue
+            key = message_key(message.id)
+            if message.fuzzy:
+                problems.append(f"{key}/{lang}: fuzzy (not used at run time)")
+            if message.pluralizable and message.id != (key, key):
+                problems.append(f"{key}/{lang}: msgid_plural must equal msgid")
+            forms = message.string
+            if isinstance(forms, tuple | list) and len(forms) != catalog.num_plurals:
+                problems.append(f"{key}/{lang}: {len(forms)} forms, not {catalog.num_plurals}")
+    for key, entry in entries(locale_dir).items():
+        if set(entry) != set(LANGUAGES):
             problems.append(f"{key}: languages {sorted(entry)}")
             continue
-        if not all(text.strip() for text in entry.values()):
+        plural = {lang for lang in LANGUAGES if catalogs[lang][key].pluralizable}
+        if plural and plural != set(LANGUAGES):
+            problems.append(f"{key}: plural only in {sorted(plural)}")
+        if not all(text.strip() for forms in entry.values() for text in forms):
             problems.append(f"{key}: empty text")
-        for lang in ("zh-Hant", "en"):
-            if placeholders(entry[lang]) != placeholders(entry["zh-Hans"]):
+        reference = placeholders(entry["zh-Hans"][0])
+        for lang, forms in entry.items():
+            if any(placeholders(text) != reference for text in forms):
                 problems.append(f"{key}: {lang} placeholders differ from zh-Hans")
-    assert problems == []
+    return problems
+
+
+def test_three_languages_with_identical_placeholders() -> None:
+    assert catalogue_problems(LOCALE_DIR) == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "find", "replace"),
+    [
+        ("en", "Reference <b>{ref}</b>", "Reference <b>{reef}</b>"),  # a misspelt placeholder
+        ("zh-Hant", "{ref}", "{ref} {num2}"),  # an extra one
+        ("zh-Hans", "编号 <b>{ref}</b>", "编号"),  # a missing one (compared with the others)
+        ("en", 'msgstr[1] "⏰ Overdue by {days} days"', 'msgstr[1] "⏰ Overdue by days"'),
+    ],
+)
+def test_a_wrong_placeholder_is_found(
+    tmp_path: Path, lang: Language, find: str, replace: str
+) -> None:
+    locale_dir = tmp_path / "locale"
+    shutil.copytree(LOCALE_DIR, locale_dir)
+    path = catalogue_path(lang, locale_dir)
+    text = path.read_text(encoding="utf-8")
+    assert find in text
+    path.write_text(text.replace(find, replace, 1), encoding="utf-8")
+    assert any("placeholders differ" in p for p in catalogue_problems(locale_dir))
+
+
+def test_a_key_missing_in_one_language_is_found_and_falls_back(tmp_path: Path) -> None:
+    locale_dir = tmp_path / "locale"
+    shutil.copytree(LOCALE_DIR, locale_dir)
+    path = catalogue_path("en", locale_dir)
+    text = path.read_text(encoding="utf-8")
+    entry = 'msgid "menu.help"\nmsgstr "❓ Help"\n\n'
+    assert entry in text
+    path.write_text(text.replace(entry, ""), encoding="utf-8")
+    assert "menu.help: languages ['zh-Hans', 'zh-Hant']" in catalogue_problems(locale_dir)
+    assert Catalogues(locale_dir).t("en", "menu.help") == "❓ 帮助"  # Simplified Chinese
 
 
 def test_every_template_formats() -> None:
     for key, entry in MESSAGES.items():
-        for lang, template in entry.items():
-            names = {name for name, _, _ in placeholders(template)}
-            assert "" not in names, f"{key}/{lang}: positional placeholder"
-            template.format(**dict.fromkeys(names, "x"))  # no stray braces
+        for lang, forms in entry.items():
+            for template in forms:
+                names = {name for name, _, _ in placeholders(template)}
+                assert "" not in names, f"{key}/{lang}: positional placeholder"
+                template.format(**dict.fromkeys(names, "x"))  # no stray braces
+
+
+# Telegram's HTML: these tags, and <, > and & only as part of a tag or an entity.
+TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre"}
+TAG = re.compile(r"<(/?)([a-z-]+)(?:\s[^<>]*)?>")
+ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
+
+
+def html_problems(text: str) -> list[str]:
+    problems: list[str] = []
+    stack: list[str] = []
+    for match in TAG.finditer(text):
+        closing, name = match.group(1), match.group(2)
+        if name not in TELEGRAM_TAGS:
+            problems.append(f"tag <{name}> is not Telegram HTML")
+        elif not closing:
+            stack.append(name)
+        elif not stack or stack.pop() != name:
+            problems.append(f"</{name}> closes nothing open")
+    problems += [f"<{name}> never closed" for name in stack]
+    rest = ENTITY.sub("", TAG.sub("", text))
+    problems += [f"bare {c!r}" for c in "<>&" if c in rest]
+    return problems
+
+
+def test_every_text_is_valid_telegram_html() -> None:
+    problems = []
+    for key, entry in MESSAGES.items():
+        for lang, forms in entry.items():
+            for template in forms:
+                names = {name for name, _, _ in placeholders(template)}
+                text = template.format(**dict.fromkeys(names, "x"))
+                problems += [f"{key}/{lang}: {p}" for p in html_problems(text)]
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("<b>bold", "<b> never closed"),
+        ("<b>x</i>", "</i> closes nothing open"),
+        ("<div>x</div>", "tag <div> is not Telegram HTML"),
+        ("1 < 2", "bare '<'"),
+        ("R&D", "bare '&'"),
+    ],
+)
+def test_the_html_check_finds(text: str, problem: str) -> None:
+    assert problem in html_problems(text)
+    assert html_problems('<b>ok</b> &lt; <a href="https://x.org">x</a> &amp;') == []
 
 
 def test_traditional_is_traditional() -> None:
     untranslated, leftovers = [], []
     for key, entry in MESSAGES.items():
-        hans, hant = entry["zh-Hans"], entry["zh-Hant"]
-        if S2TW.convert(hans) != hans and hant == hans:  # convertible, yet not converted
-            untranslated.append(key)
-        if S2TW.convert(hant) != hant:  # a Simplified character left in the zh-Hant text
-            leftovers.append(key)
+        for hans, hant in zip(entry["zh-Hans"], entry["zh-Hant"], strict=True):
+            if S2TW.convert(hans) != hans and hant == hans:  # convertible, yet not converted
+                untranslated.append(key)
+            if S2TW.convert(hant) != hant:  # a Simplified character left in the zh-Hant text
+                leftovers.append(key)
     assert untranslated == [] and leftovers == []
+
+
+def test_catalogue_files_are_sorted_in_babels_layout() -> None:
+    """So that the maintainer tool, Babel and a merge all produce the same bytes."""
+    assert misformatted() == [], "run: python -m bot.i18n_tools format"
 
 
 def test_spot_checks_of_traditional_texts() -> None:
     assert t("zh-Hant", "menu.report") == "📣 反映問題"
     assert t("zh-Hans", "menu.report") == "📣 反映问题"
-    assert "記錄" in t("zh-Hant", "privacy.text")
+    assert "記錄" in tn("zh-Hant", "privacy.text", 30, days=30)
     assert t("zh-Hant", "kind.suggestion") == "建議"
 
 
 def test_t_formats_and_falls_back_to_simplified() -> None:
-    assert t("en", "limit.reached", limit=3).startswith("You have sent 3 items")
-    assert t("fr", "kind.problem") == MESSAGES["kind.problem"][DEFAULT_LANGUAGE]
+    assert tn("en", "limit.reached", 3, limit=3).startswith("You have sent 3 items")
+    assert t("fr", "kind.problem") == MESSAGES["kind.problem"]["zh-Hans"][0] == "问题反映"
     assert "<b>" in t("zh-Hans", "help.text")  # templates without values are returned as is
     with pytest.raises(KeyError):
         t("zh-Hans", "no.such_key")
+    with pytest.raises(KeyError):
+        tn("en", "no.such_key", 2)
+
+
+# ---------------------------------------------------------------- plural forms
+@pytest.mark.parametrize(
+    ("n", "english"),
+    [(0, "0 photos"), (1, "1 photo"), (2, "2 photos"), (11, "11 photos"), (21, "21 photos")],
+)
+def test_english_has_two_forms_chinese_one(n: int, english: str) -> None:
+    assert tn("en", "attachment.photo", n, n=n) == english
+    assert tn("zh-Hans", "attachment.photo", n, n=n) == f"照片 {n}"
+    assert tn("zh-Hant", "field.overdue", n, days=n) == f"⏰ 已逾期 {n} 天"
+    assert tn("fr", "attachment.photo", n, n=n) == f"照片 {n}"  # unknown language
+
+
+def test_plural_and_plain_messages_are_not_confused() -> None:
+    assert tn("en", "field.overdue", 1, days=1) == "⏰ Overdue by 1 day"
+    assert tn("en", "field.overdue", 3, days=3) == "⏰ Overdue by 3 days"
+    with pytest.raises(TypeError, match="use tn"):
+        t("en", "field.overdue", days=3)  # would silently pick one form
+    with pytest.raises(TypeError, match="use t"):
+        tn("en", "menu.help", 2)
+
+
+# Counts that come from the configuration and are plural with every sensible value, rendered
+# through a key chosen at run time; left plain.
+PLAIN_COUNTS = {
+    "admin.assign.ask": "deadline days of [office], 15 and 30 by default",
+    "compose.too_short": "limits.min_text_chars, 4 by default",
+    "input.too_long": "characters of a text beyond limits.max_text_chars (at least 100)",
+    "input.too_many_attachments": "limits.max_attachments, 10 by default",
+    "input.too_many_parts": "limits.max_parts, 20 by default",
+    "stats.first_response": "hours with one decimal (1.0 hours)",
+}
+
+
+def test_texts_that_count_things_in_english_have_plural_forms() -> None:
+    """No "(s)" left, and a number before a counted noun in English means plural forms."""
+    nouns = "item|day|hour|rating|attachment|photo|message|character|document|location"
+    counted = re.compile(rf"\{{\w+\}} (?:{nouns})s?\b")
+    problems = []
+    for key, entry in MESSAGES.items():
+        english = entry["en"]
+        if any("(s)" in text for text in english):
+            problems.append(f"{key}: (s)")
+        if key not in PLURAL and key not in PLAIN_COUNTS and counted.search(english[0]):
+            problems.append(f"{key}: counts things; make it plural")
+    assert problems == []
+    assert {key for key in PLAIN_COUNTS if key in PLURAL or key not in MESSAGES} == set()
 
 
 # ---------------------------------------------------------------- resolve_language
@@ -214,7 +415,7 @@ def test_every_member_of_a_dynamic_family_exists(head: str) -> None:
 def test_literal_key_calls_pass_every_placeholder() -> None:
     """t(lang, "key", ...), say(..., "key", ...) and office_notice(..., "key", ...) fill all
     of the message's placeholders (a missing one is a KeyError, or raw braces, at run time)."""
-    formatters = {"t", "say", "office_notice", "cards.office_notice"}
+    formatters = {"t", "tn", "say", "office_notice", "cards.office_notice"}
     problems: list[str] = []
     for path, tree in trees():
         for node in ast.walk(tree):
@@ -226,7 +427,34 @@ def test_literal_key_calls_pass_every_placeholder() -> None:
             given = {k.arg for k in node.keywords}
             if not keys or None in given:  # no literal key, or **values passed through
                 continue
-            needed = {n for n, _, _ in placeholders(MESSAGES[keys[0]]["zh-Hans"])}
+            needed = {n for n, _, _ in placeholders(MESSAGES[keys[0]]["zh-Hans"][0])}
             if needed - given:
                 problems.append(f"{path.name}:{node.lineno} {keys[0]} lacks {needed - given}")
+    assert problems == []
+
+
+def test_plural_messages_are_formatted_with_tn_and_only_they() -> None:
+    """t() on a plural message, or tn() on a plain one, is a TypeError at run time: every
+    call with a literal key or a key family (f"attachment.{kind}") uses the right one."""
+    plain_formatters = {"t", "say", "office_notice", "cards.office_notice"}
+    problems: list[str] = []
+    for path, tree in trees():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = ast.unparse(node.func)
+            if name != "tn" and name not in plain_formatters:
+                continue
+            for arg in node.args:
+                if isinstance(arg, ast.Constant) and arg.value in MESSAGES:
+                    keys = {arg.value}
+                elif isinstance(arg, ast.JoinedStr) and arg.values:
+                    head = arg.values[0]
+                    members = family_members().get(getattr(head, "value", None) or "")
+                    keys = {f"{head.value}{m}" for m in members or ()}  # type: ignore[attr-defined]
+                else:
+                    continue
+                for key in sorted(keys):
+                    if (key in PLURAL) != (name == "tn"):
+                        problems.append(f"{path.name}:{node.lineno} {name}() with {key}")
     assert problems == []

@@ -51,3 +51,13 @@ def test_the_json_form_cannot_be_changed_through_to_dict() -> None:
     built.to_dict().clear()
     built.to_dict()["inline_keyboard"] = []
     assert json.dumps(built.to_dict()) == before
+
+
+def test_a_keyboard_with_its_json_cached_stays_immutable() -> None:
+    """The cache is set on our own slot with plain Python (object.__setattr__), not with
+    python-telegram-bot's private _unfrozen(); the object stays frozen like any other."""
+    built = keyboards.identity("en")
+    assert isinstance(built, keyboards.Keyboard)
+    with pytest.raises(AttributeError):
+        built.inline_keyboard = ()
+    assert built.to_dict() == InlineKeyboardMarkup(built.inline_keyboard).to_dict()

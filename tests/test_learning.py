@@ -13,22 +13,24 @@ from bot import train_model
 from bot.anonymity import Secrets
 from bot.config import TopicConfig
 from bot.evaluation import LabelResolver, read_rows, read_texts, score
-from bot.learner import EXIT_TOO_FEW, EXIT_TRAINED, TopicLearner
+from bot.learner import EXIT_TOO_FEW, EXIT_TRAINED, TopicLearner, catalogue_json
 from bot.learning import (
-    CONFIDENT,
-    FLOOR,
+    FLOORS,
     N_FEATURES,
+    RULE_WEIGHTS,
     Example,
     Prediction,
     TopicModel,
     combine,
+    counts,
     features,
+    inverse_document_frequency,
     propose,
 )
 from bot.records import Draft, NewSubmission
 from bot.tagging import Tagger, TopicMatch
 from bot.workflow import Kind
-from storage.labels import LabelledExample
+from storage.labels import LabelledExample, StoredModel
 from storage.repository import Repository
 
 ROADS = ["路灯坏了好几天", "村口的路面坑坑洼洼", "公交车班次太少", "桥上的护栏断了", "马路积水严重"]
@@ -57,6 +59,27 @@ def test_features_are_unit_length_and_do_not_cross_texts() -> None:
     assert features([""]).nnz == 0
 
 
+def test_features_are_sublinear_tf_idf_like_scikit_learns() -> None:
+    """The same numbers as TfidfVectorizer(analyzer="char", ngram_range=(1, 3),
+    sublinear_tf=True) fitted on the same texts (hashing aside: the columns differ)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = ["路灯路灯坏了", "路灯亮了", "公交车太少"]
+    _, columns, _ = counts(texts)
+    idf = inverse_document_frequency(columns, len(texts))
+    ours = features(texts, idf)
+    theirs = TfidfVectorizer(
+        analyzer="char", ngram_range=(1, 3), sublinear_tf=True, lowercase=False
+    ).fit_transform(texts)
+    for row in range(len(texts)):
+        assert np.allclose(
+            sorted(ours[row].data.tolist()), sorted(theirs[row].data.tolist()), atol=1e-6
+        )
+    # A column no training text had weighs nothing (as a word outside a vocabulary).
+    unseen = features(["地铁"], idf)
+    assert unseen.nnz == 0
+
+
 def test_training_and_prediction(model: TopicModel) -> None:
     assert model.classes == ("roads", "school")
     assert model.predict("路灯又坏了").topic_id == "roads"
@@ -79,7 +102,15 @@ def test_storage_form_round_trip_without_pickle(model: TopicModel) -> None:
     again = TopicModel.from_blobs(params, columns, values)
     texts = ["路灯坏了", "学校食堂", "随便说说"]
     assert np.allclose(again.probabilities(texts), model.probabilities(texts))
+    assert again.combination == model.combination
     assert len(columns) < N_FEATURES  # only the columns an example touched
+
+
+def test_a_model_of_the_older_format_is_refused(model: TopicModel) -> None:
+    params, columns, values = model.to_blobs()
+    older = json.loads(params) | {"format": 1, "features": "char-1-3-mul64-v1"}
+    with pytest.raises(ValueError, match="another format"):
+        TopicModel.from_blobs(json.dumps(older), columns, values)
 
 
 def test_tampered_storage_is_refused(model: TopicModel) -> None:
@@ -87,7 +118,10 @@ def test_tampered_storage_is_refused(model: TopicModel) -> None:
     with pytest.raises(ValueError):
         TopicModel.from_blobs(params, columns, values[:-4])
     with pytest.raises(ValueError):
-        TopicModel.from_blobs(params.replace('"format": 1', '"format": 2'), columns, values)
+        TopicModel.from_blobs(params.replace('"format": 2', '"format": 3'), columns, values)
+    for key, value in (("temperature", 0), ("floor", 1.5), ("rule_weight", -1)):
+        with pytest.raises(ValueError):
+            TopicModel.from_blobs(json.dumps(json.loads(params) | {key: value}), columns, values)
     nan = np.frombuffer(values, dtype="<f4").copy()
     nan[0] = np.nan
     with pytest.raises(ValueError):
@@ -107,36 +141,106 @@ def test_suggest_keywords(model: TopicModel) -> None:
 
 # ---------------------------------------------------------------- combination rule
 RULE = TopicMatch("roads", 3.0, ("路灯",))
+SECOND = TopicMatch("school", 2.0, ("学校",))
 FALLBACK = TopicMatch("other", 0.0, ())
 IDS = ["roads", "school", "other"]
 
 
-def test_rules_that_fire_win_unless_the_model_is_confident_and_disagrees() -> None:
-    unsure = Prediction("school", CONFIDENT - 0.01, ("学校",))
-    assert combine([RULE], unsure, topics=IDS) == [RULE]
-    agrees = Prediction("roads", 0.99, ("路灯",))
-    assert combine([RULE], agrees, topics=IDS) == [RULE]
-    sure = Prediction("school", CONFIDENT, ("学校",))
-    first, second = combine([RULE], sure, topics=IDS)
-    assert first == TopicMatch("school", CONFIDENT, ("学校",), "model") and second == RULE
+def test_the_rules_ranking_is_shown_when_the_combined_best_is_the_rules_first() -> None:
+    best = Prediction("roads", 0.7, ())
+    assert combine([RULE, SECOND], best, fallback="other") == [RULE, SECOND]
 
 
-def test_with_no_rule_firing_the_model_is_offered_from_the_floor() -> None:
-    assert combine([FALLBACK], Prediction("school", FLOOR - 0.01, ()), topics=IDS) == [FALLBACK]
-    [offered] = combine([FALLBACK], Prediction("school", FLOOR, ("上学",)), topics=IDS)
+def test_the_models_topic_comes_first_when_the_combination_prefers_another() -> None:
+    best = Prediction("school", 0.8, ("上学",))
+    first, *rest = combine([RULE, SECOND], best, fallback="other")
+    assert first == TopicMatch("school", 0.8, ("上学",), "model")
+    assert rest == [RULE, SECOND]  # the keywords that fired stay as evidence
+    [offered] = combine([FALLBACK], Prediction("school", 0.3, ()), fallback="other")
     assert offered.source == "model" and offered.topic_id == "school"
-    assert combine([FALLBACK], None, topics=IDS) == [FALLBACK]
-    gone = Prediction("retired_topic", 0.99, ())
-    assert combine([FALLBACK], gone, topics=IDS) == [FALLBACK]
+
+
+def test_below_the_floor_the_fallback_is_proposed() -> None:
+    unsure = Prediction("school", 0.25, ())
+    assert combine([FALLBACK], unsure, fallback="other", floor=0.3) == [FALLBACK]
+    assert combine([RULE], unsure, fallback="other", floor=0.3) == [FALLBACK, RULE]
+    assert combine([FALLBACK], None, fallback="other") == [FALLBACK]
+
+
+def with_combination(model: TopicModel, **changes: float) -> TopicModel:
+    params, columns, values = model.to_blobs()
+    return TopicModel.from_blobs(json.dumps(json.loads(params) | changes), columns, values)
+
+
+def test_propose_uses_the_stored_rule_weight_and_floor(model: TopicModel) -> None:
+    tagger = Tagger(TOPICS)
+    text = "学校门口的路面坑坑洼洼"  # the rules say school (学校), the model roads
+    assert model.predict(text).topic_id == "roads"
+    by_rules = with_combination(model, rule_weight=100.0, floor=0.0)
+    assert propose(tagger, by_rules, [text], topics=IDS)[0][0] == tagger.tag(text)[0]
+    by_model = with_combination(model, rule_weight=0.0, floor=0.0)
+    [first, second] = propose(tagger, by_model, [text], topics=IDS)[0]
+    assert (first.topic_id, first.source) == ("roads", "model") and second.topic_id == "school"
+    unsure = with_combination(model, rule_weight=0.0, floor=1.0)
+    assert propose(tagger, unsure, [text], topics=IDS)[0][0] == FALLBACK
 
 
 def test_propose_explains_only_the_model_topics_it_shows(model: TopicModel) -> None:
     tagger = Tagger(TOPICS)
     [rules_only, from_model] = propose(tagger, model, ["学校门口", "孩子上学路太远了"], topics=IDS)
-    assert rules_only[0] == TopicMatch("school", 2.0, ("学校",))
+    assert rules_only[0] == tagger.tag("学校门口")[0]
     assert from_model[0].source == "model" and from_model[0].topic_id == "school"
     assert from_model[0].keywords
     assert propose(tagger, None, ["学校"], topics=IDS) == [tagger.tag("学校")]
+    # A topic the model knows but the catalogue no longer has is never proposed.
+    assert (
+        propose(tagger, model, ["孩子上学路太远了"], topics=["roads", "other"])[0][0]
+        != (from_model[0])
+    )
+
+
+# Enough labelled rows to cross-validate: the petition-style set's train split.
+def petitions(limit: int | None = None) -> list[Example]:
+    path = Path(__file__).parent / "data" / "petitions_train.csv"
+    rows = read_rows(path.read_bytes())
+    return [Example(r.text, r.label) for r in rows][:limit]
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> list[TopicConfig]:
+    from bot.config import load_settings
+
+    return load_settings(Path(__file__).resolve().parent.parent / "config.example.toml").topics
+
+
+def test_training_chooses_the_combination_by_cross_validation(
+    catalogue: list[TopicConfig],
+) -> None:
+    tagger = Tagger(catalogue)
+    trained = TopicModel.train(petitions(), tagger)
+    c = trained.combination
+    assert c.catalogue == tagger.fingerprint
+    assert c.rule_weight in RULE_WEIGHTS and c.floor in FLOORS and c.temperature > 0
+    assert set(c.cv) == {"rules", "model", "combined", "folds"}
+    # The chosen pair is the best of the grid, so never below rules or model alone.
+    assert c.cv["combined"] >= max(c.cv["rules"], c.cv["model"])
+    # Without keywords the rules have nothing to add: combined is the model's own figure.
+    bare = [t.model_copy(update={"keywords": []}) for t in catalogue]
+    no_rules = TopicModel.train(petitions(), Tagger(bare)).combination
+    assert no_rules.cv["combined"] == pytest.approx(no_rules.cv["model"])
+
+
+def test_the_fallback_is_proposed_only_where_it_was_the_better_guess(
+    catalogue: list[TopicConfig],
+) -> None:
+    # No labelled fallback rows: proposing the fallback is always a miss, so the floor is 0
+    # and the model's best guess is always offered.
+    rows = [e for e in petitions() if e.topic_id != "other"]
+    trained = TopicModel.train(rows, Tagger(catalogue))
+    assert trained.combination.floor == 0.0
+    texts = ["你好", "谢谢你们", "隔壁王大爷家的狗天天晚上叫个不停"]
+    proposals = propose(Tagger(catalogue), trained, texts, topics=[t.id for t in catalogue])
+    assert all(p[0].topic_id != "other" for p in proposals)
 
 
 # ---------------------------------------------------------------- labels in SQLite
@@ -198,7 +302,7 @@ async def test_the_learner_trains_saves_and_loads_after_a_restart(tmp_path: Path
     repo = Repository(path)
     await repo.connect()
     await repo.add_labels(LabelledExample(e.text, e.topic_id, "import", 1.0) for e in EXAMPLES)
-    learner = TopicLearner(repo, IDS)
+    learner = TopicLearner(repo, TOPICS)
     await learner.load()  # labels, no model: a training is scheduled
     await learner.idle()
     assert learner.model is not None
@@ -207,7 +311,7 @@ async def test_the_learner_trains_saves_and_loads_after_a_restart(tmp_path: Path
 
     again = Repository(path)
     await again.connect()
-    restarted = TopicLearner(again, IDS)
+    restarted = TopicLearner(again, TOPICS)
     await restarted.load()
     assert restarted.model is not None and restarted._task is None  # loaded, not retrained
     assert np.allclose(restarted.model.probabilities(["孩子上学"]), before)
@@ -223,9 +327,35 @@ async def test_a_damaged_stored_model_is_ignored(tmp_path: Path) -> None:
         await db.execute(
             "INSERT INTO topic_model VALUES (1, '{\"format\": 99}', x'00', x'00', 'now')"
         )
-    learner = TopicLearner(repo, IDS)
+    learner = TopicLearner(repo, TOPICS)
     await learner.load()
     assert learner.model is None
+    await repo.close()
+
+
+async def test_a_model_of_the_older_format_or_catalogue_is_retrained_at_start_up(
+    tmp_path: Path, model: TopicModel
+) -> None:
+    """The stored model changed format (#22) without a migration: the table is the same, an
+    older model is refused when read, and the labels train a new one."""
+    repo = Repository(tmp_path / "db.sqlite3")
+    await repo.connect()
+    await repo.add_labels(LabelledExample(e.text, e.topic_id, "import", 1.0) for e in EXAMPLES)
+    params, columns, values = model.to_blobs()
+    older = json.loads(params) | {"format": 1, "features": "char-1-3-mul64-v1"}
+    await repo.save_model(StoredModel(json.dumps(older), columns, values))
+    learner = TopicLearner(repo, TOPICS)
+    await learner.load()
+    await learner.idle()
+    assert learner.model is not None
+    assert learner.model.combination.catalogue == learner.tagger.fingerprint
+    # The catalogue's keywords change: the stored model is used until a new one is trained.
+    edited = [t.model_copy(update={"keywords": [*t.keywords, "课堂"]}) for t in TOPICS]
+    changed = TopicLearner(repo, edited)
+    await changed.load()
+    assert changed.model is not None and changed._task is not None
+    await changed.idle()
+    assert changed.model.combination.catalogue == Tagger(edited).fingerprint
     await repo.close()
 
 
@@ -250,15 +380,24 @@ def test_labels_resolve_by_id_or_name_in_any_language() -> None:
     assert resolve("教育") == "school"
 
 
-def test_scores() -> None:
-    scores = score(["a", "a", "b", "b"], ["a", "b", "b", "b"], ["b", "a"])
-    assert scores.topics == ["b", "a"]
+def test_scores_are_scikit_learns_over_the_labels_in_the_file() -> None:
+    from sklearn.metrics import f1_score
+
+    gold = ["a", "a", "b", "b", "c"]
+    predicted = ["a", "other", "b", "other", "a"]
+    scores = score(gold, predicted, ["b", "a", "c", "other"], fallback="other")
+    assert scores.topics == ["b", "a", "c"]  # the file's labels: never "other"
+    assert scores.others == ["other"]
+    assert scores.macro_f1 == pytest.approx(
+        f1_score(gold, predicted, labels=["a", "b", "c"], average="macro", zero_division=0)
+    )
+    # Not the average over gold and proposed together, which counts "other" as a 4th topic.
+    assert scores.macro_f1 != pytest.approx(f1_score(gold, predicted, average="macro"))
     precision, recall, f1, support = scores.per_topic["a"]
-    assert (precision, recall, support) == (1.0, 0.5, 2) and f1 == pytest.approx(2 / 3)
-    assert scores.per_topic["b"][0] == pytest.approx(2 / 3) and scores.per_topic["b"][1] == 1.0
-    assert scores.accuracy == 0.75
-    assert scores.macro_f1 == pytest.approx((2 / 3 + 0.8) / 2)
-    assert scores.confusion[("a", "b")] == 1
+    assert (precision, recall, support) == (0.5, 0.5, 2) and f1 == pytest.approx(0.5)
+    assert scores.per_topic["c"] == (0.0, 0.0, 0.0, 1)
+    assert scores.accuracy == 0.4 and scores.fallback_rate == 0.4
+    assert scores.confusion[("b", "other")] == 1
     with pytest.raises(ValueError):
         score(["a"], [])
 
@@ -268,13 +407,85 @@ async def test_the_training_process_saves_the_model_or_says_too_few(tmp_path: Pa
     repo = Repository(path)
     await repo.connect()
     await repo.add_labels([LabelledExample("路灯坏了", "roads", "import", 1.0)])
-    assert train_model.main([str(path), ",".join(IDS)]) == EXIT_TOO_FEW
+    assert train_model.main([str(path)], catalogue_json(TOPICS)) == EXIT_TOO_FEW
     await repo.add_labels(LabelledExample(e.text, e.topic_id, "import", 1.0) for e in EXAMPLES)
-    assert train_model.main([str(path), "roads,other"]) == EXIT_TOO_FEW
-    assert train_model.main([str(path), ",".join(IDS)]) == EXIT_TRAINED
+    without_school = [t for t in TOPICS if t.id != "school"]
+    assert train_model.main([str(path)], catalogue_json(without_school)) == EXIT_TOO_FEW
+    assert train_model.main([str(path)], catalogue_json(TOPICS)) == EXIT_TRAINED
     stored = await repo.load_model()
     assert stored is not None
     model = TopicModel.from_blobs(stored.params, stored.columns, stored.weights)
     assert model.classes == ("roads", "school")
     assert model.examples == len(EXAMPLES) + 1  # and the lone first label
     await repo.close()
+
+
+def test_a_batch_is_explained_as_each_text_alone(model: TopicModel) -> None:
+    texts = ["孩子上学路太远了", "路灯坏了好几天", "学", "", "路面坑坑洼洼，学校门口也是"]
+    topics = ["school", "roads", "school", "roads", "nowhere"]
+    batch = model.explain_batch(texts, topics)
+    alone = [model.explain_batch([t], [topic])[0] for t, topic in zip(texts, topics, strict=True)]
+    assert batch == alone
+    assert batch[0] and all(g in texts[0] for g in batch[0])
+    assert batch[2:] == [(), (), ()]  # no n-gram of 2+ characters; empty; unknown topic
+
+
+NO_SCIKIT_LEARN = """
+import asyncio, sys
+from pathlib import Path
+from bot.cli import _parser
+from bot.config import load_settings
+from bot.learner import TopicLearner
+from bot.tagging import Tagger
+from storage.repository import Repository
+
+_parser()  # the command line, with `tagger`'s parser, as `jindianzi run` builds it
+
+async def main() -> None:
+    settings = load_settings(Path(sys.argv[1]))
+    repository = Repository(Path(sys.argv[2]))
+    await repository.connect()
+    learner = TopicLearner(repository, settings.topics)
+    await learner.load()
+    assert learner.model is not None and learner._task is None
+    print(await learner.propose(Tagger(settings.topics), "村口的路灯坏了三天，晚上孩子放学很危险"))
+    await repository.close()
+
+asyncio.run(main())
+print(sorted({m.split(".")[0] for m in sys.modules} & {"sklearn", "scipy"}))
+"""
+
+
+async def test_the_bot_process_never_imports_scikit_learn(
+    tmp_path: Path, catalogue: list[TopicConfig]
+) -> None:
+    """Training runs in its own process; the bot's own (loading, proposing, its command
+    line's parsers) loads neither scikit-learn nor SciPy."""
+    import asyncio
+    import sys
+
+    from tests.processes import EXAMPLE_CONFIG, ROOT
+
+    path = tmp_path / "db.sqlite3"
+    repo = Repository(path)
+    await repo.connect()
+    await repo.add_labels(
+        LabelledExample(e.text, e.topic_id, "import", 1.0) for e in petitions(200)
+    )
+    await repo.close()
+    assert train_model.main([str(path)], catalogue_json(catalogue)) == EXIT_TRAINED
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        NO_SCIKIT_LEARN,
+        str(EXAMPLE_CONFIG),
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()
+    proposal, modules = out.decode().strip().splitlines()[-2:]
+    assert "TopicMatch" in proposal
+    assert modules == "[]"

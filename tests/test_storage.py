@@ -120,7 +120,7 @@ async def test_connect_creates_the_schema_in_wal_mode(tmp_path: Path) -> None:
     expected = range(1, max(versions) + 1)
     assert versions == [v for v in expected if v not in migrations.RESERVED]
     assert {"languages", "drafts", "submissions", "attachments", "history"} <= tables
-    assert "conversations" in tables and not {"users", "users_0009", "drafts_0009"} & tables
+    assert "conversations" in tables and not {"users", "users_old", "drafts_old"} & tables
 
 
 async def test_reconnecting_applies_nothing_new(tmp_path: Path) -> None:

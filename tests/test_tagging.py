@@ -4,6 +4,7 @@ the labelled sets in tests/data (see tests/data/README.md for how they were writ
 from __future__ import annotations
 
 import csv
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import Settings, TopicConfig, load_settings
-from bot.tagging import Tagger, TopicMatch, normalise
+from bot.tagging import LEAD_WEIGHT, OCCURRENCE_WEIGHT, Tagger, TopicMatch, normalise
 
 DATA = Path(__file__).parent / "data"
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
@@ -74,23 +75,56 @@ def test_normalise_is_idempotent(text: str) -> None:
 # ---------------------------------------------------------------- evidence and ranking
 def test_evidence_lists_the_configured_keywords_that_fired() -> None:
     [best, second] = SMALL_TAGGER.tag("村口路灯坏了，旁边的垃圾也没人清运")
-    # "路灯" lies inside "路灯坏了": counted once, the longer keyword shown.
-    assert best == TopicMatch("lights", 4.0, ("路灯坏了",))
-    assert second == TopicMatch("rubbish", 4.0, ("垃圾", "清运"))
+    # "路灯" lies inside "路灯坏了": counted once, the longer keyword shown. A short text is
+    # all lead: every keyword counts LEAD_WEIGHT times.
+    assert best == TopicMatch("lights", 4.0 * LEAD_WEIGHT, ("路灯坏了",))
+    assert second == TopicMatch("rubbish", 4.0 * LEAD_WEIGHT, ("垃圾", "清运"))
 
 
 def test_a_keyword_inside_a_longer_one_of_another_topic_does_not_count() -> None:
-    assert SMALL_TAGGER.tag("卫生院晚上没有医生") == [TopicMatch("health", 5.0, ("卫生院", "医生"))]
+    [health] = SMALL_TAGGER.tag("卫生院晚上没有医生")
+    assert (health.topic_id, health.keywords) == ("health", ("卫生院", "医生"))
+    assert health.score == 5.0 * LEAD_WEIGHT
     # It counts where it also occurs on its own.
     ranked = SMALL_TAGGER.tag("卫生院门口的卫生太差")
     assert [(m.topic_id, m.keywords) for m in ranked] == [
         ("health", ("卫生院",)),
         ("rubbish", ("卫生",)),
     ]
+    # Only its free occurrences count: one of the two "卫生" is inside "卫生院".
+    assert ranked[1].score == SMALL_TAGGER.tag("卫生太差")[0].score
 
 
-def test_a_keyword_repeated_counts_once() -> None:
-    assert SMALL_TAGGER.tag("垃圾垃圾垃圾垃圾") == [TopicMatch("rubbish", 2.0, ("垃圾",))]
+def test_a_repeated_keyword_counts_more_with_diminishing_returns() -> None:
+    once, twice, four = (SMALL_TAGGER.tag("垃圾" * n)[0].score for n in (1, 2, 4))
+    assert once == 2.0 * LEAD_WEIGHT
+    assert once < twice < four
+    assert four - twice < 2 * (twice - once)  # the third and fourth add less than the second
+    assert twice == pytest.approx(once * (1 + OCCURRENCE_WEIGHT * math.log(2)), abs=1e-3)
+
+
+def test_a_keyword_in_the_lead_weighs_more_than_the_same_later() -> None:
+    filler = "，".join(["我们楼下的住户都很着急"] * 4)
+    early = SMALL_TAGGER.tag(f"关于路面的问题。{filler}。另外门口有垃圾。")
+    late = SMALL_TAGGER.tag(f"关于门口垃圾的问题。{filler}。另外路面也坏了。")
+    assert [m.topic_id for m in early] == ["roads", "rubbish"]
+    assert [m.topic_id for m in late] == ["rubbish", "roads"]
+    assert early[0].score == LEAD_WEIGHT * early[1].score
+
+
+def test_a_keyword_listed_under_two_topics_counts_half_for_each() -> None:
+    shared = Tagger(
+        [
+            topic("housing", ["小区", "物业"]),
+            topic("security", ["小区", "小偷"]),
+            topic("other", [], fallback=True),
+        ]
+    )
+    ranked = shared.tag("小区里来了小偷")
+    assert [(m.topic_id, m.score) for m in ranked] == [
+        ("security", (1.0 + 2.0) * LEAD_WEIGHT),
+        ("housing", 1.0 * LEAD_WEIGHT),
+    ]
 
 
 def test_more_evidence_ranks_higher_and_ties_keep_catalogue_order() -> None:
@@ -98,7 +132,7 @@ def test_more_evidence_ranks_higher_and_ties_keep_catalogue_order() -> None:
     assert [m.topic_id for m in ranked] == ["rubbish", "roads"]
     assert ranked[0].score > ranked[1].score
     tie = SMALL_TAGGER.tag("路面上有垃圾")
-    assert [(m.topic_id, m.score) for m in tie] == [("rubbish", 2.0), ("roads", 2.0)]
+    assert [(m.topic_id, m.score) for m in tie] == [("rubbish", 3.0), ("roads", 3.0)]
 
 
 def test_nothing_fires_gives_the_fallback_alone() -> None:
@@ -239,7 +273,8 @@ def test_accuracy_on_the_set_the_catalogue_was_tuned_on(tagger: Tagger) -> None:
         part = [r for r in rows if script(r[1]) == name]
         by_script[name] = scores(tagger, part)
         print(f"  {name}: n={len(part)} accuracy={by_script[name][0]:.3f}")
-    # Measured 0.957 / 0.958 (zh-Hans 0.949, zh-Hant 0.984, en 0.958).
+    # Measured 0.936 / 0.938 (zh-Hans 0.925, zh-Hant 0.960, en 0.979) with the catalogue of
+    # issue #22 (0.957 / 0.958 before it, which was tuned on these rows alone).
     assert accuracy >= 0.92 and macro_f1 >= 0.92
     # Traditional text is normalised, so it is tagged about as well as Simplified.
     assert by_script["zh-Hant"][0] >= by_script["zh-Hans"][0] - 0.05
@@ -255,3 +290,41 @@ def test_accuracy_on_messages_written_after_the_catalogue(tagger: Tagger) -> Non
     print(f"\nheld-out set: n={len(rows)} accuracy={accuracy:.3f} macro-F1={macro_f1:.3f}")
     # Measured 0.772.
     assert accuracy >= 0.70
+
+
+# ---------------------------------------------------------------- the petition-style set (#22)
+PETITIONS = ("petitions_train.csv", "petitions_test.csv")
+
+
+def test_petition_set_composition(example: Settings) -> None:
+    """Long messages, every topic of the shipped catalogue on both sides of the split, in
+    both scripts (tests/data/README.md)."""
+    train, test = (load_rows(name) for name in PETITIONS)
+    ids = {t.id for t in example.topics}
+    both = Counter(label for label, _ in train + test)
+    assert set(both) == ids and min(both.values()) >= 50, both
+    for rows in (train, test):
+        assert {label for label, _ in rows} == ids
+        hant = Counter(label for label, text in rows if script(text) == "zh-Hant")
+        assert set(hant) == ids, hant  # Traditional rows in every topic
+        lengths = [len(text) for _, text in rows]
+        assert sum(n >= 100 for n in lengths) >= 0.95 * len(rows)
+    texts = [normalise(text) for _, text in train + test]
+    assert len(set(texts)) == len(texts), "duplicate messages"
+    per_topic = Counter(label for label, _ in test)
+    assert set(per_topic.values()) == {17}  # positions 0, 3, 6, ... of each topic's 50
+
+
+def test_the_shipped_catalogue_untrained_on_petition_style_messages(tagger: Tagger) -> None:
+    """The catalogue was tuned on the train split only; the test split's figure is the honest
+    one (issue #22's target for real messages: 0.70). The floors guard against a change that
+    makes either worse."""
+    figures = {}
+    for name in PETITIONS:
+        rows = load_rows(name)
+        fallback = sum(tagger.tag(text)[0].topic_id == "other" for _, text in rows) / len(rows)
+        figures[name] = scores(tagger, rows)
+        print(f"\n{name}: n={len(rows)} macro-F1={figures[name][1]:.3f} fallback={fallback:.1%}")
+    # Measured 0.792 (train, tuned there) and 0.751 (test).
+    assert figures["petitions_train.csv"][1] >= 0.76
+    assert figures["petitions_test.csv"][1] >= 0.72

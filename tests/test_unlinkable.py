@@ -27,7 +27,7 @@ import pytest
 from bot.anonymity import Secrets, load_or_create_secrets
 from bot.cli import main as cli
 from bot.config import LANGUAGES, Settings
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.records import RATINGS
 from bot.workflow import Kind, Status
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
@@ -496,7 +496,7 @@ async def test_a_closed_anonymous_item_is_unlinked_for_good_after_the_set_days(
         await unlink_job()
         listing = await alice.send("/my", expect=f"#{still_open}")
         assert f"#{closed}" not in listing.plain
-        assert zh("my.unlinked", days=30) in listing.plain
+        assert tn("zh-Hans", "my.unlinked", 30, days=30) in listing.plain
         refused = await alice.send(f"/status {closed}")
         assert refused.plain == zh("status.not_found", ref=f"#{closed}")
         mark = stub.mark()

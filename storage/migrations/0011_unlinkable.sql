@@ -1,9 +1,9 @@
--- 0010 (#13): nothing stored links an anonymous item to a person, or to the same person's
+-- 0011 (#13): nothing stored links an anonymous item to a person, or to the same person's
 -- other items. Existing rows are converted in Python right after this script, in the same
 -- transaction (the new values are keyed hashes: see storage/conversion.py).
 
 -- Language choices under their own pseudonym, without timestamps.
-ALTER TABLE users RENAME TO users_0009;
+ALTER TABLE users RENAME TO users_old;
 CREATE TABLE languages (
     key         TEXT PRIMARY KEY,   -- tag(lang, person): no other row carries it
     language    TEXT NOT NULL
@@ -11,7 +11,7 @@ CREATE TABLE languages (
 
 -- Drafts: a random id for each draft (never the same for two drafts of one person) and,
 -- sealed together, the owner's draft pseudonym and the draft; no timestamps.
-ALTER TABLE drafts RENAME TO drafts_0009;
+ALTER TABLE drafts RENAME TO drafts_old;
 CREATE TABLE drafts (
     id          TEXT PRIMARY KEY,   -- random, new for every draft
     body        TEXT NOT NULL       -- Fernet token of tag(draft, person) + "\n" + JSON, padded

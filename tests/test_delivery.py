@@ -1,0 +1,292 @@
+"""The outbox's delivery semantics (bot/outcomes.py, handlers/delivery.py), unit by unit:
+the decision for every outcome, the outcome of every kind of exception a send can raise,
+and, with a bot that raises each of them, that no exception can make the outbox send a
+message twice in a run, or again before its retry time, or again while its last outcome
+could not be recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import httpx
+import pytest
+from telegram import Bot
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.anonymity import Secrets
+from bot.config import Settings
+from bot.inbox import Inbox
+from bot.outcomes import (
+    MAX_ATTEMPTS,
+    MAX_BACKOFF,
+    Delivered,
+    FailedForGood,
+    Outcome,
+    RetryLater,
+    SendResult,
+    backoff,
+    decide,
+)
+from bot.records import Outgoing
+from bot.services import Services
+from bot.tagging import Tagger
+from handlers import delivery
+from storage.repository import Repository
+from tests.conftest import FrozenClock
+
+NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+OFFICE = -100555
+RESIDENT = 4242
+
+
+def caused(exc: BaseException, cause: BaseException) -> BaseException:
+    exc.__cause__ = cause
+    return exc
+
+
+R = httpx.Request("POST", "http://127.0.0.1/bot/sendMessage")
+UNSURE, REFUSED, REJECTED = Outcome.UNCERTAIN, Outcome.REFUSED, Outcome.REJECTED
+EXCEPTIONS: list[tuple[str, BaseException, Outcome]] = [
+    ("garbled answer", TypeError("'str' object cannot be interpreted as an integer"), UNSURE),
+    ("missing field", KeyError("date"), UNSURE),
+    ("value", ValueError("bad"), UNSURE),
+    ("attribute", AttributeError("x"), UNSURE),
+    ("runtime", RuntimeError("x"), UNSURE),
+    ("os", OSError("x"), UNSURE),
+    ("timeout", TimeoutError(), UNSURE),
+    ("zero", ZeroDivisionError(), UNSURE),
+    ("not json", TelegramError("Invalid server response"), UNSURE),
+    ("read timeout", caused(TimedOut(), httpx.ReadTimeout("t", request=R)), UNSURE),
+    ("write timeout", caused(TimedOut(), httpx.WriteTimeout("t", request=R)), UNSURE),
+    ("closed after the request",
+     caused(NetworkError("httpx.RemoteProtocolError"), httpx.RemoteProtocolError("x", request=R)),
+     UNSURE),
+    ("read error", caused(NetworkError("httpx.ReadError"), httpx.ReadError("x", request=R)),
+     UNSURE),
+    ("unknown http error", caused(NetworkError("Unknown error"), RuntimeError("x")), UNSURE),
+    ("timed out, no cause", TimedOut(), UNSURE),
+    ("connect error",
+     caused(NetworkError("httpx.ConnectError"), httpx.ConnectError("refused", request=R)), REFUSED),
+    ("connect timeout", caused(TimedOut(), httpx.ConnectTimeout("t", request=R)), REFUSED),
+    ("pool timeout", caused(TimedOut(), httpx.PoolTimeout("t", request=R)), REFUSED),
+    ("500", NetworkError("Internal Server Error"), REFUSED),
+    ("502 not json", caused(NetworkError("Bad Gateway (502)"), TelegramError("Invalid")), REFUSED),
+    ("429", RetryAfter(30), REFUSED),
+    ("401", InvalidToken("Unauthorized"), REFUSED),
+    ("409", Conflict("terminated by other getUpdates"), REFUSED),
+    ("400", BadRequest("Chat not found"), REJECTED),
+    ("403", Forbidden("Forbidden: bot was blocked by the user"), REJECTED),
+    ("migrated", ChatMigrated(-1001), REJECTED),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("exc", "outcome"), [(e, o) for _, e, o in EXCEPTIONS], ids=[n for n, _, _ in EXCEPTIONS]
+)
+def test_every_exception_has_an_outcome(exc: BaseException, outcome: Outcome) -> None:
+    result = delivery.classify(exc)
+    assert result.outcome is outcome
+    if isinstance(exc, RetryAfter):
+        assert result.retry_after == 30
+
+
+def test_decisions() -> None:
+    rng = random.Random(1)
+
+    def after(result: SendResult, attempts: int = 0, uncertain: int = 0) -> object:
+        return decide(result, attempts=attempts, uncertain=uncertain, now=NOW, rng=rng)
+
+    assert after(SendResult(Outcome.DELIVERED, message_id=7)) == Delivered(7)
+    rejected = after(SendResult(Outcome.REJECTED, "Forbidden"))
+    assert rejected == FailedForGood("Forbidden", maybe_delivered=False, uncertain=False)
+    # An unknown outcome: one more send, whatever the count of refusals before it...
+    first = after(SendResult(Outcome.UNCERTAIN, "TypeError"), attempts=MAX_ATTEMPTS + 3)
+    assert isinstance(first, RetryLater) and first.uncertain
+    # ... and never another one: a second unknown outcome ends it, even after refusals.
+    second = after(SendResult(Outcome.UNCERTAIN, "TimedOut"), attempts=4, uncertain=1)
+    assert isinstance(second, FailedForGood) and second.maybe_delivered and second.uncertain
+    # A refusal between the two does not count as a copy.
+    refused = after(SendResult(Outcome.REFUSED, "500"), attempts=2, uncertain=1)
+    assert isinstance(refused, RetryLater) and not refused.uncertain
+    # Refusals: retried until MAX_ATTEMPTS sends in all, then a failure that says so.
+    last = after(SendResult(Outcome.REFUSED, "500"), attempts=MAX_ATTEMPTS - 1, uncertain=1)
+    assert isinstance(last, FailedForGood) and last.maybe_delivered
+    assert f"after {MAX_ATTEMPTS} attempts" in last.error
+    # 429: Telegram's wait, plus at most a tenth, not the backoff.
+    flood = after(SendResult(Outcome.REFUSED, "429", retry_after=20), attempts=9)
+    assert isinstance(flood, RetryLater)
+    assert timedelta(seconds=20) <= flood.at - NOW <= timedelta(seconds=22)
+
+
+def test_backoff_doubles_with_jitter_up_to_a_cap() -> None:
+    rng = random.Random(7)
+    for retry in range(30):
+        full = min(timedelta(seconds=2 * 2**retry), MAX_BACKOFF) if retry < 20 else MAX_BACKOFF
+        waits = {backoff(retry, rng) for _ in range(20)}
+        assert all(max(full / 2, timedelta(seconds=1)) <= w <= full for w in waits)
+        assert len(waits) > 1  # jitter: not two messages in step
+    assert backoff(0, rng) >= timedelta(seconds=1)
+
+
+class FakeBot:
+    """Answers each send with the next of ``outcomes`` (an exception is raised)."""
+
+    def __init__(self, *outcomes: BaseException | None) -> None:
+        self.outcomes = list(outcomes)
+        self.sends: list[int] = []
+
+    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Any:
+        self.sends.append(chat_id)
+        outcome = self.outcomes.pop(0) if self.outcomes else None
+        if outcome is not None:
+            raise outcome
+
+        class Sent:
+            message_id = len(self.sends)
+
+        return Sent()
+
+
+@pytest.fixture
+async def svc(make_settings: Callable[..., Settings]) -> AsyncIterator[Services]:
+    settings = make_settings(roles={"office_chat_id": OFFICE})
+    clock = FrozenClock(NOW)
+    repository = Repository(settings.storage.path, clock=clock)
+    await repository.connect()
+    secrets = Secrets.generate()
+    services = Services(
+        settings=settings,
+        repository=repository,
+        tagger=Tagger(settings.topics),
+        secrets=secrets,
+        inbox=Inbox(repository, secrets),
+    )
+    try:
+        yield services
+    finally:
+        await repository.close()
+
+
+async def queue(svc: Services, chat_id: int = RESIDENT) -> None:
+    await svc.repository.queue_messages(
+        [Outgoing(chat_enc=svc.secrets.encrypt_int(chat_id), text="通知")], submission_id=None
+    )
+
+
+def rows(svc: Services) -> list[sqlite3.Row]:
+    with sqlite3.connect(svc.settings.storage.path) as db:
+        db.row_factory = sqlite3.Row
+        return db.execute("SELECT * FROM outbox ORDER BY id").fetchall()
+
+
+async def run(svc: Services, bot: FakeBot, times: int = 3) -> None:
+    for _ in range(times):
+        await delivery.deliver_due(cast(Bot, bot), svc)
+
+
+@pytest.mark.parametrize("exc", [e for _, e, _ in EXCEPTIONS], ids=[n for n, _, _ in EXCEPTIONS])
+async def test_no_exception_makes_the_outbox_send_again_before_its_time(
+    svc: Services, exc: BaseException
+) -> None:
+    await queue(svc)
+    bot = FakeBot(exc, exc, exc)
+    await run(svc, bot)  # three runs at the same moment
+    assert len(bot.sends) == 1
+    [row] = rows(svc)
+    assert row["attempt_started_at"] is None
+    if row["status"] == "pending":
+        assert row["next_attempt_at"] >= (NOW + timedelta(seconds=1)).isoformat()
+    else:
+        assert row["status"] == "failed"
+    clock = cast(FrozenClock, svc.repository.clock)
+    clock.advance(hours=3)
+    await run(svc, bot)
+    assert len(bot.sends) <= 2  # one retry at most before more time passes
+
+
+async def test_an_unknown_outcome_twice_fails_for_good_and_the_office_is_told_once(
+    svc: Services,
+) -> None:
+    await svc.repository.queue_messages(
+        [Outgoing(chat_enc=svc.secrets.encrypt_int(RESIDENT), text="通知")], submission_id=None
+    )
+    async with svc.repository.transaction() as db:  # the message is about item 1
+        await db.execute(
+            "INSERT INTO submissions (id, kind, text, topic_id, suggested_topic_id, evidence,"
+            " anonymous, owner_tag, language, status, created_at, updated_at) VALUES (1,"
+            " 'suggestion', 'x', 'other', 'other', '[]', 1, 'h', 'zh-Hans', 'new', '2026',"
+            " '2026')"
+        )
+        await db.execute("UPDATE outbox SET submission_id = 1")
+    bot = FakeBot(TypeError("garbled"), TelegramError("Invalid server response"))
+    clock = cast(FrozenClock, svc.repository.clock)
+    for _ in range(5):
+        await run(svc, bot, times=1)
+        clock.advance(minutes=10)
+    assert bot.sends.count(RESIDENT) == 2
+    assert bot.sends.count(OFFICE) == 1  # the warning, once
+    resident, warning = rows(svc)
+    assert (resident["status"], resident["attempts"], resident["uncertain"]) == ("failed", 2, 2)
+    assert warning["status"] == "sent"
+
+
+async def test_a_database_that_refuses_writes_stops_the_run_before_anything_is_sent(
+    svc: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await queue(svc)
+    await queue(svc, RESIDENT + 1)
+
+    async def full(*args: Any, **kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(svc.repository, "start_attempt", full)
+        bot = FakeBot()
+        await run(svc, bot)
+        assert bot.sends == []  # nothing sent that could not be recorded first
+
+    # The send goes out, but its outcome cannot be written: never sent again meanwhile.
+    with monkeypatch.context() as patch:
+        patch.setattr(svc.repository, "record_outcome", full)
+        await run(svc, bot)
+        assert bot.sends == [RESIDENT]  # the run stopped at the first refused write
+        cast(FrozenClock, svc.repository.clock).advance(hours=1)
+        await run(svc, bot)
+        assert bot.sends == [RESIDENT]
+    await run(svc, bot, times=1)  # the disk has room again: the outcome first, then the rest
+    assert bot.sends == [RESIDENT, RESIDENT + 1]
+    assert [r["status"] for r in rows(svc)] == ["sent", "sent"]
+    first = rows(svc)[0]  # its outcome recorded (a resident's message id is not kept: #13)
+    assert first["sent_at"] is not None and first["message_id"] is None
+
+
+async def test_a_send_cut_short_is_an_unknown_outcome_at_the_next_start(svc: Services) -> None:
+    await queue(svc)
+    bot = FakeBot(asyncio.CancelledError())
+    with pytest.raises(asyncio.CancelledError):
+        await run(svc, bot, times=1)
+    [row] = rows(svc)
+    assert row["attempt_started_at"] is not None  # in flight when "the process died"
+    await run(svc, bot)
+    assert len(bot.sends) == 1  # a message being sent is not picked up again in-process
+    assert await delivery.recover_interrupted(svc) == 1
+    [row] = rows(svc)
+    assert (row["status"], row["uncertain"], row["attempt_started_at"]) == ("pending", 1, None)
+    cast(FrozenClock, svc.repository.clock).advance(seconds=5)
+    await run(svc, bot, times=1)
+    assert len(bot.sends) == 2 and rows(svc)[0]["status"] == "sent"
