@@ -1068,6 +1068,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-Hant": "用法：/export [開始日期] [結束日期] [csv]，默認全部、XLSX 格式",
         "en": "Usage: /export [from] [to] [csv]; default: everything, as XLSX",
     },
+    "dates.range": {
+        "zh-Hans": "日期须在 {first} 至 {last} 之间，格式为 YYYY-MM-DD，如 2026-11-01。",
+        "zh-Hant": "日期須在 {first} 至 {last} 之間，格式為 YYYY-MM-DD，如 2026-11-01。",
+        "en": "Dates must lie between {first} and {last}, written YYYY-MM-DD, e.g. 2026-11-01.",
+    },
     "export.caption": {
         "zh-Hans": "整改台账 {start} 至 {end}，共 {n} 条",
         "zh-Hant": "整改臺賬 {start} 至 {end}，共 {n} 條",

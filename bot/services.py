@@ -27,6 +27,8 @@ class Services:
     inbox: Inbox
     # One outbox delivery run at a time.
     delivery_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # One ledger export (/export) at a time.
+    export_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The topic model beside the keyword rules; set up at start-up (bot.app._post_init).
     learner: TopicLearner | None = None
 
