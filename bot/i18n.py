@@ -1068,6 +1068,16 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-Hant": "用法：/export [開始日期] [結束日期] [csv]，默認全部、XLSX 格式",
         "en": "Usage: /export [from] [to] [csv]; default: everything, as XLSX",
     },
+    "card.full_text": {
+        "zh-Hans": "📄 <b>{ref} 全文</b>",
+        "zh-Hant": "📄 <b>{ref} 全文</b>",
+        "en": "📄 <b>{ref} in full</b>",
+    },
+    "card.full_text_file": {
+        "zh-Hans": "{ref} 全文（内容较长，以文件发送）",
+        "zh-Hant": "{ref} 全文（內容較長，以文件發送）",
+        "en": "{ref} in full (long, so sent as a file)",
+    },
     "dates.range": {
         "zh-Hans": "日期须在 {first} 至 {last} 之间，格式为 YYYY-MM-DD，如 2026-11-01。",
         "zh-Hant": "日期須在 {first} 至 {last} 之間，格式為 YYYY-MM-DD，如 2026-11-01。",
