@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import secrets as secrets_module
@@ -18,6 +19,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.anonymity import Secrets, load_or_create_secrets
+from bot.clockjumps import ClockJumpGuard
 from bot.config import Settings
 from bot.i18n import t
 from bot.inbox import DurableBot, Inbox, InboxQueue
@@ -198,6 +200,8 @@ async def _post_init(app: AnyApplication) -> None:
         except TelegramError as exc:  # the admin has not opened a chat with the bot yet
             log.info("admin command menu not set for %s: %s", admin_id, exc)
     if app.job_queue is not None:
+        guard = ClockJumpGuard(app.job_queue.scheduler)
+        svc.clock_guard = asyncio.get_running_loop().create_task(guard.run())
         delivery.schedule(app.job_queue, svc.settings.telegram.outbox_interval)
         if svc.settings.office.scheduled_reports:
             reports.schedule(app.job_queue, svc.settings)
@@ -216,6 +220,10 @@ async def _post_stop(app: AnyApplication) -> None:
 
 async def _post_shutdown(app: AnyApplication) -> None:
     svc = services_of(app)
+    if svc.clock_guard is not None:
+        svc.clock_guard.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await svc.clock_guard
     if svc.learner is not None:
         await svc.learner.idle()  # a training under way is saved before the database closes
     await svc.inbox.close()
