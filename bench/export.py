@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.store import ROOT, fill
+from bench.store import ROOT, filled
 from bot.config import load_settings
 from handlers.reports import ledger_file
 from storage.repository import Repository
@@ -49,10 +49,7 @@ async def export(sizes: list[int], repeats: int) -> list[dict[str, float]]:
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "export.sqlite3"
-            repo = Repository(path)
-            await repo.connect()  # schema
-            await repo.close()
-            fill(path, size)
+            await filled(path, size)
             repo = Repository(path)
             await repo.connect()
             timings: dict[str, list[float]] = {"xlsx": [], "csv": [], "plain": []}

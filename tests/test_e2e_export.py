@@ -10,7 +10,7 @@ import asyncio
 import csv
 import io
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -84,14 +84,25 @@ def cells_of(upload: Upload) -> list[list[object]]:
     return [[c.value for c in row] for row in sheet.iter_rows()]
 
 
-async def test_a_name_with_control_characters_is_exported_readably(
-    stub: FakeBotApi, make_settings: Callable[..., Settings], tmp_path: Path
-) -> None:
-    settings = make_settings(stub, roles={"office_chat_id": OFFICE})
-    runner = BotRunner(settings)
+@pytest.fixture
+async def one_item(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> AsyncIterator[BotRunner]:
+    """The bot, running, with one item from the sender whose name has control characters."""
+    runner = BotRunner(make_settings(stub, roles={"office_chat_id": OFFICE}))
     await runner.start()
     try:
         await submit(Chat(stub, CONTROL), "小区门口的路灯坏了一个月", anonymous=False)
+        yield runner
+    finally:
+        await runner.stop()
+
+
+async def test_a_name_with_control_characters_is_exported_readably(
+    stub: FakeBotApi, one_item: BotRunner, tmp_path: Path
+) -> None:
+    settings = one_item.settings
+    try:
         mark = stub.mark()
         stub.send_text(ADMIN, "/export")
         cells = cells_of(await document_after(stub, mark))
@@ -104,7 +115,7 @@ async def test_a_name_with_control_characters_is_exported_readably(
         apology = zh("error.apology")
         assert [m for m in stub.messages_to(ADMIN.id) if m.plain == apology] == []
     finally:
-        await runner.stop()
+        await one_item.stop()  # the console command works on the database the bot left
 
     # The console command, on the same database.
     env = {"JINDIANZI_STORAGE__PATH": str(settings.storage.path)}
@@ -135,13 +146,10 @@ def run_cli(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
 
 
 async def test_days_outside_the_range_are_answered_clearly(
-    stub: FakeBotApi, make_settings: Callable[..., Settings], tmp_path: Path
+    stub: FakeBotApi, one_item: BotRunner, tmp_path: Path
 ) -> None:
-    settings = make_settings(stub, roles={"office_chat_id": OFFICE})
-    runner = BotRunner(settings)
-    await runner.start()
+    settings = one_item.settings
     try:
-        await submit(Chat(stub, CONTROL), "小区门口的路灯坏了一个月", anonymous=False)
         admin = Chat(stub, ADMIN)
         range_text = zh("dates.range", first="1970-01-01", last="2999-12-31")
         for command in (
@@ -162,7 +170,7 @@ async def test_days_outside_the_range_are_answered_clearly(
         assert usage.plain == zh("stats.usage")
         assert [m for m in stub.messages_to(ADMIN.id) if m.plain == zh("error.apology")] == []
     finally:
-        await runner.stop()
+        await one_item.stop()  # the console command works on the database the bot left
 
     env = {"JINDIANZI_STORAGE__PATH": str(settings.storage.path)}
     out = tmp_path / "ledger.xlsx"
