@@ -87,6 +87,14 @@ def fill(path: Path, count: int, *, seed: int = 7) -> None:
         )
 
 
+async def filled(path: Path, count: int) -> None:
+    """A new database at ``path`` with the bot's schema and ``count`` items (:func:`fill`)."""
+    repo = Repository(path)
+    await repo.connect()  # schema
+    await repo.close()
+    fill(path, count)
+
+
 def _naive_counts(path: Path) -> Counter[str]:
     with sqlite3.connect(path) as db:
         return Counter(row[0] for row in db.execute("SELECT status FROM submissions"))
@@ -104,10 +112,7 @@ async def scale(sizes: list[int], repeats: int) -> list[dict[str, float]]:
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "scale.sqlite3"
-            repo = Repository(path)
-            await repo.connect()  # schema
-            await repo.close()
-            fill(path, size)
+            await filled(path, size)
             empty_size = path.stat().st_size
             repo = Repository(path)
             await repo.connect()

@@ -5,6 +5,7 @@ Starting and stopping (within bounds) is :mod:`bot.lifecycle`'s.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import secrets as secrets_module
@@ -18,6 +19,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 from bot.anonymity import Secrets, load_or_create_secrets
+from bot.clockjumps import ClockJumpGuard
 from bot.config import Settings
 from bot.http import BotApiRequest
 from bot.i18n import catalogues, t
@@ -197,6 +199,8 @@ async def _post_init(app: AnyApplication) -> None:
         except TelegramError as exc:  # the admin has not opened a chat with the bot yet
             log.info("admin command menu not set for %s: %s", admin_id, exc)
     if app.job_queue is not None:
+        guard = ClockJumpGuard(app.job_queue.scheduler)
+        svc.clock_guard = asyncio.get_running_loop().create_task(guard.run())
         delivery.schedule(app.job_queue, svc.settings.telegram.outbox_interval)
         if svc.settings.office.scheduled_reports:
             reports.schedule(app.job_queue, svc.settings)

@@ -184,7 +184,7 @@ def run(
 
 def export_ledger(args: argparse.Namespace) -> int:
     """Write the ledger of items submitted between --from and --to (inclusive) to --out."""
-    from bot.reports import parse_day
+    from bot.reports import FIRST_DAY, LAST_DAY, day_in_range, parse_day
     from handlers.reports import ledger_file
     from storage.repository import Repository
 
@@ -195,6 +195,9 @@ def export_ledger(args: argparse.Namespace) -> int:
     if any(v and d is None for v, d in zip((args.start, args.end), days, strict=True)):
         print("Dates must be written YYYY-MM-DD.", file=sys.stderr)
         return EXIT_CONFIG
+    if not all(day_in_range(d) for d in days if d is not None):
+        print(f"Dates must lie between {FIRST_DAY} and {LAST_DAY}.", file=sys.stderr)
+        return EXIT_CONFIG
     first = days[0] or dt.date(2000, 1, 1)
     last = days[1] or dt.datetime.now(tz).date()
     start = dt.datetime.combine(first, dt.time(), tzinfo=tz)
@@ -203,20 +206,26 @@ def export_ledger(args: argparse.Namespace) -> int:
         print(f"No database at {settings.storage.path}.", file=sys.stderr)
         return EXIT_CONFIG
     lang = args.language or settings.campaign.language
+    # Written beside --out and renamed once complete: a failed export leaves no half file.
+    partial = args.out.with_name(args.out.name + ".part")
 
     async def write() -> int:
         repository = Repository(settings.storage.path)
         await repository.connect()
         try:
-            content, count = await ledger_file(
-                repository, settings, lang, start, end, as_csv=args.csv
-            )
+            with partial.open("wb") as target:
+                count = await ledger_file(
+                    repository, settings, lang, start, end, target, as_csv=args.csv
+                )
         finally:
             await repository.close()
-        await asyncio.to_thread(args.out.write_bytes, content)
+        partial.replace(args.out)
         return count
 
-    count = asyncio.run(write())
+    try:
+        count = asyncio.run(write())
+    finally:
+        partial.unlink(missing_ok=True)
     print(f"{args.out}: {count} items, {first} to {last}")
     return EXIT_OK
 

@@ -117,6 +117,10 @@ async def stop(app: AnyApplication, *, budget: float = STOP_BUDGET) -> None:
         await app.shutdown()
 
     async def close() -> None:
+        if svc.clock_guard is not None:
+            svc.clock_guard.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await svc.clock_guard
         if svc.learner is not None:
             await svc.learner.stop(min(LEARNER_GRACE, max(0.0, deadline - loop.time() - 1.0)))
         await svc.inbox.close()

@@ -41,8 +41,12 @@ class Services:
     secrets: Secrets
     inbox: Inbox
     delivery: DeliveryState = field(default_factory=DeliveryState)
+    # One ledger export (/export) at a time.
+    export_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The topic model beside the keyword rules; set up at start-up (bot.app._post_init).
     learner: TopicLearner | None = None
+    # Keeps the JobQueue's jobs on time across wall-clock jumps (bot.clockjumps).
+    clock_guard: asyncio.Task[None] | None = None
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.roles.admin_ids

@@ -6,6 +6,7 @@ the same answer as for an unknown command; each handler checks again on the serv
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 MAX_REFERENCE_DIGITS = 18
 LIST_LIMIT = 20
+FULL_TEXT_MESSAGES = 3  # beyond this, the whole text of an item comes as a file
 
 
 async def is_admin(update: Update, context: Context) -> bool:
@@ -55,7 +57,7 @@ async def show_card(
     svc = services(context)
     lang = await admin_language(update, context)
     repo = svc.repository
-    text = cards.item_card(
+    card = cards.item_card(
         lang,
         svc.settings,
         item,
@@ -65,11 +67,27 @@ async def show_card(
         now=repo.clock(),
     )
     buttons = cards.card_buttons(lang, svc.settings, item, review=review)
-    await reply(update, text, from_buttons(buttons))
-    if len(item.text) > cards.CARD_TEXT_CHARS:  # the card shows the start: here is all of it
-        for chunk in split_message(escape(item.text)):
-            await reply(update, chunk)
+    await reply(update, card.text, from_buttons(buttons))
+    if card.shortened:  # the card shows the start: here is all of it
+        await send_full_text(update, lang, item)
     await send_attachments(update, item)
+
+
+async def send_full_text(update: Update, lang: Language, item: Submission) -> None:
+    """The item's whole text and response after its card: as messages, or as a text file
+    when that would take more than FULL_TEXT_MESSAGES of them."""
+    parts = cards.full_text(lang, item)
+    chat = update.effective_chat
+    if len(parts) <= FULL_TEXT_MESSAGES or chat is None:
+        for part in parts:
+            await reply(update, part)
+        return
+    ref = format_reference(item.id)
+    await chat.send_document(
+        io.BytesIO(cards.full_text_file(item)),
+        filename=f"item-{item.id}.txt",
+        caption=t(lang, "card.full_text_file", ref=ref),
+    )
 
 
 async def send_attachments(update: Update, item: Submission) -> None:
