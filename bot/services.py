@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import CallbackContext
 
@@ -14,6 +14,9 @@ from bot.inbox import Inbox
 from bot.learner import TopicLearner
 from bot.tagging import Tagger, TopicMatch
 from storage.repository import Repository
+
+if TYPE_CHECKING:
+    from web.server import DeskServer
 
 SERVICES_KEY = "services"
 
@@ -29,6 +32,8 @@ class Services:
     delivery_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The topic model beside the keyword rules; set up at start-up (bot.app._post_init).
     learner: TopicLearner | None = None
+    # The web desk (``[web] enabled``), started and stopped with the application.
+    web: DeskServer | None = None
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.roles.admin_ids

@@ -22,18 +22,27 @@ from bot.records import (
 )
 from bot.workflow import Status
 from storage.base import MAX_SQLITE_INT, Clock, NotFound, RepositoryBase
+from storage.desk import DeskQueries
 from storage.inbox import InboxQueries
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_label
 from storage.office import OfficeQueries
 from storage.outbox import OutboxQueries, enqueue
 from storage.reports import ReportQueries
 from storage.rows import evidence_json, iso, summary_record, utc_now
+from storage.web import WebQueries
 
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 
 
 class Repository(
-    OfficeQueries, ReportQueries, OutboxQueries, InboxQueries, LabelQueries, RepositoryBase
+    OfficeQueries,
+    ReportQueries,
+    OutboxQueries,
+    InboxQueries,
+    LabelQueries,
+    DeskQueries,
+    WebQueries,
+    RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.
 
@@ -156,7 +165,8 @@ class Repository(
             assert submission_id is not None
             await db.executemany(
                 "INSERT INTO attachments (submission_id, position, type, file_id, file_unique_id,"
-                " file_name, mime_type, latitude, longitude) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " file_name, mime_type, latitude, longitude, file_size)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         submission_id,
@@ -168,6 +178,7 @@ class Repository(
                         a.mime_type,
                         a.latitude,
                         a.longitude,
+                        a.file_size,
                     )
                     for pos, a in enumerate(new.attachments)
                 ],

@@ -1,0 +1,136 @@
+"""Helpers of the web desk's tests: the bot with its desk, Mini App login data signed like
+Telegram signs it, items submitted through the real resident flow, and an HTTP client
+(aiohttp's test client over the desk's own routes)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import services_of
+from bot.config import Settings
+from bot.i18n import t
+from tests.botapi_stub import FakeBotApi, FakeUser
+from tests.conftest import ADMIN, BotRunner, Chat
+from web import initdata
+from web.server import DeskServer, create_app
+
+ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英", username="li_xiuying")
+BOB = FakeUser(id=555000111, first_name="王", last_name="小明", username="wang_xm")
+OUTSIDER = FakeUser(id=444000222, first_name="Eve", language_code="en")
+# A small valid PNG (1x1), served as a photo by the stand-in.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2a2b1"
+    "5d0000000049454e44ae426082"
+)
+
+
+def login_data(
+    user: FakeUser, token: str, auth_date: datetime, *, query_id: str = "AAHdF6IQAAAAAN0X"
+) -> str:
+    """Mini App initData as Telegram builds it (signed with the bot's token)."""
+    fields = {
+        "query_id": query_id,
+        "user": json.dumps(
+            {
+                "id": user.id,
+                "first_name": user.first_name,
+                "language_code": user.language_code,
+                "allows_write_to_pm": True,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ),
+        "auth_date": str(int(auth_date.timestamp())),
+    }
+    fields["hash"] = initdata.sign(fields, token)
+    return urlencode(fields)
+
+
+def mini_app_fragment(data: str) -> str:
+    """The URL fragment Telegram opens a Mini App with."""
+    theme = {"bg_color": "#17212b", "text_color": "#f5f5f5", "button_color": "#5288c1"}
+    return "#" + urlencode(
+        {
+            "tgWebAppData": data,
+            "tgWebAppVersion": "8.0",
+            "tgWebAppPlatform": "android",
+            "tgWebAppThemeParams": json.dumps(theme, separators=(",", ":")),
+        }
+    )
+
+
+def desk_of(runner: BotRunner) -> DeskServer:
+    assert runner.app is not None
+    desk = services_of(runner.app).web
+    assert desk is not None
+    return desk
+
+
+@asynccontextmanager
+async def client_for(runner: BotRunner) -> AsyncIterator[TestClient[Any, Any]]:
+    """aiohttp's test client over the desk's routes (the same Desk the bot serves)."""
+    client: TestClient[Any, Any] = TestClient(TestServer(create_app(desk_of(runner).desk)))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def sign_in(
+    client: TestClient[Any, Any], runner: BotRunner, user: FakeUser = ADMIN, **kwargs: Any
+) -> Any:
+    """Exchange fresh login data for a session; returns the response."""
+    data = login_data(user, runner.settings.telegram.token.get_secret_value(), runner.clock())
+    path = desk_of(runner).desk.url("/auth/telegram")
+    return await client.post(path, json={"init_data": data}, **kwargs)
+
+
+async def submit(
+    stub: FakeBotApi,
+    user: FakeUser,
+    text: str,
+    *,
+    anonymous: bool,
+    extras: Callable[[], None] | None = None,
+) -> int:
+    """An item through the real resident flow (``extras`` sends photos, files ...)."""
+    chat = Chat(stub, user)
+    received = await chat.send("/report " + text)
+    if extras is not None:
+        mark = stub.mark()
+        extras()
+        await stub.wait_idle()
+        received = stub.messages_to(user.id)[-1]
+        assert stub.mark() > mark
+    proposal = await chat.tap(received, t("zh-Hans", "button.next").split()[0])
+    who = await chat.tap(proposal, t("zh-Hans", "topic.accept").split(" ", 1)[-1])
+    label = t("zh-Hans", "identity.anonymous" if anonymous else "identity.named")
+    summary = await chat.tap(who, label.split(" ", 1)[-1])
+    ack = await chat.tap(summary, t("zh-Hans", "button.confirm").split(" ", 1)[-1], expect="#")
+    return int(ack.plain.split("#", 1)[1].split()[0].rstrip("。.,，"))
+
+
+def sql(settings: Settings, statement: str, params: tuple[object, ...] = ()) -> list[Any]:
+    with sqlite3.connect(settings.storage.path) as db:
+        rows = list(db.execute(statement, params))
+        db.commit()
+    return rows
+
+
+@dataclass
+class Items:
+    """The items the desk tests look at."""
+
+    named: int  # Alice's, with a photo, a document, a big file and a location
+    anonymous: int  # Bob's, anonymous, with HTML in its text
