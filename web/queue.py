@@ -124,6 +124,8 @@ def parse(
             bad("sort")
     if form["overdue"] not in ("", "1"):
         bad("overdue")
+    elif form["overdue"] == "1" and not form["sort"]:
+        sort = "deadline"  # overdue: the longest overdue first, unless asked otherwise
     terms = tuple(term[:MAX_TERM_CHARS] for term in form["q"].split()[:MAX_TERMS])
     raw_page = params.get("page", "")
     cursor = Cursor.decode(raw_page) if raw_page else None

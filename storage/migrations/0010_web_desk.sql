@@ -38,3 +38,10 @@ CREATE INDEX ix_web_initdata_used_expiry ON web_initdata_used (expires_at);
 -- Bytes of an attached file as Telegram reported it (NULL: not known, items before 0010):
 -- the desk shows files over getFile's 20 MB limit as "open in Telegram".
 ALTER TABLE attachments ADD COLUMN file_size INTEGER;
+
+-- The desk's queue lists newest first (created_at, then id). One status or one topic:
+-- these give a page and its count in order without sorting. Other filters (several
+-- statuses, kind, anonymity, dates) scan ix_submissions_created_groups (0006), which holds
+-- all of those columns, so no item row is read until the page's 50 (storage/desk.py).
+CREATE INDEX ix_submissions_status_created ON submissions (status, created_at);
+CREATE INDEX ix_submissions_topic_created ON submissions (topic_id, created_at);
