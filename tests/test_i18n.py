@@ -390,6 +390,8 @@ def family_members() -> dict[str, set[str]]:
         "compose.ask.": {k.value for k in Kind},
         "status.": {s.value for s in Status},
         "attachment.": set(typing.get_args(AttachmentType)),
+        # web/item.py: a file's kind on the desk (a location is shown as coordinates).
+        "web.file.type.": set(typing.get_args(AttachmentType)) - {"location"},
         "rating.": set(RATINGS),
         # bot/cards.py event_line: f"event.{event.kind}" for these kinds.
         "event.": {"question", "answer", "duplicate"},

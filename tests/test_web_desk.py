@@ -5,13 +5,19 @@ origins, used or expired login data and links)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+import signal
+import socket
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -20,6 +26,8 @@ from bot.i18n import t, tn
 from bot.workflow import Status
 from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock
+from tests.processes import bot_env, start_bot
+from tests.test_e2e_webhook import free_port, post, update
 from tests.webdesk import (
     ALICE,
     BOB,
@@ -570,3 +578,62 @@ async def test_the_logs_carry_no_token_login_data_or_user(
     for line in lines:
         for secret in (session, token, data[:40], str(ADMIN.id), "路灯", "anonymous"):
             assert secret not in line, line
+
+
+# ------------------------------------------------------------------- running with the bot
+async def test_jindianzi_run_serves_the_desk_in_webhook_mode_and_stops_it_cleanly(
+    stub: FakeBotApi, tmp_path: Path
+) -> None:
+    """``jindianzi run --webhook`` as a process: the desk listens beside the webhook server
+    in the same process, answers, and is gone after SIGTERM (exit 0, no traceback)."""
+    webhook_port, desk_port = free_port(), free_port()
+    env = bot_env(
+        stub,
+        tmp_path / "bot.sqlite3",
+        tmp_path / "keys.json",
+        WEB__ENABLED="true",
+        WEB__PORT=str(desk_port),
+        ROLES__ADMIN_IDS=f"[{ADMIN.id}]",
+    )
+    url = "https://bot.example.org/jindianzi/updates"
+    process = await start_bot(env, "--webhook", url, "--listen", f"127.0.0.1:{webhook_port}")
+    try:
+        await stub.wait_until(lambda: stub.webhook is not None, timeout=30)
+        deadline = time.monotonic() + 30
+        async with aiohttp.ClientSession() as session:
+            while True:
+                try:
+                    async with session.get(f"http://127.0.0.1:{desk_port}/healthz") as answer:
+                        assert answer.status == 200
+                        break
+                except aiohttp.ClientConnectionError:
+                    assert time.monotonic() < deadline, "the desk never listened"
+                    await asyncio.sleep(0.1)
+            async with session.get(f"http://127.0.0.1:{desk_port}/queue") as answer:
+                assert answer.status == 401
+        body = update(9, "/web")
+        body["message"]["chat"]["id"] = ADMIN.id
+        body["message"]["from"] = ADMIN.as_json()
+        mark = stub.mark()
+        secret = str((stub.webhook or {})["secret_token"])
+        assert await post(webhook_port, body, secret) == 200
+        link = await stub.wait_for(ADMIN.id, after=mark, timeout=30)
+        assert f"http://127.0.0.1:{desk_port}/#login=" in link.plain
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    log = stderr.decode()
+    assert process.returncode == 0, log
+    assert "Traceback" not in log and stub.token not in log
+    assert f"web desk listening on 127.0.0.1:{desk_port}" in log
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", desk_port), timeout=2):
+        pass
+
+
+async def test_the_desk_port_is_free_again_after_the_bot_stops(desk: BotRunner) -> None:
+    port = desk_of(desk).port
+    with socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
+    await desk.stop()
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import struct
+import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,12 +28,29 @@ from web.server import DeskServer, create_app
 ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英", username="li_xiuying")
 BOB = FakeUser(id=555000111, first_name="王", last_name="小明", username="wang_xm")
 OUTSIDER = FakeUser(id=444000222, first_name="Eve", language_code="en")
-# A small valid PNG (1x1), served as a photo by the stand-in.
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2a2b1"
-    "5d0000000049454e44ae426082"
-)
+
+
+def png(width: int, height: int) -> bytes:
+    """A PNG picture (a colour gradient), served as a photo by the stand-in."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(
+        b"\0" + bytes(c for x in range(width) for c in (x * 255 // width, y * 255 // height, 160))
+        for y in range(height)
+    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PNG = png(320, 200)
 
 
 def login_data(
@@ -58,7 +77,15 @@ def login_data(
 
 def mini_app_fragment(data: str) -> str:
     """The URL fragment Telegram opens a Mini App with."""
-    theme = {"bg_color": "#17212b", "text_color": "#f5f5f5", "button_color": "#5288c1"}
+    theme = {
+        "bg_color": "#17212b",
+        "text_color": "#f5f5f5",
+        "hint_color": "#708499",
+        "link_color": "#6ab3f3",
+        "button_color": "#5288c1",
+        "button_text_color": "#ffffff",
+        "secondary_bg_color": "#232e3c",
+    }
     return "#" + urlencode(
         {
             "tgWebAppData": data,

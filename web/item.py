@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from bot.cards import event_line
 from bot.config import Language, Settings
-from bot.i18n import t, tn
+from bot.i18n import t
 from bot.presenters import kind_label, local_date, local_time, status_label, topic_label
 from bot.records import Attachment, Event, HistoryEntry, Submission, SubmissionSummary
 from bot.workflow import format_reference
@@ -73,9 +73,8 @@ def files(lang: Language, item: Submission) -> list[FileView]:
     for position, a in enumerate(item.attachments):
         if a.type == "location" or a.file_id is None:
             continue
-        label = tn(lang, f"attachment.{a.type}", 1, n=1)
-        if a.file_name:
-            label = f"{label} · {a.file_name}"
+        kind = t(lang, f"web.file.type.{a.type}")
+        label = f"{kind} · {a.file_name}" if a.file_name else kind
         out.append(
             FileView(
                 position=position,
