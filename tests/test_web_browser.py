@@ -32,7 +32,16 @@ from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi
 from tests.conftest import ADMIN, BotRunner
-from tests.webdesk import ALICE, BOB, PNG, desk_of, login_data, mini_app_fragment, submit
+from tests.webdesk import (
+    ALICE,
+    BOB,
+    PNG,
+    desk_of,
+    login_data,
+    mini_app_fragment,
+    started,
+    submit,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -109,12 +118,8 @@ async def desk(
     settings = make_settings(
         stub, web={"enabled": True, "port": 0}, limits={"max_submissions_per_hour": 0}
     )
-    runner = BotRunner(settings)
-    await runner.start()
-    try:
+    async with started(settings) as runner:
         yield runner
-    finally:
-        await runner.stop()
 
 
 def more_items(settings: Settings, count: int) -> None:
@@ -145,10 +150,11 @@ async def test_a_clerk_opens_filters_searches_and_reads_an_item_in_chromium(
     stub.files["PHOTO-5"] = PNG
     stub.files["DOC-5"] = b"%PDF-1.4 plan"
 
-    def extras() -> None:
-        stub.send_photo(ALICE, file_id="PHOTO-5")
-        stub.send_document(ALICE, file_id="DOC-5", file_name="整改方案.pdf")
-        stub.send_location(ALICE, 30.2741, 120.1551)
+    extras = [
+        lambda: stub.send_photo(ALICE, file_id="PHOTO-5"),
+        lambda: stub.send_document(ALICE, file_id="DOC-5", file_name="整改方案.pdf"),
+        lambda: stub.send_location(ALICE, 30.2741, 120.1551),
+    ]
 
     photo_item = await submit(
         stub, ALICE, "幸福路和建设路口的井盖丢了，晚上很危险，请尽快补上", anonymous=False,

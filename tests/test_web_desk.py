@@ -39,6 +39,7 @@ from tests.webdesk import (
     login_data,
     sign_in,
     sql,
+    started,
     submit,
 )
 from web.actions import ActionField, Outcome
@@ -67,12 +68,8 @@ async def desk(
         web={"enabled": True, "port": 0, "public_url": "https://desk.example.org/desk"},
         limits={"max_submissions_per_hour": 0},
     )
-    runner = BotRunner(settings, clock=clock)
-    await runner.start()
-    try:
+    async with started(settings, clock) as runner:
         yield runner
-    finally:
-        await runner.stop()
 
 
 @pytest.fixture
@@ -87,11 +84,14 @@ async def items(stub: FakeBotApi, desk: BotRunner) -> Items:
     stub.files["DOC-1"] = b"%PDF-1.4 minutes of the meeting"
     stub.files["BIG-1"] = b"\0" * BIG
 
-    def extras() -> None:
-        stub.send_photo(ALICE, file_id="PHOTO-9")
-        stub.send_document(ALICE, file_id="DOC-1", file_name="会议纪要.pdf")
-        stub.send_document(ALICE, file_id="BIG-1", file_name="video.zip", mime_type="x/zip")
-        stub.send_location(ALICE, 30.2741, 120.1551)
+    extras = [
+        lambda: stub.send_photo(ALICE, file_id="PHOTO-9"),
+        lambda: stub.send_document(ALICE, file_id="DOC-1", file_name="会议纪要.pdf"),
+        lambda: stub.send_document(
+            ALICE, file_id="BIG-1", file_name="video.zip", mime_type="x/zip"
+        ),
+        lambda: stub.send_location(ALICE, 30.2741, 120.1551),
+    ]
 
     named = await submit(stub, ALICE, "幸福路的路灯坏了\n第二行：晚上很黑", anonymous=False,
                          extras=extras)  # fmt: skip

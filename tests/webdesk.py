@@ -8,7 +8,7 @@ import json
 import sqlite3
 import struct
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import services_of
 from bot.config import Settings
 from bot.i18n import t
+from storage.repository import Clock, utc_now
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.conftest import ADMIN, BotRunner, Chat
 from web import initdata
@@ -96,6 +97,17 @@ def mini_app_fragment(data: str) -> str:
     )
 
 
+@asynccontextmanager
+async def started(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[BotRunner]:
+    """The bot (with its desk, when the settings enable it), running until the block ends."""
+    runner = BotRunner(settings, clock=clock)
+    await runner.start()
+    try:
+        yield runner
+    finally:
+        await runner.stop()
+
+
 def desk_of(runner: BotRunner) -> DeskServer:
     assert runner.app is not None
     desk = services_of(runner.app).web
@@ -129,17 +141,16 @@ async def submit(
     text: str,
     *,
     anonymous: bool,
-    extras: Callable[[], None] | None = None,
+    extras: Sequence[Callable[[], object]] = (),
 ) -> int:
-    """An item through the real resident flow (``extras`` sends photos, files ...)."""
+    """An item through the real resident flow; each of ``extras`` sends one message (a
+    photo, a file, a location) and the bot's answer to it is awaited."""
     chat = Chat(stub, user)
     received = await chat.send("/report " + text)
-    if extras is not None:
+    for send in extras:
         mark = stub.mark()
-        extras()
-        await stub.wait_idle()
-        received = stub.messages_to(user.id)[-1]
-        assert stub.mark() > mark
+        send()
+        received = await stub.wait_for(user.id, after=mark, timeout=15)
     proposal = await chat.tap(received, t("zh-Hans", "button.next").split()[0])
     who = await chat.tap(proposal, t("zh-Hans", "topic.accept").split(" ", 1)[-1])
     label = t("zh-Hans", "identity.anonymous" if anonymous else "identity.named")

@@ -203,17 +203,22 @@ async def entry(request: web.Request) -> web.StreamResponse:
     return desk.page("entry.html", guess_language(request, desk))
 
 
-async def _json_body(request: web.Request) -> dict[str, Any] | None:
-    if request.content_type != "application/json":
-        return None
+async def _login_request(request: web.Request) -> tuple[Desk, Language, dict[str, Any] | None]:
+    """A login's desk, language (the browser's, until the user is known) and JSON body;
+    the body is None unless the request is JSON from the desk's own origin (no cross-site
+    form can send JSON)."""
+    desk = desk_of(request)
+    lang = guess_language(request, desk)
+    if request.content_type != "application/json" or not same_origin(request, desk.settings.web):
+        return desk, lang, None
     try:
         body = await request.json()
     except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
+        return desk, lang, None
+    return desk, lang, body if isinstance(body, dict) else None
 
 
-def _refused(desk: Desk, lang: Language, status: int, key: str) -> web.Response:
+def _refused(lang: Language, status: int, key: str) -> web.Response:
     return web.json_response({"error": t(lang, key)}, status=status)
 
 
@@ -256,11 +261,9 @@ async def _language_of(desk: Desk, user_id: int, telegram_code: str | None) -> L
 
 async def auth_telegram(request: web.Request) -> web.StreamResponse:
     """Exchange Mini App login data (validated as Telegram documents it) for a session."""
-    desk = desk_of(request)
-    lang = guess_language(request, desk)
-    body = await _json_body(request)
-    if body is None or not same_origin(request, desk.settings.web):
-        return _refused(desk, lang, 400, "web.error.bad_request")
+    desk, lang, body = await _login_request(request)
+    if body is None:
+        return _refused(lang, 400, "web.error.bad_request")
     max_age = timedelta(seconds=desk.settings.web.initdata_max_age)
     try:
         data = initdata.validate(
@@ -270,13 +273,13 @@ async def auth_telegram(request: web.Request) -> web.StreamResponse:
             now=desk.clock(),
         )
     except initdata.ExpiredInitData:
-        return _refused(desk, lang, 403, "web.error.initdata_expired")
+        return _refused(lang, 403, "web.error.initdata_expired")
     except initdata.InvalidInitData as exc:
         log.info("desk sign-in refused: login data invalid (%s)", exc)
-        return _refused(desk, lang, 403, "web.error.initdata_invalid")
+        return _refused(lang, 403, "web.error.initdata_invalid")
     lang = await _language_of(desk, data.user_id, data.language_code)
     if role_of(desk.settings, data.user_id) is None:
-        return _refused(desk, lang, 403, "web.error.not_allowed")
+        return _refused(lang, 403, "web.error.not_allowed")
     # Opened again while the session it gave is still held: nothing to exchange.
     token = cookie_token(request)
     if token is not None:
@@ -293,25 +296,23 @@ async def auth_telegram(request: web.Request) -> web.StreamResponse:
         auth_date=data.auth_date,
     )
     if response is None:
-        return _refused(desk, lang, 403, "web.error.initdata_used")
+        return _refused(lang, 403, "web.error.initdata_used")
     return response
 
 
 async def auth_link(request: web.Request) -> web.StreamResponse:
     """Exchange a one-time login link (sent by /web) for a session."""
-    desk = desk_of(request)
-    lang = guess_language(request, desk)
-    body = await _json_body(request)
-    if body is None or not same_origin(request, desk.settings.web):
-        return _refused(desk, lang, 400, "web.error.bad_request")
+    desk, lang, body = await _login_request(request)
+    if body is None:
+        return _refused(lang, 400, "web.error.bad_request")
     token = str(body.get("token") or "")
     found = await desk.repository.use_login_link(token_hash(token)) if token else None
     if found is None:
-        return _refused(desk, lang, 403, "web.error.link_invalid")
+        return _refused(lang, 403, "web.error.link_invalid")
     user_id, language = found
     lang = resolve_language(language, desk.settings.campaign.language)
     if role_of(desk.settings, user_id) is None:
-        return _refused(desk, lang, 403, "web.error.not_allowed")
+        return _refused(lang, 403, "web.error.not_allowed")
     response = await _open_session(request, user_id=user_id, language=lang, via="link")
     assert response is not None  # only login data can have been used before
     return response
