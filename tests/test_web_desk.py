@@ -236,6 +236,8 @@ async def test_an_admin_removed_from_the_configuration_is_locked_out(
     runner = BotRunner(make_settings(stub, web=web), clock=clock)
     await runner.start()
     try:
+        # Without a public address there is no Mini App: the menu button is Telegram's own.
+        assert stub.menu_buttons[ADMIN.id] == {"type": "default"}
         async with client_for(runner) as http:
             assert (await sign_in(http, runner)).status == 200
             await page(http, "/queue")
@@ -300,6 +302,24 @@ async def test_web_is_refused_in_groups_and_ignored_from_others(
     answer = await Chat(stub, OUTSIDER).send("/web")
     assert "#login=" not in answer.plain
     assert sql(desk.settings, "SELECT COUNT(*) FROM web_login_links") == [(0,)]
+
+
+async def test_web_says_when_the_desk_is_off(stub: FakeBotApi, runner: BotRunner) -> None:
+    reply = await Chat(stub, ADMIN).send("/web")
+    assert reply.plain == zh("web.command.disabled")
+    assert ADMIN.id not in stub.menu_buttons
+
+
+async def test_static_files_are_served_and_nothing_else(
+    client: TestClient[Any, Any], desk: BotRunner
+) -> None:
+    css = await client.get("/desk/static/desk.css")
+    assert css.status == 200 and css.content_type == "text/css"
+    assert "--tg-theme-bg-color" in await css.text()
+    script = await client.get("/desk/static/desk.js")
+    assert script.content_type == "text/javascript" and "tgWebAppData" in await script.text()
+    for name in ("base.html", "..%2Fserver.py", "desk.cs"):
+        assert (await client.get(f"/desk/static/{name}")).status == 404
 
 
 async def test_admins_get_the_menu_button_at_start_up(stub: FakeBotApi, desk: BotRunner) -> None:
