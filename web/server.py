@@ -44,6 +44,7 @@ from bot.workflow import Kind, Status, allowed_targets, format_reference
 from handlers.media import send_attachment
 from storage.desk import COUNT_CAP
 from storage.repository import Clock, Repository, utc_now
+from storage.web import Via
 from web import initdata
 from web import item as item_view
 from web import queue as queue_view
@@ -227,24 +228,26 @@ async def _open_session(
     *,
     user_id: int,
     language: Language,
-    via: str,
-    initdata_hash: str | None = None,
-    initdata_expiry: timedelta | None = None,
-    auth_date: Any = None,
+    via: Via,
+    login: initdata.InitData | None = None,
 ) -> web.Response | None:
+    """A new session and its cookie; None when ``login`` (Mini App login data) was already
+    exchanged for one."""
     desk = desk_of(request)
     settings = desk.settings.web
-    now = desk.clock()
     token = new_token()
+    used_until = None
+    if login is not None:
+        used_until = login.auth_date + timedelta(seconds=settings.initdata_max_age)
     created = await desk.repository.create_web_session(
         token_hash(token),
         user_id=user_id,
         language=language,
         csrf=new_csrf(),
-        via=via,  # type: ignore[arg-type]
-        expires_at=now + timedelta(seconds=settings.session_max_age),
-        initdata_hash=initdata_hash,
-        initdata_expires_at=(auth_date + initdata_expiry) if initdata_expiry else None,
+        via=via,
+        expires_at=desk.clock() + timedelta(seconds=settings.session_max_age),
+        initdata_hash=token_hash(login.hash) if login is not None else None,
+        initdata_expires_at=used_until,
     )
     if not created:
         return None
@@ -287,13 +290,7 @@ async def auth_telegram(request: web.Request) -> web.StreamResponse:
         if stored is not None and stored.user_id == data.user_id:
             return web.json_response({"next": desk.url("/queue")})
     response = await _open_session(
-        request,
-        user_id=data.user_id,
-        language=lang,
-        via="telegram",
-        initdata_hash=token_hash(data.hash),
-        initdata_expiry=max_age,
-        auth_date=data.auth_date,
+        request, user_id=data.user_id, language=lang, via="telegram", login=data
     )
     if response is None:
         return _refused(lang, 403, "web.error.initdata_used")
