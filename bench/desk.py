@@ -32,7 +32,8 @@ from bot.config import load_settings
 from storage.repository import Repository
 from storage.rows import iso
 from web.server import Desk, create_app
-from web.sessions import COOKIE, new_csrf, new_token, token_hash
+from web.sessions import COOKIE
+from web.tokens import new_csrf, new_token, token_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = 1000001

@@ -26,7 +26,7 @@ from bot.services import SERVICES_KEY, Services
 from bot.text import escape
 from handlers.admin import is_admin
 from handlers.context import Context, language, reply, services
-from web.sessions import new_token, token_hash
+from web.tokens import new_token, token_hash
 
 log = logging.getLogger(__name__)
 

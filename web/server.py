@@ -57,12 +57,10 @@ from web.sessions import (
     clear_cookie,
     cookie_token,
     csrf_ok,
-    new_csrf,
-    new_token,
     same_origin,
     set_cookie,
-    token_hash,
 )
+from web.tokens import new_csrf, new_token, token_hash
 from web.viewer import Viewer, role_of
 
 log = logging.getLogger(__name__)

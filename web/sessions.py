@@ -5,9 +5,7 @@ must carry."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,14 +17,6 @@ from storage.web import StoredSession
 COOKIE = "jd_session"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -84,7 +74,3 @@ def same_origin(request: web.Request, settings: WebSettings) -> bool:
 
 def csrf_ok(session: Session, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(session.stored.csrf.encode(), str(given).encode())
-
-
-def new_csrf() -> str:
-    return secrets.token_urlsafe(24)
