@@ -72,6 +72,15 @@ class WebQueries(RepositoryBase):
         for table in ("web_sessions", "web_login_links", "web_initdata_used"):
             await db.execute(f"DELETE FROM {table} WHERE expires_at < ?", (now,))  # noqa: S608
 
+    async def use_initdata(self, initdata_hash: str, *, expires_at: datetime) -> bool:
+        """Mark Mini App login data used; False if it was already."""
+        count = await self._write(
+            "INSERT OR IGNORE INTO web_initdata_used (data_hash, expires_at) VALUES (?, ?)",
+            (initdata_hash, iso(expires_at)),
+            counted=True,
+        )
+        return count > 0
+
     async def web_session(self, token_hash: str) -> StoredSession | None:
         """The session with that token, unless it has expired."""
         row = await self._fetchone(

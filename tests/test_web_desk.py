@@ -199,6 +199,14 @@ async def test_login_data_is_exchanged_once_and_not_after_its_age(
     assert (await late.json())["error"] == zh("web.error.initdata_expired")
     fresh = login_data(ADMIN, token, clock())
     assert (await client.post("/desk/auth/telegram", json={"init_data": fresh})).status == 200
+    # Opened again from Telegram while signed in: new login data, the same session; that
+    # login data is used up too (nobody else can exchange it).
+    reopened = login_data(ADMIN, token, clock(), query_id="AAHdF6IQAAAAAN0Y")
+    again = await client.post("/desk/auth/telegram", json={"init_data": reopened})
+    assert again.status == 200 and COOKIE not in again.cookies
+    client.session.cookie_jar.clear()
+    stolen = await client.post("/desk/auth/telegram", json={"init_data": reopened})
+    assert stolen.status == 403
 
 
 async def test_login_must_be_json_from_the_desks_origin(

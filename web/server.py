@@ -281,11 +281,15 @@ async def auth_telegram(request: web.Request) -> web.StreamResponse:
     lang = await _language_of(desk, data.user_id, data.language_code)
     if role_of(desk.settings, data.user_id) is None:
         return _refused(lang, 403, "web.error.not_allowed")
-    # Opened again while the session it gave is still held: nothing to exchange.
+    # Opened again (new login data) while this browser still holds the user's session:
+    # the session goes on, and the login data is used up all the same.
     token = cookie_token(request)
     if token is not None:
         stored = await desk.repository.web_session(token_hash(token))
         if stored is not None and stored.user_id == data.user_id:
+            await desk.repository.use_initdata(
+                token_hash(data.hash), expires_at=data.auth_date + max_age
+            )
             return web.json_response({"next": desk.url("/queue")})
     response = await _open_session(
         request, user_id=data.user_id, language=lang, via="telegram", login=data
