@@ -31,7 +31,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi
-from tests.conftest import ADMIN, BotRunner
+from tests.conftest import ADMIN, BotRunner, Chat
 from tests.webdesk import (
     ALICE,
     BOB,
@@ -78,6 +78,8 @@ def chromium() -> Iterator[WebDriver]:
         f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
     ):
         options.add_argument(argument)
+    # A Chinese clerk's browser: pages shown before sign-in follow its languages.
+    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     driver.set_page_load_timeout(WAIT)
     try:
@@ -167,6 +169,9 @@ async def test_a_clerk_opens_filters_searches_and_reads_an_item_in_chromium(
     more_items(desk.settings, 60)
     token = desk.settings.telegram.token.get_secret_value()
     base = desk_of(desk).base_url
+    link_message = await Chat(stub, ADMIN).send("/web", expect="#login=")
+    link = link_message.plain.split()[-1]
+    assert link.startswith(f"{base}/#login=")
     entry = f"{base}/{mini_app_fragment(login_data(ADMIN, token, datetime.now(UTC)))}"
     screenshots: list[Path] = []
 
@@ -236,6 +241,19 @@ async def test_a_clerk_opens_filters_searches_and_reads_an_item_in_chromium(
                 "return performance.getEntriesByType('resource').map(e => e.name)"
             )
             assert all(s.startswith(base) or "telegram.org" in s for s in sources), sources
+
+            # A desktop browser with the one-time link from /web: signed in, the token gone
+            # from the address; the same link a second time: refused, with the reason.
+            driver.delete_all_cookies()
+            driver.get(link)
+            wait.until(ec.presence_of_element_located((By.ID, "queue")))
+            assert "login=" not in driver.current_url
+            driver.delete_all_cookies()
+            driver.get(link)
+            status = wait.until(
+                ec.presence_of_element_located((By.CSS_SELECTOR, "#entry-status.notice"))
+            )
+            assert status.text == t("zh-Hans", "web.error.link_invalid")
 
     await asyncio.wait_for(asyncio.to_thread(clerk), timeout=120)
     print("\nweb desk screenshots:", *screenshots, sep="\n  ")
