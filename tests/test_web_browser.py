@@ -147,7 +147,7 @@ def more_items(settings: Settings, count: int) -> None:
 
 
 async def test_a_clerk_opens_filters_searches_and_reads_an_item_in_chromium(
-    stub: FakeBotApi, desk: BotRunner
+    stub: FakeBotApi, desk: BotRunner, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stub.files["PHOTO-5"] = PNG
     stub.files["DOC-5"] = b"%PDF-1.4 plan"
@@ -256,5 +256,6 @@ async def test_a_clerk_opens_filters_searches_and_reads_an_item_in_chromium(
             assert status.text == t("zh-Hans", "web.error.link_invalid")
 
     await asyncio.wait_for(asyncio.to_thread(clerk), timeout=120)
-    print("\nweb desk screenshots:", *screenshots, sep="\n  ")
+    with capsys.disabled():  # shown in every run, not only with -s
+        print("\nweb desk screenshots:", *screenshots, sep="\n  ")
     assert all(path.stat().st_size > 1000 for path in screenshots)
