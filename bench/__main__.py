@@ -18,7 +18,7 @@ import warnings
 
 from telegram.warnings import PTBUserWarning
 
-from bench import export, ingest, memory, store, tagger_model
+from bench import desk, export, ingest, memory, store, tagger_model
 
 
 def _line(name: str, ratio: float) -> None:
@@ -123,8 +123,12 @@ async def main(quick: bool, full: bool) -> None:
             f"  {int(row['size']):>8} {row['digest']:9.4f} {row['stats']:9.4f}"
             f" {row['stats_all']:9.4f} {row['naive_report']:9.4f}"
         )
+    desk_ratios = {}
+    for row in rows:
+        desk_ratios[int(row["size"])] = desk.print_table(int(row["size"]), row["desk"])
     for row in rows:
         size = int(row["size"])
+        _line(f"desk_queue_{size}", desk_ratios[size])
         _line(f"store_counts_{size}", row["naive"] / row["counts"])
         _line(f"digest_{size}", row["naive_report"] / row["digest"])
         _line(f"stats_{size}", row["naive_report"] / row["stats"])

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bench import memory
 from bot.config import load_settings
@@ -107,7 +108,7 @@ def _naive_report(path: Path) -> Counter[tuple[str, str, str]]:
         return Counter((kind, status, topic) for kind, status, topic, _ in rows)
 
 
-async def scale(sizes: list[int], repeats: int) -> list[dict[str, float]]:
+async def scale(sizes: list[int], repeats: int) -> list[dict[str, Any]]:
     results = []
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
@@ -155,8 +156,12 @@ async def scale(sizes: list[int], repeats: int) -> list[dict[str, float]]:
             await repo.checkpoint()
             await repo.close()
             rss, peak = await memory.bot_rss(path, Path(tmp) / "keys.json")
+            from bench import desk  # imports this module
+
+            desk_rows = await desk.queue(path, repeats)
             results.append(
                 {
+                    "desk": desk_rows,
                     "size": float(size),
                     **{k: statistics.median(v) for k, v in timings.items()},
                     "kb_per_1000": path.stat().st_size / 1024 / size * 1000 if size else 0.0,

@@ -19,7 +19,7 @@ press is checked against the configured administrators):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -202,34 +202,47 @@ def post_link(channel_id: int, message_id: int | None) -> str | None:
     return f"https://t.me/c/{text.removeprefix('-100')}/{message_id}"
 
 
-def event_line(card: FittedLines, lang: Language, settings: Settings, event: Event) -> None:
-    """One event of the item's record, as a line of ``card`` (what was written in it may be
-    shortened to fit)."""
-    day = local_date(event.at, settings.campaign.tz)
+def event_parts(
+    lang: Language, settings: Settings, event: Event
+) -> tuple[str | None, Callable[[str], str]]:
+    """An event of the item's record as (user text or None, template): the template takes
+    that text HTML-escaped (and perhaps shortened) and gives the line's HTML."""
     body = event.body
     if event.kind == "topic":
         old, _, new = body.partition("→")
         value = f"{topic_label(lang, settings, old)} → {topic_label(lang, settings, new)}"
-        card.add(f"{day} " + t(lang, "event.topic", value=escape(value)))
+        fixed = t(lang, "event.topic", value=escape(value))
     elif event.kind == "assign":
         owner, _, deadline = body.partition("|")
         when = local_date(datetime.fromisoformat(deadline), settings.campaign.tz)
-        card.add(f"{day} " + t(lang, "event.assign", value=escape(f"{owner} → {when}")))
+        fixed = t(lang, "event.assign", value=escape(f"{owner} → {when}"))
     elif event.kind == "rating":
-        card.add(f"{day} " + t(lang, "event.rating", value=t(lang, f"rating.{body}")))
+        fixed = t(lang, "event.rating", value=t(lang, f"rating.{body}"))
     elif event.kind == "instruction":
         who, _, text = body.partition("|")
-        card.add_text(
-            shorten(text, EVENT_CHARS),
-            lambda v: f"{day} " + t(lang, "event.instruction", who=escape(who), value=v),
-        )
+        return text, lambda v: t(lang, "event.instruction", who=escape(who), value=v)
     elif event.kind in ("question", "answer", "duplicate"):
-        card.add_text(
-            shorten(body, EVENT_CHARS),
-            lambda v: f"{day} " + t(lang, f"event.{event.kind}", value=v),
-        )
+        return body, lambda v: t(lang, f"event.{event.kind}", value=v)
     else:
-        card.add_text(shorten(body, EVENT_CHARS), f"{day} ".__add__)
+        return body, str
+    return None, lambda _: fixed
+
+
+def event_text(lang: Language, settings: Settings, event: Event) -> str:
+    """An event of the item's record in full, as HTML (user text escaped)."""
+    text, template = event_parts(lang, settings, event)
+    return template(escape(text or ""))
+
+
+def event_line(card: FittedLines, lang: Language, settings: Settings, event: Event) -> None:
+    """One event of the item's record, dated, as a line of ``card`` (what was written in it
+    may be shortened to fit)."""
+    day = local_date(event.at, settings.campaign.tz)
+    text, template = event_parts(lang, settings, event)
+    if text is None:
+        card.add(f"{day} " + template(""))
+    else:
+        card.add_text(shorten(text, EVENT_CHARS), lambda v: f"{day} " + template(v))
 
 
 def card_buttons(

@@ -137,8 +137,17 @@ def _describe(settings: Settings, path: Path) -> str:
         f"  leading group: {roles.leading_group_chat_id or 'not configured'}",
         f"  channel: {roles.channel_id or 'not configured'}",
         f"  topics: {len(settings.topics)} (fallback: {settings.fallback_topic.id})",
+        f"  web desk: {_describe_web(settings)}",
     ]
     return "\n".join(lines)
+
+
+def _describe_web(settings: Settings) -> str:
+    web = settings.web
+    if not web.enabled:
+        return "off"
+    public = web.public_url or "no public_url: no Mini App buttons, /web links to listen:port"
+    return f"on, listening on {web.listen}:{web.port}, {public}"
 
 
 def check_config(path: Path | None) -> int:
@@ -164,6 +173,11 @@ def run(
     webhook, generated = (None, False)
     if webhook_url is not None:
         host, port = listen or DEFAULT_LISTEN
+        if settings.web.enabled and port == settings.web.port:
+            raise ConfigError(
+                "--listen",
+                [f"web.port: {port} is also the webhook's port; give the desk another one"],
+            )
         webhook, generated = webhook_for(settings, webhook_url, host, port)
     hidden = [token, *secrets.exported(), *([webhook.secret] if webhook else [])]
     configure_logging(log_level, secrets=hidden)

@@ -106,6 +106,8 @@ async def stop(app: AnyApplication, *, budget: float = STOP_BUDGET) -> None:
             await app.updater.stop()
 
     async def handlers() -> None:
+        if svc.web is not None:  # the desk takes no new requests; those under way finish
+            await svc.web.stop()
         if app.running:
             await app.stop()
 

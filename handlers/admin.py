@@ -22,6 +22,7 @@ from bot.text import escape, split_message
 from bot.workflow import Status, format_reference
 from handlers.context import Context, edit_pressed, language, reply, services
 from handlers.keyboards import from_buttons
+from handlers.media import send_attachment
 
 log = logging.getLogger(__name__)
 
@@ -95,23 +96,8 @@ async def send_attachments(update: Update, item: Submission) -> None:
     if chat is None:
         return
     caption = format_reference(item.id)
-    for a in item.attachments:
-        if a.type == "location" and a.latitude is not None and a.longitude is not None:
-            await chat.send_location(latitude=a.latitude, longitude=a.longitude)
-        elif a.file_id is None:
-            continue
-        elif a.type == "photo":
-            await chat.send_photo(a.file_id, caption=caption)
-        elif a.type == "document":
-            await chat.send_document(a.file_id, caption=caption)
-        elif a.type == "voice":
-            await chat.send_voice(a.file_id, caption=caption)
-        elif a.type == "audio":
-            await chat.send_audio(a.file_id, caption=caption)
-        elif a.type == "video":
-            await chat.send_video(a.file_id, caption=caption)
-        elif a.type == "video_note":
-            await chat.send_video_note(a.file_id)
+    for attachment in item.attachments:
+        await send_attachment(chat.get_bot(), chat.id, attachment, caption=caption)
 
 
 async def review(update: Update, context: Context) -> None:

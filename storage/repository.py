@@ -22,6 +22,7 @@ from bot.records import (
 )
 from bot.workflow import Status
 from storage.base import MAX_SQLITE_INT, Clock, NotFound, RepositoryBase
+from storage.desk import DeskQueries
 from storage.effects import EffectQueries
 from storage.inbox import InboxQueries
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_label
@@ -29,6 +30,7 @@ from storage.office import OfficeQueries
 from storage.outbox import OutboxQueries, enqueue
 from storage.reports import ReportQueries
 from storage.rows import evidence_json, iso, summary_record, utc_now
+from storage.web import WebQueries
 
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 
@@ -40,6 +42,8 @@ class Repository(
     InboxQueries,
     EffectQueries,
     LabelQueries,
+    DeskQueries,
+    WebQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.
@@ -163,7 +167,8 @@ class Repository(
             assert submission_id is not None
             await db.executemany(
                 "INSERT INTO attachments (submission_id, position, type, file_id, file_unique_id,"
-                " file_name, mime_type, latitude, longitude) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " file_name, mime_type, latitude, longitude, file_size)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         submission_id,
@@ -175,6 +180,7 @@ class Repository(
                         a.mime_type,
                         a.latitude,
                         a.longitude,
+                        a.file_size,
                     )
                     for pos, a in enumerate(new.attachments)
                 ],
