@@ -18,7 +18,7 @@ import warnings
 
 from telegram.warnings import PTBUserWarning
 
-from bench import ingest, memory, store, tagger_model
+from bench import desk, export, ingest, memory, store, tagger_model
 
 
 def _line(name: str, ratio: float) -> None:
@@ -125,13 +125,35 @@ async def main(quick: bool, full: bool) -> None:
             f"  {int(row['size']):>8} {row['digest']:9.4f} {row['stats']:9.4f}"
             f" {row['stats_all']:9.4f} {row['naive_report']:9.4f}"
         )
+    desk_ratios = {}
+    for row in rows:
+        desk_ratios[int(row["size"])] = desk.print_table(int(row["size"]), row["desk"])
     for row in rows:
         size = int(row["size"])
+        _line(f"desk_queue_{size}", desk_ratios[size])
         _line(f"store_counts_{size}", row["naive"] / row["counts"])
         _line(f"digest_{size}", row["naive_report"] / row["digest"])
         _line(f"stats_{size}", row["naive_report"] / row["stats"])
         _line(f"stats_all_{size}", row["naive_report"] / row["stats_all"])
         _line(f"memory_{size}", echo_rss / row["rss_mb"])
+
+    export_sizes = [1000, 10_000] if quick else [10_000, 100_000]
+    print("export: the ledger of every item, streamed from the store (seconds), vs a plain")
+    print("csv write of the same rows read with sqlite3")
+    print("  items        xlsx       csv     plain")
+    exports = await export.export(export_sizes, repeats)
+    for row in exports:
+        print(f"  {int(row['size']):>8} {row['xlsx']:9.3f} {row['csv']:9.3f} {row['plain']:9.3f}")
+    for row in exports:
+        size = int(row["size"])
+        _line(f"export_xlsx_{size}", row["plain"] / row["xlsx"])
+        _line(f"export_csv_{size}", row["plain"] / row["csv"])
+    small, large = exports[0], exports[-1]
+    growth = large["xlsx"] / small["xlsx"]
+    scale = large["size"] / small["size"]
+    print(f"  xlsx: {int(large['size'])} rows take {growth:.1f}x the time of {int(small['size'])}")
+    print(f"  (linear: {scale:.0f}x; the requirement: at most {scale * 1.2:.0f}x)")
+    _line("export_linearity", scale * 1.2 / growth)
 
 
 def run() -> None:

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bench import memory
 from bot.anonymity import Secrets
@@ -56,9 +57,11 @@ def tagging(messages: int, repeats: int) -> dict[str, float]:
 BENCH_RESIDENT = 4242  # the resident whose /my is timed: one anonymous item in 20 is theirs
 
 
-def fill(path: Path, count: int, *, secrets: Secrets, seed: int = 7) -> None:
+def fill(path: Path, count: int, *, secrets: Secrets | None = None, seed: int = 7) -> None:
     """``count`` realistic items over the last 120 days (a tenth anonymous, each with its
-    own ownership tag, as the bot stores them; one in 20 of those is BENCH_RESIDENT's)."""
+    own ownership tag, as the bot stores them; one in 20 of those is BENCH_RESIDENT's under
+    ``secrets``, new keys if none are given)."""
+    secrets = secrets or Secrets.generate()
     rng = random.Random(seed)
     route = secrets.encrypt_int(BENCH_RESIDENT)
     texts = labelled_texts()
@@ -98,6 +101,17 @@ def fill(path: Path, count: int, *, secrets: Secrets, seed: int = 7) -> None:
         )
 
 
+async def filled(path: Path, count: int) -> Secrets:
+    """A new database at ``path`` with the bot's schema and ``count`` items (:func:`fill`);
+    returns the anonymity keys they were stored with."""
+    secrets = Secrets.generate()
+    repo = Repository(path, secrets=secrets)
+    await repo.connect()  # schema
+    await repo.close()
+    fill(path, count, secrets=secrets)
+    return secrets
+
+
 def _naive_counts(path: Path) -> Counter[str]:
     with sqlite3.connect(path) as db:
         return Counter(row[0] for row in db.execute("SELECT status FROM submissions"))
@@ -110,16 +124,12 @@ def _naive_report(path: Path) -> Counter[tuple[str, str, str]]:
         return Counter((kind, status, topic) for kind, status, topic, _ in rows)
 
 
-async def scale(sizes: list[int], repeats: int) -> list[dict[str, float]]:
+async def scale(sizes: list[int], repeats: int) -> list[dict[str, Any]]:
     results = []
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "scale.sqlite3"
-            secrets = Secrets.generate()
-            repo = Repository(path, secrets=secrets)
-            await repo.connect()  # schema
-            await repo.close()
-            fill(path, size, secrets=secrets)
+            secrets = await filled(path, size)
             empty_size = path.stat().st_size
             repo = Repository(path, secrets=secrets)
             await repo.connect()
@@ -167,8 +177,12 @@ async def scale(sizes: list[int], repeats: int) -> list[dict[str, float]]:
             await repo.checkpoint()
             await repo.close()
             rss, peak = await memory.bot_rss(path, Path(tmp) / "keys.json")
+            from bench import desk  # imports this module
+
+            desk_rows = await desk.queue(path, repeats)
             results.append(
                 {
+                    "desk": desk_rows,
                     "size": float(size),
                     **{k: statistics.median(v) for k, v in timings.items()},
                     "kb_per_1000": path.stat().st_size / 1024 / size * 1000 if size else 0.0,

@@ -106,7 +106,7 @@ class Secrets:
 
     def person(self, user_id: int) -> str:
         """The root of a person's pseudonyms (HMAC of the Telegram user id). Never stored:
-        only values derived from it with :meth:`tag` are. (Databases before migration 0011
+        only values derived from it with :meth:`tag` are. (Databases before migration 0012
         stored it as ``owner_hash``; the conversion derives the new values from it.)"""
         return self._keys(user_id).person
 

@@ -5,6 +5,7 @@ Starting and stopping (within bounds) is :mod:`bot.lifecycle`'s.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import secrets as secrets_module
@@ -18,6 +19,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 from bot.anonymity import Secrets, load_or_create_secrets
+from bot.clockjumps import ClockJumpGuard
 from bot.config import Settings
 from bot.http import BotApiRequest
 from bot.i18n import catalogues, t
@@ -38,6 +40,7 @@ from handlers import (
     reports,
     resident,
 )
+from handlers import web as web_handlers
 from handlers.ordering import PerUserUpdateProcessor
 from storage.persistence import SqliteConversationPersistence
 from storage.repository import Clock, Repository, utc_now
@@ -133,6 +136,12 @@ def build_application(
         secrets=secrets,
         inbox=inbox,
     )
+    if settings.web.enabled:
+        from web.server import Desk, DeskServer
+
+        services_of(app).web = DeskServer(
+            Desk(settings=settings, repository=repository, secrets=secrets, bot=bot, clock=clock)
+        )
     register_handlers(app)
     return app
 
@@ -161,6 +170,7 @@ def register_handlers(app: AnyApplication) -> None:
     app.add_handlers(admin.build_handlers(settings))
     app.add_handlers(reports.build_handlers(settings))
     app.add_handlers(admin_actions.build_handlers(settings))
+    app.add_handlers(web_handlers.build_handlers(settings))
     app.add_handlers(replies.build_handlers())
     app.add_handlers(info.build_handlers())
     app.add_handlers(fallback.build_handlers())
@@ -188,16 +198,22 @@ async def _post_init(app: AnyApplication) -> None:
         await app.bot.set_my_commands(commands, language_code=code)
     # Administrators also see the office's commands in their private chat with the bot.
     lang = svc.settings.campaign.language
+    desk = web_handlers.WEB_COMMANDS if svc.web is not None else ()
     office = [
         BotCommand(c, t(lang, f"cmd.{c}"))
-        for c in (*admin.ADMIN_COMMANDS, *reports.REPORT_COMMANDS, *RESIDENT_COMMANDS)
+        for c in (*admin.ADMIN_COMMANDS, *desk, *reports.REPORT_COMMANDS, *RESIDENT_COMMANDS)
     ]
     for admin_id in svc.settings.roles.admin_ids:
         try:
             await app.bot.set_my_commands(office, scope=BotCommandScopeChat(admin_id))
         except TelegramError as exc:  # the admin has not opened a chat with the bot yet
             log.info("an admin's command menu not set: %s", exc)  # (no ids in logs)
+    if svc.web is not None:
+        await svc.web.start()
+        await web_handlers.set_up_menu(app)
     if app.job_queue is not None:
+        guard = ClockJumpGuard(app.job_queue.scheduler)
+        svc.clock_guard = asyncio.get_running_loop().create_task(guard.run())
         delivery.schedule(app.job_queue, svc.settings.telegram.outbox_interval)
         maintenance.schedule(app.job_queue, svc.settings)
         if svc.settings.office.scheduled_reports:

@@ -19,8 +19,9 @@ press is checked against the configured administrators):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from bot.anonymity import Secrets
 from bot.config import Language, Settings
@@ -35,12 +36,16 @@ from bot.records import (
     Submission,
     SubmissionSummary,
 )
-from bot.text import escape, shorten
+from bot.text import FittedLines, Slot, escape, fit_html, message_parts, shorten, split_message
 from bot.workflow import Status, allowed_targets, format_reference
 
-CARD_TEXT_CHARS = 1500  # with the other lines, a card stays well within 4096
-RESPONSE_CHARS = 800
+# A card is one message (its buttons act on it, a reply to it is an instruction), so what
+# does not fit is shortened (bot.text.fit_html): the item's text keeps the largest share,
+# then the response, then each note of the record (each at most EVENT_CHARS / NOTE_CHARS).
+TEXT_WEIGHT = 8
+RESPONSE_WEIGHT = 4
 EVENT_CHARS = 200
+NOTE_CHARS = 200
 MAX_EVENTS = 12
 Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
@@ -60,6 +65,14 @@ STATUS_ACTIONS = (
 ONE_TAP = (Status.ACCEPTED, Status.IN_PROGRESS, Status.CLOSED)
 
 
+class Card(NamedTuple):
+    """A card's HTML (always one message) and whether a text in it was shortened to fit,
+    in which case :func:`full_text` gives the whole."""
+
+    text: str
+    shortened: bool
+
+
 def item_card(
     lang: Language,
     settings: Settings,
@@ -70,8 +83,10 @@ def item_card(
     similar: Sequence[SubmissionSummary] = (),
     heading: str | None = None,
     now: datetime | None = None,
-) -> str:
-    """The item in full for the office. Anonymous senders appear only as 匿名."""
+) -> Card:
+    """The item in full for the office, within one message whatever it holds: the item's
+    text, the response and the notes of its history are shortened as far as needed (the
+    text last). Anonymous senders appear only as 匿名."""
     tz = settings.campaign.tz
     sender = (
         t(lang, "summary.anonymous")
@@ -80,8 +95,10 @@ def item_card(
             item.sender.name + (f" (@{item.sender.username})" if item.sender.username else "")
         )
     )
-    lines = [heading] if heading else []
-    lines += [
+    card = FittedLines()
+    if heading:
+        card.add(heading)
+    card.add(
         t(
             lang,
             "admin.card.title",
@@ -90,7 +107,7 @@ def item_card(
             status=status_label(lang, item.status),
         ),
         t(lang, "field.topic", value=escape(topic_label(lang, settings, item.topic_id))),
-    ]
+    )
     keywords = [
         k
         for e in item.evidence
@@ -99,7 +116,7 @@ def item_card(
     ]
     model = next((e for e in item.evidence[:1] if e.source == "model"), None)
     if model is not None:
-        lines.append(
+        card.add(
             t(
                 lang,
                 "field.model",
@@ -109,50 +126,72 @@ def item_card(
             )
         )
     if keywords:
-        lines.append(t(lang, "field.keywords", value="、".join(escape(k) for k in keywords)))
-    lines += [
+        card.add_text("、".join(keywords), lambda v: t(lang, "field.keywords", value=v))
+    card.add(
         t(lang, "field.sender", value=sender),
         t(lang, "field.date", value=local_time(item.created_at, tz)),
-    ]
+    )
     if item.owner and item.deadline:
-        lines.append(
+        card.add(
             t(lang, "field.owner", owner=escape(item.owner), deadline=local_date(item.deadline, tz))
         )
     if now is not None and (days := item.overdue_days(now)):
-        lines.append(tn(lang, "field.overdue", days, days=days))
+        card.add(tn(lang, "field.overdue", days, days=days))
     if item.duplicate_of:
-        lines.append(t(lang, "field.duplicate_of", ref=format_reference(item.duplicate_of)))
+        card.add(t(lang, "field.duplicate_of", ref=format_reference(item.duplicate_of)))
     files = [a for a in item.attachments if a.type != "location"]
     if files:
-        lines.append(t(lang, "field.attachments", value=str(len(files))))
+        card.add(t(lang, "field.attachments", value=str(len(files))))
     for place in (a for a in item.attachments if a.type == "location"):
-        lines.append(
+        card.add(
             t(lang, "field.location", lat=f"{place.latitude:.5f}", lon=f"{place.longitude:.5f}")
         )
     if similar:
         refs = " ".join(format_reference(s.id) for s in similar)
-        lines.append(t(lang, "field.similar", value=refs))
-    lines += ["", escape(shorten(item.text, CARD_TEXT_CHARS))]
+        card.add(t(lang, "field.similar", value=refs))
+    card.add("")
+    card.add_text(item.text, weight=TEXT_WEIGHT)
     if item.response:
-        lines += [
-            "",
-            t(lang, "field.response", value=escape(shorten(item.response, RESPONSE_CHARS))),
-        ]
+        card.add("")
+        card.add_text(
+            item.response, lambda v: t(lang, "field.response", value=v), weight=RESPONSE_WEIGHT
+        )
     if item.rating:
-        lines.append(t(lang, "field.rating", value=t(lang, f"rating.{item.rating}")))
+        card.add(t(lang, "field.rating", value=t(lang, f"rating.{item.rating}")))
     if item.published_at:
         when = local_date(item.published_at, tz)
         link = post_link(settings.roles.channel_id, item.channel_message_id)
         value = f'<a href="{link}">{when}</a>' if link else when
-        lines.append(t(lang, "field.published", value=value))
+        card.add(t(lang, "field.published", value=value))
     if history or events:
-        lines += ["", t(lang, "detail.history")]
+        card.add("", t(lang, "detail.history"))
         for entry in history:
-            note = f" — {escape(shorten(entry.note, 200))}" if entry.note else ""
-            lines.append(f"{local_date(entry.at, tz)} {status_label(lang, entry.to_status)}{note}")
+            line = f"{local_date(entry.at, tz)} {status_label(lang, entry.to_status)}"
+            if entry.note:
+                card.add_text(shorten(entry.note, NOTE_CHARS), f"{line} — ".__add__)
+            else:
+                card.add(line)
         for event in list(events)[-MAX_EVENTS:]:
-            lines.append(f"{local_date(event.at, tz)} {event_line(lang, settings, event)}")
-    return "\n".join(lines)
+            event_line(card, lang, settings, event)
+    text, shortened = card.fit()
+    return Card(text, shortened)
+
+
+def full_text(lang: Language, item: Submission) -> list[str]:
+    """The item's whole text (and response), as the messages it takes: what follows a card
+    in which they were shortened."""
+    lines = [t(lang, "card.full_text", ref=format_reference(item.id)), "", escape(item.text)]
+    if item.response:
+        lines += ["", t(lang, "field.response", value=escape(item.response))]
+    return split_message("\n".join(lines))
+
+
+def full_text_file(item: Submission) -> bytes:
+    """The same as a plain UTF-8 text file, for a text too long for a few messages."""
+    parts = [format_reference(item.id), item.text]
+    if item.response:
+        parts.append(item.response)
+    return "\n\n".join(parts).encode("utf-8")
 
 
 def post_link(channel_id: int, message_id: int | None) -> str | None:
@@ -163,24 +202,47 @@ def post_link(channel_id: int, message_id: int | None) -> str | None:
     return f"https://t.me/c/{text.removeprefix('-100')}/{message_id}"
 
 
-def event_line(lang: Language, settings: Settings, event: Event) -> str:
-    body = shorten(event.body, EVENT_CHARS)
+def event_parts(
+    lang: Language, settings: Settings, event: Event
+) -> tuple[str | None, Callable[[str], str]]:
+    """An event of the item's record as (user text or None, template): the template takes
+    that text HTML-escaped (and perhaps shortened) and gives the line's HTML."""
+    body = event.body
     if event.kind == "topic":
         old, _, new = body.partition("→")
         value = f"{topic_label(lang, settings, old)} → {topic_label(lang, settings, new)}"
-        return t(lang, "event.topic", value=escape(value))
-    if event.kind == "assign":
-        owner, _, deadline = event.body.partition("|")
+        fixed = t(lang, "event.topic", value=escape(value))
+    elif event.kind == "assign":
+        owner, _, deadline = body.partition("|")
         when = local_date(datetime.fromisoformat(deadline), settings.campaign.tz)
-        return t(lang, "event.assign", value=escape(f"{owner} → {when}"))
-    if event.kind == "rating":
-        return t(lang, "event.rating", value=t(lang, f"rating.{body}"))
-    if event.kind == "instruction":
+        fixed = t(lang, "event.assign", value=escape(f"{owner} → {when}"))
+    elif event.kind == "rating":
+        fixed = t(lang, "event.rating", value=t(lang, f"rating.{body}"))
+    elif event.kind == "instruction":
         who, _, text = body.partition("|")
-        return t(lang, "event.instruction", who=escape(who), value=escape(text))
-    if event.kind in ("question", "answer", "duplicate"):
-        return t(lang, f"event.{event.kind}", value=escape(body))
-    return escape(body)
+        return text, lambda v: t(lang, "event.instruction", who=escape(who), value=v)
+    elif event.kind in ("question", "answer", "duplicate"):
+        return body, lambda v: t(lang, f"event.{event.kind}", value=v)
+    else:
+        return body, str
+    return None, lambda _: fixed
+
+
+def event_text(lang: Language, settings: Settings, event: Event) -> str:
+    """An event of the item's record in full, as HTML (user text escaped)."""
+    text, template = event_parts(lang, settings, event)
+    return template(escape(text or ""))
+
+
+def event_line(card: FittedLines, lang: Language, settings: Settings, event: Event) -> None:
+    """One event of the item's record, dated, as a line of ``card`` (what was written in it
+    may be shortened to fit)."""
+    day = local_date(event.at, settings.campaign.tz)
+    text, template = event_parts(lang, settings, event)
+    if text is None:
+        card.add(f"{day} " + template(""))
+    else:
+        card.add_text(shorten(text, EVENT_CHARS), lambda v: f"{day} " + template(v))
 
 
 def card_buttons(
@@ -246,7 +308,25 @@ def to_sender(
         return []
     lang = resolve_language(item.language)
     text = t(lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values)
-    return [Outgoing(chat_enc=route, text=text, buttons=buttons, purpose=purpose)]
+    return parts_to(route, text, buttons=buttons, purpose=purpose)
+
+
+def parts_to(
+    chat_enc: str, text: str, *, buttons: Buttons = (), purpose: str | None = None
+) -> list[Outgoing]:
+    """``text`` for one chat as the messages it takes (a long response, question or answer
+    may need two); the buttons and the purpose go with the last, the one a reply answers."""
+    parts = message_parts(text)
+    last = len(parts) - 1
+    return [
+        Outgoing(
+            chat_enc=chat_enc,
+            text=part,
+            buttons=buttons if i == last else (),
+            purpose=purpose if i == last else None,
+        )
+        for i, part in enumerate(parts)
+    ]
 
 
 def _to_followers(
@@ -261,7 +341,7 @@ def _to_followers(
         text = t(
             lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values
         )
-        notices.append(Outgoing(chat_enc=route, text=text))
+        notices += parts_to(route, text)
     return notices
 
 
@@ -322,33 +402,49 @@ def response_notices(item: Submission, secrets: Secrets, followers: Followers) -
 
 
 def group_card(settings: Settings, item: Submission, secrets: Secrets) -> list[Outgoing]:
-    """The item copied (never forwarded) to the leading group; replies are instructions."""
+    """The item copied (never forwarded) to the leading group; replies are instructions.
+    When its text had to be shortened, the whole follows (the group cannot /show it)."""
     chat = settings.roles.leading_group_chat_id
     if not chat:
         return []
     lang = resolve_language(settings.campaign.language)
-    text = item_card(lang, settings, item, heading=t(lang, "group.card.heading"))
-    return [Outgoing(chat_enc=secrets.encrypt_int(chat), text=text, purpose="group_card")]
+    route = secrets.encrypt_int(chat)
+    card = item_card(lang, settings, item, heading=t(lang, "group.card.heading"))
+    copies = [Outgoing(chat_enc=route, text=card.text, purpose="group_card")]
+    if card.shortened:
+        copies += [Outgoing(chat_enc=route, text=part) for part in full_text(lang, item)]
+    return copies
 
 
 def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list[Outgoing]:
-    """The public post: the item and its response; a named sender is thanked by name."""
+    """The public post: the item and its response, one message (the response shortened
+    last); a named sender is thanked by name."""
     chat = settings.roles.channel_id
     if not chat:
         return []
     lang = resolve_language(settings.campaign.language)
     kind = kind_label(lang, item.kind)
-    text = t(
-        lang,
-        "channel.post",
-        ref=format_reference(item.id),
-        kind=kind,
-        topic=escape(topic_label(lang, settings, item.topic_id)),
-        text=escape(shorten(item.text, CARD_TEXT_CHARS)),
-        response=escape(shorten(item.response or "", RESPONSE_CHARS * 2)),
+    thanks = (
+        ""
+        if item.sender is None
+        else "\n\n" + t(lang, "channel.thanks", name=escape(item.sender.name), kind=kind)
     )
-    if item.sender is not None:
-        text += "\n\n" + t(lang, "channel.thanks", name=escape(item.sender.name), kind=kind)
+
+    def render(pieces: list[str]) -> str:
+        text, response = pieces
+        post = t(
+            lang,
+            "channel.post",
+            ref=format_reference(item.id),
+            kind=kind,
+            topic=escape(topic_label(lang, settings, item.topic_id)),
+            text=text,
+            response=response,
+        )
+        return post + thanks
+
+    slots = [Slot(item.text, weight=1), Slot(item.response or "", weight=2)]
+    text, _ = fit_html(render, slots)
     return [Outgoing(chat_enc=secrets.encrypt_int(chat), text=text, purpose="channel_post")]
 
 
@@ -358,11 +454,12 @@ def office_notice(settings: Settings, secrets: Secrets, key: str, **values: str)
     if not chat:
         return []
     lang = resolve_language(settings.campaign.language)
-    return [Outgoing(chat_enc=secrets.encrypt_int(chat), text=t(lang, key, **values))]
+    return parts_to(secrets.encrypt_int(chat), t(lang, key, **values))
 
 
 def announcement(settings: Settings, item: Submission, secrets: Secrets) -> list[Outgoing]:
-    """The new item's card for the office chat, when configured."""
+    """The new item's card for the office chat, when configured (its whole text, when the
+    card shortened it, is one /show away)."""
     chat = settings.roles.office_chat_id
     if not chat or not settings.office.announce_new:
         return []
@@ -371,7 +468,7 @@ def announcement(settings: Settings, item: Submission, secrets: Secrets) -> list
     return [
         Outgoing(
             chat_enc=secrets.encrypt_int(chat),
-            text=card,
+            text=card.text,
             buttons=card_buttons(lang, settings, item),
         )
     ]

@@ -138,8 +138,17 @@ def _describe(settings: Settings, path: Path) -> str:
         f"  leading group: {roles.leading_group_chat_id or 'not configured'}",
         f"  channel: {roles.channel_id or 'not configured'}",
         f"  topics: {len(settings.topics)} (fallback: {settings.fallback_topic.id})",
+        f"  web desk: {_describe_web(settings)}",
     ]
     return "\n".join(lines)
+
+
+def _describe_web(settings: Settings) -> str:
+    web = settings.web
+    if not web.enabled:
+        return "off"
+    public = web.public_url or "no public_url: no Mini App buttons, /web links to listen:port"
+    return f"on, listening on {web.listen}:{web.port}, {public}"
 
 
 def check_config(path: Path | None) -> int:
@@ -165,6 +174,11 @@ def run(
     webhook, generated = (None, False)
     if webhook_url is not None:
         host, port = listen or DEFAULT_LISTEN
+        if settings.web.enabled and port == settings.web.port:
+            raise ConfigError(
+                "--listen",
+                [f"web.port: {port} is also the webhook's port; give the desk another one"],
+            )
         webhook, generated = webhook_for(settings, webhook_url, host, port)
     hidden = [token, *secrets.exported(), *([webhook.secret] if webhook else [])]
     configure_logging(log_level, secrets=hidden)
@@ -185,7 +199,7 @@ def run(
 
 def export_ledger(args: argparse.Namespace) -> int:
     """Write the ledger of items submitted between --from and --to (inclusive) to --out."""
-    from bot.reports import parse_day
+    from bot.reports import FIRST_DAY, LAST_DAY, day_in_range, parse_day
     from handlers.reports import ledger_file
     from storage.repository import Repository
 
@@ -196,6 +210,9 @@ def export_ledger(args: argparse.Namespace) -> int:
     if any(v and d is None for v, d in zip((args.start, args.end), days, strict=True)):
         print("Dates must be written YYYY-MM-DD.", file=sys.stderr)
         return EXIT_CONFIG
+    if not all(day_in_range(d) for d in days if d is not None):
+        print(f"Dates must lie between {FIRST_DAY} and {LAST_DAY}.", file=sys.stderr)
+        return EXIT_CONFIG
     first = days[0] or dt.date(2000, 1, 1)
     last = days[1] or dt.datetime.now(tz).date()
     start = dt.datetime.combine(first, dt.time(), tzinfo=tz)
@@ -204,21 +221,27 @@ def export_ledger(args: argparse.Namespace) -> int:
         print(f"No database at {settings.storage.path}.", file=sys.stderr)
         return EXIT_CONFIG
     lang = args.language or settings.campaign.language
+    # Written beside --out and renamed once complete: a failed export leaves no half file.
+    partial = args.out.with_name(args.out.name + ".part")
 
     async def write() -> int:
         # The keys, if there are any, only to convert a database of an earlier version.
         repository = Repository(settings.storage.path, secrets=existing_secrets(settings.anonymity))
         await repository.connect()
         try:
-            content, count = await ledger_file(
-                repository, settings, lang, start, end, as_csv=args.csv
-            )
+            with partial.open("wb") as target:
+                count = await ledger_file(
+                    repository, settings, lang, start, end, target, as_csv=args.csv
+                )
         finally:
             await repository.close()
-        await asyncio.to_thread(args.out.write_bytes, content)
+        partial.replace(args.out)
         return count
 
-    count = asyncio.run(write())
+    try:
+        count = asyncio.run(write())
+    finally:
+        partial.unlink(missing_ok=True)
     print(f"{args.out}: {count} items, {first} to {last}")
     return EXIT_OK
 

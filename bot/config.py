@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal, get_origin
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -187,6 +188,60 @@ class TopicConfig(_Section):
         return name
 
 
+class WebSettings(_Section):
+    """The office's web desk (``web/``): served by the bot's own process on ``listen:port``,
+    usually behind a reverse proxy that terminates TLS at ``public_url``."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    # 0: any free port (tests); the desk says which one it got.
+    port: int = Field(default=8080, ge=0, le=65535)
+    # Where users reach the desk (HTTPS, as Telegram requires for Mini Apps), e.g.
+    # "https://bot.example.org/desk". Unset: no Mini App buttons; /web links to listen:port.
+    public_url: str | None = None
+    # Seconds a desk session lasts after it was opened (from Telegram or a login link).
+    session_max_age: int = Field(default=8 * 3600, ge=300, le=7 * 24 * 3600)
+    # Oldest Mini App initData accepted (its auth_date), seconds (Telegram's advice: short).
+    initdata_max_age: int = Field(default=3600, ge=60, le=24 * 3600)
+    # How long a one-time login link sent by /web stays valid, seconds.
+    login_link_max_age: int = Field(default=600, ge=60, le=3600)
+    # Telegram's Mini App script (theme changes, back button) when the page runs inside
+    # Telegram; "" leaves it out. The desk works without it.
+    telegram_script: str = "https://telegram.org/js/telegram-web-app.js"
+
+    @field_validator("listen")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        value = value.strip().strip("[]")
+        if not value or any(c in value for c in " /?#@"):
+            raise ValueError("must be a host name or an IP address, e.g. 127.0.0.1")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError("must be an https:// URL (Telegram opens Mini Apps over HTTPS only)")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must be a plain https://host[/path] URL, without ?query or #part")
+        return f"https://{parts.netloc}{parts.path.rstrip('/')}"
+
+    @field_validator("telegram_script")
+    @classmethod
+    def _script(cls, value: str) -> str:
+        if value and urlsplit(value).scheme != "https":
+            raise ValueError('must be an https:// URL, or "" to leave the script out')
+        return value
+
+    @property
+    def path_prefix(self) -> str:
+        """The path the desk lives under ("" or e.g. "/desk"), taken from public_url."""
+        return urlsplit(self.public_url).path if self.public_url else ""
+
+
 class Settings(BaseSettings):
     """The whole configuration. Environment variables override the file."""
 
@@ -204,6 +259,7 @@ class Settings(BaseSettings):
     campaign: CampaignSettings = Field(default_factory=CampaignSettings)
     anonymity: AnonymitySettings = Field(default_factory=AnonymitySettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     topics: list[TopicConfig] = Field(min_length=1)
 
     @classmethod
@@ -360,6 +416,7 @@ __all__ = [
     "StorageSettings",
     "TelegramSettings",
     "TopicConfig",
+    "WebSettings",
     "load_settings",
     "resolve_config_path",
 ]

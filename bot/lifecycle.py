@@ -106,6 +106,8 @@ async def stop(app: AnyApplication, *, budget: float = STOP_BUDGET) -> None:
             await app.updater.stop()
 
     async def handlers() -> None:
+        if svc.web is not None:  # the desk takes no new requests; those under way finish
+            await svc.web.stop()
         if app.running:
             await app.stop()
 
@@ -117,6 +119,10 @@ async def stop(app: AnyApplication, *, budget: float = STOP_BUDGET) -> None:
         await app.shutdown()
 
     async def close() -> None:
+        if svc.clock_guard is not None:
+            svc.clock_guard.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await svc.clock_guard
         if svc.learner is not None:
             await svc.learner.stop(min(LEARNER_GRACE, max(0.0, deadline - loop.time() - 1.0)))
         await svc.inbox.close()

@@ -22,8 +22,15 @@ to that chat waits until a second after the last answer. Per-chat state is
 dropped once the chat has been idle for a period, so memory stays bounded by the chats
 active in the last minute.
 
-On a ``RetryAfter`` (HTTP 429) every request waits the time Telegram asked for, and the
-request is retried up to ``max_retries`` times, as PTB's limiter does.
+On a ``RetryAfter`` (HTTP 429) for a request to a chat, that chat's requests wait the time
+Telegram asked for, and no other chat's: one group's flood wait must not freeze every
+resident's answers. Only a 429 to a request without a chat (Telegram's limit for the bot as
+a whole) holds every request. A direct request is then retried up to ``max_retries`` times,
+as PTB's limiter does; an outbox delivery (:func:`bulk_sending`) is not: the 429 is raised
+at once, so the delivery run reschedules that message and goes on with the others, and
+:meth:`FloodLimiter.chat_delay` reports the chat's wait so its next messages are left for a
+later run too. Every wait is measured on the monotonic clock: a jump of the wall clock
+neither stretches nor cuts one.
 """
 
 from __future__ import annotations
@@ -173,8 +180,8 @@ class FloodLimiter(BaseRateLimiter[int]):
         self._chats: dict[int | str, SlidingWindow] = {}
         self._last_sweep = clock()
         self._max_retries = max_retries
-        self._unblocked = asyncio.Event()
-        self._unblocked.set()
+        # Until when (on ``clock``) Telegram asked to wait: per chat, and None for the bot.
+        self._holds: dict[int | str | None, float] = {}
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -191,7 +198,24 @@ class FloodLimiter(BaseRateLimiter[int]):
         """Seconds a new message to ``chat_id`` would now wait for that chat's own limit
         (the outbox leaves such a message for a later run instead of holding up the rest)."""
         window = self._chats.get(chat_id)
-        return 0.0 if window is None else window.delay()
+        delay = 0.0 if window is None else window.delay()
+        return max(delay, self.held_for(chat_id), self.held_for(None))
+
+    def held_for(self, chat: int | str | None) -> float:
+        """Seconds left of the flood wait Telegram imposed on ``chat`` (None: the bot)."""
+        until = self._holds.get(chat)
+        return 0.0 if until is None else max(0.0, until - self._clock())
+
+    def _hold(self, chat: int | str | None, seconds: float) -> None:
+        until = self._clock() + seconds
+        self._holds[chat] = max(until, self._holds.get(chat, until))
+
+    async def _wait_hold(self, chat: int | str | None) -> None:
+        """Wait out the flood wait on ``chat`` (None: the bot's), also one that grows."""
+        wait = self.held_for(chat)
+        while wait > 0:
+            await asyncio.sleep(wait)
+            wait = self.held_for(chat)
 
     def _chat_window(self, chat: int | str) -> SlidingWindow | None:
         group = isinstance(chat, str) or chat < 0
@@ -214,6 +238,8 @@ class FloodLimiter(BaseRateLimiter[int]):
         self._last_sweep = now
         for key in [key for key, window in self._chats.items() if window.idle(now)]:
             del self._chats[key]
+        for held in [held for held, until in self._holds.items() if until <= now]:
+            del self._holds[held]
 
     async def _once(
         self,
@@ -223,8 +249,9 @@ class FloodLimiter(BaseRateLimiter[int]):
         args: Any,
         kwargs: dict[str, Any],
     ) -> Result:
-        await self._unblocked.wait()
+        await self._wait_hold(None)
         if chat is not None:
+            await self._wait_hold(chat)
             window = self._chat_window(chat) if per_chat else None
             if window is None:
                 pass
@@ -234,7 +261,8 @@ class FloodLimiter(BaseRateLimiter[int]):
                 await window.acquire()
             if self._overall is not None:
                 await self._overall.acquire()
-        await self._unblocked.wait()
+            await self._wait_hold(chat)  # a 429 to this chat came while this one queued
+        await self._wait_hold(None)
         return await callback(*args, **kwargs)
 
     async def process_request(
@@ -259,16 +287,18 @@ class FloodLimiter(BaseRateLimiter[int]):
             try:
                 return await self._once(chat, per_chat, callback, args, kwargs)
             except RetryAfter as exc:
+                wait = exc.retry_after
+                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                # That chat's requests wait (all of them, for a request without a chat).
+                self._hold(chat, seconds + 0.1)
+                if _BULK.get():
+                    raise  # the outbox reschedules it and goes on with other chats
                 if attempt == max_retries:
                     log.warning("flood control: giving up after %d retries", max_retries)
                     raise
-                wait = exc.retry_after
-                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-                log.info("flood control: Telegram asked to wait %.1f s", seconds)
-                # Every request waits, as Telegram's limit is usually the bot's overall one.
-                self._unblocked.clear()
-                try:
-                    await asyncio.sleep(seconds + 0.1)
-                finally:
-                    self._unblocked.set()
+                log.info(
+                    "flood control: Telegram asked to wait %.1f s (%s)",
+                    seconds,
+                    "one chat" if chat is not None else "every chat",
+                )
         raise AssertionError("unreachable")  # pragma: no cover

@@ -41,6 +41,7 @@ class Attachment(_Record):
     mime_type: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    file_size: int | None = None  # bytes, as Telegram reported it (None: not known)
 
 
 class TopicEvidence(_Record):

@@ -280,8 +280,18 @@ def ledger_cells(lang: Language, settings: Settings, row: LedgerRow) -> list[str
     ]
 
 
+# The days a report or export may name: wide enough for any campaign, narrow enough that
+# no conversion (local day to UTC instant, the day after the last) leaves what datetime holds.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
 def parse_day(text: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
         return None
+
+
+def day_in_range(day: date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY

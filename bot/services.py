@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import CallbackContext
 
@@ -17,6 +17,9 @@ from bot.pacing import LogThrottle
 from bot.records import OutboxEntry
 from bot.tagging import Tagger, TopicMatch
 from storage.repository import Repository
+
+if TYPE_CHECKING:
+    from web.server import DeskServer
 
 SERVICES_KEY = "services"
 
@@ -41,8 +44,14 @@ class Services:
     secrets: Secrets
     inbox: Inbox
     delivery: DeliveryState = field(default_factory=DeliveryState)
+    # One ledger export (/export) at a time.
+    export_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The topic model beside the keyword rules; set up at start-up (bot.app._post_init).
     learner: TopicLearner | None = None
+    # Keeps the JobQueue's jobs on time across wall-clock jumps (bot.clockjumps).
+    clock_guard: asyncio.Task[None] | None = None
+    # The web desk (``[web] enabled``), started and stopped with the application.
+    web: DeskServer | None = None
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.roles.admin_ids

@@ -8,6 +8,7 @@ command, which in a group is none. Each handler checks again (:func:`in_office`)
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 
@@ -24,11 +25,13 @@ from bot.text import escape, split_message
 from bot.workflow import Status, format_reference
 from handlers.context import Context, edit_pressed, language, reply, services
 from handlers.keyboards import from_buttons
+from handlers.media import send_attachment
 
 log = logging.getLogger(__name__)
 
 MAX_REFERENCE_DIGITS = 18
 LIST_LIMIT = 20
+FULL_TEXT_MESSAGES = 3  # beyond this, the whole text of an item comes as a file
 
 
 async def in_office(update: Update, context: Context) -> bool:
@@ -82,7 +85,7 @@ async def show_card(
     svc = services(context)
     lang = await admin_language(update, context)
     repo = svc.repository
-    text = cards.item_card(
+    card = cards.item_card(
         lang,
         svc.settings,
         item,
@@ -92,11 +95,27 @@ async def show_card(
         now=repo.clock(),
     )
     buttons = cards.card_buttons(lang, svc.settings, item, review=review)
-    await reply(update, text, from_buttons(buttons))
-    if len(item.text) > cards.CARD_TEXT_CHARS:  # the card shows the start: here is all of it
-        for chunk in split_message(escape(item.text)):
-            await reply(update, chunk)
+    await reply(update, card.text, from_buttons(buttons))
+    if card.shortened:  # the card shows the start: here is all of it
+        await send_full_text(update, lang, item)
     await send_attachments(update, item)
+
+
+async def send_full_text(update: Update, lang: Language, item: Submission) -> None:
+    """The item's whole text and response after its card: as messages, or as a text file
+    when that would take more than FULL_TEXT_MESSAGES of them."""
+    parts = cards.full_text(lang, item)
+    chat = update.effective_chat
+    if len(parts) <= FULL_TEXT_MESSAGES or chat is None:
+        for part in parts:
+            await reply(update, part)
+        return
+    ref = format_reference(item.id)
+    await chat.send_document(
+        io.BytesIO(cards.full_text_file(item)),
+        filename=f"item-{item.id}.txt",
+        caption=t(lang, "card.full_text_file", ref=ref),
+    )
 
 
 async def send_attachments(update: Update, item: Submission) -> None:
@@ -104,23 +123,8 @@ async def send_attachments(update: Update, item: Submission) -> None:
     if chat is None:
         return
     caption = format_reference(item.id)
-    for a in item.attachments:
-        if a.type == "location" and a.latitude is not None and a.longitude is not None:
-            await chat.send_location(latitude=a.latitude, longitude=a.longitude)
-        elif a.file_id is None:
-            continue
-        elif a.type == "photo":
-            await chat.send_photo(a.file_id, caption=caption)
-        elif a.type == "document":
-            await chat.send_document(a.file_id, caption=caption)
-        elif a.type == "voice":
-            await chat.send_voice(a.file_id, caption=caption)
-        elif a.type == "audio":
-            await chat.send_audio(a.file_id, caption=caption)
-        elif a.type == "video":
-            await chat.send_video(a.file_id, caption=caption)
-        elif a.type == "video_note":
-            await chat.send_video_note(a.file_id)
+    for attachment in item.attachments:
+        await send_attachment(chat.get_bot(), chat.id, attachment, caption=caption)
 
 
 async def review(update: Update, context: Context) -> None:

@@ -108,7 +108,7 @@ async def _refresh_card(update: Update, context: Context, lang: Language, number
     item = await svc.repository.get_submission(number)
     if item is None:
         return
-    text = cards.item_card(
+    card = cards.item_card(
         lang,
         svc.settings,
         item,
@@ -116,7 +116,8 @@ async def _refresh_card(update: Update, context: Context, lang: Language, number
         events=await svc.repository.events(number),
         now=svc.repository.clock(),
     )
-    await edit_pressed(update, text, from_buttons(cards.card_buttons(lang, svc.settings, item)))
+    buttons = from_buttons(cards.card_buttons(lang, svc.settings, item))
+    await edit_pressed(update, card.text, buttons)
 
 
 async def _refused(

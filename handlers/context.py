@@ -14,6 +14,7 @@ from bot.config import Language
 from bot.i18n import resolve_language, t
 from bot.inbox import NO_PREVIEW, DurableBot
 from bot.services import Services, get_services
+from bot.text import message_parts, truncate_html
 
 Context = ContextTypes.DEFAULT_TYPE
 log = logging.getLogger(__name__)
@@ -58,13 +59,17 @@ async def reply(
     text: str,
     markup: InlineKeyboardMarkup | None = None,
 ) -> None:
-    """Send HTML ``text`` to the chat of the update (user text in it must be escaped)."""
+    """Send HTML ``text`` to the chat of the update (user text in it must be escaped): one
+    message, or as many as it takes within Telegram's limit (``markup`` on the last)."""
     chat = update.effective_chat
     if chat is None:
         return
     bot = chat.get_bot()
     assert isinstance(bot, DurableBot), "built by bot.app.build_application"
-    await bot.send_html(chat.id, text, markup)
+    *first, last = message_parts(text)
+    for part in first:
+        await bot.send_html(chat.id, part)
+    await bot.send_html(chat.id, last, markup)
 
 
 async def say(
@@ -106,7 +111,7 @@ async def edit_pressed(
             await query.edit_message_reply_markup(markup)
         else:
             await query.edit_message_text(
-                text,
+                truncate_html(text),  # an edit cannot become two messages
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 link_preview_options=NO_PREVIEW,

@@ -1,8 +1,9 @@
-"""What a resident's message carries besides text: files by Telegram file id, or a location."""
+"""What a resident's message carries besides text: files by Telegram file id, or a
+location; and sending one of them again to a chat (the office's /show, the web desk)."""
 
 from __future__ import annotations
 
-from telegram import Message
+from telegram import Bot, Message
 
 from bot.records import Attachment
 
@@ -11,7 +12,12 @@ def attachment_from_message(message: Message) -> Attachment | None:
     """The photo (largest size), document, voice note, audio, video or location, if any."""
     if message.photo:
         best = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
-        return Attachment(type="photo", file_id=best.file_id, file_unique_id=best.file_unique_id)
+        return Attachment(
+            type="photo",
+            file_id=best.file_id,
+            file_unique_id=best.file_unique_id,
+            file_size=best.file_size,
+        )
     if message.location is not None:
         return Attachment(
             type="location",
@@ -27,5 +33,29 @@ def attachment_from_message(message: Message) -> Attachment | None:
                 file_unique_id=media.file_unique_id,
                 file_name=getattr(media, "file_name", None),
                 mime_type=getattr(media, "mime_type", None),
+                file_size=media.file_size,
             )
     return None
+
+
+async def send_attachment(bot: Bot, chat_id: int, attachment: Attachment, *, caption: str) -> None:
+    """Send a stored attachment to a chat by its file id (any size: unlike getFile,
+    sending by file id has no 20 MB limit), or the location."""
+    a = attachment
+    if a.type == "location":
+        if a.latitude is not None and a.longitude is not None:
+            await bot.send_location(chat_id, latitude=a.latitude, longitude=a.longitude)
+    elif a.file_id is None:
+        return
+    elif a.type == "photo":
+        await bot.send_photo(chat_id, a.file_id, caption=caption)
+    elif a.type == "document":
+        await bot.send_document(chat_id, a.file_id, caption=caption)
+    elif a.type == "voice":
+        await bot.send_voice(chat_id, a.file_id, caption=caption)
+    elif a.type == "audio":
+        await bot.send_audio(chat_id, a.file_id, caption=caption)
+    elif a.type == "video":
+        await bot.send_video(chat_id, a.file_id, caption=caption)
+    elif a.type == "video_note":
+        await bot.send_video_note(chat_id, a.file_id)

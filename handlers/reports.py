@@ -12,9 +12,10 @@ import asyncio
 import io
 import logging
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
-from telegram import Update
+from telegram import Chat, Update
+from telegram.constants import ChatAction
 from telegram.ext import BaseHandler, CommandHandler, JobQueue
 
 from bot import charts, export
@@ -22,7 +23,17 @@ from bot.config import Language, Settings
 from bot.i18n import resolve_language, t, tn
 from bot.presenters import status_label, topic_label
 from bot.records import Outgoing
-from bot.reports import compose_digest, compose_stats, ledger_cells, ledger_header, parse_day
+from bot.reports import (
+    FIRST_DAY,
+    LAST_DAY,
+    LedgerRow,
+    compose_digest,
+    compose_stats,
+    day_in_range,
+    ledger_cells,
+    ledger_header,
+    parse_day,
+)
 from bot.services import Services, get_services
 from bot.workflow import Status
 from handlers.admin import admin_language, in_office, office_only
@@ -34,6 +45,7 @@ log = logging.getLogger(__name__)
 
 DAILY, WEEKLY = "daily", "weekly"
 DEFAULT_STATS_DAYS = 30
+CHART_DAYS = 92  # the most days a chart draws a bar for
 
 
 def _local_now(svc: Services) -> datetime:
@@ -132,16 +144,21 @@ async def digest_command(update: Update, context: Context) -> None:
         await reply(update, chunk)
 
 
-def _window(
-    svc: Services, args: list[str], *, default_days: int | None
-) -> tuple[datetime, datetime] | None:
-    """[from] [to] as local dates (inclusive) → [start, end) instants; None if malformed."""
-    tz = svc.settings.campaign.tz
-    today = _local_now(svc).date()
+def _days(args: list[str]) -> list[date] | None:
+    """[from] [to] as dates; None if there are more than two or one is not YYYY-MM-DD."""
     parsed = [parse_day(a) for a in args]
     days = [d for d in parsed if d is not None]
     if len(days) != len(parsed) or len(days) > 2:
         return None
+    return days
+
+
+def _window(
+    svc: Services, days: list[date], *, default_days: int | None
+) -> tuple[datetime, datetime] | None:
+    """[from] [to] as local dates (inclusive) → [start, end) instants; None if reversed."""
+    tz = svc.settings.campaign.tz
+    today = _local_now(svc).date()
     if days:
         first = days[0]
     elif default_days is not None:
@@ -154,6 +171,21 @@ def _window(
     start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz)
     return start, end
+
+
+async def _ask_window(
+    update: Update, context: Context, lang: Language, args: list[str], usage: str, **kw: Any
+) -> tuple[datetime, datetime] | None:
+    """The period the command names, or None after telling the admin what is wrong with it:
+    the usage for a malformed or reversed period, the range for a day outside it."""
+    days = _days(args)
+    if days is not None and not all(day_in_range(d) for d in days):
+        await reply(update, t(lang, "dates.range", first=FIRST_DAY, last=LAST_DAY))
+        return None
+    window = None if days is None else _window(services(context), days, **kw)
+    if window is None:
+        await reply(update, t(lang, usage))
+    return window
 
 
 FUNNEL = (
@@ -174,9 +206,16 @@ async def chart_png(svc: Services, lang: Language, start: datetime, end: datetim
     counts = await svc.repository.daily_topic_counts(
         start=start, end=end, utc_offset_minutes=int(offset.total_seconds() // 60)
     )
-    reached = await svc.repository.funnel(start=start, end=end)
     first = start.astimezone(tz).date()
     last = (end - timedelta(seconds=1)).astimezone(tz).date()
+    if (last - first).days >= CHART_DAYS and counts:
+        # A long period (/stats 1970-01-01): the days that hold items, at most the last
+        # CHART_DAYS of them; a bar per day over decades is neither drawable nor readable.
+        last = min(last, date.fromisoformat(counts[-1][0]))
+        first = max(first, date.fromisoformat(counts[0][0]), last - timedelta(CHART_DAYS - 1))
+        start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    reached = await svc.repository.funnel(start=start, end=end)
     days = list(charts.days_between(first, last))
     index = {d.isoformat(): i for i, d in enumerate(days)}
     per_topic: dict[str, list[int]] = {}
@@ -206,9 +245,10 @@ async def stats_command(update: Update, context: Context) -> None:
         return
     svc = services(context)
     lang = await admin_language(update, context)
-    window = _window(svc, context.args or [], default_days=DEFAULT_STATS_DAYS)
+    window = await _ask_window(
+        update, context, lang, context.args or [], "stats.usage", default_days=DEFAULT_STATS_DAYS
+    )
     if window is None:
-        await reply(update, t(lang, "stats.usage"))
         return
     stats = await svc.repository.stats(start=window[0], end=window[1])
     for chunk in compose_stats(lang, svc.settings, stats):
@@ -219,53 +259,87 @@ async def stats_command(update: Update, context: Context) -> None:
         await chat.send_photo(png)
 
 
+EXPORT_BATCH = 500  # ledger rows handed to the writing thread at a time
+
+
+def ledger_writer(target: BinaryIO, lang: Language, *, as_csv: bool) -> export.LedgerWriter:
+    header = ledger_header(lang)
+    if as_csv:
+        return export.CsvWriter(target, header)
+    return export.XlsxWriter(target, t(lang, "ledger.title"), header)
+
+
 async def ledger_file(
     repository: Repository,
     settings: Settings,
     lang: Language,
     start: datetime,
     end: datetime,
+    target: BinaryIO,
     *,
     as_csv: bool,
-) -> tuple[bytes, int]:
-    """The ledger of items created in [start, end) as file bytes, and its row count."""
+) -> int:
+    """Write the ledger of items created in [start, end) into ``target``; returns its row
+    count. Rows stream from the repository page by page and are written by a thread a
+    batch at a time, so neither the whole ledger nor the writing sits on the event loop."""
     now = repository.clock()
-    rows = [
-        ledger_cells(lang, settings, r)
-        async for r in repository.ledger(start=start, end=end, now=now)
-    ]
-    header = ledger_header(lang)
-    if as_csv:
-        return await asyncio.to_thread(export.to_csv, header, rows), len(rows)
-    title = t(lang, "ledger.title")
-    return await asyncio.to_thread(export.to_xlsx, title, header, rows), len(rows)
+    writer = ledger_writer(target, lang, as_csv=as_csv)
+
+    def write(rows: list[LedgerRow]) -> None:
+        writer.write(ledger_cells(lang, settings, row) for row in rows)
+
+    batch: list[LedgerRow] = []
+    async for row in repository.ledger(start=start, end=end, now=now):
+        batch.append(row)
+        if len(batch) == EXPORT_BATCH:
+            await asyncio.to_thread(write, batch)
+            batch = []
+    await asyncio.to_thread(write, batch)
+    await asyncio.to_thread(writer.close)
+    return writer.rows
 
 
 async def export_command(update: Update, context: Context) -> None:
-    """/export [from] [to] [csv]: the ledger as a file (default: everything, XLSX)."""
+    """/export [from] [to] [csv]: the ledger as a file (default: everything, XLSX).
+
+    The file is made in a task of its own: the admin's next commands do not wait for it
+    (one admin's updates are otherwise handled one after another)."""
     if not await in_office(update, context):
         return
-    svc = services(context)
+    chat = update.effective_chat
+    if chat is None:
+        return
     lang = await admin_language(update, context)
     args = list(context.args or [])
     as_csv = bool(args) and args[-1].lower() == "csv"
     if as_csv:
         args.pop()
-    window = _window(svc, args, default_days=None)
-    chat = update.effective_chat
-    if window is None or chat is None:
-        await reply(update, t(lang, "export.usage"))
+    window = await _ask_window(update, context, lang, args, "export.usage", default_days=None)
+    if window is None:
         return
-    start, end = window
-    content, count = await ledger_file(
-        svc.repository, svc.settings, lang, start, end, as_csv=as_csv
+    await chat.send_action(ChatAction.UPLOAD_DOCUMENT)
+    context.application.create_task(
+        _send_ledger(chat, services(context), lang, window, as_csv=as_csv),
+        update=update,
+        name=f"export-{update.update_id}",
     )
+
+
+async def _send_ledger(
+    chat: Chat, svc: Services, lang: Language, window: tuple[datetime, datetime], *, as_csv: bool
+) -> None:
+    start, end = window
+    async with svc.export_lock:  # one at a time: each holds a thread and its file
+        content = io.BytesIO()
+        count = await ledger_file(
+            svc.repository, svc.settings, lang, start, end, content, as_csv=as_csv
+        )
+    content.seek(0)
     tz = svc.settings.campaign.tz
     first, last = start.astimezone(tz).date(), (end - timedelta(seconds=1)).astimezone(tz).date()
-    name = f"ledger-{first}-{last}.{'csv' if as_csv else 'xlsx'}"
     await chat.send_document(
-        io.BytesIO(content),
-        filename=name,
+        content,
+        filename=f"ledger-{first}-{last}.{'csv' if as_csv else 'xlsx'}",
         caption=tn(lang, "export.caption", count, start=first, end=last, n=count),
     )
 

@@ -28,6 +28,7 @@ from bot.drafting import Step
 from bot.i18n import t, tn
 from bot.presenters import draft_summary, topic_proposal
 from bot.records import Attachment, Draft, NewSubmission, Sender
+from bot.text import escape
 from bot.workflow import Kind, format_reference
 from handlers import keyboards
 from handlers.buttons import PrivateButton
@@ -291,7 +292,8 @@ async def _ask_identity(update: Update, context: Context, draft: Draft) -> str:
     settings = services(context).settings
     lang = await language(update, context)
     topic = settings.topic(draft.topic_id or "") or settings.fallback_topic
-    await reply(update, t(lang, "identity.ask", topic=topic.name(lang)), keyboards.identity(lang))
+    name = escape(topic.name(lang))
+    await reply(update, t(lang, "identity.ask", topic=name), keyboards.identity(lang))
     return IDENTITY
 
 

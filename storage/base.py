@@ -68,7 +68,7 @@ class RepositoryBase:
         self.path = Path(path)
         self.clock = clock
         # The anonymity keys: pseudonyms and encryption of what residents leave (drafts,
-        # ownership), and the conversion of databases written before migration 0011. A
+        # ownership), and the conversion of databases written before migration 0012. A
         # repository without them can read and write items but refuses residents' data.
         self._secrets = secrets
         # Something sensitive was deleted since the write-ahead log was last truncated.

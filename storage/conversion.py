@@ -1,6 +1,6 @@
 """Python steps of migrations: conversions SQL cannot do because they need the keys.
 
-Migration 0011 (#13) replaces every value that linked an anonymous item to a person or to
+Migration 0012 (#13) replaces every value that linked an anonymous item to a person or to
 the same person's other items. Before it, one keyed hash per person (``owner_hash`` =
 HMAC("user:<id>"), today's :meth:`bot.anonymity.Secrets.person`) keyed the language row,
 the draft (stored in plain) and every anonymous item of that person. From it, under the
@@ -31,16 +31,16 @@ class ConversionError(RuntimeError):
 
 def conversion_steps(secrets: Secrets | None) -> dict[int, Step]:
     async def unlinkable(db: aiosqlite.Connection) -> None:
-        await convert_0011(db, secrets)
+        await convert_0012(db, secrets)
 
-    return {11: unlinkable}
+    return {12: unlinkable}
 
 
 async def _rows(db: aiosqlite.Connection, sql: str) -> list[aiosqlite.Row]:
     return list(await db.execute_fetchall(sql))
 
 
-async def convert_0011(db: aiosqlite.Connection, secrets: Secrets | None) -> None:
+async def convert_0012(db: aiosqlite.Connection, secrets: Secrets | None) -> None:
     users = await _rows(db, "SELECT owner_hash, language FROM users_old")
     drafts = await _rows(db, "SELECT owner_hash, body FROM drafts_old")
     anonymous = await _rows(
@@ -53,7 +53,7 @@ async def convert_0011(db: aiosqlite.Connection, secrets: Secrets | None) -> Non
         if users or drafts or anonymous or outbox or followers:
             raise ConversionError(
                 "this database was written by an earlier version and must be converted with"
-                " the anonymity keys (migration 0011): start the bot once ('jindianzi run')"
+                " the anonymity keys (migration 0012): start the bot once ('jindianzi run')"
                 " with its key file, or make the key file available to this command"
             )
     else:

@@ -29,6 +29,21 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
+def text_clauses(terms: Sequence[str]) -> tuple[list[str], list[object]]:
+    """WHERE clauses (on ``submissions``) for texts that contain every term: terms of three
+    or more characters use the FTS5 trigram index; shorter ones (common in Chinese) LIKE."""
+    clauses: list[str] = []
+    params: list[object] = []
+    for term in terms:
+        if len(term) >= 3:
+            clauses.append("id IN (SELECT rowid FROM submissions_fts WHERE text MATCH ?)")
+            params.append('"' + term.replace('"', '""') + '"')
+        else:
+            clauses.append("text LIKE ? ESCAPE '\\'")
+            params.append(_like(term))
+    return clauses, params
+
+
 class OfficeQueries(RepositoryBase):
     """Queries of the campaign office (mixed into :class:`storage.repository.Repository`)."""
 
@@ -363,15 +378,7 @@ class OfficeQueries(RepositoryBase):
     async def search(self, terms: Sequence[str], *, limit: int = 20) -> list[SubmissionSummary]:
         """Items whose text contains every term, newest first. Terms of three or more
         characters use the FTS5 trigram index; shorter ones (common in Chinese) use LIKE."""
-        clauses: list[str] = []
-        params: list[object] = []
-        for term in terms:
-            if len(term) >= 3:
-                clauses.append("id IN (SELECT rowid FROM submissions_fts WHERE text MATCH ?)")
-                params.append('"' + term.replace('"', '""') + '"')
-            else:
-                clauses.append("text LIKE ? ESCAPE '\\'")
-                params.append(_like(term))
+        clauses, params = text_clauses(terms)
         if not clauses:
             return []
         rows = await self._fetchall(

@@ -18,6 +18,7 @@ from bot.anonymity import Secrets
 from bot.records import NewSubmission, Outgoing, Submission
 from bot.workflow import Status
 from storage.base import Clock, NotFound, RepositoryBase
+from storage.desk import DeskQueries
 from storage.effects import EffectQueries
 from storage.inbox import InboxQueries
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_label
@@ -26,6 +27,7 @@ from storage.outbox import OutboxQueries, enqueue
 from storage.reports import ReportQueries
 from storage.residents import ResidentQueries
 from storage.rows import evidence_json, iso, new_row_id, utc_now
+from storage.web import WebQueries
 
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 
@@ -38,6 +40,8 @@ class Repository(
     InboxQueries,
     EffectQueries,
     LabelQueries,
+    DeskQueries,
+    WebQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.
@@ -118,7 +122,8 @@ class Repository(
                 )
             await db.executemany(
                 "INSERT INTO attachments (submission_id, position, type, file_id, file_unique_id,"
-                " file_name, mime_type, latitude, longitude) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " file_name, mime_type, latitude, longitude, file_size)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         submission_id,
@@ -130,6 +135,7 @@ class Repository(
                         a.mime_type,
                         a.latitude,
                         a.longitude,
+                        a.file_size,
                     )
                     for pos, a in enumerate(new.attachments)
                 ],

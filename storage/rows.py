@@ -41,6 +41,7 @@ def attachment_record(row: aiosqlite.Row) -> Attachment:
         mime_type=row["mime_type"],
         latitude=row["latitude"],
         longitude=row["longitude"],
+        file_size=row["file_size"],
     )
 
 

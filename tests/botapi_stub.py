@@ -45,6 +45,7 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
 MAX_CALLBACK_ANSWER = 200
 MAX_BUTTONS = 100
+GETFILE_LIMIT = 20 * 1024 * 1024  # bots download files up to 20 MB
 
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
@@ -550,6 +551,7 @@ class FakeBotApi:
         self.channels: set[int] = set()  # chat ids to present as channels, not supergroups
         self.files: dict[str, bytes] = {}  # file_id -> content served by getFile/downloads
         self.commands: dict[tuple[str, str], list[JsonDict]] = {}  # (scope, language) -> list
+        self.menu_buttons: dict[int | None, JsonDict] = {}  # chat id (None: default) -> button
         self._pending: list[_Pending] = []
         self._delivered: dict[int, JsonDict] = {}
         self._fetched: set[int] = set()
@@ -1251,6 +1253,8 @@ class FakeBotApi:
                 self._set_commands(params)
             elif method == "deleteMyCommands":
                 self.commands.pop(_commands_key(params), None)
+            elif method == "setChatMenuButton":
+                self._set_menu_button(params)
             return True
         if method == "getMyCommands":
             return self.commands.get(_commands_key(params), [])
@@ -1330,6 +1334,8 @@ class FakeBotApi:
                     size = len(data.encode()) if isinstance(data, str) else 0
                     if not 1 <= size <= MAX_CALLBACK_BYTES:
                         raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+                if "web_app" in button:
+                    FakeBotApi._check_web_app(button["web_app"])
                 if "url" in button:
                     url = button["url"]
                     if not isinstance(url, str) or not re.match(r"(?i)(https?|tg)://\S", url):
@@ -1337,6 +1343,31 @@ class FakeBotApi:
                             400, f"Bad Request: inline keyboard button URL '{url}' is invalid"
                         )
         return markup
+
+    @staticmethod
+    def _check_web_app(web_app: Any) -> None:
+        url = web_app.get("url") if isinstance(web_app, dict) else None
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise ApiError(
+                400,
+                f"Bad Request: inline keyboard button Web App URL '{url}' is invalid: "
+                "Only HTTPS links are allowed",
+            )
+
+    def _set_menu_button(self, params: JsonDict) -> None:
+        button = params.get("menu_button") or {"type": "default"}
+        if not isinstance(button, dict) or button.get("type") not in (
+            "default",
+            "commands",
+            "web_app",
+        ):
+            raise ApiError(400, "Bad Request: can't parse menu button")
+        if button["type"] == "web_app":
+            self._check_web_app(button.get("web_app"))
+        chat = params.get("chat_id")
+        if chat is not None and self._chat_id(params) < 0:
+            raise ApiError(400, "Bad Request: BUTTON_TYPE_INVALID")
+        self.menu_buttons[None if chat is None else self._chat_id(params)] = button
 
     @staticmethod
     def _format(
@@ -1452,6 +1483,9 @@ class FakeBotApi:
         chat_id = self._chat_id(params)
         self._check_reachable(chat_id)
         markup = self._check_markup(params.get("reply_markup"))
+        rows = (markup or {}).get("inline_keyboard") or []
+        if chat_id < 0 and any("web_app" in button for row in rows for button in row):
+            raise ApiError(400, "Bad Request: BUTTON_TYPE_INVALID")  # private chats only
         if method in ("copyMessage", "forwardMessage"):
             return self._copy(method, chat_id, params, markup)
         parse_mode = params.get("parse_mode")
@@ -1633,6 +1667,8 @@ class FakeBotApi:
         file_id = str(params.get("file_id", ""))
         if file_id not in self.files and file_id not in self._known_files:
             raise ApiError(400, "Bad Request: invalid file_id")
+        if len(self._file_content(file_id)) > GETFILE_LIMIT:
+            raise ApiError(400, "Bad Request: file is too big")
         return {
             "file_id": file_id,
             "file_unique_id": f"u-{file_id}",

@@ -50,7 +50,7 @@ def test_remembered_pseudonyms_are_the_keyed_hashes_and_stay_bounded() -> None:
     assert secrets._keys.cache_info().currsize == Secrets.KEYS_MEMO
 
 
-def test_person_is_the_hash_databases_before_0011_stored() -> None:
+def test_person_is_the_hash_databases_before_0012_stored() -> None:
     """The conversion of old databases derives the new pseudonyms from the stored
     ``owner_hash``: it must be exactly the root the bot computes today."""
     s = Secrets.generate()

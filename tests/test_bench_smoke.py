@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import ingest, store, tagger_model
+from bench import desk, export, ingest, store, tagger_model
 
 
 async def test_ingest_latency_and_startup_run_for_bot_and_baseline() -> None:
@@ -34,3 +34,11 @@ def test_topic_model_benchmark_runs() -> None:
 async def test_store_benchmark_fills_and_queries() -> None:
     [row] = await store.scale([200], 1)
     assert row["size"] == 200 and row["kb_per_1000"] > 0
+    # The web desk's queue page over the same store, each case beside its naive baseline.
+    assert [r["case"] for r in row["desk"]] == [case[0] for case in desk.CASES]
+    assert all(r["page"] > 0 and r["naive"] > 0 for r in row["desk"])
+
+
+async def test_export_benchmark_runs() -> None:
+    [row] = await export.export([200], 1)
+    assert row["size"] == 200 and min(row["xlsx"], row["csv"], row["plain"]) > 0

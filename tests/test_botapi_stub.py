@@ -17,7 +17,9 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
+    MenuButtonWebApp,
     Update,
+    WebAppInfo,
 )
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import (
@@ -415,3 +417,34 @@ def test_flood_control_counts_sliding_windows() -> None:
     assert flood.max_in_window(1.0) == 30
     assert flood.max_in_window(1.0, 7) == 1
     assert flood.max_in_window(60.0, -100) == 20
+
+
+async def test_mini_app_buttons_and_big_files_are_refused_as_telegram_does(
+    stub: FakeBotApi, app: AnyApp
+) -> None:
+    """web_app buttons: HTTPS only, private chats only; menu buttons are recorded; getFile
+    refuses files over 20 MB (bots download up to 20 MB)."""
+    plain = InlineKeyboardMarkup(
+        [[InlineKeyboardButton("desk", web_app=WebAppInfo("http://desk.example.org/"))]]
+    )
+    with pytest.raises(BadRequest, match=r"(?i)Only HTTPS links are allowed"):
+        await app.bot.send_message(USER.id, "open", reply_markup=plain)
+    secure = InlineKeyboardMarkup(
+        [[InlineKeyboardButton("desk", web_app=WebAppInfo("https://desk.example.org/"))]]
+    )
+    await app.bot.send_message(USER.id, "open", reply_markup=secure)
+    with pytest.raises(BadRequest, match=r"(?i)BUTTON_TYPE_INVALID"):
+        await app.bot.send_message(-100123, "open", reply_markup=secure)
+    await app.bot.set_chat_menu_button(
+        USER.id, MenuButtonWebApp("办公台", WebAppInfo("https://desk.example.org/"))
+    )
+    assert stub.menu_buttons[USER.id]["web_app"] == {"url": "https://desk.example.org/"}
+    with pytest.raises(BadRequest, match=r"(?i)Only HTTPS"):
+        await app.bot.set_chat_menu_button(
+            USER.id, MenuButtonWebApp("x", WebAppInfo("http://desk.example.org/"))
+        )
+    stub.files["BIG"] = b"\0" * (20 * 1024 * 1024 + 1)
+    stub.files["SMALL"] = b"\0" * (20 * 1024 * 1024)
+    assert (await app.bot.get_file("SMALL")).file_size == 20 * 1024 * 1024
+    with pytest.raises(BadRequest, match=r"(?i)file is too big"):
+        await app.bot.get_file("BIG")

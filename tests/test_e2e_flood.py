@@ -126,3 +126,61 @@ async def test_the_stand_in_refuses_what_ptbs_own_limiter_lets_through(
     assert refused > 0
     assert len(flood.refused) == refused
     assert {why for _, _, _, why in flood.refused} == {"overall"}
+
+
+async def test_a_flood_wait_in_one_group_does_not_freeze_other_chats(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> None:
+    """Issue 15.10: the office group answers 429 "retry after N" (its outbox card, then an
+    admin's command there); residents' /help meanwhile is answered at once, not N seconds
+    later, and what the office was owed arrives once the wait is over."""
+    import time
+
+    from tests.conftest import ADMIN, Chat
+    from tests.test_e2e_office import ALICE, BOB, submit
+
+    wait = 5
+    settings = make_settings(
+        stub, roles={"office_chat_id": GROUP}, limits={"max_submissions_per_hour": 0}
+    )
+    runner = BotRunner(settings)
+    await runner.start()
+    residents = [Chat(stub, BOB), Chat(stub, ALICE)]
+
+    async def help_took() -> float:
+        started = time.monotonic()
+        for chat in residents:
+            await chat.send("/help", expect="/suggest")
+        return time.monotonic() - started
+
+    try:
+        # The outbox's card for the office is refused with a flood wait, while the
+        # resident who sent the item is still in the flow and others ask for help.
+        stub.fail_next("sendMessage", status=429, retry_after=wait, chat_id=GROUP)
+        started = time.monotonic()
+        number = await submit(Chat(stub, ALICE), "建议在村口增设公交站台", anonymous=True)
+        await stub.wait_until(lambda: any(e.status == 429 for e in stub.errors))
+        refused_at = time.monotonic()
+        await help_took()
+        # Everything the residents did took well under the group's wait (it took the whole
+        # wait before: 37.6 s and 20.2 s for a 20 s wait).
+        assert time.monotonic() - started < 2.5
+        card = await stub.wait_for(
+            GROUP, predicate=lambda m: f"#{number}" in m.plain, timeout=wait + 10
+        )
+        assert time.monotonic() - refused_at >= wait - 0.5  # the group's wait was kept
+        assert card.buttons
+
+        # An admin's command in the group, answered directly, meets a flood wait too.
+        mark = stub.mark()
+        stub.fail_next("sendMessage", status=429, retry_after=wait, chat_id=GROUP)
+        stub.send_group_text(ADMIN, GROUP, "/queue")
+        await stub.wait_until(lambda: len([e for e in stub.errors if e.status == 429]) == 2)
+        refused_at = time.monotonic()
+        assert await help_took() < 1.5
+        await stub.wait_for(
+            GROUP, after=mark, predicate=lambda m: "提交概况" in m.plain, timeout=wait + 10
+        )
+        assert time.monotonic() - refused_at >= wait - 0.5
+    finally:
+        await runner.stop()

@@ -32,7 +32,7 @@ from bot.records import RATINGS, AttachmentType
 from bot.workflow import Kind, Status
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")])
+SOURCES = sorted(p for pkg in ("bot", "handlers", "web") for p in (ROOT / pkg).rglob("*.py"))
 KEY = re.compile(r"^[a-z_]+\.[a-z_.]+$")
 FAMILY_HEAD = re.compile(r"^[a-z_]+\.(?:[a-z_]+\.)*$")
 S2TW = opencc.OpenCC("s2tw")
@@ -383,12 +383,15 @@ def family_members() -> dict[str, set[str]]:
         *command_names(ROOT / "bot" / "app.py", "RESIDENT_COMMANDS"),
         *command_names(ROOT / "handlers" / "admin.py", "ADMIN_COMMANDS"),
         *command_names(ROOT / "handlers" / "reports.py", "REPORT_COMMANDS"),
+        *command_names(ROOT / "handlers" / "web.py", "WEB_COMMANDS"),
     }
     return {
         "kind.": {k.value for k in Kind},
         "compose.ask.": {k.value for k in Kind},
         "status.": {s.value for s in Status},
         "attachment.": set(typing.get_args(AttachmentType)),
+        # web/item.py: a file's kind on the desk (a location is shown as coordinates).
+        "web.file.type.": set(typing.get_args(AttachmentType)) - {"location"},
         "rating.": set(RATINGS),
         # bot/cards.py event_line: f"event.{event.kind}" for these kinds.
         "event.": {"question", "answer", "duplicate"},

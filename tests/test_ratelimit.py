@@ -187,3 +187,96 @@ async def test_requests_without_a_chat_are_not_limited() -> None:
         await limiter.process_request(answer, (), {}, "answerCallbackQuery", {}, None)
     assert calls == 5
     assert time.monotonic() - started < 1.0
+
+
+# ---------------------------------------------------------------- flood waits (issue 15.10)
+class FloodedChat:
+    """A request callback whose calls to ``chat`` are answered 429 ``retry_after`` the first
+    ``times`` times; every call is noted with its time."""
+
+    def __init__(self, chat: int | None, retry_after: float, times: int = 1) -> None:
+        self.chat, self.retry_after, self.left = chat, retry_after, times
+        self.calls: list[tuple[float, Any]] = []
+
+    async def __call__(self, chat_id: Any) -> bool:
+        self.calls.append((time.monotonic(), chat_id))
+        if chat_id == self.chat and self.left:
+            self.left -= 1
+            raise RetryAfter(self.retry_after)  # type: ignore[arg-type]
+        return True
+
+
+async def request(
+    limiter: FloodLimiter, api: FloodedChat, chat_id: int | None, endpoint: str = "sendMessage"
+) -> float:
+    """Make the request; the seconds it took."""
+    started = time.monotonic()
+    data = {} if chat_id is None else {"chat_id": chat_id, "text": "x"}
+    await limiter.process_request(api, (chat_id,), {}, endpoint, data, None)
+    return time.monotonic() - started
+
+
+async def test_a_flood_wait_holds_only_its_own_chat() -> None:
+    limiter = FloodLimiter(overall_max_rate=100)
+    api = FloodedChat(-100123, retry_after=2)
+    office = asyncio.create_task(request(limiter, api, -100123))
+    await asyncio.sleep(0.05)  # the group's 429 has come back
+    assert limiter.held_for(-100123) > 1.5 and limiter.held_for(None) == 0
+    others = [await request(limiter, api, chat) for chat in (11, 12, -100456)]
+    assert max(others) < 0.3  # residents and other groups are answered at once
+    edit = await request(limiter, api, 13, "editMessageText")
+    assert edit < 0.3
+    assert await office >= 2.0  # the group's own message waited as asked, then went
+    assert [c for _, c in api.calls].count(-100123) == 2
+
+
+async def test_a_message_to_a_held_chat_waits_too() -> None:
+    limiter = FloodLimiter(overall_max_rate=100)
+    api = FloodedChat(-100123, retry_after=1)
+    first = asyncio.create_task(request(limiter, api, -100123))
+    await asyncio.sleep(0.05)
+    second = await request(limiter, api, -100123, "editMessageText")
+    assert second >= 0.9  # sent into the wait: held as well
+    await first
+
+
+async def test_a_flood_wait_without_a_chat_holds_every_chat() -> None:
+    limiter = FloodLimiter(overall_max_rate=100)
+    api = FloodedChat(None, retry_after=1)
+    bot_wide = asyncio.create_task(request(limiter, api, None, "setMyCommands"))
+    await asyncio.sleep(0.05)
+    assert limiter.held_for(None) > 0.8
+    assert await request(limiter, api, 11) >= 0.9
+    await bot_wide
+
+
+async def test_an_outbox_delivery_is_not_held_up_by_a_flood_wait() -> None:
+    """In bulk sending the 429 comes back at once (the outbox reschedules that message),
+    and the chat's delay tells the outbox to leave its next messages for later."""
+    limiter = FloodLimiter(overall_max_rate=100)
+    api = FloodedChat(-100123, retry_after=20)
+    with bulk_sending():
+        started = time.monotonic()
+        with pytest.raises(RetryAfter):
+            await request(limiter, api, -100123)
+        assert time.monotonic() - started < 0.5
+        assert 19 < limiter.chat_delay(-100123) <= 20.1
+        assert limiter.chat_delay(11) == 0.0
+        assert await request(limiter, api, 11) < 0.3
+
+
+async def test_flood_waits_run_on_the_monotonic_clock() -> None:
+    """A flood wait is measured on the limiter's clock (monotonic by default): the wall
+    clock jumping a day either way neither stretches nor ends it (issue 15.11)."""
+    now = [1000.0]
+    limiter = FloodLimiter(overall_max_rate=100, clock=lambda: now[0])
+    api = FloodedChat(-100123, retry_after=30)
+    with bulk_sending(), pytest.raises(RetryAfter):
+        await request(limiter, api, -100123)
+    with pytest.MonkeyPatch.context() as patch:
+        for jump in (86_400.0, -86_400.0):
+            patch.setattr(time, "time", lambda jump=jump: 1_800_000_000.0 + jump)
+            assert limiter.held_for(-100123) == pytest.approx(30.1)
+    now[0] += 30.2
+    assert limiter.held_for(-100123) == 0.0
+    assert limiter.chat_delay(-100123) == 0.0

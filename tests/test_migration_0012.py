@@ -1,4 +1,4 @@
-"""Migration 0011 (#13) on a database the earlier version wrote: one owner hash per person on
+"""Migration 0012 (#13) on a database the earlier version wrote: one owner hash per person on
 their language row, their plain drafts and all their anonymous items; plain message ids.
 After the bot starts on it with the same key file, residents find everything again (their
 items in /my, their draft, their language, a reply to an old question), and nothing of the
@@ -42,7 +42,7 @@ def old_key_hash(secrets: Secrets, key: list[int]) -> str:
 
 
 def old_database(path: Path, secrets: Secrets, question_message_id: int) -> None:
-    """Schema 0001-0010 and rows written the way the earlier version wrote them."""
+    """Schema 0001-0011 and rows written the way the earlier version wrote them."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA journal_mode=WAL")
@@ -51,7 +51,7 @@ def old_database(path: Path, secrets: Secrets, question_message_id: int) -> None
             " applied_at TEXT NOT NULL)"
         )
         for migration in available_migrations():
-            if migration.version > 10:
+            if migration.version > 11:
                 continue
             db.executescript(migration.sql)
             db.execute(
@@ -175,7 +175,7 @@ async def test_an_old_database_is_converted_and_residents_find_everything_again(
         routes = [r[0] for r in db.execute("SELECT reply_route FROM submissions WHERE id = 3")]
     assert {"languages", "drafts", "conversations"} <= tables
     assert not {"users", "users_old", "drafts_old"} & tables
-    assert versions.count(11) == 1
+    assert versions.count(12) == 1
     assert tags == [secrets.own_tag(ALICE.id, 2), secrets.own_tag(ALICE.id, 3)]
     # Private chats: the question's message has a keyed hash, the other notices nothing;
     # the office group's card keeps its plain id. Every token is a fresh one.
@@ -201,7 +201,7 @@ async def test_an_old_database_is_converted_and_residents_find_everything_again(
     finally:
         await runner.stop()
     with sqlite3.connect(settings.storage.path) as db:
-        assert [r[0] for r in db.execute("SELECT version FROM schema_migrations")].count(11) == 1
+        assert [r[0] for r in db.execute("SELECT version FROM schema_migrations")].count(12) == 1
 
 
 async def test_conversion_refuses_keys_that_did_not_write_the_database(tmp_path: Path) -> None:
@@ -213,7 +213,7 @@ async def test_conversion_refuses_keys_that_did_not_write_the_database(tmp_path:
             await repository.connect()
         await repository.close()
     with sqlite3.connect(path) as db:  # nothing changed: still the old version, all there
-        assert max(r[0] for r in db.execute("SELECT version FROM schema_migrations")) == 10
+        assert max(r[0] for r in db.execute("SELECT version FROM schema_migrations")) == 11
         assert db.execute("SELECT COUNT(*) FROM drafts").fetchone() == (1,)
         assert db.execute("SELECT COUNT(*) FROM users").fetchone() == (1,)
 
@@ -232,7 +232,7 @@ async def test_an_old_database_without_residents_data_needs_no_keys(tmp_path: Pa
     await repository.connect()
     await repository.close()
     with sqlite3.connect(path) as db:
-        assert max(r[0] for r in db.execute("SELECT version FROM schema_migrations")) == 11
+        assert max(r[0] for r in db.execute("SELECT version FROM schema_migrations")) == 12
 
 
 def test_backup_of_an_old_database_needs_no_keys(tmp_path: Path) -> None:
@@ -245,4 +245,4 @@ def test_backup_of_an_old_database_needs_no_keys(tmp_path: Path) -> None:
     config.write_text(f'[storage]\npath = "{path}"\n' + topics, encoding="utf-8")
     assert main(["backup", "--config", str(config), str(tmp_path / "copy.sqlite3")]) == 0
     with sqlite3.connect(tmp_path / "copy.sqlite3") as db:
-        assert max(r[0] for r in db.execute("SELECT version FROM schema_migrations")) == 10
+        assert max(r[0] for r in db.execute("SELECT version FROM schema_migrations")) == 11

@@ -1,4 +1,4 @@
--- 0011 (#13): nothing stored links an anonymous item to a person, or to the same person's
+-- 0012 (#13): nothing stored links an anonymous item to a person, or to the same person's
 -- other items. Existing rows are converted in Python right after this script, in the same
 -- transaction (the new values are keyed hashes: see storage/conversion.py).
 

@@ -1,0 +1,261 @@
+"""The web desk in a real browser: headless Chromium from Debian's packages (``chromium``,
+``chromium-driver``, installed by ./scripts/test), driven by Selenium, against the desk that
+the bot built with build_application serves while it runs against the Bot API stand-in.
+
+A clerk opens the desk as Telegram opens a Mini App (login data and theme in the URL
+fragment; Telegram's own script cannot load: every host but 127.0.0.1 fails to resolve, so
+nothing leaves the machine), filters, searches, opens an item; at phone size (390x844) no
+page scrolls sideways. Screenshots of both pages at phone and desktop size are saved under
+test-artifacts/web/ (gitignored; the path is printed)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from bot.config import Settings
+from bot.i18n import t
+from tests.botapi_stub import FakeBotApi
+from tests.conftest import ADMIN, BotRunner, Chat
+from tests.webdesk import (
+    ALICE,
+    BOB,
+    PNG,
+    desk_of,
+    login_data,
+    mini_app_fragment,
+    started,
+    submit,
+)
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts" / "web"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+PHONE = (390, 844)
+DESKTOP = (1280, 900)
+WAIT = 15
+
+
+@contextmanager
+def chromium() -> Iterator[WebDriver]:
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.fail("chromium and chromium-driver are not installed: run ./scripts/test")
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download anything
+    profile = tempfile.mkdtemp(prefix="desk-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        # No name resolves except the desk's address: nothing leaves the machine.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        "--lang=zh-CN",
+        f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
+    ):
+        options.add_argument(argument)
+    # A Chinese clerk's browser: pages shown before sign-in follow its languages.
+    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(WAIT)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def size(driver: WebDriver, width: int, height: int, *, mobile: bool) -> None:
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 2 if mobile else 1,
+         "mobile": mobile},
+    )  # fmt: skip
+
+
+def scroll_width(driver: WebDriver) -> int:
+    return int(driver.execute_script("return document.documentElement.scrollWidth"))
+
+
+def shoot(driver: WebDriver, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    assert driver.save_screenshot(str(path)), name
+    return path
+
+
+def shown_ids(driver: WebDriver) -> list[int]:
+    rows = driver.find_elements(By.CSS_SELECTOR, "#queue tr.row")
+    return [int(row.get_attribute("data-id") or 0) for row in rows]
+
+
+@pytest.fixture
+async def desk(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> AsyncIterator[BotRunner]:
+    settings = make_settings(
+        stub, web={"enabled": True, "port": 0}, limits={"max_submissions_per_hour": 0}
+    )
+    async with started(settings) as runner:
+        yield runner
+
+
+def more_items(settings: Settings, count: int) -> None:
+    """Older items straight into the database (so the queue has a second page)."""
+    start = datetime.now(UTC) - timedelta(days=40)
+    rows = [
+        (
+            "suggestion" if i % 2 else "problem",
+            f"建议第{i}条：增加社区活动室的开放时间",
+            "other",
+            (start + timedelta(hours=i)).isoformat(),
+        )
+        for i in range(count)
+    ]
+    with sqlite3.connect(settings.storage.path) as db:
+        db.executemany(
+            "INSERT INTO submissions (kind, text, topic_id, suggested_topic_id, evidence,"
+            " anonymous, sender_user_id, sender_chat_id, sender_name, language, status,"
+            " created_at, updated_at) VALUES (?1, ?2, ?3, ?3, '[]', 0, 42, 42, '居民',"
+            " 'zh-Hans', 'accepted', ?4, ?4)",
+            rows,
+        )
+
+
+async def test_a_clerk_opens_filters_searches_and_reads_an_item_in_chromium(
+    stub: FakeBotApi, desk: BotRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stub.files["PHOTO-5"] = PNG
+    stub.files["DOC-5"] = b"%PDF-1.4 plan"
+
+    extras = [
+        lambda: stub.send_photo(ALICE, file_id="PHOTO-5"),
+        lambda: stub.send_document(ALICE, file_id="DOC-5", file_name="整改方案.pdf"),
+        lambda: stub.send_location(ALICE, 30.2741, 120.1551),
+    ]
+
+    photo_item = await submit(
+        stub, ALICE, "幸福路和建设路口的井盖丢了，晚上很危险，请尽快补上", anonymous=False,
+        extras=extras,
+    )  # fmt: skip
+    anonymous_item = await submit(
+        stub, BOB, "建议公交车早上六点就开始运营，方便上早班的居民" + "很长的一段话" * 30,
+        anonymous=True,
+    )  # fmt: skip
+    more_items(desk.settings, 60)
+    token = desk.settings.telegram.token.get_secret_value()
+    base = desk_of(desk).base_url
+    link_message = await Chat(stub, ADMIN).send("/web", expect="#login=")
+    link = link_message.plain.split()[-1]
+    assert link.startswith(f"{base}/#login=")
+    entry = f"{base}/{mini_app_fragment(login_data(ADMIN, token, datetime.now(UTC)))}"
+    screenshots: list[Path] = []
+
+    def clerk() -> None:
+        with chromium() as driver:
+            wait = WebDriverWait(driver, WAIT)
+            size(driver, *PHONE, mobile=True)
+            driver.get(entry)
+            wait.until(ec.presence_of_element_located((By.ID, "queue")))
+            assert driver.current_url == f"{base}/queue"
+            # Telegram's theme from the fragment (telegram-web-app.js could not load).
+            background = driver.execute_script(
+                "return getComputedStyle(document.body).backgroundColor"
+            )
+            assert background == "rgb(23, 33, 43)"
+            ids = shown_ids(driver)
+            assert ids[:2] == [anonymous_item, photo_item] and len(ids) == 50
+            assert driver.find_element(By.CSS_SELECTOR, "a[rel=next]")
+            assert scroll_width(driver) <= PHONE[0]
+            screenshots.append(shoot(driver, "queue-phone"))
+
+            # Filter: items awaiting review.
+            driver.find_element(By.CSS_SELECTOR, ".filters summary").click()
+            Select(driver.find_element(By.NAME, "status")).select_by_value("new")
+            driver.find_element(By.CSS_SELECTOR, ".filters details button[type=submit]").click()
+            wait.until(lambda d: "status=new" in d.current_url)
+            assert sorted(shown_ids(driver)) == sorted([photo_item, anonymous_item])
+            assert scroll_width(driver) <= PHONE[0]
+
+            # Search (two characters: LIKE) within the filter.
+            search = driver.find_element(By.ID, "q")
+            search.send_keys("井盖")
+            search.submit()
+            wait.until(lambda d: "q=" in d.current_url)
+            assert shown_ids(driver) == [photo_item]
+
+            # Open it.
+            driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{photo_item}'] td.ref a").click()
+            wait.until(ec.presence_of_element_located((By.ID, "item")))
+            text = driver.find_element(By.CSS_SELECTOR, ".fulltext").text
+            assert "井盖丢了" in text
+            photo = driver.find_element(By.CSS_SELECTOR, ".files img")
+            wait.until(lambda d: d.execute_script("return arguments[0].naturalWidth", photo) > 0)
+            assert "整改方案.pdf" in driver.find_element(By.CSS_SELECTOR, ".files").text
+            assert "30.27410, 120.15510" in driver.find_element(By.CSS_SELECTOR, ".places").text
+            assert scroll_width(driver) <= PHONE[0]
+            screenshots.append(shoot(driver, "item-phone"))
+            # Back to the filtered queue, as it was.
+            driver.find_element(By.CSS_SELECTOR, "[data-back]").click()
+            wait.until(lambda d: "q=" in d.current_url and "status=new" in d.current_url)
+
+            # The long anonymous item on a phone, then both pages at desktop size.
+            driver.get(f"{base}/items/{anonymous_item}")
+            wait.until(ec.presence_of_element_located((By.ID, "item")))
+            assert t("zh-Hans", "summary.anonymous") in driver.page_source
+            assert scroll_width(driver) <= PHONE[0]
+            size(driver, *DESKTOP, mobile=False)
+            driver.get(f"{base}/queue")
+            wait.until(ec.presence_of_element_located((By.ID, "queue")))
+            assert scroll_width(driver) <= DESKTOP[0]
+            screenshots.append(shoot(driver, "queue-desktop"))
+            driver.get(f"{base}/items/{photo_item}")
+            wait.until(ec.presence_of_element_located((By.ID, "item")))
+            screenshots.append(shoot(driver, "item-desktop"))
+            # Nothing in the page came from anywhere but the desk.
+            sources = driver.execute_script(
+                "return performance.getEntriesByType('resource').map(e => e.name)"
+            )
+            assert all(s.startswith(base) or "telegram.org" in s for s in sources), sources
+
+            # A desktop browser with the one-time link from /web: signed in, the token gone
+            # from the address; the same link a second time: refused, with the reason.
+            driver.delete_all_cookies()
+            driver.get(link)
+            wait.until(ec.presence_of_element_located((By.ID, "queue")))
+            assert "login=" not in driver.current_url
+            driver.delete_all_cookies()
+            driver.get(link)
+            status = wait.until(
+                ec.presence_of_element_located((By.CSS_SELECTOR, "#entry-status.notice"))
+            )
+            assert status.text == t("zh-Hans", "web.error.link_invalid")
+
+    await asyncio.wait_for(asyncio.to_thread(clerk), timeout=120)
+    with capsys.disabled():  # shown in every run, not only with -s
+        print("\nweb desk screenshots:", *screenshots, sep="\n  ")
+    assert all(path.stat().st_size > 1000 for path in screenshots)

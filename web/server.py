@@ -1,0 +1,639 @@
+"""The desk's HTTP server: aiohttp.web in the bot's own event loop, started and stopped with
+the application (``bot.app``), in polling and webhook mode alike.
+
+Routes (under ``web.public_url``'s path, e.g. ``/desk``):
+
+    GET  /                          entry: exchanges #tgWebAppData or #login=... (desk.js)
+    POST /auth/telegram             {"init_data": ...} -> session cookie (JSON only)
+    POST /auth/link                 {"token": ...}     -> session cookie (JSON only)
+    GET  /queue                     the queue (filters, search, sorting, keyset pages)
+    GET  /items/{n}                 one item
+    GET  /items/{n}/files/{p}       an attachment, fetched from Telegram by the server
+    POST /items/{n}/files/{p}/send  the attachment to the viewer's own chat with the bot
+    POST /items/{n}/actions/{name}  an action on the item (web/actions.py)
+    POST /language, /logout         the viewer's language; end the session
+    GET  /static/{name}, /healthz
+
+Every request is authorised again from its session and the current configuration; every
+POST needs the session's CSRF token (forms) or is JSON (login: no cross-site form can send
+it), and a foreign Origin is refused. Every response carries a Content-Security-Policy
+without inline script. The access log names the route, never a path with a token, a query
+(search terms) or a user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from aiohttp import web
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.anonymity import Secrets
+from bot.config import LANGUAGES, Language, Settings
+from bot.i18n import resolve_language, t, tn
+from bot.presenters import kind_label, local_date, local_time, status_label, topic_label
+from bot.workflow import Kind, Status, allowed_targets, format_reference
+from handlers.media import send_attachment
+from storage.desk import COUNT_CAP
+from storage.repository import Clock, Repository, utc_now
+from storage.web import Via
+from web import initdata
+from web import item as item_view
+from web import queue as queue_view
+from web.actions import ActionRegistry
+from web.render import render, static_file
+from web.sessions import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    Session,
+    clear_cookie,
+    cookie_token,
+    csrf_ok,
+    same_origin,
+    set_cookie,
+)
+from web.tokens import new_csrf, new_token, token_hash
+from web.viewer import Viewer, role_of
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger(f"{__name__}.access")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CSP = (
+    "default-src 'none'; script-src 'self'{script}; style-src 'self'; img-src 'self' data:;"
+    " connect-src 'self'; form-action 'self'; base-uri 'none';"
+    " frame-ancestors 'self' https://web.telegram.org"
+)
+# Files are never rendered as pages of the desk's origin.
+FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+MAX_BODY = 64 * 1024
+DOWNLOADS_AT_ONCE = 4
+
+
+class DeskError(Exception):
+    """An error page: HTTP status and the catalogue key of its explanation."""
+
+    def __init__(self, status: int, key: str) -> None:
+        super().__init__(key)
+        self.status = status
+        self.key = key
+
+
+@dataclass
+class Desk:
+    """What the desk's handlers share."""
+
+    settings: Settings
+    repository: Repository
+    secrets: Secrets
+    bot: Bot
+    clock: Clock = utc_now
+    actions: ActionRegistry = field(default_factory=ActionRegistry)
+    downloads: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(DOWNLOADS_AT_ONCE)
+    )
+
+    @property
+    def prefix(self) -> str:
+        return self.settings.web.path_prefix
+
+    def url(self, path: str) -> str:
+        return f"{self.prefix}{path}"
+
+    def page(
+        self,
+        template: str,
+        lang: Language,
+        *,
+        status: int = 200,
+        session: Session | None = None,
+        viewer: Viewer | None = None,
+        **context: Any,
+    ) -> web.Response:
+        html = render(
+            template,
+            lang=lang,
+            prefix=self.prefix,
+            telegram_script=self.settings.web.telegram_script,
+            csrf=session.stored.csrf if session else "",
+            viewer=viewer,
+            **context,
+        )
+        return web.Response(text=html, status=status, content_type="text/html")
+
+
+DESK: web.AppKey[Desk] = web.AppKey("desk", Desk)
+VIEWER: web.RequestKey[Viewer] = web.RequestKey("viewer", Viewer)
+
+
+# ------------------------------------------------------------------------------ requests
+def desk_of(request: web.Request) -> Desk:
+    return request.app[DESK]
+
+
+def guess_language(request: web.Request, desk: Desk) -> Language:
+    """Before a session: the browser's first language, else the campaign's."""
+    header = request.headers.get("Accept-Language", "")
+    first = header.split(",", 1)[0].split(";", 1)[0].strip()
+    return resolve_language(first or None, desk.settings.campaign.language)
+
+
+async def session_of(request: web.Request) -> tuple[Session, Viewer]:
+    """The request's session and viewer, or a 401 (no or expired session) / 403 (no longer
+    allowed) error page."""
+    desk = desk_of(request)
+    token = cookie_token(request)
+    if token is None:
+        raise DeskError(401, "web.error.signin")
+    hashed = token_hash(token)
+    stored = await desk.repository.web_session(hashed)
+    if stored is None:
+        raise DeskError(401, "web.error.signin")
+    role = role_of(desk.settings, stored.user_id)
+    if role is None:
+        raise DeskError(403, "web.error.not_allowed")
+    viewer = Viewer(
+        user_id=stored.user_id,
+        role=role[0],
+        unit_id=role[1],
+        language=resolve_language(stored.language, desk.settings.campaign.language),
+    )
+    session = Session(hashed, stored)
+    request[VIEWER] = viewer
+    return session, viewer
+
+
+async def posted(request: web.Request) -> tuple[Session, Viewer, dict[str, str]]:
+    """A form POST of a signed-in viewer with the right CSRF token from the desk's origin."""
+    desk = desk_of(request)
+    if not same_origin(request, desk.settings.web):
+        raise DeskError(403, "web.error.forged")
+    session, viewer = await session_of(request)
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    if not csrf_ok(session, form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)):
+        raise DeskError(403, "web.error.forged")
+    return session, viewer, form
+
+
+def local_path(desk: Desk, candidate: str | None) -> str:
+    """A path of the desk to go back to (never another site)."""
+    if candidate and candidate.startswith(desk.url("/")) and not candidate.startswith("//"):
+        return candidate
+    return desk.url("/queue")
+
+
+def see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+# ------------------------------------------------------------------------------- sign-in
+async def entry(request: web.Request) -> web.StreamResponse:
+    desk = desk_of(request)
+    return desk.page("entry.html", guess_language(request, desk))
+
+
+async def _login_request(request: web.Request) -> tuple[Desk, Language, dict[str, Any] | None]:
+    """A login's desk, language (the browser's, until the user is known) and JSON body;
+    the body is None unless the request is JSON from the desk's own origin (no cross-site
+    form can send JSON)."""
+    desk = desk_of(request)
+    lang = guess_language(request, desk)
+    if request.content_type != "application/json" or not same_origin(request, desk.settings.web):
+        return desk, lang, None
+    try:
+        body = await request.json()
+    except ValueError:
+        return desk, lang, None
+    return desk, lang, body if isinstance(body, dict) else None
+
+
+def _refused(lang: Language, status: int, key: str) -> web.Response:
+    return web.json_response({"error": t(lang, key)}, status=status)
+
+
+async def _open_session(
+    request: web.Request,
+    *,
+    user_id: int,
+    language: Language,
+    via: Via,
+    login: initdata.InitData | None = None,
+) -> web.Response | None:
+    """A new session and its cookie; None when ``login`` (Mini App login data) was already
+    exchanged for one."""
+    desk = desk_of(request)
+    settings = desk.settings.web
+    token = new_token()
+    used_until = None
+    if login is not None:
+        used_until = login.auth_date + timedelta(seconds=settings.initdata_max_age)
+    created = await desk.repository.create_web_session(
+        token_hash(token),
+        user_id=user_id,
+        language=language,
+        csrf=new_csrf(),
+        via=via,
+        expires_at=desk.clock() + timedelta(seconds=settings.session_max_age),
+        initdata_hash=token_hash(login.hash) if login is not None else None,
+        initdata_expires_at=used_until,
+    )
+    if not created:
+        return None
+    response = web.json_response({"next": desk.url("/queue")})
+    set_cookie(response, request, token, settings)
+    return response
+
+
+async def _language_of(desk: Desk, user_id: int, telegram_code: str | None) -> Language:
+    """The user's /lang choice, else their Telegram app's language, else the campaign's."""
+    stored = await desk.repository.get_language(user_id)
+    return resolve_language(stored or telegram_code, desk.settings.campaign.language)
+
+
+async def auth_telegram(request: web.Request) -> web.StreamResponse:
+    """Exchange Mini App login data (validated as Telegram documents it) for a session."""
+    desk, lang, body = await _login_request(request)
+    if body is None:
+        return _refused(lang, 400, "web.error.bad_request")
+    max_age = timedelta(seconds=desk.settings.web.initdata_max_age)
+    try:
+        data = initdata.validate(
+            str(body.get("init_data") or ""),
+            desk.settings.telegram.token.get_secret_value(),
+            max_age=max_age,
+            now=desk.clock(),
+        )
+    except initdata.ExpiredInitData:
+        return _refused(lang, 403, "web.error.initdata_expired")
+    except initdata.InvalidInitData as exc:
+        log.info("desk sign-in refused: login data invalid (%s)", exc)
+        return _refused(lang, 403, "web.error.initdata_invalid")
+    lang = await _language_of(desk, data.user_id, data.language_code)
+    if role_of(desk.settings, data.user_id) is None:
+        return _refused(lang, 403, "web.error.not_allowed")
+    # Opened again (new login data) while this browser still holds the user's session:
+    # the session goes on, and the login data is used up all the same.
+    token = cookie_token(request)
+    if token is not None:
+        stored = await desk.repository.web_session(token_hash(token))
+        if stored is not None and stored.user_id == data.user_id:
+            await desk.repository.use_initdata(
+                token_hash(data.hash), expires_at=data.auth_date + max_age
+            )
+            return web.json_response({"next": desk.url("/queue")})
+    response = await _open_session(
+        request, user_id=data.user_id, language=lang, via="telegram", login=data
+    )
+    if response is None:
+        return _refused(lang, 403, "web.error.initdata_used")
+    return response
+
+
+async def auth_link(request: web.Request) -> web.StreamResponse:
+    """Exchange a one-time login link (sent by /web) for a session."""
+    desk, lang, body = await _login_request(request)
+    if body is None:
+        return _refused(lang, 400, "web.error.bad_request")
+    token = str(body.get("token") or "")
+    found = await desk.repository.use_login_link(token_hash(token)) if token else None
+    if found is None:
+        return _refused(lang, 403, "web.error.link_invalid")
+    user_id, language = found
+    lang = resolve_language(language, desk.settings.campaign.language)
+    if role_of(desk.settings, user_id) is None:
+        return _refused(lang, 403, "web.error.not_allowed")
+    response = await _open_session(request, user_id=user_id, language=lang, via="link")
+    assert response is not None  # only login data can have been used before
+    return response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    desk = desk_of(request)
+    session, viewer, _ = await posted(request)
+    await desk.repository.end_web_session(session.token_hash)
+    response = desk.page("signed_out.html", viewer.language)
+    clear_cookie(response, desk.settings.web)
+    return response
+
+
+async def set_language(request: web.Request) -> web.StreamResponse:
+    desk = desk_of(request)
+    session, _, form = await posted(request)
+    choice = form.get("lang", "")
+    if choice in LANGUAGES:
+        await desk.repository.set_web_session_language(session.token_hash, choice)
+    return see_other(local_path(desk, form.get("next")))
+
+
+# ---------------------------------------------------------------------------------- pages
+async def queue(request: web.Request) -> web.StreamResponse:
+    desk = desk_of(request)
+    session, viewer = await session_of(request)
+    lang = viewer.language
+    settings = desk.settings
+    asked = queue_view.parse(request.query, settings, lang, unit_id=viewer.queue_unit)
+    now = desk.clock()
+    page = await desk.repository.queue_page(
+        asked.filter, cursor=asked.cursor, limit=queue_view.PAGE_SIZE, now=now
+    )
+    return desk.page(
+        "queue.html",
+        lang,
+        session=session,
+        viewer=viewer,
+        path=request.path_qs,
+        asked=asked,
+        form=asked.form,
+        rows=queue_view.rows(lang, settings, page, now),
+        count=page.count,
+        capped=page.count_capped,
+        cap=COUNT_CAP,
+        next_link=asked.link(page.next) if page.next else None,
+        previous_link=asked.link(page.previous) if page.previous else None,
+        first_link=asked.link(None) if asked.cursor else None,
+        statuses=[(s.value, status_label(lang, s)) for s in Status],
+        kinds=[(k.value, kind_label(lang, k)) for k in Kind],
+        topics=[(tp.id, tp.name(lang)) for tp in settings.topics],
+        # Issue 18: bulk actions on selected rows (a checkbox column) and the unit and
+        # unsigned columns appear here once units exist.
+        bulk_actions=[],
+        back_query=request.query_string,
+    )
+
+
+async def _item_in_scope(request: web.Request, viewer: Viewer) -> Any:
+    desk = desk_of(request)
+    number = int(request.match_info["id"])
+    found = await desk.repository.get_submission(number)
+    # Out of the viewer's scope looks exactly like not there.
+    if found is None or not viewer.may_see(found):
+        raise DeskError(404, "web.error.not_found")
+    return found
+
+
+async def item(request: web.Request) -> web.StreamResponse:
+    desk = desk_of(request)
+    session, viewer = await session_of(request)
+    lang = viewer.language
+    settings = desk.settings
+    found = await _item_in_scope(request, viewer)
+    repo = desk.repository
+    history = await repo.history(found.id)
+    events = await repo.events(found.id)
+    similar = await repo.similar(found, limit=5)
+    now = desk.clock()
+    tz = settings.campaign.tz
+    days = found.overdue_days(now)
+    notice = ""
+    if "sent" in request.query:
+        notice = t(lang, "web.file.sent")
+    elif "unsent" in request.query:
+        notice = t(lang, "web.file.not_sent")
+    elif "done" in request.query:
+        notice = t(lang, "web.action.done")
+    elif "failed" in request.query:
+        notice = t(lang, "web.action.failed")
+    came_from = request.query.get("from", "")
+    back = desk.url("/queue") + (f"?{came_from}" if came_from else "")
+    return desk.page(
+        "item.html",
+        lang,
+        session=session,
+        viewer=viewer,
+        path=request.path,
+        back=back,
+        item=found,
+        reference=format_reference(found.id),
+        kind=kind_label(lang, found.kind),
+        topic=topic_label(lang, settings, found.topic_id),
+        status_text=status_label(lang, found.status),
+        sender=item_view.sender(lang, found),
+        created=local_time(found.created_at, tz),
+        deadline=local_date(found.deadline, tz) if found.deadline else "",
+        overdue=tn(lang, "web.overdue", days, days=days) if days else "",
+        rating=t(lang, f"rating.{found.rating}") if found.rating else "",
+        files=item_view.files(lang, found),
+        places=item_view.places(found),
+        instructions=item_view.instructions(lang, settings, events),
+        timeline=item_view.timeline(lang, settings, history, events),
+        similar=item_view.similar(lang, settings, similar),
+        next_statuses=(", " if lang == "en" else "、").join(
+            status_label(lang, s) for s in sorted(allowed_targets(found.status))
+        ),
+        actions=desk.actions.available(viewer, found),
+        notice=notice,
+    )
+
+
+def _attachment(found: Any, position: int) -> Any:
+    if position >= len(found.attachments):
+        raise DeskError(404, "web.error.not_found")
+    attachment = found.attachments[position]
+    if attachment.type == "location" or attachment.file_id is None:
+        raise DeskError(404, "web.error.not_found")
+    return attachment
+
+
+async def item_file(request: web.Request) -> web.StreamResponse:
+    """An attachment, fetched from Telegram through getFile by the server: the browser
+    never sees a Telegram URL (they contain the bot token)."""
+    desk = desk_of(request)
+    _, viewer = await session_of(request)
+    found = await _item_in_scope(request, viewer)
+    attachment = _attachment(found, int(request.match_info["pos"]))
+    if item_view.is_too_big(attachment):
+        raise DeskError(409, "web.file.too_big")
+    try:
+        async with desk.downloads:
+            remote = await desk.bot.get_file(attachment.file_id)
+            data = bytes(await remote.download_as_bytearray())
+    except TelegramError as exc:
+        if "too big" in str(exc).lower():
+            raise DeskError(409, "web.file.too_big") from None
+        log.warning("desk: file of an item not fetched from Telegram: %s", exc)
+        raise DeskError(502, "web.file.unavailable") from None
+    mime = attachment.mime_type or ("image/jpeg" if attachment.type == "photo" else "")
+    inline = mime in INLINE_TYPES
+    name = attachment.file_name or f"{format_reference(found.id).lstrip('#')}-{attachment.type}"
+    response = web.Response(body=data, content_type=mime if inline else "application/octet-stream")
+    disposition = "inline" if inline else "attachment"
+    response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''" + _quote(name)
+    response.headers["Content-Security-Policy"] = FILE_CSP
+    return response
+
+
+def _quote(name: str) -> str:
+    return quote(name.replace("/", "_").replace("\\", "_"), safe="")
+
+
+async def send_file(request: web.Request) -> web.StreamResponse:
+    """Send an attachment to the viewer's own chat with the bot: the way to open a file
+    too big for getFile (over 20 MB), and any file on a phone."""
+    desk = desk_of(request)
+    _, viewer, _ = await posted(request)
+    found = await _item_in_scope(request, viewer)
+    attachment = _attachment(found, int(request.match_info["pos"]))
+    where = desk.url(f"/items/{found.id}")
+    try:
+        await send_attachment(
+            desk.bot, viewer.user_id, attachment, caption=format_reference(found.id)
+        )
+    except TelegramError as exc:
+        log.info("desk: file not sent to the viewer's chat: %s", exc)
+        return see_other(f"{where}?unsent=1")
+    return see_other(f"{where}?sent=1")
+
+
+async def run_action(request: web.Request) -> web.StreamResponse:
+    """An action on the item, through :mod:`web.actions` (none registered yet)."""
+    desk = desk_of(request)
+    _, viewer, form = await posted(request)
+    found = await _item_in_scope(request, viewer)
+    action = desk.actions.get(request.match_info["name"])
+    if action is None or not action.available(viewer, found):
+        raise DeskError(404, "web.error.not_found")
+    outcome = await action.run(viewer, found, form)
+    where = desk.url(f"/items/{found.id}")
+    return see_other(f"{where}?{'done' if outcome.ok else 'failed'}=1")
+
+
+async def static(request: web.Request) -> web.StreamResponse:
+    try:
+        data, _ = static_file(request.match_info["name"])
+    except KeyError:
+        raise DeskError(404, "web.error.not_found") from None
+    kind = "text/css" if request.match_info["name"].endswith(".css") else "text/javascript"
+    response = web.Response(body=data, content_type=kind, charset="utf-8")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+async def healthz(request: web.Request) -> web.StreamResponse:
+    return web.Response(text="ok")
+
+
+# ---------------------------------------------------------------------------- middleware
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Error pages, security headers and the access log, for every response."""
+    desk = desk_of(request)
+    started = time.perf_counter()
+    response: web.StreamResponse
+    try:
+        response = await handler(request)
+    except DeskError as exc:
+        response = _error_page(request, desk, exc.status, exc.key)
+    except web.HTTPException as exc:  # unknown path, wrong method, body too large ...
+        key = {404: "web.error.not_found", 405: "web.error.not_found"}.get(
+            exc.status, "web.error.bad_request"
+        )
+        response = _error_page(request, desk, exc.status, key)
+    except Exception:
+        log.exception("desk: %s %s failed", request.method, _route(request))
+        response = _error_page(request, desk, 500, "web.error.internal")
+    _secure(response, desk)
+    access_log.info(
+        "%s %s %s %.0fms",
+        request.method,
+        _route(request),
+        response.status,
+        (time.perf_counter() - started) * 1000,
+    )
+    return response
+
+
+def _route(request: web.Request) -> str:
+    """The route's pattern (``/items/{id}``), never the path itself (tokens, queries)."""
+    info = request.match_info
+    route = info.route if info is not None else None
+    resource = route.resource if route is not None else None
+    return resource.canonical if resource is not None else "-"
+
+
+def _error_page(request: web.Request, desk: Desk, status: int, key: str) -> web.Response:
+    viewer = request.get(VIEWER)
+    lang = viewer.language if viewer is not None else guess_language(request, desk)
+    return desk.page("error_page.html", lang, status=status, message_key=key)
+
+
+def _secure(response: web.StreamResponse, desk: Desk) -> None:
+    headers = response.headers
+    script = desk.settings.web.telegram_script
+    origin = ""
+    if script:
+        parts = urlsplit(script)
+        origin = f" {parts.scheme}://{parts.netloc}"
+    headers.setdefault("Content-Security-Policy", CSP.format(script=origin))
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cache-Control", "no-store")
+
+
+# ---------------------------------------------------------------------------- the server
+def create_app(desk: Desk) -> web.Application:
+    app = web.Application(middlewares=[guard], client_max_size=MAX_BODY)
+    app[DESK] = desk
+    p = desk.prefix
+    app.router.add_get(f"{p}/", entry)
+    app.router.add_post(f"{p}/auth/telegram", auth_telegram)
+    app.router.add_post(f"{p}/auth/link", auth_link)
+    app.router.add_get(f"{p}/queue", queue)
+    app.router.add_get(p + r"/items/{id:[1-9][0-9]{0,17}}", item)
+    app.router.add_get(p + r"/items/{id:[1-9][0-9]{0,17}}/files/{pos:[0-9]{1,3}}", item_file)
+    app.router.add_post(p + r"/items/{id:[1-9][0-9]{0,17}}/files/{pos:[0-9]{1,3}}/send", send_file)
+    app.router.add_post(p + r"/items/{id:[1-9][0-9]{0,17}}/actions/{name:[a-z_]{1,32}}", run_action)
+    app.router.add_post(f"{p}/language", set_language)
+    app.router.add_post(f"{p}/logout", logout)
+    app.router.add_get(p + r"/static/{name:[a-z.]{1,32}}", static)
+    app.router.add_get(f"{p}/healthz", healthz)
+    return app
+
+
+class DeskServer:
+    """The desk, listening on ``web.listen:web.port`` until :meth:`stop`."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.app = create_app(desk)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        settings = self.desk.settings.web
+        runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=5)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.listen, settings.port)
+        try:
+            await site.start()
+        except OSError:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        address = runner.addresses[0]
+        self.port = int(address[1])
+        log.info("web desk listening on %s:%s (%s)", settings.listen, self.port, self.base_url)
+
+    @property
+    def base_url(self) -> str:
+        """Where users reach the desk: public_url, else the address it listens on."""
+        web_settings = self.desk.settings.web
+        if web_settings.public_url:
+            return web_settings.public_url
+        host = web_settings.listen
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
