@@ -105,12 +105,14 @@ async def main(quick: bool, full: bool) -> None:
     sizes = [1000] if quick else [10_000, 100_000] + ([1_000_000] if full else [])
     print("store: queries through the repository vs a naive full scan in Python (seconds);")
     print("RSS of `jindianzi run` over that store after /start /my /queue /stats /digest (MB)")
-    print("  items      counts     page20     search     naive     KB/1000  RSS  peak")
+    print("(my: a resident's first /my, checking the tag of every linked anonymous item)")
+    print("  items      counts     page20     search         my     naive     KB/1000  RSS  peak")
     rows = await store.scale(sizes, repeats)
     for row in rows:
         print(
             f"  {int(row['size']):>8} {row['counts']:9.4f} {row['page']:9.4f}"
-            f" {row['search']:9.4f} {row['naive']:9.4f} {row['kb_per_1000']:9.0f}"
+            f" {row['search']:9.4f} {row['my']:9.4f} {row['naive']:9.4f}"
+            f" {row['kb_per_1000']:9.0f}"
             f" {row['rss_mb']:5.0f} {row['peak_mb']:5.0f}"
         )
     echo_rss, echo_peak = await memory.echo_rss()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import memory
+from bot.anonymity import Secrets
 from bot.config import load_settings
 from bot.tagging import Tagger, normalise
 from bot.workflow import Status
@@ -53,9 +54,16 @@ def tagging(messages: int, repeats: int) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in rates.items()}
 
 
-def fill(path: Path, count: int, *, seed: int = 7) -> None:
-    """``count`` realistic items over the last 120 days (a tenth anonymous)."""
+BENCH_RESIDENT = 4242  # the resident whose /my is timed: one anonymous item in 20 is theirs
+
+
+def fill(path: Path, count: int, *, secrets: Secrets | None = None, seed: int = 7) -> None:
+    """``count`` realistic items over the last 120 days (a tenth anonymous, each with its
+    own ownership tag, as the bot stores them; one in 20 of those is BENCH_RESIDENT's under
+    ``secrets``, new keys if none are given)."""
+    secrets = secrets or Secrets.generate()
     rng = random.Random(seed)
+    route = secrets.encrypt_int(BENCH_RESIDENT)
     texts = labelled_texts()
     topics = [t.id for t in load_settings(ROOT / "config.example.toml").topics]
     start = datetime(2026, 8, 1, tzinfo=UTC)
@@ -70,7 +78,12 @@ def fill(path: Path, count: int, *, seed: int = 7) -> None:
                 rng.choice(topics),
                 "[]",
                 int(anonymous),
-                f"h{i}" if anonymous else None,
+                None
+                if not anonymous
+                else secrets.own_tag(BENCH_RESIDENT, i + 1)
+                if rng.random() < 0.05
+                else rng.randbytes(16).hex(),
+                route if anonymous else None,
                 None if anonymous else 10_000 + i,
                 None if anonymous else 10_000 + i,
                 None if anonymous else "居民",
@@ -81,19 +94,22 @@ def fill(path: Path, count: int, *, seed: int = 7) -> None:
     with sqlite3.connect(path) as db:
         db.executemany(
             "INSERT INTO submissions (kind, text, topic_id, suggested_topic_id, evidence,"
-            " anonymous, owner_hash, sender_user_id, sender_chat_id, sender_name, language,"
-            " status, created_at, updated_at)"
-            " VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'zh-Hans', ?10, ?11, ?11)",
+            " anonymous, owner_tag, reply_route, sender_user_id, sender_chat_id, sender_name,"
+            " language, status, created_at, updated_at)"
+            " VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'zh-Hans', ?11, ?12, ?12)",
             rows,
         )
 
 
-async def filled(path: Path, count: int) -> None:
-    """A new database at ``path`` with the bot's schema and ``count`` items (:func:`fill`)."""
-    repo = Repository(path)
+async def filled(path: Path, count: int) -> Secrets:
+    """A new database at ``path`` with the bot's schema and ``count`` items (:func:`fill`);
+    returns the anonymity keys they were stored with."""
+    secrets = Secrets.generate()
+    repo = Repository(path, secrets=secrets)
     await repo.connect()  # schema
     await repo.close()
-    fill(path, count)
+    fill(path, count, secrets=secrets)
+    return secrets
 
 
 def _naive_counts(path: Path) -> Counter[str]:
@@ -113,14 +129,15 @@ async def scale(sizes: list[int], repeats: int) -> list[dict[str, Any]]:
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "scale.sqlite3"
-            await filled(path, size)
+            secrets = await filled(path, size)
             empty_size = path.stat().st_size
-            repo = Repository(path)
+            repo = Repository(path, secrets=secrets)
             await repo.connect()
             timings: dict[str, list[float]] = {
                 "counts": [],
                 "page": [],
                 "search": [],
+                "my": [],
                 "naive": [],
                 "digest": [],
                 "stats": [],
@@ -138,6 +155,10 @@ async def scale(sizes: list[int], repeats: int) -> list[dict[str, Any]]:
                 started = time.perf_counter()
                 await repo.search(["红绿灯"], limit=20)
                 timings["search"].append(time.perf_counter() - started)
+                repo._own.clear()  # the first /my of a resident: every linked tag checked
+                started = time.perf_counter()
+                await repo.list_own(user_id=BENCH_RESIDENT, limit=10)
+                timings["my"].append(time.perf_counter() - started)
                 started = time.perf_counter()
                 _naive_counts(path)
                 timings["naive"].append(time.perf_counter() - started)

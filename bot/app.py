@@ -35,6 +35,7 @@ from handlers import (
     errors,
     fallback,
     info,
+    maintenance,
     replies,
     reports,
     resident,
@@ -98,7 +99,7 @@ def build_application(
     """Build the bot from validated settings. Nothing is connected until it is started."""
     catalogues()  # the translations are read here, not in the event loop's first update
     secrets = secrets or load_or_create_secrets(settings.anonymity)
-    repository = Repository(settings.storage.path, clock=clock)
+    repository = Repository(settings.storage.path, clock=clock, secrets=secrets)
     tg = settings.telegram
     inbox = Inbox(repository, secrets, language=settings.campaign.language)
     bot = DurableBot(
@@ -206,7 +207,7 @@ async def _post_init(app: AnyApplication) -> None:
         try:
             await app.bot.set_my_commands(office, scope=BotCommandScopeChat(admin_id))
         except TelegramError as exc:  # the admin has not opened a chat with the bot yet
-            log.info("admin command menu not set for %s: %s", admin_id, exc)
+            log.info("an admin's command menu not set: %s", exc)  # (no ids in logs)
     if svc.web is not None:
         await svc.web.start()
         await web_handlers.set_up_menu(app)
@@ -214,6 +215,7 @@ async def _post_init(app: AnyApplication) -> None:
         guard = ClockJumpGuard(app.job_queue.scheduler)
         svc.clock_guard = asyncio.get_running_loop().create_task(guard.run())
         delivery.schedule(app.job_queue, svc.settings.telegram.outbox_interval)
+        maintenance.schedule(app.job_queue, svc.settings)
         if svc.settings.office.scheduled_reports:
             reports.schedule(app.job_queue, svc.settings)
             await reports.catch_up(app.job_queue, svc)

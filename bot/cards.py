@@ -283,10 +283,12 @@ def topic_buttons(lang: Language, settings: Settings, item: Submission) -> Butto
 
 
 def sender_route(item: Submission, secrets: Secrets) -> str | None:
-    """The encrypted chat of the item's sender: the stored route for anonymous items."""
+    """The encrypted chat of the item's sender, as a fresh token (for an anonymous item the
+    stored route re-encrypted, so the route's token is never copied into another row); None
+    when there is none (an anonymous item unlinked from its sender)."""
     if item.sender is not None:
         return secrets.encrypt_int(item.sender.chat_id)
-    return item.reply_route
+    return secrets.reencrypt(item.reply_route)
 
 
 Followers = Sequence[tuple[str, str]]  # (encrypted chat, language) of duplicates' senders
@@ -328,15 +330,18 @@ def parts_to(
 
 
 def _to_followers(
-    item: Submission, followers: Followers, key: str, **values: str
+    item: Submission, secrets: Secrets, followers: Followers, key: str, **values: str
 ) -> list[Outgoing]:
     notices = []
     for chat_enc, language in followers:
+        route = secrets.reencrypt(chat_enc)
+        if route is None:
+            continue
         lang = resolve_language(language)
         text = t(
             lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values
         )
-        notices += parts_to(chat_enc, text)
+        notices += parts_to(route, text)
     return notices
 
 
@@ -356,7 +361,7 @@ def status_notice(
     why = escape(reason or "")
     return [
         *to_sender(item, secrets, key, reason=why),
-        *_to_followers(item, followers, key, reason=why),
+        *_to_followers(item, secrets, followers, key, reason=why),
     ]
 
 
@@ -392,7 +397,7 @@ def response_notices(item: Submission, secrets: Secrets, followers: Followers) -
             buttons=rating_buttons(lang, item.id),
             response=response,
         ),
-        *_to_followers(item, followers, "notify.followed_response", response=response),
+        *_to_followers(item, secrets, followers, "notify.followed_response", response=response),
     ]
 
 

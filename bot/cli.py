@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
-from bot.anonymity import SecretsError, load_or_create_secrets
+from bot.anonymity import SecretsError, existing_secrets, load_or_create_secrets
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 from bot.logs import configure_logging
 from bot.watchdog import Watchdog
+from storage.conversion import ConversionError
 
 if TYPE_CHECKING:
     from storage.repository import Repository
@@ -224,7 +225,8 @@ def export_ledger(args: argparse.Namespace) -> int:
     partial = args.out.with_name(args.out.name + ".part")
 
     async def write() -> int:
-        repository = Repository(settings.storage.path)
+        # The keys, if there are any, only to convert a database of an earlier version.
+        repository = Repository(settings.storage.path, secrets=existing_secrets(settings.anonymity))
         await repository.connect()
         try:
             with partial.open("wb") as target:
@@ -259,7 +261,8 @@ def _on_database(settings: Settings, use: Callable[[Repository], Awaitable[T]]) 
     from storage.repository import Repository
 
     async def run() -> T:
-        repository = Repository(settings.storage.path)
+        # The keys, if there are any, only to convert a database of an earlier version.
+        repository = Repository(settings.storage.path, secrets=existing_secrets(settings.anonymity))
         await repository.connect()
         try:
             return await use(repository)
@@ -274,7 +277,11 @@ def backup_database(args: argparse.Namespace) -> int:
     settings = _stored_settings(args)
     if settings is None:
         return EXIT_CONFIG
-    check = _on_database(settings, lambda repository: repository.backup(args.path))
+    from storage.repository import Repository
+
+    # A copy as it is (a database of an earlier version is converted when the bot starts
+    # on it), so no keys are needed and the database is not opened for use.
+    check = asyncio.run(Repository(settings.storage.path).backup(args.path))
     if check != ["ok"]:
         print(f"{args.path}: integrity check failed: {check[:5]}", file=sys.stderr)
         return 1
@@ -332,6 +339,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, SecretsError) as exc:
         message = exc.report() if isinstance(exc, ConfigError) else f"Configuration error: {exc}"
         print(message, file=sys.stderr)
+        return EXIT_CONFIG
+    except ConversionError as exc:
+        print(f"Database: {exc}", file=sys.stderr)
         return EXIT_CONFIG
 
 

@@ -139,6 +139,13 @@ class AnonymitySettings(_Section):
     key_file: Path = Path("jindianzi.keys")
     hmac_key: SecretStr | None = None
     encryption_key: SecretStr | None = None
+    # Days after an anonymous item is closed (销号, rejected, merged) until its reply route
+    # and ownership tag are deleted: from then on nobody, not even with the keys, can reach
+    # its sender or tell who sent it, and it leaves the sender's /my.
+    unlink_after_days: int = Field(default=30, ge=1, le=3650)
+    # Seconds after something sensitive was deleted (a draft, a handled update's body, a
+    # route) until the write-ahead log is checkpointed and truncated, so it keeps no copy.
+    wal_scrub_seconds: float = Field(default=5.0, gt=0, le=3600)
 
 
 class LimitsSettings(_Section):

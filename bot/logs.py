@@ -1,16 +1,23 @@
-"""Logging set-up: one line per event (with the update it belongs to), secrets redacted,
-noisy libraries kept quiet.
+"""Logging set-up: one line per event (with the update it belongs to), no identity of
+anyone, secrets redacted, noisy libraries kept quiet.
 
 httpx logs request URLs at INFO, and Bot API URLs contain the token, so it is held at
-WARNING; python-telegram-bot logs whole updates (user ids, names) at DEBUG, so it is held at
-INFO. Its webhook server also logs a whole update at CRITICAL when it cannot parse one;
-:class:`WithholdUpdateBodies` keeps the line and drops the body. A filter also redacts every
-configured secret from any record as a last guard.
+WARNING; python-telegram-bot logs whole updates (user ids, names) at DEBUG and aiosqlite
+every statement with its parameters, so they are held at INFO: on the loggers, and again on
+the handler (:class:`QuietLibraries`), so a logger someone turns up later still cannot
+reach the output. python-telegram-bot also logs the raw data it cannot parse, at CRITICAL
+and ERROR: a batch of updates in polling mode ("Error while parsing updates! Received data
+was ..."), an answer that is not JSON ("Can not load invalid JSON data"), an update its
+webhook server cannot parse ("Received data was: ..."); :class:`WithholdIdentities` keeps
+those lines without the data, and withholds, from any logger, any part of a line or
+traceback that looks like a Telegram user or update. Every handler :func:`configure_logging`
+installs carries these filters, and one that redacts every configured secret.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from contextvars import ContextVar
@@ -33,21 +40,70 @@ class UpdateContext(logging.Filter):
         return True
 
 
-class WithholdUpdateBodies(logging.Filter):
-    """python-telegram-bot's webhook server logs the body of an update it cannot parse
-    ("Received data was: %r"): user ids and names, perhaps an anonymous sender's. Keep the
-    line (an operator must see it), without the body. The line is recognised by its text
-    under any "telegram" logger: which one PTB uses is its own business (22.x names it
-    telegram.ext.Updater, from a private module); tests/test_e2e_webhook.py checks it on
-    PTB's real webhook server."""
+WITHHELD = "<withheld: may identify a sender>"
 
-    MARK = "Received data was:"
+# Lines of python-telegram-bot whose arguments are raw data received from Telegram (whole
+# updates, answers): the line is kept, every argument withheld. Matched on the format
+# string, so whatever the data holds.
+RAW_DATA = re.compile(
+    r"Received data was|invalid JSON data|received data|Processing update|Getting updates"
+)
+# What a Telegram user, chat or update looks like inside a logged text (JSON, dict repr or
+# object repr): a part of a line that contains one of these is withheld.
+IDENTITY = re.compile(
+    r"first_name|last_name|username|full_name|phone_number|update_id|from_user"
+    r"|['\"]from['\"]|['\"]chat['\"]\s*:|\bUser\(|\bChat\(",
+)
+_PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[diouxXeEfFgGcrsa]")
+_OPENERS = re.compile(r"[\[{(]|b'|b\"")
+
+
+def withhold_identities(text: str) -> str:
+    """``text`` without any part that looks like a Telegram user or update: each line that
+    has such a part is cut where the structure holding it (``{``, ``[``, ``(``) begins."""
+    if not IDENTITY.search(text):
+        return text
+    lines: list[str] = []
+    for line in text.split("\n"):
+        found = IDENTITY.search(line)
+        if found is None or (lines and lines[-1].startswith('  File "')):
+            lines.append(line)  # (a traceback's line of source code is code, not data)
+            continue
+        openers = [m.start() for m in _OPENERS.finditer(line, 0, found.start())]
+        cut = openers[0] if openers else found.start()
+        lines.append(f"{line[:cut]}{WITHHELD}")
+    return "\n".join(lines)
+
+
+class WithholdIdentities(logging.Filter):
+    """No identity of anyone in a record, whoever logs it (see the module's docstring)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        library = record.name.partition(".")[0] == "telegram"
-        if library and record.args and self.MARK in str(record.msg):
-            head = str(record.msg).split(self.MARK, 1)[0].rstrip()
-            record.msg, record.args = f"{head} (body withheld: it may identify a sender)", None
+        if record.args and RAW_DATA.search(str(record.msg)):
+            record.msg = _PLACEHOLDER.sub(WITHHELD, str(record.msg).replace("%%", "%"))
+            record.args = None
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call: logging's own handleError reports it
+            return True
+        cleaned = withhold_identities(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_text = withhold_identities(text)
+        return True
+
+
+class QuietLibraries(logging.Filter):
+    """Drop records of the libraries in :data:`QUIET_LIBRARIES` below their floor, also when
+    the logger's own level was lowered after :func:`configure_logging`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        for library, floor in QUIET_LIBRARIES.items():
+            if (name == library or name.startswith(library + ".")) and record.levelno < floor:
+                return False
         return True
 
 
@@ -71,7 +127,7 @@ class RedactSecrets(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         if record.exc_info and record.exc_info[1] is not None:
-            text = logging.Formatter().formatException(record.exc_info)
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
             for secret in self.secrets:
                 text = text.replace(secret, REDACTED)
             record.exc_text = text
@@ -96,7 +152,8 @@ def configure_logging(
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.addFilter(UpdateContext())
-    handler.addFilter(WithholdUpdateBodies())
+    handler.addFilter(QuietLibraries())
+    handler.addFilter(WithholdIdentities())
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -68,6 +68,9 @@ class SendResult:
 @dataclass(frozen=True)
 class Delivered:
     message_id: int | None
+    # In a private chat, instead of the plain id: its keyed hash, if a reply to the message
+    # must be matched (see bot.anonymity.message_reference).
+    message_key: str | None = None
 
 
 @dataclass(frozen=True)

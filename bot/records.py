@@ -54,7 +54,7 @@ class TopicEvidence(_Record):
 
 
 class Draft(BaseModel):
-    """A submission being composed in the resident conversation (stored per owner hash)."""
+    """A submission being composed in the resident conversation (stored encrypted)."""
 
     kind: Kind | None = None
     parts: list[str] = Field(default_factory=list)
@@ -93,7 +93,6 @@ class NewSubmission(_Record):
     language: str
     attachments: tuple[Attachment, ...] = ()
     sender: Sender | None = None  # None = anonymous
-    owner_hash: str | None = None  # anonymous only: the keyed hash for /my
     reply_route: str | None = None  # anonymous only: the encrypted chat id
     source_update_id: int | None = None  # the update that confirmed it (replays find it)
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.anonymity import existing_secrets
 from bot.config import Settings, load_settings
 from bot.evaluation import LabelResolver, format_scores, read_rows, read_texts, score
 from bot.learner import train_examples
@@ -80,7 +81,8 @@ def _topic_ids(settings: Settings) -> list[str]:
 
 
 async def _with_repository(settings: Settings) -> Repository:
-    repository = Repository(settings.storage.path)
+    # The keys, if there are any, only to convert a database of an earlier version.
+    repository = Repository(settings.storage.path, secrets=existing_secrets(settings.anonymity))
     await repository.connect()
     return repository
 

@@ -1,7 +1,9 @@
 """The campaign office's commands: /review, /show, /queue, /search, /failed, /admins.
 
-Registered only for the configured administrators (``filters.User``), so anyone else gets
-the same answer as for an unknown command; each handler checks again on the server side.
+Registered only for the configured administrators, in their private chat with the bot or in
+the office group (:func:`office_only`); anywhere else (another group, the leading group,
+someone else's chat) they are not the office's and get the same answer as an unknown
+command, which in a group is none. Each handler checks again (:func:`in_office`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 import re
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import cards
@@ -31,9 +34,33 @@ LIST_LIMIT = 20
 FULL_TEXT_MESSAGES = 3  # beyond this, the whole text of an item comes as a file
 
 
-async def is_admin(update: Update, context: Context) -> bool:
-    user = update.effective_user
-    return user is not None and services(context).is_admin(user.id)
+async def in_office(update: Update, context: Context) -> bool:
+    """An administrator, in their private chat with the bot or in the office group: the
+    only places where the office's commands and buttons work (cards name named senders,
+    the ledger lists every item)."""
+    user, chat = update.effective_user, update.effective_chat
+    svc = services(context)
+    return (
+        user is not None
+        and chat is not None
+        and svc.is_admin(user.id)
+        and (
+            chat.type == ChatType.PRIVATE
+            or (
+                bool(svc.settings.roles.office_chat_id)
+                and chat.id == svc.settings.roles.office_chat_id
+            )
+        )
+    )
+
+
+def office_only(settings: Settings) -> filters.BaseFilter:
+    """The filter of the office's commands: administrators, in a private chat or the office
+    group."""
+    where: filters.BaseFilter = filters.ChatType.PRIVATE
+    if settings.roles.office_chat_id:
+        where = where | filters.Chat(chat_id=settings.roles.office_chat_id)
+    return filters.User(user_id=settings.roles.admin_ids) & where
 
 
 async def admin_language(update: Update, context: Context) -> Language:
@@ -102,7 +129,7 @@ async def send_attachments(update: Update, item: Submission) -> None:
 
 async def review(update: Update, context: Context) -> None:
     """/review: the oldest item awaiting review."""
-    if not await is_admin(update, context):
+    if not await in_office(update, context):
         return
     item = await services(context).repository.next_for_review()
     if item is None:
@@ -113,7 +140,7 @@ async def review(update: Update, context: Context) -> None:
 
 async def show(update: Update, context: Context) -> None:
     """/show N: any item in full with its history."""
-    if not await is_admin(update, context):
+    if not await in_office(update, context):
         return
     lang = await admin_language(update, context)
     args = context.args or []
@@ -132,7 +159,7 @@ async def show(update: Update, context: Context) -> None:
 
 async def queue(update: Update, context: Context) -> None:
     """/queue [status] [topic]: counts by status, or the items of one status/topic."""
-    if not await is_admin(update, context):
+    if not await in_office(update, context):
         return
     svc = services(context)
     lang = await admin_language(update, context)
@@ -206,7 +233,7 @@ async def queue_page(update: Update, context: Context) -> None:
     topic_id = None if match is None or match[2] == "-" else match[2]
     if (
         match is None
-        or not await is_admin(update, context)
+        or not await in_office(update, context)
         or match[1] not in Status.__members__.values()
         or (topic_id is not None and svc.settings.topic(topic_id) is None)
     ):
@@ -223,7 +250,7 @@ async def queue_page(update: Update, context: Context) -> None:
 
 async def search(update: Update, context: Context) -> None:
     """/search words: full-text search over item texts."""
-    if not await is_admin(update, context):
+    if not await in_office(update, context):
         return
     svc = services(context)
     lang = await admin_language(update, context)
@@ -244,7 +271,7 @@ async def search(update: Update, context: Context) -> None:
 
 async def failed(update: Update, context: Context) -> None:
     """/failed: notifications Telegram would not deliver."""
-    if not await is_admin(update, context):
+    if not await in_office(update, context):
         return
     lang = await admin_language(update, context)
     entries = await services(context).repository.failed_messages()
@@ -267,7 +294,7 @@ async def failed(update: Update, context: Context) -> None:
 
 async def admins(update: Update, context: Context) -> None:
     """/admins: the configured roles, so an operator can check the set-up."""
-    if not await is_admin(update, context):
+    if not await in_office(update, context):
         return
     svc = services(context)
     lang = await admin_language(update, context)
@@ -293,13 +320,13 @@ ADMIN_COMMANDS = ("review", "queue", "show", "search", "failed", "admins")
 
 
 def build_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None]]:
-    only_admins = filters.User(user_id=settings.roles.admin_ids)
+    office = office_only(settings)
     return [
-        CommandHandler("review", review, filters=only_admins),
-        CommandHandler("show", show, filters=only_admins),
-        CommandHandler("queue", queue, filters=only_admins),
-        CommandHandler("search", search, filters=only_admins),
-        CommandHandler("failed", failed, filters=only_admins),
-        CommandHandler("admins", admins, filters=only_admins),
+        CommandHandler("review", review, filters=office),
+        CommandHandler("show", show, filters=office),
+        CommandHandler("queue", queue, filters=office),
+        CommandHandler("search", search, filters=office),
+        CommandHandler("failed", failed, filters=office),
+        CommandHandler("admins", admins, filters=office),
         CallbackQueryHandler(queue_page, pattern=r"^adq:"),
     ]

@@ -31,7 +31,7 @@ from bot.presenters import local_date, status_label, topic_label
 from bot.records import Submission
 from bot.text import clean_text, escape
 from bot.workflow import IllegalTransition, Kind, Status, format_reference
-from handlers.admin import admin_language, is_admin, parse_reference, show_card
+from handlers.admin import admin_language, in_office, office_only, parse_reference, show_card
 from handlers.context import Context, edit_pressed, language, reply, say, services
 from handlers.delivery import deliver_soon
 from handlers.keyboards import from_buttons
@@ -64,7 +64,7 @@ async def on_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     match = CALLBACK.match(query.data or "")
-    if match is None or not await is_admin(update, context):
+    if match is None or not await in_office(update, context):
         # Changes nothing. The presser alone sees why (a toast), and in a private chat
         # gets the same answer as for any expired button.
         await query.answer(t(await language(update, context), "button.stale"))
@@ -144,7 +144,7 @@ async def _done(
     *,
     notified: bool,
 ) -> None:
-    log.info("ref=%s -> %s by %s", format_reference(item.id), target.value, _actor(update))
+    log.info("ref=%s -> %s by an admin", format_reference(item.id), target.value)
     deliver_soon(context)
     await reply(
         update,
@@ -297,7 +297,7 @@ async def on_prompt_reply(update: Update, context: Context) -> None:
     chat = update.effective_chat
     if message is None or chat is None or message.reply_to_message is None:
         return
-    if not await is_admin(update, context):
+    if not await in_office(update, context):
         return
     replied = message.reply_to_message
     if replied.from_user is None or replied.from_user.id != context.bot.id:
@@ -463,9 +463,9 @@ def build_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None
 
 
 def build_prompt_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None]]:
-    only_admins = filters.User(user_id=settings.roles.admin_ids)
     return [
         MessageHandler(
-            only_admins & filters.REPLY & filters.TEXT & ~filters.COMMAND, on_prompt_reply
+            office_only(settings) & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+            on_prompt_reply,
         )
     ]

@@ -21,11 +21,12 @@ log = logging.getLogger(__name__)
 _LANG_KEY = "lang"
 
 
-def owner_hash(update: Update, context: Context) -> str:
-    """The keyed hash of the user behind this update."""
+def user_id(update: Update) -> int:
+    """The Telegram id of the user behind this update (never stored for anonymous items:
+    the repository derives pseudonyms from it)."""
     user = update.effective_user
     assert user is not None
-    return get_services(context).secrets.owner_hash(user.id)
+    return user.id
 
 
 async def language(update: Update, context: Context) -> Language:
@@ -39,7 +40,7 @@ async def language(update: Update, context: Context) -> Language:
     user = update.effective_user
     stored = None
     if user is not None:
-        stored = await services.repository.get_language(services.secrets.owner_hash(user.id))
+        stored = await services.repository.get_language(user.id)
     lang = resolve_language(
         stored or (user.language_code if user else None), services.settings.campaign.language
     )

@@ -39,6 +39,7 @@ from telegram.error import (
 from telegram.ext import ExtBot, JobQueue
 
 from bot import faults
+from bot.anonymity import message_reference
 from bot.i18n import t
 from bot.inbox import NO_PREVIEW
 from bot.logs import CURRENT_UPDATE
@@ -203,6 +204,10 @@ async def _deliver_one(bot: Bot, svc: Services, entry: OutboxEntry, chat_id: int
     result = await send(bot, chat_id, entry)
     faults.point("outbox.sent")
     decision = decide(result, attempts=entry.attempts, uncertain=entry.uncertain, now=repo.clock())
+    if isinstance(decision, Delivered) and decision.message_id is not None:
+        # What is kept of it: never a private chat's plain message id (#13).
+        plain, key = message_reference(svc.secrets, chat_id, decision.message_id, entry.purpose)
+        decision = Delivered(plain, key)
     return await _record(svc, entry, decision)
 
 

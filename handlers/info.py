@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.config import LANGUAGES
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.presenters import my_list, submission_detail
 from bot.text import escape, split_message
 from bot.workflow import format_reference
@@ -18,11 +18,11 @@ from handlers.context import (
     drop_buttons,
     edit_pressed,
     language,
-    owner_hash,
     remember_language,
     reply,
     say,
     services,
+    user_id,
 )
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -45,7 +45,8 @@ async def help_command(update: Update, context: Context) -> None:
 
 
 async def privacy(update: Update, context: Context) -> None:
-    await say(update, context, "privacy.text")
+    days = services(context).settings.anonymity.unlink_after_days
+    await reply(update, tn(await language(update, context), "privacy.text", days, days=days))
 
 
 async def choose_language(update: Update, context: Context) -> None:
@@ -60,7 +61,7 @@ async def set_language(update: Update, context: Context) -> None:
     if code not in LANGUAGES:
         await say(update, context, "button.stale")
         return
-    await services(context).repository.set_language(owner_hash(update, context), code)
+    await services(context).repository.set_language(user_id(update), code)
     remember_language(context, code)
     await drop_buttons(update)
     await say(update, context, "lang.set", keyboards.main_menu(code))
@@ -81,10 +82,12 @@ async def my_submissions(update: Update, context: Context) -> None:
     assert user is not None
     lang = await language(update, context)
     page_size = svc.settings.limits.page_size
-    items, total = await svc.repository.list_own(
-        user_id=user.id, owner_hash=svc.secrets.owner_hash(user.id), offset=offset, limit=page_size
-    )
+    items, total = await svc.repository.list_own(user_id=user.id, offset=offset, limit=page_size)
     text = my_list(lang, svc.settings, items, total=total, offset=offset)
+    # Unlinked anonymous items are gone from the list (nothing leads to them any more):
+    # say so, also to someone whose list became empty that way.
+    days = svc.settings.anonymity.unlink_after_days
+    text += "\n\n" + tn(lang, "my.unlinked", days, days=days)
     markup = keyboards.pages(lang, offset=offset, page_size=page_size, total=total)
     paging = query is not None and bool(query.data) and (query.data or "").startswith("my:")
     if not (paging and await edit_pressed(update, text, markup)):
@@ -105,9 +108,7 @@ async def status(update: Update, context: Context) -> None:
     submission = None
     if len(raw) <= MAX_REFERENCE_DIGITS:
         number = int(raw)
-        allowed = svc.is_admin(user.id) or await svc.repository.is_owner(
-            number, user_id=user.id, owner_hash=svc.secrets.owner_hash(user.id)
-        )
+        allowed = svc.is_admin(user.id) or await svc.repository.is_owner(number, user_id=user.id)
         submission = await svc.repository.get_submission(number) if allowed else None
     if submission is None:
         await say(update, context, "status.not_found", ref=ref)

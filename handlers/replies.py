@@ -3,10 +3,11 @@ leading group's instruction (a reply to the card the office passed on), and the 
 rating of a response. Each is attached to its item and shown to the office.
 
 A reply is matched to what it answers through the outbox record of the message replied to
-(its purpose and Telegram message id), and only when that message was sent to this very
-chat; a rating is accepted only from the item's own sender. Each effect is keyed by its
-update (:mod:`storage.effects`): a replay after a crash stores nothing twice and tells the
-office nothing twice, it only acknowledges again.
+(its purpose, and its Telegram message id in a group or a keyed hash of chat and message id
+in a private chat), and only when that message was sent to this very chat; a rating is
+accepted only from the item's own sender. Each effect is keyed by its update
+(:mod:`storage.effects`): a replay after a crash stores nothing twice and tells the office
+nothing twice, it only acknowledges again.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from bot.records import RATINGS, OutboxEntry
 from bot.text import clean_text, escape
 from bot.workflow import format_reference
 from handlers.buttons import PrivateButton
-from handlers.context import Context, drop_buttons, language, owner_hash, say, services
+from handlers.context import Context, drop_buttons, language, say, services
 from handlers.delivery import deliver_soon
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,13 @@ async def _answered_message(update: Update, context: Context, purpose: str) -> O
     if replied.from_user is None or replied.from_user.id != context.bot.id:
         return None
     svc = services(context)
-    for entry in await svc.repository.sent_with_purpose(replied.message_id, purpose):
+    if chat.id > 0:  # a private chat: only a keyed hash of the message is stored
+        found = await svc.repository.sent_with_purpose(
+            purpose, message_key=svc.secrets.message_key(chat.id, replied.message_id)
+        )
+    else:
+        found = await svc.repository.sent_with_purpose(purpose, message_id=replied.message_id)
+    for entry in found:
         if svc.secrets.decrypt_int(entry.chat_enc) == chat.id:
             return entry
     return None
@@ -124,9 +131,7 @@ async def rate(update: Update, context: Context) -> None:
     if (
         match is None
         or match[2] not in RATINGS
-        or not await svc.repository.is_owner(
-            number, user_id=user.id, owner_hash=owner_hash(update, context)
-        )
+        or not await svc.repository.is_owner(number, user_id=user.id)
     ):
         await say(update, context, "button.stale")
         return

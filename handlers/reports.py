@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 from telegram import Chat, Update
 from telegram.constants import ChatAction
-from telegram.ext import BaseHandler, CommandHandler, JobQueue, filters
+from telegram.ext import BaseHandler, CommandHandler, JobQueue
 
 from bot import charts, export
 from bot.config import Language, Settings
@@ -36,7 +36,7 @@ from bot.reports import (
 )
 from bot.services import Services, get_services
 from bot.workflow import Status
-from handlers.admin import admin_language, is_admin
+from handlers.admin import admin_language, in_office, office_only
 from handlers.context import Context, reply, services
 from handlers.delivery import deliver_soon
 from storage.repository import Repository
@@ -137,7 +137,7 @@ async def catch_up(job_queue: JobQueue[Any], svc: Services) -> None:
 # ---------------------------------------------------------------- commands
 async def digest_command(update: Update, context: Context) -> None:
     """/digest: today's digest, here and now (not recorded: the scheduled one still goes)."""
-    if not await is_admin(update, context):
+    if not await in_office(update, context):
         return
     lang = await admin_language(update, context)
     for chunk in await _compose(services(context), DAILY, lang):
@@ -241,7 +241,7 @@ async def chart_png(svc: Services, lang: Language, start: datetime, end: datetim
 
 async def stats_command(update: Update, context: Context) -> None:
     """/stats [from] [to]: totals for items submitted in that period (default 30 days)."""
-    if not await is_admin(update, context):
+    if not await in_office(update, context):
         return
     svc = services(context)
     lang = await admin_language(update, context)
@@ -304,7 +304,7 @@ async def export_command(update: Update, context: Context) -> None:
 
     The file is made in a task of its own: the admin's next commands do not wait for it
     (one admin's updates are otherwise handled one after another)."""
-    if not await is_admin(update, context):
+    if not await in_office(update, context):
         return
     chat = update.effective_chat
     if chat is None:
@@ -348,9 +348,9 @@ REPORT_COMMANDS = ("digest", "stats", "export")
 
 
 def build_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None]]:
-    only_admins = filters.User(user_id=settings.roles.admin_ids)
+    office = office_only(settings)
     return [
-        CommandHandler("digest", digest_command, filters=only_admins),
-        CommandHandler("stats", stats_command, filters=only_admins),
-        CommandHandler("export", export_command, filters=only_admins),
+        CommandHandler("digest", digest_command, filters=office),
+        CommandHandler("stats", stats_command, filters=office),
+        CommandHandler("export", export_command, filters=office),
     ]

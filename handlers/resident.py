@@ -38,10 +38,10 @@ from handlers.context import (
     drop_buttons,
     edit_pressed,
     language,
-    owner_hash,
     reply,
     say,
     services,
+    user_id,
 )
 from handlers.delivery import deliver_soon
 from handlers.media import attachment_from_message
@@ -78,7 +78,7 @@ UNSUPPORTED = PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~CONTENT
 
 
 async def _load(update: Update, context: Context) -> Draft | None:
-    return await services(context).repository.get_draft(owner_hash(update, context))
+    return await services(context).repository.get_draft(user_id(update))
 
 
 async def _pressed_on_draft(update: Update, context: Context) -> Draft | None:
@@ -94,7 +94,7 @@ async def _pressed_on_draft(update: Update, context: Context) -> Draft | None:
 
 async def _save(update: Update, context: Context, draft: Draft) -> None:
     draft = draft.model_copy(update={"last_update": max(draft.last_update, update.update_id)})
-    await services(context).repository.save_draft(owner_hash(update, context), draft)
+    await services(context).repository.save_draft(user_id(update), draft)
 
 
 def _applied(update: Update, draft: Draft | None) -> bool:
@@ -348,8 +348,7 @@ async def confirm(update: Update, context: Context) -> int | str:
     svc = services(context)
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    hash_ = svc.secrets.owner_hash(user.id)
-    draft = await svc.repository.get_draft(hash_)
+    draft = await svc.repository.get_draft(user.id)
     if draft is None:
         await drop_buttons(update)
         stored = await svc.repository.submission_from_update(update.update_id)
@@ -364,7 +363,7 @@ async def confirm(update: Update, context: Context) -> int | str:
     limit = svc.settings.limits.max_submissions_per_hour
     if limit:
         since = svc.repository.clock() - timedelta(hours=1)
-        recent = await svc.repository.count_recent(user_id=user.id, owner_hash=hash_, since=since)
+        recent = await svc.repository.count_recent(user_id=user.id, since=since)
         if recent >= limit:  # the draft stays: it can be sent later
             await reply(update, tn(lang, "limit.reached", limit, limit=limit))
             return CONFIRM
@@ -381,14 +380,13 @@ async def confirm(update: Update, context: Context) -> int | str:
         sender=None
         if draft.anonymous
         else Sender(user_id=user.id, chat_id=chat.id, name=user.full_name, username=user.username),
-        owner_hash=hash_ if draft.anonymous else None,
         reply_route=svc.secrets.encrypt_int(chat.id) if draft.anonymous else None,
         source_update_id=update.update_id,
     )
     try:
         submission = await svc.repository.create_submission(
             new,
-            draft_owner=hash_,
+            owner_id=user.id,
             announce=lambda item: cards.announcement(svc.settings, item, svc.secrets),
         )
     except NotFound:
@@ -425,7 +423,7 @@ async def cancel(update: Update, context: Context) -> int:
     """/cancel or the cancel button: discard the draft and leave the flow."""
     await answer_query(update)
     await drop_buttons(update)
-    removed = await services(context).repository.delete_draft(owner_hash(update, context))
+    removed = await services(context).repository.delete_draft(user_id(update))
     await say(update, context, "cancel.done" if removed else "cancel.nothing")
     return END
 

@@ -18,13 +18,13 @@ from telegram import (
     WebAppInfo,
 )
 from telegram.error import TelegramError
-from telegram.ext import Application, BaseHandler, CommandHandler, filters
+from telegram.ext import Application, BaseHandler, CommandHandler
 
 from bot.config import Settings
 from bot.i18n import resolve_language, t
 from bot.services import SERVICES_KEY, Services
 from bot.text import escape
-from handlers.admin import is_admin
+from handlers.admin import in_office, office_only
 from handlers.context import Context, language, reply, services
 from web.tokens import new_token, token_hash
 
@@ -41,7 +41,7 @@ def mini_app_url(settings: Settings) -> str | None:
 
 async def web(update: Update, context: Context) -> None:
     """/web: a one-time login link (and the Mini App button) for an administrator."""
-    if not await is_admin(update, context):
+    if not await in_office(update, context):
         return
     lang = await language(update, context)
     chat = update.effective_chat
@@ -98,5 +98,4 @@ async def set_up_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 def build_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None]]:
-    only_admins = filters.User(user_id=settings.roles.admin_ids)
-    return [CommandHandler("web", web, filters=only_admins)]
+    return [CommandHandler("web", web, filters=office_only(settings))]

@@ -1,7 +1,10 @@
 """The connection under the repository: opening, migrations, transactions, item reads.
 
 One aiosqlite connection; one write transaction at a time (``BEGIN IMMEDIATE`` under an
-asyncio lock). WAL mode, ``synchronous=FULL`` and ``secure_delete`` on every connection.
+asyncio lock). WAL mode, ``synchronous=FULL`` and ``secure_delete`` on every connection:
+what is deleted is overwritten in the database file, and :meth:`RepositoryBase.scrub_wal`
+(a job, after each such deletion) checkpoints and truncates the write-ahead log, which
+would otherwise keep the old pages.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from typing import Any
 
 import aiosqlite
 
+from bot.anonymity import Secrets
 from bot.records import HistoryEntry, Submission
 from bot.workflow import Status
+from storage.conversion import conversion_steps
 from storage.migrations import apply_migrations
 from storage.rows import attachment_record, iso, parse_dt, submission_record, utc_now
 
@@ -57,9 +62,17 @@ class _Statement:
 class RepositoryBase:
     """The connection and its transactions; the queries live in the classes built on it."""
 
-    def __init__(self, path: Path | str, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, path: Path | str, *, clock: Clock = utc_now, secrets: Secrets | None = None
+    ) -> None:
         self.path = Path(path)
         self.clock = clock
+        # The anonymity keys: pseudonyms and encryption of what residents leave (drafts,
+        # ownership), and the conversion of databases written before migration 0012. A
+        # repository without them can read and write items but refuses residents' data.
+        self._secrets = secrets
+        # Something sensitive was deleted since the write-ahead log was last truncated.
+        self._scrub_due = False
         self._db: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
@@ -93,9 +106,15 @@ class RepositoryBase:
                 "PRAGMA busy_timeout=10000",
             ):
                 await db.execute(pragma)
-            applied = await apply_migrations(db)
+            try:
+                applied = await apply_migrations(db, conversion_steps(self._secrets))
+            except BaseException:
+                await db.close()
+                raise
             if applied:
                 log.info("database %s: applied migrations %s", self.path, applied)
+                # A conversion deleted old forms of residents' data: keep no copy in the log.
+                await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db = db
             if str(self.path) != ":memory:":
                 # Reads go to a second connection (its own thread): under WAL they see the
@@ -128,6 +147,42 @@ class RepositoryBase:
         in one step, without blocking writers. Returns ``PRAGMA integrity_check`` of the
         copy."""
         return await asyncio.to_thread(_backup, self.path, target)
+
+    @property
+    def secrets(self) -> Secrets:
+        if self._secrets is None:
+            raise RuntimeError("this repository was opened without the anonymity keys")
+        return self._secrets
+
+    def note_sensitive_deletion(self) -> None:
+        """Something that could identify a resident (or link their items) was deleted or
+        overwritten: :meth:`scrub_wal` will truncate the write-ahead log."""
+        self._scrub_due = True
+
+    async def scrub_wal(self) -> bool:
+        """If something sensitive was deleted since the last time, checkpoint the
+        write-ahead log into the database (where ``secure_delete`` already overwrote the
+        deleted rows) and truncate it, so no earlier page stays in it. Returns whether the
+        log was truncated; it is not when a reader still uses old pages (tried again at the
+        next call) or when there was nothing to do."""
+        if not self._scrub_due or self._db is None:
+            return False
+        async with self._lock:
+            await self._commit_batch()  # a checkpoint cannot run inside a transaction
+            self._scrub_due = False
+            # Do not wait for readers while holding the write lock: try again later.
+            await self.db.execute("PRAGMA busy_timeout=0")
+            try:
+                rows = await self.db.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+            except BaseException:
+                self._scrub_due = True
+                raise
+            finally:
+                await self.db.execute("PRAGMA busy_timeout=10000")
+            busy = any(bool(row[0]) for row in rows)
+            if busy:
+                self._scrub_due = True
+            return not busy
 
     @property
     def connected(self) -> bool:
@@ -267,6 +322,7 @@ class RepositoryBase:
 
     async def _write_handled(self, db: aiosqlite.Connection) -> None:
         ids, self._handled_updates = self._handled_updates, set()
+        self._scrub_due = True  # the bodies (encrypted updates) of these are overwritten
         now = iso(self.clock())
         await db.executemany(
             "UPDATE inbox SET body = NULL, handled_at = ? WHERE update_id = ?",

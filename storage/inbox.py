@@ -84,6 +84,7 @@ class InboxQueries(RepositoryBase):
                 "UPDATE inbox SET body = NULL, handled_at = ? WHERE update_id = ?",
                 (iso(now), update_id),
             )
+        self.note_sensitive_deletion()  # the body's old page: out of the WAL too (#13)
 
     async def dead_letters(self, *, limit: int = 100) -> list[StoredDeadLetter]:
         """The unreadable updates kept for the operator, newest first."""
@@ -118,9 +119,12 @@ class InboxQueries(RepositoryBase):
 
     async def purge_dead_letters(self, before: datetime) -> int:
         """Forget unreadable updates received before ``before``."""
-        return await self._write(
+        removed = await self._write(
             "DELETE FROM dead_letters WHERE received_at < ?", (iso(before),), counted=True
         )
+        if removed:
+            self.note_sensitive_deletion()  # their bodies: out of the WAL too (#13)
+        return removed
 
     async def submission_from_update(self, update_id: int) -> int | None:
         """The reference of the submission that ``update_id`` stored, if any."""

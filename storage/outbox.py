@@ -119,7 +119,7 @@ class OutboxQueries(RepositoryBase):
         attempt). ``if_failed`` (the office's warning) is queued in the same transaction
         when, and only when, this marks the message failed; returns whether it did."""
         if isinstance(decision, Delivered):
-            await self.mark_sent(entry, decision.message_id)
+            await self.mark_sent(entry, decision.message_id, decision.message_key)
             return False
         if isinstance(decision, RetryLater):
             await self.mark_retry(
@@ -128,13 +128,17 @@ class OutboxQueries(RepositoryBase):
             return False
         return await self.mark_failed(entry.id, decision, notices=if_failed)
 
-    async def mark_sent(self, entry: OutboxEntry, message_id: int | None) -> None:
-        """Record the delivery; a channel post's message id is also kept on its item."""
+    async def mark_sent(
+        self, entry: OutboxEntry, message_id: int | None, message_key: str | None = None
+    ) -> None:
+        """Record the delivery: the message's plain id (groups, channels) or keyed hash
+        (private chats; see :func:`bot.anonymity.message_reference`). A channel post's
+        message id is also kept on its item."""
         async with self.transaction() as db:
             await db.execute(
-                "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?,"
+                "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, message_key = ?,"
                 " attempts = attempts + 1, attempt_started_at = NULL WHERE id = ?",
-                (iso(self.clock()), message_id, entry.id),
+                (iso(self.clock()), message_id, message_key, entry.id),
             )
             if entry.purpose == "channel_post" and entry.submission_id is not None:
                 await db.execute(
@@ -142,12 +146,19 @@ class OutboxQueries(RepositoryBase):
                     (message_id, entry.submission_id),
                 )
 
-    async def sent_with_purpose(self, message_id: int, purpose: str) -> list[OutboxEntry]:
-        """Delivered messages with that Telegram message id and purpose (message ids are
-        per chat: the caller checks the decrypted chat)."""
+    async def sent_with_purpose(
+        self, purpose: str, *, message_id: int | None = None, message_key: str | None = None
+    ) -> list[OutboxEntry]:
+        """Delivered messages with that purpose and keyed hash (private chats) or plain
+        Telegram message id (groups; ids are per chat: the caller checks the decrypted
+        chat)."""
+        column, value = ("message_key", message_key) if message_key else ("message_id", message_id)
+        if value is None:
+            return []
         rows = await self._fetchall(
-            "SELECT * FROM outbox WHERE message_id = ? AND purpose = ? AND status = 'sent'",
-            (message_id, purpose),
+            f"SELECT * FROM outbox WHERE {column} = ? AND purpose = ?"  # noqa: S608
+            " AND status = 'sent'",
+            (value, purpose),
         )
         return [_entry(r) for r in rows]
 

@@ -1,21 +1,25 @@
 """PTB persistence that keeps ConversationHandler states in SQLite, and nothing else.
 
-Conversation keys hold Telegram chat and user ids, so a key is stored only as a keyed hash
-(to find the row) and encrypted (to give it back to PTB after a restart). User, chat and bot
-data are not persisted through PTB: the repository stores what must survive explicitly.
+Conversation keys hold Telegram chat and user ids, so a key is stored only encrypted (to
+give it back to PTB after a restart), on a row with a random id that is new for every
+conversation: two conversations of one person share no stored value (a hash of the key
+would be the same each time, and its row would change together with each of that person's
+submissions). The rows are found through a map key → row kept in memory, read back at
+start-up. User, chat and bot data are not persisted through PTB: the repository stores what
+must survive explicitly.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from functools import lru_cache
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
 
 from bot.anonymity import Secrets
 from storage.repository import Repository
+from storage.rows import new_row_id
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +28,10 @@ Data = dict[Any, Any]
 # live in a private module, telegram.ext._utils.types).
 ConversationKey = tuple[int | str, ...]
 ConversationDict = dict[ConversationKey, object]
-KEY_MEMO = 10_000  # stored forms of conversation keys kept in memory (see _stored_key)
 
 
 class SqliteConversationPersistence(BasePersistence[Data, Data, Data]):
-    """Conversation states in the ``conversations`` table, keys hashed and encrypted."""
+    """Conversation states in the ``conversations`` table, keys encrypted."""
 
     def __init__(self, repository: Repository, secrets: Secrets, *, update_interval: float) -> None:
         super().__init__(
@@ -39,15 +42,14 @@ class SqliteConversationPersistence(BasePersistence[Data, Data, Data]):
         )
         self.repository = repository
         self.secrets = secrets
-        # The stored keys of the conversations seen lately: every step of a resident updates
-        # their state, and hashing and encrypting the key cost more than writing the row
-        # (whose key never changes). Process memory only.
-        self._stored_key = lru_cache(maxsize=KEY_MEMO)(self._store_key)
+        # (handler name, key) -> (row id, encrypted key) of each stored conversation; the
+        # key is encrypted once per conversation, not at every step.
+        self._rows: dict[tuple[str, ConversationKey], tuple[str, str]] = {}
 
     async def get_conversations(self, name: str) -> ConversationDict:
         await self.repository.connect()
         result: ConversationDict = {}
-        for key_enc, state_json in await self.repository.load_conversations(name):
+        for row_id, key_enc, state_json in await self.repository.load_conversations(name):
             plain = self.secrets.decrypt(key_enc)
             if plain is None:
                 log.warning(
@@ -56,24 +58,24 @@ class SqliteConversationPersistence(BasePersistence[Data, Data, Data]):
                 continue
             key: ConversationKey = tuple(json.loads(plain))
             result[key] = json.loads(state_json)
+            self._rows[(name, key)] = (row_id, key_enc)
         return result
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        key_hash, key_enc = self._stored_key(name, key)
         if new_state is None:
-            await self.repository.save_conversation(name, key_hash, "", None)
+            stored = self._rows.pop((name, key), None)
+            if stored is not None:
+                await self.repository.save_conversation(name, stored[0], stored[1], None)
             return
-        await self.repository.save_conversation(name, key_hash, key_enc, json.dumps(new_state))
-
-    def _store_key(self, name: str, key: ConversationKey) -> tuple[str, str]:
-        """The key as stored: its keyed hash (to find the row) and its encryption."""
-        key_list = list(key)
-        return (
-            self.secrets.key_hash(f"conversation:{name}", key_list),
-            self.secrets.encrypt(json.dumps(key_list)),
-        )
+        stored = self._rows.get((name, key))
+        if stored is None:
+            stored = self._rows[(name, key)] = (
+                new_row_id(),
+                self.secrets.encrypt(json.dumps(list(key))),
+            )
+        await self.repository.save_conversation(name, *stored, json.dumps(new_state))
 
     # Nothing else goes through PTB persistence -------------------------------------------
     async def get_user_data(self) -> dict[int, Data]:

@@ -1,8 +1,10 @@
-"""Rows to records (SQLite rows into :mod:`bot.records` models) and stored time stamps."""
+"""Rows to records (SQLite rows into :mod:`bot.records` models), stored time stamps, and the
+stored forms of residents' data (random row ids, a draft's sealed text)."""
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -91,3 +93,17 @@ def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
         created_at=parse_dt(row["created_at"]),
         deadline=_optional_dt(row["deadline"]),
     )
+
+
+# A draft is sealed as "<owner's draft pseudonym><separator><the Draft's JSON>".
+DRAFT_SEPARATOR = "\n"
+
+
+def new_row_id() -> str:
+    """A random row id (drafts, conversations): never the same for two rows of one person."""
+    return secrets.token_hex(16)
+
+
+def seal_draft(owner: str, body: str) -> str:
+    """The plain text sealed into a draft's row (JSON has no raw newline in it)."""
+    return f"{owner}{DRAFT_SEPARATOR}{body}"

@@ -423,6 +423,7 @@ class _Fault:
     delay: float = 0.0
     drop: bool = False
     chat_id: int | None = None  # only calls addressed to this chat
+    raw: bytes | None = None  # answered with these bytes as they are (status 200)
 
 
 @dataclass
@@ -984,6 +985,13 @@ class FakeBotApi:
                 _Fault(status, description, retry_after, chat_id=chat_id)
             )
 
+    def answer_next_raw(self, method: str, body: bytes | str) -> None:
+        """Answer the next call of ``method`` with ``body`` as it is (status 200, JSON content
+        type), whatever it holds: an answer that is not JSON at all (a proxy's error page,
+        a cut-off transfer), or updates the bot's library cannot parse."""
+        raw = body.encode() if isinstance(body, str) else body
+        self._faults.setdefault(method, []).append(_Fault(200, "", None, raw=raw))
+
     def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Answer the next calls of ``method`` only after ``seconds`` (client timeouts)."""
         for _ in range(times):
@@ -1073,6 +1081,9 @@ class FakeBotApi:
                     return self._reply(method, params, flooded)
             fault = self._take_fault(method, params)
             if fault is not None:
+                if fault.raw is not None:
+                    self.calls.append(ApiCall(method, params, 200, {}))
+                    return web.Response(body=fault.raw, content_type="application/json")
                 if fault.drop:
                     if request.transport is not None:
                         request.transport.close()

@@ -7,6 +7,7 @@ CLI uses, pointed at :class:`tests.botapi_stub.FakeBotApi` on 127.0.0.1.
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -18,8 +19,9 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from bot.anonymity import existing_secrets
 from bot.app import AnyApplication, build_application
-from bot.config import Settings, load_settings
+from bot.config import AnonymitySettings, Settings, load_settings
 from bot.lifecycle import running
 from storage.repository import Clock, utc_now
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
@@ -221,3 +223,19 @@ class FrozenClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+def stored_drafts(db: Path, keys: Path) -> list[str]:
+    """The JSON of the drafts stored in ``db``, decrypted with the key file ``keys`` (the
+    bodies are sealed: without the keys they say nothing)."""
+    secrets = existing_secrets(AnonymitySettings(key_file=keys))
+    assert secrets is not None, "no key file"
+    with sqlite3.connect(db) as conn:
+        bodies = [row[0] for row in conn.execute("SELECT body FROM drafts")]
+    plain = [secrets.unseal(body) for body in bodies]
+    assert None not in plain, "a draft sealed under other keys"
+    return [p for p in plain if p is not None]
+
+
+def drafts_of(settings: Settings) -> list[str]:
+    return stored_drafts(settings.storage.path, settings.anonymity.key_file)

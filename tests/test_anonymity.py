@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 from pathlib import Path
@@ -10,7 +12,15 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from bot.anonymity import Secrets, SecretsError, load_or_create_secrets
+from bot.anonymity import (
+    SEAL_BLOCK,
+    Namespace,
+    Secrets,
+    SecretsError,
+    existing_secrets,
+    load_or_create_secrets,
+    message_reference,
+)
 from bot.config import AnonymitySettings, load_settings
 
 TOPICS = """
@@ -21,43 +31,102 @@ fallback = true
 """
 
 
-# ---------------------------------------------------------------- keyed hashes
-def test_owner_hash_is_stable_per_key_and_user() -> None:
+# ---------------------------------------------------------------- pseudonyms
+def test_person_is_stable_per_key_and_user() -> None:
     a, b = Secrets.generate(), Secrets.generate()
-    assert a.owner_hash(987654321) == a.owner_hash(987654321)
-    assert a.owner_hash(987654321) != a.owner_hash(987654322)
-    assert a.owner_hash(987654321) != b.owner_hash(987654321)
+    assert a.person(987654321) == a.person(987654321)
+    assert a.person(987654321) != a.person(987654322)
+    assert a.person(987654321) != b.person(987654321)
 
 
-def test_remembered_owner_hashes_are_the_keyed_hash_and_stay_bounded() -> None:
+def test_remembered_pseudonyms_are_the_keyed_hashes_and_stay_bounded() -> None:
     secrets = Secrets.generate()
     fresh = Secrets(hmac_key=secrets.hmac_key, encryption_key=secrets.encryption_key)
-    ids = range(1, Secrets.OWNER_HASH_MEMO + 50)
-    first = [secrets.owner_hash(i) for i in ids]
-    again = [secrets.owner_hash(i) for i in ids]  # partly remembered, partly computed anew
-    assert first == again == [fresh.owner_hash(i) for i in ids]
-    assert len(set(first)) == len(first)
-    assert secrets._owner_hashes.cache_info().currsize == Secrets.OWNER_HASH_MEMO
+    ids = range(1, Secrets.KEYS_MEMO + 50)
+    first = [secrets.keys(i) for i in ids]
+    again = [secrets.keys(i) for i in ids]  # partly remembered, partly computed anew
+    assert first == again == [fresh.keys(i) for i in ids]
+    assert len({k.person for k in first}) == len(first)
+    assert secrets._keys.cache_info().currsize == Secrets.KEYS_MEMO
 
 
-def test_owner_hash_is_opaque() -> None:
-    digest = Secrets.generate().owner_hash(987654321)
-    assert "987654321" not in digest
-    assert len(digest) == 64 and int(digest, 16) >= 0  # a SHA-256 hex digest
-
-
-def test_same_key_material_gives_the_same_hash() -> None:
-    a = Secrets.generate()
-    copy = Secrets(hmac_key=a.hmac_key, encryption_key=Fernet.generate_key())
-    assert copy.owner_hash(5) == a.owner_hash(5)
-
-
-def test_key_hash_depends_on_namespace_and_key() -> None:
+def test_person_is_the_hash_databases_before_0012_stored() -> None:
+    """The conversion of old databases derives the new pseudonyms from the stored
+    ``owner_hash``: it must be exactly the root the bot computes today."""
     s = Secrets.generate()
-    assert s.key_hash("c", [1, 2]) == s.key_hash("c", [1, 2])
-    assert s.key_hash("c", [1, 2]) != s.key_hash("d", [1, 2])
-    assert s.key_hash("c", [1, 2]) != s.key_hash("c", [2, 1])
-    assert s.key_hash("c", [1, 2]) != Secrets.generate().key_hash("c", [1, 2])
+    old_owner_hash = hmac.new(s.hmac_key, b"user:987654321", hashlib.sha256).hexdigest()
+    assert s.person(987654321) == old_owner_hash
+
+
+def test_pseudonyms_are_opaque() -> None:
+    s = Secrets.generate()
+    user = 987654321
+    for value in (*s.keys(user), s.language_key(user), s.own_tag(user, 5)):
+        assert "987654321" not in value
+        assert int(value, 16) >= 0  # hex
+
+
+def test_each_namespace_gives_unrelated_values_for_one_person() -> None:
+    s = Secrets.generate()
+    person = s.person(5)
+    values = [
+        person,
+        s.keys(5).draft,
+        s.language_key(5),
+        *(s.own_tag(5, item) for item in (1, 2, 3)),
+        s.support_tag(5, 1),
+        s.support_tag(5, 2),
+        s.survey_tag(5, "summing_up"),
+        s.message_key(5, 1),
+    ]
+    assert len(set(values)) == len(values)
+    # No value is a part of another (a substring search over a database finds nothing).
+    for value in values:
+        assert not any(value in other for other in values if other is not value)
+    assert s.support_tag(5, 1) == s.tag(Namespace.SUPPORT, person, 1)
+    assert s.survey_tag(5, "summing_up") == s.tag(Namespace.SURVEY, person, "summing_up")
+    assert s.support_tag(5, 1) != s.support_tag(6, 1)  # once per person
+    assert s.keys(5).draft == s.tag(Namespace.DRAFT, person)
+    assert s.language_key(5) == s.tag(Namespace.LANGUAGE, person)
+
+
+def test_tags_are_unambiguous_whatever_the_parts_hold() -> None:
+    s = Secrets.generate()
+    assert s.tag(Namespace.SURVEY, "a", "b,c") != s.tag(Namespace.SURVEY, "a,b", "c")
+    assert s.tag(Namespace.OWN, "h", 12) != s.tag(Namespace.OWN, "h", "12")
+    assert s.tag(Namespace.OWN, "h", 1) != Secrets.generate().tag(Namespace.OWN, "h", 1)
+
+
+def test_owner_matcher_agrees_with_the_tag_and_with_nobody_else() -> None:
+    s = Secrets.generate()
+    mine = s.owner_matcher(7)
+    for item in (1, 42, 10**12):
+        assert mine(item, s.own_tag(7, item))
+        assert not mine(item, s.own_tag(8, item))  # someone else's item
+        assert not mine(item + 1, s.own_tag(7, item))  # my tag on another item
+    assert not mine(1, "")
+
+
+def test_message_keys_depend_on_chat_and_message() -> None:
+    s = Secrets.generate()
+    assert s.message_key(5, 10) == s.message_key(5, 10)
+    assert len({s.message_key(5, 10), s.message_key(6, 10), s.message_key(5, 11)}) == 3
+
+
+@pytest.mark.parametrize(
+    ("chat", "purpose", "kept"),
+    [
+        (987654321, "question", (None, "key")),  # a resident's chat: a keyed hash only
+        (987654321, None, (None, None)),  # ... and nothing when no reply is matched
+        (-1001234567890, "group_card", (42, None)),  # a group: the plain id
+        (-1001234567890, "channel_post", (42, None)),  # a channel: its link needs it
+    ],
+)
+def test_message_reference(chat: int, purpose: str | None, kept: tuple[object, object]) -> None:
+    s = Secrets.generate()
+    plain, key = message_reference(s, chat, 42, purpose)
+    assert plain == kept[0]
+    assert key == (s.message_key(chat, 42) if kept[1] else None)
 
 
 # ---------------------------------------------------------------- encryption
@@ -77,6 +146,27 @@ def test_encrypt_text_round_trip_and_fresh_tokens() -> None:
     first, second = s.encrypt("[123,456]"), s.encrypt("[123,456]")
     assert first != second  # Fernet tokens carry a random IV
     assert s.decrypt(first) == s.decrypt(second) == "[123,456]"
+
+
+def test_reencrypt_gives_a_fresh_token_for_the_same_value() -> None:
+    s = Secrets.generate()
+    token = s.encrypt_int(987654321)
+    again = s.reencrypt(token)
+    assert again is not None and again != token
+    assert s.decrypt_int(again) == 987654321
+    assert s.reencrypt(None) is None
+    assert s.reencrypt(Secrets.generate().encrypt_int(1)) is None
+
+
+@pytest.mark.parametrize("text", ["", "短", "x" * 255, "x" * 256, "草稿" * 700])
+def test_sealed_text_round_trips_and_its_length_is_padded(text: str) -> None:
+    s = Secrets.generate()
+    token = s.seal(text)
+    assert s.unseal(token) == text
+    assert text not in token or not text
+    blocks = max(1, -(-len(text.encode()) // SEAL_BLOCK))
+    assert len(token) == len(s.seal("y" * blocks * SEAL_BLOCK))  # only the number of blocks shows
+    assert s.unseal(Secrets.generate().seal(text)) is None
 
 
 def test_decrypt_with_another_key_or_garbage_is_none() -> None:
@@ -127,8 +217,17 @@ def test_key_file_is_created_private_and_reused(
     second = load_or_create_secrets(settings)
     assert path.read_bytes() == before  # not regenerated
     assert second.exported() == first.exported()
-    assert second.owner_hash(5) == first.owner_hash(5)
+    assert second.person(5) == first.person(5)
     assert second.decrypt_int(first.encrypt_int(5)) == 5
+
+
+def test_tools_never_generate_keys(tmp_path: Path) -> None:
+    settings = AnonymitySettings(key_file=tmp_path / "keys.json")
+    assert existing_secrets(settings) is None
+    assert not (tmp_path / "keys.json").exists()
+    made = load_or_create_secrets(settings)
+    found = existing_secrets(settings)
+    assert found is not None and found.exported() == made.exported()
 
 
 def test_key_file_readable_by_others_is_warned_about(
@@ -159,7 +258,7 @@ def test_keys_from_settings_take_precedence_over_the_key_file(tmp_path: Path) ->
         hmac_key=SecretStr(hmac_key),
         encryption_key=SecretStr(enc_key),
     )
-    assert load_or_create_secrets(both).owner_hash(1) == generated.owner_hash(1)
+    assert load_or_create_secrets(both).person(1) == generated.person(1)
     assert not (tmp_path / "unused").exists()
 
 

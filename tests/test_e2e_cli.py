@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import sys
 from pathlib import Path
 
 from tests.botapi_stub import FakeBotApi, FakeUser
+from tests.conftest import stored_drafts
 from tests.processes import EXAMPLE_CONFIG, ROOT, bot_env, start_bot
 
 USER = FakeUser(id=424242, first_name="王", last_name="建国")
@@ -39,8 +39,7 @@ async def test_run_command_serves_the_bot_and_stops_cleanly(
     assert "Traceback" not in log
     keys = tmp_path / "secret" / "keys.json"
     assert keys.stat().st_mode & 0o777 == 0o600
-    with sqlite3.connect(tmp_path / "data" / "bot.sqlite3") as db:
-        [(body,)] = db.execute("SELECT body FROM drafts").fetchall()
+    [body] = stored_drafts(tmp_path / "data" / "bot.sqlite3", keys)
     assert "长椅" in body
 
 

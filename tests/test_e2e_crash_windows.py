@@ -64,13 +64,12 @@ async def prepare(settings: Settings) -> dict[int, int]:
     """Eight named items, each forwarded to the leading group, asked a question and
     answered: 24 notices waiting in the outbox. Returns resident id -> item number."""
     secrets = load_or_create_secrets(settings.anonymity)
-    repo = Repository(settings.storage.path)
+    repo = Repository(settings.storage.path, secrets=secrets)
     await repo.connect()
     numbers = {}
     try:
         for user in RESIDENTS:
-            owner = f"owner-{user.id}"
-            await repo.save_draft(owner, Draft(parts=["x"]))
+            await repo.save_draft(user.id, Draft(parts=["x"]))
             new = NewSubmission(
                 kind=Kind.PROBLEM,
                 text=f"{user.first_name}：楼道灯坏了，晚上看不见台阶",
@@ -80,7 +79,7 @@ async def prepare(settings: Settings) -> dict[int, int]:
                 language="zh-Hans",
                 sender=Sender(user_id=user.id, chat_id=user.id, name=user.first_name),
             )
-            item = await repo.create_submission(new, draft_owner=owner)
+            item = await repo.create_submission(new, owner_id=user.id)
             await repo.change_status(item.id, Status.ACCEPTED, actor="admin:1")
             await repo.change_status(
                 item.id,

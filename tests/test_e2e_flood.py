@@ -29,7 +29,6 @@ def submission(user_id: int, secrets: Secrets, anonymous: bool) -> NewSubmission
         evidence=(),
         language="zh-Hans",
         sender=None if anonymous else Sender(user_id=user_id, chat_id=user_id, name="居民"),
-        owner_hash=secrets.owner_hash(user_id) if anonymous else None,
         reply_route=secrets.encrypt_int(user_id) if anonymous else None,
     )
 
@@ -46,10 +45,9 @@ async def test_broadcast_to_200_senders_stays_within_telegram_limits(
         notices: list[Outgoing] = []
         for n in range(RECIPIENTS):
             user_id = FIRST_RESIDENT + n
-            owner = f"draft-{n}"
-            await svc.repository.save_draft(owner, Draft(parts=["x"]))
+            await svc.repository.save_draft(user_id, Draft(parts=["x"]))
             item = await svc.repository.create_submission(
-                submission(user_id, svc.secrets, anonymous=n % 2 == 1), draft_owner=owner
+                submission(user_id, svc.secrets, anonymous=n % 2 == 1), owner_id=user_id
             )
             notices += to_sender(item, svc.secrets, "notify.published")
         assert len(notices) == RECIPIENTS

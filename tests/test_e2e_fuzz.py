@@ -152,8 +152,7 @@ async def seed(runner: BotRunner) -> None:
     assert runner.app is not None
     svc = services_of(runner.app)
     for n in range(SEEDED):
-        owner = f"seed-{n}"
-        await svc.repository.save_draft(owner, Draft(parts=["x"]))
+        await svc.repository.save_draft(SEEDED_OWNER, Draft(parts=["x"]))
         anonymous = n % 2 == 1
         await svc.repository.create_submission(
             NewSubmission(
@@ -166,10 +165,9 @@ async def seed(runner: BotRunner) -> None:
                 sender=None
                 if anonymous
                 else Sender(user_id=SEEDED_OWNER, chat_id=SEEDED_OWNER, name="张三"),
-                owner_hash=svc.secrets.owner_hash(SEEDED_OWNER) if anonymous else None,
                 reply_route=svc.secrets.encrypt_int(SEEDED_OWNER) if anonymous else None,
             ),
-            draft_owner=owner,
+            owner_id=SEEDED_OWNER,
         )
     with sqlite3.connect(runner.settings.storage.path) as db:
         db.execute("UPDATE submissions SET status = 'answered', response = '已修复' WHERE id = 4")

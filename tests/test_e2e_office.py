@@ -271,3 +271,43 @@ async def test_queue_lists_page_through_many_items(stub: FakeBotApi, office: Bot
     stub.press(BOB, second, second.buttons[0][1])
     await stub.wait_until(lambda: len(stub.answered_callbacks) > answered)
     assert [m for m in stub.sent if m.seq > mark] == []
+
+
+async def test_office_commands_answer_only_in_private_chats_and_the_office_group(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> None:
+    """An admin's /show in another group posted a named sender's name there, and /export
+    sent the ledger to the leading group (#13). Elsewhere the office's commands and buttons
+    are answered like unknown commands: in a group, not at all."""
+    group, elsewhere = -1002000000, -1009999999
+    settings = make_settings(stub, roles={"office_chat_id": OFFICE, "leading_group_chat_id": group})
+    runner = BotRunner(settings)
+    await runner.start()
+    try:
+        number = await submit(Chat(stub, ALICE), "建议在幸福路口增设红绿灯", anonymous=False)
+        await stub.wait_idle(quiet=0.3)
+        assert runner.app is not None
+        await runner.app.bot.send_message(elsewhere, "一条旧消息")  # to forge a press under
+        [old] = stub.messages_to(elsewhere)
+        mark = stub.mark()
+        commands = [
+            f"/show {number}", "/review", "/queue", "/queue new", "/search 红绿灯", "/failed",
+            "/admins", "/digest", "/stats", "/export", "/export csv",
+        ]  # fmt: skip
+        for chat in (elsewhere, group):
+            for command in commands:
+                stub.send_group_text(ADMIN, chat, command)
+        stub.press(ADMIN, old, f"adm:st:accepted:{number}")
+        await stub.wait_idle(quiet=0.5)
+        leaked = [m for m in stub.sent if m.seq > mark and m.chat_id in (elsewhere, group)]
+        assert leaked == []
+        assert status_of(settings, number) == "new"  # the forged press changed nothing
+        # Where the office works, the same commands answer.
+        mark = stub.mark()
+        stub.send_group_text(ADMIN, OFFICE, f"/show {number}")
+        card = await stub.wait_for_text(OFFICE, "李 秀英", after=mark)
+        assert f"#{number}" in card.plain
+        private = await Chat(stub, ADMIN).send(f"/show {number}", expect="李 秀英")
+        assert f"#{number}" in private.plain
+    finally:
+        await runner.stop()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+import json
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -12,7 +15,7 @@ import pytest
 from bot.config import Settings
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi, FakeUser
-from tests.conftest import ADMIN, BotRunner, Chat
+from tests.conftest import ADMIN, BotRunner, Chat, drafts_of
 
 ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英", username="li_xiuying")
 BOB = FakeUser(id=555000111, first_name="Bob", language_code="en")
@@ -126,7 +129,7 @@ async def test_anonymous_report_with_attachments_keeps_no_identity(
     assert row["anonymous"] == 1
     assert row["topic_id"] == target.removeprefix("topic:set:")
     assert row["sender_user_id"] is None and row["sender_name"] is None
-    assert row["owner_hash"] and row["reply_route"]
+    assert row["owner_tag"] and row["reply_route"]
     attachments = rows(runner.settings, "SELECT * FROM attachments ORDER BY position")
     assert [a["type"] for a in attachments] == ["photo", "location", "voice"]
     assert attachments[0]["file_id"] == "PHOTO-42"
@@ -143,7 +146,7 @@ async def test_anonymous_sender_leaves_no_identifying_bytes(
     import io
     import logging
 
-    from bot.logs import configure_logging
+    from bot.logs import WITHHELD, configure_logging
 
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
@@ -157,6 +160,27 @@ async def test_anonymous_sender_leaves_no_identifying_bytes(
         await submit(chat, "匿名反映：某某单位办事推诿，脸难看事难办", anonymous=True)
         await chat.send("/my", expect="#1")
         await chat.send("/status 1", expect="#1")
+        # What the library cannot parse in polling mode (#13), each with the sender's
+        # identity in it: a batch with an update python-telegram-bot cannot read ...
+        unparseable = {
+            "message": {
+                "message_id": 7,
+                "date": "yesterday",
+                "chat": {"id": ALICE.id, "type": "private", "first_name": ALICE.first_name},
+                "from": ALICE.as_json(),
+                "text": "匿名反映的补充",
+            },
+        }
+        stub.push(unparseable)
+        await logged(buffer, "cannot be read")  # (kept encrypted in the dead letters)
+        # ... and an answer that is not JSON at all (a proxy's page around a cut-off batch).
+        stub.answer_next_raw(
+            "getUpdates",
+            "<html><body>502 Bad Gateway</body></html>"
+            + json.dumps({"ok": True, "result": [{"update_id": 1, **unparseable}]})[:150],
+        )
+        await logged(buffer, "getUpdates failed")
+        await chat.send("/my", expect="#1")  # and polling goes on
     finally:
         await bot.stop()
         root.handlers[:] = saved_handlers
@@ -171,9 +195,21 @@ async def test_anonymous_sender_leaves_no_identifying_bytes(
         for token in identifying:
             assert token.encode() not in data, f"{token!r} found in {file.name}"
     logs = buffer.getvalue()
-    assert "submission stored ref=#1" in logs
     for token in identifying:
         assert token not in logs
+    assert "submission stored ref=#1" in logs
+    # The lines that say so stay; what was received never appears in them (the library's
+    # own lines about it, were they written, withhold it: see tests/test_logs.py).
+    assert "cannot be read" in logs and "getUpdates failed" in logs
+    assert "Error while parsing updates" not in logs or WITHHELD in logs
+
+
+async def logged(buffer: io.StringIO, text: str, timeout: float = 10.0) -> None:
+    """Wait until ``text`` appears in the captured log."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while text not in buffer.getvalue():
+        assert asyncio.get_running_loop().time() < deadline, f"never logged: {text}"
+        await asyncio.sleep(0.05)
 
 
 async def test_one_line_command_and_plain_text_start_a_flow(
@@ -192,8 +228,9 @@ async def test_one_line_command_and_plain_text_start_a_flow(
     assert zh("kind.ask") in asked.plain
     compose = await chat.tap(asked, zh("kind.problem"))
     assert "下一步" in " ".join(label for label, _ in compose.buttons)
-    draft = rows(runner.settings, "SELECT body FROM drafts")
-    assert len(draft) == 1 and "垃圾" in draft[0]["body"]
+    draft = drafts_of(runner.settings)
+    assert len(draft) == 1 and "垃圾" in draft[0]
+    assert "垃圾" not in rows(runner.settings, "SELECT body FROM drafts")[0]["body"]
 
 
 async def test_status_is_only_for_the_sender_or_an_admin(
@@ -372,7 +409,7 @@ async def test_resident_buttons_pressed_in_a_group_change_and_say_nothing(
     who = await chat.tap(proposal, "就是这个类别")
     summary = await chat.tap(who, "实名提交")
     draft_before = rows(runner.settings, "SELECT * FROM drafts")
-    users_before = rows(runner.settings, "SELECT * FROM users")
+    users_before = rows(runner.settings, "SELECT * FROM languages")
     group = -1007770001
     assert runner.app is not None
     mark = stub.mark()
@@ -395,7 +432,7 @@ async def test_resident_buttons_pressed_in_a_group_change_and_say_nothing(
     assert [m.plain for m in stub.sent if m.seq > card.seq] == []
     assert rows(runner.settings, "SELECT * FROM drafts") == draft_before
     assert rows(runner.settings, "SELECT id FROM submissions") == []
-    assert rows(runner.settings, "SELECT * FROM users") == users_before  # no language set
+    assert rows(runner.settings, "SELECT * FROM languages") == users_before  # none set
     # In the private chat the same draft is still there to confirm.
     await chat.tap(summary, "确认提交", expect="#1")
 
@@ -414,7 +451,8 @@ async def test_language_choice_is_remembered_across_restarts(
     done = await chat.tap(ask, "繁體中文")
     assert done.plain == t("zh-Hant", "lang.set")
     empty = await chat.send("/my")
-    assert empty.plain == t("zh-Hant", "my.empty")
+    unlinked = tn("zh-Hant", "my.unlinked", 30, days=30)
+    assert empty.plain == t("zh-Hant", "my.empty") + "\n\n" + unlinked
 
 
 async def test_my_pages_through_many_submissions(
@@ -441,7 +479,7 @@ async def _page_through(stub: FakeBotApi, runner: BotRunner) -> None:
     second = await stub.wait_for(ALICE.id, after=mark, predicate=lambda m: "#1" in m.plain)
     assert "#2" in second.plain and "#12" not in second.plain
     other = await Chat(stub, BOB).send("/my")
-    assert other.plain == t("en", "my.empty")
+    assert other.plain.startswith(t("en", "my.empty"))
 
 
 async def test_an_update_delivered_twice_is_handled_once(
@@ -484,7 +522,7 @@ async def test_submissions_per_hour_are_limited_without_losing_the_draft(
         refused = await chat.tap(summary, "确认提交")
         assert refused.plain == tn("zh-Hans", "limit.reached", 2, limit=2)
         assert len(rows(settings, "SELECT id FROM submissions")) == 2
-        assert "建公园" in rows(settings, "SELECT body FROM drafts")[0]["body"]
+        assert "建公园" in drafts_of(settings)[0]
         clock.advance(minutes=60)
         ack = await chat.tap(summary, "确认提交", expect="#3")
         assert "#3" in ack.plain

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import signal
 import socket
@@ -20,8 +21,9 @@ import pytest
 from bot.app import Webhook, build_application, webhook_for
 from bot.config import Settings
 from bot.lifecycle import running
-from bot.logs import QUIET_LIBRARIES, configure_logging
+from bot.logs import QUIET_LIBRARIES, WITHHELD, configure_logging
 from tests.botapi_stub import FakeBotApi, FakeUser, JsonDict
+from tests.conftest import drafts_of
 from tests.processes import bot_env, start_bot
 
 USER = FakeUser(id=31415926, first_name="陈", last_name="晓明")
@@ -51,12 +53,15 @@ def update(update_id: int, text: str) -> JsonDict:
     }
 
 
-async def post(port: int, body: JsonDict, secret: str | None) -> int:
+async def post(port: int, body: JsonDict | bytes, secret: str | None) -> int:
+    """POST an update as Telegram does (``body`` as JSON, or bytes sent as they are)."""
     headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+    headers["Content-Type"] = "application/json"
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
     async with (
         aiohttp.ClientSession() as session,
         session.post(
-            f"http://127.0.0.1:{port}/jindianzi/updates", json=body, headers=headers
+            f"http://127.0.0.1:{port}/jindianzi/updates", data=data, headers=headers
         ) as response,
     ):
         return response.status
@@ -72,11 +77,6 @@ async def post_when_listening(port: int, body: JsonDict, secret: str | None) -> 
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.1)
-
-
-def drafts(path: Path) -> list[str]:
-    with sqlite3.connect(path) as db:
-        return [row[0] for row in db.execute("SELECT body FROM drafts")]
 
 
 async def test_webhook_checks_the_secret_token_and_answers(
@@ -111,7 +111,7 @@ async def test_webhook_checks_the_secret_token_and_answers(
         with sqlite3.connect(settings.storage.path) as db:
             inbox = db.execute("SELECT update_id, body FROM inbox").fetchall()
         assert inbox == [(104, None)]  # stored on arrival, body dropped once handled
-        stored = drafts(settings.storage.path)
+        stored = drafts_of(settings)
     assert len(stored) == 1 and "公交站台" in stored[0]
     assert not any("令牌" in body for body in stored)
     # Updates came by webhook only: the bot never long-polled.
@@ -185,6 +185,36 @@ async def test_run_command_in_webhook_mode(stub: FakeBotApi, tmp_path: Path) -> 
     assert len(stub.messages_to(USER.id)) == 1
 
 
+async def test_what_the_webhook_server_cannot_parse_is_logged_without_identity(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> None:
+    """python-telegram-bot's webhook server logs the body of an update it cannot parse at
+    CRITICAL (#13): the line stays, the sender's id and names do not, at any level."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    buffer = io.StringIO()
+    configure_logging("DEBUG", stream=buffer)
+    settings = make_settings(stub)
+    webhook = Webhook(URL, "127.0.0.1", free_port(), SECRET)
+    try:
+        async with running(build_application(settings), webhook=webhook):
+            unparseable = update(201, "/suggest 匿名：村里的账目不公开")
+            unparseable["message"]["date"] = "yesterday"
+            assert await post(webhook.port, unparseable, SECRET) == 400
+            cut_off = b"<html>502</html>" + json.dumps(update(202, "/suggest x")).encode()[:120]
+            assert await post(webhook.port, cut_off, SECRET) >= 400
+            mark = stub.mark()
+            assert await post(webhook.port, update(203, "/suggest 建议增设公交站台"), SECRET) == 200
+            await stub.wait_for(USER.id, after=mark)  # the server goes on
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    logs = buffer.getvalue()
+    for token in (str(USER.id), "陈", "晓明", "村里的账目"):
+        assert token not in logs
+    assert "Received data was *not* processed!" in logs and WITHHELD in logs
+
+
 async def test_ptb_webhook_server_log_of_an_unparsable_update_withholds_the_body(
     stub: FakeBotApi, make_settings: Callable[..., Settings]
 ) -> None:
@@ -210,5 +240,5 @@ async def test_ptb_webhook_server_log_of_an_unparsable_update_withholds_the_body
             logging.getLogger(name).setLevel(value)
     log = stream.getvalue()
     assert "Received data was *not* processed!" in log  # PTB still logs the line...
-    assert "body withheld" in log  # ... and it was recognised
+    assert WITHHELD in log  # ... and it was recognised
     assert "987654321" not in log and "秀英" not in log

@@ -225,7 +225,7 @@ def test_catalogue_files_are_sorted_in_babels_layout() -> None:
 def test_spot_checks_of_traditional_texts() -> None:
     assert t("zh-Hant", "menu.report") == "📣 反映問題"
     assert t("zh-Hans", "menu.report") == "📣 反映问题"
-    assert "記錄" in t("zh-Hant", "privacy.text")
+    assert "記錄" in tn("zh-Hant", "privacy.text", 30, days=30)
     assert t("zh-Hant", "kind.suggestion") == "建議"
 
 

@@ -16,7 +16,7 @@ from bot.i18n import t
 from bot.inbox import Inbox
 from storage.repository import Repository
 from tests.botapi_stub import FakeBotApi, FakeUser
-from tests.conftest import BotRunner, Chat
+from tests.conftest import BotRunner, Chat, drafts_of
 
 ALICE = FakeUser(id=5151, first_name="李", last_name="娟")
 
@@ -59,7 +59,7 @@ async def test_updates_left_unhandled_are_replayed_at_start(
     await stub.wait_idle(quiet=0.3)
     # Telegram hands the same update over too: it is refused, not handled a second time.
     assert len([m for m in stub.messages_to(ALICE.id) if m.method == "sendMessage"]) == 1
-    [(body,)] = query(runner, "SELECT body FROM drafts")
+    [body] = drafts_of(runner.settings)
     assert body.count("快递柜") == 1
     assert query(runner, "SELECT COUNT(*) FROM inbox WHERE body IS NOT NULL") == [(0,)]
 
@@ -81,7 +81,7 @@ async def test_a_replayed_flow_adds_nothing_twice_and_acknowledges_the_same_item
     await runner.start()
     again = await stub.wait_for_text(ALICE.id, "已记下", after=mark, timeout=10)
     assert again.plain == received.plain  # the same running total: nothing added twice
-    [(body,)] = query(runner, "SELECT body FROM drafts")
+    [body] = drafts_of(runner.settings)
     assert body.count("栏杆") == 1
 
     proposal = await chat.tap(again, "下一步")

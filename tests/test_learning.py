@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bot import train_model
+from bot.anonymity import Secrets
 from bot.config import TopicConfig
 from bot.evaluation import LabelResolver, read_rows, read_texts, score
 from bot.learner import EXIT_TOO_FEW, EXIT_TRAINED, TopicLearner, catalogue_json
@@ -268,10 +269,11 @@ async def test_labels_are_deduplicated_by_normalised_text(tmp_path: Path) -> Non
 async def test_a_residents_own_topic_choice_is_a_light_label_without_sender(
     tmp_path: Path,
 ) -> None:
-    repo = Repository(tmp_path / "db.sqlite3")
+    secrets = Secrets.generate()
+    repo = Repository(tmp_path / "db.sqlite3", secrets=secrets)
     await repo.connect()
     try:
-        for topic, owner in (("school", "h1"), ("roads", "h2")):
+        for topic, owner in (("school", 1), ("roads", 2)):
             await repo.save_draft(owner, Draft())
             await repo.create_submission(
                 NewSubmission(
@@ -281,17 +283,16 @@ async def test_a_residents_own_topic_choice_is_a_light_label_without_sender(
                     suggested_topic_id="roads",
                     evidence=(),
                     language="zh-Hans",
-                    owner_hash=owner,
-                    reply_route="route",
+                    reply_route=secrets.encrypt_int(owner),
                 ),
-                draft_owner=owner,
+                owner_id=owner,
             )
         [label] = await repo.labelled_examples()  # the accepted proposal is not a label
-        assert label == LabelledExample("村里的事情h1", "school", "resident", 0.5)
+        assert label == LabelledExample("村里的事情1", "school", "resident", 0.5)
         async with repo.reading() as db:
             info = await db.execute_fetchall("PRAGMA table_info(labelled_examples)")
         columns = [r[1] for r in info]
-        assert not {"owner_hash", "sender_user_id", "reply_route"} & set(columns)
+        assert not {"owner_tag", "sender_user_id", "reply_route"} & set(columns)
     finally:
         await repo.close()
 

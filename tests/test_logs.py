@@ -8,7 +8,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import CURRENT_UPDATE, QUIET_LIBRARIES, REDACTED, RedactSecrets, configure_logging
+from bot.logs import (
+    CURRENT_UPDATE,
+    QUIET_LIBRARIES,
+    REDACTED,
+    WITHHELD,
+    RedactSecrets,
+    configure_logging,
+    withhold_identities,
+)
 
 TOKEN = "123456789:AAE-very-secret-bot-token"
 KEY = "hmac-key-material-0123456789"
@@ -139,24 +147,89 @@ def test_library_debug_output_stays_quiet() -> None:
         root.setLevel(level)
 
 
+BODY = {
+    "update_id": 7,
+    "message": {"from": {"id": 987654321, "first_name": "秀英", "username": "li_xiuying"}},
+}
+IDENTITY = ("987654321", "秀英", "li_xiuying")
+
+
 @pytest.mark.usefixtures("restore_root")
-def test_an_update_the_webhook_server_cannot_parse_is_logged_without_its_body() -> None:
-    stream = io.StringIO()
-    configure_logging("INFO", stream=stream)
-    body = {"update_id": 7, "message": {"from": {"id": 987654321, "first_name": "秀英"}}}
-    try:
-        raise ValueError("bad update")
-    except ValueError as exc:  # the call PTB's webhook handler makes, word for word
-        logging.getLogger("telegram.ext.Updater").critical(
+@pytest.mark.parametrize(
+    ("logger", "level", "template", "data", "kept"),
+    [
+        (  # polling: a batch of updates the library cannot parse (PTB's words)
+            "telegram.ext.ExtBot",
+            logging.CRITICAL,
+            "Error while parsing updates! Received data was %r",
+            [BODY],
+            "Error while parsing updates! Received data was",
+        ),
+        (  # the webhook server: an update it cannot parse
+            "telegram.ext.Updater",
+            logging.CRITICAL,
             "Something went wrong processing the data received from Telegram. "
             "Received data was *not* processed! Received data was: %r",
-            body,
-            exc_info=exc,
-        )
+            BODY,
+            "Received data was *not* processed!",
+        ),
+        (  # an answer that is not JSON (e.g. cut off by a proxy)
+            "telegram.request.BaseRequest",
+            logging.ERROR,
+            'Can not load invalid JSON data: "%s"',
+            '<html>502</html>{"ok":true,"result":[{"update_id":7,"message":{"from":'
+            '{"id":987654321,"first_name":"秀英","username":"li_xiuying"',
+            "Can not load invalid JSON data",
+        ),
+    ],
+)
+def test_data_the_library_cannot_parse_is_logged_without_it(
+    logger: str, level: int, template: str, data: object, kept: str
+) -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    try:
+        raise ValueError("bad update")
+    except ValueError as exc:
+        logging.getLogger(logger).log(level, template, data, exc_info=exc)
     out = stream.getvalue()
-    assert "Received data was *not* processed!" in out and "body withheld" in out
+    assert kept in out and WITHHELD in out
     assert "ValueError: bad update" in out
-    assert "987654321" not in out and "秀英" not in out
+    for token in IDENTITY:
+        assert token not in out
+
+
+@pytest.mark.usefixtures("restore_root")
+def test_anything_that_looks_like_a_telegram_user_is_withheld_from_any_logger() -> None:
+    stream = io.StringIO()
+    configure_logging("DEBUG", stream=stream)
+    log = logging.getLogger("some.library")
+    log.warning("state of %s is %s", "chat", {"from": {"id": 987654321, "first_name": "秀英"}})
+    log.info("User(first_name='秀英', id=987654321, username='li_xiuying') joined")
+    try:
+        raise KeyError(str(BODY))
+    except KeyError:
+        log.exception("handler failed")
+    out = stream.getvalue()
+    assert "state of chat is" in out and "joined" not in out and "handler failed" in out
+    assert out.count(WITHHELD) >= 3
+    for token in IDENTITY:
+        assert token not in out
+    assert withhold_identities("ref=#7 stored") == "ref=#7 stored"  # ordinary lines stay
+
+
+@pytest.mark.usefixtures("restore_root")
+def test_a_library_logger_turned_up_later_still_cannot_reach_the_output() -> None:
+    stream = io.StringIO()
+    configure_logging("DEBUG", stream=stream)
+    application = logging.getLogger("telegram.ext.Application")
+    try:
+        for logger in (application, logging.getLogger("aiosqlite")):
+            logger.setLevel(logging.DEBUG)  # e.g. someone debugging, after configure_logging
+            logger.debug("executing INSERT ... (987654321, '李 秀英', 'li_xiuying')")
+    finally:
+        application.setLevel(logging.NOTSET)
+    assert stream.getvalue() == ""
 
 
 @pytest.mark.usefixtures("restore_root")

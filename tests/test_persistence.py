@@ -60,7 +60,7 @@ class CountingSecrets(Secrets):
         return super().encrypt(value)
 
 
-async def test_each_conversation_key_is_encrypted_once_however_often_its_state_changes(
+async def test_each_conversations_key_is_encrypted_once_however_often_its_state_changes(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "conv.sqlite3"
@@ -70,9 +70,10 @@ async def test_each_conversation_key_is_encrypted_once_however_often_its_state_c
     for state in ("kind", "compose", "topic", "identity", "confirm"):
         await store.update_conversation(NAME, (USER_ID, USER_ID), state)
         await store.update_conversation(NAME, (CHAT_ID, USER_ID), state)
+    assert secrets.encryptions == 2
     await store.update_conversation(NAME, (USER_ID, USER_ID), None)  # submitted
     await store.update_conversation(NAME, (USER_ID, USER_ID), "kind")  # and a new one
-    assert secrets.encryptions == 2
+    assert secrets.encryptions == 3  # a new conversation: a new row, a fresh token
     await store.repository.close()
 
     again = persistence(path, secrets)
@@ -97,6 +98,24 @@ async def test_stored_rows_hold_no_plain_ids(tmp_path: Path) -> None:
         assert str(USER_ID) not in text
         assert str(abs(CHAT_ID)) not in text
     assert str(USER_ID).encode() not in path.read_bytes()
+
+
+async def test_two_conversations_of_one_person_share_no_stored_value(tmp_path: Path) -> None:
+    """A hash of the key would be the same for every conversation of one person, and its
+    row would change (and go) together with each of their submissions: the rows of two
+    conversations of one person must have nothing in common."""
+    path = tmp_path / "conv.sqlite3"
+    store = persistence(path, Secrets.generate())
+    await store.get_conversations(NAME)
+    await store.update_conversation(NAME, (USER_ID, USER_ID), "compose")
+    [first] = raw_rows(path)
+    await store.update_conversation(NAME, (USER_ID, USER_ID), None)
+    assert raw_rows(path) == []
+    await store.update_conversation(NAME, (USER_ID, USER_ID), "compose")
+    [second] = raw_rows(path)
+    await store.repository.close()
+    assert first[0] == second[0] == NAME and first[3] == second[3] == '"compose"'
+    assert first[1] != second[1] and first[2] != second[2]  # row id, encrypted key
 
 
 async def test_state_none_deletes_the_row(tmp_path: Path) -> None:

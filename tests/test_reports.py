@@ -52,11 +52,11 @@ async def week(tmp_path: Path) -> AsyncIterator[tuple[Repository, FrozenClock]]:
     Sat #5 anonymous problem (transport), rejected
     """
     clock = FrozenClock(MONDAY)
-    repo = Repository(tmp_path / "week.sqlite3", clock=clock)
+    repo = Repository(tmp_path / "week.sqlite3", clock=clock, secrets=SECRETS)
     await repo.connect()
 
     async def submit(kind: Kind, topic: str, text: str, named: bool) -> int:
-        owner = f"o{clock.now.timestamp()}"
+        owner = 7 if named else 987654321
         await repo.save_draft(owner, Draft(parts=[text]))
         sender = Sender(user_id=7, chat_id=7, name="王建国", username="wjg") if named else None
         new = NewSubmission(
@@ -67,10 +67,9 @@ async def week(tmp_path: Path) -> AsyncIterator[tuple[Repository, FrozenClock]]:
             evidence=(),
             language="zh-Hans",
             sender=sender,
-            owner_hash=None if named else SECRETS.owner_hash(987654321),
             reply_route=None if named else SECRETS.encrypt_int(987654321),
         )
-        return (await repo.create_submission(new, draft_owner=owner)).id
+        return (await repo.create_submission(new, owner_id=owner)).id
 
     one = await submit(Kind.PROBLEM, "transport", "村道坑洼，雨天没法走", named=True)
     clock.advance(hours=2)

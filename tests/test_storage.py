@@ -4,6 +4,7 @@ anonymity constraint, append-only history, paging, status changes and transactio
 from __future__ import annotations
 
 import asyncio
+import base64
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -13,12 +14,13 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 import pytest
 
-from bot.anonymity import Secrets
+from bot.anonymity import SEAL_BLOCK, Secrets
 from bot.records import Attachment, Draft, NewSubmission, Sender, TopicEvidence
 from bot.workflow import IllegalTransition, Kind, Status
 from storage import migrations
 from storage.migrations import Migration, apply_migrations, available_migrations
 from storage.repository import NotFound, Repository
+from tests.conftest import FrozenClock
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 SECRETS = Secrets.generate()
@@ -42,7 +44,7 @@ class Ticking:
 
 @pytest.fixture
 async def repo(tmp_path: Path) -> AsyncIterator[Repository]:
-    repository = Repository(tmp_path / "db" / "test.sqlite3", clock=clock)
+    repository = Repository(tmp_path / "db" / "test.sqlite3", clock=clock, secrets=SECRETS)
     await repository.connect()
     try:
         yield repository
@@ -74,14 +76,23 @@ def anonymous(user_id: int = ANON_USER) -> NewSubmission:
             Attachment(type="photo", file_id="P1", file_unique_id="U1"),
             Attachment(type="location", latitude=30.5, longitude=120.25),
         ),
-        owner_hash=SECRETS.owner_hash(user_id),
         reply_route=SECRETS.encrypt_int(user_id),
     )
 
 
-async def store(repo: Repository, new: NewSubmission, owner: str = "o") -> int:
+def sender_of(new: NewSubmission) -> int:
+    """The Telegram id of whoever sends ``new`` (an anonymous route is their private chat)."""
+    if new.sender is not None:
+        return new.sender.user_id
+    route = SECRETS.decrypt_int(new.reply_route)
+    assert route is not None
+    return route
+
+
+async def store(repo: Repository, new: NewSubmission) -> int:
+    owner = sender_of(new)
     await repo.save_draft(owner, Draft(parts=["x"]))
-    return (await repo.create_submission(new, draft_owner=owner)).id
+    return (await repo.create_submission(new, owner_id=owner)).id
 
 
 async def count(repo: Repository, table: str) -> int:
@@ -94,7 +105,7 @@ async def count(repo: Repository, table: str) -> int:
 # ---------------------------------------------------------------- schema and migrations
 async def test_connect_creates_the_schema_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "new" / "fresh.sqlite3"
-    repository = Repository(path)
+    repository = Repository(path, secrets=SECRETS)
     await repository.connect()
     await repository.connect()  # idempotent
     async with repository.reading() as db, db.execute("PRAGMA journal_mode") as cur:
@@ -108,16 +119,17 @@ async def test_connect_creates_the_schema_in_wal_mode(tmp_path: Path) -> None:
     assert versions == [m.version for m in available_migrations()]
     expected = range(1, max(versions) + 1)
     assert versions == [v for v in expected if v not in migrations.RESERVED]
-    assert {"users", "drafts", "submissions", "attachments", "history", "conversations"} <= tables
+    assert {"languages", "drafts", "submissions", "attachments", "history"} <= tables
+    assert "conversations" in tables and not {"users", "users_old", "drafts_old"} & tables
 
 
 async def test_reconnecting_applies_nothing_new(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
-    first = Repository(path, clock=clock)
+    first = Repository(path, clock=clock, secrets=SECRETS)
     await first.connect()
     await store(first, named())
     await first.close()
-    again = Repository(path, clock=clock)
+    again = Repository(path, clock=clock, secrets=SECRETS)
     await again.connect()
     assert await apply_migrations(again.db) == []
     assert (await again.get_submission(1)) is not None  # the data is still there
@@ -161,28 +173,48 @@ async def test_a_migration_merged_later_with_a_lower_number_still_runs(
 
 # ---------------------------------------------------------------- drafts
 async def test_draft_round_trip(repo: Repository) -> None:
-    assert await repo.get_draft("h") is None
+    assert await repo.get_draft(5) is None
     draft = Draft(
         kind=Kind.PROBLEM,
         parts=["一", "二"],
         attachments=[Attachment(type="location", latitude=1.5, longitude=2.5)],
         anonymous=True,
     )
-    await repo.save_draft("h", draft)
-    assert await repo.get_draft("h") == draft
+    await repo.save_draft(5, draft)
+    assert await repo.get_draft(5) == draft
     changed = draft.model_copy(update={"parts": ["三"]})
-    await repo.save_draft("h", changed)  # upsert
-    assert await repo.get_draft("h") == changed
-    assert await repo.get_draft("other") is None
-    assert await repo.delete_draft("h") is True
-    assert await repo.delete_draft("h") is False
-    assert await repo.get_draft("h") is None
+    await repo.save_draft(5, changed)  # upsert
+    assert await repo.get_draft(5) == changed
+    assert await repo.get_draft(6) is None
+    assert await count(repo, "drafts") == 1
+    assert await repo.delete_draft(5) is True
+    assert await repo.delete_draft(5) is False
+    assert await repo.get_draft(5) is None
+
+
+async def test_drafts_are_sealed_under_a_new_random_id_each_time(repo: Repository) -> None:
+    """A draft's row holds no value another draft of the same person (or anything else of
+    theirs) holds: a random id, and the owner's pseudonym sealed with the draft."""
+    ids = []
+    for text in ("第一份草稿的内容", "第二份草稿的内容"):
+        await repo.save_draft(5, Draft(parts=[text]))
+        rows = await repo._fetchall("SELECT * FROM drafts")
+        assert len(rows) == 1 and set(rows[0].keys()) == {"id", "body"}
+        ids.append(rows[0]["id"])
+        assert text not in rows[0]["body"]
+        plain = SECRETS.unseal(rows[0]["body"])
+        assert plain is not None and plain.startswith(SECRETS.keys(5).draft + "\n")
+        # Padded: the token's length tells only the number of blocks (Fernet adds 57 bytes
+        # and a block of PKCS7 padding to what it encrypts).
+        assert (len(base64.urlsafe_b64decode(rows[0]["body"])) - 73) % SEAL_BLOCK == 0
+        assert await repo.delete_draft(5)
+    assert ids[0] != ids[1]
 
 
 # ---------------------------------------------------------------- submissions
 async def test_named_submission_is_stored_with_its_sender(repo: Repository) -> None:
-    await repo.save_draft("o", Draft(parts=["x"]))
-    stored = await repo.create_submission(named(), draft_owner="o")
+    await repo.save_draft(7, Draft(parts=["x"]))
+    stored = await repo.create_submission(named(), owner_id=7)
     assert stored.id == 1 and stored.reference == "#1" and stored.status is Status.NEW
     again = await repo.get_submission(1)
     assert again == stored
@@ -194,9 +226,8 @@ async def test_named_submission_is_stored_with_its_sender(repo: Repository) -> N
 
 
 async def test_anonymous_submission_with_attachments(repo: Repository) -> None:
-    owner = SECRETS.owner_hash(ANON_USER)
-    await repo.save_draft(owner, Draft(parts=["井盖丢了"]))
-    stored = await repo.create_submission(anonymous(), draft_owner=owner)
+    await repo.save_draft(ANON_USER, Draft(parts=["井盖丢了"]))
+    stored = await repo.create_submission(anonymous(), owner_id=ANON_USER)
     again = await repo.get_submission(stored.id)
     assert again is not None
     assert again.anonymous and again.sender is None
@@ -206,15 +237,16 @@ async def test_anonymous_submission_with_attachments(repo: Repository) -> None:
     async with repo.reading() as db, db.execute("SELECT * FROM submissions") as cur:
         row = await cur.fetchone()
     assert row is not None
-    assert row["owner_hash"] == owner
+    assert row["owner_tag"] == SECRETS.own_tag(ANON_USER, stored.id)  # this item's alone
+    assert row["owner_tag"] != SECRETS.person(ANON_USER)
     assert all(row[c] is None for c in ("sender_user_id", "sender_chat_id", "sender_name"))
 
 
 async def test_anonymous_submission_leaves_no_plain_id_in_the_file(tmp_path: Path) -> None:
     path = tmp_path / "anon.sqlite3"
-    repository = Repository(path, clock=clock)
+    repository = Repository(path, clock=clock, secrets=SECRETS)
     await repository.connect()
-    await store(repository, anonymous(), SECRETS.owner_hash(ANON_USER))
+    await store(repository, anonymous())
     await repository.checkpoint()
     await repository.close()
     assert str(ANON_USER).encode() not in path.read_bytes()
@@ -229,12 +261,12 @@ async def test_ids_count_up(repo: Repository) -> None:
     assert ids == [1, 2, 3]
 
 
-async def test_named_submission_never_keeps_an_owner_hash(repo: Repository) -> None:
-    new = named().model_copy(update={"owner_hash": "h", "reply_route": "r"})
+async def test_named_submission_never_keeps_an_owner_tag(repo: Repository) -> None:
+    new = named().model_copy(update={"reply_route": "r"})
     number = await store(repo, new)
     async with (
         repo.reading() as db,
-        db.execute("SELECT owner_hash, reply_route FROM submissions") as cur,
+        db.execute("SELECT owner_tag, reply_route FROM submissions") as cur,
     ):
         assert tuple(await cur.fetchone() or ()) == (None, None)
     stored = await repo.get_submission(number)
@@ -244,12 +276,11 @@ async def test_named_submission_never_keeps_an_owner_hash(repo: Repository) -> N
 async def test_draft_is_deleted_with_the_submission_and_a_second_confirm_stores_nothing(
     repo: Repository,
 ) -> None:
-    owner = SECRETS.owner_hash(ANON_USER)
-    await repo.save_draft(owner, Draft(parts=["井盖丢了"]))
-    await repo.create_submission(anonymous(), draft_owner=owner)
-    assert await repo.get_draft(owner) is None
+    await repo.save_draft(ANON_USER, Draft(parts=["井盖丢了"]))
+    await repo.create_submission(anonymous(), owner_id=ANON_USER)
+    assert await repo.get_draft(ANON_USER) is None
     with pytest.raises(NotFound):
-        await repo.create_submission(anonymous(), draft_owner=owner)
+        await repo.create_submission(anonymous(), owner_id=ANON_USER)
     assert await count(repo, "submissions") == 1
     assert await count(repo, "attachments") == 2
     assert await count(repo, "history") == 1
@@ -257,21 +288,21 @@ async def test_draft_is_deleted_with_the_submission_and_a_second_confirm_stores_
 
 
 async def test_failure_inside_create_keeps_the_draft(repo: Repository) -> None:
-    await repo.save_draft("o", Draft(parts=["x"]))
+    await repo.save_draft(7, Draft(parts=["x"]))
 
     def announce(_: object) -> list[object]:
         raise RuntimeError("announcement failed")
 
     with pytest.raises(RuntimeError):
-        await repo.create_submission(named(), draft_owner="o", announce=announce)  # type: ignore[arg-type]
-    assert await repo.get_draft("o") is not None
+        await repo.create_submission(named(), owner_id=7, announce=announce)  # type: ignore[arg-type]
+    assert await repo.get_draft(7) is not None
     assert await count(repo, "submissions") == 0
     assert await count(repo, "history") == 0
 
 
 _INSERT = (
     "INSERT INTO submissions (kind, text, topic_id, suggested_topic_id, evidence, anonymous,"
-    " owner_hash, reply_route, sender_user_id, sender_chat_id, language, status, created_at,"
+    " owner_tag, reply_route, sender_user_id, sender_chat_id, language, status, created_at,"
     " updated_at) VALUES ('problem', 't', 'other', 'other', '[]', ?, ?, ?, ?, ?,"
     " 'zh-Hans', 'new', 'x', 'x')"
 )
@@ -282,8 +313,8 @@ _INSERT = (
     [
         (1, "h", None, 42, None),  # anonymous with a sender id
         (1, "h", None, None, 42),  # anonymous with a sender chat
-        (1, None, None, None, None),  # anonymous without an owner hash
-        (0, "h", None, 42, 42),  # named with an owner hash
+        (1, None, None, None, None),  # anonymous without an owner tag
+        (0, "h", None, 42, 42),  # named with an owner tag
         (0, None, "route", 42, 42),  # named with an anonymous reply route
         (0, None, None, 42, None),  # named without a chat
         (2, None, None, 42, 42),  # neither
@@ -314,40 +345,62 @@ async def test_own_list_pages_newest_first_and_never_shows_others(repo: Reposito
     await store(repo, anonymous(user_id=7))  # 6: the same person, anonymously
     await store(repo, named(user_id=9))  # 7: someone else
     await store(repo, anonymous(user_id=9))  # 8: someone else, anonymously
-    mine = SECRETS.owner_hash(7)
-    page, total = await repo.list_own(user_id=7, owner_hash=mine, offset=0, limit=4)
+    page, total = await repo.list_own(user_id=7, offset=0, limit=4)
     assert total == 6
     assert [s.id for s in page] == [6, 5, 4, 3]
     assert page[0].kind is Kind.PROBLEM and page[0].status is Status.NEW
-    rest, total_again = await repo.list_own(user_id=7, owner_hash=mine, offset=4, limit=4)
+    rest, total_again = await repo.list_own(user_id=7, offset=4, limit=4)
     assert [s.id for s in rest] == [2, 1] and total_again == 6
-    beyond, _ = await repo.list_own(user_id=7, owner_hash=mine, offset=8, limit=4)
+    beyond, _ = await repo.list_own(user_id=7, offset=8, limit=4)
     assert beyond == []
-    theirs, their_total = await repo.list_own(
-        user_id=9, owner_hash=SECRETS.owner_hash(9), offset=0, limit=10
-    )
+    theirs, their_total = await repo.list_own(user_id=9, offset=0, limit=10)
     assert [s.id for s in theirs] == [8, 7] and their_total == 2
-    nobody, none_total = await repo.list_own(user_id=1, owner_hash="x", offset=0, limit=10)
+    nobody, none_total = await repo.list_own(user_id=1, offset=0, limit=10)
     assert nobody == [] and none_total == 0
+    await store(repo, anonymous(user_id=7))  # 9: found by the next call, which checks only
+    page, total = await repo.list_own(user_id=7, offset=0, limit=2)  # items after #8
+    assert [s.id for s in page] == [9, 6] and total == 7
 
 
 async def test_is_owner(repo: Repository) -> None:
     named_id = await store(repo, named(user_id=7))
     anon_id = await store(repo, anonymous(user_id=7))
-    mine, theirs = SECRETS.owner_hash(7), SECRETS.owner_hash(9)
-    assert await repo.is_owner(named_id, user_id=7, owner_hash=mine)  # by user id
-    assert await repo.is_owner(anon_id, user_id=7, owner_hash=mine)  # by owner hash
-    assert await repo.is_owner(anon_id, user_id=12345, owner_hash=mine)  # the hash is enough
-    assert not await repo.is_owner(named_id, user_id=9, owner_hash=theirs)
-    assert not await repo.is_owner(anon_id, user_id=9, owner_hash=theirs)
-    assert not await repo.is_owner(anon_id, user_id=7, owner_hash=theirs)  # no id on anon rows
-    assert not await repo.is_owner(99, user_id=7, owner_hash=mine)
+    assert await repo.is_owner(named_id, user_id=7)  # by user id
+    assert await repo.is_owner(anon_id, user_id=7)  # by the item's tag
+    assert not await repo.is_owner(named_id, user_id=9)
+    assert not await repo.is_owner(anon_id, user_id=9)
+    assert not await repo.is_owner(99, user_id=7)
+    assert await repo.owned_among(7, [named_id, anon_id, 99]) == {named_id, anon_id}
+    assert await repo.owned_among(9, [named_id, anon_id]) == set()
+
+
+async def test_two_anonymous_items_of_one_person_share_no_stored_value(repo: Repository) -> None:
+    first, second = await store(repo, anonymous(7)), await store(repo, anonymous(7))
+    rows = await repo._fetchall(
+        "SELECT owner_tag, reply_route FROM submissions WHERE id IN (?, ?)", (first, second)
+    )
+    assert rows[0]["owner_tag"] != rows[1]["owner_tag"]
+    assert rows[0]["reply_route"] != rows[1]["reply_route"]  # fresh tokens, same chat
+
+
+async def test_hourly_count_finds_anonymous_items_by_their_tags(tmp_path: Path) -> None:
+    ticking = Ticking()  # a minute per call
+    repository = Repository(tmp_path / "quota.sqlite3", clock=ticking, secrets=SECRETS)
+    await repository.connect()
+    await store(repository, named(user_id=7))
+    await store(repository, anonymous(user_id=7))
+    await store(repository, anonymous(user_id=9))
+    since = ticking.now - timedelta(hours=1)
+    assert await repository.count_recent(user_id=7, since=since) == 2
+    assert await repository.count_recent(user_id=9, since=since) == 1
+    assert await repository.count_recent(user_id=7, since=ticking.now + timedelta(days=1)) == 0
+    await repository.close()
 
 
 # ---------------------------------------------------------------- status changes
 async def test_change_status_records_history(tmp_path: Path) -> None:
     ticking = Ticking()
-    repository = Repository(tmp_path / "db.sqlite3", clock=ticking)
+    repository = Repository(tmp_path / "db.sqlite3", clock=ticking, secrets=SECRETS)
     await repository.connect()
     number = await store(repository, named())
     accepted = await repository.change_status(number, Status.ACCEPTED, actor="admin:1", note="好")
@@ -363,7 +416,7 @@ async def test_change_status_records_history(tmp_path: Path) -> None:
 
 
 async def test_illegal_transition_changes_nothing(tmp_path: Path) -> None:
-    repository = Repository(tmp_path / "db.sqlite3", clock=Ticking())
+    repository = Repository(tmp_path / "db.sqlite3", clock=Ticking(), secrets=SECRETS)
     await repository.connect()
     number = await store(repository, named())
     before = await repository.get_submission(number)
@@ -391,19 +444,16 @@ async def test_final_status_refuses_everything(repo: Repository) -> None:
 async def test_failed_transaction_rolls_back(repo: Repository) -> None:
     with pytest.raises(RuntimeError):
         async with repo.transaction() as db:
-            await db.execute(
-                "INSERT INTO drafts (owner_hash, body, created_at, updated_at)"
-                " VALUES ('z', '{}', 'x', 'x')"
-            )
+            await db.execute("INSERT INTO languages (key, language) VALUES ('z', 'en')")
             raise RuntimeError("boom")
-    assert await repo.get_draft("z") is None
-    await repo.save_draft("after", Draft(parts=["ok"]))  # the connection is still usable
-    assert await repo.get_draft("after") is not None
+    assert await count(repo, "languages") == 0
+    await repo.save_draft(3, Draft(parts=["ok"]))  # the connection is still usable
+    assert await repo.get_draft(3) is not None
 
 
 async def traced(path: Path) -> tuple[Repository, list[str]]:
     """A connected repository and the list its write connection logs each statement to."""
-    repository = Repository(path, clock=clock)
+    repository = Repository(path, clock=clock, secrets=SECRETS)
     await repository.connect()
     statements: list[str] = []
     db = repository.db
@@ -417,18 +467,15 @@ async def test_group_commit_isolates_a_failing_transaction(tmp_path: Path) -> No
     repository, statements = await traced(path)
 
     async def save(i: int) -> None:
-        await repository.save_draft(f"owner-{i}", Draft(parts=[f"第{i}条"]))
+        await repository.save_draft(i, Draft(parts=[f"第{i}条"]))
         # Once the call returned, another connection sees it: it is committed.
         with sqlite3.connect(path) as other:
-            found = other.execute("SELECT 1 FROM drafts WHERE owner_hash = ?", (f"owner-{i}",))
+            found = other.execute("SELECT 1 FROM drafts WHERE id = ?", (repository.draft_row(i),))
             assert found.fetchone() is not None
 
     async def fail() -> None:
         async with repository.transaction() as db:
-            await db.execute(
-                "INSERT INTO drafts (owner_hash, body, created_at, updated_at)"
-                " VALUES ('doomed', '{}', 'x', 'x')"
-            )
+            await db.execute("INSERT INTO languages (key, language) VALUES ('doomed', 'en')")
             raise RuntimeError("this one fails")
 
     results = await asyncio.gather(
@@ -440,9 +487,9 @@ async def test_group_commit_isolates_a_failing_transaction(tmp_path: Path) -> No
     assert [type(r) for r in results if r is not None] == [RuntimeError]
     commits = [s for s in statements if s.strip().upper() == "COMMIT"]
     assert 1 <= len(commits) < 40  # grouped: fewer COMMITs (fsyncs) than callers
-    assert await repository.get_draft("doomed") is None
+    assert await repository._fetchall("SELECT 1 FROM languages") == []
     for i in range(40):
-        assert await repository.get_draft(f"owner-{i}") is not None
+        assert await repository.get_draft(i) is not None
     await repository.close()
 
 
@@ -451,9 +498,7 @@ async def test_a_burst_of_statements_shares_one_trip_and_each_fails_alone(
 ) -> None:
     path = tmp_path / "burst.sqlite3"
     repository, statements = await traced(path)
-    insert = (
-        "INSERT INTO users (owner_hash, language, created_at, updated_at) VALUES (?, ?, 'x', 'x')"
-    )
+    insert = "INSERT INTO languages (key, language) VALUES (?, ?)"
     await repository._write(insert, ("taken", "en"))
     statements.clear()
     # 30 residents at once; one insert collides with the row above (primary key).
@@ -466,7 +511,7 @@ async def test_a_burst_of_statements_shares_one_trip_and_each_fails_alone(
     assert failed == ["taken"]
     assert isinstance(results[15], sqlite3.IntegrityError)
     with sqlite3.connect(path) as other:  # committed: another connection sees them
-        rows = dict(other.execute("SELECT owner_hash, language FROM users").fetchall())
+        rows = dict(other.execute("SELECT key, language FROM languages").fetchall())
     assert rows == {"taken": "en", **{f"u{i}": "zh-Hant" for i in range(29)}}
     # The burst was tried as one statement run for all (it failed, was undone, and each
     # statement ran alone), within one transaction and one COMMIT, not 30.
@@ -474,13 +519,16 @@ async def test_a_burst_of_statements_shares_one_trip_and_each_fails_alone(
     assert sum(s.startswith("SAVEPOINT") for s in statements) == 1
     assert sum(s.startswith("ROLLBACK TO") for s in statements) == 1
     # Counted deletes, all at once, each get their own rowcount.
+    await repository.save_draft(1, Draft(parts=["x"]))
+    await repository.save_draft(2, Draft(parts=["y"]))
     deleted = await asyncio.gather(
-        repository.delete_draft("nobody"),
-        repository.save_draft("somebody", Draft(parts=["x"])),
-        repository.delete_draft("taken"),
+        repository.delete_draft(3),
+        repository.delete_draft(1),
+        repository.save_draft(4, Draft(parts=["x"])),
+        repository.delete_draft(2),
     )
-    assert list(deleted) == [False, None, False]
-    assert await repository.delete_draft("somebody") is True
+    assert list(deleted) == [False, True, None, True]
+    assert await repository.delete_draft(4) is True
     await repository.close()
 
 
@@ -494,24 +542,24 @@ async def test_a_write_cancelled_while_its_transaction_begins_leaves_no_stray_tr
     async def write() -> None:
         if where == "transaction":
             async with repo.transaction() as db:
-                await db.execute("DELETE FROM drafts WHERE owner_hash = 'none'")
+                await db.execute("DELETE FROM drafts WHERE id = 'none'")
         else:
-            await repo.delete_draft("none")
+            await repo._write("DELETE FROM drafts WHERE id = 'none'")
 
     task = asyncio.create_task(write())
     await asyncio.sleep(0)  # the task runs up to its first trip to the database thread
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await repo.save_draft("after", Draft(parts=["之后"]))
+    await repo.save_draft(8, Draft(parts=["之后"]))
     async with repo.transaction() as db:
-        await db.execute("DELETE FROM drafts WHERE owner_hash = 'none'")
-    assert await repo.get_draft("after") == Draft(parts=["之后"])
+        await db.execute("DELETE FROM drafts WHERE id = 'none'")
+    assert await repo.get_draft(8) == Draft(parts=["之后"])
     assert not repo.db.in_transaction
 
 
 async def test_a_statement_python_cannot_bind_fails_alone(repo: Repository) -> None:
-    sql = "INSERT INTO users (owner_hash, language, created_at, updated_at) VALUES (?, ?, 'x', 'x')"
+    sql = "INSERT INTO languages (key, language) VALUES (?, ?)"
     results = await asyncio.gather(
         repo._write(sql, ("a", "en")),
         repo._write(sql, ("b", 2**64)),  # OverflowError: not an sqlite3.Error
@@ -520,65 +568,67 @@ async def test_a_statement_python_cannot_bind_fails_alone(repo: Repository) -> N
     )
     assert results[0] == results[2] == -1
     assert isinstance(results[1], OverflowError)
-    assert await repo.get_language("a") is None  # not through set_language: read the table
-    rows = await repo._fetchall("SELECT owner_hash FROM users ORDER BY owner_hash")
-    assert [r["owner_hash"] for r in rows] == ["a", "c"]
+    rows = await repo._fetchall("SELECT key FROM languages ORDER BY key")
+    assert [r["key"] for r in rows] == ["a", "c"]
     assert not repo.db.in_transaction
 
 
 async def test_a_write_after_close_fails_instead_of_waiting_forever(tmp_path: Path) -> None:
-    repository = Repository(tmp_path / "closed.sqlite3", clock=clock)
+    repository = Repository(tmp_path / "closed.sqlite3", clock=clock, secrets=SECRETS)
     await repository.connect()
     await repository.close()
     with pytest.raises(RuntimeError, match="not connected"):
-        await asyncio.wait_for(repository.save_draft("late", Draft(parts=["x"])), timeout=5)
+        await asyncio.wait_for(repository.save_draft(1, Draft(parts=["x"])), timeout=5)
+    with pytest.raises(RuntimeError, match="not connected"):
+        await asyncio.wait_for(repository.set_language(1, "en"), timeout=5)
 
 
 async def test_drafts_and_language_choices_survive_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "restart.sqlite3"
-    first = Repository(path, clock=clock)
+    first = Repository(path, clock=clock, secrets=SECRETS)
     await first.connect()
-    await first.save_draft("kept", Draft(parts=["留着"]))
-    await first.save_draft("submitted", Draft(parts=["交了"]))
-    await first.save_draft("cancelled", Draft(parts=["不要了"]))
-    await first.create_submission(named(), draft_owner="submitted")
-    assert await first.delete_draft("cancelled") is True
-    await first.set_language("kept", "en")
-    await first.set_language("kept", "zh-Hant")  # the last choice counts
-    assert await first.get_draft("submitted") is None
-    assert await first.get_draft("cancelled") is None
+    kept, submitted, cancelled, never = 1, 7, 3, 4
+    await first.save_draft(kept, Draft(parts=["留着"]))
+    await first.save_draft(submitted, Draft(parts=["交了"]))
+    await first.save_draft(cancelled, Draft(parts=["不要了"]))
+    await first.create_submission(named(user_id=submitted), owner_id=submitted)
+    assert await first.delete_draft(cancelled) is True
+    await first.set_language(kept, "en")
+    await first.set_language(kept, "zh-Hant")  # the last choice counts
+    assert await first.get_draft(submitted) is None
+    assert await first.get_draft(cancelled) is None
     await first.close()
 
-    second = Repository(path, clock=clock)
+    second = Repository(path, clock=clock, secrets=SECRETS)
     await second.connect()
-    assert await second.get_draft("kept") == Draft(parts=["留着"])
-    assert await second.get_draft("submitted") is None
-    assert await second.get_draft("cancelled") is None
-    assert await second.get_language("kept") == "zh-Hant"
-    assert await second.get_language("never-chose") is None
+    assert await second.get_draft(kept) == Draft(parts=["留着"])
+    assert await second.get_draft(submitted) is None
+    assert await second.get_draft(cancelled) is None
+    assert await second.get_language(kept) == "zh-Hant"
+    assert await second.get_language(never) is None
     await second.close()
 
     # Another writer while it is closed (e.g. a restore), then the same object reconnects.
     with sqlite3.connect(path) as other:
-        other.execute("DELETE FROM users")
+        other.execute("DELETE FROM languages")
         other.execute("DELETE FROM drafts")
     await second.connect()
-    assert await second.get_language("kept") is None
-    assert await second.get_draft("kept") is None
+    assert await second.get_language(kept) is None
+    assert await second.get_draft(kept) is None
     await second.close()
 
 
 async def test_online_backup_is_consistent_while_writes_go_on(tmp_path: Path) -> None:
-    repository = Repository(tmp_path / "live.sqlite3", clock=clock)
+    repository = Repository(tmp_path / "live.sqlite3", clock=clock, secrets=SECRETS)
     await repository.connect()
     for i in range(50):
-        await store(repository, named(user_id=i + 1, text=f"第{i}条建议" + "内容" * 50), f"o{i}")
+        await store(repository, named(user_id=i + 1, text=f"第{i}条建议" + "内容" * 50))
     stop = asyncio.Event()
 
     async def keep_writing() -> int:
         n = 0
         while not stop.is_set():
-            await repository.save_draft(f"w{n}", Draft(parts=["写入中" * 20]))
+            await repository.save_draft(1000 + n, Draft(parts=["写入中" * 20]))
             n += 1
             await asyncio.sleep(0)
         return n
@@ -598,7 +648,7 @@ async def test_online_backup_is_consistent_while_writes_go_on(tmp_path: Path) ->
 @pytest.mark.parametrize("number", [0, -1, -(2**70), 2**63, 10**30])
 async def test_out_of_range_numbers_are_simply_missing(repo: Repository, number: int) -> None:
     assert await repo.get_submission(number) is None
-    assert not await repo.is_owner(number, user_id=1, owner_hash="h")
+    assert not await repo.is_owner(number, user_id=1)
 
 
 async def test_largest_sqlite_integer_is_just_missing(repo: Repository) -> None:
@@ -607,7 +657,7 @@ async def test_largest_sqlite_integer_is_just_missing(repo: Repository) -> None:
 
 async def test_timestamps_round_trip_timezone_aware(tmp_path: Path) -> None:
     local = datetime(2026, 11, 25, 16, 0, 0, 123456, tzinfo=ZoneInfo("Asia/Shanghai"))
-    repository = Repository(tmp_path / "db.sqlite3", clock=lambda: local)
+    repository = Repository(tmp_path / "db.sqlite3", clock=lambda: local, secrets=SECRETS)
     await repository.connect()
     number = await store(repository, named())
     stored = await repository.get_submission(number)
@@ -620,17 +670,83 @@ async def test_timestamps_round_trip_timezone_aware(tmp_path: Path) -> None:
 
 
 async def test_naive_clock_is_refused(tmp_path: Path) -> None:
-    repository = Repository(tmp_path / "db.sqlite3", clock=lambda: datetime(2026, 1, 1))
+    repository = Repository(
+        tmp_path / "db.sqlite3", clock=lambda: datetime(2026, 1, 1), secrets=SECRETS
+    )
     await repository.connect()
     with pytest.raises(ValueError, match="naive"):
-        await repository.save_draft("h", Draft())
-    assert await repository.get_draft("h") is None
+        await store(repository, named())
+    assert await repository.get_submission(1) is None
     await repository.close()
 
 
 async def test_language_preference(repo: Repository) -> None:
-    assert await repo.get_language("h") is None
-    await repo.set_language("h", "zh-Hant")
-    await repo.set_language("h", "en")
-    assert await repo.get_language("h") == "en"
-    assert await count(repo, "users") == 1
+    assert await repo.get_language(5) is None
+    await repo.set_language(5, "zh-Hant")
+    await repo.set_language(5, "en")
+    assert await repo.get_language(5) == "en"
+    assert await repo.get_language(6) is None
+    assert await count(repo, "languages") == 1
+    [row] = await repo._fetchall("SELECT key FROM languages")
+    assert row["key"] == SECRETS.language_key(5)  # its own namespace: no other row has it
+    assert row["key"] not in (SECRETS.person(5), SECRETS.keys(5).draft)
+
+
+# ---------------------------------------------------------------- unlinking
+async def test_unlinking_waits_for_the_final_status_and_the_followed_original(
+    tmp_path: Path,
+) -> None:
+    clock = FrozenClock(NOW)
+    repository = Repository(tmp_path / "unlink.sqlite3", clock=clock, secrets=SECRETS)
+    await repository.connect()
+    try:
+        original = await store(repository, named(user_id=9))  # someone else's, still open
+        merged = await store(repository, anonymous(user_id=7))
+        rejected = await store(repository, anonymous(user_id=7))
+        kept = await store(repository, anonymous(user_id=7))
+        await repository.mark_duplicate(
+            merged, original, actor="admin:1", follower=(SECRETS.encrypt_int(7), "zh-Hans")
+        )
+        await repository.change_status(rejected, Status.REJECTED, actor="admin:1", note="广告")
+        clock.now += timedelta(days=40)
+        assert await repository.unlink_closed(clock.now - timedelta(days=30)) == 1  # rejected
+        assert await repository.owned_among(7, [merged, rejected, kept]) == {merged, kept}
+        # The duplicate's sender follows the original: linked while it runs, and after.
+        await repository.change_status(original, Status.REJECTED, actor="admin:1", note="x")
+        assert await repository.unlink_closed(clock.now - timedelta(days=30)) == 0
+        clock.now += timedelta(days=31)
+        assert await repository.unlink_closed(clock.now - timedelta(days=30)) == 1
+        assert await repository.owned_among(7, [merged, rejected, kept]) == {kept}
+        assert await repository.followers(original) == []
+        assert await repository.owned_among(9, [original]) == {original}  # named: untouched
+        page, total = await repository.list_own(user_id=7)
+        assert [s.id for s in page] == [kept] and total == 1
+        assert await repository.unlink_closed(clock.now) == 0  # nothing twice
+    finally:
+        await repository.close()
+
+
+async def test_the_wal_is_truncated_after_a_sensitive_deletion_when_no_reader_holds_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "scrub.sqlite3"
+    wal = path.with_name(path.name + "-wal")
+    repository = Repository(path, clock=clock, secrets=SECRETS)
+    await repository.connect()
+    try:
+        await repository.save_draft(5, Draft(parts=["一份草稿"]))
+        assert await repository.scrub_wal() is False  # nothing deleted yet: left alone
+        assert wal.stat().st_size > 0
+        await repository.delete_draft(5)
+        with sqlite3.connect(path) as reader:  # someone reading an older snapshot
+            reader.execute("BEGIN")
+            reader.execute("SELECT COUNT(*) FROM drafts").fetchone()
+            assert await repository.scrub_wal() is False  # not waited for: tried again
+            reader.execute("COMMIT")
+        assert await repository.scrub_wal() is True
+        assert wal.stat().st_size == 0
+        assert await repository.scrub_wal() is False
+        await repository.save_draft(6, Draft(parts=["之后"]))  # and writing goes on
+        assert await repository.get_draft(6) == Draft(parts=["之后"])
+    finally:
+        await repository.close()

@@ -300,16 +300,28 @@ async def test_an_expired_login_link_is_refused(
 
 
 async def test_web_is_refused_in_groups_and_ignored_from_others(
-    stub: FakeBotApi, desk: BotRunner
+    stub: FakeBotApi, make_settings: Callable[..., Settings], clock: FrozenClock
 ) -> None:
-    mark = stub.mark()
-    stub.send_group_text(ADMIN, -100777, "/web")
-    refused = await stub.wait_for(-100777, after=mark)
-    assert refused.plain == zh("web.command.private")
-    assert "#login=" not in refused.plain
-    answer = await Chat(stub, OUTSIDER).send("/web")
-    assert "#login=" not in answer.plain
-    assert sql(desk.settings, "SELECT COUNT(*) FROM web_login_links") == [(0,)]
+    """/web is an office command: in a group other than the office's it is not answered at
+    all (#13); in the office group it says to ask in private; never a link there."""
+    office = -100555
+    settings = make_settings(
+        stub,
+        roles={"office_chat_id": office},
+        web={"enabled": True, "port": 0, "public_url": "https://desk.example.org/desk"},
+    )
+    async with started(settings, clock):
+        mark = stub.mark()
+        stub.send_group_text(ADMIN, -100777, "/web")
+        stub.send_group_text(ADMIN, office, "/web")
+        refused = await stub.wait_for(office, after=mark)
+        assert refused.plain == zh("web.command.private")
+        assert "#login=" not in refused.plain
+        answer = await Chat(stub, OUTSIDER).send("/web")
+        assert "#login=" not in answer.plain
+        await stub.wait_idle(quiet=0.3)
+        assert [m for m in stub.sent if m.seq > mark and m.chat_id == -100777] == []
+        assert sql(settings, "SELECT COUNT(*) FROM web_login_links") == [(0,)]
 
 
 async def test_web_says_when_the_desk_is_off(stub: FakeBotApi, runner: BotRunner) -> None:

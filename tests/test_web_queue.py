@@ -56,7 +56,7 @@ async def repo(tmp_path: Path) -> AsyncIterator[tuple[Repository, list[dict[str,
     with sqlite3.connect(path) as db:
         db.executemany(
             "INSERT INTO submissions (id, kind, text, topic_id, suggested_topic_id, evidence,"
-            " anonymous, owner_hash, sender_user_id, sender_chat_id, language, status,"
+            " anonymous, owner_tag, sender_user_id, sender_chat_id, language, status,"
             " created_at, updated_at, deadline) VALUES (:id, :kind, :text, :topic_id,"
             " :topic_id, '[]', :anonymous, CASE WHEN :anonymous THEN 'h' || :id END,"
             " CASE WHEN :anonymous THEN NULL ELSE :id END,"

@@ -256,7 +256,7 @@ async def _open_session(
 
 async def _language_of(desk: Desk, user_id: int, telegram_code: str | None) -> Language:
     """The user's /lang choice, else their Telegram app's language, else the campaign's."""
-    stored = await desk.repository.get_language(desk.secrets.owner_hash(user_id))
+    stored = await desk.repository.get_language(user_id)
     return resolve_language(stored or telegram_code, desk.settings.campaign.language)
 
 

@@ -3,6 +3,11 @@
 Each file runs in its own transaction together with its row in ``schema_migrations``; a
 database is never left half-migrated. Never edit a released migration: add the next number.
 
+A migration may have a Python step (``steps``), for what SQL cannot compute (e.g. keyed
+hashes): it runs right after the migration's SQL, inside the same transaction, before the
+row in ``schema_migrations``; so it runs exactly once, and a failure leaves the database as
+it was before the migration.
+
 A number may be reserved (``RESERVED``) for a migration on a branch not merged yet; every
 migration not yet recorded in ``schema_migrations`` is applied, in order, so one merged
 later with a lower number than the newest applied still runs.
@@ -11,6 +16,7 @@ later with a lower number than the newest applied still runs.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -19,6 +25,9 @@ import aiosqlite
 
 # Numbers held for migrations on branches in flight (none now); drop each when merged.
 RESERVED: frozenset[int] = frozenset()
+
+# A Python step of a migration: runs on the connection inside the migration's transaction.
+Step = Callable[[aiosqlite.Connection], Awaitable[None]]
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -57,8 +66,11 @@ async def current_version(db: aiosqlite.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-async def apply_migrations(db: aiosqlite.Connection) -> list[int]:
-    """Apply every migration newer than the database; return the versions applied."""
+async def apply_migrations(
+    db: aiosqlite.Connection, steps: Mapping[int, Step] | None = None
+) -> list[int]:
+    """Apply every migration newer than the database (each with its Python step, if it has
+    one, in one transaction); return the versions applied."""
     await current_version(db)  # creates schema_migrations if needed
     done = {r[0] for r in await db.execute_fetchall("SELECT version FROM schema_migrations")}
     applied: list[int] = []
@@ -66,16 +78,27 @@ async def apply_migrations(db: aiosqlite.Connection) -> list[int]:
         if migration.version in done:
             continue
         stamp = datetime.now(UTC).isoformat()
-        script = (
-            "BEGIN IMMEDIATE;\n"
-            f"{migration.sql}\n;\n"
-            "INSERT INTO schema_migrations (version, name, applied_at)"
-            f" VALUES ({migration.version}, '{migration.name}', '{stamp}');\n"
-            "COMMIT;"
-        )
+        step = (steps or {}).get(migration.version)
         try:
-            await db.executescript(script)
-        except Exception:
+            if step is None:
+                await db.executescript(
+                    "BEGIN IMMEDIATE;\n"
+                    f"{migration.sql}\n;\n"
+                    "INSERT INTO schema_migrations (version, name, applied_at)"
+                    f" VALUES ({migration.version}, '{migration.name}', '{stamp}');\n"
+                    "COMMIT;"
+                )
+            else:
+                # The script's transaction stays open (no COMMIT in it) for the step; a later
+                # executescript would commit it first, so the rest are single statements.
+                await db.executescript(f"BEGIN IMMEDIATE;\n{migration.sql}\n;\n")
+                await step(db)
+                await db.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, stamp),
+                )
+                await db.execute("COMMIT")
+        except BaseException:
             if db.in_transaction:
                 await db.execute("ROLLBACK")
             raise

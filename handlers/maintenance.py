@@ -1,0 +1,48 @@
+"""Jobs that keep the database from holding more than it must (#13).
+
+- **WAL scrub**: after a draft, a handled update's body, a conversation or a route was
+  deleted, the write-ahead log still holds the pages from before; every
+  ``anonymity.wal_scrub_seconds`` the log is checkpointed and truncated if something was
+  deleted since the last time (``secure_delete`` has already overwritten the database file).
+- **Unlinking**: once an hour, anonymous items closed more than
+  ``anonymity.unlink_after_days`` ago lose their reply route and ownership tag (see
+  :meth:`storage.residents.ResidentQueries.unlink_closed`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram.ext import JobQueue
+
+from bot.config import Settings
+from bot.services import get_services
+from handlers.context import Context
+
+log = logging.getLogger(__name__)
+
+UNLINK_EVERY = timedelta(hours=1)
+
+
+async def scrub_wal(context: Context) -> None:
+    await get_services(context).repository.scrub_wal()
+
+
+async def unlink_closed(context: Context) -> None:
+    svc = get_services(context)
+    days = svc.settings.anonymity.unlink_after_days
+    count = await svc.repository.unlink_closed(svc.repository.clock() - timedelta(days=days))
+    if count:
+        log.info(
+            "%d anonymous items closed over %d days ago unlinked from their senders", count, days
+        )
+        await svc.repository.scrub_wal()
+
+
+def schedule(job_queue: JobQueue[Any], settings: Settings) -> None:
+    job_queue.run_repeating(
+        scrub_wal, interval=settings.anonymity.wal_scrub_seconds, name="wal-scrub"
+    )
+    job_queue.run_repeating(unlink_closed, interval=UNLINK_EVERY, first=1, name="unlink")

@@ -1,0 +1,282 @@
+"""What the bot keeps about residents, and how it finds a resident's own items, without any
+value that links a person's rows to each other or to their anonymous items.
+
+- **Language choice**: a row under ``tag(lang, person)``; no timestamps.
+- **Drafts**: each draft a row with a *random* id (a new one for every draft, so two
+  drafts of one person share nothing) and one sealed (encrypted, padded) value: the
+  owner's draft pseudonym and the draft. The map owner → row is built at
+  :meth:`ResidentQueries.load_residents` by unsealing them, and kept in memory while the
+  bot is the only writer.
+- **Ownership**: a named item carries its sender's id; an anonymous one only
+  ``owner_tag = tag(own, person, item id)``: different for every item, and "is this
+  resident the sender of #N" is one HMAC. Listing a resident's items (``/my``) checks
+  the tags of the anonymous items still linked to someone (:meth:`ResidentQueries.
+  own_items`); what was found is remembered in memory per person, so a later call checks
+  only newer items. The hourly quota counts the same way over the last hour's items.
+- **Unlinking** (:meth:`ResidentQueries.unlink_closed`): a set time after an anonymous
+  item is closed, its reply route, its tag and every copy of its sender's encrypted chat
+  are deleted: then not even the keys lead from the item to a person.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from datetime import datetime
+
+import aiosqlite
+
+from bot.records import Draft, SubmissionSummary
+from bot.workflow import FINAL_STATUSES
+from storage.base import MAX_SQLITE_INT, RepositoryBase
+from storage.rows import DRAFT_SEPARATOR, iso, new_row_id, seal_draft, summary_record
+
+SCAN_BATCH = 5000  # anonymous items whose tags are checked per read when listing /my
+OWN_MEMO = 1000  # residents whose anonymous items found so far are remembered
+_FINAL = "(" + ", ".join(f"'{s.value}'" for s in sorted(FINAL_STATUSES)) + ")"
+# When the item (alias {0}) last reached a final status.
+_LAST_FINAL = (
+    "(SELECT MAX(at) FROM history h WHERE h.submission_id = {0}.id"  # noqa: S608
+    " AND h.to_status IN " + _FINAL + ")"
+)
+# Anonymous items still linked, final since before ?, and (a merged duplicate, whose sender
+# follows the original) their original too. Built from constants only.
+UNLINK_CANDIDATES = (
+    "SELECT s.id, s.reply_route, s.duplicate_of FROM submissions s"  # noqa: S608
+    " WHERE s.anonymous = 1 AND s.reply_route IS NOT NULL"
+    f" AND s.status IN {_FINAL} AND {_LAST_FINAL.format('s')} < ?"
+    " AND (s.duplicate_of IS NULL OR EXISTS (SELECT 1 FROM submissions o"
+    f" WHERE o.id = s.duplicate_of AND o.status IN {_FINAL}"
+    f" AND {_LAST_FINAL.format('o')} < ?))"
+)
+
+
+class ResidentQueries(RepositoryBase):
+    """Residents' languages, drafts and ownership (mixed into the repository)."""
+
+    # Filled by load_residents: the language of each language key; for each draft owner
+    # (their draft pseudonym) the row id of their draft. The second is a superset of the
+    # drafts stored: an owner is added before the draft is written and removed only after
+    # its deletion committed.
+    _languages: dict[str, str] | None = None
+    _drafts: dict[str, str] | None = None
+    # person -> (highest item id checked, ids of their linked anonymous items found).
+    _own: OrderedDict[str, tuple[int, list[int]]]
+
+    async def load_residents(self) -> None:
+        """Read the language choices and the owners of the drafts (at connect)."""
+        self._own = OrderedDict()
+        if self._secrets is None:
+            return
+        languages = await self._fetchall("SELECT key, language FROM languages")
+        drafts = await self._fetchall("SELECT id, body FROM drafts")
+        self._languages = {r["key"]: r["language"] for r in languages}
+        self._drafts = {}
+        for row in drafts:
+            owner, _ = self._unseal_draft(row["body"])
+            if owner is not None:  # written under another key: nobody can resume it
+                self._drafts[owner] = row["id"]
+
+    def forget_residents(self) -> None:
+        self._languages = self._drafts = None
+        self._own = OrderedDict()
+
+    # ------------------------------------------------------------------ languages
+    async def get_language(self, user_id: int) -> str | None:
+        if self._languages is None:
+            raise RuntimeError("repository not connected (or opened without the keys)")
+        if not self._languages:  # nobody chose one yet: no pseudonym to compute
+            return None
+        return self._languages.get(self.secrets.language_key(user_id))
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        key = self.secrets.language_key(user_id)
+        await self._write(
+            "INSERT INTO languages (key, language) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET language = excluded.language",
+            (key, language),
+        )
+        if self._languages is not None:
+            self._languages[key] = language
+
+    # ------------------------------------------------------------------ drafts
+    def _draft_map(self) -> dict[str, str]:
+        if self._drafts is None:
+            raise RuntimeError("repository not connected (or opened without the keys)")
+        return self._drafts
+
+    def _unseal_draft(self, sealed: str) -> tuple[str | None, str | None]:
+        """(owner's draft pseudonym, the draft's JSON) of a stored draft, or Nones."""
+        plain = self.secrets.unseal(sealed)
+        if plain is None or DRAFT_SEPARATOR not in plain:
+            return None, None
+        owner, _, body = plain.partition(DRAFT_SEPARATOR)
+        return owner, body
+
+    def draft_row(self, user_id: int) -> str | None:
+        """The id of the row that may hold this resident's draft."""
+        return self._draft_map().get(self.secrets.keys(user_id).draft)
+
+    async def get_draft(self, user_id: int) -> Draft | None:
+        row_id = self.draft_row(user_id)
+        if row_id is None:
+            return None
+        row = await self._fetchone("SELECT body FROM drafts WHERE id = ?", (row_id,))
+        owner, body = (None, None) if row is None else self._unseal_draft(row["body"])
+        if body is None or owner != self.secrets.keys(user_id).draft:
+            return None
+        return Draft.model_validate_json(body)
+
+    async def save_draft(self, user_id: int, draft: Draft) -> None:
+        drafts, owner = self._draft_map(), self.secrets.keys(user_id).draft
+        row_id = drafts.get(owner)
+        if row_id is None:
+            row_id = drafts[owner] = new_row_id()
+        await self._write(
+            "INSERT INTO drafts (id, body) VALUES (?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            (row_id, self.secrets.seal(seal_draft(owner, draft.model_dump_json()))),
+        )
+
+    async def delete_draft(self, user_id: int) -> bool:
+        row_id = self.draft_row(user_id)
+        if row_id is None:
+            return False
+        removed = await self._write("DELETE FROM drafts WHERE id = ?", (row_id,), counted=True)
+        self.forget_draft(user_id)
+        self.note_sensitive_deletion()
+        return removed > 0
+
+    def forget_draft(self, user_id: int) -> None:
+        """The resident's draft is gone (its deletion committed): the next one gets a new
+        row id."""
+        if self._drafts is not None:
+            self._drafts.pop(self.secrets.keys(user_id).draft, None)
+
+    # ------------------------------------------------------------------ ownership
+    async def owned_among(self, user_id: int, ids: Iterable[int]) -> set[int]:
+        """Which of these items this Telegram user sent (named by id, anonymous by tag)."""
+        wanted = sorted({i for i in ids if 0 < i <= MAX_SQLITE_INT})
+        if not wanted:
+            return set()
+        rows = await self._fetchall(
+            "SELECT id, sender_user_id, owner_tag, reply_route FROM submissions"  # noqa: S608
+            f" WHERE id IN ({', '.join('?' * len(wanted))})",
+            wanted,
+        )
+        matches = self.secrets.owner_matcher(user_id)
+
+        def owns(row: aiosqlite.Row) -> bool:
+            if row["sender_user_id"] is not None:
+                return bool(row["sender_user_id"] == user_id)
+            return row["reply_route"] is not None and matches(row["id"], row["owner_tag"] or "")
+
+        return {r["id"] for r in rows if owns(r)}
+
+    async def is_owner(self, submission_id: int, *, user_id: int) -> bool:
+        """Whether this Telegram user sent the submission (and, if anonymous, is still
+        linked to it)."""
+        return submission_id in await self.owned_among(user_id, [submission_id])
+
+    async def own_items(self, user_id: int) -> list[int]:
+        """Ids of all the user's items still linked to them, newest first."""
+        named = await self._fetchall(
+            "SELECT id FROM submissions WHERE sender_user_id = ?", (user_id,)
+        )
+        return sorted(
+            {r["id"] for r in named} | set(await self._own_anonymous(user_id)), reverse=True
+        )
+
+    async def _own_anonymous(self, user_id: int) -> list[int]:
+        person = self.secrets.person(user_id)
+        checked, found = self._own.pop(person, (0, []))
+        matches = self.secrets.owner_matcher(user_id)
+        found = list(found)
+        while True:
+            rows = await self._fetchall(
+                "SELECT id, owner_tag FROM submissions WHERE anonymous = 1"
+                " AND reply_route IS NOT NULL AND id > ? ORDER BY id LIMIT ?",
+                (checked, SCAN_BATCH),
+            )
+            found += [r["id"] for r in rows if matches(r["id"], r["owner_tag"] or "")]
+            if rows:
+                checked = rows[-1]["id"]
+            if len(rows) < SCAN_BATCH:
+                break
+        self._own[person] = (checked, found)
+        while len(self._own) > OWN_MEMO:
+            self._own.popitem(last=False)
+        return found
+
+    async def list_own(
+        self, *, user_id: int, offset: int = 0, limit: int = 10
+    ) -> tuple[list[SubmissionSummary], int]:
+        """A user's submissions, newest first, and their total count."""
+        ids = await self.own_items(user_id)
+        page = ids[offset : offset + limit]
+        if not page:
+            return [], len(ids)
+        rows = await self._fetchall(
+            "SELECT id, kind, topic_id, status, created_at, deadline FROM submissions"  # noqa: S608
+            f" WHERE id IN ({', '.join('?' * len(page))}) ORDER BY id DESC",
+            page,
+        )
+        return [summary_record(r) for r in rows], len(ids)
+
+    async def count_recent(self, *, user_id: int, since: datetime) -> int:
+        """Submissions of one person since then (the hourly quota): named by id, anonymous
+        by checking the tags of the items of that hour."""
+        named = await self._fetchone(
+            "SELECT COUNT(*) AS n FROM submissions WHERE sender_user_id = ? AND created_at >= ?",
+            (user_id, iso(since)),
+        )
+        recent = await self._fetchall(
+            "SELECT id, owner_tag FROM submissions INDEXED BY ix_submissions_created"
+            " WHERE created_at >= ? AND anonymous = 1 AND reply_route IS NOT NULL",
+            (iso(since),),
+        )
+        matches = self.secrets.owner_matcher(user_id)
+        mine = sum(1 for r in recent if matches(r["id"], r["owner_tag"] or ""))
+        return (int(named["n"]) if named else 0) + mine
+
+    # ------------------------------------------------------------------ unlinking
+    async def unlink_candidates(self, before: datetime) -> list[tuple[int, str, int | None]]:
+        """(id, reply route, original) of the anonymous items still linked whose last
+        status change to a final status (and their original's, for a duplicate, whose
+        sender follows it) is older than ``before``."""
+        rows = await self._fetchall(UNLINK_CANDIDATES, (iso(before), iso(before)))
+        return [(r["id"], r["reply_route"], r["duplicate_of"]) for r in rows]
+
+    async def unlink_closed(self, before: datetime) -> int:
+        """Unlink every anonymous item closed before ``before`` from its sender: its reply
+        route and ownership tag, the follower row of a merged duplicate, and every message
+        of the outbox (for it or the original it followed) addressed to its sender lose
+        the sender's chat. Returns how many items were unlinked."""
+        candidates = await self.unlink_candidates(before)
+        if not candidates:
+            return 0
+        secrets = self.secrets
+        async with self.transaction() as db:
+            for item_id, route, original in candidates:
+                chat = secrets.decrypt_int(route)
+                messages = await db.execute_fetchall(
+                    "SELECT id, chat_enc FROM outbox WHERE submission_id IN (?, ?)",
+                    (item_id, item_id if original is None else original),
+                )
+                to_sender = [
+                    (r["id"],)
+                    for r in messages
+                    if chat is not None and secrets.decrypt_int(r["chat_enc"]) == chat
+                ]
+                await db.executemany(
+                    "UPDATE outbox SET chat_enc = '', message_key = NULL WHERE id = ?", to_sender
+                )
+                await db.execute("DELETE FROM followers WHERE duplicate_id = ?", (item_id,))
+                # A random tag (NOT NULL is required of anonymous rows) that matches nobody.
+                await db.execute(
+                    "UPDATE submissions SET reply_route = NULL, owner_tag = ? WHERE id = ?",
+                    (new_row_id(), item_id),
+                )
+        self._own.clear()
+        self.note_sensitive_deletion()
+        return len(candidates)
