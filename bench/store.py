@@ -20,8 +20,8 @@ from typing import Any
 from bench import memory
 from bot.anonymity import Secrets
 from bot.config import load_settings
+from bot.core.workflow import Status
 from bot.tagging import Tagger, normalise
-from bot.workflow import Status
 from storage.repository import Repository
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -32,6 +32,7 @@ from typing import NamedTuple
 from cryptography.fernet import Fernet, InvalidToken
 
 from bot.config import AnonymitySettings
+from bot.core.records import CopyPlacement
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class Namespace(StrEnum):
     SUPPORT = "support"  # 附议: one per person and item: tag(SUPPORT, person, item id)
     SURVEY = "survey"  # the satisfaction survey: once per person and phase
     MESSAGE = "msg"  # a message in a private chat: tag(MESSAGE, chat id, message id)
+    COPY = "copy"  # a card copy's private chat: tag(COPY, chat id, item id)
 
 
 class PersonKeys(NamedTuple):
@@ -219,6 +221,26 @@ def message_reference(
     if chat_id < 0:
         return message_id, None
     return None, (secrets.message_key(chat_id, message_id) if purpose else None)
+
+
+def copy_placement(
+    secrets: Secrets, chat_id: int, message_id: int, item_id: int
+) -> CopyPlacement:
+    """What is kept of a card copy (:mod:`bot.core.copies`), following
+    :func:`message_reference`: in a group, the chat and message ids as they are; in a
+    private chat (an administrator's, who may also be an anonymous sender) the place is
+    ``tag(copy, chat id, item id)`` and both ids are encrypted, because a copy must be
+    edited later, so the message id cannot be a one-way hash, and plain ids would show the
+    gaps that other messages to that chat left."""
+    if chat_id < 0:
+        return CopyPlacement(
+            place=str(chat_id), chat_enc=secrets.encrypt_int(chat_id), message_id=message_id
+        )
+    return CopyPlacement(
+        place=secrets.tag(Namespace.COPY, chat_id, item_id),
+        chat_enc=secrets.encrypt_int(chat_id),
+        message_enc=secrets.encrypt_int(message_id),
+    )
 
 
 def _write_key_file(path: Path, secrets: Secrets) -> None:

@@ -199,8 +199,8 @@ def run(
 
 def export_ledger(args: argparse.Namespace) -> int:
     """Write the ledger of items submitted between --from and --to (inclusive) to --out."""
-    from bot.reports import FIRST_DAY, LAST_DAY, day_in_range, parse_day
-    from handlers.reports import ledger_file
+    from bot.core.reporting import ledger_file
+    from bot.core.reports import FIRST_DAY, LAST_DAY, day_in_range, parse_day
     from storage.repository import Repository
 
     settings = load_settings(args.config)

@@ -60,7 +60,7 @@ class TelegramSettings(_Section):
     # How often PTB writes conversation states to SQLite (they are flushed on shutdown too).
     persistence_interval: float = Field(default=2.0, gt=0, le=60)
     # Telegram's published limits: 30 messages/s overall, 1/s per private chat, 20/min per
-    # group or channel (bot/ratelimit.py). 0 turns the per-private-chat limit off.
+    # group or channel (bot/transport/ratelimit.py). 0 turns the per-private-chat limit off.
     overall_max_rate: float = Field(default=30.0, gt=0)
     group_max_rate: float = Field(default=20.0, gt=0)
     private_max_rate: float = Field(default=1.0, ge=0)

@@ -42,9 +42,9 @@ from types import FrameType
 from telegram import Update
 
 from bot import faults
-from bot.app import AnyApplication, Webhook, admit_on_arrival, services_of
+from bot.app import AnyApplication, Webhook, admit_on_arrival
+from bot.transport import delivery
 from bot.watchdog import EXIT_FORCED, STOP_WITHIN, Watchdog, say
-from handlers import delivery
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,9 @@ async def running(
     """Start polling (or the webhook server) and yield; on the way out (normally, on an
     exception, or cancelled while starting), :func:`stop` within :data:`STOP_BUDGET`."""
     timeout = (
-        services_of(app).settings.telegram.poll_timeout if poll_timeout is None else poll_timeout
+        app.bot_data.services.settings.telegram.poll_timeout
+        if poll_timeout is None
+        else poll_timeout
     )
     try:
         await app.initialize()
@@ -99,7 +101,7 @@ async def stop(app: AnyApplication, *, budget: float = STOP_BUDGET) -> None:
     docstring); never raises an ``Exception`` and returns within ``budget`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget
-    svc = services_of(app)
+    svc = app.bot_data.services
 
     async def polling() -> None:
         if app.updater is not None and app.updater.running:

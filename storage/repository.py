@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.anonymity import Secrets
-from bot.records import NewSubmission, Outgoing, Submission
-from bot.workflow import Status
+from bot.core.records import NewSubmission, Outgoing, Submission
+from bot.core.workflow import Status
 from storage.base import Clock, NotFound, RepositoryBase
+from storage.copies import CopyQueries
 from storage.desk import DeskQueries
 from storage.effects import EffectQueries
 from storage.inbox import InboxQueries
@@ -37,6 +38,7 @@ class Repository(
     OfficeQueries,
     ReportQueries,
     OutboxQueries,
+    CopyQueries,
     InboxQueries,
     EffectQueries,
     LabelQueries,
@@ -186,7 +188,7 @@ class Repository(
         self, name: str, row_id: str, key_enc: str, state_json: str | None
     ) -> None:
         """Store a conversation's state under its row id (random for each conversation:
-        see :mod:`storage.persistence`), or delete it (``state_json`` None)."""
+        see :mod:`bot.transport.persistence`), or delete it (``state_json`` None)."""
         if state_json is None:
             await self._write("DELETE FROM conversations WHERE name = ? AND id = ?", (name, row_id))
             self.note_sensitive_deletion()

@@ -895,12 +895,22 @@ class FakeBotApi:
             await self._wait_activity(remaining)
 
     async def wait_for_text(
-        self, chat_id: int, contains: str, *, after: int = 0, timeout: float = 5.0
+        self,
+        chat_id: int,
+        contains: str,
+        *,
+        after: int = 0,
+        timeout: float = 5.0,
+        new: bool = False,
     ) -> SentMessage:
         """Like :meth:`wait_for`, for a message whose :attr:`SentMessage.plain` contains
-        ``contains``."""
+        ``contains`` (``new``: a message sent, not an edit of one, such as the refresh of
+        a card that mentions the same item)."""
         return await self.wait_for(
-            chat_id, after=after, predicate=lambda m: contains in m.plain, timeout=timeout
+            chat_id,
+            after=after,
+            predicate=lambda m: contains in m.plain and not (new and m.method.startswith("edit")),
+            timeout=timeout,
         )
 
     async def wait_until(self, condition: Callable[[], bool], *, timeout: float = 5.0) -> None:

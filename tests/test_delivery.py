@@ -1,6 +1,6 @@
-"""The outbox's delivery semantics (bot/outcomes.py, handlers/delivery.py), unit by unit:
-the decision for every outcome, the outcome of every kind of exception a send can raise,
-and, with a bot that raises each of them, that no exception can make the outbox send a
+"""The outbox's delivery semantics (bot/transport/outcomes.py, bot/transport/delivery.py),
+unit by unit: the decision for every outcome, the outcome of every kind of exception a send
+can raise, and, with a bot that raises each of them, that no exception can make the outbox send a
 message twice in a run, or again before its retry time, or again while its last outcome
 could not be recorded."""
 
@@ -30,8 +30,12 @@ from telegram.error import (
 
 from bot.anonymity import Secrets
 from bot.config import Settings
-from bot.inbox import Inbox
-from bot.outcomes import (
+from bot.core.records import Outgoing
+from bot.services import Services
+from bot.tagging import Tagger
+from bot.transport import delivery
+from bot.transport.inbox import Inbox
+from bot.transport.outcomes import (
     MAX_ATTEMPTS,
     MAX_BACKOFF,
     Delivered,
@@ -42,10 +46,6 @@ from bot.outcomes import (
     backoff,
     decide,
 )
-from bot.records import Outgoing
-from bot.services import Services
-from bot.tagging import Tagger
-from handlers import delivery
 from storage.repository import Repository
 from tests.conftest import FrozenClock
 

@@ -120,10 +120,18 @@ async def test_reject_asks_a_reason_that_reaches_the_anonymous_sender(
     with sqlite3.connect(office.settings.storage.path) as db:
         notes = [r[0] for r in db.execute("SELECT note FROM history WHERE to_status='rejected'")]
     assert notes == ["广场是居民活动场地，<不宜>改作停车场"]
+    # Every copy of the card is kept current: the announcement now says 不予受理 and offers
+    # nothing (#16).
+    edited = await stub.wait_for(
+        OFFICE,
+        after=mark,
+        predicate=lambda m: m.method == "editMessageText" and m.message_id == card.message_id,
+    )
+    assert zh("status.rejected") in edited.plain and edited.buttons == []
     # The old card's "accept" is now an illegal move: refused with the reason, nothing changes.
     mark = stub.mark()
     stub.press_button(ADMIN, card, "受理")
-    refusal = await stub.wait_for(OFFICE, after=mark)
+    refusal = await stub.wait_for(OFFICE, after=mark, predicate=lambda m: m.method == "sendMessage")
     assert refusal.plain == zh(
         "admin.illegal",
         ref=f"#{number}",
@@ -245,7 +253,7 @@ async def test_notices_are_retried_and_failures_reported(
     card = await admin.send(f"/show {second}", expect=f"#{second}")
     mark = stub.mark()
     stub.press_button(ADMIN, card, "受理")
-    warning = await stub.wait_for_text(OFFICE, f"#{second}", after=mark, timeout=10)
+    warning = await stub.wait_for_text(OFFICE, f"#{second}", after=mark, timeout=10, new=True)
     assert "blocked" in warning.plain
     assert "987654321" not in warning.plain
     failed = await admin.send("/failed", expect=f"#{second}")

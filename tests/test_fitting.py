@@ -11,12 +11,13 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot import cards
 from bot.anonymity import Secrets
 from bot.config import Settings, load_settings
-from bot.presenters import draft_summary, submission_detail
-from bot.records import Draft, Event, HistoryEntry, Sender, Submission, TopicEvidence
-from bot.reports import DigestData, OverdueItem, compose_digest
+from bot.core import cards
+from bot.core.presenters import draft_summary, submission_detail
+from bot.core.records import Draft, Event, HistoryEntry, Sender, Submission, TopicEvidence
+from bot.core.reports import DigestData, OverdueItem, compose_digest
+from bot.core.workflow import Kind, Status
 from bot.text import (
     TELEGRAM_MESSAGE_LIMIT,
     Slot,
@@ -27,7 +28,6 @@ from bot.text import (
     truncate_html,
     utf16_length,
 )
-from bot.workflow import Kind, Status
 from tests.botapi_stub import parse_html, utf16_len
 from tests.processes import EXAMPLE_CONFIG
 

@@ -22,8 +22,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.config import Settings
+from bot.core.workflow import Status
 from bot.i18n import t, tn
-from bot.workflow import Status
 from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock
 from tests.processes import bot_env, start_bot

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.records import Submission
+from bot.core.records import Submission
 from web.viewer import Viewer
 
 

@@ -38,10 +38,10 @@ from telegram.error import TelegramError
 
 from bot.anonymity import Secrets
 from bot.config import LANGUAGES, Language, Settings
+from bot.core.presenters import kind_label, local_date, local_time, status_label, topic_label
+from bot.core.workflow import Kind, Status, allowed_targets, format_reference
 from bot.i18n import resolve_language, t, tn
-from bot.presenters import kind_label, local_date, local_time, status_label, topic_label
-from bot.workflow import Kind, Status, allowed_targets, format_reference
-from handlers.media import send_attachment
+from bot.transport.media import send_attachment
 from storage.desk import COUNT_CAP
 from storage.repository import Clock, Repository, utc_now
 from storage.web import Via
