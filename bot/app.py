@@ -148,8 +148,22 @@ def build_application(
     if settings.web.enabled:
         from web.server import Desk, DeskServer
 
-        app.bot_data.services.web = DeskServer(
-            Desk(settings=settings, repository=repository, secrets=secrets, bot=bot, clock=clock)
+        services = app.bot_data.services
+
+        def deliver_soon() -> None:  # after a desk action: the outbox now, not in 5 s
+            if app.job_queue is not None:
+                app.job_queue.run_once(delivery.deliver, 0)
+
+        services.web = DeskServer(
+            Desk(
+                settings=settings,
+                repository=repository,
+                secrets=secrets,
+                bot=bot,
+                clock=clock,
+                learn=services.learn,
+                deliver_soon=deliver_soon,
+            )
         )
     register_handlers(app)
     return app

@@ -127,7 +127,10 @@ async def test_an_unknown_outcome_is_retried_once_then_failed_and_told_once(
     mark, calls = stub.mark(), len(stub.calls)
     stub.press_button(ADMIN, card, "受理")
     refreshed = await stub.wait_for(
-        OFFICE, after=mark, predicate=lambda m: m.method == "editMessageText", timeout=5
+        OFFICE,
+        after=mark,
+        predicate=lambda m: m.method == "editMessageText" and m.message_id == card.message_id,
+        timeout=5,
     )
     await first_send_to(stub, RESIDENT.id, calls)
     await advance(stub, clock, WINDOW, STEP)
@@ -171,7 +174,10 @@ async def test_500_forever_is_retried_with_backoff_and_jitter_then_failed_once(
     calls = len(stub.calls)
     stub.press_button(ADMIN, card, "受理")
     refreshed = await stub.wait_for(
-        OFFICE, after=mark, predicate=lambda m: m.method == "editMessageText", timeout=5
+        OFFICE,
+        after=mark,
+        predicate=lambda m: m.method == "editMessageText" and m.message_id == card.message_id,
+        timeout=5,
     )
     stub.press_button(ADMIN, refreshed, "开始办理")  # a second notice, queued a moment later
     await stub.wait_until(lambda: len(outbox_rows(office, number)) == 2)

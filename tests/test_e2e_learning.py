@@ -75,7 +75,9 @@ async def test_a_review_correction_changes_the_next_suggestion_and_survives_rest
         mark = stub.mark()
         stub.press_button(ADMIN, card, "改类别")
         topics = await stub.wait_for(
-            ADMIN.id, after=mark, predicate=lambda m: m.method.startswith("edit")
+            ADMIN.id,
+            after=mark,
+            predicate=lambda m: m.method.startswith("edit") and "adm:tps" in str(m.reply_markup),
         )
         choice = next(d for label, d in topics.buttons if target.name("zh-Hans") in label)
         done = zh("admin.topic.set", ref=f"#{number}", topic=target.name("zh-Hans"))

@@ -90,7 +90,9 @@ async def test_accept_then_handle_notifies_the_sender_in_their_language(
     assert f"#{number}" in notice.plain
     assert status_of(office.settings, number) == "accepted"
     refreshed = await stub.wait_for(
-        ADMIN.id, after=mark, predicate=lambda m: m.method == "editMessageText"
+        ADMIN.id,
+        after=mark,
+        predicate=lambda m: m.method == "editMessageText" and m.message_id == card.message_id,
     )
     assert refreshed.buttons[0][0].endswith("开始办理")
     mark = stub.mark()
@@ -198,7 +200,9 @@ async def test_queue_show_search_and_topic_correction(stub: FakeBotApi, office: 
     mark = stub.mark()
     stub.press_button(ADMIN, card, "改类别")
     topics = await stub.wait_for(
-        ADMIN.id, after=mark, predicate=lambda m: m.method.startswith("edit")
+        ADMIN.id,
+        after=mark,
+        predicate=lambda m: m.method.startswith("edit") and "adm:tps" in str(m.reply_markup),
     )
     target = next(d for label, d in topics.buttons if "党的建设" in label)
     done = await admin.tap_data(

@@ -38,6 +38,7 @@ from telegram.error import TelegramError
 
 from bot.anonymity import Secrets
 from bot.config import LANGUAGES, Language, Settings
+from bot.core.env import Env
 from bot.core.presenters import kind_label, local_date, local_time, status_label, topic_label
 from bot.core.workflow import Kind, Status, allowed_targets, format_reference
 from bot.i18n import resolve_language, t, tn
@@ -48,7 +49,7 @@ from storage.web import Via
 from web import initdata
 from web import item as item_view
 from web import queue as queue_view
-from web.actions import ActionRegistry
+from web.actions import ActionRegistry, new_form_key, office_registry
 from web.render import render, static_file
 from web.sessions import (
     CSRF_FIELD,
@@ -98,10 +99,22 @@ class Desk:
     secrets: Secrets
     bot: Bot
     clock: Clock = utc_now
-    actions: ActionRegistry = field(default_factory=ActionRegistry)
+    # After an action stored a new label (the topic model retrains), and after an action
+    # queued messages (the outbox delivers them now rather than at its next run).
+    learn: Callable[[], None] = field(default=lambda: None)
+    deliver_soon: Callable[[], None] = field(default=lambda: None)
     downloads: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(DOWNLOADS_AT_ONCE)
     )
+    actions: ActionRegistry = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.actions = office_registry(self.core)
+
+    @property
+    def core(self) -> Env:
+        """What the core functions run with, from the desk."""
+        return Env(self.repository, self.settings, self.secrets, learn=self.learn)
 
     @property
     def prefix(self) -> str:
@@ -431,6 +444,7 @@ async def item(request: web.Request) -> web.StreamResponse:
             status_label(lang, s) for s in sorted(allowed_targets(found.status))
         ),
         actions=desk.actions.available(viewer, found),
+        form_key=new_form_key(),
         notice=notice,
     )
 
@@ -495,7 +509,7 @@ async def send_file(request: web.Request) -> web.StreamResponse:
 
 
 async def run_action(request: web.Request) -> web.StreamResponse:
-    """An action on the item, through :mod:`web.actions` (none registered yet)."""
+    """An action on the item, through its core function (:mod:`web.actions`)."""
     desk = desk_of(request)
     _, viewer, form = await posted(request)
     found = await _item_in_scope(request, viewer)
@@ -503,6 +517,7 @@ async def run_action(request: web.Request) -> web.StreamResponse:
     if action is None or not action.available(viewer, found):
         raise DeskError(404, "web.error.not_found")
     outcome = await action.run(viewer, found, form)
+    desk.deliver_soon()
     where = desk.url(f"/items/{found.id}")
     return see_other(f"{where}?{'done' if outcome.ok else 'failed'}=1")
 
