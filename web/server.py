@@ -49,7 +49,7 @@ from storage.web import Via
 from web import initdata
 from web import item as item_view
 from web import queue as queue_view
-from web.actions import ActionRegistry, new_form_key, office_registry
+from web.actions import ActionRegistry, form_key, new_form_key, office_registry
 from web.render import render, static_file
 from web.sessions import (
     CSRF_FIELD,
@@ -514,11 +514,16 @@ async def run_action(request: web.Request) -> web.StreamResponse:
     _, viewer, form = await posted(request)
     found = await _item_in_scope(request, viewer)
     action = desk.actions.get(request.match_info["name"])
-    if action is None or not action.available(viewer, found):
+    where = desk.url(f"/items/{found.id}")
+    if action is None:
+        raise DeskError(404, "web.error.not_found")
+    if not action.available(viewer, found):
+        key = form_key(form)
+        if key is not None and await desk.repository.update_applied(key):
+            return see_other(f"{where}?done=1")  # this very form, sent again: it was done
         raise DeskError(404, "web.error.not_found")
     outcome = await action.run(viewer, found, form)
     desk.deliver_soon()
-    where = desk.url(f"/items/{found.id}")
     return see_other(f"{where}?{'done' if outcome.ok else 'failed'}=1")
 
 
