@@ -124,3 +124,35 @@ async def act(
         refreshed=renderer.count,
         replayed=replayed,
     )
+
+
+async def add_event(
+    env: Env,
+    actor: Actor,
+    action: Action,
+    item_id: int,
+    *,
+    kind: str,
+    body: str,
+    notices: Callable[[Submission], list[Outgoing]],
+    message: str,
+    key: Key,
+    origin: copies.Origin | None = None,
+) -> Result:
+    """An action that adds an event to the item's record (a question, an answer, an
+    instruction) and queues ``notices(item)`` with it."""
+
+    async def write(item: Submission, refresh: copies.Renderer) -> Change:
+        queued = notices(item)
+        await env.repository.add_event(
+            item.id,
+            actor=actor.label(action),
+            kind=kind,
+            body=body,
+            notices=queued,
+            update_id=key,
+            refresh=refresh,
+        )
+        return Change(message, notices=tuple(queued))
+
+    return await act(env, actor, action, item_id, write, key=key, origin=origin)

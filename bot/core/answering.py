@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bot.core import cards, copies
 from bot.core.access import Action, Actor, Role
-from bot.core.acting import Change, Key, act
+from bot.core.acting import Change, Key, act, add_event
 from bot.core.env import Env
 from bot.core.records import RATINGS, Rating, Submission
 from bot.core.results import Refusal, Result, refused
@@ -45,22 +45,19 @@ async def answer_question(env: Env, actor: Actor, item_id: int, text: str, *, ke
         return refused(Refusal.FORBIDDEN if text.strip() else Refusal.INVALID)
     ref = format_reference(item_id)
 
-    async def write(item: Submission, refresh: copies.Renderer) -> Change:
-        notices = cards.office_notice(
+    return await add_event(
+        env,
+        actor,
+        Action.ANSWER,
+        item_id,
+        kind="answer",
+        body=text,
+        notices=lambda _: cards.office_notice(
             env.settings, env.secrets, "office.answer", ref=ref, text=escape(text)
-        )
-        await env.repository.add_event(
-            item.id,
-            actor=actor.label(Action.ANSWER),
-            kind="answer",
-            body=text,
-            notices=notices,
-            update_id=key,
-            refresh=refresh,
-        )
-        return Change(t(actor.language, "notify.answer_saved", ref=ref), notices=tuple(notices))
-
-    return await act(env, actor, Action.ANSWER, item_id, write, key=key)
+        ),
+        message=t(actor.language, "notify.answer_saved", ref=ref),
+        key=key,
+    )
 
 
 async def instruct(env: Env, actor: Actor, item_id: int, text: str, *, key: Key) -> Result:
@@ -72,27 +69,24 @@ async def instruct(env: Env, actor: Actor, item_id: int, text: str, *, key: Key)
     ref = format_reference(item_id)
     who = actor.name[:NAME_CHARS]
 
-    async def write(item: Submission, refresh: copies.Renderer) -> Change:
-        notices = cards.office_notice(
+    return await add_event(
+        env,
+        actor,
+        Action.INSTRUCT,
+        item_id,
+        kind="instruction",
+        body=f"{who}|{text}",
+        notices=lambda _: cards.office_notice(
             env.settings,
             env.secrets,
             "office.instruction",
             ref=ref,
             who=escape(who),
             text=escape(text),
-        )
-        await env.repository.add_event(
-            item.id,
-            actor=actor.label(Action.INSTRUCT),
-            kind="instruction",
-            body=f"{who}|{text}",
-            notices=notices,
-            update_id=key,
-            refresh=refresh,
-        )
-        return Change(t(actor.language, "group.instruction.saved"), notices=tuple(notices))
-
-    return await act(env, actor, Action.INSTRUCT, item_id, write, key=key)
+        ),
+        message=t(actor.language, "group.instruction.saved"),
+        key=key,
+    )
 
 
 async def rate(env: Env, actor: Actor, item_id: int, rating: str, *, key: Key) -> Result:

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from bot.config import Settings
 from bot.core import cards, copies
 from bot.core.access import Action, Actor
-from bot.core.acting import Change, Key, act, done_message
+from bot.core.acting import Change, Key, act, add_event, done_message
 from bot.core.env import Env
 from bot.core.presenters import local_date
 from bot.core.records import Submission
@@ -132,21 +132,18 @@ async def ask_sender(
     if not question.strip():
         return refused(Refusal.INVALID, t(actor.language, "admin.text.empty"))
 
-    async def write(item: Submission, refresh: copies.Renderer) -> Change:
-        notices = cards.question_notice(item, env.secrets, question)
-        await env.repository.add_event(
-            item.id,
-            actor=actor.label(Action.ASK),
-            kind="question",
-            body=question,
-            notices=notices,
-            update_id=key,
-            refresh=refresh,
-        )
-        message = t(actor.language, "admin.question.sent", ref=format_reference(item.id))
-        return Change(message, notices=tuple(notices))
-
-    return await act(env, actor, Action.ASK, item_id, write, key=key, origin=origin)
+    return await add_event(
+        env,
+        actor,
+        Action.ASK,
+        item_id,
+        kind="question",
+        body=question,
+        notices=lambda item: cards.question_notice(item, env.secrets, question),
+        message=t(actor.language, "admin.question.sent", ref=format_reference(item_id)),
+        key=key,
+        origin=origin,
+    )
 
 
 async def respond(
