@@ -223,9 +223,7 @@ def message_reference(
     return None, (secrets.message_key(chat_id, message_id) if purpose else None)
 
 
-def copy_placement(
-    secrets: Secrets, chat_id: int, message_id: int, item_id: int
-) -> CopyPlacement:
+def copy_placement(secrets: Secrets, chat_id: int, message_id: int, item_id: int) -> CopyPlacement:
     """What is kept of a card copy (:mod:`bot.core.copies`), following
     :func:`message_reference`: in a group, the chat and message ids as they are; in a
     private chat (an administrator's, who may also be an anonymous sender) the place is

@@ -139,6 +139,14 @@ def _describe(settings: Settings, path: Path) -> str:
         f"  channel: {roles.channel_id or 'not configured'}",
         f"  topics: {len(settings.topics)} (fallback: {settings.fallback_topic.id})",
         f"  web desk: {_describe_web(settings)}",
+        f"  units: {len(settings.units)}"
+        + "".join(
+            f"\n    {u.id}: {u.name('zh-Hans')}, chat {u.chat_id or '-'},"
+            f" {len(u.member_ids)} member(s)"
+            for u in settings.units
+        ),
+        f"  deadlines: {settings.office.deadline_unit}, sign for within"
+        f" {settings.office.sign_days}",
     ]
     return "\n".join(lines)
 

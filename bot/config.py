@@ -110,6 +110,13 @@ class OfficeSettings(_Section):
     digest_time: dt.time = dt.time(8, 30)
     weekly_weekday: int = Field(default=1, ge=1, le=7)
     weekly_time: dt.time = dt.time(8, 0)
+    # How deadlines and the sign-for limit count (bot/core/deadlines.py): working days of
+    # the official calendar (holidays skipped, make-up working days counted) or plain days.
+    deadline_unit: Literal["workdays", "days"] = "workdays"
+    # A unit must sign for (签收) a dispatched item within this many (working) days.
+    sign_days: int = Field(default=1, ge=1, le=30)
+    # An answer nobody rates within this many days closes as 未评价 (issue 18, step 7).
+    rating_days: int = Field(default=7, ge=1, le=90)
 
 
 class CampaignSettings(_Section):
@@ -182,6 +189,30 @@ class TopicConfig(_Section):
         if any(not k for k in cleaned):
             raise ValueError("keywords must not be empty strings")
         return cleaned
+
+    def name(self, language: str) -> str:
+        name: str = self.names.get(language, self.names["zh-Hans"])  # type: ignore[call-overload]
+        return name
+
+
+class UnitConfig(_Section):
+    """An owner unit (承办单位): who works its items, in a Telegram group and/or in their
+    private chats with the bot."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    names: dict[Language, str]
+    chat_id: int = 0
+    member_ids: list[int] = Field(default_factory=list)
+    # Whether the sender is told "your item is being handled by <unit>" at the unit's first
+    # progress note (the unit's name, never a person's).
+    tell_sender: bool = True
+
+    @field_validator("names")
+    @classmethod
+    def _has_simplified(cls, value: dict[Language, str]) -> dict[Language, str]:
+        if "zh-Hans" not in value or not value["zh-Hans"].strip():
+            raise ValueError("a unit needs at least its zh-Hans name")
+        return value
 
     def name(self, language: str) -> str:
         name: str = self.names.get(language, self.names["zh-Hans"])  # type: ignore[call-overload]
@@ -261,6 +292,7 @@ class Settings(BaseSettings):
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     topics: list[TopicConfig] = Field(min_length=1)
+    units: list[UnitConfig] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(
@@ -294,6 +326,62 @@ class Settings(BaseSettings):
 
     def topic(self, topic_id: str) -> TopicConfig | None:
         return next((t for t in self.topics if t.id == topic_id), None)
+
+    def unit(self, unit_id: str | None) -> UnitConfig | None:
+        return next((u for u in self.units if u.id == unit_id), None)
+
+    def unit_of_chat(self, chat_id: int) -> UnitConfig | None:
+        """The unit whose group this chat is."""
+        return next((u for u in self.units if u.chat_id and u.chat_id == chat_id), None)
+
+    def unit_of_member(self, user_id: int | None) -> UnitConfig | None:
+        """The unit this user works for (check-config makes it at most one)."""
+        if user_id is None:
+            return None
+        return next((u for u in self.units if user_id in u.member_ids), None)
+
+
+def unit_problems(settings: Settings) -> list[str]:
+    """What is wrong with the ``[[units]]``, one line per bad key: duplicate ids, a chat or
+    a member given to two units (or a unit chat that is the office's or the leading
+    group's), a unit with nobody to reach."""
+    problems: list[str] = []
+    seen_ids: dict[str, int] = {}
+    seen_chats: dict[int, str] = {}
+    seen_members: dict[int, str] = {}
+    roles = settings.roles
+    special = {
+        roles.office_chat_id: "roles.office_chat_id",
+        roles.leading_group_chat_id: "roles.leading_group_chat_id",
+        roles.channel_id: "roles.channel_id",
+    }
+    for i, unit in enumerate(settings.units):
+        where = f"units[{i}]"
+        if unit.id in seen_ids:
+            problems.append(
+                f"{where}.id: duplicate unit id {unit.id!r} (also units[{seen_ids[unit.id]}])"
+            )
+        seen_ids.setdefault(unit.id, i)
+        if not unit.chat_id and not unit.member_ids:
+            problems.append(f"{where}: nobody to reach: give a chat_id or member_ids")
+        if unit.chat_id:
+            if unit.chat_id > 0:
+                problems.append(f"{where}.chat_id: must be a group's id (negative)")
+            elif unit.chat_id in special and unit.chat_id:
+                problems.append(f"{where}.chat_id: is also {special[unit.chat_id]}")
+            elif unit.chat_id in seen_chats:
+                problems.append(
+                    f"{where}.chat_id: also the chat of unit {seen_chats[unit.chat_id]!r}"
+                )
+            seen_chats.setdefault(unit.chat_id, unit.id)
+        for member in unit.member_ids:
+            if member <= 0:
+                problems.append(f"{where}.member_ids: {member} is not a user id")
+            elif member in seen_members and seen_members[member] != unit.id:
+                other = seen_members[member]
+                problems.append(f"{where}.member_ids: {member} is also a member of unit {other!r}")
+            seen_members.setdefault(member, unit.id)
+    return problems
 
 
 class ConfigError(Exception):
@@ -374,6 +462,8 @@ def load_settings(
         raise ConfigError(source, [_environment_problem(exc)]) from None
     finally:
         _CONFIG_FILE.reset(chosen)
+    if problems := unit_problems(settings):
+        raise ConfigError(source, problems)
     if require_token and not settings.telegram.token.get_secret_value():
         raise ConfigError(
             source,
@@ -416,6 +506,7 @@ __all__ = [
     "StorageSettings",
     "TelegramSettings",
     "TopicConfig",
+    "UnitConfig",
     "WebSettings",
     "load_settings",
     "resolve_config_path",

@@ -1,4 +1,5 @@
-"""The submission life cycle: the state machine between statuses, and references."""
+"""The submission life cycle: the state machine between statuses (every pair of status and
+move, legal or not, issue 18), and references."""
 
 from __future__ import annotations
 
@@ -10,27 +11,71 @@ import pytest
 from bot.core.workflow import (
     FINAL_STATUSES,
     IllegalTransition,
+    Move,
     Status,
+    advance,
+    allowed_moves,
     allowed_targets,
     check_transition,
     format_reference,
 )
 
 S = Status
-LEGAL = {
-    (S.NEW, S.ACCEPTED),
-    (S.NEW, S.REJECTED),
-    (S.NEW, S.DUPLICATE),
-    (S.ACCEPTED, S.FORWARDED),
-    (S.ACCEPTED, S.IN_PROGRESS),
-    (S.ACCEPTED, S.ANSWERED),
-    (S.FORWARDED, S.IN_PROGRESS),
-    (S.FORWARDED, S.ANSWERED),
-    (S.IN_PROGRESS, S.ANSWERED),
-    (S.ANSWERED, S.PUBLISHED),
-    (S.ANSWERED, S.CLOSED),
-    (S.PUBLISHED, S.CLOSED),
+M = Move
+# Written out by hand (not derived from the module): every legal (status, move) and where
+# it leads. Every other pair is refused.
+EXPECTED: dict[tuple[Status, Move], Status] = {
+    (S.NEW, M.ACCEPT): S.ACCEPTED,
+    (S.NEW, M.REJECT): S.REJECTED,
+    (S.NEW, M.DUPLICATE): S.DUPLICATE,
+    (S.REOPENED, M.ACCEPT): S.ACCEPTED,
+    (S.REOPENED, M.REJECT): S.REJECTED,
+    (S.REOPENED, M.DUPLICATE): S.DUPLICATE,
+    (S.ACCEPTED, M.FORWARD): S.FORWARDED,
+    (S.ACCEPTED, M.START): S.IN_PROGRESS,
+    (S.FORWARDED, M.START): S.IN_PROGRESS,
+    (S.ACCEPTED, M.RESPOND): S.ANSWERED,
+    (S.FORWARDED, M.RESPOND): S.ANSWERED,
+    (S.IN_PROGRESS, M.RESPOND): S.ANSWERED,
+    (S.ANSWERED, M.PUBLISH): S.PUBLISHED,
+    (S.ANSWERED, M.CLOSE): S.CLOSED,
+    (S.PUBLISHED, M.CLOSE): S.CLOSED,
+    # The office reopens what was rejected or merged by mistake.
+    (S.REJECTED, M.REOPEN): S.REOPENED,
+    (S.DUPLICATE, M.REOPEN): S.REOPENED,
+    # 派单, also again after a 退单 or a reopening.
+    (S.ACCEPTED, M.DISPATCH): S.DISPATCHED,
+    (S.FORWARDED, M.DISPATCH): S.DISPATCHED,
+    (S.IN_PROGRESS, M.DISPATCH): S.DISPATCHED,
+    (S.RETURNED, M.DISPATCH): S.DISPATCHED,
+    (S.REOPENED, M.DISPATCH): S.DISPATCHED,
+    (S.DISPATCHED, M.SIGN): S.SIGNED,
+    (S.DISPATCHED, M.BOUNCE): S.RETURNED,
+    (S.SIGNED, M.BOUNCE): S.RETURNED,
+    (S.RETURNED, M.TAKE_BACK): S.IN_PROGRESS,
+    (S.SIGNED, M.REQUEST_EXTENSION): S.EXTENSION_REQUESTED,
+    (S.EXTENSION_REQUESTED, M.APPROVE_EXTENSION): S.SIGNED,
+    (S.EXTENSION_REQUESTED, M.REFUSE_EXTENSION): S.SIGNED,
+    (S.SIGNED, M.FINISH): S.DONE_PENDING,
+    (S.EXTENSION_REQUESTED, M.FINISH): S.DONE_PENDING,
+    (S.DONE_PENDING, M.APPROVE_DONE): S.ANSWERED,
+    (S.DONE_PENDING, M.RETURN_DONE): S.SIGNED,
 }
+LEGAL = {(current, target) for (current, _), target in EXPECTED.items()}
+
+
+@pytest.mark.parametrize(("current", "move"), sorted(itertools.product(Status, Move)))
+def test_every_pair_of_status_and_move(current: Status, move: Move) -> None:
+    expected = EXPECTED.get((current, move))
+    if expected is not None:
+        assert advance(current, move) is expected
+        assert move in allowed_moves(current)
+        return
+    with pytest.raises(IllegalTransition) as info:
+        advance(current, move)
+    assert info.value.current is current and info.value.move is move
+    assert f"cannot {move.value} from {current.value}" in str(info.value)
+    assert move not in allowed_moves(current)
 
 
 @pytest.mark.parametrize(("current", "target"), sorted(LEGAL))
@@ -57,11 +102,17 @@ def test_refusal_lists_what_is_allowed() -> None:
         check_transition(S.NEW, S.CLOSED)
     with pytest.raises(IllegalTransition, match=r"none \(final status\)"):
         check_transition(S.CLOSED, S.NEW)
+    with pytest.raises(IllegalTransition, match="allowed moves: dispatch, take_back"):
+        # (sorted) what a returned item allows: the office re-dispatches or takes it back
+        advance(S.RETURNED, M.SIGN)
     assert isinstance(IllegalTransition(S.NEW, S.CLOSED), ValueError)
 
 
 def test_final_statuses() -> None:
+    # Ended: rejected and merged items can only be reopened by the office.
     assert {S.REJECTED, S.DUPLICATE, S.CLOSED} == FINAL_STATUSES
+    assert allowed_moves(S.CLOSED) == frozenset()
+    assert allowed_moves(S.REJECTED) == {M.REOPEN} == allowed_moves(S.DUPLICATE)
 
 
 def test_every_status_is_reachable_and_every_open_item_can_be_closed() -> None:
@@ -81,7 +132,7 @@ def test_every_status_is_reachable_and_every_open_item_can_be_closed() -> None:
         assert seen & FINAL_STATUSES, f"{status} can never end"
 
 
-def test_no_way_back() -> None:
+def test_no_way_back_on_the_office_path() -> None:
     order = [S.NEW, S.ACCEPTED, S.FORWARDED, S.IN_PROGRESS, S.ANSWERED, S.PUBLISHED, S.CLOSED]
     for current, target in LEGAL:
         if current in order and target in order:

@@ -1,19 +1,38 @@
 """The submission life cycle: kinds, statuses and the state machine between them.
 
-Pure domain code (no Telegram, no SQL). Every status change goes through
-:func:`check_transition`, so illegal moves are refused with a reason everywhere.
+Pure domain code (no Telegram, no SQL). The machine is a table of moves: each
+:class:`Move` (an action that changes an item's status) goes from some statuses to one
+target. Every status change goes through :func:`advance` (or, for the office's
+original moves, :func:`check_transition`), so illegal moves are refused with a reason
+everywhere.
+
+The office's part::
 
     new ──► accepted ──► forwarded ──► in_progress ──► answered ──► published ──► closed
      │          │  └─────────────────────►┘  ▲              │
      │          └────────────────────────────┘              └──────────────────► closed
-     ├──► rejected
-     └──► duplicate
+     ├──► rejected ──┐
+     └──► duplicate ─┴──► reopened (the office reopens it, with a reason)
 
-``closed`` is 销号: the ledger line is ticked off.
+The units' loop (issue 18; 派单 → 签收 → 办理 → 办结 → 审核)::
+
+    accepted / forwarded / in_progress / returned / reopened
+        ──dispatch──► dispatched ──sign──► signed ──finish──► done_pending ──approve──► answered
+                         │                  │  ▲  ▲                  │
+                         │ bounce           │  │  └────return_done───┘
+                         ▼                  │  └──approve/refuse_extension──┐
+                      returned ◄──bounce────┘──request_extension──► extension_requested
+                         └──take_back──► in_progress             (finish from there too)
+
+``closed`` is 销号: the ledger line is ticked off. ``rejected``, ``duplicate`` and
+``closed`` are the ended statuses (:data:`FINAL_STATUSES`: no work is due on them, an
+anonymous sender's link is deleted some days after); only the office's reopen leaves
+``rejected`` or ``duplicate``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 
@@ -29,44 +48,123 @@ class Status(StrEnum):
     DUPLICATE = "duplicate"  # 重复
     FORWARDED = "forwarded"  # 已转领导小组
     IN_PROGRESS = "in_progress"  # 办理中
+    DISPATCHED = "dispatched"  # 已派单 (awaiting the unit's 签收)
+    SIGNED = "signed"  # 已签收 (the unit handles it)
+    RETURNED = "returned"  # 已退单 (the office decides)
+    EXTENSION_REQUESTED = "extension_requested"  # 延期申请中
+    DONE_PENDING = "done_pending"  # 办结待审核
+    REOPENED = "reopened"  # 已重开 / 重办
     ANSWERED = "answered"  # 已答复
     PUBLISHED = "published"  # 已公开
     CLOSED = "closed"  # 已销号
 
 
-TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.NEW: frozenset({Status.ACCEPTED, Status.REJECTED, Status.DUPLICATE}),
-    Status.ACCEPTED: frozenset({Status.FORWARDED, Status.IN_PROGRESS, Status.ANSWERED}),
-    Status.FORWARDED: frozenset({Status.IN_PROGRESS, Status.ANSWERED}),
-    Status.IN_PROGRESS: frozenset({Status.ANSWERED}),
-    Status.ANSWERED: frozenset({Status.PUBLISHED, Status.CLOSED}),
-    Status.PUBLISHED: frozenset({Status.CLOSED}),
-    Status.REJECTED: frozenset(),
-    Status.DUPLICATE: frozenset(),
-    Status.CLOSED: frozenset(),
-}
+class Move(StrEnum):
+    """Every status-changing action, by the name the history and the tests use."""
 
-FINAL_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+    ACCEPT = "accept"
+    REJECT = "reject"
+    DUPLICATE = "duplicate"
+    FORWARD = "forward"
+    START = "start"
+    RESPOND = "respond"
+    PUBLISH = "publish"
+    CLOSE = "close"
+    REOPEN = "reopen"  # the office reopens a rejected or merged item
+    DISPATCH = "dispatch"  # 派单 (or re-dispatch)
+    SIGN = "sign"  # 签收
+    BOUNCE = "bounce"  # 退单
+    TAKE_BACK = "take_back"  # the office takes a returned item back
+    REQUEST_EXTENSION = "request_extension"  # 延期申请
+    APPROVE_EXTENSION = "approve_extension"
+    REFUSE_EXTENSION = "refuse_extension"
+    FINISH = "finish"  # 办结 (to the office's check)
+    APPROVE_DONE = "approve_done"  # 审核通过: the unit's answer is the response
+    RETURN_DONE = "return_done"  # 审核退回: back to the unit with a note
+
+
+S = Status
+_HANDLED_BY_OFFICE = (S.ACCEPTED, S.FORWARDED, S.IN_PROGRESS)
+# Each move: the statuses it may start from, and where it goes.
+MOVES: dict[Move, tuple[frozenset[Status], Status]] = {
+    Move.ACCEPT: (frozenset({S.NEW, S.REOPENED}), S.ACCEPTED),
+    Move.REJECT: (frozenset({S.NEW, S.REOPENED}), S.REJECTED),
+    Move.DUPLICATE: (frozenset({S.NEW, S.REOPENED}), S.DUPLICATE),
+    Move.FORWARD: (frozenset({S.ACCEPTED}), S.FORWARDED),
+    Move.START: (frozenset({S.ACCEPTED, S.FORWARDED}), S.IN_PROGRESS),
+    Move.RESPOND: (frozenset({*_HANDLED_BY_OFFICE}), S.ANSWERED),
+    Move.PUBLISH: (frozenset({S.ANSWERED}), S.PUBLISHED),
+    Move.CLOSE: (frozenset({S.ANSWERED, S.PUBLISHED}), S.CLOSED),
+    Move.REOPEN: (frozenset({S.REJECTED, S.DUPLICATE}), S.REOPENED),
+    Move.DISPATCH: (frozenset({*_HANDLED_BY_OFFICE, S.RETURNED, S.REOPENED}), S.DISPATCHED),
+    Move.SIGN: (frozenset({S.DISPATCHED}), S.SIGNED),
+    Move.BOUNCE: (frozenset({S.DISPATCHED, S.SIGNED}), S.RETURNED),
+    Move.TAKE_BACK: (frozenset({S.RETURNED}), S.IN_PROGRESS),
+    Move.REQUEST_EXTENSION: (frozenset({S.SIGNED}), S.EXTENSION_REQUESTED),
+    Move.APPROVE_EXTENSION: (frozenset({S.EXTENSION_REQUESTED}), S.SIGNED),
+    Move.REFUSE_EXTENSION: (frozenset({S.EXTENSION_REQUESTED}), S.SIGNED),
+    Move.FINISH: (frozenset({S.SIGNED, S.EXTENSION_REQUESTED}), S.DONE_PENDING),
+    Move.APPROVE_DONE: (frozenset({S.DONE_PENDING}), S.ANSWERED),
+    Move.RETURN_DONE: (frozenset({S.DONE_PENDING}), S.SIGNED),
+}
+del S
+
+
+def _transitions(
+    moves: Mapping[Move, tuple[frozenset[Status], Status]],
+) -> dict[Status, frozenset[Status]]:
+    targets: dict[Status, set[Status]] = {s: set() for s in Status}
+    for sources, target in moves.values():
+        for source in sources:
+            targets[source].add(target)
+    return {s: frozenset(t) for s, t in targets.items()}
+
+
+TRANSITIONS: dict[Status, frozenset[Status]] = _transitions(MOVES)
+# The ended statuses: no work is due (reopening is the office's exception).
+FINAL_STATUSES = frozenset({Status.REJECTED, Status.DUPLICATE, Status.CLOSED})
+# Statuses in which the item is with a unit (it appears in the unit's /tasks).
+UNIT_STATUSES = frozenset(
+    {Status.DISPATCHED, Status.SIGNED, Status.EXTENSION_REQUESTED, Status.DONE_PENDING}
+)
 
 
 class IllegalTransition(ValueError):
     """A status change the state machine does not allow."""
 
-    def __init__(self, current: Status, target: Status) -> None:
+    def __init__(self, current: Status, target: Status, move: Move | None = None) -> None:
         self.current = current
         self.target = target
-        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (final status)"
-        super().__init__(f"cannot go from {current} to {target}; allowed: {allowed}")
+        self.move = move
+        if move is None:
+            allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (final status)"
+            super().__init__(f"cannot go from {current} to {target}; allowed: {allowed}")
+        else:
+            moves = ", ".join(sorted(m for m in Move if current in MOVES[m][0])) or "none"
+            super().__init__(f"cannot {move} from {current}; allowed moves: {moves}")
 
 
 def allowed_targets(current: Status) -> frozenset[Status]:
     return TRANSITIONS[current]
 
 
+def allowed_moves(current: Status) -> frozenset[Move]:
+    return frozenset(m for m, (sources, _) in MOVES.items() if current in sources)
+
+
 def check_transition(current: Status, target: Status) -> None:
     """Raise IllegalTransition unless ``current -> target`` is allowed."""
     if target not in TRANSITIONS[current]:
         raise IllegalTransition(current, target)
+
+
+def advance(current: Status, move: Move) -> Status:
+    """The status ``move`` leads to from ``current``; IllegalTransition if it may not be
+    made from there."""
+    sources, target = MOVES[move]
+    if current not in sources:
+        raise IllegalTransition(current, target, move)
+    return target
 
 
 def format_reference(submission_id: int) -> str:

@@ -254,8 +254,6 @@ class InboxQueue(asyncio.Queue[object]):
         await super().put(item)
 
 
-
-
 class DurableBot(ExtBot[Any]):
     """The bot, with ``getUpdates`` answered only after the batch is in the inbox."""
 
