@@ -43,6 +43,7 @@ from handlers import (
     replies,
     reports,
     resident,
+    units,
 )
 from handlers import web as web_handlers
 from storage.repository import Clock, Repository, utc_now
@@ -185,6 +186,7 @@ def freeze_start_up_objects() -> None:
 def register_handlers(app: AnyApplication) -> None:
     settings = app.bot_data.services.settings
     app.add_handlers(fallback.build_guards(), group=fallback.GUARD_GROUP)
+    app.add_handlers(units.build_handlers(settings), group=units.UNIT_GROUP)
     app.add_handlers(replies.build_reply_handlers(settings), group=replies.REPLY_GROUP)
     app.add_handlers(
         admin_actions.build_prompt_handlers(settings), group=admin_actions.PROMPT_GROUP

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from functools import partial
+from typing import Protocol
 
 from telegram import ForceReply, Update
 from telegram.ext import (
@@ -26,7 +28,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.core import cards, handling, reviewing
+from bot.core import cards, handling, loop, reviewing
 from bot.core.access import TARGETS, Action, Actor, permitted
 from bot.core.copies import Origin
 from bot.core.env import Env
@@ -42,7 +44,8 @@ from handlers.context import Context, actor, edit_pressed, origin, reply, say
 log = logging.getLogger(__name__)
 
 CALLBACK = re.compile(
-    r"^adm:(?:st:(?P<status>[a-z_]+)|(?P<action>rej|dup|ask|asg|ans|fwd|pub|tp|card|next|tps))"
+    r"^adm:(?:st:(?P<status>[a-z_]+)|(?P<action>rej|dup|ask|asg|ans|fwd|pub|tp|card|next|tps"
+    r"|dsp|dsu|tbk|exy|exn|dok|dre|rop))"
     r":(?P<n>\d{1,18})(?::(?P<arg>[a-z][a-z0-9_]{0,31}))?$"
 )
 # Actions answered by a reply: the action, and the key of the question asked.
@@ -52,12 +55,29 @@ PROMPTS = {
     "ask": (Action.ASK, "admin.ask.ask"),
     "asg": (Action.ASSIGN, "admin.assign.ask"),
     "ans": (Action.RESPOND, "admin.answer.ask"),
+    "dre": (Action.RETURN_DONE, "admin.return_done.ask"),
+    "rop": (Action.REOPEN, "admin.reopen.ask"),
+    "dsu": (Action.DISPATCH, "admin.dispatch.ask"),
 }
 # Status changes a tap makes alone (``adm:st:<status>``).
 ONE_TAP = {TARGETS[a]: a for a in (Action.ACCEPT, Action.START, Action.CLOSE)}
 MAX_REPLY_CHARS = 3000
+UNIT_PROMPT = "u:"  # the prompts of handlers.units
 
-Tap = Callable[[Env, Actor, int], Awaitable[Result]]
+
+class Tap(Protocol):
+    def __call__(
+        self, env: Env, actor: Actor, item_id: int, /, *, key: int, origin: Origin | None
+    ) -> Awaitable[Result]: ...
+
+
+# The loop's one-tap decisions of the office (#18).
+LOOP_TAPS: dict[str, Tap] = {
+    "tbk": loop.take_back,
+    "exy": partial(loop.decide_extension, approve=True),
+    "exn": partial(loop.decide_extension, approve=False),
+    "dok": loop.approve_done,
+}
 
 
 async def _done(update: Update, context: Context, result: Result) -> None:
@@ -93,7 +113,16 @@ async def on_button(update: Update, context: Context) -> None:
     if match["status"]:
         await _change_status(update, context, who, number, match["status"], pressed)
     elif action in PROMPTS:
-        await _ask(update, context, who, number, action)
+        await _ask(update, context, who, number, action, match["arg"])
+    elif action == "dsp":
+        await edit_pressed(
+            update, markup=from_buttons(cards.unit_buttons(who.language, svc.settings, item))
+        )
+    elif action in LOOP_TAPS:
+        result = await LOOP_TAPS[action](
+            svc.core, who, number, key=update.update_id, origin=pressed
+        )
+        await _done(update, context, result)
     elif action == "fwd":
         await _done(
             update,
@@ -144,7 +173,9 @@ async def _change_status(
     await _done(update, context, result)
 
 
-async def _ask(update: Update, context: Context, who: Actor, number: int, short: str) -> None:
+async def _ask(
+    update: Update, context: Context, who: Actor, number: int, short: str, arg: str | None
+) -> None:
     """Ask for the text an action needs, as a ForceReply remembered in the database."""
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
@@ -153,12 +184,23 @@ async def _ask(update: Update, context: Context, who: Actor, number: int, short:
     if not permitted(who, action):
         await say(update, context, "button.stale")
         return
+    unit = svc.settings.unit(arg) if short == "dsu" else None
+    if short == "dsu":
+        if unit is None:
+            await say(update, context, "button.stale")
+            return
+        short = f"dsu:{unit.id}"  # the prompt remembers the unit chosen
     if await svc.repository.update_applied(update.update_id):
         return  # a replay: the question was asked (and remembered) before the crash
     item = await svc.repository.get_submission(number)
     if item is None:
         return
     values: dict[str, object] = {"ref": format_reference(number)}
+    if unit is not None:
+        values["unit"] = escape(unit.name(who.language))
+        values["days"] = handling.default_days(svc.settings, item)
+        workdays = svc.settings.office.deadline_unit == "workdays"
+        values["per"] = t(who.language, f"admin.dispatch.{'workdays' if workdays else 'days'}")
     if action is Action.ASSIGN:
         values["days"] = handling.default_days(svc.settings, item)
         owners = "、".join(svc.settings.office.owners)
@@ -200,6 +242,8 @@ async def on_prompt_reply(update: Update, context: Context) -> None:
         return
     repo = context.services.repository
     prompt = await repo.find_prompt(chat_id=chat.id, message_id=replied.message_id)
+    if prompt is not None and prompt[0].startswith(UNIT_PROMPT):
+        return  # a unit's prompt (an administrator may also work for a unit): handlers.units
     if prompt is None:
         if await repo.update_applied(update.update_id):
             # A replay of a reply that was acted on (and its prompt dropped) before a
@@ -239,6 +283,15 @@ async def _answer_prompt(
         assignment = handling.parse_assignment(text)
         assert assignment is not None  # the text is not empty
         return await handling.assign(env, who, number, assignment, key=key)
+    if short == "dre":
+        return await loop.return_done(env, who, number, text, key=key)
+    if short == "rop":
+        return await loop.reopen(env, who, number, text, key=key)
+    if short.startswith("dsu:"):
+        deadline, instruction = loop.split_dispatch(text)
+        return await loop.dispatch(
+            env, who, number, short[4:], deadline=deadline, instruction=instruction, key=key
+        )
     return await handling.respond(env, who, number, text, key=key)
 
 

@@ -51,6 +51,7 @@ def actor(update: Update, context: Context) -> Actor:
         place,
         language=context.chat_language,
         name=user.full_name if user else "",
+        chat_id=chat.id if chat else 0,
     )
 
 

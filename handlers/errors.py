@@ -30,7 +30,6 @@ async def on_error(update: object, context: Context) -> None:
         return
     lang = context.language
     try:
-        await update.effective_chat.send_message(
-            t(lang, "error.apology"))
+        await update.effective_chat.send_message(t(lang, "error.apology"))
     except Exception as exc:  # TelegramError, or an answer that cannot be read
         log.warning("could not send the apology for update=%s: %s", update_id, type(exc).__name__)

@@ -409,7 +409,7 @@ async def read_submission(fetch: Fetch, submission_id: int) -> Submission | None
 
 async def read_history(fetch: Fetch, submission_id: int) -> list[HistoryEntry]:
     rows = await fetch(
-        "SELECT at, actor, from_status, to_status, note FROM history"
+        "SELECT at, actor, from_status, to_status, note, step FROM history"
         " WHERE submission_id = ? ORDER BY id",
         (submission_id,),
     )
@@ -420,6 +420,7 @@ async def read_history(fetch: Fetch, submission_id: int) -> list[HistoryEntry]:
             from_status=Status(r["from_status"]) if r["from_status"] else None,
             to_status=Status(r["to_status"]),
             note=r["note"],
+            step=r["step"],
         )
         for r in rows
     ]
@@ -431,8 +432,7 @@ async def read_events(fetch: Fetch, submission_id: int) -> list[Event]:
         (submission_id,),
     )
     return [
-        Event(at=parse_dt(r["at"]), actor=r["actor"], kind=r["kind"], body=r["body"])
-        for r in rows
+        Event(at=parse_dt(r["at"]), actor=r["actor"], kind=r["kind"], body=r["body"]) for r in rows
     ]
 
 

@@ -22,7 +22,9 @@ from storage.labels import SOURCE_WEIGHTS, LabelledExample, add_label
 from storage.outbox import enqueue
 from storage.rows import iso, summary_record
 
-_SUMMARY_COLUMNS = "id, kind, topic_id, status, created_at, deadline"
+_SUMMARY_COLUMNS = (
+    "id, kind, topic_id, status, created_at, deadline, unit_id, sign_due, reopen_count"
+)
 
 
 def _like(term: str) -> str:

@@ -17,7 +17,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.core.records import CardSpec, CopyPlacement, OutboxEntry, Outgoing
+from bot.core.records import Attachment, CardSpec, CopyPlacement, OutboxEntry, Outgoing
 from bot.transport.outcomes import Decision, Delivered, FailedForGood, RetryLater
 from storage.base import RepositoryBase
 from storage.copies import add_copy
@@ -57,6 +57,8 @@ def _body(notice: Outgoing) -> dict[str, object]:
         body["photo"] = base64.b64encode(notice.photo).decode("ascii")
     if notice.card is not None:
         body["card"] = [notice.card.kind, notice.card.language]
+    if notice.attachment is not None:
+        body["attachment"] = notice.attachment.model_dump(mode="json", exclude_none=True)
     return body
 
 
@@ -79,6 +81,7 @@ def _entry(row: aiosqlite.Row) -> OutboxEntry:
         photo=base64.b64decode(photo) if photo else None,
         card=CardSpec(kind=card[0], language=card[1]) if card else None,
         copy_id=row["copy_id"],
+        attachment=Attachment.model_validate(body["attachment"]) if "attachment" in body else None,
     )
 
 

@@ -23,6 +23,7 @@ from storage.desk import DeskQueries
 from storage.effects import EffectQueries
 from storage.inbox import InboxQueries
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_label
+from storage.loop import LoopQueries
 from storage.office import OfficeQueries
 from storage.outbox import OutboxQueries, enqueue
 from storage.reports import ReportQueries
@@ -36,6 +37,7 @@ __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 class Repository(
     ResidentQueries,
     OfficeQueries,
+    LoopQueries,
     ReportQueries,
     OutboxQueries,
     CopyQueries,

@@ -7,6 +7,7 @@ import json
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import aiosqlite
 
@@ -77,6 +78,17 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         rating=row["rating"],
         published_at=_optional_dt(row["published_at"]),
         channel_message_id=row["channel_message_id"],
+        unit_id=row["unit_id"],
+        dispatched_at=_optional_dt(row["dispatched_at"]),
+        sign_due=_optional_dt(row["sign_due"]),
+        signed_at=_optional_dt(row["signed_at"]),
+        unit_done_at=_optional_dt(row["unit_done_at"]),
+        done_at=_optional_dt(row["done_at"]),
+        unit_answer=row["unit_answer"],
+        requested_deadline=_optional_dt(row["requested_deadline"]),
+        dispatch_note=row["dispatch_note"],
+        reopen_count=row["reopen_count"],
+        sender_told_unit=bool(row["sender_told_unit"]),
     )
 
 
@@ -92,7 +104,15 @@ def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
         status=Status(row["status"]),
         created_at=parse_dt(row["created_at"]),
         deadline=_optional_dt(row["deadline"]),
+        unit_id=_column(row, "unit_id"),
+        sign_due=_optional_dt(_column(row, "sign_due")),
+        reopen_count=_column(row, "reopen_count") or 0,
     )
+
+
+def _column(row: aiosqlite.Row, name: str) -> Any:
+    """A column the query may not have selected (summaries come from several queries)."""
+    return row[name] if name in row.keys() else None  # noqa: SIM118 (Row: in = values)
 
 
 # A draft is sealed as "<owner's draft pseudonym><separator><the Draft's JSON>".

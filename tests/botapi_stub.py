@@ -578,6 +578,11 @@ class FakeBotApi:
         self.flood: FloodControl | None = None
         self.webhook: JsonDict | None = None  # the parameters of the last setWebhook
         self.webhook_calls: list[JsonDict] = []
+        # Telegram's privacy mode, on by default for bots: in a group the bot gets only
+        # commands, replies to its own messages and messages that mention it; the rest is
+        # kept here and never delivered.
+        self.privacy_mode = True
+        self.withheld: list[JsonDict] = []
 
     # ---------------------------------------------------------------------------- lifecycle
     @property
@@ -675,6 +680,24 @@ class FakeBotApi:
         if reply_to is not None:
             content["reply_to_message"] = self._reply_target(chat_id, reply_to.message_id)
         return self._push_message(user, chat_id, content, source=text)
+
+    def send_group_photo(
+        self,
+        user: FakeUser,
+        chat_id: int,
+        *,
+        caption: str | None = None,
+        file_id: str = "PHOTO1",
+        reply_to: SentMessage | None = None,
+    ) -> int:
+        """A photo from ``user`` in the group ``chat_id``, maybe a reply."""
+        self._known_files.update({file_id, f"{file_id}-small"})
+        content: JsonDict = {"photo": _photo_sizes(file_id)}
+        if caption is not None:
+            content["caption"] = caption
+        if reply_to is not None:
+            content["reply_to_message"] = self._reply_target(chat_id, reply_to.message_id)
+        return self._push_message(user, chat_id, content, source=caption)
 
     def send_reply(self, user: FakeUser, to: SentMessage, text: str) -> int:
         """``user`` replies with ``text`` to the bot's message ``to``, in that message's chat."""
@@ -832,7 +855,23 @@ class FakeBotApi:
             **content,
         }
         self._chat(chat_id).messages[message["message_id"]] = _Stored(message, source, None)
+        if chat_id < 0 and chat_id not in self.channels and not self._bot_sees(message):
+            self.withheld.append(message)
+            return 0  # no update: the bot never learns of it
         return self.push({"message": message})
+
+    def _bot_sees(self, message: JsonDict) -> bool:
+        """Privacy mode: whether the bot gets this group message (a command, a reply to one
+        of its own messages, or a mention of it)."""
+        if not self.privacy_mode:
+            return True
+        text = message.get("text") or message.get("caption") or ""
+        if text.startswith("/"):
+            return True
+        replied = message.get("reply_to_message")
+        if replied is not None and (replied.get("from") or {}).get("id") == self.bot_user["id"]:
+            return True
+        return f"@{self.bot_user['username']}".lower() in text.lower()
 
     def _reply_target(self, chat_id: int, message_id: int) -> JsonDict:
         stored = self._chat(chat_id).messages.get(message_id)

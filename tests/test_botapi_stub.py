@@ -111,6 +111,27 @@ async def test_echo_round_trip(stub: FakeBotApi, app: AnyApp) -> None:
     assert any(call.method == "getUpdates" for call in stub.calls)
 
 
+async def test_privacy_mode_in_groups(stub: FakeBotApi, app: AnyApp) -> None:
+    """In a group the bot gets only commands, replies to its own messages and mentions
+    (Telegram's default for bots, #18); a reply to someone else's message is not delivered."""
+    group = -100900
+    assert stub.send_group_text(USER, group, "大家好") == 0  # plain chatter: withheld
+    assert stub.send_group_text(USER, group, "/ping") > 0
+    echoed = await stub.wait_for_text(group, "echo: /ping")
+    assert stub.send_group_text(OTHER, group, "同意") == 0
+    chatter = stub.withheld[-1]
+    assert stub.send_group_text(USER, group, "回复机器人", reply_to=echoed) > 0
+    await stub.wait_for_text(group, "echo: 回复机器人")
+    assert stub.send_group_text(USER, group, "@jindianzi_test_bot 在吗") > 0
+    await stub.wait_for_text(group, "echo: @jindianzi_test_bot 在吗")
+    someone = SentMessage("sendMessage", group, chatter["message_id"], None, None, None, {}, 0)
+    assert stub.send_group_text(OTHER, group, "回复别人", reply_to=someone) == 0
+    assert [m["text"] for m in stub.withheld] == ["大家好", "同意", "回复别人"]
+    stub.privacy_mode = False
+    assert stub.send_group_text(USER, group, "全都能看到") > 0
+    await stub.wait_for_text(group, "echo: 全都能看到")
+
+
 async def test_each_update_is_delivered_once(stub: FakeBotApi, app: AnyApp) -> None:
     first = stub.send_text(USER, "one")
     reply = await stub.wait_for_text(USER.id, "echo: one")

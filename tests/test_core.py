@@ -323,4 +323,6 @@ async def test_a_refused_press_refreshes_the_card_it_came_from(env: Env) -> None
     result = await reviewing.accept(env, admin(env, Place.OFFICE), number, key=None, origin=pressed)
     assert result.refusal is Refusal.ILLEGAL and result.refreshed == 1
     [(body,)] = rows(env, "SELECT body FROM outbox WHERE copy_id IS NOT NULL")
-    assert zh("status.rejected") in str(body) and "adm:" not in str(body)  # no buttons left
+    assert zh("status.rejected") in str(body)
+    # No button left but the office's reopen (#18: a rejected item can come back).
+    assert str(body).count("adm:") == 1 and f"adm:rop:{number}" in str(body)

@@ -123,13 +123,14 @@ async def test_reject_asks_a_reason_that_reaches_the_anonymous_sender(
         notes = [r[0] for r in db.execute("SELECT note FROM history WHERE to_status='rejected'")]
     assert notes == ["广场是居民活动场地，<不宜>改作停车场"]
     # Every copy of the card is kept current: the announcement now says 不予受理 and offers
-    # nothing (#16).
+    # nothing (#16) but the office's reopen (#18).
     edited = await stub.wait_for(
         OFFICE,
         after=mark,
         predicate=lambda m: m.method == "editMessageText" and m.message_id == card.message_id,
     )
-    assert zh("status.rejected") in edited.plain and edited.buttons == []
+    assert zh("status.rejected") in edited.plain
+    assert edited.buttons == [(zh("admin.action.reopen"), f"adm:rop:{number}")]
     # The old card's "accept" is now an illegal move: refused with the reason, nothing changes.
     mark = stub.mark()
     stub.press_button(ADMIN, card, "受理")

@@ -17,6 +17,7 @@ import pytest
 from babel.messages.catalog import Catalog
 
 from bot.config import LANGUAGES, Language
+from bot.core.access import LOOP_OFFICE_MOVES, UNIT_MOVES
 from bot.core.records import RATINGS, AttachmentType
 from bot.core.workflow import Kind, Status
 from bot.i18n import (
@@ -400,6 +401,13 @@ def family_members() -> dict[str, set[str]]:
             s.value for s in (Status.ACCEPTED, Status.REJECTED, Status.IN_PROGRESS, Status.CLOSED)
         },
         "cmd.": commands,
+        # #18: the history line of a units' loop step (bot/core/cards.py, tasks.py).
+        "step.": {m.value for m in (*LOOP_OFFICE_MOVES.values(), *UNIT_MOVES.values()) if m}
+        | {"note"},
+        # handlers/admin_actions.py: the unit deadlines count in.
+        "admin.dispatch.": {"workdays", "days"},
+        # bot/core/loop.py: why a typed deadline is refused (bot.core.deadlines.BadDeadline).
+        "loop.deadline.": {"bad", "past", "too_far"},
     }
 
 

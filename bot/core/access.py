@@ -15,7 +15,10 @@ Roles:
 - ``admin``: the campaign office (``roles.admin_ids``), in their private chat with the bot,
   in the office group or on the web desk; nowhere else (cards name named senders).
 - ``group``: a member of the leading group, in that group.
-- ``unit``: a member of an owner unit (issue 18), for their unit's items only.
+- ``unit``: someone who works for an owner unit (承办单位, ``[[units]]``), for their unit's
+  items only (the core function checks the item's unit): in the unit's group (anyone in
+  it, or only its ``member_ids`` when the unit lists them) or, for a listed member, in
+  their private chat with the bot.
 - ``system``: a scheduled job or the command line.
 
 An administrator in their private chat is also a resident there (they may send and follow
@@ -29,7 +32,7 @@ from enum import StrEnum
 
 from bot.config import Language, Settings
 from bot.core.records import DONE_STATUSES, Submission
-from bot.core.workflow import Status, allowed_targets
+from bot.core.workflow import Move, Status, allowed_moves, allowed_targets
 
 
 class Role(StrEnum):
@@ -46,6 +49,7 @@ class Place(StrEnum):
     PRIVATE = "private"  # their private chat with the bot
     OFFICE = "office"  # the office group (roles.office_chat_id)
     LEADING_GROUP = "leading_group"  # roles.leading_group_chat_id
+    UNIT = "unit"  # a unit's group ([[units]] chat_id)
     OTHER = "other"  # any other group or channel
     WEB = "web"  # the web desk (signed in)
     JOB = "job"  # a scheduled job, the command line
@@ -70,6 +74,21 @@ class Action(StrEnum):
     ANSWER = "answer"  # the sender answers the office's question
     RATE = "rate"  # the sender rates the response
     INSTRUCT = "instruct"  # the leading group's instruction (批示)
+    # The units' loop (#18). The office's:
+    DISPATCH = "dispatch"  # 派单 (again after a 退单)
+    TAKE_BACK = "take_back"  # a returned item back to the office
+    APPROVE_EXTENSION = "approve_extension"
+    REFUSE_EXTENSION = "refuse_extension"
+    APPROVE_DONE = "approve_done"  # 审核通过: the unit's answer becomes the response
+    RETURN_DONE = "return_done"  # 审核退回, with a note
+    REOPEN = "reopen"  # a rejected or merged item, with a reason
+    # The unit's (the office may record them too):
+    TASK = "task"  # the unit's task card (/tasks)
+    SIGN = "sign"  # 签收
+    BOUNCE = "bounce"  # 退单, with a reason
+    REQUEST_EXTENSION = "request_extension"  # 延期申请: a new date and a reason
+    NOTE = "note"  # 办理进展
+    FINISH = "finish"  # 办结: the answer and evidence
 
 
 OFFICE_ACTIONS = frozenset(
@@ -88,9 +107,32 @@ OFFICE_ACTIONS = frozenset(
         Action.SET_TOPIC,
     }
 )
-# The one table: the roles that may take each action (issue 18 adds the unit's).
+# The office's actions of the units' loop, and the move each makes.
+LOOP_OFFICE_MOVES: dict[Action, Move] = {
+    Action.DISPATCH: Move.DISPATCH,
+    Action.TAKE_BACK: Move.TAKE_BACK,
+    Action.APPROVE_EXTENSION: Move.APPROVE_EXTENSION,
+    Action.REFUSE_EXTENSION: Move.REFUSE_EXTENSION,
+    Action.APPROVE_DONE: Move.APPROVE_DONE,
+    Action.RETURN_DONE: Move.RETURN_DONE,
+    Action.REOPEN: Move.REOPEN,
+}
+OFFICE_ACTIONS = OFFICE_ACTIONS | frozenset(LOOP_OFFICE_MOVES)
+# The unit's actions, and the move each makes (a note moves nothing).
+UNIT_MOVES: dict[Action, Move | None] = {
+    Action.TASK: None,
+    Action.SIGN: Move.SIGN,
+    Action.BOUNCE: Move.BOUNCE,
+    Action.REQUEST_EXTENSION: Move.REQUEST_EXTENSION,
+    Action.NOTE: None,
+    Action.FINISH: Move.FINISH,
+}
+# Statuses in which a unit's progress note is taken.
+NOTE_STATUSES = frozenset({Status.SIGNED, Status.EXTENSION_REQUESTED})
+# The one table: the roles that may take each action.
 PERMITTED: dict[Action, frozenset[Role]] = {
     **{action: frozenset({Role.ADMIN}) for action in OFFICE_ACTIONS},
+    **{action: frozenset({Role.UNIT, Role.ADMIN}) for action in UNIT_MOVES},
     Action.SUBMIT: frozenset({Role.RESIDENT}),
     Action.ANSWER: frozenset({Role.RESIDENT}),
     Action.RATE: frozenset({Role.RESIDENT}),
@@ -142,7 +184,13 @@ class Actor:
 
 
 def identify(
-    settings: Settings, user_id: int | None, place: Place, *, language: Language, name: str = ""
+    settings: Settings,
+    user_id: int | None,
+    place: Place,
+    *,
+    language: Language,
+    name: str = "",
+    chat_id: int = 0,
 ) -> Actor:
     """The actor a user is at a place, with every role that applies there (from the
     configuration only)."""
@@ -156,7 +204,26 @@ def identify(
         roles.add(Role.RESIDENT)
     if place is Place.LEADING_GROUP and user_id is not None:
         roles.add(Role.GROUP)
-    return Actor(frozenset(roles), language, user_id, name)
+    unit = unit_for(settings, user_id, place, chat_id)
+    if unit is not None:
+        roles.add(Role.UNIT)
+    return Actor(frozenset(roles), language, user_id, name, unit)
+
+
+def unit_for(settings: Settings, user_id: int | None, place: Place, chat_id: int) -> str | None:
+    """The unit a user acts for at a place: in a unit's group, anyone in it (or only the
+    unit's ``member_ids`` when it lists them); in a private chat, a listed member."""
+    if user_id is None:
+        return None
+    if place is Place.UNIT:
+        unit = settings.unit_of_chat(chat_id)
+        if unit is not None and (not unit.member_ids or user_id in unit.member_ids):
+            return unit.id
+        return None
+    if place is Place.PRIVATE:
+        member = settings.unit_of_member(user_id)
+        return member.id if member is not None else None
+    return None
 
 
 def system(language: Language) -> Actor:
@@ -173,15 +240,34 @@ def place_of(settings: Settings, chat_id: int, *, private: bool) -> Place:
         return Place.OFFICE
     if roles.leading_group_chat_id and chat_id == roles.leading_group_chat_id:
         return Place.LEADING_GROUP
+    if settings.unit_of_chat(chat_id) is not None:
+        return Place.UNIT
     return Place.OTHER
 
 
 def permitted(actor: Actor, action: Action) -> bool:
     """Whether one of the actor's roles may take the action (ownership, for a resident's
-    actions, and the item's state are checked by the core function)."""
+    actions, the unit of a unit's, and the item's state are checked by the core function)."""
     return bool(actor.roles & PERMITTED[action]) or (
         Role.SYSTEM in actor.roles and action in OFFICE_ACTIONS
     )
+
+
+def may_work_on(actor: Actor, item: Submission) -> bool:
+    """Whether the actor may act on the item as its unit: the office (or the system) on
+    every item, a unit's people on their unit's items only."""
+    if actor.has(Role.ADMIN) or actor.has(Role.SYSTEM):
+        return True
+    return actor.has(Role.UNIT) and item.unit_id is not None and item.unit_id == actor.unit_id
+
+
+def unit_actions(item: Submission) -> list[Action]:
+    """The unit's actions the item's status allows now, in the order task cards show them."""
+    moves = allowed_moves(item.status)
+    actions = [a for a, move in UNIT_MOVES.items() if move is not None and move in moves]
+    if item.status in NOTE_STATUSES:
+        actions.insert(1 if Action.SIGN in actions else 0, Action.NOTE)
+    return actions
 
 
 def office_actions(settings: Settings, item: Submission) -> list[Action]:
@@ -198,9 +284,15 @@ def office_actions(settings: Settings, item: Submission) -> list[Action]:
         for action, target in TARGETS.items()
         if target in allowed and configured.get(action, True)
     ]
+    moves = allowed_moves(item.status)
+    actions += [
+        action
+        for action, move in LOOP_OFFICE_MOVES.items()
+        if move in moves and (action is not Action.DISPATCH or settings.units)
+    ]
     if item.status not in DONE_STATUSES:
-        if item.status is not Status.NEW:
-            actions.append(Action.ASSIGN)
+        if item.status is not Status.NEW and not settings.units:
+            actions.append(Action.ASSIGN)  # the free-text owner, where there are no units
         actions += [Action.ASK, Action.SET_TOPIC]
     return actions
 

@@ -13,6 +13,11 @@ press is checked against the configured administrators):
     adm:pub:<n>             publish item and response to the channel
     adm:tp:<n>              list topics;  adm:tps:<n>:<topic id>  set one
     adm:card:<n>            show the card's actions again
+    adm:dsp:<n>             派单: list the units;  adm:dsu:<n>:<unit id>  ask deadline
+                            and instruction for that unit
+    adm:tbk|exy|exn|dok:<n> take a returned item back / approve or refuse an extension /
+                            approve a unit's 办结
+    adm:dre|rop:<n>         ask the note returning a 办结 / the reason to reopen
     adm:next:<n>            the next item awaiting review after n
     rate:<n>:<rating>       (residents) rate the response to their item n
 """
@@ -63,6 +68,14 @@ BUTTONS: dict[Action, tuple[str, str]] = {
     Action.ASSIGN: ("admin.action.assign", "asg"),
     Action.ASK: ("admin.action.ask", "ask"),
     Action.SET_TOPIC: ("admin.action.topic", "tp"),
+    # The units' loop (#18).
+    Action.DISPATCH: ("admin.action.dispatch", "dsp"),
+    Action.TAKE_BACK: ("admin.action.take_back", "tbk"),
+    Action.APPROVE_EXTENSION: ("admin.action.approve_extension", "exy"),
+    Action.REFUSE_EXTENSION: ("admin.action.refuse_extension", "exn"),
+    Action.APPROVE_DONE: ("admin.action.approve_done", "dok"),
+    Action.RETURN_DONE: ("admin.action.return_done", "dre"),
+    Action.REOPEN: ("admin.action.reopen", "rop"),
 }
 # The callback action of each button, back to its action.
 CALLBACK_ACTIONS = {callback: action for action, (_, callback) in BUTTONS.items()}
@@ -134,12 +147,24 @@ def item_card(
         t(lang, "field.sender", value=sender),
         t(lang, "field.date", value=local_time(item.created_at, tz)),
     )
-    if item.owner and item.deadline:
+    if item.unit_id is not None:
+        unit = settings.unit(item.unit_id)
+        name = unit.name(lang) if unit is not None else item.unit_id
+        due = local_date(item.deadline, tz) if item.deadline else "—"
+        card.add(t(lang, "field.unit", unit=escape(name), deadline=due))
+    elif item.owner and item.deadline:
+        # Assigned as free text before units existed (#18): shown as such.
         card.add(
             t(lang, "field.owner", owner=escape(item.owner), deadline=local_date(item.deadline, tz))
         )
     if now is not None and (days := item.overdue_days(now)):
         card.add(tn(lang, "field.overdue", days, days=days))
+    if now is not None and item.unsigned(now):
+        card.add(t(lang, "field.unsigned"))
+    if item.requested_deadline is not None:
+        card.add(t(lang, "field.extension_pending", date=local_date(item.requested_deadline, tz)))
+    if item.reopen_count:
+        card.add(t(lang, "field.reopened", count=str(item.reopen_count)))
     if item.duplicate_of:
         card.add(t(lang, "field.duplicate_of", ref=format_reference(item.duplicate_of)))
     files = [a for a in item.attachments if a.type != "location"]
@@ -154,6 +179,13 @@ def item_card(
         card.add(t(lang, "field.similar", value=refs))
     card.add("")
     card.add_text(item.text, weight=TEXT_WEIGHT)
+    if item.unit_answer:
+        card.add("")
+        card.add_text(
+            item.unit_answer,
+            lambda v: t(lang, "field.unit_answer", value=v),
+            weight=RESPONSE_WEIGHT,
+        )
     if item.response:
         card.add("")
         card.add_text(
@@ -169,7 +201,8 @@ def item_card(
     if history or events:
         card.add("", t(lang, "detail.history"))
         for entry in history:
-            line = f"{local_date(entry.at, tz)} {status_label(lang, entry.to_status)}"
+            label = t(lang, f"step.{entry.step}") if entry.step else None
+            line = f"{local_date(entry.at, tz)} {label or status_label(lang, entry.to_status)}"
             if entry.note:
                 card.add_text(shorten(entry.note, NOTE_CHARS), f"{line} — ".__add__)
             else:
@@ -264,6 +297,17 @@ def card_buttons(
         second.append((t(lang, "admin.action.next"), f"adm:next:{n}"))
     rows = [first[i : i + 3] for i in range(0, len(first), 3)] + [second[:2], second[2:]]
     return tuple(tuple(r) for r in rows if r)
+
+
+def unit_buttons(lang: Language, settings: Settings, item: Submission) -> Buttons:
+    """The units to dispatch an item to (the current one marked), and "back"."""
+    choices = [
+        (("• " if u.id == item.unit_id else "") + u.name(lang), f"adm:dsu:{item.id}:{u.id}")
+        for u in settings.units
+    ]
+    rows = [tuple(choices[i : i + 2]) for i in range(0, len(choices), 2)]
+    rows.append(((t(lang, "admin.action.back"), f"adm:card:{item.id}"),))
+    return tuple(rows)
 
 
 def topic_buttons(lang: Language, settings: Settings, item: Submission) -> Buttons:

@@ -26,16 +26,18 @@ from bot.core.access import Role
 from bot.core.cards import card_buttons, item_card
 from bot.core.env import Env
 from bot.core.records import CardCopy, CardSpec, Event, HistoryEntry, Outgoing, Submission
+from bot.core.tasks import gone_card, task_buttons, task_card
 from bot.i18n import resolve_language, t
 
 
 class CopyKind(StrEnum):
-    """How a copy is rendered (issue 18 adds the unit's task card)."""
+    """How a copy is rendered."""
 
     ANNOUNCE = "announce"  # the office chat's announcement of a new item
     SHOW = "show"  # /show (and a card pressed that was sent before copies were recorded)
     REVIEW = "review"  # /review: also the "next" button
     GROUP = "group"  # the leading group's copy: no buttons; a reply is an instruction
+    TASK = "task"  # a unit's task card (#18): the unit's buttons; a reply is a progress note
 
 
 # Whose buttons each kind of copy shows.
@@ -44,6 +46,7 @@ ROLE_OF: dict[CopyKind, Role] = {
     CopyKind.SHOW: Role.ADMIN,
     CopyKind.REVIEW: Role.ADMIN,
     CopyKind.GROUP: Role.GROUP,
+    CopyKind.TASK: Role.UNIT,
 }
 HEADINGS = {CopyKind.ANNOUNCE: "admin.announce", CopyKind.GROUP: "group.card.heading"}
 
@@ -56,6 +59,9 @@ class Origin:
     chat_id: int
     message_id: int
     language: Language
+    # How the pressed card is rendered if it has to be recorded now: a unit's press is on a
+    # task card, never on the office's card (which names named senders in full).
+    kind: str = "show"
 
 
 def spec(kind: CopyKind, language: Language) -> CardSpec:
@@ -76,6 +82,8 @@ def render_copy(
         return None
     lang = resolve_language(copy.language)
     kind = CopyKind(copy.kind) if copy.kind in CopyKind.__members__.values() else CopyKind.SHOW
+    if kind is CopyKind.TASK:
+        return _task_copy(env, item, history, events, copy, route, lang)
     heading = t(lang, HEADINGS[kind]) if kind in HEADINGS else None
     office = ROLE_OF[kind] is Role.ADMIN
     card = item_card(
@@ -92,6 +100,29 @@ def render_copy(
         card_buttons(lang, env.settings, item, review=kind is CopyKind.REVIEW) if office else ()
     )
     return Outgoing(chat_enc=route, text=card.text, buttons=buttons, copy_id=copy.id)
+
+
+def _task_copy(
+    env: Env,
+    item: Submission,
+    history: Sequence[HistoryEntry],
+    events: Sequence[Event],
+    copy: CardCopy,
+    route: str,
+    lang: Language,
+) -> Outgoing:
+    """A unit's task card as it is now, or, in a chat that is no longer the item's unit's
+    (re-dispatched elsewhere, taken back), only that it is no longer theirs."""
+    unit = env.settings.unit(item.unit_id)
+    chat = env.secrets.decrypt_int(copy.chat_enc)
+    reached = unit is not None and chat is not None and chat in (unit.chat_id, *unit.member_ids)
+    if not reached:
+        card = gone_card(lang, item)
+        return Outgoing(chat_enc=route, text=card.text, copy_id=copy.id)
+    card = task_card(lang, env.settings, item, history=history, events=events, now=env.now())
+    return Outgoing(
+        chat_enc=route, text=card.text, buttons=task_buttons(lang, item), copy_id=copy.id
+    )
 
 
 async def record(
@@ -138,9 +169,8 @@ async def adopt(env: Env, item_id: int, origin: Origin | None) -> None:
     """Record the card a button was pressed on as a copy, if it is not yet (a card sent
     before copies were recorded, or forgotten), so that it is refreshed with the others."""
     if origin is not None and not await _is_recorded(env, item_id, origin):
-        await record(
-            env, item_id, CopyKind.SHOW, origin.language, origin.chat_id, origin.message_id
-        )
+        kind = CopyKind.TASK if origin.kind == CopyKind.TASK else CopyKind.SHOW
+        await record(env, item_id, kind, origin.language, origin.chat_id, origin.message_id)
 
 
 async def refresh(env: Env, item_id: int, *, origin: Origin | None = None) -> int:

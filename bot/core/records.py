@@ -120,9 +120,28 @@ class Submission(_Record):
     rating: Rating | None = None
     published_at: datetime | None = None
     channel_message_id: int | None = None
+    # The units' loop (#18): the unit it is dispatched to (a [[units]] id; ``owner`` is the
+    # free text of items assigned before units existed) and the times of its steps.
+    unit_id: str | None = None
+    dispatched_at: datetime | None = None
+    sign_due: datetime | None = None
+    signed_at: datetime | None = None
+    unit_done_at: datetime | None = None
+    done_at: datetime | None = None
+    unit_answer: str | None = None  # the unit's 办结 answer, awaiting the office's check
+    requested_deadline: datetime | None = None  # a pending 延期申请
+    dispatch_note: str | None = None  # the office's instruction with the 派单
+    reopen_count: int = 0
+    sender_told_unit: bool = False
 
     def overdue_days(self, now: datetime) -> int:
         return overdue_days(self.deadline, self.status, now)
+
+    def unsigned(self, now: datetime) -> bool:
+        """Dispatched and not signed for within the sign-for limit."""
+        return (
+            self.status is Status.DISPATCHED and self.sign_due is not None and now > self.sign_due
+        )
 
     @property
     def reference(self) -> str:
@@ -131,10 +150,18 @@ class Submission(_Record):
 
 class HistoryEntry(_Record):
     at: datetime
-    actor: str  # "sender", "admin:<telegram id>" or "system"
+    actor: str  # "sender", "admin:<telegram id>", "unit:<id>:<telegram id>" or "system"
     from_status: Status | None
     to_status: Status
     note: str | None = None
+    step: str | None = None  # the units' loop step it records (bot.core.workflow.Move, "note")
+
+
+class UnitFile(_Record):
+    """A file a unit sent with a progress note or its 办结."""
+
+    step: str
+    attachment: Attachment
 
 
 class SubmissionSummary(_Record):
@@ -144,6 +171,14 @@ class SubmissionSummary(_Record):
     status: Status
     created_at: datetime
     deadline: datetime | None = None
+    unit_id: str | None = None
+    sign_due: datetime | None = None
+    reopen_count: int = 0
+
+    def unsigned(self, now: datetime) -> bool:
+        return (
+            self.status is Status.DISPATCHED and self.sign_due is not None and now > self.sign_due
+        )
 
     def overdue_days(self, now: datetime) -> int:
         return overdue_days(self.deadline, self.status, now)
@@ -209,6 +244,8 @@ class Outgoing(_Record):
     card: CardSpec | None = None
     # Not a new message: an edit of that card copy (its chat and message are on its row).
     copy_id: int | None = None
+    # A file sent again by its Telegram file id (or a location), ``text`` as its caption.
+    attachment: Attachment | None = None
 
 
 class OutboxEntry(_Record):
@@ -228,3 +265,4 @@ class OutboxEntry(_Record):
     photo: bytes | None = None
     card: CardSpec | None = None
     copy_id: int | None = None
+    attachment: Attachment | None = None

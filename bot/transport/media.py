@@ -38,24 +38,29 @@ def attachment_from_message(message: Message) -> Attachment | None:
     return None
 
 
-async def send_attachment(bot: Bot, chat_id: int, attachment: Attachment, *, caption: str) -> None:
+async def send_attachment(
+    bot: Bot, chat_id: int, attachment: Attachment, *, caption: str
+) -> Message | None:
     """Send a stored attachment to a chat by its file id (any size: unlike getFile,
-    sending by file id has no 20 MB limit), or the location."""
+    sending by file id has no 20 MB limit), or the location; the message sent (None: there
+    was nothing to send)."""
     a = attachment
     if a.type == "location":
         if a.latitude is not None and a.longitude is not None:
-            await bot.send_location(chat_id, latitude=a.latitude, longitude=a.longitude)
-    elif a.file_id is None:
-        return
-    elif a.type == "photo":
-        await bot.send_photo(chat_id, a.file_id, caption=caption)
-    elif a.type == "document":
-        await bot.send_document(chat_id, a.file_id, caption=caption)
-    elif a.type == "voice":
-        await bot.send_voice(chat_id, a.file_id, caption=caption)
-    elif a.type == "audio":
-        await bot.send_audio(chat_id, a.file_id, caption=caption)
-    elif a.type == "video":
-        await bot.send_video(chat_id, a.file_id, caption=caption)
-    elif a.type == "video_note":
-        await bot.send_video_note(chat_id, a.file_id)
+            return await bot.send_location(chat_id, latitude=a.latitude, longitude=a.longitude)
+        return None
+    if a.file_id is None:
+        return None
+    if a.type == "photo":
+        return await bot.send_photo(chat_id, a.file_id, caption=caption)
+    if a.type == "document":
+        return await bot.send_document(chat_id, a.file_id, caption=caption)
+    if a.type == "voice":
+        return await bot.send_voice(chat_id, a.file_id, caption=caption)
+    if a.type == "audio":
+        return await bot.send_audio(chat_id, a.file_id, caption=caption)
+    if a.type == "video":
+        return await bot.send_video(chat_id, a.file_id, caption=caption)
+    if a.type == "video_note":
+        return await bot.send_video_note(chat_id, a.file_id)
+    return None

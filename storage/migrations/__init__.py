@@ -23,8 +23,9 @@ from importlib import resources
 
 import aiosqlite
 
-# Numbers held for migrations on branches in flight (none now); drop each when merged.
-RESERVED: frozenset[int] = frozenset()
+# Numbers held for migrations on branches in flight; drop each when merged. wt/loop (#18)
+# numbers its migration 0030 while other branches land theirs (the lead renumbers).
+RESERVED: frozenset[int] = frozenset(range(14, 30))
 
 # A Python step of a migration: runs on the connection inside the migration's transaction.
 Step = Callable[[aiosqlite.Connection], Awaitable[None]]
