@@ -68,7 +68,13 @@ async def _done(update: Update, context: Context, result: Result) -> None:
 
 
 async def on_button(update: Update, context: Context) -> None:
-    """A press on a task card: 签收 at once; the others ask for their text."""
+    """A press on a task card: 签收 at once; the others ask for their text. Handled here
+    and nowhere else (the press never reaches the stale-button fallback)."""
+    await _on_button(update, context)
+    raise ApplicationHandlerStop
+
+
+async def _on_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     match = CALLBACK.match(query.data or "")

@@ -681,7 +681,7 @@ class FakeBotApi:
             content["reply_to_message"] = self._reply_target(chat_id, reply_to.message_id)
         return self._push_message(user, chat_id, content, source=text)
 
-    def send_group_photo(
+    def send_chat_photo(
         self,
         user: FakeUser,
         chat_id: int,
@@ -690,7 +690,8 @@ class FakeBotApi:
         file_id: str = "PHOTO1",
         reply_to: SentMessage | None = None,
     ) -> int:
-        """A photo from ``user`` in the group ``chat_id``, maybe a reply."""
+        """A photo from ``user`` in the chat ``chat_id`` (a group, or their private chat), maybe
+        a reply."""
         self._known_files.update({file_id, f"{file_id}-small"})
         content: JsonDict = {"photo": _photo_sizes(file_id)}
         if caption is not None:

@@ -1,0 +1,383 @@
+"""End to end (#18): items walk the units' loop through the real Application against the
+stand-in: 派单 to a unit's group and to a unit of individual members, 签收, 退单 and
+re-dispatch, an approved and a refused 延期申请, progress notes as replies to the task card
+(privacy mode), a returned and an approved 办结; what each chat received, and what it did
+not (no unit sees another unit's items, a named sender's id or username, or anything of an
+anonymous sender); an outsider's press changes nothing; a restart in the middle of a step
+loses nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from bot.config import Settings
+from bot.i18n import t
+from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
+from tests.conftest import ADMIN, BotRunner, Chat
+from tests.test_e2e_office import submit
+
+OFFICE = -1001234567
+CJB_GROUP = -1009000  # the construction office's group
+ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英", username="li_xiuying")
+BOB = FakeUser(id=555000111, first_name="王", last_name="强", username="wang_qiang")
+CJB_CLERK = FakeUser(id=4001, first_name="城建", last_name="小张")
+CJB_PASSER_BY = FakeUser(id=4009, first_name="路人")  # in the group, not a listed member
+HBS_MEMBER = FakeUser(id=4002, first_name="环保", last_name="小刘")
+OUTSIDER = FakeUser(id=4999, first_name="外人")
+IDENTITIES = ("987654321", "li_xiuying", "555000111", "wang_qiang", "王 强", "王强")
+
+
+def zh(key: str, **values: object) -> str:
+    return t("zh-Hans", key, **values)
+
+
+def row(settings: Settings, number: int, columns: str) -> tuple[object, ...]:
+    with sqlite3.connect(settings.storage.path) as db:
+        found = db.execute(f"SELECT {columns} FROM submissions WHERE id = ?", (number,))
+        return tuple(found.fetchone())
+
+
+def status(settings: Settings, number: int) -> str:
+    return str(row(settings, number, "status")[0])
+
+
+@pytest.fixture
+async def loop_bot(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> AsyncIterator[BotRunner]:
+    settings = make_settings(
+        stub,
+        roles={"office_chat_id": OFFICE},
+        limits={"max_submissions_per_hour": 0},
+        units=[
+            {
+                "id": "cjb",
+                "names": {"zh-Hans": "城建办", "en": "Construction office"},
+                "chat_id": CJB_GROUP,
+                "member_ids": [CJB_CLERK.id],
+            },
+            {
+                "id": "hbs",
+                "names": {"zh-Hans": "环保所", "en": "Environment station"},
+                "member_ids": [HBS_MEMBER.id],
+                "tell_sender": False,
+            },
+        ],
+    )
+    runner = BotRunner(settings)
+    await runner.start()
+    try:
+        yield runner
+    finally:
+        await runner.stop()
+
+
+def current(stub: FakeBotApi, message: SentMessage) -> SentMessage:
+    """The message as the chat shows it now (its last send or edit)."""
+    return [
+        m for m in stub.sent if m.chat_id == message.chat_id and m.message_id == message.message_id
+    ][-1]
+
+
+async def press_when_shown(
+    stub: FakeBotApi, user: FakeUser, message: SentMessage, label: str
+) -> int:
+    """Press ``label`` on ``message`` once its copy shows that button (the edits of a card
+    come through the outbox, after the answer to the press before); returns the mark."""
+    shown = await stub.wait_for(
+        message.chat_id,
+        predicate=lambda m: (
+            m.message_id == message.message_id
+            and m is current(stub, message)
+            and any(label in text for text, _ in m.buttons)
+        ),
+    )
+    mark = stub.mark()
+    stub.press_button(user, shown, label)
+    return mark
+
+
+async def answer_prompt(
+    stub: FakeBotApi, user: FakeUser, chat: int, ref: str, text: str, mark: int
+) -> int:
+    """Wait for the bot's ForceReply question about ``ref`` in ``chat`` and reply to it."""
+    prompt = await stub.wait_for(
+        chat,
+        after=mark,
+        predicate=lambda m: (
+            ref in m.plain and (m.params.get("reply_markup") or {}).get("force_reply") is True
+        ),
+    )
+    after = stub.mark()
+    stub.send_reply(user, prompt, text)
+    return after
+
+
+async def dispatch(stub: FakeBotApi, card: SentMessage, unit: str, number: int, text: str) -> int:
+    """The office presses 派单 on ``card`` (unless the units are still listed), picks
+    ``unit``, answers the question."""
+    mark = stub.mark()
+    units = current(stub, card)
+    if not any(f"adm:dsu:{number}:" in d for _, d in units.buttons):
+        stub.press_button(ADMIN, units, zh("admin.action.dispatch"))
+        units = await stub.wait_for(
+            card.chat_id,
+            after=mark,
+            predicate=lambda m: (
+                m.message_id == card.message_id
+                and any(f"adm:dsu:{number}:" in d for _, d in m.buttons)
+            ),
+        )
+    stub.press(ADMIN, units, units.button_data(unit))
+    return await answer_prompt(stub, ADMIN, card.chat_id, f"#{number}", text, mark)
+
+
+async def office_card(stub: FakeBotApi, number: int) -> SentMessage:
+    return await stub.wait_for(
+        OFFICE, predicate=lambda m: f"#{number} " in m.plain and bool(m.buttons)
+    )
+
+
+async def accept(stub: FakeBotApi, number: int, sender: FakeUser) -> SentMessage:
+    """The office accepts item ``number`` on its announcement; the card once it offers 派单."""
+    card = await office_card(stub, number)
+    mark = stub.mark()
+    stub.press_button(ADMIN, card, "受理")
+    await stub.wait_for_text(sender.id, f"#{number}", after=mark)
+    return await stub.wait_for(
+        OFFICE,
+        after=mark,
+        predicate=lambda m: (
+            m.message_id == card.message_id
+            and zh("admin.action.dispatch") in [label for label, _ in m.buttons]
+        ),
+    )
+
+
+def unit_saw(stub: FakeBotApi, *chats: int) -> str:
+    return "\n".join(m.plain for m in stub.sent if m.chat_id in chats)
+
+
+async def test_a_named_item_walks_the_loop_with_bounce_extension_and_returned_done(
+    stub: FakeBotApi, loop_bot: BotRunner
+) -> None:
+    settings = loop_bot.settings
+    alice = Chat(stub, ALICE)
+    number = await submit(alice, "村口路灯坏了一个多星期，晚上很黑", anonymous=False)
+    ref = f"#{number}"
+    card = await accept(stub, number, ALICE)
+    # 派单 to the construction office's group: a bad deadline is refused with the reason.
+    mark = await dispatch(stub, card, "城建办", number, "明天 请核实")
+    refusal = await stub.wait_for_text(OFFICE, "明天", after=mark)
+    assert refusal.plain == zh("loop.deadline.bad", value="明天")
+    assert status(settings, number) == "accepted"
+    mark = await dispatch(stub, card, "城建办", number, "默认 请三天内到现场核实")
+    task = await stub.wait_for(
+        CJB_GROUP, after=mark, predicate=lambda m: ref in m.plain and bool(m.buttons)
+    )
+    assert "村口路灯坏了" in task.plain and "请三天内到现场核实" in task.plain
+    assert "李 秀英" in task.plain  # named: the name the sender gave, nothing more
+    told = await stub.wait_for_text(ALICE.id, "城建办", after=mark)
+    deadline = str(row(settings, number, "deadline")[0])
+    assert status(settings, number) == "dispatched"
+    # Somebody in the group who is not a listed member, and an outsider, change nothing.
+    for who in (CJB_PASSER_BY, OUTSIDER):
+        stub.press_button(who, task, zh("unit.action.sign"))
+    await stub.wait_idle()
+    assert status(settings, number) == "dispatched"
+    assert row(settings, number, "signed_at")[0] is None
+    # 退单 with a reason; the bot restarts between the question and the answer.
+    mark = stub.mark()
+    stub.press_button(CJB_CLERK, task, zh("unit.action.bounce"))
+    prompt = await stub.wait_for(
+        CJB_GROUP, after=mark, predicate=lambda m: "force_reply" in str(m.params)
+    )
+    await loop_bot.restart()
+    mark = stub.mark()
+    stub.send_reply(CJB_CLERK, prompt, "路灯归供电所管，不是城建办")
+    bounced = await stub.wait_for_text(OFFICE, "路灯归供电所管", after=mark)
+    assert "城建办" in bounced.plain and ref in bounced.plain
+    assert status(settings, number) == "returned"
+    assert [label for label, _ in bounced.buttons] == [
+        zh("admin.action.dispatch"),
+        zh("admin.action.take_back"),
+    ]
+    # The office re-dispatches (from the notice) to the environment station, a unit of
+    # individual members.
+    mark = await dispatch(stub, bounced, "环保所", number, "5 请环保所牵头")
+    private_task = await stub.wait_for(
+        HBS_MEMBER.id, after=mark, predicate=lambda m: ref in m.plain and bool(m.buttons)
+    )
+    # The group's task card now says only that the item is no longer theirs.
+    gone = await stub.wait_for(
+        CJB_GROUP,
+        after=mark,
+        predicate=lambda m: m.message_id == task.message_id and "不再" in m.plain,
+    )
+    assert gone.plain == zh("unit.card.gone", ref=ref) and gone.buttons == []
+    mark = stub.mark()
+    stub.press_button(HBS_MEMBER, private_task, zh("unit.action.sign"))
+    await stub.wait_for_text(HBS_MEMBER.id, zh("loop.signed", ref=ref), after=mark)
+    assert status(settings, number) == "signed"
+    # 延期申请: the office approves with one tap; the sender hears of the new deadline.
+    new_day = (date.today() + timedelta(days=200)).isoformat()
+    mark = await press_when_shown(stub, HBS_MEMBER, private_task, zh("unit.action.extension"))
+    await answer_prompt(stub, HBS_MEMBER, HBS_MEMBER.id, ref, f"{new_day} 需要协调供电所", mark)
+    asked = await stub.wait_for_text(OFFICE, "需要协调供电所")
+    assert new_day in asked.plain
+    assert row(settings, number, "deadline")[0] != f"{new_day}"  # not before approval
+    mark = stub.mark()
+    stub.press_button(ADMIN, asked, zh("admin.action.approve_extension"))
+    moved = await stub.wait_for_text(ALICE.id, new_day, after=mark)
+    assert "期限" in moved.plain
+    await stub.wait_for_text(HBS_MEMBER.id, new_day, after=mark)
+    assert status(settings, number) == "signed"
+    # 办结, returned by the office with a note, then done again with a photo as evidence.
+    mark = await press_when_shown(stub, HBS_MEMBER, private_task, zh("unit.action.finish"))
+    await answer_prompt(stub, HBS_MEMBER, HBS_MEMBER.id, ref, "已联系供电所", mark)
+    check = await stub.wait_for_text(OFFICE, "已联系供电所", after=mark)
+    assert status(settings, number) == "done_pending"
+    mark = stub.mark()
+    stub.press_button(ADMIN, check, zh("admin.action.return_done"))
+    await answer_prompt(stub, ADMIN, OFFICE, ref, "请修好后再报，附照片", mark)
+    await stub.wait_for_text(HBS_MEMBER.id, "请修好后再报", after=mark)
+    assert status(settings, number) == "signed"
+    mark = await press_when_shown(stub, HBS_MEMBER, private_task, zh("unit.action.finish"))
+    prompt = await stub.wait_for(
+        HBS_MEMBER.id, after=mark, predicate=lambda m: "force_reply" in str(m.params)
+    )
+    mark = stub.mark()
+    stub.send_chat_photo(
+        HBS_MEMBER,
+        HBS_MEMBER.id,
+        caption="路灯已修复，今晚起正常照明",
+        file_id="FIXED",
+        reply_to=prompt,
+    )
+    check = await stub.wait_for_text(OFFICE, "路灯已修复", after=mark)
+    await stub.wait_for(OFFICE, after=mark, predicate=lambda m: m.method == "sendPhoto")
+    mark = stub.mark()
+    stub.press_button(ADMIN, check, zh("admin.action.approve_done"))
+    response = await stub.wait_for_text(ALICE.id, "路灯已修复", after=mark)
+    assert any("rate:" in data for _, data in response.buttons)  # asked to rate it
+    evidence = await stub.wait_for(
+        ALICE.id, after=mark, predicate=lambda m: m.method == "sendPhoto"
+    )
+    assert evidence.params["photo"] == "FIXED"
+    assert status(settings, number) == "answered"
+    assert row(settings, number, "response")[0] == "路灯已修复，今晚起正常照明"
+    # The record: one history row per step, both in order.
+    with sqlite3.connect(settings.storage.path) as db:
+        steps = [
+            r[0]
+            for r in db.execute(
+                "SELECT step FROM history WHERE submission_id = ? AND step IS NOT NULL ORDER BY id",
+                (number,),
+            )
+        ]
+    assert steps == [
+        "dispatch",
+        "bounce",
+        "dispatch",
+        "sign",
+        "request_extension",
+        "approve_extension",
+        "finish",
+        "return_done",
+        "finish",
+        "approve_done",
+    ]
+    # Nobody at a unit saw the sender's id or username.
+    seen = unit_saw(stub, CJB_GROUP, HBS_MEMBER.id, CJB_CLERK.id)
+    assert not any(identity in seen for identity in ("987654321", "li_xiuying"))
+    # The sender was told the unit and the deadline of the first dispatch.
+    local = datetime.fromisoformat(deadline).astimezone(settings.campaign.tz).date()
+    assert "城建办" in told.plain and local.isoformat() in told.plain
+
+
+async def test_an_anonymous_item_in_a_units_group_refused_extension_and_progress_notes(
+    stub: FakeBotApi, loop_bot: BotRunner
+) -> None:
+    settings = loop_bot.settings
+    number = await submit(Chat(stub, BOB), "河道里有人倾倒垃圾，气味很大", anonymous=True)
+    ref = f"#{number}"
+    card = await accept(stub, number, BOB)
+    mark = await dispatch(stub, card, "城建办", number, "10")
+    task = await stub.wait_for(
+        CJB_GROUP, after=mark, predicate=lambda m: ref in m.plain and bool(m.buttons)
+    )
+    assert zh("summary.anonymous") in task.plain
+    # The anonymous sender is told through the encrypted route.
+    await stub.wait_for_text(BOB.id, "城建办", after=mark)
+    mark = stub.mark()
+    stub.press_button(CJB_CLERK, task, zh("unit.action.sign"))
+    await stub.wait_for_text(CJB_GROUP, zh("loop.signed", ref=ref), after=mark)
+    # A progress note is a reply to the task card; chatter in the group never reaches the bot.
+    signed = await stub.wait_for(
+        CJB_GROUP, after=mark, predicate=lambda m: m.message_id == task.message_id
+    )
+    assert stub.send_group_text(CJB_CLERK, CJB_GROUP, "大家看看这个河道的事") == 0
+    mark = stub.mark()
+    stub.send_group_text(CJB_CLERK, CJB_GROUP, "已到现场，垃圾清理了一半", reply_to=signed)
+    note = await stub.wait_for_text(OFFICE, "已到现场", after=mark)
+    assert "城建办" in note.plain
+    # The unit's option: the sender is told which unit handles it (its name only).
+    told = await stub.wait_for_text(BOB.id, "正由城建办办理", after=mark)
+    assert ref in told.plain
+    # 延期申请 refused: the deadline stays, the unit is told.
+    deadline = row(settings, number, "deadline")[0]
+    mark = await press_when_shown(stub, CJB_CLERK, task, zh("unit.action.extension"))
+    await answer_prompt(stub, CJB_CLERK, CJB_GROUP, ref, "30 还要清淤", mark)
+    asked = await stub.wait_for_text(OFFICE, "还要清淤", after=mark)
+    mark = stub.mark()
+    stub.press_button(ADMIN, asked, zh("admin.action.refuse_extension"))
+    await stub.wait_for_text(CJB_GROUP, zh("unit.told.extension_refused", ref=ref), after=mark)
+    assert row(settings, number, "deadline")[0] == deadline
+    assert status(settings, number) == "signed"
+    # 办结 → approved: the anonymous sender gets the answer with the rating buttons.
+    mark = await press_when_shown(stub, CJB_CLERK, task, zh("unit.action.finish"))
+    await answer_prompt(stub, CJB_CLERK, CJB_GROUP, ref, "垃圾已清运，已设监控", mark)
+    check = await stub.wait_for_text(OFFICE, "垃圾已清运", after=mark)
+    mark = stub.mark()
+    stub.press_button(ADMIN, check, zh("admin.action.approve_done"))
+    answer = await stub.wait_for_text(BOB.id, "垃圾已清运", after=mark)
+    assert any("rate:" in data for _, data in answer.buttons)
+    # The unit never saw anything that identifies the sender.
+    seen = unit_saw(stub, CJB_GROUP)
+    assert not any(identity in seen for identity in IDENTITIES)
+
+
+async def test_a_unit_sees_and_acts_on_its_own_items_only(
+    stub: FakeBotApi, loop_bot: BotRunner
+) -> None:
+    settings = loop_bot.settings
+    ours = await submit(Chat(stub, ALICE), "小区门口积水严重需要疏通", anonymous=False)
+    theirs = await submit(Chat(stub, BOB), "工厂夜里排放废气刺鼻", anonymous=True)
+    for number, unit, sender in ((ours, "城建办", ALICE), (theirs, "环保所", BOB)):
+        card = await accept(stub, number, sender)
+        await dispatch(stub, card, unit, number, "默认")
+    await stub.wait_for(HBS_MEMBER.id, predicate=lambda m: f"#{theirs}" in m.plain)
+    # /tasks in the group lists the group's unit's item only.
+    mark = stub.mark()
+    stub.send_group_text(CJB_CLERK, CJB_GROUP, "/tasks")
+    listing = await stub.wait_for_text(CJB_GROUP, "城建办", after=mark, new=True)
+    assert f"#{ours}" in listing.plain and f"#{theirs}" not in listing.plain
+    # The environment station's member: its item only; a forged press on the other
+    # unit's item changes nothing.
+    member = Chat(stub, HBS_MEMBER)
+    mine = await member.send("/tasks", expect="环保所")
+    assert f"#{theirs}" in mine.plain and f"#{ours}" not in mine.plain
+    stub.press(HBS_MEMBER, mine, f"unit:sgn:{ours}")
+    stub.press(OUTSIDER, mine, f"unit:sgn:{theirs}")
+    await stub.wait_idle()
+    assert status(settings, ours) == status(settings, theirs) == "dispatched"
+    seen = unit_saw(stub, HBS_MEMBER.id)
+    assert "小区门口积水" not in seen
+    assert "工厂夜里排放废气" not in unit_saw(stub, CJB_GROUP)
+    # The office's /units counts each unit's open items.
+    office = await Chat(stub, ADMIN).send("/units", expect="城建办")
+    assert "城建办（cjb）：1 / 0 / 0" in office.plain and "环保所（hbs）：1 / 0 / 0" in office.plain
