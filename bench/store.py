@@ -25,7 +25,21 @@ from bot.tagging import Tagger, normalise
 from storage.repository import Repository
 
 ROOT = Path(__file__).resolve().parent.parent
+# How often each status appears in a filled store (the loop's statuses are rarer: an item
+# spends days, not weeks, with a unit); every status is present.
+STATUS_WEIGHTS = {
+    Status.NEW: 5,
+    Status.ACCEPTED: 20,
+    Status.REJECTED: 3,
+    Status.DUPLICATE: 2,
+    Status.FORWARDED: 10,
+    Status.IN_PROGRESS: 20,
+    Status.ANSWERED: 15,
+    Status.PUBLISHED: 5,
+    Status.CLOSED: 20,
+}
 STATUSES = [s.value for s in Status]
+WEIGHTS = [STATUS_WEIGHTS.get(s, 2) for s in Status]
 
 
 def labelled_texts() -> list[str]:
@@ -87,7 +101,7 @@ def fill(path: Path, count: int, *, secrets: Secrets | None = None, seed: int = 
                 None if anonymous else 10_000 + i,
                 None if anonymous else 10_000 + i,
                 None if anonymous else "居民",
-                rng.choices(STATUSES, weights=(5, 20, 3, 2, 10, 20, 15, 5, 20))[0],
+                rng.choices(STATUSES, weights=WEIGHTS)[0],
                 created,
             )
         )
