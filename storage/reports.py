@@ -197,7 +197,10 @@ class ReportQueries(RepositoryBase):
         while True:
             rows = await self._fetchall(
                 "SELECT s.*, (SELECT body FROM events e WHERE e.submission_id = s.id"
-                " AND e.kind = 'instruction' ORDER BY e.id DESC LIMIT 1) AS instruction"
+                " AND e.kind = 'instruction' ORDER BY e.id DESC LIMIT 1) AS instruction,"
+                " (SELECT group_concat(h.step || '|' || h.note, char(10)) FROM history h"
+                " WHERE h.submission_id = s.id AND h.step IN"
+                " ('approve_extension', 'refuse_extension')) AS extensions"
                 " FROM submissions s WHERE s.created_at >= ? AND s.created_at < ? AND s.id > ?"
                 " ORDER BY s.id LIMIT ?",
                 (iso(start), iso(end), last, LEDGER_BATCH),
@@ -223,6 +226,12 @@ class ReportQueries(RepositoryBase):
                     response=r["response"],
                     published_at=parse_dt(r["published_at"]) if r["published_at"] else None,
                     rating=r["rating"],
+                    unit_id=r["unit_id"],
+                    dispatched_at=_when(r["dispatched_at"]),
+                    signed_at=_when(r["signed_at"]),
+                    done_at=_when(r["done_at"]),
+                    extensions=_extensions(r["extensions"]),
+                    reopen_count=r["reopen_count"],
                 )
             last = rows[-1]["id"]
 
@@ -249,3 +258,15 @@ class ReportQueries(RepositoryBase):
                 return False
             await enqueue(db, notices, submission_id=None, now=now)
         return True
+
+
+def _when(text: str | None) -> datetime | None:
+    return parse_dt(text) if text else None
+
+
+def _extensions(text: str | None) -> tuple[tuple[str, bool], ...]:
+    """The decided extensions of an item, from its history (step|date per line)."""
+    if not text:
+        return ()
+    decided = (line.partition("|") for line in text.split("\n"))
+    return tuple((when, step == "approve_extension") for step, _, when in decided)

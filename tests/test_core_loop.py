@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.core import deadlines, loop, reviewing, submitting
 from bot.core.access import Action, Actor, Place, Role, identify, unit_actions
 from bot.core.env import Env
+from bot.core.reports import ledger_cells, ledger_header
 from bot.core.records import Draft
 from bot.core.results import Refusal
 from bot.core.workflow import Kind, Status
@@ -272,3 +273,25 @@ def test_the_unit_buttons_follow_the_status(env: Env) -> None:
     ]
     assert shown[Status.EXTENSION_REQUESTED] == [Action.NOTE, Action.FINISH]
     assert shown[Status.DONE_PENDING] == []
+
+
+async def test_the_ledger_has_the_loop_columns(env: Env) -> None:
+    number = await accepted(env, anonymous=False)
+    await loop.dispatch(env, admin(env), number, "hbs", deadline="5", key=None)
+    await loop.sign(env, member(env), number, key=None)
+    await loop.request_extension(env, member(env), number, "20 需要协调", key=None)
+    await loop.decide_extension(env, admin(env), number, False, key=None)
+    await loop.request_extension(env, member(env), number, "2027-06-30 等待审批", key=None)
+    await loop.decide_extension(env, admin(env), number, True, key=None)
+    await loop.finish(env, member(env), number, "已处理", key=None)
+    await loop.approve_done(env, admin(env), number, key=None)
+    start = env.now() - timedelta(days=1)
+    end = env.now() + timedelta(days=1)
+    [line] = [r async for r in env.repository.ledger(start=start, end=end, now=env.now())]
+    header = ledger_header("zh-Hans")
+    cells = dict(zip(header, ledger_cells("zh-Hans", env.settings, line), strict=True))
+    assert cells["承办单位"] == "环保所"
+    assert cells["派单日期"] == cells["签收日期"] == cells["办结日期"] == "2026-11-02"
+    twenty = deadlines.add_workdays(datetime(2026, 11, 2).date(), 20).isoformat()
+    assert cells["延期"] == f"{twenty}（未同意）；2027-06-30（同意）"
+    assert cells["办结期限"] == "2027-06-30" and cells["重办次数"] == ""

@@ -94,6 +94,14 @@ class LedgerRow(_Report):
     response: str | None
     published_at: datetime | None
     rating: Rating | None
+    # The units' loop (#18).
+    unit_id: str | None = None
+    dispatched_at: datetime | None = None
+    signed_at: datetime | None = None
+    done_at: datetime | None = None
+    # Each decided 延期申请: (the date asked for, approved).
+    extensions: tuple[tuple[str, bool], ...] = ()
+    reopen_count: int = 0
 
 
 # ---------------------------------------------------------------- digest
@@ -247,6 +255,12 @@ LEDGER_COLUMNS = (
     "ledger.response",
     "ledger.published",
     "ledger.rating",
+    "ledger.unit",
+    "ledger.dispatched",
+    "ledger.signed",
+    "ledger.done",
+    "ledger.extensions",
+    "ledger.reopened",
 )
 SUMMARY_CHARS = 200
 
@@ -277,7 +291,24 @@ def ledger_cells(lang: Language, settings: Settings, row: LedgerRow) -> list[str
         row.response or "",
         day(row.published_at),
         t(lang, f"rating.{row.rating}") if row.rating else "",
+        unit_label(lang, settings, row.unit_id),
+        day(row.dispatched_at),
+        day(row.signed_at),
+        day(row.done_at),
+        "；".join(
+            t(lang, "ledger.extension.approved" if ok else "ledger.extension.refused", date=when)
+            for when, ok in row.extensions
+        ),
+        row.reopen_count or "",
     ]
+
+
+def unit_label(lang: Language, settings: Settings, unit_id: str | None) -> str:
+    """A unit's name (its id if it is no longer configured); "" for none."""
+    if unit_id is None:
+        return ""
+    unit = settings.unit(unit_id)
+    return unit.name(lang) if unit is not None else unit_id
 
 
 # The days a report or export may name: wide enough for any campaign, narrow enough that
