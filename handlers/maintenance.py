@@ -18,6 +18,8 @@ from typing import Any
 from telegram.ext import JobQueue
 
 from bot.config import Settings
+from bot.core import rating
+from bot.transport.delivery import deliver_soon
 from handlers.context import Context
 
 log = logging.getLogger(__name__)
@@ -40,8 +42,16 @@ async def unlink_closed(context: Context) -> None:
         await svc.repository.scrub_wal()
 
 
+async def close_unrated(context: Context) -> None:
+    closed = await rating.close_unrated(context.services.core)
+    if closed:
+        log.info("%d answers nobody rated in time closed as unrated", len(closed))
+        deliver_soon(context)
+
+
 def schedule(job_queue: JobQueue[Any], settings: Settings) -> None:
     job_queue.run_repeating(
         scrub_wal, interval=settings.anonymity.wal_scrub_seconds, name="wal-scrub"
     )
     job_queue.run_repeating(unlink_closed, interval=UNLINK_EVERY, first=1, name="unlink")
+    job_queue.run_repeating(close_unrated, interval=UNLINK_EVERY, first=2, name="unrated")

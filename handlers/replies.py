@@ -23,16 +23,20 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.core import answering
+from bot.core import answering, rating
 from bot.core.records import OutboxEntry
 from bot.text import clean_text
 from bot.transport.delivery import deliver_soon
+from bot.transport.markup import from_buttons
 from handlers.buttons import PrivateButton
 from handlers.context import Context, actor, drop_buttons, reply, say
 
 log = logging.getLogger(__name__)
 
-RATE = re.compile(r"^rate:(\d{1,18}):([a-z]+)$")
+# rate:<n>:<rating> (sent before rounds), rate:<n>:<round>:<rating>[:<reason>]
+RATE = re.compile(
+    r"^rate:(?P<n>\d{1,18}):(?:(?P<round>\d{1,6}):)?(?P<rating>[a-z]+)(?::(?P<reason>[a-z_]+))?$"
+)
 
 
 async def _answered_message(update: Update, context: Context, purpose: str) -> OutboxEntry | None:
@@ -58,10 +62,12 @@ async def _answered_message(update: Update, context: Context, purpose: str) -> O
 
 
 async def sender_answer(update: Update, context: Context) -> None:
-    """A resident replies to the office's question: attach it to the item."""
+    """A resident replies to the office's question (attached to the item), or to the
+    confirmation of their 不满意 (their own words on it)."""
     entry = await _answered_message(update, context, "question")
     message = update.effective_message
     if entry is None or entry.submission_id is None or message is None:
+        await rating_words(update, context)
         return
     text = clean_text(message.text or message.caption or "")
     result = await answering.answer_question(
@@ -101,7 +107,8 @@ async def group_instruction(update: Update, context: Context) -> None:
 
 
 async def rate(update: Update, context: Context) -> None:
-    """The sender rates the response (满意 / 基本满意 / 不满意)."""
+    """The sender rates the answer (满意 / 基本满意 / 不满意); 不满意 first shows the reasons
+    in place of the rating buttons, one tap each."""
     query = update.callback_query
     assert query is not None
     await query.answer()
@@ -109,15 +116,57 @@ async def rate(update: Update, context: Context) -> None:
     if match is None:
         await say(update, context, "button.stale")
         return
-    result = await answering.rate(
-        context.services.core, actor(update, context), int(match[1]), match[2], key=update.update_id
+    number = int(match["n"])
+    round_ = int(match["round"]) if match["round"] else None
+    who = actor(update, context)
+    core = context.services.core
+    if match["rating"] == "unsatisfied" and match["reason"] is None:
+        asked = await rating.ask_why(core, who, number, round_)
+        if not asked.ok or asked.item is None:
+            await drop_buttons(update)
+            await reply(update, asked.message)
+            return
+        chosen = round_ if round_ is not None else asked.item.rating_round
+        await drop_buttons(update)
+        await reply(
+            update, asked.message, from_buttons(rating.why_buttons(who.language, number, chosen))
+        )
+        return
+    result = await rating.rate(
+        core,
+        who,
+        number,
+        match["rating"],
+        round_=round_,
+        reason=match["reason"],
+        key=update.update_id,
+    )
+    await drop_buttons(update)
+    if result.queued:
+        deliver_soon(context)
+    if result.message:
+        await reply(update, result.message)
+
+
+async def rating_words(update: Update, context: Context) -> None:
+    """A sender replies to the confirmation of their 不满意: their own words on it."""
+    entry = await _answered_message(update, context, rating.RATING_REASON)
+    message = update.effective_message
+    if entry is None or entry.submission_id is None or message is None:
+        return
+    text = clean_text(message.text or message.caption or "")
+    result = await rating.add_words(
+        context.services.core,
+        actor(update, context),
+        entry.submission_id,
+        text,
+        key=update.update_id,
     )
     if not result.ok:
-        await reply(update, result.message)
         return
     deliver_soon(context)
-    await drop_buttons(update)
     await reply(update, result.message)
+    raise ApplicationHandlerStop
 
 
 REPLY_GROUP = -2  # before the resident conversation: a reply to a question is not a draft

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from datetime import datetime
 
+import aiosqlite
+
 from bot.core.records import Attachment, Outgoing, Submission, SubmissionSummary, UnitFile
 from bot.core.workflow import UNIT_STATUSES, Move, Status, advance
 from storage.base import NotFound, RepositoryBase
@@ -69,57 +71,87 @@ class LoopQueries(RepositoryBase):
     ) -> Submission:
         """Store one step. ``step`` is a :class:`Move` (checked against the item's status,
         raising IllegalTransition) or a step that keeps the status (``"note"``)."""
-        columns = dict(columns or {})
-        unknown = set(columns) - STEP_COLUMNS
-        if unknown:
-            raise ValueError(f"not a step column: {sorted(unknown)}")
         now = self.clock()
         with suppress(Replayed):
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
-                async with db.execute(
-                    "SELECT status FROM submissions WHERE id = ?", (submission_id,)
-                ) as cur:
-                    row = await cur.fetchone()
-                if row is None:
-                    raise NotFound(submission_id)
-                current = Status(row["status"])
-                target = advance(current, step) if isinstance(step, Move) else current
-                sets = ["status = ?", "updated_at = ?"] + [f"{c} = ?" for c in columns]
-                params = [target.value, iso(now), *(_value(v) for v in columns.values())]
-                if reopened:
-                    sets.append("reopen_count = reopen_count + 1")
-                await db.execute(
-                    f"UPDATE submissions SET {', '.join(sets)} WHERE id = ?",  # noqa: S608
-                    (*params, submission_id),
-                )
-                await db.execute(
-                    "INSERT INTO history (submission_id, at, actor, from_status, to_status,"
-                    " note, step) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (submission_id, iso(now), actor, current.value, target.value, note, str(step)),
-                )
-                await db.executemany(
-                    "INSERT INTO unit_files (submission_id, unit_id, step, type, file_id,"
-                    " file_unique_id, file_name, mime_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            submission_id,
-                            unit_id or "",
-                            str(step),
-                            a.type,
-                            a.file_id,
-                            a.file_unique_id,
-                            a.file_name,
-                            a.mime_type,
-                        )
-                        for a in files
-                    ],
+                await self.step_in(
+                    db,
+                    submission_id,
+                    step,
+                    actor=actor,
+                    note=note,
+                    columns=columns,
+                    reopened=reopened,
+                    files=files,
+                    unit_id=unit_id,
+                    now=now,
                 )
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
         result = await self.get_submission(submission_id)
         assert result is not None
         return result
+
+    @staticmethod
+    async def step_in(
+        db: aiosqlite.Connection,
+        submission_id: int,
+        step: Move | str,
+        *,
+        actor: str,
+        note: str | None,
+        columns: Mapping[str, object] | None = None,
+        reopened: bool = False,
+        files: Sequence[Attachment] = (),
+        unit_id: str | None = None,
+        now: datetime,
+    ) -> Status:
+        """Inside an open transaction: check and apply one step, with its history row and
+        files; the status it leads to."""
+        columns = dict(columns or {})
+        unknown = set(columns) - STEP_COLUMNS
+        if unknown:
+            raise ValueError(f"not a step column: {sorted(unknown)}")
+        async with db.execute(
+            "SELECT status FROM submissions WHERE id = ?", (submission_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(submission_id)
+        current = Status(row["status"])
+        target = advance(current, step) if isinstance(step, Move) else current
+        sets = ["status = ?", "updated_at = ?"] + [f"{c} = ?" for c in columns]
+        params = [target.value, iso(now), *(_value(v) for v in columns.values())]
+        if reopened:
+            sets.append("reopen_count = reopen_count + 1")
+        await db.execute(
+            f"UPDATE submissions SET {', '.join(sets)} WHERE id = ?",  # noqa: S608
+            (*params, submission_id),
+        )
+        await db.execute(
+            "INSERT INTO history (submission_id, at, actor, from_status, to_status,"
+            " note, step) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (submission_id, iso(now), actor, current.value, target.value, note, str(step)),
+        )
+        await db.executemany(
+            "INSERT INTO unit_files (submission_id, unit_id, step, type, file_id,"
+            " file_unique_id, file_name, mime_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    submission_id,
+                    unit_id or "",
+                    str(step),
+                    a.type,
+                    a.file_id,
+                    a.file_unique_id,
+                    a.file_name,
+                    a.mime_type,
+                )
+                for a in files
+            ],
+        )
+        return target
 
     async def unit_files(self, submission_id: int) -> list[UnitFile]:
         rows = await self._fetchall(

@@ -200,7 +200,11 @@ class ReportQueries(RepositoryBase):
                 " AND e.kind = 'instruction' ORDER BY e.id DESC LIMIT 1) AS instruction,"
                 " (SELECT group_concat(h.step || '|' || h.note, char(10)) FROM history h"
                 " WHERE h.submission_id = s.id AND h.step IN"
-                " ('approve_extension', 'refuse_extension')) AS extensions"
+                " ('approve_extension', 'refuse_extension')) AS extensions,"
+                " (SELECT group_concat(r.rating || '|' || COALESCE(r.reason, '') || '|'"
+                " || replace(COALESCE(r.text, ''), char(10), ' '), char(10)) FROM"
+                " (SELECT * FROM ratings r WHERE r.submission_id = s.id ORDER BY r.round) r)"
+                " AS rounds"
                 " FROM submissions s WHERE s.created_at >= ? AND s.created_at < ? AND s.id > ?"
                 " ORDER BY s.id LIMIT ?",
                 (iso(start), iso(end), last, LEDGER_BATCH),
@@ -232,6 +236,7 @@ class ReportQueries(RepositoryBase):
                     done_at=_when(r["done_at"]),
                     extensions=_extensions(r["extensions"]),
                     reopen_count=r["reopen_count"],
+                    rounds=_rounds(r["rounds"]),
                 )
             last = rows[-1]["id"]
 
@@ -270,3 +275,11 @@ def _extensions(text: str | None) -> tuple[tuple[str, bool], ...]:
         return ()
     decided = (line.partition("|") for line in text.split("\n"))
     return tuple((when, step == "approve_extension") for step, _, when in decided)
+
+
+def _rounds(text: str | None) -> tuple[tuple[str, str, str], ...]:
+    """Each rating round of an item, in order: (rating, reason, the sender's words)."""
+    if not text:
+        return ()
+    parts = (line.split("|", 2) for line in text.split("\n"))
+    return tuple((p[0], p[1], p[2]) for p in parts if len(p) == 3)

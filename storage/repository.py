@@ -26,6 +26,7 @@ from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_la
 from storage.loop import LoopQueries
 from storage.office import OfficeQueries
 from storage.outbox import OutboxQueries, enqueue
+from storage.ratings import RatingQueries
 from storage.reports import ReportQueries
 from storage.residents import ResidentQueries
 from storage.rows import evidence_json, iso, new_row_id, utc_now
@@ -38,6 +39,7 @@ class Repository(
     ResidentQueries,
     OfficeQueries,
     LoopQueries,
+    RatingQueries,
     ReportQueries,
     OutboxQueries,
     CopyQueries,

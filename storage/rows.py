@@ -89,6 +89,7 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         dispatch_note=row["dispatch_note"],
         reopen_count=row["reopen_count"],
         sender_told_unit=bool(row["sender_told_unit"]),
+        rating_round=row["rating_round"],
     )
 
 

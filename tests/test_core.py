@@ -13,7 +13,7 @@ import pytest
 
 from bot.anonymity import Secrets
 from bot.config import Settings
-from bot.core import answering, copies, handling, reviewing, submitting
+from bot.core import answering, copies, handling, rating, reviewing, submitting
 from bot.core.access import Action, Actor, Place, Role, available, identify, permitted, system
 from bot.core.copies import CopyKind, Origin
 from bot.core.env import Env
@@ -139,16 +139,16 @@ async def test_a_resident_rates_and_answers_only_their_own_item(env: Env) -> Non
     number = await submitted(env)
     await reviewing.accept(env, admin(env), number, key=None)
     assert (await handling.respond(env, admin(env), number, "已修好。", key=None)).ok
-    stranger = await answering.rate(env, resident(env, OTHER_ID), number, "satisfied", key=None)
+    stranger = await rating.rate(env, resident(env, OTHER_ID), number, "satisfied", key=None)
     assert stranger.refusal is Refusal.FORBIDDEN
     answer = await answering.answer_question(env, resident(env, OTHER_ID), number, "x", key=None)
     assert answer.refusal is Refusal.FORBIDDEN
-    own = await answering.rate(env, resident(env), number, "satisfied", key=None)
+    own = await rating.rate(env, resident(env), number, "satisfied", key=None)
     assert own.ok and own.item is not None and own.item.rating == "satisfied"
     assert [n.text for n in own.notices] == [
         zh("office.rating", ref=f"#{number}", rating=zh("rating.satisfied"))
     ]
-    forged = await answering.rate(env, resident(env), number, "excellent", key=None)
+    forged = await rating.rate(env, resident(env), number, "excellent", key=None)
     assert forged.refusal is Refusal.FORBIDDEN
 
 

@@ -17,8 +17,8 @@ from bot.config import Settings
 from bot.core import deadlines, loop, reviewing, submitting
 from bot.core.access import Action, Actor, Place, Role, identify, unit_actions
 from bot.core.env import Env
-from bot.core.reports import ledger_cells, ledger_header
 from bot.core.records import Draft
+from bot.core.reports import ledger_cells, ledger_header
 from bot.core.results import Refusal
 from bot.core.workflow import Kind, Status
 from bot.i18n import t

@@ -1,7 +1,8 @@
 """End to end (#18): items walk the units' loop through the real Application against the
 stand-in: 派单 to a unit's group and to a unit of individual members, 签收, 退单 and
 re-dispatch, an approved and a refused 延期申请, progress notes as replies to the task card
-(privacy mode), a returned and an approved 办结; what each chat received, and what it did
+(privacy mode), a returned and an approved 办结, a 不满意 sent back to the unit (重办) and a
+second round rated 满意; what each chat received, and what it did
 not (no unit sees another unit's items, a named sender's id or username, or anything of an
 anonymous sender); an outsider's press changes nothing; a restart in the middle of a step
 loses nothing."""
@@ -346,6 +347,56 @@ async def test_an_anonymous_item_in_a_units_group_refused_extension_and_progress
     stub.press_button(ADMIN, check, zh("admin.action.approve_done"))
     answer = await stub.wait_for_text(BOB.id, "垃圾已清运", after=mark)
     assert any("rate:" in data for _, data in answer.buttons)
+    # 不满意 asks why; the reason sends it back to the same unit (重办), a new round.
+    mark = stub.mark()
+    stub.press_button(BOB, answer, zh("rating.unsatisfied"))
+    why = await stub.wait_for_text(BOB.id, zh("rate.why", ref=ref), after=mark)
+    assert status(settings, number) == "answered"  # nothing stored before the reason
+    mark = stub.mark()
+    stub.press_button(BOB, why, zh("rating.reason.unsolved"))
+    confirm = await stub.wait_for_text(BOB.id, zh("rating.reason.unsolved"), after=mark)
+    redo = await stub.wait_for(
+        CJB_GROUP,
+        after=mark,
+        predicate=lambda m: ref in m.plain and "重办" in m.plain and bool(m.buttons),
+    )
+    assert "没解决" in redo.plain and zh("unit.action.sign") in [b for b, _ in redo.buttons]
+    office_told = await stub.wait_for_text(OFFICE, "🔁", after=mark)
+    assert ref in office_told.plain and "没解决" in office_told.plain
+    assert status(settings, number) == "dispatched"
+    assert row(settings, number, "reopen_count, rating_round") == (1, 2)
+    # The sender adds their own words by replying; the office and the unit read them.
+    mark = stub.mark()
+    stub.send_reply(BOB, confirm, "下游还有一大堆没清")
+    await stub.wait_for_text(BOB.id, zh("rate.words_saved", ref=ref), after=mark)
+    await stub.wait_for_text(OFFICE, "下游还有一大堆没清", after=mark)
+    await stub.wait_for_text(CJB_GROUP, "下游还有一大堆没清", after=mark)
+    # A second press on the first answer changes nothing and says so.
+    mark = stub.mark()
+    stub.press(BOB, answer, f"rate:{number}:1:satisfied")
+    await stub.wait_for_text(BOB.id, zh("rate.already", ref=ref), after=mark)
+    assert row(settings, number, "rating")[0] == "unsatisfied"
+    # The second round: signed, done, approved; the sender is satisfied.
+    mark = stub.mark()
+    stub.press_button(CJB_CLERK, redo, zh("unit.action.sign"))
+    await stub.wait_for_text(CJB_GROUP, zh("loop.signed", ref=ref), after=mark)
+    mark = await press_when_shown(stub, CJB_CLERK, redo, zh("unit.action.finish"))
+    await answer_prompt(stub, CJB_CLERK, CJB_GROUP, ref, "下游也已清理干净", mark)
+    check = await stub.wait_for_text(OFFICE, "下游也已清理干净", after=mark)
+    mark = stub.mark()
+    stub.press_button(ADMIN, check, zh("admin.action.approve_done"))
+    second = await stub.wait_for_text(BOB.id, "下游也已清理干净", after=mark)
+    assert any(data.startswith(f"rate:{number}:2:") for _, data in second.buttons)
+    mark = stub.mark()
+    stub.press_button(BOB, second, zh("rating.satisfied"))
+    await stub.wait_for_text(BOB.id, zh("rate.thanks", rating=zh("rating.satisfied")), after=mark)
+    await stub.wait_for_text(OFFICE, zh("rating.satisfied"), after=mark)
+    with sqlite3.connect(settings.storage.path) as db:
+        rounds = list(db.execute("SELECT round, rating, reason, text FROM ratings"))
+    assert rounds == [
+        (1, "unsatisfied", "unsolved", "下游还有一大堆没清"),
+        (2, "satisfied", None, None),
+    ]
     # The unit never saw anything that identifies the sender.
     seen = unit_saw(stub, CJB_GROUP)
     assert not any(identity in seen for identity in IDENTITIES)

@@ -18,8 +18,8 @@ from babel.messages.catalog import Catalog
 
 from bot.config import LANGUAGES, Language
 from bot.core.access import LOOP_OFFICE_MOVES, UNIT_MOVES
-from bot.core.records import RATINGS, AttachmentType
-from bot.core.workflow import Kind, Status
+from bot.core.records import RATINGS, UNSATISFIED_REASONS, AttachmentType
+from bot.core.workflow import SENDER_MOVES, Kind, Status
 from bot.i18n import (
     LOCALE_DIR,
     Catalogues,
@@ -393,7 +393,9 @@ def family_members() -> dict[str, set[str]]:
         "attachment.": set(typing.get_args(AttachmentType)),
         # web/item.py: a file's kind on the desk (a location is shown as coordinates).
         "web.file.type.": set(typing.get_args(AttachmentType)) - {"location"},
-        "rating.": set(RATINGS),
+        # (#18: a round nobody rated is 未评价 in the ledger.)
+        "rating.": {*RATINGS, "unrated"},
+        "rating.reason.": set(UNSATISFIED_REASONS),
         # bot/core/cards.py event_line: f"event.{event.kind}" for these kinds.
         "event.": {"question", "answer", "duplicate"},
         # bot/core/cards.py status_notices: the targets that notify the sender.
@@ -403,6 +405,7 @@ def family_members() -> dict[str, set[str]]:
         "cmd.": commands,
         # #18: the history line of a units' loop step (bot/core/cards.py, tasks.py).
         "step.": {m.value for m in (*LOOP_OFFICE_MOVES.values(), *UNIT_MOVES.values()) if m}
+        | {m.value for m in SENDER_MOVES}
         | {"note"},
         # handlers/admin_actions.py: the unit deadlines count in.
         "admin.dispatch.": {"workdays", "days"},

@@ -58,10 +58,24 @@ EXPECTED: dict[tuple[Status, Move], Status] = {
     (S.EXTENSION_REQUESTED, M.REFUSE_EXTENSION): S.SIGNED,
     (S.SIGNED, M.FINISH): S.DONE_PENDING,
     (S.EXTENSION_REQUESTED, M.FINISH): S.DONE_PENDING,
+    # 不满意 sends the answer back (重办): to the unit that gave it, or to the office.
+    (S.ANSWERED, M.REDO): S.DISPATCHED,
+    (S.PUBLISHED, M.REDO): S.DISPATCHED,
+    (S.ANSWERED, M.REDO_OFFICE): S.IN_PROGRESS,
+    (S.PUBLISHED, M.REDO_OFFICE): S.IN_PROGRESS,
+    # An answer nobody rated in time closes as 未评价.
+    (S.ANSWERED, M.EXPIRE): S.CLOSED,
+    (S.PUBLISHED, M.EXPIRE): S.CLOSED,
     (S.DONE_PENDING, M.APPROVE_DONE): S.ANSWERED,
     (S.DONE_PENDING, M.RETURN_DONE): S.SIGNED,
 }
-LEGAL = {(current, target) for (current, _), target in EXPECTED.items()}
+# The status changes the office may make (the sender's 重办 and the job's 未评价 are moves of
+# their own, never offered as a status change).
+LEGAL = {
+    (current, target)
+    for (current, move), target in EXPECTED.items()
+    if move not in {M.REDO, M.REDO_OFFICE, M.EXPIRE}
+}
 
 
 @pytest.mark.parametrize(("current", "move"), sorted(itertools.product(Status, Move)))
@@ -108,6 +122,12 @@ def test_refusal_lists_what_is_allowed() -> None:
     assert isinstance(IllegalTransition(S.NEW, S.CLOSED), ValueError)
 
 
+def test_start_is_not_offered_on_an_answer() -> None:
+    # 重办 leads from an answer back to in_progress, but only through the sender's 不满意.
+    assert S.IN_PROGRESS not in allowed_targets(S.ANSWERED)
+    assert advance(S.ANSWERED, M.REDO_OFFICE) is S.IN_PROGRESS
+
+
 def test_final_statuses() -> None:
     # Ended: rejected and merged items can only be reopened by the office.
     assert {S.REJECTED, S.DUPLICATE, S.CLOSED} == FINAL_STATUSES
@@ -132,10 +152,10 @@ def test_every_status_is_reachable_and_every_open_item_can_be_closed() -> None:
         assert seen & FINAL_STATUSES, f"{status} can never end"
 
 
-def test_no_way_back_on_the_office_path() -> None:
+def test_no_way_back_on_the_office_path_but_the_senders_redo() -> None:
     order = [S.NEW, S.ACCEPTED, S.FORWARDED, S.IN_PROGRESS, S.ANSWERED, S.PUBLISHED, S.CLOSED]
-    for current, target in LEGAL:
-        if current in order and target in order:
+    for (current, move), target in EXPECTED.items():
+        if current in order and target in order and move is not M.REDO_OFFICE:
             assert order.index(target) > order.index(current)
 
 

@@ -1,20 +1,20 @@
 """Answers that come back from outside the office: the sender's answer to the office's
-question, the leading group's instruction (批示), and the sender's rating of the response.
+question and the leading group's instruction (批示) (the sender's rating of the response is
+:mod:`bot.core.rating`).
 Each is attached to its item, told to the office through the outbox, and keyed by the
 update it came in (a replay stores nothing twice and tells the office nothing twice).
 
 Who may answer is decided here: the item's own sender (by their Telegram id, from which
-the repository derives the anonymous item's tag; never stored) for answers and ratings, a
+the repository derives the anonymous item's tag; never stored) for answers, a
 member of the leading group (in that group) for instructions.
 """
 
 from __future__ import annotations
 
-from bot.core import cards, copies
+from bot.core import cards
 from bot.core.access import Action, Actor, Role
-from bot.core.acting import Change, Key, act, add_event
+from bot.core.acting import Key, add_event
 from bot.core.env import Env
-from bot.core.records import RATINGS, Rating, Submission
 from bot.core.results import Refusal, Result, refused
 from bot.core.workflow import format_reference
 from bot.i18n import t
@@ -87,28 +87,3 @@ async def instruct(env: Env, actor: Actor, item_id: int, text: str, *, key: Key)
         message=t(actor.language, "group.instruction.saved"),
         key=key,
     )
-
-
-async def rate(env: Env, actor: Actor, item_id: int, rating: str, *, key: Key) -> Result:
-    """The sender's satisfaction with the response (满意 / 基本满意 / 不满意); the office is
-    told."""
-    if rating not in RATINGS or not await _own(env, actor, item_id):
-        return _stale(actor)
-    chosen: Rating = rating
-
-    async def write(item: Submission, refresh: copies.Renderer) -> Change | Result:
-        if item.response is None:
-            return _stale(actor)
-        office_lang = env.settings.campaign.language
-        notices = cards.office_notice(
-            env.settings,
-            env.secrets,
-            "office.rating",
-            ref=format_reference(item.id),
-            rating=t(office_lang, f"rating.{chosen}"),
-        )
-        await env.repository.rate(item.id, chosen, notices=notices, update_id=key, refresh=refresh)
-        label = t(actor.language, f"rating.{chosen}")
-        return Change(t(actor.language, "rate.thanks", rating=label), notices=tuple(notices))
-
-    return await act(env, actor, Action.RATE, item_id, write, key=key)

@@ -19,7 +19,10 @@ press is checked against the configured administrators):
                             approve a unit's 办结
     adm:dre|rop:<n>         ask the note returning a 办结 / the reason to reopen
     adm:next:<n>            the next item awaiting review after n
-    rate:<n>:<rating>       (residents) rate the response to their item n
+    rate:<n>:<round>:<rating>[:<reason>]
+                            (residents) rate the answer of round r to their item n (不满意
+                            first shows the reasons); ``rate:<n>:<rating>`` (sent before
+                            rounds existed): the current round
 """
 
 from __future__ import annotations
@@ -419,8 +422,10 @@ def question_notice(item: Submission, secrets: Secrets, question: str) -> list[O
     )
 
 
-def rating_buttons(lang: Language, item_id: int) -> Buttons:
-    return (tuple((t(lang, f"rating.{r}"), f"rate:{item_id}:{r}") for r in RATINGS),)
+def rating_buttons(lang: Language, item_id: int, round_: int = 1) -> Buttons:
+    """The sender's rating of the answer of ``round_`` (a press on an earlier answer's
+    message is refused as already rated)."""
+    return (tuple((t(lang, f"rating.{r}"), f"rate:{item_id}:{round_}:{r}") for r in RATINGS),)
 
 
 def response_notices(item: Submission, secrets: Secrets, followers: Followers) -> list[Outgoing]:
@@ -432,7 +437,7 @@ def response_notices(item: Submission, secrets: Secrets, followers: Followers) -
             item,
             secrets,
             "notify.response",
-            buttons=rating_buttons(lang, item.id),
+            buttons=rating_buttons(lang, item.id, item.rating_round),
             response=response,
         ),
         *_to_followers(item, secrets, followers, "notify.followed_response", response=response),

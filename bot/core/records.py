@@ -11,6 +11,8 @@ from bot.core.workflow import Kind, Status
 
 Rating = Literal["satisfied", "basically", "unsatisfied"]  # 满意 / 基本满意 / 不满意
 RATINGS: tuple[Rating, ...] = ("satisfied", "basically", "unsatisfied")
+# Why a sender is not satisfied (不满意), one tap each: 没解决 / 答非所问 / 态度不好 / 太慢 / 其他
+UNSATISFIED_REASONS = ("unsolved", "off_topic", "attitude", "slow", "other")
 # Statuses in which a deadline no longer runs.
 DONE_STATUSES = frozenset(
     {Status.ANSWERED, Status.PUBLISHED, Status.CLOSED, Status.REJECTED, Status.DUPLICATE}
@@ -133,6 +135,7 @@ class Submission(_Record):
     dispatch_note: str | None = None  # the office's instruction with the 派单
     reopen_count: int = 0
     sender_told_unit: bool = False
+    rating_round: int = 1  # the round of the current answer (each 不满意 starts the next)
 
     def overdue_days(self, now: datetime) -> int:
         return overdue_days(self.deadline, self.status, now)
@@ -155,6 +158,16 @@ class HistoryEntry(_Record):
     to_status: Status
     note: str | None = None
     step: str | None = None  # the units' loop step it records (bot.core.workflow.Move, "note")
+
+
+class RatingRound(_Record):
+    """The sender's rating of one answer (``unrated``: 未评价, nobody rated it in time)."""
+
+    round: int
+    rating: str
+    reason: str | None = None
+    text: str | None = None
+    at: datetime
 
 
 class UnitFile(_Record):

@@ -102,6 +102,8 @@ class LedgerRow(_Report):
     # Each decided 延期申请: (the date asked for, approved).
     extensions: tuple[tuple[str, bool], ...] = ()
     reopen_count: int = 0
+    # Each rating round (a round is each answer the sender got): rating, reason, words.
+    rounds: tuple[tuple[str, str, str], ...] = ()
 
 
 # ---------------------------------------------------------------- digest
@@ -261,6 +263,7 @@ LEDGER_COLUMNS = (
     "ledger.done",
     "ledger.extensions",
     "ledger.reopened",
+    "ledger.rating_reason",
 )
 SUMMARY_CHARS = 200
 
@@ -290,7 +293,7 @@ def ledger_cells(lang: Language, settings: Settings, row: LedgerRow) -> list[str
         row.instruction or "",
         row.response or "",
         day(row.published_at),
-        t(lang, f"rating.{row.rating}") if row.rating else "",
+        _ratings(lang, row),
         unit_label(lang, settings, row.unit_id),
         day(row.dispatched_at),
         day(row.signed_at),
@@ -299,8 +302,20 @@ def ledger_cells(lang: Language, settings: Settings, row: LedgerRow) -> list[str
             t(lang, "ledger.extension.approved" if ok else "ledger.extension.refused", date=when)
             for when, ok in row.extensions
         ),
-        row.reopen_count or "",
+        str(row.reopen_count) if row.reopen_count else "",
+        "；".join(
+            t(lang, f"rating.reason.{reason}") + (f"：{words}" if words else "")
+            for rating, reason, words in row.rounds
+            if rating == "unsatisfied" and reason
+        ),
     ]
+
+
+def _ratings(lang: Language, row: LedgerRow) -> str:
+    """Every round's rating in order (未评价 included), else the one rating stored."""
+    if row.rounds:
+        return " → ".join(t(lang, f"rating.{rating}") for rating, _, _ in row.rounds)
+    return t(lang, f"rating.{row.rating}") if row.rating else ""
 
 
 def unit_label(lang: Language, settings: Settings, unit_id: str | None) -> str:

@@ -51,9 +51,12 @@ UNIT_STEPS = frozenset(
         Move.FINISH.value,
         Move.RETURN_DONE.value,
         Move.APPROVE_DONE.value,
+        Move.REDO.value,
         "note",
     }
 )
+# The steps that hand the item to a unit (its record on the task card starts there).
+HANDED_OVER = frozenset({Move.DISPATCH.value, Move.REDO.value})
 
 
 def unit_name(settings: Settings, lang: Language, unit_id: str | None) -> str:
@@ -75,8 +78,9 @@ def step_label(lang: Language, entry: HistoryEntry) -> str:
 
 
 def since_dispatch(history: Sequence[HistoryEntry]) -> list[HistoryEntry]:
-    """The record of the item's latest dispatch (what its current unit did and was told)."""
-    start = max((i for i, e in enumerate(history) if e.step == Move.DISPATCH.value), default=0)
+    """The record of the item's latest dispatch or 重办 (what its current unit did and was
+    told)."""
+    start = max((i for i, e in enumerate(history) if e.step in HANDED_OVER), default=0)
     return [e for e in history[start:] if e.step in UNIT_STEPS]
 
 

@@ -24,6 +24,12 @@ The units' loop (issue 18; 派单 → 签收 → 办理 → 办结 → 审核)::
                       returned ◄──bounce────┘──request_extension──► extension_requested
                          └──take_back──► in_progress             (finish from there too)
 
+The sender's rating (回访/评价, one per round; a round is each answer the sender gets)::
+
+    answered / published ──不满意: redo──► dispatched (the same unit, 重办)
+                        ──不满意: redo_office──► in_progress (answered by the office)
+    answered / published ──expire (unrated within office.rating_days)──► closed (未评价)
+
 ``closed`` is 销号: the ledger line is ticked off. ``rejected``, ``duplicate`` and
 ``closed`` are the ended statuses (:data:`FINAL_STATUSES`: no work is due on them, an
 anonymous sender's link is deleted some days after); only the office's reopen leaves
@@ -81,6 +87,9 @@ class Move(StrEnum):
     FINISH = "finish"  # 办结 (to the office's check)
     APPROVE_DONE = "approve_done"  # 审核通过: the unit's answer is the response
     RETURN_DONE = "return_done"  # 审核退回: back to the unit with a note
+    REDO = "redo"  # 重办: the sender's 不满意 sends the unit's answer back to the unit
+    REDO_OFFICE = "redo_office"  # 重办 of an answer the office gave itself
+    EXPIRE = "expire"  # 未评价: nobody rated the answer within office.rating_days
 
 
 S = Status
@@ -106,6 +115,9 @@ MOVES: dict[Move, tuple[frozenset[Status], Status]] = {
     Move.FINISH: (frozenset({S.SIGNED, S.EXTENSION_REQUESTED}), S.DONE_PENDING),
     Move.APPROVE_DONE: (frozenset({S.DONE_PENDING}), S.ANSWERED),
     Move.RETURN_DONE: (frozenset({S.DONE_PENDING}), S.SIGNED),
+    Move.REDO: (frozenset({S.ANSWERED, S.PUBLISHED}), S.DISPATCHED),
+    Move.REDO_OFFICE: (frozenset({S.ANSWERED, S.PUBLISHED}), S.IN_PROGRESS),
+    Move.EXPIRE: (frozenset({S.ANSWERED, S.PUBLISHED}), S.CLOSED),
 }
 del S
 
@@ -120,7 +132,13 @@ def _transitions(
     return {s: frozenset(t) for s, t in targets.items()}
 
 
-TRANSITIONS: dict[Status, frozenset[Status]] = _transitions(MOVES)
+# Moves that are never a status change of the office's choosing: the sender's 重办 and the
+# job's 未评价 (so that "start handling" is not offered on an answered item).
+SENDER_MOVES = frozenset({Move.REDO, Move.REDO_OFFICE, Move.EXPIRE})
+# The statuses the office may move an item to by a plain status change.
+TRANSITIONS: dict[Status, frozenset[Status]] = _transitions(
+    {m: v for m, v in MOVES.items() if m not in SENDER_MOVES}
+)
 # The ended statuses: no work is due (reopening is the office's exception).
 FINAL_STATUSES = frozenset({Status.REJECTED, Status.DUPLICATE, Status.CLOSED})
 # Statuses in which the item is with a unit (it appears in the unit's /tasks).
