@@ -1,7 +1,7 @@
 """The ``jindianzi`` console command: ``run`` the bot (long polling, or ``--webhook URL
---listen HOST:PORT``), ``check-config`` a file, ``export`` the ledger, ``backup`` the
-database, list the ``dead-letters`` (updates that could not be read), ``tagger ...``
-(:mod:`bot.tagger_cli`).
+--listen HOST:PORT``), ``check-config`` a file, write a first one with ``setup``
+(:mod:`bot.setup_cli`), ``export`` the ledger, ``backup`` the database, list the
+``dead-letters`` (updates that could not be read), ``tagger ...`` (:mod:`bot.tagger_cli`).
 
 Configuration problems are printed key by key on stderr with exit code 2, never as a
 traceback. ``run`` ends a start that cannot go on with one line and an exit status
@@ -110,8 +110,9 @@ def _parser() -> argparse.ArgumentParser:
         help="list the updates the bot could not read (kept encrypted for 30 days)",
     )
     dead.add_argument("--show", type=int, metavar="ID", help="print that one as JSON, decrypted")
-    from bot import tagger_cli
+    from bot import setup_cli, tagger_cli
 
+    setup_cli.add_parser(sub, common)
     tagger_cli.add_parser(sub, common)
     return parser
 
@@ -365,6 +366,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import tagger_cli
 
             return tagger_cli.main(args)
+        if args.command == "setup":
+            from bot import setup_cli
+
+            return setup_cli.main(args)
         if args.listen is not None and args.webhook is None:
             print("--listen needs --webhook URL.", file=sys.stderr)
             return EXIT_CONFIG
