@@ -115,7 +115,9 @@ class Setup:
         self.target: Path = args.config or Path("config.toml")
 
     async def run(self) -> int:
-        configure_logging("WARNING" if self.args.log_level == "INFO" else self.args.log_level)
+        # The terminal is the dialogue's: only warnings (or what --log-level DEBUG asks for).
+        level = "WARNING" if self.args.log_level == "INFO" else self.args.log_level
+        configure_logging(level)
         term, target = self.term, self.target
         term.say("金点子 (Jindianzi) set-up")
         term.say(f"This writes {target.absolute()}; nothing is written before the end.")
@@ -127,7 +129,7 @@ class Setup:
         while True:
             if not token:
                 token = term.secret("Bot token from @BotFather (input hidden)").strip()
-            configure_logging(self.args.log_level, secrets=[token])
+            configure_logging(level, secrets=[token])
             bot = make_bot(token, base_url, base_file_url)
             try:
                 identity = await check_token(bot, base_url)

@@ -5,8 +5,6 @@ created; secret values are never echoed."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,13 +45,8 @@ CASES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+# Commands call configure_logging: the root logger's handlers are put back after each test.
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def config(tmp_path: Path, text: str) -> Path:

@@ -202,12 +202,11 @@ async def test_setup_by_flags(stub: FakeBotApi, tmp_path: Path) -> None:
     assert settings.storage.path == tmp_path / "jindianzi" / "jindianzi.sqlite3"
 
 
-async def test_setup_by_flags_with_a_rejected_token(stub: FakeBotApi, tmp_path: Path) -> None:
-    target = tmp_path / "config.toml"
+async def setup_by_flags(target: Path, *flags: str) -> tuple[int, str]:
+    """``jindianzi setup --non-interactive`` with ``flags``; its exit status and stderr."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
-        *("-m", "bot.cli", "setup", "--config", str(target), "--non-interactive"),
-        *("--token", "999:NOT-A-TOKEN", "--base-url", stub.base_url),
+        *("-m", "bot.cli", "setup", "--config", str(target), "--non-interactive", *flags),
         cwd=ROOT,
         env=environment(),
         stdin=asyncio.subprocess.DEVNULL,
@@ -215,8 +214,17 @@ async def test_setup_by_flags_with_a_rejected_token(stub: FakeBotApi, tmp_path: 
         stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 2
-    [line] = err.decode().splitlines()
+    assert process.returncode is not None
+    return process.returncode, err.decode()
+
+
+async def test_setup_by_flags_with_a_rejected_token(stub: FakeBotApi, tmp_path: Path) -> None:
+    target = tmp_path / "config.toml"
+    code, err = await setup_by_flags(
+        target, "--token", "999:NOT-A-TOKEN", "--base-url", stub.base_url
+    )
+    assert code == 2
+    [line] = err.splitlines()
     assert line.startswith(f"setup: the Bot API at {stub.base_url} rejected the bot token (401")
     assert "NOT-A-TOKEN" not in line
     assert not target.exists()
@@ -225,18 +233,8 @@ async def test_setup_by_flags_with_a_rejected_token(stub: FakeBotApi, tmp_path: 
 async def test_setup_never_overwrites_a_file_unasked(stub: FakeBotApi, tmp_path: Path) -> None:
     target = tmp_path / "config.toml"
     target.write_text("# mine\n", encoding="utf-8")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "bot.cli", "setup", "--config", str(target), "--non-interactive"),
-        *("--token", stub.token, "--base-url", stub.base_url),
-        cwd=ROOT,
-        env=environment(),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 2
-    assert f"{target} exists: nothing written (--force overwrites it)" in err.decode()
+    code, err = await setup_by_flags(target, "--token", stub.token, "--base-url", stub.base_url)
+    assert code == 2
+    assert f"{target} exists: nothing written (--force overwrites it)" in err
     assert target.read_text(encoding="utf-8") == "# mine\n"
     assert stub.calls == []  # refused before anything else
