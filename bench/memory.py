@@ -11,6 +11,8 @@ import sys
 from collections.abc import Awaitable
 from pathlib import Path
 
+from bot.anonymity import load_or_create_secrets
+from bot.config import AnonymitySettings
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.processes import ROOT, bot_env, start_bot
 
@@ -72,7 +74,10 @@ async def _measure(
 
 
 async def bot_rss(database: Path, keys: Path) -> tuple[float, float]:
-    """(RSS, peak RSS) in MB of ``jindianzi run`` over ``database`` once it has answered."""
+    """(RSS, peak RSS) in MB of ``jindianzi run`` over ``database`` once it has answered.
+    The store's anonymous items were written without keys; the bot gets a key file, as a
+    deployment has one (without it, it refuses to start beside anonymous data)."""
+    load_or_create_secrets(AnonymitySettings(key_file=keys))
     async with FakeBotApi() as stub:
         env = bot_env(
             stub,
