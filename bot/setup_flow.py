@@ -95,12 +95,14 @@ def make_bot(token: str, base_url: str, base_file_url: str) -> Bot:
 
 async def check_token(bot: Bot, base_url: str) -> BotIdentity:
     """``getMe`` once: the bot's identity, or :class:`SetupFailed` (2: the token is
-    rejected; 1: the Bot API cannot be reached)."""
+    rejected; 1: the Bot API cannot be reached), the bot's connections closed."""
     try:
         await bot.initialize()
     except InvalidToken as exc:
+        await bot.shutdown()
         raise SetupFailed(describe_rejection(base_url, exc), 2) from None
     except (TelegramError, OSError) as exc:
+        await bot.shutdown()
         raise SetupFailed(f"cannot reach the Bot API at {base_url}: {reason(exc)}", 1) from None
     me = bot.bot
     return BotIdentity(

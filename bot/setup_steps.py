@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from telegram import Bot
 
 from bot.config import (
     LANGUAGES,
@@ -126,25 +127,7 @@ class Setup:
         base_url = self.args.base_url or DEFAULT_BASE_URL
         base_file_url = self.args.base_file_url or _file_url(base_url)
         token, from_env = self._token_source()
-        while True:
-            if not token:
-                token = term.secret("Bot token from @BotFather (input hidden)").strip()
-            configure_logging(level, secrets=[token])
-            bot = make_bot(token, base_url, base_file_url)
-            try:
-                identity = await check_token(bot, base_url)
-                break
-            except SetupFailed as exc:
-                if not term.interactive or from_env or self.args.token:
-                    raise
-                term.say(f"  {exc}")
-                token = ""
-        term.say(f"Token OK: @{identity.username} ({identity.name}).")
-        if not identity.can_join_groups:
-            term.say(
-                "  Warning: this bot may not be added to groups (@BotFather: /setjoingroups); "
-                "the office and leading groups need it."
-            )
+        bot, identity, token = await self._checked_token(token, base_url, base_file_url, level)
         in_file = await self._token_in_file(from_env)
 
         campaign = await self._campaign()
@@ -196,6 +179,34 @@ class Setup:
         prefix = "" if in_file else f"{TOKEN_VARIABLE}=... "
         term.say(f"Start the bot with: {prefix}jindianzi run --config {target.absolute()}")
         return status
+
+    async def _checked_token(
+        self, token: str, base_url: str, base_file_url: str, level: str
+    ) -> tuple[Bot, BotIdentity, str]:
+        """The bot for a token getMe accepts: the one given, or (in a terminal) the one
+        typed, asked again while Telegram rejects it."""
+        term = self.term
+        given = bool(token)
+        while True:
+            if not token:
+                token = term.secret("Bot token from @BotFather (input hidden)").strip()
+            configure_logging(level, secrets=[token])  # never in a log line, whatever fails
+            bot = make_bot(token, base_url, base_file_url)
+            try:
+                identity = await check_token(bot, base_url)
+            except SetupFailed as exc:
+                if not term.interactive or given:
+                    raise
+                term.say(f"  {exc}")
+                token = ""
+                continue
+            term.say(f"Token OK: @{identity.username} ({identity.name}).")
+            if not identity.can_join_groups:
+                term.say(
+                    "  Warning: this bot may not be added to groups (@BotFather: "
+                    "/setjoingroups); the office and leading groups need it."
+                )
+            return bot, identity, token
 
     async def _may_overwrite(self) -> bool:
         if not self.target.exists():
