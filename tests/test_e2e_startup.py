@@ -2,8 +2,9 @@
 the Bot API stand-in: a token the Bot API rejects ends the start with one line and exit 2;
 a Bot API that cannot be reached costs one log line (not a traceback per try) while the bot
 retries, and the bot serves as soon as it answers; the log's summary names the files in use
-and warns of each role nobody fills. (The once-a-minute pacing over many minutes is
-tests/test_startup.py's, on a clock the test moves.)"""
+and warns of each role nobody fills; a stop signal while it waits ends it at once. (The
+once-a-minute pacing over many minutes is tests/test_startup.py's, on a clock the test
+moves.)"""
 
 from __future__ import annotations
 
@@ -95,3 +96,17 @@ async def test_an_unreachable_bot_api_is_waited_for_quietly_and_served_once_it_a
     for key in ("admin_ids", "office_chat_id", "leading_group_chat_id", "channel_id"):
         [warning] = [line for line in log.splitlines() if f"(roles.{key})" in line]
         assert " WARNING jindianzi " in warning
+
+
+async def test_a_stop_while_waiting_for_the_bot_api_stops_at_once(tmp_path: Path) -> None:
+    stub = FakeBotApi(port=free_port())  # never started: the bot waits for it
+    bot = BotProcess(stub, tmp_path)
+    try:
+        await bot.start()
+        await bot.logged("cannot reach the Bot API")
+        code, took = await bot.timed_stop(signal.SIGTERM)
+    finally:
+        bot.kill()
+    assert code == 0, bot.logs[0]
+    assert took < 5
+    assert "Traceback" not in bot.logs[0]
