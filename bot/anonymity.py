@@ -49,6 +49,7 @@ class Namespace(StrEnum):
     SUPPORT = "support"  # 附议: one per person and item: tag(SUPPORT, person, item id)
     SURVEY = "survey"  # the satisfaction survey: once per person and phase
     MESSAGE = "msg"  # a message in a private chat: tag(MESSAGE, chat id, message id)
+    KEY_CHECK = "keycheck"  # the database's check that its keys are these (bot.keycheck)
 
 
 class PersonKeys(NamedTuple):
@@ -221,7 +222,7 @@ def message_reference(
     return None, (secrets.message_key(chat_id, message_id) if purpose else None)
 
 
-def _write_key_file(path: Path, secrets: Secrets) -> None:
+def write_key_file(path: Path, secrets: Secrets) -> None:
     payload = json.dumps(
         {
             "hmac_key": secrets.hmac_key.decode("ascii"),
@@ -279,7 +280,7 @@ def load_or_create_secrets(cfg: AnonymitySettings) -> Secrets:
     if found is not None:
         return found
     secrets = Secrets.generate()
-    _write_key_file(cfg.key_file, secrets)
+    write_key_file(cfg.key_file, secrets)
     log.warning(
         "generated anonymity keys in %s (mode 0600). Keep this file apart from database backups: "
         "together they could link anonymous submissions to senders. Losing it loses only the "

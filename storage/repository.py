@@ -21,6 +21,7 @@ from storage.base import Clock, NotFound, RepositoryBase
 from storage.desk import DeskQueries
 from storage.effects import EffectQueries
 from storage.inbox import InboxQueries
+from storage.keycheck import KeyCheckQueries
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_label
 from storage.office import OfficeQueries
 from storage.outbox import OutboxQueries, enqueue
@@ -42,6 +43,7 @@ class Repository(
     LabelQueries,
     DeskQueries,
     WebQueries,
+    KeyCheckQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.
