@@ -191,6 +191,9 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("JINDIANZI_")}
     loop = asyncio.new_event_loop()
     stub = FakeBotApi()
+    # Every group message reaches the bot, as when it is an administrator of its groups (or
+    # its privacy mode is off): the fuzzer's plain group texts must be seen to be harmless.
+    stub.privacy_mode = False
     loop.run_until_complete(stub.start())
     settings = fuzz_settings(tmp_path_factory.mktemp("fuzz"), stub)
     runner = BotRunner(settings)

@@ -321,7 +321,7 @@ async def test_an_anonymous_item_in_a_units_group_refused_extension_and_progress
     signed = await stub.wait_for(
         CJB_GROUP, after=mark, predicate=lambda m: m.message_id == task.message_id
     )
-    assert stub.send_group_text(CJB_CLERK, CJB_GROUP, "大家看看这个河道的事") == 0
+    assert stub.send_group_text(CJB_CLERK, CJB_GROUP, "大家看看这个河道的事") is None
     mark = stub.mark()
     stub.send_group_text(CJB_CLERK, CJB_GROUP, "已到现场，垃圾清理了一半", reply_to=signed)
     note = await stub.wait_for_text(OFFICE, "已到现场", after=mark)
