@@ -11,16 +11,18 @@ from __future__ import annotations
 import io
 import logging
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.config import Language, Settings
-from bot.core import cards, copies
+from bot.core import cards, copies, tasks
 from bot.core.copies import CopyKind
-from bot.core.presenters import status_label
-from bot.core.records import Submission
+from bot.core.presenters import status_label, topic_label
+from bot.core.records import QUEUE_FLAGS, QueueFlag, Submission
 from bot.core.workflow import Status, format_reference
 from bot.i18n import t, tn
 from bot.text import escape, split_message
@@ -155,25 +157,108 @@ async def show(update: Update, context: Context) -> None:
     await show_card(update, context, item)
 
 
+# /queue's flag words (#18), in each language the office may type them.
+FLAG_WORDS: dict[str, QueueFlag] = {
+    "unsigned": "unsigned",
+    "未签收": "unsigned",
+    "未簽收": "unsigned",
+    "overdue": "overdue",
+    "超期": "overdue",
+    "逾期": "overdue",
+    "reopened": "reopened",
+    "重办": "reopened",
+    "重辦": "reopened",
+}
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """What /queue lists: a status, a topic, a unit, a flag (each optional)."""
+
+    status: Status | None = None
+    topic_id: str | None = None
+    unit_id: str | None = None
+    flag: QueueFlag | None = None
+
+    @property
+    def lists(self) -> bool:
+        """Whether it lists items (else: the counts by status)."""
+        return any((self.status, self.unit_id, self.flag))
+
+    def encode(self, settings: Settings, offset: int) -> str:
+        """Page callback data (under 64 bytes: the topic and unit by their position in the
+        configuration, the flag by its first letter)."""
+        topic = next((str(i) for i, x in enumerate(settings.topics) if x.id == self.topic_id), "-")
+        unit = next((str(i) for i, u in enumerate(settings.units) if u.id == self.unit_id), "-")
+        status = self.status.value if self.status else "-"
+        flag = self.flag[0] if self.flag else "-"
+        return f"adq:{status}:{topic}:{unit}:{flag}:{offset}"
+
+    @classmethod
+    def decode(cls, settings: Settings, data: str) -> tuple[QueueQuery, int] | None:
+        match = QUEUE_PAGE.match(data)
+        if match is None:
+            return None
+        status, topic, unit, flag, offset = match.groups()
+        if status != "-" and status not in Status.__members__.values():
+            return None
+        topics, units = settings.topics, settings.units
+        if (topic != "-" and int(topic) >= len(topics)) or (
+            unit != "-" and int(unit) >= len(units)
+        ):
+            return None
+        flags = {f[0]: f for f in QUEUE_FLAGS}
+        query = cls(
+            Status(status) if status != "-" else None,
+            topics[int(topic)].id if topic != "-" else None,
+            units[int(unit)].id if unit != "-" else None,
+            flags.get(flag),
+        )
+        return query, int(offset)
+
+    def label(self, lang: Language, settings: Settings) -> str:
+        parts = [status_label(lang, self.status) if self.status else t(lang, "admin.queue.open")]
+        if self.topic_id:
+            parts.append(escape(topic_label(lang, settings, self.topic_id)))
+        if self.unit_id:
+            parts.append(escape(tasks.unit_name(settings, lang, self.unit_id)))
+        if self.flag:
+            parts.append(t(lang, f"admin.queue.flag.{self.flag}"))
+        return " · ".join(parts)
+
+
+def parse_queue(settings: Settings, args: Sequence[str]) -> QueueQuery | None:
+    """/queue's words: a status, a topic id, a unit id, a flag; None if one is unknown."""
+    query = QueueQuery()
+    for arg in args:
+        if arg in Status.__members__.values():
+            query = replace(query, status=Status(arg))
+        elif settings.topic(arg) is not None:
+            query = replace(query, topic_id=arg)
+        elif settings.unit(arg) is not None:
+            query = replace(query, unit_id=arg)
+        elif arg.lower() in FLAG_WORDS:
+            query = replace(query, flag=FLAG_WORDS[arg.lower()])
+        else:
+            return None
+    return query
+
+
 async def queue(update: Update, context: Context) -> None:
-    """/queue [status] [topic]: counts by status, or the items of one status/topic."""
+    """/queue [status] [topic] [unit] [unsigned|overdue|reopened]: counts by status, or the
+    items that match."""
     if not await in_office(update, context):
         return
     svc = context.services
     lang = context.chat_language
-    status: Status | None = None
-    topic_id: str | None = None
-    for arg in context.args or []:
-        if arg in Status.__members__.values():
-            status = Status(arg)
-        elif svc.settings.topic(arg) is not None:
-            topic_id = arg
-        else:
-            statuses = " ".join(s.value for s in Status)
-            await reply(update, t(lang, "admin.queue.usage", statuses=statuses))
-            return
-    if status is None:
-        counts = await svc.repository.status_counts(topic_id=topic_id)
+    query = parse_queue(svc.settings, context.args or [])
+    if query is None:
+        statuses = " ".join(s.value for s in Status)
+        units = " ".join(u.id for u in svc.settings.units) or "—"
+        await reply(update, t(lang, "admin.queue.usage", statuses=statuses, units=units))
+        return
+    if not query.lists:
+        counts = await svc.repository.status_counts(topic_id=query.topic_id)
         total = sum(counts.values())
         lines = [tn(lang, "admin.queue.title", total, total=total)]
         lines += [
@@ -182,66 +267,59 @@ async def queue(update: Update, context: Context) -> None:
         ]
         await reply(update, "\n".join(lines))
         return
-    text, markup = await _queue_page(update, context, lang, status, topic_id, offset=0)
+    text, markup = await _queue_page(context, lang, query, offset=0)
     await reply(update, text, markup)
 
 
 async def _queue_page(
-    update: Update,
-    context: Context,
-    lang: Language,
-    status: Status,
-    topic_id: str | None,
-    *,
-    offset: int,
+    context: Context, lang: Language, query: QueueQuery, *, offset: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """One page of ``/queue <status> [topic]``, with buttons to the neighbouring pages
-    (callback ``adq:<status>:<topic or ->:<offset>``)."""
+    """One page of ``/queue``, with buttons to the neighbouring pages."""
     svc = context.services
+    now = svc.repository.clock()
     items, total = await svc.repository.list_items(
-        status=status, topic_id=topic_id, offset=offset, limit=LIST_LIMIT
+        status=query.status,
+        topic_id=query.topic_id,
+        unit_id=query.unit_id,
+        flag=query.flag,
+        now=now,
+        offset=offset,
+        limit=LIST_LIMIT,
     )
     head = t(
         lang,
         "admin.queue.list",
-        status=status_label(lang, status),
+        status=query.label(lang, svc.settings),
         first=offset + 1 if items else 0,
         last=offset + len(items),
         total=total,
     )
-    lines = cards.queue_lines(lang, svc.settings, items, now=svc.repository.clock())
-    base = f"adq:{status.value}:{topic_id or '-'}"
+    lines = cards.queue_lines(lang, svc.settings, items, now=now)
     row = []
     if offset > 0:
-        row.append((t(lang, "button.prev"), f"{base}:{max(0, offset - LIST_LIMIT)}"))
+        row.append(
+            (t(lang, "button.prev"), query.encode(svc.settings, max(0, offset - LIST_LIMIT)))
+        )
     if offset + LIST_LIMIT < total:
-        row.append((t(lang, "button.more"), f"{base}:{offset + LIST_LIMIT}"))
+        row.append((t(lang, "button.more"), query.encode(svc.settings, offset + LIST_LIMIT)))
     return "\n".join([head, *lines]), from_buttons([row])
 
 
-QUEUE_PAGE = re.compile(r"^adq:([a-z_]+):([a-z0-9_]+|-):(\d{1,9})$")
+QUEUE_PAGE = re.compile(r"^adq:([a-z_]+|-):(\d{1,4}|-):(\d{1,4}|-):([a-z]|-):(\d{1,9})$")
 
 
 async def queue_page(update: Update, context: Context) -> None:
     """A page button of /queue (checked like every office button)."""
     query = update.callback_query
     assert query is not None
-    match = QUEUE_PAGE.match(query.data or "")
     svc = context.services
-    topic_id = None if match is None or match[2] == "-" else match[2]
-    if (
-        match is None
-        or not await in_office(update, context)
-        or match[1] not in Status.__members__.values()
-        or (topic_id is not None and svc.settings.topic(topic_id) is None)
-    ):
+    decoded = QueueQuery.decode(svc.settings, query.data or "")
+    if decoded is None or not await in_office(update, context):
         await query.answer(t(context.language, "button.stale"))
         return
     await query.answer()
     lang = context.chat_language
-    text, markup = await _queue_page(
-        update, context, lang, Status(match[1]), topic_id, offset=int(match[3])
-    )
+    text, markup = await _queue_page(context, lang, decoded[0], offset=decoded[1])
     if not await edit_pressed(update, text, markup):  # too old to edit: a new page
         await reply(update, text, markup)
 

@@ -13,7 +13,14 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.core.records import Event, Outgoing, Submission, SubmissionSummary
+from bot.core.records import (
+    DONE_STATUSES,
+    Event,
+    Outgoing,
+    QueueFlag,
+    Submission,
+    SubmissionSummary,
+)
 from bot.core.workflow import Status, check_transition
 from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase, read_events
 from storage.copies import Renderer, refresh_in
@@ -22,6 +29,13 @@ from storage.labels import SOURCE_WEIGHTS, LabelledExample, add_label
 from storage.outbox import enqueue
 from storage.rows import iso, summary_record
 
+_DONE = "(" + ", ".join(f"'{s.value}'" for s in sorted(DONE_STATUSES)) + ")"
+# /queue's flags (#18), each one fixed clause (the time is a bound parameter).
+_FLAGS: dict[QueueFlag, str] = {
+    "unsigned": "status = 'dispatched' AND sign_due IS NOT NULL AND sign_due < ?",
+    "overdue": f"deadline IS NOT NULL AND deadline < ? AND status NOT IN {_DONE}",
+    "reopened": "reopen_count > 0",
+}
 _SUMMARY_COLUMNS = (
     "id, kind, topic_id, status, created_at, deadline, unit_id, sign_due, reopen_count"
 )
@@ -368,17 +382,31 @@ class OfficeQueries(RepositoryBase):
         *,
         status: Status | None = None,
         topic_id: str | None = None,
+        unit_id: str | None = None,
+        flag: QueueFlag | None = None,
+        now: datetime | None = None,
         offset: int = 0,
         limit: int = 10,
     ) -> tuple[list[SubmissionSummary], int]:
-        """Items by status and/or topic, oldest first (the order they are worked in)."""
-        clauses, params = [], []
+        """Items by status, topic, unit and/or flag (#18: unsigned, overdue or reopened;
+        without a status, the open items), oldest first (the order they are worked in)."""
+        clauses: list[str] = []
+        params: list[object] = []
         if status is not None:
             clauses.append("status = ?")
             params.append(status.value)
+        elif unit_id is not None or flag is not None:
+            clauses.append(f"status NOT IN {_DONE}")
         if topic_id is not None:
             clauses.append("topic_id = ?")
             params.append(topic_id)
+        if unit_id is not None:
+            clauses.append("unit_id = ?")
+            params.append(unit_id)
+        if flag is not None:
+            stamp = iso(now or self.clock())
+            clauses.append(_FLAGS[flag])
+            params += [stamp] if flag != "reopened" else []
         # Only fixed clauses are joined; values are always bound parameters.
         where = " AND ".join(clauses) or "1"
         total = await self._fetchone(

@@ -195,3 +195,26 @@ async def test_an_answer_nobody_rates_closes_as_unrated(env: Env) -> None:
         "SELECT step, actor FROM history WHERE submission_id = ? ORDER BY id DESC LIMIT 1",
         unrated,
     ) == [("expire", "system")]
+
+
+async def test_the_queue_filters_by_unit_unsigned_overdue_and_reopened(env: Env) -> None:
+    quiet, late, redone = [await accepted(env) for _ in range(3)]
+    for number in (quiet, late):
+        assert (await loop.dispatch(env, admin(env), number, "cjb", deadline="3", key=None)).ok
+    await answered_by_unit(env, redone)
+    await rating.rate(env, sender(env), redone, "unsatisfied", reason="slow", key=None)
+    assert (await loop.sign(env, clerk(env), quiet, key=None)).ok
+    assert isinstance(env.repository.clock, FrozenClock)
+    env.repository.clock.advance(days=9)  # past the sign-for limit and the 3-day deadline
+
+    async def listed(**filters: object) -> list[int]:
+        items, total = await env.repository.list_items(now=env.now(), **filters)  # type: ignore[arg-type]
+        assert total == len(items)
+        return [i.id for i in items]
+
+    assert await listed(unit_id="cjb") == [quiet, late, redone]
+    assert await listed(flag="unsigned") == [late, redone]
+    assert await listed(flag="overdue") == [quiet, late]  # the redo's default deadline is later
+    assert await listed(flag="reopened") == [redone]
+    assert await listed(status=Status.SIGNED, unit_id="cjb") == [quiet]
+    assert await listed(unit_id="hbs") == []

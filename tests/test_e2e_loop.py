@@ -365,6 +365,9 @@ async def test_an_anonymous_item_in_a_units_group_refused_extension_and_progress
     assert ref in office_told.plain and "没解决" in office_told.plain
     assert status(settings, number) == "dispatched"
     assert row(settings, number, "reopen_count, rating_round") == (1, 2)
+    # The office's /queue finds it among the reopened items, with its unit.
+    reopened = await Chat(stub, ADMIN).send("/queue 重办", expect="重办")
+    assert ref in reopened.plain and "城建办" in reopened.plain
     # The sender adds their own words by replying; the office and the unit read them.
     mark = stub.mark()
     stub.send_reply(BOB, confirm, "下游还有一大堆没清")
@@ -429,6 +432,9 @@ async def test_a_unit_sees_and_acts_on_its_own_items_only(
     seen = unit_saw(stub, HBS_MEMBER.id)
     assert "小区门口积水" not in seen
     assert "工厂夜里排放废气" not in unit_saw(stub, CJB_GROUP)
+    # The office's /queue by unit lists that unit's items only.
+    by_unit = await Chat(stub, ADMIN).send("/queue hbs", expect="环保所")
+    assert f"#{theirs}" in by_unit.plain and f"#{ours}" not in by_unit.plain
     # The office's /units counts each unit's open items.
     office = await Chat(stub, ADMIN).send("/units", expect="城建办")
     assert "城建办（cjb）：1 / 0 / 0" in office.plain and "环保所（hbs）：1 / 0 / 0" in office.plain

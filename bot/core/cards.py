@@ -36,6 +36,7 @@ from bot.config import Language, Settings
 from bot.core.access import TARGETS, Action, office_actions
 from bot.core.presenters import kind_label, local_date, local_time, status_label, topic_label
 from bot.core.records import (
+    DONE_STATUSES,
     RATINGS,
     CardSpec,
     Event,
@@ -537,7 +538,14 @@ def queue_lines(
             topic=escape(topic_label(lang, settings, s.topic_id)),
             date=local_date(s.created_at, tz),
         )
+        if s.unit_id is not None and s.status not in DONE_STATUSES:
+            unit = settings.unit(s.unit_id)
+            line += " · " + escape(unit.name(lang) if unit is not None else s.unit_id)
         if now is not None and (days := s.overdue_days(now)):
             line += " " + tn(lang, "field.overdue", days, days=days)
+        if now is not None and s.unsigned(now):
+            line += " " + t(lang, "field.unsigned")
+        if s.reopen_count:
+            line += " " + t(lang, "field.reopened", count=str(s.reopen_count))
         lines.append(line)
     return lines

@@ -26,6 +26,12 @@ def overdue_days(deadline: datetime | None, status: Status, now: datetime) -> in
     return max(1, (now - deadline).days)
 
 
+# /queue's filters of the units' loop (#18): dispatched and not signed in time, past the
+# deadline and open, sent back by the sender's 不满意 (重办).
+QueueFlag = Literal["unsigned", "overdue", "reopened"]
+QUEUE_FLAGS: tuple[QueueFlag, ...] = ("unsigned", "overdue", "reopened")
+
+
 AttachmentType = Literal["photo", "document", "voice", "audio", "video", "video_note", "location"]
 
 
