@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import aiosqlite
 
-from bot.core.records import Outgoing, Rating, overdue_days
+from bot.core.records import DONE_STATUSES, Outgoing, Rating, overdue_days
 from bot.core.reports import LISTED, DigestData, LedgerRow, OverdueItem, Stats
 from bot.core.workflow import Kind, Status
 from storage.base import RepositoryBase
@@ -48,20 +48,35 @@ class ReportQueries(RepositoryBase):
         )
         overdue_rows = await self._fetchall(
             # Without statistics SQLite may prefer the status index (half of all items).
-            "SELECT id, owner, deadline, status FROM submissions"
+            "SELECT id, owner, unit_id, deadline, status FROM submissions"  # noqa: S608
             " INDEXED BY ix_submissions_open_deadline"
-            " WHERE deadline IS NOT NULL AND deadline < ?"
-            " AND status IN ('new', 'accepted', 'forwarded', 'in_progress') ORDER BY deadline",
+            f" WHERE deadline IS NOT NULL AND deadline < ? AND status IN {_OPEN}"
+            " ORDER BY deadline",
             (iso(until),),
         )
         overdue = [
             OverdueItem(
                 id=r["id"],
                 owner=r["owner"],
+                unit_id=r["unit_id"],
                 days=overdue_days(parse_dt(r["deadline"]), Status(r["status"]), until),
             )
             for r in overdue_rows
         ]
+        unsigned = await self._fetchall(
+            "SELECT id FROM submissions WHERE status = 'dispatched' AND sign_due < ?"
+            " ORDER BY id LIMIT ?",
+            (iso(until), LISTED + 1),
+        )
+        loop_counts = await self._fetchone(
+            "SELECT SUM(status = 'dispatched' AND sign_due < ?) AS unsigned,"
+            " SUM(status = 'returned') AS returned,"
+            " SUM(status = 'extension_requested') AS extensions,"
+            " SUM(status = 'done_pending') AS checks FROM submissions"
+            " WHERE status IN ('dispatched', 'returned', 'extension_requested', 'done_pending')",
+            (iso(until),),
+        )
+        loop = {k: (loop_counts[k] or 0) if loop_counts else 0 for k in _LOOP_COUNTS}
         published = await self._fetchone(
             "SELECT COUNT(*) AS n FROM submissions WHERE published_at >= ? AND published_at < ?",
             window,
@@ -83,6 +98,11 @@ class ReportQueries(RepositoryBase):
             published=published["n"] if published else 0,
             satisfaction=await self._ratings(),
             top_topics_week=[(r["topic_id"], r["n"]) for r in week],
+            unsigned=[r["id"] for r in unsigned],
+            unsigned_count=loop["unsigned"],
+            returned=loop["returned"],
+            extensions=loop["extensions"],
+            checks=loop["checks"],
         )
 
     async def _ratings(self, window: tuple[str, str] | None = None) -> dict[Rating, int]:
@@ -263,6 +283,11 @@ class ReportQueries(RepositoryBase):
                 return False
             await enqueue(db, notices, submission_id=None, now=now)
         return True
+
+
+# Every status in which an item is still open (its deadline runs).
+_OPEN = "(" + ", ".join(f"'{s.value}'" for s in sorted(set(Status) - DONE_STATUSES)) + ")"
+_LOOP_COUNTS = ("unsigned", "returned", "extensions", "checks")
 
 
 def _when(text: str | None) -> datetime | None:

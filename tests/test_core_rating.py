@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.core import handling, loop, rating
 from bot.core.access import Actor, Place, identify
 from bot.core.env import Env
-from bot.core.reports import ledger_cells, ledger_header
+from bot.core.reports import compose_digest, ledger_cells, ledger_header
 from bot.core.results import Refusal
 from bot.core.workflow import Status
 from storage.repository import Repository
@@ -218,3 +218,26 @@ async def test_the_queue_filters_by_unit_unsigned_overdue_and_reopened(env: Env)
     assert await listed(flag="reopened") == [redone]
     assert await listed(status=Status.SIGNED, unit_id="cjb") == [quiet]
     assert await listed(unit_id="hbs") == []
+
+
+async def test_the_digest_shows_the_loop_unsigned_overdue_by_unit_and_the_office_decisions(
+    env: Env,
+) -> None:
+    late, bounced, checking = [await accepted(env) for _ in range(3)]
+    for number in (late, bounced, checking):
+        assert (await loop.dispatch(env, admin(env), number, "cjb", deadline="2", key=None)).ok
+    assert (await loop.bounce(env, clerk(env), bounced, "不归我们管", key=None)).ok
+    assert (await loop.sign(env, clerk(env), checking, key=None)).ok
+    assert (await loop.finish(env, clerk(env), checking, "已办", key=None)).ok
+    assert isinstance(env.repository.clock, FrozenClock)
+    env.repository.clock.advance(days=7)
+    data = await env.repository.digest_data(since=env.now() - timedelta(days=1), until=env.now())
+    assert data.unsigned == [late] and data.unsigned_count == 1
+    assert (data.returned, data.extensions, data.checks) == (1, 0, 1)
+    text = "\n".join(compose_digest("zh-Hans", env.settings, data))
+    assert zh("digest.unsigned", n=1, refs=f"#{late}") in text
+    assert zh("digest.office_decisions", returned=1, extensions=0, checks=1) in text
+    # Overdue with a unit: named by the unit (every open status counts: the 退单 and the
+    # 办结 awaiting the office's check are overdue too).
+    assert {o.id for o in data.overdue} == {late, bounced, checking}
+    assert f"#{late} 城建办" in text

@@ -27,8 +27,9 @@ class _Report(BaseModel):
 
 class OverdueItem(_Report):
     id: int
-    owner: str | None
+    owner: str | None  # the free-text owner of items assigned before units (#18)
     days: int
+    unit_id: str | None = None
 
 
 class DigestData(_Report):
@@ -45,6 +46,13 @@ class DigestData(_Report):
     published: int
     satisfaction: dict[Rating, int]
     top_topics_week: list[tuple[str, int]]
+    # The units' loop (#18): dispatched items not signed for in time (the first ones, by
+    # number, and how many), and what waits for the office: 退单, 延期申请, 办结 to check.
+    unsigned: list[int] = []
+    unsigned_count: int = 0
+    returned: int = 0
+    extensions: int = 0
+    checks: int = 0
 
     @property
     def new_total(self) -> int:
@@ -58,6 +66,10 @@ class DigestData(_Report):
             or self.forwarded
             or self.overdue
             or self.published
+            or self.unsigned
+            or self.returned
+            or self.extensions
+            or self.checks
         )
 
 
@@ -157,10 +169,27 @@ def compose_digest(
                     "digest.overdue_line",
                     item.days,
                     ref=format_reference(item.id),
-                    owner=escape(item.owner or "—"),
+                    owner=escape(
+                        unit_label(lang, settings, item.unit_id)
+                        if item.unit_id
+                        else item.owner or "—"
+                    ),
                     days=item.days,
                 )
             )
+    if data.unsigned:
+        count = max(data.unsigned_count, len(data.unsigned))
+        lines.append(t(lang, "digest.unsigned", n=count, refs=_refs(data.unsigned, count)))
+    if data.returned or data.extensions or data.checks:
+        lines.append(
+            t(
+                lang,
+                "digest.office_decisions",
+                returned=data.returned,
+                extensions=data.extensions,
+                checks=data.checks,
+            )
+        )
     if data.published:
         lines.append(t(lang, "digest.published", n=data.published))
     rated = sum(data.satisfaction.values())
