@@ -37,8 +37,7 @@ class QueueFilter:
     created_until: datetime | None = None  # exclusive
     terms: tuple[str, ...] = ()  # every term must occur in the text
     sort: Sort = "new"
-    # Issue 18 (units): a unit member's queue is restricted to their unit here, by a
-    # column the units migration adds; the desk passes the viewer's unit id.
+    # A unit member's queue (#18) is restricted to their unit; the desk passes its id.
     unit_id: str | None = None
 
 
@@ -127,9 +126,9 @@ def _where(query: QueueFilter, now: datetime) -> tuple[list[str], list[object]]:
     if query.sort == "deadline":
         clauses.append("deadline IS NOT NULL")
     if query.unit_id is not None:
-        # Units do not exist yet (issue 18): a unit member's scope matches nothing until
-        # the units migration gives items a unit column to compare with.
-        clauses.append("0")
+        # A unit member's queue (#18): the items dispatched to their unit.
+        clauses.append("unit_id = ?")
+        params.append(query.unit_id)
     text, text_params = text_clauses(query.terms)
     return clauses + text, params + text_params
 

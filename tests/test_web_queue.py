@@ -154,12 +154,17 @@ async def test_pages_forwards_and_back_give_exactly_the_naive_answer(
     ]
 
 
-async def test_a_unit_scope_shows_nothing_until_items_have_units(
+async def test_a_unit_scope_shows_its_units_items_only(
     repo: tuple[Repository, list[dict[str, Any]]],
 ) -> None:
     repository, _ = repo
     page = await repository.queue_page(QueueFilter(unit_id="chengjian"), now=NOW)
-    assert page.rows == [] and page.count == 0
+    assert page.rows == [] and page.count == 0  # nothing dispatched to it yet
+    with sqlite3.connect(repository.path) as db:
+        db.execute("UPDATE submissions SET unit_id = 'chengjian' WHERE id IN (3, 5, 8)")
+        db.execute("UPDATE submissions SET unit_id = 'huanbao' WHERE id IN (4, 6)")
+    page = await repository.queue_page(QueueFilter(unit_id="chengjian"), now=NOW)
+    assert sorted(r.id for r in page.rows) == [3, 5, 8] and page.count == 3
 
 
 def test_the_count_is_capped_above_its_limit() -> None:

@@ -161,10 +161,10 @@ def similar(
     ]
 
 
-def sender(lang: Language, item: Submission) -> str:
-    """匿名 for anonymous items (nothing else is known of their sender); the name (and
-    username) a named sender chose to give."""
+def sender(lang: Language, item: Submission, *, office: bool = True) -> str:
+    """匿名 for anonymous items (nothing else is known of their sender); the name a named
+    sender chose to give, and to the office their username (a unit never sees it, #18)."""
     if item.sender is None:
         return t(lang, "summary.anonymous")
     name = item.sender.name
-    return f"{name} (@{item.sender.username})" if item.sender.username else name
+    return f"{name} (@{item.sender.username})" if item.sender.username and office else name

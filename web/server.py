@@ -403,7 +403,8 @@ async def item(request: web.Request) -> web.StreamResponse:
     repo = desk.repository
     history = await repo.history(found.id)
     events = await repo.events(found.id)
-    similar = await repo.similar(found, limit=5)
+    # Similar items may be any unit's: the office's view only.
+    similar = await repo.similar(found, limit=5) if viewer.is_admin else []
     now = desk.clock()
     tz = settings.campaign.tz
     days = found.overdue_days(now)
@@ -430,7 +431,7 @@ async def item(request: web.Request) -> web.StreamResponse:
         kind=kind_label(lang, found.kind),
         topic=topic_label(lang, settings, found.topic_id),
         status_text=status_label(lang, found.status),
-        sender=item_view.sender(lang, found),
+        sender=item_view.sender(lang, found, office=viewer.is_admin),
         created=local_time(found.created_at, tz),
         deadline=local_date(found.deadline, tz) if found.deadline else "",
         overdue=tn(lang, "web.overdue", days, days=days) if days else "",

@@ -16,8 +16,9 @@ Role = Literal["admin", "unit"]
 @dataclass(frozen=True)
 class Viewer:
     """A desk user. ``admin``: the campaign office, sees and may act on everything.
-    ``unit``: a member of an owner unit (承办单位, issue 18), sees only the items of
-    ``unit_id``; units are not configured yet, so :func:`role_of` gives no one this role."""
+    ``unit``: a listed member of an owner unit (承办单位, ``[[units]]`` ``member_ids``,
+    issue 18) sees only the items dispatched to ``unit_id``, and of their senders only the
+    name a named sender gave (no username); they act on them in the bot."""
 
     user_id: int
     role: Role
@@ -35,14 +36,14 @@ class Viewer:
 
     def may_see(self, item: Submission) -> bool:
         """Whether the item is in the viewer's scope (checked on every item request)."""
-        # Issue 18: a unit member sees the items dispatched to their unit; until items
-        # carry a unit, nothing.
-        return self.is_admin
+        return self.is_admin or (self.unit_id is not None and item.unit_id == self.unit_id)
 
 
 def role_of(settings: Settings, user_id: int) -> tuple[Role, str | None] | None:
     """The role (and unit) of a Telegram user on the desk, or None: no entry."""
     if user_id in settings.roles.admin_ids:
         return "admin", None
-    # Issue 18: a member of a configured [[units]] entry gets ("unit", unit.id).
+    unit = settings.unit_of_member(user_id)
+    if unit is not None:
+        return "unit", unit.id
     return None

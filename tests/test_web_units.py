@@ -1,0 +1,73 @@
+"""The web desk for a unit's member (#18), over HTTP against the bot built with
+build_application: they sign in like the office, see in the queue only the items
+dispatched to their unit, open only those (any other item is not there: 404), see a named
+sender's name without the username, no similar items of other units, and no office action."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.config import Settings
+from tests.botapi_stub import FakeBotApi, FakeUser
+from tests.conftest import BotRunner, FrozenClock
+from tests.webdesk import ALICE, BOB, client_for, sign_in, sql, started, submit
+
+CLERK = FakeUser(id=4001, first_name="城建", last_name="小张")
+OTHER_UNIT = FakeUser(id=4002, first_name="环保", last_name="小刘")
+
+
+@pytest.fixture
+async def desk(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> AsyncIterator[BotRunner]:
+    settings = make_settings(
+        stub,
+        web={"enabled": True, "port": 0, "public_url": "https://desk.example.org/desk"},
+        limits={"max_submissions_per_hour": 0},
+        units=[
+            {"id": "cjb", "names": {"zh-Hans": "城建办"}, "member_ids": [CLERK.id]},
+            {"id": "hbs", "names": {"zh-Hans": "环保所"}, "member_ids": [OTHER_UNIT.id]},
+        ],
+    )
+    async with started(settings, FrozenClock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC))) as runner:
+        yield runner
+
+
+async def test_a_units_member_sees_and_opens_their_units_items_only(
+    stub: FakeBotApi, desk: BotRunner
+) -> None:
+    ours = await submit(stub, ALICE, "幸福路的路灯坏了", anonymous=False)
+    theirs = await submit(stub, BOB, "幸福路的路灯也不亮", anonymous=True)
+    waiting = await submit(stub, BOB, "幸福路路灯第三盏坏了", anonymous=False)
+    sql(
+        desk.settings,
+        "UPDATE submissions SET unit_id = 'cjb', status = 'dispatched' WHERE id = ?",
+        (ours,),
+    )
+    sql(
+        desk.settings,
+        "UPDATE submissions SET unit_id = 'hbs', status = 'dispatched' WHERE id = ?",
+        (theirs,),
+    )
+    async with client_for(desk) as client:
+        assert (await sign_in(client, desk, CLERK)).status == 200
+        queue = await (await client.get("/desk/queue")).text()
+        shown = set(map(int, re.findall(r'data-id="(\d+)"', queue)))
+        assert shown == {ours}  # not the other unit's, not the office's queue
+        item = await client.get(f"/desk/items/{ours}")
+        html = await item.text()
+        assert item.status == 200 and "幸福路的路灯坏了" in html
+        assert "李 秀英" in html and "li_xiuying" not in html and str(ALICE.id) not in html
+        assert f"#{theirs}" not in html and f"#{waiting}" not in html  # no similar items
+        assert re.findall(rf"/desk/items/{ours}/actions/([a-z_]+)", html) == []
+        for other in (theirs, waiting):
+            assert (await client.get(f"/desk/items/{other}")).status == 404
+    async with client_for(desk) as client:
+        await sign_in(client, desk, OTHER_UNIT)
+        queue = await (await client.get("/desk/queue")).text()
+        assert set(map(int, re.findall(r'data-id="(\d+)"', queue))) == {theirs}
+        assert (await client.get(f"/desk/items/{ours}")).status == 404
