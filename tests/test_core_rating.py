@@ -6,6 +6,7 @@ closes as 未评价, and the ledger shows every round."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,7 @@ import pytest
 
 from bot.anonymity import Secrets
 from bot.config import Settings
-from bot.core import handling, loop, rating
+from bot.core import cards, handling, loop, rating
 from bot.core.access import Actor, Place, identify
 from bot.core.env import Env
 from bot.core.reports import compose_digest, ledger_cells, ledger_header
@@ -132,7 +133,7 @@ async def test_unsatisfied_sends_it_back_to_the_same_unit_and_starts_a_new_round
         zip(ledger_header("zh-Hans"), ledger_cells("zh-Hans", env.settings, line), strict=True)
     )
     assert cells["群众评价"] == "不满意 → 满意"
-    assert cells["不满意原因"] == "没解决" and cells["重办次数"] == "1"
+    assert cells["不满意原因"] == "没解决" and cells["重办次数"] == 1
 
 
 async def test_unsatisfied_with_an_office_answer_reopens_it_for_the_office(env: Env) -> None:
@@ -241,3 +242,41 @@ async def test_the_digest_shows_the_loop_unsigned_overdue_by_unit_and_the_office
     # 办结 awaiting the office's check are overdue too).
     assert {o.id for o in data.overdue} == {late, bounced, checking}
     assert f"#{late} 城建办" in text
+
+
+async def test_an_owner_typed_before_units_is_shown_as_such_and_can_be_dispatched(
+    env: Env,
+) -> None:
+    number = await accepted(env, anonymous=False)
+    # As the free-text "assign owner" stored it before units existed (migration 0030 keeps it).
+    with sqlite3.connect(env.settings.storage.path) as db:
+        db.execute(
+            "UPDATE submissions SET owner = '城建办', deadline = '2026-11-20T15:59:59+00:00'"
+            " WHERE id = ?",
+            (number,),
+        )
+    item = await env.repository.get_submission(number)
+    assert item is not None and item.unit_id is None
+    card = cards.item_card("zh-Hans", env.settings, item).text
+    assert zh("field.owner", owner="城建办", deadline="2026-11-20") in card
+    assert "承办单位" not in card  # never mistaken for a configured unit
+    day = timedelta(days=1)
+    [line] = [
+        r
+        async for r in env.repository.ledger(
+            start=env.now() - day, end=env.now() + day, now=env.now()
+        )
+    ]
+    cells = dict(
+        zip(ledger_header("zh-Hans"), ledger_cells("zh-Hans", env.settings, line), strict=True)
+    )
+    assert cells["承办单位"] == zh("ledger.owner_text", owner="城建办") == "城建办（手填）"
+    # The office may still dispatch it to a unit: then the unit is shown.
+    assert (await loop.dispatch(env, admin(env), number, "cjb", key=None)).ok
+    item = await env.repository.get_submission(number)
+    assert item is not None
+    card = cards.item_card("zh-Hans", env.settings, item).text
+    assert (
+        "承办单位：城建办" in card
+        and zh("field.owner", owner="城建办", deadline="2026-11-20") not in card
+    )

@@ -286,7 +286,6 @@ LEDGER_COLUMNS = (
     "ledger.response",
     "ledger.published",
     "ledger.rating",
-    "ledger.unit",
     "ledger.dispatched",
     "ledger.signed",
     "ledger.done",
@@ -316,14 +315,13 @@ def ledger_cells(lang: Language, settings: Settings, row: LedgerRow) -> list[str
         shorten(" ".join(row.text.split()), SUMMARY_CHARS),
         row.sender_name if row.sender_name is not None else t(lang, "ledger.anonymous"),
         status_label(lang, row.status),
-        row.owner or "",
+        _owner(lang, settings, row),
         day(row.deadline),
         row.overdue_days or "",
         row.instruction or "",
         row.response or "",
         day(row.published_at),
         _ratings(lang, row),
-        unit_label(lang, settings, row.unit_id),
         day(row.dispatched_at),
         day(row.signed_at),
         day(row.done_at),
@@ -331,13 +329,23 @@ def ledger_cells(lang: Language, settings: Settings, row: LedgerRow) -> list[str
             t(lang, "ledger.extension.approved" if ok else "ledger.extension.refused", date=when)
             for when, ok in row.extensions
         ),
-        str(row.reopen_count) if row.reopen_count else "",
+        row.reopen_count or "",
         "；".join(
             t(lang, f"rating.reason.{reason}") + (f"：{words}" if words else "")
             for rating, reason, words in row.rounds
             if rating == "unsatisfied" and reason
         ),
     ]
+
+
+def _owner(lang: Language, settings: Settings, row: LedgerRow) -> str:
+    """The unit the item is dispatched to; the owner typed by the office where no units
+    are configured; where they are, the owner typed before (#18), marked as such."""
+    if row.unit_id is not None:
+        return unit_label(lang, settings, row.unit_id)
+    if not row.owner:
+        return ""
+    return t(lang, "ledger.owner_text", owner=row.owner) if settings.units else row.owner
 
 
 def _ratings(lang: Language, row: LedgerRow) -> str:
