@@ -438,3 +438,119 @@ async def test_a_unit_sees_and_acts_on_its_own_items_only(
     # The office's /units counts each unit's open items.
     office = await Chat(stub, ADMIN).send("/units", expect="城建办")
     assert "城建办（cjb）：1 / 0 / 0" in office.plain and "环保所（hbs）：1 / 0 / 0" in office.plain
+
+
+async def test_a_restart_in_the_middle_of_each_step_loses_nothing(
+    stub: FakeBotApi, loop_bot: BotRunner
+) -> None:
+    """The bot restarts between each step's question and its answer (the office's 派单 and
+    审核退回, the unit's 延期申请, 办理进展 and 办结, the sender's reason for 不满意 and their
+    own words): every answer is taken after the restart, once."""
+    settings = loop_bot.settings
+    alice = Chat(stub, ALICE)
+    number = await submit(alice, "菜市场门口下水道堵了", anonymous=False)
+    ref = f"#{number}"
+    card = await accept(stub, number, ALICE)
+    # 派单: the unit is picked, the bot restarts, then the deadline is typed.
+    mark = stub.mark()
+    stub.press_button(ADMIN, card, zh("admin.action.dispatch"))
+    units = await stub.wait_for(
+        OFFICE,
+        after=mark,
+        predicate=lambda m: (
+            m.message_id == card.message_id and any(f"adm:dsu:{number}:" in d for _, d in m.buttons)
+        ),
+    )
+    stub.press(ADMIN, units, units.button_data("城建办"))
+    prompt = await stub.wait_for(
+        OFFICE, after=mark, predicate=lambda m: ref in m.plain and "force_reply" in str(m.params)
+    )
+    await loop_bot.restart()
+    mark = stub.mark()
+    stub.send_reply(ADMIN, prompt, "默认 请尽快疏通")
+    task = await stub.wait_for(
+        CJB_GROUP, after=mark, predicate=lambda m: ref in m.plain and bool(m.buttons)
+    )
+    assert status(settings, number) == "dispatched"
+    mark = stub.mark()
+    stub.press_button(CJB_CLERK, task, zh("unit.action.sign"))
+    await stub.wait_for_text(CJB_GROUP, zh("loop.signed", ref=ref), after=mark)
+
+    async def asked_then_restart(label: str, text: str, who: FakeUser = CJB_CLERK) -> int:
+        """Press ``label`` on the task card, restart before answering, answer."""
+        mark = await press_when_shown(stub, who, task, label)
+        asked = await stub.wait_for(
+            CJB_GROUP, after=mark, predicate=lambda m: "force_reply" in str(m.params)
+        )
+        await loop_bot.restart()
+        after = stub.mark()
+        stub.send_reply(who, asked, text)
+        return after
+
+    mark = await asked_then_restart(zh("unit.action.note"), "已派人现场查看")
+    await stub.wait_for_text(OFFICE, "已派人现场查看", after=mark)
+    far = (date.today() + timedelta(days=300)).isoformat()
+    mark = await asked_then_restart(zh("unit.action.extension"), f"{far} 需要更换管道")
+    asked = await stub.wait_for_text(OFFICE, "需要更换管道", after=mark)
+    assert status(settings, number) == "extension_requested"
+    await loop_bot.restart()  # between the request and the office's one tap
+    mark = stub.mark()
+    stub.press_button(ADMIN, asked, zh("admin.action.approve_extension"))
+    await stub.wait_for_text(ALICE.id, far, after=mark)
+    mark = await asked_then_restart(zh("unit.action.finish"), "管道已更换，排水正常")
+    check = await stub.wait_for_text(OFFICE, "管道已更换", after=mark)
+    # 审核退回: the note is typed after a restart.
+    mark = stub.mark()
+    stub.press_button(ADMIN, check, zh("admin.action.return_done"))
+    prompt = await stub.wait_for(
+        OFFICE, after=mark, predicate=lambda m: ref in m.plain and "force_reply" in str(m.params)
+    )
+    await loop_bot.restart()
+    mark = stub.mark()
+    stub.send_reply(ADMIN, prompt, "请附现场照片")
+    await stub.wait_for_text(CJB_GROUP, "请附现场照片", after=mark)
+    mark = await asked_then_restart(zh("unit.action.finish"), "已补照片，排水正常")
+    check = await stub.wait_for_text(OFFICE, "已补照片", after=mark)
+    mark = stub.mark()
+    stub.press_button(ADMIN, check, zh("admin.action.approve_done"))
+    answer = await stub.wait_for_text(ALICE.id, "已补照片", after=mark)
+    # 不满意: the reasons are shown, the bot restarts, the reason is tapped.
+    mark = stub.mark()
+    stub.press_button(ALICE, answer, zh("rating.unsatisfied"))
+    why = await stub.wait_for_text(ALICE.id, zh("rate.why", ref=ref), after=mark)
+    await loop_bot.restart()
+    mark = stub.mark()
+    stub.press_button(ALICE, why, zh("rating.reason.slow"))
+    confirm = await stub.wait_for_text(ALICE.id, zh("rating.reason.slow"), after=mark)
+    await loop_bot.restart()
+    mark = stub.mark()
+    stub.send_reply(ALICE, confirm, "拖了一个月")
+    await stub.wait_for_text(OFFICE, "拖了一个月", after=mark)
+    await stub.wait_idle()
+    assert status(settings, number) == "dispatched"
+    with sqlite3.connect(settings.storage.path) as db:
+        steps = [
+            r[0]
+            for r in db.execute(
+                "SELECT step FROM history WHERE submission_id = ? AND step IS NOT NULL ORDER BY id",
+                (number,),
+            )
+        ]
+        rounds = list(db.execute("SELECT round, rating, reason, text FROM ratings"))
+    assert steps == [
+        "dispatch",
+        "sign",
+        "note",
+        "request_extension",
+        "approve_extension",
+        "finish",
+        "return_done",
+        "finish",
+        "approve_done",
+        "redo",
+    ]
+    assert rounds == [(1, "unsatisfied", "slow", "拖了一个月")]
+    # Each notice once: the office heard of the note and the words once each.
+    office = [m.plain for m in stub.sent if m.chat_id == OFFICE and m.method == "sendMessage"]
+    assert sum("已派人现场查看" in p for p in office) == 1
+    assert sum("拖了一个月" in p for p in office) == 1
