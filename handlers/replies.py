@@ -63,25 +63,25 @@ async def _answered_message(update: Update, context: Context, purpose: str) -> O
 
 async def sender_answer(update: Update, context: Context) -> None:
     """A resident replies to the office's question (attached to the item), or to the
-    confirmation of their 不满意 (their own words on it)."""
-    entry = await _answered_message(update, context, "question")
+    confirmation of their 不满意 (their own words on it, #18)."""
     message = update.effective_message
-    if entry is None or entry.submission_id is None or message is None:
-        await rating_words(update, context)
+    if message is None:
         return
     text = clean_text(message.text or message.caption or "")
-    result = await answering.answer_question(
-        context.services.core,
-        actor(update, context),
-        entry.submission_id,
-        text,
-        key=update.update_id,
-    )
-    if not result.ok:
-        return  # not theirs (any more), or nothing to attach: it goes on as a message
-    deliver_soon(context)
-    await reply(update, result.message)
-    raise ApplicationHandlerStop
+    core, who, key = context.services.core, actor(update, context), update.update_id
+    for purpose in ("question", rating.RATING_REASON):
+        entry = await _answered_message(update, context, purpose)
+        if entry is None or entry.submission_id is None:
+            continue
+        if purpose == "question":
+            result = await answering.answer_question(core, who, entry.submission_id, text, key=key)
+        else:
+            result = await rating.add_words(core, who, entry.submission_id, text, key=key)
+        if not result.ok:
+            return  # not theirs (any more), or nothing to attach: it goes on as a message
+        deliver_soon(context)
+        await reply(update, result.message)
+        raise ApplicationHandlerStop
 
 
 async def group_instruction(update: Update, context: Context) -> None:
@@ -146,27 +146,6 @@ async def rate(update: Update, context: Context) -> None:
         deliver_soon(context)
     if result.message:
         await reply(update, result.message)
-
-
-async def rating_words(update: Update, context: Context) -> None:
-    """A sender replies to the confirmation of their 不满意: their own words on it."""
-    entry = await _answered_message(update, context, rating.RATING_REASON)
-    message = update.effective_message
-    if entry is None or entry.submission_id is None or message is None:
-        return
-    text = clean_text(message.text or message.caption or "")
-    result = await rating.add_words(
-        context.services.core,
-        actor(update, context),
-        entry.submission_id,
-        text,
-        key=update.update_id,
-    )
-    if not result.ok:
-        return
-    deliver_soon(context)
-    await reply(update, result.message)
-    raise ApplicationHandlerStop
 
 
 REPLY_GROUP = -2  # before the resident conversation: a reply to a question is not a draft

@@ -541,11 +541,18 @@ def queue_lines(
         if s.unit_id is not None and s.status not in DONE_STATUSES:
             unit = settings.unit(s.unit_id)
             line += " · " + escape(unit.name(lang) if unit is not None else s.unit_id)
-        if now is not None and (days := s.overdue_days(now)):
-            line += " " + tn(lang, "field.overdue", days, days=days)
-        if now is not None and s.unsigned(now):
-            line += " " + t(lang, "field.unsigned")
-        if s.reopen_count:
-            line += " " + t(lang, "field.reopened", count=str(s.reopen_count))
-        lines.append(line)
+        lines.append(line + summary_flags(lang, s, now))
     return lines
+
+
+def summary_flags(lang: Language, item: SubmissionSummary, now: datetime | None) -> str:
+    """What needs attention, after a listed item's line (/queue, /tasks): overdue, not
+    signed for in time, handled again (#18)."""
+    flags = []
+    if now is not None and (days := item.overdue_days(now)):
+        flags.append(tn(lang, "field.overdue", days, days=days))
+    if now is not None and item.unsigned(now):
+        flags.append(t(lang, "field.unsigned"))
+    if item.reopen_count:
+        flags.append(t(lang, "field.reopened", count=str(item.reopen_count)))
+    return "".join(" " + flag for flag in flags)

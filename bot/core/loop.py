@@ -143,6 +143,21 @@ def _bad_deadline(actor: Actor, bad: BadDeadline, text: str, item: Submission | 
     )
 
 
+def handover(env: Env, now: datetime, due: datetime, note: str | None) -> dict[str, object]:
+    """The columns of an item handed to a unit (派单, or 重办 after a 不满意): a new deadline
+    and sign-for limit, nothing signed, answered or asked for yet, the office's words."""
+    return {
+        "deadline": due,
+        "dispatched_at": now,
+        "sign_due": deadlines.sign_due(env.settings, now),
+        "signed_at": None,
+        "unit_answer": None,
+        "unit_done_at": None,
+        "requested_deadline": None,
+        "dispatch_note": note,
+    }
+
+
 def split_dispatch(text: str) -> tuple[str | None, str]:
     """A dispatch prompt's answer: the deadline (None: the default) and the instruction."""
     first, _, rest = text.strip().partition(" ")
@@ -181,17 +196,7 @@ async def dispatch(
 
     def plan(item: Submission) -> Plan:
         chosen = due or deadlines.deadline_in(env.settings, now, default_days(env.settings, item))
-        columns = {
-            "unit_id": unit.id,
-            "deadline": chosen,
-            "dispatched_at": now,
-            "sign_due": deadlines.sign_due(env.settings, now),
-            "signed_at": None,
-            "unit_answer": None,
-            "unit_done_at": None,
-            "requested_deadline": None,
-            "dispatch_note": instruction or None,
-        }
+        columns = {"unit_id": unit.id, **handover(env, now, chosen, instruction or None)}
         after = item.model_copy(update={**columns, "status": Status.DISPATCHED, "signed_at": None})
         sender_lang = resolve_language(item.language)
         notices = [

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core import cards, copies, deadlines, tasks
+from bot.core import cards, copies, deadlines, loop, tasks
 from bot.core.access import Action, Actor, Role
 from bot.core.acting import Change, Key, act
 from bot.core.env import Env
@@ -98,16 +98,7 @@ def _redo_plan(
     now = env.now()
     due = deadlines.deadline_in(env.settings, now, default_days(env.settings, item))
     note = t(office_lang, "unit.redo.instruction", reason=reason_label)
-    columns: dict[str, object] = {
-        "deadline": due,
-        "dispatched_at": now,
-        "sign_due": deadlines.sign_due(env.settings, now),
-        "signed_at": None,
-        "unit_answer": None,
-        "unit_done_at": None,
-        "requested_deadline": None,
-        "dispatch_note": note,
-    }
+    columns = loop.handover(env, now, due, note)
     after = item.model_copy(
         update={**columns, "status": Status.DISPATCHED, "reopen_count": item.reopen_count + 1}
     )

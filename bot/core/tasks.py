@@ -20,7 +20,7 @@ from datetime import datetime
 from bot.anonymity import Secrets
 from bot.config import Language, Settings, UnitConfig
 from bot.core.access import Action, unit_actions
-from bot.core.cards import Buttons, Card, parts_to
+from bot.core.cards import Buttons, Card, parts_to, summary_flags
 from bot.core.presenters import kind_label, local_date, local_time, status_label, topic_label
 from bot.core.records import CardSpec, Event, HistoryEntry, Outgoing, Submission, SubmissionSummary
 from bot.core.workflow import Move, format_reference
@@ -237,11 +237,5 @@ def task_lines(
             status=status_label(lang, s.status),
             deadline=local_date(s.deadline, tz) if s.deadline else "—",
         )
-        if days := s.overdue_days(now):
-            line += " " + tn(lang, "field.overdue", days, days=days)
-        if s.unsigned(now):
-            line += " " + t(lang, "field.unsigned")
-        if s.reopen_count:
-            line += " " + t(lang, "field.reopened", count=str(s.reopen_count))
-        lines.append(line)
+        lines.append(line + summary_flags(lang, s, now))
     return lines
