@@ -97,6 +97,7 @@ class ReportQueries(RepositoryBase):
             overdue=[o for o in overdue if o.days > 0],
             published=published["n"] if published else 0,
             satisfaction=await self._ratings(),
+            unrated=await self._unrated(),
             top_topics_week=[(r["topic_id"], r["n"]) for r in week],
             unsigned=[r["id"] for r in unsigned],
             unsigned_count=loop["unsigned"],
@@ -104,6 +105,14 @@ class ReportQueries(RepositoryBase):
             extensions=loop["extensions"],
             checks=loop["checks"],
         )
+
+    async def _unrated(self) -> int:
+        """Items whose latest answer nobody rated in time (closed as 未评价, #18)."""
+        row = await self._fetchone(
+            "SELECT COUNT(*) AS n FROM ratings r JOIN submissions s ON s.id = r.submission_id"
+            " AND r.round = s.rating_round WHERE r.rating = 'unrated'"
+        )
+        return row["n"] if row else 0
 
     async def _ratings(self, window: tuple[str, str] | None = None) -> dict[Rating, int]:
         if window is None:

@@ -196,6 +196,10 @@ async def test_an_answer_nobody_rates_closes_as_unrated(env: Env) -> None:
         "SELECT step, actor FROM history WHERE submission_id = ? ORDER BY id DESC LIMIT 1",
         unrated,
     ) == [("expire", "system")]
+    # (Over the days the items came in: a quiet day's digest is one line.)
+    data = await env.repository.digest_data(since=env.now() - timedelta(days=9), until=env.now())
+    assert data.unrated == 1  # counted apart from the ratings
+    assert zh("digest.unrated", n=1) in "\n".join(compose_digest("zh-Hans", env.settings, data))
 
 
 async def test_the_queue_filters_by_unit_unsigned_overdue_and_reopened(env: Env) -> None:

@@ -48,6 +48,7 @@ class DigestData(_Report):
     top_topics_week: list[tuple[str, int]]
     # The units' loop (#18): dispatched items not signed for in time (the first ones, by
     # number, and how many), and what waits for the office: 退单, 延期申请, 办结 to check.
+    unrated: int = 0  # answers nobody rated in time (未评价), apart from the ratings
     unsigned: list[int] = []
     unsigned_count: int = 0
     returned: int = 0
@@ -195,6 +196,8 @@ def compose_digest(
     rated = sum(data.satisfaction.values())
     if rated:
         lines.append(t(lang, "digest.satisfaction", n=rated, **_rating_shares(data.satisfaction)))
+    if data.unrated:
+        lines.append(t(lang, "digest.unrated", n=data.unrated))
     if data.top_topics_week:
         week = _counts_line(lang, dict(data.top_topics_week), topics)
         lines.append(t(lang, "digest.top_topics", topics=escape(week)))
