@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, BinaryIO
 
 from telegram import Chat, Update
@@ -28,10 +28,12 @@ from bot.reports import (
     LAST_DAY,
     LedgerRow,
     compose_digest,
+    compose_phases,
     compose_stats,
     day_in_range,
     ledger_cells,
     ledger_header,
+    ledger_widths,
     parse_day,
 )
 from bot.services import Services, get_services
@@ -74,9 +76,14 @@ async def _compose(svc: Services, kind: str, lang: Language) -> list[str]:
     if kind == WEEKLY:
         stats = await svc.repository.stats(start=now - timedelta(days=7), end=now)
         data = await svc.repository.digest_data(since=now - timedelta(days=7), until=now)
-        return compose_digest(
-            lang, svc.settings, data, title_key="digest.weekly_title"
-        ) + compose_stats(lang, svc.settings, stats)
+        chunks = compose_digest(lang, svc.settings, data, title_key="digest.weekly_title")
+        chunks += compose_stats(lang, svc.settings, stats)
+        if svc.settings.campaign.phases:  # the phases compared, since the campaign began
+            start = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=UTC)
+            counts = await svc.repository.place_counts(start=start, end=now)
+            by_phase = [(c.phase_id, c.kind, c.n) for c in counts]
+            chunks += compose_phases(lang, svc.settings, by_phase, now)
+        return chunks
     since = await svc.repository.last_digest_at(DAILY) or now - timedelta(days=1)
     data = await svc.repository.digest_data(since=since, until=now)
     return compose_digest(lang, svc.settings, data)
@@ -262,11 +269,13 @@ async def stats_command(update: Update, context: Context) -> None:
 EXPORT_BATCH = 500  # ledger rows handed to the writing thread at a time
 
 
-def ledger_writer(target: BinaryIO, lang: Language, *, as_csv: bool) -> export.LedgerWriter:
-    header = ledger_header(lang)
+def ledger_writer(
+    target: BinaryIO, lang: Language, settings: Settings, *, as_csv: bool
+) -> export.LedgerWriter:
+    header = ledger_header(lang, settings)
     if as_csv:
         return export.CsvWriter(target, header)
-    return export.XlsxWriter(target, t(lang, "ledger.title"), header)
+    return export.XlsxWriter(target, t(lang, "ledger.title"), header, ledger_widths(settings))
 
 
 async def ledger_file(
@@ -283,7 +292,7 @@ async def ledger_file(
     count. Rows stream from the repository page by page and are written by a thread a
     batch at a time, so neither the whole ledger nor the writing sits on the event loop."""
     now = repository.clock()
-    writer = ledger_writer(target, lang, as_csv=as_csv)
+    writer = ledger_writer(target, lang, settings, as_csv=as_csv)
 
     def write(rows: list[LedgerRow]) -> None:
         writer.write(ledger_cells(lang, settings, row) for row in rows)
