@@ -153,9 +153,28 @@ def _describe(settings: Settings, path: Path) -> str:
         f"  leading group: {roles.leading_group_chat_id or 'not configured'}",
         f"  channel: {roles.channel_id or 'not configured'}",
         f"  topics: {len(settings.topics)} (fallback: {settings.fallback_topic.id})",
+        f"  places: {_describe_places(settings)}",
+        f"  phases: {_describe_phases(settings)}",
         f"  web desk: {_describe_web(settings)}",
     ]
     return "\n".join(lines)
+
+
+def _describe_places(settings: Settings) -> str:
+    if not settings.places:
+        return "none (no place is asked; posters need [[places]])"
+    top = len(settings.place_index.children.get(None, []))
+    return f"{len(settings.places)} ({top} at the top level)"
+
+
+def _describe_phases(settings: Settings) -> str:
+    phases = settings.campaign.phases
+    if not phases:
+        return "none"
+    today = dt.datetime.now(settings.campaign.tz).date()
+    current = settings.campaign.phase_on(today)
+    now = f"now {current.id}" if current is not None else "today is in none"
+    return f"{len(phases)}, {phases[0].start} to {phases[-1].end}, {now}"
 
 
 def _describe_web(settings: Settings) -> str:

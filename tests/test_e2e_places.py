@@ -8,6 +8,7 @@ the place and phase reach /queue, /stats, the digest, the weekly summary and the
 from __future__ import annotations
 
 import io
+import re
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -390,3 +391,39 @@ async def test_place_and_phase_in_queue_stats_digest_weekly_and_ledger(
         assert "整改落实" not in text.split(zh("phases.title")[3:8], 1)[1]  # not begun yet
     finally:
         await runner.stop()
+
+
+async def test_the_web_desks_queue_filters_and_shows_the_place(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> None:
+    from tests.webdesk import client_for, sign_in, started
+
+    settings = places_settings(make_settings, stub, web={"enabled": True, "port": 0})
+    async with started(settings) as runner, client_for(runner) as client:
+        alice = Chat(stub, ALICE)
+        await alice.send("/start dongcun")
+        assert await finish(alice, await to_identity(alice, "东村的路灯坏了一个星期")) == 1
+        assert await with_place(Chat(stub, BOB), "西村的垃圾三天没人清运", "西村") == 2
+        assert await with_place(Chat(stub, CAROL), "南村的桥有裂缝", "南村") == 3
+        await sign_in(client, runner)
+
+        async def shown(query: str) -> tuple[set[int], str]:
+            response = await client.get(f"/queue?{query}")
+            html = await response.text()
+            assert response.status == 200, html[:300]
+            found = {int(n) for n in re.findall(r'<tr class="row[^"]*" data-id="(\d+)"', html)}
+            return found, html
+
+        assert (await shown("place=dongcun"))[0] == {1}
+        assert (await shown("place=chengguan"))[0] == {1, 2}  # a town: with its villages
+        assert (await shown("place=河西镇"))[0] == {3}  # by name, as typed
+        everything, html = await shown("")
+        assert everything == {1, 2, 3}
+        assert '<option value="dongcun">\u3000东村</option>' in html  # indented under its town
+        assert "城关镇 / 西村" in html  # the column
+        ignored, html = await shown("place=nowhere")
+        assert ignored == {1, 2, 3}
+        notice = zh("web.queue.ignored", field=zh("web.field.place"))
+        assert notice in html.replace("&#34;", '"')
+        item = await client.get("/items/3")
+        assert "河西镇 / 南村" in await item.text()
