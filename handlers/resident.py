@@ -219,7 +219,7 @@ async def start_with_kind(update: Update, context: Context) -> str:
             await say(update, context, added.problem, **added.details)
         draft = added.draft
     if refused:  # the text is kept; the kind waits for one the phase collects
-        if inline_text:
+        if inline_text or loaded is None:  # (a draft, even empty, for the kinds' buttons)
             await _save(update, context, draft)
         await reply(update, *refused)
         return KIND

@@ -266,6 +266,13 @@ async def test_the_phase_changes_what_the_bot_says_and_accepts(
         assert item["kind"] == "problem" and item["phase_id"] == "checking"
         assert "太阳能路灯" in item["text"]
 
+        # Refused without any text yet: the kind offered instead starts the draft.
+        bob = Chat(stub, BOB)
+        refused = await bob.send("/suggest")
+        assert "查摆问题" in refused.plain
+        asked = await bob.tap(refused, zh("kind.problem"))
+        assert zh("compose.ask.problem") in asked.plain
+
         # Between phases nothing is refused: after the last one the greeting says so.
         clock.now = datetime(2027, 1, 5, 2, 0, tzinfo=UTC)
         ended = await chat.send("/start")
