@@ -10,11 +10,12 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import openpyxl
+import pytest
 
 from bot.config import Settings
 from bot.i18n import t, tn
@@ -76,6 +77,19 @@ def places_settings(
     return make_settings(stub, places=PLACES, limits={"max_submissions_per_hour": 0}, **extra)
 
 
+@pytest.fixture
+async def places_bot(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> AsyncIterator[BotRunner]:
+    """The bot with the places configured (no phases), running for the test."""
+    runner = BotRunner(places_settings(make_settings, stub))
+    await runner.start()
+    try:
+        yield runner
+    finally:
+        await runner.stop()
+
+
 async def to_identity(chat: Chat, text: str, *, command: str = "/report") -> SentMessage:
     """From the command with the text to the message after the topic was accepted."""
     received = await chat.send(f"{command} {text}")
@@ -99,25 +113,21 @@ async def with_place(chat: Chat, text: str, place: str, *, command: str = "/repo
 
 # ---------------------------------------------------------------- places
 async def test_a_deep_link_records_the_place_and_keeps_it_off_anything_per_person(
-    stub: FakeBotApi, make_settings: Callable[..., Settings]
+    stub: FakeBotApi, places_bot: BotRunner
 ) -> None:
-    runner = BotRunner(places_settings(make_settings, stub))
-    await runner.start()
-    try:
-        chat = Chat(stub, ALICE)
-        greeting = await chat.send("/start dongcun")
-        assert zh("start.place", place="城关镇 / 东村") in greeting.plain
-        assert len(greeting.buttons) == 4  # the main menu, as always
-        who = await to_identity(chat, "东村村口的路灯坏了一个星期，晚上很黑")
-        assert zh("place.ask") not in who.plain  # known from the link: not asked
-        assert "who:anon" in [data for _, data in who.buttons]  # the identity step
-        summary = await chat.tap(who, words("identity.anonymous"))
-        assert zh("field.place", value="城关镇 / 东村") in summary.plain
-        assert any(data == "place:change" for _, data in summary.buttons)
-        ack = await chat.tap(summary, words("button.confirm"), expect="#")
-        assert "#1" in ack.plain
-    finally:
-        await runner.stop()
+    runner = places_bot
+    chat = Chat(stub, ALICE)
+    greeting = await chat.send("/start dongcun")
+    assert zh("start.place", place="城关镇 / 东村") in greeting.plain
+    assert len(greeting.buttons) == 4  # the main menu, as always
+    who = await to_identity(chat, "东村村口的路灯坏了一个星期，晚上很黑")
+    assert zh("place.ask") not in who.plain  # known from the link: not asked
+    assert "who:anon" in [data for _, data in who.buttons]  # the identity step
+    summary = await chat.tap(who, words("identity.anonymous"))
+    assert zh("field.place", value="城关镇 / 东村") in summary.plain
+    assert any(data == "place:change" for _, data in summary.buttons)
+    ack = await chat.tap(summary, words("button.confirm"), expect="#")
+    assert "#1" in ack.plain
     [item] = rows(runner.settings, "SELECT * FROM submissions")
     assert item["place_id"] == "dongcun" and item["anonymous"] == 1
     assert item["phase_id"] is None  # no phases configured
@@ -135,66 +145,58 @@ async def test_a_deep_link_records_the_place_and_keeps_it_off_anything_per_perso
 
 
 async def test_an_unknown_place_is_asked_with_buttons_changeable_and_skippable(
-    stub: FakeBotApi, make_settings: Callable[..., Settings]
+    stub: FakeBotApi, places_bot: BotRunner
 ) -> None:
-    runner = BotRunner(places_settings(make_settings, stub))
-    await runner.start()
-    try:
-        chat = Chat(stub, ALICE)
-        greeting = await chat.send("/start")
-        assert zh("start.place", place="")[:6] not in greeting.plain
-        asked = await to_identity(chat, "建议在西村修一个篮球场，孩子们没地方玩")
-        assert zh("place.ask") in asked.plain
-        labels = [label for label, _ in asked.buttons]
-        for name in ("城关镇", "东村", "西村", "河西镇", "南村", zh("place.skip")):
-            assert name in labels
-        assert all(len(data.encode()) <= 64 for _, data in asked.buttons)
-        who = await chat.tap(asked, "东村")  # one tap
-        assert "who:anon" in [data for _, data in who.buttons]  # the identity step
-        summary = await chat.tap(who, words("identity.named"))
-        assert zh("field.place", value="城关镇 / 东村") in summary.plain
+    runner = places_bot
+    chat = Chat(stub, ALICE)
+    greeting = await chat.send("/start")
+    assert zh("start.place", place="")[:6] not in greeting.plain
+    asked = await to_identity(chat, "建议在西村修一个篮球场，孩子们没地方玩")
+    assert zh("place.ask") in asked.plain
+    labels = [label for label, _ in asked.buttons]
+    for name in ("城关镇", "东村", "西村", "河西镇", "南村", zh("place.skip")):
+        assert name in labels
+    assert all(len(data.encode()) <= 64 for _, data in asked.buttons)
+    who = await chat.tap(asked, "东村")  # one tap
+    assert "who:anon" in [data for _, data in who.buttons]  # the identity step
+    summary = await chat.tap(who, words("identity.named"))
+    assert zh("field.place", value="城关镇 / 东村") in summary.plain
 
-        # Changed on the summary: the places replace its buttons; the choice brings it back.
-        mark = stub.mark()
-        stub.press_button(ALICE, summary, words("place.change"))
-        edited = await stub.wait_for(
-            ALICE.id, after=mark, predicate=lambda m: m.method.startswith("edit")
-        )
-        again = await chat.tap_data(edited, edited.button_data("西村"))
-        assert zh("field.place", value="城关镇 / 西村") in again.plain
-        ack = await chat.tap(again, words("button.confirm"), expect="#")
-        assert "#1" in ack.plain
+    # Changed on the summary: the places replace its buttons; the choice brings it back.
+    mark = stub.mark()
+    stub.press_button(ALICE, summary, words("place.change"))
+    edited = await stub.wait_for(
+        ALICE.id, after=mark, predicate=lambda m: m.method.startswith("edit")
+    )
+    again = await chat.tap_data(edited, edited.button_data("西村"))
+    assert zh("field.place", value="城关镇 / 西村") in again.plain
+    ack = await chat.tap(again, words("button.confirm"), expect="#")
+    assert "#1" in ack.plain
 
-        # Nobody is blocked: 不确定 goes on without a place.
-        bob = Chat(stub, BOB)
-        asked = await to_identity(bob, "镇上的公交车班次太少了，等车要一个小时")
-        who = await bob.tap(asked, zh("place.skip"))
-        summary = await bob.tap(who, words("identity.named"))
-        assert zh("field.place", value=zh("place.none")) in summary.plain
-        await bob.tap(summary, words("button.confirm"), expect="#")
-        assert stub.errors == []
-    finally:
-        await runner.stop()
+    # Nobody is blocked: 不确定 goes on without a place.
+    bob = Chat(stub, BOB)
+    asked = await to_identity(bob, "镇上的公交车班次太少了，等车要一个小时")
+    who = await bob.tap(asked, zh("place.skip"))
+    summary = await bob.tap(who, words("identity.named"))
+    assert zh("field.place", value=zh("place.none")) in summary.plain
+    await bob.tap(summary, words("button.confirm"), expect="#")
+    assert stub.errors == []
     stored = rows(runner.settings, "SELECT id, place_id FROM submissions ORDER BY id")
     assert [(r["id"], r["place_id"]) for r in stored] == [(1, "xicun"), (2, None)]
 
 
 async def test_an_unknown_or_malformed_link_is_ignored_politely(
-    stub: FakeBotApi, make_settings: Callable[..., Settings]
+    stub: FakeBotApi, places_bot: BotRunner
 ) -> None:
-    runner = BotRunner(places_settings(make_settings, stub))
-    await runner.start()
-    try:
-        chat = Chat(stub, ALICE)
-        for payload in ("no_such_place", "bad$payload", "x" * 65):
-            greeting = await chat.send(f"/start {payload}")
-            assert zh("start.place_unknown") in greeting.plain
-            assert payload not in greeting.plain  # never echoed
-        assert drafts_of(runner.settings) == []  # nothing recorded
-        asked = await to_identity(chat, "南村的自来水最近经常停水")
-        assert zh("place.ask") in asked.plain  # still asked, as for anyone
-    finally:
-        await runner.stop()
+    runner = places_bot
+    chat = Chat(stub, ALICE)
+    for payload in ("no_such_place", "bad$payload", "x" * 65):
+        greeting = await chat.send(f"/start {payload}")
+        assert zh("start.place_unknown") in greeting.plain
+        assert payload not in greeting.plain  # never echoed
+    assert drafts_of(runner.settings) == []  # nothing recorded
+    asked = await to_identity(chat, "南村的自来水最近经常停水")
+    assert zh("place.ask") in asked.plain  # still asked, as for anyone
 
 
 async def test_many_places_are_chosen_level_by_level(
