@@ -50,6 +50,8 @@ WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # place's id is its link's payload.
 DEEP_LINK_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 KINDS = ("suggestion", "problem")
+# Places directly under one parent (or at the top level): one keyboard's worth.
+MAX_PLACES_PER_LEVEL = 90
 # The TOML file that Settings() reads, chosen at run time by load_settings (None: no file).
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("config_file", default=None)
 
@@ -349,6 +351,20 @@ def place_problems(places: list[PlaceConfig]) -> list[tuple[str, str]]:
         if current == place.id:
             cycle = " → ".join([*chain, place.id])
             problems.append((f"places[{i}].parent", f"a cycle: {cycle}"))
+    # One level's places are one keyboard (Telegram: at most 100 buttons, some are taken).
+    levels: dict[str | None, list[int]] = {}
+    for i, place in enumerate(places):
+        levels.setdefault(place.parent, []).append(i)
+    for parent, members in levels.items():
+        if len(members) > MAX_PLACES_PER_LEVEL:
+            where = f"under {parent!r}" if parent else "at the top level"
+            problems.append(
+                (
+                    f"places[{members[MAX_PLACES_PER_LEVEL]}].parent",
+                    f"{len(members)} places {where}: at most {MAX_PLACES_PER_LEVEL} fit on one"
+                    " level of buttons (group them under parents)",
+                )
+            )
     return problems
 
 

@@ -31,7 +31,7 @@ from telegram.ext import (
 from bot import cards, drafting
 from bot.drafting import Step
 from bot.i18n import t, tn
-from bot.phases import collected_kinds, not_collected, phase_now
+from bot.phases import collected_kinds, not_collected, phase_id_at, phase_now
 from bot.presenters import draft_summary, topic_proposal
 from bot.records import Attachment, Draft, NewSubmission, Sender
 from bot.text import escape
@@ -494,7 +494,6 @@ async def confirm(update: Update, context: Context) -> int | str:
             await reply(update, tn(lang, "limit.reached", limit, limit=limit))
             return CONFIRM
     topic_id = draft.topic_id or svc.settings.fallback_topic.id
-    phase = phase_now(svc.settings, svc.repository.clock()).current
     new = NewSubmission(
         kind=draft.kind,
         text=draft.text,
@@ -509,7 +508,7 @@ async def confirm(update: Update, context: Context) -> int | str:
         reply_route=svc.secrets.encrypt_int(chat.id) if draft.anonymous else None,
         source_update_id=update.update_id,
         place_id=draft.place_id if draft.place_id in svc.settings.place_index.by_id else None,
-        phase_id=phase.id if phase is not None else None,
+        phase_id=phase_id_at(svc.settings, svc.repository.clock()),
     )
     try:
         submission = await svc.repository.create_submission(

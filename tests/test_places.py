@@ -69,6 +69,15 @@ def test_a_place_id_must_be_a_deep_link_payload(bad: str) -> None:
     assert problem.startswith("places[0].id: ") and "deep link" in problem
 
 
+def test_one_level_of_places_fits_one_keyboard() -> None:
+    many = [{"id": f"v{i}", "names": {"zh-Hans": f"{i}村"}} for i in range(91)]
+    assert problems(places=many) == [
+        "places[90].parent: 91 places at the top level: at most 90 fit on one level of"
+        " buttons (group them under parents)"
+    ]
+    settings(places=many[:90])  # 90 do
+
+
 def test_a_place_needs_its_simplified_name() -> None:
     [problem] = problems(places=[{"id": "x", "names": {"en": "X"}}])
     assert problem.startswith("places[0].names: ") and "zh-Hans" in problem
