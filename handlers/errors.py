@@ -9,10 +9,9 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.constants import ParseMode
 
 from bot.i18n import t
-from handlers.context import Context, language
+from handlers.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +28,9 @@ async def on_error(update: object, context: Context) -> None:
         return
     if update.effective_chat.type != "private":
         return
-    try:
-        lang = await language(update, context)
-    except Exception:
-        lang = "zh-Hans"
+    lang = context.language
     try:
         await update.effective_chat.send_message(
-            t(lang, "error.apology"), parse_mode=ParseMode.HTML
-        )
+            t(lang, "error.apology"))
     except Exception as exc:  # TelegramError, or an answer that cannot be read
         log.warning("could not send the apology for update=%s: %s", update_id, type(exc).__name__)

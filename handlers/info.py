@@ -6,15 +6,15 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot import drafting
 from bot.config import LANGUAGES, Language
+from bot.core import drafting
+from bot.core.phases import phase_line, phase_now
+from bot.core.presenters import my_list, submission_detail
+from bot.core.records import Draft
+from bot.core.workflow import format_reference
 from bot.i18n import t, tn
-from bot.phases import phase_line, phase_now
 from bot.places import valid_payload
-from bot.presenters import my_list, submission_detail
-from bot.records import Draft
 from bot.text import escape, split_message
-from bot.workflow import format_reference
 from handlers import keyboards
 from handlers.buttons import PrivateButton
 from handlers.context import (
@@ -22,11 +22,8 @@ from handlers.context import (
     answer_query,
     drop_buttons,
     edit_pressed,
-    language,
-    remember_language,
     reply,
     say,
-    services,
     user_id,
 )
 
@@ -36,7 +33,7 @@ MAX_REFERENCE_DIGITS = 18
 
 def _phase(context: Context, lang: Language) -> list[str]:
     """The line saying which phase of the campaign it is (none without phases)."""
-    svc = services(context)
+    svc = context.services
     line = phase_line(lang, phase_now(svc.settings, svc.repository.clock()))
     return [line] if line else []
 
@@ -45,10 +42,10 @@ async def start(update: Update, context: Context) -> None:
     """/start, and ``/start <place>`` from a place's poster (its deep link): the place is
     recorded on the resident's draft (a new one if there is none), so whatever they send
     next carries it; an unknown or malformed place is ignored, politely."""
-    lang = await language(update, context)
+    lang = context.language
     user = update.effective_user
     name = escape(user.full_name) if user else ""
-    svc = services(context)
+    svc = context.services
     campaign = escape(svc.settings.campaign.name)
     lines = [t(lang, "start.greeting", name=name, campaign=campaign), *_phase(context, lang)]
     args = context.args or []
@@ -69,13 +66,13 @@ async def start(update: Update, context: Context) -> None:
 
 async def help_command(update: Update, context: Context) -> None:
     await answer_query(update)
-    lang = await language(update, context)
+    lang = context.language
     await reply(update, "\n\n".join([t(lang, "help.text"), *_phase(context, lang)]))
 
 
 async def privacy(update: Update, context: Context) -> None:
-    days = services(context).settings.anonymity.unlink_after_days
-    await reply(update, tn(await language(update, context), "privacy.text", days, days=days))
+    days = context.services.settings.anonymity.unlink_after_days
+    await reply(update, tn(context.language, "privacy.text", days, days=days))
 
 
 async def choose_language(update: Update, context: Context) -> None:
@@ -90,8 +87,8 @@ async def set_language(update: Update, context: Context) -> None:
     if code not in LANGUAGES:
         await say(update, context, "button.stale")
         return
-    await services(context).repository.set_language(user_id(update), code)
-    remember_language(context, code)
+    await context.services.repository.set_language(user_id(update), code)
+    context.remember_language(code)
     await drop_buttons(update)
     await say(update, context, "lang.set", keyboards.main_menu(code))
 
@@ -106,10 +103,10 @@ async def my_submissions(update: Update, context: Context) -> None:
         if data.startswith("my:"):
             raw = data.removeprefix("my:")
             offset = int(raw) if raw.isdigit() and len(raw) < 10 else 0
-    svc = services(context)
+    svc = context.services
     user = update.effective_user
     assert user is not None
-    lang = await language(update, context)
+    lang = context.language
     page_size = svc.settings.limits.page_size
     items, total = await svc.repository.list_own(user_id=user.id, offset=offset, limit=page_size)
     text = my_list(lang, svc.settings, items, total=total, offset=offset)
@@ -131,7 +128,7 @@ async def status(update: Update, context: Context) -> None:
         await say(update, context, "status.usage")
         return
     ref = format_reference(int(raw)) if len(raw) <= MAX_REFERENCE_DIGITS else f"#{escape(raw[:24])}"
-    svc = services(context)
+    svc = context.services
     user = update.effective_user
     assert user is not None
     submission = None
@@ -142,7 +139,7 @@ async def status(update: Update, context: Context) -> None:
     if submission is None:
         await say(update, context, "status.not_found", ref=ref)
         return
-    lang = await language(update, context)
+    lang = context.language
     history = await svc.repository.history(submission.id)
     for chunk in split_message(submission_detail(lang, svc.settings, submission, history)):
         await reply(update, chunk)

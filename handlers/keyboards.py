@@ -9,9 +9,9 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import LANGUAGES, Language, TopicConfig
+from bot.core.workflow import Kind
 from bot.i18n import t
 from bot.places import PlaceIndex, button_key
-from bot.workflow import Kind
 
 Button = InlineKeyboardButton
 
@@ -162,9 +162,3 @@ def pages(
     if offset + page_size < total:
         row.append(Button(t(lang, "button.more"), callback_data=f"my:{offset + page_size}"))
     return _markup(row) if row else None
-
-
-def from_buttons(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
-    """An inline keyboard from (label, callback data) rows, as the core composes them."""
-    markup = [[Button(label, callback_data=data) for label, data in row] for row in rows if row]
-    return InlineKeyboardMarkup(markup) if markup else None

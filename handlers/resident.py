@@ -10,13 +10,13 @@ the summary offers to change it. A kind the campaign's current phase does not co
 refused with the reason when it is chosen and again at confirmation (the draft stays).
 
 The draft itself (text parts, attachments, choices) is written to SQLite on every step, so
-nothing typed is lost; the state is persisted by :mod:`storage.persistence`.
+nothing typed is lost; the state is persisted by :mod:`bot.transport.persistence`.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import warnings
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -27,31 +27,31 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
-from bot import cards, drafting
-from bot.drafting import Step
+from bot.core import drafting, submitting
+from bot.core.drafting import Step
+from bot.core.phases import collected_kinds, phase_now
+from bot.core.presenters import draft_summary, topic_proposal
+from bot.core.records import Attachment, Draft
+from bot.core.results import Refusal
+from bot.core.workflow import Kind
 from bot.i18n import t, tn
-from bot.phases import collected_kinds, not_collected, phase_id_at, phase_now
-from bot.presenters import draft_summary, topic_proposal
-from bot.records import Attachment, Draft, NewSubmission, Sender
 from bot.text import escape
-from bot.workflow import Kind, format_reference
+from bot.transport.delivery import deliver_soon
+from bot.transport.media import attachment_from_message
 from handlers import keyboards
 from handlers.buttons import PrivateButton
 from handlers.context import (
     Context,
+    actor,
     answer_query,
     drop_buttons,
     edit_pressed,
-    language,
     reply,
     say,
-    services,
     user_id,
 )
-from handlers.delivery import deliver_soon
-from handlers.media import attachment_from_message
-from storage.repository import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -85,28 +85,33 @@ UNSUPPORTED = PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~CONTENT
 
 
 async def _load(update: Update, context: Context) -> Draft | None:
-    return await services(context).repository.get_draft(user_id(update))
+    return await context.services.repository.get_draft(user_id(update))
 
 
 def _needed(context: Context, draft: Draft) -> Step:
     """The earliest step the draft still needs (see :func:`bot.drafting.needed_step`)."""
-    settings = services(context).settings
+    settings = context.services.settings
     return drafting.needed_step(draft, settings.limits, settings.place_index.by_id.keys())
+
+
+def _kinds_now(context: Context) -> tuple[Kind, ...]:
+    """The kinds the campaign's current phase collects (every kind outside phases)."""
+    svc = context.services
+    return collected_kinds(phase_now(svc.settings, svc.repository.clock()))
 
 
 async def _refusal(
     update: Update, context: Context, kind: Kind
 ) -> tuple[str, InlineKeyboardMarkup] | None:
-    """If the campaign's current phase does not collect ``kind``: why (and when it will),
-    with the kinds it does collect to choose from. The caller keeps the draft and sends
-    this once what it keeps is stored."""
-    svc = services(context)
-    now = phase_now(svc.settings, svc.repository.clock())
-    if now.collects(kind):
+    """If the campaign's current phase does not collect ``kind``
+    (:func:`bot.core.submitting.out_of_phase`): why (and when it will), with the kinds it
+    does collect to choose from. The caller keeps the draft and sends this once what it
+    keeps is stored."""
+    svc = context.services
+    outside = submitting.out_of_phase(svc.core, actor(update, context), kind)
+    if outside is None:
         return None
-    lang = await language(update, context)
-    text = not_collected(lang, svc.settings, now, kind)
-    return text, keyboards.kinds(lang, collected_kinds(now))
+    return outside.message, keyboards.kinds(context.language, _kinds_now(context))
 
 
 async def _pressed_on_draft(update: Update, context: Context) -> Draft | None:
@@ -122,7 +127,7 @@ async def _pressed_on_draft(update: Update, context: Context) -> Draft | None:
 
 async def _save(update: Update, context: Context, draft: Draft) -> None:
     draft = draft.model_copy(update={"last_update": max(draft.last_update, update.update_id)})
-    await services(context).repository.save_draft(user_id(update), draft)
+    await context.services.repository.save_draft(user_id(update), draft)
 
 
 def _applied(update: Update, draft: Draft | None) -> bool:
@@ -148,7 +153,7 @@ async def _add(
     if _applied(update, draft):
         return draft
     result = drafting.add_content(
-        draft, text=text, attachment=attachment, limits=services(context).settings.limits
+        draft, text=text, attachment=attachment, limits=context.services.settings.limits
     )
     if result.problem is not None:
         await say(update, context, result.problem, **result.details)
@@ -166,7 +171,7 @@ async def _add_message(update: Update, context: Context, draft: Draft) -> Draft 
 
 
 async def _prompt_compose(update: Update, context: Context, draft: Draft) -> str:
-    lang = await language(update, context)
+    lang = context.language
     assert draft.kind is not None
     if draft.parts or draft.attachments:
         attachments = len(draft.attachments)
@@ -186,10 +191,8 @@ async def _prompt_compose(update: Update, context: Context, draft: Draft) -> str
 
 
 async def _prompt_kind(update: Update, context: Context) -> str:
-    svc = services(context)
-    lang = await language(update, context)
-    allowed = collected_kinds(phase_now(svc.settings, svc.repository.clock()))
-    await reply(update, t(lang, "kind.ask"), keyboards.kinds(lang, allowed))
+    lang = context.language
+    await reply(update, t(lang, "kind.ask"), keyboards.kinds(lang, _kinds_now(context)))
     return KIND
 
 
@@ -213,7 +216,7 @@ async def start_with_kind(update: Update, context: Context) -> str:
         draft = draft.model_copy(update={"kind": kind})
     if inline_text and not _applied(update, loaded):  # one commit for the kind and the text
         added = drafting.add_content(
-            draft, text=inline_text, attachment=None, limits=services(context).settings.limits
+            draft, text=inline_text, attachment=None, limits=context.services.settings.limits
         )
         if added.problem is not None:
             await say(update, context, added.problem, **added.details)
@@ -278,10 +281,10 @@ async def finish_compose(update: Update, context: Context) -> str | int:
         return END
     if draft.kind is None:
         return await _resume(update, context, draft)
-    problem = drafting.ready_problem(draft, services(context).settings.limits)
+    problem = drafting.ready_problem(draft, context.services.settings.limits)
     if problem is not None:
         await say(
-            update, context, problem, min_chars=services(context).settings.limits.min_text_chars
+            update, context, problem, min_chars=context.services.settings.limits.min_text_chars
         )
         return COMPOSE
     await drop_buttons(update)
@@ -289,11 +292,11 @@ async def finish_compose(update: Update, context: Context) -> str | int:
 
 
 async def _propose(update: Update, context: Context, draft: Draft) -> str:
-    svc = services(context)
+    svc = context.services
     matches = await svc.propose_topics(draft.text)
     draft = drafting.with_proposal(draft, matches)
     await _save(update, context, draft)
-    lang = await language(update, context)
+    lang = context.language
     await reply(update, topic_proposal(lang, draft, svc.settings), keyboards.topic_proposal(lang))
     return TOPIC
 
@@ -306,8 +309,8 @@ async def unsupported_content(update: Update, context: Context) -> None:
 # ---------------------------------------------------------------- TOPIC
 async def list_topics(update: Update, context: Context) -> str:
     await answer_query(update)
-    lang = await language(update, context)
-    await edit_pressed(update, markup=keyboards.topic_list(lang, services(context).settings.topics))
+    lang = context.language
+    await edit_pressed(update, markup=keyboards.topic_list(lang, context.services.settings.topics))
     return TOPIC
 
 
@@ -317,7 +320,7 @@ async def accept_topic(update: Update, context: Context) -> str | int:
     draft = await _pressed_on_draft(update, context)
     if draft is None:
         return END
-    svc = services(context)
+    svc = context.services
     # Choosing a topic needs a finished text; accepting the proposal needs a proposal.
     required = Step.TOPIC if query.data.startswith("topic:set:") else Step.PLACE
     if _needed(context, draft) < required:
@@ -337,8 +340,8 @@ async def accept_topic(update: Update, context: Context) -> str | int:
 
 # ---------------------------------------------------------------- PLACE
 async def _ask_place(update: Update, context: Context) -> str:
-    lang = await language(update, context)
-    index = services(context).settings.place_index
+    lang = context.language
+    index = context.services.settings.place_index
     await reply(update, t(lang, "place.ask"), keyboards.places(lang, index))
     return PLACE
 
@@ -348,7 +351,7 @@ async def open_place(update: Update, context: Context) -> str | None:
     query = update.callback_query
     assert query is not None and query.data is not None
     await answer_query(update)
-    index = services(context).settings.place_index
+    index = context.services.settings.place_index
     parent = None
     if query.data.startswith("place:open:"):
         place = index.from_key(query.data.removeprefix("place:open:"))
@@ -356,7 +359,7 @@ async def open_place(update: Update, context: Context) -> str | None:
             await say(update, context, "button.stale")
             return None
         parent = place.id
-    lang = await language(update, context)
+    lang = context.language
     await edit_pressed(update, markup=keyboards.places(lang, index, parent))
     return None
 
@@ -366,10 +369,10 @@ async def change_place(update: Update, context: Context) -> str | int:
     draft = await _pressed_on_draft(update, context)
     if draft is None:
         return END
-    if _needed(context, draft) < Step.PLACE or not services(context).settings.places:
+    if _needed(context, draft) < Step.PLACE or not context.services.settings.places:
         return await _resume(update, context, draft)
-    lang = await language(update, context)
-    markup = keyboards.places(lang, services(context).settings.place_index)
+    lang = context.language
+    markup = keyboards.places(lang, context.services.settings.place_index)
     if not await edit_pressed(update, markup=markup):
         await reply(update, t(lang, "place.ask"), markup)
     return PLACE
@@ -387,7 +390,7 @@ async def choose_place(update: Update, context: Context) -> str | int:
         return await _resume(update, context, draft)
     place_id = None
     if query.data.startswith("place:set:"):
-        place = services(context).settings.place_index.from_key(
+        place = context.services.settings.place_index.from_key(
             query.data.removeprefix("place:set:")
         )
         if place is None:
@@ -401,8 +404,8 @@ async def choose_place(update: Update, context: Context) -> str | int:
 
 
 async def _ask_identity(update: Update, context: Context, draft: Draft) -> str:
-    settings = services(context).settings
-    lang = await language(update, context)
+    settings = context.services.settings
+    lang = context.language
     topic = settings.topic(draft.topic_id or "") or settings.fallback_topic
     name = escape(topic.name(lang))
     await reply(update, t(lang, "identity.ask", topic=name), keyboards.identity(lang))
@@ -425,10 +428,10 @@ async def choose_identity(update: Update, context: Context) -> str | int:
 
 
 async def _show_summary(update: Update, context: Context, draft: Draft) -> str:
-    lang = await language(update, context)
+    lang = context.language
     user = update.effective_user
     assert user is not None
-    settings = services(context).settings
+    settings = context.services.settings
     await reply(
         update,
         draft_summary(lang, draft, settings, sender_name=user.full_name),
@@ -464,85 +467,36 @@ async def _prompt_step(update: Update, context: Context, draft: Draft) -> str:
 
 # ---------------------------------------------------------------- CONFIRM
 async def confirm(update: Update, context: Context) -> int | str:
+    """Submit the draft (:func:`bot.core.submitting.submit` decides the quota and what is
+    stored of the sender) and acknowledge with its reference once it is durable."""
     await answer_query(update)
-    svc = services(context)
+    svc = context.services
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
     draft = await svc.repository.get_draft(user.id)
-    if draft is None:
-        await drop_buttons(update)
-        stored = await svc.repository.submission_from_update(update.update_id)
-        if stored is not None:  # this very press stored it before a crash: say so again
-            await _acknowledge(update, context, stored)
-        else:
-            await say(update, context, "draft.gone")
-        return END
-    if _needed(context, draft) < Step.CONFIRM:
+    if draft is not None and _needed(context, draft) < Step.CONFIRM:
         return await _resume(update, context, draft)
-    assert draft.kind is not None and draft.anonymous is not None
-    refused = await _refusal(update, context, draft.kind)
-    if refused is not None:  # the phase changed meanwhile; the draft stays as it is
+    result = await submitting.submit(
+        svc.core,
+        actor(update, context),
+        draft,
+        chat_id=chat.id,
+        username=user.username,
+        key=update.update_id,
+    )
+    if result.refusal is Refusal.LIMIT:  # the draft stays: it can be sent later
+        await reply(update, result.message)
+        return CONFIRM
+    if result.refusal is Refusal.PHASE:  # the phase changed meanwhile; the draft stays
         await drop_buttons(update)
-        await reply(update, *refused)
+        await reply(update, result.message, keyboards.kinds(context.language, _kinds_now(context)))
         return KIND
-    lang = await language(update, context)
-    limit = svc.settings.limits.max_submissions_per_hour
-    if limit:
-        since = svc.repository.clock() - timedelta(hours=1)
-        recent = await svc.repository.count_recent(user_id=user.id, since=since)
-        if recent >= limit:  # the draft stays: it can be sent later
-            await reply(update, tn(lang, "limit.reached", limit, limit=limit))
-            return CONFIRM
-    topic_id = draft.topic_id or svc.settings.fallback_topic.id
-    new = NewSubmission(
-        kind=draft.kind,
-        text=draft.text,
-        topic_id=topic_id,
-        suggested_topic_id=draft.evidence[0].topic_id if draft.evidence else topic_id,
-        evidence=tuple(draft.evidence),
-        language=lang,
-        attachments=tuple(draft.attachments),
-        sender=None
-        if draft.anonymous
-        else Sender(user_id=user.id, chat_id=chat.id, name=user.full_name, username=user.username),
-        reply_route=svc.secrets.encrypt_int(chat.id) if draft.anonymous else None,
-        source_update_id=update.update_id,
-        place_id=draft.place_id if draft.place_id in svc.settings.place_index.by_id else None,
-        phase_id=phase_id_at(svc.settings, svc.repository.clock()),
-    )
-    try:
-        submission = await svc.repository.create_submission(
-            new,
-            owner_id=user.id,
-            announce=lambda item: cards.announcement(svc.settings, item, svc.secrets),
-        )
-    except NotFound:
-        await drop_buttons(update)
-        await say(update, context, "draft.gone")
-        return END
-    # The commit is done: only now acknowledge.
-    deliver_soon(context)
-    if submission.topic_id != submission.suggested_topic_id:
-        svc.learn()  # the resident's own choice was stored as a (light) label
+    # The commit is done (or this very press stored it before a crash): only now answer.
+    if result.ok:
+        deliver_soon(context)
     await drop_buttons(update)
-    await _acknowledge(update, context, submission.id, anonymous=submission.anonymous)
-    log.info(
-        "submission stored ref=%s kind=%s anonymous=%s",
-        format_reference(submission.id),
-        submission.kind,
-        submission.anonymous,
-    )
+    await reply(update, result.message)
     return END
-
-
-async def _acknowledge(
-    update: Update, context: Context, ref: int, *, anonymous: bool | None = None
-) -> None:
-    if anonymous is None:
-        stored = await services(context).repository.get_submission(ref)
-        anonymous = stored is not None and stored.anonymous
-    key = "ack.anonymous" if anonymous else "ack.named"
-    await say(update, context, key, ref=format_reference(ref), num=ref)
 
 
 # ---------------------------------------------------------------- leaving
@@ -550,7 +504,7 @@ async def cancel(update: Update, context: Context) -> int:
     """/cancel or the cancel button: discard the draft and leave the flow."""
     await answer_query(update)
     await drop_buttons(update)
-    removed = await services(context).repository.delete_draft(user_id(update))
+    removed = await context.services.repository.delete_draft(user_id(update))
     await say(update, context, "cancel.done" if removed else "cancel.nothing")
     return END
 
@@ -610,11 +564,16 @@ def build_conversation() -> ConversationHandler[Context]:
         IDENTITY: [identity_button, *more],
         CONFIRM: [confirm_button, *more],
     }
-    return ConversationHandler(
-        entry_points=entry_points,
-        states=states,
-        fallbacks=fallbacks,
-        name=CONVERSATION_NAME,
-        persistent=True,
-        allow_reentry=False,
-    )
+    with warnings.catch_warnings():
+        # Presses are tracked per user and chat (per_message=False) on purpose: a step's
+        # buttons work from any state, the draft is the truth. python-telegram-bot warns
+        # about it at every start, a traceback-like line in the operator's log.
+        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        return ConversationHandler(
+            entry_points=entry_points,
+            states=states,
+            fallbacks=fallbacks,
+            name=CONVERSATION_NAME,
+            persistent=True,
+            allow_reentry=False,
+        )

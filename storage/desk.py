@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from bot.records import DONE_STATUSES
-from bot.workflow import Kind, Status
+from bot.core.records import DONE_STATUSES
+from bot.core.workflow import Kind, Status
 from storage.base import MAX_SQLITE_INT, RepositoryBase
 from storage.office import place_clause, text_clauses
 from storage.rows import iso, parse_dt
@@ -151,7 +151,7 @@ def _index(query: QueueFilter) -> str:
     if query.sort == "deadline" or query.terms or query.overdue:
         return ""
     if len(query.statuses) == 1 or query.topic_id is not None or query.place_ids:
-        return ""  # (a place: its own (place_id, created_at) index, 0013)
+        return ""  # (a place: its own (place_id, created_at) index, 0015)
     return " INDEXED BY ix_submissions_created_groups"
 
 

@@ -13,13 +13,14 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.records import Event, Outgoing, Submission, SubmissionSummary
-from bot.workflow import Status, check_transition
-from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase
+from bot.core.records import Event, Outgoing, Submission, SubmissionSummary
+from bot.core.workflow import Status, check_transition
+from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase, read_events
+from storage.copies import Renderer, refresh_in
 from storage.effects import Replayed, claim_update
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, add_label
 from storage.outbox import enqueue
-from storage.rows import iso, parse_dt, summary_record
+from storage.rows import iso, summary_record
 
 _SUMMARY_COLUMNS = "id, kind, topic_id, status, created_at, deadline, place_id"
 
@@ -115,6 +116,7 @@ class OfficeQueries(RepositoryBase):
         note: str | None = None,
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> Submission:
         """Move an item along the state machine, record it in the history and queue the
         notifications, all in one transaction. Raises IllegalTransition or NotFound."""
@@ -124,6 +126,7 @@ class OfficeQueries(RepositoryBase):
                 await claim_update(db, update_id, now)
                 await self._transition(db, submission_id, target, actor=actor, note=note, now=now)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
+                await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
 
     async def mark_duplicate(
@@ -135,6 +138,7 @@ class OfficeQueries(RepositoryBase):
         follower: tuple[str, str] | None,
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> Submission:
         """Close an item as a duplicate of another; its sender (encrypted chat, language)
         follows the original from now on."""
@@ -162,6 +166,7 @@ class OfficeQueries(RepositoryBase):
                     )
                 await self._event(db, original_id, actor, "duplicate", f"#{submission_id}", now)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
+                await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
 
     async def followers(self, submission_id: int) -> list[tuple[str, str]]:
@@ -181,6 +186,7 @@ class OfficeQueries(RepositoryBase):
         deadline: datetime,
         actor: str,
         update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> Submission:
         now = self.clock()
         with suppress(Replayed):
@@ -195,6 +201,7 @@ class OfficeQueries(RepositoryBase):
                 await self._event(
                     db, submission_id, actor, "assign", f"{owner}|{iso(deadline)}", now
                 )
+                await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
 
     async def respond(
@@ -205,6 +212,7 @@ class OfficeQueries(RepositoryBase):
         actor: str,
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> Submission:
         """Record the official response (status answered) and queue it to the senders."""
         now = self.clock()
@@ -219,6 +227,7 @@ class OfficeQueries(RepositoryBase):
                     (response, iso(now), submission_id),
                 )
                 await enqueue(db, notices, submission_id=submission_id, now=now)
+                await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
 
     async def publish(
@@ -228,6 +237,7 @@ class OfficeQueries(RepositoryBase):
         actor: str,
         notices: Sequence[Outgoing],
         update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> Submission:
         """Mark published and queue the channel post (and any notices) in one transaction."""
         now = self.clock()
@@ -242,6 +252,7 @@ class OfficeQueries(RepositoryBase):
                     (iso(now), submission_id),
                 )
                 await enqueue(db, notices, submission_id=submission_id, now=now)
+                await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
 
     async def rate(
@@ -251,6 +262,7 @@ class OfficeQueries(RepositoryBase):
         *,
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> Submission:
         """The sender's satisfaction with the response (may be changed); ``notices`` (the
         office's) are queued with it."""
@@ -267,6 +279,7 @@ class OfficeQueries(RepositoryBase):
                     raise NotFound(submission_id)
                 await self._event(db, submission_id, "sender", "rating", rating, now)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
+                await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
 
     async def add_event(
@@ -278,6 +291,7 @@ class OfficeQueries(RepositoryBase):
         body: str,
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> bool:
         """Add an event and queue its notices; False if ``update_id`` already did (a
         replay: nothing added)."""
@@ -287,6 +301,7 @@ class OfficeQueries(RepositoryBase):
                 await claim_update(db, update_id, now)
                 await self._event(db, submission_id, actor, kind, body, now)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
+                await refresh_in(db, submission_id, refresh, now)
         except Replayed:
             return False
         return True
@@ -306,7 +321,13 @@ class OfficeQueries(RepositoryBase):
         )
 
     async def set_topic(
-        self, submission_id: int, topic_id: str, *, actor: str, update_id: int | None = None
+        self,
+        submission_id: int,
+        topic_id: str,
+        *,
+        actor: str,
+        update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> Submission:
         """Correct an item's topic; the correction is kept as an event (old → new) and as a
         labelled example for the topic model, in the same transaction."""
@@ -332,19 +353,13 @@ class OfficeQueries(RepositoryBase):
                     " VALUES (?, ?, ?, 'topic', ?)",
                     (submission_id, now, actor, f"{row['topic_id']}→{topic_id}"),
                 )
+                await refresh_in(db, submission_id, refresh, self.clock())
         result = await self.get_submission(submission_id)
         assert result is not None
         return result
 
     async def events(self, submission_id: int) -> list[Event]:
-        rows = await self._fetchall(
-            "SELECT at, actor, kind, body FROM events WHERE submission_id = ? ORDER BY id",
-            (submission_id,),
-        )
-        return [
-            Event(at=parse_dt(r["at"]), actor=r["actor"], kind=r["kind"], body=r["body"])
-            for r in rows
-        ]
+        return await read_events(self._fetchall, submission_id)
 
     async def next_for_review(self, *, after: int = 0) -> Submission | None:
         """The oldest item awaiting review with a number above ``after`` (wrapping round)."""

@@ -3,7 +3,7 @@
 A message is queued by :func:`enqueue` inside the transaction of the change that caused
 it, so a crash can never leave a change without its notification (nor the reverse). Each
 send is recorded before it is made (:meth:`OutboxQueries.start_attempt`) and its outcome
-after (:meth:`OutboxQueries.record_outcome`), following :mod:`bot.outcomes`; a row still
+after (:meth:`OutboxQueries.record_outcome`), following :mod:`bot.transport.outcomes`; a row still
 marked as being sent at start-up is an outcome nobody knows
 (:meth:`OutboxQueries.interrupted_sends`).
 """
@@ -17,9 +17,10 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.outcomes import Decision, Delivered, FailedForGood, RetryLater
-from bot.records import OutboxEntry, Outgoing
+from bot.core.records import CardSpec, CopyPlacement, OutboxEntry, Outgoing
+from bot.transport.outcomes import Decision, Delivered, FailedForGood, RetryLater
 from storage.base import RepositoryBase
+from storage.copies import add_copy
 from storage.rows import iso
 
 
@@ -33,8 +34,8 @@ async def enqueue(
     """Queue messages inside the caller's open transaction."""
     stamp = iso(now)
     await db.executemany(
-        "INSERT INTO outbox (created_at, submission_id, chat_enc, body, next_attempt_at, purpose)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO outbox (created_at, submission_id, chat_enc, body, next_attempt_at, purpose,"
+        " copy_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 stamp,
@@ -43,6 +44,7 @@ async def enqueue(
                 json.dumps(_body(n), ensure_ascii=False),
                 stamp,
                 n.purpose,
+                n.copy_id,
             )
             for n in notices
         ],
@@ -53,12 +55,15 @@ def _body(notice: Outgoing) -> dict[str, object]:
     body: dict[str, object] = {"text": notice.text, "buttons": notice.buttons}
     if notice.photo is not None:
         body["photo"] = base64.b64encode(notice.photo).decode("ascii")
+    if notice.card is not None:
+        body["card"] = [notice.card.kind, notice.card.language]
     return body
 
 
 def _entry(row: aiosqlite.Row) -> OutboxEntry:
     body = json.loads(row["body"])
     photo = body.get("photo")
+    card = body.get("card")
     return OutboxEntry(
         id=row["id"],
         submission_id=row["submission_id"],
@@ -72,6 +77,8 @@ def _entry(row: aiosqlite.Row) -> OutboxEntry:
         purpose=row["purpose"],
         message_id=row["message_id"],
         photo=base64.b64decode(photo) if photo else None,
+        card=CardSpec(kind=card[0], language=card[1]) if card else None,
+        copy_id=row["copy_id"],
     )
 
 
@@ -115,26 +122,41 @@ class OutboxQueries(RepositoryBase):
     async def record_outcome(
         self, entry: OutboxEntry, decision: Decision, *, if_failed: Sequence[Outgoing] = ()
     ) -> bool:
-        """Apply a decision of :func:`bot.outcomes.decide` to the message (and end its
+        """Apply a decision of :func:`bot.transport.outcomes.decide` to the message (and end its
         attempt). ``if_failed`` (the office's warning) is queued in the same transaction
         when, and only when, this marks the message failed; returns whether it did."""
         if isinstance(decision, Delivered):
-            await self.mark_sent(entry, decision.message_id, decision.message_key)
+            await self.mark_sent(
+                entry, decision.message_id, decision.message_key, copy=decision.copy
+            )
             return False
         if isinstance(decision, RetryLater):
             await self.mark_retry(
                 entry.id, decision.error, decision.at, uncertain=decision.uncertain
             )
             return False
+        if entry.copy_id is not None:
+            # An edit Telegram refuses for good (the message was deleted, or can no longer
+            # be edited): the copy is forgotten, nobody is warned (it is no notice).
+            await self.forget_copy(entry, decision.error)
+            return False
         return await self.mark_failed(entry.id, decision, notices=if_failed)
 
     async def mark_sent(
-        self, entry: OutboxEntry, message_id: int | None, message_key: str | None = None
+        self,
+        entry: OutboxEntry,
+        message_id: int | None,
+        message_key: str | None = None,
+        *,
+        copy: CopyPlacement | None = None,
     ) -> None:
         """Record the delivery: the message's plain id (groups, channels) or keyed hash
         (private chats; see :func:`bot.anonymity.message_reference`). A channel post's
-        message id is also kept on its item."""
+        message id is also kept on its item; a card is recorded as a copy of its item's
+        card (``copy``: where it is, :func:`bot.anonymity.copy_placement`)."""
         async with self.transaction() as db:
+            if copy is not None and entry.card is not None and entry.submission_id is not None:
+                await add_copy(db, entry.submission_id, entry.card, copy)
             await db.execute(
                 "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, message_key = ?,"
                 " attempts = attempts + 1, attempt_started_at = NULL WHERE id = ?",
@@ -192,6 +214,17 @@ class OutboxQueries(RepositoryBase):
                 return False
             await enqueue(db, notices, submission_id=None, now=self.clock())
         return True
+
+    async def forget_copy(self, entry: OutboxEntry, error: str) -> None:
+        """An edit of a copy that Telegram refuses for good: the outbox row is done (with
+        the reason) and the copy forgotten."""
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+                " last_error = ?, attempt_started_at = NULL WHERE id = ?",
+                (iso(self.clock()), f"copy forgotten: {error}"[:500], entry.id),
+            )
+            await db.execute("DELETE FROM card_copies WHERE id = ?", (entry.copy_id,))
 
     async def failed_messages(self, *, limit: int = 20) -> list[OutboxEntry]:
         rows = await self._fetchall(

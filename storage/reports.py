@@ -10,9 +10,9 @@ from typing import NamedTuple
 
 import aiosqlite
 
-from bot.records import Outgoing, Rating, overdue_days
-from bot.reports import LISTED, DigestData, LedgerRow, OverdueItem, Stats
-from bot.workflow import Kind, Status
+from bot.core.records import Outgoing, Rating, overdue_days
+from bot.core.reports import LISTED, DigestData, LedgerRow, OverdueItem, Stats
+from bot.core.workflow import Kind, Status
 from storage.base import RepositoryBase
 from storage.outbox import enqueue
 from storage.rows import iso, parse_dt
@@ -28,7 +28,7 @@ _COUNTED_GROUPS = (
     "SELECT kind, status, topic_id, anonymous, SUM(n) AS n FROM daily_counts"
     " WHERE day >= ? AND day < ? GROUP BY kind, status, topic_id, anonymous"
 )
-# The same by place, phase and kind ('' for none), the counters of 0013.
+# The same by place, phase and kind ('' for none), the counters of 0015.
 _ITEM_PLACES = (
     "SELECT COALESCE(place_id, '') AS place_id, COALESCE(phase_id, '') AS phase_id, kind,"
     " COUNT(*) AS n FROM submissions WHERE created_at >= ? AND created_at < ?"

@@ -4,6 +4,7 @@ place step, and the counters behind /stats, the digest and the weekly comparison
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,12 @@ from typing import Any
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.drafting import Step, needed_step, with_place
+from bot.core.drafting import Step, needed_step, with_place
+from bot.core.phases import collected_again, collected_kinds, not_collected, phase_line, phase_now
+from bot.core.records import Draft, NewSubmission
+from bot.core.workflow import Kind
 from bot.i18n import t
-from bot.phases import collected_again, collected_kinds, not_collected, phase_line, phase_now
 from bot.places import PlaceIndex, button_key, deep_link, valid_payload
-from bot.records import Draft, NewSubmission
-from bot.workflow import Kind
 from handlers import keyboards
 from storage.repository import Repository
 from tests.processes import EXAMPLE_CONFIG
@@ -245,9 +246,54 @@ def test_a_refusal_says_from_when_the_kind_is_taken_again() -> None:
     assert "from 2026-12-01" in text and "rectify" in text
 
 
+# ---------------------------------------------------------------- the core's submit
+async def test_submit_refuses_a_kind_out_of_phase_and_stores_place_and_phase(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """bot.core.submitting decides it, whoever calls: a kind the phase does not collect is
+    refused (the draft stays); an item stores its configured place and its phase, and a
+    place no longer configured is not stored."""
+    from bot.anonymity import Secrets
+    from bot.core import submitting
+    from bot.core.access import Place, identify
+    from bot.core.env import Env
+    from bot.core.results import Refusal
+    from tests.conftest import FrozenClock
+
+    config = make_settings(places=[TOWN, EAST], campaign={"phases": PHASES})
+    clock = FrozenClock(at("2026-11-20"))  # checking: problems only
+    secrets = Secrets.generate()
+    repo = Repository(config.storage.path, clock=clock, secrets=secrets)
+    await repo.connect()
+    try:
+        env = Env(repo, config, secrets)
+        who = identify(config, 4242, Place.PRIVATE, language="zh-Hans", name="李 秀英")
+        idea = Draft(kind=Kind.SUGGESTION, parts=["修一座桥"], anonymous=False, place_id="dongcun")
+        await repo.save_draft(4242, idea)
+        refused = await submitting.submit(env, who, idea, chat_id=4242, key=None)
+        assert refused.refusal is Refusal.PHASE and not refused.ok
+        checking = phase_now(config, clock())
+        assert refused.message == not_collected("zh-Hans", config, checking, Kind.SUGGESTION)
+        assert submitting.out_of_phase(env, who, Kind.PROBLEM) is None
+        assert await repo.get_draft(4242) == idea  # kept
+        problem = idea.model_copy(update={"kind": Kind.PROBLEM})
+        await repo.save_draft(4242, problem)
+        stored = await submitting.submit(env, who, problem, chat_id=4242, key=None)
+        assert stored.ok and stored.item is not None
+        assert (stored.item.place_id, stored.item.phase_id) == ("dongcun", "checking")
+        clock.now = at("2026-12-15")  # between phases: everything, no phase
+        gone = problem.model_copy(update={"place_id": "removed"})
+        await repo.save_draft(4242, gone)
+        later = await submitting.submit(env, who, gone, chat_id=4242, key=None)
+        assert later.ok and later.item is not None
+        assert (later.item.place_id, later.item.phase_id) == (None, None)
+    finally:
+        await repo.close()
+
+
 # ---------------------------------------------------------------- the counters
 async def test_place_and_phase_counters_match_the_items(tmp_path: Path) -> None:
-    """The counters (0013's triggers) over whole days plus the items at both ends give the
+    """The counters (0015's triggers) over whole days plus the items at both ends give the
     same figures as counting the items, for any window."""
     from bot.anonymity import Secrets
 

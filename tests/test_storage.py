@@ -15,8 +15,8 @@ import aiosqlite
 import pytest
 
 from bot.anonymity import SEAL_BLOCK, Secrets
-from bot.records import Attachment, Draft, NewSubmission, Sender, TopicEvidence
-from bot.workflow import IllegalTransition, Kind, Status
+from bot.core.records import Attachment, Draft, NewSubmission, Sender, TopicEvidence
+from bot.core.workflow import IllegalTransition, Kind, Status
 from storage import migrations
 from storage.migrations import Migration, apply_migrations, available_migrations
 from storage.repository import NotFound, Repository

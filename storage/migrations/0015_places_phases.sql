@@ -1,4 +1,4 @@
--- 0013 (#20): the place an item came from (the village or community whose poster's deep
+-- 0015 (#20): the place an item came from (the village or community whose poster's deep
 -- link the resident arrived through, or the one chosen in the flow; NULL: not said) and
 -- the campaign phase it arrived in (NULL: outside every phase, or none configured). Both
 -- are content the office sees, like the kind or the topic: nothing per person.

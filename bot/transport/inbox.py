@@ -35,16 +35,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import JSONDict, ODVInput, TimePeriod
-from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 
 from bot.anonymity import Secrets
+from bot.core.records import Outgoing
 from bot.i18n import t
-from bot.pacing import LogThrottle, Pacer
-from bot.records import Outgoing
+from bot.transport.pacing import LogThrottle, Pacer
 from storage.inbox import DeadLetter
 from storage.repository import Repository
 
@@ -255,7 +254,6 @@ class InboxQueue(asyncio.Queue[object]):
         await super().put(item)
 
 
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 class DurableBot(ExtBot[Any]):
@@ -272,21 +270,24 @@ class DurableBot(ExtBot[Any]):
 
     async def send_html(
         self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
-    ) -> None:
-        """``sendMessage`` with HTML and no link previews, for a reply whose sent message
-        nobody reads: the same request as :meth:`send_message`, through the same rate
-        limiter and errors, except that Telegram's answer is not built into a
-        :class:`~telegram.Message` (which costs about as much as the rest of a reply)."""
-        await self._post(
+    ) -> int | None:
+        """``sendMessage`` (HTML and no link previews: the application's ``Defaults``) for
+        a reply: the same request as :meth:`send_message`, through the same rate limiter
+        and errors, except that Telegram's answer is not built into a
+        :class:`~telegram.Message` (which costs about as much as the rest of a reply); only
+        its message id is read (None if the answer has none)."""
+        sent = await self._post(
             "sendMessage",
             {
                 "chat_id": chat_id,
                 "text": text,
-                "parse_mode": ParseMode.HTML,
+                "parse_mode": DEFAULT_NONE,
                 "reply_markup": reply_markup,
-                "link_preview_options": NO_PREVIEW,
+                "link_preview_options": DEFAULT_NONE,
             },
         )
+        message_id = sent.get("message_id") if isinstance(sent, dict) else None
+        return message_id if isinstance(message_id, int) else None
 
     async def get_updates(
         self,

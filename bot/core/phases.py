@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.config import Language, PhaseConfig, Settings
+from bot.core.workflow import Kind
 from bot.i18n import t
 from bot.text import escape
-from bot.workflow import Kind
 
 
 @dataclass(frozen=True)
