@@ -383,11 +383,9 @@ async def choose_place(update: Update, context: Context) -> str | int:
     (or back to the summary when it was changed there)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    draft = await _pressed_on_draft(update, context)
-    if draft is None:
-        return END
-    if _needed(context, draft) < Step.PLACE:
-        return await _resume(update, context, draft)
+    draft = await _draft_at(update, context, Step.PLACE)
+    if not isinstance(draft, Draft):
+        return draft
     place_id = None
     if query.data.startswith("place:set:"):
         place = context.services.settings.place_index.from_key(
@@ -416,11 +414,9 @@ async def _ask_identity(update: Update, context: Context, draft: Draft) -> str:
 async def choose_identity(update: Update, context: Context) -> str | int:
     query = update.callback_query
     assert query is not None and query.data is not None
-    draft = await _pressed_on_draft(update, context)
-    if draft is None:
-        return END
-    if _needed(context, draft) < Step.IDENTITY:
-        return await _resume(update, context, draft)
+    draft = await _draft_at(update, context, Step.IDENTITY)
+    if not isinstance(draft, Draft):
+        return draft
     await drop_buttons(update)
     draft = draft.model_copy(update={"anonymous": query.data == "who:anon"})
     await _save(update, context, draft)
@@ -447,6 +443,17 @@ async def _resume(update: Update, context: Context, draft: Draft) -> str:
     await drop_buttons(update)
     await say(update, context, "flow.resume")
     return await _prompt_step(update, context, draft)
+
+
+async def _draft_at(update: Update, context: Context, step: Step) -> Draft | str | int:
+    """For a button of ``step``: the draft, or the state the flow goes to instead (the end,
+    when the draft is gone; the step the draft still needs, asked again)."""
+    draft = await _pressed_on_draft(update, context)
+    if draft is None:
+        return END
+    if _needed(context, draft) < step:
+        return await _resume(update, context, draft)
+    return draft
 
 
 async def _prompt_step(update: Update, context: Context, draft: Draft) -> str:
