@@ -19,10 +19,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.config import Language, Settings
 from bot.core import cards, copies
 from bot.core.copies import CopyKind
-from bot.core.presenters import status_label
+from bot.core.presenters import place_label, status_label
 from bot.core.records import Submission
 from bot.core.workflow import Status, format_reference
 from bot.i18n import t, tn
+from bot.places import button_key
 from bot.text import escape, split_message
 from bot.transport.markup import from_buttons
 from bot.transport.media import send_attachment
@@ -156,34 +157,50 @@ async def show(update: Update, context: Context) -> None:
 
 
 async def queue(update: Update, context: Context) -> None:
-    """/queue [status] [topic]: counts by status, or the items of one status/topic."""
+    """/queue [status] [topic] [place]: counts by status, or the items of one status; of one
+    topic and/or one place (its id or its name in any language; with the places under it)."""
     if not await in_office(update, context):
         return
     svc = context.services
     lang = context.chat_language
     status: Status | None = None
     topic_id: str | None = None
+    rest: list[str] = []
     for arg in context.args or []:
         if arg in Status.__members__.values():
             status = Status(arg)
         elif svc.settings.topic(arg) is not None:
             topic_id = arg
         else:
-            statuses = " ".join(s.value for s in Status)
-            await reply(update, t(lang, "admin.queue.usage", statuses=statuses))
-            return
+            rest.append(arg)
+    place = svc.settings.place_index.find(" ".join(rest)) if rest else None
+    if rest and place is None:
+        statuses = " ".join(s.value for s in Status)
+        await reply(update, t(lang, "admin.queue.usage", statuses=statuses))
+        return
+    place_id = place.id if place is not None else None
     if status is None:
-        counts = await svc.repository.status_counts(topic_id=topic_id)
+        places = svc.settings.place_index.subtree(place_id) if place_id else []
+        counts = await svc.repository.status_counts(topic_id=topic_id, place_ids=places)
         total = sum(counts.values())
         lines = [tn(lang, "admin.queue.title", total, total=total)]
+        lines += _place_filter_line(lang, svc.settings, place_id)
         lines += [
             t(lang, "admin.queue.count", status=status_label(lang, s), n=counts.get(s, 0))
             for s in Status
         ]
         await reply(update, "\n".join(lines))
         return
-    text, markup = await _queue_page(update, context, lang, status, topic_id, offset=0)
+    text, markup = await _queue_page(update, context, lang, status, topic_id, place_id, offset=0)
     await reply(update, text, markup)
+
+
+def _place_filter_line(lang: Language, settings: Settings, place_id: str | None) -> list[str]:
+    if place_id is None:
+        return []
+    place = escape(place_label(lang, settings, place_id))
+    under = t(lang, "admin.queue.under") if settings.place_index.children.get(place_id) else ""
+    return [t(lang, "admin.queue.place", place=place, under=under)]
 
 
 async def _queue_page(
@@ -192,14 +209,16 @@ async def _queue_page(
     lang: Language,
     status: Status,
     topic_id: str | None,
+    place_id: str | None,
     *,
     offset: int,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """One page of ``/queue <status> [topic]``, with buttons to the neighbouring pages
-    (callback ``adq:<status>:<topic or ->:<offset>``)."""
+    """One page of ``/queue <status> [topic] [place]``, with buttons to the neighbouring
+    pages (callback ``adq:<status>:<topic or ->[:<place key>]:<offset>``)."""
     svc = context.services
+    places = svc.settings.place_index.subtree(place_id) if place_id else []
     items, total = await svc.repository.list_items(
-        status=status, topic_id=topic_id, offset=offset, limit=LIST_LIMIT
+        status=status, topic_id=topic_id, place_ids=places, offset=offset, limit=LIST_LIMIT
     )
     head = t(
         lang,
@@ -211,15 +230,21 @@ async def _queue_page(
     )
     lines = cards.queue_lines(lang, svc.settings, items, now=svc.repository.clock())
     base = f"adq:{status.value}:{topic_id or '-'}"
+    if place_id is not None:
+        base += f":{button_key(place_id)}"
     row = []
     if offset > 0:
         row.append((t(lang, "button.prev"), f"{base}:{max(0, offset - LIST_LIMIT)}"))
     if offset + LIST_LIMIT < total:
         row.append((t(lang, "button.more"), f"{base}:{offset + LIST_LIMIT}"))
-    return "\n".join([head, *lines]), from_buttons([row])
+    # (A 32-character topic and a place leave room for offsets of 6 digits: a million items.)
+    row = [(label, data) for label, data in row if len(data.encode()) <= MAX_CALLBACK_BYTES]
+    filters_line = _place_filter_line(lang, svc.settings, place_id)
+    return "\n".join([head, *filters_line, *lines]), from_buttons([row])
 
 
-QUEUE_PAGE = re.compile(r"^adq:([a-z_]+):([a-z0-9_]+|-):(\d{1,9})$")
+QUEUE_PAGE = re.compile(r"^adq:([a-z_]+):([a-z0-9_]+|-)(?::([0-9a-f]{8}))?:(\d{1,9})$")
+MAX_CALLBACK_BYTES = 64
 
 
 async def queue_page(update: Update, context: Context) -> None:
@@ -229,18 +254,22 @@ async def queue_page(update: Update, context: Context) -> None:
     match = QUEUE_PAGE.match(query.data or "")
     svc = context.services
     topic_id = None if match is None or match[2] == "-" else match[2]
+    key = match[3] if match is not None else None
+    place = svc.settings.place_index.from_key(key) if key is not None else None
     if (
         match is None
         or not await in_office(update, context)
         or match[1] not in Status.__members__.values()
         or (topic_id is not None and svc.settings.topic(topic_id) is None)
+        or (match[3] is not None and place is None)
     ):
         await query.answer(t(context.language, "button.stale"))
         return
     await query.answer()
     lang = context.chat_language
+    place_id = place.id if place is not None else None
     text, markup = await _queue_page(
-        update, context, lang, Status(match[1]), topic_id, offset=int(match[3])
+        update, context, lang, Status(match[1]), topic_id, place_id, offset=int(match[4])
     )
     if not await edit_pressed(update, text, markup):  # too old to edit: a new page
         await reply(update, text, markup)

@@ -77,6 +77,8 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         rating=row["rating"],
         published_at=_optional_dt(row["published_at"]),
         channel_message_id=row["channel_message_id"],
+        place_id=row["place_id"],
+        phase_id=row["phase_id"],
     )
 
 
@@ -92,6 +94,7 @@ def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
         status=Status(row["status"]),
         created_at=parse_dt(row["created_at"]),
         deadline=_optional_dt(row["deadline"]),
+        place_id=row["place_id"],
     )
 
 

@@ -26,7 +26,15 @@ from typing import NamedTuple
 from bot.anonymity import Secrets
 from bot.config import Language, Settings
 from bot.core.access import TARGETS, Action, office_actions
-from bot.core.presenters import kind_label, local_date, local_time, status_label, topic_label
+from bot.core.presenters import (
+    kind_label,
+    local_date,
+    local_time,
+    place_label,
+    place_lines,
+    status_label,
+    topic_label,
+)
 from bot.core.records import (
     RATINGS,
     CardSpec,
@@ -110,6 +118,7 @@ def item_card(
             status=status_label(lang, item.status),
         ),
         t(lang, "field.topic", value=escape(topic_label(lang, settings, item.topic_id))),
+        *place_lines(lang, settings, item.place_id, item.phase_id),
     )
     keywords = [
         k
@@ -488,6 +497,8 @@ def queue_lines(
             topic=escape(topic_label(lang, settings, s.topic_id)),
             date=local_date(s.created_at, tz),
         )
+        if s.place_id is not None:
+            line += " · " + escape(place_label(lang, settings, s.place_id))
         if now is not None and (days := s.overdue_days(now)):
             line += " " + tn(lang, "field.overdue", days, days=days)
         lines.append(line)
