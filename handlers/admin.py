@@ -21,10 +21,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.config import Language, Settings
 from bot.core import cards, copies, tasks
 from bot.core.copies import CopyKind
-from bot.core.presenters import status_label, topic_label
+from bot.core.presenters import place_label, status_label, topic_label
 from bot.core.records import QUEUE_FLAGS, QueueFlag, Submission
 from bot.core.workflow import Status, format_reference
 from bot.i18n import t, tn
+from bot.places import button_key
 from bot.text import escape, split_message
 from bot.transport.markup import from_buttons
 from bot.transport.media import send_attachment
@@ -173,12 +174,17 @@ FLAG_WORDS: dict[str, QueueFlag] = {
 
 @dataclass(frozen=True)
 class QueueQuery:
-    """What /queue lists: a status, a topic, a unit, a flag (each optional)."""
+    """What /queue lists: a status, a topic, a place (with the places under it), a unit, a
+    flag (each optional)."""
 
     status: Status | None = None
     topic_id: str | None = None
     unit_id: str | None = None
     flag: QueueFlag | None = None
+    place_id: str | None = None
+
+    def places(self, settings: Settings) -> list[str]:
+        return settings.place_index.subtree(self.place_id) if self.place_id else []
 
     @property
     def lists(self) -> bool:
@@ -187,20 +193,24 @@ class QueueQuery:
 
     def encode(self, settings: Settings, offset: int) -> str:
         """Page callback data (under 64 bytes: the topic and unit by their position in the
-        configuration, the flag by its first letter)."""
+        configuration, the flag by its first letter, the place by its button key)."""
         topic = next((str(i) for i, x in enumerate(settings.topics) if x.id == self.topic_id), "-")
         unit = next((str(i) for i, u in enumerate(settings.units) if u.id == self.unit_id), "-")
         status = self.status.value if self.status else "-"
         flag = self.flag[0] if self.flag else "-"
-        return f"adq:{status}:{topic}:{unit}:{flag}:{offset}"
+        place = button_key(self.place_id) if self.place_id else "-"
+        return f"adq:{status}:{topic}:{unit}:{flag}:{place}:{offset}"
 
     @classmethod
     def decode(cls, settings: Settings, data: str) -> tuple[QueueQuery, int] | None:
         match = QUEUE_PAGE.match(data)
         if match is None:
             return None
-        status, topic, unit, flag, offset = match.groups()
+        status, topic, unit, flag, key, offset = match.groups()
         if status != "-" and status not in Status.__members__.values():
+            return None
+        place = settings.place_index.from_key(key) if key != "-" else None
+        if key != "-" and place is None:
             return None
         topics, units = settings.topics, settings.units
         if (topic != "-" and int(topic) >= len(topics)) or (
@@ -213,6 +223,7 @@ class QueueQuery:
             topics[int(topic)].id if topic != "-" else None,
             units[int(unit)].id if unit != "-" else None,
             flags.get(flag),
+            place.id if place is not None else None,
         )
         return query, int(offset)
 
@@ -228,8 +239,10 @@ class QueueQuery:
 
 
 def parse_queue(settings: Settings, args: Sequence[str]) -> QueueQuery | None:
-    """/queue's words: a status, a topic id, a unit id, a flag; None if one is unknown."""
+    """/queue's words: a status, a topic id, a unit id, a flag, and the rest a place (its
+    id or its name in any language); None if something is unknown."""
     query = QueueQuery()
+    rest: list[str] = []
     for arg in args:
         if arg in Status.__members__.values():
             query = replace(query, status=Status(arg))
@@ -240,13 +253,18 @@ def parse_queue(settings: Settings, args: Sequence[str]) -> QueueQuery | None:
         elif arg.lower() in FLAG_WORDS:
             query = replace(query, flag=FLAG_WORDS[arg.lower()])
         else:
+            rest.append(arg)
+    if rest:
+        place = settings.place_index.find(" ".join(rest))
+        if place is None:
             return None
+        query = replace(query, place_id=place.id)
     return query
 
 
 async def queue(update: Update, context: Context) -> None:
-    """/queue [status] [topic] [unit] [unsigned|overdue|reopened]: counts by status, or the
-    items that match."""
+    """/queue [status] [topic] [unit] [unsigned|overdue|reopened] [place]: counts by status
+    (of one topic and/or place, with the places under it), or the items that match."""
     if not await in_office(update, context):
         return
     svc = context.services
@@ -258,9 +276,12 @@ async def queue(update: Update, context: Context) -> None:
         await reply(update, t(lang, "admin.queue.usage", statuses=statuses, units=units))
         return
     if not query.lists:
-        counts = await svc.repository.status_counts(topic_id=query.topic_id)
+        counts = await svc.repository.status_counts(
+            topic_id=query.topic_id, place_ids=query.places(svc.settings)
+        )
         total = sum(counts.values())
         lines = [tn(lang, "admin.queue.title", total, total=total)]
+        lines += _place_filter_line(lang, svc.settings, query.place_id)
         lines += [
             t(lang, "admin.queue.count", status=status_label(lang, s), n=counts.get(s, 0))
             for s in Status
@@ -269,6 +290,14 @@ async def queue(update: Update, context: Context) -> None:
         return
     text, markup = await _queue_page(context, lang, query, offset=0)
     await reply(update, text, markup)
+
+
+def _place_filter_line(lang: Language, settings: Settings, place_id: str | None) -> list[str]:
+    if place_id is None:
+        return []
+    place = escape(place_label(lang, settings, place_id))
+    under = t(lang, "admin.queue.under") if settings.place_index.children.get(place_id) else ""
+    return [t(lang, "admin.queue.place", place=place, under=under)]
 
 
 async def _queue_page(
@@ -280,6 +309,7 @@ async def _queue_page(
     items, total = await svc.repository.list_items(
         status=query.status,
         topic_id=query.topic_id,
+        place_ids=query.places(svc.settings),
         unit_id=query.unit_id,
         flag=query.flag,
         now=now,
@@ -302,10 +332,13 @@ async def _queue_page(
         )
     if offset + LIST_LIMIT < total:
         row.append((t(lang, "button.more"), query.encode(svc.settings, offset + LIST_LIMIT)))
-    return "\n".join([head, *lines]), from_buttons([row])
+    filters_line = _place_filter_line(lang, svc.settings, query.place_id)
+    return "\n".join([head, *filters_line, *lines]), from_buttons([row])
 
 
-QUEUE_PAGE = re.compile(r"^adq:([a-z_]+|-):(\d{1,4}|-):(\d{1,4}|-):([a-z]|-):(\d{1,9})$")
+QUEUE_PAGE = re.compile(
+    r"^adq:([a-z_]+|-):(\d{1,4}|-):(\d{1,4}|-):([a-z]|-):([0-9a-f]{8}|-):(\d{1,9})$"
+)
 
 
 async def queue_page(update: Update, context: Context) -> None:

@@ -39,7 +39,9 @@ STEP_COLUMNS = frozenset(
         "sender_told_unit",
     }
 )
-_SUMMARY = "id, kind, topic_id, status, created_at, deadline, unit_id, sign_due, reopen_count"
+_SUMMARY = (
+    "id, kind, topic_id, status, created_at, deadline, place_id, unit_id, sign_due, reopen_count"
+)
 _COUNTS = (
     "unit_id, COUNT(*) AS open, SUM(deadline IS NOT NULL AND deadline < ?) AS overdue,"
     " SUM(status = 'dispatched' AND sign_due IS NOT NULL AND sign_due < ?) AS unsigned"

@@ -37,7 +37,7 @@ _FLAGS: dict[QueueFlag, str] = {
     "reopened": "reopen_count > 0",
 }
 _SUMMARY_COLUMNS = (
-    "id, kind, topic_id, status, created_at, deadline, unit_id, sign_due, reopen_count"
+    "id, kind, topic_id, status, created_at, deadline, place_id, unit_id, sign_due, reopen_count"
 )
 
 
@@ -59,6 +59,29 @@ def text_clauses(terms: Sequence[str]) -> tuple[list[str], list[object]]:
             clauses.append("text LIKE ? ESCAPE '\\'")
             params.append(_like(term))
     return clauses, params
+
+
+def _item_filter(
+    status: Status | None, topic_id: str | None, place_ids: Sequence[str]
+) -> tuple[list[str], list[object]]:
+    """WHERE clauses (fixed SQL; values as parameters) of /queue's filters."""
+    clauses: list[str] = []
+    params: list[object] = []
+    if status is not None:
+        clauses.append("status = ?")
+        params.append(status.value)
+    if topic_id is not None:
+        clauses.append("topic_id = ?")
+        params.append(topic_id)
+    if place_ids:
+        clauses.append(place_clause(len(place_ids)))
+        params += place_ids
+    return clauses, params
+
+
+def place_clause(count: int) -> str:
+    """Items of any of ``count`` places (bound as parameters)."""
+    return f"place_id IN ({', '.join('?' * count)})"
 
 
 class OfficeQueries(RepositoryBase):
@@ -365,16 +388,16 @@ class OfficeQueries(RepositoryBase):
                 return await self.get_submission(row["id"])
         return None
 
-    async def status_counts(self, *, topic_id: str | None = None) -> dict[Status, int]:
-        if topic_id is None:
-            rows = await self._fetchall(
-                "SELECT status, COUNT(*) AS n FROM submissions GROUP BY status"
-            )
-        else:
-            rows = await self._fetchall(
-                "SELECT status, COUNT(*) AS n FROM submissions WHERE topic_id = ? GROUP BY status",
-                (topic_id,),
-            )
+    async def status_counts(
+        self, *, topic_id: str | None = None, place_ids: Sequence[str] = ()
+    ) -> dict[Status, int]:
+        """Items by status, of one topic and/or of these places."""
+        clauses, params = _item_filter(None, topic_id, place_ids)
+        rows = await self._fetchall(
+            "SELECT status, COUNT(*) AS n FROM submissions"  # noqa: S608
+            f" WHERE {' AND '.join(clauses) or '1'} GROUP BY status",
+            params,
+        )
         return {Status(r["status"]): r["n"] for r in rows}
 
     async def list_items(
@@ -382,24 +405,19 @@ class OfficeQueries(RepositoryBase):
         *,
         status: Status | None = None,
         topic_id: str | None = None,
+        place_ids: Sequence[str] = (),
         unit_id: str | None = None,
         flag: QueueFlag | None = None,
         now: datetime | None = None,
         offset: int = 0,
         limit: int = 10,
     ) -> tuple[list[SubmissionSummary], int]:
-        """Items by status, topic, unit and/or flag (#18: unsigned, overdue or reopened;
-        without a status, the open items), oldest first (the order they are worked in)."""
-        clauses: list[str] = []
-        params: list[object] = []
-        if status is not None:
-            clauses.append("status = ?")
-            params.append(status.value)
-        elif unit_id is not None or flag is not None:
+        """Items by status, topic, place (any of ``place_ids``), unit and/or flag (#18:
+        unsigned, overdue or reopened; with a unit or a flag but no status, the open items),
+        oldest first (the order they are worked in)."""
+        clauses, params = _item_filter(status, topic_id, place_ids)
+        if status is None and (unit_id is not None or flag is not None):
             clauses.append(f"status NOT IN {_DONE}")
-        if topic_id is not None:
-            clauses.append("topic_id = ?")
-            params.append(topic_id)
         if unit_id is not None:
             clauses.append("unit_id = ?")
             params.append(unit_id)

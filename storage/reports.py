@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, time, timedelta
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -17,10 +18,35 @@ from storage.outbox import enqueue
 from storage.rows import iso, parse_dt
 
 LEDGER_BATCH = 500
+# Items created in [?, ?) by kind, status, topic and anonymity: from the items, and for
+# whole UTC days [?, ?) from the counters (0007).
 _ITEM_GROUPS = (
     "SELECT kind, status, topic_id, anonymous, COUNT(*) AS n FROM submissions"
     " WHERE created_at >= ? AND created_at < ? GROUP BY kind, status, topic_id, anonymous"
 )
+_COUNTED_GROUPS = (
+    "SELECT kind, status, topic_id, anonymous, SUM(n) AS n FROM daily_counts"
+    " WHERE day >= ? AND day < ? GROUP BY kind, status, topic_id, anonymous"
+)
+# The same by place, phase and kind ('' for none), the counters of 0015.
+_ITEM_PLACES = (
+    "SELECT COALESCE(place_id, '') AS place_id, COALESCE(phase_id, '') AS phase_id, kind,"
+    " COUNT(*) AS n FROM submissions WHERE created_at >= ? AND created_at < ?"
+    " GROUP BY 1, 2, 3"
+)
+_COUNTED_PLACES = (
+    "SELECT place_id, phase_id, kind, SUM(n) AS n FROM daily_place_counts"
+    " WHERE day >= ? AND day < ? GROUP BY place_id, phase_id, kind"
+)
+
+
+class PlaceCount(NamedTuple):
+    """Items of one place, phase and kind (None: not said, outside the phases)."""
+
+    place_id: str | None
+    phase_id: str | None
+    kind: Kind
+    n: int
 
 
 class ReportQueries(RepositoryBase):
@@ -86,6 +112,7 @@ class ReportQueries(RepositoryBase):
             " AND created_at < ? GROUP BY topic_id ORDER BY n DESC, topic_id LIMIT 5",
             (iso(until - timedelta(days=7)), iso(until)),
         )
+        places_week = await self.place_counts(start=until - timedelta(days=7), end=until)
         return DigestData(
             since=since,
             until=until,
@@ -99,6 +126,7 @@ class ReportQueries(RepositoryBase):
             satisfaction=await self._ratings(),
             unrated=await self._unrated(),
             top_topics_week=[(r["topic_id"], r["n"]) for r in week],
+            active_places=sorted({c.place_id for c in places_week if c.place_id and c.n > 0}),
             unsigned=[r["id"] for r in unsigned],
             unsigned_count=loop["unsigned"],
             returned=loop["returned"],
@@ -128,26 +156,40 @@ class ReportQueries(RepositoryBase):
             )
         return {r["rating"]: r["n"] for r in rows}
 
-    async def _group_counts(self, start: datetime, end: datetime) -> list[aiosqlite.Row]:
-        """Items created in [start, end) by kind, status, topic and anonymity: whole UTC
-        days from the counters (``daily_counts``), the partial days at both ends from
-        the items themselves."""
+    async def _counted(
+        self, start: datetime, end: datetime, *, counters: str, items: str
+    ) -> list[aiosqlite.Row]:
+        """Groups of items created in [start, end): whole UTC days from the ``counters``
+        query (over days), the partial days at both ends from the ``items`` query (over
+        instants). The caller adds up the groups that come back more than once."""
         first_day = start.astimezone(UTC).date()
         if datetime.combine(first_day, time(), tzinfo=UTC) < start:
             first_day += timedelta(days=1)
         last_day = end.astimezone(UTC).date()  # whole days are [first_day, last_day)
         if last_day <= first_day:
-            return await self._fetchall(_ITEM_GROUPS, (iso(start), iso(end)))
+            return await self._fetchall(items, (iso(start), iso(end)))
         head_end = datetime.combine(first_day, time(), tzinfo=UTC)
         tail_start = datetime.combine(last_day, time(), tzinfo=UTC)
-        rows = await self._fetchall(
-            "SELECT kind, status, topic_id, anonymous, SUM(n) AS n FROM daily_counts"
-            " WHERE day >= ? AND day < ? GROUP BY kind, status, topic_id, anonymous",
-            (first_day.isoformat(), last_day.isoformat()),
-        )
-        rows += await self._fetchall(_ITEM_GROUPS, (iso(start), iso(head_end)))
-        rows += await self._fetchall(_ITEM_GROUPS, (iso(tail_start), iso(end)))
+        rows = await self._fetchall(counters, (first_day.isoformat(), last_day.isoformat()))
+        rows += await self._fetchall(items, (iso(start), iso(head_end)))
+        rows += await self._fetchall(items, (iso(tail_start), iso(end)))
         return rows
+
+    async def _group_counts(self, start: datetime, end: datetime) -> list[aiosqlite.Row]:
+        """Items created in [start, end) by kind, status, topic and anonymity."""
+        return await self._counted(start, end, counters=_COUNTED_GROUPS, items=_ITEM_GROUPS)
+
+    async def place_counts(self, *, start: datetime, end: datetime) -> list[PlaceCount]:
+        """Items created in [start, end) by place, phase and kind."""
+        rows = await self._counted(start, end, counters=_COUNTED_PLACES, items=_ITEM_PLACES)
+        totals: Counter[tuple[str, str, str]] = Counter()
+        for r in rows:
+            totals[(r["place_id"], r["phase_id"], r["kind"])] += r["n"]
+        return [
+            PlaceCount(place or None, phase or None, Kind(kind), n)
+            for (place, phase, kind), n in sorted(totals.items())
+            if n
+        ]
 
     async def stats(self, *, start: datetime, end: datetime) -> Stats:
         window = (iso(start), iso(end))
@@ -182,10 +224,17 @@ class ReportQueries(RepositoryBase):
             " AND responded_at IS NOT NULL",
             window,
         )
+        by_place: Counter[str] = Counter()
+        by_phase: Counter[str] = Counter()
+        for count in await self.place_counts(start=start, end=end):
+            by_place[count.place_id or ""] += count.n
+            by_phase[count.phase_id or ""] += count.n
         return Stats(
             start=start,
             end=end,
             total=sum(by_kind.values()),
+            by_place=dict(by_place),
+            by_phase=dict(by_phase),
             by_kind=dict(by_kind),
             by_status=dict(by_status),
             by_topic=dict(by_topic),
@@ -259,6 +308,8 @@ class ReportQueries(RepositoryBase):
                     response=r["response"],
                     published_at=parse_dt(r["published_at"]) if r["published_at"] else None,
                     rating=r["rating"],
+                    place_id=r["place_id"],
+                    phase_id=r["phase_id"],
                     unit_id=r["unit_id"],
                     dispatched_at=_when(r["dispatched_at"]),
                     signed_at=_when(r["signed_at"]),

@@ -98,8 +98,9 @@ class Repository(
             cur = await db.execute(
                 "INSERT INTO submissions (kind, text, topic_id, suggested_topic_id, evidence,"
                 " anonymous, owner_tag, reply_route, sender_user_id, sender_chat_id, sender_name,"
-                " sender_username, language, status, created_at, updated_at, source_update_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " sender_username, language, status, created_at, updated_at, source_update_id,"
+                " place_id, phase_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.kind.value,
                     new.text,
@@ -119,6 +120,8 @@ class Repository(
                     now_s,
                     now_s,
                     new.source_update_id,
+                    new.place_id,
+                    new.phase_id,
                 ),
             )
             submission_id = cur.lastrowid
@@ -175,6 +178,8 @@ class Repository(
                 updated_at=now,
                 attachments=new.attachments,
                 reply_route=new.reply_route if sender is None else None,
+                place_id=new.place_id,
+                phase_id=new.phase_id,
             )
             if announce is not None:
                 await enqueue(db, announce(submission), submission_id=submission_id, now=now)

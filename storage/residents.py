@@ -222,7 +222,7 @@ class ResidentQueries(RepositoryBase):
         if not page:
             return [], len(ids)
         rows = await self._fetchall(
-            "SELECT id, kind, topic_id, status, created_at, deadline FROM submissions"  # noqa: S608
+            "SELECT id, kind, topic_id, status, created_at, deadline, place_id FROM submissions"  # noqa: S608
             f" WHERE id IN ({', '.join('?' * len(page))}) ORDER BY id DESC",
             page,
         )

@@ -56,6 +56,14 @@ async def start_bot(
     )
 
 
+def polls_since(stub: FakeBotApi, calls: int) -> bool:
+    """Whether a run started after ``stub.calls[:calls]`` polls: a getUpdates answered
+    after its getMe. The stand-in records a call when it answers it, so a long poll of the
+    run stopped before can be recorded after ``calls``: it is no sign of the new run."""
+    methods = [call.method for call in stub.calls[calls:]]
+    return "getMe" in methods and "getUpdates" in methods[methods.index("getMe") :]
+
+
 class BotProcess:
     """``jindianzi run`` against the stand-in, started and stopped as often as needed, with
     the log of each run kept (:attr:`logs`, one entry per run)."""
@@ -89,10 +97,7 @@ class BotProcess:
         self.process = await start_bot({**self.env, **extra})
         self._reader = asyncio.create_task(self._read(self.process))
         if polling:
-            await self.stub.wait_until(
-                lambda: any(c.method == "getUpdates" for c in self.stub.calls[calls:]),
-                timeout=60,
-            )
+            await self.stub.wait_until(lambda: polls_since(self.stub, calls), timeout=60)
 
     async def _read(self, process: asyncio.subprocess.Process) -> None:
         assert process.stderr is not None

@@ -288,7 +288,7 @@ async def test_the_ledger_has_the_loop_columns(env: Env) -> None:
     start = env.now() - timedelta(days=1)
     end = env.now() + timedelta(days=1)
     [line] = [r async for r in env.repository.ledger(start=start, end=end, now=env.now())]
-    header = ledger_header("zh-Hans")
+    header = ledger_header("zh-Hans", env.settings)
     cells = dict(zip(header, ledger_cells("zh-Hans", env.settings, line), strict=True))
     assert cells["承办单位"] == "环保所"
     assert cells["派单日期"] == cells["签收日期"] == cells["办结日期"] == "2026-11-02"

@@ -130,7 +130,11 @@ async def test_unsatisfied_sends_it_back_to_the_same_unit_and_starts_a_new_round
         )
     ]
     cells = dict(
-        zip(ledger_header("zh-Hans"), ledger_cells("zh-Hans", env.settings, line), strict=True)
+        zip(
+            ledger_header("zh-Hans", env.settings),
+            ledger_cells("zh-Hans", env.settings, line),
+            strict=True,
+        )
     )
     assert cells["群众评价"] == "不满意 → 满意"
     assert cells["不满意原因"] == "没解决" and cells["重办次数"] == 1
@@ -272,7 +276,11 @@ async def test_an_owner_typed_before_units_is_shown_as_such_and_can_be_dispatche
         )
     ]
     cells = dict(
-        zip(ledger_header("zh-Hans"), ledger_cells("zh-Hans", env.settings, line), strict=True)
+        zip(
+            ledger_header("zh-Hans", env.settings),
+            ledger_cells("zh-Hans", env.settings, line),
+            strict=True,
+        )
     )
     assert cells["承办单位"] == zh("ledger.owner_text", owner="城建办") == "城建办（手填）"
     # The office may still dispatch it to a unit: then the unit is shown.

@@ -193,10 +193,10 @@ async def test_ledger_files_read_back_cell_by_cell(
         ledger_cells("zh-Hans", settings, r)
         async for r in repo.ledger(start=MONDAY, end=clock.now, now=clock.now)
     ]
-    content = export.to_xlsx("整改台账", ledger_header("zh-Hans"), rows)
+    content = export.to_xlsx("整改台账", ledger_header("zh-Hans", settings), rows)
     sheet = openpyxl.load_workbook(io.BytesIO(content)).active
     values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert values[0] == ledger_header("zh-Hans")
+    assert values[0] == ledger_header("zh-Hans", settings)
     assert values[0][:3] == ["编号", "日期", "类型"]
     first = values[1]
     assert first[:4] == ["#1", "2026-11-16", "问题反映", "交通出行"]
@@ -213,7 +213,7 @@ async def test_ledger_files_read_back_cell_by_cell(
     assert fourth[12] == "2026-11-20"
     everything = " ".join(str(v) for row in values for v in row if v is not None)
     assert "987654321" not in everything
-    english = export.to_xlsx("Ledger", ledger_header("en"), rows)
+    english = export.to_xlsx("Ledger", ledger_header("en", settings), rows)
     assert openpyxl.load_workbook(io.BytesIO(english)).active["A1"].value == "Ref"
 
 

@@ -20,12 +20,13 @@ MAX_TERMS = 8
 MAX_TERM_CHARS = 50
 PAGE_SIZE = 50
 OPEN = "open"  # the status filter's "everything still open"
-FIELDS = ("q", "status", "kind", "topic", "who", "overdue", "from", "to", "sort")
+FIELDS = ("q", "status", "kind", "topic", "place", "who", "overdue", "from", "to", "sort")
 # The name of each field in the "ignored" notice.
 FIELD_KEYS = {
     "status": "web.field.status",
     "kind": "web.field.kind",
     "topic": "web.field.topic",
+    "place": "web.field.place",
     "who": "web.field.who",
     "overdue": "web.field.overdue",
     "from": "web.field.from",
@@ -98,6 +99,14 @@ def parse(
             topic = form["topic"]
         else:
             bad("topic")
+    places: tuple[str, ...] = ()
+    if form["place"]:  # its id (the form's choice) or its name in any language
+        place = settings.place_index.find(form["place"])
+        if place is not None:
+            form["place"] = place.id
+            places = tuple(settings.place_index.subtree(place.id))
+        else:
+            bad("place")
     anonymous = {"": None, "named": False, "anonymous": True}.get(form["who"], "bad")
     if anonymous == "bad":
         bad("who")
@@ -133,6 +142,7 @@ def parse(
         statuses=statuses,
         kind=kind,
         topic_id=topic,
+        place_ids=places,
         anonymous=anonymous,  # type: ignore[arg-type]
         overdue=form["overdue"] == "1",
         created_from=start,
@@ -161,6 +171,7 @@ class Row:
     reference: str
     kind: str
     topic: str
+    place: str  # "" when none was given
     status: str
     age: str
     deadline: str
@@ -168,6 +179,12 @@ class Row:
     who: str
     anonymous: bool
     text: str
+
+
+def place_options(lang: Language, settings: Settings) -> list[tuple[str, str]]:
+    """The place filter's choices: every place, indented under its parent."""
+    index = settings.place_index
+    return [(p.id, "\u3000" * depth + p.name(lang)) for p, depth in index.walk()]
 
 
 def rows(lang: Language, settings: Settings, page: QueuePage, now: datetime) -> Sequence[Row]:
@@ -181,6 +198,7 @@ def rows(lang: Language, settings: Settings, page: QueuePage, now: datetime) -> 
                 reference=format_reference(r.id),
                 kind=kind_label(lang, r.kind),
                 topic=topic_label(lang, settings, r.topic_id),
+                place=settings.place_index.label(lang, r.place_id),
                 status=status_label(lang, r.status),
                 age=age(lang, r.created_at, now),
                 deadline=local_date(r.deadline, tz) if r.deadline else "",

@@ -39,7 +39,14 @@ from telegram.error import TelegramError
 from bot.anonymity import Secrets
 from bot.config import LANGUAGES, Language, Settings
 from bot.core.env import Env
-from bot.core.presenters import kind_label, local_date, local_time, status_label, topic_label
+from bot.core.presenters import (
+    kind_label,
+    local_date,
+    local_time,
+    phase_label,
+    status_label,
+    topic_label,
+)
 from bot.core.workflow import Kind, Status, allowed_targets, format_reference
 from bot.i18n import resolve_language, t, tn
 from bot.transport.media import send_attachment
@@ -377,6 +384,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
         statuses=[(s.value, status_label(lang, s)) for s in Status],
         kinds=[(k.value, kind_label(lang, k)) for k in Kind],
         topics=[(tp.id, tp.name(lang)) for tp in settings.topics],
+        places=queue_view.place_options(lang, settings),
         # Issue 18: bulk actions on selected rows (a checkbox column) and the unit and
         # unsigned columns appear here once units exist.
         bulk_actions=[],
@@ -430,6 +438,8 @@ async def item(request: web.Request) -> web.StreamResponse:
         reference=format_reference(found.id),
         kind=kind_label(lang, found.kind),
         topic=topic_label(lang, settings, found.topic_id),
+        place=settings.place_index.label(lang, found.place_id),
+        phase=phase_label(lang, settings, found.phase_id) if found.phase_id else "",
         status_text=status_label(lang, found.status),
         sender=item_view.sender(lang, found, office=viewer.is_admin),
         created=local_time(found.created_at, tz),

@@ -34,7 +34,15 @@ from typing import NamedTuple
 from bot.anonymity import Secrets
 from bot.config import Language, Settings
 from bot.core.access import TARGETS, Action, office_actions
-from bot.core.presenters import kind_label, local_date, local_time, status_label, topic_label
+from bot.core.presenters import (
+    kind_label,
+    local_date,
+    local_time,
+    place_label,
+    place_lines,
+    status_label,
+    topic_label,
+)
 from bot.core.records import (
     DONE_STATUSES,
     RATINGS,
@@ -127,6 +135,7 @@ def item_card(
             status=status_label(lang, item.status),
         ),
         t(lang, "field.topic", value=escape(topic_label(lang, settings, item.topic_id))),
+        *place_lines(lang, settings, item.place_id, item.phase_id),
     )
     keywords = [
         k
@@ -538,6 +547,8 @@ def queue_lines(
             topic=escape(topic_label(lang, settings, s.topic_id)),
             date=local_date(s.created_at, tz),
         )
+        if s.place_id is not None:
+            line += " · " + escape(place_label(lang, settings, s.place_id))
         if s.unit_id is not None and s.status not in DONE_STATUSES:
             unit = settings.unit(s.unit_id)
             line += " · " + escape(unit.name(lang) if unit is not None else s.unit_id)

@@ -40,6 +40,35 @@ def topic_label(lang: Language, settings: Settings, topic_id: str) -> str:
     return topic.name(lang) if topic else topic_id
 
 
+def place_label(lang: Language, settings: Settings, place_id: str | None) -> str:
+    """The place with its parents (``城关镇 / 东村``), or "未注明" when none was said (plain
+    text: escape it for HTML)."""
+    if place_id is None:
+        return t(lang, "place.none")
+    return settings.place_index.label(lang, place_id)
+
+
+def phase_label(lang: Language, settings: Settings, phase_id: str | None) -> str:
+    """The phase's name, or "—" outside the phases (plain text)."""
+    if phase_id is None:
+        return "—"
+    phase = settings.campaign.phase(phase_id)
+    return phase.name(lang) if phase else phase_id
+
+
+def place_lines(
+    lang: Language, settings: Settings, place_id: str | None, phase_id: str | None = None
+) -> list[str]:
+    """The place line (with places configured, or a place stored) and the phase line (when
+    the item has one), as HTML."""
+    lines = []
+    if settings.places or place_id is not None:
+        lines.append(t(lang, "field.place", value=escape(place_label(lang, settings, place_id))))
+    if phase_id is not None:
+        lines.append(t(lang, "field.phase", value=escape(phase_label(lang, settings, phase_id))))
+    return lines
+
+
 def topic_proposal(lang: Language, draft: Draft, settings: Settings) -> str:
     assert draft.topic_id is not None
     name = escape(topic_label(lang, settings, draft.topic_id))
@@ -66,6 +95,7 @@ def draft_summary(lang: Language, draft: Draft, settings: Settings, *, sender_na
         t(lang, "summary.title"),
         t(lang, "field.kind", value=kind_label(lang, draft.kind)),
         t(lang, "field.topic", value=escape(topic_label(lang, settings, draft.topic_id))),
+        *place_lines(lang, settings, draft.place_id if draft.place_asked else None),
         t(lang, "field.identity", value=who),
     ]
     if draft.attachments:
@@ -129,6 +159,7 @@ def submission_detail(
         t(lang, "field.kind", value=kind_label(lang, sub.kind)),
         t(lang, "field.topic", value=escape(topic_label(lang, settings, sub.topic_id))),
         t(lang, "field.status", value=status_label(lang, sub.status)),
+        *place_lines(lang, settings, sub.place_id),
         t(lang, "field.identity", value=who),
         t(lang, "field.date", value=local_time(sub.created_at, tz)),
     ]

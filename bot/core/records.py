@@ -70,6 +70,11 @@ class Draft(BaseModel):
     topic_id: str | None = None
     evidence: list[TopicEvidence] = Field(default_factory=list)
     anonymous: bool | None = None
+    # The place the item concerns (a configured place's id): from the deep link the resident
+    # arrived through, or chosen with a button; ``place_asked`` once that step is done (a
+    # place chosen, or skipped: "不确定"), so it is asked at most once.
+    place_id: str | None = None
+    place_asked: bool = False
     # The last update applied to this draft: after a crash an update may be replayed, and
     # one already applied must not add its text a second time.
     last_update: int = 0
@@ -103,6 +108,8 @@ class NewSubmission(_Record):
     sender: Sender | None = None  # None = anonymous
     reply_route: str | None = None  # anonymous only: the encrypted chat id
     source_update_id: int | None = None  # the update that confirmed it (replays find it)
+    place_id: str | None = None  # the place it concerns (None: not said)
+    phase_id: str | None = None  # the campaign phase it arrived in (None: outside phases)
 
 
 class Submission(_Record):
@@ -128,6 +135,8 @@ class Submission(_Record):
     rating: Rating | None = None
     published_at: datetime | None = None
     channel_message_id: int | None = None
+    place_id: str | None = None
+    phase_id: str | None = None
     # The units' loop (#18): the unit it is dispatched to (a [[units]] id; ``owner`` is the
     # free text of items assigned before units existed) and the times of its steps.
     unit_id: str | None = None
@@ -190,6 +199,7 @@ class SubmissionSummary(_Record):
     status: Status
     created_at: datetime
     deadline: datetime | None = None
+    place_id: str | None = None
     unit_id: str | None = None
     sign_due: datetime | None = None
     reopen_count: int = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import BinaryIO
 
 from bot import charts, export
@@ -20,12 +20,15 @@ from bot.core.env import Env
 from bot.core.presenters import status_label, topic_label
 from bot.core.records import Outgoing
 from bot.core.reports import (
+    FIRST_DAY,
     LedgerRow,
     compose_digest,
+    compose_phases,
     compose_stats,
     day_in_range,
     ledger_cells,
     ledger_header,
+    ledger_widths,
     parse_day,
 )
 from bot.core.results import Refusal, Result, refused
@@ -78,9 +81,14 @@ async def compose(env: Env, kind: str, lang: Language) -> list[str]:
     if kind == WEEKLY:
         stats = await repo.stats(start=now - timedelta(days=7), end=now)
         data = await repo.digest_data(since=now - timedelta(days=7), until=now)
-        return compose_digest(
-            lang, env.settings, data, title_key="digest.weekly_title"
-        ) + compose_stats(lang, env.settings, stats)
+        chunks = compose_digest(lang, env.settings, data, title_key="digest.weekly_title")
+        chunks += compose_stats(lang, env.settings, stats)
+        if env.settings.campaign.phases:  # the phases compared, since the campaign began
+            start = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=UTC)
+            counts = await repo.place_counts(start=start, end=now)
+            by_phase = [(c.phase_id, c.kind, c.n) for c in counts]
+            chunks += compose_phases(lang, env.settings, by_phase, now)
+        return chunks
     since = await repo.last_digest_at(DAILY) or now - timedelta(days=1)
     data = await repo.digest_data(since=since, until=now)
     return compose_digest(lang, env.settings, data)
@@ -201,11 +209,13 @@ async def chart_png(env: Env, lang: Language, start: datetime, end: datetime) ->
 
 
 # ---------------------------------------------------------------- the ledger
-def ledger_writer(target: BinaryIO, lang: Language, *, as_csv: bool) -> export.LedgerWriter:
-    header = ledger_header(lang)
+def ledger_writer(
+    target: BinaryIO, lang: Language, settings: Settings, *, as_csv: bool
+) -> export.LedgerWriter:
+    header = ledger_header(lang, settings)
     if as_csv:
         return export.CsvWriter(target, header)
-    return export.XlsxWriter(target, t(lang, "ledger.title"), header)
+    return export.XlsxWriter(target, t(lang, "ledger.title"), header, ledger_widths(settings))
 
 
 async def ledger_file(
@@ -222,7 +232,7 @@ async def ledger_file(
     count. Rows stream from the repository page by page and are written by a thread a
     batch at a time, so neither the whole ledger nor the writing sits on the event loop."""
     now = repository.clock()
-    writer = ledger_writer(target, lang, as_csv=as_csv)
+    writer = ledger_writer(target, lang, settings, as_csv=as_csv)
 
     def write(rows: list[LedgerRow]) -> None:
         writer.write(ledger_cells(lang, settings, row) for row in rows)

@@ -24,9 +24,9 @@ from importlib import resources
 import aiosqlite
 
 # Numbers held for migrations on branches in flight; drop each when merged. wt/loop (#18)
-# numbers its migrations 0030 and 0031 while other branches land theirs (main has 0014;
+# numbers its migrations 0030 and 0031 while other branches land theirs (main has 0015;
 # wt/chat (#17) holds 0020); the lead renumbers.
-RESERVED: frozenset[int] = frozenset(range(15, 30))
+RESERVED: frozenset[int] = frozenset(range(16, 30))
 
 # A Python step of a migration: runs on the connection inside the migration's transaction.
 Step = Callable[[aiosqlite.Connection], Awaitable[None]]
