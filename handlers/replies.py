@@ -123,7 +123,6 @@ async def rate(update: Update, context: Context) -> None:
     if match["rating"] == "unsatisfied" and match["reason"] is None:
         asked = await rating.ask_why(core, who, number, round_)
         if not asked.ok or asked.item is None:
-            await drop_buttons(update)
             await reply(update, asked.message)
             return
         chosen = round_ if round_ is not None else asked.item.rating_round
@@ -141,10 +140,12 @@ async def rate(update: Update, context: Context) -> None:
         reason=match["reason"],
         key=update.update_id,
     )
+    if not result.ok:
+        await reply(update, result.message)
+        return
+    deliver_soon(context)
     await drop_buttons(update)
-    if result.queued:
-        deliver_soon(context)
-    if result.message:
+    if result.message:  # (不满意 is confirmed through the outbox: a reply to it adds words)
         await reply(update, result.message)
 
 
