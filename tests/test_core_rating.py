@@ -60,6 +60,19 @@ def sender(env: Env, user_id: int = RESIDENT_ID) -> Actor:
     return identify(env.settings, user_id, Place.PRIVATE, language="zh-Hans", chat_id=user_id)
 
 
+async def ledger_line(env: Env) -> dict[str, str | int]:
+    """The ledger's one line (of the items created within a day of now), by column name."""
+    day = timedelta(days=1)
+    [line] = [
+        r
+        async for r in env.repository.ledger(
+            start=env.now() - day, end=env.now() + day, now=env.now()
+        )
+    ]
+    header = ledger_header("zh-Hans", env.settings)
+    return dict(zip(header, ledger_cells("zh-Hans", env.settings, line), strict=True))
+
+
 async def answered_by_unit(env: Env, number: int, answer: str = "已清理") -> None:
     assert (await loop.dispatch(env, admin(env), number, "cjb", key=None)).ok
     assert (await loop.sign(env, clerk(env), number, key=None)).ok
@@ -122,20 +135,7 @@ async def test_unsatisfied_sends_it_back_to_the_same_unit_and_starts_a_new_round
     twice = await rating.rate(env, sender(env), number, "unsatisfied", reason="slow", key=None)
     assert twice.refusal is Refusal.ILLEGAL
     # The ledger shows both rounds and the reason.
-    day = timedelta(days=1)
-    [line] = [
-        r
-        async for r in env.repository.ledger(
-            start=env.now() - day, end=env.now() + day, now=env.now()
-        )
-    ]
-    cells = dict(
-        zip(
-            ledger_header("zh-Hans", env.settings),
-            ledger_cells("zh-Hans", env.settings, line),
-            strict=True,
-        )
-    )
+    cells = await ledger_line(env)
     assert cells["群众评价"] == "不满意 → 满意"
     assert cells["不满意原因"] == "没解决" and cells["重办次数"] == 1
 
@@ -268,20 +268,7 @@ async def test_an_owner_typed_before_units_is_shown_as_such_and_can_be_dispatche
     card = cards.item_card("zh-Hans", env.settings, item).text
     assert zh("field.owner", owner="城建办", deadline="2026-11-20") in card
     assert "承办单位" not in card  # never mistaken for a configured unit
-    day = timedelta(days=1)
-    [line] = [
-        r
-        async for r in env.repository.ledger(
-            start=env.now() - day, end=env.now() + day, now=env.now()
-        )
-    ]
-    cells = dict(
-        zip(
-            ledger_header("zh-Hans", env.settings),
-            ledger_cells("zh-Hans", env.settings, line),
-            strict=True,
-        )
-    )
+    cells = await ledger_line(env)
     assert cells["承办单位"] == zh("ledger.owner_text", owner="城建办") == "城建办（手填）"
     # The office may still dispatch it to a unit: then the unit is shown.
     assert (await loop.dispatch(env, admin(env), number, "cjb", key=None)).ok
