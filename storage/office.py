@@ -13,13 +13,14 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.core.records import Event, Outgoing, Submission, SubmissionSummary
+from bot.core.records import Attachment, Event, Outgoing, Submission, SubmissionSummary
 from bot.core.workflow import Status, check_transition
-from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase, read_events
+from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase, add_attachments, read_events
 from storage.copies import Renderer, refresh_in
 from storage.effects import Replayed, claim_update
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, add_label
 from storage.outbox import enqueue
+from storage.questions import close_question, open_question
 from storage.rows import iso, summary_record
 
 _SUMMARY_COLUMNS = "id, kind, topic_id, status, created_at, deadline"
@@ -267,21 +268,35 @@ class OfficeQueries(RepositoryBase):
         kind: str,
         body: str,
         notices: Sequence[Outgoing] = (),
+        attachments: Sequence[Attachment] = (),
         update_id: int | None = None,
         refresh: Renderer | None = None,
     ) -> bool:
-        """Add an event and queue its notices; False if ``update_id`` already did (a
-        replay: nothing added)."""
+        """Add an event (with files or locations that came with it, added to the item's)
+        and queue its notices; False if ``update_id`` already did (a replay: nothing
+        added). A question to the sender opens the item's question, an answer closes it
+        (:mod:`storage.questions`)."""
         now = self.clock()
         try:
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
                 await self._event(db, submission_id, actor, kind, body, now)
+                if attachments:
+                    await add_attachments(db, submission_id, attachments)
+                if kind == "question":
+                    await open_question(db, submission_id, now)
+                elif kind == "answer":
+                    await close_question(db, submission_id)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
         except Replayed:
             return False
+        if kind in ("question", "answer"):
+            self.noted_question(submission_id, opened=kind == "question")
         return True
+
+    def noted_question(self, submission_id: int, *, opened: bool) -> None:
+        """(:class:`storage.questions.QuestionQueries`)"""
 
     @staticmethod
     async def _event(
@@ -445,6 +460,41 @@ class OfficeQueries(RepositoryBase):
             (chat_id, message_id),
         )
         return None if row is None else (row["action"], row["submission_id"])
+
+    async def latest_prompt(
+        self, *, chat_id: int, asked_by: int, since: datetime | None = None
+    ) -> tuple[int, str, int] | None:
+        """(message id, action, submission id) of the newest question the bot asked this
+        admin in this chat (asked since ``since``, if given)."""
+        row = await self._fetchone(
+            "SELECT message_id, action, submission_id FROM prompts WHERE chat_id = ?"
+            " AND asked_by = ? AND created_at >= ? ORDER BY created_at DESC, message_id DESC"
+            " LIMIT 1",
+            (chat_id, asked_by, iso(since) if since is not None else ""),
+        )
+        return None if row is None else (row["message_id"], row["action"], row["submission_id"])
+
+    async def prompt_asked_by(self, *, chat_id: int, message_id: int) -> int | None:
+        row = await self._fetchone(
+            "SELECT asked_by FROM prompts WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return None if row is None else int(row["asked_by"])
+
+    async def hold_prompt_answer(self, *, chat_id: int, message_id: int, text: str | None) -> None:
+        """An answer typed without the reply gesture waits for the admin's confirmation
+        (None: held back, nothing waits)."""
+        await self._write(
+            "UPDATE prompts SET pending = ? WHERE chat_id = ? AND message_id = ?",
+            (text, chat_id, message_id),
+        )
+
+    async def pending_prompt_answer(self, *, chat_id: int, message_id: int) -> str | None:
+        row = await self._fetchone(
+            "SELECT pending FROM prompts WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return None if row is None or row["pending"] is None else str(row["pending"])
 
     async def drop_prompt(self, *, chat_id: int, message_id: int) -> None:
         async with self.transaction() as db:

@@ -400,6 +400,8 @@ def family_members() -> dict[str, set[str]]:
             s.value for s in (Status.ACCEPTED, Status.REJECTED, Status.IN_PROGRESS, Status.CLOSED)
         },
         "cmd.": commands,
+        # handlers/admin_actions.py: the prompts whose answer reaches a resident.
+        "admin.prompt.what.": {"rej", "ask", "ans"},
     }
 
 

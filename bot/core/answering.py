@@ -10,11 +10,14 @@ member of the leading group (in that group) for instructions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.core import cards, copies
 from bot.core.access import Action, Actor, Role
 from bot.core.acting import Change, Key, act, add_event
 from bot.core.env import Env
-from bot.core.records import RATINGS, Rating, Submission
+from bot.core.presenters import attachments_line
+from bot.core.records import RATINGS, Attachment, Rating, Submission
 from bot.core.results import Refusal, Result, refused
 from bot.core.workflow import format_reference
 from bot.i18n import t
@@ -37,13 +40,29 @@ def _stale(actor: Actor) -> Result:
     return refused(Refusal.FORBIDDEN, t(actor.language, "button.stale"))
 
 
-async def answer_question(env: Env, actor: Actor, item_id: int, text: str, *, key: Key) -> Result:
-    """The sender's answer to the office's question: an event of the item; the office is
-    told."""
+async def answer_question(
+    env: Env,
+    actor: Actor,
+    item_id: int,
+    text: str,
+    *,
+    key: Key,
+    attachments: Sequence[Attachment] = (),
+) -> Result:
+    """The sender's answer to the office's question (text, and a photo, voice note,
+    document or location): an event of the item, its files added to the item's; the
+    question is answered (closed) and the office is told."""
     text = text[:MAX_ANSWER_CHARS]
-    if not text.strip() or not await _own(env, actor, item_id):
-        return refused(Refusal.FORBIDDEN if text.strip() else Refusal.INVALID)
+    if not text.strip() and not attachments:
+        return refused(Refusal.INVALID)
+    if not await _own(env, actor, item_id):
+        return refused(Refusal.FORBIDDEN)
     ref = format_reference(item_id)
+    office_lang = env.settings.campaign.language
+    shown = escape(text)
+    if attachments:
+        files = attachments_line(office_lang, attachments)
+        shown = f"{shown}\n{files}" if shown else files
 
     return await add_event(
         env,
@@ -53,10 +72,11 @@ async def answer_question(env: Env, actor: Actor, item_id: int, text: str, *, ke
         kind="answer",
         body=text,
         notices=lambda _: cards.office_notice(
-            env.settings, env.secrets, "office.answer", ref=ref, text=escape(text)
+            env.settings, env.secrets, "office.answer", ref=ref, text=shown
         ),
         message=t(actor.language, "notify.answer_saved", ref=ref),
         key=key,
+        attachments=attachments,
     )
 
 

@@ -69,14 +69,14 @@ def draft_summary(lang: Language, draft: Draft, settings: Settings, *, sender_na
         t(lang, "field.identity", value=who),
     ]
     if draft.attachments:
-        lines.append(_attachments_line(lang, draft.attachments))
+        lines.append(attachments_line(lang, draft.attachments))
     if draft.parts:
         lines += ["", escape(shorten(draft.text, SUMMARY_TEXT_CHARS))]
     lines += ["", t(lang, "summary.confirm_hint")]
     return "\n".join(lines)
 
 
-def _attachments_line(lang: Language, attachments: Sequence[object]) -> str:
+def attachments_line(lang: Language, attachments: Sequence[object]) -> str:
     counts: dict[str, int] = {}
     for a in attachments:
         kind = getattr(a, "type", "document")
@@ -133,7 +133,7 @@ def submission_detail(
         t(lang, "field.date", value=local_time(sub.created_at, tz)),
     ]
     if sub.attachments:
-        lines.append(_attachments_line(lang, sub.attachments))
+        lines.append(attachments_line(lang, sub.attachments))
     lines += ["", escape(sub.text)]
     if sub.response:
         lines += ["", t(lang, "field.response", value=escape(sub.response))]

@@ -75,6 +75,16 @@ class Draft(BaseModel):
         return sum(len(p) for p in self.parts)
 
 
+class HeldMessage(_Record):
+    """A sender's message held (sealed) while they choose whether it answers the office's
+    open question or starts a new submission (:mod:`storage.questions`)."""
+
+    user_id: int
+    text: str
+    attachment: Attachment | None = None
+    at: datetime
+
+
 class Sender(_Record):
     """The identity of a named sender. Anonymous submissions have none."""
 

@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from telegram import Bot
+from telegram import Bot, ForceReply, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -97,6 +97,15 @@ def classify(exc: BaseException) -> SendResult:
     return SendResult(Outcome.UNCERTAIN, f"{kind}: {exc}"[:300])
 
 
+def _markup(entry: OutboxEntry) -> InlineKeyboardMarkup | ForceReply | None:
+    """The entry's buttons; a question to a sender opens their reply field (ForceReply:
+    the phone shows that the next message answers it)."""
+    buttons = from_buttons(entry.buttons)
+    if buttons is None and entry.purpose == "question":
+        return ForceReply()
+    return buttons
+
+
 async def send(bot: Bot, chat_id: int, entry: OutboxEntry) -> SendResult:
     """Send one message; never raises an ``Exception`` (its outcome says what happened).
     Parse mode (HTML) and link previews (none) come from the application's ``Defaults``."""
@@ -109,9 +118,7 @@ async def send(bot: Bot, chat_id: int, entry: OutboxEntry) -> SendResult:
                 reply_markup=from_buttons(entry.buttons),
             )
         else:
-            sent = await bot.send_message(
-                chat_id, entry.text, reply_markup=from_buttons(entry.buttons)
-            )
+            sent = await bot.send_message(chat_id, entry.text, reply_markup=_markup(entry))
     except Exception as exc:
         return classify(exc)
     return SendResult(Outcome.DELIVERED, message_id=sent.message_id)
