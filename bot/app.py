@@ -185,6 +185,10 @@ def freeze_start_up_objects() -> None:
 def register_handlers(app: AnyApplication) -> None:
     settings = app.bot_data.services.settings
     app.add_handlers(fallback.build_guards(), group=fallback.GUARD_GROUP)
+    app.add_handlers(
+        admin_actions.build_typed_prompt_handlers(settings),
+        group=admin_actions.PROMPT_TYPED_GROUP,
+    )
     app.add_handlers(replies.build_reply_handlers(settings), group=replies.REPLY_GROUP)
     app.add_handlers(
         admin_actions.build_prompt_handlers(settings), group=admin_actions.PROMPT_GROUP

@@ -10,7 +10,7 @@ from bot.core.presenters import my_list, submission_detail
 from bot.core.workflow import format_reference
 from bot.i18n import t, tn
 from bot.text import escape, split_message
-from handlers import keyboards
+from handlers import keyboards, resident
 from handlers.buttons import PrivateButton
 from handlers.context import (
     Context,
@@ -116,6 +116,10 @@ async def status(update: Update, context: Context) -> None:
         await reply(update, chunk)
 
 
+async def cancel(update: Update, context: Context) -> None:
+    await resident.cancel(update, context)
+
+
 def build_handlers() -> list[BaseHandler[Update, Context, None]]:
     return [
         CommandHandler("start", start, filters=PRIVATE),
@@ -127,4 +131,7 @@ def build_handlers() -> list[BaseHandler[Update, Context, None]]:
         CommandHandler("my", my_submissions, filters=PRIVATE),
         PrivateButton(my_submissions, pattern=r"^(menu:my|my:\d{1,9})$"),
         CommandHandler("status", status, filters=PRIVATE),
+        # Outside the conversation (nothing being written, or its state lost): /cancel
+        # still says what it did, or that there was nothing to cancel.
+        CommandHandler("cancel", cancel, filters=PRIVATE),
     ]

@@ -578,6 +578,8 @@ class FakeBotApi:
         self.flood: FloodControl | None = None
         self.webhook: JsonDict | None = None  # the parameters of the last setWebhook
         self.webhook_calls: list[JsonDict] = []
+        # Group messages privacy mode kept from the bot: (chat, user, text).
+        self.withheld: list[tuple[int, int, str]] = []
 
     # ---------------------------------------------------------------------------- lifecycle
     @property
@@ -668,12 +670,40 @@ class FakeBotApi:
         return update_id
 
     def send_group_text(
-        self, user: FakeUser, chat_id: int, text: str, *, reply_to: SentMessage | None = None
+        self,
+        user: FakeUser,
+        chat_id: int,
+        text: str,
+        *,
+        reply_to: SentMessage | None = None,
+        bot_is_admin: bool = False,
     ) -> int:
-        """A text from ``user`` in the group ``chat_id`` (a supergroup), maybe a reply."""
+        """A text from ``user`` in the group ``chat_id`` (a supergroup), maybe a reply.
+
+        Privacy mode, as Telegram applies it by default to a bot that is not an
+        administrator of the group: the bot receives only commands (``/cmd``, or
+        ``/cmd@its_name``; not ``/cmd@another_bot``), replies to its own messages and
+        messages that mention it (``@its_name``). Anything else is not delivered: it is
+        recorded in :attr:`withheld` and 0 is returned instead of an update id.
+        ``bot_is_admin``: delivered whatever it is (an administrator sees everything)."""
         content = self._text_content(text)
+        replied_to_bot = False
         if reply_to is not None:
-            content["reply_to_message"] = self._reply_target(chat_id, reply_to.message_id)
+            target = self._reply_target(chat_id, reply_to.message_id)
+            content["reply_to_message"] = target
+            replied_to_bot = target.get("from", {}).get("id") == self.bot_user["id"]
+        mention = "@" + str(self.bot_user["username"])
+        entities = list(content.get("entities", []))
+        at = text.find(mention)
+        if at >= 0:
+            start = utf16_len(text[:at])
+            entities.append({"type": "mention", "offset": start, "length": utf16_len(mention)})
+            content["entities"] = entities
+        command = text.split(maxsplit=1)[0] if text.startswith("/") else ""
+        for_us = bool(command) and ("@" not in command or command.endswith(mention))
+        if not (bot_is_admin or for_us or replied_to_bot or at >= 0):
+            self.withheld.append((chat_id, user.id, text))
+            return 0
         return self._push_message(user, chat_id, content, source=text)
 
     def send_reply(self, user: FakeUser, to: SentMessage, text: str) -> int:

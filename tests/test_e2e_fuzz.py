@@ -233,7 +233,10 @@ def push(
     if event.kind == "edited":
         stub.edit_text(user, event.extra, event.text)
     elif event.kind == "group":
-        stub.send_group_text(user, (OFFICE, OTHER_GROUP)[event.extra], event.text)
+        # As if the bot were an administrator there: it sees every message, hostile ones too.
+        stub.send_group_text(
+            user, (OFFICE, OTHER_GROUP)[event.extra], event.text, bot_is_admin=True
+        )
     elif event.kind == "channel":
         stub.channels.add(CHANNEL)
         post = {
