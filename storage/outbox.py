@@ -108,15 +108,25 @@ class OutboxQueries(RepositoryBase):
         )
         return [_entry(r) for r in rows]
 
-    async def start_attempt(self, entry_id: int) -> bool:
+    async def start_attempt(self, entry_id: int, *, chat_enc: str | None = None) -> bool:
         """Record, durably, that a send of this message is about to be made; False if it is
-        no longer pending or already being sent (nothing to send then)."""
-        changed = await self._write(
+        no longer pending or already being sent (nothing to send then).
+
+        ``chat_enc`` (the entry's, a fresh token for every row) makes sure the row is still
+        the one that was read: a pending edit of a card copy is replaced by a newer one
+        (:func:`storage.copies.refresh_in` deletes it and inserts the new one), and SQLite
+        gives the new row the deleted one's id when it was the last. Without the check the
+        stale text read before was sent in its place and the newer edit marked sent (#17:
+        the office group's announcement kept showing an older state)."""
+        sql = (
             "UPDATE outbox SET attempt_started_at = ? WHERE id = ? AND status = 'pending'"
-            " AND attempt_started_at IS NULL",
-            (iso(self.clock()), entry_id),
-            counted=True,
+            " AND attempt_started_at IS NULL"
         )
+        params: tuple[object, ...] = (iso(self.clock()), entry_id)
+        if chat_enc is not None:
+            sql += " AND chat_enc = ?"
+            params += (chat_enc,)
+        changed = await self._write(sql, params, counted=True)
         return changed == 1
 
     async def record_outcome(

@@ -221,7 +221,7 @@ async def _deliver_one(bot: Bot, svc: Services, entry: OutboxEntry, chat_id: int
         failure = FailedForGood(UNDECRYPTABLE, maybe_delivered=False, uncertain=False)
         return await _record(svc, entry, failure)
     try:
-        if not await repo.start_attempt(entry.id):
+        if not await repo.start_attempt(entry.id, chat_enc=entry.chat_enc):
             return True  # no longer pending: nothing to send
     except Exception as exc:
         state.throttle.log(
