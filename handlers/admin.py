@@ -18,6 +18,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.config import Language, Settings
 from bot.core import cards, copies
+from bot.core import filters as filters_core
 from bot.core.copies import CopyKind
 from bot.core.presenters import status_label
 from bot.core.records import Submission
@@ -156,24 +157,18 @@ async def show(update: Update, context: Context) -> None:
 
 
 async def queue(update: Update, context: Context) -> None:
-    """/queue [status] [topic]: counts by status, or the items of one status/topic."""
+    """/queue [status] [topic] [逾期|未签收]: counts by status, or one list; statuses, topics
+    and views by id or by name in any language (:mod:`bot.core.filters`)."""
     if not await in_office(update, context):
         return
     svc = context.services
     lang = context.chat_language
-    status: Status | None = None
-    topic_id: str | None = None
-    for arg in context.args or []:
-        if arg in Status.__members__.values():
-            status = Status(arg)
-        elif svc.settings.topic(arg) is not None:
-            topic_id = arg
-        else:
-            statuses = " ".join(s.value for s in Status)
-            await reply(update, t(lang, "admin.queue.usage", statuses=statuses))
-            return
-    if status is None:
-        counts = await svc.repository.status_counts(topic_id=topic_id)
+    found = filters_core.parse(svc.settings, list(context.args or []))
+    if isinstance(found, str):
+        await reply(update, _unknown_word(lang, svc.settings, found))
+        return
+    if found.status is None and found.view is None:
+        counts = await svc.repository.status_counts(topic_id=found.topic_id)
         total = sum(counts.values())
         lines = [tn(lang, "admin.queue.title", total, total=total)]
         lines += [
@@ -182,35 +177,62 @@ async def queue(update: Update, context: Context) -> None:
         ]
         await reply(update, "\n".join(lines))
         return
-    text, markup = await _queue_page(update, context, lang, status, topic_id, offset=0)
+    text, markup = await _queue_page(update, context, lang, found, offset=0)
     await reply(update, text, markup)
+
+
+def _unknown_word(lang: Language, settings: Settings, word: str) -> str:
+    """Why /queue did not understand a word, the nearest known words, and the usage."""
+    known = filters_core.words(settings)
+    text = t(lang, "admin.queue.unknown", word=escape(word[:40]))
+    near = known.suggestions(word)
+    if near:
+        text += "\n" + t(lang, "admin.queue.suggest", words=escape("、".join(near)))
+    statuses = " ".join(s.value for s in Status)
+    return text + "\n\n" + t(lang, "admin.queue.usage", statuses=statuses)
+
+
+def _view_label(lang: Language, found: filters_core.Filter) -> str:
+    parts = []
+    if found.status is not None:
+        parts.append(status_label(lang, found.status))
+    if found.view is not None:
+        parts.append(t(lang, f"admin.queue.view.{found.view.value}"))
+    return " · ".join(parts)
 
 
 async def _queue_page(
     update: Update,
     context: Context,
     lang: Language,
-    status: Status,
-    topic_id: str | None,
+    found: filters_core.Filter,
     *,
     offset: int,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """One page of ``/queue <status> [topic]``, with buttons to the neighbouring pages
-    (callback ``adq:<status>:<topic or ->:<offset>``)."""
+    """One page of ``/queue``, with buttons to the neighbouring pages (callback
+    ``adq:<status or ->:<view or ->:<topic or ->:<offset>``)."""
     svc = context.services
+    now = svc.repository.clock()
     items, total = await svc.repository.list_items(
-        status=status, topic_id=topic_id, offset=offset, limit=LIST_LIMIT
+        status=found.status,
+        topic_id=found.topic_id,
+        overdue_at=now if found.view is filters_core.View.OVERDUE else None,
+        unsigned=found.view is filters_core.View.UNSIGNED,
+        offset=offset,
+        limit=LIST_LIMIT,
     )
     head = t(
         lang,
         "admin.queue.list",
-        status=status_label(lang, status),
+        status=_view_label(lang, found),
         first=offset + 1 if items else 0,
         last=offset + len(items),
         total=total,
     )
-    lines = cards.queue_lines(lang, svc.settings, items, now=svc.repository.clock())
-    base = f"adq:{status.value}:{topic_id or '-'}"
+    lines = cards.queue_lines(lang, svc.settings, items, now=now)
+    status = found.status.value if found.status else "-"
+    view = found.view.value if found.view else "-"
+    base = f"adq:{status}:{view}:{found.topic_id or '-'}"
     row = []
     if offset > 0:
         row.append((t(lang, "button.prev"), f"{base}:{max(0, offset - LIST_LIMIT)}"))
@@ -219,7 +241,7 @@ async def _queue_page(
     return "\n".join([head, *lines]), from_buttons([row])
 
 
-QUEUE_PAGE = re.compile(r"^adq:([a-z_]+):([a-z0-9_]+|-):(\d{1,9})$")
+QUEUE_PAGE = re.compile(r"^adq:([a-z_]+|-):([a-z_]+|-):([a-z0-9_]+|-):(\d{1,9})$")
 
 
 async def queue_page(update: Update, context: Context) -> None:
@@ -228,20 +250,18 @@ async def queue_page(update: Update, context: Context) -> None:
     assert query is not None
     match = QUEUE_PAGE.match(query.data or "")
     svc = context.services
-    topic_id = None if match is None or match[2] == "-" else match[2]
-    if (
-        match is None
-        or not await in_office(update, context)
-        or match[1] not in Status.__members__.values()
-        or (topic_id is not None and svc.settings.topic(topic_id) is None)
-    ):
+    found: filters_core.Filter | None = None
+    if match is not None:
+        words = [w for w in match.groups()[:3] if w != "-"]
+        parsed = filters_core.parse(svc.settings, words)
+        found = parsed if isinstance(parsed, filters_core.Filter) else None
+    if found is None or not await in_office(update, context):
         await query.answer(t(context.language, "button.stale"))
         return
+    assert match is not None
     await query.answer()
     lang = context.chat_language
-    text, markup = await _queue_page(
-        update, context, lang, Status(match[1]), topic_id, offset=int(match[3])
-    )
+    text, markup = await _queue_page(update, context, lang, found, offset=int(match[4]))
     if not await edit_pressed(update, text, markup):  # too old to edit: a new page
         await reply(update, text, markup)
 

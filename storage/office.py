@@ -13,7 +13,14 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.core.records import Attachment, Event, Outgoing, Submission, SubmissionSummary
+from bot.core.records import (
+    DONE_STATUSES,
+    Attachment,
+    Event,
+    Outgoing,
+    Submission,
+    SubmissionSummary,
+)
 from bot.core.workflow import Status, check_transition
 from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase, add_attachments, read_events
 from storage.copies import Renderer, refresh_in
@@ -24,6 +31,7 @@ from storage.questions import close_question, open_question
 from storage.rows import iso, summary_record
 
 _SUMMARY_COLUMNS = "id, kind, topic_id, status, created_at, deadline"
+_DONE = "(" + ", ".join(f"'{s.value}'" for s in sorted(DONE_STATUSES)) + ")"
 
 
 def _like(term: str) -> str:
@@ -381,14 +389,24 @@ class OfficeQueries(RepositoryBase):
         *,
         status: Status | None = None,
         topic_id: str | None = None,
+        overdue_at: datetime | None = None,
+        unsigned: bool = False,
         offset: int = 0,
         limit: int = 10,
     ) -> tuple[list[SubmissionSummary], int]:
-        """Items by status and/or topic, oldest first (the order they are worked in)."""
-        clauses, params = [], []
+        """Items by status and/or topic, oldest first (the order they are worked in);
+        ``overdue_at``: only those still open past their deadline then; ``unsigned``: only
+        those assigned to an owner who has not started on them."""
+        clauses: list[str] = []
+        params: list[object] = []
         if status is not None:
             clauses.append("status = ?")
             params.append(status.value)
+        if overdue_at is not None:
+            clauses.append(f"deadline IS NOT NULL AND deadline < ? AND status NOT IN {_DONE}")
+            params.append(iso(overdue_at))
+        if unsigned:
+            clauses.append("owner IS NOT NULL AND status IN ('accepted', 'forwarded')")
         if topic_id is not None:
             clauses.append("topic_id = ?")
             params.append(topic_id)
