@@ -6,7 +6,8 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.config import LANGUAGES
-from bot.core.presenters import my_list, submission_detail
+from bot.core import following
+from bot.core.presenters import my_list
 from bot.core.workflow import format_reference
 from bot.i18n import t, tn
 from bot.text import escape, split_message
@@ -14,6 +15,7 @@ from handlers import keyboards, resident
 from handlers.buttons import PrivateButton
 from handlers.context import (
     Context,
+    actor,
     answer_query,
     drop_buttons,
     edit_pressed,
@@ -92,27 +94,22 @@ async def my_submissions(update: Update, context: Context) -> None:
 
 
 async def status(update: Update, context: Context) -> None:
-    """/status N: one submission in full, for its sender or an administrator only."""
+    """/status N: one submission, as :func:`bot.core.following.status` lets this user see
+    it (their own or, for an administrator, any in full; one they follow by its public
+    state)."""
     args = context.args or []
     raw = args[0].lstrip("#＃") if args else ""
     if len(args) != 1 or not raw.isdigit() or not raw.isascii():
         await say(update, context, "status.usage")
         return
-    ref = format_reference(int(raw)) if len(raw) <= MAX_REFERENCE_DIGITS else f"#{escape(raw[:24])}"
-    svc = context.services
-    user = update.effective_user
-    assert user is not None
-    submission = None
-    if len(raw) <= MAX_REFERENCE_DIGITS:
-        number = int(raw)
-        allowed = svc.is_admin(user.id) or await svc.repository.is_owner(number, user_id=user.id)
-        submission = await svc.repository.get_submission(number) if allowed else None
-    if submission is None:
-        await say(update, context, "status.not_found", ref=ref)
+    if len(raw) > MAX_REFERENCE_DIGITS:
+        await say(update, context, "status.not_found", ref=f"#{escape(raw[:24])}")
         return
-    lang = context.language
-    history = await svc.repository.history(submission.id)
-    for chunk in split_message(submission_detail(lang, svc.settings, submission, history)):
+    result = await following.status(context.services.core, actor(update, context), int(raw))
+    if not result.ok:
+        await say(update, context, "status.not_found", ref=format_reference(int(raw)))
+        return
+    for chunk in split_message(result.message):
         await reply(update, chunk)
 
 

@@ -155,6 +155,13 @@ class OfficeQueries(RepositoryBase):
                 await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
 
+    async def duplicates_of(self, submission_id: int) -> list[int]:
+        """The items merged into this one as its duplicates."""
+        rows = await self._fetchall(
+            "SELECT id FROM submissions WHERE duplicate_of = ? ORDER BY id", (submission_id,)
+        )
+        return [r["id"] for r in rows]
+
     async def followers(self, submission_id: int) -> list[tuple[str, str]]:
         """(encrypted chat, language) of the senders of this item's duplicates."""
         rows = await self._fetchall(

@@ -144,3 +144,24 @@ def submission_detail(
         note = f" — {escape(entry.note)}" if entry.note else ""
         lines.append(f"{local_time(entry.at, tz)}  {status_label(lang, entry.to_status)}{note}")
     return "\n".join(lines)
+
+
+def public_detail(
+    lang: Language, settings: Settings, sub: Submission, history: Sequence[HistoryEntry]
+) -> str:
+    """An item as the senders of its merged duplicates see it: its public state and the
+    official response, not its sender, its text or the office's notes."""
+    tz = settings.campaign.tz
+    lines = [
+        t(lang, "detail.title", ref=format_reference(sub.id)),
+        t(lang, "detail.followed"),
+        t(lang, "field.kind", value=kind_label(lang, sub.kind)),
+        t(lang, "field.topic", value=escape(topic_label(lang, settings, sub.topic_id))),
+        t(lang, "field.status", value=status_label(lang, sub.status)),
+        t(lang, "field.date", value=local_time(sub.created_at, tz)),
+    ]
+    if sub.response:
+        lines += ["", t(lang, "field.response", value=escape(sub.response))]
+    lines += ["", t(lang, "detail.history")]
+    lines += [f"{local_time(e.at, tz)}  {status_label(lang, e.to_status)}" for e in history]
+    return "\n".join(lines)
