@@ -38,6 +38,7 @@ from handlers import (
     admin_actions,
     errors,
     fallback,
+    guide,
     info,
     maintenance,
     replies,
@@ -199,6 +200,7 @@ def register_handlers(app: AnyApplication) -> None:
     app.add_handlers(admin_actions.build_handlers(settings))
     app.add_handlers(web_handlers.build_handlers(settings))
     app.add_handlers(replies.build_handlers())
+    app.add_handlers(guide.build_handlers())
     app.add_handlers(info.build_handlers())
     app.add_handlers(fallback.build_handlers())
     app.add_error_handler(errors.on_error)

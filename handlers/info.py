@@ -16,7 +16,6 @@ from handlers.buttons import PrivateButton
 from handlers.context import (
     Context,
     actor,
-    answer_query,
     drop_buttons,
     edit_pressed,
     reply,
@@ -36,11 +35,6 @@ async def start(update: Update, context: Context) -> None:
     await reply(
         update, t(lang, "start.greeting", name=name, campaign=campaign), keyboards.main_menu(lang)
     )
-
-
-async def help_command(update: Update, context: Context) -> None:
-    await answer_query(update)
-    await say(update, context, "help.text")
 
 
 async def privacy(update: Update, context: Context) -> None:
@@ -120,8 +114,6 @@ async def cancel(update: Update, context: Context) -> None:
 def build_handlers() -> list[BaseHandler[Update, Context, None]]:
     return [
         CommandHandler("start", start, filters=PRIVATE),
-        CommandHandler("help", help_command, filters=PRIVATE),
-        PrivateButton(help_command, pattern=r"^menu:help$"),
         CommandHandler("privacy", privacy, filters=PRIVATE),
         CommandHandler("lang", choose_language, filters=PRIVATE),
         PrivateButton(set_language, pattern=r"^lang:"),
