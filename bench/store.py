@@ -176,7 +176,7 @@ async def scale(sizes: list[int], repeats: int) -> list[dict[str, Any]]:
                 timings["naive_report"].append(time.perf_counter() - started)
             await repo.checkpoint()
             await repo.close()
-            rss, peak = await memory.bot_rss(path, Path(tmp) / "keys.json")
+            rss, peak = await memory.bot_rss(path, Path(tmp) / "keys.json", secrets)
             from bench import desk  # imports this module
 
             desk_rows = await desk.queue(path, repeats)

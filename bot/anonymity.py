@@ -51,6 +51,7 @@ class Namespace(StrEnum):
     SURVEY = "survey"  # the satisfaction survey: once per person and phase
     MESSAGE = "msg"  # a message in a private chat: tag(MESSAGE, chat id, message id)
     COPY = "copy"  # a card copy's private chat: tag(COPY, chat id, item id)
+    KEY_CHECK = "keycheck"  # the database's check that its keys are these (bot.keycheck)
 
 
 class PersonKeys(NamedTuple):
@@ -243,7 +244,7 @@ def copy_placement(
     )
 
 
-def _write_key_file(path: Path, secrets: Secrets) -> None:
+def write_key_file(path: Path, secrets: Secrets) -> None:
     payload = json.dumps(
         {
             "hmac_key": secrets.hmac_key.decode("ascii"),
@@ -301,7 +302,7 @@ def load_or_create_secrets(cfg: AnonymitySettings) -> Secrets:
     if found is not None:
         return found
     secrets = Secrets.generate()
-    _write_key_file(cfg.key_file, secrets)
+    write_key_file(cfg.key_file, secrets)
     log.warning(
         "generated anonymity keys in %s (mode 0600). Keep this file apart from database backups: "
         "together they could link anonymous submissions to senders. Losing it loses only the "

@@ -44,6 +44,7 @@ from handlers import (
     replies,
     reports,
     resident,
+    whoami,
 )
 from handlers import web as web_handlers
 from storage.repository import Clock, Repository, utc_now
@@ -199,6 +200,7 @@ def register_handlers(app: AnyApplication) -> None:
     app.add_handlers(reports.build_handlers(settings))
     app.add_handlers(admin_actions.build_handlers(settings))
     app.add_handlers(web_handlers.build_handlers(settings))
+    app.add_handlers(whoami.build_handlers())
     app.add_handlers(replies.build_handlers())
     app.add_handlers(guide.build_handlers())
     app.add_handlers(info.build_handlers())

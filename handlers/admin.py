@@ -334,7 +334,8 @@ async def admins(update: Update, context: Context) -> None:
     await reply(update, text)
 
 
-ADMIN_COMMANDS = ("review", "queue", "show", "search", "failed", "admins")
+# The office's menu; /whoami is handlers/whoami.py's (it also answers before admins exist).
+ADMIN_COMMANDS = ("review", "queue", "show", "search", "failed", "admins", "whoami")
 
 
 def build_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None]]:

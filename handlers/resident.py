@@ -11,6 +11,7 @@ nothing typed is lost; the state is persisted by :mod:`bot.transport.persistence
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 from telegram import Message, Update
@@ -21,6 +22,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.core import drafting, submitting
 from bot.core.drafting import Step
@@ -449,11 +451,16 @@ def build_conversation() -> ConversationHandler[Context]:
         IDENTITY: [identity_button, *more],
         CONFIRM: [confirm_button, *more],
     }
-    return ConversationHandler(
-        entry_points=entry_points,
-        states=states,
-        fallbacks=fallbacks,
-        name=CONVERSATION_NAME,
-        persistent=True,
-        allow_reentry=False,
-    )
+    with warnings.catch_warnings():
+        # Presses are tracked per user and chat (per_message=False) on purpose: a step's
+        # buttons work from any state, the draft is the truth. python-telegram-bot warns
+        # about it at every start, a traceback-like line in the operator's log.
+        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        return ConversationHandler(
+            entry_points=entry_points,
+            states=states,
+            fallbacks=fallbacks,
+            name=CONVERSATION_NAME,
+            persistent=True,
+            allow_reentry=False,
+        )

@@ -97,18 +97,20 @@ class RepositoryBase:
             if str(self.path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             db = await aiosqlite.connect(self.path, isolation_level=None)
-            db.row_factory = aiosqlite.Row
-            for pragma in (
-                "PRAGMA journal_mode=WAL",
-                "PRAGMA synchronous=FULL",
-                "PRAGMA secure_delete=ON",
-                "PRAGMA foreign_keys=ON",
-                "PRAGMA busy_timeout=10000",
-            ):
-                await db.execute(pragma)
             try:
+                db.row_factory = aiosqlite.Row
+                for pragma in (
+                    "PRAGMA journal_mode=WAL",
+                    "PRAGMA synchronous=FULL",
+                    "PRAGMA secure_delete=ON",
+                    "PRAGMA foreign_keys=ON",
+                    "PRAGMA busy_timeout=10000",
+                ):
+                    await db.execute(pragma)
                 applied = await apply_migrations(db, conversion_steps(self._secrets))
             except BaseException:
+                # Its thread is not a daemon: left open, it would keep the process alive
+                # after the failure (a damaged database hung the bot at start-up).
                 await db.close()
                 raise
             if applied:
@@ -120,9 +122,13 @@ class RepositoryBase:
                 # Reads go to a second connection (its own thread): under WAL they see the
                 # last commit and neither wait for the writer's lock nor hold it up.
                 reader = await aiosqlite.connect(self.path, isolation_level=None)
-                reader.row_factory = aiosqlite.Row
-                for pragma in ("PRAGMA query_only=ON", "PRAGMA busy_timeout=10000"):
-                    await reader.execute(pragma)
+                try:
+                    reader.row_factory = aiosqlite.Row
+                    for pragma in ("PRAGMA query_only=ON", "PRAGMA busy_timeout=10000"):
+                        await reader.execute(pragma)
+                except BaseException:
+                    await reader.close()
+                    raise
                 self._reader = reader
 
     async def close(self) -> None:

@@ -22,6 +22,7 @@ from storage.copies import CopyQueries
 from storage.desk import DeskQueries
 from storage.effects import EffectQueries
 from storage.inbox import InboxQueries
+from storage.keycheck import KeyCheckQueries
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_label
 from storage.office import OfficeQueries
 from storage.outbox import OutboxQueries, enqueue
@@ -46,6 +47,7 @@ class Repository(
     LabelQueries,
     DeskQueries,
     WebQueries,
+    KeyCheckQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.

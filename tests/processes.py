@@ -34,18 +34,23 @@ def bot_env(stub: FakeBotApi, database: Path, keys: Path, **settings: str) -> di
 
 
 async def start_bot(
-    env: dict[str, str], *args: str, stderr: int = asyncio.subprocess.PIPE
+    env: dict[str, str],
+    *args: str,
+    stderr: int = asyncio.subprocess.PIPE,
+    config: Path = EXAMPLE_CONFIG,
+    cwd: Path = ROOT,
 ) -> asyncio.subprocess.Process:
-    """``jindianzi run --config config.example.toml [args]`` with ``env``."""
+    """``jindianzi run --config config.example.toml [args]`` with ``env`` (another
+    ``config`` file, or another working directory ``cwd``, if given)."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot.cli",
         "run",
         "--config",
-        str(EXAMPLE_CONFIG),
+        str(config),
         *args,
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stderr=stderr,
     )
@@ -72,6 +77,7 @@ class BotProcess:
         self.stub = stub
         self.database = tmp_path / "bot.sqlite3"
         self.logs: list[str] = []
+        self.lines: list[str] = []  # the log of the run under way, line by line as it comes
         self.process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
 
@@ -90,10 +96,18 @@ class BotProcess:
 
     async def _read(self, process: asyncio.subprocess.Process) -> None:
         assert process.stderr is not None
-        chunks = []
+        self.lines = chunks = []
         while line := await process.stderr.readline():
             chunks.append(line.decode(errors="replace"))
         self.logs.append("".join(chunks))
+
+    async def logged(self, text: str, *, timeout: float = 30.0) -> None:
+        """Wait until the run under way has logged a line containing ``text``."""
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not logged: {text!r}")
+            await asyncio.sleep(0.05)
 
     def kill(self) -> None:
         """Whatever happened in the test, leave no bot process behind."""

@@ -1,4 +1,4 @@
--- 0013 (#16): every card the bot sends (the office's announcement, /show, /review, the
+-- 0014 (#16): every card the bot sends (the office's announcement, /show, /review, the
 -- leading group's copy; later units' task cards and their chats) is recorded with its chat
 -- and message, so that one call of the core refreshes every copy when its item changes.
 -- No timestamps: nothing to line a copy up with other rows by time.
