@@ -238,7 +238,7 @@ async def _queue_page(
         row.append((t(lang, "button.prev"), f"{base}:{max(0, offset - LIST_LIMIT)}"))
     if offset + LIST_LIMIT < total:
         row.append((t(lang, "button.more"), f"{base}:{offset + LIST_LIMIT}"))
-    return "\n".join([head, *lines]), from_buttons([row])
+    return "\n".join([head, *lines]), from_buttons([*cards.open_buttons(items), row])
 
 
 QUEUE_PAGE = re.compile(r"^adq:([a-z_]+|-):([a-z_]+|-):([a-z0-9_]+|-):(\d{1,9})$")
@@ -283,8 +283,30 @@ async def search(update: Update, context: Context) -> None:
         return
     lines = [t(lang, "admin.search.title", terms=shown, n=len(found))]
     lines += cards.queue_lines(lang, svc.settings, found, now=svc.repository.clock())
-    for chunk in split_message("\n".join(lines)):
+    chunks = split_message("\n".join(lines))
+    for chunk in chunks[:-1]:
         await reply(update, chunk)
+    await reply(update, chunks[-1], from_buttons(cards.open_buttons(found)))
+
+
+OPEN = re.compile(r"^ado:(\d{1,18})$")
+
+
+async def open_card(update: Update, context: Context) -> None:
+    """A list line's button (``ado:<id>``): the item's card, as /show sends it."""
+    query = update.callback_query
+    assert query is not None
+    match = OPEN.match(query.data or "")
+    if match is None or not await in_office(update, context):
+        await query.answer(t(context.language, "button.stale"))
+        return
+    await query.answer()
+    item = await context.services.repository.get_submission(int(match[1]))
+    if item is None:
+        ref = format_reference(int(match[1]))
+        await reply(update, t(context.chat_language, "admin.not_found", ref=ref))
+        return
+    await show_card(update, context, item)
 
 
 async def failed(update: Update, context: Context) -> None:
@@ -348,4 +370,5 @@ def build_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None
         CommandHandler("failed", failed, filters=office),
         CommandHandler("admins", admins, filters=office),
         CallbackQueryHandler(queue_page, pattern=r"^adq:"),
+        CallbackQueryHandler(open_card, pattern=r"^ado:"),
     ]

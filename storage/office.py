@@ -15,6 +15,7 @@ import aiosqlite
 
 from bot.core.records import (
     DONE_STATUSES,
+    UNSIGNED_STATUSES,
     Attachment,
     Event,
     Outgoing,
@@ -28,10 +29,10 @@ from storage.effects import Replayed, claim_update
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, add_label
 from storage.outbox import enqueue
 from storage.questions import close_question, open_question
-from storage.rows import iso, summary_record
+from storage.rows import SUMMARY_COLUMNS, iso, summary_record
 
-_SUMMARY_COLUMNS = "id, kind, topic_id, status, created_at, deadline"
 _DONE = "(" + ", ".join(f"'{s.value}'" for s in sorted(DONE_STATUSES)) + ")"
+_UNSIGNED = "(" + ", ".join(f"'{s.value}'" for s in sorted(UNSIGNED_STATUSES)) + ")"
 
 
 def _like(term: str) -> str:
@@ -413,7 +414,7 @@ class OfficeQueries(RepositoryBase):
             clauses.append(f"deadline IS NOT NULL AND deadline < ? AND status NOT IN {_DONE}")
             params.append(iso(overdue_at))
         if unsigned:
-            clauses.append("owner IS NOT NULL AND status IN ('accepted', 'forwarded')")
+            clauses.append(f"owner IS NOT NULL AND status IN {_UNSIGNED}")
         if topic_id is not None:
             clauses.append("topic_id = ?")
             params.append(topic_id)
@@ -424,7 +425,7 @@ class OfficeQueries(RepositoryBase):
             params,
         )
         rows = await self._fetchall(
-            f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE {where}"  # noqa: S608
+            f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE {where}"  # noqa: S608
             " ORDER BY id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
@@ -437,7 +438,7 @@ class OfficeQueries(RepositoryBase):
         if not clauses:
             return []
         rows = await self._fetchall(
-            f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE {' AND '.join(clauses)}"  # noqa: S608
+            f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE {' AND '.join(clauses)}"  # noqa: S608
             " ORDER BY id DESC LIMIT ?",
             (*params, limit),
         )
@@ -450,7 +451,7 @@ class OfficeQueries(RepositoryBase):
             return []
         likes = " OR ".join("text LIKE ? ESCAPE '\\'" for _ in keywords)
         rows = await self._fetchall(
-            f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE id < ? AND topic_id = ?"  # noqa: S608
+            f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE id < ? AND topic_id = ?"  # noqa: S608
             f" AND ({likes}) ORDER BY id DESC LIMIT ?",
             (item.id, item.topic_id, *(_like(k) for k in keywords), limit),
         )

@@ -56,7 +56,12 @@ async def assigned(stub: FakeBotApi, card: SentMessage, typed: str) -> None:
     prompt = await clerk_prompt(stub, card, "指定承办")
     mark = stub.mark()
     stub.send_reply(ADMIN, prompt, typed)
-    await stub.wait_for_text(ADMIN.id, typed.split()[0], after=mark)
+    done = zh("admin.assign.done", ref="#", owner=typed.split()[0], deadline="").split("#")[1]
+    await stub.wait_for(  # the answer to the clerk, not an edit of a card
+        ADMIN.id,
+        after=mark,
+        predicate=lambda m: m.method == "sendMessage" and done.split("，")[0] in m.plain,
+    )
 
 
 def refs(message: SentMessage) -> set[str]:
@@ -119,3 +124,47 @@ async def test_queue_pages_keep_the_view(stub: FakeBotApi, office: BotRunner) ->
     )
     assert refs(second) == {str(numbers[-1])}
     assert all(len(data.encode()) <= 64 for _, data in second.buttons)
+
+
+async def test_list_lines_show_the_text_marks_and_open_the_card(
+    stub: FakeBotApi, office: BotRunner
+) -> None:
+    """Point 5: each line of /queue, /search, /my and the card's similar items shows the
+    start of the text (escaped), the marks, and /queue and /search a button per item that
+    opens its card."""
+    alice, admin = Chat(stub, ALICE), Chat(stub, ADMIN)
+    long = "幸福路的红绿灯" + "坏了很久，" * 20
+    first = await submit(alice, long, anonymous=True)
+    second = await submit(alice, "红绿灯 <b>不亮</b> & 没人管", anonymous=False)
+    await assigned(stub, await accepted(stub, admin, second), "交通办 10")
+
+    listing = await admin.send("/queue 待审核", expect=zh("status.new"))
+    assert "幸福路的红绿灯坏了很久" in listing.plain and long not in listing.plain
+    assert "…" in listing.plain
+    unsigned = await admin.send("/queue 已受理", expect=zh("status.accepted"))
+    assert "红绿灯 <b>不亮</b> & 没人管" in unsigned.plain  # escaped: shown literally
+    assert zh("admin.queue.unsigned") in unsigned.plain
+    assert f"#{second}" in [label for label, _ in unsigned.buttons]
+
+    # A line's button opens the item's card, with its actions.
+    mark = stub.mark()
+    stub.press_button(ADMIN, unsigned, f"#{second}")
+    card = await stub.wait_for(
+        ADMIN.id, after=mark, predicate=lambda m: f"#{second}" in m.plain and bool(m.buttons)
+    )
+    assert any("开始办理" in label for label, _ in card.buttons)
+    similar = card.plain.split(zh("field.similar", value=""), 1)[1]  # the earlier item
+    assert similar.split("\n")[1].strip().startswith(f"#{first} 幸福路的红绿灯坏了很久")
+
+    found = await admin.send("/search 红绿灯", expect=f"#{second}")
+    assert "没人管" in found.plain and "幸福路的红绿灯" in found.plain
+    assert {f"#{first}", f"#{second}"} <= {label for label, _ in found.buttons}
+
+    mine = await alice.send("/my", expect=f"#{first}")
+    assert "幸福路的红绿灯坏了很久" in mine.plain and "没人管" in mine.plain
+
+    # Someone who is not in the office cannot open a card with the same button data.
+    mark = stub.mark()
+    stub.press(ALICE, mine, f"ado:{first}")
+    await stub.wait_until(lambda: stub.answered_callbacks[-1].get("text") == zh("button.stale"))
+    assert [m for m in stub.messages_to(ALICE.id) if m.seq > mark and "受理" in m.plain] == []

@@ -26,7 +26,14 @@ from typing import NamedTuple
 from bot.anonymity import Secrets
 from bot.config import Language, Settings
 from bot.core.access import TARGETS, Action, office_actions
-from bot.core.presenters import kind_label, local_date, local_time, status_label, topic_label
+from bot.core.presenters import (
+    excerpt,
+    kind_label,
+    local_date,
+    local_time,
+    status_label,
+    topic_label,
+)
 from bot.core.records import (
     RATINGS,
     CardSpec,
@@ -150,8 +157,9 @@ def item_card(
             t(lang, "field.location", lat=f"{place.latitude:.5f}", lon=f"{place.longitude:.5f}")
         )
     if similar:
-        refs = " ".join(format_reference(s.id) for s in similar)
-        card.add(t(lang, "field.similar", value=refs))
+        card.add(t(lang, "field.similar", value=""))
+        for earlier in similar:
+            card.add(f"　{format_reference(earlier.id)} {excerpt(earlier)}")
     card.add("")
     card.add_text(item.text, weight=TEXT_WEIGHT)
     if item.response:
@@ -477,6 +485,8 @@ def queue_lines(
     *,
     now: datetime | None = None,
 ) -> list[str]:
+    """One entry per item for the office's lists: reference, kind, topic, date, the marks
+    (overdue, unsigned), and the start of its text on a second line."""
     tz = settings.campaign.tz
     lines = []
     for s in items:
@@ -490,5 +500,18 @@ def queue_lines(
         )
         if now is not None and (days := s.overdue_days(now)):
             line += " " + tn(lang, "field.overdue", days, days=days)
-        lines.append(line)
+        if s.unsigned:
+            line += " " + t(lang, "admin.queue.unsigned")
+        lines.append(f"{line}\n　{excerpt(s)}")
     return lines
+
+
+OPEN_PER_ROW = 5
+
+
+def open_buttons(items: Sequence[SubmissionSummary]) -> Buttons:
+    """A button per listed item that opens its card (``ado:<id>``), five to a row."""
+    buttons = [(format_reference(s.id), f"ado:{s.id}") for s in items]
+    return tuple(
+        tuple(buttons[i : i + OPEN_PER_ROW]) for i in range(0, len(buttons), OPEN_PER_ROW)
+    )

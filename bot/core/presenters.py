@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import Language, Settings
-from bot.core.records import Draft, HistoryEntry, Submission, SubmissionSummary
+from bot.core.records import EXCERPT_CHARS, Draft, HistoryEntry, Submission, SubmissionSummary
 from bot.core.workflow import Kind, Status, format_reference
 from bot.i18n import t, tn
 from bot.text import escape, shorten
@@ -87,6 +87,11 @@ def attachments_line(lang: Language, attachments: Sequence[object]) -> str:
     )
 
 
+def excerpt(item: SubmissionSummary) -> str:
+    """The start of an item's text on one line, escaped: what tells list lines apart."""
+    return escape(shorten(" ".join(item.excerpt.split()), EXCERPT_CHARS))
+
+
 def my_list(
     lang: Language,
     settings: Settings,
@@ -110,6 +115,7 @@ def my_list(
                 status=status_label(lang, item.status),
                 date=local_date(item.created_at, tz),
             )
+            + f"\n　{excerpt(item)}"
         )
     lines.append(t(lang, "my.hint"))
     return "\n".join(lines)

@@ -147,6 +147,13 @@ class HistoryEntry(_Record):
     note: str | None = None
 
 
+# Characters of an item's text a list line shows (the storage reads one more, to know
+# whether it was cut).
+EXCERPT_CHARS = 40
+# Statuses in which an item assigned to an owner waits for the owner to start on it.
+UNSIGNED_STATUSES = frozenset({Status.ACCEPTED, Status.FORWARDED})
+
+
 class SubmissionSummary(_Record):
     id: int
     kind: Kind
@@ -154,9 +161,16 @@ class SubmissionSummary(_Record):
     status: Status
     created_at: datetime
     deadline: datetime | None = None
+    excerpt: str = ""  # the start of the text: up to EXCERPT_CHARS + 1 characters
+    owner: str | None = None
 
     def overdue_days(self, now: datetime) -> int:
         return overdue_days(self.deadline, self.status, now)
+
+    @property
+    def unsigned(self) -> bool:
+        """Assigned to an owner who has not started on it (未签收)."""
+        return self.owner is not None and self.status in UNSIGNED_STATUSES
 
 
 class Event(_Record):
