@@ -174,6 +174,8 @@ async def _ask(update: Update, context: Context, who: Actor, number: int, short:
         values["owners"] = (
             t(who.language, "admin.assign.owners", owners=escape(owners)) if owners else ""
         )
+    if action is Action.ASK and item.sender is not None:  # a named sender: no promise of
+        question = "admin.ask.ask_named"  # anonymity where there is none to keep
     text = t(who.language, question, **values)
     if chat.type != ChatType.PRIVATE:  # selective: only the mentioned clerk's client replies
         text = f"{mention_html(user.id, escape(user.full_name))} {text}"

@@ -11,7 +11,7 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.config import Language
 from bot.core.access import Place, Role, place_of
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.text import escape
 from handlers import admin, reports
 from handlers import web as web_handlers
@@ -38,7 +38,9 @@ def guide(update: Update, context: Context) -> str:
     lang = context.chat_language
     parts = []
     if who.has(Role.RESIDENT):
-        parts.append(t(lang, "help.text"))
+        limits = context.services.settings.limits
+        chars = limits.max_text_chars
+        parts.append(t(lang, "help.text") + "\n\n" + tn(lang, "help.limit", chars, chars=chars))
     if who.has(Role.ADMIN):
         parts.append(office_help(lang, context))
     if who.has(Role.GROUP):
