@@ -175,15 +175,21 @@ def item_card(
         value = f'<a href="{link}">{when}</a>' if link else when
         card.add(t(lang, "field.published", value=value))
     if history or events:
+        # One record in time order, with times: status changes and events interleaved.
+        record: list[tuple[datetime, int, HistoryEntry | Event]] = [
+            *((entry.at, 0, entry) for entry in history),
+            *((event.at, 1, event) for event in list(events)[-MAX_EVENTS:]),
+        ]
         card.add("", t(lang, "detail.history"))
-        for entry in history:
-            line = f"{local_date(entry.at, tz)} {status_label(lang, entry.to_status)}"
-            if entry.note:
-                card.add_text(shorten(entry.note, NOTE_CHARS), f"{line} — ".__add__)
+        for _, _, step in sorted(record, key=lambda r: (r[0], r[1])):
+            if isinstance(step, Event):
+                event_line(card, lang, settings, step)
+                continue
+            line = f"{local_time(step.at, tz)} {status_label(lang, step.to_status)}"
+            if step.note:
+                card.add_text(shorten(step.note, NOTE_CHARS), f"{line} — ".__add__)
             else:
                 card.add(line)
-        for event in list(events)[-MAX_EVENTS:]:
-            event_line(card, lang, settings, event)
     text, shortened = card.fit()
     return Card(text, shortened)
 
@@ -248,7 +254,7 @@ def event_text(lang: Language, settings: Settings, event: Event) -> str:
 def event_line(card: FittedLines, lang: Language, settings: Settings, event: Event) -> None:
     """One event of the item's record, dated, as a line of ``card`` (what was written in it
     may be shortened to fit)."""
-    day = local_date(event.at, settings.campaign.tz)
+    day = local_time(event.at, settings.campaign.tz)
     text, template = event_parts(lang, settings, event)
     if text is None:
         card.add(f"{day} " + template(""))
