@@ -20,7 +20,7 @@ from bot.config import Language, Settings
 from bot.core import cards, copies
 from bot.core import filters as filters_core
 from bot.core.copies import CopyKind
-from bot.core.presenters import status_label
+from bot.core.presenters import status_label, telegram_error
 from bot.core.records import Submission
 from bot.core.workflow import Status, format_reference
 from bot.i18n import t, tn
@@ -324,7 +324,7 @@ async def failed(update: Update, context: Context) -> None:
             lang,
             "admin.failed.line",
             ref=format_reference(e.submission_id) if e.submission_id else "—",
-            error=escape((e.last_error or "")[:200]),
+            error=telegram_error(lang, e.last_error or ""),
         )
         for e in entries
     ]

@@ -402,6 +402,8 @@ def family_members() -> dict[str, set[str]]:
         "cmd.": commands,
         # handlers/admin_actions.py: the prompts whose answer reaches a resident.
         "admin.prompt.what.": {"rej", "ask", "ans"},
+        # bot/core/presenters.py: Telegram's common refusals.
+        "telegram.error.": {"blocked", "deactivated", "chat_not_found", "kicked", "too_long"},
         # bot/core/filters.py: the views of /queue.
         "admin.queue.view.": {"overdue", "unsigned"},
     }

@@ -171,3 +171,24 @@ def public_detail(
     lines += ["", t(lang, "detail.history")]
     lines += [f"{local_time(e.at, tz)}  {status_label(lang, e.to_status)}" for e in history]
     return "\n".join(lines)
+
+
+# Telegram's common refusals, as its error texts say them, and the key that explains each.
+TELEGRAM_ERRORS = (
+    ("bot was blocked by the user", "blocked"),
+    ("user is deactivated", "deactivated"),
+    ("chat not found", "chat_not_found"),
+    ("bot was kicked", "kicked"),
+    ("not a member", "kicked"),
+    ("is too long", "too_long"),
+)
+
+
+def telegram_error(lang: Language, error: str) -> str:
+    """A delivery error for the office, escaped: the common ones in its language (the log
+    keeps Telegram's words); any other as Telegram said it, shortened."""
+    lowered = error.lower()
+    for needle, name in TELEGRAM_ERRORS:
+        if needle in lowered:
+            return t(lang, f"telegram.error.{name}")
+    return escape(shorten(error, 200))

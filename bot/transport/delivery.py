@@ -40,12 +40,13 @@ from telegram.ext import ExtBot, JobQueue
 from bot import faults
 from bot.anonymity import copy_placement, message_reference
 from bot.context import CustomContext as Context
+from bot.core.presenters import telegram_error
 from bot.core.records import OutboxEntry, Outgoing
 from bot.core.workflow import format_reference
 from bot.i18n import t
 from bot.logs import CURRENT_UPDATE
 from bot.services import Services
-from bot.text import escape, truncate_html
+from bot.text import truncate_html
 from bot.transport.markup import from_buttons
 from bot.transport.outcomes import (
     STOPPED_DURING_SEND,
@@ -317,9 +318,8 @@ def _office_warning(svc: Services, failed: OutboxEntry, decision: Decision) -> l
         return []
     lang = svc.settings.campaign.language
     key = "admin.delivery_unknown" if decision.maybe_delivered else "admin.delivery_failed"
-    text = t(
-        lang, key, ref=format_reference(failed.submission_id), error=escape(decision.error[:200])
-    )
+    error = telegram_error(lang, decision.error)
+    text = t(lang, key, ref=format_reference(failed.submission_id), error=error)
     return [Outgoing(chat_enc=svc.secrets.encrypt_int(office), text=text)]
 
 
