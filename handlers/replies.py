@@ -166,13 +166,14 @@ async def group_instruction(update: Update, context: Context) -> None:
     message = update.effective_message
     if entry is None or entry.submission_id is None or message is None:
         return
-    text = clean_text(message.text or "")
+    text, attachment = _content(message)
     result = await answering.instruct(
         context.services.core,
         actor(update, context),
         entry.submission_id,
         text,
         key=update.update_id,
+        attachments=[attachment] if attachment else [],
     )
     if not result.ok:
         return
@@ -232,7 +233,10 @@ def build_reply_handlers(settings: Settings) -> list[BaseHandler[Update, Context
     if group:
         handlers.append(
             MessageHandler(
-                filters.Chat(chat_id=group) & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+                filters.Chat(chat_id=group)
+                & filters.REPLY
+                & ~filters.COMMAND
+                & (filters.TEXT | filters.VOICE | filters.AUDIO | filters.PHOTO),
                 group_instruction,
             )
         )

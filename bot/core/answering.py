@@ -80,14 +80,27 @@ async def answer_question(
     )
 
 
-async def instruct(env: Env, actor: Actor, item_id: int, text: str, *, key: Key) -> Result:
-    """A leading group member's instruction (批示), signed with their name; the office is
-    told."""
+async def instruct(
+    env: Env,
+    actor: Actor,
+    item_id: int,
+    text: str,
+    *,
+    key: Key,
+    attachments: Sequence[Attachment] = (),
+) -> Result:
+    """A leading group member's instruction (批示), signed with their name: text, or a
+    voice note or photo (with or without caption), whose file joins the item's (kept by its
+    Telegram id, shown with the item's other files); the office is told."""
     text = text[:MAX_ANSWER_CHARS]
-    if not text.strip():
+    if not text.strip() and not attachments:
         return refused(Refusal.INVALID)
     ref = format_reference(item_id)
     who = actor.name[:NAME_CHARS]
+    shown = escape(text)
+    if attachments:
+        files = attachments_line(env.settings.campaign.language, attachments)
+        shown = f"{shown}\n{files}" if shown else files
 
     return await add_event(
         env,
@@ -95,17 +108,18 @@ async def instruct(env: Env, actor: Actor, item_id: int, text: str, *, key: Key)
         Action.INSTRUCT,
         item_id,
         kind="instruction",
-        body=f"{who}|{text}",
+        body=f"{who}|{text or attachments_line(env.settings.campaign.language, attachments)}",
         notices=lambda _: cards.office_notice(
             env.settings,
             env.secrets,
             "office.instruction",
             ref=ref,
             who=escape(who),
-            text=escape(text),
+            text=shown,
         ),
         message=t(actor.language, "group.instruction.saved"),
         key=key,
+        attachments=attachments,
     )
 
 
