@@ -1,43 +1,23 @@
-"""End to end (#17, point 6): /queue understands statuses and topics by id or by name in
-any configured language, and the views 逾期/overdue and 未签收/unsigned; an unknown word is
-answered with the nearest known ones, not only the usage."""
+"""End to end (#17, points 5 and 6): /queue understands statuses and topics by id or by
+name in any configured language, and the views 逾期/overdue and 未签收/unsigned; an unknown
+word is answered with the nearest known ones, not only the usage. List lines show the start
+of the text and the marks, with a button that opens the card."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-
-import pytest
-
-from bot.config import Settings
 from bot.i18n import t
 from handlers.admin import LIST_LIMIT
-from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
+from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
 from tests.test_e2e_cards import current
-from tests.test_e2e_office import status_of, submit
+from tests.test_e2e_office import ALICE, office, status_of, submit
 from tests.test_e2e_questions import clerk_prompt
 
-OFFICE = -1001234567
-ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英", username="li_xiuying")
+__all__ = ["office"]  # the fixture, used by name
 
 
 def zh(key: str, **values: object) -> str:
     return t("zh-Hans", key, **values)
-
-
-@pytest.fixture
-async def office(
-    stub: FakeBotApi, make_settings: Callable[..., Settings]
-) -> AsyncIterator[BotRunner]:
-    settings = make_settings(
-        stub, roles={"office_chat_id": OFFICE}, limits={"max_submissions_per_hour": 0}
-    )
-    runner = BotRunner(settings)
-    await runner.start()
-    try:
-        yield runner
-    finally:
-        await runner.stop()
 
 
 async def accepted(stub: FakeBotApi, admin: Chat, number: int) -> SentMessage:

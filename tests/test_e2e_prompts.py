@@ -16,7 +16,7 @@ from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, drafts_of
 from tests.test_e2e_office import office_card, status_of, submit
-from tests.test_e2e_questions import ShiftedClock, clerk_prompt
+from tests.test_e2e_questions import ShiftedClock, clerk_prompt, clock
 
 OFFICE = -1001234567
 ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英", username="li_xiuying")
@@ -24,13 +24,11 @@ BOB = FakeUser(id=555000111, first_name="Bob", language_code="en")
 CLERK2 = FakeUser(id=1000002, first_name="办公室", last_name="小李")
 
 
+__all__ = ["clock"]  # the fixture, used by name
+
+
 def zh(key: str, **values: object) -> str:
     return t("zh-Hans", key, **values)
-
-
-@pytest.fixture
-def clock() -> ShiftedClock:
-    return ShiftedClock()
 
 
 @pytest.fixture

@@ -36,6 +36,15 @@ async def _own(env: Env, actor: Actor, item_id: int) -> bool:
     )
 
 
+def _for_office(env: Env, text: str, attachments: Sequence[Attachment]) -> str:
+    """What came, for the office's notice: the text (escaped) and a line naming the files."""
+    shown = escape(text)
+    if attachments:
+        files = attachments_line(env.settings.campaign.language, attachments)
+        shown = f"{shown}\n{files}" if shown else files
+    return shown
+
+
 def _stale(actor: Actor) -> Result:
     return refused(Refusal.FORBIDDEN, t(actor.language, "button.stale"))
 
@@ -58,11 +67,7 @@ async def answer_question(
     if not await _own(env, actor, item_id):
         return refused(Refusal.FORBIDDEN)
     ref = format_reference(item_id)
-    office_lang = env.settings.campaign.language
-    shown = escape(text)
-    if attachments:
-        files = attachments_line(office_lang, attachments)
-        shown = f"{shown}\n{files}" if shown else files
+    shown = _for_office(env, text, attachments)
 
     return await add_event(
         env,
@@ -97,10 +102,7 @@ async def instruct(
         return refused(Refusal.INVALID)
     ref = format_reference(item_id)
     who = actor.name[:NAME_CHARS]
-    shown = escape(text)
-    if attachments:
-        files = attachments_line(env.settings.campaign.language, attachments)
-        shown = f"{shown}\n{files}" if shown else files
+    shown = _for_office(env, text, attachments)
 
     return await add_event(
         env,
