@@ -129,8 +129,12 @@ async def test_list_lines_show_the_text_marks_and_open_the_card(
     # A line's button opens the item's card, with its actions.
     mark = stub.mark()
     stub.press_button(ADMIN, unsigned, f"#{second}")
-    card = await stub.wait_for(
-        ADMIN.id, after=mark, predicate=lambda m: f"#{second}" in m.plain and bool(m.buttons)
+    card = await stub.wait_for(  # a new card (not an edit of the earlier /show's copy)
+        ADMIN.id,
+        after=mark,
+        predicate=lambda m: (
+            m.method == "sendMessage" and f"#{second}" in m.plain and bool(m.buttons)
+        ),
     )
     assert any("开始办理" in label for label, _ in card.buttons)
     similar = card.plain.split(zh("field.similar", value=""), 1)[1]  # the earlier item
