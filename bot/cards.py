@@ -26,18 +26,26 @@ from typing import NamedTuple
 from bot.anonymity import Secrets
 from bot.config import Language, Settings
 from bot.i18n import resolve_language, t, tn
-from bot.presenters import kind_label, local_date, local_time, status_label, topic_label
+from bot.presenters import (
+    history_label,
+    kind_label,
+    local_date,
+    local_time,
+    status_label,
+    topic_label,
+)
 from bot.records import (
     DONE_STATUSES,
     RATINGS,
     Event,
     HistoryEntry,
     Outgoing,
+    Recipient,
     Submission,
     SubmissionSummary,
 )
 from bot.text import FittedLines, Slot, escape, fit_html, message_parts, shorten, split_message
-from bot.workflow import Status, allowed_targets, format_reference
+from bot.workflow import Status, format_reference, office_targets
 
 # A card is one message (its buttons act on it, a reply to it is an instruction), so what
 # does not fit is shortened (bot.text.fit_html): the item's text keeps the largest share,
@@ -57,7 +65,7 @@ STATUS_ACTIONS = (
     (Status.FORWARDED, "admin.action.forward", "fwd"),
     (Status.IN_PROGRESS, "admin.action.in_progress", "st:in_progress"),
     (Status.ANSWERED, "admin.action.answer", "ans"),
-    (Status.PUBLISHED, "admin.action.publish", "pub"),
+    (Status.PUBLISHING, "admin.action.publish", "pub"),
     (Status.CLOSED, "admin.action.closed", "st:closed"),
 )
 # Status changes an admin can make with one tap; the others need input (a reason, a
@@ -166,7 +174,7 @@ def item_card(
     if history or events:
         card.add("", t(lang, "detail.history"))
         for entry in history:
-            line = f"{local_date(entry.at, tz)} {status_label(lang, entry.to_status)}"
+            line = f"{local_date(entry.at, tz)} {escape(history_label(lang, entry))}"
             if entry.note:
                 card.add_text(shorten(entry.note, NOTE_CHARS), f"{line} — ".__add__)
             else:
@@ -249,11 +257,11 @@ def card_buttons(
     lang: Language, settings: Settings, item: Submission, *, review: bool = False
 ) -> Buttons:
     """Exactly the actions the item's status allows (and "next" when reviewing)."""
-    allowed = allowed_targets(item.status)
+    allowed = office_targets(item.status)
     n = item.id
     configured = {
         Status.FORWARDED: bool(settings.roles.leading_group_chat_id),
-        Status.PUBLISHED: bool(settings.roles.channel_id),
+        Status.PUBLISHING: bool(settings.roles.channel_id),
     }
     first = [
         (t(lang, key), f"adm:{action}:{n}")
@@ -308,11 +316,16 @@ def to_sender(
         return []
     lang = resolve_language(item.language)
     text = t(lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values)
-    return parts_to(route, text, buttons=buttons, purpose=purpose)
+    return parts_to(route, text, Recipient.SENDER, buttons=buttons, purpose=purpose)
 
 
 def parts_to(
-    chat_enc: str, text: str, *, buttons: Buttons = (), purpose: str | None = None
+    chat_enc: str,
+    text: str,
+    recipient: Recipient,
+    *,
+    buttons: Buttons = (),
+    purpose: str | None = None,
 ) -> list[Outgoing]:
     """``text`` for one chat as the messages it takes (a long response, question or answer
     may need two); the buttons and the purpose go with the last, the one a reply answers."""
@@ -324,6 +337,7 @@ def parts_to(
             text=part,
             buttons=buttons if i == last else (),
             purpose=purpose if i == last else None,
+            recipient=recipient,
         )
         for i, part in enumerate(parts)
     ]
@@ -341,7 +355,7 @@ def _to_followers(
         text = t(
             lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values
         )
-        notices += parts_to(route, text)
+        notices += parts_to(route, text, Recipient.FOLLOWER)
     return notices
 
 
@@ -410,9 +424,14 @@ def group_card(settings: Settings, item: Submission, secrets: Secrets) -> list[O
     lang = resolve_language(settings.campaign.language)
     route = secrets.encrypt_int(chat)
     card = item_card(lang, settings, item, heading=t(lang, "group.card.heading"))
-    copies = [Outgoing(chat_enc=route, text=card.text, purpose="group_card")]
+    copies = [
+        Outgoing(chat_enc=route, text=card.text, purpose="group_card", recipient=Recipient.GROUP)
+    ]
     if card.shortened:
-        copies += [Outgoing(chat_enc=route, text=part) for part in full_text(lang, item)]
+        copies += [
+            Outgoing(chat_enc=route, text=part, recipient=Recipient.GROUP)
+            for part in full_text(lang, item)
+        ]
     return copies
 
 
@@ -445,7 +464,31 @@ def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list
 
     slots = [Slot(item.text, weight=1), Slot(item.response or "", weight=2)]
     text, _ = fit_html(render, slots)
-    return [Outgoing(chat_enc=secrets.encrypt_int(chat), text=text, purpose="channel_post")]
+    return [
+        Outgoing(
+            chat_enc=secrets.encrypt_int(chat),
+            text=text,
+            purpose="channel_post",
+            recipient=Recipient.CHANNEL,
+        )
+    ]
+
+
+def published_confirmation(
+    lang: Language, settings: Settings, item: Submission, secrets: Secrets, chat_id: int
+) -> list[Outgoing]:
+    """For the chat where an admin pressed "publish", once the post went out: it is
+    published, with the actions of a published item (closing it)."""
+    published = item.model_copy(update={"status": Status.PUBLISHED})
+    office = chat_id == settings.roles.office_chat_id
+    return [
+        Outgoing(
+            chat_enc=secrets.encrypt_int(chat_id),
+            text=t(lang, "admin.published", ref=format_reference(item.id)),
+            buttons=card_buttons(lang, settings, published),
+            recipient=Recipient.OFFICE if office else Recipient.ADMIN,
+        )
+    ]
 
 
 def office_notice(settings: Settings, secrets: Secrets, key: str, **values: str) -> list[Outgoing]:
@@ -454,7 +497,7 @@ def office_notice(settings: Settings, secrets: Secrets, key: str, **values: str)
     if not chat:
         return []
     lang = resolve_language(settings.campaign.language)
-    return parts_to(secrets.encrypt_int(chat), t(lang, key, **values))
+    return parts_to(secrets.encrypt_int(chat), t(lang, key, **values), Recipient.OFFICE)
 
 
 def announcement(settings: Settings, item: Submission, secrets: Secrets) -> list[Outgoing]:
@@ -470,6 +513,7 @@ def announcement(settings: Settings, item: Submission, secrets: Secrets) -> list
             chat_enc=secrets.encrypt_int(chat),
             text=card.text,
             buttons=card_buttons(lang, settings, item),
+            recipient=Recipient.OFFICE,
         )
     ]
 

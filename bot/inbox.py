@@ -44,7 +44,7 @@ from telegram.ext import ExtBot
 from bot.anonymity import Secrets
 from bot.i18n import t
 from bot.pacing import LogThrottle, Pacer
-from bot.records import Outgoing
+from bot.records import Outgoing, Recipient
 from storage.inbox import DeadLetter
 from storage.repository import Repository
 
@@ -200,7 +200,13 @@ class Inbox:
         notices = []
         if item.chat_id is not None:
             apology = t(self.language, "error.unreadable")
-            notices.append(Outgoing(chat_enc=self.secrets.encrypt_int(item.chat_id), text=apology))
+            notices.append(
+                Outgoing(
+                    chat_enc=self.secrets.encrypt_int(item.chat_id),
+                    text=apology,
+                    recipient=Recipient.SENDER,
+                )
+            )
         return DeadLetter(item.update_id, self.secrets.encrypt(item.text), item.error, notices)
 
     async def replay(self, queue: asyncio.Queue[object], bot: ExtBot[Any]) -> int:

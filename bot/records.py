@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,7 +14,14 @@ Rating = Literal["satisfied", "basically", "unsatisfied"]  # 满意 / 基本满�
 RATINGS: tuple[Rating, ...] = ("satisfied", "basically", "unsatisfied")
 # Statuses in which a deadline no longer runs.
 DONE_STATUSES = frozenset(
-    {Status.ANSWERED, Status.PUBLISHED, Status.CLOSED, Status.REJECTED, Status.DUPLICATE}
+    {
+        Status.ANSWERED,
+        Status.PUBLISHING,
+        Status.PUBLISHED,
+        Status.CLOSED,
+        Status.REJECTED,
+        Status.DUPLICATE,
+    }
 )
 
 
@@ -158,6 +166,18 @@ class Event(_Record):
     body: str
 
 
+class Recipient(StrEnum):
+    """Whom an outbox message is for, as a role (never who): what the office is told when
+    it cannot be delivered."""
+
+    SENDER = "sender"  # the item's sender
+    FOLLOWER = "follower"  # the sender of a duplicate merged into the item
+    OFFICE = "office"  # the office chat
+    ADMIN = "admin"  # an administrator's private chat
+    GROUP = "group"  # the leading group
+    CHANNEL = "channel"  # the public channel
+
+
 class Outgoing(_Record):
     """A message owed to a chat, queued in the outbox with the change that caused it.
 
@@ -169,6 +189,10 @@ class Outgoing(_Record):
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
     purpose: str | None = None  # 'question', 'group_card', 'channel_post' or None
     photo: bytes | None = None  # a PNG sent with ``text`` as its caption (e.g. a chart)
+    recipient: Recipient | None = None
+    # Held until the message at this index of the same batch is delivered, and dropped if
+    # that one fails for good (what follows a channel post: "published").
+    after: int | None = None
 
 
 class OutboxEntry(_Record):
@@ -186,3 +210,5 @@ class OutboxEntry(_Record):
     purpose: str | None = None
     message_id: int | None = None
     photo: bytes | None = None
+    recipient: Recipient | None = None  # None: queued before 0013 (see bot.recipients)
+    after_id: int | None = None

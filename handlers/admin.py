@@ -20,6 +20,7 @@ from bot import cards
 from bot.config import Language, Settings
 from bot.i18n import resolve_language, t, tn
 from bot.presenters import status_label
+from bot.recipients import recipient_label, recipient_of
 from bot.records import Submission
 from bot.text import escape, split_message
 from bot.workflow import Status, format_reference
@@ -274,7 +275,8 @@ async def failed(update: Update, context: Context) -> None:
     if not await in_office(update, context):
         return
     lang = await admin_language(update, context)
-    entries = await services(context).repository.failed_messages()
+    svc = services(context)
+    entries = await svc.repository.failed_messages()
     if not entries:
         await reply(update, t(lang, "admin.failed.none"))
         return
@@ -284,6 +286,10 @@ async def failed(update: Update, context: Context) -> None:
             lang,
             "admin.failed.line",
             ref=format_reference(e.submission_id) if e.submission_id else "—",
+            recipient=recipient_label(
+                lang,
+                recipient_of(e, svc.secrets.decrypt_int(e.chat_enc), svc.settings.roles),
+            ),
             error=escape((e.last_error or "")[:200]),
         )
         for e in entries

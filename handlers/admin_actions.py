@@ -243,21 +243,31 @@ async def _forward(update: Update, context: Context, lang: Language, item: Submi
 
 
 async def _publish(update: Update, context: Context, lang: Language, item: Submission) -> None:
+    """Start publishing: the item is ``publishing`` until the channel post is delivered;
+    then it is published, and the sender and the admin's chat are told (messages held for
+    the post). If the post fails for good, the item goes back and the office is told why."""
     svc = services(context)
     post = cards.channel_post(svc.settings, item, svc.secrets)
-    if not post:
+    chat = update.effective_chat
+    if not post or chat is None:
         await reply(update, t(lang, "admin.no_channel"))
         return
-    told = cards.to_sender(item, svc.secrets, "notify.published")
+    held = [
+        n.model_copy(update={"after": 0})
+        for n in [
+            *cards.to_sender(item, svc.secrets, "notify.published"),
+            *cards.published_confirmation(lang, svc.settings, item, svc.secrets, chat.id),
+        ]
+    ]
     try:
         await svc.repository.publish(
-            item.id, actor=_actor(update), notices=[*post, *told], update_id=update.update_id
+            item.id, actor=_actor(update), notices=[*post, *held], update_id=update.update_id
         )
     except IllegalTransition as exc:
         await _refused(update, lang, item, exc)
         return
     deliver_soon(context)
-    await reply(update, t(lang, "admin.published", ref=format_reference(item.id)))
+    await reply(update, t(lang, "admin.publishing", ref=format_reference(item.id)))
     await _refresh_card(update, context, lang, item.id)
 
 

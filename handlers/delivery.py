@@ -54,7 +54,8 @@ from bot.outcomes import (
     decide,
 )
 from bot.ratelimit import FloodLimiter, bulk_sending
-from bot.records import OutboxEntry, Outgoing
+from bot.recipients import recipient_label, recipient_of
+from bot.records import OutboxEntry, Outgoing, Recipient
 from bot.services import Services, get_services
 from bot.text import escape
 from bot.workflow import format_reference
@@ -272,18 +273,30 @@ def _log_decision(entry: OutboxEntry, decision: Decision, *, told: bool) -> None
 
 def _office_warning(svc: Services, failed: OutboxEntry, decision: Decision) -> list[Outgoing]:
     """The warning for the office chat if ``decision`` ends the message (never about a
-    message to the office itself, nor about one that concerns no item: no loops)."""
+    message to the office itself, nor about one that concerns no item: no loops). It names
+    whom the message was for; a channel post's also says the item is not published."""
     office = svc.settings.roles.office_chat_id
     if not isinstance(decision, FailedForGood) or not office or failed.submission_id is None:
         return []
-    if svc.secrets.decrypt_int(failed.chat_enc) == office:
+    chat_id = svc.secrets.decrypt_int(failed.chat_enc)
+    if chat_id == office:
         return []
     lang = svc.settings.campaign.language
-    key = "admin.delivery_unknown" if decision.maybe_delivered else "admin.delivery_failed"
+    recipient = recipient_of(failed, chat_id, svc.settings.roles)
+    if failed.purpose == "channel_post":
+        key = "admin.publish_unknown" if decision.maybe_delivered else "admin.publish_failed"
+    else:
+        key = "admin.delivery_unknown" if decision.maybe_delivered else "admin.delivery_failed"
     text = t(
-        lang, key, ref=format_reference(failed.submission_id), error=escape(decision.error[:200])
+        lang,
+        key,
+        ref=format_reference(failed.submission_id),
+        recipient=recipient_label(lang, recipient),
+        error=escape(decision.error[:200]),
     )
-    return [Outgoing(chat_enc=svc.secrets.encrypt_int(office), text=text)]
+    return [
+        Outgoing(chat_enc=svc.secrets.encrypt_int(office), text=text, recipient=Recipient.OFFICE)
+    ]
 
 
 async def recover_interrupted(svc: Services) -> int:

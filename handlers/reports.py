@@ -22,7 +22,7 @@ from bot import charts, export
 from bot.config import Language, Settings
 from bot.i18n import resolve_language, t, tn
 from bot.presenters import status_label, topic_label
-from bot.records import Outgoing
+from bot.records import Outgoing, Recipient
 from bot.reports import (
     FIRST_DAY,
     LAST_DAY,
@@ -98,12 +98,12 @@ async def send_scheduled(context: Context) -> None:
     lang = resolve_language(svc.settings.campaign.language)
     route = svc.secrets.encrypt_int(office)
     chunks = await _compose(svc, kind, lang)
-    notices = [Outgoing(chat_enc=route, text=c) for c in chunks]
+    notices = [Outgoing(chat_enc=route, text=c, recipient=Recipient.OFFICE) for c in chunks]
     if kind == WEEKLY:
         now = svc.repository.clock()
         png = await chart_png(svc, lang, now - timedelta(days=7), now)
         if png is not None:
-            notices.append(Outgoing(chat_enc=route, text="", photo=png))
+            notices.append(Outgoing(chat_enc=route, text="", photo=png, recipient=Recipient.OFFICE))
     if await svc.repository.record_digest(kind, period, notices):
         log.info("%s report for %s queued (%d messages)", kind, period, len(notices))
         deliver_soon(context)

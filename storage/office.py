@@ -14,12 +14,13 @@ from datetime import datetime
 import aiosqlite
 
 from bot.records import Event, Outgoing, Submission, SubmissionSummary
-from bot.workflow import Status, check_transition
+from bot.workflow import Status
 from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase
 from storage.effects import Replayed, claim_update
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, add_label
 from storage.outbox import enqueue
 from storage.rows import iso, parse_dt, summary_record
+from storage.transitions import transition
 
 _SUMMARY_COLUMNS = "id, kind, topic_id, status, created_at, deadline"
 
@@ -58,25 +59,7 @@ class OfficeQueries(RepositoryBase):
         now: datetime,
     ) -> None:
         """Inside an open transaction: check and apply a status change, with history."""
-        async with db.execute(
-            "SELECT status FROM submissions WHERE id = ?", (submission_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            raise NotFound(submission_id)
-        current = Status(row["status"])
-        check_transition(current, target)
-        await db.execute(
-            "UPDATE submissions SET status = ?, updated_at = ?,"
-            " first_response_at = COALESCE(first_response_at, CASE WHEN ? LIKE 'admin:%'"
-            " THEN ? END) WHERE id = ?",
-            (target.value, iso(now), actor, iso(now), submission_id),
-        )
-        await db.execute(
-            "INSERT INTO history (submission_id, at, actor, from_status, to_status, note)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (submission_id, iso(now), actor, current.value, target.value, note),
-        )
+        await transition(db, submission_id, target, actor=actor, note=note, now=now)
 
     async def _reload(self, submission_id: int) -> Submission:
         result = await self.get_submission(submission_id)
@@ -206,17 +189,16 @@ class OfficeQueries(RepositoryBase):
         notices: Sequence[Outgoing],
         update_id: int | None = None,
     ) -> Submission:
-        """Mark published and queue the channel post (and any notices) in one transaction."""
+        """Start publishing: the item goes to ``publishing`` and the channel post (with the
+        notices held for it) is queued, in one transaction. The outbox completes it when
+        the post is delivered (``published``, with its date), or reverts it when the post
+        fails for good (storage.transitions)."""
         now = self.clock()
         with suppress(Replayed):
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
                 await self._transition(
-                    db, submission_id, Status.PUBLISHED, actor=actor, note=None, now=now
-                )
-                await db.execute(
-                    "UPDATE submissions SET published_at = ? WHERE id = ?",
-                    (iso(now), submission_id),
+                    db, submission_id, Status.PUBLISHING, actor=actor, note=None, now=now
                 )
                 await enqueue(db, notices, submission_id=submission_id, now=now)
         return await self._reload(submission_id)

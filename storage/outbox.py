@@ -21,6 +21,12 @@ from bot.outcomes import Decision, Delivered, FailedForGood, RetryLater
 from bot.records import OutboxEntry, Outgoing
 from storage.base import RepositoryBase
 from storage.rows import iso
+from storage.transitions import complete_publishing, revert_publishing
+
+_INSERT = (
+    "INSERT INTO outbox (created_at, submission_id, chat_enc, body, next_attempt_at, purpose,"
+    " recipient, after_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 async def enqueue(
@@ -30,23 +36,25 @@ async def enqueue(
     submission_id: int | None,
     now: datetime,
 ) -> None:
-    """Queue messages inside the caller's open transaction."""
+    """Queue messages inside the caller's open transaction (a notice with ``after`` is
+    held until the one at that index is delivered)."""
     stamp = iso(now)
-    await db.executemany(
-        "INSERT INTO outbox (created_at, submission_id, chat_enc, body, next_attempt_at, purpose)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (
-                stamp,
-                submission_id,
-                n.chat_enc,
-                json.dumps(_body(n), ensure_ascii=False),
-                stamp,
-                n.purpose,
-            )
-            for n in notices
-        ],
-    )
+
+    def row(n: Outgoing, after_id: int | None) -> tuple[object, ...]:
+        body = json.dumps(_body(n), ensure_ascii=False)
+        recipient = None if n.recipient is None else n.recipient.value
+        return (stamp, submission_id, n.chat_enc, body, stamp, n.purpose, recipient, after_id)
+
+    if all(n.after is None for n in notices):
+        await db.executemany(_INSERT, [row(n, None) for n in notices])
+        return
+    ids: list[int] = []
+    for n in notices:
+        if n.after is not None and not 0 <= n.after < len(ids):
+            raise ValueError(f"a notice can only wait for one queued before it ({n.after})")
+        cur = await db.execute(_INSERT, row(n, None if n.after is None else ids[n.after]))
+        assert cur.lastrowid is not None
+        ids.append(cur.lastrowid)
 
 
 def _body(notice: Outgoing) -> dict[str, object]:
@@ -72,6 +80,8 @@ def _entry(row: aiosqlite.Row) -> OutboxEntry:
         purpose=row["purpose"],
         message_id=row["message_id"],
         photo=base64.b64decode(photo) if photo else None,
+        recipient=row["recipient"],
+        after_id=row["after_id"],
     )
 
 
@@ -85,10 +95,13 @@ class OutboxQueries(RepositoryBase):
             await enqueue(db, notices, submission_id=submission_id, now=self.clock())
 
     async def due_messages(self, *, limit: int = 50) -> list[OutboxEntry]:
-        """Pending messages whose time has come and that are not being sent, oldest first."""
+        """Pending messages whose time has come and that are not being sent, oldest first
+        (one held for another only once that one was delivered)."""
         rows = await self._fetchall(
             "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?"
-            " AND attempt_started_at IS NULL ORDER BY id LIMIT ?",
+            " AND attempt_started_at IS NULL AND (after_id IS NULL OR EXISTS"
+            " (SELECT 1 FROM outbox p WHERE p.id = outbox.after_id AND p.status = 'sent'))"
+            " ORDER BY id LIMIT ?",
             (iso(self.clock()), limit),
         )
         return [_entry(r) for r in rows]
@@ -133,18 +146,21 @@ class OutboxQueries(RepositoryBase):
     ) -> None:
         """Record the delivery: the message's plain id (groups, channels) or keyed hash
         (private chats; see :func:`bot.anonymity.message_reference`). A channel post's
-        message id is also kept on its item."""
+        message id is also kept on its item, which is published now (the messages held
+        for the post are due from now on)."""
+        now = self.clock()
         async with self.transaction() as db:
             await db.execute(
                 "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, message_key = ?,"
                 " attempts = attempts + 1, attempt_started_at = NULL WHERE id = ?",
-                (iso(self.clock()), message_id, message_key, entry.id),
+                (iso(now), message_id, message_key, entry.id),
             )
             if entry.purpose == "channel_post" and entry.submission_id is not None:
                 await db.execute(
                     "UPDATE submissions SET channel_message_id = ? WHERE id = ?",
                     (message_id, entry.submission_id),
                 )
+                await complete_publishing(db, entry.submission_id, now)
 
     async def sent_with_purpose(
         self, purpose: str, *, message_id: int | None = None, message_key: str | None = None
@@ -180,17 +196,26 @@ class OutboxQueries(RepositoryBase):
     ) -> bool:
         """Mark a pending message failed for good and queue ``notices`` with it (about no
         item: a failure of those is never reported in turn); False, and nothing queued, if
-        it was no longer pending, so the office is told once."""
+        it was no longer pending, so the office is told once. The messages held for it are
+        deleted unsent; a failed channel post takes its item back out of publishing."""
+        now = self.clock()
         async with self.transaction() as db:
             cur = await db.execute(
                 "UPDATE outbox SET status = 'failed', attempts = attempts + 1,"
                 " uncertain = uncertain + ?, last_error = ?, attempt_started_at = NULL"
-                " WHERE id = ? AND status = 'pending'",
+                " WHERE id = ? AND status = 'pending' RETURNING submission_id, purpose",
                 (int(failure.uncertain), failure.error[:500], entry_id),
             )
-            if cur.rowcount != 1:
+            failed = await cur.fetchone()
+            await cur.close()
+            if failed is None:
                 return False
-            await enqueue(db, notices, submission_id=None, now=self.clock())
+            await db.execute(
+                "DELETE FROM outbox WHERE after_id = ? AND status = 'pending'", (entry_id,)
+            )
+            if failed["purpose"] == "channel_post" and failed["submission_id"] is not None:
+                await revert_publishing(db, failed["submission_id"], failure, now)
+            await enqueue(db, notices, submission_id=None, now=now)
         return True
 
     async def failed_messages(self, *, limit: int = 20) -> list[OutboxEntry]:

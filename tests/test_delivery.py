@@ -11,6 +11,7 @@ import random
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 
 import httpx
@@ -30,6 +31,7 @@ from telegram.error import (
 
 from bot.anonymity import Secrets
 from bot.config import Settings
+from bot.i18n import t
 from bot.inbox import Inbox
 from bot.outcomes import (
     MAX_ATTEMPTS,
@@ -42,7 +44,7 @@ from bot.outcomes import (
     backoff,
     decide,
 )
-from bot.records import Outgoing
+from bot.records import OutboxEntry, Outgoing, Recipient
 from bot.services import Services
 from bot.tagging import Tagger
 from handlers import delivery
@@ -290,3 +292,67 @@ async def test_a_send_cut_short_is_an_unknown_outcome_at_the_next_start(svc: Ser
     cast(FrozenClock, svc.repository.clock).advance(seconds=5)
     await run(svc, bot, times=1)
     assert len(bot.sends) == 2 and rows(svc)[0]["status"] == "sent"
+
+
+GROUP, CHANNEL, ADMIN_ID = -100777, -100888, 31337
+
+
+@pytest.mark.parametrize(
+    ("recipient", "chat", "purpose", "named"),
+    [
+        (Recipient.SENDER, RESIDENT, None, Recipient.SENDER),
+        (Recipient.FOLLOWER, RESIDENT, None, Recipient.FOLLOWER),
+        (Recipient.GROUP, GROUP, "group_card", Recipient.GROUP),
+        (Recipient.CHANNEL, CHANNEL, "channel_post", Recipient.CHANNEL),
+        (Recipient.ADMIN, ADMIN_ID, None, Recipient.ADMIN),
+        # Queued before migration 0013: told from the chat the message was for.
+        (None, RESIDENT, None, Recipient.SENDER),
+        (None, GROUP, None, Recipient.GROUP),
+        (None, CHANNEL, "channel_post", Recipient.CHANNEL),
+        (None, ADMIN_ID, None, Recipient.ADMIN),
+    ],
+)
+def test_the_office_warning_names_whom_the_message_was_for(
+    make_settings: Callable[..., Settings],
+    recipient: Recipient | None,
+    chat: int,
+    purpose: str | None,
+    named: Recipient,
+) -> None:
+    """A failed channel post was reported as a message to the sender (#15.2)."""
+    settings = make_settings(
+        roles={
+            "office_chat_id": OFFICE,
+            "leading_group_chat_id": GROUP,
+            "channel_id": CHANNEL,
+            "admin_ids": [ADMIN_ID],
+        }
+    )
+    secrets = Secrets.generate()
+    svc = cast(Services, SimpleNamespace(settings=settings, secrets=secrets))
+    entry = OutboxEntry(
+        id=1,
+        submission_id=13,
+        chat_enc=secrets.encrypt_int(chat),
+        text="…",
+        buttons=(),
+        attempts=0,
+        status="pending",
+        purpose=purpose,
+        recipient=recipient,
+    )
+    for maybe in (False, True):
+        failure = FailedForGood("Forbidden", maybe_delivered=maybe, uncertain=maybe)
+        [warning] = delivery._office_warning(svc, entry, failure)
+        assert secrets.decrypt_int(warning.chat_enc) == OFFICE
+        assert warning.recipient is Recipient.OFFICE
+        if named is Recipient.CHANNEL:
+            key = "admin.publish_unknown" if maybe else "admin.publish_failed"
+            assert warning.text == t("zh-Hans", key, ref="#13", error="Forbidden")
+        else:
+            key = "admin.delivery_unknown" if maybe else "admin.delivery_failed"
+            label = t("zh-Hans", f"recipient.{named.value}")
+            assert warning.text == t("zh-Hans", key, ref="#13", recipient=label, error="Forbidden")
+    # Never about a message to the office itself.
+    to_office = entry.model_copy(update={"chat_enc": secrets.encrypt_int(OFFICE)})
+    assert delivery._office_warning(svc, to_office, failure) == []

@@ -28,7 +28,7 @@ from bot.i18n import (
     tn,
 )
 from bot.i18n_tools import misformatted
-from bot.records import RATINGS, AttachmentType
+from bot.records import RATINGS, AttachmentType, Recipient
 from bot.workflow import Kind, Status
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -400,6 +400,8 @@ def family_members() -> dict[str, set[str]]:
             s.value for s in (Status.ACCEPTED, Status.REJECTED, Status.IN_PROGRESS, Status.CLOSED)
         },
         "cmd.": commands,
+        # bot/recipients.py: whom an undelivered message was for.
+        "recipient.": {r.value for r in Recipient},
     }
 
 

@@ -17,7 +17,7 @@ from bot import export
 from bot.anonymity import Secrets
 from bot.config import Settings, load_settings
 from bot.i18n import t
-from bot.records import Draft, NewSubmission, Sender
+from bot.records import Draft, NewSubmission, Outgoing, Recipient, Sender
 from bot.reports import (
     DigestData,
     OverdueItem,
@@ -92,7 +92,10 @@ async def week(tmp_path: Path) -> AsyncIterator[tuple[Repository, FrozenClock]]:
     await repo.respond(four, "已安排每日清运两次。", actor="admin:1")
     await repo.rate(four, "satisfied")
     clock.advance(hours=1)
-    await repo.publish(four, actor="admin:1", notices=())
+    post = Outgoing(chat_enc="-", text="#4", purpose="channel_post", recipient=Recipient.CHANNEL)
+    await repo.publish(four, actor="admin:1", notices=[post])
+    [queued] = [e for e in await repo.due_messages() if e.purpose == "channel_post"]
+    await repo.mark_sent(queued, 77)  # published once the post went out (#15.2)
     clock.now = MONDAY + timedelta(days=5)
     five = await submit(Kind.PROBLEM, "transport", "测试", named=False)
     await repo.change_status(five, Status.REJECTED, actor="admin:1", note="内容不清楚")

@@ -15,7 +15,16 @@ import aiosqlite
 import pytest
 
 from bot.anonymity import SEAL_BLOCK, Secrets
-from bot.records import Attachment, Draft, NewSubmission, Sender, TopicEvidence
+from bot.outcomes import FailedForGood
+from bot.records import (
+    Attachment,
+    Draft,
+    NewSubmission,
+    Outgoing,
+    Recipient,
+    Sender,
+    TopicEvidence,
+)
 from bot.workflow import IllegalTransition, Kind, Status
 from storage import migrations
 from storage.migrations import Migration, apply_migrations, available_migrations
@@ -428,6 +437,64 @@ async def test_illegal_transition_changes_nothing(tmp_path: Path) -> None:
     with pytest.raises(NotFound):
         await repository.change_status(99, Status.ACCEPTED, actor="admin:1")
     await repository.close()
+
+
+async def publishing(repo: Repository) -> int:
+    """An answered item whose publication was started, with its channel post, the sender's
+    notice held for the post and an unrelated notice in the outbox."""
+    number = await store(repo, named())
+    for target in (Status.ACCEPTED, Status.IN_PROGRESS):
+        await repo.change_status(number, target, actor="admin:1")
+    await repo.respond(number, "已处理", actor="admin:1")
+    post = Outgoing(chat_enc="c", text="post", purpose="channel_post", recipient=Recipient.CHANNEL)
+    told = Outgoing(chat_enc="s", text="told", recipient=Recipient.SENDER, after=0)
+    await repo.publish(number, actor="admin:1", notices=[post, told])
+    await repo.queue_messages([Outgoing(chat_enc="o", text="other")])
+    return number
+
+
+async def test_publishing_completes_when_the_post_is_delivered(repo: Repository) -> None:
+    number = await publishing(repo)
+    item = await repo.get_submission(number)
+    assert item is not None and item.status is Status.PUBLISHING and item.published_at is None
+    entries = {e.text: e for e in await repo.due_messages()}
+    assert set(entries) == {"post", "other"}  # the notice waits for the post
+    await repo.mark_sent(entries["post"], 99)
+    item = await repo.get_submission(number)
+    assert item is not None and item.status is Status.PUBLISHED
+    assert item.published_at == NOW and item.channel_message_id == 99
+    assert [e.text for e in await repo.due_messages()] == ["told", "other"]
+    last = (await repo.history(number))[-1]
+    assert (last.from_status, last.to_status, last.actor) == (
+        Status.PUBLISHING,
+        Status.PUBLISHED,
+        "system",
+    )
+
+
+@pytest.mark.parametrize("maybe_delivered", [False, True])
+async def test_publishing_reverts_when_the_post_fails_for_good(
+    repo: Repository, maybe_delivered: bool
+) -> None:
+    number = await publishing(repo)
+    [post] = [e for e in await repo.due_messages() if e.purpose == "channel_post"]
+    failure = FailedForGood(
+        "Forbidden: no rights", maybe_delivered=maybe_delivered, uncertain=False
+    )
+    assert await repo.mark_failed(post.id, failure)
+    item = await repo.get_submission(number)
+    assert item is not None and item.status is Status.ANSWERED and item.published_at is None
+    assert [e.text for e in await repo.due_messages()] == ["other"]  # the notice is gone
+    last = (await repo.history(number))[-1]
+    assert (last.from_status, last.to_status, last.actor, last.note) == (
+        Status.PUBLISHING,
+        Status.ANSWERED,
+        "system",
+        "Forbidden: no rights",
+    )
+    records = len(await repo.history(number))
+    assert not await repo.mark_failed(post.id, failure)  # once
+    assert len(await repo.history(number)) == records
 
 
 async def test_final_status_refuses_everything(repo: Repository) -> None:

@@ -15,7 +15,14 @@ from markupsafe import Markup
 from bot.cards import event_text
 from bot.config import Language, Settings
 from bot.i18n import t
-from bot.presenters import kind_label, local_date, local_time, status_label, topic_label
+from bot.presenters import (
+    history_label,
+    kind_label,
+    local_date,
+    local_time,
+    status_label,
+    topic_label,
+)
 from bot.records import Attachment, Event, HistoryEntry, Submission, SubmissionSummary
 from bot.workflow import format_reference
 
@@ -119,7 +126,7 @@ def timeline(
     tz = settings.campaign.tz
     entries: list[tuple[datetime, int, Markup]] = []
     for entry in history:
-        text = Markup.escape(status_label(lang, entry.to_status))
+        text = Markup.escape(history_label(lang, entry))
         if entry.note:
             text += Markup(" — ") + Markup.escape(entry.note)
         entries.append((entry.at, 0, text))

@@ -40,7 +40,7 @@ from bot.anonymity import Secrets
 from bot.config import LANGUAGES, Language, Settings
 from bot.i18n import resolve_language, t, tn
 from bot.presenters import kind_label, local_date, local_time, status_label, topic_label
-from bot.workflow import Kind, Status, allowed_targets, format_reference
+from bot.workflow import Kind, Status, format_reference, office_targets
 from handlers.media import send_attachment
 from storage.desk import COUNT_CAP
 from storage.repository import Clock, Repository, utc_now
@@ -428,7 +428,7 @@ async def item(request: web.Request) -> web.StreamResponse:
         timeline=item_view.timeline(lang, settings, history, events),
         similar=item_view.similar(lang, settings, similar),
         next_statuses=(", " if lang == "en" else "、").join(
-            status_label(lang, s) for s in sorted(allowed_targets(found.status))
+            status_label(lang, s) for s in sorted(office_targets(found.status))
         ),
         actions=desk.actions.available(viewer, found),
         notice=notice,
