@@ -14,7 +14,9 @@ press is checked against the configured administrators):
     adm:tp:<n>              list topics;  adm:tps:<n>:<topic id>  set one
     adm:card:<n>            show the card's actions again
     adm:next:<n>            the next item awaiting review after n
-    rate:<n>:<rating>       (residents) rate the response to their item n
+    rate:<n>:<round>:<rating>
+                            (residents) rate the answer of round <round> to their item n
+                            (rate:<n>:<rating>, sent before rounds existed: round 1)
 """
 
 from __future__ import annotations
@@ -395,12 +397,14 @@ def question_notice(item: Submission, secrets: Secrets, question: str) -> list[O
     )
 
 
-def rating_buttons(lang: Language, item_id: int) -> Buttons:
-    return (tuple((t(lang, f"rating.{r}"), f"rate:{item_id}:{r}") for r in RATINGS),)
+def rating_buttons(lang: Language, item_id: int, round_: int) -> Buttons:
+    """The sender's rating of the answer that starts round ``round_`` (rated once)."""
+    return (tuple((t(lang, f"rating.{r}"), f"rate:{item_id}:{round_}:{r}") for r in RATINGS),)
 
 
 def response_notices(item: Submission, secrets: Secrets, followers: Followers) -> list[Outgoing]:
-    """The official response, with the rating buttons for the sender."""
+    """The official response, with the rating buttons for the sender (of the round the
+    response starts: ``item.rating_round``, counted with it)."""
     response = escape(item.response or "")
     lang = resolve_language(item.language)
     return [
@@ -408,7 +412,7 @@ def response_notices(item: Submission, secrets: Secrets, followers: Followers) -
             item,
             secrets,
             "notify.response",
-            buttons=rating_buttons(lang, item.id),
+            buttons=rating_buttons(lang, item.id, item.rating_round),
             response=response,
         ),
         *_to_followers(item, secrets, followers, "notify.followed_response", response=response),
@@ -492,12 +496,19 @@ def published_confirmation(
 
 
 def office_notice(settings: Settings, secrets: Secrets, key: str, **values: str) -> list[Outgoing]:
-    """A line for the office chat, when one is configured."""
+    """A line for the office chat, when one is configured. Queued about an item, it is
+    coalesced with the item's notices of the same kind (``key``) within
+    ``office.notice_window`` (storage.outbox): a flood of one kind (answers, ratings)
+    comes as two messages at most, while news of another kind is not held back by it."""
     chat = settings.roles.office_chat_id
     if not chat:
         return []
     lang = resolve_language(settings.campaign.language)
-    return parts_to(secrets.encrypt_int(chat), t(lang, key, **values), Recipient.OFFICE)
+    window = settings.office.notice_window
+    return [
+        n.model_copy(update={"merge": key, "merge_seconds": window})
+        for n in parts_to(secrets.encrypt_int(chat), t(lang, key, **values), Recipient.OFFICE)
+    ]
 
 
 def announcement(settings: Settings, item: Submission, secrets: Secrets) -> list[Outgoing]:

@@ -125,7 +125,9 @@ class Submission(_Record):
     duplicate_of: int | None = None
     response: str | None = None
     responded_at: datetime | None = None
-    rating: Rating | None = None
+    rating: Rating | None = None  # the latest round's
+    # Answers the sender received: each starts a round, rated once (0: none yet).
+    rating_round: int = 0
     published_at: datetime | None = None
     channel_message_id: int | None = None
 
@@ -135,6 +137,15 @@ class Submission(_Record):
     @property
     def reference(self) -> str:
         return f"#{self.id}"
+
+
+class Rated(_Record):
+    """What became of a sender's rating (:meth:`storage.office.OfficeQueries.rate`)."""
+
+    # "rated": stored now; "already": this round was rated before (``rating`` is that
+    # rating); "stale": the buttons belong to an earlier round (a newer answer came since).
+    outcome: Literal["rated", "already", "stale"]
+    rating: Rating | None = None
 
 
 class HistoryEntry(_Record):
@@ -193,6 +204,10 @@ class Outgoing(_Record):
     # Held until the message at this index of the same batch is delivered, and dropped if
     # that one fails for good (what follows a channel post: "published").
     after: int | None = None
+    # Notices about one item with the same key, queued within ``merge_seconds`` of each
+    # other, are sent as one message (storage.outbox: coalescing; 0: never).
+    merge: str | None = None
+    merge_seconds: float = 0.0
 
 
 class OutboxEntry(_Record):

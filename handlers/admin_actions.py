@@ -447,7 +447,8 @@ async def _reply_answer(
     update: Update, context: Context, lang: Language, item: Submission, response: str
 ) -> bool:
     svc = services(context)
-    answered = item.model_copy(update={"response": response})
+    # The response starts the next rating round (storage: respond counts it).
+    answered = item.model_copy(update={"response": response, "rating_round": item.rating_round + 1})
     followers = await svc.repository.followers(item.id)
     try:
         await svc.repository.respond(

@@ -190,8 +190,8 @@ async def _deliver_one(bot: Bot, svc: Services, entry: OutboxEntry, chat_id: int
         failure = FailedForGood(UNDECRYPTABLE, maybe_delivered=False, uncertain=False)
         return await _record(svc, entry, failure)
     try:
-        if not await repo.start_attempt(entry.id):
-            return True  # no longer pending: nothing to send
+        if not await repo.start_attempt(entry.id, text=entry.text):
+            return True  # no longer pending (or coalesced since: next run): nothing to send
     except Exception as exc:
         state.throttle.log(
             log,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import cast
 
 from telegram import Update
 from telegram.ext import (
@@ -26,17 +27,18 @@ from telegram.ext import (
 from bot import cards
 from bot.config import Settings
 from bot.i18n import t
-from bot.records import RATINGS, OutboxEntry
+from bot.records import RATINGS, OutboxEntry, Rating
 from bot.text import clean_text, escape
 from bot.workflow import format_reference
 from handlers.buttons import PrivateButton
 from handlers.context import Context, drop_buttons, language, say, services
 from handlers.delivery import deliver_soon
+from storage.base import NotFound
 
 log = logging.getLogger(__name__)
 
 MAX_REPLY_CHARS = 3000
-RATE = re.compile(r"^rate:(\d{1,18}):([a-z]+)$")
+RATE = re.compile(r"^rate:(?P<n>\d{1,18}):(?:(?P<round>\d{1,9}):)?(?P<rating>[a-z]+)$")
 
 
 async def _answered_message(update: Update, context: Context, purpose: str) -> OutboxEntry | None:
@@ -121,41 +123,56 @@ async def group_instruction(update: Update, context: Context) -> None:
 
 
 async def rate(update: Update, context: Context) -> None:
-    """The sender rates the response (满意 / 基本满意 / 不满意)."""
+    """The sender rates the answer (满意 / 基本满意 / 不满意), once per round: a second
+    press, or one on the buttons of an earlier answer, changes nothing and is told so (in
+    the button's toast only: a flood of presses makes no flood of messages)."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    await query.answer()
     match = RATE.match(query.data or "")
     svc = services(context)
-    number = int(match[1]) if match else 0
+    number = int(match["n"]) if match else 0
+    lang = await language(update, context)
     if (
         match is None
-        or match[2] not in RATINGS
+        or match["rating"] not in RATINGS
         or not await svc.repository.is_owner(number, user_id=user.id)
     ):
+        await query.answer()
         await say(update, context, "button.stale")
         return
-    item = await svc.repository.get_submission(number)
-    if item is None or item.response is None:
-        await say(update, context, "button.stale")
-        return
+    rating = cast(Rating, match["rating"])
+    round_ = int(match["round"] or 1)  # buttons sent before rounds existed: the first
     office_lang = svc.settings.campaign.language
-    await svc.repository.rate(
-        number,
-        match[2],
-        notices=cards.office_notice(
-            svc.settings,
-            svc.secrets,
-            "office.rating",
-            ref=format_reference(number),
-            rating=t(office_lang, f"rating.{match[2]}"),
-        ),
-        update_id=update.update_id,
-    )
-    lang = await language(update, context)
+    ref = format_reference(number)
+    try:
+        rated = await svc.repository.rate(
+            number,
+            rating,
+            round_=round_,
+            notices=cards.office_notice(
+                svc.settings,
+                svc.secrets,
+                "office.rating",
+                ref=ref,
+                rating=t(office_lang, f"rating.{rating}"),
+            ),
+            update_id=update.update_id,
+        )
+    except NotFound:
+        await query.answer()
+        await say(update, context, "button.stale")
+        return
+    if rated.outcome == "stale":
+        await query.answer(t(lang, "rate.stale", ref=ref))
+        return
+    if rated.outcome == "already":
+        done = t(lang, f"rating.{rated.rating}")
+        await query.answer(t(lang, "rate.already", ref=ref, rating=done))
+        return
+    await query.answer()
     deliver_soon(context)
     await drop_buttons(update)
-    await say(update, context, "rate.thanks", rating=t(lang, f"rating.{match[2]}"))
+    await say(update, context, "rate.thanks", rating=t(lang, f"rating.{rating}"))
 
 
 REPLY_GROUP = -2  # before the resident conversation: a reply to a question is not a draft

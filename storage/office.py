@@ -13,7 +13,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.records import Event, Outgoing, Submission, SubmissionSummary
+from bot.records import Event, Outgoing, Rated, Rating, Submission, SubmissionSummary
 from bot.workflow import Status
 from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase
 from storage.effects import Replayed, claim_update
@@ -23,6 +23,10 @@ from storage.rows import iso, parse_dt, summary_record
 from storage.transitions import transition
 
 _SUMMARY_COLUMNS = "id, kind, topic_id, status, created_at, deadline"
+
+
+class _NotRated(Exception):
+    """The round was rated, or a new one began, between the read and the write."""
 
 
 def _like(term: str) -> str:
@@ -166,7 +170,8 @@ class OfficeQueries(RepositoryBase):
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
     ) -> Submission:
-        """Record the official response (status answered) and queue it to the senders."""
+        """Record the official response (status answered) and queue it to the senders. It
+        starts a new rating round (its rating buttons carry ``rating_round + 1``)."""
         now = self.clock()
         with suppress(Replayed):
             async with self.transaction() as db:
@@ -175,7 +180,8 @@ class OfficeQueries(RepositoryBase):
                     db, submission_id, Status.ANSWERED, actor=actor, note=None, now=now
                 )
                 await db.execute(
-                    "UPDATE submissions SET response = ?, responded_at = ? WHERE id = ?",
+                    "UPDATE submissions SET response = ?, responded_at = ?,"
+                    " rating_round = rating_round + 1 WHERE id = ?",
                     (response, iso(now), submission_id),
                 )
                 await enqueue(db, notices, submission_id=submission_id, now=now)
@@ -206,27 +212,64 @@ class OfficeQueries(RepositoryBase):
     async def rate(
         self,
         submission_id: int,
-        rating: str,
+        rating: Rating,
         *,
+        round_: int,
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
-    ) -> Submission:
-        """The sender's satisfaction with the response (may be changed); ``notices`` (the
-        office's) are queued with it."""
+    ) -> Rated:
+        """The sender's satisfaction with the answer of round ``round_``: stored once per
+        round (every round's is kept; ``submissions.rating`` is the latest), with an event
+        and ``notices`` (the office's). A second rating of the same round, or one of an
+        earlier round (buttons of an older answer), changes nothing and writes nothing.
+        Raises NotFound if the item has no answer."""
+        row = await self._fetchone(
+            "SELECT s.rating_round, s.response IS NOT NULL AS answered, r.rating FROM"
+            " submissions s LEFT JOIN ratings r ON r.submission_id = s.id AND r.round = ?"
+            " WHERE s.id = ?",
+            (round_, submission_id),
+        )
+        if row is None or not row["answered"] or not 1 <= round_ <= row["rating_round"]:
+            raise NotFound(submission_id)
+        if row["rating"] is not None:
+            if update_id is not None and await self._fetchone(
+                "SELECT 1 FROM update_effects WHERE update_id = ?", (update_id,)
+            ):
+                return Rated(outcome="rated", rating=row["rating"])  # this very press, replayed
+            return Rated(outcome="already", rating=row["rating"])
+        if round_ != row["rating_round"]:
+            return Rated(outcome="stale")
         now = self.clock()
-        with suppress(Replayed):
+        try:
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
                 cur = await db.execute(
-                    "UPDATE submissions SET rating = ?, rated_at = ? WHERE id = ?"
-                    " AND response IS NOT NULL",
+                    "INSERT INTO ratings (submission_id, round, rating, rated_at)"
+                    " SELECT id, ?, ?, ? FROM submissions WHERE id = ? AND rating_round = ?"
+                    " ON CONFLICT DO NOTHING",
+                    (round_, rating, iso(now), submission_id, round_),
+                )
+                if cur.rowcount != 1:  # rated (or answered again) since the read
+                    raise _NotRated
+                await db.execute(
+                    "UPDATE submissions SET rating = ?, rated_at = ? WHERE id = ?",
                     (rating, iso(now), submission_id),
                 )
-                if cur.rowcount == 0:
-                    raise NotFound(submission_id)
                 await self._event(db, submission_id, "sender", "rating", rating, now)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
-        return await self._reload(submission_id)
+        except Replayed:  # the rating of this very update is stored: acknowledge again
+            return Rated(outcome="rated", rating=rating)
+        except _NotRated:
+            return await self.rate(submission_id, rating, round_=round_)
+        return Rated(outcome="rated", rating=rating)
+
+    async def ratings(self, submission_id: int) -> list[tuple[int, Rating]]:
+        """Every round's rating of an item, (round, rating), in order."""
+        rows = await self._fetchall(
+            "SELECT round, rating FROM ratings WHERE submission_id = ? ORDER BY round",
+            (submission_id,),
+        )
+        return [(r["round"], r["rating"]) for r in rows]
 
     async def add_event(
         self,

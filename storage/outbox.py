@@ -13,19 +13,20 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
 from bot.outcomes import Decision, Delivered, FailedForGood, RetryLater
 from bot.records import OutboxEntry, Outgoing
+from bot.text import TELEGRAM_MESSAGE_LIMIT, utf16_length
 from storage.base import RepositoryBase
-from storage.rows import iso
+from storage.rows import iso, parse_dt
 from storage.transitions import complete_publishing, revert_publishing
 
 _INSERT = (
     "INSERT INTO outbox (created_at, submission_id, chat_enc, body, next_attempt_at, purpose,"
-    " recipient, after_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " recipient, after_id, merge_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -36,25 +37,77 @@ async def enqueue(
     submission_id: int | None,
     now: datetime,
 ) -> None:
-    """Queue messages inside the caller's open transaction (a notice with ``after`` is
-    held until the one at that index is delivered)."""
+    """Queue messages inside the caller's open transaction. A notice with ``after`` is
+    held until the one at that index is delivered; one with a ``merge`` key about an item
+    is coalesced (:func:`_coalesce`)."""
     stamp = iso(now)
 
-    def row(n: Outgoing, after_id: int | None) -> tuple[object, ...]:
+    def row(n: Outgoing, after_id: int | None, due: str, merge: str | None) -> tuple[object, ...]:
         body = json.dumps(_body(n), ensure_ascii=False)
         recipient = None if n.recipient is None else n.recipient.value
-        return (stamp, submission_id, n.chat_enc, body, stamp, n.purpose, recipient, after_id)
+        return (stamp, submission_id, n.chat_enc, body, due, n.purpose, recipient, after_id, merge)
 
-    if all(n.after is None for n in notices):
-        await db.executemany(_INSERT, [row(n, None) for n in notices])
+    if all(n.after is None and n.merge is None for n in notices):
+        await db.executemany(_INSERT, [row(n, None, stamp, None) for n in notices])
         return
     ids: list[int] = []
     for n in notices:
         if n.after is not None and not 0 <= n.after < len(ids):
             raise ValueError(f"a notice can only wait for one queued before it ({n.after})")
-        cur = await db.execute(_INSERT, row(n, None if n.after is None else ids[n.after]))
+        due, merge = stamp, None
+        if n.merge is not None and submission_id is not None and n.merge_seconds > 0:
+            merged, due = await _coalesce(db, n, submission_id, now)
+            if merged is not None:
+                ids.append(merged)
+                continue
+            merge = n.merge
+        after_id = None if n.after is None else ids[n.after]
+        cur = await db.execute(_INSERT, row(n, after_id, due, merge))
         assert cur.lastrowid is not None
         ids.append(cur.lastrowid)
+
+
+async def _coalesce(
+    db: aiosqlite.Connection, notice: Outgoing, submission_id: int, now: datetime
+) -> tuple[int | None, str]:
+    """Notices about one item with the same merge key (the office's: a rating, answers, an
+    instruction) within ``merge_seconds`` of each other become one message. The notice is
+    appended to the last such message if that one is still waiting (never tried, not being
+    sent) and there is room: returns its id. Otherwise the notice is a new message, due at
+    once, or, if the last such message went out (or is due) less than the window ago, when
+    the window has passed, so that what follows within it joins it: returns its due time.
+    So a burst gives at most one message at once and one per window after it."""
+    window = timedelta(seconds=notice.merge_seconds)
+    async with db.execute(
+        "SELECT id, body, status, attempts, attempt_started_at,"
+        " COALESCE(sent_at, next_attempt_at) AS last FROM outbox"
+        " WHERE submission_id = ? AND merge_key = ? ORDER BY id DESC LIMIT 1",
+        (submission_id, notice.merge),
+    ) as cur:
+        last = await cur.fetchone()
+    if last is None:
+        return None, iso(now)
+    body = json.loads(last["body"])
+    waiting = (
+        last["status"] == "pending"
+        and last["attempts"] == 0
+        and last["attempt_started_at"] is None
+        and not (body.get("buttons") or notice.buttons)
+        and "photo" not in body
+        and notice.photo is None
+    )
+    if waiting:
+        text = f"{body['text']}\n{notice.text}"
+        if utf16_length(text) <= TELEGRAM_MESSAGE_LIMIT:
+            body["text"] = text
+            await db.execute(
+                "UPDATE outbox SET body = ? WHERE id = ?",
+                (json.dumps(body, ensure_ascii=False), last["id"]),
+            )
+            return int(last["id"]), iso(now)
+    # Never further ahead than one window (a time written while the clock ran ahead).
+    due = min(max(now, parse_dt(last["last"]) + window), now + window)
+    return None, iso(due)
 
 
 def _body(notice: Outgoing) -> dict[str, object]:
@@ -114,13 +167,15 @@ class OutboxQueries(RepositoryBase):
         )
         return [_entry(r) for r in rows]
 
-    async def start_attempt(self, entry_id: int) -> bool:
+    async def start_attempt(self, entry_id: int, *, text: str | None = None) -> bool:
         """Record, durably, that a send of this message is about to be made; False if it is
-        no longer pending or already being sent (nothing to send then)."""
+        no longer pending or already being sent (nothing to send then), or if its text is
+        no longer ``text`` (a notice was coalesced into it since it was read: the next run
+        sends it whole)."""
         changed = await self._write(
             "UPDATE outbox SET attempt_started_at = ? WHERE id = ? AND status = 'pending'"
-            " AND attempt_started_at IS NULL",
-            (iso(self.clock()), entry_id),
+            " AND attempt_started_at IS NULL AND (? IS NULL OR json_extract(body, '$.text') = ?)",
+            (iso(self.clock()), entry_id, text, text),
             counted=True,
         )
         return changed == 1

@@ -90,7 +90,7 @@ async def week(tmp_path: Path) -> AsyncIterator[tuple[Repository, FrozenClock]]:
     await repo.assign(four, owner="环卫所", deadline=MONDAY + timedelta(days=5), actor="admin:1")
     clock.advance(hours=24)
     await repo.respond(four, "已安排每日清运两次。", actor="admin:1")
-    await repo.rate(four, "satisfied")
+    await repo.rate(four, "satisfied", round_=1)
     clock.advance(hours=1)
     post = Outgoing(chat_enc="-", text="#4", purpose="channel_post", recipient=Recipient.CHANNEL)
     await repo.publish(four, actor="admin:1", notices=[post])
