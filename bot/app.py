@@ -10,6 +10,7 @@ import gc
 import logging
 import secrets as secrets_module
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,6 +43,7 @@ from handlers import (
 )
 from handlers import web as web_handlers
 from handlers.ordering import PerUserUpdateProcessor
+from storage.clamps import web_clamps
 from storage.persistence import SqliteConversationPersistence
 from storage.repository import Clock, Repository, utc_now
 
@@ -100,6 +102,13 @@ def build_application(
     catalogues()  # the translations are read here, not in the event loop's first update
     secrets = secrets or load_or_create_secrets(settings.anonymity)
     repository = Repository(settings.storage.path, clock=clock, secrets=secrets)
+    web = settings.web
+    repository.clamps = (
+        *repository.clamps,
+        *web_clamps(
+            timedelta(seconds=web.session_max_age), timedelta(seconds=web.login_link_max_age)
+        ),
+    )
     tg = settings.telegram
     inbox = Inbox(repository, secrets, language=settings.campaign.language)
     bot = DurableBot(
@@ -186,6 +195,8 @@ def services_of(app: AnyApplication) -> Services:
 async def _post_init(app: AnyApplication) -> None:
     svc = services_of(app)
     await svc.repository.connect()
+    # Times written while the clock ran ahead gate nothing longer than their normal span.
+    await svc.repository.clamp_future_times()
     # Before anything is sent: what a crash interrupted mid-send has an unknown outcome.
     await delivery.recover_interrupted(svc)
     svc.learner = TopicLearner(svc.repository, svc.settings.topics)
@@ -212,7 +223,10 @@ async def _post_init(app: AnyApplication) -> None:
         await svc.web.start()
         await web_handlers.set_up_menu(app)
     if app.job_queue is not None:
-        guard = ClockJumpGuard(app.job_queue.scheduler)
+        guard = ClockJumpGuard(
+            app.job_queue.scheduler,
+            on_back=lambda: app.create_task(svc.repository.clamp_future_times()),
+        )
         svc.clock_guard = asyncio.get_running_loop().create_task(guard.run())
         delivery.schedule(app.job_queue, svc.settings.telegram.outbox_interval)
         maintenance.schedule(app.job_queue, svc.settings)

@@ -20,7 +20,7 @@ import aiosqlite
 from bot.outcomes import Decision, Delivered, FailedForGood, RetryLater
 from bot.records import OutboxEntry, Outgoing
 from bot.text import TELEGRAM_MESSAGE_LIMIT, utf16_length
-from storage.base import RepositoryBase
+from storage.clamps import ClampQueries
 from storage.rows import iso, parse_dt
 from storage.transitions import complete_publishing, revert_publishing
 
@@ -138,7 +138,7 @@ def _entry(row: aiosqlite.Row) -> OutboxEntry:
     )
 
 
-class OutboxQueries(RepositoryBase):
+class OutboxQueries(ClampQueries):
     """Queries of the outbox (mixed into :class:`storage.repository.Repository`)."""
 
     async def queue_messages(
@@ -149,7 +149,9 @@ class OutboxQueries(RepositoryBase):
 
     async def due_messages(self, *, limit: int = 50) -> list[OutboxEntry]:
         """Pending messages whose time has come and that are not being sent, oldest first
-        (one held for another only once that one was delivered)."""
+        (one held for another only once that one was delivered). A message due further
+        ahead than any correct one is brought back first (storage.clamps)."""
+        await self.clamp_outbox_if_needed()
         rows = await self._fetchall(
             "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?"
             " AND attempt_started_at IS NULL AND (after_id IS NULL OR EXISTS"

@@ -18,6 +18,7 @@ from bot.anonymity import Secrets
 from bot.records import NewSubmission, Outgoing, Submission
 from bot.workflow import Status
 from storage.base import Clock, NotFound, RepositoryBase
+from storage.clamps import ClampQueries
 from storage.desk import DeskQueries
 from storage.effects import EffectQueries
 from storage.inbox import InboxQueries
@@ -42,6 +43,7 @@ class Repository(
     LabelQueries,
     DeskQueries,
     WebQueries,
+    ClampQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.
