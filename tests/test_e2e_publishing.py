@@ -11,20 +11,15 @@ is told it was published, and the office's warning names the channel.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-
-import pytest
 
 from bot.config import Settings
 from bot.i18n import t
+from tests import test_e2e_lifecycle
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.conftest import ADMIN, BotRunner, Chat
-from tests.test_e2e_lifecycle import Office, row
+from tests.test_e2e_lifecycle import CHANNEL, GROUP, OFFICE, Office, row
 from tests.test_e2e_office import submit
 
-OFFICE = -1001234567
-GROUP = -1002000000
-CHANNEL = -1003000000
 BOB = FakeUser(id=555000111, first_name="Bob", language_code="en")
 NOT_MEMBER = "Forbidden: bot is not a member of the channel chat"
 
@@ -37,6 +32,13 @@ def plain(html: str) -> str:
     return html.replace("<b>", "").replace("</b>", "")
 
 
+def delivery_failed(ref: str, recipient: str, error: str) -> str:
+    """The office's warning about a message to ``recipient`` (recipient.<key>) refused."""
+    return plain(
+        zh("admin.delivery_failed", ref=ref, recipient=zh(f"recipient.{recipient}"), error=error)
+    )
+
+
 def history(settings: Settings, number: int) -> list[tuple[str, str, str, str | None]]:
     with sqlite3.connect(settings.storage.path) as db:
         return db.execute(
@@ -46,18 +48,8 @@ def history(settings: Settings, number: int) -> list[tuple[str, str, str, str | 
         ).fetchall()
 
 
-@pytest.fixture
-async def campaign(
-    stub: FakeBotApi, make_settings: Callable[..., Settings]
-) -> AsyncIterator[BotRunner]:
-    stub.channels.add(CHANNEL)
-    roles = {"office_chat_id": OFFICE, "leading_group_chat_id": GROUP, "channel_id": CHANNEL}
-    runner = BotRunner(make_settings(stub, roles=roles))
-    await runner.start()
-    try:
-        yield runner
-    finally:
-        await runner.stop()
+# The bot of the lifecycle tests: the office chat, the leading group, the channel.
+campaign = test_e2e_lifecycle.campaign
 
 
 async def answered_item(stub: FakeBotApi, office: Office, text: str) -> int:
@@ -200,23 +192,12 @@ async def test_every_failure_notice_names_whom_the_message_was_for(
     mark = stub.mark()
     await office.press(number, "转领导小组")
     to_group = await stub.wait_for_text(OFFICE, ref, after=mark, timeout=10)
-    assert to_group.plain == plain(
-        zh(
-            "admin.delivery_failed",
-            ref=ref,
-            recipient=zh("recipient.group"),
-            error="Chat not found",  # python-telegram-bot drops "Bad Request: "
-        )
-    )
+    # (python-telegram-bot drops "Bad Request: ")
+    assert to_group.plain == delivery_failed(ref, "group", "Chat not found")
     stub.block_user(BOB.id)
     mark = stub.mark()
     await office.press(number, "开始办理")
     to_sender = await stub.wait_for_text(OFFICE, ref, after=mark, timeout=10)
-    assert to_sender.plain == plain(
-        zh(
-            "admin.delivery_failed",
-            ref=ref,
-            recipient=zh("recipient.sender"),
-            error="Forbidden: bot was blocked by the user",
-        )
+    assert to_sender.plain == delivery_failed(
+        ref, "sender", "Forbidden: bot was blocked by the user"
     )

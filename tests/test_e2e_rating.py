@@ -22,6 +22,7 @@ from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import BotRunner, Chat, FrozenClock
 from tests.test_e2e_lifecycle import Office
 from tests.test_e2e_office import submit
+from tests.webdesk import started
 
 OFFICE = -1001234567
 ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英")
@@ -47,12 +48,8 @@ async def office_bot(
         limits={"max_submissions_per_hour": 0},
         office={"notice_window": 3},
     )
-    runner = BotRunner(settings)
-    await runner.start()
-    try:
+    async with started(settings) as runner:
         yield runner
-    finally:
-        await runner.stop()
 
 
 async def answered(stub: FakeBotApi, user: FakeUser, text: str) -> tuple[int, SentMessage]:
