@@ -33,6 +33,7 @@ from handlers import (
     admin,
     admin_actions,
     delivery,
+    diskspace,
     errors,
     fallback,
     info,
@@ -195,6 +196,8 @@ def services_of(app: AnyApplication) -> Services:
 async def _post_init(app: AnyApplication) -> None:
     svc = services_of(app)
     await svc.repository.connect()
+    # A full disk from here on is told to the office once and waited out (#15.8).
+    diskspace.watch(app, svc)
     # Times written while the clock ran ahead gate nothing longer than their normal span.
     await svc.repository.clamp_future_times()
     # Before anything is sent: what a crash interrupted mid-send has an unknown outcome.

@@ -13,9 +13,10 @@ message at most once, every decision moves the message a second ahead or ends it
 exception nobody expected is an uncertain outcome. When the database itself fails (a full
 disk), the run stops before sending anything it could not record; an outcome it could not
 write is kept in memory and written first by the next run, so the message is never sent
-again meanwhile (after a crash it is an uncertain outcome). Deliveries are "bulk" sends for
-the flood limiter (bot/ratelimit.py): at most one per second per private chat, on top of
-the overall and per-group limits.
+again meanwhile (after a crash it is an uncertain outcome). While the storage is full
+(:mod:`bot.diskfull`) nothing is sent; the run after the recovery goes on. Deliveries are
+"bulk" sends for the flood limiter (bot/ratelimit.py): at most one per second per private
+chat, on top of the overall and per-group limits.
 """
 
 from __future__ import annotations
@@ -156,16 +157,18 @@ async def deliver_due(bot: Bot, svc: Services) -> None:
             try:
                 await _deliver_due(bot, svc)
             except Exception as exc:
-                state.throttle.log(
-                    log, logging.ERROR, "run", "outbox run failed: %s", exc, exc_info=exc
-                )
+                if not svc.repository.disk.noticed(exc):
+                    state.throttle.log(
+                        log, logging.ERROR, "run", "outbox run failed: %s", exc, exc_info=exc
+                    )
 
 
 async def _deliver_due(bot: Bot, svc: Services) -> None:
     """Send what is due, each message at most once per run; a message whose chat has used
     up its flood allowance (a group's 20 a minute) is left for a later run rather than
-    holding up the messages behind it. Stops at the first write the database refuses."""
-    if not await _write_unrecorded(svc):
+    holding up the messages behind it. Stops at the first write the database refuses, and
+    sends nothing while the storage is full (what it sent could not be recorded)."""
+    if svc.repository.disk.full or not await _write_unrecorded(svc):
         return
     limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
     seen: set[int] = set()
@@ -193,6 +196,8 @@ async def _deliver_one(bot: Bot, svc: Services, entry: OutboxEntry, chat_id: int
         if not await repo.start_attempt(entry.id, text=entry.text):
             return True  # no longer pending (or coalesced since: next run): nothing to send
     except Exception as exc:
+        if repo.disk.noticed(exc):
+            return False
         state.throttle.log(
             log,
             logging.ERROR,
@@ -221,6 +226,8 @@ async def _record(svc: Services, entry: OutboxEntry, decision: Decision) -> bool
         )
     except Exception as exc:
         svc.delivery.unrecorded[entry.id] = (entry, decision)
+        if svc.repository.disk.noticed(exc):
+            return False
         svc.delivery.throttle.log(
             log,
             logging.ERROR,

@@ -28,6 +28,7 @@ from storage.outbox import OutboxQueries, enqueue
 from storage.reports import ReportQueries
 from storage.residents import ResidentQueries
 from storage.rows import evidence_json, iso, new_row_id, utc_now
+from storage.space import SpaceQueries
 from storage.web import WebQueries
 
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
@@ -44,6 +45,7 @@ class Repository(
     DeskQueries,
     WebQueries,
     ClampQueries,
+    SpaceQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.

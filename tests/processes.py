@@ -10,6 +10,7 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.botapi_stub import FakeBotApi
@@ -34,10 +35,16 @@ def bot_env(stub: FakeBotApi, database: Path, keys: Path, **settings: str) -> di
 
 
 async def start_bot(
-    env: dict[str, str], *args: str, stderr: int = asyncio.subprocess.PIPE
+    env: dict[str, str],
+    *args: str,
+    stderr: int = asyncio.subprocess.PIPE,
+    prefix: Sequence[str] = (),
 ) -> asyncio.subprocess.Process:
-    """``jindianzi run --config config.example.toml [args]`` with ``env``."""
+    """``jindianzi run --config config.example.toml [args]`` with ``env``; ``prefix`` is a
+    command that runs it (e.g. in a mount namespace of its own) by exec, in the same
+    process."""
     return await asyncio.create_subprocess_exec(
+        *prefix,
         sys.executable,
         "-m",
         "bot.cli",
@@ -55,7 +62,9 @@ class BotProcess:
     """``jindianzi run`` against the stand-in, started and stopped as often as needed, with
     the log of each run kept (:attr:`logs`, one entry per run)."""
 
-    def __init__(self, stub: FakeBotApi, tmp_path: Path, **settings: str) -> None:
+    def __init__(
+        self, stub: FakeBotApi, tmp_path: Path, *, prefix: Sequence[str] = (), **settings: str
+    ) -> None:
         self.env = bot_env(
             stub,
             tmp_path / "bot.sqlite3",
@@ -70,6 +79,7 @@ class BotProcess:
             },
         )
         self.stub = stub
+        self.prefix = prefix  # start_bot's
         self.database = tmp_path / "bot.sqlite3"
         self.logs: list[str] = []
         self.process: asyncio.subprocess.Process | None = None
@@ -80,7 +90,7 @@ class BotProcess:
         ``polling``, until the bot asks the stand-in for updates (start-up done)."""
         calls = len(self.stub.calls)
         extra = {FAULT_INJECTION: fault} if fault else {}
-        self.process = await start_bot({**self.env, **extra})
+        self.process = await start_bot({**self.env, **extra}, prefix=self.prefix)
         self._reader = asyncio.create_task(self._read(self.process))
         if polling:
             await self.stub.wait_until(

@@ -253,18 +253,18 @@ async def test_a_database_that_refuses_writes_stops_the_run_before_anything_is_s
     await queue(svc)
     await queue(svc, RESIDENT + 1)
 
-    async def full(*args: Any, **kwargs: Any) -> Any:
-        raise sqlite3.OperationalError("database or disk is full")
+    async def failing(*args: Any, **kwargs: Any) -> Any:  # (a full disk: the next test)
+        raise sqlite3.OperationalError("disk I/O error")
 
     with monkeypatch.context() as patch:
-        patch.setattr(svc.repository, "start_attempt", full)
+        patch.setattr(svc.repository, "start_attempt", failing)
         bot = FakeBot()
         await run(svc, bot)
         assert bot.sends == []  # nothing sent that could not be recorded first
 
     # The send goes out, but its outcome cannot be written: never sent again meanwhile.
     with monkeypatch.context() as patch:
-        patch.setattr(svc.repository, "record_outcome", full)
+        patch.setattr(svc.repository, "record_outcome", failing)
         await run(svc, bot)
         assert bot.sends == [RESIDENT]  # the run stopped at the first refused write
         cast(FrozenClock, svc.repository.clock).advance(hours=1)
@@ -275,6 +275,32 @@ async def test_a_database_that_refuses_writes_stops_the_run_before_anything_is_s
     assert [r["status"] for r in rows(svc)] == ["sent", "sent"]
     first = rows(svc)[0]  # its outcome recorded (a resident's message id is not kept: #13)
     assert first["sent_at"] is not None and first["message_id"] is None
+
+
+async def test_while_the_storage_is_full_nothing_is_sent_until_there_is_room(
+    svc: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full disk (#15.8): the outcome of the send under way is kept, and nothing more is
+    sent (nothing could be recorded) until the state ends; then that outcome first."""
+    await queue(svc)
+    await queue(svc, RESIDENT + 1)
+
+    async def full(*args: Any, **kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    bot = FakeBot()
+    with monkeypatch.context() as patch:
+        patch.setattr(svc.repository, "record_outcome", full)
+        await run(svc, bot)
+        assert bot.sends == [RESIDENT] and svc.repository.disk.full
+    cast(FrozenClock, svc.repository.clock).advance(hours=1)
+    await run(svc, bot)  # writes would work now, but the state says full until the probe
+    assert bot.sends == [RESIDENT]
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == ["storage full"]
+    svc.repository.disk.recovered()  # what the probe does when there is room
+    await run(svc, bot, times=1)
+    assert bot.sends == [RESIDENT, RESIDENT + 1]
+    assert [r["status"] for r in rows(svc)] == ["sent", "sent"]
 
 
 async def test_a_send_cut_short_is_an_unknown_outcome_at_the_next_start(svc: Services) -> None:

@@ -232,7 +232,7 @@ async def test_an_old_database_without_residents_data_needs_no_keys(tmp_path: Pa
     await repository.connect()
     await repository.close()
     with sqlite3.connect(path) as db:
-        assert max(r[0] for r in db.execute("SELECT version FROM schema_migrations")) == 12
+        assert 12 in {r[0] for r in db.execute("SELECT version FROM schema_migrations")}
 
 
 def test_backup_of_an_old_database_needs_no_keys(tmp_path: Path) -> None:

@@ -538,9 +538,12 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             exc.status, "web.error.bad_request"
         )
         response = _error_page(request, desk, exc.status, key)
-    except Exception:
-        log.exception("desk: %s %s failed", request.method, _route(request))
-        response = _error_page(request, desk, 500, "web.error.internal")
+    except Exception as exc:
+        if desk.repository.disk.noticed(exc):  # a full disk: said once, waited out (#15.8)
+            response = _error_page(request, desk, 503, "web.error.storage_full")
+        else:
+            log.exception("desk: %s %s failed", request.method, _route(request))
+            response = _error_page(request, desk, 500, "web.error.internal")
     _secure(response, desk)
     access_log.info(
         "%s %s %s %.0fms",
