@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.store import ROOT, filled
 from bot.config import load_settings
-from handlers.reports import ledger_file
+from bot.core.reporting import ledger_file
 from storage.repository import Repository
 
 START = datetime(2000, 1, 1, tzinfo=UTC)

@@ -23,7 +23,7 @@ from bench.fake_api import InMemoryBotApi, text_update
 from bot import lifecycle
 from bot.app import AnyApplication, build_application, freeze_start_up_objects
 from bot.config import load_settings
-from bot.services import SERVICES_KEY
+from bot.context import BotData
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = "建议在幸福路口增设红绿灯，早晚高峰学生过马路太危险了"
@@ -40,7 +40,7 @@ async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_message.reply_text("收到：" + (update.effective_message.text or ""))
 
 
-def echo_app(api: InMemoryBotApi, concurrency: int) -> AnyApplication:
+def echo_app(api: InMemoryBotApi, concurrency: int) -> Application[Any, Any, Any, Any, Any, Any]:
     app = (
         ApplicationBuilder()
         .token("1:bench")
@@ -82,7 +82,7 @@ async def _start(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 async def _stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    if SERVICES_KEY in app.bot_data:  # the bot: its own bounded stop (closes the database)
+    if isinstance(app.bot_data, BotData):  # the bot: its own bounded stop (closes the database)
         await lifecycle.stop(app)
         return
     await app.stop()

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Awaitable
 from pathlib import Path
 
+from bot.anonymity import Secrets, write_key_file
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.processes import ROOT, bot_env, start_bot
 
@@ -71,8 +72,11 @@ async def _measure(
                 await process.wait()
 
 
-async def bot_rss(database: Path, keys: Path) -> tuple[float, float]:
-    """(RSS, peak RSS) in MB of ``jindianzi run`` over ``database`` once it has answered."""
+async def bot_rss(database: Path, keys: Path, secrets: Secrets) -> tuple[float, float]:
+    """(RSS, peak RSS) in MB of ``jindianzi run`` over ``database`` once it has answered.
+    The bot gets the key file of the keys the store was written with, as a deployment has
+    one (without it, or with other keys, it refuses to start beside anonymous data)."""
+    write_key_file(keys, secrets)
     async with FakeBotApi() as stub:
         env = bot_env(
             stub,

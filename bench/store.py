@@ -20,8 +20,8 @@ from typing import Any
 from bench import memory
 from bot.anonymity import Secrets
 from bot.config import load_settings
+from bot.core.workflow import Status
 from bot.tagging import Tagger, normalise
-from bot.workflow import Status
 from storage.repository import Repository
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,7 +177,7 @@ async def scale(sizes: list[int], repeats: int) -> list[dict[str, Any]]:
                 timings["naive_report"].append(time.perf_counter() - started)
             await repo.checkpoint()
             await repo.close()
-            rss, peak = await memory.bot_rss(path, Path(tmp) / "keys.json")
+            rss, peak = await memory.bot_rss(path, Path(tmp) / "keys.json", secrets)
             from bench import desk  # imports this module
 
             desk_rows = await desk.queue(path, repeats)

@@ -32,6 +32,7 @@ from typing import NamedTuple
 from cryptography.fernet import Fernet, InvalidToken
 
 from bot.config import AnonymitySettings
+from bot.core.records import CopyPlacement
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ class Namespace(StrEnum):
     SUPPORT = "support"  # 附议: one per person and item: tag(SUPPORT, person, item id)
     SURVEY = "survey"  # the satisfaction survey: once per person and phase
     MESSAGE = "msg"  # a message in a private chat: tag(MESSAGE, chat id, message id)
+    COPY = "copy"  # a card copy's private chat: tag(COPY, chat id, item id)
+    KEY_CHECK = "keycheck"  # the database's check that its keys are these (bot.keycheck)
 
 
 class PersonKeys(NamedTuple):
@@ -221,7 +224,27 @@ def message_reference(
     return None, (secrets.message_key(chat_id, message_id) if purpose else None)
 
 
-def _write_key_file(path: Path, secrets: Secrets) -> None:
+def copy_placement(
+    secrets: Secrets, chat_id: int, message_id: int, item_id: int
+) -> CopyPlacement:
+    """What is kept of a card copy (:mod:`bot.core.copies`), following
+    :func:`message_reference`: in a group, the chat and message ids as they are; in a
+    private chat (an administrator's, who may also be an anonymous sender) the place is
+    ``tag(copy, chat id, item id)`` and both ids are encrypted, because a copy must be
+    edited later, so the message id cannot be a one-way hash, and plain ids would show the
+    gaps that other messages to that chat left."""
+    if chat_id < 0:
+        return CopyPlacement(
+            place=str(chat_id), chat_enc=secrets.encrypt_int(chat_id), message_id=message_id
+        )
+    return CopyPlacement(
+        place=secrets.tag(Namespace.COPY, chat_id, item_id),
+        chat_enc=secrets.encrypt_int(chat_id),
+        message_enc=secrets.encrypt_int(message_id),
+    )
+
+
+def write_key_file(path: Path, secrets: Secrets) -> None:
     payload = json.dumps(
         {
             "hmac_key": secrets.hmac_key.decode("ascii"),
@@ -279,7 +302,7 @@ def load_or_create_secrets(cfg: AnonymitySettings) -> Secrets:
     if found is not None:
         return found
     secrets = Secrets.generate()
-    _write_key_file(cfg.key_file, secrets)
+    write_key_file(cfg.key_file, secrets)
     log.warning(
         "generated anonymity keys in %s (mode 0600). Keep this file apart from database backups: "
         "together they could link anonymous submissions to senders. Losing it loses only the "

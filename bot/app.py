@@ -14,26 +14,29 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
 
 from bot.anonymity import Secrets, load_or_create_secrets
 from bot.clockjumps import ClockJumpGuard
 from bot.config import Settings
-from bot.http import BotApiRequest
+from bot.context import CONTEXT_TYPES, BotData
 from bot.i18n import catalogues, t
-from bot.inbox import DurableBot, Inbox, InboxQueue
 from bot.learner import TopicLearner
-from bot.ratelimit import FloodLimiter
-from bot.services import SERVICES_KEY, Services
+from bot.services import Services
 from bot.tagging import Tagger
+from bot.transport import delivery, diskspace
+from bot.transport.http import BotApiRequest
+from bot.transport.inbox import DurableBot, Inbox, InboxQueue
+from bot.transport.ordering import PerUserUpdateProcessor
+from bot.transport.persistence import SqliteConversationPersistence
+from bot.transport.ratelimit import FloodLimiter
 from handlers import (
     admin,
     admin_actions,
-    delivery,
-    diskspace,
     errors,
     fallback,
     info,
@@ -41,16 +44,20 @@ from handlers import (
     replies,
     reports,
     resident,
+    whoami,
 )
 from handlers import web as web_handlers
-from handlers.ordering import PerUserUpdateProcessor
 from storage.clamps import web_clamps
-from storage.persistence import SqliteConversationPersistence
 from storage.repository import Clock, Repository, utc_now
 
 log = logging.getLogger(__name__)
 
-AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+AnyApplication = Application[Any, Any, Any, Any, BotData, Any]
+# Every message is HTML (user text escaped) and shows no link previews, unless a call says
+# otherwise.
+DEFAULTS = Defaults(
+    parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+)
 
 # Commands shown in the Telegram client's menu; each described by the key "cmd.<command>".
 RESIDENT_COMMANDS = ("suggest", "report", "my", "status", "cancel", "lang", "privacy", "help")
@@ -124,11 +131,13 @@ def build_application(
             group_max_rate=tg.group_max_rate,
             max_retries=3,
         ),
+        defaults=DEFAULTS,
         inbox=inbox,
     )
     builder = (
         ApplicationBuilder()
         .bot(bot)
+        .context_types(CONTEXT_TYPES)
         .update_queue(InboxQueue(inbox))
         .persistence(
             SqliteConversationPersistence(
@@ -139,7 +148,7 @@ def build_application(
         .post_init(_post_init)
     )
     app = builder.build()
-    app.bot_data[SERVICES_KEY] = Services(
+    app.bot_data.services = Services(
         settings=settings,
         repository=repository,
         tagger=Tagger(settings.topics),
@@ -149,8 +158,22 @@ def build_application(
     if settings.web.enabled:
         from web.server import Desk, DeskServer
 
-        services_of(app).web = DeskServer(
-            Desk(settings=settings, repository=repository, secrets=secrets, bot=bot, clock=clock)
+        services = app.bot_data.services
+
+        def deliver_soon() -> None:  # after a desk action: the outbox now, not in 5 s
+            if app.job_queue is not None:
+                app.job_queue.run_once(delivery.deliver, 0)
+
+        services.web = DeskServer(
+            Desk(
+                settings=settings,
+                repository=repository,
+                secrets=secrets,
+                bot=bot,
+                clock=clock,
+                learn=services.learn,
+                deliver_soon=deliver_soon,
+            )
         )
     register_handlers(app)
     return app
@@ -170,7 +193,7 @@ def freeze_start_up_objects() -> None:
 
 
 def register_handlers(app: AnyApplication) -> None:
-    settings = services_of(app).settings
+    settings = app.bot_data.services.settings
     app.add_handlers(fallback.build_guards(), group=fallback.GUARD_GROUP)
     app.add_handlers(replies.build_reply_handlers(settings), group=replies.REPLY_GROUP)
     app.add_handlers(
@@ -181,20 +204,15 @@ def register_handlers(app: AnyApplication) -> None:
     app.add_handlers(reports.build_handlers(settings))
     app.add_handlers(admin_actions.build_handlers(settings))
     app.add_handlers(web_handlers.build_handlers(settings))
+    app.add_handlers(whoami.build_handlers())
     app.add_handlers(replies.build_handlers())
     app.add_handlers(info.build_handlers())
     app.add_handlers(fallback.build_handlers())
     app.add_error_handler(errors.on_error)
 
 
-def services_of(app: AnyApplication) -> Services:
-    services = app.bot_data[SERVICES_KEY]
-    assert isinstance(services, Services)
-    return services
-
-
 async def _post_init(app: AnyApplication) -> None:
-    svc = services_of(app)
+    svc = app.bot_data.services
     await svc.repository.connect()
     # A full disk from here on is told to the office once and waited out (#15.8).
     diskspace.watch(app, svc)

@@ -1,10 +1,13 @@
 """The ``jindianzi`` console command: ``run`` the bot (long polling, or ``--webhook URL
---listen HOST:PORT``), ``check-config`` a file, ``export`` the ledger, ``backup`` the
-database, list the ``dead-letters`` (updates that could not be read), ``tagger ...``
-(:mod:`bot.tagger_cli`).
+--listen HOST:PORT``), ``check-config`` a file, write a first one with ``setup``
+(:mod:`bot.setup_cli`), ``export`` the ledger, ``backup`` the database, list the
+``dead-letters`` (updates that could not be read), ``tagger ...`` (:mod:`bot.tagger_cli`).
 
 Configuration problems are printed key by key on stderr with exit code 2, never as a
-traceback; the bot's own failures at run time are logged by the application.
+traceback. ``run`` ends a start that cannot go on with one line and an exit status
+(:mod:`bot.startup`): 2 for the configuration, a token Telegram rejects or keys that do not
+match the database, 1 for a database that cannot be used. ``check-config`` makes the same
+checks (without writing anything) and prints the same summary as ``run`` logs.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -22,6 +26,7 @@ from urllib.parse import urlsplit
 from bot.anonymity import SecretsError, existing_secrets, load_or_create_secrets
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 from bot.logs import configure_logging
+from bot.startup import EXIT_FAILURE, StartupError
 from bot.watchdog import Watchdog
 from storage.conversion import ConversionError
 
@@ -73,10 +78,16 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="where the webhook server listens (default 127.0.0.1:8443; behind a proxy)",
     )
+    running.add_argument(
+        "--new-keys",
+        action="store_true",
+        help="start over with anonymity keys that cannot read what the database holds "
+        "(anonymous senders of earlier items can no longer be answered)",
+    )
     sub.add_parser(
         "check-config",
         parents=[common],
-        help="validate the configuration and print every problem, key by key",
+        help="check the configuration, the database and the keys as run would; print a summary",
     )
     exporting = sub.add_parser(
         "export", parents=[common], help="write the ledger (整改台账) to an XLSX or CSV file"
@@ -100,8 +111,9 @@ def _parser() -> argparse.ArgumentParser:
         help="list the updates the bot could not read (kept encrypted for 30 days)",
     )
     dead.add_argument("--show", type=int, metavar="ID", help="print that one as JSON, decrypted")
-    from bot import tagger_cli
+    from bot import setup_cli, tagger_cli
 
+    setup_cli.add_parser(sub, common)
     tagger_cli.add_parser(sub, common)
     return parser
 
@@ -124,38 +136,42 @@ def _host_port(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _describe(settings: Settings, path: Path) -> str:
-    roles = settings.roles
-    has_token = bool(settings.telegram.token.get_secret_value())
-    lines = [
-        f"{path}: OK",
-        f"  campaign: {settings.campaign.name} ({settings.campaign.timezone}, "
-        f"{settings.campaign.language})",
-        f"  storage: {settings.storage.path}",
-        f"  token: {'set' if has_token else 'NOT SET (needed by run)'}",
-        f"  administrators: {len(roles.admin_ids)}",
-        f"  office chat: {roles.office_chat_id or 'not configured'}",
-        f"  leading group: {roles.leading_group_chat_id or 'not configured'}",
-        f"  channel: {roles.channel_id or 'not configured'}",
-        f"  topics: {len(settings.topics)} (fallback: {settings.fallback_topic.id})",
-        f"  web desk: {_describe_web(settings)}",
-    ]
-    return "\n".join(lines)
-
-
-def _describe_web(settings: Settings) -> str:
-    web = settings.web
-    if not web.enabled:
-        return "off"
-    public = web.public_url or "no public_url: no Mini App buttons, /web links to listen:port"
-    return f"on, listening on {web.listen}:{web.port}, {public}"
-
-
 def check_config(path: Path | None) -> int:
+    """What ``run`` checks before it starts, without writing anything: the configuration,
+    the database (also SQLite's quick_check of every page), the keys against it; then the
+    summary ``run`` logs, with a warning for each missing role."""
+    from bot.keycheck import KeysError, settle_keys
+    from bot.summary import role_warnings, summary_lines
+    from storage.health import DatabaseUnusable, inspect_database
+    from storage.keycheck import read_key_evidence
+
     resolved = resolve_config_path(path)
     settings = load_settings(path)
-    print(_describe(settings, resolved))
-    return EXIT_OK
+    problems: list[tuple[str, int]] = []
+    database = keys = None
+    try:
+        database = inspect_database(settings.storage.path, write=False, thorough=True)
+    except DatabaseUnusable as exc:
+        problems.append((str(exc), EXIT_FAILURE))
+    else:
+        try:
+            evidence = read_key_evidence(settings.storage.path)
+            keys = settle_keys(settings, evidence, create=False).source
+        except KeysError as exc:
+            problems.append((str(exc), EXIT_CONFIG))
+    head = "OK" if not problems else f"cannot be used as it is ({len(problems)} problem(s))"
+    lines = [f"{resolved}: {head}"]
+    lines += [
+        f"  {line}"
+        for line in summary_lines(
+            settings, config=resolved.absolute(), database=database, keys=keys
+        )
+    ]
+    lines += [f"  warning: {line}" for line in role_warnings(settings)]
+    print("\n".join(lines))
+    for problem, _ in problems:
+        print(f"Problem: {problem}", file=sys.stderr)
+    return max((status for _, status in problems), default=EXIT_OK)
 
 
 def run(
@@ -163,15 +179,11 @@ def run(
     log_level: str,
     webhook_url: str | None = None,
     listen: tuple[str, int] | None = None,
+    *,
+    new_keys: bool = False,
 ) -> int:
     settings = load_settings(path, require_token=True)
-    secrets = load_or_create_secrets(settings.anonymity)
     token = settings.telegram.token.get_secret_value()
-    # Imported here so that check-config stays fast and free of Telegram start-up.
-    from bot import faults, lifecycle
-    from bot.app import build_application, freeze_start_up_objects, webhook_for
-
-    webhook, generated = (None, False)
     if webhook_url is not None:
         host, port = listen or DEFAULT_LISTEN
         if settings.web.enabled and port == settings.web.port:
@@ -179,13 +191,37 @@ def run(
                 "--listen",
                 [f"web.port: {port} is also the webhook's port; give the desk another one"],
             )
+    configure_logging(log_level, secrets=[token])
+    from bot.startup import prepare
+    from bot.summary import role_warnings, summary_lines
+
+    prepared = prepare(settings, new_keys=new_keys)
+    secrets = prepared.secrets
+    # Imported here so that check-config stays fast and free of Telegram start-up.
+    from telegram.error import TelegramError
+
+    from bot import faults, lifecycle
+    from bot.app import build_application, freeze_start_up_objects, webhook_for
+
+    webhook, generated = (None, False)
+    if webhook_url is not None:
+        host, port = listen or DEFAULT_LISTEN
         webhook, generated = webhook_for(settings, webhook_url, host, port)
     hidden = [token, *secrets.exported(), *([webhook.secret] if webhook else [])]
     configure_logging(log_level, secrets=hidden)
     faults.arm_from_environment()
+    log.info("starting")
+    for line in summary_lines(
+        settings,
+        config=resolve_config_path(path).absolute(),
+        database=prepared.database,
+        keys=prepared.keys.source,
+    ):
+        log.info("%s", line)
+    for line in role_warnings(settings):
+        log.warning("%s", line)
     app = build_application(settings, secrets=secrets)
     freeze_start_up_objects()
-    log.info("starting: campaign=%s storage=%s", settings.campaign.name, settings.storage.path)
     if webhook is not None:
         if generated:
             log.warning(
@@ -193,14 +229,19 @@ def run(
                 "this run (set JINDIANZI_TELEGRAM__WEBHOOK_SECRET to keep one across restarts)"
             )
         log.info("webhook: %s, listening on %s:%s", webhook.url, webhook.listen, webhook.port)
-    asyncio.run(lifecycle.serve(app, webhook=webhook))
+    try:
+        asyncio.run(lifecycle.serve(app, webhook=webhook))
+    except (TelegramError, OSError, sqlite3.Error) as exc:
+        # Only the start can fail (serve stops whatever happens once it runs): the Bot API
+        # refusing a set-up call, a webhook port in use, the database. One line, exit 1.
+        raise StartupError(f"{type(exc).__name__}: {exc}", EXIT_FAILURE) from None
     return EXIT_OK
 
 
 def export_ledger(args: argparse.Namespace) -> int:
     """Write the ledger of items submitted between --from and --to (inclusive) to --out."""
-    from bot.reports import FIRST_DAY, LAST_DAY, day_in_range, parse_day
-    from handlers.reports import ledger_file
+    from bot.core.reporting import ledger_file
+    from bot.core.reports import FIRST_DAY, LAST_DAY, day_in_range, parse_day
     from storage.repository import Repository
 
     settings = load_settings(args.config)
@@ -332,17 +373,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import tagger_cli
 
             return tagger_cli.main(args)
+        if args.command == "setup":
+            from bot import setup_cli
+
+            return setup_cli.main(args)
         if args.listen is not None and args.webhook is None:
             print("--listen needs --webhook URL.", file=sys.stderr)
             return EXIT_CONFIG
-        return run(args.config, args.log_level, args.webhook, args.listen)
+        return run(args.config, args.log_level, args.webhook, args.listen, new_keys=args.new_keys)
     except (ConfigError, SecretsError) as exc:
         message = exc.report() if isinstance(exc, ConfigError) else f"Configuration error: {exc}"
         print(message, file=sys.stderr)
         return EXIT_CONFIG
-    except ConversionError as exc:
-        print(f"Database: {exc}", file=sys.stderr)
+    except ConversionError as exc:  # keys that did not write this database, or none
+        print(f"jindianzi: cannot start: database: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except StartupError as exc:
+        # One line, in the log's format when the log is set up (run), else plainly.
+        if logging.getLogger().handlers:
+            log.error("cannot start: %s", exc)
+        else:
+            print(f"jindianzi: cannot start: {exc}", file=sys.stderr)
+        return exc.status
 
 
 def console() -> None:

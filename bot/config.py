@@ -2,11 +2,16 @@
 
 ``load_settings`` reads a TOML file (pydantic-settings' own TOML source), lets environment
 variables win over it, validates everything at start-up and raises :class:`ConfigError`
-whose lines each name the bad key.
+whose lines each name the bad key. Every check ``run`` makes of a value is made here, so
+``check-config`` refuses what ``run`` would (bounds on names and rates, the anonymity keys'
+form). Relative paths (the database, the key file) are taken from the configuration file's
+folder, wherever the command is started from.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import json
 import os
@@ -40,6 +45,12 @@ Language = Literal["zh-Hans", "zh-Hant", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh-Hans", "zh-Hant", "en")
 DEFAULT_CONFIG_FILES = ("config.toml", "config.example.toml")
 ENV_PREFIX = "JINDIANZI_"
+# The longest configured names: they are shown on buttons and in every card's header.
+MAX_NAME = 100
+MAX_TOPIC_NAME = 64
+MAX_KEYWORD = 64
+MAX_KEYWORDS = 2000
+HMAC_KEY_BYTES = 32  # the least key material for the owner hashes (HMAC-SHA256)
 # What Telegram accepts as a webhook's secret_token.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # The TOML file that Settings() reads, chosen at run time by load_settings (None: no file).
@@ -58,17 +69,18 @@ class TelegramSettings(_Section):
     base_file_url: str = "https://api.telegram.org/file/bot"
     poll_timeout: float = Field(default=30.0, ge=0, le=50)
     # How often PTB writes conversation states to SQLite (they are flushed on shutdown too).
-    persistence_interval: float = Field(default=2.0, gt=0, le=60)
+    persistence_interval: float = Field(default=2.0, ge=0.1, le=60)
     # Telegram's published limits: 30 messages/s overall, 1/s per private chat, 20/min per
-    # group or channel (bot/ratelimit.py). 0 turns the per-private-chat limit off.
-    overall_max_rate: float = Field(default=30.0, gt=0)
-    group_max_rate: float = Field(default=20.0, gt=0)
+    # group or channel (bot/transport/ratelimit.py). 0 turns the per-private-chat limit off. Below
+    # the minimums the bot would take hours to send what the office does in a minute.
+    overall_max_rate: float = Field(default=30.0, ge=1)
+    group_max_rate: float = Field(default=20.0, ge=1)
     private_max_rate: float = Field(default=1.0, ge=0)
     # Updates handled at once (different users); one user's updates are always handled
     # one after another, in order.
     concurrent_updates: int = Field(default=64, ge=1, le=1024)
     # Seconds between runs of the outbox delivery job (it also runs after every action).
-    outbox_interval: float = Field(default=5.0, gt=0, le=300)
+    outbox_interval: float = Field(default=5.0, ge=0.1, le=300)
     # Webhook mode (``jindianzi run --webhook URL``): Telegram sends this token in the
     # X-Telegram-Bot-Api-Secret-Token header and updates without it are refused. Unset: a
     # random one is generated at each start.
@@ -82,16 +94,50 @@ class TelegramSettings(_Section):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
+    @field_validator("base_url", "base_file_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be an http(s):// URL, e.g. https://api.telegram.org/bot")
+        return value.strip()
+
+    @field_validator("private_max_rate")
+    @classmethod
+    def _off_or_sane(cls, value: float) -> float:
+        if 0 < value < 0.1:
+            raise ValueError("must be 0 (no limit) or at least 0.1 messages a second")
+        return value
+
 
 class StorageSettings(_Section):
     path: Path = Path("jindianzi.sqlite3")
 
+    @field_validator("path")
+    @classmethod
+    def _a_file(cls, value: Path) -> Path:
+        if value.name in ("", ".", ".."):
+            raise ValueError("must name a file, e.g. /var/lib/jindianzi/jindianzi.sqlite3")
+        return value
+
 
 class RolesSettings(_Section):
+    """Who does what: Telegram user ids (positive) and chat ids (groups and channels are
+    negative, e.g. -1001234567890; /whoami in the chat tells it)."""
+
     admin_ids: list[int] = Field(default_factory=list)
     office_chat_id: int = 0
     leading_group_chat_id: int = 0
-    channel_id: int = 0
+    channel_id: int = Field(default=0, le=0)
+
+    @field_validator("admin_ids")
+    @classmethod
+    def _user_ids(cls, value: list[int]) -> list[int]:
+        if any(i <= 0 for i in value):
+            raise ValueError(
+                "user ids are positive numbers (a negative id is a group's; /whoami tells yours)"
+            )
+        return list(dict.fromkeys(value))
 
 
 class OfficeSettings(_Section):
@@ -103,7 +149,7 @@ class OfficeSettings(_Section):
     deadline_days_problem: int = Field(default=15, ge=1, le=365)
     deadline_days_suggestion: int = Field(default=30, ge=1, le=365)
     # Departments offered when assigning an owner (free text is always accepted too).
-    owners: list[str] = Field(default_factory=list)
+    owners: list[str] = Field(default_factory=list, max_length=100)
     # The daily digest to the office chat, local campaign time ("HH:MM"), and the weekly
     # summary for the office's weekly meeting (weekday 1 = Monday ... 7 = Sunday).
     scheduled_reports: bool = True
@@ -114,11 +160,26 @@ class OfficeSettings(_Section):
     # within this many seconds of each other are sent as one message (0: each alone).
     notice_window: float = Field(default=30.0, ge=0, le=3600)
 
+    @field_validator("owners")
+    @classmethod
+    def _owner_names(cls, value: list[str]) -> list[str]:
+        cleaned = [o.strip() for o in value]
+        if any(not o or len(o) > MAX_TOPIC_NAME for o in cleaned):
+            raise ValueError(f"each owner must be 1-{MAX_TOPIC_NAME} characters")
+        return cleaned
+
 
 class CampaignSettings(_Section):
-    name: str = "解放思想大讨论"
+    name: str = Field(default="解放思想大讨论", min_length=1, max_length=MAX_NAME)
     timezone: str = "Asia/Shanghai"
     language: Language = "zh-Hans"
+
+    @field_validator("name")
+    @classmethod
+    def _visible(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod
@@ -150,6 +211,51 @@ class AnonymitySettings(_Section):
     # route) until the write-ahead log is checkpointed and truncated, so it keeps no copy.
     wal_scrub_seconds: float = Field(default=5.0, gt=0, le=3600)
 
+    # The values themselves are never echoed in these messages (they are secrets).
+    @field_validator("hmac_key")
+    @classmethod
+    def _enough_key_material(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < HMAC_KEY_BYTES:
+            raise ValueError(
+                f"must be at least {HMAC_KEY_BYTES} bytes of key material "
+                "(e.g. the output of: openssl rand -base64 48)"
+            )
+        return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not is_fernet_key(value.get_secret_value()):
+            raise ValueError(
+                "not a valid Fernet key (32 url-safe base64 bytes, e.g. the output of: "
+                "python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())')"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> AnonymitySettings:
+        if (self.hmac_key is None) != (self.encryption_key is None):
+            missing = "encryption_key" if self.encryption_key is None else "hmac_key"
+            raise ValueError(
+                f"set both hmac_key and encryption_key, or neither (to use key_file): "
+                f"{missing} is missing"
+            )
+        return self
+
+    @property
+    def configured(self) -> bool:
+        """The keys come from the configuration (file or environment), not the key file."""
+        return self.hmac_key is not None
+
+
+def is_fernet_key(key: str) -> bool:
+    """Whether ``key`` is what Fernet accepts: 32 bytes in url-safe base64."""
+    try:
+        return len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        return False
+
 
 class LimitsSettings(_Section):
     """What a resident may send in one submission."""
@@ -168,7 +274,7 @@ class TopicConfig(_Section):
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
     names: dict[Language, str]
-    keywords: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list, max_length=MAX_KEYWORDS)
     fallback: bool = False
 
     @field_validator("names")
@@ -176,7 +282,10 @@ class TopicConfig(_Section):
     def _has_simplified(cls, value: dict[Language, str]) -> dict[Language, str]:
         if "zh-Hans" not in value:
             raise ValueError("a topic needs at least its zh-Hans name")
-        return value
+        cleaned = {lang: name.strip() for lang, name in value.items()}
+        if any(not name or len(name) > MAX_TOPIC_NAME for name in cleaned.values()):
+            raise ValueError(f"each name must be 1-{MAX_TOPIC_NAME} characters")
+        return cleaned
 
     @field_validator("keywords")
     @classmethod
@@ -184,6 +293,8 @@ class TopicConfig(_Section):
         cleaned = [k.strip() for k in value]
         if any(not k for k in cleaned):
             raise ValueError("keywords must not be empty strings")
+        if any(len(k) > MAX_KEYWORD for k in cleaned):
+            raise ValueError(f"each keyword must be at most {MAX_KEYWORD} characters")
         return cleaned
 
     def name(self, language: str) -> str:
@@ -382,7 +493,23 @@ def load_settings(
             source,
             ["telegram.token: no bot token; set it in the file or in JINDIANZI_TELEGRAM__TOKEN"],
         )
-    return settings
+    return with_paths_from(settings, config_path.parent if exists else Path.cwd())
+
+
+def with_paths_from(settings: Settings, folder: Path) -> Settings:
+    """``settings`` with its relative paths (database, key file) taken from ``folder`` (the
+    configuration file's), made absolute: the same files whatever directory the bot is
+    started from. A bot started elsewhere used to create an empty database and new keys
+    there, silently."""
+
+    def absolute(path: Path) -> Path:
+        return path if path.is_absolute() else Path(os.path.abspath(folder / path))
+
+    storage = settings.storage
+    if str(storage.path) != ":memory:":
+        storage = storage.model_copy(update={"path": absolute(storage.path)})
+    keys = settings.anonymity.model_copy(update={"key_file": absolute(settings.anonymity.key_file)})
+    return settings.model_copy(update={"storage": storage, "anonymity": keys})
 
 
 def _environment_problem(exc: SettingsError) -> str:
@@ -420,6 +547,8 @@ __all__ = [
     "TelegramSettings",
     "TopicConfig",
     "WebSettings",
+    "is_fernet_key",
     "load_settings",
     "resolve_config_path",
+    "with_paths_from",
 ]

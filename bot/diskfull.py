@@ -6,10 +6,10 @@ database reaches ``PRAGMA max_page_count``), the operating system as ``ENOSPC`` 
 :meth:`DiskFull.noticed` first: if the error is a full disk, the part says nothing itself
 (no traceback, no line a minute), and the state says it once, in one line, when it begins.
 It ends only when there is room again (:meth:`DiskFull.recovered`, called by the probe in
-:mod:`handlers.diskspace`, which also tells the office both times), not at the first write
+:mod:`bot.transport.diskspace`, which also tells the office both times), not at the first write
 that happens to fit: SQLite reuses space inside its files, so some writes succeed on a
 full disk, and the state would flap with them. Meanwhile new updates are not stored at all
-(:class:`bot.inbox.DurableBot`), so none overtakes one that waits.
+(:class:`bot.transport.inbox.DurableBot`), so none overtakes one that waits.
 
 Nothing is lost: a batch of updates the inbox cannot store stays unconfirmed at Telegram
 and comes again (polling asks once a second); the sender of each is told once

@@ -1,8 +1,9 @@
 """Starting and stopping the bot, and stopping it always within a bound (#14).
 
 :func:`running` starts the application the way python-telegram-bot's ``run_polling`` and
-``run_webhook`` do (initialize, post_init, polling or the webhook server, start) without
-owning the event loop, and stops it in steps, each with its own time limit and all within
+``run_webhook`` do (initialize, post_init, polling or the webhook server, start) once the
+Bot API answers (:func:`bot.transport.botapi.wait_for_bot_api`), without owning the event loop, and
+stops it in steps, each with its own time limit and all within
 :data:`STOP_BUDGET` seconds, whatever the Bot API, the network, the outbox, the learner's
 child process or the database is doing. A step that fails or runs out of time is logged and
 the next one runs; what it did not finish is picked up after the restart:
@@ -42,9 +43,10 @@ from types import FrameType
 from telegram import Update
 
 from bot import faults
-from bot.app import AnyApplication, Webhook, admit_on_arrival, services_of
+from bot.app import AnyApplication, Webhook, admit_on_arrival
+from bot.transport import delivery
+from bot.transport.botapi import wait_for_bot_api
 from bot.watchdog import EXIT_FORCED, STOP_WITHIN, Watchdog, say
-from handlers import delivery
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +75,11 @@ async def running(
 ) -> AsyncIterator[AnyApplication]:
     """Start polling (or the webhook server) and yield; on the way out (normally, on an
     exception, or cancelled while starting), :func:`stop` within :data:`STOP_BUDGET`."""
-    timeout = (
-        services_of(app).settings.telegram.poll_timeout if poll_timeout is None else poll_timeout
-    )
+    telegram = app.bot_data.services.settings.telegram
+    timeout = telegram.poll_timeout if poll_timeout is None else poll_timeout
+    # Nothing is started yet: a rejected token ends here, a network that is down is waited
+    # for (bot.transport.botapi), and a stop signal meanwhile has nothing to stop.
+    await wait_for_bot_api(app.bot, telegram.base_url)
     try:
         await app.initialize()
         if app.post_init is not None:
@@ -99,7 +103,7 @@ async def stop(app: AnyApplication, *, budget: float = STOP_BUDGET) -> None:
     docstring); never raises an ``Exception`` and returns within ``budget`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget
-    svc = services_of(app)
+    svc = app.bot_data.services
 
     async def polling() -> None:
         if app.updater is not None and app.updater.running:

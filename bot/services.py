@@ -1,32 +1,34 @@
-"""The services shared by all handlers, kept in ``context.bot_data`` like PTB's examples do."""
+"""The services shared by all handlers and jobs: the settings, the repository, the
+anonymity secrets, the tagger and the topic model, the inbox, the outbox's delivery state,
+and :attr:`Services.core`, what the core functions (:mod:`bot.core`) run with. Kept in the
+application's ``bot_data`` (:class:`bot.context.BotData`) and read as
+``context.services``."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from telegram.ext import CallbackContext
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from bot.anonymity import Secrets
 from bot.config import Settings
-from bot.inbox import Inbox
+from bot.core.env import Env
+from bot.core.records import OutboxEntry
 from bot.learner import TopicLearner
-from bot.outcomes import Decision
-from bot.pacing import LogThrottle
-from bot.records import OutboxEntry
 from bot.tagging import Tagger, TopicMatch
+from bot.transport.inbox import Inbox
+from bot.transport.outcomes import Decision
+from bot.transport.pacing import LogThrottle
 from storage.repository import Repository
 
 if TYPE_CHECKING:
     from web.server import DeskServer
 
-SERVICES_KEY = "services"
-
 
 @dataclass
 class DeliveryState:
-    """What the outbox's delivery job keeps between runs (handlers/delivery.py)."""
+    """What the outbox's delivery job keeps between runs (bot/transport/delivery.py)."""
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one run at a time
     run: asyncio.Task[None] | None = None  # the job's run in the background
@@ -34,6 +36,9 @@ class DeliveryState:
     # Decisions the database refused to record (a full disk), written before anything else.
     unrecorded: dict[int, tuple[OutboxEntry, Decision]] = field(default_factory=dict)
     throttle: LogThrottle = field(default_factory=LogThrottle)
+    # Channel posts whose outcome is recorded but whose item is not settled yet (at
+    # start-up, or settling failed): the next run settles them first (bot.core.handling).
+    unsettled: bool = True
 
 
 @dataclass
@@ -53,6 +58,11 @@ class Services:
     # The web desk (``[web] enabled``), started and stopped with the application.
     web: DeskServer | None = None
 
+    @cached_property
+    def core(self) -> Env:
+        """What the core functions work with (the topic model retrains after a label)."""
+        return Env(self.repository, self.settings, self.secrets, learn=self.learn)
+
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.roles.admin_ids
 
@@ -66,9 +76,3 @@ class Services:
         """New labels were stored: retrain the model in the background."""
         if self.learner is not None:
             self.learner.schedule_retrain()
-
-
-def get_services(context: CallbackContext[Any, Any, Any, Any]) -> Services:
-    services = context.bot_data[SERVICES_KEY]
-    assert isinstance(services, Services)
-    return services

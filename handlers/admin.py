@@ -16,17 +16,18 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import cards
 from bot.config import Language, Settings
-from bot.i18n import resolve_language, t, tn
-from bot.presenters import status_label
-from bot.recipients import recipient_label, recipient_of
-from bot.records import Submission
+from bot.core import cards, copies
+from bot.core.copies import CopyKind
+from bot.core.presenters import status_label
+from bot.core.recipients import recipient_label, recipient_of
+from bot.core.records import Submission
+from bot.core.workflow import Status, format_reference
+from bot.i18n import t, tn
 from bot.text import escape, split_message
-from bot.workflow import Status, format_reference
-from handlers.context import Context, edit_pressed, language, reply, services
-from handlers.keyboards import from_buttons
-from handlers.media import send_attachment
+from bot.transport.markup import from_buttons
+from bot.transport.media import send_attachment
+from handlers.context import Context, edit_pressed, reply
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ async def in_office(update: Update, context: Context) -> bool:
     only places where the office's commands and buttons work (cards name named senders,
     the ledger lists every item)."""
     user, chat = update.effective_user, update.effective_chat
-    svc = services(context)
+    svc = context.services
     return (
         user is not None
         and chat is not None
@@ -64,14 +65,6 @@ def office_only(settings: Settings) -> filters.BaseFilter:
     return filters.User(user_id=settings.roles.admin_ids) & where
 
 
-async def admin_language(update: Update, context: Context) -> Language:
-    """The admin's own language in a private chat; the campaign's in a group."""
-    chat = update.effective_chat
-    if chat is not None and chat.type == "private":
-        return await language(update, context)
-    return resolve_language(services(context).settings.campaign.language)
-
-
 def parse_reference(raw: str) -> int | None:
     raw = raw.lstrip("#＃")
     if not raw.isascii() or not raw.isdigit() or len(raw) > MAX_REFERENCE_DIGITS:
@@ -82,9 +75,10 @@ def parse_reference(raw: str) -> int | None:
 async def show_card(
     update: Update, context: Context, item: Submission, *, review: bool = False
 ) -> None:
-    """Send the item's full card with its actions, then its files and locations."""
-    svc = services(context)
-    lang = await admin_language(update, context)
+    """Send the item's full card with its actions (recorded as a copy of its card, so it is
+    refreshed when the item changes), then its files and locations."""
+    svc = context.services
+    lang = context.chat_language
     repo = svc.repository
     card = cards.item_card(
         lang,
@@ -96,7 +90,11 @@ async def show_card(
         now=repo.clock(),
     )
     buttons = cards.card_buttons(lang, svc.settings, item, review=review)
-    await reply(update, card.text, from_buttons(buttons))
+    sent = await reply(update, card.text, from_buttons(buttons))
+    chat = update.effective_chat
+    if sent is not None and chat is not None:
+        kind = CopyKind.REVIEW if review else CopyKind.SHOW
+        await copies.record(svc.core, item.id, kind, lang, chat.id, sent)
     if card.shortened:  # the card shows the start: here is all of it
         await send_full_text(update, lang, item)
     await send_attachments(update, item)
@@ -132,9 +130,9 @@ async def review(update: Update, context: Context) -> None:
     """/review: the oldest item awaiting review."""
     if not await in_office(update, context):
         return
-    item = await services(context).repository.next_for_review()
+    item = await context.services.repository.next_for_review()
     if item is None:
-        await reply(update, t(await admin_language(update, context), "admin.review.empty"))
+        await reply(update, t(context.chat_language, "admin.review.empty"))
         return
     await show_card(update, context, item, review=True)
 
@@ -143,13 +141,13 @@ async def show(update: Update, context: Context) -> None:
     """/show N: any item in full with its history."""
     if not await in_office(update, context):
         return
-    lang = await admin_language(update, context)
+    lang = context.chat_language
     args = context.args or []
     number = parse_reference(args[0]) if len(args) == 1 else None
     if number is None:
         await reply(update, t(lang, "admin.show.usage"))
         return
-    item = await services(context).repository.get_submission(number)
+    item = await context.services.repository.get_submission(number)
     if item is None:
         await reply(
             update, t(lang, "admin.not_found", ref=escape(f"#{args[0].lstrip('#＃')[:24]}"))
@@ -162,8 +160,8 @@ async def queue(update: Update, context: Context) -> None:
     """/queue [status] [topic]: counts by status, or the items of one status/topic."""
     if not await in_office(update, context):
         return
-    svc = services(context)
-    lang = await admin_language(update, context)
+    svc = context.services
+    lang = context.chat_language
     status: Status | None = None
     topic_id: str | None = None
     for arg in context.args or []:
@@ -200,7 +198,7 @@ async def _queue_page(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of ``/queue <status> [topic]``, with buttons to the neighbouring pages
     (callback ``adq:<status>:<topic or ->:<offset>``)."""
-    svc = services(context)
+    svc = context.services
     items, total = await svc.repository.list_items(
         status=status, topic_id=topic_id, offset=offset, limit=LIST_LIMIT
     )
@@ -230,7 +228,7 @@ async def queue_page(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     match = QUEUE_PAGE.match(query.data or "")
-    svc = services(context)
+    svc = context.services
     topic_id = None if match is None or match[2] == "-" else match[2]
     if (
         match is None
@@ -238,10 +236,10 @@ async def queue_page(update: Update, context: Context) -> None:
         or match[1] not in Status.__members__.values()
         or (topic_id is not None and svc.settings.topic(topic_id) is None)
     ):
-        await query.answer(t(await language(update, context), "button.stale"))
+        await query.answer(t(context.language, "button.stale"))
         return
     await query.answer()
-    lang = await admin_language(update, context)
+    lang = context.chat_language
     text, markup = await _queue_page(
         update, context, lang, Status(match[1]), topic_id, offset=int(match[3])
     )
@@ -253,8 +251,8 @@ async def search(update: Update, context: Context) -> None:
     """/search words: full-text search over item texts."""
     if not await in_office(update, context):
         return
-    svc = services(context)
-    lang = await admin_language(update, context)
+    svc = context.services
+    lang = context.chat_language
     terms = [a for a in (context.args or []) if a][:8]
     if not terms:
         await reply(update, t(lang, "admin.search.usage"))
@@ -274,8 +272,8 @@ async def failed(update: Update, context: Context) -> None:
     """/failed: notifications Telegram would not deliver."""
     if not await in_office(update, context):
         return
-    lang = await admin_language(update, context)
-    svc = services(context)
+    lang = context.chat_language
+    svc = context.services
     entries = await svc.repository.failed_messages()
     if not entries:
         await reply(update, t(lang, "admin.failed.none"))
@@ -302,8 +300,8 @@ async def admins(update: Update, context: Context) -> None:
     """/admins: the configured roles, so an operator can check the set-up."""
     if not await in_office(update, context):
         return
-    svc = services(context)
-    lang = await admin_language(update, context)
+    svc = context.services
+    lang = context.chat_language
     roles = svc.settings.roles
     unset = t(lang, "admin.not_set")
     counts = await svc.repository.outbox_counts()
@@ -322,7 +320,8 @@ async def admins(update: Update, context: Context) -> None:
     await reply(update, text)
 
 
-ADMIN_COMMANDS = ("review", "queue", "show", "search", "failed", "admins")
+# The office's menu; /whoami is handlers/whoami.py's (it also answers before admins exist).
+ADMIN_COMMANDS = ("review", "queue", "show", "search", "failed", "admins", "whoami")
 
 
 def build_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None]]:

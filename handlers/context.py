@@ -1,4 +1,10 @@
-"""Per-update helpers shared by handlers: who is asking, in which language, and replying."""
+"""Per-update helpers shared by handlers: who is acting, replying, editing the pressed
+message, and turning a core :class:`~bot.core.results.Result` into a reply.
+
+Handlers are typed with :data:`Context` (:class:`bot.context.CustomContext`): the services
+are ``context.services`` and the languages ``context.language`` (the user's) and
+``context.chat_language`` (this chat's), resolved once per update.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,19 @@ import logging
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
 
-from bot.config import Language
-from bot.i18n import resolve_language, t
-from bot.inbox import NO_PREVIEW, DurableBot
-from bot.services import Services, get_services
+from bot.context import CustomContext
+from bot.core.access import Actor, identify, place_of
+from bot.core.copies import Origin
+from bot.core.results import Result
+from bot.i18n import t
 from bot.text import message_parts, truncate_html
+from bot.transport.inbox import DurableBot
 
-Context = ContextTypes.DEFAULT_TYPE
+Context = CustomContext
 log = logging.getLogger(__name__)
-_LANG_KEY = "lang"
 
 
 def user_id(update: Update) -> int:
@@ -29,47 +35,51 @@ def user_id(update: Update) -> int:
     return user.id
 
 
-async def language(update: Update, context: Context) -> Language:
-    """The user's language: their /lang choice, else their Telegram app's, else the campaign's.
-
-    Cached in memory (``user_data``) so the database is read once per user and process."""
-    cached = context.user_data.get(_LANG_KEY) if context.user_data is not None else None
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    services = get_services(context)
-    user = update.effective_user
-    stored = None
-    if user is not None:
-        stored = await services.repository.get_language(user.id)
-    lang = resolve_language(
-        stored or (user.language_code if user else None), services.settings.campaign.language
+def actor(update: Update, context: Context) -> Actor:
+    """Who acts, with the roles the configuration gives them in this chat, answered in
+    this chat's language (:func:`bot.core.access.identify`)."""
+    user, chat = update.effective_user, update.effective_chat
+    settings = context.services.settings
+    place = place_of(
+        settings,
+        chat.id if chat else 0,
+        private=chat is not None and chat.type == ChatType.PRIVATE,
     )
-    if context.user_data is not None:
-        context.user_data[_LANG_KEY] = lang
-    return lang
+    return identify(
+        settings,
+        user.id if user else None,
+        place,
+        language=context.chat_language,
+        name=user.full_name if user else "",
+    )
 
 
-def remember_language(context: Context, lang: Language) -> None:
-    if context.user_data is not None:
-        context.user_data[_LANG_KEY] = lang
+def origin(update: Update, context: Context) -> Origin | None:
+    """The card a button was pressed on, to refresh it with the item's other copies."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if message is None:
+        return None
+    return Origin(message.chat.id, message.message_id, context.chat_language)
 
 
 async def reply(
     update: Update,
     text: str,
     markup: InlineKeyboardMarkup | None = None,
-) -> None:
+) -> int | None:
     """Send HTML ``text`` to the chat of the update (user text in it must be escaped): one
-    message, or as many as it takes within Telegram's limit (``markup`` on the last)."""
+    message, or as many as it takes within Telegram's limit (``markup`` on the last).
+    Returns the last message's id (None: no chat)."""
     chat = update.effective_chat
     if chat is None:
-        return
+        return None
     bot = chat.get_bot()
     assert isinstance(bot, DurableBot), "built by bot.app.build_application"
     *first, last = message_parts(text)
     for part in first:
         await bot.send_html(chat.id, part)
-    await bot.send_html(chat.id, last, markup)
+    return await bot.send_html(chat.id, last, markup)
 
 
 async def say(
@@ -80,8 +90,13 @@ async def say(
     **kwargs: Any,
 ) -> None:
     """Reply with the message ``key`` of the catalogue in the user's language."""
-    lang = await language(update, context)
-    await reply(update, t(lang, key, **kwargs), markup)
+    await reply(update, t(context.language, key, **kwargs), markup)
+
+
+async def tell(update: Update, result: Result) -> None:
+    """Reply with what a core function says to the actor (nothing if it says nothing)."""
+    if result.message:
+        await reply(update, result.message)
 
 
 async def answer_query(update: Update) -> None:
@@ -110,12 +125,8 @@ async def edit_pressed(
         if text is None:
             await query.edit_message_reply_markup(markup)
         else:
-            await query.edit_message_text(
-                truncate_html(text),  # an edit cannot become two messages
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=NO_PREVIEW,
-            )
+            # An edit cannot become two messages. Parse mode and link previews: Defaults.
+            await query.edit_message_text(truncate_html(text), reply_markup=markup)
     except BadRequest as exc:
         if "not modified" in exc.message:
             return True
@@ -125,7 +136,3 @@ async def edit_pressed(
         log.debug("pressed message not edited: %s", exc)
         return False
     return True
-
-
-def services(context: Context) -> Services:
-    return get_services(context)

@@ -10,13 +10,11 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop
 
 from bot.i18n import t
-from bot.inbox import DurableBot
-from bot.services import get_services
-from handlers.context import Context, language
+from bot.transport.inbox import DurableBot
+from handlers.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +22,7 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, context: Context) -> None:
     """Log what a handler or a job raised (once, with its update id or job name) and, in a
     private chat, apologise. Never raises: nothing an answer contains gets past here."""
-    disk = get_services(context).repository.disk
+    disk = context.services.repository.disk
     if disk.noticed(context.error):
         if isinstance(update, Update):
             disk.hold(update.update_id, update)
@@ -41,13 +39,8 @@ async def on_error(update: object, context: Context) -> None:
         return
     if update.effective_chat.type != "private":
         return
+    lang = context.language
     try:
-        lang = await language(update, context)
-    except Exception:
-        lang = "zh-Hans"
-    try:
-        await update.effective_chat.send_message(
-            t(lang, "error.apology"), parse_mode=ParseMode.HTML
-        )
+        await update.effective_chat.send_message(t(lang, "error.apology"))
     except Exception as exc:  # TelegramError, or an answer that cannot be read
         log.warning("could not send the apology for update=%s: %s", update_id, type(exc).__name__)

@@ -6,10 +6,10 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.config import LANGUAGES
+from bot.core.presenters import my_list, submission_detail
+from bot.core.workflow import format_reference
 from bot.i18n import t, tn
-from bot.presenters import my_list, submission_detail
 from bot.text import escape, split_message
-from bot.workflow import format_reference
 from handlers import keyboards
 from handlers.buttons import PrivateButton
 from handlers.context import (
@@ -17,11 +17,8 @@ from handlers.context import (
     answer_query,
     drop_buttons,
     edit_pressed,
-    language,
-    remember_language,
     reply,
     say,
-    services,
     user_id,
 )
 
@@ -30,10 +27,10 @@ MAX_REFERENCE_DIGITS = 18
 
 
 async def start(update: Update, context: Context) -> None:
-    lang = await language(update, context)
+    lang = context.language
     user = update.effective_user
     name = escape(user.full_name) if user else ""
-    campaign = escape(services(context).settings.campaign.name)
+    campaign = escape(context.services.settings.campaign.name)
     await reply(
         update, t(lang, "start.greeting", name=name, campaign=campaign), keyboards.main_menu(lang)
     )
@@ -45,8 +42,8 @@ async def help_command(update: Update, context: Context) -> None:
 
 
 async def privacy(update: Update, context: Context) -> None:
-    days = services(context).settings.anonymity.unlink_after_days
-    await reply(update, tn(await language(update, context), "privacy.text", days, days=days))
+    days = context.services.settings.anonymity.unlink_after_days
+    await reply(update, tn(context.language, "privacy.text", days, days=days))
 
 
 async def choose_language(update: Update, context: Context) -> None:
@@ -61,8 +58,8 @@ async def set_language(update: Update, context: Context) -> None:
     if code not in LANGUAGES:
         await say(update, context, "button.stale")
         return
-    await services(context).repository.set_language(user_id(update), code)
-    remember_language(context, code)
+    await context.services.repository.set_language(user_id(update), code)
+    context.remember_language(code)
     await drop_buttons(update)
     await say(update, context, "lang.set", keyboards.main_menu(code))
 
@@ -77,10 +74,10 @@ async def my_submissions(update: Update, context: Context) -> None:
         if data.startswith("my:"):
             raw = data.removeprefix("my:")
             offset = int(raw) if raw.isdigit() and len(raw) < 10 else 0
-    svc = services(context)
+    svc = context.services
     user = update.effective_user
     assert user is not None
-    lang = await language(update, context)
+    lang = context.language
     page_size = svc.settings.limits.page_size
     items, total = await svc.repository.list_own(user_id=user.id, offset=offset, limit=page_size)
     text = my_list(lang, svc.settings, items, total=total, offset=offset)
@@ -102,7 +99,7 @@ async def status(update: Update, context: Context) -> None:
         await say(update, context, "status.usage")
         return
     ref = format_reference(int(raw)) if len(raw) <= MAX_REFERENCE_DIGITS else f"#{escape(raw[:24])}"
-    svc = services(context)
+    svc = context.services
     user = update.effective_user
     assert user is not None
     submission = None
@@ -113,7 +110,7 @@ async def status(update: Update, context: Context) -> None:
     if submission is None:
         await say(update, context, "status.not_found", ref=ref)
         return
-    lang = await language(update, context)
+    lang = context.language
     history = await svc.repository.history(submission.id)
     for chunk in split_message(submission_detail(lang, svc.settings, submission, history)):
         await reply(update, chunk)

@@ -116,9 +116,3 @@ def pages(
     if offset + page_size < total:
         row.append(Button(t(lang, "button.more"), callback_data=f"my:{offset + page_size}"))
     return _markup(row) if row else None
-
-
-def from_buttons(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
-    """An inline keyboard from (label, callback data) rows, as the core composes them."""
-    markup = [[Button(label, callback_data=data) for label, data in row] for row in rows if row]
-    return InlineKeyboardMarkup(markup) if markup else None

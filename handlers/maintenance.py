@@ -18,7 +18,6 @@ from typing import Any
 from telegram.ext import JobQueue
 
 from bot.config import Settings
-from bot.services import get_services
 from handlers.context import Context
 
 log = logging.getLogger(__name__)
@@ -27,11 +26,11 @@ UNLINK_EVERY = timedelta(hours=1)
 
 
 async def scrub_wal(context: Context) -> None:
-    await get_services(context).repository.scrub_wal()
+    await context.services.repository.scrub_wal()
 
 
 async def unlink_closed(context: Context) -> None:
-    svc = get_services(context)
+    svc = context.services
     days = svc.settings.anonymity.unlink_after_days
     count = await svc.repository.unlink_closed(svc.repository.clock() - timedelta(days=days))
     if count:

@@ -1,20 +1,18 @@
 """Answers that come back to the bot: a sender's reply to the office's question, the
 leading group's instruction (a reply to the card the office passed on), and the sender's
-rating of a response. Each is attached to its item and shown to the office.
+rating of a response. Here they are matched and parsed; :mod:`bot.core.answering` decides
+who may answer and stores each (keyed by its update: a replay stores nothing twice and
+tells the office nothing twice, it only acknowledges again).
 
 A reply is matched to what it answers through the outbox record of the message replied to
 (its purpose, and its Telegram message id in a group or a keyed hash of chat and message id
-in a private chat), and only when that message was sent to this very chat; a rating is
-accepted only from the item's own sender. Each effect is keyed by its update
-(:mod:`storage.effects`): a replay after a crash stores nothing twice and tells the office
-nothing twice, it only acknowledges again.
+in a private chat), and only when that message was sent to this very chat.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import cast
 
 from telegram import Update
 from telegram.ext import (
@@ -24,20 +22,18 @@ from telegram.ext import (
     filters,
 )
 
-from bot import cards
 from bot.config import Settings
-from bot.i18n import t
-from bot.records import RATINGS, OutboxEntry, Rating
-from bot.text import clean_text, escape
-from bot.workflow import format_reference
+from bot.core import answering
+from bot.core.records import OutboxEntry
+from bot.core.results import Refusal
+from bot.text import clean_text
+from bot.transport.delivery import deliver_soon
 from handlers.buttons import PrivateButton
-from handlers.context import Context, drop_buttons, language, say, services
-from handlers.delivery import deliver_soon
-from storage.base import NotFound
+from handlers.context import Context, actor, drop_buttons, reply, say
 
 log = logging.getLogger(__name__)
 
-MAX_REPLY_CHARS = 3000
+# rate:<n>:<round>:<rating>; rate:<n>:<rating> was sent before rounds existed (round 1).
 RATE = re.compile(r"^rate:(?P<n>\d{1,18}):(?:(?P<round>\d{1,9}):)?(?P<rating>[a-z]+)$")
 
 
@@ -50,7 +46,7 @@ async def _answered_message(update: Update, context: Context, purpose: str) -> O
     replied = message.reply_to_message
     if replied.from_user is None or replied.from_user.id != context.bot.id:
         return None
-    svc = services(context)
+    svc = context.services
     if chat.id > 0:  # a private chat: only a keyed hash of the message is stored
         found = await svc.repository.sent_with_purpose(
             purpose, message_key=svc.secrets.message_key(chat.id, replied.message_id)
@@ -69,110 +65,72 @@ async def sender_answer(update: Update, context: Context) -> None:
     message = update.effective_message
     if entry is None or entry.submission_id is None or message is None:
         return
-    text = clean_text(message.text or message.caption or "")[:MAX_REPLY_CHARS]
-    if not text:
-        return
-    svc = services(context)
-    ref = format_reference(entry.submission_id)
-    await svc.repository.add_event(
+    text = clean_text(message.text or message.caption or "")
+    result = await answering.answer_question(
+        context.services.core,
+        actor(update, context),
         entry.submission_id,
-        actor="sender",
-        kind="answer",
-        body=text,
-        notices=cards.office_notice(
-            svc.settings, svc.secrets, "office.answer", ref=ref, text=escape(text)
-        ),
-        update_id=update.update_id,
+        text,
+        key=update.update_id,
     )
+    if not result.ok:
+        return  # not theirs (any more), or nothing to attach: it goes on as a message
     deliver_soon(context)
-    await say(update, context, "notify.answer_saved", ref=ref)
+    await reply(update, result.message)
     raise ApplicationHandlerStop
 
 
 async def group_instruction(update: Update, context: Context) -> None:
     """A member of the leading group replies to a card: that is an instruction (批示)."""
     entry = await _answered_message(update, context, "group_card")
-    message, user = update.effective_message, update.effective_user
-    if entry is None or entry.submission_id is None or message is None or user is None:
+    message = update.effective_message
+    if entry is None or entry.submission_id is None or message is None:
         return
-    text = clean_text(message.text or "")[:MAX_REPLY_CHARS]
-    if not text:
-        return
-    svc = services(context)
-    ref = format_reference(entry.submission_id)
-    who = user.full_name[:60]
-    await svc.repository.add_event(
+    text = clean_text(message.text or "")
+    result = await answering.instruct(
+        context.services.core,
+        actor(update, context),
         entry.submission_id,
-        actor=f"group:{user.id}",
-        kind="instruction",
-        body=f"{who}|{text}",
-        notices=cards.office_notice(
-            svc.settings,
-            svc.secrets,
-            "office.instruction",
-            ref=ref,
-            who=escape(who),
-            text=escape(text),
-        ),
-        update_id=update.update_id,
+        text,
+        key=update.update_id,
     )
+    if not result.ok:
+        return
     deliver_soon(context)
-    await message.reply_text(t(svc.settings.campaign.language, "group.instruction.saved"))
-    log.info("instruction on ref=%s from the leading group", ref)
+    await message.reply_text(result.message)
+    log.info("instruction on ref=#%s from the leading group", entry.submission_id)
     raise ApplicationHandlerStop
 
 
 async def rate(update: Update, context: Context) -> None:
     """The sender rates the answer (满意 / 基本满意 / 不满意), once per round: a second
-    press, or one on the buttons of an earlier answer, changes nothing and is told so (in
-    the button's toast only: a flood of presses makes no flood of messages)."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
+    press, or one on the buttons of an earlier answer, changes nothing and is told so in
+    the button's toast only (a flood of presses makes no flood of messages)."""
+    query = update.callback_query
+    assert query is not None
     match = RATE.match(query.data or "")
-    svc = services(context)
-    number = int(match["n"]) if match else 0
-    lang = await language(update, context)
-    if (
-        match is None
-        or match["rating"] not in RATINGS
-        or not await svc.repository.is_owner(number, user_id=user.id)
-    ):
+    if match is None:
         await query.answer()
         await say(update, context, "button.stale")
         return
-    rating = cast(Rating, match["rating"])
-    round_ = int(match["round"] or 1)  # buttons sent before rounds existed: the first
-    office_lang = svc.settings.campaign.language
-    ref = format_reference(number)
-    try:
-        rated = await svc.repository.rate(
-            number,
-            rating,
-            round_=round_,
-            notices=cards.office_notice(
-                svc.settings,
-                svc.secrets,
-                "office.rating",
-                ref=ref,
-                rating=t(office_lang, f"rating.{rating}"),
-            ),
-            update_id=update.update_id,
-        )
-    except NotFound:
-        await query.answer()
-        await say(update, context, "button.stale")
-        return
-    if rated.outcome == "stale":
-        await query.answer(t(lang, "rate.stale", ref=ref))
-        return
-    if rated.outcome == "already":
-        done = t(lang, f"rating.{rated.rating}")
-        await query.answer(t(lang, "rate.already", ref=ref, rating=done))
+    result = await answering.rate(
+        context.services.core,
+        actor(update, context),
+        int(match["n"]),
+        match["rating"],
+        round_=int(match["round"] or 1),
+        key=update.update_id,
+    )
+    if result.refusal in (Refusal.DONE, Refusal.STALE):
+        await query.answer(result.message)
         return
     await query.answer()
+    if not result.ok:
+        await reply(update, result.message)
+        return
     deliver_soon(context)
     await drop_buttons(update)
-    await say(update, context, "rate.thanks", rating=t(lang, f"rating.{rating}"))
+    await reply(update, result.message)
 
 
 REPLY_GROUP = -2  # before the resident conversation: a reply to a question is not a draft

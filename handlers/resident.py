@@ -5,13 +5,13 @@ States (one handler per step, as in PTB's conversationbot example):
     KIND ─► COMPOSE ─► TOPIC ─► IDENTITY ─► CONFIRM ─► (acknowledged, #N)
 
 The draft itself (text parts, attachments, choices) is written to SQLite on every step, so
-nothing typed is lost; the state is persisted by :mod:`storage.persistence`.
+nothing typed is lost; the state is persisted by :mod:`bot.transport.persistence`.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import warnings
 from typing import Any
 
 from telegram import Message, Update
@@ -22,30 +22,30 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
-from bot import cards, drafting
-from bot.drafting import Step
+from bot.core import drafting, submitting
+from bot.core.drafting import Step
+from bot.core.presenters import draft_summary, topic_proposal
+from bot.core.records import Attachment, Draft
+from bot.core.results import Refusal
+from bot.core.workflow import Kind
 from bot.i18n import t, tn
-from bot.presenters import draft_summary, topic_proposal
-from bot.records import Attachment, Draft, NewSubmission, Sender
 from bot.text import escape
-from bot.workflow import Kind, format_reference
+from bot.transport.delivery import deliver_soon
+from bot.transport.media import attachment_from_message
 from handlers import keyboards
 from handlers.buttons import PrivateButton
 from handlers.context import (
     Context,
+    actor,
     answer_query,
     drop_buttons,
     edit_pressed,
-    language,
     reply,
     say,
-    services,
     user_id,
 )
-from handlers.delivery import deliver_soon
-from handlers.media import attachment_from_message
-from storage.repository import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ UNSUPPORTED = PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~CONTENT
 
 
 async def _load(update: Update, context: Context) -> Draft | None:
-    return await services(context).repository.get_draft(user_id(update))
+    return await context.services.repository.get_draft(user_id(update))
 
 
 async def _pressed_on_draft(update: Update, context: Context) -> Draft | None:
@@ -94,7 +94,7 @@ async def _pressed_on_draft(update: Update, context: Context) -> Draft | None:
 
 async def _save(update: Update, context: Context, draft: Draft) -> None:
     draft = draft.model_copy(update={"last_update": max(draft.last_update, update.update_id)})
-    await services(context).repository.save_draft(user_id(update), draft)
+    await context.services.repository.save_draft(user_id(update), draft)
 
 
 def _applied(update: Update, draft: Draft | None) -> bool:
@@ -120,7 +120,7 @@ async def _add(
     if _applied(update, draft):
         return draft
     result = drafting.add_content(
-        draft, text=text, attachment=attachment, limits=services(context).settings.limits
+        draft, text=text, attachment=attachment, limits=context.services.settings.limits
     )
     if result.problem is not None:
         await say(update, context, result.problem, **result.details)
@@ -138,7 +138,7 @@ async def _add_message(update: Update, context: Context, draft: Draft) -> Draft 
 
 
 async def _prompt_compose(update: Update, context: Context, draft: Draft) -> str:
-    lang = await language(update, context)
+    lang = context.language
     assert draft.kind is not None
     if draft.parts or draft.attachments:
         attachments = len(draft.attachments)
@@ -158,7 +158,7 @@ async def _prompt_compose(update: Update, context: Context, draft: Draft) -> str
 
 
 async def _prompt_kind(update: Update, context: Context) -> str:
-    lang = await language(update, context)
+    lang = context.language
     await reply(update, t(lang, "kind.ask"), keyboards.kinds(lang))
     return KIND
 
@@ -180,7 +180,7 @@ async def start_with_kind(update: Update, context: Context) -> str:
     draft = (loaded or Draft()).model_copy(update={"kind": kind})
     if inline_text and not _applied(update, loaded):  # one commit for the kind and the text
         added = drafting.add_content(
-            draft, text=inline_text, attachment=None, limits=services(context).settings.limits
+            draft, text=inline_text, attachment=None, limits=context.services.settings.limits
         )
         if added.problem is not None:
             await say(update, context, added.problem, **added.details)
@@ -233,10 +233,10 @@ async def finish_compose(update: Update, context: Context) -> str | int:
         return END
     if draft.kind is None:
         return await _resume(update, context, draft)
-    problem = drafting.ready_problem(draft, services(context).settings.limits)
+    problem = drafting.ready_problem(draft, context.services.settings.limits)
     if problem is not None:
         await say(
-            update, context, problem, min_chars=services(context).settings.limits.min_text_chars
+            update, context, problem, min_chars=context.services.settings.limits.min_text_chars
         )
         return COMPOSE
     await drop_buttons(update)
@@ -244,11 +244,11 @@ async def finish_compose(update: Update, context: Context) -> str | int:
 
 
 async def _propose(update: Update, context: Context, draft: Draft) -> str:
-    svc = services(context)
+    svc = context.services
     matches = await svc.propose_topics(draft.text)
     draft = drafting.with_proposal(draft, matches)
     await _save(update, context, draft)
-    lang = await language(update, context)
+    lang = context.language
     await reply(update, topic_proposal(lang, draft, svc.settings), keyboards.topic_proposal(lang))
     return TOPIC
 
@@ -261,8 +261,8 @@ async def unsupported_content(update: Update, context: Context) -> None:
 # ---------------------------------------------------------------- TOPIC
 async def list_topics(update: Update, context: Context) -> str:
     await answer_query(update)
-    lang = await language(update, context)
-    await edit_pressed(update, markup=keyboards.topic_list(lang, services(context).settings.topics))
+    lang = context.language
+    await edit_pressed(update, markup=keyboards.topic_list(lang, context.services.settings.topics))
     return TOPIC
 
 
@@ -272,7 +272,7 @@ async def accept_topic(update: Update, context: Context) -> str | int:
     draft = await _pressed_on_draft(update, context)
     if draft is None:
         return END
-    svc = services(context)
+    svc = context.services
     # Choosing a topic needs a finished text; accepting the proposal needs a proposal.
     required = Step.TOPIC if query.data.startswith("topic:set:") else Step.IDENTITY
     if drafting.needed_step(draft, svc.settings.limits) < required:
@@ -289,8 +289,8 @@ async def accept_topic(update: Update, context: Context) -> str | int:
 
 
 async def _ask_identity(update: Update, context: Context, draft: Draft) -> str:
-    settings = services(context).settings
-    lang = await language(update, context)
+    settings = context.services.settings
+    lang = context.language
     topic = settings.topic(draft.topic_id or "") or settings.fallback_topic
     name = escape(topic.name(lang))
     await reply(update, t(lang, "identity.ask", topic=name), keyboards.identity(lang))
@@ -304,7 +304,7 @@ async def choose_identity(update: Update, context: Context) -> str | int:
     draft = await _pressed_on_draft(update, context)
     if draft is None:
         return END
-    if drafting.needed_step(draft, services(context).settings.limits) < Step.IDENTITY:
+    if drafting.needed_step(draft, context.services.settings.limits) < Step.IDENTITY:
         return await _resume(update, context, draft)
     await drop_buttons(update)
     draft = draft.model_copy(update={"anonymous": query.data == "who:anon"})
@@ -313,12 +313,12 @@ async def choose_identity(update: Update, context: Context) -> str | int:
 
 
 async def _show_summary(update: Update, context: Context, draft: Draft) -> str:
-    lang = await language(update, context)
+    lang = context.language
     user = update.effective_user
     assert user is not None
     await reply(
         update,
-        draft_summary(lang, draft, services(context).settings, sender_name=user.full_name),
+        draft_summary(lang, draft, context.services.settings, sender_name=user.full_name),
         keyboards.confirm(lang),
     )
     return CONFIRM
@@ -330,7 +330,7 @@ async def _resume(update: Update, context: Context, draft: Draft) -> str:
     and ask for that step. Nothing in the draft is lost."""
     await drop_buttons(update)
     await say(update, context, "flow.resume")
-    step = drafting.needed_step(draft, services(context).settings.limits)
+    step = drafting.needed_step(draft, context.services.settings.limits)
     if step is Step.KIND:
         return await _prompt_kind(update, context)
     if step is Step.COMPOSE:
@@ -344,78 +344,32 @@ async def _resume(update: Update, context: Context, draft: Draft) -> str:
 
 # ---------------------------------------------------------------- CONFIRM
 async def confirm(update: Update, context: Context) -> int | str:
+    """Submit the draft (:func:`bot.core.submitting.submit` decides the quota and what is
+    stored of the sender) and acknowledge with its reference once it is durable."""
     await answer_query(update)
-    svc = services(context)
+    svc = context.services
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
     draft = await svc.repository.get_draft(user.id)
-    if draft is None:
-        await drop_buttons(update)
-        stored = await svc.repository.submission_from_update(update.update_id)
-        if stored is not None:  # this very press stored it before a crash: say so again
-            await _acknowledge(update, context, stored)
-        else:
-            await say(update, context, "draft.gone")
-        return END
-    if drafting.needed_step(draft, svc.settings.limits) < Step.CONFIRM:
+    if draft is not None and drafting.needed_step(draft, svc.settings.limits) < Step.CONFIRM:
         return await _resume(update, context, draft)
-    lang = await language(update, context)
-    limit = svc.settings.limits.max_submissions_per_hour
-    if limit:
-        since = svc.repository.clock() - timedelta(hours=1)
-        recent = await svc.repository.count_recent(user_id=user.id, since=since)
-        if recent >= limit:  # the draft stays: it can be sent later
-            await reply(update, tn(lang, "limit.reached", limit, limit=limit))
-            return CONFIRM
-    assert draft.kind is not None and draft.anonymous is not None
-    topic_id = draft.topic_id or svc.settings.fallback_topic.id
-    new = NewSubmission(
-        kind=draft.kind,
-        text=draft.text,
-        topic_id=topic_id,
-        suggested_topic_id=draft.evidence[0].topic_id if draft.evidence else topic_id,
-        evidence=tuple(draft.evidence),
-        language=lang,
-        attachments=tuple(draft.attachments),
-        sender=None
-        if draft.anonymous
-        else Sender(user_id=user.id, chat_id=chat.id, name=user.full_name, username=user.username),
-        reply_route=svc.secrets.encrypt_int(chat.id) if draft.anonymous else None,
-        source_update_id=update.update_id,
+    result = await submitting.submit(
+        svc.core,
+        actor(update, context),
+        draft,
+        chat_id=chat.id,
+        username=user.username,
+        key=update.update_id,
     )
-    try:
-        submission = await svc.repository.create_submission(
-            new,
-            owner_id=user.id,
-            announce=lambda item: cards.announcement(svc.settings, item, svc.secrets),
-        )
-    except NotFound:
-        await drop_buttons(update)
-        await say(update, context, "draft.gone")
-        return END
-    # The commit is done: only now acknowledge.
-    deliver_soon(context)
-    if submission.topic_id != submission.suggested_topic_id:
-        svc.learn()  # the resident's own choice was stored as a (light) label
+    if result.refusal is Refusal.LIMIT:  # the draft stays: it can be sent later
+        await reply(update, result.message)
+        return CONFIRM
+    # The commit is done (or this very press stored it before a crash): only now answer.
+    if result.ok:
+        deliver_soon(context)
     await drop_buttons(update)
-    await _acknowledge(update, context, submission.id, anonymous=submission.anonymous)
-    log.info(
-        "submission stored ref=%s kind=%s anonymous=%s",
-        format_reference(submission.id),
-        submission.kind,
-        submission.anonymous,
-    )
+    await reply(update, result.message)
     return END
-
-
-async def _acknowledge(
-    update: Update, context: Context, ref: int, *, anonymous: bool | None = None
-) -> None:
-    if anonymous is None:
-        stored = await services(context).repository.get_submission(ref)
-        anonymous = stored is not None and stored.anonymous
-    key = "ack.anonymous" if anonymous else "ack.named"
-    await say(update, context, key, ref=format_reference(ref), num=ref)
 
 
 # ---------------------------------------------------------------- leaving
@@ -423,7 +377,7 @@ async def cancel(update: Update, context: Context) -> int:
     """/cancel or the cancel button: discard the draft and leave the flow."""
     await answer_query(update)
     await drop_buttons(update)
-    removed = await services(context).repository.delete_draft(user_id(update))
+    removed = await context.services.repository.delete_draft(user_id(update))
     await say(update, context, "cancel.done" if removed else "cancel.nothing")
     return END
 
@@ -476,11 +430,16 @@ def build_conversation() -> ConversationHandler[Context]:
         IDENTITY: [identity_button, *more],
         CONFIRM: [confirm_button, *more],
     }
-    return ConversationHandler(
-        entry_points=entry_points,
-        states=states,
-        fallbacks=fallbacks,
-        name=CONVERSATION_NAME,
-        persistent=True,
-        allow_reentry=False,
-    )
+    with warnings.catch_warnings():
+        # Presses are tracked per user and chat (per_message=False) on purpose: a step's
+        # buttons work from any state, the draft is the truth. python-telegram-bot warns
+        # about it at every start, a traceback-like line in the operator's log.
+        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        return ConversationHandler(
+            entry_points=entry_points,
+            states=states,
+            fallbacks=fallbacks,
+            name=CONVERSATION_NAME,
+            persistent=True,
+            allow_reentry=False,
+        )

@@ -21,11 +21,11 @@ from telegram.error import TelegramError
 from telegram.ext import Application, BaseHandler, CommandHandler
 
 from bot.config import Settings
+from bot.context import BotData
 from bot.i18n import resolve_language, t
-from bot.services import SERVICES_KEY, Services
 from bot.text import escape
 from handlers.admin import in_office, office_only
-from handlers.context import Context, language, reply, services
+from handlers.context import Context, reply
 from web.tokens import new_token, token_hash
 
 log = logging.getLogger(__name__)
@@ -43,14 +43,14 @@ async def web(update: Update, context: Context) -> None:
     """/web: a one-time login link (and the Mini App button) for an administrator."""
     if not await in_office(update, context):
         return
-    lang = await language(update, context)
+    lang = context.language
     chat = update.effective_chat
     user = update.effective_user
     if chat is None or user is None or chat.type != "private":
         # A login link must not be posted where others can read (and use) it.
         await reply(update, t(lang, "web.command.private"))
         return
-    svc = services(context)
+    svc = context.services
     desk = svc.web
     if desk is None:
         await reply(update, t(lang, "web.command.disabled"))
@@ -75,11 +75,10 @@ async def web(update: Update, context: Context) -> None:
     await reply(update, text, markup)
 
 
-async def set_up_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+async def set_up_menu(app: Application[Any, Any, Any, Any, BotData, Any]) -> None:
     """At start-up: the menu button of each administrator's private chat opens the desk
     (or, when the desk has no public address, is Telegram's default again)."""
-    svc = app.bot_data[SERVICES_KEY]
-    assert isinstance(svc, Services)
+    svc = app.bot_data.services
     settings = svc.settings
     if not settings.web.enabled:
         return

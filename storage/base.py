@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,9 +24,9 @@ from typing import Any
 import aiosqlite
 
 from bot.anonymity import Secrets
+from bot.core.records import Event, HistoryEntry, Submission
+from bot.core.workflow import Status
 from bot.diskfull import DiskFull
-from bot.records import HistoryEntry, Submission
-from bot.workflow import Status
 from storage.conversion import conversion_steps
 from storage.migrations import apply_migrations
 from storage.rows import attachment_record, iso, parse_dt, submission_record, utc_now
@@ -100,18 +100,20 @@ class RepositoryBase:
             if str(self.path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             db = await aiosqlite.connect(self.path, isolation_level=None)
-            db.row_factory = aiosqlite.Row
-            for pragma in (
-                "PRAGMA journal_mode=WAL",
-                "PRAGMA synchronous=FULL",
-                "PRAGMA secure_delete=ON",
-                "PRAGMA foreign_keys=ON",
-                "PRAGMA busy_timeout=10000",
-            ):
-                await db.execute(pragma)
             try:
+                db.row_factory = aiosqlite.Row
+                for pragma in (
+                    "PRAGMA journal_mode=WAL",
+                    "PRAGMA synchronous=FULL",
+                    "PRAGMA secure_delete=ON",
+                    "PRAGMA foreign_keys=ON",
+                    "PRAGMA busy_timeout=10000",
+                ):
+                    await db.execute(pragma)
                 applied = await apply_migrations(db, conversion_steps(self._secrets))
             except BaseException:
+                # Its thread is not a daemon: left open, it would keep the process alive
+                # after the failure (a damaged database hung the bot at start-up).
                 await db.close()
                 raise
             if applied:
@@ -123,9 +125,13 @@ class RepositoryBase:
                 # Reads go to a second connection (its own thread): under WAL they see the
                 # last commit and neither wait for the writer's lock nor hold it up.
                 reader = await aiosqlite.connect(self.path, isolation_level=None)
-                reader.row_factory = aiosqlite.Row
-                for pragma in ("PRAGMA query_only=ON", "PRAGMA busy_timeout=10000"):
-                    await reader.execute(pragma)
+                try:
+                    reader.row_factory = aiosqlite.Row
+                    for pragma in ("PRAGMA query_only=ON", "PRAGMA busy_timeout=10000"):
+                        await reader.execute(pragma)
+                except BaseException:
+                    await reader.close()
+                    raise
                 self._reader = reader
 
     async def close(self) -> None:
@@ -409,32 +415,64 @@ class RepositoryBase:
         return rows[0] if rows else None
 
     async def get_submission(self, submission_id: int) -> Submission | None:
-        if not 0 < submission_id <= MAX_SQLITE_INT:
-            return None
-        row = await self._fetchone("SELECT * FROM submissions WHERE id = ?", (submission_id,))
-        if row is None:
-            return None
-        attachments = await self._fetchall(
-            "SELECT * FROM attachments WHERE submission_id = ? ORDER BY position", (submission_id,)
-        )
-        return submission_record(row, [attachment_record(a) for a in attachments])
+        return await read_submission(self._fetchall, submission_id)
 
     async def history(self, submission_id: int) -> list[HistoryEntry]:
-        rows = await self._fetchall(
-            "SELECT at, actor, from_status, to_status, note FROM history"
-            " WHERE submission_id = ? ORDER BY id",
-            (submission_id,),
+        return await read_history(self._fetchall, submission_id)
+
+
+# A way to run one query: the repository's reader, or a connection inside a transaction.
+Fetch = Callable[[str, Iterable[Any]], Awaitable[Iterable[aiosqlite.Row]]]
+
+
+def on(db: aiosqlite.Connection) -> Fetch:
+    """Queries on ``db`` (inside a transaction, to read what it sees)."""
+
+    async def fetch(sql: str, params: Iterable[Any] = ()) -> Iterable[aiosqlite.Row]:
+        return await db.execute_fetchall(sql, tuple(params))
+
+    return fetch
+
+
+async def read_submission(fetch: Fetch, submission_id: int) -> Submission | None:
+    if not 0 < submission_id <= MAX_SQLITE_INT:
+        return None
+    rows = list(await fetch("SELECT * FROM submissions WHERE id = ?", (submission_id,)))
+    if not rows:
+        return None
+    attachments = await fetch(
+        "SELECT * FROM attachments WHERE submission_id = ? ORDER BY position", (submission_id,)
+    )
+    return submission_record(rows[0], [attachment_record(a) for a in attachments])
+
+
+async def read_history(fetch: Fetch, submission_id: int) -> list[HistoryEntry]:
+    rows = await fetch(
+        "SELECT at, actor, from_status, to_status, note FROM history"
+        " WHERE submission_id = ? ORDER BY id",
+        (submission_id,),
+    )
+    return [
+        HistoryEntry(
+            at=parse_dt(r["at"]),
+            actor=r["actor"],
+            from_status=Status(r["from_status"]) if r["from_status"] else None,
+            to_status=Status(r["to_status"]),
+            note=r["note"],
         )
-        return [
-            HistoryEntry(
-                at=parse_dt(r["at"]),
-                actor=r["actor"],
-                from_status=Status(r["from_status"]) if r["from_status"] else None,
-                to_status=Status(r["to_status"]),
-                note=r["note"],
-            )
-            for r in rows
-        ]
+        for r in rows
+    ]
+
+
+async def read_events(fetch: Fetch, submission_id: int) -> list[Event]:
+    rows = await fetch(
+        "SELECT at, actor, kind, body FROM events WHERE submission_id = ? ORDER BY id",
+        (submission_id,),
+    )
+    return [
+        Event(at=parse_dt(r["at"]), actor=r["actor"], kind=r["kind"], body=r["body"])
+        for r in rows
+    ]
 
 
 def _backup(source: Path, target: Path) -> list[str]:

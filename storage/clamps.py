@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.outcomes import BACKOFF_BASE, MAX_BACKOFF
+from bot.transport.outcomes import BACKOFF_BASE, MAX_BACKOFF
 from storage.base import RepositoryBase
 from storage.rows import iso, parse_dt
 
@@ -57,7 +57,8 @@ class Clamp:
 
 
 def retry_span(attempts: int) -> timedelta:
-    """The longest wait before the retry that follows ``attempts`` sends (bot.outcomes)."""
+    """The longest wait before the retry that follows ``attempts`` sends
+    (bot.transport.outcomes)."""
     full: timedelta = BACKOFF_BASE * 2 ** min(max(attempts - 1, 0), 20)
     return min(full, MAX_BACKOFF)
 

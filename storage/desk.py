@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from bot.records import DONE_STATUSES
-from bot.workflow import Kind, Status
+from bot.core.records import DONE_STATUSES
+from bot.core.workflow import Kind, Status
 from storage.base import MAX_SQLITE_INT, RepositoryBase
 from storage.office import text_clauses
 from storage.rows import iso, parse_dt

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.records import Outgoing
+from bot.core.records import Outgoing
 from storage.base import RepositoryBase
 from storage.outbox import enqueue
 from storage.rows import iso

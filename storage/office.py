@@ -13,14 +13,15 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.records import Event, Outgoing, Rated, Rating, Submission, SubmissionSummary
-from bot.workflow import Status
-from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase
+from bot.core.records import Event, Outgoing, Rated, Rating, Submission, SubmissionSummary
+from bot.core.workflow import Status
+from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase, read_events
+from storage.copies import Renderer, refresh_in
 from storage.effects import Replayed, claim_update
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, add_label
 from storage.outbox import enqueue
-from storage.rows import iso, parse_dt, summary_record
-from storage.transitions import transition
+from storage.rows import iso, summary_record
+from storage.transitions import complete_publishing, revert_publishing, transition
 
 _SUMMARY_COLUMNS = "id, kind, topic_id, status, created_at, deadline"
 
@@ -52,19 +53,6 @@ def text_clauses(terms: Sequence[str]) -> tuple[list[str], list[object]]:
 class OfficeQueries(RepositoryBase):
     """Queries of the campaign office (mixed into :class:`storage.repository.Repository`)."""
 
-    async def _transition(
-        self,
-        db: aiosqlite.Connection,
-        submission_id: int,
-        target: Status,
-        *,
-        actor: str,
-        note: str | None,
-        now: datetime,
-    ) -> None:
-        """Inside an open transaction: check and apply a status change, with history."""
-        await transition(db, submission_id, target, actor=actor, note=note, now=now)
-
     async def _reload(self, submission_id: int) -> Submission:
         result = await self.get_submission(submission_id)
         assert result is not None
@@ -79,6 +67,7 @@ class OfficeQueries(RepositoryBase):
         note: str | None = None,
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> Submission:
         """Move an item along the state machine, record it in the history and queue the
         notifications, all in one transaction. Raises IllegalTransition or NotFound."""
@@ -86,8 +75,9 @@ class OfficeQueries(RepositoryBase):
         with suppress(Replayed):
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
-                await self._transition(db, submission_id, target, actor=actor, note=note, now=now)
+                await transition(db, submission_id, target, actor=actor, note=note, now=now)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
+                await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
 
     async def mark_duplicate(
@@ -99,6 +89,7 @@ class OfficeQueries(RepositoryBase):
         follower: tuple[str, str] | None,
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> Submission:
         """Close an item as a duplicate of another; its sender (encrypted chat, language)
         follows the original from now on."""
@@ -106,7 +97,7 @@ class OfficeQueries(RepositoryBase):
         with suppress(Replayed):
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
-                await self._transition(
+                await transition(
                     db,
                     submission_id,
                     Status.DUPLICATE,
@@ -126,6 +117,7 @@ class OfficeQueries(RepositoryBase):
                     )
                 await self._event(db, original_id, actor, "duplicate", f"#{submission_id}", now)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
+                await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
 
     async def followers(self, submission_id: int) -> list[tuple[str, str]]:
@@ -145,6 +137,7 @@ class OfficeQueries(RepositoryBase):
         deadline: datetime,
         actor: str,
         update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> Submission:
         now = self.clock()
         with suppress(Replayed):
@@ -159,6 +152,7 @@ class OfficeQueries(RepositoryBase):
                 await self._event(
                     db, submission_id, actor, "assign", f"{owner}|{iso(deadline)}", now
                 )
+                await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
 
     async def respond(
@@ -169,6 +163,7 @@ class OfficeQueries(RepositoryBase):
         actor: str,
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> Submission:
         """Record the official response (status answered) and queue it to the senders. It
         starts a new rating round (its rating buttons carry ``rating_round + 1``)."""
@@ -176,7 +171,7 @@ class OfficeQueries(RepositoryBase):
         with suppress(Replayed):
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
-                await self._transition(
+                await transition(
                     db, submission_id, Status.ANSWERED, actor=actor, note=None, now=now
                 )
                 await db.execute(
@@ -185,6 +180,7 @@ class OfficeQueries(RepositoryBase):
                     (response, iso(now), submission_id),
                 )
                 await enqueue(db, notices, submission_id=submission_id, now=now)
+                await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
 
     async def publish(
@@ -194,6 +190,7 @@ class OfficeQueries(RepositoryBase):
         actor: str,
         notices: Sequence[Outgoing],
         update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> Submission:
         """Start publishing: the item goes to ``publishing`` and the channel post (with the
         notices held for it) is queued, in one transaction. The outbox completes it when
@@ -203,11 +200,49 @@ class OfficeQueries(RepositoryBase):
         with suppress(Replayed):
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
-                await self._transition(
+                await transition(
                     db, submission_id, Status.PUBLISHING, actor=actor, note=None, now=now
                 )
                 await enqueue(db, notices, submission_id=submission_id, now=now)
+                await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
+
+    async def complete_publishing(
+        self, submission_id: int, *, refresh: Renderer | None = None
+    ) -> bool:
+        """The channel post went out: a publishing item is published now, its card copies
+        refreshed, in one transaction. False (nothing changed) if it was not publishing."""
+        now = self.clock()
+        async with self.transaction() as db:
+            done = await complete_publishing(db, submission_id, now)
+            if done:
+                await refresh_in(db, submission_id, refresh, now)
+        return done
+
+    async def revert_publishing(
+        self, submission_id: int, reason: str, *, refresh: Renderer | None = None
+    ) -> Status | None:
+        """The channel post failed for good: a publishing item goes back to the status
+        before (``reason`` in its history), its card copies refreshed, in one transaction.
+        Returns that status (None, nothing changed, if it was not publishing)."""
+        now = self.clock()
+        async with self.transaction() as db:
+            before = await revert_publishing(db, submission_id, reason, now)
+            if before is not None:
+                await refresh_in(db, submission_id, refresh, now)
+        return before
+
+    async def unsettled_publications(self) -> list[tuple[int, str, str | None]]:
+        """Items still publishing whose channel post's outcome is recorded (the bot stopped,
+        or the disk filled, between the outcome and its settling): (item, the post's
+        outbox status, its last error)."""
+        rows = await self._fetchall(
+            "SELECT s.id, o.status, o.last_error FROM submissions s JOIN outbox o"
+            " ON o.id = (SELECT MAX(id) FROM outbox WHERE submission_id = s.id"
+            " AND purpose = 'channel_post')"
+            " WHERE s.status = 'publishing' AND o.status IN ('sent', 'failed') ORDER BY s.id"
+        )
+        return [(r["id"], r["status"], r["last_error"]) for r in rows]
 
     async def rate(
         self,
@@ -217,12 +252,14 @@ class OfficeQueries(RepositoryBase):
         round_: int,
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> Rated:
         """The sender's satisfaction with the answer of round ``round_``: stored once per
         round (every round's is kept; ``submissions.rating`` is the latest), with an event
-        and ``notices`` (the office's). A second rating of the same round, or one of an
-        earlier round (buttons of an older answer), changes nothing and writes nothing.
-        Raises NotFound if the item has no answer."""
+        and ``notices`` (the office's), and the item's card copies refreshed (``refresh``).
+        A second rating of the same round, or one of an earlier round (buttons of an older
+        answer), changes nothing and writes nothing. Raises NotFound if the item has no
+        answer of that round."""
         row = await self._fetchone(
             "SELECT s.rating_round, s.response IS NOT NULL AS answered, r.rating FROM"
             " submissions s LEFT JOIN ratings r ON r.submission_id = s.id AND r.round = ?"
@@ -257,10 +294,11 @@ class OfficeQueries(RepositoryBase):
                 )
                 await self._event(db, submission_id, "sender", "rating", rating, now)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
+                await refresh_in(db, submission_id, refresh, now)
         except Replayed:  # the rating of this very update is stored: acknowledge again
             return Rated(outcome="rated", rating=rating)
         except _NotRated:
-            return await self.rate(submission_id, rating, round_=round_)
+            return await self.rate(submission_id, rating, round_=round_, refresh=refresh)
         return Rated(outcome="rated", rating=rating)
 
     async def ratings(self, submission_id: int) -> list[tuple[int, Rating]]:
@@ -280,6 +318,7 @@ class OfficeQueries(RepositoryBase):
         body: str,
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> bool:
         """Add an event and queue its notices; False if ``update_id`` already did (a
         replay: nothing added)."""
@@ -289,6 +328,7 @@ class OfficeQueries(RepositoryBase):
                 await claim_update(db, update_id, now)
                 await self._event(db, submission_id, actor, kind, body, now)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
+                await refresh_in(db, submission_id, refresh, now)
         except Replayed:
             return False
         return True
@@ -308,7 +348,13 @@ class OfficeQueries(RepositoryBase):
         )
 
     async def set_topic(
-        self, submission_id: int, topic_id: str, *, actor: str, update_id: int | None = None
+        self,
+        submission_id: int,
+        topic_id: str,
+        *,
+        actor: str,
+        update_id: int | None = None,
+        refresh: Renderer | None = None,
     ) -> Submission:
         """Correct an item's topic; the correction is kept as an event (old → new) and as a
         labelled example for the topic model, in the same transaction."""
@@ -334,19 +380,13 @@ class OfficeQueries(RepositoryBase):
                     " VALUES (?, ?, ?, 'topic', ?)",
                     (submission_id, now, actor, f"{row['topic_id']}→{topic_id}"),
                 )
+                await refresh_in(db, submission_id, refresh, self.clock())
         result = await self.get_submission(submission_id)
         assert result is not None
         return result
 
     async def events(self, submission_id: int) -> list[Event]:
-        rows = await self._fetchall(
-            "SELECT at, actor, kind, body FROM events WHERE submission_id = ? ORDER BY id",
-            (submission_id,),
-        )
-        return [
-            Event(at=parse_dt(r["at"]), actor=r["actor"], kind=r["kind"], body=r["body"])
-            for r in rows
-        ]
+        return await read_events(self._fetchall, submission_id)
 
     async def next_for_review(self, *, after: int = 0) -> Submission | None:
         """The oldest item awaiting review with a number above ``after`` (wrapping round)."""

@@ -3,7 +3,7 @@
 A message is queued by :func:`enqueue` inside the transaction of the change that caused
 it, so a crash can never leave a change without its notification (nor the reverse). Each
 send is recorded before it is made (:meth:`OutboxQueries.start_attempt`) and its outcome
-after (:meth:`OutboxQueries.record_outcome`), following :mod:`bot.outcomes`; a row still
+after (:meth:`OutboxQueries.record_outcome`), following :mod:`bot.transport.outcomes`; a row still
 marked as being sent at start-up is an outcome nobody knows
 (:meth:`OutboxQueries.interrupted_sends`).
 """
@@ -17,16 +17,16 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.outcomes import Decision, Delivered, FailedForGood, RetryLater
-from bot.records import OutboxEntry, Outgoing
+from bot.core.records import CardSpec, CopyPlacement, OutboxEntry, Outgoing
 from bot.text import TELEGRAM_MESSAGE_LIMIT, utf16_length
+from bot.transport.outcomes import Decision, Delivered, FailedForGood, RetryLater
 from storage.clamps import ClampQueries
+from storage.copies import add_copy
 from storage.rows import iso, parse_dt
-from storage.transitions import complete_publishing, revert_publishing
 
 _INSERT = (
     "INSERT INTO outbox (created_at, submission_id, chat_enc, body, next_attempt_at, purpose,"
-    " recipient, after_id, merge_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " recipient, after_id, merge_key, copy_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -45,7 +45,10 @@ async def enqueue(
     def row(n: Outgoing, after_id: int | None, due: str, merge: str | None) -> tuple[object, ...]:
         body = json.dumps(_body(n), ensure_ascii=False)
         recipient = None if n.recipient is None else n.recipient.value
-        return (stamp, submission_id, n.chat_enc, body, due, n.purpose, recipient, after_id, merge)
+        return (
+            *(stamp, submission_id, n.chat_enc, body, due, n.purpose),
+            *(recipient, after_id, merge, n.copy_id),
+        )
 
     if all(n.after is None and n.merge is None for n in notices):
         await db.executemany(_INSERT, [row(n, None, stamp, None) for n in notices])
@@ -114,12 +117,15 @@ def _body(notice: Outgoing) -> dict[str, object]:
     body: dict[str, object] = {"text": notice.text, "buttons": notice.buttons}
     if notice.photo is not None:
         body["photo"] = base64.b64encode(notice.photo).decode("ascii")
+    if notice.card is not None:
+        body["card"] = [notice.card.kind, notice.card.language]
     return body
 
 
 def _entry(row: aiosqlite.Row) -> OutboxEntry:
     body = json.loads(row["body"])
     photo = body.get("photo")
+    card = body.get("card")
     return OutboxEntry(
         id=row["id"],
         submission_id=row["submission_id"],
@@ -135,6 +141,8 @@ def _entry(row: aiosqlite.Row) -> OutboxEntry:
         photo=base64.b64decode(photo) if photo else None,
         recipient=row["recipient"],
         after_id=row["after_id"],
+        card=CardSpec(kind=card[0], language=card[1]) if card else None,
+        copy_id=row["copy_id"],
     )
 
 
@@ -185,28 +193,43 @@ class OutboxQueries(ClampQueries):
     async def record_outcome(
         self, entry: OutboxEntry, decision: Decision, *, if_failed: Sequence[Outgoing] = ()
     ) -> bool:
-        """Apply a decision of :func:`bot.outcomes.decide` to the message (and end its
+        """Apply a decision of :func:`bot.transport.outcomes.decide` to the message (and end its
         attempt). ``if_failed`` (the office's warning) is queued in the same transaction
         when, and only when, this marks the message failed; returns whether it did."""
         if isinstance(decision, Delivered):
-            await self.mark_sent(entry, decision.message_id, decision.message_key)
+            await self.mark_sent(
+                entry, decision.message_id, decision.message_key, copy=decision.copy
+            )
             return False
         if isinstance(decision, RetryLater):
             await self.mark_retry(
                 entry.id, decision.error, decision.at, uncertain=decision.uncertain
             )
             return False
+        if entry.copy_id is not None:
+            # An edit Telegram refuses for good (the message was deleted, or can no longer
+            # be edited): the copy is forgotten, nobody is warned (it is no notice).
+            await self.forget_copy(entry, decision.error)
+            return False
         return await self.mark_failed(entry.id, decision, notices=if_failed)
 
     async def mark_sent(
-        self, entry: OutboxEntry, message_id: int | None, message_key: str | None = None
+        self,
+        entry: OutboxEntry,
+        message_id: int | None,
+        message_key: str | None = None,
+        *,
+        copy: CopyPlacement | None = None,
     ) -> None:
         """Record the delivery: the message's plain id (groups, channels) or keyed hash
         (private chats; see :func:`bot.anonymity.message_reference`). A channel post's
-        message id is also kept on its item, which is published now (the messages held
-        for the post are due from now on)."""
+        message id is also kept on its item (its publication is settled by the caller:
+        :func:`bot.core.handling.post_delivered`); a card is recorded as a copy of its
+        item's card (``copy``: where it is, :func:`bot.anonymity.copy_placement`)."""
         now = self.clock()
         async with self.transaction() as db:
+            if copy is not None and entry.card is not None and entry.submission_id is not None:
+                await add_copy(db, entry.submission_id, entry.card, copy)
             await db.execute(
                 "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, message_key = ?,"
                 " attempts = attempts + 1, attempt_started_at = NULL WHERE id = ?",
@@ -217,7 +240,6 @@ class OutboxQueries(ClampQueries):
                     "UPDATE submissions SET channel_message_id = ? WHERE id = ?",
                     (message_id, entry.submission_id),
                 )
-                await complete_publishing(db, entry.submission_id, now)
 
     async def sent_with_purpose(
         self, purpose: str, *, message_id: int | None = None, message_key: str | None = None
@@ -254,26 +276,34 @@ class OutboxQueries(ClampQueries):
         """Mark a pending message failed for good and queue ``notices`` with it (about no
         item: a failure of those is never reported in turn); False, and nothing queued, if
         it was no longer pending, so the office is told once. The messages held for it are
-        deleted unsent; a failed channel post takes its item back out of publishing."""
+        deleted unsent (a failed channel post's item is taken back out of publishing by
+        the caller: :func:`bot.core.handling.post_failed`)."""
         now = self.clock()
         async with self.transaction() as db:
             cur = await db.execute(
                 "UPDATE outbox SET status = 'failed', attempts = attempts + 1,"
                 " uncertain = uncertain + ?, last_error = ?, attempt_started_at = NULL"
-                " WHERE id = ? AND status = 'pending' RETURNING submission_id, purpose",
+                " WHERE id = ? AND status = 'pending'",
                 (int(failure.uncertain), failure.error[:500], entry_id),
             )
-            failed = await cur.fetchone()
-            await cur.close()
-            if failed is None:
+            if cur.rowcount != 1:
                 return False
             await db.execute(
                 "DELETE FROM outbox WHERE after_id = ? AND status = 'pending'", (entry_id,)
             )
-            if failed["purpose"] == "channel_post" and failed["submission_id"] is not None:
-                await revert_publishing(db, failed["submission_id"], failure, now)
             await enqueue(db, notices, submission_id=None, now=now)
         return True
+
+    async def forget_copy(self, entry: OutboxEntry, error: str) -> None:
+        """An edit of a copy that Telegram refuses for good: the outbox row is done (with
+        the reason) and the copy forgotten."""
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+                " last_error = ?, attempt_started_at = NULL WHERE id = ?",
+                (iso(self.clock()), f"copy forgotten: {error}"[:500], entry.id),
+            )
+            await db.execute("DELETE FROM card_copies WHERE id = ?", (entry.copy_id,))
 
     async def failed_messages(self, *, limit: int = 20) -> list[OutboxEntry]:
         rows = await self._fetchall(

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, time, timedelta
 
 import aiosqlite
 
-from bot.records import Outgoing, Rating, overdue_days
-from bot.reports import LISTED, DigestData, LedgerRow, OverdueItem, Stats
-from bot.workflow import Kind, Status
+from bot.core.records import Outgoing, Rating, overdue_days
+from bot.core.reports import LISTED, DigestData, LedgerRow, OverdueItem, Stats
+from bot.core.workflow import Kind, Status
 from storage.base import RepositoryBase
 from storage.outbox import enqueue
 from storage.rows import iso, parse_dt

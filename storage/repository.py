@@ -15,13 +15,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.anonymity import Secrets
-from bot.records import NewSubmission, Outgoing, Submission
-from bot.workflow import Status
+from bot.core.records import NewSubmission, Outgoing, Submission
+from bot.core.workflow import Status
 from storage.base import Clock, NotFound, RepositoryBase
 from storage.clamps import ClampQueries
+from storage.copies import CopyQueries
 from storage.desk import DeskQueries
 from storage.effects import EffectQueries
 from storage.inbox import InboxQueries
+from storage.keycheck import KeyCheckQueries
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_label
 from storage.office import OfficeQueries
 from storage.outbox import OutboxQueries, enqueue
@@ -39,6 +41,7 @@ class Repository(
     OfficeQueries,
     ReportQueries,
     OutboxQueries,
+    CopyQueries,
     InboxQueries,
     EffectQueries,
     LabelQueries,
@@ -46,6 +49,7 @@ class Repository(
     WebQueries,
     ClampQueries,
     SpaceQueries,
+    KeyCheckQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.
@@ -190,7 +194,7 @@ class Repository(
         self, name: str, row_id: str, key_enc: str, state_json: str | None
     ) -> None:
         """Store a conversation's state under its row id (random for each conversation:
-        see :mod:`storage.persistence`), or delete it (``state_json`` None)."""
+        see :mod:`bot.transport.persistence`), or delete it (``state_json`` None)."""
         if state_json is None:
             await self._write("DELETE FROM conversations WHERE name = ? AND id = ?", (name, row_id))
             self.note_sensitive_deletion()

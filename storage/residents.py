@@ -26,8 +26,8 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.records import Draft, SubmissionSummary
-from bot.workflow import FINAL_STATUSES
+from bot.core.records import Draft, SubmissionSummary
+from bot.core.workflow import FINAL_STATUSES
 from storage.base import MAX_SQLITE_INT
 from storage.clamps import ClampQueries
 from storage.rows import DRAFT_SEPARATOR, iso, new_row_id, seal_draft, summary_record
@@ -84,6 +84,11 @@ class ResidentQueries(ClampQueries):
 
     # ------------------------------------------------------------------ languages
     async def get_language(self, user_id: int) -> str | None:
+        return self.stored_language(user_id)
+
+    def stored_language(self, user_id: int) -> str | None:
+        """The language the user chose with /lang, if any (from the map read at connect,
+        which every choice updates with its write: the table stays the truth)."""
         if self._languages is None:
             raise RuntimeError("repository not connected (or opened without the keys)")
         if not self._languages:  # nobody chose one yet: no pseudonym to compute

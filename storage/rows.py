@@ -1,4 +1,4 @@
-"""Rows to records (SQLite rows into :mod:`bot.records` models), stored time stamps, and the
+"""Rows to records (SQLite rows into :mod:`bot.core.records` models), stored time stamps, and the
 stored forms of residents' data (random row ids, a draft's sealed text)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.records import Attachment, Sender, Submission, SubmissionSummary, TopicEvidence
-from bot.workflow import Kind, Status
+from bot.core.records import Attachment, Sender, Submission, SubmissionSummary, TopicEvidence
+from bot.core.workflow import Kind, Status
 
 
 def utc_now() -> datetime:

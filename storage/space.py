@@ -1,5 +1,5 @@
 """Room to write (issue 15.8): whether the database can grow again, and a write that shows
-it can commit. Used while the disk is full (:mod:`handlers.diskspace`) to tell when there is
+it can commit. Used while the disk is full (:mod:`bot.transport.diskspace`) to tell when there is
 room again.
 
 Two limits count: SQLite's own page budget (``PRAGMA max_page_count``, per connection, less

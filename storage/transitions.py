@@ -1,5 +1,5 @@
 """Status changes inside an open transaction: the one place that applies the state machine
-(:mod:`bot.workflow`) to a stored item and writes its history row.
+(:mod:`bot.core.workflow`) to a stored item and writes its history row.
 
 The office's actions (:mod:`storage.office`) and the outbox's completion of a publication
 (:mod:`storage.outbox`) both go through :func:`transition`; the outbox's two moves are the
@@ -13,8 +13,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.outcomes import FailedForGood
-from bot.workflow import Status, check_transition
+from bot.core.workflow import Status, check_transition
 from storage.base import NotFound
 from storage.rows import iso
 
@@ -59,7 +58,7 @@ async def transition(
 
 async def complete_publishing(db: aiosqlite.Connection, submission_id: int, now: datetime) -> bool:
     """The channel post was delivered: a publishing item is published now. False (and
-    nothing changed) for an item in another status (a post queued before 0013)."""
+    nothing changed) for an item in another status (a post queued before 0015)."""
     if await current_status(db, submission_id) is not Status.PUBLISHING:
         return False
     await transition(
@@ -72,7 +71,7 @@ async def complete_publishing(db: aiosqlite.Connection, submission_id: int, now:
 
 
 async def revert_publishing(
-    db: aiosqlite.Connection, submission_id: int, failure: FailedForGood, now: datetime
+    db: aiosqlite.Connection, submission_id: int, reason: str, now: datetime
 ) -> Status | None:
     """The channel post failed for good (or its outcome stayed unknown): a publishing item
     goes back to the status it had before, the reason in the history. Returns that status
@@ -87,6 +86,6 @@ async def revert_publishing(
         row = await cur.fetchone()
     before = Status(row["from_status"]) if row and row["from_status"] else Status.ANSWERED
     await transition(
-        db, submission_id, before, actor=SYSTEM, note=failure.error[:500], now=now, system=True
+        db, submission_id, before, actor=SYSTEM, note=reason[:500], now=now, system=True
     )
     return before

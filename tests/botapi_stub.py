@@ -10,6 +10,15 @@ inline keyboards, edits that change nothing, edits of messages that do not exist
 (errors, 429 flood control, slow or dropped answers, blocked users) can be injected, and
 Telegram's flood limits can be enforced (:meth:`FakeBotApi.enforce_flood_limits`).
 
+Groups are seen as a bot in privacy mode sees them (Telegram's default): a group message
+reaches the bot only if it is a command (``/cmd``, or ``/cmd@this_bot``; not one addressed
+to another bot), a reply to one of the bot's messages, or mentions the bot's username;
+anything else is kept in :attr:`FakeBotApi.withheld` and never delivered. A test of a bot
+that is an administrator of its groups (which sees everything) turns
+:attr:`FakeBotApi.privacy_mode` off. Channel posts (:meth:`FakeBotApi.post_in_channel`) reach
+the bot as ``channel_post`` updates (it must be an administrator of the channel). A token
+other than the stand-in's is answered 401 Unauthorized, ``getMe`` included.
+
 How python-telegram-bot v22 sends requests (``telegram/request/_requestdata.py``): a POST whose
 form fields are strings. String parameters are sent as they are; every other value (numbers,
 booleans, lists, objects such as ``reply_markup``) is JSON-encoded. A text "123" and a chat id
@@ -534,6 +543,7 @@ class FakeBotApi:
         token: str = "123456:TEST-TOKEN",
         bot_id: int = 123456,
         username: str = "jindianzi_test_bot",
+        port: int = 0,
     ) -> None:
         self.token = token
         self.bot_user: JsonDict = {
@@ -545,7 +555,7 @@ class FakeBotApi:
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
         }
-        self.port = 0
+        self.port = port  # 0: any free port, chosen at start()
         self.calls: list[ApiCall] = []  # every request, in the order they were answered
         self.sent: list[SentMessage] = []
         self.errors: list[ApiCall] = []
@@ -581,6 +591,8 @@ class FakeBotApi:
         self.flood: FloodControl | None = None
         self.webhook: JsonDict | None = None  # the parameters of the last setWebhook
         self.webhook_calls: list[JsonDict] = []
+        self.privacy_mode = True  # see the module's docstring
+        self.withheld: list[JsonDict] = []  # group messages a bot in privacy mode never sees
 
     # ---------------------------------------------------------------------------- lifecycle
     @property
@@ -597,7 +609,7 @@ class FakeBotApi:
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
         self._closing = False
@@ -672,12 +684,46 @@ class FakeBotApi:
 
     def send_group_text(
         self, user: FakeUser, chat_id: int, text: str, *, reply_to: SentMessage | None = None
-    ) -> int:
-        """A text from ``user`` in the group ``chat_id`` (a supergroup), maybe a reply."""
+    ) -> int | None:
+        """A text from ``user`` in the group ``chat_id`` (a supergroup), maybe a reply; its
+        update id, or None when a bot in privacy mode would not see it (:attr:`withheld`)."""
         content = self._text_content(text)
         if reply_to is not None:
             content["reply_to_message"] = self._reply_target(chat_id, reply_to.message_id)
+        if self.privacy_mode and not self._addressed(text, content):
+            self._users[user.id] = user
+            message_id = self.next_message_id(chat_id)
+            self.withheld.append({"chat_id": chat_id, "message_id": message_id, "text": text})
+            return None
         return self._push_message(user, chat_id, content, source=text)
+
+    def _addressed(self, text: str, content: JsonDict) -> bool:
+        """Whether a bot in privacy mode receives this group message."""
+        username = str(self.bot_user["username"]).lower()
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            _, at, addressee = command.partition("@")
+            return not at or addressee.lower() == username
+        replied = content.get("reply_to_message")
+        if isinstance(replied, dict) and replied.get("from", {}).get("id") == self.bot_user["id"]:
+            return True
+        return f"@{username}" in text.lower()
+
+    def post_in_channel(self, chat_id: int, text: str) -> int:
+        """A post in the channel ``chat_id`` (made a channel here) by one of its
+        administrators: a ``channel_post`` update, as the bot gets it when it is an
+        administrator of the channel."""
+        self.channels.add(chat_id)
+        chat = self._chat_json(chat_id)
+        post: JsonDict = {
+            "message_id": self.next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": chat,
+            "sender_chat": chat,
+            **self._text_content(text),
+        }
+        self._chat(chat_id).messages[post["message_id"]] = _Stored(post, text, None)
+        return self.push({"channel_post": post})
 
     def send_reply(self, user: FakeUser, to: SentMessage, text: str) -> int:
         """``user`` replies with ``text`` to the bot's message ``to``, in that message's chat."""
@@ -898,12 +944,22 @@ class FakeBotApi:
             await self._wait_activity(remaining)
 
     async def wait_for_text(
-        self, chat_id: int, contains: str, *, after: int = 0, timeout: float = 5.0
+        self,
+        chat_id: int,
+        contains: str,
+        *,
+        after: int = 0,
+        timeout: float = 5.0,
+        new: bool = False,
     ) -> SentMessage:
         """Like :meth:`wait_for`, for a message whose :attr:`SentMessage.plain` contains
-        ``contains``."""
+        ``contains`` (``new``: a message sent, not an edit of one, such as the refresh of
+        a card that mentions the same item)."""
         return await self.wait_for(
-            chat_id, after=after, predicate=lambda m: contains in m.plain, timeout=timeout
+            chat_id,
+            after=after,
+            predicate=lambda m: contains in m.plain and not (new and m.method.startswith("edit")),
+            timeout=timeout,
         )
 
     async def wait_until(self, condition: Callable[[], bool], *, timeout: float = 5.0) -> None:

@@ -6,11 +6,12 @@ CLI uses, pointed at :class:`tests.botapi_stub.FakeBotApi` on 127.0.0.1.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -89,6 +90,17 @@ def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Commands call configure_logging, which replaces the root logger's handlers: put
+    them back after the test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

@@ -38,9 +38,12 @@ async def start_bot(
     env: dict[str, str],
     *args: str,
     stderr: int = asyncio.subprocess.PIPE,
+    config: Path = EXAMPLE_CONFIG,
+    cwd: Path = ROOT,
     prefix: Sequence[str] = (),
 ) -> asyncio.subprocess.Process:
-    """``jindianzi run --config config.example.toml [args]`` with ``env``; ``prefix`` is a
+    """``jindianzi run --config config.example.toml [args]`` with ``env`` (another
+    ``config`` file, or another working directory ``cwd``, if given); ``prefix`` is a
     command that runs it (e.g. in a mount namespace of its own) by exec, in the same
     process."""
     return await asyncio.create_subprocess_exec(
@@ -50,9 +53,9 @@ async def start_bot(
         "bot.cli",
         "run",
         "--config",
-        str(EXAMPLE_CONFIG),
+        str(config),
         *args,
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stderr=stderr,
     )
@@ -82,6 +85,7 @@ class BotProcess:
         self.prefix = prefix  # start_bot's
         self.database = tmp_path / "bot.sqlite3"
         self.logs: list[str] = []
+        self.lines: list[str] = []  # the log of the run under way, line by line as it comes
         self.process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
 
@@ -100,10 +104,18 @@ class BotProcess:
 
     async def _read(self, process: asyncio.subprocess.Process) -> None:
         assert process.stderr is not None
-        chunks = []
+        self.lines = chunks = []
         while line := await process.stderr.readline():
             chunks.append(line.decode(errors="replace"))
         self.logs.append("".join(chunks))
+
+    async def logged(self, text: str, *, timeout: float = 30.0) -> None:
+        """Wait until the run under way has logged a line containing ``text``."""
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not logged: {text!r}")
+            await asyncio.sleep(0.05)
 
     def kill(self) -> None:
         """Whatever happened in the test, leave no bot process behind."""

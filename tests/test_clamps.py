@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.anonymity import Secrets
-from bot.outcomes import MAX_BACKOFF
-from bot.records import Draft, NewSubmission, Outgoing, Recipient, Sender
-from bot.workflow import Kind
+from bot.core.records import Draft, NewSubmission, Outgoing, Recipient, Sender
+from bot.core.workflow import Kind
+from bot.transport.outcomes import MAX_BACKOFF
 from storage.clamps import TOLERANCE, retry_span, web_clamps
 from storage.repository import Repository
 from storage.rows import iso

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import gc
-import logging
 import socket
 import sqlite3
 import weakref
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,14 +24,8 @@ fallback = true
 """
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """Commands call configure_logging, which replaces the root logger's handlers."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+# Commands call configure_logging: the root logger's handlers are put back after each test.
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 @pytest.fixture

@@ -20,10 +20,9 @@ import pytest
 from telegram.ext import JobQueue
 
 from bot import clockjumps
-from bot.app import services_of
 from bot.clockjumps import ClockJumpGuard
 from bot.config import Settings
-from bot.records import Outgoing
+from bot.core.records import Outgoing
 from tests.botapi_stub import FakeBotApi
 from tests.conftest import BotRunner
 
@@ -66,7 +65,7 @@ async def test_the_outbox_job_keeps_running_after_the_clock_comes_back(
 ) -> None:
     runner = BotRunner(make_settings(stub, roles={"office_chat_id": OFFICE}))
     app = await runner.start()
-    svc = services_of(app)
+    svc = app.bot_data.services
 
     async def delivered_by_the_repeating_job(text: str) -> None:
         """Queued without asking for a delivery: only the outbox's repeating job sends it

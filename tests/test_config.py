@@ -44,7 +44,9 @@ def test_minimal_file_gets_the_documented_defaults(tmp_path: Path) -> None:
     assert settings.campaign.language == "zh-Hans"
     assert settings.telegram.base_url == "https://api.telegram.org/bot"
     assert settings.telegram.token.get_secret_value() == ""
-    assert settings.storage.path == Path("jindianzi.sqlite3")
+    # Relative paths are taken from the configuration file's folder.
+    assert settings.storage.path == tmp_path / "jindianzi.sqlite3"
+    assert settings.anonymity.key_file == tmp_path / "jindianzi.keys"
     assert settings.roles.admin_ids == []
     assert settings.fallback_topic.id == "other"
     roads = settings.topic("roads")

@@ -1,6 +1,6 @@
-"""The outbox's delivery semantics (bot/outcomes.py, handlers/delivery.py), unit by unit:
-the decision for every outcome, the outcome of every kind of exception a send can raise,
-and, with a bot that raises each of them, that no exception can make the outbox send a
+"""The outbox's delivery semantics (bot/transport/outcomes.py, bot/transport/delivery.py),
+unit by unit: the decision for every outcome, the outcome of every kind of exception a send
+can raise, and, with a bot that raises each of them, that no exception can make the outbox send a
 message twice in a run, or again before its retry time, or again while its last outcome
 could not be recorded."""
 
@@ -31,9 +31,14 @@ from telegram.error import (
 
 from bot.anonymity import Secrets
 from bot.config import Settings
+from bot.core import copies
+from bot.core.records import OutboxEntry, Outgoing, Recipient
 from bot.i18n import t
-from bot.inbox import Inbox
-from bot.outcomes import (
+from bot.services import Services
+from bot.tagging import Tagger
+from bot.transport import delivery
+from bot.transport.inbox import Inbox
+from bot.transport.outcomes import (
     MAX_ATTEMPTS,
     MAX_BACKOFF,
     Delivered,
@@ -44,10 +49,6 @@ from bot.outcomes import (
     backoff,
     decide,
 )
-from bot.records import OutboxEntry, Outgoing, Recipient
-from bot.services import Services
-from bot.tagging import Tagger
-from handlers import delivery
 from storage.repository import Repository
 from tests.conftest import FrozenClock
 
@@ -331,7 +332,7 @@ GROUP, CHANNEL, ADMIN_ID = -100777, -100888, 31337
         (Recipient.GROUP, GROUP, "group_card", Recipient.GROUP),
         (Recipient.CHANNEL, CHANNEL, "channel_post", Recipient.CHANNEL),
         (Recipient.ADMIN, ADMIN_ID, None, Recipient.ADMIN),
-        # Queued before migration 0013: told from the chat the message was for.
+        # Queued before migration 0015: told from the chat the message was for.
         (None, RESIDENT, None, Recipient.SENDER),
         (None, GROUP, None, Recipient.GROUP),
         (None, CHANNEL, "channel_post", Recipient.CHANNEL),
@@ -382,3 +383,49 @@ def test_the_office_warning_names_whom_the_message_was_for(
     # Never about a message to the office itself.
     to_office = entry.model_copy(update={"chat_enc": secrets.encrypt_int(OFFICE)})
     assert delivery._office_warning(svc, to_office, failure) == []
+
+
+class EditingBot(FakeBot):
+    """Answers each edit of a card copy with the next of ``outcomes``."""
+
+    def __init__(self, *outcomes: BaseException | None) -> None:
+        super().__init__(*outcomes)
+        self.edits: list[tuple[int, int]] = []
+
+    async def edit_message_text(
+        self, text: str, *, chat_id: int, message_id: int, **kwargs: Any
+    ) -> Any:
+        self.edits.append((chat_id, message_id))
+        outcome = self.outcomes.pop(0) if self.outcomes else None
+        if outcome is not None:
+            raise outcome
+        return True
+
+
+async def test_card_copies_are_edited_and_forgotten_when_they_cannot_be(svc: Services) -> None:
+    """An edit of a card copy: "not modified" is done; one Telegram refuses for good (the
+    message is gone) forgets the copy, without a failure for /failed or the office."""
+    with sqlite3.connect(svc.settings.storage.path) as db:
+        db.execute(
+            "INSERT INTO submissions (kind, text, topic_id, suggested_topic_id, evidence,"
+            " anonymous, sender_user_id, sender_chat_id, sender_name, language, status,"
+            " created_at, updated_at) VALUES ('problem', '路灯坏了', 'other', 'other', '[]',"
+            " 0, 5, 5, '李', 'zh-Hans', 'new', ?, ?)",
+            (NOW.isoformat(), NOW.isoformat()),
+        )
+    await copies.record(svc.core, 1, copies.CopyKind.SHOW, "zh-Hans", RESIDENT, 77)
+    assert await copies.refresh(svc.core, 1) == 1
+    bot = EditingBot(BadRequest("Message is not modified: specified new message content"))
+    await run(svc, bot)
+    assert bot.edits == [(RESIDENT, 77)] and bot.sends == []
+    assert [r["status"] for r in rows(svc)] == ["sent"]
+    assert await svc.repository.card_copies(1)  # kept
+    assert await copies.refresh(svc.core, 1) == 1
+    bot = EditingBot(BadRequest("Message to edit not found"))
+    await run(svc, bot)
+    assert bot.edits == [(RESIDENT, 77)]
+    last = rows(svc)[-1]
+    assert last["status"] == "sent" and "copy forgotten" in last["last_error"]
+    assert await svc.repository.card_copies(1) == []
+    assert await svc.repository.failed_messages() == [] and len(rows(svc)) == 2
+    assert await copies.refresh(svc.core, 1) == 0  # nothing left to edit

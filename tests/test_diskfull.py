@@ -15,8 +15,8 @@ import pytest
 
 from bot.anonymity import Secrets
 from bot.diskfull import DiskFull, is_disk_full
-from handlers.diskspace import RESERVE
-from storage.persistence import SqliteConversationPersistence
+from bot.transport.diskspace import RESERVE
+from bot.transport.persistence import SqliteConversationPersistence
 from storage.repository import Repository
 from storage.space import ROOM_FILE, can_allocate
 from tests.full_storage import fill_database, make_room, sqlite_full_error

@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import drafting
 from bot.config import LimitsSettings
-from bot.drafting import Step
-from bot.records import Attachment, Draft
+from bot.core import drafting
+from bot.core.drafting import Step
+from bot.core.records import Attachment, Draft
+from bot.core.workflow import Kind
 from bot.tagging import TopicMatch
-from bot.workflow import Kind
 
 LIMITS = LimitsSettings(max_text_chars=100, max_parts=3, max_attachments=2, min_text_chars=4)
 PHOTO = Attachment(type="photo", file_id="P")

@@ -115,7 +115,9 @@ async def test_the_office_sees_configured_names_as_written(
     mark = stub.mark()
     stub.press_button(ADMIN, card, "受理")
     refreshed = await stub.wait_for(
-        ADMIN.id, after=mark, predicate=lambda m: m.method == "editMessageText"
+        ADMIN.id,
+        after=mark,
+        predicate=lambda m: m.method == "editMessageText" and m.message_id == card.message_id,
     )
     assert ZH_TOPIC in refreshed.plain
     prompt = await admin.tap(refreshed, "指定承办", expect=f"#{number}")
@@ -131,7 +133,9 @@ async def test_the_office_sees_configured_names_as_written(
     mark = stub.mark()
     stub.press_button(ADMIN, shown, "改类别")
     topics = await stub.wait_for(
-        ADMIN.id, after=mark, predicate=lambda m: m.method.startswith("edit")
+        ADMIN.id,
+        after=mark,
+        predicate=lambda m: m.method.startswith("edit") and "adm:tps" in str(m.reply_markup),
     )
     assert any(ZH_TOPIC in label for label, _ in topics.buttons)
     target = next(d for label, d in topics.buttons if "教育" in label)

@@ -24,12 +24,12 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
-from bot import cards
 from bot.anonymity import load_or_create_secrets
 from bot.config import Settings, load_settings
+from bot.core import cards
+from bot.core.records import Draft, NewSubmission, Sender
+from bot.core.workflow import Kind, Status
 from bot.i18n import t
-from bot.records import Draft, NewSubmission, Sender
-from bot.workflow import Kind, Status
 from storage.repository import Repository
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN

@@ -22,12 +22,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.app import services_of
 from bot.config import Settings
-from bot.http import BotApiRequest
+from bot.core.records import Outgoing
 from bot.i18n import t
-from bot.outcomes import MAX_ATTEMPTS
-from bot.records import Outgoing
+from bot.transport.http import BotApiRequest
+from bot.transport.outcomes import MAX_ATTEMPTS
 from bot.watchdog import STOP_WITHIN
 from tests.botapi_stub import FakeBotApi, FakeUser, Misbehaviour, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock
@@ -90,7 +89,7 @@ async def first_send_to(stub: FakeBotApi, chat_id: int, calls: int) -> None:
 def outbox_rows(runner: BotRunner, submission_id: int) -> list[sqlite3.Row]:
     """The outbox rows of the item's messages to the resident."""
     assert runner.app is not None
-    secrets = services_of(runner.app).secrets
+    secrets = runner.app.bot_data.services.secrets
     with sqlite3.connect(runner.settings.storage.path) as db:
         db.row_factory = sqlite3.Row
         rows = db.execute(
@@ -131,7 +130,10 @@ async def test_an_unknown_outcome_is_retried_once_then_failed_and_told_once(
     mark, calls = stub.mark(), len(stub.calls)
     stub.press_button(ADMIN, card, "受理")
     refreshed = await stub.wait_for(
-        OFFICE, after=mark, predicate=lambda m: m.method == "editMessageText", timeout=5
+        OFFICE,
+        after=mark,
+        predicate=lambda m: m.method == "editMessageText" and m.message_id == card.message_id,
+        timeout=5,
     )
     await first_send_to(stub, RESIDENT.id, calls)
     await advance(stub, clock, WINDOW, STEP)
@@ -178,7 +180,10 @@ async def test_500_forever_is_retried_with_backoff_and_jitter_then_failed_once(
     calls = len(stub.calls)
     stub.press_button(ADMIN, card, "受理")
     refreshed = await stub.wait_for(
-        OFFICE, after=mark, predicate=lambda m: m.method == "editMessageText", timeout=5
+        OFFICE,
+        after=mark,
+        predicate=lambda m: m.method == "editMessageText" and m.message_id == card.message_id,
+        timeout=5,
     )
     stub.press_button(ADMIN, refreshed, "开始办理")  # a second notice, queued a moment later
     await stub.wait_until(lambda: len(outbox_rows(office, number)) == 2)
@@ -232,7 +237,7 @@ async def test_a_job_that_raises_is_logged_by_name_and_the_scheduler_goes_on(
     await stub.wait_until(lambda: len(runs) >= 3, timeout=5)
     lines = [r for r in caplog.records if r.getMessage() == "error in job broken"]
     assert len(lines) >= 3 and all(r.exc_info for r in lines)
-    svc = services_of(app)
+    svc = app.bot_data.services
     await svc.repository.queue_messages(
         [Outgoing(chat_enc=svc.secrets.encrypt_int(RESIDENT.id), text="通知照常发出")]
     )

@@ -27,11 +27,11 @@ from unittest.mock import ANY
 
 import pytest
 
-from bot.app import build_application, services_of, webhook_for
+from bot.app import build_application, webhook_for
 from bot.config import Settings
 from bot.i18n import t
 from bot.lifecycle import running
-from handlers import diskspace
+from bot.transport import diskspace
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, Chat
 from tests.full_storage import fill_database, make_room
@@ -107,7 +107,7 @@ async def test_a_full_database_is_told_once_and_waited_out_without_a_restart(
     async with started(settings) as runner:
         app = runner.app
         assert app is not None
-        repo = services_of(app).repository
+        repo = app.bot_data.services.repository
         alice = Chat(stub, ALICE)
         draft = await alice.send("/suggest 村口的路灯坏了一个星期")  # a draft from before
         await stub.wait_idle(quiet=0.5)
@@ -176,7 +176,7 @@ async def test_an_update_whose_write_found_the_disk_full_is_handled_again_after(
     async with started(settings) as runner:
         app = runner.app
         assert app is not None
-        repo = services_of(app).repository
+        repo = app.bot_data.services.repository
         save = repo.save_draft
         filled: list[int] = []
 
@@ -224,7 +224,7 @@ async def test_in_webhook_mode_telegram_is_answered_503_until_there_is_room(
     webhook, _ = webhook_for(settings, URL, "127.0.0.1", free_port())
     app = build_application(settings)
     async with running(app, webhook=webhook):
-        repo = services_of(app).repository
+        repo = app.bot_data.services.repository
         await fill_database(repo)
         caplog.clear()
         mark = stub.mark()

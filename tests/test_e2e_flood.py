@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.anonymity import Secrets
-from bot.app import services_of
-from bot.cards import to_sender
 from bot.config import Settings
-from bot.records import Draft, NewSubmission, Outgoing, Sender
-from bot.workflow import Kind
+from bot.core.cards import to_sender
+from bot.core.records import Draft, NewSubmission, Outgoing, Sender
+from bot.core.workflow import Kind
 from tests.botapi_stub import FakeBotApi
 from tests.conftest import BotRunner
 
@@ -40,7 +39,7 @@ async def test_broadcast_to_200_senders_stays_within_telegram_limits(
     runner = BotRunner(make_settings(stub))
     app = await runner.start()
     try:
-        svc = services_of(app)
+        svc = app.bot_data.services
         # 200 residents' items (every other one anonymous), stored as the conversation does.
         notices: list[Outgoing] = []
         for n in range(RECIPIENTS):

@@ -7,7 +7,6 @@ import csv
 import sqlite3
 from collections.abc import Callable
 
-from bot.app import services_of
 from bot.config import Settings
 from bot.i18n import t
 from storage.labels import LabelledExample
@@ -42,7 +41,7 @@ async def import_train_split(settings: Settings) -> None:
 
 async def trained(runner: BotRunner) -> None:
     assert runner.app is not None
-    learner = services_of(runner.app).learner
+    learner = runner.app.bot_data.services.learner
     assert learner is not None
     await learner.idle()
     assert learner.model is not None
@@ -76,7 +75,9 @@ async def test_a_review_correction_changes_the_next_suggestion_and_survives_rest
         mark = stub.mark()
         stub.press_button(ADMIN, card, "改类别")
         topics = await stub.wait_for(
-            ADMIN.id, after=mark, predicate=lambda m: m.method.startswith("edit")
+            ADMIN.id,
+            after=mark,
+            predicate=lambda m: m.method.startswith("edit") and "adm:tps" in str(m.reply_markup),
         )
         choice = next(d for label, d in topics.buttons if target.name("zh-Hans") in label)
         done = zh("admin.topic.set", ref=f"#{number}", topic=target.name("zh-Hans"))
@@ -96,7 +97,7 @@ async def test_a_review_correction_changes_the_next_suggestion_and_survives_rest
 
         await runner.restart()  # the model is loaded, not retrained
         assert runner.app is not None
-        learner = services_of(runner.app).learner
+        learner = runner.app.bot_data.services.learner
         assert learner is not None and learner.model is not None
         again = (await propose(Chat(stub, FakeUser(id=555000333, first_name="赵")), NEAR)).plain
         assert target.name("zh-Hans") in again and "学习模型" in again

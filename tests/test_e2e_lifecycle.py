@@ -72,7 +72,10 @@ class Office:
         assert f"#{number}" in prompt.plain
         mark = self.stub.mark()
         self.stub.send_reply(ADMIN, prompt, text)
-        return await self.stub.wait_for(ADMIN.id, after=mark)
+        # (not an edit: the item's cards are refreshed too)
+        return await self.stub.wait_for(
+            ADMIN.id, after=mark, predicate=lambda m: m.method == "sendMessage"
+        )
 
 
 async def test_named_item_from_submission_to_closing(stub: FakeBotApi, campaign: BotRunner) -> None:

@@ -90,7 +90,9 @@ async def test_accept_then_handle_notifies_the_sender_in_their_language(
     assert f"#{number}" in notice.plain
     assert status_of(office.settings, number) == "accepted"
     refreshed = await stub.wait_for(
-        ADMIN.id, after=mark, predicate=lambda m: m.method == "editMessageText"
+        ADMIN.id,
+        after=mark,
+        predicate=lambda m: m.method == "editMessageText" and m.message_id == card.message_id,
     )
     assert refreshed.buttons[0][0].endswith("开始办理")
     mark = stub.mark()
@@ -120,10 +122,18 @@ async def test_reject_asks_a_reason_that_reaches_the_anonymous_sender(
     with sqlite3.connect(office.settings.storage.path) as db:
         notes = [r[0] for r in db.execute("SELECT note FROM history WHERE to_status='rejected'")]
     assert notes == ["广场是居民活动场地，<不宜>改作停车场"]
+    # Every copy of the card is kept current: the announcement now says 不予受理 and offers
+    # nothing (#16).
+    edited = await stub.wait_for(
+        OFFICE,
+        after=mark,
+        predicate=lambda m: m.method == "editMessageText" and m.message_id == card.message_id,
+    )
+    assert zh("status.rejected") in edited.plain and edited.buttons == []
     # The old card's "accept" is now an illegal move: refused with the reason, nothing changes.
     mark = stub.mark()
     stub.press_button(ADMIN, card, "受理")
-    refusal = await stub.wait_for(OFFICE, after=mark)
+    refusal = await stub.wait_for(OFFICE, after=mark, predicate=lambda m: m.method == "sendMessage")
     assert refusal.plain == zh(
         "admin.illegal",
         ref=f"#{number}",
@@ -190,7 +200,9 @@ async def test_queue_show_search_and_topic_correction(stub: FakeBotApi, office: 
     mark = stub.mark()
     stub.press_button(ADMIN, card, "改类别")
     topics = await stub.wait_for(
-        ADMIN.id, after=mark, predicate=lambda m: m.method.startswith("edit")
+        ADMIN.id,
+        after=mark,
+        predicate=lambda m: m.method.startswith("edit") and "adm:tps" in str(m.reply_markup),
     )
     target = next(d for label, d in topics.buttons if "党的建设" in label)
     done = await admin.tap_data(
@@ -245,7 +257,7 @@ async def test_notices_are_retried_and_failures_reported(
     card = await admin.send(f"/show {second}", expect=f"#{second}")
     mark = stub.mark()
     stub.press_button(ADMIN, card, "受理")
-    warning = await stub.wait_for_text(OFFICE, f"#{second}", after=mark, timeout=10)
+    warning = await stub.wait_for_text(OFFICE, f"#{second}", after=mark, timeout=10, new=True)
     assert "blocked" in warning.plain
     assert "987654321" not in warning.plain
     failed = await admin.send("/failed", expect=f"#{second}")

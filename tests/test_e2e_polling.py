@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from bot.app import services_of
 from bot.cli import main
 from bot.config import Settings
 from bot.i18n import t
@@ -37,7 +36,7 @@ def failure_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name in ("bot.inbox", "telegram.ext.Updater", "telegram.ext._updater")
+        if r.name in ("bot.transport.inbox", "telegram.ext.Updater", "telegram.ext._updater")
         and r.levelno >= logging.WARNING
         and "works again" not in r.getMessage()
     ]
@@ -47,7 +46,7 @@ async def test_an_unreadable_update_is_kept_apart_and_its_batch_goes_on(
     stub: FakeBotApi, runner: BotRunner, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert runner.app is not None
-    svc = services_of(runner.app)
+    svc = runner.app.bot_data.services
     await stub.wait_idle(quiet=0.3)
     polls = poll_calls(stub)
     first = stub.send_text(BOB, "/help")
@@ -134,7 +133,7 @@ async def test_a_failing_inbox_write_does_not_spin_and_loses_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert runner.app is not None
-    repository = services_of(runner.app).repository
+    repository = runner.app.bot_data.services.repository
     await stub.wait_idle(quiet=0.3)
 
     async def failing(*args: Any, **kwargs: Any) -> set[int]:  # (a full disk: its own test)

@@ -36,10 +36,12 @@ def zh(key: str, **values: object) -> str:
 
 
 def statuses(database: Path) -> dict[int, list[tuple[str, int]]]:
-    """(status, attempts) of each item's messages other than its announcement."""
+    """(status, attempts) of each item's messages other than its announcement (and the
+    edits that keep its card copies current)."""
     with sqlite3.connect(database) as db:
         rows = db.execute(
             "SELECT submission_id, status, attempts FROM outbox WHERE submission_id IS NOT NULL"
+            " AND copy_id IS NULL"
             " AND id NOT IN (SELECT MIN(id) FROM outbox GROUP BY submission_id) ORDER BY id"
         ).fetchall()
     found: dict[int, list[tuple[str, int]]] = {}

@@ -73,7 +73,7 @@ async def test_a_channel_post_refused_for_good_leaves_the_item_answered(
     mark = stub.mark()
     said = await office.press(number, "公开")
     assert said.plain == plain(zh("admin.publishing", ref=ref))
-    warning = await stub.wait_for_text(OFFICE, ref, after=mark, timeout=10)
+    warning = await stub.wait_for_text(OFFICE, ref, after=mark, timeout=10, new=True)
     # The warning names the channel post, not a message to the sender.
     assert warning.plain == plain(zh("admin.publish_failed", ref=ref, error=NOT_MEMBER))
     assert zh("recipient.sender") not in warning.plain
@@ -133,7 +133,7 @@ async def test_a_post_whose_outcome_stays_unknown_is_not_called_published(
     stub.misbehave(CHANNEL, "not_json")
     mark, calls = stub.mark(), len(stub.calls)
     await office.press(number, "公开")
-    warning = await stub.wait_for_text(OFFICE, ref, after=mark, timeout=15)
+    warning = await stub.wait_for_text(OFFICE, ref, after=mark, timeout=15, new=True)
     assert zh("admin.publish_unknown", ref=ref, error="").split("：")[0] in warning.plain
     stub.behave(CHANNEL)
     await stub.wait_idle(quiet=0.5)
@@ -191,13 +191,13 @@ async def test_every_failure_notice_names_whom_the_message_was_for(
     )
     mark = stub.mark()
     await office.press(number, "转领导小组")
-    to_group = await stub.wait_for_text(OFFICE, ref, after=mark, timeout=10)
+    to_group = await stub.wait_for_text(OFFICE, ref, after=mark, timeout=10, new=True)
     # (python-telegram-bot drops "Bad Request: ")
     assert to_group.plain == delivery_failed(ref, "group", "Chat not found")
     stub.block_user(BOB.id)
     mark = stub.mark()
     await office.press(number, "开始办理")
-    to_sender = await stub.wait_for_text(OFFICE, ref, after=mark, timeout=10)
+    to_sender = await stub.wait_for_text(OFFICE, ref, after=mark, timeout=10, new=True)
     assert to_sender.plain == delivery_failed(
         ref, "sender", "Forbidden: bot was blocked by the user"
     )

@@ -118,6 +118,11 @@ async def test_sixty_presses_give_one_rating_and_hold_up_no_announcement(
     assert [r for r in stub.flood.refused if r[2] == OFFICE] == []  # within the group's limit
 
 
+def sent(stub: FakeBotApi, chat_id: int, mark: int) -> list[SentMessage]:
+    """The new messages to ``chat_id`` after ``mark`` (not the edits of its card copies)."""
+    return [m for m in stub.messages_to(chat_id) if m.seq > mark and m.method.startswith("send")]
+
+
 async def test_a_burst_of_notices_about_one_item_comes_as_at_most_two_messages(
     stub: FakeBotApi, make_settings: Callable[..., Settings]
 ) -> None:
@@ -140,13 +145,13 @@ async def test_a_burst_of_notices_about_one_item_comes_as_at_most_two_messages(
             stub.send_reply(ALICE, question, f"第{i + 1}次补充：靠近东门")
         answers = "SELECT COUNT(*) FROM events WHERE submission_id = ? AND kind = 'answer'"
         await stub.wait_until(lambda: count(runner.settings, answers, number) == 10, timeout=20)
-        first = await stub.wait_for_text(OFFICE, "第1次补充", after=mark)
+        first = await stub.wait_for_text(OFFICE, "第1次补充", after=mark, new=True)
         await stub.wait_idle(quiet=1.0)
-        assert [m for m in stub.messages_to(OFFICE) if m.seq > mark] == [first]
+        assert sent(stub, OFFICE, mark) == [first]
         clock.advance(seconds=30)
-        rest = await stub.wait_for_text(OFFICE, "第10次补充", after=first.seq, timeout=10)
+        rest = await stub.wait_for_text(OFFICE, "第10次补充", after=first.seq, timeout=10, new=True)
         await stub.wait_idle(quiet=1.0)
-        about = [m for m in stub.messages_to(OFFICE) if m.seq > mark]
+        about = sent(stub, OFFICE, mark)
         assert about == [first, rest]
         joined = "\n".join(m.plain for m in about)
         positions = [joined.index(f"第{i + 1}次补充：") for i in range(10)]
@@ -161,7 +166,7 @@ async def test_buttons_sent_before_rounds_existed_rate_the_first_round(
 ) -> None:
     number, response = await answered(stub, ALICE, "建议在小学门口加装减速带")
     chat = Chat(stub, ALICE)
-    old_style = f"rate:{number}:basically"  # what the buttons carried before 0014
+    old_style = f"rate:{number}:basically"  # what the buttons carried before 0016
     thanks = await chat.tap_data(response, old_style)
     assert thanks.plain == zh("rate.thanks", rating=zh("rating.basically"))
     answered_before = len(stub.answered_callbacks)

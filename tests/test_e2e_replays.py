@@ -92,7 +92,9 @@ async def test_replayed_updates_change_nothing_twice(stub: FakeBotApi, campaign:
     mark = stub.mark()
     stub.press_button(ADMIN, card, "改类别")
     topics = await stub.wait_for(
-        ADMIN.id, after=mark, predicate=lambda m: m.method.startswith("edit")
+        ADMIN.id,
+        after=mark,
+        predicate=lambda m: m.method.startswith("edit") and "adm:tps" in str(m.reply_markup),
     )
     mark = stub.mark()
     stub.press(ADMIN, topics, f"adm:tps:{first}:transport")  # a topic correction

@@ -11,12 +11,13 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot import cards
 from bot.anonymity import Secrets
 from bot.config import Settings, load_settings
-from bot.presenters import draft_summary, submission_detail
-from bot.records import Draft, Event, HistoryEntry, Sender, Submission, TopicEvidence
-from bot.reports import DigestData, OverdueItem, compose_digest
+from bot.core import cards
+from bot.core.presenters import draft_summary, submission_detail
+from bot.core.records import Draft, Event, HistoryEntry, Sender, Submission, TopicEvidence
+from bot.core.reports import DigestData, OverdueItem, compose_digest
+from bot.core.workflow import Kind, Status
 from bot.text import (
     TELEGRAM_MESSAGE_LIMIT,
     Slot,
@@ -27,7 +28,6 @@ from bot.text import (
     truncate_html,
     utf16_length,
 )
-from bot.workflow import Kind, Status
 from tests.botapi_stub import parse_html, utf16_len
 from tests.processes import EXAMPLE_CONFIG
 
@@ -53,13 +53,21 @@ def example_settings(**changes: Any) -> Settings:
 
 PLAIN = example_settings(roles={"leading_group_chat_id": -1002, "channel_id": -1003})
 # Configured names and keywords far longer than any campaign would use: the card still fits.
-TOPICS = [t.model_dump() for t in PLAIN.topics]
-TOPICS[0]["names"] = {"zh-Hans": "经济 & <发展>" * 300, "en": "Economy & <growth>" * 200}
-TOPICS[0]["keywords"] = [f"关键词{i}&" for i in range(400)]
+# The configuration refuses names this long (bot.config's bounds), so these settings are
+# built past its validation: the cards must not rely on the bounds.
+_ODD_TOPIC = PLAIN.topics[0].model_copy(
+    update={
+        "names": {"zh-Hans": "经济 & <发展>" * 300, "en": "Economy & <growth>" * 200},
+        "keywords": [f"关键词{i}&" for i in range(400)],
+    }
+)
 ODD = example_settings(
     roles={"leading_group_chat_id": -1002, "channel_id": -1003, "office_chat_id": -1001},
-    campaign={"name": "解放思想 & 大讨论" * 200},
-    topics=TOPICS,
+).model_copy(
+    update={
+        "campaign": PLAIN.campaign.model_copy(update={"name": "解放思想 & 大讨论" * 200}),
+        "topics": [_ODD_TOPIC, *PLAIN.topics[1:]],
+    }
 )
 
 

@@ -17,6 +17,8 @@ import pytest
 from babel.messages.catalog import Catalog
 
 from bot.config import LANGUAGES, Language
+from bot.core.records import RATINGS, AttachmentType, Recipient
+from bot.core.workflow import Kind, Status
 from bot.i18n import (
     LOCALE_DIR,
     Catalogues,
@@ -28,8 +30,6 @@ from bot.i18n import (
     tn,
 )
 from bot.i18n_tools import misformatted
-from bot.records import RATINGS, AttachmentType, Recipient
-from bot.workflow import Kind, Status
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted(p for pkg in ("bot", "handlers", "web") for p in (ROOT / pkg).rglob("*.py"))
@@ -393,9 +393,9 @@ def family_members() -> dict[str, set[str]]:
         # web/item.py: a file's kind on the desk (a location is shown as coordinates).
         "web.file.type.": set(typing.get_args(AttachmentType)) - {"location"},
         "rating.": set(RATINGS),
-        # bot/cards.py event_line: f"event.{event.kind}" for these kinds.
+        # bot/core/cards.py event_line: f"event.{event.kind}" for these kinds.
         "event.": {"question", "answer", "duplicate"},
-        # bot/cards.py status_notices: the targets that notify the sender.
+        # bot/core/cards.py status_notices: the targets that notify the sender.
         "notify.": {
             s.value for s in (Status.ACCEPTED, Status.REJECTED, Status.IN_PROGRESS, Status.CLOSED)
         },

@@ -13,7 +13,7 @@ from telegram import Update
 
 from bot.anonymity import load_or_create_secrets
 from bot.i18n import t
-from bot.inbox import Inbox
+from bot.transport.inbox import Inbox
 from storage.repository import Repository
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.conftest import BotRunner, Chat, drafts_of

@@ -12,6 +12,8 @@ import pytest
 from bot import train_model
 from bot.anonymity import Secrets
 from bot.config import TopicConfig
+from bot.core.records import Draft, NewSubmission
+from bot.core.workflow import Kind
 from bot.evaluation import LabelResolver, read_rows, read_texts, score
 from bot.learner import EXIT_TOO_FEW, EXIT_TRAINED, TopicLearner, catalogue_json
 from bot.learning import (
@@ -27,9 +29,7 @@ from bot.learning import (
     inverse_document_frequency,
     propose,
 )
-from bot.records import Draft, NewSubmission
 from bot.tagging import Tagger, TopicMatch
-from bot.workflow import Kind
 from storage.labels import LabelledExample, StoredModel
 from storage.repository import Repository
 

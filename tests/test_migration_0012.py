@@ -19,9 +19,9 @@ from telegram import Bot
 
 from bot.anonymity import Secrets
 from bot.config import Settings
+from bot.core.records import Draft
+from bot.core.workflow import Kind
 from bot.i18n import t, tn
-from bot.records import Draft
-from bot.workflow import Kind
 from storage.conversion import ConversionError
 from storage.migrations import available_migrations
 from storage.repository import Repository
@@ -233,6 +233,8 @@ async def test_an_old_database_without_residents_data_needs_no_keys(tmp_path: Pa
     await repository.close()
     with sqlite3.connect(path) as db:
         assert 12 in {r[0] for r in db.execute("SELECT version FROM schema_migrations")}
+        latest = available_migrations()[-1].version  # and every one after it
+        assert max(r[0] for r in db.execute("SELECT version FROM schema_migrations")) == latest
 
 
 def test_backup_of_an_old_database_needs_no_keys(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Pacing of what repeats while something fails (bot/pacing.py) and the fault injection's
+"""Pacing of what repeats while something fails (bot/transport/pacing.py) and the fault injection's
 specification (bot/faults.py)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bot import faults
-from bot.pacing import LogThrottle, Pacer
+from bot.transport.pacing import LogThrottle, Pacer
 
 
 class Clock:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.anonymity import Secrets
-from storage.persistence import SqliteConversationPersistence
+from bot.transport.persistence import SqliteConversationPersistence
 from storage.repository import Repository
 
 USER_ID = 987654321
@@ -143,7 +143,7 @@ async def test_keys_of_another_secret_are_skipped_with_a_warning(
 
     new_secrets = Secrets.generate()
     new = persistence(path, new_secrets)
-    with caplog.at_level(logging.WARNING, logger="storage.persistence"):
+    with caplog.at_level(logging.WARNING, logger="bot.transport.persistence"):
         assert await new.get_conversations(NAME) == {}
     assert "cannot be decrypted" in caplog.text
     # The new key works for new states alongside the unreadable old row.

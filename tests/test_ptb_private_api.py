@@ -1,11 +1,11 @@
 """Guards for the one place the bot still leans on python-telegram-bot's private API.
 
-``DurableBot.send_html`` (bot/inbox.py) posts ``sendMessage`` through ``ExtBot._post`` so
+``DurableBot.send_html`` (bot/transport/inbox.py) posts ``sendMessage`` through ``ExtBot._post`` so
 that Telegram's answer is not built into a Message (which costs about as much as the rest
 of a reply; see the ingest benchmark). PTB's public ``do_api_request`` reaches the same
 code, but warns on every endpoint PTB has a method for. If a PTB release changes ``_post``,
 these tests fail and name it. The three other former couplings use public API now: the
-conversation types of storage/persistence.py, the webhook log line of bot/logs.py (guarded
+conversation types of bot/transport/persistence.py, the webhook log line of bot/logs.py (guarded
 in tests/test_e2e_webhook.py) and the frozen keyboard of handlers/keyboards.py (guarded in
 tests/test_keyboards.py).
 """
@@ -20,8 +20,9 @@ from telegram.ext import ExtBot
 from telegram.request import RequestData
 
 from bench.fake_api import InMemoryBotApi
-from bot.inbox import DurableBot, Inbox
-from bot.ratelimit import FloodLimiter
+from bot.app import DEFAULTS
+from bot.transport.inbox import DurableBot, Inbox
+from bot.transport.ratelimit import FloodLimiter
 from handlers import keyboards
 
 
@@ -65,6 +66,7 @@ async def test_send_html_through_private_extbot_post_is_a_rate_limited_send_mess
         request=request,
         get_updates_request=InMemoryBotApi(),
         rate_limiter=limiter,
+        defaults=DEFAULTS,  # parse mode and link previews, as the application's bot has
         inbox=cast(Inbox, None),  # not used for sending
     )
     async with bot:

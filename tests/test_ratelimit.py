@@ -1,5 +1,5 @@
-"""The flood limiter (bot/ratelimit.py): no more than the limit inside any window, per-chat
-limits for private chats and groups, retries on RetryAfter, idle chats forgotten."""
+"""The flood limiter (bot/transport/ratelimit.py): no more than the limit inside any window,
+per-chat limits for private chats and groups, retries on RetryAfter, idle chats forgotten."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from bot.ratelimit import FloodLimiter, SlidingWindow, bulk_sending, creates_message
+from bot.transport.ratelimit import FloodLimiter, SlidingWindow, bulk_sending, creates_message
 
 
 def most_in_window(times: list[float], period: float) -> int:

@@ -16,9 +16,8 @@ import pytest
 from bot import export
 from bot.anonymity import Secrets
 from bot.config import Settings, load_settings
-from bot.i18n import t
-from bot.records import Draft, NewSubmission, Outgoing, Recipient, Sender
-from bot.reports import (
+from bot.core.records import Draft, NewSubmission, Outgoing, Recipient, Sender
+from bot.core.reports import (
     DigestData,
     OverdueItem,
     compose_digest,
@@ -26,8 +25,9 @@ from bot.reports import (
     ledger_cells,
     ledger_header,
 )
+from bot.core.workflow import Kind, Status
+from bot.i18n import t
 from bot.text import utf16_length
-from bot.workflow import Kind, Status
 from storage.repository import Repository
 from tests.conftest import FrozenClock
 from tests.processes import EXAMPLE_CONFIG

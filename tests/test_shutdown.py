@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.app import services_of
 from bot.config import Settings
-from bot.records import Outgoing
+from bot.core.records import Outgoing
 from tests.botapi_stub import FakeBotApi
 from tests.conftest import BotRunner
 
@@ -21,7 +20,7 @@ async def test_a_clean_stop_flushes_the_outbox_once(
     settings = make_settings(stub, telegram={"outbox_interval": 300})
     runner = BotRunner(settings)
     app = await runner.start()
-    svc = services_of(app)
+    svc = app.bot_data.services
     await stub.wait_idle(quiet=0.8)  # the job's first run (0.5 s after start) is over
     notices = [
         Outgoing(chat_enc=svc.secrets.encrypt_int(OFFICE), text=f"第{i}条通知") for i in range(3)

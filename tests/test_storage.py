@@ -15,8 +15,7 @@ import aiosqlite
 import pytest
 
 from bot.anonymity import SEAL_BLOCK, Secrets
-from bot.outcomes import FailedForGood
-from bot.records import (
+from bot.core.records import (
     Attachment,
     Draft,
     NewSubmission,
@@ -26,7 +25,8 @@ from bot.records import (
     Sender,
     TopicEvidence,
 )
-from bot.workflow import IllegalTransition, Kind, Status
+from bot.core.workflow import IllegalTransition, Kind, Status
+from bot.transport.outcomes import FailedForGood
 from storage import migrations
 from storage.migrations import Migration, apply_migrations, available_migrations
 from storage.repository import NotFound, Repository
@@ -455,22 +455,29 @@ async def publishing(repo: Repository) -> int:
 
 
 async def test_publishing_completes_when_the_post_is_delivered(repo: Repository) -> None:
+    """The post's delivery is recorded; the item, still publishing, is then settled by the
+    core (bot.core.handling.post_delivered, tested in test_core.py), once."""
     number = await publishing(repo)
     item = await repo.get_submission(number)
     assert item is not None and item.status is Status.PUBLISHING and item.published_at is None
     entries = {e.text: e for e in await repo.due_messages()}
     assert set(entries) == {"post", "other"}  # the notice waits for the post
+    assert await repo.unsettled_publications() == []  # the post is not out yet
     await repo.mark_sent(entries["post"], 99)
+    assert [e.text for e in await repo.due_messages()] == ["told", "other"]
+    assert await repo.unsettled_publications() == [(number, "sent", None)]
+    assert await repo.complete_publishing(number)
     item = await repo.get_submission(number)
     assert item is not None and item.status is Status.PUBLISHED
     assert item.published_at == NOW and item.channel_message_id == 99
-    assert [e.text for e in await repo.due_messages()] == ["told", "other"]
     last = (await repo.history(number))[-1]
     assert (last.from_status, last.to_status, last.actor) == (
         Status.PUBLISHING,
         Status.PUBLISHED,
         "system",
     )
+    assert await repo.unsettled_publications() == []
+    assert not await repo.complete_publishing(number)  # once
 
 
 @pytest.mark.parametrize("maybe_delivered", [False, True])
@@ -483,9 +490,11 @@ async def test_publishing_reverts_when_the_post_fails_for_good(
         "Forbidden: no rights", maybe_delivered=maybe_delivered, uncertain=False
     )
     assert await repo.mark_failed(post.id, failure)
+    assert [e.text for e in await repo.due_messages()] == ["other"]  # the notice is gone
+    assert await repo.unsettled_publications() == [(number, "failed", "Forbidden: no rights")]
+    assert await repo.revert_publishing(number, "Forbidden: no rights") is Status.ANSWERED
     item = await repo.get_submission(number)
     assert item is not None and item.status is Status.ANSWERED and item.published_at is None
-    assert [e.text for e in await repo.due_messages()] == ["other"]  # the notice is gone
     last = (await repo.history(number))[-1]
     assert (last.from_status, last.to_status, last.actor, last.note) == (
         Status.PUBLISHING,
@@ -495,7 +504,9 @@ async def test_publishing_reverts_when_the_post_fails_for_good(
     )
     records = len(await repo.history(number))
     assert not await repo.mark_failed(post.id, failure)  # once
+    assert await repo.revert_publishing(number, "again") is None
     assert len(await repo.history(number)) == records
+    assert await repo.unsettled_publications() == []
 
 
 async def reopen(repo: Repository, number: int) -> None:
@@ -544,7 +555,7 @@ async def test_one_rating_per_round_and_every_round_kept(repo: Repository) -> No
     ]
 
 
-def test_migration_0014_makes_earlier_ratings_round_one(tmp_path: Path) -> None:
+def test_migration_0016_makes_earlier_ratings_round_one(tmp_path: Path) -> None:
     """An item answered and rated before rounds existed: its answer was round 1."""
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as db:
@@ -553,7 +564,7 @@ def test_migration_0014_makes_earlier_ratings_round_one(tmp_path: Path) -> None:
             " applied_at TEXT NOT NULL)"
         )
         for migration in available_migrations():
-            if migration.version < 14:
+            if migration.version < 16:
                 db.executescript(migration.sql)
         stamp = NOW.isoformat()
         for number, response, rating in (
@@ -568,7 +579,7 @@ def test_migration_0014_makes_earlier_ratings_round_one(tmp_path: Path) -> None:
                 " 't', 'other', 'other', '[]', 0, 7, 7, 'zh-Hans', 'answered', ?, ?, ?, ?, ?, ?)",
                 (number, stamp, stamp, response, stamp, rating, stamp if rating else None),
             )
-        [migration] = [m for m in available_migrations() if m.version == 14]
+        [migration] = [m for m in available_migrations() if m.version == 16]
         db.executescript(migration.sql)
         assert db.execute("SELECT id, rating_round FROM submissions ORDER BY id").fetchall() == [
             (1, 1),

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import logging
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,13 +42,8 @@ TRAIN = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+# Commands call configure_logging: the root logger's handlers are put back after each test.
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 @pytest.fixture

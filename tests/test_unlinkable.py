@@ -27,9 +27,9 @@ import pytest
 from bot.anonymity import Secrets, load_or_create_secrets
 from bot.cli import main as cli
 from bot.config import LANGUAGES, Settings
+from bot.core.records import RATINGS
+from bot.core.workflow import Kind, Status
 from bot.i18n import t, tn
-from bot.records import RATINGS
-from bot.workflow import Kind, Status
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
 from tests.processes import EXAMPLE_CONFIG
@@ -459,9 +459,7 @@ async def test_a_closed_anonymous_item_is_unlinked_for_good_after_the_set_days(
     item leaves the sender's /my, /status refuses it, and a rating no longer counts."""
     from datetime import UTC, datetime
 
-    from telegram.ext import CallbackContext
-
-    from bot.app import services_of
+    from bot.context import CustomContext
     from handlers import maintenance
     from tests.conftest import FrozenClock
 
@@ -470,10 +468,10 @@ async def test_a_closed_anonymous_item_is_unlinked_for_good_after_the_set_days(
     runner = BotRunner(settings, clock=clock)
     office, alice = Office(stub), Chat(stub, ALICE)
     app = await runner.start()
-    svc = services_of(app)
+    svc = app.bot_data.services
 
     async def unlink_job() -> None:
-        await maintenance.unlink_closed(CallbackContext(app))
+        await maintenance.unlink_closed(CustomContext(app))
 
     try:
         closed = await submit(alice, "匿名反映：村委会账目长期不公开", anonymous=True)

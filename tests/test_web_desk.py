@@ -22,8 +22,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.config import Settings
+from bot.core.workflow import Status
 from bot.i18n import t, tn
-from bot.workflow import Status
 from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock
 from tests.full_storage import sqlite_full_error
@@ -509,7 +509,52 @@ async def test_the_item_page_shows_everything_but_who_sent_anonymously(
     assert history.index(zh("status.accepted")) < history.index("张书记")
     assert zh("web.item.instructions") in html
     assert f"#{items.named}" in html  # similar: the other item about 路灯
-    assert zh("web.item.actions_in_chat", ref=f"#{items.anonymous}") in html
+    # The actions the core allows the office on an accepted item, each a form (#16).
+    actions = set(re.findall(rf"/desk/items/{items.anonymous}/actions/([a-z_]+)", html))
+    assert actions == {"start", "respond", "assign", "ask", "set_topic"}  # no group, channel
+
+
+async def test_an_action_on_the_desk_runs_the_core_function_once(
+    stub: FakeBotApi, client: TestClient[Any, Any], desk: BotRunner, items: Items
+) -> None:
+    await sign_in(client, desk)
+    path = f"/desk/items/{items.named}"
+    html = await page(client, path)
+    csrf = csrf_of(html)
+    key = re.search(r'name="key" value="(-\d+)"', html)
+    assert key is not None
+    assert "/actions/close" not in html  # not from 待审核
+    mark = stub.mark()
+    form = {"csrf": csrf, "key": key[1]}
+    accepted = await client.post(f"{path}/actions/accept", data=form, allow_redirects=False)
+    assert accepted.status == 303 and accepted.headers["Location"].endswith("?done=1")
+    notice = await stub.wait_for_text(ALICE.id, zh("status.accepted"), after=mark)
+    assert f"#{items.named}" in notice.plain  # the sender is told, as from a chat button
+    assert stub.messages_to(ALICE.id)[-1].seq == notice.seq
+    # The same form sent again (a double click, a reload): acknowledged, nothing twice.
+    again = await client.post(f"{path}/actions/accept", data=form, allow_redirects=False)
+    assert again.status == 303 and again.headers["Location"].endswith("?done=1")
+    await stub.wait_idle(quiet=0.3)
+    assert [m for m in stub.messages_to(ALICE.id) if m.seq > mark] == [notice]
+    # A move the state machine no longer offers is not there (another form's key); a
+    # forged token is refused.
+    form["key"] = "-1"
+    assert (await client.post(f"{path}/actions/accept", data=form)).status == 404
+    forged = await client.post(
+        f"{path}/actions/start", data={"csrf": "forged", "key": key[1]}, allow_redirects=False
+    )
+    assert forged.status == 403
+    rejected = await client.post(
+        f"{path}/actions/reject", data={"csrf": csrf, "reason": "x"}, allow_redirects=False
+    )
+    assert rejected.status == 404  # 已受理 cannot be rejected
+    asked = await client.post(
+        f"{path}/actions/ask",
+        data={"csrf": csrf, "key": "-5", "question": "是哪一段路？"},
+        allow_redirects=False,
+    )
+    assert asked.status == 303
+    await stub.wait_for_text(ALICE.id, "是哪一段路", after=mark)
 
 
 async def test_the_item_page_serves_attachments_without_telegram_urls(

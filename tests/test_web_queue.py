@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from bot.config import Settings, load_settings
-from bot.records import DONE_STATUSES
-from bot.workflow import Kind, Status
+from bot.core.records import DONE_STATUSES
+from bot.core.workflow import Kind, Status
 from storage.desk import COUNT_CAP, Cursor, QueueFilter, QueuePage
 from storage.repository import Repository
 from storage.rows import iso

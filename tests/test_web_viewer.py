@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.config import load_settings
-from bot.records import Submission
-from bot.workflow import Kind, Status
+from bot.core.records import Submission
+from bot.core.workflow import Kind, Status
 from tests.processes import EXAMPLE_CONFIG
 from web.viewer import Viewer, role_of
 

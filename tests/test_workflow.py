@@ -7,7 +7,7 @@ from collections import deque
 
 import pytest
 
-from bot.workflow import (
+from bot.core.workflow import (
     FINAL_STATUSES,
     SYSTEM_TRANSITIONS,
     IllegalTransition,

@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import services_of
 from bot.config import Settings
 from bot.i18n import t
 from storage.repository import Clock, utc_now
@@ -110,7 +109,7 @@ async def started(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[B
 
 def desk_of(runner: BotRunner) -> DeskServer:
     assert runner.app is not None
-    desk = services_of(runner.app).web
+    desk = runner.app.bot_data.services.web
     assert desk is not None
     return desk
 

@@ -9,19 +9,32 @@ role), lists its form fields, and runs it through the core function. The item pa
 form for each available action; a POST to ``/items/{id}/actions/{name}`` (CSRF-checked,
 the viewer and the item's scope checked again) runs it and shows its outcome.
 
-No action is registered yet: they come with the core functions (#16) and the units' loop
-(#18), each a few lines here calling its core function. Bulk actions on the queue (accept,
-reject as spam, change topic, dispatch) will run the same actions on several items.
+The office's actions are registered by :func:`office_registry`: each a
+:class:`CoreAction` that calls its core function (:mod:`bot.core.reviewing`,
+:mod:`bot.core.handling`) as the viewer, whose roles :func:`bot.core.access.identify`
+gives them on the desk; which actions a viewer sees is the core's answer
+(:func:`bot.core.access.available`), the same that decides a card's buttons. A form
+carries a request key (a negative number, apart from Telegram's update ids), so a form
+sent twice changes nothing twice. The units' loop (#18) adds its actions the same way;
+bulk actions on the queue will run the same actions on several items.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import secrets
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal, Protocol
 
-from bot.records import Submission
+from bot.core import handling, reviewing
+from bot.core.access import Action, Actor, Place, available, identify
+from bot.core.env import Env
+from bot.core.records import Submission
+from bot.core.results import Result
 from web.viewer import Viewer
+
+KEY_FIELD = "key"
 
 
 @dataclass(frozen=True)
@@ -44,9 +57,15 @@ class Outcome:
 
 
 class ItemAction(Protocol):
-    name: str  # in the URL: [a-z_]+
-    label_key: str
-    fields: Sequence[ActionField]
+    @property
+    def name(self) -> str:
+        """In the URL: [a-z_]+."""
+
+    @property
+    def label_key(self) -> str: ...
+
+    @property
+    def fields(self) -> Sequence[ActionField]: ...
 
     def available(self, viewer: Viewer, item: Submission) -> bool:
         """Whether the viewer may take this action on the item in its current state."""
@@ -73,3 +92,121 @@ class ActionRegistry:
 
     def available(self, viewer: Viewer, item: Submission) -> list[ItemAction]:
         return [a for a in self._actions.values() if a.available(viewer, item)]
+
+
+def new_form_key() -> int:
+    """A request key for one rendering of a form: negative, so never a Telegram update id."""
+    return -1 - secrets.randbelow(2**62)
+
+
+def form_key(form: Mapping[str, str]) -> int | None:
+    raw = form.get(KEY_FIELD, "")
+    if not raw.startswith("-") or not raw[1:].isdigit() or len(raw) > 20:
+        return None
+    return int(raw)
+
+
+Run = Callable[[Env, Actor, int, Mapping[str, str], int | None], Awaitable[Result]]
+
+
+@dataclass(frozen=True)
+class CoreAction:
+    """An office action on the desk: its form, and the core function it runs."""
+
+    action: Action
+    label_key: str
+    call: Run
+    env: Env
+    fields: Sequence[ActionField] = field(default=())
+
+    @property
+    def name(self) -> str:
+        return self.action.value
+
+    def actor(self, viewer: Viewer) -> Actor:
+        return identify(self.env.settings, viewer.user_id, Place.WEB, language=viewer.language)
+
+    def available(self, viewer: Viewer, item: Submission) -> bool:
+        return self.action in available(self.actor(viewer), self.env.settings, item)
+
+    async def run(self, viewer: Viewer, item: Submission, form: Mapping[str, str]) -> Outcome:
+        result = await self.call(self.env, self.actor(viewer), item.id, form, form_key(form))
+        return Outcome(ok=result.ok, message=result.message)
+
+
+def _text(form: Mapping[str, str], name: str) -> str:
+    return form.get(name, "").strip()[:3000]
+
+
+def _due(form: Mapping[str, str]) -> date | None:
+    try:
+        return date.fromisoformat(form.get("due", ""))
+    except ValueError:
+        return None
+
+
+def office_registry(env: Env) -> ActionRegistry:
+    """The office's actions on an item, each through its core function."""
+    office = env.settings.campaign.language
+    lang_topics = tuple((tp.id, tp.name(office)) for tp in env.settings.topics)
+    reason = ActionField("reason", "web.form.reason", "textarea", required=True)
+    original = ActionField("original", "web.form.original", required=True)
+    owner = ActionField("owner", "web.form.owner", required=True)
+    due = ActionField("due", "web.form.due", "date")
+    question = ActionField("question", "web.form.question", "textarea", required=True)
+    response = ActionField("response", "web.form.response", "textarea", required=True)
+    topic = ActionField("topic", "web.field.topic", "select", choices=lang_topics)
+
+    def plain(function: Callable[..., Awaitable[Result]]) -> Run:
+        async def run(
+            env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None
+        ) -> Result:
+            return await function(env, who, n, key=key)
+
+        return run
+
+    async def reject(
+        env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None
+    ) -> Result:
+        return await reviewing.reject(env, who, n, _text(form, "reason"), key=key)
+
+    async def duplicate(
+        env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None
+    ) -> Result:
+        raw = form.get("original", "").strip().lstrip("#＃")
+        number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+        return await reviewing.mark_duplicate(env, who, n, number, key=key)
+
+    async def assign(
+        env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None
+    ) -> Result:
+        chosen = handling.Assignment(_text(form, "owner"), due=_due(form))
+        return await handling.assign(env, who, n, chosen, key=key)
+
+    async def ask(env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None) -> Result:
+        return await handling.ask_sender(env, who, n, _text(form, "question"), key=key)
+
+    async def respond(
+        env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None
+    ) -> Result:
+        return await handling.respond(env, who, n, _text(form, "response"), key=key)
+
+    async def set_topic(
+        env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None
+    ) -> Result:
+        return await reviewing.set_topic(env, who, n, form.get("topic", ""), key=key)
+
+    actions = [
+        CoreAction(Action.ACCEPT, "admin.action.accept", plain(reviewing.accept), env),
+        CoreAction(Action.REJECT, "admin.action.reject", reject, env, (reason,)),
+        CoreAction(Action.DUPLICATE, "admin.action.duplicate", duplicate, env, (original,)),
+        CoreAction(Action.FORWARD, "admin.action.forward", plain(reviewing.forward), env),
+        CoreAction(Action.START, "admin.action.in_progress", plain(handling.start), env),
+        CoreAction(Action.RESPOND, "admin.action.answer", respond, env, (response,)),
+        CoreAction(Action.PUBLISH, "admin.action.publish", plain(handling.publish), env),
+        CoreAction(Action.CLOSE, "admin.action.closed", plain(handling.close), env),
+        CoreAction(Action.ASSIGN, "admin.action.assign", assign, env, (owner, due)),
+        CoreAction(Action.ASK, "admin.action.ask", ask, env, (question,)),
+        CoreAction(Action.SET_TOPIC, "admin.action.topic", set_topic, env, (topic,)),
+    ]
+    return ActionRegistry(actions)

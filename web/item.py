@@ -12,10 +12,9 @@ from datetime import datetime
 
 from markupsafe import Markup
 
-from bot.cards import event_text
 from bot.config import Language, Settings
-from bot.i18n import t
-from bot.presenters import (
+from bot.core.cards import event_text
+from bot.core.presenters import (
     history_label,
     kind_label,
     local_date,
@@ -23,8 +22,9 @@ from bot.presenters import (
     status_label,
     topic_label,
 )
-from bot.records import Attachment, Event, HistoryEntry, Submission, SubmissionSummary
-from bot.workflow import format_reference
+from bot.core.records import Attachment, Event, HistoryEntry, Submission, SubmissionSummary
+from bot.core.workflow import format_reference
+from bot.i18n import t
 
 # Telegram's getFile serves files up to 20 MB; bigger ones can only be opened in Telegram.
 GETFILE_LIMIT = 20 * 1024 * 1024

@@ -10,10 +10,10 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from bot.config import Language, Settings
+from bot.core.presenters import kind_label, local_date, status_label, topic_label
+from bot.core.records import DONE_STATUSES, overdue_days
+from bot.core.workflow import Kind, Status, format_reference
 from bot.i18n import t, tn
-from bot.presenters import kind_label, local_date, status_label, topic_label
-from bot.records import DONE_STATUSES, overdue_days
-from bot.workflow import Kind, Status, format_reference
 from storage.desk import SORTS, Cursor, QueueFilter, QueuePage, Sort, first_line
 
 MAX_TERMS = 8

@@ -38,17 +38,18 @@ from telegram.error import TelegramError
 
 from bot.anonymity import Secrets
 from bot.config import LANGUAGES, Language, Settings
+from bot.core.env import Env
+from bot.core.presenters import kind_label, local_date, local_time, status_label, topic_label
+from bot.core.workflow import Kind, Status, format_reference, office_targets
 from bot.i18n import resolve_language, t, tn
-from bot.presenters import kind_label, local_date, local_time, status_label, topic_label
-from bot.workflow import Kind, Status, format_reference, office_targets
-from handlers.media import send_attachment
+from bot.transport.media import send_attachment
 from storage.desk import COUNT_CAP
 from storage.repository import Clock, Repository, utc_now
 from storage.web import Via
 from web import initdata
 from web import item as item_view
 from web import queue as queue_view
-from web.actions import ActionRegistry
+from web.actions import ActionRegistry, form_key, new_form_key, office_registry
 from web.render import render, static_file
 from web.sessions import (
     CSRF_FIELD,
@@ -98,10 +99,22 @@ class Desk:
     secrets: Secrets
     bot: Bot
     clock: Clock = utc_now
-    actions: ActionRegistry = field(default_factory=ActionRegistry)
+    # After an action stored a new label (the topic model retrains), and after an action
+    # queued messages (the outbox delivers them now rather than at its next run).
+    learn: Callable[[], None] = field(default=lambda: None)
+    deliver_soon: Callable[[], None] = field(default=lambda: None)
     downloads: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(DOWNLOADS_AT_ONCE)
     )
+    actions: ActionRegistry = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.actions = office_registry(self.core)
+
+    @property
+    def core(self) -> Env:
+        """What the core functions run with, from the desk."""
+        return Env(self.repository, self.settings, self.secrets, learn=self.learn)
 
     @property
     def prefix(self) -> str:
@@ -431,6 +444,7 @@ async def item(request: web.Request) -> web.StreamResponse:
             status_label(lang, s) for s in sorted(office_targets(found.status))
         ),
         actions=desk.actions.available(viewer, found),
+        form_key=new_form_key(),
         notice=notice,
     )
 
@@ -495,15 +509,21 @@ async def send_file(request: web.Request) -> web.StreamResponse:
 
 
 async def run_action(request: web.Request) -> web.StreamResponse:
-    """An action on the item, through :mod:`web.actions` (none registered yet)."""
+    """An action on the item, through its core function (:mod:`web.actions`)."""
     desk = desk_of(request)
     _, viewer, form = await posted(request)
     found = await _item_in_scope(request, viewer)
     action = desk.actions.get(request.match_info["name"])
-    if action is None or not action.available(viewer, found):
+    where = desk.url(f"/items/{found.id}")
+    if action is None:
+        raise DeskError(404, "web.error.not_found")
+    if not action.available(viewer, found):
+        key = form_key(form)
+        if key is not None and await desk.repository.update_applied(key):
+            return see_other(f"{where}?done=1")  # this very form, sent again: it was done
         raise DeskError(404, "web.error.not_found")
     outcome = await action.run(viewer, found, form)
-    where = desk.url(f"/items/{found.id}")
+    desk.deliver_soon()
     return see_other(f"{where}?{'done' if outcome.ok else 'failed'}=1")
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.config import Language, Settings
-from bot.records import Submission
+from bot.core.records import Submission
 
 Role = Literal["admin", "unit"]
 

@@ -1,4 +1,4 @@
--- 0014 (#15.6): one rating per round, every round's rating kept; office notices about one
+-- 0016 (#15.6): one rating per round, every round's rating kept; office notices about one
 -- item coalesced.
 
 -- A round is each answer the sender receives: rating_round counts them (0: no answer yet),

@@ -27,8 +27,8 @@ from typing import NamedTuple
 
 from bot.anonymity import Secrets
 from bot.config import Language, Settings
-from bot.i18n import resolve_language, t, tn
-from bot.presenters import (
+from bot.core.access import TARGETS, Action, office_actions
+from bot.core.presenters import (
     history_label,
     kind_label,
     local_date,
@@ -36,9 +36,9 @@ from bot.presenters import (
     status_label,
     topic_label,
 )
-from bot.records import (
-    DONE_STATUSES,
+from bot.core.records import (
     RATINGS,
+    CardSpec,
     Event,
     HistoryEntry,
     Outgoing,
@@ -46,8 +46,9 @@ from bot.records import (
     Submission,
     SubmissionSummary,
 )
+from bot.core.workflow import Status, format_reference
+from bot.i18n import resolve_language, t, tn
 from bot.text import FittedLines, Slot, escape, fit_html, message_parts, shorten, split_message
-from bot.workflow import Status, format_reference, office_targets
 
 # A card is one message (its buttons act on it, a reply to it is an instruction), so what
 # does not fit is shortened (bot.text.fit_html): the item's text keeps the largest share,
@@ -59,20 +60,22 @@ NOTE_CHARS = 200
 MAX_EVENTS = 12
 Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
-# The card's status actions, in display order: (target, label key, callback action).
-STATUS_ACTIONS = (
-    (Status.ACCEPTED, "admin.action.accept", "st:accepted"),
-    (Status.REJECTED, "admin.action.reject", "rej"),
-    (Status.DUPLICATE, "admin.action.duplicate", "dup"),
-    (Status.FORWARDED, "admin.action.forward", "fwd"),
-    (Status.IN_PROGRESS, "admin.action.in_progress", "st:in_progress"),
-    (Status.ANSWERED, "admin.action.answer", "ans"),
-    (Status.PUBLISHING, "admin.action.publish", "pub"),
-    (Status.CLOSED, "admin.action.closed", "st:closed"),
-)
-# Status changes an admin can make with one tap; the others need input (a reason, a
-# response, the original's number) or have effects (forwarding, publication).
-ONE_TAP = (Status.ACCEPTED, Status.IN_PROGRESS, Status.CLOSED)
+# Each office action's button: its label key and its callback action (``adm:<it>:<n>``).
+BUTTONS: dict[Action, tuple[str, str]] = {
+    Action.ACCEPT: ("admin.action.accept", "st:accepted"),
+    Action.REJECT: ("admin.action.reject", "rej"),
+    Action.DUPLICATE: ("admin.action.duplicate", "dup"),
+    Action.FORWARD: ("admin.action.forward", "fwd"),
+    Action.START: ("admin.action.in_progress", "st:in_progress"),
+    Action.RESPOND: ("admin.action.answer", "ans"),
+    Action.PUBLISH: ("admin.action.publish", "pub"),
+    Action.CLOSE: ("admin.action.closed", "st:closed"),
+    Action.ASSIGN: ("admin.action.assign", "asg"),
+    Action.ASK: ("admin.action.ask", "ask"),
+    Action.SET_TOPIC: ("admin.action.topic", "tp"),
+}
+# The callback action of each button, back to its action.
+CALLBACK_ACTIONS = {callback: action for action, (_, callback) in BUTTONS.items()}
 
 
 class Card(NamedTuple):
@@ -258,24 +261,15 @@ def event_line(card: FittedLines, lang: Language, settings: Settings, event: Eve
 def card_buttons(
     lang: Language, settings: Settings, item: Submission, *, review: bool = False
 ) -> Buttons:
-    """Exactly the actions the item's status allows (and "next" when reviewing)."""
-    allowed = office_targets(item.status)
+    """Exactly the office's actions the item's status allows (:func:`bot.core.access.
+    office_actions`: status changes on the first rows, then the others), and "next" when
+    reviewing."""
     n = item.id
-    configured = {
-        Status.FORWARDED: bool(settings.roles.leading_group_chat_id),
-        Status.PUBLISHING: bool(settings.roles.channel_id),
-    }
-    first = [
-        (t(lang, key), f"adm:{action}:{n}")
-        for status, key, action in STATUS_ACTIONS
-        if status in allowed and configured.get(status, True)
+    actions = office_actions(settings, item)
+    first = [(t(lang, BUTTONS[a][0]), f"adm:{BUTTONS[a][1]}:{n}") for a in actions if a in TARGETS]
+    second = [
+        (t(lang, BUTTONS[a][0]), f"adm:{BUTTONS[a][1]}:{n}") for a in actions if a not in TARGETS
     ]
-    second: list[tuple[str, str]] = []
-    if item.status not in DONE_STATUSES:
-        if item.status is not Status.NEW:
-            second.append((t(lang, "admin.action.assign"), f"adm:asg:{n}"))
-        second.append((t(lang, "admin.action.ask"), f"adm:ask:{n}"))
-        second.append((t(lang, "admin.action.topic"), f"adm:tp:{n}"))
     if review:
         second.append((t(lang, "admin.action.next"), f"adm:next:{n}"))
     rows = [first[i : i + 3] for i in range(0, len(first), 3)] + [second[:2], second[2:]]
@@ -428,8 +422,15 @@ def group_card(settings: Settings, item: Submission, secrets: Secrets) -> list[O
     lang = resolve_language(settings.campaign.language)
     route = secrets.encrypt_int(chat)
     card = item_card(lang, settings, item, heading=t(lang, "group.card.heading"))
+    spec = CardSpec(kind="group", language=lang)  # bot.core.copies.CopyKind.GROUP
     copies = [
-        Outgoing(chat_enc=route, text=card.text, purpose="group_card", recipient=Recipient.GROUP)
+        Outgoing(
+            chat_enc=route,
+            text=card.text,
+            purpose="group_card",
+            card=spec,
+            recipient=Recipient.GROUP,
+        )
     ]
     if card.shortened:
         copies += [
@@ -513,18 +514,19 @@ def office_notice(settings: Settings, secrets: Secrets, key: str, **values: str)
 
 def announcement(settings: Settings, item: Submission, secrets: Secrets) -> list[Outgoing]:
     """The new item's card for the office chat, when configured (its whole text, when the
-    card shortened it, is one /show away)."""
+    card shortened it, is one /show away); recorded as a card copy when delivered."""
     chat = settings.roles.office_chat_id
     if not chat or not settings.office.announce_new:
         return []
     lang = resolve_language(settings.campaign.language)
-    card = item_card(lang, settings, item, heading=t(lang, "admin.announce"))
+    shown = item_card(lang, settings, item, heading=t(lang, "admin.announce"))
     return [
         Outgoing(
             chat_enc=secrets.encrypt_int(chat),
-            text=card.text,
+            text=shown.text,
             buttons=card_buttons(lang, settings, item),
             recipient=Recipient.OFFICE,
+            card=CardSpec(kind="announce", language=lang),  # bot.core.copies.CopyKind.ANNOUNCE
         )
     ]
 

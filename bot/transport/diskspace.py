@@ -19,13 +19,13 @@ from typing import Any
 from telegram.constants import ParseMode
 from telegram.ext import Application, JobQueue
 
+from bot.context import CustomContext as Context
+from bot.core.records import Outgoing, Recipient
 from bot.i18n import t
-from bot.records import Outgoing, Recipient
-from bot.services import Services, get_services
-from handlers.context import Context
-from handlers.delivery import deliver_soon
-from handlers.ordering import PerUserUpdateProcessor
-from storage.persistence import SqliteConversationPersistence
+from bot.services import Services
+from bot.transport.delivery import deliver_soon
+from bot.transport.ordering import PerUserUpdateProcessor
+from bot.transport.persistence import SqliteConversationPersistence
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ async def _tell_office_full(app: AnyApplication, svc: Services) -> None:
 async def probe(context: Context) -> None:
     """The job while the disk is full: if there is room again, end the state, tell the
     office, and handle again what waited."""
-    svc = get_services(context)
+    svc = context.services
     disk = svc.repository.disk
     if not disk.full:
         _stop_probing(context)

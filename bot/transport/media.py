@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from telegram import Bot, Message
 
-from bot.records import Attachment
+from bot.core.records import Attachment
 
 
 def attachment_from_message(message: Message) -> Attachment | None:

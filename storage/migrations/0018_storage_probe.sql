@@ -1,4 +1,4 @@
--- 0016 (#15.8): one row the bot rewrites while the disk is full, to see that a write can
+-- 0018 (#15.8): one row the bot rewrites while the disk is full, to see that a write can
 -- commit again (storage/space.py).
 CREATE TABLE storage_probe (
     id  INTEGER PRIMARY KEY CHECK (id = 1),

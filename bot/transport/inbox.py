@@ -35,18 +35,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import JSONDict, ODVInput, TimePeriod
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
 from bot.anonymity import Secrets
 from bot.config import Language
+from bot.core.records import Outgoing, Recipient
 from bot.i18n import resolve_language, t
-from bot.pacing import LogThrottle, Pacer
-from bot.records import Outgoing, Recipient
+from bot.transport.pacing import LogThrottle, Pacer
 from storage.inbox import DeadLetter
 from storage.repository import Repository
 
@@ -288,7 +288,6 @@ class InboxQueue(asyncio.Queue[object]):
         raise HTTPError(503, reason="storage full")
 
 
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # What Telegram answers to answerCallbackQuery for a query it no longer takes.
 STALE_QUERY = "query is too old and response timeout expired or query id is invalid"
 
@@ -307,21 +306,24 @@ class DurableBot(ExtBot[Any]):
 
     async def send_html(
         self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
-    ) -> None:
-        """``sendMessage`` with HTML and no link previews, for a reply whose sent message
-        nobody reads: the same request as :meth:`send_message`, through the same rate
-        limiter and errors, except that Telegram's answer is not built into a
-        :class:`~telegram.Message` (which costs about as much as the rest of a reply)."""
-        await self._post(
+    ) -> int | None:
+        """``sendMessage`` (HTML and no link previews: the application's ``Defaults``) for
+        a reply: the same request as :meth:`send_message`, through the same rate limiter
+        and errors, except that Telegram's answer is not built into a
+        :class:`~telegram.Message` (which costs about as much as the rest of a reply); only
+        its message id is read (None if the answer has none)."""
+        sent = await self._post(
             "sendMessage",
             {
                 "chat_id": chat_id,
                 "text": text,
-                "parse_mode": ParseMode.HTML,
+                "parse_mode": DEFAULT_NONE,
                 "reply_markup": reply_markup,
-                "link_preview_options": NO_PREVIEW,
+                "link_preview_options": DEFAULT_NONE,
             },
         )
+        message_id = sent.get("message_id") if isinstance(sent, dict) else None
+        return message_id if isinstance(message_id, int) else None
 
     async def answer_callback_query(self, *args: Any, **kwargs: Any) -> bool:
         """``answerCallbackQuery``, where a query Telegram no longer takes (answered before,

@@ -1,6 +1,6 @@
 """Composing a submission: what may be added to a draft, when it is ready, topic proposals.
 
-Pure functions over :class:`bot.records.Draft`; problems come back as translation keys with
+Pure functions over :class:`bot.core.records.Draft`; problems come back as translation keys with
 their details so the handler can answer in the user's language.
 """
 
@@ -13,7 +13,7 @@ from enum import IntEnum
 from typing import Any
 
 from bot.config import LimitsSettings
-from bot.records import Attachment, Draft, TopicEvidence
+from bot.core.records import Attachment, Draft, TopicEvidence
 from bot.tagging import TopicMatch
 from bot.text import clean_text
 

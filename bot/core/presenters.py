@@ -11,10 +11,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import Language, Settings
+from bot.core.records import Draft, HistoryEntry, Submission, SubmissionSummary
+from bot.core.workflow import Kind, Status, format_reference
 from bot.i18n import t, tn
-from bot.records import Draft, HistoryEntry, Submission, SubmissionSummary
 from bot.text import escape, shorten
-from bot.workflow import Kind, Status, format_reference
 
 SUMMARY_TEXT_CHARS = 1500
 

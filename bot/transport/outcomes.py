@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.core.records import CopyPlacement
+
 MAX_ATTEMPTS = 12  # sends of one message in all (32 to 64 minutes of definite refusals)
 BACKOFF_BASE = timedelta(seconds=2)
 MAX_BACKOFF = timedelta(minutes=30)
@@ -71,6 +73,8 @@ class Delivered:
     # In a private chat, instead of the plain id: its keyed hash, if a reply to the message
     # must be matched (see bot.anonymity.message_reference).
     message_key: str | None = None
+    # A card: where the copy is, to record it (see bot.anonymity.copy_placement).
+    copy: CopyPlacement | None = None
 
 
 @dataclass(frozen=True)

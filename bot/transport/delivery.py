@@ -2,7 +2,7 @@
 
 Runs every few seconds and right after an action queued something; also once at shutdown
 (bounded) and, at start-up, over the sends a crash interrupted. The semantics are in
-:mod:`bot.outcomes` (and the README): each send is recorded before it is made; its outcome
+:mod:`bot.transport.outcomes` (and the README): each send is recorded before it is made; its outcome
 is classified here (:func:`classify`: delivered, refused for now, rejected for good, or
 uncertain) whatever the exception, and the decision is recorded after. A message whose
 outcome was uncertain is sent once more at most; a permanent failure is listed by /failed
@@ -15,8 +15,8 @@ disk), the run stops before sending anything it could not record; an outcome it 
 write is kept in memory and written first by the next run, so the message is never sent
 again meanwhile (after a crash it is an uncertain outcome). While the storage is full
 (:mod:`bot.diskfull`) nothing is sent; the run after the recovery goes on. Deliveries are
-"bulk" sends for the flood limiter (bot/ratelimit.py): at most one per second per private
-chat, on top of the overall and per-group limits.
+"bulk" sends for the flood limiter (bot/transport/ratelimit.py): at most one per second per
+private chat, on top of the overall and per-group limits.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from typing import Any
 
 import httpx
 from telegram import Bot
-from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -40,11 +39,18 @@ from telegram.error import (
 from telegram.ext import ExtBot, JobQueue
 
 from bot import faults
-from bot.anonymity import message_reference
+from bot.anonymity import copy_placement, message_reference
+from bot.context import CustomContext as Context
+from bot.core import handling
+from bot.core.recipients import recipient_label, recipient_of
+from bot.core.records import OutboxEntry, Outgoing, Recipient
+from bot.core.workflow import format_reference
 from bot.i18n import t
-from bot.inbox import NO_PREVIEW
 from bot.logs import CURRENT_UPDATE
-from bot.outcomes import (
+from bot.services import Services
+from bot.text import escape, truncate_html
+from bot.transport.markup import from_buttons
+from bot.transport.outcomes import (
     STOPPED_DURING_SEND,
     Decision,
     Delivered,
@@ -54,14 +60,7 @@ from bot.outcomes import (
     SendResult,
     decide,
 )
-from bot.ratelimit import FloodLimiter, bulk_sending
-from bot.recipients import recipient_label, recipient_of
-from bot.records import OutboxEntry, Outgoing, Recipient
-from bot.services import Services, get_services
-from bot.text import escape
-from bot.workflow import format_reference
-from handlers.context import Context
-from handlers.keyboards import from_buttons
+from bot.transport.ratelimit import FloodLimiter, bulk_sending
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +74,7 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def classify(exc: BaseException) -> SendResult:
-    """The outcome of a send that raised ``exc`` (see :mod:`bot.outcomes`)."""
+    """The outcome of a send that raised ``exc`` (see :mod:`bot.transport.outcomes`)."""
     kind = type(exc).__name__
     if isinstance(exc, RetryAfter):
         wait = exc.retry_after
@@ -102,27 +101,54 @@ def classify(exc: BaseException) -> SendResult:
 
 
 async def send(bot: Bot, chat_id: int, entry: OutboxEntry) -> SendResult:
-    """Send one message; never raises an ``Exception`` (its outcome says what happened)."""
+    """Send one message; never raises an ``Exception`` (its outcome says what happened).
+    Parse mode (HTML) and link previews (none) come from the application's ``Defaults``."""
     try:
         if entry.photo is not None:
             sent = await bot.send_photo(
                 chat_id,
                 entry.photo,
                 caption=entry.text or None,
-                parse_mode=ParseMode.HTML,
                 reply_markup=from_buttons(entry.buttons),
             )
         else:
             sent = await bot.send_message(
-                chat_id,
-                entry.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=from_buttons(entry.buttons),
-                link_preview_options=NO_PREVIEW,
+                chat_id, entry.text, reply_markup=from_buttons(entry.buttons)
             )
     except Exception as exc:
         return classify(exc)
     return SendResult(Outcome.DELIVERED, message_id=sent.message_id)
+
+
+async def edit(bot: Bot, chat_id: int, message_id: int, entry: OutboxEntry) -> SendResult:
+    """Edit a card copy to show the item as it is now; "message is not modified" (it
+    already does) is done too. Never raises an ``Exception``."""
+    try:
+        await bot.edit_message_text(
+            truncate_html(entry.text),
+            chat_id=chat_id,
+            message_id=message_id,
+            reply_markup=from_buttons(entry.buttons),
+        )
+    except BadRequest as exc:
+        if "not modified" in exc.message:
+            return SendResult(Outcome.DELIVERED, message_id=message_id)
+        return classify(exc)
+    except Exception as exc:
+        return classify(exc)
+    return SendResult(Outcome.DELIVERED, message_id=message_id)
+
+
+async def _send_or_edit(svc: Services, bot: Bot, chat_id: int, entry: OutboxEntry) -> SendResult:
+    if entry.copy_id is None:
+        return await send(bot, chat_id, entry)
+    copy = await svc.repository.card_copy(entry.copy_id)
+    message_id = None
+    if copy is not None:
+        message_id = copy.message_id or svc.secrets.decrypt_int(copy.message_enc)
+    if message_id is None:  # forgotten meanwhile (or unreadable): nothing to edit
+        return SendResult(Outcome.DELIVERED)
+    return await edit(bot, chat_id, message_id, entry)
 
 
 async def deliver(context: Context) -> None:
@@ -130,12 +156,12 @@ async def deliver(context: Context) -> None:
     messages): start a delivery run in the background, or, if one is going on, have it go
     round once more. It returns at once, so a long run (a Bot API that hangs) never finds
     the scheduler's previous call still going."""
-    state = get_services(context).delivery
+    state = context.services.delivery
     if state.run is not None and not state.run.done():
         state.again = True
         return
     state.again = False
-    state.run = context.application.create_task(_runs(context.bot, get_services(context)))
+    state.run = context.application.create_task(_runs(context.bot, context.services))
 
 
 async def _runs(bot: Bot, svc: Services) -> None:
@@ -169,6 +195,8 @@ async def _deliver_due(bot: Bot, svc: Services) -> None:
     holding up the messages behind it. Stops at the first write the database refuses, and
     sends nothing while the storage is full (what it sent could not be recorded)."""
     if svc.repository.disk.full or not await _write_unrecorded(svc):
+        return
+    if svc.delivery.unsettled and not await _settle(svc):
         return
     limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
     seen: set[int] = set()
@@ -207,13 +235,18 @@ async def _deliver_one(bot: Bot, svc: Services, entry: OutboxEntry, chat_id: int
             exc,
         )
         return False
-    result = await send(bot, chat_id, entry)
+    result = await _send_or_edit(svc, bot, chat_id, entry)
     faults.point("outbox.sent")
     decision = decide(result, attempts=entry.attempts, uncertain=entry.uncertain, now=repo.clock())
     if isinstance(decision, Delivered) and decision.message_id is not None:
-        # What is kept of it: never a private chat's plain message id (#13).
-        plain, key = message_reference(svc.secrets, chat_id, decision.message_id, entry.purpose)
-        decision = Delivered(plain, key)
+        # What is kept of it: never a private chat's plain message id (#13); a card is
+        # recorded as a copy of its item's card, to be edited when the item changes.
+        sent_id = decision.message_id
+        plain, key = message_reference(svc.secrets, chat_id, sent_id, entry.purpose)
+        copy = None
+        if entry.card is not None and entry.submission_id is not None:
+            copy = copy_placement(svc.secrets, chat_id, sent_id, entry.submission_id)
+        decision = Delivered(plain, key, copy=copy)
     return await _record(svc, entry, decision)
 
 
@@ -239,6 +272,25 @@ async def _record(svc: Services, entry: OutboxEntry, decision: Decision) -> bool
         )
         return False
     _log_decision(entry, decision, told=told)
+    if entry.purpose == "channel_post" and isinstance(decision, Delivered | FailedForGood):
+        svc.delivery.unsettled = True  # until its item is settled
+        return await _settle(svc)
+    return True
+
+
+async def _settle(svc: Services) -> bool:
+    """Settle the publications whose channel post's outcome is recorded (published, or
+    back to the status before): the same core functions whoever settles them. False
+    while the database refuses (the next run tries again)."""
+    try:
+        await handling.settle_publishing(svc.core)
+    except Exception as exc:
+        if not svc.repository.disk.noticed(exc):
+            svc.delivery.throttle.log(
+                log, logging.ERROR, "settle", "publications cannot be settled: %s", exc
+            )
+        return False
+    svc.delivery.unsettled = False
     return True
 
 
@@ -323,8 +375,9 @@ async def recover_interrupted(svc: Services) -> int:
 
 def deliver_soon(context: Context) -> None:
     """Run the delivery job now (after an action queued messages)."""
-    if context.job_queue is not None:
-        context.job_queue.run_once(deliver, 0)
+    queue: JobQueue[Any] | None = context.job_queue
+    if queue is not None:
+        queue.run_once(deliver, 0)
 
 
 def schedule(job_queue: JobQueue[Any], interval: float) -> None:

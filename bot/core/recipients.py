@@ -2,8 +2,8 @@
 that could not be delivered and in /failed ("the channel post of #13", not "the message to
 the sender of #13" when it was the channel post).
 
-Each message is queued with its :class:`~bot.records.Recipient` (a role, never a person).
-Rows queued before migration 0013 carry none: their role is told from the chat they were
+Each message is queued with its :class:`~bot.core.records.Recipient` (a role, never a person).
+Rows queued before migration 0015 carry none: their role is told from the chat they were
 for (the configured channel, leading group, office chat, an administrator), else the
 sender, whom every other notice went to.
 """
@@ -11,8 +11,8 @@ sender, whom every other notice went to.
 from __future__ import annotations
 
 from bot.config import Language, RolesSettings
+from bot.core.records import OutboxEntry, Recipient
 from bot.i18n import t
-from bot.records import OutboxEntry, Recipient
 
 
 def recipient_of(entry: OutboxEntry, chat_id: int | None, roles: RolesSettings) -> Recipient:

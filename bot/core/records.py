@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.workflow import Kind, Status
+from bot.core.workflow import Kind, Status
 
 Rating = Literal["satisfied", "basically", "unsatisfied"]  # 满意 / 基本满意 / 不满意
 RATINGS: tuple[Rating, ...] = ("satisfied", "basically", "unsatisfied")
@@ -189,6 +189,40 @@ class Recipient(StrEnum):
     CHANNEL = "channel"  # the public channel
 
 
+class CardSpec(_Record):
+    """What a card message is, to render it again: its kind (``announce``, ``show``,
+    ``review``, ``group``; see :class:`bot.core.copies.CopyKind`) and language."""
+
+    kind: str
+    language: str
+
+
+class CopyPlacement(_Record):
+    """Where a card copy is, as stored: ``place`` is a group's chat id, or for a private
+    chat a keyed tag of the chat and the item (so two copies of one item in one chat are
+    known as such, and nothing links the chat's copies of different items); the chat is
+    kept encrypted, and the message id plainly only in groups (in a private chat,
+    encrypted: plain ids count per chat and would show the gaps other messages left)."""
+
+    place: str
+    chat_enc: str
+    message_id: int | None = None
+    message_enc: str | None = None
+
+
+class CardCopy(_Record):
+    """A card the bot sent, to be edited when its item changes."""
+
+    id: int
+    submission_id: int
+    kind: str
+    language: str
+    place: str
+    chat_enc: str
+    message_id: int | None = None
+    message_enc: str | None = None
+
+
 class Outgoing(_Record):
     """A message owed to a chat, queued in the outbox with the change that caused it.
 
@@ -208,6 +242,12 @@ class Outgoing(_Record):
     # other, are sent as one message (storage.outbox: coalescing; 0: never).
     merge: str | None = None
     merge_seconds: float = 0.0
+    # A card: once delivered, the message is recorded as a copy of its item's card
+    # (bot.core.copies) of this kind, in this language, so that it is edited when the item
+    # changes.
+    card: CardSpec | None = None
+    # Not a new message: an edit of that card copy (its chat and message are on its row).
+    copy_id: int | None = None
 
 
 class OutboxEntry(_Record):
@@ -220,10 +260,12 @@ class OutboxEntry(_Record):
     buttons: tuple[tuple[tuple[str, str], ...], ...]
     attempts: int
     status: Literal["pending", "sent", "failed"]
-    uncertain: int = 0  # sends whose outcome is unknown (bot.outcomes)
+    uncertain: int = 0  # sends whose outcome is unknown (bot.transport.outcomes)
     last_error: str | None = None
     purpose: str | None = None
     message_id: int | None = None
     photo: bytes | None = None
-    recipient: Recipient | None = None  # None: queued before 0013 (see bot.recipients)
+    recipient: Recipient | None = None  # None: queued before 0015 (see bot.core.recipients)
     after_id: int | None = None
+    card: CardSpec | None = None
+    copy_id: int | None = None

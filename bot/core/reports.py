@@ -11,11 +11,11 @@ from datetime import date, datetime, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from bot.config import Language, Settings
+from bot.core.presenters import kind_label, local_date, status_label, topic_label
+from bot.core.records import Rating
+from bot.core.workflow import Kind, Status, format_reference
 from bot.i18n import t, tn
-from bot.presenters import kind_label, local_date, status_label, topic_label
-from bot.records import Rating
 from bot.text import escape, shorten, split_message
-from bot.workflow import Kind, Status, format_reference
 
 TOP_TOPICS = 5
 LISTED = 30  # items listed by reference in a digest section before "…"

@@ -1,4 +1,4 @@
--- 0015 (#15.11): an item's creation time may be set back to now when the clock ran ahead
+-- 0017 (#15.11): an item's creation time may be set back to now when the clock ran ahead
 -- (storage/clamps.py); its count per day moves with it.
 CREATE TRIGGER daily_counts_created AFTER UPDATE OF created_at ON submissions
 WHEN substr(old.created_at, 1, 10) <> substr(new.created_at, 1, 10)

@@ -1,0 +1,215 @@
+"""Who may do what: actors, their roles, and the one table of which role may take which
+action on an item.
+
+Every core function starts here (:func:`permitted`), whatever called it: a button in a
+chat, a typed reply, a form of the web desk or a scheduled job. Callers only say who is
+acting and where (:func:`identify`); the roles come from the configuration, never from
+callback data or a form.
+
+Roles:
+
+- ``resident``: anyone in their private chat with the bot; acts on their own items only
+  (checked against the item's sender or ownership tag by the core function). Known to the
+  core by their Telegram id, from which the repository derives pseudonyms; an anonymous
+  item never stores it.
+- ``admin``: the campaign office (``roles.admin_ids``), in their private chat with the bot,
+  in the office group or on the web desk; nowhere else (cards name named senders).
+- ``group``: a member of the leading group, in that group.
+- ``unit``: a member of an owner unit (issue 18), for their unit's items only.
+- ``system``: a scheduled job or the command line.
+
+An administrator in their private chat is also a resident there (they may send and follow
+their own suggestions): an actor holds every role that applies at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.config import Language, Settings
+from bot.core.records import DONE_STATUSES, Submission
+from bot.core.workflow import Status, office_targets
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    ADMIN = "admin"
+    GROUP = "group"
+    UNIT = "unit"
+    SYSTEM = "system"
+
+
+class Place(StrEnum):
+    """Where an actor acts from."""
+
+    PRIVATE = "private"  # their private chat with the bot
+    OFFICE = "office"  # the office group (roles.office_chat_id)
+    LEADING_GROUP = "leading_group"  # roles.leading_group_chat_id
+    OTHER = "other"  # any other group or channel
+    WEB = "web"  # the web desk (signed in)
+    JOB = "job"  # a scheduled job, the command line
+
+
+class Action(StrEnum):
+    """Every action on an item (the web desk's URLs and the tests use these names)."""
+
+    SUBMIT = "submit"
+    VIEW = "view"  # the office's card of an item (/show, /review, the desk's page)
+    ACCEPT = "accept"
+    REJECT = "reject"
+    DUPLICATE = "duplicate"
+    FORWARD = "forward"  # to the leading group
+    START = "start"  # start handling (in_progress)
+    ASSIGN = "assign"  # owner and deadline
+    ASK = "ask"  # ask the sender for more information
+    RESPOND = "respond"  # the official response
+    PUBLISH = "publish"  # to the channel
+    CLOSE = "close"  # 销号
+    SET_TOPIC = "set_topic"
+    ANSWER = "answer"  # the sender answers the office's question
+    RATE = "rate"  # the sender rates the response
+    INSTRUCT = "instruct"  # the leading group's instruction (批示)
+    # The channel post's outcome settles a publication: published once it was delivered,
+    # back to the status before when it failed for good (the outbox, as the system).
+    SETTLE_PUBLISHING = "settle_publishing"
+
+
+OFFICE_ACTIONS = frozenset(
+    {
+        Action.VIEW,
+        Action.ACCEPT,
+        Action.REJECT,
+        Action.DUPLICATE,
+        Action.FORWARD,
+        Action.START,
+        Action.ASSIGN,
+        Action.ASK,
+        Action.RESPOND,
+        Action.PUBLISH,
+        Action.CLOSE,
+        Action.SET_TOPIC,
+    }
+)
+# The one table: the roles that may take each action (issue 18 adds the unit's).
+PERMITTED: dict[Action, frozenset[Role]] = {
+    **{action: frozenset({Role.ADMIN}) for action in OFFICE_ACTIONS},
+    Action.SUBMIT: frozenset({Role.RESIDENT}),
+    Action.ANSWER: frozenset({Role.RESIDENT}),
+    Action.RATE: frozenset({Role.RESIDENT}),
+    Action.INSTRUCT: frozenset({Role.GROUP}),
+    Action.SETTLE_PUBLISHING: frozenset({Role.SYSTEM}),
+}
+# Actions that act on the actor's own item: the core function checks ownership.
+OWN_ITEM_ACTIONS = frozenset({Action.ANSWER, Action.RATE})
+# The status each status-changing action moves an item to.
+TARGETS: dict[Action, Status] = {
+    Action.ACCEPT: Status.ACCEPTED,
+    Action.REJECT: Status.REJECTED,
+    Action.DUPLICATE: Status.DUPLICATE,
+    Action.FORWARD: Status.FORWARDED,
+    Action.START: Status.IN_PROGRESS,
+    Action.RESPOND: Status.ANSWERED,
+    Action.PUBLISH: Status.PUBLISHING,  # published when the post went out
+    Action.CLOSE: Status.CLOSED,
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: their roles here, their Telegram id (for a resident only to derive
+    pseudonyms: never stored with an anonymous item), the name a leading group member
+    signs instructions with, and the language they are answered in."""
+
+    roles: frozenset[Role]
+    language: Language
+    user_id: int | None = None
+    name: str = ""
+    unit_id: str | None = None
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+    def label(self, action: Action) -> str:
+        """Who did it, as the item's history records it: ``admin:<id>``, ``group:<id>``,
+        ``sender`` (never a resident's id) or ``system``."""
+        roles = PERMITTED[action] & self.roles
+        if Role.SYSTEM in self.roles or self.user_id is None:
+            return "system"
+        if Role.ADMIN in roles:
+            return f"admin:{self.user_id}"
+        if Role.GROUP in roles:
+            return f"group:{self.user_id}"
+        if Role.UNIT in roles:
+            return f"unit:{self.unit_id}:{self.user_id}"
+        return "sender"
+
+
+def identify(
+    settings: Settings, user_id: int | None, place: Place, *, language: Language, name: str = ""
+) -> Actor:
+    """The actor a user is at a place, with every role that applies there (from the
+    configuration only)."""
+    roles: set[Role] = set()
+    admin = user_id is not None and user_id in settings.roles.admin_ids
+    if place is Place.JOB:
+        roles.add(Role.SYSTEM)
+    if admin and place in (Place.PRIVATE, Place.OFFICE, Place.WEB):
+        roles.add(Role.ADMIN)
+    if place is Place.PRIVATE and user_id is not None:
+        roles.add(Role.RESIDENT)
+    if place is Place.LEADING_GROUP and user_id is not None:
+        roles.add(Role.GROUP)
+    return Actor(frozenset(roles), language, user_id, name)
+
+
+def system(language: Language) -> Actor:
+    """A scheduled job or the command line."""
+    return Actor(frozenset({Role.SYSTEM}), language)
+
+
+def place_of(settings: Settings, chat_id: int, *, private: bool) -> Place:
+    """The place of a chat."""
+    roles = settings.roles
+    if private:
+        return Place.PRIVATE
+    if roles.office_chat_id and chat_id == roles.office_chat_id:
+        return Place.OFFICE
+    if roles.leading_group_chat_id and chat_id == roles.leading_group_chat_id:
+        return Place.LEADING_GROUP
+    return Place.OTHER
+
+
+def permitted(actor: Actor, action: Action) -> bool:
+    """Whether one of the actor's roles may take the action (ownership, for a resident's
+    actions, and the item's state are checked by the core function)."""
+    return bool(actor.roles & PERMITTED[action]) or (
+        Role.SYSTEM in actor.roles and action in OFFICE_ACTIONS
+    )
+
+
+def office_actions(settings: Settings, item: Submission) -> list[Action]:
+    """The office's actions the item's status allows now, in the order cards show them:
+    the status changes first, then owner and deadline, a question and the topic. Moving to
+    the leading group or the channel needs that chat configured."""
+    allowed = office_targets(item.status)
+    configured = {
+        Action.FORWARD: bool(settings.roles.leading_group_chat_id),
+        Action.PUBLISH: bool(settings.roles.channel_id),
+    }
+    actions = [
+        action
+        for action, target in TARGETS.items()
+        if target in allowed and configured.get(action, True)
+    ]
+    if item.status not in DONE_STATUSES:
+        if item.status is not Status.NEW:
+            actions.append(Action.ASSIGN)
+        actions += [Action.ASK, Action.SET_TOPIC]
+    return actions
+
+
+def available(actor: Actor, settings: Settings, item: Submission) -> list[Action]:
+    """The actions on the item this actor may take now (the office's for an administrator
+    or the system; a resident's own-item actions are offered in their own messages)."""
+    return [a for a in office_actions(settings, item) if permitted(actor, a)]
