@@ -95,7 +95,8 @@ async def week(tmp_path: Path) -> AsyncIterator[tuple[Repository, FrozenClock]]:
     post = Outgoing(chat_enc="-", text="#4", purpose="channel_post", recipient=Recipient.CHANNEL)
     await repo.publish(four, actor="admin:1", notices=[post])
     [queued] = [e for e in await repo.due_messages() if e.purpose == "channel_post"]
-    await repo.mark_sent(queued, 77)  # published once the post went out (#15.2)
+    await repo.mark_sent(queued, 77)  # published once the post went out (#15.2), as the
+    assert await repo.complete_publishing(four)  # outbox then settles it (bot.core.handling)
     clock.now = MONDAY + timedelta(days=5)
     five = await submit(Kind.PROBLEM, "transport", "测试", named=False)
     await repo.change_status(five, Status.REJECTED, actor="admin:1", note="内容不清楚")
