@@ -1,8 +1,9 @@
 -- 0017 (#15.11): an item's creation time may be set back to now when the clock ran ahead
--- (storage/clamps.py); its count per day moves with it.
-CREATE TRIGGER daily_counts_created AFTER UPDATE OF created_at ON submissions
-WHEN substr(old.created_at, 1, 10) <> substr(new.created_at, 1, 10)
-    AND old.status = new.status AND old.topic_id = new.topic_id
+-- (storage/clamps.py); its count per day moves with it. 0007's trigger, which moves an
+-- item's count from its old (day, status, topic) to its new one, now fires on a change
+-- of its creation time too (one trigger: an update of both counts once).
+DROP TRIGGER daily_counts_update;
+CREATE TRIGGER daily_counts_update AFTER UPDATE OF status, topic_id, created_at ON submissions
 BEGIN
     UPDATE daily_counts SET n = n - 1
     WHERE day = substr(old.created_at, 1, 10) AND kind = old.kind AND status = old.status
