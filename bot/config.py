@@ -166,6 +166,9 @@ class OfficeSettings(_Section):
     digest_time: dt.time = dt.time(8, 30)
     weekly_weekday: int = Field(default=1, ge=1, le=7)
     weekly_time: dt.time = dt.time(8, 0)
+    # Notices to the office chat about one item (ratings, senders' answers, instructions)
+    # within this many seconds of each other are sent as one message (0: each alone).
+    notice_window: float = Field(default=30.0, ge=0, le=3600)
 
     @field_validator("owners")
     @classmethod

@@ -20,6 +20,7 @@ from bot.config import Language, Settings
 from bot.core import cards, copies
 from bot.core.copies import CopyKind
 from bot.core.presenters import place_label, status_label
+from bot.core.recipients import recipient_label, recipient_of
 from bot.core.records import Submission
 from bot.core.workflow import Status, format_reference
 from bot.i18n import t, tn
@@ -301,7 +302,8 @@ async def failed(update: Update, context: Context) -> None:
     if not await in_office(update, context):
         return
     lang = context.chat_language
-    entries = await context.services.repository.failed_messages()
+    svc = context.services
+    entries = await svc.repository.failed_messages()
     if not entries:
         await reply(update, t(lang, "admin.failed.none"))
         return
@@ -311,6 +313,10 @@ async def failed(update: Update, context: Context) -> None:
             lang,
             "admin.failed.line",
             ref=format_reference(e.submission_id) if e.submission_id else "—",
+            recipient=recipient_label(
+                lang,
+                recipient_of(e, svc.secrets.decrypt_int(e.chat_enc), svc.settings.roles),
+            ),
             error=escape((e.last_error or "")[:200]),
         )
         for e in entries

@@ -18,6 +18,7 @@ from bot.anonymity import Secrets
 from bot.core.records import NewSubmission, Outgoing, Submission
 from bot.core.workflow import Status
 from storage.base import Clock, NotFound, RepositoryBase
+from storage.clamps import ClampQueries
 from storage.copies import CopyQueries
 from storage.desk import DeskQueries
 from storage.effects import EffectQueries
@@ -29,6 +30,7 @@ from storage.outbox import OutboxQueries, enqueue
 from storage.reports import ReportQueries
 from storage.residents import ResidentQueries
 from storage.rows import evidence_json, iso, new_row_id, utc_now
+from storage.space import SpaceQueries
 from storage.web import WebQueries
 
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
@@ -45,6 +47,8 @@ class Repository(
     LabelQueries,
     DeskQueries,
     WebQueries,
+    ClampQueries,
+    SpaceQueries,
     KeyCheckQueries,
     RepositoryBase,
 ):

@@ -75,6 +75,7 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         response=row["response"],
         responded_at=_optional_dt(row["responded_at"]),
         rating=row["rating"],
+        rating_round=row["rating_round"],
         published_at=_optional_dt(row["published_at"]),
         channel_message_id=row["channel_message_id"],
         place_id=row["place_id"],

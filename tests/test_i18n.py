@@ -17,7 +17,7 @@ import pytest
 from babel.messages.catalog import Catalog
 
 from bot.config import LANGUAGES, Language
-from bot.core.records import RATINGS, AttachmentType
+from bot.core.records import RATINGS, AttachmentType, Recipient
 from bot.core.workflow import Kind, Status
 from bot.i18n import (
     LOCALE_DIR,
@@ -400,6 +400,8 @@ def family_members() -> dict[str, set[str]]:
             s.value for s in (Status.ACCEPTED, Status.REJECTED, Status.IN_PROGRESS, Status.CLOSED)
         },
         "cmd.": commands,
+        # bot/recipients.py: whom an undelivered message was for.
+        "recipient.": {r.value for r in Recipient},
     }
 
 

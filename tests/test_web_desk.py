@@ -26,6 +26,7 @@ from bot.core.workflow import Status
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock
+from tests.full_storage import sqlite_full_error
 from tests.processes import bot_env, start_bot
 from tests.test_e2e_webhook import free_port, post, update
 from tests.webdesk import (
@@ -163,6 +164,27 @@ async def test_a_non_admin_is_refused(client: TestClient[Any, Any], desk: BotRun
     assert (await response.json())["error"] == t("en", "web.error.not_allowed")
     assert COOKIE not in response.cookies
     assert sql(desk.settings, "SELECT COUNT(*) FROM web_sessions") == [(0,)]
+
+
+async def test_a_full_disk_is_said_as_such_without_a_traceback(
+    client: TestClient[Any, Any],
+    desk: BotRunner,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """#15.8: the session cannot be written (SQLite's own error for a full database)."""
+    repository = desk_of(desk).desk.repository
+
+    async def full(*args: Any, **kwargs: Any) -> Any:
+        raise sqlite_full_error()
+
+    monkeypatch.setattr(repository, "create_web_session", full)
+    response = await sign_in(client, desk)
+    assert response.status == 503
+    assert zh("web.error.storage_full") in await response.text()
+    assert COOKIE not in response.cookies
+    assert repository.disk.full
+    assert not [r for r in caplog.records if r.exc_info]
 
 
 async def test_tampered_login_data_and_another_bots_are_refused(

@@ -47,7 +47,7 @@ from bot.core.presenters import (
     status_label,
     topic_label,
 )
-from bot.core.workflow import Kind, Status, allowed_targets, format_reference
+from bot.core.workflow import Kind, Status, format_reference, office_targets
 from bot.i18n import resolve_language, t, tn
 from bot.transport.media import send_attachment
 from storage.desk import COUNT_CAP
@@ -451,7 +451,7 @@ async def item(request: web.Request) -> web.StreamResponse:
         timeline=item_view.timeline(lang, settings, history, events),
         similar=item_view.similar(lang, settings, similar),
         next_statuses=(", " if lang == "en" else "、").join(
-            status_label(lang, s) for s in sorted(allowed_targets(found.status))
+            status_label(lang, s) for s in sorted(office_targets(found.status))
         ),
         actions=desk.actions.available(viewer, found),
         form_key=new_form_key(),
@@ -568,9 +568,12 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             exc.status, "web.error.bad_request"
         )
         response = _error_page(request, desk, exc.status, key)
-    except Exception:
-        log.exception("desk: %s %s failed", request.method, _route(request))
-        response = _error_page(request, desk, 500, "web.error.internal")
+    except Exception as exc:
+        if desk.repository.disk.noticed(exc):  # a full disk: said once, waited out (#15.8)
+            response = _error_page(request, desk, 503, "web.error.storage_full")
+        else:
+            log.exception("desk: %s %s failed", request.method, _route(request))
+            response = _error_page(request, desk, 500, "web.error.internal")
     _secure(response, desk)
     access_log.info(
         "%s %s %s %.0fms",

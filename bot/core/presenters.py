@@ -35,6 +35,25 @@ def status_label(lang: Language, status: Status) -> str:
     return t(lang, f"status.{status.value}")
 
 
+def history_label(lang: Language, entry: HistoryEntry) -> str:
+    """A status change of the record as the office reads it (plain text): the status, or
+    for the outbox's revert of a publication that failed, that it failed."""
+    if entry.from_status is Status.PUBLISHING and entry.to_status is not Status.PUBLISHED:
+        return t(lang, "history.publish_failed", status=status_label(lang, entry.to_status))
+    return status_label(lang, entry.to_status)
+
+
+def resident_history(history: Sequence[HistoryEntry]) -> list[HistoryEntry]:
+    """What a sender sees of the record: publication attempts only once they succeeded
+    (not "publishing", nor its revert with a Bot API error)."""
+    return [
+        e
+        for e in history
+        if (e.to_status is not Status.PUBLISHING and e.from_status is not Status.PUBLISHING)
+        or e.to_status is Status.PUBLISHED
+    ]
+
+
 def topic_label(lang: Language, settings: Settings, topic_id: str) -> str:
     topic = settings.topic(topic_id)
     return topic.name(lang) if topic else topic_id
@@ -171,7 +190,7 @@ def submission_detail(
     if sub.rating:
         lines.append(t(lang, "field.rating", value=t(lang, f"rating.{sub.rating}")))
     lines += ["", t(lang, "detail.history")]
-    for entry in history:
+    for entry in resident_history(history):
         note = f" — {escape(entry.note)}" if entry.note else ""
         lines.append(f"{local_time(entry.at, tz)}  {status_label(lang, entry.to_status)}{note}")
     return "\n".join(lines)

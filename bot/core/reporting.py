@@ -18,7 +18,7 @@ from bot import charts, export
 from bot.config import Language, Settings
 from bot.core.env import Env
 from bot.core.presenters import status_label, topic_label
-from bot.core.records import Outgoing
+from bot.core.records import Outgoing, Recipient
 from bot.core.reports import (
     FIRST_DAY,
     LedgerRow,
@@ -106,12 +106,15 @@ async def queue_scheduled(env: Env, kind: str) -> Result:
         return Result(ok=True, replayed=True)
     lang = resolve_language(env.settings.campaign.language)
     route = env.secrets.encrypt_int(office)
-    notices = [Outgoing(chat_enc=route, text=c) for c in await compose(env, kind, lang)]
+    whom = Recipient.OFFICE
+    notices = [
+        Outgoing(chat_enc=route, text=c, recipient=whom) for c in await compose(env, kind, lang)
+    ]
     if kind == WEEKLY:
         now = env.now()
         png = await chart_png(env, lang, now - timedelta(days=7), now)
         if png is not None:
-            notices.append(Outgoing(chat_enc=route, text="", photo=png))
+            notices.append(Outgoing(chat_enc=route, text="", photo=png, recipient=whom))
     if not await env.repository.record_digest(kind, key, notices):
         return Result(ok=True, replayed=True)
     log.info("%s report for %s queued (%d messages)", kind, key, len(notices))
