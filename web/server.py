@@ -595,7 +595,10 @@ def _secure(response: web.StreamResponse, desk: Desk) -> None:
         origin = f" {parts.scheme}://{parts.netloc}"
     headers.setdefault("Content-Security-Policy", CSP.format(script=origin))
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with
+    # every POST, its own forms' too (the Fetch standard), which the Origin check refuses.
+    # Other sites still get no referrer (item numbers, search words stay here).
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cache-Control", "no-store")
 
 
