@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config import Settings
 from bot.i18n import t
 from storage.repository import Clock, utc_now
-from tests.botapi_stub import FakeBotApi, FakeUser
+from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
 from web import initdata
 from web.server import DeskServer, create_app
@@ -171,3 +171,19 @@ class Items:
 
     named: int  # Alice's, with a photo, a document, a big file and a location
     anonymous: int  # Bob's, anonymous, with HTML in its text
+
+
+async def office_card(stub: FakeBotApi, chat_id: int, number: int) -> SentMessage:
+    """The card of item ``number`` the bot announced in the office chat."""
+    return await stub.wait_for(
+        chat_id, predicate=lambda m: f"#{number} " in m.plain and bool(m.buttons)
+    )
+
+
+async def card_edit(stub: FakeBotApi, card: SentMessage, *, after: int) -> SentMessage:
+    """The first edit of a card's message after seq ``after`` (a copy kept current)."""
+    return await stub.wait_for(
+        card.chat_id,
+        after=after,
+        predicate=lambda m: m.method == "editMessageText" and m.message_id == card.message_id,
+    )

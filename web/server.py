@@ -11,6 +11,8 @@ Routes (under ``web.public_url``'s path, e.g. ``/desk``):
     GET  /items/{n}/files/{p}       an attachment, fetched from Telegram by the server
     POST /items/{n}/files/{p}/send  the attachment to the viewer's own chat with the bot
     POST /items/{n}/actions/{name}  an action on the item (web/actions.py)
+    POST /bulk                      the confirmation of a bulk action on ticked rows
+    POST /bulk/apply                the bulk action, item by item (web/bulk.py)
     POST /language, /logout         the viewer's language; end the session
     GET  /static/{name}, /healthz
 
@@ -46,7 +48,7 @@ from bot.transport.media import send_attachment
 from storage.desk import COUNT_CAP
 from storage.repository import Clock, Repository, utc_now
 from storage.web import Via
-from web import initdata
+from web import bulk, initdata
 from web import item as item_view
 from web import queue as queue_view
 from web.actions import ActionRegistry, form_key, new_form_key, office_registry
@@ -377,9 +379,8 @@ async def queue(request: web.Request) -> web.StreamResponse:
         statuses=[(s.value, status_label(lang, s)) for s in Status],
         kinds=[(k.value, kind_label(lang, k)) for k in Kind],
         topics=[(tp.id, tp.name(lang)) for tp in settings.topics],
-        # Issue 18: bulk actions on selected rows (a checkbox column) and the unit and
-        # unsigned columns appear here once units exist.
-        bulk_actions=[],
+        # Issue 18: the unit and unsigned columns appear here once units exist.
+        bulk_actions=bulk.offered(desk.actions, viewer),
         back_query=request.query_string,
     )
 
@@ -527,6 +528,79 @@ async def run_action(request: web.Request) -> web.StreamResponse:
     return see_other(f"{where}?{'done' if outcome.ok else 'failed'}=1")
 
 
+# --------------------------------------------------------------------------- bulk actions
+async def _bulk_request(
+    request: web.Request,
+) -> tuple[Desk, Session, Viewer, dict[str, str], bulk.BulkRequest]:
+    desk = desk_of(request)
+    session, viewer, form = await posted(request)
+    ticked = (await request.post()).getall(bulk.ITEM_FIELD, [])
+    asked = bulk.read(
+        viewer.language,
+        bulk.offered(desk.actions, viewer),
+        form,
+        [value for value in ticked if isinstance(value, str)],
+    )
+    return desk, session, viewer, form, asked
+
+
+def _queue_back(desk: Desk, form: dict[str, str]) -> str:
+    """The queue as the clerk left it (its filter, from the form)."""
+    came_from = form.get("from", "")[:2000]
+    return desk.url("/queue") + (f"?{came_from}" if came_from else "")
+
+
+async def bulk_preview(request: web.Request) -> web.StreamResponse:
+    """The confirmation: the ticked items, whether the action fits each, and one button
+    (a form with a new request key) that applies it."""
+    desk, session, viewer, form, asked = await _bulk_request(request)
+    lines = []
+    if asked.action is not None and not asked.problems:
+        lines = await bulk.preview(desk.repository, viewer, asked.action, asked.ids)
+    return desk.page(
+        "bulk.html",
+        viewer.language,
+        status=400 if asked.problems else 200,
+        session=session,
+        viewer=viewer,
+        path=desk.url("/queue"),
+        asked=asked,
+        preview=lines,
+        possible=sum(1 for line in lines if line.possible),
+        outcome=None,
+        form_key=new_form_key(),
+        came_from=form.get("from", "")[:2000],
+        back=_queue_back(desk, form),
+    )
+
+
+async def bulk_apply(request: web.Request) -> web.StreamResponse:
+    """The bulk action, item by item through the core; the outcome of each."""
+    desk, session, viewer, form, asked = await _bulk_request(request)
+    key = form_key(form)
+    if asked.action is None or asked.problems or key is None:
+        raise DeskError(400, "web.error.bad_request")
+    outcome = await bulk.apply(desk.repository, viewer, asked.action, asked.ids, asked.values, key)
+    desk.deliver_soon()  # the senders' notices and the cards' edits, now
+    done = sum(1 for line in outcome if line.ok)
+    return desk.page(
+        "bulk.html",
+        viewer.language,
+        session=session,
+        viewer=viewer,
+        path=desk.url("/queue"),
+        asked=asked,
+        preview=[],
+        possible=0,
+        outcome=outcome,
+        done=done,
+        refused=len(outcome) - done,
+        form_key=key,
+        came_from=form.get("from", "")[:2000],
+        back=_queue_back(desk, form),
+    )
+
+
 async def static(request: web.Request) -> web.StreamResponse:
     try:
         data, _ = static_file(request.match_info["name"])
@@ -615,6 +689,8 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_get(p + r"/items/{id:[1-9][0-9]{0,17}}/files/{pos:[0-9]{1,3}}", item_file)
     app.router.add_post(p + r"/items/{id:[1-9][0-9]{0,17}}/files/{pos:[0-9]{1,3}}/send", send_file)
     app.router.add_post(p + r"/items/{id:[1-9][0-9]{0,17}}/actions/{name:[a-z_]{1,32}}", run_action)
+    app.router.add_post(f"{p}/bulk", bulk_preview)
+    app.router.add_post(f"{p}/bulk/apply", bulk_apply)
     app.router.add_post(f"{p}/language", set_language)
     app.router.add_post(f"{p}/logout", logout)
     app.router.add_get(p + r"/static/{name:[a-z.]{1,32}}", static)
