@@ -13,6 +13,9 @@ Routes (under ``web.public_url``'s path, e.g. ``/desk``):
     POST /items/{n}/actions/{name}  an action on the item (web/actions.py)
     POST /bulk                      the confirmation of a bulk action on ticked rows
     POST /bulk/apply                the bulk action, item by item (web/bulk.py)
+    GET  /reports                   the /stats figures for a period, the ledger's form
+    GET  /reports/chart.png         the period's chart
+    GET  /reports/ledger            the ledger (整改台账) as XLSX or CSV, period and filters
     POST /language, /logout         the viewer's language; end the session
     GET  /static/{name}, /healthz
 
@@ -27,12 +30,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from aiohttp import web
 from telegram import Bot
@@ -40,6 +44,7 @@ from telegram.error import TelegramError
 
 from bot.anonymity import Secrets
 from bot.config import LANGUAGES, Language, Settings
+from bot.core import reporting
 from bot.core.env import Env
 from bot.core.presenters import kind_label, local_date, local_time, status_label, topic_label
 from bot.core.workflow import Kind, Status, allowed_targets, format_reference
@@ -51,6 +56,7 @@ from storage.web import Via
 from web import bulk, initdata
 from web import item as item_view
 from web import queue as queue_view
+from web import reports as reports_view
 from web.actions import ActionRegistry, form_key, new_form_key, office_registry
 from web.render import render, static_file
 from web.sessions import (
@@ -80,6 +86,7 @@ CSP = (
 FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 MAX_BODY = 64 * 1024
+LEDGER_CHUNK = 256 * 1024
 DOWNLOADS_AT_ONCE = 4
 
 
@@ -108,6 +115,9 @@ class Desk:
     downloads: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(DOWNLOADS_AT_ONCE)
     )
+    # One ledger at a time (each holds a thread and a file): the bot's own lock, so a
+    # download and an /export take turns.
+    exports: asyncio.Lock = field(default_factory=asyncio.Lock)
     actions: ActionRegistry = field(init=False)
 
     def __post_init__(self) -> None:
@@ -382,6 +392,9 @@ async def queue(request: web.Request) -> web.StreamResponse:
         # Issue 18: the unit and unsigned columns appear here once units exist.
         bulk_actions=bulk.offered(desk.actions, viewer),
         back_query=request.query_string,
+        # The ledger of what the filter shows (the page's cursor aside).
+        ledger_query=asked.link(None),
+        reports=viewer.is_admin,
     )
 
 
@@ -601,6 +614,91 @@ async def bulk_apply(request: web.Request) -> web.StreamResponse:
     )
 
 
+# -------------------------------------------------------------------------------- reports
+async def _reports_viewer(request: web.Request) -> tuple[Desk, Session, Viewer]:
+    desk = desk_of(request)
+    session, viewer = await session_of(request)
+    if not viewer.is_admin:  # the whole campaign's figures are the office's
+        raise DeskError(404, "web.error.not_found")
+    return desk, session, viewer
+
+
+async def reports_page(request: web.Request) -> web.StreamResponse:
+    desk, session, viewer = await _reports_viewer(request)
+    lang, settings = viewer.language, desk.settings
+    span = reports_view.period(
+        desk.core, request.query, lang, default_days=reporting.DEFAULT_STATS_DAYS
+    )
+    stats = await desk.repository.stats(start=span.start, end=span.end)
+    asked = queue_view.parse(request.query, settings, lang, unit_id=viewer.queue_unit)
+    return desk.page(
+        "reports.html",
+        lang,
+        session=session,
+        viewer=viewer,
+        path=request.path_qs,
+        span=span,
+        stats=reports_view.stats_view(lang, settings, stats),
+        chart_query=urlencode({"from": span.first.isoformat(), "to": span.last.isoformat()}),
+        form=asked.form,
+        statuses=[(s.value, status_label(lang, s)) for s in Status],
+        kinds=[(k.value, kind_label(lang, k)) for k in Kind],
+        topics=[(tp.id, tp.name(lang)) for tp in settings.topics],
+    )
+
+
+async def reports_chart(request: web.Request) -> web.StreamResponse:
+    """The period's chart (items per day by topic, the status funnel), as /stats sends it."""
+    desk, _, viewer = await _reports_viewer(request)
+    span = reports_view.period(
+        desk.core, request.query, viewer.language, default_days=reporting.DEFAULT_STATS_DAYS
+    )
+    png = await reporting.chart_png(desk.core, viewer.language, span.start, span.end)
+    if png is None:  # no font or nothing to draw: the page says the figures all the same
+        raise DeskError(404, "web.error.not_found")
+    return web.Response(body=png, content_type="image/png")
+
+
+async def reports_ledger(request: web.Request) -> web.StreamResponse:
+    """The ledger of the items submitted in the period that match the queue's filters,
+    written by the core's ledger file (anonymous senders as 匿名) into a temporary file
+    off the event loop, then streamed to the browser."""
+    desk, _, viewer = await _reports_viewer(request)
+    lang = viewer.language
+    kind = reports_view.CSV if request.query.get("format") == reports_view.CSV else "xlsx"
+    span = reports_view.period(desk.core, request.query, lang, default_days=None)
+    asked = queue_view.parse(request.query, desk.settings, lang, unit_id=viewer.queue_unit)
+    only = replace(asked.filter, created_from=None, created_until=None)
+    async with desk.exports:
+        with tempfile.TemporaryFile() as spool:
+            await reporting.ledger_file(
+                desk.repository,
+                desk.settings,
+                lang,
+                span.start,
+                span.end,
+                spool,
+                as_csv=kind == reports_view.CSV,
+                only=only,
+            )
+            size = spool.tell()
+            spool.seek(0)
+            response = web.StreamResponse(
+                headers={
+                    "Content-Type": reports_view.MEDIA_TYPES[kind],
+                    "Content-Disposition": "attachment; filename="
+                    + reports_view.ledger_name(span, kind),
+                }
+            )
+            response.content_length = size
+            _secure(response, desk)
+            await response.prepare(request)
+            while chunk := await asyncio.to_thread(spool.read, LEDGER_CHUNK):
+                await response.write(chunk)
+            await response.write_eof()
+    return response
+
+
 async def static(request: web.Request) -> web.StreamResponse:
     try:
         data, _ = static_file(request.match_info["name"])
@@ -691,6 +789,9 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_post(p + r"/items/{id:[1-9][0-9]{0,17}}/actions/{name:[a-z_]{1,32}}", run_action)
     app.router.add_post(f"{p}/bulk", bulk_preview)
     app.router.add_post(f"{p}/bulk/apply", bulk_apply)
+    app.router.add_get(f"{p}/reports", reports_page)
+    app.router.add_get(f"{p}/reports/chart.png", reports_chart)
+    app.router.add_get(f"{p}/reports/ledger", reports_ledger)
     app.router.add_post(f"{p}/language", set_language)
     app.router.add_post(f"{p}/logout", logout)
     app.router.add_get(p + r"/static/{name:[a-z.]{1,32}}", static)
