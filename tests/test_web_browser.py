@@ -99,6 +99,15 @@ def size(driver: WebDriver, width: int, height: int, *, mobile: bool) -> None:
     )  # fmt: skip
 
 
+def open_on_a_phone(driver: WebDriver, url: str, element_id: str) -> WebDriverWait[WebDriver]:
+    """Open ``url`` at phone size until the element ``element_id`` is there; the wait."""
+    wait = WebDriverWait(driver, WAIT)
+    size(driver, *PHONE, mobile=True)
+    driver.get(url)
+    wait.until(ec.presence_of_element_located((By.ID, element_id)))
+    return wait
+
+
 def scroll_width(driver: WebDriver) -> int:
     return int(driver.execute_script("return document.documentElement.scrollWidth"))
 
@@ -124,6 +133,14 @@ async def desk(
     )
     async with started(settings) as runner:
         yield runner
+
+
+def mini_app_entry(runner: BotRunner) -> tuple[str, str]:
+    """The desk's address, and the URL Telegram opens the Mini App with for the admin
+    (fresh login data and the theme in the fragment)."""
+    token = runner.settings.telegram.token.get_secret_value()
+    base = desk_of(runner).base_url
+    return base, f"{base}/{mini_app_fragment(login_data(ADMIN, token, datetime.now(UTC)))}"
 
 
 def more_items(settings: Settings, count: int) -> None:
@@ -169,20 +186,15 @@ async def test_a_clerk_opens_filters_searches_and_reads_an_item_in_chromium(
         anonymous=True,
     )  # fmt: skip
     more_items(desk.settings, 60)
-    token = desk.settings.telegram.token.get_secret_value()
-    base = desk_of(desk).base_url
+    base, entry = mini_app_entry(desk)
     link_message = await Chat(stub, ADMIN).send("/web", expect="#login=")
     link = link_message.plain.split()[-1]
     assert link.startswith(f"{base}/#login=")
-    entry = f"{base}/{mini_app_fragment(login_data(ADMIN, token, datetime.now(UTC)))}"
     screenshots: list[Path] = []
 
     def clerk() -> None:
         with chromium() as driver:
-            wait = WebDriverWait(driver, WAIT)
-            size(driver, *PHONE, mobile=True)
-            driver.get(entry)
-            wait.until(ec.presence_of_element_located((By.ID, "queue")))
+            wait = open_on_a_phone(driver, entry, "queue")
             assert driver.current_url == f"{base}/queue"
             # Telegram's theme from the fragment (telegram-web-app.js could not load).
             background = driver.execute_script(
@@ -300,18 +312,13 @@ async def test_a_clerk_accepts_three_items_at_once_and_the_chat_sees_it_in_chrom
     ]
     left_alone = await submit(stub, BOB, "建议社区图书室周末开放", anonymous=True)
     cards = [await office_card(stub, OFFICE, n) for n in numbers]
-    token = desk.settings.telegram.token.get_secret_value()
-    base = desk_of(desk).base_url
-    entry = f"{base}/{mini_app_fragment(login_data(ADMIN, token, datetime.now(UTC)))}"
+    base, entry = mini_app_entry(desk)
     mark = stub.mark()
     screenshots: list[Path] = []
 
     def clerk() -> None:
         with chromium() as driver:
-            wait = WebDriverWait(driver, WAIT)
-            size(driver, *PHONE, mobile=True)
-            driver.get(entry)
-            wait.until(ec.presence_of_element_located((By.ID, "bulk")))
+            wait = open_on_a_phone(driver, entry, "bulk")
             boxes = driver.find_elements(By.CSS_SELECTOR, "input[name=item][form=bulk]")
             assert len(boxes) == 4
             # "Select all on this page", and back.

@@ -25,8 +25,9 @@ from tests.webdesk import (
     ALICE,
     BOB,
     card_edit,
-    client_for,
+    csrf_of,
     desk_of,
+    desk_settings,
     office_card,
     sign_in,
     sql,
@@ -48,32 +49,15 @@ def zh(key: str, **values: Any) -> str:
 async def desk(
     stub: FakeBotApi, make_settings: Callable[..., Settings]
 ) -> AsyncIterator[BotRunner]:
-    settings = make_settings(
-        stub,
-        web={"enabled": True, "port": 0, "public_url": "https://desk.example.org/desk"},
-        roles={"office_chat_id": OFFICE},
-        limits={"max_submissions_per_hour": 0},
-    )
+    settings = desk_settings(stub, make_settings, roles={"office_chat_id": OFFICE})
     async with started(settings, FrozenClock(START)) as runner:
         yield runner
-
-
-@pytest.fixture
-async def client(desk: BotRunner) -> AsyncIterator[TestClient[Any, Any]]:
-    async with client_for(desk) as http:
-        yield http
 
 
 async def html_of(client: TestClient[Any, Any], response: Any, status: int = 200) -> str:
     text: str = await response.text()
     assert response.status == status, text[:600]
     return text
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
-    assert match is not None
-    return match[1]
 
 
 def hidden_fields(html: str) -> list[tuple[str, str]]:

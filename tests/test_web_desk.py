@@ -35,7 +35,9 @@ from tests.webdesk import (
     PNG,
     Items,
     client_for,
+    csrf_of,
     desk_of,
+    desk_settings,
     login_data,
     sign_in,
     sql,
@@ -63,19 +65,8 @@ def clock() -> FrozenClock:
 async def desk(
     stub: FakeBotApi, make_settings: Callable[..., Settings], clock: FrozenClock
 ) -> AsyncIterator[BotRunner]:
-    settings = make_settings(
-        stub,
-        web={"enabled": True, "port": 0, "public_url": "https://desk.example.org/desk"},
-        limits={"max_submissions_per_hour": 0},
-    )
-    async with started(settings, clock) as runner:
+    async with started(desk_settings(stub, make_settings), clock) as runner:
         yield runner
-
-
-@pytest.fixture
-async def client(desk: BotRunner) -> AsyncIterator[TestClient[Any, Any]]:
-    async with client_for(desk) as http:
-        yield http
 
 
 @pytest.fixture
@@ -106,12 +97,6 @@ async def page(client: TestClient[Any, Any], path: str, status: int = 200) -> st
     text = await response.text()
     assert response.status == status, text[:500]
     return text
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
-    assert match is not None
-    return match[1]
 
 
 # ---------------------------------------------------------------------------- signing in

@@ -21,7 +21,7 @@ from bot.core.workflow import Status
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi
 from tests.conftest import ADMIN, BotRunner, FrozenClock
-from tests.webdesk import ALICE, BOB, client_for, desk_of, sign_in, started, submit
+from tests.webdesk import ALICE, BOB, desk_of, desk_settings, sign_in, started, submit
 
 START = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 BOB_IDENTITY = (str(BOB.id), "王", "小明", "wang_xm")
@@ -35,20 +35,10 @@ def zh(key: str, **values: Any) -> str:
 async def desk(
     stub: FakeBotApi, make_settings: Callable[..., Settings]
 ) -> AsyncIterator[BotRunner]:
-    settings = make_settings(
-        stub,
-        web={"enabled": True, "port": 0, "public_url": "https://desk.example.org/desk"},
-        limits={"max_submissions_per_hour": 0},
-    )
     # The campaign's clock starts last year (for one old item), see ``three``.
-    async with started(settings, FrozenClock(START - timedelta(days=400))) as runner:
+    clock = FrozenClock(START - timedelta(days=400))
+    async with started(desk_settings(stub, make_settings), clock) as runner:
         yield runner
-
-
-@pytest.fixture
-async def client(desk: BotRunner) -> AsyncIterator[TestClient[Any, Any]]:
-    async with client_for(desk) as http:
-        yield http
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ Telegram signs it, items submitted through the real resident flow, and an HTTP c
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import struct
 import zlib
@@ -93,6 +94,19 @@ def mini_app_fragment(data: str) -> str:
             "tgWebAppPlatform": "android",
             "tgWebAppThemeParams": json.dumps(theme, separators=(",", ":")),
         }
+    )
+
+
+def desk_settings(
+    stub: FakeBotApi, make_settings: Callable[..., Settings], **overrides: Any
+) -> Settings:
+    """Settings with the desk on behind ``https://desk.example.org/desk`` (a port of its
+    own), and no hourly limit on submissions (the tests submit many)."""
+    return make_settings(
+        stub,
+        web={"enabled": True, "port": 0, "public_url": "https://desk.example.org/desk"},
+        limits={"max_submissions_per_hour": 0},
+        **overrides,
     )
 
 
@@ -187,3 +201,10 @@ async def card_edit(stub: FakeBotApi, card: SentMessage, *, after: int) -> SentM
         after=after,
         predicate=lambda m: m.method == "editMessageText" and m.message_id == card.message_id,
     )
+
+
+def csrf_of(html: str) -> str:
+    """The session's CSRF token, from a page's <meta name="csrf-token">."""
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+    assert match is not None
+    return match[1]
