@@ -133,6 +133,8 @@ async def test_a_clerk_accepts_items_in_bulk_once_and_the_chat_sees_it(
     )
     assert lines[taken].startswith("refused") and illegal in lines[taken]
     assert zh("web.bulk.summary", done=3, refused=1) in done
+    for identity in (str(BOB.id), "王", "小明", "wang_xm"):  # Bob's item is anonymous
+        assert identity not in confirm and identity not in done
     assert statuses(desk.settings, first, second, third) == ["accepted"] * 3
     # The senders are told as after a chat button (Bob through his anonymous route), and
     # every office card of the three is edited to the new status.

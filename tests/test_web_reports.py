@@ -19,9 +19,18 @@ from bot.config import Settings
 from bot.core.reports import ledger_header
 from bot.core.workflow import Status
 from bot.i18n import t, tn
-from tests.botapi_stub import FakeBotApi
+from tests.botapi_stub import FakeBotApi, Upload
 from tests.conftest import ADMIN, BotRunner, FrozenClock
-from tests.webdesk import ALICE, BOB, desk_of, desk_settings, sign_in, started, submit
+from tests.webdesk import (
+    ALICE,
+    BOB,
+    csrf_of,
+    desk_of,
+    desk_settings,
+    sign_in,
+    started,
+    submit,
+)
 
 START = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 BOB_IDENTITY = (str(BOB.id), "王", "小明", "wang_xm")
@@ -178,3 +187,48 @@ async def test_the_queue_links_the_ledger_of_its_filter(
     assert 'href="/desk/reports/ledger?who=anonymous&amp;sort=old&amp;format=xlsx"' in html
     assert 'href="/desk/reports/ledger?who=anonymous&amp;sort=old&amp;format=csv"' in html
     assert f'href="/desk/reports">{zh("web.reports.title")}</a>' in html
+
+
+async def test_the_reports_form_downloads_or_sends_the_ledger_to_the_viewers_chat(
+    stub: FakeBotApi, client: TestClient[Any, Any], desk: BotRunner, three: tuple[int, int, int]
+) -> None:
+    """On a phone a Mini App cannot always save a download: the form also sends the file
+    to the viewer's own chat with the bot, as /export does. Both POSTs need the token."""
+    named, anonymous, _ = three
+    await sign_in(client, desk)
+    html = await (await get(client, "/desk/reports")).text()
+    csrf = csrf_of(html)
+    assert 'formaction="/desk/reports/ledger/send"' in html
+    today = START.astimezone(desk.settings.campaign.tz).date()
+    form = {"csrf": csrf, "from": str(today), "to": str(today), "format": "csv"}
+    forged = await client.post("/desk/reports/ledger/send", data={**form, "csrf": "x"})
+    assert forged.status == 403
+    assert (await client.post("/desk/reports/ledger", data={**form, "csrf": "x"})).status == 403
+    posted = await client.post("/desk/reports/ledger", data={**form, "who": "anonymous"})
+    assert posted.status == 200
+    lines = list(csv.reader(io.StringIO((await posted.read()).decode("utf-8-sig"))))
+    assert [row[0] for row in lines[1:]] == [f"#{anonymous}"]
+
+    mark = stub.mark()
+    sent = await client.post("/desk/reports/ledger/send", data=form, allow_redirects=False)
+    assert sent.status == 303
+    assert sent.headers["Location"] == f"/desk/reports?from={today}&to={today}&sent=1"
+    message = await stub.wait_for(
+        ADMIN.id, after=mark, predicate=lambda m: m.method == "sendDocument"
+    )
+    upload = message.params["document"]
+    assert isinstance(upload, Upload)
+    assert upload.filename == f"ledger-{today}-{today}.csv"
+    assert message.plain == tn("zh-Hans", "export.caption", 2, start=today, end=today, n=2)
+    rows = list(csv.reader(io.StringIO(upload.content.decode("utf-8-sig"))))
+    assert {row[0] for row in rows[1:]} == {f"#{named}", f"#{anonymous}"}
+    for identity in BOB_IDENTITY:
+        assert identity not in upload.content.decode("utf-8-sig")
+    notice = await (await get(client, sent.headers["Location"])).text()
+    assert zh("web.file.sent") in notice
+    # Telegram refuses (the clerk never opened a chat with the bot): said so.
+    stub.fail_next(
+        "sendDocument", status=403, description="Forbidden: bot can't initiate conversation"
+    )
+    refused = await client.post("/desk/reports/ledger/send", data=form, allow_redirects=False)
+    assert refused.headers["Location"].endswith("&unsent=1")

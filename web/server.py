@@ -16,6 +16,7 @@ Routes (under ``web.public_url``'s path, e.g. ``/desk``):
     GET  /reports                   the /stats figures for a period, the ledger's form
     GET  /reports/chart.png         the period's chart
     GET  /reports/ledger            the ledger (整改台账) as XLSX or CSV, period and filters
+    POST /reports/ledger[/send]     the same from the reports page's form; or to one's chat
     POST /language, /logout         the viewer's language; end the session
     GET  /static/{name}, /healthz
 
@@ -32,10 +33,10 @@ import asyncio
 import logging
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode, urlsplit
 
 from aiohttp import web
@@ -50,7 +51,7 @@ from bot.core.presenters import kind_label, local_date, local_time, status_label
 from bot.core.workflow import Kind, Status, allowed_targets, format_reference
 from bot.i18n import resolve_language, t, tn
 from bot.transport.media import send_attachment
-from storage.desk import COUNT_CAP
+from storage.desk import COUNT_CAP, QueueFilter
 from storage.repository import Clock, Repository, utc_now
 from storage.web import Via
 from web import bulk, initdata
@@ -398,6 +399,20 @@ async def queue(request: web.Request) -> web.StreamResponse:
     )
 
 
+# After a redirect: what the last form did (a file or a ledger sent to the viewer's chat,
+# an action done or not), by the mark in the query.
+NOTICES = (
+    ("sent", "web.file.sent"),
+    ("unsent", "web.file.not_sent"),
+    ("done", "web.action.done"),
+    ("failed", "web.action.failed"),
+)
+
+
+def _notice(lang: Language, query: Mapping[str, str]) -> str:
+    return next((t(lang, key) for mark, key in NOTICES if mark in query), "")
+
+
 async def _item_in_scope(request: web.Request, viewer: Viewer) -> Any:
     desk = desk_of(request)
     number = int(request.match_info["id"])
@@ -421,15 +436,7 @@ async def item(request: web.Request) -> web.StreamResponse:
     now = desk.clock()
     tz = settings.campaign.tz
     days = found.overdue_days(now)
-    notice = ""
-    if "sent" in request.query:
-        notice = t(lang, "web.file.sent")
-    elif "unsent" in request.query:
-        notice = t(lang, "web.file.not_sent")
-    elif "done" in request.query:
-        notice = t(lang, "web.action.done")
-    elif "failed" in request.query:
-        notice = t(lang, "web.action.failed")
+    notice = _notice(lang, request.query)
     came_from = request.query.get("from", "")
     back = desk.url("/queue") + (f"?{came_from}" if came_from else "")
     return desk.page(
@@ -615,11 +622,15 @@ async def bulk_apply(request: web.Request) -> web.StreamResponse:
 
 
 # -------------------------------------------------------------------------------- reports
+def _office_only(viewer: Viewer) -> None:
+    if not viewer.is_admin:  # the whole campaign's figures are the office's
+        raise DeskError(404, "web.error.not_found")
+
+
 async def _reports_viewer(request: web.Request) -> tuple[Desk, Session, Viewer]:
     desk = desk_of(request)
     session, viewer = await session_of(request)
-    if not viewer.is_admin:  # the whole campaign's figures are the office's
-        raise DeskError(404, "web.error.not_found")
+    _office_only(viewer)
     return desk, session, viewer
 
 
@@ -644,6 +655,7 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
         statuses=[(s.value, status_label(lang, s)) for s in Status],
         kinds=[(k.value, kind_label(lang, k)) for k in Kind],
         topics=[(tp.id, tp.name(lang)) for tp in settings.topics],
+        notice=_notice(lang, request.query),
     )
 
 
@@ -659,44 +671,99 @@ async def reports_chart(request: web.Request) -> web.StreamResponse:
     return web.Response(body=png, content_type="image/png")
 
 
-async def reports_ledger(request: web.Request) -> web.StreamResponse:
-    """The ledger of the items submitted in the period that match the queue's filters,
-    written by the core's ledger file (anonymous senders as 匿名) into a temporary file
-    off the event loop, then streamed to the browser."""
-    desk, _, viewer = await _reports_viewer(request)
+@dataclass(frozen=True)
+class LedgerAsked:
+    """A ledger asked for: the period, the queue's filter, XLSX or CSV."""
+
+    span: reports_view.Period
+    only: QueueFilter
+    kind: str
+
+    @property
+    def name(self) -> str:
+        return reports_view.ledger_name(self.span, self.kind)
+
+
+def _ledger_asked(desk: Desk, viewer: Viewer, params: Mapping[str, str]) -> LedgerAsked:
     lang = viewer.language
-    kind = reports_view.CSV if request.query.get("format") == reports_view.CSV else "xlsx"
-    span = reports_view.period(desk.core, request.query, lang, default_days=None)
-    asked = queue_view.parse(request.query, desk.settings, lang, unit_id=viewer.queue_unit)
-    only = replace(asked.filter, created_from=None, created_until=None)
+    kind = reports_view.CSV if params.get("format") == reports_view.CSV else reports_view.XLSX
+    span = reports_view.period(desk.core, params, lang, default_days=None)
+    asked = queue_view.parse(params, desk.settings, lang, unit_id=viewer.queue_unit)
+    return LedgerAsked(span, replace(asked.filter, created_from=None, created_until=None), kind)
+
+
+async def _write_ledger(desk: Desk, lang: Language, asked: LedgerAsked, target: BinaryIO) -> int:
+    """The core's ledger file (anonymous senders as 匿名) into ``target``, off the event
+    loop; one at a time with /export. Returns its row count."""
     async with desk.exports:
-        with tempfile.TemporaryFile() as spool:
-            await reporting.ledger_file(
-                desk.repository,
-                desk.settings,
-                lang,
-                span.start,
-                span.end,
-                spool,
-                as_csv=kind == reports_view.CSV,
-                only=only,
-            )
-            size = spool.tell()
-            spool.seek(0)
-            response = web.StreamResponse(
-                headers={
-                    "Content-Type": reports_view.MEDIA_TYPES[kind],
-                    "Content-Disposition": "attachment; filename="
-                    + reports_view.ledger_name(span, kind),
-                }
-            )
-            response.content_length = size
-            _secure(response, desk)
-            await response.prepare(request)
-            while chunk := await asyncio.to_thread(spool.read, LEDGER_CHUNK):
-                await response.write(chunk)
-            await response.write_eof()
+        return await reporting.ledger_file(
+            desk.repository,
+            desk.settings,
+            lang,
+            asked.span.start,
+            asked.span.end,
+            target,
+            as_csv=asked.kind == reports_view.CSV,
+            only=asked.only,
+        )
+
+
+async def reports_ledger(request: web.Request) -> web.StreamResponse:
+    """The ledger of the items submitted in the period that match the queue's filters
+    (a link of the queue: GET; the reports page's form: POST), written into a temporary
+    file, then streamed to the browser."""
+    if request.method == "POST":
+        desk = desk_of(request)
+        _, viewer, params = await posted(request)
+        _office_only(viewer)
+    else:
+        desk, _, viewer = await _reports_viewer(request)
+        params = dict(request.query)
+    asked = _ledger_asked(desk, viewer, params)
+    with tempfile.TemporaryFile() as spool:
+        await _write_ledger(desk, viewer.language, asked, spool)
+        size = spool.tell()
+        spool.seek(0)
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": reports_view.MEDIA_TYPES[asked.kind],
+                "Content-Disposition": f"attachment; filename={asked.name}",
+            }
+        )
+        response.content_length = size
+        _secure(response, desk)
+        await response.prepare(request)
+        while chunk := await asyncio.to_thread(spool.read, LEDGER_CHUNK):
+            await response.write(chunk)
+        await response.write_eof()
     return response
+
+
+async def send_ledger(request: web.Request) -> web.StreamResponse:
+    """The same ledger sent to the viewer's own chat with the bot, as /export sends it:
+    the way to get it on a phone, where a Mini App cannot always save a download."""
+    desk = desk_of(request)
+    _, viewer, params = await posted(request)
+    _office_only(viewer)
+    lang = viewer.language
+    asked = _ledger_asked(desk, viewer, params)
+    back = desk.url("/reports?") + urlencode(
+        {"from": asked.span.first.isoformat(), "to": asked.span.last.isoformat()}
+    )
+    with tempfile.TemporaryFile() as spool:
+        count = await _write_ledger(desk, lang, asked, spool)
+        spool.seek(0)
+        caption = tn(
+            lang, "export.caption", count, start=asked.span.first, end=asked.span.last, n=count
+        )
+        try:
+            await desk.bot.send_document(
+                viewer.user_id, spool, filename=asked.name, caption=caption
+            )
+        except TelegramError as exc:
+            log.info("desk: ledger not sent to the viewer's chat: %s", exc)
+            return see_other(f"{back}&unsent=1")
+    return see_other(f"{back}&sent=1")
 
 
 async def static(request: web.Request) -> web.StreamResponse:
@@ -792,6 +859,8 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_get(f"{p}/reports", reports_page)
     app.router.add_get(f"{p}/reports/chart.png", reports_chart)
     app.router.add_get(f"{p}/reports/ledger", reports_ledger)
+    app.router.add_post(f"{p}/reports/ledger", reports_ledger)
+    app.router.add_post(f"{p}/reports/ledger/send", send_ledger)
     app.router.add_post(f"{p}/language", set_language)
     app.router.add_post(f"{p}/logout", logout)
     app.router.add_get(p + r"/static/{name:[a-z.]{1,32}}", static)
