@@ -109,6 +109,11 @@ async def test_the_reports_page_shows_the_stats_figures_of_a_period(
     assert zh("web.reports.bad_period") in huge
     only_to = await (await get(client, f"/desk/reports?to={today}")).text()
     assert title in only_to
+    for edge in ("to=0001-01-01", "to=1970-01-05", "from=9999-12-31", "to=2999-12-31&from=x"):
+        edged = await (await get(client, f"/desk/reports?{edge}")).text()
+        assert zh("web.reports.bad_period") in edged, edge
+    ledger = await get(client, "/desk/reports/ledger?format=csv&to=0001-01-01")
+    assert ledger.headers["Content-Disposition"].endswith(f"ledger-2000-01-01-{today}.csv")
 
 
 async def test_the_chart_is_drawn_for_the_period(

@@ -17,7 +17,7 @@ from bot.core.env import Env
 from bot.core.presenters import kind_label, local_date, status_label, topic_label
 from bot.core.records import Rating
 from bot.core.reporting import BadPeriod, window
-from bot.core.reports import Stats, parse_day
+from bot.core.reports import FIRST_DAY, Stats, day_in_range, parse_day
 from bot.core.workflow import Kind, Status
 from bot.i18n import t, tn
 
@@ -50,16 +50,14 @@ def period(
     given_from = params.get("from", "").strip()[:10]
     given_to = params.get("to", "").strip()[:10]
     problem = ""
-    if given_to and not given_from:
-        last = parse_day(given_to)
-        if last is not None and default_days is not None:
-            given_from = (last - timedelta(days=default_days - 1)).isoformat()
-        elif last is not None:
-            given_from = "2000-01-01"  # as /export without dates: from the first item
+    last = parse_day(given_to) if given_to and not given_from else None
+    if last is not None and day_in_range(last):
+        first = last - timedelta(days=default_days - 1) if default_days else FIRST_DAY
+        given_from = first.isoformat()  # (before FIRST_DAY: refused by window)
     args = [day for day in (given_from, given_to) if day]
     try:
         start, end = window(env, args, default_days=default_days)
-    except (BadPeriod, OverflowError):
+    except BadPeriod:
         problem = t(lang, "web.reports.bad_period")
         start, end = window(env, [], default_days=default_days)
     tz = env.settings.campaign.tz
