@@ -173,6 +173,7 @@ def build_application(
                 clock=clock,
                 learn=services.learn,
                 deliver_soon=deliver_soon,
+                exports=services.export_lock,
             )
         )
     register_handlers(app)

@@ -36,7 +36,9 @@ from tests.webdesk import (
     PNG,
     Items,
     client_for,
+    csrf_of,
     desk_of,
+    desk_settings,
     login_data,
     sign_in,
     sql,
@@ -64,19 +66,8 @@ def clock() -> FrozenClock:
 async def desk(
     stub: FakeBotApi, make_settings: Callable[..., Settings], clock: FrozenClock
 ) -> AsyncIterator[BotRunner]:
-    settings = make_settings(
-        stub,
-        web={"enabled": True, "port": 0, "public_url": "https://desk.example.org/desk"},
-        limits={"max_submissions_per_hour": 0},
-    )
-    async with started(settings, clock) as runner:
+    async with started(desk_settings(stub, make_settings), clock) as runner:
         yield runner
-
-
-@pytest.fixture
-async def client(desk: BotRunner) -> AsyncIterator[TestClient[Any, Any]]:
-    async with client_for(desk) as http:
-        yield http
 
 
 @pytest.fixture
@@ -109,12 +100,6 @@ async def page(client: TestClient[Any, Any], path: str, status: int = 200) -> st
     return text
 
 
-def csrf_of(html: str) -> str:
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
-    assert match is not None
-    return match[1]
-
-
 # ---------------------------------------------------------------------------- signing in
 async def test_the_entry_page_has_a_strict_policy_and_no_inline_script(
     client: TestClient[Any, Any],
@@ -127,7 +112,8 @@ async def test_the_entry_page_has_a_strict_policy_and_no_inline_script(
     assert "unsafe-inline" not in policy.split("style-src")[0]
     assert "frame-ancestors 'self' https://web.telegram.org" in policy
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    # Not no-referrer: a browser would then send "Origin: null" with the desk's own forms.
+    assert response.headers["Referrer-Policy"] == "same-origin"
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
     assert scripts and all("src=" in attrs and not body.strip() for attrs, body in scripts)
     assert 'data-telegram="/desk/auth/telegram"' in html

@@ -34,6 +34,7 @@ from bot.core.reports import (
 from bot.core.results import Refusal, Result, refused
 from bot.core.workflow import Status
 from bot.i18n import resolve_language, t
+from storage.desk import QueueFilter
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -230,10 +231,12 @@ async def ledger_file(
     target: BinaryIO,
     *,
     as_csv: bool,
+    only: QueueFilter | None = None,
 ) -> int:
-    """Write the ledger of items created in [start, end) into ``target``; returns its row
-    count. Rows stream from the repository page by page and are written by a thread a
-    batch at a time, so neither the whole ledger nor the writing sits on the event loop."""
+    """Write the ledger of items created in [start, end) (those ``only`` matches, when
+    the desk's filters are given) into ``target``; returns its row count. Rows stream
+    from the repository page by page and are written by a thread a batch at a time, so
+    neither the whole ledger nor the writing sits on the event loop."""
     now = repository.clock()
     writer = ledger_writer(target, lang, settings, as_csv=as_csv)
 
@@ -241,7 +244,7 @@ async def ledger_file(
         writer.write(ledger_cells(lang, settings, row) for row in rows)
 
     batch: list[LedgerRow] = []
-    async for row in repository.ledger(start=start, end=end, now=now):
+    async for row in repository.ledger(start=start, end=end, now=now, only=only):
         batch.append(row)
         if len(batch) == EXPORT_BATCH:
             await asyncio.to_thread(write, batch)
