@@ -105,12 +105,17 @@ async def main(quick: bool, full: bool) -> None:
     sizes = [1000] if quick else [10_000, 100_000] + ([1_000_000] if full else [])
     print("store: queries through the repository vs a naive full scan in Python (seconds);")
     print("RSS of `jindianzi run` over that store after /start /my /queue /stats /digest (MB)")
-    print("(my: a resident's first /my, checking the tag of every linked anonymous item)")
-    print("  items      counts     page20     search         my     naive     KB/1000  RSS  peak")
+    print("(my: a resident's first /my, checking the tag of every linked anonymous item;")
+    print(" town20: /queue new <town>, a page of the items of a town and its 20 villages)")
+    print(
+        "  items      counts     page20     town20     search         my     naive"
+        "     KB/1000  RSS  peak"
+    )
     rows = await store.scale(sizes, repeats)
     for row in rows:
         print(
             f"  {int(row['size']):>8} {row['counts']:9.4f} {row['page']:9.4f}"
+            f" {row['place_page']:9.4f}"
             f" {row['search']:9.4f} {row['my']:9.4f} {row['naive']:9.4f}"
             f" {row['kb_per_1000']:9.0f}"
             f" {row['rss_mb']:5.0f} {row['peak_mb']:5.0f}"
@@ -132,6 +137,7 @@ async def main(quick: bool, full: bool) -> None:
         size = int(row["size"])
         _line(f"desk_queue_{size}", desk_ratios[size])
         _line(f"store_counts_{size}", row["naive"] / row["counts"])
+        _line(f"store_town_page_{size}", row["naive"] / row["place_page"])
         _line(f"digest_{size}", row["naive_report"] / row["digest"])
         _line(f"stats_{size}", row["naive_report"] / row["stats"])
         _line(f"stats_all_{size}", row["naive_report"] / row["stats_all"])

@@ -28,19 +28,19 @@ from telegram import Bot
 
 from bench import store
 from bot.anonymity import Secrets
-from bot.config import load_settings
 from storage.repository import Repository
 from storage.rows import iso
 from web.server import Desk, create_app
 from web.sessions import COOKIE
 from web.tokens import new_csrf, new_token, token_hash
 
-ROOT = Path(__file__).resolve().parent.parent
 ADMIN = 1000001
 PAGE = 50
 DEEP = 5_000
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 OPEN = ("new", "accepted", "forwarded", "in_progress")
+# The place filter's town and its villages (the desk includes the places under a place).
+TOWN = (store.BENCH_TOWN, *(p["id"] for p in store.PLACES if p.get("parent") == store.BENCH_TOWN))
 # (name, the desk's URL parameters, the naive SQL filter and its parameters)
 CASES: list[tuple[str, dict[str, str], str, tuple[object, ...]]] = [
     ("everything", {}, "1", ()),
@@ -64,6 +64,12 @@ CASES: list[tuple[str, dict[str, str], str, tuple[object, ...]]] = [
         {"overdue": "1"},
         "deadline IS NOT NULL AND deadline < ? AND status IN (?, ?, ?, ?)",
         (iso(NOW), *OPEN),
+    ),
+    (
+        "a town's places",
+        {"place": store.BENCH_TOWN},
+        f"place_id IN ({', '.join('?' * len(TOWN))})",
+        TOWN,
     ),
     (
         "search 3+ chars",
@@ -129,13 +135,10 @@ def _deep_cursor(path: Path, query: dict[str, str], where: str, params: tuple[ob
 async def queue(path: Path, repeats: int) -> list[dict[str, Any]]:
     """Median seconds per case: the desk's page 1 and deep page, the naive ones."""
     add_deadlines(path)
-    settings = load_settings(
-        ROOT / "config.example.toml",
-        overrides={
-            "storage": {"path": str(path)},
-            "roles": {"admin_ids": [ADMIN]},
-            "web": {"enabled": True, "port": 0},
-        },
+    settings = store.bench_settings(
+        storage={"path": str(path)},
+        roles={"admin_ids": [ADMIN]},
+        web={"enabled": True, "port": 0},
     )
     repository = Repository(path, clock=lambda: NOW)
     await repository.connect()

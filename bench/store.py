@@ -1,4 +1,5 @@
-"""Tagging speed, and the store at scale: queue counts, one page of a status, search, size.
+"""Tagging speed, and the store at scale: queue counts, one page of a status (and of a
+town's places), search, size.
 
 The store is filled directly with SQLite (fast), then queried through the repository the
 bot uses, next to a naive scan of every row done in Python as the baseline.
@@ -19,13 +20,14 @@ from typing import Any
 
 from bench import memory
 from bot.anonymity import Secrets
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.core.workflow import Status
 from bot.tagging import Tagger, normalise
 from storage.repository import Repository
 
 ROOT = Path(__file__).resolve().parent.parent
-STATUSES = [s.value for s in Status]
+# (publishing lasts the seconds until a channel post is out: none in a filled store)
+STATUSES = [s.value for s in Status if s is not Status.PUBLISHING]
 
 
 def labelled_texts() -> list[str]:
@@ -55,14 +57,51 @@ def tagging(messages: int, repeats: int) -> dict[str, float]:
 
 
 BENCH_RESIDENT = 4242  # the resident whose /my is timed: one anonymous item in 20 is theirs
+# A county's places (#20): 10 towns of 20 villages each; four in five items name one.
+TOWNS, VILLAGES = 10, 20
+PLACES: list[dict[str, Any]] = [
+    {"id": f"town{t}", "names": {"zh-Hans": f"{t}号镇"}} for t in range(TOWNS)
+] + [
+    {"id": f"v{t}_{v}", "names": {"zh-Hans": f"{t}镇{v}村"}, "parent": f"town{t}"}
+    for t in range(TOWNS)
+    for v in range(VILLAGES)
+]
+BENCH_TOWN = "town3"  # the town whose page /queue new <town> is timed (its villages' items)
+# The campaign's phases over the 120 days the fill spans (UTC days; a few days outside).
+PHASES: list[dict[str, Any]] = [
+    {"id": pid, "names": {"zh-Hans": name}, "start": start, "end": end}
+    for pid, name, start, end in (
+        ("mobilise", "动员部署", "2026-08-01", "2026-08-20"),
+        ("study", "学习调研", "2026-08-21", "2026-09-30"),
+        ("checking", "查摆问题", "2026-10-01", "2026-10-31"),
+        ("rectify", "整改落实", "2026-11-05", "2026-11-30"),
+    )
+]
+
+
+def bench_settings(**overrides: Any) -> Settings:
+    """The example configuration with the bench's places and phases."""
+    return load_settings(
+        ROOT / "config.example.toml",
+        overrides={"places": PLACES, "campaign": {"phases": PHASES}, **overrides},
+    )
+
+
+def _phase_of(created: str) -> str | None:
+    day = created[:10]
+    return next((p["id"] for p in PHASES if p["start"] <= day <= p["end"]), None)
 
 
 def fill(path: Path, count: int, *, secrets: Secrets | None = None, seed: int = 7) -> None:
     """``count`` realistic items over the last 120 days (a tenth anonymous, each with its
     own ownership tag, as the bot stores them; one in 20 of those is BENCH_RESIDENT's under
-    ``secrets``, new keys if none are given)."""
+    ``secrets``, new keys if none are given), four in five of a place (:data:`PLACES`), each
+    with the phase of its day."""
     secrets = secrets or Secrets.generate()
     rng = random.Random(seed)
+    # (its own sequence: the other columns are what they were before items had places)
+    where = random.Random(seed + 1)
+    place_ids = [p["id"] for p in PLACES]
     route = secrets.encrypt_int(BENCH_RESIDENT)
     texts = labelled_texts()
     topics = [t.id for t in load_settings(ROOT / "config.example.toml").topics]
@@ -89,14 +128,17 @@ def fill(path: Path, count: int, *, secrets: Secrets | None = None, seed: int = 
                 None if anonymous else "居民",
                 rng.choices(STATUSES, weights=(5, 20, 3, 2, 10, 20, 15, 5, 20))[0],
                 created,
+                where.choice(place_ids) if where.random() < 0.8 else None,
+                _phase_of(created),
             )
         )
     with sqlite3.connect(path) as db:
         db.executemany(
             "INSERT INTO submissions (kind, text, topic_id, suggested_topic_id, evidence,"
             " anonymous, owner_tag, reply_route, sender_user_id, sender_chat_id, sender_name,"
-            " language, status, created_at, updated_at)"
-            " VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'zh-Hans', ?11, ?12, ?12)",
+            " language, status, created_at, updated_at, place_id, phase_id)"
+            " VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'zh-Hans', ?11, ?12, ?12,"
+            " ?13, ?14)",
             rows,
         )
 
@@ -136,6 +178,7 @@ async def scale(sizes: list[int], repeats: int) -> list[dict[str, Any]]:
             timings: dict[str, list[float]] = {
                 "counts": [],
                 "page": [],
+                "place_page": [],
                 "search": [],
                 "my": [],
                 "naive": [],
@@ -145,6 +188,7 @@ async def scale(sizes: list[int], repeats: int) -> list[dict[str, Any]]:
                 "naive_report": [],
             }
             until = datetime(2026, 12, 1, tzinfo=UTC)
+            town = bench_settings().place_index.subtree(BENCH_TOWN)
             for _ in range(repeats):
                 started = time.perf_counter()
                 await repo.status_counts()
@@ -152,6 +196,9 @@ async def scale(sizes: list[int], repeats: int) -> list[dict[str, Any]]:
                 started = time.perf_counter()
                 await repo.list_items(status=Status.NEW, limit=20)
                 timings["page"].append(time.perf_counter() - started)
+                started = time.perf_counter()  # /queue new 3号镇: the town and its villages
+                await repo.list_items(status=Status.NEW, place_ids=town, limit=20)
+                timings["place_page"].append(time.perf_counter() - started)
                 started = time.perf_counter()
                 await repo.search(["红绿灯"], limit=20)
                 timings["search"].append(time.perf_counter() - started)

@@ -1,7 +1,8 @@
 """The ``jindianzi`` console command: ``run`` the bot (long polling, or ``--webhook URL
 --listen HOST:PORT``), ``check-config`` a file, write a first one with ``setup``
 (:mod:`bot.setup_cli`), ``export`` the ledger, ``backup`` the database, list the
-``dead-letters`` (updates that could not be read), ``tagger ...`` (:mod:`bot.tagger_cli`).
+``dead-letters`` (updates that could not be read), draw the places' ``posters``,
+``tagger ...`` (:mod:`bot.tagger_cli`).
 
 Configuration problems are printed key by key on stderr with exit code 2, never as a
 traceback. ``run`` ends a start that cannot go on with one line and an exit status
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
+import re
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -111,6 +113,20 @@ def _parser() -> argparse.ArgumentParser:
         help="list the updates the bot could not read (kept encrypted for 30 days)",
     )
     dead.add_argument("--show", type=int, metavar="ID", help="print that one as JSON, decrypted")
+    posters = sub.add_parser(
+        "posters",
+        parents=[common],
+        help="write a printable A4 poster (PDF) with a QR code for each place, and a sheet of all",
+    )
+    posters.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder to write")
+    posters.add_argument(
+        "--username",
+        metavar="BOT",
+        help="the bot's username for the links (default: asked from Telegram with getMe)",
+    )
+    posters.add_argument(
+        "--language", choices=["zh-Hans", "zh-Hant", "en"], help="the posters' language"
+    )
     from bot import setup_cli, tagger_cli
 
     setup_cli.add_parser(sub, common)
@@ -358,6 +374,61 @@ def list_dead_letters(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+USERNAME = re.compile(r"@?([A-Za-z][A-Za-z0-9_]{3,31})")
+
+
+def draw_posters(args: argparse.Namespace) -> int:
+    """Write each place's poster and the sheet of all of them into --out."""
+    settings = load_settings(args.config)
+    configure_logging(args.log_level)
+    if not settings.places:
+        print("No places are configured: add [[places]] to the configuration.", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.username is not None:
+        match = USERNAME.fullmatch(args.username)
+        if match is None:
+            print(f"Not a bot username: {args.username!r} (e.g. jindianzi_bot).", file=sys.stderr)
+            return EXIT_CONFIG
+        username = match[1]
+    else:
+        if not settings.telegram.token.get_secret_value():
+            print(
+                "No bot token to ask Telegram for the bot's username: set telegram.token,"
+                " or pass --username BOT to work offline.",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
+        try:
+            username = asyncio.run(_bot_username(settings))
+        except Exception as exc:  # refused token, no network: say so, never a traceback
+            print(f"Cannot ask Telegram for the bot's username (getMe): {exc}", file=sys.stderr)
+            print("Pass --username BOT to work offline.", file=sys.stderr)
+            return 1
+    from bot.posters import PosterError, place_posters
+
+    try:
+        written = place_posters(
+            settings, username, args.out, args.language or settings.campaign.language
+        )
+    except PosterError as exc:
+        print(f"Posters: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    print(f"{len(written) - 1} posters and the sheet of all places for @{username} in {args.out}")
+    return EXIT_OK
+
+
+async def _bot_username(settings: Settings) -> str:
+    """The bot's username, from getMe (python-telegram-bot's initialize calls it)."""
+    from telegram import Bot
+
+    tg = settings.telegram
+    bot = Bot(tg.token.get_secret_value(), base_url=tg.base_url, base_file_url=tg.base_file_url)
+    async with bot:
+        return bot.username
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -369,6 +440,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return backup_database(args)
         if args.command == "dead-letters":
             return list_dead_letters(args)
+        if args.command == "posters":
+            return draw_posters(args)
         if args.command == "tagger":
             from bot import tagger_cli
 

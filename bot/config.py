@@ -19,8 +19,9 @@ import re
 import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, get_origin
+from typing import TYPE_CHECKING, Any, Literal, get_origin
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -45,6 +46,9 @@ Language = Literal["zh-Hans", "zh-Hant", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh-Hans", "zh-Hant", "en")
 DEFAULT_CONFIG_FILES = ("config.toml", "config.example.toml")
 ENV_PREFIX = "JINDIANZI_"
+if TYPE_CHECKING:
+    from bot.places import PlaceIndex
+
 # The longest configured names: they are shown on buttons and in every card's header.
 MAX_NAME = 100
 MAX_TOPIC_NAME = 64
@@ -53,6 +57,12 @@ MAX_KEYWORDS = 2000
 HMAC_KEY_BYTES = 32  # the least key material for the owner hashes (HMAC-SHA256)
 # What Telegram accepts as a webhook's secret_token.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# What Telegram accepts as a deep link's start parameter (t.me/<bot>?start=<payload>): a
+# place's id is its link's payload.
+DEEP_LINK_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+KINDS = ("suggestion", "problem")
+# Places directly under one parent (or at the top level): one keyboard's worth.
+MAX_PLACES_PER_LEVEL = 90
 # The TOML file that Settings() reads, chosen at run time by load_settings (None: no file).
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("config_file", default=None)
 
@@ -156,6 +166,9 @@ class OfficeSettings(_Section):
     digest_time: dt.time = dt.time(8, 30)
     weekly_weekday: int = Field(default=1, ge=1, le=7)
     weekly_time: dt.time = dt.time(8, 0)
+    # Notices to the office chat about one item (ratings, senders' answers, instructions)
+    # within this many seconds of each other are sent as one message (0: each alone).
+    notice_window: float = Field(default=30.0, ge=0, le=3600)
 
     @field_validator("owners")
     @classmethod
@@ -166,10 +179,57 @@ class OfficeSettings(_Section):
         return cleaned
 
 
+def _names_with_simplified(value: dict[Language, str]) -> dict[Language, str]:
+    cleaned = {lang: name.strip() for lang, name in value.items()}
+    if not cleaned.get("zh-Hans"):
+        raise ValueError("needs at least its zh-Hans name")
+    if any(not name for name in cleaned.values()):
+        raise ValueError("names must not be empty")
+    if any(len(name) > 64 for name in cleaned.values()):
+        raise ValueError("names must be at most 64 characters")
+    return cleaned
+
+
+class PhaseConfig(_Section):
+    """One dated phase of the campaign (动员部署, 学习调研, 查摆问题, 整改落实, 总结提高):
+    from ``start`` to ``end``, both days included, in the campaign's time zone."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    names: dict[Language, str]
+    start: dt.date
+    end: dt.date
+    # The kinds collected in this phase (e.g. only "problem" during 查摆问题); unset: all.
+    kinds: list[Literal["suggestion", "problem"]] | None = None
+
+    _names = field_validator("names")(_names_with_simplified)
+
+    @field_validator("kinds")
+    @classmethod
+    def _some_kinds(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("a phase collects at least one kind (leave kinds out for all)")
+        return None if value is None else sorted(set(value), key=KINDS.index)
+
+    @model_validator(mode="after")
+    def _ordered_days(self) -> PhaseConfig:
+        if self.end < self.start:
+            raise KeyProblems([("end", f"{self.end} is before the phase's start ({self.start})")])
+        return self
+
+    def name(self, language: str) -> str:
+        name: str = self.names.get(language, self.names["zh-Hans"])  # type: ignore[call-overload]
+        return name
+
+    def collects(self, kind: str) -> bool:
+        return self.kinds is None or kind in self.kinds
+
+
 class CampaignSettings(_Section):
     name: str = Field(default="解放思想大讨论", min_length=1, max_length=MAX_NAME)
     timezone: str = "Asia/Shanghai"
     language: Language = "zh-Hans"
+    # The campaign's phases, in order, without overlaps (gaps are allowed).
+    phases: list[PhaseConfig] = Field(default_factory=list)
 
     @field_validator("name")
     @classmethod
@@ -192,6 +252,45 @@ class CampaignSettings(_Section):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @model_validator(mode="after")
+    def _check_phases(self) -> CampaignSettings:
+        problems: list[tuple[str, str]] = []
+        seen: dict[str, int] = {}
+        for i, phase in enumerate(self.phases):
+            key = f"campaign.phases[{i}]"
+            if phase.id in seen:
+                problems.append((f"{key}.id", f"{phase.id!r} is also phases[{seen[phase.id]}]"))
+            seen.setdefault(phase.id, i)
+            if i == 0:
+                continue
+            before = self.phases[i - 1]
+            if phase.start < before.start:
+                problems.append(
+                    (
+                        f"{key}.start",
+                        f"phases must be listed in order: {phase.start} is before the start of"
+                        f" phases[{i - 1}] ({before.start})",
+                    )
+                )
+            elif phase.start <= before.end:
+                problems.append(
+                    (
+                        f"{key}.start",
+                        f"overlaps phases[{i - 1}], which ends {before.end}"
+                        f" (start this one on {before.end + dt.timedelta(days=1)} or later)",
+                    )
+                )
+        if problems:
+            raise KeyProblems(problems)
+        return self
+
+    def phase_on(self, day: dt.date) -> PhaseConfig | None:
+        """The phase that day lies in (a local date), or None (before, between, after)."""
+        return next((p for p in self.phases if p.start <= day <= p.end), None)
+
+    def phase(self, phase_id: str) -> PhaseConfig | None:
+        return next((p for p in self.phases if p.id == phase_id), None)
 
 
 class AnonymitySettings(_Section):
@@ -301,6 +400,90 @@ class TopicConfig(_Section):
         return name
 
 
+class PlaceConfig(_Section):
+    """A place residents come from (a town, a village, a community, a unit): its id is the
+    payload of its deep link ``https://t.me/<bot>?start=<id>`` and of its poster's QR code."""
+
+    id: str
+    names: dict[Language, str]
+    # The id of the place it belongs to (a village's town), or none for a top-level place.
+    parent: str | None = None
+
+    _names = field_validator("names")(_names_with_simplified)
+
+    @field_validator("id")
+    @classmethod
+    def _payload(cls, value: str) -> str:
+        if not DEEP_LINK_PAYLOAD.fullmatch(value):
+            raise ValueError(
+                "must be 1-64 characters of A-Z, a-z, 0-9, _ and - (it is the payload of the"
+                " place's Telegram deep link)"
+            )
+        return value
+
+    def name(self, language: str) -> str:
+        name: str = self.names.get(language, self.names["zh-Hans"])  # type: ignore[call-overload]
+        return name
+
+
+class KeyProblems(ValueError):
+    """Problems found across several keys (each a (key, message) pair), reported one line
+    per key by :func:`format_validation_error` like pydantic's own."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{key}: {message}" for key, message in problems))
+
+
+def place_problems(places: list[PlaceConfig]) -> list[tuple[str, str]]:
+    """Duplicate ids, unknown parents and cycles among the places, key by key."""
+    from bot.places import button_key
+
+    problems: list[tuple[str, str]] = []
+    index: dict[str, int] = {}
+    keys: dict[str, int] = {}
+    for i, place in enumerate(places):
+        if place.id in index:
+            problems.append((f"places[{i}].id", f"{place.id!r} is also places[{index[place.id]}]"))
+            continue
+        index[place.id] = i
+        key = button_key(place.id)
+        if key in keys:  # two ids with the same short button key: practically never
+            clash = f"places[{keys[key]}]"
+            problems.append((f"places[{i}].id", f"its button key clashes with {clash}: rename one"))
+        keys.setdefault(key, i)
+    for i, place in enumerate(places):
+        if place.parent is None or index.get(place.id) != i:
+            continue
+        if place.parent not in index:
+            problems.append((f"places[{i}].parent", f"no place has the id {place.parent!r}"))
+            continue
+        # Walk up: a parent chain that comes back to this place is a cycle.
+        chain = [place.id]
+        current: str | None = place.parent
+        while current is not None and current in index and current not in chain:
+            chain.append(current)
+            current = places[index[current]].parent
+        if current == place.id:
+            cycle = " → ".join([*chain, place.id])
+            problems.append((f"places[{i}].parent", f"a cycle: {cycle}"))
+    # One level's places are one keyboard (Telegram: at most 100 buttons, some are taken).
+    levels: dict[str | None, list[int]] = {}
+    for i, place in enumerate(places):
+        levels.setdefault(place.parent, []).append(i)
+    for parent, members in levels.items():
+        if len(members) > MAX_PLACES_PER_LEVEL:
+            where = f"under {parent!r}" if parent else "at the top level"
+            problems.append(
+                (
+                    f"places[{members[MAX_PLACES_PER_LEVEL]}].parent",
+                    f"{len(members)} places {where}: at most {MAX_PLACES_PER_LEVEL} fit on one"
+                    " level of buttons (group them under parents)",
+                )
+            )
+    return problems
+
+
 class WebSettings(_Section):
     """The office's web desk (``web/``): served by the bot's own process on ``listen:port``,
     usually behind a reverse proxy that terminates TLS at ``public_url``."""
@@ -374,6 +557,8 @@ class Settings(BaseSettings):
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     topics: list[TopicConfig] = Field(min_length=1)
+    # Villages, communities, units (README, "Places and posters"); none: no place is asked.
+    places: list[PlaceConfig] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(
@@ -401,12 +586,26 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _check_places(self) -> Settings:
+        problems = place_problems(self.places)
+        if problems:
+            raise KeyProblems(problems)
+        return self
+
     @property
     def fallback_topic(self) -> TopicConfig:
         return next(t for t in self.topics if t.fallback)
 
     def topic(self, topic_id: str) -> TopicConfig | None:
         return next((t for t in self.topics if t.id == topic_id), None)
+
+    @cached_property
+    def place_index(self) -> PlaceIndex:
+        """The places as a tree with its lookups (built at the first use)."""
+        from bot.places import PlaceIndex
+
+        return PlaceIndex(self.places)
 
 
 class ConfigError(Exception):
@@ -449,6 +648,15 @@ def format_validation_error(
     """One human line per error, naming the key (``topics[3].names``, ``campaign.timezone``)."""
     problems: list[str] = []
     for err in exc.errors(include_url=False):
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, KeyProblems):
+            # The keys are absolute ("places[3].parent") or relative to where the error was
+            # raised ("end" of "campaign.phases[1]").
+            where = _location(tuple(err["loc"])) if err["loc"] else ""
+            for key, message in cause.problems:
+                full = key if not where or key.startswith(where) else f"{where}.{key}"
+                problems.append(f"{full}: {message}")
+            continue
         loc = _location(tuple(err["loc"]))
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
@@ -540,6 +748,8 @@ __all__ = [
     "Language",
     "LimitsSettings",
     "OfficeSettings",
+    "PhaseConfig",
+    "PlaceConfig",
     "RolesSettings",
     "Settings",
     "StorageSettings",

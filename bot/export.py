@@ -60,11 +60,17 @@ class LedgerWriter(ABC):
 class XlsxWriter(LedgerWriter):
     """One worksheet: a bold, frozen header row, then wrapped rows."""
 
-    def __init__(self, target: BinaryIO, title: str, header: Sequence[str]) -> None:
+    def __init__(
+        self,
+        target: BinaryIO,
+        title: str,
+        header: Sequence[str],
+        widths: Sequence[int] = WIDTHS,
+    ) -> None:
         super().__init__(target)
         self._book = Workbook(write_only=True)
         self._sheet = self._book.create_sheet(title=_sheet_title(title))
-        for index, width in enumerate(WIDTHS[: len(header)], start=1):
+        for index, width in enumerate(widths[: len(header)], start=1):
             self._sheet.column_dimensions[get_column_letter(index)].width = width
         self._sheet.freeze_panes = "A2"
         # Named styles: a cell takes one by name, far cheaper than a font or an alignment

@@ -2,12 +2,14 @@
 
 The same lines go to the log when ``run`` starts and to ``check-config``'s output: the
 campaign, the files in use (absolute paths), the roles found (how many administrators,
-which chats), and a warning for each missing role that leaves a part of the workflow with
-nobody to do it. A bot started with no administrators used to say nothing about it.
+which chats), the places and phases configured, and a warning for each missing role that
+leaves a part of the workflow with nobody to do it. A bot started with no administrators
+used to say nothing about it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
@@ -82,9 +84,28 @@ def summary_lines(
         f"leading group: {roles.leading_group_chat_id or 'not configured'}",
         f"channel: {roles.channel_id or 'not configured'}",
         f"topics: {len(settings.topics)} (fallback: {settings.fallback_topic.id})",
+        f"places: {_places(settings)}",
+        f"phases: {_phases(settings)}",
         f"web desk: {_web(settings)}",
     ]
     return lines
+
+
+def _places(settings: Settings) -> str:
+    if not settings.places:
+        return "none (no place is asked; posters need [[places]])"
+    top = len(settings.place_index.children.get(None, []))
+    return f"{len(settings.places)} ({top} at the top level)"
+
+
+def _phases(settings: Settings) -> str:
+    phases = settings.campaign.phases
+    if not phases:
+        return "none"
+    today = dt.datetime.now(settings.campaign.tz).date()
+    current = settings.campaign.phase_on(today)
+    now = f"now {current.id}" if current is not None else "today is in none"
+    return f"{len(phases)}, {phases[0].start} to {phases[-1].end}, {now}"
 
 
 def _keys(settings: Settings) -> str:

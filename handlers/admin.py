@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from dataclasses import replace
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
@@ -20,10 +21,12 @@ from bot.config import Language, Settings
 from bot.core import cards, copies
 from bot.core import filters as filters_core
 from bot.core.copies import CopyKind
-from bot.core.presenters import status_label, telegram_error
+from bot.core.presenters import place_label, status_label, telegram_error
+from bot.core.recipients import recipient_label, recipient_of
 from bot.core.records import Submission
 from bot.core.workflow import Status, format_reference
 from bot.i18n import t, tn
+from bot.places import button_key
 from bot.text import escape, split_message
 from bot.transport.markup import from_buttons
 from bot.transport.media import send_attachment
@@ -157,8 +160,9 @@ async def show(update: Update, context: Context) -> None:
 
 
 async def queue(update: Update, context: Context) -> None:
-    """/queue [status] [topic] [逾期|未签收]: counts by status, or one list; statuses, topics
-    and views by id or by name in any language (:mod:`bot.core.filters`)."""
+    """/queue [status] [topic] [place] [逾期|未签收]: counts by status, or one list; statuses,
+    topics, places (with the places under them) and views by id or by name in any language
+    (:mod:`bot.core.filters`)."""
     if not await in_office(update, context):
         return
     svc = context.services
@@ -168,9 +172,11 @@ async def queue(update: Update, context: Context) -> None:
         await reply(update, _unknown_word(lang, svc.settings, found))
         return
     if found.status is None and found.view is None:
-        counts = await svc.repository.status_counts(topic_id=found.topic_id)
+        places = svc.settings.place_index.subtree(found.place_id) if found.place_id else []
+        counts = await svc.repository.status_counts(topic_id=found.topic_id, place_ids=places)
         total = sum(counts.values())
         lines = [tn(lang, "admin.queue.title", total, total=total)]
+        lines += _place_filter_line(lang, svc.settings, found.place_id)
         lines += [
             t(lang, "admin.queue.count", status=status_label(lang, s), n=counts.get(s, 0))
             for s in Status
@@ -201,6 +207,14 @@ def _view_label(lang: Language, found: filters_core.Filter) -> str:
     return " · ".join(parts)
 
 
+def _place_filter_line(lang: Language, settings: Settings, place_id: str | None) -> list[str]:
+    if place_id is None:
+        return []
+    place = escape(place_label(lang, settings, place_id))
+    under = t(lang, "admin.queue.under") if settings.place_index.children.get(place_id) else ""
+    return [t(lang, "admin.queue.place", place=place, under=under)]
+
+
 async def _queue_page(
     update: Update,
     context: Context,
@@ -210,12 +224,14 @@ async def _queue_page(
     offset: int,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of ``/queue``, with buttons to the neighbouring pages (callback
-    ``adq:<status or ->:<view or ->:<topic or ->:<offset>``)."""
+    ``adq:<status or ->:<view or ->:<topic or ->[:<place key>]:<offset>``)."""
     svc = context.services
     now = svc.repository.clock()
+    places = svc.settings.place_index.subtree(found.place_id) if found.place_id else []
     items, total = await svc.repository.list_items(
         status=found.status,
         topic_id=found.topic_id,
+        place_ids=places,
         overdue_at=now if found.view is filters_core.View.OVERDUE else None,
         unsigned=found.view is filters_core.View.UNSIGNED,
         offset=offset,
@@ -233,15 +249,23 @@ async def _queue_page(
     status = found.status.value if found.status else "-"
     view = found.view.value if found.view else "-"
     base = f"adq:{status}:{view}:{found.topic_id or '-'}"
+    if found.place_id is not None:
+        base += f":{button_key(found.place_id)}"
     row = []
     if offset > 0:
         row.append((t(lang, "button.prev"), f"{base}:{max(0, offset - LIST_LIMIT)}"))
     if offset + LIST_LIMIT < total:
         row.append((t(lang, "button.more"), f"{base}:{offset + LIST_LIMIT}"))
-    return "\n".join([head, *lines]), from_buttons([*cards.open_buttons(items), row])
+    # (A 32-character topic and a place leave room for offsets of 6 digits: a million items.)
+    row = [(label, data) for label, data in row if len(data.encode()) <= MAX_CALLBACK_BYTES]
+    filters_line = _place_filter_line(lang, svc.settings, found.place_id)
+    return "\n".join([head, *filters_line, *lines]), from_buttons([*cards.open_buttons(items), row])
 
 
-QUEUE_PAGE = re.compile(r"^adq:([a-z_]+|-):([a-z_]+|-):([a-z0-9_]+|-):(\d{1,9})$")
+QUEUE_PAGE = re.compile(
+    r"^adq:([a-z_]+|-):([a-z_]+|-):([a-z0-9_]+|-)(?::([0-9a-f]{8}))?:(\d{1,9})$"
+)
+MAX_CALLBACK_BYTES = 64
 
 
 async def queue_page(update: Update, context: Context) -> None:
@@ -255,13 +279,17 @@ async def queue_page(update: Update, context: Context) -> None:
         words = [w for w in match.groups()[:3] if w != "-"]
         parsed = filters_core.parse(svc.settings, words)
         found = parsed if isinstance(parsed, filters_core.Filter) else None
+        key = match[4]
+        place = svc.settings.place_index.from_key(key) if key is not None else None
+        if found is not None and key is not None:
+            found = None if place is None else replace(found, place_id=place.id)
     if found is None or not await in_office(update, context):
         await query.answer(t(context.language, "button.stale"))
         return
     assert match is not None
     await query.answer()
     lang = context.chat_language
-    text, markup = await _queue_page(update, context, lang, found, offset=int(match[4]))
+    text, markup = await _queue_page(update, context, lang, found, offset=int(match[5]))
     if not await edit_pressed(update, text, markup):  # too old to edit: a new page
         await reply(update, text, markup)
 
@@ -314,7 +342,8 @@ async def failed(update: Update, context: Context) -> None:
     if not await in_office(update, context):
         return
     lang = context.chat_language
-    entries = await context.services.repository.failed_messages()
+    svc = context.services
+    entries = await svc.repository.failed_messages()
     if not entries:
         await reply(update, t(lang, "admin.failed.none"))
         return
@@ -324,6 +353,10 @@ async def failed(update: Update, context: Context) -> None:
             lang,
             "admin.failed.line",
             ref=format_reference(e.submission_id) if e.submission_id else "—",
+            recipient=recipient_label(
+                lang,
+                recipient_of(e, svc.secrets.decrypt_int(e.chat_enc), svc.settings.roles),
+            ),
             error=telegram_error(lang, e.last_error or ""),
         )
         for e in entries

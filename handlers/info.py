@@ -1,15 +1,19 @@
-"""Resident commands outside the submission flow: /start, /help, /privacy, /lang, /my, /status."""
+"""Resident commands outside the submission flow: /start (also through a place's deep link,
+``/start <place id>``), /help, /privacy, /lang, /my, /status."""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.config import LANGUAGES
-from bot.core import following
+from bot.config import LANGUAGES, Language
+from bot.core import drafting, following
+from bot.core.phases import phase_line, phase_now
 from bot.core.presenters import my_list
+from bot.core.records import Draft
 from bot.core.workflow import format_reference
 from bot.i18n import t, tn
+from bot.places import valid_payload
 from bot.text import escape, split_message
 from handlers import keyboards, resident
 from handlers.buttons import PrivateButton
@@ -27,14 +31,37 @@ PRIVATE = filters.ChatType.PRIVATE
 MAX_REFERENCE_DIGITS = 18
 
 
+def _phase(context: Context, lang: Language) -> list[str]:
+    """The line saying which phase of the campaign it is (none without phases)."""
+    svc = context.services
+    line = phase_line(lang, phase_now(svc.settings, svc.repository.clock()))
+    return [line] if line else []
+
+
 async def start(update: Update, context: Context) -> None:
+    """/start, and ``/start <place>`` from a place's poster (its deep link): the place is
+    recorded on the resident's draft (a new one if there is none), so whatever they send
+    next carries it; an unknown or malformed place is ignored, politely."""
     lang = context.language
     user = update.effective_user
     name = escape(user.full_name) if user else ""
-    campaign = escape(context.services.settings.campaign.name)
-    await reply(
-        update, t(lang, "start.greeting", name=name, campaign=campaign), keyboards.main_menu(lang)
-    )
+    svc = context.services
+    campaign = escape(svc.settings.campaign.name)
+    lines = [t(lang, "start.greeting", name=name, campaign=campaign), *_phase(context, lang)]
+    args = context.args or []
+    if args:
+        payload = args[0]
+        place = svc.settings.place_index.get(payload) if valid_payload(payload) else None
+        if place is None:
+            lines.append(t(lang, "start.place_unknown"))
+        else:
+            resident = user_id(update)
+            draft = await svc.repository.get_draft(resident) or Draft()
+            if draft.place_id != place.id or not draft.place_asked:
+                await svc.repository.save_draft(resident, drafting.with_place(draft, place.id))
+            label = escape(svc.settings.place_index.label(lang, place.id))
+            lines.append(t(lang, "start.place", place=label))
+    await reply(update, "\n\n".join(lines), keyboards.main_menu(lang))
 
 
 async def privacy(update: Update, context: Context) -> None:

@@ -9,7 +9,9 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import LANGUAGES, Language, TopicConfig
+from bot.core.workflow import Kind
 from bot.i18n import t
+from bot.places import PlaceIndex, button_key
 
 Button = InlineKeyboardButton
 
@@ -52,14 +54,55 @@ def main_menu(lang: Language) -> InlineKeyboardMarkup:
 
 
 @cache
-def kinds(lang: Language) -> InlineKeyboardMarkup:
+def kinds(lang: Language, allowed: tuple[Kind, ...] = tuple(Kind)) -> InlineKeyboardMarkup:
+    """The kinds to choose from (those the campaign's phase collects)."""
     return _markup(
-        [
-            Button(t(lang, "kind.suggestion"), callback_data="kind:suggestion"),
-            Button(t(lang, "kind.problem"), callback_data="kind:problem"),
-        ],
+        [Button(t(lang, f"kind.{k.value}"), callback_data=f"kind:{k.value}") for k in allowed],
         [Button(t(lang, "button.cancel"), callback_data="draft:cancel")],
     )
+
+
+# Up to this many places, one keyboard lists them all (one tap); beyond, a level at a time.
+FLAT_PLACES = 24
+
+
+def places(lang: Language, index: PlaceIndex, parent: str | None = None) -> InlineKeyboardMarkup:
+    """Where the item is from: every place (few), or the places under ``parent`` (None: the
+    top level), those with places under them opening their level; always "不确定" (skip).
+
+    Callback data: ``place:set:<key>``, ``place:open:<key>``, ``place:top``, ``place:skip``
+    (keys: :func:`bot.places.button_key`)."""
+    rows: list[list[Button]] = []
+    if len(index) <= FLAT_PLACES:
+        names = [p.name(lang) for p in index.places]
+        choices = [
+            Button(
+                index.label(lang, p.id) if names.count(p.name(lang)) > 1 else p.name(lang),
+                callback_data=f"place:set:{button_key(p.id)}",
+            )
+            for p, _ in index.walk()
+        ]
+    else:
+        here = index.get(parent)
+        choices = []
+        if here is not None:  # the level's own place, then its places
+            whole = t(lang, "place.whole", place=here.name(lang))
+            choices.append(Button(whole, callback_data=f"place:set:{button_key(here.id)}"))
+        for place in index.children.get(parent, []):
+            key = button_key(place.id)
+            if index.children.get(place.id):
+                label = t(lang, "place.open", place=place.name(lang))
+                choices.append(Button(label, callback_data=f"place:open:{key}"))
+            else:
+                choices.append(Button(place.name(lang), callback_data=f"place:set:{key}"))
+        if here is not None:
+            back = index.get(here.parent)
+            data = f"place:open:{button_key(back.id)}" if back is not None else "place:top"
+            rows.append([Button(t(lang, "place.back"), callback_data=data)])
+    rows[0:0] = [choices[i : i + 2] for i in range(0, len(choices), 2)]
+    rows.append([Button(t(lang, "place.skip"), callback_data="place:skip")])
+    rows.append([Button(t(lang, "button.cancel"), callback_data="draft:cancel")])
+    return _markup(*rows)
 
 
 @cache
@@ -93,9 +136,12 @@ def identity(lang: Language) -> InlineKeyboardMarkup:
 
 
 @cache
-def confirm(lang: Language) -> InlineKeyboardMarkup:
+def confirm(lang: Language, *, place: bool = False) -> InlineKeyboardMarkup:
+    """Confirm or cancel; with places configured, also change the place."""
+    change = [Button(t(lang, "place.change"), callback_data="place:change")] if place else []
     return _markup(
         [Button(t(lang, "button.confirm"), callback_data="confirm:yes")],
+        change,
         [Button(t(lang, "button.cancel"), callback_data="draft:cancel")],
     )
 

@@ -25,6 +25,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.core import answering
 from bot.core.records import Attachment, HeldMessage, OutboxEntry
+from bot.core.results import Refusal
 from bot.core.workflow import format_reference
 from bot.i18n import t, tn
 from bot.text import clean_text
@@ -36,7 +37,8 @@ from handlers.context import Context, actor, drop_buttons, reply, say
 
 log = logging.getLogger(__name__)
 
-RATE = re.compile(r"^rate:(\d{1,18}):([a-z]+)$")
+# rate:<n>:<round>:<rating>; rate:<n>:<rating> was sent before rounds existed (round 1).
+RATE = re.compile(r"^rate:(?P<n>\d{1,18}):(?:(?P<round>\d{1,9}):)?(?P<rating>[a-z]+)$")
 
 
 async def _answered_message(update: Update, context: Context, purpose: str) -> OutboxEntry | None:
@@ -184,17 +186,28 @@ async def group_instruction(update: Update, context: Context) -> None:
 
 
 async def rate(update: Update, context: Context) -> None:
-    """The sender rates the response (满意 / 基本满意 / 不满意)."""
+    """The sender rates the answer (满意 / 基本满意 / 不满意), once per round: a second
+    press, or one on the buttons of an earlier answer, changes nothing and is told so in
+    the button's toast only (a flood of presses makes no flood of messages)."""
     query = update.callback_query
     assert query is not None
-    await query.answer()
     match = RATE.match(query.data or "")
     if match is None:
+        await query.answer()
         await say(update, context, "button.stale")
         return
     result = await answering.rate(
-        context.services.core, actor(update, context), int(match[1]), match[2], key=update.update_id
+        context.services.core,
+        actor(update, context),
+        int(match["n"]),
+        match["rating"],
+        round_=int(match["round"] or 1),
+        key=update.update_id,
     )
+    if result.refusal in (Refusal.DONE, Refusal.STALE):
+        await query.answer(result.message)
+        return
+    await query.answer()
     if not result.ok:
         await reply(update, result.message)
         return

@@ -2,7 +2,12 @@
 
 States (one handler per step, as in PTB's conversationbot example):
 
-    KIND ─► COMPOSE ─► TOPIC ─► IDENTITY ─► CONFIRM ─► (acknowledged, #N)
+    KIND ─► COMPOSE ─► TOPIC ─► [PLACE] ─► IDENTITY ─► CONFIRM ─► (acknowledged, #N)
+
+PLACE is asked (one tap, or "不确定") only when ``[[places]]`` are configured and the
+resident did not arrive through a place's deep link (``/start <place>``, handlers/info.py);
+the summary offers to change it. A kind the campaign's current phase does not collect is
+refused with the reason when it is chosen and again at confirmation (the draft stays).
 
 The draft itself (text parts, attachments, choices) is written to SQLite on every step, so
 nothing typed is lost; the state is persisted by :mod:`bot.transport.persistence`.
@@ -14,7 +19,7 @@ import logging
 import warnings
 from typing import Any
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
     BaseHandler,
     CommandHandler,
@@ -26,6 +31,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.core import drafting, submitting
 from bot.core.drafting import Step
+from bot.core.phases import collected_kinds, phase_now
 from bot.core.presenters import draft_summary, topic_proposal
 from bot.core.records import Attachment, Draft
 from bot.core.results import Refusal
@@ -54,6 +60,7 @@ CONVERSATION_NAME = "resident"
 KIND = "kind"
 COMPOSE = "compose"
 TOPIC = "topic"
+PLACE = "place"
 IDENTITY = "identity"
 CONFIRM = "confirm"
 END = ConversationHandler.END
@@ -79,6 +86,32 @@ UNSUPPORTED = PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~CONTENT
 
 async def _load(update: Update, context: Context) -> Draft | None:
     return await context.services.repository.get_draft(user_id(update))
+
+
+def _needed(context: Context, draft: Draft) -> Step:
+    """The earliest step the draft still needs (see :func:`bot.drafting.needed_step`)."""
+    settings = context.services.settings
+    return drafting.needed_step(draft, settings.limits, settings.place_index.by_id.keys())
+
+
+def _kinds_now(context: Context) -> tuple[Kind, ...]:
+    """The kinds the campaign's current phase collects (every kind outside phases)."""
+    svc = context.services
+    return collected_kinds(phase_now(svc.settings, svc.repository.clock()))
+
+
+async def _refusal(
+    update: Update, context: Context, kind: Kind
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    """If the campaign's current phase does not collect ``kind``
+    (:func:`bot.core.submitting.out_of_phase`): why (and when it will), with the kinds it
+    does collect to choose from. The caller keeps the draft and sends this once what it
+    keeps is stored."""
+    svc = context.services
+    outside = submitting.out_of_phase(svc.core, actor(update, context), kind)
+    if outside is None:
+        return None
+    return outside.message, keyboards.kinds(context.language, _kinds_now(context))
 
 
 async def _pressed_on_draft(update: Update, context: Context) -> Draft | None:
@@ -159,7 +192,7 @@ async def _prompt_compose(update: Update, context: Context, draft: Draft) -> str
 
 async def _prompt_kind(update: Update, context: Context) -> str:
     lang = context.language
-    await reply(update, t(lang, "kind.ask"), keyboards.kinds(lang))
+    await reply(update, t(lang, "kind.ask"), keyboards.kinds(lang, _kinds_now(context)))
     return KIND
 
 
@@ -177,7 +210,10 @@ async def start_with_kind(update: Update, context: Context) -> str:
         kind = Kind.PROBLEM if drafting.command_name(command_text) == "report" else Kind.SUGGESTION
         inline_text = drafting.command_argument(command_text)
     loaded = await _load(update, context)
-    draft = (loaded or Draft()).model_copy(update={"kind": kind})
+    refused = await _refusal(update, context, kind)
+    draft = loaded or Draft()
+    if not refused:
+        draft = draft.model_copy(update={"kind": kind})
     if inline_text and not _applied(update, loaded):  # one commit for the kind and the text
         added = drafting.add_content(
             draft, text=inline_text, attachment=None, limits=context.services.settings.limits
@@ -185,6 +221,11 @@ async def start_with_kind(update: Update, context: Context) -> str:
         if added.problem is not None:
             await say(update, context, added.problem, **added.details)
         draft = added.draft
+    if refused:  # the text is kept; the kind waits for one the phase collects
+        if inline_text or loaded is None:  # (a draft, even empty, for the kinds' buttons)
+            await _save(update, context, draft)
+        await reply(update, *refused)
+        return KIND
     await _save(update, context, draft)
     return await _prompt_compose(update, context, draft)
 
@@ -226,9 +267,16 @@ async def choose_kind(update: Update, context: Context) -> str | int:
     draft = await _pressed_on_draft(update, context)
     if draft is None:
         return END
+    kind = Kind(query.data.split(":", 1)[1])
+    refused = await _refusal(update, context, kind)
+    if refused is not None:
+        await reply(update, *refused)
+        return KIND
     await drop_buttons(update)
-    draft = draft.model_copy(update={"kind": Kind(query.data.split(":", 1)[1])})
+    draft = draft.model_copy(update={"kind": kind})
     await _save(update, context, draft)
+    if _needed(context, draft) > Step.TOPIC:  # a finished draft whose kind was changed
+        return await _prompt_step(update, context, draft)
     return await _prompt_compose(update, context, draft)
 
 
@@ -293,8 +341,8 @@ async def accept_topic(update: Update, context: Context) -> str | int:
         return END
     svc = context.services
     # Choosing a topic needs a finished text; accepting the proposal needs a proposal.
-    required = Step.TOPIC if query.data.startswith("topic:set:") else Step.IDENTITY
-    if drafting.needed_step(draft, svc.settings.limits) < required:
+    required = Step.TOPIC if query.data.startswith("topic:set:") else Step.PLACE
+    if _needed(context, draft) < required:
         return await _resume(update, context, draft)
     if query.data.startswith("topic:set:"):
         topic = svc.settings.topic(query.data.removeprefix("topic:set:"))
@@ -304,7 +352,72 @@ async def accept_topic(update: Update, context: Context) -> str | int:
         draft = draft.model_copy(update={"topic_id": topic.id})
         await _save(update, context, draft)
     await drop_buttons(update)
+    if _needed(context, draft) is Step.PLACE:
+        return await _ask_place(update, context)
     return await _ask_identity(update, context, draft)
+
+
+# ---------------------------------------------------------------- PLACE
+async def _ask_place(update: Update, context: Context) -> str:
+    lang = context.language
+    index = context.services.settings.place_index
+    await reply(update, t(lang, "place.ask"), keyboards.places(lang, index))
+    return PLACE
+
+
+async def open_place(update: Update, context: Context) -> str | None:
+    """``place:open:<key>`` / ``place:top``: show a level of the places in the same message."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await answer_query(update)
+    index = context.services.settings.place_index
+    parent = None
+    if query.data.startswith("place:open:"):
+        place = index.from_key(query.data.removeprefix("place:open:"))
+        if place is None:
+            await say(update, context, "button.stale")
+            return None
+        parent = place.id
+    lang = context.language
+    await edit_pressed(update, markup=keyboards.places(lang, index, parent))
+    return None
+
+
+async def change_place(update: Update, context: Context) -> str | int:
+    """The summary's "change the place": the places' buttons in its place."""
+    draft = await _pressed_on_draft(update, context)
+    if draft is None:
+        return END
+    if _needed(context, draft) < Step.PLACE or not context.services.settings.places:
+        return await _resume(update, context, draft)
+    lang = context.language
+    markup = keyboards.places(lang, context.services.settings.place_index)
+    if not await edit_pressed(update, markup=markup):
+        await reply(update, t(lang, "place.ask"), markup)
+    return PLACE
+
+
+async def choose_place(update: Update, context: Context) -> str | int:
+    """``place:set:<key>`` or ``place:skip`` (不确定): record it, then on to the identity
+    (or back to the summary when it was changed there)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    draft = await _draft_at(update, context, Step.PLACE)
+    if not isinstance(draft, Draft):
+        return draft
+    place_id = None
+    if query.data.startswith("place:set:"):
+        place = context.services.settings.place_index.from_key(
+            query.data.removeprefix("place:set:")
+        )
+        if place is None:
+            await say(update, context, "button.stale")
+            return PLACE
+        place_id = place.id
+    await drop_buttons(update)
+    draft = drafting.with_place(draft, place_id)
+    await _save(update, context, draft)
+    return await _prompt_step(update, context, draft)
 
 
 async def _ask_identity(update: Update, context: Context, draft: Draft) -> str:
@@ -320,11 +433,9 @@ async def _ask_identity(update: Update, context: Context, draft: Draft) -> str:
 async def choose_identity(update: Update, context: Context) -> str | int:
     query = update.callback_query
     assert query is not None and query.data is not None
-    draft = await _pressed_on_draft(update, context)
-    if draft is None:
-        return END
-    if drafting.needed_step(draft, context.services.settings.limits) < Step.IDENTITY:
-        return await _resume(update, context, draft)
+    draft = await _draft_at(update, context, Step.IDENTITY)
+    if not isinstance(draft, Draft):
+        return draft
     await drop_buttons(update)
     draft = draft.model_copy(update={"anonymous": query.data == "who:anon"})
     await _save(update, context, draft)
@@ -335,10 +446,11 @@ async def _show_summary(update: Update, context: Context, draft: Draft) -> str:
     lang = context.language
     user = update.effective_user
     assert user is not None
+    settings = context.services.settings
     await reply(
         update,
-        draft_summary(lang, draft, context.services.settings, sender_name=user.full_name),
-        keyboards.confirm(lang),
+        draft_summary(lang, draft, settings, sender_name=user.full_name),
+        keyboards.confirm(lang, place=bool(settings.places)),
     )
     return CONFIRM
 
@@ -349,13 +461,31 @@ async def _resume(update: Update, context: Context, draft: Draft) -> str:
     and ask for that step. Nothing in the draft is lost."""
     await drop_buttons(update)
     await say(update, context, "flow.resume")
-    step = drafting.needed_step(draft, context.services.settings.limits)
+    return await _prompt_step(update, context, draft)
+
+
+async def _draft_at(update: Update, context: Context, step: Step) -> Draft | str | int:
+    """For a button of ``step``: the draft, or the state the flow goes to instead (the end,
+    when the draft is gone; the step the draft still needs, asked again)."""
+    draft = await _pressed_on_draft(update, context)
+    if draft is None:
+        return END
+    if _needed(context, draft) < step:
+        return await _resume(update, context, draft)
+    return draft
+
+
+async def _prompt_step(update: Update, context: Context, draft: Draft) -> str:
+    """Ask for the step the draft needs next."""
+    step = _needed(context, draft)
     if step is Step.KIND:
         return await _prompt_kind(update, context)
     if step is Step.COMPOSE:
         return await _prompt_compose(update, context, draft)
     if step is Step.TOPIC:
         return await _propose(update, context, draft)
+    if step is Step.PLACE:
+        return await _ask_place(update, context)
     if step is Step.IDENTITY:
         return await _ask_identity(update, context, draft)
     return await _show_summary(update, context, draft)
@@ -370,7 +500,7 @@ async def confirm(update: Update, context: Context) -> int | str:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
     draft = await svc.repository.get_draft(user.id)
-    if draft is not None and drafting.needed_step(draft, svc.settings.limits) < Step.CONFIRM:
+    if draft is not None and _needed(context, draft) < Step.CONFIRM:
         return await _resume(update, context, draft)
     result = await submitting.submit(
         svc.core,
@@ -383,6 +513,10 @@ async def confirm(update: Update, context: Context) -> int | str:
     if result.refusal is Refusal.LIMIT:  # the draft stays: it can be sent later
         await reply(update, result.message)
         return CONFIRM
+    if result.refusal is Refusal.PHASE:  # the phase changed meanwhile; the draft stays
+        await drop_buttons(update)
+        await reply(update, result.message, keyboards.kinds(context.language, _kinds_now(context)))
+        return KIND
     # The commit is done (or this very press stored it before a crash): only now answer.
     if result.ok:
         deliver_soon(context)
@@ -413,6 +547,11 @@ def build_conversation() -> ConversationHandler[Context]:
         PrivateButton(list_topics, pattern=r"^topic:list$"),
         PrivateButton(accept_topic, pattern=r"^topic:(ok|set:[a-z0-9_]+)$"),
     ]
+    place_buttons: Handlers = [
+        PrivateButton(choose_place, pattern=r"^place:(set:[0-9a-f]{8}|skip)$"),
+        PrivateButton(open_place, pattern=r"^place:(open:[0-9a-f]{8}|top)$"),
+        PrivateButton(change_place, pattern=r"^place:change$"),
+    ]
     identity_button = PrivateButton(choose_identity, pattern=r"^who:(named|anon)$")
     confirm_button = PrivateButton(confirm, pattern=r"^confirm:yes$")
     held_button = PrivateButton(held_as_new, pattern=r"^qa:[0-9a-f]{32}:new$")
@@ -423,6 +562,7 @@ def build_conversation() -> ConversationHandler[Context]:
         choose_kind_button,
         next_button,
         *topic_buttons,
+        *place_buttons,
         identity_button,
         confirm_button,
         held_button,
@@ -448,6 +588,7 @@ def build_conversation() -> ConversationHandler[Context]:
         KIND: [choose_kind_button, *more],
         COMPOSE: [next_button, *more],
         TOPIC: [*topic_buttons, *more],
+        PLACE: [*place_buttons, *more],
         IDENTITY: [identity_button, *more],
         CONFIRM: [confirm_button, *more],
     }

@@ -12,7 +12,7 @@ from typing import Literal
 from bot.core.records import DONE_STATUSES
 from bot.core.workflow import Kind, Status
 from storage.base import MAX_SQLITE_INT, RepositoryBase
-from storage.office import text_clauses
+from storage.office import place_clause, text_clauses
 from storage.rows import iso, parse_dt
 
 Sort = Literal["new", "old", "deadline"]
@@ -36,6 +36,7 @@ class QueueFilter:
     created_from: datetime | None = None  # inclusive
     created_until: datetime | None = None  # exclusive
     terms: tuple[str, ...] = ()  # every term must occur in the text
+    place_ids: tuple[str, ...] = ()  # any of these places (a place and those under it)
     sort: Sort = "new"
     # Issue 18 (units): a unit member's queue is restricted to their unit here, by a
     # column the units migration adds; the desk passes the viewer's unit id.
@@ -82,6 +83,7 @@ class QueueRow:
     deadline: datetime | None
     anonymous: bool
     text_head: str  # the first TEXT_HEAD_CHARS characters (not escaped)
+    place_id: str | None = None
     sort_key: str = field(default="", repr=False)  # the sort column as stored
 
 
@@ -97,8 +99,9 @@ class QueuePage:
         return self.count is not None and self.count > COUNT_CAP
 
 
-def _where(query: QueueFilter, now: datetime) -> tuple[list[str], list[object]]:
-    """The WHERE clauses of a filter (fixed SQL fragments; every value is a parameter)."""
+def filter_clauses(query: QueueFilter, now: datetime) -> tuple[list[str], list[object]]:
+    """The WHERE clauses of a filter on ``submissions`` (fixed SQL fragments; every value
+    is a parameter): the queue's, and the ledger's when it is downloaded from the desk."""
     clauses: list[str] = []
     params: list[object] = []
     if query.statuses:
@@ -110,6 +113,9 @@ def _where(query: QueueFilter, now: datetime) -> tuple[list[str], list[object]]:
     if query.topic_id is not None:
         clauses.append("topic_id = ?")
         params.append(query.topic_id)
+    if query.place_ids:
+        clauses.append(place_clause(len(query.place_ids)))
+        params += query.place_ids
     if query.anonymous is not None:
         clauses.append("anonymous = ?")
         params.append(int(query.anonymous))
@@ -145,8 +151,8 @@ def _index(query: QueueFilter) -> str:
         return " INDEXED BY ix_submissions_open_deadline"  # (deadline, status): covering
     if query.sort == "deadline" or query.terms or query.overdue:
         return ""
-    if len(query.statuses) == 1 or query.topic_id is not None:
-        return ""
+    if len(query.statuses) == 1 or query.topic_id is not None or query.place_ids:
+        return ""  # (a place: its own (place_id, created_at) index, 0015)
     return " INDEXED BY ix_submissions_created_groups"
 
 
@@ -189,7 +195,7 @@ class DeskQueries(RepositoryBase):
     ) -> QueuePage:
         """One page of the queue: at most ``limit`` rows after (or before) ``cursor``."""
         now = now or self.clock()
-        clauses, params = _where(query, now)
+        clauses, params = filter_clauses(query, now)
         where = " AND ".join(clauses) or "1"
         page_clauses, page_params = list(clauses), list(params)
         if cursor is not None:
@@ -199,7 +205,7 @@ class DeskQueries(RepositoryBase):
         backwards = cursor is not None and cursor.backwards
         # Only fixed fragments are joined into the SQL; values are bound parameters.
         sql = (
-            "SELECT id, kind, topic_id, status, created_at, deadline, anonymous,"  # noqa: S608
+            "SELECT id, kind, topic_id, status, created_at, deadline, anonymous, place_id,"  # noqa: S608
             f" substr(text, 1, {TEXT_HEAD_CHARS}) AS head FROM submissions{_index(query)}"
             f" WHERE {' AND '.join(page_clauses) or '1'} {_order(query, backwards)} LIMIT ?"
         )
@@ -218,6 +224,7 @@ class DeskQueries(RepositoryBase):
                 deadline=parse_dt(r["deadline"]) if r["deadline"] else None,
                 anonymous=bool(r["anonymous"]),
                 text_head=r["head"],
+                place_id=r["place_id"],
                 sort_key=r[_column(query)],
             )
             for r in rows
@@ -261,5 +268,6 @@ __all__: Sequence[str] = (
     "QueueFilter",
     "QueuePage",
     "QueueRow",
+    "filter_clauses",
     "first_line",
 )

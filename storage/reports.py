@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -13,14 +15,40 @@ from bot.core.records import Outgoing, Rating, overdue_days
 from bot.core.reports import LISTED, DigestData, LedgerRow, OverdueItem, Stats
 from bot.core.workflow import Kind, Status
 from storage.base import RepositoryBase
+from storage.desk import QueueFilter, filter_clauses
 from storage.outbox import enqueue
 from storage.rows import iso, parse_dt
 
 LEDGER_BATCH = 500
+# Items created in [?, ?) by kind, status, topic and anonymity: from the items, and for
+# whole UTC days [?, ?) from the counters (0007).
 _ITEM_GROUPS = (
     "SELECT kind, status, topic_id, anonymous, COUNT(*) AS n FROM submissions"
     " WHERE created_at >= ? AND created_at < ? GROUP BY kind, status, topic_id, anonymous"
 )
+_COUNTED_GROUPS = (
+    "SELECT kind, status, topic_id, anonymous, SUM(n) AS n FROM daily_counts"
+    " WHERE day >= ? AND day < ? GROUP BY kind, status, topic_id, anonymous"
+)
+# The same by place, phase and kind ('' for none), the counters of 0015.
+_ITEM_PLACES = (
+    "SELECT COALESCE(place_id, '') AS place_id, COALESCE(phase_id, '') AS phase_id, kind,"
+    " COUNT(*) AS n FROM submissions WHERE created_at >= ? AND created_at < ?"
+    " GROUP BY 1, 2, 3"
+)
+_COUNTED_PLACES = (
+    "SELECT place_id, phase_id, kind, SUM(n) AS n FROM daily_place_counts"
+    " WHERE day >= ? AND day < ? GROUP BY place_id, phase_id, kind"
+)
+
+
+class PlaceCount(NamedTuple):
+    """Items of one place, phase and kind (None: not said, outside the phases)."""
+
+    place_id: str | None
+    phase_id: str | None
+    kind: Kind
+    n: int
 
 
 class ReportQueries(RepositoryBase):
@@ -71,6 +99,7 @@ class ReportQueries(RepositoryBase):
             " AND created_at < ? GROUP BY topic_id ORDER BY n DESC, topic_id LIMIT 5",
             (iso(until - timedelta(days=7)), iso(until)),
         )
+        places_week = await self.place_counts(start=until - timedelta(days=7), end=until)
         return DigestData(
             since=since,
             until=until,
@@ -83,6 +112,7 @@ class ReportQueries(RepositoryBase):
             published=published["n"] if published else 0,
             satisfaction=await self._ratings(),
             top_topics_week=[(r["topic_id"], r["n"]) for r in week],
+            active_places=sorted({c.place_id for c in places_week if c.place_id and c.n > 0}),
         )
 
     async def _ratings(self, window: tuple[str, str] | None = None) -> dict[Rating, int]:
@@ -99,26 +129,40 @@ class ReportQueries(RepositoryBase):
             )
         return {r["rating"]: r["n"] for r in rows}
 
-    async def _group_counts(self, start: datetime, end: datetime) -> list[aiosqlite.Row]:
-        """Items created in [start, end) by kind, status, topic and anonymity: whole UTC
-        days from the counters (``daily_counts``), the partial days at both ends from
-        the items themselves."""
+    async def _counted(
+        self, start: datetime, end: datetime, *, counters: str, items: str
+    ) -> list[aiosqlite.Row]:
+        """Groups of items created in [start, end): whole UTC days from the ``counters``
+        query (over days), the partial days at both ends from the ``items`` query (over
+        instants). The caller adds up the groups that come back more than once."""
         first_day = start.astimezone(UTC).date()
         if datetime.combine(first_day, time(), tzinfo=UTC) < start:
             first_day += timedelta(days=1)
         last_day = end.astimezone(UTC).date()  # whole days are [first_day, last_day)
         if last_day <= first_day:
-            return await self._fetchall(_ITEM_GROUPS, (iso(start), iso(end)))
+            return await self._fetchall(items, (iso(start), iso(end)))
         head_end = datetime.combine(first_day, time(), tzinfo=UTC)
         tail_start = datetime.combine(last_day, time(), tzinfo=UTC)
-        rows = await self._fetchall(
-            "SELECT kind, status, topic_id, anonymous, SUM(n) AS n FROM daily_counts"
-            " WHERE day >= ? AND day < ? GROUP BY kind, status, topic_id, anonymous",
-            (first_day.isoformat(), last_day.isoformat()),
-        )
-        rows += await self._fetchall(_ITEM_GROUPS, (iso(start), iso(head_end)))
-        rows += await self._fetchall(_ITEM_GROUPS, (iso(tail_start), iso(end)))
+        rows = await self._fetchall(counters, (first_day.isoformat(), last_day.isoformat()))
+        rows += await self._fetchall(items, (iso(start), iso(head_end)))
+        rows += await self._fetchall(items, (iso(tail_start), iso(end)))
         return rows
+
+    async def _group_counts(self, start: datetime, end: datetime) -> list[aiosqlite.Row]:
+        """Items created in [start, end) by kind, status, topic and anonymity."""
+        return await self._counted(start, end, counters=_COUNTED_GROUPS, items=_ITEM_GROUPS)
+
+    async def place_counts(self, *, start: datetime, end: datetime) -> list[PlaceCount]:
+        """Items created in [start, end) by place, phase and kind."""
+        rows = await self._counted(start, end, counters=_COUNTED_PLACES, items=_ITEM_PLACES)
+        totals: Counter[tuple[str, str, str]] = Counter()
+        for r in rows:
+            totals[(r["place_id"], r["phase_id"], r["kind"])] += r["n"]
+        return [
+            PlaceCount(place or None, phase or None, Kind(kind), n)
+            for (place, phase, kind), n in sorted(totals.items())
+            if n
+        ]
 
     async def stats(self, *, start: datetime, end: datetime) -> Stats:
         window = (iso(start), iso(end))
@@ -153,10 +197,17 @@ class ReportQueries(RepositoryBase):
             " AND responded_at IS NOT NULL",
             window,
         )
+        by_place: Counter[str] = Counter()
+        by_phase: Counter[str] = Counter()
+        for count in await self.place_counts(start=start, end=end):
+            by_place[count.place_id or ""] += count.n
+            by_phase[count.phase_id or ""] += count.n
         return Stats(
             start=start,
             end=end,
             total=sum(by_kind.values()),
+            by_place=dict(by_place),
+            by_phase=dict(by_phase),
             by_kind=dict(by_kind),
             by_status=dict(by_status),
             by_topic=dict(by_topic),
@@ -190,18 +241,27 @@ class ReportQueries(RepositoryBase):
         return {Status(r["status"]): r["n"] for r in rows}
 
     async def ledger(
-        self, *, start: datetime, end: datetime, now: datetime
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        only: QueueFilter | None = None,
     ) -> AsyncIterator[LedgerRow]:
-        """The ledger lines of items created in [start, end), oldest first, in batches."""
+        """The ledger lines of items created in [start, end), oldest first, in batches;
+        ``only``: just the items that match a filter of the desk's queue (status, kind,
+        topic, named or anonymous, overdue, words; its sort plays no part)."""
+        clauses, params = filter_clauses(replace(only, sort="new"), now) if only else ([], [])
+        # Only fixed fragments are joined into the SQL; values are bound parameters.
+        sql = (
+            "SELECT s.*, (SELECT body FROM events e WHERE e.submission_id = s.id"  # noqa: S608
+            " AND e.kind = 'instruction' ORDER BY e.id DESC LIMIT 1) AS instruction"
+            " FROM submissions s WHERE s.created_at >= ? AND s.created_at < ? AND s.id > ?"
+            f"{''.join(f' AND {clause}' for clause in clauses)} ORDER BY s.id LIMIT ?"
+        )
         last = 0
         while True:
-            rows = await self._fetchall(
-                "SELECT s.*, (SELECT body FROM events e WHERE e.submission_id = s.id"
-                " AND e.kind = 'instruction' ORDER BY e.id DESC LIMIT 1) AS instruction"
-                " FROM submissions s WHERE s.created_at >= ? AND s.created_at < ? AND s.id > ?"
-                " ORDER BY s.id LIMIT ?",
-                (iso(start), iso(end), last, LEDGER_BATCH),
-            )
+            rows = await self._fetchall(sql, (iso(start), iso(end), last, *params, LEDGER_BATCH))
             if not rows:
                 return
             for r in rows:
@@ -223,6 +283,8 @@ class ReportQueries(RepositoryBase):
                     response=r["response"],
                     published_at=parse_dt(r["published_at"]) if r["published_at"] else None,
                     rating=r["rating"],
+                    place_id=r["place_id"],
+                    phase_id=r["phase_id"],
                 )
             last = rows[-1]["id"]
 

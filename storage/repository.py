@@ -18,6 +18,7 @@ from bot.anonymity import Secrets
 from bot.core.records import NewSubmission, Outgoing, Submission
 from bot.core.workflow import Status
 from storage.base import Clock, NotFound, RepositoryBase, add_attachments
+from storage.clamps import ClampQueries
 from storage.copies import CopyQueries
 from storage.desk import DeskQueries
 from storage.effects import EffectQueries
@@ -30,6 +31,7 @@ from storage.questions import QuestionQueries
 from storage.reports import ReportQueries
 from storage.residents import ResidentQueries
 from storage.rows import evidence_json, iso, new_row_id, utc_now
+from storage.space import SpaceQueries
 from storage.web import WebQueries
 
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
@@ -47,6 +49,8 @@ class Repository(
     LabelQueries,
     DeskQueries,
     WebQueries,
+    ClampQueries,
+    SpaceQueries,
     KeyCheckQueries,
     RepositoryBase,
 ):
@@ -97,8 +101,9 @@ class Repository(
             cur = await db.execute(
                 "INSERT INTO submissions (kind, text, topic_id, suggested_topic_id, evidence,"
                 " anonymous, owner_tag, reply_route, sender_user_id, sender_chat_id, sender_name,"
-                " sender_username, language, status, created_at, updated_at, source_update_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " sender_username, language, status, created_at, updated_at, source_update_id,"
+                " place_id, phase_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.kind.value,
                     new.text,
@@ -118,6 +123,8 @@ class Repository(
                     now_s,
                     now_s,
                     new.source_update_id,
+                    new.place_id,
+                    new.phase_id,
                 ),
             )
             submission_id = cur.lastrowid
@@ -155,6 +162,8 @@ class Repository(
                 updated_at=now,
                 attachments=new.attachments,
                 reply_route=new.reply_route if sender is None else None,
+                place_id=new.place_id,
+                phase_id=new.phase_id,
             )
             if announce is not None:
                 await enqueue(db, announce(submission), submission_id=submission_id, now=now)

@@ -28,7 +28,8 @@ import aiosqlite
 
 from bot.core.records import Draft, SubmissionSummary
 from bot.core.workflow import FINAL_STATUSES
-from storage.base import MAX_SQLITE_INT, RepositoryBase
+from storage.base import MAX_SQLITE_INT
+from storage.clamps import ClampQueries
 from storage.rows import (
     DRAFT_SEPARATOR,
     SUMMARY_COLUMNS,
@@ -58,7 +59,7 @@ UNLINK_CANDIDATES = (
 )
 
 
-class ResidentQueries(RepositoryBase):
+class ResidentQueries(ClampQueries):
     """Residents' languages, drafts and ownership (mixed into the repository)."""
 
     # Filled by load_residents: the language of each language key; for each draft owner
@@ -237,7 +238,10 @@ class ResidentQueries(RepositoryBase):
 
     async def count_recent(self, *, user_id: int, since: datetime) -> int:
         """Submissions of one person since then (the hourly quota): named by id, anonymous
-        by checking the tags of the items of that hour."""
+        by checking the tags of the items of that hour. Items created in the future (the
+        clock ran ahead) are brought back to now first (storage.clamps), so they count for
+        an hour, not until the clock catches up with them."""
+        await self.clamp_creation_if_needed()
         named = await self._fetchone(
             "SELECT COUNT(*) AS n FROM submissions WHERE sender_user_id = ? AND created_at >= ?",
             (user_id, iso(since)),

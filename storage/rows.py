@@ -82,8 +82,11 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         response=row["response"],
         responded_at=_optional_dt(row["responded_at"]),
         rating=row["rating"],
+        rating_round=row["rating_round"],
         published_at=_optional_dt(row["published_at"]),
         channel_message_id=row["channel_message_id"],
+        place_id=row["place_id"],
+        phase_id=row["phase_id"],
     )
 
 
@@ -94,7 +97,7 @@ def _optional_dt(text: str | None) -> datetime | None:
 # The columns summary_record reads: the text's start only (EXCERPT_CHARS + 1, to know
 # whether a list line cuts it).
 SUMMARY_COLUMNS = (
-    "id, kind, topic_id, status, created_at, deadline, owner,"
+    "id, kind, topic_id, status, created_at, deadline, owner, place_id,"
     f" substr(text, 1, {EXCERPT_CHARS + 1}) AS excerpt"
 )
 
@@ -109,6 +112,7 @@ def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
         deadline=_optional_dt(row["deadline"]),
         excerpt=row["excerpt"],
         owner=row["owner"],
+        place_id=row["place_id"],
     )
 
 

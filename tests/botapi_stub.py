@@ -53,6 +53,8 @@ MAX_TEXT = 4096  # UTF-16 code units, after entity parsing
 MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
 MAX_CALLBACK_ANSWER = 200
+# Telegram's answer to a second answerCallbackQuery for one query (or one that is too old).
+STALE_QUERY = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 MAX_BUTTONS = 100
 GETFILE_LIMIT = 20 * 1024 * 1024  # bots download files up to 20 MB
 
@@ -558,6 +560,7 @@ class FakeBotApi:
         self.sent: list[SentMessage] = []
         self.errors: list[ApiCall] = []
         self.answered_callbacks: list[JsonDict] = []
+        self._answered_queries: set[str] = set()
         self.channels: set[int] = set()  # chat ids to present as channels, not supergroups
         self.files: dict[str, bytes] = {}  # file_id -> content served by getFile/downloads
         self.commands: dict[tuple[str, str], list[JsonDict]] = {}  # (scope, language) -> list
@@ -1350,6 +1353,10 @@ class FakeBotApi:
             text = params.get("text")
             if text is not None and len(str(text)) > MAX_CALLBACK_ANSWER:
                 raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+            query_id = str(params.get("callback_query_id"))
+            if query_id in self._answered_queries:  # a query takes one answer
+                raise ApiError(400, STALE_QUERY)
+            self._answered_queries.add(query_id)
             self.answered_callbacks.append(params)
             return True
         if method == "sendChatAction":

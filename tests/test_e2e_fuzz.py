@@ -22,8 +22,10 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -46,7 +48,8 @@ COMMANDS = [
     "/start", "/suggest", "/report", "/my", "/status", "/status 1", "/status 999999999999",
     "/cancel", "/lang", "/privacy", "/help", "/review", "/show 1", "/queue", "/queue new",
     "/search 公交", "/failed", "/admins", "/digest", "/stats", "/export", "/export x y csv",
-    "/start@jindianzi_test_bot", "/nonexistent",
+    "/start@jindianzi_test_bot", "/nonexistent", "/start dongcun", "/start no$such",
+    "/queue new dongcun", "/queue 东村",
 ]  # fmt: skip
 FORGED = [
     "adm:st:accepted:1", "adm:st:closed:2", "adm:st:in_progress:3", "adm:rej:1", "adm:dup:2",
@@ -56,6 +59,8 @@ FORGED = [
     "menu:my", "menu:suggest", "menu:report", "menu:help", "lang:en", "lang:xx",
     "kind:problem", "draft:next", "draft:cancel", "topic:ok", "topic:list", "topic:set:nope",
     "who:anon", "who:named", "confirm:yes", "adm:st:published:999999999999999999999",
+    "place:skip", "place:set:00000000", "place:open:00000000", "place:top", "place:change",
+    "adq:new:-:00000000:0",
 ]  # fmt: skip
 
 # Text as residents might type it, and as an attacker might: every code point but lone
@@ -126,12 +131,31 @@ class Harness:
 
 
 def fuzz_settings(tmp: Path, stub: FakeBotApi) -> Settings:
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     overrides: dict[str, Any] = {
         "storage": {"path": str(tmp / "jindianzi.sqlite3")},
         "anonymity": {"key_file": str(tmp / "jindianzi.keys")},
         "roles": {"admin_ids": [ADMIN.id], "office_chat_id": OFFICE, "channel_id": CHANNEL},
         "office": {"scheduled_reports": False},
         "limits": {"max_submissions_per_hour": 0},
+        # Places are asked (and /start <place> records one); today's phase collects only
+        # problems, so suggestions are refused with the reason, their drafts kept.
+        "places": [
+            {"id": "chengguan", "names": {"zh-Hans": "城关镇"}},
+            {"id": "dongcun", "names": {"zh-Hans": "东村"}, "parent": "chengguan"},
+            {"id": "hexi", "names": {"zh-Hans": "河西镇"}},
+        ],
+        "campaign": {
+            "phases": [
+                {
+                    "id": "checking",
+                    "names": {"zh-Hans": "查摆问题"},
+                    "start": str(today - timedelta(days=1)),
+                    "end": str(today + timedelta(days=1)),
+                    "kinds": ["problem"],
+                }
+            ]
+        },
         "telegram": {
             "token": stub.token,
             "base_url": stub.base_url,

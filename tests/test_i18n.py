@@ -17,7 +17,7 @@ import pytest
 from babel.messages.catalog import Catalog
 
 from bot.config import LANGUAGES, Language
-from bot.core.records import RATINGS, AttachmentType
+from bot.core.records import RATINGS, AttachmentType, Recipient
 from bot.core.workflow import Kind, Status
 from bot.i18n import (
     LOCALE_DIR,
@@ -406,6 +406,8 @@ def family_members() -> dict[str, set[str]]:
         "telegram.error.": {"blocked", "deactivated", "chat_not_found", "kicked", "too_long"},
         # bot/core/filters.py: the views of /queue.
         "admin.queue.view.": {"overdue", "unsigned"},
+        # bot/recipients.py: whom an undelivered message was for.
+        "recipient.": {r.value for r in Recipient},
     }
 
 

@@ -16,7 +16,7 @@ import pytest
 from bot import export
 from bot.anonymity import Secrets
 from bot.config import Settings, load_settings
-from bot.core.records import Draft, NewSubmission, Sender
+from bot.core.records import Draft, NewSubmission, Outgoing, Recipient, Sender
 from bot.core.reports import (
     DigestData,
     OverdueItem,
@@ -90,9 +90,13 @@ async def week(tmp_path: Path) -> AsyncIterator[tuple[Repository, FrozenClock]]:
     await repo.assign(four, owner="环卫所", deadline=MONDAY + timedelta(days=5), actor="admin:1")
     clock.advance(hours=24)
     await repo.respond(four, "已安排每日清运两次。", actor="admin:1")
-    await repo.rate(four, "satisfied")
+    await repo.rate(four, "satisfied", round_=1)
     clock.advance(hours=1)
-    await repo.publish(four, actor="admin:1", notices=())
+    post = Outgoing(chat_enc="-", text="#4", purpose="channel_post", recipient=Recipient.CHANNEL)
+    await repo.publish(four, actor="admin:1", notices=[post])
+    [queued] = [e for e in await repo.due_messages() if e.purpose == "channel_post"]
+    await repo.mark_sent(queued, 77)  # published once the post went out (#15.2), as the
+    assert await repo.complete_publishing(four)  # outbox then settles it (bot.core.handling)
     clock.now = MONDAY + timedelta(days=5)
     five = await submit(Kind.PROBLEM, "transport", "测试", named=False)
     await repo.change_status(five, Status.REJECTED, actor="admin:1", note="内容不清楚")
@@ -193,10 +197,10 @@ async def test_ledger_files_read_back_cell_by_cell(
         ledger_cells("zh-Hans", settings, r)
         async for r in repo.ledger(start=MONDAY, end=clock.now, now=clock.now)
     ]
-    content = export.to_xlsx("整改台账", ledger_header("zh-Hans"), rows)
+    content = export.to_xlsx("整改台账", ledger_header("zh-Hans", settings), rows)
     sheet = openpyxl.load_workbook(io.BytesIO(content)).active
     values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert values[0] == ledger_header("zh-Hans")
+    assert values[0] == ledger_header("zh-Hans", settings)
     assert values[0][:3] == ["编号", "日期", "类型"]
     first = values[1]
     assert first[:4] == ["#1", "2026-11-16", "问题反映", "交通出行"]
@@ -213,7 +217,7 @@ async def test_ledger_files_read_back_cell_by_cell(
     assert fourth[12] == "2026-11-20"
     everything = " ".join(str(v) for row in values for v in row if v is not None)
     assert "987654321" not in everything
-    english = export.to_xlsx("Ledger", ledger_header("en"), rows)
+    english = export.to_xlsx("Ledger", ledger_header("en", settings), rows)
     assert openpyxl.load_workbook(io.BytesIO(english)).active["A1"].value == "Ref"
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Language, Settings
 from bot.core.presenters import kind_label, local_date, status_label, topic_label
 from bot.core.records import DONE_STATUSES, overdue_days
+from bot.core.reports import day_in_range, parse_day
 from bot.core.workflow import Kind, Status, format_reference
 from bot.i18n import t, tn
 from storage.desk import SORTS, Cursor, QueueFilter, QueuePage, Sort, first_line
@@ -20,12 +21,13 @@ MAX_TERMS = 8
 MAX_TERM_CHARS = 50
 PAGE_SIZE = 50
 OPEN = "open"  # the status filter's "everything still open"
-FIELDS = ("q", "status", "kind", "topic", "who", "overdue", "from", "to", "sort")
+FIELDS = ("q", "status", "kind", "topic", "place", "who", "overdue", "from", "to", "sort")
 # The name of each field in the "ignored" notice.
 FIELD_KEYS = {
     "status": "web.field.status",
     "kind": "web.field.kind",
     "topic": "web.field.topic",
+    "place": "web.field.place",
     "who": "web.field.who",
     "overdue": "web.field.overdue",
     "from": "web.field.from",
@@ -57,10 +59,10 @@ class QueueRequest:
 
 
 def _day(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
+    """A day of the form, within the days the reports take (the day after the last one
+    must still be a date: ``to=9999-12-31`` is not one)."""
+    day = parse_day(value)
+    return day if day is not None and day_in_range(day) else None
 
 
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -98,6 +100,14 @@ def parse(
             topic = form["topic"]
         else:
             bad("topic")
+    places: tuple[str, ...] = ()
+    if form["place"]:  # its id (the form's choice) or its name in any language
+        place = settings.place_index.find(form["place"])
+        if place is not None:
+            form["place"] = place.id
+            places = tuple(settings.place_index.subtree(place.id))
+        else:
+            bad("place")
     anonymous = {"": None, "named": False, "anonymous": True}.get(form["who"], "bad")
     if anonymous == "bad":
         bad("who")
@@ -133,6 +143,7 @@ def parse(
         statuses=statuses,
         kind=kind,
         topic_id=topic,
+        place_ids=places,
         anonymous=anonymous,  # type: ignore[arg-type]
         overdue=form["overdue"] == "1",
         created_from=start,
@@ -161,6 +172,7 @@ class Row:
     reference: str
     kind: str
     topic: str
+    place: str  # "" when none was given
     status: str
     age: str
     deadline: str
@@ -168,6 +180,12 @@ class Row:
     who: str
     anonymous: bool
     text: str
+
+
+def place_options(lang: Language, settings: Settings) -> list[tuple[str, str]]:
+    """The place filter's choices: every place, indented under its parent."""
+    index = settings.place_index
+    return [(p.id, "\u3000" * depth + p.name(lang)) for p, depth in index.walk()]
 
 
 def rows(lang: Language, settings: Settings, page: QueuePage, now: datetime) -> Sequence[Row]:
@@ -181,6 +199,7 @@ def rows(lang: Language, settings: Settings, page: QueuePage, now: datetime) -> 
                 reference=format_reference(r.id),
                 kind=kind_label(lang, r.kind),
                 topic=topic_label(lang, settings, r.topic_id),
+                place=settings.place_index.label(lang, r.place_id),
                 status=status_label(lang, r.status),
                 age=age(lang, r.created_at, now),
                 deadline=local_date(r.deadline, tz) if r.deadline else "",

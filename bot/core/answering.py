@@ -22,6 +22,7 @@ from bot.core.results import Refusal, Result, refused
 from bot.core.workflow import format_reference
 from bot.i18n import t
 from bot.text import escape
+from storage.base import NotFound
 
 MAX_ANSWER_CHARS = 3000
 NAME_CHARS = 60
@@ -125,26 +126,44 @@ async def instruct(
     )
 
 
-async def rate(env: Env, actor: Actor, item_id: int, rating: str, *, key: Key) -> Result:
-    """The sender's satisfaction with the response (满意 / 基本满意 / 不满意); the office is
-    told."""
+async def rate(
+    env: Env, actor: Actor, item_id: int, rating: str, *, round_: int = 1, key: Key
+) -> Result:
+    """The sender's satisfaction with the answer that started rating round ``round_`` (满意 /
+    基本满意 / 不满意), once per round; the office is told (coalesced with the item's other
+    ratings: :func:`bot.core.cards.office_notice`). A second rating of the round is refused
+    as done, one on the buttons of an older answer as stale: nothing is written, nobody is
+    told, and the sender reads why (a chat shows it in the button's toast only, so that a
+    flood of presses makes no flood of messages)."""
     if rating not in RATINGS or not await _own(env, actor, item_id):
         return _stale(actor)
     chosen: Rating = rating
+    ref = format_reference(item_id)
 
     async def write(item: Submission, refresh: copies.Renderer) -> Change | Result:
-        if item.response is None:
+        if item.response is None or not 1 <= round_ <= item.rating_round:
             return _stale(actor)
         office_lang = env.settings.campaign.language
         notices = cards.office_notice(
             env.settings,
             env.secrets,
             "office.rating",
-            ref=format_reference(item.id),
+            ref=ref,
             rating=t(office_lang, f"rating.{chosen}"),
         )
-        await env.repository.rate(item.id, chosen, notices=notices, update_id=key, refresh=refresh)
-        label = t(actor.language, f"rating.{chosen}")
-        return Change(t(actor.language, "rate.thanks", rating=label), notices=tuple(notices))
+        try:
+            rated = await env.repository.rate(
+                item.id, chosen, round_=round_, notices=notices, update_id=key, refresh=refresh
+            )
+        except NotFound:  # answered again (a new round) since it was read
+            return _stale(actor)
+        lang = actor.language
+        if rated.outcome == "stale":
+            return refused(Refusal.STALE, t(lang, "rate.stale", ref=ref), item)
+        if rated.outcome == "already":
+            before = t(lang, f"rating.{rated.rating}")
+            return refused(Refusal.DONE, t(lang, "rate.already", ref=ref, rating=before), item)
+        label = t(lang, f"rating.{chosen}")
+        return Change(t(lang, "rate.thanks", rating=label), notices=tuple(notices))
 
     return await act(env, actor, Action.RATE, item_id, write, key=key)

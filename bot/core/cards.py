@@ -14,7 +14,9 @@ press is checked against the configured administrators):
     adm:tp:<n>              list topics;  adm:tps:<n>:<topic id>  set one
     adm:card:<n>            show the card's actions again
     adm:next:<n>            the next item awaiting review after n
-    rate:<n>:<rating>       (residents) rate the response to their item n
+    rate:<n>:<round>:<rating>
+                            (residents) rate the answer of round <round> to their item n
+                            (rate:<n>:<rating>, sent before rounds existed: round 1)
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ from bot.config import Language, Settings
 from bot.core.access import TARGETS, Action, office_actions
 from bot.core.presenters import (
     excerpt,
+    history_label,
     kind_label,
     local_date,
     local_time,
+    place_label,
+    place_lines,
     status_label,
     topic_label,
 )
@@ -40,6 +45,7 @@ from bot.core.records import (
     Event,
     HistoryEntry,
     Outgoing,
+    Recipient,
     Submission,
     SubmissionSummary,
 )
@@ -117,6 +123,7 @@ def item_card(
             status=status_label(lang, item.status),
         ),
         t(lang, "field.topic", value=escape(topic_label(lang, settings, item.topic_id))),
+        *place_lines(lang, settings, item.place_id, item.phase_id),
     )
     keywords = [
         k
@@ -185,7 +192,7 @@ def item_card(
             if isinstance(step, Event):
                 event_line(card, lang, settings, step)
                 continue
-            line = f"{local_time(step.at, tz)} {status_label(lang, step.to_status)}"
+            line = f"{local_time(step.at, tz)} {escape(history_label(lang, step))}"
             if step.note:
                 card.add_text(shorten(step.note, NOTE_CHARS), f"{line} — ".__add__)
             else:
@@ -316,11 +323,16 @@ def to_sender(
         return []
     lang = resolve_language(item.language)
     text = t(lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values)
-    return parts_to(route, text, buttons=buttons, purpose=purpose)
+    return parts_to(route, text, Recipient.SENDER, buttons=buttons, purpose=purpose)
 
 
 def parts_to(
-    chat_enc: str, text: str, *, buttons: Buttons = (), purpose: str | None = None
+    chat_enc: str,
+    text: str,
+    recipient: Recipient,
+    *,
+    buttons: Buttons = (),
+    purpose: str | None = None,
 ) -> list[Outgoing]:
     """``text`` for one chat as the messages it takes (a long response, question or answer
     may need two); the buttons and the purpose go with the last, the one a reply answers."""
@@ -332,6 +344,7 @@ def parts_to(
             text=part,
             buttons=buttons if i == last else (),
             purpose=purpose if i == last else None,
+            recipient=recipient,
         )
         for i, part in enumerate(parts)
     ]
@@ -349,7 +362,7 @@ def _to_followers(
         text = t(
             lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values
         )
-        notices += parts_to(route, text)
+        notices += parts_to(route, text, Recipient.FOLLOWER)
     return notices
 
 
@@ -389,12 +402,14 @@ def question_notice(item: Submission, secrets: Secrets, question: str) -> list[O
     )
 
 
-def rating_buttons(lang: Language, item_id: int) -> Buttons:
-    return (tuple((t(lang, f"rating.{r}"), f"rate:{item_id}:{r}") for r in RATINGS),)
+def rating_buttons(lang: Language, item_id: int, round_: int) -> Buttons:
+    """The sender's rating of the answer that starts round ``round_`` (rated once)."""
+    return (tuple((t(lang, f"rating.{r}"), f"rate:{item_id}:{round_}:{r}") for r in RATINGS),)
 
 
 def response_notices(item: Submission, secrets: Secrets, followers: Followers) -> list[Outgoing]:
-    """The official response, with the rating buttons for the sender."""
+    """The official response, with the rating buttons for the sender (of the round the
+    response starts: ``item.rating_round``, counted with it)."""
     response = escape(item.response or "")
     lang = resolve_language(item.language)
     return [
@@ -402,7 +417,7 @@ def response_notices(item: Submission, secrets: Secrets, followers: Followers) -
             item,
             secrets,
             "notify.response",
-            buttons=rating_buttons(lang, item.id),
+            buttons=rating_buttons(lang, item.id, item.rating_round),
             response=response,
         ),
         *_to_followers(item, secrets, followers, "notify.followed_response", response=response),
@@ -419,9 +434,20 @@ def group_card(settings: Settings, item: Submission, secrets: Secrets) -> list[O
     route = secrets.encrypt_int(chat)
     card = item_card(lang, settings, item, heading=t(lang, "group.card.heading"))
     spec = CardSpec(kind="group", language=lang)  # bot.core.copies.CopyKind.GROUP
-    copies = [Outgoing(chat_enc=route, text=card.text, purpose="group_card", card=spec)]
+    copies = [
+        Outgoing(
+            chat_enc=route,
+            text=card.text,
+            purpose="group_card",
+            card=spec,
+            recipient=Recipient.GROUP,
+        )
+    ]
     if card.shortened:
-        copies += [Outgoing(chat_enc=route, text=part) for part in full_text(lang, item)]
+        copies += [
+            Outgoing(chat_enc=route, text=part, recipient=Recipient.GROUP)
+            for part in full_text(lang, item)
+        ]
     return copies
 
 
@@ -454,16 +480,47 @@ def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list
 
     slots = [Slot(item.text, weight=1), Slot(item.response or "", weight=2)]
     text, _ = fit_html(render, slots)
-    return [Outgoing(chat_enc=secrets.encrypt_int(chat), text=text, purpose="channel_post")]
+    return [
+        Outgoing(
+            chat_enc=secrets.encrypt_int(chat),
+            text=text,
+            purpose="channel_post",
+            recipient=Recipient.CHANNEL,
+        )
+    ]
+
+
+def published_confirmation(
+    lang: Language, settings: Settings, item: Submission, secrets: Secrets, chat_id: int
+) -> list[Outgoing]:
+    """For the chat where an admin pressed "publish", once the post went out: it is
+    published, with the actions of a published item (closing it)."""
+    published = item.model_copy(update={"status": Status.PUBLISHED})
+    office = chat_id == settings.roles.office_chat_id
+    return [
+        Outgoing(
+            chat_enc=secrets.encrypt_int(chat_id),
+            text=t(lang, "admin.published", ref=format_reference(item.id)),
+            buttons=card_buttons(lang, settings, published),
+            recipient=Recipient.OFFICE if office else Recipient.ADMIN,
+        )
+    ]
 
 
 def office_notice(settings: Settings, secrets: Secrets, key: str, **values: str) -> list[Outgoing]:
-    """A line for the office chat, when one is configured."""
+    """A line for the office chat, when one is configured. Queued about an item, it is
+    coalesced with the item's notices of the same kind (``key``) within
+    ``office.notice_window`` (storage.outbox): a flood of one kind (answers, ratings)
+    comes as two messages at most, while news of another kind is not held back by it."""
     chat = settings.roles.office_chat_id
     if not chat:
         return []
     lang = resolve_language(settings.campaign.language)
-    return parts_to(secrets.encrypt_int(chat), t(lang, key, **values))
+    window = settings.office.notice_window
+    return [
+        n.model_copy(update={"merge": key, "merge_seconds": window})
+        for n in parts_to(secrets.encrypt_int(chat), t(lang, key, **values), Recipient.OFFICE)
+    ]
 
 
 def announcement(settings: Settings, item: Submission, secrets: Secrets) -> list[Outgoing]:
@@ -479,6 +536,7 @@ def announcement(settings: Settings, item: Submission, secrets: Secrets) -> list
             chat_enc=secrets.encrypt_int(chat),
             text=shown.text,
             buttons=card_buttons(lang, settings, item),
+            recipient=Recipient.OFFICE,
             card=CardSpec(kind="announce", language=lang),  # bot.core.copies.CopyKind.ANNOUNCE
         )
     ]
@@ -504,6 +562,8 @@ def queue_lines(
             topic=escape(topic_label(lang, settings, s.topic_id)),
             date=local_date(s.created_at, tz),
         )
+        if s.place_id is not None:
+            line += " · " + escape(place_label(lang, settings, s.place_id))
         if now is not None and (days := s.overdue_days(now)):
             line += " " + tn(lang, "field.overdue", days, days=days)
         if s.unsigned:

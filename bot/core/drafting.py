@@ -7,7 +7,7 @@ their details so the handler can answer in the user's language.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -80,22 +80,37 @@ class Step(IntEnum):
     KIND = 1
     COMPOSE = 2
     TOPIC = 3
-    IDENTITY = 4
-    CONFIRM = 5
+    PLACE = 4
+    IDENTITY = 5
+    CONFIRM = 6
 
 
-def needed_step(draft: Draft, limits: LimitsSettings) -> Step:
+def needed_step(draft: Draft, limits: LimitsSettings, places: Collection[str] = ()) -> Step:
     """The earliest step the draft still needs. A button of a later step (an old message,
-    or a forged press) must not skip it: the flow goes back to this one."""
+    or a forged press) must not skip it: the flow goes back to this one. ``places`` are the
+    configured places' ids: with none, no place is asked; a place no longer configured is
+    asked again."""
     if draft.kind is None:
         return Step.KIND
     if ready_problem(draft, limits) is not None:
         return Step.COMPOSE
     if draft.topic_id is None:
         return Step.TOPIC
+    if places and not place_known(draft, places):
+        return Step.PLACE
     if draft.anonymous is None:
         return Step.IDENTITY
     return Step.CONFIRM
+
+
+def place_known(draft: Draft, places: Collection[str]) -> bool:
+    """Whether the draft's place step is done: a configured place, or skipped."""
+    return draft.place_asked and (draft.place_id is None or draft.place_id in places)
+
+
+def with_place(draft: Draft, place_id: str | None) -> Draft:
+    """The draft with its place chosen (None: skipped, "不确定"): not asked again."""
+    return draft.model_copy(update={"place_id": place_id, "place_asked": True})
 
 
 def with_proposal(draft: Draft, matches: Sequence[TopicMatch], *, keep: int = 3) -> Draft:

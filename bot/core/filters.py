@@ -1,6 +1,7 @@
 """The words a clerk types to filter the office's lists (/queue): a status or a topic, by
 its id or by its name in any configured language (待审核, 待審核, "new"; 城乡建设, 城鄉建設,
-"construction"), and the views 逾期/overdue and 未签收/unsigned. Case, width and the
+"construction"), a place (its id or name: the items of it and of the places under it),
+and the views 逾期/overdue and 未签收/unsigned. Case, width and the
 Traditional/Simplified spelling of a name do not matter; an unknown word gets the nearest
 known ones as suggestions.
 """
@@ -39,9 +40,10 @@ class Words:
     statuses: dict[str, Status]
     views: dict[str, View]
     topics: dict[str, str]
+    places: dict[str, str]
 
     def suggestions(self, word: str, *, n: int = 3) -> list[str]:
-        known = [*self.statuses, *self.views, *self.topics]
+        known = [*self.statuses, *self.views, *self.topics, *self.places]
         return difflib.get_close_matches(normalise(word), known, n=n, cutoff=0.4)
 
 
@@ -49,6 +51,7 @@ def words(settings: Settings) -> Words:
     statuses: dict[str, Status] = {}
     views: dict[str, View] = {}
     topics: dict[str, str] = {}
+    places: dict[str, str] = {}
     for status in Status:
         statuses[normalise(status.value)] = status
         for lang in LANGUAGES:
@@ -61,7 +64,11 @@ def words(settings: Settings) -> Words:
         topics[normalise(topic.id)] = topic.id
         for name in topic.names.values():
             topics[normalise(name)] = topic.id
-    return Words(statuses, views, topics)
+    for place in settings.places:
+        places[normalise(place.id)] = place.id
+        for name in place.names.values():
+            places[normalise(name)] = place.id
+    return Words(statuses, views, topics, places)
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ class Filter:
     status: Status | None = None
     view: View | None = None
     topic_id: str | None = None
+    place_id: str | None = None
 
 
 def parse(settings: Settings, args: list[str]) -> Filter | str:
@@ -96,4 +104,6 @@ def _narrow(known: Words, found: Filter, key: str) -> Filter | None:
         return replace(found, view=known.views[key])
     if key in known.topics:
         return replace(found, topic_id=known.topics[key])
+    if key in known.places:
+        return replace(found, place_id=known.places[key])
     return None

@@ -35,9 +35,57 @@ def status_label(lang: Language, status: Status) -> str:
     return t(lang, f"status.{status.value}")
 
 
+def history_label(lang: Language, entry: HistoryEntry) -> str:
+    """A status change of the record as the office reads it (plain text): the status, or
+    for the outbox's revert of a publication that failed, that it failed."""
+    if entry.from_status is Status.PUBLISHING and entry.to_status is not Status.PUBLISHED:
+        return t(lang, "history.publish_failed", status=status_label(lang, entry.to_status))
+    return status_label(lang, entry.to_status)
+
+
+def resident_history(history: Sequence[HistoryEntry]) -> list[HistoryEntry]:
+    """What a sender sees of the record: publication attempts only once they succeeded
+    (not "publishing", nor its revert with a Bot API error)."""
+    return [
+        e
+        for e in history
+        if (e.to_status is not Status.PUBLISHING and e.from_status is not Status.PUBLISHING)
+        or e.to_status is Status.PUBLISHED
+    ]
+
+
 def topic_label(lang: Language, settings: Settings, topic_id: str) -> str:
     topic = settings.topic(topic_id)
     return topic.name(lang) if topic else topic_id
+
+
+def place_label(lang: Language, settings: Settings, place_id: str | None) -> str:
+    """The place with its parents (``城关镇 / 东村``), or "未注明" when none was said (plain
+    text: escape it for HTML)."""
+    if place_id is None:
+        return t(lang, "place.none")
+    return settings.place_index.label(lang, place_id)
+
+
+def phase_label(lang: Language, settings: Settings, phase_id: str | None) -> str:
+    """The phase's name, or "—" outside the phases (plain text)."""
+    if phase_id is None:
+        return "—"
+    phase = settings.campaign.phase(phase_id)
+    return phase.name(lang) if phase else phase_id
+
+
+def place_lines(
+    lang: Language, settings: Settings, place_id: str | None, phase_id: str | None = None
+) -> list[str]:
+    """The place line (with places configured, or a place stored) and the phase line (when
+    the item has one), as HTML."""
+    lines = []
+    if settings.places or place_id is not None:
+        lines.append(t(lang, "field.place", value=escape(place_label(lang, settings, place_id))))
+    if phase_id is not None:
+        lines.append(t(lang, "field.phase", value=escape(phase_label(lang, settings, phase_id))))
+    return lines
 
 
 def topic_proposal(lang: Language, draft: Draft, settings: Settings) -> str:
@@ -66,6 +114,7 @@ def draft_summary(lang: Language, draft: Draft, settings: Settings, *, sender_na
         t(lang, "summary.title"),
         t(lang, "field.kind", value=kind_label(lang, draft.kind)),
         t(lang, "field.topic", value=escape(topic_label(lang, settings, draft.topic_id))),
+        *place_lines(lang, settings, draft.place_id if draft.place_asked else None),
         t(lang, "field.identity", value=who),
     ]
     if draft.attachments:
@@ -135,6 +184,7 @@ def submission_detail(
         t(lang, "field.kind", value=kind_label(lang, sub.kind)),
         t(lang, "field.topic", value=escape(topic_label(lang, settings, sub.topic_id))),
         t(lang, "field.status", value=status_label(lang, sub.status)),
+        *place_lines(lang, settings, sub.place_id),
         t(lang, "field.identity", value=who),
         t(lang, "field.date", value=local_time(sub.created_at, tz)),
     ]
@@ -146,7 +196,7 @@ def submission_detail(
     if sub.rating:
         lines.append(t(lang, "field.rating", value=t(lang, f"rating.{sub.rating}")))
     lines += ["", t(lang, "detail.history")]
-    for entry in history:
+    for entry in resident_history(history):
         note = f" — {escape(entry.note)}" if entry.note else ""
         lines.append(f"{local_time(entry.at, tz)}  {status_label(lang, entry.to_status)}{note}")
     return "\n".join(lines)

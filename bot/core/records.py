@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,7 +14,14 @@ Rating = Literal["satisfied", "basically", "unsatisfied"]  # 满意 / 基本满�
 RATINGS: tuple[Rating, ...] = ("satisfied", "basically", "unsatisfied")
 # Statuses in which a deadline no longer runs.
 DONE_STATUSES = frozenset(
-    {Status.ANSWERED, Status.PUBLISHED, Status.CLOSED, Status.REJECTED, Status.DUPLICATE}
+    {
+        Status.ANSWERED,
+        Status.PUBLISHING,
+        Status.PUBLISHED,
+        Status.CLOSED,
+        Status.REJECTED,
+        Status.DUPLICATE,
+    }
 )
 
 
@@ -62,6 +70,11 @@ class Draft(BaseModel):
     topic_id: str | None = None
     evidence: list[TopicEvidence] = Field(default_factory=list)
     anonymous: bool | None = None
+    # The place the item concerns (a configured place's id): from the deep link the resident
+    # arrived through, or chosen with a button; ``place_asked`` once that step is done (a
+    # place chosen, or skipped: "不确定"), so it is asked at most once.
+    place_id: str | None = None
+    place_asked: bool = False
     # The last update applied to this draft: after a crash an update may be replayed, and
     # one already applied must not add its text a second time.
     last_update: int = 0
@@ -105,6 +118,8 @@ class NewSubmission(_Record):
     sender: Sender | None = None  # None = anonymous
     reply_route: str | None = None  # anonymous only: the encrypted chat id
     source_update_id: int | None = None  # the update that confirmed it (replays find it)
+    place_id: str | None = None  # the place it concerns (None: not said)
+    phase_id: str | None = None  # the campaign phase it arrived in (None: outside phases)
 
 
 class Submission(_Record):
@@ -127,9 +142,13 @@ class Submission(_Record):
     duplicate_of: int | None = None
     response: str | None = None
     responded_at: datetime | None = None
-    rating: Rating | None = None
+    rating: Rating | None = None  # the latest round's
+    # Answers the sender received: each starts a round, rated once (0: none yet).
+    rating_round: int = 0
     published_at: datetime | None = None
     channel_message_id: int | None = None
+    place_id: str | None = None
+    phase_id: str | None = None
 
     def overdue_days(self, now: datetime) -> int:
         return overdue_days(self.deadline, self.status, now)
@@ -137,6 +156,15 @@ class Submission(_Record):
     @property
     def reference(self) -> str:
         return f"#{self.id}"
+
+
+class Rated(_Record):
+    """What became of a sender's rating (:meth:`storage.office.OfficeQueries.rate`)."""
+
+    # "rated": stored now; "already": this round was rated before (``rating`` is that
+    # rating); "stale": the buttons belong to an earlier round (a newer answer came since).
+    outcome: Literal["rated", "already", "stale"]
+    rating: Rating | None = None
 
 
 class HistoryEntry(_Record):
@@ -163,6 +191,7 @@ class SubmissionSummary(_Record):
     deadline: datetime | None = None
     excerpt: str = ""  # the start of the text: up to EXCERPT_CHARS + 1 characters
     owner: str | None = None
+    place_id: str | None = None
 
     def overdue_days(self, now: datetime) -> int:
         return overdue_days(self.deadline, self.status, now)
@@ -180,6 +209,18 @@ class Event(_Record):
     actor: str
     kind: str
     body: str
+
+
+class Recipient(StrEnum):
+    """Whom an outbox message is for, as a role (never who): what the office is told when
+    it cannot be delivered."""
+
+    SENDER = "sender"  # the item's sender
+    FOLLOWER = "follower"  # the sender of a duplicate merged into the item
+    OFFICE = "office"  # the office chat
+    ADMIN = "admin"  # an administrator's private chat
+    GROUP = "group"  # the leading group
+    CHANNEL = "channel"  # the public channel
 
 
 class CardSpec(_Record):
@@ -227,6 +268,14 @@ class Outgoing(_Record):
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
     purpose: str | None = None  # 'question', 'group_card', 'channel_post' or None
     photo: bytes | None = None  # a PNG sent with ``text`` as its caption (e.g. a chart)
+    recipient: Recipient | None = None
+    # Held until the message at this index of the same batch is delivered, and dropped if
+    # that one fails for good (what follows a channel post: "published").
+    after: int | None = None
+    # Notices about one item with the same key, queued within ``merge_seconds`` of each
+    # other, are sent as one message (storage.outbox: coalescing; 0: never).
+    merge: str | None = None
+    merge_seconds: float = 0.0
     # A card: once delivered, the message is recorded as a copy of its item's card
     # (bot.core.copies) of this kind, in this language, so that it is edited when the item
     # changes.
@@ -250,5 +299,7 @@ class OutboxEntry(_Record):
     purpose: str | None = None
     message_id: int | None = None
     photo: bytes | None = None
+    recipient: Recipient | None = None  # None: queued before 0016 (see bot.core.recipients)
+    after_id: int | None = None
     card: CardSpec | None = None
     copy_id: int | None = None

@@ -11,26 +11,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import BinaryIO
 
 from bot import charts, export
 from bot.config import Language, Settings
 from bot.core.env import Env
 from bot.core.presenters import status_label, topic_label
-from bot.core.records import Outgoing
+from bot.core.records import Outgoing, Recipient
 from bot.core.reports import (
+    FIRST_DAY,
     LedgerRow,
     compose_digest,
+    compose_phases,
     compose_stats,
     day_in_range,
     ledger_cells,
     ledger_header,
+    ledger_widths,
     parse_day,
 )
 from bot.core.results import Refusal, Result, refused
 from bot.core.workflow import Status
 from bot.i18n import resolve_language, t
+from storage.desk import QueueFilter
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -78,9 +82,14 @@ async def compose(env: Env, kind: str, lang: Language) -> list[str]:
     if kind == WEEKLY:
         stats = await repo.stats(start=now - timedelta(days=7), end=now)
         data = await repo.digest_data(since=now - timedelta(days=7), until=now)
-        return compose_digest(
-            lang, env.settings, data, title_key="digest.weekly_title"
-        ) + compose_stats(lang, env.settings, stats)
+        chunks = compose_digest(lang, env.settings, data, title_key="digest.weekly_title")
+        chunks += compose_stats(lang, env.settings, stats)
+        if env.settings.campaign.phases:  # the phases compared, since the campaign began
+            start = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=UTC)
+            counts = await repo.place_counts(start=start, end=now)
+            by_phase = [(c.phase_id, c.kind, c.n) for c in counts]
+            chunks += compose_phases(lang, env.settings, by_phase, now)
+        return chunks
     since = await repo.last_digest_at(DAILY) or now - timedelta(days=1)
     data = await repo.digest_data(since=since, until=now)
     return compose_digest(lang, env.settings, data)
@@ -98,12 +107,15 @@ async def queue_scheduled(env: Env, kind: str) -> Result:
         return Result(ok=True, replayed=True)
     lang = resolve_language(env.settings.campaign.language)
     route = env.secrets.encrypt_int(office)
-    notices = [Outgoing(chat_enc=route, text=c) for c in await compose(env, kind, lang)]
+    whom = Recipient.OFFICE
+    notices = [
+        Outgoing(chat_enc=route, text=c, recipient=whom) for c in await compose(env, kind, lang)
+    ]
     if kind == WEEKLY:
         now = env.now()
         png = await chart_png(env, lang, now - timedelta(days=7), now)
         if png is not None:
-            notices.append(Outgoing(chat_enc=route, text="", photo=png))
+            notices.append(Outgoing(chat_enc=route, text="", photo=png, recipient=whom))
     if not await env.repository.record_digest(kind, key, notices):
         return Result(ok=True, replayed=True)
     log.info("%s report for %s queued (%d messages)", kind, key, len(notices))
@@ -210,11 +222,13 @@ async def chart_png(env: Env, lang: Language, start: datetime, end: datetime) ->
 
 
 # ---------------------------------------------------------------- the ledger
-def ledger_writer(target: BinaryIO, lang: Language, *, as_csv: bool) -> export.LedgerWriter:
-    header = ledger_header(lang)
+def ledger_writer(
+    target: BinaryIO, lang: Language, settings: Settings, *, as_csv: bool
+) -> export.LedgerWriter:
+    header = ledger_header(lang, settings)
     if as_csv:
         return export.CsvWriter(target, header)
-    return export.XlsxWriter(target, t(lang, "ledger.title"), header)
+    return export.XlsxWriter(target, t(lang, "ledger.title"), header, ledger_widths(settings))
 
 
 async def ledger_file(
@@ -226,18 +240,20 @@ async def ledger_file(
     target: BinaryIO,
     *,
     as_csv: bool,
+    only: QueueFilter | None = None,
 ) -> int:
-    """Write the ledger of items created in [start, end) into ``target``; returns its row
-    count. Rows stream from the repository page by page and are written by a thread a
-    batch at a time, so neither the whole ledger nor the writing sits on the event loop."""
+    """Write the ledger of items created in [start, end) (those ``only`` matches, when
+    the desk's filters are given) into ``target``; returns its row count. Rows stream
+    from the repository page by page and are written by a thread a batch at a time, so
+    neither the whole ledger nor the writing sits on the event loop."""
     now = repository.clock()
-    writer = ledger_writer(target, lang, as_csv=as_csv)
+    writer = ledger_writer(target, lang, settings, as_csv=as_csv)
 
     def write(rows: list[LedgerRow]) -> None:
         writer.write(ledger_cells(lang, settings, row) for row in rows)
 
     batch: list[LedgerRow] = []
-    async for row in repository.ledger(start=start, end=end, now=now):
+    async for row in repository.ledger(start=start, end=end, now=now, only=only):
         batch.append(row)
         if len(batch) == EXPORT_BATCH:
             await asyncio.to_thread(write, batch)

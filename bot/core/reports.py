@@ -11,7 +11,15 @@ from datetime import date, datetime, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from bot.config import Language, Settings
-from bot.core.presenters import kind_label, local_date, status_label, topic_label
+from bot.core.phases import phase_line, phase_now
+from bot.core.presenters import (
+    kind_label,
+    local_date,
+    phase_label,
+    place_label,
+    status_label,
+    topic_label,
+)
 from bot.core.records import Rating
 from bot.core.workflow import Kind, Status, format_reference
 from bot.i18n import t, tn
@@ -45,6 +53,8 @@ class DigestData(_Report):
     published: int
     satisfaction: dict[Rating, int]
     top_topics_week: list[tuple[str, int]]
+    # Places with an item in the seven days before ``until`` (the others are "silent").
+    active_places: list[str] = []
 
     @property
     def new_total(self) -> int:
@@ -75,6 +85,8 @@ class Stats(_Report):
     answered_with_deadline: int
     answered_in_time: int
     satisfaction: dict[Rating, int]
+    by_place: dict[str, int] = {}  # place id ('' = not said) -> items
+    by_phase: dict[str, int] = {}  # phase id ('' = outside the phases) -> items
 
 
 class LedgerRow(_Report):
@@ -94,6 +106,8 @@ class LedgerRow(_Report):
     response: str | None
     published_at: datetime | None
     rating: Rating | None
+    place_id: str | None = None
+    phase_id: str | None = None
 
 
 # ---------------------------------------------------------------- digest
@@ -109,18 +123,50 @@ def _refs(ids: Sequence[int], total: int | None = None) -> str:
     return shown + (" …" if max(total or 0, len(ids)) > LISTED else "")
 
 
+def silent_places(lang: Language, settings: Settings, active: Sequence[str]) -> list[str]:
+    """Which villages are silent this week: the places without an item (of their own or
+    of a place under them) in the last seven days, grouped by their parent (HTML lines)."""
+    if not settings.places:
+        return []
+    index = settings.place_index
+    silent = index.silent(set(active))
+    count = sum(len(group) for group in silent.values())
+    if not count:
+        return [t(lang, "digest.places_all_heard")]
+    lines = [tn(lang, "digest.silent", count, n=count)]
+    comma = "、" if lang != "en" else ", "
+    shown = 0
+    for parent, places in silent.items():
+        if shown >= LISTED:
+            lines.append("…")
+            break
+        names = comma.join(escape(p.name(lang)) for p in places[: LISTED - shown])
+        names += " …" if len(places) > LISTED - shown else ""
+        shown += len(places)
+        if parent is None:
+            lines.append(f"• {names}")
+        else:
+            group = escape(index.label(lang, parent))
+            lines.append(f"• {group}：{names}" if lang != "en" else f"• {group}: {names}")
+    return lines
+
+
 def compose_digest(
     lang: Language, settings: Settings, data: DigestData, *, title_key: str = "digest.title"
 ) -> list[str]:
-    """The digest as messages within Telegram's limit; a quiet day is one line."""
+    """The digest as messages within Telegram's limit; a quiet day is one line (with the
+    phase and the silent places, when there are phases and places)."""
     tz = settings.campaign.tz
     title = t(
         lang, title_key, campaign=escape(settings.campaign.name), date=local_date(data.until, tz)
     )
+    phase = phase_line(lang, phase_now(settings, data.until))
+    head = [title, *([phase] if phase else [])]
     if data.is_quiet:
-        return [title + "\n" + t(lang, "digest.quiet", since=local_date(data.since, tz))]
+        quiet = [*head, t(lang, "digest.quiet", since=local_date(data.since, tz))]
+        return split_message("\n".join(quiet + silent_places(lang, settings, data.active_places)))
     topics = {tp.id: tp.name(lang) for tp in settings.topics}
-    lines = [title]
+    lines = list(head)
     kinds = {k.value: kind_label(lang, k) for k in Kind}
     lines.append(
         t(
@@ -159,6 +205,7 @@ def compose_digest(
     if data.top_topics_week:
         week = _counts_line(lang, dict(data.top_topics_week), topics)
         lines.append(t(lang, "digest.top_topics", topics=escape(week)))
+    lines += silent_places(lang, settings, data.active_places)
     return split_message("\n".join(lines))
 
 
@@ -206,6 +253,14 @@ def compose_stats(lang: Language, settings: Settings, stats: Stats) -> list[str]
         lines.append(
             t(lang, "stats.by_topic", value=escape(_counts_line(lang, stats.by_topic, topics)))
         )
+        if settings.places or any(stats.by_place):
+            places = {p: place_label(lang, settings, p or None) for p in stats.by_place}
+            value = escape(_counts_line(lang, stats.by_place, places))
+            lines.append(t(lang, "stats.by_place", value=value))
+        if settings.campaign.phases or any(stats.by_phase):
+            phases = {p: phase_label(lang, settings, p or None) for p in stats.by_phase}
+            value = escape(_counts_line(lang, stats.by_phase, phases))
+            lines.append(t(lang, "stats.by_phase", value=value))
         lines.append(
             t(
                 lang,
@@ -231,12 +286,49 @@ def compose_stats(lang: Language, settings: Settings, stats: Stats) -> list[str]
     return split_message("\n".join(lines))
 
 
+def compose_phases(
+    lang: Language,
+    settings: Settings,
+    counts: Sequence[tuple[str | None, Kind, int]],
+    now: datetime,
+) -> list[str]:
+    """The weekly summary's comparison of the phases: items per phase so far (by kind),
+    for every phase that has begun, and those outside the phases. Empty without phases."""
+    if not settings.campaign.phases:
+        return []
+    per: dict[str | None, dict[Kind, int]] = {}
+    for phase_id, kind, n in counts:
+        per.setdefault(phase_id, {}).setdefault(kind, 0)
+        per[phase_id][kind] += n
+    today = now.astimezone(settings.campaign.tz).date()
+    kinds = {k.value: kind_label(lang, k) for k in Kind}
+    lines = [t(lang, "phases.title")]
+    rows: list[tuple[str, str, dict[Kind, int]]] = [
+        (escape(p.name(lang)), f"{p.start.isoformat()} – {p.end.isoformat()}", per.get(p.id, {}))
+        for p in settings.campaign.phases
+        if p.start <= today or p.id in per
+    ]
+    known = {p.id for p in settings.campaign.phases}
+    outside = sum(n for pid, by_kind in per.items() if pid not in known for n in by_kind.values())
+    for name, period, by_kind in rows:
+        total = sum(by_kind.values())
+        detail = _counts_line(lang, {k.value: n for k, n in by_kind.items() if n}, kinds)
+        lines.append(
+            tn(lang, "phases.line", total, phase=name, period=period, n=total, kinds=detail or "—")
+        )
+    if outside:
+        lines.append(tn(lang, "phases.outside", outside, n=outside))
+    return split_message("\n".join(lines))
+
+
 # ---------------------------------------------------------------- ledger
 LEDGER_COLUMNS = (
     "ledger.ref",
     "ledger.date",
     "ledger.kind",
     "ledger.topic",
+    "ledger.place",
+    "ledger.phase",
     "ledger.summary",
     "ledger.sender",
     "ledger.status",
@@ -248,11 +340,29 @@ LEDGER_COLUMNS = (
     "ledger.published",
     "ledger.rating",
 )
+# Column widths in an XLSX file (characters).
+LEDGER_WIDTHS = dict(
+    zip(LEDGER_COLUMNS, (8, 12, 10, 16, 16, 12, 48, 14, 10, 14, 12, 8, 30, 40, 12, 10), strict=True)
+)
 SUMMARY_CHARS = 200
 
 
-def ledger_header(lang: Language) -> list[str]:
-    return [t(lang, key) for key in LEDGER_COLUMNS]
+def ledger_columns(settings: Settings) -> list[str]:
+    """The ledger's columns: the place with places configured, the phase with phases."""
+    skip = set()
+    if not settings.places:
+        skip.add("ledger.place")
+    if not settings.campaign.phases:
+        skip.add("ledger.phase")
+    return [key for key in LEDGER_COLUMNS if key not in skip]
+
+
+def ledger_header(lang: Language, settings: Settings) -> list[str]:
+    return [t(lang, key) for key in ledger_columns(settings)]
+
+
+def ledger_widths(settings: Settings) -> list[int]:
+    return [LEDGER_WIDTHS[key] for key in ledger_columns(settings)]
 
 
 def ledger_cells(lang: Language, settings: Settings, row: LedgerRow) -> list[str | int]:
@@ -262,11 +372,15 @@ def ledger_cells(lang: Language, settings: Settings, row: LedgerRow) -> list[str
     def day(value: datetime | None) -> str:
         return local_date(value, tz) if value else ""
 
+    place = [place_label(lang, settings, row.place_id) if row.place_id else ""]
+    phase = [phase_label(lang, settings, row.phase_id) if row.phase_id else ""]
     return [
         format_reference(row.id),
         day(row.created_at),
         kind_label(lang, row.kind),
         topic_label(lang, settings, row.topic_id),
+        *(place if settings.places else []),
+        *(phase if settings.campaign.phases else []),
         shorten(" ".join(row.text.split()), SUMMARY_CHARS),
         row.sender_name if row.sender_name is not None else t(lang, "ledger.anonymous"),
         status_label(lang, row.status),

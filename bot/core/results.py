@@ -22,6 +22,9 @@ class Refusal(StrEnum):
     INVALID = "invalid"  # the input cannot be used (empty text, a bad reference, a topic)
     LIMIT = "limit"  # the hourly quota of submissions
     GONE = "gone"  # the draft it would act on is gone
+    PHASE = "phase"  # the campaign's current phase does not collect this kind of item
+    DONE = "done"  # it can be done once and was (a second rating of one answer)
+    STALE = "stale"  # it acts on what was superseded (the rating buttons of an older answer)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
 """Submitting: a resident's finished draft becomes an item with a reference number.
 
-:func:`submit` decides everything about it: the resident's hourly quota (named items
-counted by sender id, anonymous ones by their tags), what is stored of the sender (a named
-sender's id, chat and name; for an anonymous one nothing but the encrypted reply route and
-the item's own tag, derived by the repository), the office's announcement (queued in the
-same transaction; recorded as a card copy when delivered), and a replay of the same
-confirmation after a crash (acknowledged again, stored once).
+:func:`submit` decides everything about it: whether the campaign's current phase collects
+its kind (:func:`out_of_phase`, also asked when the kind is chosen), the place it concerns
+and the phase it arrived in, the resident's hourly quota (named items counted by sender id,
+anonymous ones by their tags), what is stored of the sender (a named sender's id, chat and
+name; for an anonymous one nothing but the encrypted reply route and the item's own tag,
+derived by the repository), the office's announcement (queued in the same transaction;
+recorded as a card copy when delivered), and a replay of the same confirmation after a
+crash (acknowledged again, stored once).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from bot.core import cards
 from bot.core.access import Action, Actor, permitted
 from bot.core.acting import Key
 from bot.core.env import Env
+from bot.core.phases import not_collected, phase_id_at, phase_now
 from bot.core.records import Draft, NewSubmission, Outgoing, Sender, Submission
 from bot.core.results import Refusal, Result, refused
-from bot.core.workflow import format_reference
+from bot.core.workflow import Kind, format_reference
 from bot.i18n import t, tn
 from storage.base import NotFound
 
@@ -54,6 +57,15 @@ async def over_quota(env: Env, actor: Actor) -> Result | None:
     return refused(Refusal.LIMIT, tn(actor.language, "limit.reached", limit, limit=limit))
 
 
+def out_of_phase(env: Env, actor: Actor, kind: Kind) -> Result | None:
+    """The refusal when the campaign's current phase does not collect ``kind`` (e.g. only
+    problems during 查摆问题): why, and from when it is taken again (the draft stays)."""
+    now = phase_now(env.settings, env.now())
+    if now.collects(kind):
+        return None
+    return refused(Refusal.PHASE, not_collected(actor.language, env.settings, now, kind))
+
+
 async def submit(
     env: Env,
     actor: Actor,
@@ -71,6 +83,9 @@ async def submit(
         return await _acknowledge_again(env, actor, key)
     if draft.kind is None or draft.anonymous is None:
         return refused(Refusal.INVALID, t(actor.language, "flow.resume"))
+    outside = out_of_phase(env, actor, draft.kind)  # the phase may have changed meanwhile
+    if outside is not None:
+        return outside
     quota = await over_quota(env, actor)
     if quota is not None:
         return quota
@@ -89,6 +104,9 @@ async def submit(
         else Sender(user_id=actor.user_id, chat_id=chat_id, name=actor.name, username=username),
         reply_route=secrets.encrypt_int(chat_id) if draft.anonymous else None,
         source_update_id=key,
+        # A place no longer configured is not stored (the office could not place it).
+        place_id=draft.place_id if draft.place_id in settings.place_index.by_id else None,
+        phase_id=phase_id_at(settings, env.now()),
     )
 
     announced: list[Outgoing] = []

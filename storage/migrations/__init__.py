@@ -23,9 +23,8 @@ from importlib import resources
 
 import aiosqlite
 
-# Numbers held for migrations on branches in flight; drop each when merged. (wt/chat, #17,
-# numbers its migrations from 0020 as asked: 0015-0019 are other branches'.)
-RESERVED: frozenset[int] = frozenset(range(15, 20))
+# Numbers held for migrations on branches in flight; drop each when merged (none now).
+RESERVED: frozenset[int] = frozenset()
 
 # A Python step of a migration: runs on the connection inside the migration's transaction.
 Step = Callable[[aiosqlite.Connection], Awaitable[None]]
