@@ -39,6 +39,7 @@ from handlers import (
     admin_actions,
     errors,
     fallback,
+    guide,
     info,
     maintenance,
     replies,
@@ -196,6 +197,10 @@ def freeze_start_up_objects() -> None:
 def register_handlers(app: AnyApplication) -> None:
     settings = app.bot_data.services.settings
     app.add_handlers(fallback.build_guards(), group=fallback.GUARD_GROUP)
+    app.add_handlers(
+        admin_actions.build_typed_prompt_handlers(settings),
+        group=admin_actions.PROMPT_TYPED_GROUP,
+    )
     app.add_handlers(replies.build_reply_handlers(settings), group=replies.REPLY_GROUP)
     app.add_handlers(
         admin_actions.build_prompt_handlers(settings), group=admin_actions.PROMPT_GROUP
@@ -207,6 +212,7 @@ def register_handlers(app: AnyApplication) -> None:
     app.add_handlers(web_handlers.build_handlers(settings))
     app.add_handlers(whoami.build_handlers())
     app.add_handlers(replies.build_handlers())
+    app.add_handlers(guide.build_handlers())
     app.add_handlers(info.build_handlers())
     app.add_handlers(fallback.build_handlers())
     app.add_error_handler(errors.on_error)

@@ -356,7 +356,9 @@ def is_fernet_key(key: str) -> bool:
 class LimitsSettings(_Section):
     """What a resident may send in one submission."""
 
-    max_text_chars: int = Field(default=3500, ge=100, le=20000)
+    # Above Telegram's own limit of one message (4096): a message Telegram lets a resident
+    # send is never refused whole for its length alone.
+    max_text_chars: int = Field(default=10000, ge=100, le=20000)
     max_parts: int = Field(default=20, ge=1, le=100)
     max_attachments: int = Field(default=10, ge=0, le=50)
     min_text_chars: int = Field(default=4, ge=1, le=100)

@@ -24,7 +24,7 @@ from typing import Any
 import aiosqlite
 
 from bot.anonymity import Secrets
-from bot.core.records import Event, HistoryEntry, Submission
+from bot.core.records import Attachment, Event, HistoryEntry, Submission
 from bot.core.workflow import Status
 from bot.diskfull import DiskFull
 from storage.conversion import conversion_steps
@@ -470,8 +470,7 @@ async def read_events(fetch: Fetch, submission_id: int) -> list[Event]:
         (submission_id,),
     )
     return [
-        Event(at=parse_dt(r["at"]), actor=r["actor"], kind=r["kind"], body=r["body"])
-        for r in rows
+        Event(at=parse_dt(r["at"]), actor=r["actor"], kind=r["kind"], body=r["body"]) for r in rows
     ]
 
 
@@ -485,3 +484,35 @@ def _backup(source: Path, target: Path) -> list[str]:
         check = [str(row[0]) for row in dst.execute("PRAGMA integrity_check")]
     partial.replace(target)
     return check
+
+
+async def add_attachments(
+    db: aiosqlite.Connection, submission_id: int, attachments: Iterable[Attachment]
+) -> None:
+    """Inside a transaction: add files or locations to an item, after those it has."""
+    async with db.execute(
+        "SELECT COALESCE(MAX(position) + 1, 0) FROM attachments WHERE submission_id = ?",
+        (submission_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    first = int(row[0]) if row else 0
+    await db.executemany(
+        "INSERT INTO attachments (submission_id, position, type, file_id, file_unique_id,"
+        " file_name, mime_type, latitude, longitude, file_size)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                submission_id,
+                first + pos,
+                a.type,
+                a.file_id,
+                a.file_unique_id,
+                a.file_name,
+                a.mime_type,
+                a.latitude,
+                a.longitude,
+                a.file_size,
+            )
+            for pos, a in enumerate(attachments)
+        ],
+    )

@@ -13,17 +13,29 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.core.records import Event, Outgoing, Rated, Rating, Submission, SubmissionSummary
+from bot.core.records import (
+    DONE_STATUSES,
+    UNSIGNED_STATUSES,
+    Attachment,
+    Event,
+    Outgoing,
+    Rated,
+    Rating,
+    Submission,
+    SubmissionSummary,
+)
 from bot.core.workflow import Status
-from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase, read_events
+from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase, add_attachments, read_events
 from storage.copies import Renderer, refresh_in
 from storage.effects import Replayed, claim_update
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, add_label
 from storage.outbox import enqueue
-from storage.rows import iso, summary_record
+from storage.questions import close_question, open_question
+from storage.rows import SUMMARY_COLUMNS, iso, summary_record
 from storage.transitions import complete_publishing, revert_publishing, transition
 
-_SUMMARY_COLUMNS = "id, kind, topic_id, status, created_at, deadline, place_id"
+_DONE = "(" + ", ".join(f"'{s.value}'" for s in sorted(DONE_STATUSES)) + ")"
+_UNSIGNED = "(" + ", ".join(f"'{s.value}'" for s in sorted(UNSIGNED_STATUSES)) + ")"
 
 
 class _NotRated(Exception):
@@ -142,6 +154,13 @@ class OfficeQueries(RepositoryBase):
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
+
+    async def duplicates_of(self, submission_id: int) -> list[int]:
+        """The items merged into this one as its duplicates."""
+        rows = await self._fetchall(
+            "SELECT id FROM submissions WHERE duplicate_of = ? ORDER BY id", (submission_id,)
+        )
+        return [r["id"] for r in rows]
 
     async def followers(self, submission_id: int) -> list[tuple[str, str]]:
         """(encrypted chat, language) of the senders of this item's duplicates."""
@@ -340,21 +359,35 @@ class OfficeQueries(RepositoryBase):
         kind: str,
         body: str,
         notices: Sequence[Outgoing] = (),
+        attachments: Sequence[Attachment] = (),
         update_id: int | None = None,
         refresh: Renderer | None = None,
     ) -> bool:
-        """Add an event and queue its notices; False if ``update_id`` already did (a
-        replay: nothing added)."""
+        """Add an event (with files or locations that came with it, added to the item's)
+        and queue its notices; False if ``update_id`` already did (a replay: nothing
+        added). A question to the sender opens the item's question, an answer closes it
+        (:mod:`storage.questions`)."""
         now = self.clock()
         try:
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
                 await self._event(db, submission_id, actor, kind, body, now)
+                if attachments:
+                    await add_attachments(db, submission_id, attachments)
+                if kind == "question":
+                    await open_question(db, submission_id, now)
+                elif kind == "answer":
+                    await close_question(db, submission_id)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
         except Replayed:
             return False
+        if kind in ("question", "answer"):
+            self.noted_question(submission_id, opened=kind == "question")
         return True
+
+    def noted_question(self, submission_id: int, *, opened: bool) -> None:
+        """(:class:`storage.questions.QuestionQueries`)"""
 
     @staticmethod
     async def _event(
@@ -440,12 +473,21 @@ class OfficeQueries(RepositoryBase):
         status: Status | None = None,
         topic_id: str | None = None,
         place_ids: Sequence[str] = (),
+        overdue_at: datetime | None = None,
+        unsigned: bool = False,
         offset: int = 0,
         limit: int = 10,
     ) -> tuple[list[SubmissionSummary], int]:
         """Items by status, topic and/or place (any of ``place_ids``), oldest first (the
-        order they are worked in)."""
+        order they are worked in); ``overdue_at``: only those still open past their
+        deadline then; ``unsigned``: only those assigned to an owner who has not started on
+        them."""
         clauses, params = _item_filter(status, topic_id, place_ids)
+        if overdue_at is not None:
+            clauses.append(f"deadline IS NOT NULL AND deadline < ? AND status NOT IN {_DONE}")
+            params.append(iso(overdue_at))
+        if unsigned:
+            clauses.append(f"owner IS NOT NULL AND status IN {_UNSIGNED}")
         # Only fixed clauses are joined; values are always bound parameters.
         where = " AND ".join(clauses) or "1"
         total = await self._fetchone(
@@ -453,7 +495,7 @@ class OfficeQueries(RepositoryBase):
             params,
         )
         rows = await self._fetchall(
-            f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE {where}"  # noqa: S608
+            f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE {where}"  # noqa: S608
             " ORDER BY id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
@@ -466,7 +508,7 @@ class OfficeQueries(RepositoryBase):
         if not clauses:
             return []
         rows = await self._fetchall(
-            f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE {' AND '.join(clauses)}"  # noqa: S608
+            f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE {' AND '.join(clauses)}"  # noqa: S608
             " ORDER BY id DESC LIMIT ?",
             (*params, limit),
         )
@@ -479,7 +521,7 @@ class OfficeQueries(RepositoryBase):
             return []
         likes = " OR ".join("text LIKE ? ESCAPE '\\'" for _ in keywords)
         rows = await self._fetchall(
-            f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE id < ? AND topic_id = ?"  # noqa: S608
+            f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE id < ? AND topic_id = ?"  # noqa: S608
             f" AND ({likes}) ORDER BY id DESC LIMIT ?",
             (item.id, item.topic_id, *(_like(k) for k in keywords), limit),
         )
@@ -514,6 +556,41 @@ class OfficeQueries(RepositoryBase):
             (chat_id, message_id),
         )
         return None if row is None else (row["action"], row["submission_id"])
+
+    async def latest_prompt(
+        self, *, chat_id: int, asked_by: int, since: datetime | None = None
+    ) -> tuple[int, str, int] | None:
+        """(message id, action, submission id) of the newest question the bot asked this
+        admin in this chat (asked since ``since``, if given)."""
+        row = await self._fetchone(
+            "SELECT message_id, action, submission_id FROM prompts WHERE chat_id = ?"
+            " AND asked_by = ? AND created_at >= ? ORDER BY created_at DESC, message_id DESC"
+            " LIMIT 1",
+            (chat_id, asked_by, iso(since) if since is not None else ""),
+        )
+        return None if row is None else (row["message_id"], row["action"], row["submission_id"])
+
+    async def prompt_asked_by(self, *, chat_id: int, message_id: int) -> int | None:
+        row = await self._fetchone(
+            "SELECT asked_by FROM prompts WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return None if row is None else int(row["asked_by"])
+
+    async def hold_prompt_answer(self, *, chat_id: int, message_id: int, text: str | None) -> None:
+        """An answer typed without the reply gesture waits for the admin's confirmation
+        (None: held back, nothing waits)."""
+        await self._write(
+            "UPDATE prompts SET pending = ? WHERE chat_id = ? AND message_id = ?",
+            (text, chat_id, message_id),
+        )
+
+    async def pending_prompt_answer(self, *, chat_id: int, message_id: int) -> str | None:
+        row = await self._fetchone(
+            "SELECT pending FROM prompts WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return None if row is None or row["pending"] is None else str(row["pending"])
 
     async def drop_prompt(self, *, chat_id: int, message_id: int) -> None:
         async with self.transaction() as db:

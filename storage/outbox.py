@@ -177,17 +177,30 @@ class OutboxQueries(ClampQueries):
         )
         return [_entry(r) for r in rows]
 
-    async def start_attempt(self, entry_id: int, *, text: str | None = None) -> bool:
+    async def start_attempt(
+        self, entry_id: int, *, text: str | None = None, chat_enc: str | None = None
+    ) -> bool:
         """Record, durably, that a send of this message is about to be made; False if it is
-        no longer pending or already being sent (nothing to send then), or if its text is
-        no longer ``text`` (a notice was coalesced into it since it was read: the next run
-        sends it whole)."""
-        changed = await self._write(
+        no longer pending or already being sent (nothing to send then), or if it is no
+        longer the row that was read:
+
+        - ``text``: a notice was coalesced into it since it was read (the next run sends it
+          whole);
+        - ``chat_enc`` (the entry's, a fresh token for every row): a pending edit of a card
+          copy is replaced by a newer one (:func:`storage.copies.refresh_in` deletes it and
+          inserts the new one), and SQLite gives the new row the deleted one's id when it
+          was the last. Without the check the stale text read before was sent in its place
+          and the newer edit marked sent (#17: the office group's announcement kept showing
+          an older state)."""
+        sql = (
             "UPDATE outbox SET attempt_started_at = ? WHERE id = ? AND status = 'pending'"
-            " AND attempt_started_at IS NULL AND (? IS NULL OR json_extract(body, '$.text') = ?)",
-            (iso(self.clock()), entry_id, text, text),
-            counted=True,
+            " AND attempt_started_at IS NULL AND (? IS NULL OR json_extract(body, '$.text') = ?)"
         )
+        params: tuple[object, ...] = (iso(self.clock()), entry_id, text, text)
+        if chat_enc is not None:
+            sql += " AND chat_enc = ?"
+            params += (chat_enc,)
+        changed = await self._write(sql, params, counted=True)
         return changed == 1
 
     async def record_outcome(

@@ -289,6 +289,11 @@ class ReportQueries(RepositoryBase):
             last = rows[-1]["id"]
 
     # ------------------------------------------------------------------ scheduled digests
+    async def first_submitted_at(self) -> datetime | None:
+        """When the first item was submitted (None before any)."""
+        row = await self._fetchone("SELECT MIN(created_at) AS first FROM submissions", ())
+        return parse_dt(row["first"]) if row and row["first"] else None
+
     async def digest_sent(self, kind: str, period: str) -> bool:
         row = await self._fetchone(
             "SELECT 1 FROM digests WHERE kind = ? AND period = ?", (kind, period)

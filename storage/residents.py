@@ -30,7 +30,14 @@ from bot.core.records import Draft, SubmissionSummary
 from bot.core.workflow import FINAL_STATUSES
 from storage.base import MAX_SQLITE_INT
 from storage.clamps import ClampQueries
-from storage.rows import DRAFT_SEPARATOR, iso, new_row_id, seal_draft, summary_record
+from storage.rows import (
+    DRAFT_SEPARATOR,
+    SUMMARY_COLUMNS,
+    iso,
+    new_row_id,
+    seal_draft,
+    summary_record,
+)
 
 SCAN_BATCH = 5000  # anonymous items whose tags are checked per read when listing /my
 OWN_MEMO = 1000  # residents whose anonymous items found so far are remembered
@@ -223,7 +230,7 @@ class ResidentQueries(ClampQueries):
         if not page:
             return [], len(ids)
         rows = await self._fetchall(
-            "SELECT id, kind, topic_id, status, created_at, deadline, place_id FROM submissions"  # noqa: S608
+            f"SELECT {SUMMARY_COLUMNS} FROM submissions"  # noqa: S608
             f" WHERE id IN ({', '.join('?' * len(page))}) ORDER BY id DESC",
             page,
         )

@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.core.records import Attachment, Sender, Submission, SubmissionSummary, TopicEvidence
+from bot.core.records import (
+    EXCERPT_CHARS,
+    Attachment,
+    Sender,
+    Submission,
+    SubmissionSummary,
+    TopicEvidence,
+)
 from bot.core.workflow import Kind, Status
 
 
@@ -87,6 +94,14 @@ def _optional_dt(text: str | None) -> datetime | None:
     return None if text is None else parse_dt(text)
 
 
+# The columns summary_record reads: the text's start only (EXCERPT_CHARS + 1, to know
+# whether a list line cuts it).
+SUMMARY_COLUMNS = (
+    "id, kind, topic_id, status, created_at, deadline, owner, place_id,"
+    f" substr(text, 1, {EXCERPT_CHARS + 1}) AS excerpt"
+)
+
+
 def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
     return SubmissionSummary(
         id=row["id"],
@@ -95,6 +110,8 @@ def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
         status=Status(row["status"]),
         created_at=parse_dt(row["created_at"]),
         deadline=_optional_dt(row["deadline"]),
+        excerpt=row["excerpt"],
+        owner=row["owner"],
         place_id=row["place_id"],
     )
 

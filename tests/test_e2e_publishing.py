@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 
 from bot.config import Settings
+from bot.core.presenters import telegram_error
 from bot.i18n import t
 from tests import test_e2e_lifecycle
 from tests.botapi_stub import FakeBotApi, FakeUser
@@ -33,9 +34,11 @@ def plain(html: str) -> str:
 
 
 def delivery_failed(ref: str, recipient: str, error: str) -> str:
-    """The office's warning about a message to ``recipient`` (recipient.<key>) refused."""
+    """The office's warning about a message to ``recipient`` (recipient.<key>) refused,
+    Telegram's ``error`` in the office's words where it has them (#17)."""
+    said = telegram_error("zh-Hans", error)
     return plain(
-        zh("admin.delivery_failed", ref=ref, recipient=zh(f"recipient.{recipient}"), error=error)
+        zh("admin.delivery_failed", ref=ref, recipient=zh(f"recipient.{recipient}"), error=said)
     )
 
 
@@ -75,7 +78,9 @@ async def test_a_channel_post_refused_for_good_leaves_the_item_answered(
     assert said.plain == plain(zh("admin.publishing", ref=ref))
     warning = await stub.wait_for_text(OFFICE, ref, after=mark, timeout=10, new=True)
     # The warning names the channel post, not a message to the sender.
-    assert warning.plain == plain(zh("admin.publish_failed", ref=ref, error=NOT_MEMBER))
+    # (Telegram's refusal in the office's words, #17.)
+    error = telegram_error("zh-Hans", NOT_MEMBER)
+    assert warning.plain == plain(zh("admin.publish_failed", ref=ref, error=error))
     assert zh("recipient.sender") not in warning.plain
     await stub.wait_idle(quiet=0.5)
 

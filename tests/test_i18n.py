@@ -400,6 +400,12 @@ def family_members() -> dict[str, set[str]]:
             s.value for s in (Status.ACCEPTED, Status.REJECTED, Status.IN_PROGRESS, Status.CLOSED)
         },
         "cmd.": commands,
+        # handlers/admin_actions.py: the prompts whose answer reaches a resident.
+        "admin.prompt.what.": {"rej", "ask", "ans"},
+        # bot/core/presenters.py: Telegram's common refusals.
+        "telegram.error.": {"blocked", "deactivated", "chat_not_found", "kicked", "too_long"},
+        # bot/core/filters.py: the views of /queue.
+        "admin.queue.view.": {"overdue", "unsigned"},
         # bot/recipients.py: whom an undelivered message was for.
         "recipient.": {r.value for r in Recipient},
     }

@@ -954,3 +954,30 @@ async def test_the_wal_is_truncated_after_a_sensitive_deletion_when_no_reader_ho
         assert await repository.get_draft(6) == Draft(parts=["之后"])
     finally:
         await repository.close()
+
+
+async def test_a_replaced_edit_is_not_sent_in_place_of_its_successor(repo: Repository) -> None:
+    """#17: a pending edit of a card copy is replaced by a newer one (deleted, the new row
+    inserted); SQLite gives the new row the old one's id when it was the last. A delivery
+    run that read the old row must not start it on the new row (it sent the stale text and
+    marked the newer edit sent: the announcement stayed out of date)."""
+    from bot.core.records import CardSpec, CopyPlacement, Outgoing
+    from storage.copies import Renderer
+
+    item = await store(repo, named())
+    place = CopyPlacement(place="-100", chat_enc=SECRETS.encrypt_int(-100), message_id=5)
+    copy = await repo.add_card_copy(item, CardSpec(kind="announce", language="zh-Hans"), place)
+
+    def render(text: str) -> Renderer:
+        def edits(*_: object) -> list[Outgoing]:
+            return [Outgoing(chat_enc=SECRETS.encrypt_int(-100), text=text, copy_id=copy)]
+
+        return edits
+
+    await repo.refresh_copies(item, render("old"))
+    [stale] = await repo.due_messages()
+    await repo.refresh_copies(item, render("new"))
+    [fresh] = await repo.due_messages()
+    assert fresh.id == stale.id and fresh.text == "new"  # the id was reused
+    assert not await repo.start_attempt(stale.id, chat_enc=stale.chat_enc)
+    assert await repo.start_attempt(fresh.id, chat_enc=fresh.chat_enc)

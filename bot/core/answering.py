@@ -10,11 +10,14 @@ member of the leading group (in that group) for instructions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.core import cards, copies
 from bot.core.access import Action, Actor, Role
 from bot.core.acting import Change, Key, act, add_event
 from bot.core.env import Env
-from bot.core.records import RATINGS, Rating, Submission
+from bot.core.presenters import attachments_line
+from bot.core.records import RATINGS, Attachment, Rating, Submission
 from bot.core.results import Refusal, Result, refused
 from bot.core.workflow import format_reference
 from bot.i18n import t
@@ -34,17 +37,38 @@ async def _own(env: Env, actor: Actor, item_id: int) -> bool:
     )
 
 
+def _for_office(env: Env, text: str, attachments: Sequence[Attachment]) -> str:
+    """What came, for the office's notice: the text (escaped) and a line naming the files."""
+    shown = escape(text)
+    if attachments:
+        files = attachments_line(env.settings.campaign.language, attachments)
+        shown = f"{shown}\n{files}" if shown else files
+    return shown
+
+
 def _stale(actor: Actor) -> Result:
     return refused(Refusal.FORBIDDEN, t(actor.language, "button.stale"))
 
 
-async def answer_question(env: Env, actor: Actor, item_id: int, text: str, *, key: Key) -> Result:
-    """The sender's answer to the office's question: an event of the item; the office is
-    told."""
+async def answer_question(
+    env: Env,
+    actor: Actor,
+    item_id: int,
+    text: str,
+    *,
+    key: Key,
+    attachments: Sequence[Attachment] = (),
+) -> Result:
+    """The sender's answer to the office's question (text, and a photo, voice note,
+    document or location): an event of the item, its files added to the item's; the
+    question is answered (closed) and the office is told."""
     text = text[:MAX_ANSWER_CHARS]
-    if not text.strip() or not await _own(env, actor, item_id):
-        return refused(Refusal.FORBIDDEN if text.strip() else Refusal.INVALID)
+    if not text.strip() and not attachments:
+        return refused(Refusal.INVALID)
+    if not await _own(env, actor, item_id):
+        return refused(Refusal.FORBIDDEN)
     ref = format_reference(item_id)
+    shown = _for_office(env, text, attachments)
 
     return await add_event(
         env,
@@ -54,21 +78,32 @@ async def answer_question(env: Env, actor: Actor, item_id: int, text: str, *, ke
         kind="answer",
         body=text,
         notices=lambda _: cards.office_notice(
-            env.settings, env.secrets, "office.answer", ref=ref, text=escape(text)
+            env.settings, env.secrets, "office.answer", ref=ref, text=shown
         ),
         message=t(actor.language, "notify.answer_saved", ref=ref),
         key=key,
+        attachments=attachments,
     )
 
 
-async def instruct(env: Env, actor: Actor, item_id: int, text: str, *, key: Key) -> Result:
-    """A leading group member's instruction (批示), signed with their name; the office is
-    told."""
+async def instruct(
+    env: Env,
+    actor: Actor,
+    item_id: int,
+    text: str,
+    *,
+    key: Key,
+    attachments: Sequence[Attachment] = (),
+) -> Result:
+    """A leading group member's instruction (批示), signed with their name: text, or a
+    voice note or photo (with or without caption), whose file joins the item's (kept by its
+    Telegram id, shown with the item's other files); the office is told."""
     text = text[:MAX_ANSWER_CHARS]
-    if not text.strip():
+    if not text.strip() and not attachments:
         return refused(Refusal.INVALID)
     ref = format_reference(item_id)
     who = actor.name[:NAME_CHARS]
+    shown = _for_office(env, text, attachments)
 
     return await add_event(
         env,
@@ -76,17 +111,18 @@ async def instruct(env: Env, actor: Actor, item_id: int, text: str, *, key: Key)
         Action.INSTRUCT,
         item_id,
         kind="instruction",
-        body=f"{who}|{text}",
+        body=f"{who}|{text or attachments_line(env.settings.campaign.language, attachments)}",
         notices=lambda _: cards.office_notice(
             env.settings,
             env.secrets,
             "office.instruction",
             ref=ref,
             who=escape(who),
-            text=escape(text),
+            text=shown,
         ),
         message=t(actor.language, "group.instruction.saved"),
         key=key,
+        attachments=attachments,
     )
 
 

@@ -29,6 +29,7 @@ from bot.anonymity import Secrets
 from bot.config import Language, Settings
 from bot.core.access import TARGETS, Action, office_actions
 from bot.core.presenters import (
+    excerpt,
     history_label,
     kind_label,
     local_date,
@@ -163,8 +164,9 @@ def item_card(
             t(lang, "field.location", lat=f"{place.latitude:.5f}", lon=f"{place.longitude:.5f}")
         )
     if similar:
-        refs = " ".join(format_reference(s.id) for s in similar)
-        card.add(t(lang, "field.similar", value=refs))
+        card.add(t(lang, "field.similar", value=""))
+        for earlier in similar:
+            card.add(f"　{format_reference(earlier.id)} {excerpt(earlier)}")
     card.add("")
     card.add_text(item.text, weight=TEXT_WEIGHT)
     if item.response:
@@ -180,15 +182,21 @@ def item_card(
         value = f'<a href="{link}">{when}</a>' if link else when
         card.add(t(lang, "field.published", value=value))
     if history or events:
+        # One record in time order, with times: status changes and events interleaved.
+        record: list[tuple[datetime, int, HistoryEntry | Event]] = [
+            *((entry.at, 0, entry) for entry in history),
+            *((event.at, 1, event) for event in list(events)[-MAX_EVENTS:]),
+        ]
         card.add("", t(lang, "detail.history"))
-        for entry in history:
-            line = f"{local_date(entry.at, tz)} {escape(history_label(lang, entry))}"
-            if entry.note:
-                card.add_text(shorten(entry.note, NOTE_CHARS), f"{line} — ".__add__)
+        for _, _, step in sorted(record, key=lambda r: (r[0], r[1])):
+            if isinstance(step, Event):
+                event_line(card, lang, settings, step)
+                continue
+            line = f"{local_time(step.at, tz)} {escape(history_label(lang, step))}"
+            if step.note:
+                card.add_text(shorten(step.note, NOTE_CHARS), f"{line} — ".__add__)
             else:
                 card.add(line)
-        for event in list(events)[-MAX_EVENTS:]:
-            event_line(card, lang, settings, event)
     text, shortened = card.fit()
     return Card(text, shortened)
 
@@ -253,7 +261,7 @@ def event_text(lang: Language, settings: Settings, event: Event) -> str:
 def event_line(card: FittedLines, lang: Language, settings: Settings, event: Event) -> None:
     """One event of the item's record, dated, as a line of ``card`` (what was written in it
     may be shortened to fit)."""
-    day = local_date(event.at, settings.campaign.tz)
+    day = local_time(event.at, settings.campaign.tz)
     text, template = event_parts(lang, settings, event)
     if text is None:
         card.add(f"{day} " + template(""))
@@ -541,6 +549,8 @@ def queue_lines(
     *,
     now: datetime | None = None,
 ) -> list[str]:
+    """One entry per item for the office's lists: reference, kind, topic, date, the marks
+    (overdue, unsigned), and the start of its text on a second line."""
     tz = settings.campaign.tz
     lines = []
     for s in items:
@@ -556,5 +566,18 @@ def queue_lines(
             line += " · " + escape(place_label(lang, settings, s.place_id))
         if now is not None and (days := s.overdue_days(now)):
             line += " " + tn(lang, "field.overdue", days, days=days)
-        lines.append(line)
+        if s.unsigned:
+            line += " " + t(lang, "admin.queue.unsigned")
+        lines.append(f"{line}\n　{excerpt(s)}")
     return lines
+
+
+OPEN_PER_ROW = 5
+
+
+def open_buttons(items: Sequence[SubmissionSummary]) -> Buttons:
+    """A button per listed item that opens its card (``ado:<id>``), five to a row."""
+    buttons = [(format_reference(s.id), f"ado:{s.id}") for s in items]
+    return tuple(
+        tuple(buttons[i : i + OPEN_PER_ROW]) for i in range(0, len(buttons), OPEN_PER_ROW)
+    )

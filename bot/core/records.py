@@ -88,6 +88,16 @@ class Draft(BaseModel):
         return sum(len(p) for p in self.parts)
 
 
+class HeldMessage(_Record):
+    """A sender's message held (sealed) while they choose whether it answers the office's
+    open question or starts a new submission (:mod:`storage.questions`)."""
+
+    user_id: int
+    text: str
+    attachment: Attachment | None = None
+    at: datetime
+
+
 class Sender(_Record):
     """The identity of a named sender. Anonymous submissions have none."""
 
@@ -165,6 +175,13 @@ class HistoryEntry(_Record):
     note: str | None = None
 
 
+# Characters of an item's text a list line shows (the storage reads one more, to know
+# whether it was cut).
+EXCERPT_CHARS = 40
+# Statuses in which an item assigned to an owner waits for the owner to start on it.
+UNSIGNED_STATUSES = frozenset({Status.ACCEPTED, Status.FORWARDED})
+
+
 class SubmissionSummary(_Record):
     id: int
     kind: Kind
@@ -172,10 +189,17 @@ class SubmissionSummary(_Record):
     status: Status
     created_at: datetime
     deadline: datetime | None = None
+    excerpt: str = ""  # the start of the text: up to EXCERPT_CHARS + 1 characters
+    owner: str | None = None
     place_id: str | None = None
 
     def overdue_days(self, now: datetime) -> int:
         return overdue_days(self.deadline, self.status, now)
+
+    @property
+    def unsigned(self) -> bool:
+        """Assigned to an owner who has not started on it (未签收)."""
+        return self.owner is not None and self.status in UNSIGNED_STATUSES
 
 
 class Event(_Record):

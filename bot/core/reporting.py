@@ -142,9 +142,12 @@ class BadPeriod(ValueError):
         self.key = key
 
 
-def window(env: Env, args: list[str], *, default_days: int | None) -> tuple[datetime, datetime]:
+def window(
+    env: Env, args: list[str], *, default_days: int | None, since: date | None = None
+) -> tuple[datetime, datetime]:
     """``[from] [to]`` (YYYY-MM-DD, local dates, inclusive) as the instants [start, end);
-    without ``from``, the last ``default_days`` days (None: from the first item). Raises
+    without ``from``, the last ``default_days`` days (None: from ``since``, the first
+    item's day, or today when there is none; see :func:`first_day`). Raises
     :class:`BadPeriod` (``dates.range`` for a day outside the supported range, else the
     caller's usage)."""
     parsed = [parse_day(a) for a in args]
@@ -160,13 +163,19 @@ def window(env: Env, args: list[str], *, default_days: int | None) -> tuple[date
     elif default_days is not None:
         first = today - timedelta(days=default_days - 1)
     else:
-        first = date(2000, 1, 1)
+        first = min(since or today, today)
     last = days[1] if len(days) == 2 else today
     if last < first:
         raise BadPeriod("usage")
     start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz)
     return start, end
+
+
+async def first_day(env: Env) -> date | None:
+    """The local day of the first item: where "everything" starts (an export's name)."""
+    first = await env.repository.first_submitted_at()
+    return first.astimezone(env.settings.campaign.tz).date() if first else None
 
 
 # ---------------------------------------------------------------- the chart

@@ -26,7 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from telegram import Bot
+from telegram import Bot, ForceReply, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -42,13 +42,14 @@ from bot import faults
 from bot.anonymity import copy_placement, message_reference
 from bot.context import CustomContext as Context
 from bot.core import handling
+from bot.core.presenters import telegram_error
 from bot.core.recipients import recipient_label, recipient_of
 from bot.core.records import OutboxEntry, Outgoing, Recipient
 from bot.core.workflow import format_reference
 from bot.i18n import t
 from bot.logs import CURRENT_UPDATE
 from bot.services import Services
-from bot.text import escape, truncate_html
+from bot.text import truncate_html
 from bot.transport.markup import from_buttons
 from bot.transport.outcomes import (
     STOPPED_DURING_SEND,
@@ -100,6 +101,15 @@ def classify(exc: BaseException) -> SendResult:
     return SendResult(Outcome.UNCERTAIN, f"{kind}: {exc}"[:300])
 
 
+def _markup(entry: OutboxEntry) -> InlineKeyboardMarkup | ForceReply | None:
+    """The entry's buttons; a question to a sender opens their reply field (ForceReply:
+    the phone shows that the next message answers it)."""
+    buttons = from_buttons(entry.buttons)
+    if buttons is None and entry.purpose == "question":
+        return ForceReply()
+    return buttons
+
+
 async def send(bot: Bot, chat_id: int, entry: OutboxEntry) -> SendResult:
     """Send one message; never raises an ``Exception`` (its outcome says what happened).
     Parse mode (HTML) and link previews (none) come from the application's ``Defaults``."""
@@ -112,9 +122,7 @@ async def send(bot: Bot, chat_id: int, entry: OutboxEntry) -> SendResult:
                 reply_markup=from_buttons(entry.buttons),
             )
         else:
-            sent = await bot.send_message(
-                chat_id, entry.text, reply_markup=from_buttons(entry.buttons)
-            )
+            sent = await bot.send_message(chat_id, entry.text, reply_markup=_markup(entry))
     except Exception as exc:
         return classify(exc)
     return SendResult(Outcome.DELIVERED, message_id=sent.message_id)
@@ -221,8 +229,8 @@ async def _deliver_one(bot: Bot, svc: Services, entry: OutboxEntry, chat_id: int
         failure = FailedForGood(UNDECRYPTABLE, maybe_delivered=False, uncertain=False)
         return await _record(svc, entry, failure)
     try:
-        if not await repo.start_attempt(entry.id, text=entry.text):
-            return True  # no longer pending (or coalesced since: next run): nothing to send
+        if not await repo.start_attempt(entry.id, text=entry.text, chat_enc=entry.chat_enc):
+            return True  # no longer pending (or coalesced or replaced since): nothing to send
     except Exception as exc:
         if repo.disk.noticed(exc):
             return False
@@ -351,7 +359,7 @@ def _office_warning(svc: Services, failed: OutboxEntry, decision: Decision) -> l
         key,
         ref=format_reference(failed.submission_id),
         recipient=recipient_label(lang, recipient),
-        error=escape(decision.error[:200]),
+        error=telegram_error(lang, decision.error),
     )
     return [
         Outgoing(chat_enc=svc.secrets.encrypt_int(office), text=text, recipient=Recipient.OFFICE)
