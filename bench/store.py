@@ -39,8 +39,9 @@ STATUS_WEIGHTS = {
     Status.PUBLISHED: 5,
     Status.CLOSED: 20,
 }
-STATUSES = [s.value for s in Status]
-WEIGHTS = [STATUS_WEIGHTS.get(s, 2) for s in Status]
+# (publishing lasts the seconds until a channel post is out: none in a filled store)
+STATUSES = [s.value for s in Status if s is not Status.PUBLISHING]
+WEIGHTS = [STATUS_WEIGHTS.get(Status(s), 2) for s in STATUSES]
 
 
 def labelled_texts() -> list[str]:

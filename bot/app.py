@@ -10,6 +10,7 @@ import gc
 import logging
 import secrets as secrets_module
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +28,7 @@ from bot.i18n import catalogues, t
 from bot.learner import TopicLearner
 from bot.services import Services
 from bot.tagging import Tagger
-from bot.transport import delivery
+from bot.transport import delivery, diskspace
 from bot.transport.http import BotApiRequest
 from bot.transport.inbox import DurableBot, Inbox, InboxQueue
 from bot.transport.ordering import PerUserUpdateProcessor
@@ -38,6 +39,7 @@ from handlers import (
     admin_actions,
     errors,
     fallback,
+    guide,
     info,
     maintenance,
     replies,
@@ -47,6 +49,7 @@ from handlers import (
     whoami,
 )
 from handlers import web as web_handlers
+from storage.clamps import web_clamps
 from storage.repository import Clock, Repository, utc_now
 
 log = logging.getLogger(__name__)
@@ -109,6 +112,13 @@ def build_application(
     catalogues()  # the translations are read here, not in the event loop's first update
     secrets = secrets or load_or_create_secrets(settings.anonymity)
     repository = Repository(settings.storage.path, clock=clock, secrets=secrets)
+    web = settings.web
+    repository.clamps = (
+        *repository.clamps,
+        *web_clamps(
+            timedelta(seconds=web.session_max_age), timedelta(seconds=web.login_link_max_age)
+        ),
+    )
     tg = settings.telegram
     inbox = Inbox(repository, secrets, language=settings.campaign.language)
     bot = DurableBot(
@@ -165,6 +175,7 @@ def build_application(
                 clock=clock,
                 learn=services.learn,
                 deliver_soon=deliver_soon,
+                exports=services.export_lock,
             )
         )
     register_handlers(app)
@@ -188,6 +199,10 @@ def register_handlers(app: AnyApplication) -> None:
     settings = app.bot_data.services.settings
     app.add_handlers(fallback.build_guards(), group=fallback.GUARD_GROUP)
     app.add_handlers(units.build_handlers(settings), group=units.UNIT_GROUP)
+    app.add_handlers(
+        admin_actions.build_typed_prompt_handlers(settings),
+        group=admin_actions.PROMPT_TYPED_GROUP,
+    )
     app.add_handlers(replies.build_reply_handlers(settings), group=replies.REPLY_GROUP)
     app.add_handlers(
         admin_actions.build_prompt_handlers(settings), group=admin_actions.PROMPT_GROUP
@@ -199,6 +214,7 @@ def register_handlers(app: AnyApplication) -> None:
     app.add_handlers(web_handlers.build_handlers(settings))
     app.add_handlers(whoami.build_handlers())
     app.add_handlers(replies.build_handlers())
+    app.add_handlers(guide.build_handlers())
     app.add_handlers(info.build_handlers())
     app.add_handlers(fallback.build_handlers())
     app.add_error_handler(errors.on_error)
@@ -207,6 +223,10 @@ def register_handlers(app: AnyApplication) -> None:
 async def _post_init(app: AnyApplication) -> None:
     svc = app.bot_data.services
     await svc.repository.connect()
+    # A full disk from here on is told to the office once and waited out (#15.8).
+    diskspace.watch(app, svc)
+    # Times written while the clock ran ahead gate nothing longer than their normal span.
+    await svc.repository.clamp_future_times()
     # Before anything is sent: what a crash interrupted mid-send has an unknown outcome.
     await delivery.recover_interrupted(svc)
     svc.learner = TopicLearner(svc.repository, svc.settings.topics)
@@ -233,7 +253,10 @@ async def _post_init(app: AnyApplication) -> None:
         await svc.web.start()
         await web_handlers.set_up_menu(app)
     if app.job_queue is not None:
-        guard = ClockJumpGuard(app.job_queue.scheduler)
+        guard = ClockJumpGuard(
+            app.job_queue.scheduler,
+            on_back=lambda: app.create_task(svc.repository.clamp_future_times()),
+        )
         svc.clock_guard = asyncio.get_running_loop().create_task(guard.run())
         delivery.schedule(app.job_queue, svc.settings.telegram.outbox_interval)
         maintenance.schedule(app.job_queue, svc.settings)

@@ -173,6 +173,9 @@ class OfficeSettings(_Section):
     sign_days: int = Field(default=1, ge=1, le=30)
     # An answer nobody rates within this many days closes as 未评价 (issue 18, step 7).
     rating_days: int = Field(default=7, ge=1, le=90)
+    # Notices to the office chat about one item (ratings, senders' answers, instructions)
+    # within this many seconds of each other are sent as one message (0: each alone).
+    notice_window: float = Field(default=30.0, ge=0, le=3600)
 
     @field_validator("owners")
     @classmethod
@@ -360,7 +363,9 @@ def is_fernet_key(key: str) -> bool:
 class LimitsSettings(_Section):
     """What a resident may send in one submission."""
 
-    max_text_chars: int = Field(default=3500, ge=100, le=20000)
+    # Above Telegram's own limit of one message (4096): a message Telegram lets a resident
+    # send is never refused whole for its length alone.
+    max_text_chars: int = Field(default=10000, ge=100, le=20000)
     max_parts: int = Field(default=20, ge=1, le=100)
     max_attachments: int = Field(default=10, ge=0, le=50)
     min_text_chars: int = Field(default=4, ge=1, le=100)

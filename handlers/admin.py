@@ -11,8 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
@@ -20,9 +19,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.config import Language, Settings
 from bot.core import cards, copies, tasks
+from bot.core import filters as filters_core
 from bot.core.copies import CopyKind
-from bot.core.presenters import place_label, status_label, topic_label
-from bot.core.records import QUEUE_FLAGS, QueueFlag, Submission
+from bot.core.presenters import place_label, status_label, telegram_error, topic_label
+from bot.core.recipients import recipient_label, recipient_of
+from bot.core.records import Submission
 from bot.core.workflow import Status, format_reference
 from bot.i18n import t, tn
 from bot.places import button_key
@@ -158,138 +159,56 @@ async def show(update: Update, context: Context) -> None:
     await show_card(update, context, item)
 
 
-# /queue's flag words (#18), in each language the office may type them.
-FLAG_WORDS: dict[str, QueueFlag] = {
-    "unsigned": "unsigned",
-    "未签收": "unsigned",
-    "未簽收": "unsigned",
-    "overdue": "overdue",
-    "超期": "overdue",
-    "逾期": "overdue",
-    "reopened": "reopened",
-    "重办": "reopened",
-    "重辦": "reopened",
-}
-
-
-@dataclass(frozen=True)
-class QueueQuery:
-    """What /queue lists: a status, a topic, a place (with the places under it), a unit, a
-    flag (each optional)."""
-
-    status: Status | None = None
-    topic_id: str | None = None
-    unit_id: str | None = None
-    flag: QueueFlag | None = None
-    place_id: str | None = None
-
-    def places(self, settings: Settings) -> list[str]:
-        return settings.place_index.subtree(self.place_id) if self.place_id else []
-
-    @property
-    def lists(self) -> bool:
-        """Whether it lists items (else: the counts by status)."""
-        return any((self.status, self.unit_id, self.flag))
-
-    def encode(self, settings: Settings, offset: int) -> str:
-        """Page callback data (under 64 bytes: the topic and unit by their position in the
-        configuration, the flag by its first letter, the place by its button key)."""
-        topic = next((str(i) for i, x in enumerate(settings.topics) if x.id == self.topic_id), "-")
-        unit = next((str(i) for i, u in enumerate(settings.units) if u.id == self.unit_id), "-")
-        status = self.status.value if self.status else "-"
-        flag = self.flag[0] if self.flag else "-"
-        place = button_key(self.place_id) if self.place_id else "-"
-        return f"adq:{status}:{topic}:{unit}:{flag}:{place}:{offset}"
-
-    @classmethod
-    def decode(cls, settings: Settings, data: str) -> tuple[QueueQuery, int] | None:
-        match = QUEUE_PAGE.match(data)
-        if match is None:
-            return None
-        status, topic, unit, flag, key, offset = match.groups()
-        if status != "-" and status not in Status.__members__.values():
-            return None
-        place = settings.place_index.from_key(key) if key != "-" else None
-        if key != "-" and place is None:
-            return None
-        topics, units = settings.topics, settings.units
-        if (topic != "-" and int(topic) >= len(topics)) or (
-            unit != "-" and int(unit) >= len(units)
-        ):
-            return None
-        flags = {f[0]: f for f in QUEUE_FLAGS}
-        query = cls(
-            Status(status) if status != "-" else None,
-            topics[int(topic)].id if topic != "-" else None,
-            units[int(unit)].id if unit != "-" else None,
-            flags.get(flag),
-            place.id if place is not None else None,
-        )
-        return query, int(offset)
-
-    def label(self, lang: Language, settings: Settings) -> str:
-        parts = [status_label(lang, self.status) if self.status else t(lang, "admin.queue.open")]
-        if self.topic_id:
-            parts.append(escape(topic_label(lang, settings, self.topic_id)))
-        if self.unit_id:
-            parts.append(escape(tasks.unit_name(settings, lang, self.unit_id)))
-        if self.flag:
-            parts.append(t(lang, f"admin.queue.flag.{self.flag}"))
-        return " · ".join(parts)
-
-
-def parse_queue(settings: Settings, args: Sequence[str]) -> QueueQuery | None:
-    """/queue's words: a status, a topic id, a unit id, a flag, and the rest a place (its
-    id or its name in any language); None if something is unknown."""
-    query = QueueQuery()
-    rest: list[str] = []
-    for arg in args:
-        if arg in Status.__members__.values():
-            query = replace(query, status=Status(arg))
-        elif settings.topic(arg) is not None:
-            query = replace(query, topic_id=arg)
-        elif settings.unit(arg) is not None:
-            query = replace(query, unit_id=arg)
-        elif arg.lower() in FLAG_WORDS:
-            query = replace(query, flag=FLAG_WORDS[arg.lower()])
-        else:
-            rest.append(arg)
-    if rest:
-        place = settings.place_index.find(" ".join(rest))
-        if place is None:
-            return None
-        query = replace(query, place_id=place.id)
-    return query
-
-
 async def queue(update: Update, context: Context) -> None:
-    """/queue [status] [topic] [unit] [unsigned|overdue|reopened] [place]: counts by status
-    (of one topic and/or place, with the places under it), or the items that match."""
+    """/queue [status] [topic] [place] [unit] [逾期|未签收|重办]: counts by status, or one list;
+    statuses, topics, places (with the places under them), units and views by id or by name
+    in any language (:mod:`bot.core.filters`). With a unit or a view but no status: the
+    open items."""
     if not await in_office(update, context):
         return
     svc = context.services
     lang = context.chat_language
-    query = parse_queue(svc.settings, context.args or [])
-    if query is None:
-        statuses = " ".join(s.value for s in Status)
-        units = " ".join(u.id for u in svc.settings.units) or "—"
-        await reply(update, t(lang, "admin.queue.usage", statuses=statuses, units=units))
+    found = filters_core.parse(svc.settings, list(context.args or []))
+    if isinstance(found, str):
+        await reply(update, _unknown_word(lang, svc.settings, found))
         return
-    if not query.lists:
-        counts = await svc.repository.status_counts(
-            topic_id=query.topic_id, place_ids=query.places(svc.settings)
-        )
+    if not found.lists:
+        places = svc.settings.place_index.subtree(found.place_id) if found.place_id else []
+        counts = await svc.repository.status_counts(topic_id=found.topic_id, place_ids=places)
         total = sum(counts.values())
         lines = [tn(lang, "admin.queue.title", total, total=total)]
-        lines += _place_filter_line(lang, svc.settings, query.place_id)
+        lines += _place_filter_line(lang, svc.settings, found.place_id)
         lines += [
             t(lang, "admin.queue.count", status=status_label(lang, s), n=counts.get(s, 0))
             for s in Status
         ]
         await reply(update, "\n".join(lines))
         return
-    text, markup = await _queue_page(context, lang, query, offset=0)
+    text, markup = await _queue_page(context, lang, found, offset=0)
     await reply(update, text, markup)
+
+
+def _unknown_word(lang: Language, settings: Settings, word: str) -> str:
+    """Why /queue did not understand a word, the nearest known words, and the usage."""
+    known = filters_core.words(settings)
+    text = t(lang, "admin.queue.unknown", word=escape(word[:40]))
+    near = known.suggestions(word)
+    if near:
+        text += "\n" + t(lang, "admin.queue.suggest", words=escape("、".join(near)))
+    statuses = " ".join(s.value for s in Status)
+    units = escape(" ".join(u.id for u in settings.units)) or "—"
+    return text + "\n\n" + t(lang, "admin.queue.usage", statuses=statuses, units=units)
+
+
+def _view_label(lang: Language, settings: Settings, found: filters_core.Filter) -> str:
+    parts = [status_label(lang, found.status) if found.status else t(lang, "admin.queue.open")]
+    if found.topic_id is not None:
+        parts.append(escape(topic_label(lang, settings, found.topic_id)))
+    if found.unit_id is not None:
+        parts.append(escape(tasks.unit_name(settings, lang, found.unit_id)))
+    if found.view is not None:
+        parts.append(t(lang, f"admin.queue.view.{found.view.value}"))
+    return " · ".join(parts)
 
 
 def _place_filter_line(lang: Language, settings: Settings, place_id: str | None) -> list[str]:
@@ -300,18 +219,32 @@ def _place_filter_line(lang: Language, settings: Settings, place_id: str | None)
     return [t(lang, "admin.queue.place", place=place, under=under)]
 
 
+def _page_data(settings: Settings, found: filters_core.Filter, offset: int) -> str:
+    """``adq:<status>:<view>:<topic>:<unit's position>[:<place key>]:<offset>`` (``-`` for
+    none): the unit by its position in the configuration, to stay within 64 bytes."""
+    unit = next((str(i) for i, u in enumerate(settings.units) if u.id == found.unit_id), "-")
+    status = found.status.value if found.status else "-"
+    view = found.view.value if found.view else "-"
+    data = f"adq:{status}:{view}:{found.topic_id or '-'}:{unit}"
+    if found.place_id is not None:
+        data += f":{button_key(found.place_id)}"
+    return f"{data}:{offset}"
+
+
 async def _queue_page(
-    context: Context, lang: Language, query: QueueQuery, *, offset: int
+    context: Context, lang: Language, found: filters_core.Filter, *, offset: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """One page of ``/queue``, with buttons to the neighbouring pages."""
+    """One page of ``/queue``, with a button per item that opens its card and buttons to the
+    neighbouring pages (:func:`_page_data`)."""
     svc = context.services
     now = svc.repository.clock()
+    places = svc.settings.place_index.subtree(found.place_id) if found.place_id else []
     items, total = await svc.repository.list_items(
-        status=query.status,
-        topic_id=query.topic_id,
-        place_ids=query.places(svc.settings),
-        unit_id=query.unit_id,
-        flag=query.flag,
+        status=found.status,
+        topic_id=found.topic_id,
+        place_ids=places,
+        unit_id=found.unit_id,
+        flag=found.view,
         now=now,
         offset=offset,
         limit=LIST_LIMIT,
@@ -319,7 +252,7 @@ async def _queue_page(
     head = t(
         lang,
         "admin.queue.list",
-        status=query.label(lang, svc.settings),
+        status=_view_label(lang, svc.settings, found),
         first=offset + 1 if items else 0,
         last=offset + len(items),
         total=total,
@@ -328,31 +261,56 @@ async def _queue_page(
     row = []
     if offset > 0:
         row.append(
-            (t(lang, "button.prev"), query.encode(svc.settings, max(0, offset - LIST_LIMIT)))
+            (t(lang, "button.prev"), _page_data(svc.settings, found, max(0, offset - LIST_LIMIT)))
         )
     if offset + LIST_LIMIT < total:
-        row.append((t(lang, "button.more"), query.encode(svc.settings, offset + LIST_LIMIT)))
-    filters_line = _place_filter_line(lang, svc.settings, query.place_id)
-    return "\n".join([head, *filters_line, *lines]), from_buttons([row])
+        row.append((t(lang, "button.more"), _page_data(svc.settings, found, offset + LIST_LIMIT)))
+    # (A 32-character topic and a place leave room for offsets of 6 digits: a million items.)
+    row = [(label, data) for label, data in row if len(data.encode()) <= MAX_CALLBACK_BYTES]
+    filters_line = _place_filter_line(lang, svc.settings, found.place_id)
+    return "\n".join([head, *filters_line, *lines]), from_buttons([*cards.open_buttons(items), row])
 
 
 QUEUE_PAGE = re.compile(
-    r"^adq:([a-z_]+|-):(\d{1,4}|-):(\d{1,4}|-):([a-z]|-):([0-9a-f]{8}|-):(\d{1,9})$"
+    r"^adq:([a-z_]+|-):([a-z_]+|-):([a-z0-9_]+|-):(\d{1,4}|-)(?::([0-9a-f]{8}))?:(\d{1,9})$"
 )
+MAX_CALLBACK_BYTES = 64
+
+
+def _page_filter(settings: Settings, data: str) -> tuple[filters_core.Filter, int] | None:
+    """What a page button of /queue lists, and from where; None if it no longer fits the
+    configuration."""
+    match = QUEUE_PAGE.match(data)
+    if match is None:
+        return None
+    words = [w for w in match.groups()[:3] if w != "-"]
+    found = filters_core.parse(settings, words)
+    if isinstance(found, str):
+        return None
+    unit, key = match[4], match[5]
+    if unit != "-":
+        if int(unit) >= len(settings.units):
+            return None
+        found = replace(found, unit_id=settings.units[int(unit)].id)
+    if key is not None:
+        place = settings.place_index.from_key(key)
+        if place is None:
+            return None
+        found = replace(found, place_id=place.id)
+    return found, int(match[6])
 
 
 async def queue_page(update: Update, context: Context) -> None:
     """A page button of /queue (checked like every office button)."""
     query = update.callback_query
     assert query is not None
-    svc = context.services
-    decoded = QueueQuery.decode(svc.settings, query.data or "")
-    if decoded is None or not await in_office(update, context):
+    page = _page_filter(context.services.settings, query.data or "")
+    if page is None or not await in_office(update, context):
         await query.answer(t(context.language, "button.stale"))
         return
     await query.answer()
     lang = context.chat_language
-    text, markup = await _queue_page(context, lang, decoded[0], offset=decoded[1])
+    text, markup = await _queue_page(context, lang, page[0], offset=page[1])
     if not await edit_pressed(update, text, markup):  # too old to edit: a new page
         await reply(update, text, markup)
 
@@ -374,8 +332,30 @@ async def search(update: Update, context: Context) -> None:
         return
     lines = [t(lang, "admin.search.title", terms=shown, n=len(found))]
     lines += cards.queue_lines(lang, svc.settings, found, now=svc.repository.clock())
-    for chunk in split_message("\n".join(lines)):
+    chunks = split_message("\n".join(lines))
+    for chunk in chunks[:-1]:
         await reply(update, chunk)
+    await reply(update, chunks[-1], from_buttons(cards.open_buttons(found)))
+
+
+OPEN = re.compile(r"^ado:(\d{1,18})$")
+
+
+async def open_card(update: Update, context: Context) -> None:
+    """A list line's button (``ado:<id>``): the item's card, as /show sends it."""
+    query = update.callback_query
+    assert query is not None
+    match = OPEN.match(query.data or "")
+    if match is None or not await in_office(update, context):
+        await query.answer(t(context.language, "button.stale"))
+        return
+    await query.answer()
+    item = await context.services.repository.get_submission(int(match[1]))
+    if item is None:
+        ref = format_reference(int(match[1]))
+        await reply(update, t(context.chat_language, "admin.not_found", ref=ref))
+        return
+    await show_card(update, context, item)
 
 
 async def failed(update: Update, context: Context) -> None:
@@ -383,7 +363,8 @@ async def failed(update: Update, context: Context) -> None:
     if not await in_office(update, context):
         return
     lang = context.chat_language
-    entries = await context.services.repository.failed_messages()
+    svc = context.services
+    entries = await svc.repository.failed_messages()
     if not entries:
         await reply(update, t(lang, "admin.failed.none"))
         return
@@ -393,7 +374,11 @@ async def failed(update: Update, context: Context) -> None:
             lang,
             "admin.failed.line",
             ref=format_reference(e.submission_id) if e.submission_id else "—",
-            error=escape((e.last_error or "")[:200]),
+            recipient=recipient_label(
+                lang,
+                recipient_of(e, svc.secrets.decrypt_int(e.chat_enc), svc.settings.roles),
+            ),
+            error=telegram_error(lang, e.last_error or ""),
         )
         for e in entries
     ]
@@ -439,4 +424,5 @@ def build_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None
         CommandHandler("failed", failed, filters=office),
         CommandHandler("admins", admins, filters=office),
         CallbackQueryHandler(queue_page, pattern=r"^adq:"),
+        CallbackQueryHandler(open_card, pattern=r"^ado:"),
     ]

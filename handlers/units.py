@@ -47,7 +47,7 @@ PROMPTS = {
     Action.NOTE: "unit.note.ask",
     Action.FINISH: "unit.finish.ask",
 }
-UNIT_GROUP = -3  # before the replies and prompts of the office and the resident conversation
+UNIT_GROUP = -4  # before the office's prompts (typed or replied), the replies, the conversation
 MAX_TEXT = 3000
 TASKS_LIMIT = 30
 

@@ -18,7 +18,7 @@ from storage.base import NotFound, RepositoryBase
 from storage.copies import Renderer, refresh_in
 from storage.effects import Replayed, claim_update
 from storage.outbox import enqueue
-from storage.rows import attachment_record, iso, summary_record
+from storage.rows import SUMMARY_COLUMNS, attachment_record, iso, summary_record
 
 # The columns a step may set (values are always bound parameters).
 STEP_COLUMNS = frozenset(
@@ -37,10 +37,8 @@ STEP_COLUMNS = frozenset(
         "response",
         "responded_at",
         "sender_told_unit",
+        "rating_round",
     }
-)
-_SUMMARY = (
-    "id, kind, topic_id, status, created_at, deadline, place_id, unit_id, sign_due, reopen_count"
 )
 _COUNTS = (
     "unit_id, COUNT(*) AS open, SUM(deadline IS NOT NULL AND deadline < ?) AS overdue,"
@@ -167,7 +165,8 @@ class LoopQueries(RepositoryBase):
     async def unit_tasks(self, unit_id: str, *, limit: int = 30) -> list[SubmissionSummary]:
         """The unit's open items, the oldest deadline first."""
         rows = await self._fetchall(
-            f"SELECT {_SUMMARY} FROM submissions WHERE unit_id = ? AND status IN {_OPEN_UNIT}"  # noqa: S608
+            f"SELECT {SUMMARY_COLUMNS} FROM submissions"  # noqa: S608
+            f" WHERE unit_id = ? AND status IN {_OPEN_UNIT}"
             " ORDER BY deadline IS NULL, deadline, id LIMIT ?",
             (unit_id, limit),
         )

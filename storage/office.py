@@ -15,30 +15,30 @@ import aiosqlite
 
 from bot.core.records import (
     DONE_STATUSES,
+    Attachment,
     Event,
     Outgoing,
-    QueueFlag,
+    QueueView,
     Submission,
     SubmissionSummary,
 )
-from bot.core.workflow import Status, check_transition
-from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase, read_events
+from bot.core.workflow import Status
+from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase, add_attachments, read_events
 from storage.copies import Renderer, refresh_in
 from storage.effects import Replayed, claim_update
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, add_label
 from storage.outbox import enqueue
-from storage.rows import iso, summary_record
+from storage.questions import close_question, open_question
+from storage.rows import SUMMARY_COLUMNS, iso, summary_record
+from storage.transitions import complete_publishing, revert_publishing, transition
 
 _DONE = "(" + ", ".join(f"'{s.value}'" for s in sorted(DONE_STATUSES)) + ")"
-# /queue's flags (#18), each one fixed clause (the time is a bound parameter).
-_FLAGS: dict[QueueFlag, str] = {
-    "unsigned": "status = 'dispatched' AND sign_due IS NOT NULL AND sign_due < ?",
-    "overdue": f"deadline IS NOT NULL AND deadline < ? AND status NOT IN {_DONE}",
-    "reopened": "reopen_count > 0",
+# /queue's views (#18), each one fixed clause (the time is a bound parameter).
+_FLAGS: dict[QueueView, str] = {
+    QueueView.UNSIGNED: "status = 'dispatched' AND sign_due IS NOT NULL AND sign_due < ?",
+    QueueView.OVERDUE: f"deadline IS NOT NULL AND deadline < ? AND status NOT IN {_DONE}",
+    QueueView.REOPENED: "reopen_count > 0",
 }
-_SUMMARY_COLUMNS = (
-    "id, kind, topic_id, status, created_at, deadline, place_id, unit_id, sign_due, reopen_count"
-)
 
 
 def _like(term: str) -> str:
@@ -87,37 +87,6 @@ def place_clause(count: int) -> str:
 class OfficeQueries(RepositoryBase):
     """Queries of the campaign office (mixed into :class:`storage.repository.Repository`)."""
 
-    async def _transition(
-        self,
-        db: aiosqlite.Connection,
-        submission_id: int,
-        target: Status,
-        *,
-        actor: str,
-        note: str | None,
-        now: datetime,
-    ) -> None:
-        """Inside an open transaction: check and apply a status change, with history."""
-        async with db.execute(
-            "SELECT status FROM submissions WHERE id = ?", (submission_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            raise NotFound(submission_id)
-        current = Status(row["status"])
-        check_transition(current, target)
-        await db.execute(
-            "UPDATE submissions SET status = ?, updated_at = ?,"
-            " first_response_at = COALESCE(first_response_at, CASE WHEN ? LIKE 'admin:%'"
-            " THEN ? END) WHERE id = ?",
-            (target.value, iso(now), actor, iso(now), submission_id),
-        )
-        await db.execute(
-            "INSERT INTO history (submission_id, at, actor, from_status, to_status, note)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (submission_id, iso(now), actor, current.value, target.value, note),
-        )
-
     async def _reload(self, submission_id: int) -> Submission:
         result = await self.get_submission(submission_id)
         assert result is not None
@@ -140,7 +109,7 @@ class OfficeQueries(RepositoryBase):
         with suppress(Replayed):
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
-                await self._transition(db, submission_id, target, actor=actor, note=note, now=now)
+                await transition(db, submission_id, target, actor=actor, note=note, now=now)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
@@ -162,7 +131,7 @@ class OfficeQueries(RepositoryBase):
         with suppress(Replayed):
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
-                await self._transition(
+                await transition(
                     db,
                     submission_id,
                     Status.DUPLICATE,
@@ -184,6 +153,13 @@ class OfficeQueries(RepositoryBase):
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
+
+    async def duplicates_of(self, submission_id: int) -> list[int]:
+        """The items merged into this one as its duplicates."""
+        rows = await self._fetchall(
+            "SELECT id FROM submissions WHERE duplicate_of = ? ORDER BY id", (submission_id,)
+        )
+        return [r["id"] for r in rows]
 
     async def followers(self, submission_id: int) -> list[tuple[str, str]]:
         """(encrypted chat, language) of the senders of this item's duplicates."""
@@ -230,16 +206,18 @@ class OfficeQueries(RepositoryBase):
         update_id: int | None = None,
         refresh: Renderer | None = None,
     ) -> Submission:
-        """Record the official response (status answered) and queue it to the senders."""
+        """Record the official response (status answered) and queue it to the senders. It
+        starts a new rating round (its rating buttons carry ``rating_round + 1``)."""
         now = self.clock()
         with suppress(Replayed):
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
-                await self._transition(
+                await transition(
                     db, submission_id, Status.ANSWERED, actor=actor, note=None, now=now
                 )
                 await db.execute(
-                    "UPDATE submissions SET response = ?, responded_at = ? WHERE id = ?",
+                    "UPDATE submissions SET response = ?, responded_at = ?,"
+                    " rating_round = rating_round + 1 WHERE id = ?",
                     (response, iso(now), submission_id),
                 )
                 await enqueue(db, notices, submission_id=submission_id, now=now)
@@ -255,48 +233,57 @@ class OfficeQueries(RepositoryBase):
         update_id: int | None = None,
         refresh: Renderer | None = None,
     ) -> Submission:
-        """Mark published and queue the channel post (and any notices) in one transaction."""
+        """Start publishing: the item goes to ``publishing`` and the channel post (with the
+        notices held for it) is queued, in one transaction. The outbox completes it when
+        the post is delivered (``published``, with its date), or reverts it when the post
+        fails for good (storage.transitions)."""
         now = self.clock()
         with suppress(Replayed):
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
-                await self._transition(
-                    db, submission_id, Status.PUBLISHED, actor=actor, note=None, now=now
-                )
-                await db.execute(
-                    "UPDATE submissions SET published_at = ? WHERE id = ?",
-                    (iso(now), submission_id),
+                await transition(
+                    db, submission_id, Status.PUBLISHING, actor=actor, note=None, now=now
                 )
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
 
-    async def rate(
-        self,
-        submission_id: int,
-        rating: str,
-        *,
-        notices: Sequence[Outgoing] = (),
-        update_id: int | None = None,
-        refresh: Renderer | None = None,
-    ) -> Submission:
-        """The sender's satisfaction with the response (may be changed); ``notices`` (the
-        office's) are queued with it."""
+    async def complete_publishing(
+        self, submission_id: int, *, refresh: Renderer | None = None
+    ) -> bool:
+        """The channel post went out: a publishing item is published now, its card copies
+        refreshed, in one transaction. False (nothing changed) if it was not publishing."""
         now = self.clock()
-        with suppress(Replayed):
-            async with self.transaction() as db:
-                await claim_update(db, update_id, now)
-                cur = await db.execute(
-                    "UPDATE submissions SET rating = ?, rated_at = ? WHERE id = ?"
-                    " AND response IS NOT NULL",
-                    (rating, iso(now), submission_id),
-                )
-                if cur.rowcount == 0:
-                    raise NotFound(submission_id)
-                await self._event(db, submission_id, "sender", "rating", rating, now)
-                await enqueue(db, notices, submission_id=submission_id, now=now)
+        async with self.transaction() as db:
+            done = await complete_publishing(db, submission_id, now)
+            if done:
                 await refresh_in(db, submission_id, refresh, now)
-        return await self._reload(submission_id)
+        return done
+
+    async def revert_publishing(
+        self, submission_id: int, reason: str, *, refresh: Renderer | None = None
+    ) -> Status | None:
+        """The channel post failed for good: a publishing item goes back to the status
+        before (``reason`` in its history), its card copies refreshed, in one transaction.
+        Returns that status (None, nothing changed, if it was not publishing)."""
+        now = self.clock()
+        async with self.transaction() as db:
+            before = await revert_publishing(db, submission_id, reason, now)
+            if before is not None:
+                await refresh_in(db, submission_id, refresh, now)
+        return before
+
+    async def unsettled_publications(self) -> list[tuple[int, str, str | None]]:
+        """Items still publishing whose channel post's outcome is recorded (the bot stopped,
+        or the disk filled, between the outcome and its settling): (item, the post's
+        outbox status, its last error)."""
+        rows = await self._fetchall(
+            "SELECT s.id, o.status, o.last_error FROM submissions s JOIN outbox o"
+            " ON o.id = (SELECT MAX(id) FROM outbox WHERE submission_id = s.id"
+            " AND purpose = 'channel_post')"
+            " WHERE s.status = 'publishing' AND o.status IN ('sent', 'failed') ORDER BY s.id"
+        )
+        return [(r["id"], r["status"], r["last_error"]) for r in rows]
 
     async def add_event(
         self,
@@ -306,21 +293,35 @@ class OfficeQueries(RepositoryBase):
         kind: str,
         body: str,
         notices: Sequence[Outgoing] = (),
+        attachments: Sequence[Attachment] = (),
         update_id: int | None = None,
         refresh: Renderer | None = None,
     ) -> bool:
-        """Add an event and queue its notices; False if ``update_id`` already did (a
-        replay: nothing added)."""
+        """Add an event (with files or locations that came with it, added to the item's)
+        and queue its notices; False if ``update_id`` already did (a replay: nothing
+        added). A question to the sender opens the item's question, an answer closes it
+        (:mod:`storage.questions`)."""
         now = self.clock()
         try:
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
                 await self._event(db, submission_id, actor, kind, body, now)
+                if attachments:
+                    await add_attachments(db, submission_id, attachments)
+                if kind == "question":
+                    await open_question(db, submission_id, now)
+                elif kind == "answer":
+                    await close_question(db, submission_id)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
         except Replayed:
             return False
+        if kind in ("question", "answer"):
+            self.noted_question(submission_id, opened=kind == "question")
         return True
+
+    def noted_question(self, submission_id: int, *, opened: bool) -> None:
+        """(:class:`storage.questions.QuestionQueries`)"""
 
     @staticmethod
     async def _event(
@@ -407,7 +408,7 @@ class OfficeQueries(RepositoryBase):
         topic_id: str | None = None,
         place_ids: Sequence[str] = (),
         unit_id: str | None = None,
-        flag: QueueFlag | None = None,
+        flag: QueueView | None = None,
         now: datetime | None = None,
         offset: int = 0,
         limit: int = 10,
@@ -424,7 +425,7 @@ class OfficeQueries(RepositoryBase):
         if flag is not None:
             stamp = iso(now or self.clock())
             clauses.append(_FLAGS[flag])
-            params += [stamp] if flag != "reopened" else []
+            params += [stamp] if flag != QueueView.REOPENED else []
         # Only fixed clauses are joined; values are always bound parameters.
         where = " AND ".join(clauses) or "1"
         total = await self._fetchone(
@@ -432,7 +433,7 @@ class OfficeQueries(RepositoryBase):
             params,
         )
         rows = await self._fetchall(
-            f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE {where}"  # noqa: S608
+            f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE {where}"  # noqa: S608
             " ORDER BY id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
@@ -445,7 +446,7 @@ class OfficeQueries(RepositoryBase):
         if not clauses:
             return []
         rows = await self._fetchall(
-            f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE {' AND '.join(clauses)}"  # noqa: S608
+            f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE {' AND '.join(clauses)}"  # noqa: S608
             " ORDER BY id DESC LIMIT ?",
             (*params, limit),
         )
@@ -458,7 +459,7 @@ class OfficeQueries(RepositoryBase):
             return []
         likes = " OR ".join("text LIKE ? ESCAPE '\\'" for _ in keywords)
         rows = await self._fetchall(
-            f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE id < ? AND topic_id = ?"  # noqa: S608
+            f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE id < ? AND topic_id = ?"  # noqa: S608
             f" AND ({likes}) ORDER BY id DESC LIMIT ?",
             (item.id, item.topic_id, *(_like(k) for k in keywords), limit),
         )
@@ -493,6 +494,41 @@ class OfficeQueries(RepositoryBase):
             (chat_id, message_id),
         )
         return None if row is None else (row["action"], row["submission_id"])
+
+    async def latest_prompt(
+        self, *, chat_id: int, asked_by: int, since: datetime | None = None
+    ) -> tuple[int, str, int] | None:
+        """(message id, action, submission id) of the newest question the bot asked this
+        admin in this chat (asked since ``since``, if given)."""
+        row = await self._fetchone(
+            "SELECT message_id, action, submission_id FROM prompts WHERE chat_id = ?"
+            " AND asked_by = ? AND created_at >= ? ORDER BY created_at DESC, message_id DESC"
+            " LIMIT 1",
+            (chat_id, asked_by, iso(since) if since is not None else ""),
+        )
+        return None if row is None else (row["message_id"], row["action"], row["submission_id"])
+
+    async def prompt_asked_by(self, *, chat_id: int, message_id: int) -> int | None:
+        row = await self._fetchone(
+            "SELECT asked_by FROM prompts WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return None if row is None else int(row["asked_by"])
+
+    async def hold_prompt_answer(self, *, chat_id: int, message_id: int, text: str | None) -> None:
+        """An answer typed without the reply gesture waits for the admin's confirmation
+        (None: held back, nothing waits)."""
+        await self._write(
+            "UPDATE prompts SET pending = ? WHERE chat_id = ? AND message_id = ?",
+            (text, chat_id, message_id),
+        )
+
+    async def pending_prompt_answer(self, *, chat_id: int, message_id: int) -> str | None:
+        row = await self._fetchone(
+            "SELECT pending FROM prompts WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return None if row is None or row["pending"] is None else str(row["pending"])
 
     async def drop_prompt(self, *, chat_id: int, message_id: int) -> None:
         async with self.transaction() as db:

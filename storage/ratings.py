@@ -1,6 +1,7 @@
-"""The sender's ratings (回访/评价, #18): one per round (a round is each answer the sender
-receives), each kept in ``ratings``. 不满意 sends the item back (重办) in the same
-transaction as the rating; an answer nobody rated in time closes as 未评价."""
+"""The sender's ratings (回访/评价, #15.6, #18): one per round (a round is each answer the
+sender receives: ``submissions.rating_round`` counts them), each kept in ``ratings``.
+不满意 sends the item back (重办) in the same transaction as the rating; an answer nobody
+rated in time closes as 未评价."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from datetime import datetime
 
-from bot.core.records import Outgoing, RatingRound, Submission
+from bot.core.records import Outgoing, Rated, Rating, RatingRound
 from bot.core.workflow import Move, Status
 from storage.base import NotFound, RepositoryBase
 from storage.copies import Renderer, refresh_in
@@ -17,22 +18,20 @@ from storage.loop import LoopQueries
 from storage.outbox import enqueue
 from storage.rows import iso, parse_dt
 
-RATED_STATUSES = (Status.ANSWERED.value, Status.PUBLISHED.value, Status.CLOSED.value)
 
-
-class AlreadyRated(Exception):
-    """The round was rated (or closed unrated) before, or its answer is no longer current."""
+class _NotRated(Exception):
+    """The round was rated, or a new one began, between the read and the write."""
 
 
 class RatingQueries(RepositoryBase):
     """Queries of the sender's ratings (mixed into :class:`storage.repository.Repository`)."""
 
-    async def rate_round(
+    async def rate(
         self,
         submission_id: int,
-        round_: int,
-        rating: str,
+        rating: Rating,
         *,
+        round_: int,
         reason: str | None = None,
         redo: Move | None = None,
         columns: Mapping[str, object] | None = None,
@@ -41,44 +40,51 @@ class RatingQueries(RepositoryBase):
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
         refresh: Renderer | None = None,
-    ) -> Submission:
-        """Rate the answer of ``round_`` (raising :class:`AlreadyRated` if that round is
-        rated or is not the current answer's); with ``redo``, the item goes back (重办) and
-        the next answer is the next round. ``notices`` are queued with it."""
+    ) -> Rated:
+        """The sender's satisfaction with the answer of round ``round_``: stored once per
+        round (every round's is kept, with a 不满意's ``reason``; ``submissions.rating`` is
+        the latest), with an event and ``notices``, and the item's card copies refreshed
+        (``refresh``). With ``redo`` (不满意), the item goes back (重办, its step with
+        ``columns``, ``actor`` and ``note``; its count of reopenings up) in the same
+        transaction; its next answer starts the next round. A second rating of the same
+        round, or one of an earlier round (buttons of an older answer), changes nothing and
+        writes nothing. Raises NotFound if the item has no answer of that round."""
+        row = await self._fetchone(
+            "SELECT s.rating_round, s.response IS NOT NULL AS answered, r.rating FROM"
+            " submissions s LEFT JOIN ratings r ON r.submission_id = s.id AND r.round = ?"
+            " WHERE s.id = ?",
+            (round_, submission_id),
+        )
+        if row is None or not row["answered"] or not 1 <= round_ <= row["rating_round"]:
+            raise NotFound(submission_id)
+        if row["rating"] is not None:
+            if update_id is not None and await self._fetchone(
+                "SELECT 1 FROM update_effects WHERE update_id = ?", (update_id,)
+            ):
+                return Rated(outcome="rated", rating=row["rating"])  # this very press, replayed
+            return Rated(outcome="already", rating=row["rating"])
+        if round_ != row["rating_round"]:
+            return Rated(outcome="stale")
         now = self.clock()
-        with suppress(Replayed):
+        try:
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
-                async with db.execute(
-                    "SELECT status, rating_round, response,"
-                    " EXISTS (SELECT 1 FROM ratings r WHERE r.submission_id = s.id"
-                    " AND r.round = s.rating_round) AS rated"
-                    " FROM submissions s WHERE id = ?",
-                    (submission_id,),
-                ) as cur:
-                    row = await cur.fetchone()
-                if row is None:
-                    raise NotFound(submission_id)
-                current = (
-                    row["response"] is not None
-                    and row["status"] in RATED_STATUSES
-                    and row["rating_round"] == round_
+                cur = await db.execute(
+                    "INSERT INTO ratings (submission_id, round, rating, reason, rated_at)"
+                    " SELECT id, ?, ?, ?, ? FROM submissions WHERE id = ? AND rating_round = ?"
+                    " ON CONFLICT DO NOTHING",
+                    (round_, rating, reason, iso(now), submission_id, round_),
                 )
-                if not current or row["rated"]:
-                    raise AlreadyRated(submission_id)
-                await db.execute(
-                    "INSERT INTO ratings (submission_id, round, rating, reason, at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (submission_id, round_, rating, reason, iso(now)),
-                )
+                if cur.rowcount != 1:  # rated (or answered again) since the read
+                    raise _NotRated
                 await db.execute(
                     "UPDATE submissions SET rating = ?, rated_at = ? WHERE id = ?",
                     (rating, iso(now), submission_id),
                 )
                 await db.execute(
                     "INSERT INTO events (submission_id, at, actor, kind, body)"
-                    " VALUES (?, ?, ?, 'rating', ?)",
-                    (submission_id, iso(now), "sender", rating),
+                    " VALUES (?, ?, 'sender', 'rating', ?)",
+                    (submission_id, iso(now), rating),
                 )
                 if redo is not None:
                     await LoopQueries.step_in(
@@ -91,15 +97,17 @@ class RatingQueries(RepositoryBase):
                         reopened=True,
                         now=now,
                     )
-                    await db.execute(
-                        "UPDATE submissions SET rating_round = rating_round + 1 WHERE id = ?",
-                        (submission_id,),
-                    )
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
-        result = await self.get_submission(submission_id)
-        assert result is not None
-        return result
+        except Replayed:  # the rating of this very update is stored: acknowledge again
+            return Rated(outcome="rated", rating=rating)
+        except _NotRated:
+            return await self.rate(submission_id, rating, round_=round_, refresh=refresh)
+        return Rated(outcome="rated", rating=rating)
+
+    async def ratings(self, submission_id: int) -> list[tuple[int, str]]:
+        """Every round's rating of an item, (round, rating), in order."""
+        return [(r.round, r.rating) for r in await self.rating_rounds(submission_id)]
 
     async def add_rating_text(
         self,
@@ -135,7 +143,7 @@ class RatingQueries(RepositoryBase):
 
     async def rating_rounds(self, submission_id: int) -> list[RatingRound]:
         rows = await self._fetchall(
-            "SELECT round, rating, reason, text, at FROM ratings WHERE submission_id = ?"
+            "SELECT round, rating, reason, text, rated_at FROM ratings WHERE submission_id = ?"
             " ORDER BY round",
             (submission_id,),
         )
@@ -145,7 +153,7 @@ class RatingQueries(RepositoryBase):
                 rating=r["rating"],
                 reason=r["reason"],
                 text=r["text"],
-                at=parse_dt(r["at"]),
+                at=parse_dt(r["rated_at"]),
             )
             for r in rows
         ]
@@ -153,11 +161,12 @@ class RatingQueries(RepositoryBase):
     async def unrated_answers(self, answered_before: datetime, *, limit: int = 200) -> list[int]:
         """Items whose current answer was sent before ``answered_before`` and is unrated."""
         rows = await self._fetchall(
-            "SELECT id FROM submissions s WHERE status IN (?, ?) AND response IS NOT NULL"
-            " AND responded_at < ? AND NOT EXISTS (SELECT 1 FROM ratings r"
-            " WHERE r.submission_id = s.id AND r.round = s.rating_round)"
+            # (The statuses written out: the partial index of 0022 serves this query.)
+            "SELECT id FROM submissions s WHERE status IN ('answered', 'published')"
+            " AND response IS NOT NULL AND responded_at < ? AND NOT EXISTS (SELECT 1 FROM"
+            " ratings r WHERE r.submission_id = s.id AND r.round = s.rating_round)"
             " ORDER BY responded_at LIMIT ?",
-            (Status.ANSWERED.value, Status.PUBLISHED.value, iso(answered_before), limit),
+            (iso(answered_before), limit),
         )
         return [r["id"] for r in rows]
 
@@ -189,7 +198,7 @@ class RatingQueries(RepositoryBase):
             if row is None:
                 return False
             await db.execute(
-                "INSERT INTO ratings (submission_id, round, rating, at)"
+                "INSERT INTO ratings (submission_id, round, rating, rated_at)"
                 " VALUES (?, ?, 'unrated', ?)",
                 (submission_id, row["rating_round"], iso(now)),
             )

@@ -11,7 +11,14 @@ from typing import Any
 
 import aiosqlite
 
-from bot.core.records import Attachment, Sender, Submission, SubmissionSummary, TopicEvidence
+from bot.core.records import (
+    EXCERPT_CHARS,
+    Attachment,
+    Sender,
+    Submission,
+    SubmissionSummary,
+    TopicEvidence,
+)
 from bot.core.workflow import Kind, Status
 
 
@@ -76,6 +83,7 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         response=row["response"],
         responded_at=_optional_dt(row["responded_at"]),
         rating=row["rating"],
+        rating_round=row["rating_round"],
         published_at=_optional_dt(row["published_at"]),
         channel_message_id=row["channel_message_id"],
         place_id=row["place_id"],
@@ -91,12 +99,19 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         dispatch_note=row["dispatch_note"],
         reopen_count=row["reopen_count"],
         sender_told_unit=bool(row["sender_told_unit"]),
-        rating_round=row["rating_round"],
     )
 
 
 def _optional_dt(text: str | None) -> datetime | None:
     return None if text is None else parse_dt(text)
+
+
+# The columns summary_record reads: the text's start only (EXCERPT_CHARS + 1, to know
+# whether a list line cuts it).
+SUMMARY_COLUMNS = (
+    "id, kind, topic_id, status, created_at, deadline, owner, place_id, unit_id, sign_due,"
+    f" reopen_count, substr(text, 1, {EXCERPT_CHARS + 1}) AS excerpt"
+)
 
 
 def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
@@ -107,6 +122,8 @@ def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
         status=Status(row["status"]),
         created_at=parse_dt(row["created_at"]),
         deadline=_optional_dt(row["deadline"]),
+        excerpt=row["excerpt"],
+        owner=row["owner"],
         place_id=row["place_id"],
         unit_id=_column(row, "unit_id"),
         sign_due=_optional_dt(_column(row, "sign_due")),

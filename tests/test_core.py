@@ -13,8 +13,18 @@ import pytest
 
 from bot.anonymity import Secrets
 from bot.config import Settings
-from bot.core import answering, copies, handling, rating, reviewing, submitting
-from bot.core.access import Action, Actor, Place, Role, available, identify, permitted, system
+from bot.core import answering, copies, handling, reviewing, submitting
+from bot.core.access import (
+    OFFICE_ACTIONS,
+    Action,
+    Actor,
+    Place,
+    Role,
+    available,
+    identify,
+    permitted,
+    system,
+)
 from bot.core.copies import CopyKind, Origin
 from bot.core.env import Env
 from bot.core.records import Draft
@@ -97,14 +107,19 @@ def test_roles_come_from_the_configuration_and_the_place(
     assert at[Place.OTHER].roles == frozenset()
     assert identify(settings, OTHER_ID, Place.PRIVATE, language="en").roles == {Role.RESIDENT}
     assert identify(settings, OTHER_ID, Place.OFFICE, language="en").roles == frozenset()
+    not_the_office = (Action.SUBMIT, Action.ANSWER, Action.RATE, Action.INSTRUCT)
     for action in Action:
         assert permitted(at[Place.OFFICE], action) == (
-            action not in (Action.SUBMIT, Action.ANSWER, Action.RATE, Action.INSTRUCT)
+            action not in (*not_the_office, Action.SETTLE_PUBLISHING)
         )
     assert permitted(at[Place.LEADING_GROUP], Action.INSTRUCT)
     assert not permitted(at[Place.LEADING_GROUP], Action.ACCEPT)
     assert permitted(system("zh-Hans"), Action.CLOSE)  # a job may act for the office
     assert not permitted(system("zh-Hans"), Action.RATE)
+    # Only the outbox settles a publication on its channel post's outcome (#15.2).
+    assert [a for a in Action if permitted(system("zh-Hans"), a) and a not in OFFICE_ACTIONS] == [
+        Action.SETTLE_PUBLISHING
+    ]
 
 
 async def test_nobody_but_the_office_acts_on_items(env: Env) -> None:
@@ -139,16 +154,16 @@ async def test_a_resident_rates_and_answers_only_their_own_item(env: Env) -> Non
     number = await submitted(env)
     await reviewing.accept(env, admin(env), number, key=None)
     assert (await handling.respond(env, admin(env), number, "已修好。", key=None)).ok
-    stranger = await rating.rate(env, resident(env, OTHER_ID), number, "satisfied", key=None)
+    stranger = await answering.rate(env, resident(env, OTHER_ID), number, "satisfied", key=None)
     assert stranger.refusal is Refusal.FORBIDDEN
     answer = await answering.answer_question(env, resident(env, OTHER_ID), number, "x", key=None)
     assert answer.refusal is Refusal.FORBIDDEN
-    own = await rating.rate(env, resident(env), number, "satisfied", key=None)
+    own = await answering.rate(env, resident(env), number, "satisfied", key=None)
     assert own.ok and own.item is not None and own.item.rating == "satisfied"
     assert [n.text for n in own.notices] == [
         zh("office.rating", ref=f"#{number}", rating=zh("rating.satisfied"))
     ]
-    forged = await rating.rate(env, resident(env), number, "excellent", key=None)
+    forged = await answering.rate(env, resident(env), number, "excellent", key=None)
     assert forged.refusal is Refusal.FORBIDDEN
 
 

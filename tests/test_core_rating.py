@@ -14,7 +14,7 @@ import pytest
 
 from bot.anonymity import Secrets
 from bot.config import Settings
-from bot.core import cards, handling, loop, rating
+from bot.core import answering, cards, handling, loop, rating
 from bot.core.access import Actor, Place, identify
 from bot.core.env import Env
 from bot.core.reports import compose_digest, ledger_cells, ledger_header
@@ -88,17 +88,18 @@ async def test_unsatisfied_sends_it_back_to_the_same_unit_and_starts_a_new_round
     item = await env.repository.get_submission(number)
     assert item is not None and item.rating_round == 1
     # The reason is asked first: 不满意 without one stores nothing.
-    assert (await rating.ask_why(env, sender(env), number, 1)).ok
-    bare = await rating.rate(env, sender(env), number, "unsatisfied", round_=1, key=None)
+    assert (await answering.ask_why(env, sender(env), number, 1)).ok
+    bare = await answering.rate(env, sender(env), number, "unsatisfied", round_=1, key=None)
     assert not bare.ok and rows(env, "SELECT COUNT(*) FROM ratings") == [(0,)]
     before_unit = len(outbox_to(env, CJB_GROUP))
-    result = await rating.rate(
+    result = await answering.rate(
         env, sender(env), number, "unsatisfied", round_=1, reason="unsolved", key=21
     )
     assert result.ok and result.status is Status.DISPATCHED
     item = result.item
     assert item is not None and item.unit_id == "cjb" and item.reopen_count == 1
-    assert item.rating_round == 2 and item.signed_at is None and item.sign_due is not None
+    # (The round is the answer's: the next answer starts round 2.)
+    assert item.rating_round == 1 and item.signed_at is None and item.sign_due is not None
     # The unit gets a new task card saying why; the office is told.
     card = outbox_to(env, CJB_GROUP)[before_unit]
     assert zh("unit.redo.instruction", reason="没解决") in card
@@ -113,27 +114,31 @@ async def test_unsatisfied_sends_it_back_to_the_same_unit_and_starts_a_new_round
         ("redo", "没解决")
     ]
     # A second press on the first answer, and a replay of the same update, change nothing.
-    again = await rating.rate(env, sender(env), number, "satisfied", round_=1, key=None)
-    assert not again.ok and again.message == zh("rate.already", ref=f"#{number}")
-    replay = await rating.rate(
+    again = await answering.rate(env, sender(env), number, "satisfied", round_=1, key=None)
+    assert again.refusal is Refusal.DONE
+    assert again.message == zh("rate.already", ref=f"#{number}", rating=zh("rating.unsatisfied"))
+    replay = await answering.rate(
         env, sender(env), number, "unsatisfied", round_=1, reason="unsolved", key=21
     )
     assert replay.replayed or not replay.ok
     assert rows(env, "SELECT COUNT(*) FROM ratings") == [(1,)]
-    assert not (await rating.ask_why(env, sender(env), number, 1)).ok
+    assert not (await answering.ask_why(env, sender(env), number, 1)).ok
     # The second round: the unit answers again, the sender is satisfied.
     assert (await loop.sign(env, clerk(env), number, key=None)).ok
     assert (await loop.finish(env, clerk(env), number, "已彻底清理并加装护栏", key=None)).ok
     assert (await loop.approve_done(env, admin(env), number, key=None)).ok
-    second = await rating.rate(env, sender(env), number, "satisfied", round_=2, key=None)
+    second = await answering.rate(env, sender(env), number, "satisfied", round_=2, key=None)
     assert second.ok and second.item is not None and second.item.rating == "satisfied"
     assert second.item.status is Status.ANSWERED and second.item.reopen_count == 1
     assert rows(env, "SELECT round, rating FROM ratings ORDER BY round") == [
         (1, "unsatisfied"),
         (2, "satisfied"),
     ]
-    twice = await rating.rate(env, sender(env), number, "unsatisfied", reason="slow", key=None)
-    assert twice.refusal is Refusal.ILLEGAL
+    assert second.item.rating_round == 2
+    twice = await answering.rate(
+        env, sender(env), number, "unsatisfied", round_=2, reason="slow", key=None
+    )
+    assert twice.refusal is Refusal.DONE
     # The ledger shows both rounds and the reason.
     cells = await ledger_line(env)
     assert cells["群众评价"] == "不满意 → 满意"
@@ -143,7 +148,7 @@ async def test_unsatisfied_sends_it_back_to_the_same_unit_and_starts_a_new_round
 async def test_unsatisfied_with_an_office_answer_reopens_it_for_the_office(env: Env) -> None:
     number = await accepted(env, anonymous=False)
     assert (await handling.respond(env, admin(env), number, "已转交", key=None)).ok
-    result = await rating.rate(
+    result = await answering.rate(
         env, sender(env), number, "unsatisfied", reason="off_topic", key=None
     )
     assert result.ok and result.status is Status.IN_PROGRESS
@@ -152,7 +157,7 @@ async def test_unsatisfied_with_an_office_answer_reopens_it_for_the_office(env: 
     # The sender's confirmation asks for their own words; those reach the office.
     [confirm] = [n for n in result.notices if n.purpose == rating.RATING_REASON]
     assert zh("rating.reason.off_topic") in confirm.text
-    words = await rating.add_words(env, sender(env), number, "我问的是排水沟", key=None)
+    words = await answering.add_words(env, sender(env), number, "我问的是排水沟", key=None)
     assert words.ok
     assert rows(env, "SELECT text FROM ratings") == [("我问的是排水沟",)]
     assert zh("office.rating_words", ref=f"#{number}", text="我问的是排水沟") in outbox_to(
@@ -162,15 +167,15 @@ async def test_unsatisfied_with_an_office_answer_reopens_it_for_the_office(env: 
 
 async def test_only_the_sender_rates_and_only_the_current_answer(env: Env) -> None:
     number = await accepted(env)
-    early = await rating.rate(env, sender(env), number, "satisfied", key=None)
+    early = await answering.rate(env, sender(env), number, "satisfied", key=None)
     assert not early.ok  # no answer yet
     await answered_by_unit(env, number)
-    stranger = await rating.rate(env, sender(env, STRANGER), number, "satisfied", key=None)
+    stranger = await answering.rate(env, sender(env, STRANGER), number, "satisfied", key=None)
     assert stranger.refusal is Refusal.FORBIDDEN
-    assert not (await rating.ask_why(env, sender(env, STRANGER), number, 1)).ok
-    future = await rating.rate(env, sender(env), number, "satisfied", round_=2, key=None)
+    assert not (await answering.ask_why(env, sender(env, STRANGER), number, 1)).ok
+    future = await answering.rate(env, sender(env), number, "satisfied", round_=2, key=None)
     assert not future.ok
-    legacy = await rating.rate(env, sender(env), number, "basically", key=None)  # no round
+    legacy = await answering.rate(env, sender(env), number, "basically", key=None)  # no round
     assert legacy.ok and rows(env, "SELECT round, rating FROM ratings") == [(1, "basically")]
     # 满意 / 基本满意 leave the item with the office (publish or close as before).
     assert legacy.item is not None and legacy.item.status is Status.ANSWERED
@@ -183,7 +188,7 @@ async def test_an_answer_nobody_rates_closes_as_unrated(env: Env) -> None:
     assert isinstance(env.repository.clock, FrozenClock)
     env.repository.clock.advance(days=6)
     await answered_by_unit(env, fresh)
-    await rating.rate(env, sender(env), rated, "satisfied", key=None)
+    await answering.rate(env, sender(env), rated, "satisfied", key=None)
     env.repository.clock.advance(days=1, minutes=1)
     assert await rating.close_unrated(env) == [unrated]
     item = await env.repository.get_submission(unrated)
@@ -192,7 +197,7 @@ async def test_an_answer_nobody_rates_closes_as_unrated(env: Env) -> None:
         (rated, "satisfied"),
         (unrated, "unrated"),
     ]
-    late = await rating.rate(env, sender(env), unrated, "satisfied", key=None)
+    late = await answering.rate(env, sender(env), unrated, "satisfied", key=None)
     assert not late.ok  # its round is over
     assert await rating.close_unrated(env) == []  # once; the fresh answer still waits
     assert rows(
@@ -211,7 +216,7 @@ async def test_the_queue_filters_by_unit_unsigned_overdue_and_reopened(env: Env)
     for number in (quiet, late):
         assert (await loop.dispatch(env, admin(env), number, "cjb", deadline="3", key=None)).ok
     await answered_by_unit(env, redone)
-    await rating.rate(env, sender(env), redone, "unsatisfied", reason="slow", key=None)
+    await answering.rate(env, sender(env), redone, "unsatisfied", reason="slow", key=None)
     assert (await loop.sign(env, clerk(env), quiet, key=None)).ok
     assert isinstance(env.repository.clock, FrozenClock)
     env.repository.clock.advance(days=9)  # past the sign-for limit and the 3-day deadline
@@ -224,7 +229,7 @@ async def test_the_queue_filters_by_unit_unsigned_overdue_and_reopened(env: Env)
     assert await listed(unit_id="cjb") == [quiet, late, redone]
     assert await listed(flag="unsigned") == [late, redone]
     assert await listed(flag="overdue") == [quiet, late]  # the redo's default deadline is later
-    assert await listed(flag="reopened") == [redone]
+    assert await listed(flag="redo") == [redone]
     assert await listed(status=Status.SIGNED, unit_id="cjb") == [quiet]
     assert await listed(unit_id="hbs") == []
 
@@ -256,7 +261,7 @@ async def test_an_owner_typed_before_units_is_shown_as_such_and_can_be_dispatche
     env: Env,
 ) -> None:
     number = await accepted(env, anonymous=False)
-    # As the free-text "assign owner" stored it before units existed (migration 0030 keeps it).
+    # As the free-text "assign owner" stored it before units existed (migration 0021 keeps it).
     with sqlite3.connect(env.settings.storage.path) as db:
         db.execute(
             "UPDATE submissions SET owner = '城建办', deadline = '2026-11-20T15:59:59+00:00'"

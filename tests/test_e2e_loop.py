@@ -364,7 +364,8 @@ async def test_an_anonymous_item_in_a_units_group_refused_extension_and_progress
     office_told = await stub.wait_for_text(OFFICE, "🔁", after=mark)
     assert ref in office_told.plain and "没解决" in office_told.plain
     assert status(settings, number) == "dispatched"
-    assert row(settings, number, "reopen_count, rating_round") == (1, 2)
+    # (A round is each answer: the next answer, not the 重办, starts round 2.)
+    assert row(settings, number, "reopen_count, rating_round") == (1, 1)
     # The office's /queue finds it among the reopened items, with its unit.
     reopened = await Chat(stub, ADMIN).send("/queue 重办", expect="重办")
     assert ref in reopened.plain and "城建办" in reopened.plain
@@ -374,10 +375,13 @@ async def test_an_anonymous_item_in_a_units_group_refused_extension_and_progress
     await stub.wait_for_text(BOB.id, zh("rate.words_saved", ref=ref), after=mark)
     await stub.wait_for_text(OFFICE, "下游还有一大堆没清", after=mark)
     await stub.wait_for_text(CJB_GROUP, "下游还有一大堆没清", after=mark)
-    # A second press on the first answer changes nothing and says so.
-    mark = stub.mark()
+    # A second press on the first answer changes nothing and says so (in its toast).
+    answered_before = len(stub.answered_callbacks)
     stub.press(BOB, answer, f"rate:{number}:1:satisfied")
-    await stub.wait_for_text(BOB.id, zh("rate.already", ref=ref), after=mark)
+    await stub.wait_until(lambda: len(stub.answered_callbacks) > answered_before)
+    assert stub.answered_callbacks[-1].get("text") == zh(
+        "rate.already", ref=ref, rating=zh("rating.unsatisfied")
+    )
     assert row(settings, number, "rating")[0] == "unsatisfied"
     # The second round: signed, done, approved; the sender is satisfied.
     mark = stub.mark()
@@ -432,12 +436,34 @@ async def test_a_unit_sees_and_acts_on_its_own_items_only(
     seen = unit_saw(stub, HBS_MEMBER.id)
     assert "小区门口积水" not in seen
     assert "工厂夜里排放废气" not in unit_saw(stub, CJB_GROUP)
-    # The office's /queue by unit lists that unit's items only.
+    # /help, by role: a unit's member (in their private chat) and anyone of a unit's group
+    # read how their unit works its items, not the office's commands.
+    helped = await member.send("/help", expect="/tasks")
+    assert "环保所" in helped.plain and "/queue" not in helped.plain
+    mark = stub.mark()
+    stub.send_group_text(CJB_CLERK, CJB_GROUP, "/help")
+    in_group = await stub.wait_for_text(CJB_GROUP, "/tasks", after=mark, new=True)
+    assert "城建办" in in_group.plain and "/queue" not in in_group.plain
+    # The office's /queue by unit (its id or its name) lists that unit's items only.
     by_unit = await Chat(stub, ADMIN).send("/queue hbs", expect="环保所")
     assert f"#{theirs}" in by_unit.plain and f"#{ours}" not in by_unit.plain
+    by_name = await Chat(stub, ADMIN).send("/queue 环保所", expect="环保所")
+    assert f"#{theirs}" in by_name.plain and f"#{ours}" not in by_name.plain
+    # 未签收 is the unit's own 签收: past its sign-for limit and not signed (the limit moved
+    # back here, as a day later), the item shows in /queue 未签收, marked; the other not yet.
+    with sqlite3.connect(settings.storage.path) as db:
+        db.execute(
+            "UPDATE submissions SET sign_due = '2020-01-01T00:00:00+00:00' WHERE id = ?",
+            (theirs,),
+        )
+    unsigned = await Chat(stub, ADMIN).send("/queue 未签收", expect=zh("admin.queue.view.unsigned"))
+    assert f"#{theirs}" in unsigned.plain and f"#{ours}" not in unsigned.plain
+    assert zh("field.unsigned") in unsigned.plain
+    nothing = await Chat(stub, ADMIN).send("/queue 城建办 未签收", expect="城建办")
+    assert f"#{theirs}" not in nothing.plain and f"#{ours}" not in nothing.plain
     # The office's /units counts each unit's open items.
     office = await Chat(stub, ADMIN).send("/units", expect="城建办")
-    assert "城建办（cjb）：1 / 0 / 0" in office.plain and "环保所（hbs）：1 / 0 / 0" in office.plain
+    assert "城建办（cjb）：1 / 0 / 0" in office.plain and "环保所（hbs）：1 / 0 / 1" in office.plain
 
 
 async def test_a_restart_in_the_middle_of_each_step_loses_nothing(

@@ -18,7 +18,7 @@ from babel.messages.catalog import Catalog
 
 from bot.config import LANGUAGES, Language
 from bot.core.access import LOOP_OFFICE_MOVES, UNIT_MOVES
-from bot.core.records import QUEUE_FLAGS, RATINGS, UNSATISFIED_REASONS, AttachmentType
+from bot.core.records import RATINGS, UNSATISFIED_REASONS, AttachmentType, QueueView, Recipient
 from bot.core.workflow import SENDER_MOVES, Kind, Status
 from bot.i18n import (
     LOCALE_DIR,
@@ -396,8 +396,6 @@ def family_members() -> dict[str, set[str]]:
         # (#18: a round nobody rated is 未评价 in the ledger.)
         "rating.": {*RATINGS, "unrated"},
         "rating.reason.": set(UNSATISFIED_REASONS),
-        # handlers/admin.py: /queue's flags of the units' loop.
-        "admin.queue.flag.": set(QUEUE_FLAGS),
         # bot/core/cards.py event_line: f"event.{event.kind}" for these kinds.
         "event.": {"question", "answer", "duplicate"},
         # bot/core/cards.py status_notices: the targets that notify the sender.
@@ -413,6 +411,14 @@ def family_members() -> dict[str, set[str]]:
         "admin.dispatch.": {"workdays", "days"},
         # bot/core/loop.py: why a typed deadline is refused (bot.core.deadlines.BadDeadline).
         "loop.deadline.": {"bad", "past", "too_far"},
+        # handlers/admin_actions.py: the prompts whose answer reaches a resident.
+        "admin.prompt.what.": {"rej", "ask", "ans", "rop"},
+        # bot/core/presenters.py: Telegram's common refusals.
+        "telegram.error.": {"blocked", "deactivated", "chat_not_found", "kicked", "too_long"},
+        # bot/core/filters.py: the views of /queue.
+        "admin.queue.view.": set(QueueView),
+        # bot/recipients.py: whom an undelivered message was for.
+        "recipient.": {r.value for r in Recipient},
     }
 
 

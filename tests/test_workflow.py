@@ -10,6 +10,7 @@ import pytest
 
 from bot.core.workflow import (
     FINAL_STATUSES,
+    SYSTEM_TRANSITIONS,
     IllegalTransition,
     Move,
     Status,
@@ -18,6 +19,7 @@ from bot.core.workflow import (
     allowed_targets,
     check_transition,
     format_reference,
+    office_targets,
 )
 
 S = Status
@@ -37,7 +39,10 @@ EXPECTED: dict[tuple[Status, Move], Status] = {
     (S.ACCEPTED, M.RESPOND): S.ANSWERED,
     (S.FORWARDED, M.RESPOND): S.ANSWERED,
     (S.IN_PROGRESS, M.RESPOND): S.ANSWERED,
-    (S.ANSWERED, M.PUBLISH): S.PUBLISHED,
+    (S.ANSWERED, M.PUBLISH): S.PUBLISHING,
+    # The outbox's: the channel post was delivered, or failed for good (#15.2).
+    (S.PUBLISHING, M.POSTED): S.PUBLISHED,
+    (S.PUBLISHING, M.POST_FAILED): S.ANSWERED,
     (S.ANSWERED, M.CLOSE): S.CLOSED,
     (S.PUBLISHED, M.CLOSE): S.CLOSED,
     # The office reopens what was rejected or merged by mistake.
@@ -70,12 +75,13 @@ EXPECTED: dict[tuple[Status, Move], Status] = {
     (S.DONE_PENDING, M.RETURN_DONE): S.SIGNED,
 }
 # The status changes the office may make (the sender's 重办 and the job's 未评价 are moves of
-# their own, never offered as a status change).
+# their own, never offered as a status change; the outbox's are the system's alone).
 LEGAL = {
     (current, target)
     for (current, move), target in EXPECTED.items()
-    if move not in {M.REDO, M.REDO_OFFICE, M.EXPIRE}
+    if move not in {M.REDO, M.REDO_OFFICE, M.EXPIRE, M.POSTED, M.POST_FAILED}
 }
+SYSTEM = {(S.PUBLISHING, S.PUBLISHED), (S.PUBLISHING, S.ANSWERED)}
 
 
 @pytest.mark.parametrize(("current", "move"), sorted(itertools.product(Status, Move)))
@@ -95,16 +101,37 @@ def test_every_pair_of_status_and_move(current: Status, move: Move) -> None:
 @pytest.mark.parametrize(("current", "target"), sorted(LEGAL))
 def test_legal_transitions(current: Status, target: Status) -> None:
     check_transition(current, target)  # does not raise
-    assert target in allowed_targets(current)
+    check_transition(current, target, system=True)  # the system may do what the office may
+    assert target in allowed_targets(current) and target in office_targets(current)
+
+
+@pytest.mark.parametrize(("current", "target"), sorted(SYSTEM))
+def test_system_transitions_are_the_outboxs_alone(current: Status, target: Status) -> None:
+    check_transition(current, target, system=True)  # does not raise
+    assert target in allowed_targets(current) and target not in office_targets(current)
+    with pytest.raises(IllegalTransition, match="not by hand") as info:
+        check_transition(current, target)
+    assert info.value.current is current and info.value.target is target
+    assert SYSTEM == SYSTEM_TRANSITIONS
+
+
+def test_publishing_has_no_office_action() -> None:
+    """While the post is on its way nothing can be done to the item by hand (publishing
+    again, closing): the outcome of the post decides."""
+    assert office_targets(S.PUBLISHING) == frozenset()
+    with pytest.raises(IllegalTransition, match=r"allowed: none"):
+        check_transition(S.PUBLISHING, S.CLOSED)
+    with pytest.raises(IllegalTransition):
+        check_transition(S.ANSWERED, S.PUBLISHED)  # only through publishing
 
 
 @pytest.mark.parametrize(
     ("current", "target"),
-    sorted(set(itertools.product(Status, Status)) - LEGAL),
+    sorted(set(itertools.product(Status, Status)) - LEGAL - SYSTEM),
 )
 def test_every_other_transition_is_refused(current: Status, target: Status) -> None:
     with pytest.raises(IllegalTransition) as info:
-        check_transition(current, target)
+        check_transition(current, target, system=True)
     assert info.value.current is current and info.value.target is target
     message = str(info.value)
     assert f"from {current.value} to {target.value}" in message
@@ -153,9 +180,12 @@ def test_every_status_is_reachable_and_every_open_item_can_be_closed() -> None:
 
 
 def test_no_way_back_on_the_office_path_but_the_senders_redo() -> None:
-    order = [S.NEW, S.ACCEPTED, S.FORWARDED, S.IN_PROGRESS, S.ANSWERED, S.PUBLISHED, S.CLOSED]
-    for (current, move), target in EXPECTED.items():
-        if current in order and target in order and move is not M.REDO_OFFICE:
+    order = [
+        S.NEW, S.ACCEPTED, S.FORWARDED, S.IN_PROGRESS, S.ANSWERED, S.PUBLISHING, S.PUBLISHED,
+        S.CLOSED,
+    ]  # fmt: skip
+    for current, target in LEGAL:
+        if current in order and target in order:
             assert order.index(target) > order.index(current)
 
 

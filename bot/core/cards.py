@@ -20,9 +20,9 @@ press is checked against the configured administrators):
     adm:dre|rop:<n>         ask the note returning a 办结 / the reason to reopen
     adm:next:<n>            the next item awaiting review after n
     rate:<n>:<round>:<rating>[:<reason>]
-                            (residents) rate the answer of round r to their item n (不满意
-                            first shows the reasons); ``rate:<n>:<rating>`` (sent before
-                            rounds existed): the current round
+                            (residents) rate the answer of round <round> to their item n
+                            (不满意 first shows the reasons; rate:<n>:<rating>, sent before
+                            rounds existed: round 1)
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from bot.anonymity import Secrets
 from bot.config import Language, Settings
 from bot.core.access import TARGETS, Action, office_actions
 from bot.core.presenters import (
+    excerpt,
+    history_label,
     kind_label,
     local_date,
     local_time,
@@ -50,6 +52,7 @@ from bot.core.records import (
     Event,
     HistoryEntry,
     Outgoing,
+    Recipient,
     Submission,
     SubmissionSummary,
 )
@@ -188,8 +191,9 @@ def item_card(
             t(lang, "field.location", lat=f"{place.latitude:.5f}", lon=f"{place.longitude:.5f}")
         )
     if similar:
-        refs = " ".join(format_reference(s.id) for s in similar)
-        card.add(t(lang, "field.similar", value=refs))
+        card.add(t(lang, "field.similar", value=""))
+        for earlier in similar:
+            card.add(f"　{format_reference(earlier.id)} {excerpt(earlier)}")
     card.add("")
     card.add_text(item.text, weight=TEXT_WEIGHT)
     if item.unit_answer:
@@ -212,16 +216,22 @@ def item_card(
         value = f'<a href="{link}">{when}</a>' if link else when
         card.add(t(lang, "field.published", value=value))
     if history or events:
+        # One record in time order, with times: status changes and events interleaved.
+        record: list[tuple[datetime, int, HistoryEntry | Event]] = [
+            *((entry.at, 0, entry) for entry in history),
+            *((event.at, 1, event) for event in list(events)[-MAX_EVENTS:]),
+        ]
         card.add("", t(lang, "detail.history"))
-        for entry in history:
-            label = t(lang, f"step.{entry.step}") if entry.step else None
-            line = f"{local_date(entry.at, tz)} {label or status_label(lang, entry.to_status)}"
-            if entry.note:
-                card.add_text(shorten(entry.note, NOTE_CHARS), f"{line} — ".__add__)
+        for _, _, step in sorted(record, key=lambda r: (r[0], r[1])):
+            if isinstance(step, Event):
+                event_line(card, lang, settings, step)
+                continue
+            label = t(lang, f"step.{step.step}") if step.step else history_label(lang, step)
+            line = f"{local_time(step.at, tz)} {escape(label)}"
+            if step.note:
+                card.add_text(shorten(step.note, NOTE_CHARS), f"{line} — ".__add__)
             else:
                 card.add(line)
-        for event in list(events)[-MAX_EVENTS:]:
-            event_line(card, lang, settings, event)
     text, shortened = card.fit()
     return Card(text, shortened)
 
@@ -286,7 +296,7 @@ def event_text(lang: Language, settings: Settings, event: Event) -> str:
 def event_line(card: FittedLines, lang: Language, settings: Settings, event: Event) -> None:
     """One event of the item's record, dated, as a line of ``card`` (what was written in it
     may be shortened to fit)."""
-    day = local_date(event.at, settings.campaign.tz)
+    day = local_time(event.at, settings.campaign.tz)
     text, template = event_parts(lang, settings, event)
     if text is None:
         card.add(f"{day} " + template(""))
@@ -359,11 +369,16 @@ def to_sender(
         return []
     lang = resolve_language(item.language)
     text = t(lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values)
-    return parts_to(route, text, buttons=buttons, purpose=purpose)
+    return parts_to(route, text, Recipient.SENDER, buttons=buttons, purpose=purpose)
 
 
 def parts_to(
-    chat_enc: str, text: str, *, buttons: Buttons = (), purpose: str | None = None
+    chat_enc: str,
+    text: str,
+    recipient: Recipient,
+    *,
+    buttons: Buttons = (),
+    purpose: str | None = None,
 ) -> list[Outgoing]:
     """``text`` for one chat as the messages it takes (a long response, question or answer
     may need two); the buttons and the purpose go with the last, the one a reply answers."""
@@ -375,6 +390,7 @@ def parts_to(
             text=part,
             buttons=buttons if i == last else (),
             purpose=purpose if i == last else None,
+            recipient=recipient,
         )
         for i, part in enumerate(parts)
     ]
@@ -392,7 +408,7 @@ def _to_followers(
         text = t(
             lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values
         )
-        notices += parts_to(route, text)
+        notices += parts_to(route, text, Recipient.FOLLOWER)
     return notices
 
 
@@ -432,14 +448,14 @@ def question_notice(item: Submission, secrets: Secrets, question: str) -> list[O
     )
 
 
-def rating_buttons(lang: Language, item_id: int, round_: int = 1) -> Buttons:
-    """The sender's rating of the answer of ``round_`` (a press on an earlier answer's
-    message is refused as already rated)."""
+def rating_buttons(lang: Language, item_id: int, round_: int) -> Buttons:
+    """The sender's rating of the answer that starts round ``round_`` (rated once)."""
     return (tuple((t(lang, f"rating.{r}"), f"rate:{item_id}:{round_}:{r}") for r in RATINGS),)
 
 
 def response_notices(item: Submission, secrets: Secrets, followers: Followers) -> list[Outgoing]:
-    """The official response, with the rating buttons for the sender."""
+    """The official response, with the rating buttons for the sender (of the round the
+    response starts: ``item.rating_round``, counted with it)."""
     response = escape(item.response or "")
     lang = resolve_language(item.language)
     return [
@@ -464,9 +480,20 @@ def group_card(settings: Settings, item: Submission, secrets: Secrets) -> list[O
     route = secrets.encrypt_int(chat)
     card = item_card(lang, settings, item, heading=t(lang, "group.card.heading"))
     spec = CardSpec(kind="group", language=lang)  # bot.core.copies.CopyKind.GROUP
-    copies = [Outgoing(chat_enc=route, text=card.text, purpose="group_card", card=spec)]
+    copies = [
+        Outgoing(
+            chat_enc=route,
+            text=card.text,
+            purpose="group_card",
+            card=spec,
+            recipient=Recipient.GROUP,
+        )
+    ]
     if card.shortened:
-        copies += [Outgoing(chat_enc=route, text=part) for part in full_text(lang, item)]
+        copies += [
+            Outgoing(chat_enc=route, text=part, recipient=Recipient.GROUP)
+            for part in full_text(lang, item)
+        ]
     return copies
 
 
@@ -499,16 +526,47 @@ def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list
 
     slots = [Slot(item.text, weight=1), Slot(item.response or "", weight=2)]
     text, _ = fit_html(render, slots)
-    return [Outgoing(chat_enc=secrets.encrypt_int(chat), text=text, purpose="channel_post")]
+    return [
+        Outgoing(
+            chat_enc=secrets.encrypt_int(chat),
+            text=text,
+            purpose="channel_post",
+            recipient=Recipient.CHANNEL,
+        )
+    ]
+
+
+def published_confirmation(
+    lang: Language, settings: Settings, item: Submission, secrets: Secrets, chat_id: int
+) -> list[Outgoing]:
+    """For the chat where an admin pressed "publish", once the post went out: it is
+    published, with the actions of a published item (closing it)."""
+    published = item.model_copy(update={"status": Status.PUBLISHED})
+    office = chat_id == settings.roles.office_chat_id
+    return [
+        Outgoing(
+            chat_enc=secrets.encrypt_int(chat_id),
+            text=t(lang, "admin.published", ref=format_reference(item.id)),
+            buttons=card_buttons(lang, settings, published),
+            recipient=Recipient.OFFICE if office else Recipient.ADMIN,
+        )
+    ]
 
 
 def office_notice(settings: Settings, secrets: Secrets, key: str, **values: str) -> list[Outgoing]:
-    """A line for the office chat, when one is configured."""
+    """A line for the office chat, when one is configured. Queued about an item, it is
+    coalesced with the item's notices of the same kind (``key``) within
+    ``office.notice_window`` (storage.outbox): a flood of one kind (answers, ratings)
+    comes as two messages at most, while news of another kind is not held back by it."""
     chat = settings.roles.office_chat_id
     if not chat:
         return []
     lang = resolve_language(settings.campaign.language)
-    return parts_to(secrets.encrypt_int(chat), t(lang, key, **values))
+    window = settings.office.notice_window
+    return [
+        n.model_copy(update={"merge": key, "merge_seconds": window})
+        for n in parts_to(secrets.encrypt_int(chat), t(lang, key, **values), Recipient.OFFICE)
+    ]
 
 
 def announcement(settings: Settings, item: Submission, secrets: Secrets) -> list[Outgoing]:
@@ -524,6 +582,7 @@ def announcement(settings: Settings, item: Submission, secrets: Secrets) -> list
             chat_enc=secrets.encrypt_int(chat),
             text=shown.text,
             buttons=card_buttons(lang, settings, item),
+            recipient=Recipient.OFFICE,
             card=CardSpec(kind="announce", language=lang),  # bot.core.copies.CopyKind.ANNOUNCE
         )
     ]
@@ -536,6 +595,8 @@ def queue_lines(
     *,
     now: datetime | None = None,
 ) -> list[str]:
+    """One entry per item for the office's lists: reference, kind, topic, date, the marks
+    (overdue, unsigned), and the start of its text on a second line."""
     tz = settings.campaign.tz
     lines = []
     for s in items:
@@ -552,7 +613,7 @@ def queue_lines(
         if s.unit_id is not None and s.status not in DONE_STATUSES:
             unit = settings.unit(s.unit_id)
             line += " · " + escape(unit.name(lang) if unit is not None else s.unit_id)
-        lines.append(line + summary_flags(lang, s, now))
+        lines.append(f"{line}{summary_flags(lang, s, now)}\n　{excerpt(s)}")
     return lines
 
 
@@ -567,3 +628,12 @@ def summary_flags(lang: Language, item: SubmissionSummary, now: datetime | None)
     if item.reopen_count:
         flags.append(t(lang, "field.reopened", count=str(item.reopen_count)))
     return "".join(" " + flag for flag in flags)
+
+
+OPEN_PER_ROW = 5
+
+
+def open_buttons(items: Sequence[SubmissionSummary]) -> Buttons:
+    """A button per listed item that opens its card (``ado:<id>``), five to a row."""
+    buttons = [(format_reference(s.id), f"ado:{s.id}") for s in items]
+    return tuple(tuple(buttons[i : i + OPEN_PER_ROW]) for i in range(0, len(buttons), OPEN_PER_ROW))

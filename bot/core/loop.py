@@ -27,7 +27,7 @@ from bot.core.deadlines import BadDeadline
 from bot.core.env import Env
 from bot.core.handling import default_days
 from bot.core.presenters import local_date, status_label
-from bot.core.records import Attachment, Outgoing, Submission
+from bot.core.records import Attachment, Outgoing, Recipient, Submission
 from bot.core.results import Refusal, Result, refused
 from bot.core.workflow import Move, Status, format_reference
 from bot.i18n import resolve_language, t
@@ -48,7 +48,9 @@ def _office_lines(
     if not chat:
         return []
     lang = resolve_language(env.settings.campaign.language)
-    return cards.parts_to(env.secrets.encrypt_int(chat), t(lang, key, **values), buttons=buttons)
+    return cards.parts_to(
+        env.secrets.encrypt_int(chat), t(lang, key, **values), Recipient.OFFICE, buttons=buttons
+    )
 
 
 def _office_files(env: Env, item: Submission, files: Sequence[Attachment]) -> list[Outgoing]:
@@ -58,7 +60,10 @@ def _office_files(env: Env, item: Submission, files: Sequence[Attachment]) -> li
     lang = resolve_language(env.settings.campaign.language)
     caption = t(lang, "unit.file.caption", ref=format_reference(item.id))
     route = env.secrets.encrypt_int(chat)
-    return [Outgoing(chat_enc=route, text=caption, attachment=a) for a in files]
+    return [
+        Outgoing(chat_enc=route, text=caption, attachment=a, recipient=Recipient.OFFICE)
+        for a in files
+    ]
 
 
 def _decision(env: Env, item_id: int, yes: tuple[str, str], no: tuple[str, str]) -> cards.Buttons:
@@ -303,12 +308,17 @@ async def approve_done(
     def plan(item: Submission) -> Plan | Result:
         if not item.unit_answer:
             return refused(Refusal.INVALID, t(actor.language, "button.stale"), item)
-        answered = item.model_copy(update={"response": item.unit_answer})
+        # The answer starts the next rating round (as the office's own response does).
+        round_ = item.rating_round + 1
+        answered = item.model_copy(update={"response": item.unit_answer, "rating_round": round_})
         notices = cards.response_notices(answered, env.secrets, followers)
         route = cards.sender_route(item, env.secrets)
         if route is not None:
             caption = t(resolve_language(item.language), "unit.file.caption", ref=item.reference)
-            notices += [Outgoing(chat_enc=route, text=caption, attachment=a) for a in evidence]
+            notices += [
+                Outgoing(chat_enc=route, text=caption, attachment=a, recipient=Recipient.SENDER)
+                for a in evidence
+            ]
         unit = env.settings.unit(item.unit_id)
         if unit is not None:
             notices += tasks.to_unit(
@@ -319,6 +329,7 @@ async def approve_done(
             "responded_at": now,
             "done_at": now,
             "unit_answer": None,
+            "rating_round": round_,
         }
         return None, columns, notices, done_message(actor, item, Status.ANSWERED, notified=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +16,14 @@ RATINGS: tuple[Rating, ...] = ("satisfied", "basically", "unsatisfied")
 UNSATISFIED_REASONS = ("unsolved", "off_topic", "attitude", "slow", "other")
 # Statuses in which a deadline no longer runs.
 DONE_STATUSES = frozenset(
-    {Status.ANSWERED, Status.PUBLISHED, Status.CLOSED, Status.REJECTED, Status.DUPLICATE}
+    {
+        Status.ANSWERED,
+        Status.PUBLISHING,
+        Status.PUBLISHED,
+        Status.CLOSED,
+        Status.REJECTED,
+        Status.DUPLICATE,
+    }
 )
 
 
@@ -26,10 +34,14 @@ def overdue_days(deadline: datetime | None, status: Status, now: datetime) -> in
     return max(1, (now - deadline).days)
 
 
-# /queue's filters of the units' loop (#18): dispatched and not signed in time, past the
-# deadline and open, sent back by the sender's 不满意 (重办).
-QueueFlag = Literal["unsigned", "overdue", "reopened"]
-QUEUE_FLAGS: tuple[QueueFlag, ...] = ("unsigned", "overdue", "reopened")
+class QueueView(StrEnum):
+    """The office's lists that are not one status (/queue's views, :mod:`bot.core.filters`)."""
+
+    OVERDUE = "overdue"  # past the deadline, still open
+    UNSIGNED = "unsigned"  # dispatched, not signed for (签收) by the unit within the limit
+    # Sent back by the sender's 不满意 (重办) at least once (not the status "reopened": an
+    # item the office reopened after a rejection).
+    REOPENED = "redo"
 
 
 AttachmentType = Literal["photo", "document", "voice", "audio", "video", "video_note", "location"]
@@ -88,6 +100,16 @@ class Draft(BaseModel):
         return sum(len(p) for p in self.parts)
 
 
+class HeldMessage(_Record):
+    """A sender's message held (sealed) while they choose whether it answers the office's
+    open question or starts a new submission (:mod:`storage.questions`)."""
+
+    user_id: int
+    text: str
+    attachment: Attachment | None = None
+    at: datetime
+
+
 class Sender(_Record):
     """The identity of a named sender. Anonymous submissions have none."""
 
@@ -132,7 +154,9 @@ class Submission(_Record):
     duplicate_of: int | None = None
     response: str | None = None
     responded_at: datetime | None = None
-    rating: Rating | None = None
+    rating: Rating | None = None  # the latest round's
+    # Answers the sender received: each starts a round, rated once (0: none yet).
+    rating_round: int = 0
     published_at: datetime | None = None
     channel_message_id: int | None = None
     place_id: str | None = None
@@ -150,7 +174,6 @@ class Submission(_Record):
     dispatch_note: str | None = None  # the office's instruction with the 派单
     reopen_count: int = 0
     sender_told_unit: bool = False
-    rating_round: int = 1  # the round of the current answer (each 不满意 starts the next)
 
     def overdue_days(self, now: datetime) -> int:
         return overdue_days(self.deadline, self.status, now)
@@ -164,6 +187,16 @@ class Submission(_Record):
     @property
     def reference(self) -> str:
         return f"#{self.id}"
+
+
+class Rated(_Record):
+    """What became of a sender's rating (:meth:`storage.ratings.RatingQueries.rate`)."""
+
+    # "rated": stored now; "already": this round was rated before (``rating`` is that
+    # rating, or "unrated": it closed as 未评价); "stale": the buttons belong to an earlier
+    # round (a newer answer came since).
+    outcome: Literal["rated", "already", "stale"]
+    rating: Rating | Literal["unrated"] | None = None
 
 
 class HistoryEntry(_Record):
@@ -192,6 +225,11 @@ class UnitFile(_Record):
     attachment: Attachment
 
 
+# Characters of an item's text a list line shows (the storage reads one more, to know
+# whether it was cut).
+EXCERPT_CHARS = 40
+
+
 class SubmissionSummary(_Record):
     id: int
     kind: Kind
@@ -199,6 +237,8 @@ class SubmissionSummary(_Record):
     status: Status
     created_at: datetime
     deadline: datetime | None = None
+    excerpt: str = ""  # the start of the text: up to EXCERPT_CHARS + 1 characters
+    owner: str | None = None
     place_id: str | None = None
     unit_id: str | None = None
     sign_due: datetime | None = None
@@ -220,6 +260,19 @@ class Event(_Record):
     actor: str
     kind: str
     body: str
+
+
+class Recipient(StrEnum):
+    """Whom an outbox message is for, as a role (never who): what the office is told when
+    it cannot be delivered."""
+
+    SENDER = "sender"  # the item's sender
+    FOLLOWER = "follower"  # the sender of a duplicate merged into the item
+    OFFICE = "office"  # the office chat
+    ADMIN = "admin"  # an administrator's private chat
+    GROUP = "group"  # the leading group
+    CHANNEL = "channel"  # the public channel
+    UNIT = "unit"  # an owner unit's group or member (#18)
 
 
 class CardSpec(_Record):
@@ -267,6 +320,14 @@ class Outgoing(_Record):
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
     purpose: str | None = None  # 'question', 'group_card', 'channel_post' or None
     photo: bytes | None = None  # a PNG sent with ``text`` as its caption (e.g. a chart)
+    recipient: Recipient | None = None
+    # Held until the message at this index of the same batch is delivered, and dropped if
+    # that one fails for good (what follows a channel post: "published").
+    after: int | None = None
+    # Notices about one item with the same key, queued within ``merge_seconds`` of each
+    # other, are sent as one message (storage.outbox: coalescing; 0: never).
+    merge: str | None = None
+    merge_seconds: float = 0.0
     # A card: once delivered, the message is recorded as a copy of its item's card
     # (bot.core.copies) of this kind, in this language, so that it is edited when the item
     # changes.
@@ -292,6 +353,8 @@ class OutboxEntry(_Record):
     purpose: str | None = None
     message_id: int | None = None
     photo: bytes | None = None
+    recipient: Recipient | None = None  # None: queued before 0016 (see bot.core.recipients)
+    after_id: int | None = None
     card: CardSpec | None = None
     copy_id: int | None = None
     attachment: Attachment | None = None

@@ -22,7 +22,15 @@ from bot.config import Language, Settings, UnitConfig
 from bot.core.access import Action, unit_actions
 from bot.core.cards import Buttons, Card, parts_to, summary_flags
 from bot.core.presenters import kind_label, local_date, local_time, status_label, topic_label
-from bot.core.records import CardSpec, Event, HistoryEntry, Outgoing, Submission, SubmissionSummary
+from bot.core.records import (
+    CardSpec,
+    Event,
+    HistoryEntry,
+    Outgoing,
+    Recipient,
+    Submission,
+    SubmissionSummary,
+)
 from bot.core.workflow import Move, format_reference
 from bot.i18n import resolve_language, t, tn
 from bot.text import FittedLines, escape, shorten
@@ -187,7 +195,9 @@ def to_unit(
     """A line for the unit, in the campaign's language."""
     lang = resolve_language(settings.campaign.language)
     return [
-        n for route in unit_routes(secrets, unit) for n in parts_to(route, t(lang, key, **values))
+        n
+        for route in unit_routes(secrets, unit)
+        for n in parts_to(route, t(lang, key, **values), Recipient.UNIT)
     ]
 
 
@@ -214,12 +224,17 @@ def task_messages(
                 buttons=task_buttons(lang, item),
                 purpose="task_card",
                 card=CardSpec(kind="task", language=lang),
+                recipient=Recipient.UNIT,
             )
         )
         if card.shortened:
-            messages += parts_to(route, escape(item.text))
+            messages += parts_to(route, escape(item.text), Recipient.UNIT)
         for attachment in item.attachments:
-            messages.append(Outgoing(chat_enc=route, text=caption, attachment=attachment))
+            messages.append(
+                Outgoing(
+                    chat_enc=route, text=caption, attachment=attachment, recipient=Recipient.UNIT
+                )
+            )
     return messages
 
 

@@ -8,11 +8,17 @@ everywhere.
 
 The office's part::
 
-    new ──► accepted ──► forwarded ──► in_progress ──► answered ──► published ──► closed
-     │          │  └─────────────────────►┘  ▲              │
-     │          └────────────────────────────┘              └──────────────────► closed
-     ├──► rejected ──┐
-     └──► duplicate ─┴──► reopened (the office reopens it, with a reason)
+    new ──► accepted ──► forwarded ──► in_progress ──► answered ────────────────────► closed
+     │          │  └─────────────────────►┘  ▲              │  ▲                         ▲
+     │          └────────────────────────────┘              ▼  ║ post failed for good    │
+     ├──► rejected ──┐                                  publishing ══► published ────────┘
+     └──► duplicate ─┴──► reopened (the office            post delivered
+                          reopens it, with a reason)
+
+``publishing`` is the time between the office's "publish" and the channel post's delivery:
+the outbox completes it (``published``) when Telegram took the post, or reverts it (to the
+status before, the reason in the history) when the post failed for good. Those two moves
+(══ above) are the outbox's alone (:data:`SYSTEM_MOVES`): no office action makes them.
 
 The units' loop (issue 18; 派单 → 签收 → 办理 → 办结 → 审核)::
 
@@ -61,6 +67,7 @@ class Status(StrEnum):
     DONE_PENDING = "done_pending"  # 办结待审核
     REOPENED = "reopened"  # 已重开 / 重办
     ANSWERED = "answered"  # 已答复
+    PUBLISHING = "publishing"  # 公开中: the channel post is on its way
     PUBLISHED = "published"  # 已公开
     CLOSED = "closed"  # 已销号
 
@@ -74,7 +81,9 @@ class Move(StrEnum):
     FORWARD = "forward"
     START = "start"
     RESPOND = "respond"
-    PUBLISH = "publish"
+    PUBLISH = "publish"  # to publishing: the channel post is queued
+    POSTED = "posted"  # the outbox: the channel post was delivered
+    POST_FAILED = "post_failed"  # the outbox: the channel post failed for good
     CLOSE = "close"
     REOPEN = "reopen"  # the office reopens a rejected or merged item
     DISPATCH = "dispatch"  # 派单 (or re-dispatch)
@@ -102,7 +111,9 @@ MOVES: dict[Move, tuple[frozenset[Status], Status]] = {
     Move.FORWARD: (frozenset({S.ACCEPTED}), S.FORWARDED),
     Move.START: (frozenset({S.ACCEPTED, S.FORWARDED}), S.IN_PROGRESS),
     Move.RESPOND: (frozenset({*_HANDLED_BY_OFFICE}), S.ANSWERED),
-    Move.PUBLISH: (frozenset({S.ANSWERED}), S.PUBLISHED),
+    Move.PUBLISH: (frozenset({S.ANSWERED}), S.PUBLISHING),
+    Move.POSTED: (frozenset({S.PUBLISHING}), S.PUBLISHED),
+    Move.POST_FAILED: (frozenset({S.PUBLISHING}), S.ANSWERED),
     Move.CLOSE: (frozenset({S.ANSWERED, S.PUBLISHED}), S.CLOSED),
     Move.REOPEN: (frozenset({S.REJECTED, S.DUPLICATE}), S.REOPENED),
     Move.DISPATCH: (frozenset({*_HANDLED_BY_OFFICE, S.RETURNED, S.REOPENED}), S.DISPATCHED),
@@ -135,7 +146,12 @@ def _transitions(
 # Moves that are never a status change of the office's choosing: the sender's 重办 and the
 # job's 未评价 (so that "start handling" is not offered on an answered item).
 SENDER_MOVES = frozenset({Move.REDO, Move.REDO_OFFICE, Move.EXPIRE})
-# The statuses the office may move an item to by a plain status change.
+# Moves only the system makes (the outbox, on the channel post's outcome), never the office.
+SYSTEM_MOVES = frozenset({Move.POSTED, Move.POST_FAILED})
+SYSTEM_TRANSITIONS = frozenset(
+    (source, MOVES[move][1]) for move in SYSTEM_MOVES for source in MOVES[move][0]
+)
+# The status changes made as such (the office's, and the outbox's system ones).
 TRANSITIONS: dict[Status, frozenset[Status]] = _transitions(
     {m: v for m, v in MOVES.items() if m not in SENDER_MOVES}
 )
@@ -150,16 +166,27 @@ UNIT_STATUSES = frozenset(
 class IllegalTransition(ValueError):
     """A status change the state machine does not allow."""
 
-    def __init__(self, current: Status, target: Status, move: Move | None = None) -> None:
+    def __init__(
+        self,
+        current: Status,
+        target: Status,
+        move: Move | None = None,
+        *,
+        system_only: bool = False,
+    ) -> None:
         self.current = current
         self.target = target
         self.move = move
-        if move is None:
-            allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (final status)"
-            super().__init__(f"cannot go from {current} to {target}; allowed: {allowed}")
-        else:
+        if move is not None:
             moves = ", ".join(sorted(m for m in Move if current in MOVES[m][0])) or "none"
             super().__init__(f"cannot {move} from {current}; allowed moves: {moves}")
+            return
+        if system_only:
+            reason = "made by the bot when the channel post's outcome is known, not by hand"
+        else:
+            allowed = ", ".join(sorted(office_targets(current))) or "none"
+            reason = f"allowed: {allowed}" if TRANSITIONS[current] else "none (final status)"
+        super().__init__(f"cannot go from {current} to {target}; {reason}")
 
 
 def allowed_targets(current: Status) -> frozenset[Status]:
@@ -170,10 +197,18 @@ def allowed_moves(current: Status) -> frozenset[Move]:
     return frozenset(m for m, (sources, _) in MOVES.items() if current in sources)
 
 
-def check_transition(current: Status, target: Status) -> None:
-    """Raise IllegalTransition unless ``current -> target`` is allowed."""
+def office_targets(current: Status) -> frozenset[Status]:
+    """The statuses the office may move an item to from ``current`` (by its actions)."""
+    return frozenset(t for t in TRANSITIONS[current] if (current, t) not in SYSTEM_TRANSITIONS)
+
+
+def check_transition(current: Status, target: Status, *, system: bool = False) -> None:
+    """Raise IllegalTransition unless ``current -> target`` is allowed (a move of
+    :data:`SYSTEM_TRANSITIONS` only with ``system``)."""
     if target not in TRANSITIONS[current]:
         raise IllegalTransition(current, target)
+    if (current, target) in SYSTEM_TRANSITIONS and not system:
+        raise IllegalTransition(current, target, system_only=True)
 
 
 def advance(current: Status, move: Move) -> Status:

@@ -23,10 +23,8 @@ from importlib import resources
 
 import aiosqlite
 
-# Numbers held for migrations on branches in flight; drop each when merged. wt/loop (#18)
-# numbers its migrations 0030 and 0031 while other branches land theirs (main has 0015;
-# wt/chat (#17) holds 0020); the lead renumbers.
-RESERVED: frozenset[int] = frozenset(range(16, 30))
+# Numbers held for migrations on branches in flight; drop each when merged (none now).
+RESERVED: frozenset[int] = frozenset()
 
 # A Python step of a migration: runs on the connection inside the migration's transaction.
 Step = Callable[[aiosqlite.Connection], Awaitable[None]]

@@ -1,4 +1,4 @@
--- 0030 (#18): owner units (承办单位) work their items in the bot. An item is dispatched to a
+-- 0021 (#18): owner units (承办单位) work their items in the bot. An item is dispatched to a
 -- unit (by its configured id), signed for, sent back, given more time, reported done and
 -- checked; each step is a history row (its step named), its texts and files kept here.
 -- The old free-text owner (submissions.owner) stays as it was for items assigned before:
@@ -17,7 +17,7 @@ ALTER TABLE submissions ADD COLUMN sender_told_unit INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX ix_submissions_unit ON submissions (unit_id, status, deadline)
     WHERE unit_id IS NOT NULL;
 
--- Which step a history row records (dispatch, sign, bounce, note ...; NULL before 0030).
+-- Which step a history row records (dispatch, sign, bounce, note ...; NULL before 0021).
 ALTER TABLE history ADD COLUMN step TEXT;
 
 -- Files a unit sent with a progress note or its 办结 (evidence), by Telegram file id.

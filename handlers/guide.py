@@ -1,0 +1,70 @@
+"""/help (and /start in a group): what this user can do here, by role, answered where
+asked: a resident's commands in a private chat; the office's commands to an administrator
+(in a private chat, after the resident's, and in the office group); how to give an
+instruction in the leading group; how a unit's people work their items (in the unit's
+group, and in a listed member's private chat); elsewhere, where to write to the bot."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import BaseHandler, CommandHandler, filters
+
+from bot.config import Language
+from bot.core import tasks
+from bot.core.access import Place, Role, place_of
+from bot.i18n import t, tn
+from bot.text import escape
+from handlers import admin, reports
+from handlers import web as web_handlers
+from handlers.buttons import PrivateButton
+from handlers.context import Context, actor, answer_query, reply
+
+
+def office_help(lang: Language, context: Context) -> str:
+    """The office's commands, each with its description, and how prompts are answered."""
+    desk = web_handlers.WEB_COMMANDS if context.services.web is not None else ()
+    commands = (*admin.ADMIN_COMMANDS, *desk, *reports.REPORT_COMMANDS)
+    lines = [t(lang, "help.office.title")]
+    lines += [f"/{c} {t(lang, f'cmd.{c}')}" for c in commands]
+    lines += ["", t(lang, "help.office.tips")]
+    return "\n".join(lines)
+
+
+def guide(update: Update, context: Context) -> str:
+    """The help this user gets in this chat."""
+    chat = update.effective_chat
+    private = chat is not None and chat.type == ChatType.PRIVATE
+    place = place_of(context.services.settings, chat.id if chat else 0, private=private)
+    who = actor(update, context)
+    lang = context.chat_language
+    parts = []
+    if who.has(Role.RESIDENT):
+        limits = context.services.settings.limits
+        chars = limits.max_text_chars
+        parts.append(t(lang, "help.text") + "\n\n" + tn(lang, "help.limit", chars, chars=chars))
+    if who.has(Role.ADMIN):
+        parts.append(office_help(lang, context))
+    if who.has(Role.GROUP):
+        parts.append(t(lang, "help.group"))
+    if who.has(Role.UNIT) and who.unit_id is not None:
+        unit = tasks.unit_name(context.services.settings, lang, who.unit_id)
+        parts.append(t(lang, "help.unit", unit=escape(unit)))
+    if not parts:  # the office group to someone not configured, or any other group
+        key = "help.office.not_admin" if place is Place.OFFICE else "help.elsewhere"
+        parts.append(t(lang, key, bot=escape(context.bot.username or "")))
+    return "\n\n".join(parts)
+
+
+async def help_command(update: Update, context: Context) -> None:
+    await answer_query(update)
+    await reply(update, guide(update, context))
+
+
+def build_handlers() -> list[BaseHandler[Update, Context, None]]:
+    groups = filters.ChatType.GROUPS
+    return [
+        CommandHandler("help", help_command),
+        PrivateButton(help_command, pattern=r"^menu:help$"),
+        CommandHandler("start", help_command, filters=groups),
+    ]
