@@ -13,6 +13,7 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 from bot.config import Language
 from bot.core import tasks
 from bot.core.access import Place, Role, place_of
+from bot.core.phases import phase_line, phase_now
 from bot.i18n import t, tn
 from bot.text import escape
 from handlers import admin, reports
@@ -40,9 +41,12 @@ def guide(update: Update, context: Context) -> str:
     lang = context.chat_language
     parts = []
     if who.has(Role.RESIDENT):
-        limits = context.services.settings.limits
-        chars = limits.max_text_chars
-        parts.append(t(lang, "help.text") + "\n\n" + tn(lang, "help.limit", chars, chars=chars))
+        svc = context.services
+        chars = svc.settings.limits.max_text_chars
+        text = t(lang, "help.text") + "\n\n" + tn(lang, "help.limit", chars, chars=chars)
+        # Which phase of the campaign it is, and what it collects (#20), as /start says.
+        phase = phase_line(lang, phase_now(svc.settings, svc.repository.clock()))
+        parts.append(f"{phase}\n\n{text}" if phase else text)
     if who.has(Role.ADMIN):
         parts.append(office_help(lang, context))
     if who.has(Role.GROUP):
