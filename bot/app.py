@@ -36,6 +36,7 @@ from bot.transport.ratelimit import FloodLimiter
 from handlers import (
     admin,
     admin_actions,
+    entering,
     errors,
     fallback,
     info,
@@ -194,6 +195,7 @@ def register_handlers(app: AnyApplication) -> None:
     app.add_handlers(admin.build_handlers(settings))
     app.add_handlers(reports.build_handlers(settings))
     app.add_handlers(admin_actions.build_handlers(settings))
+    app.add_handlers(entering.build_handlers(settings))
     app.add_handlers(web_handlers.build_handlers(settings))
     app.add_handlers(whoami.build_handlers())
     app.add_handlers(replies.build_handlers())
@@ -220,7 +222,13 @@ async def _post_init(app: AnyApplication) -> None:
     desk = web_handlers.WEB_COMMANDS if svc.web is not None else ()
     office = [
         BotCommand(c, t(lang, f"cmd.{c}"))
-        for c in (*admin.ADMIN_COMMANDS, *desk, *reports.REPORT_COMMANDS, *RESIDENT_COMMANDS)
+        for c in (
+            *admin.ADMIN_COMMANDS,
+            *entering.ENTER_COMMANDS,
+            *desk,
+            *reports.REPORT_COMMANDS,
+            *RESIDENT_COMMANDS,
+        )
     ]
     for admin_id in svc.settings.roles.admin_ids:
         try:

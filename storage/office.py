@@ -260,12 +260,14 @@ class OfficeQueries(RepositoryBase):
         submission_id: int,
         rating: str,
         *,
+        actor: str = "sender",
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
         refresh: Renderer | None = None,
     ) -> Submission:
-        """The sender's satisfaction with the response (may be changed); ``notices`` (the
-        office's) are queued with it."""
+        """The sender's satisfaction with the response (may be changed; ``actor``: who
+        recorded it, the sender or the clerk after a 回访); ``notices`` (the office's) are
+        queued with it."""
         now = self.clock()
         with suppress(Replayed):
             async with self.transaction() as db:
@@ -277,7 +279,7 @@ class OfficeQueries(RepositoryBase):
                 )
                 if cur.rowcount == 0:
                     raise NotFound(submission_id)
-                await self._event(db, submission_id, "sender", "rating", rating, now)
+                await self._event(db, submission_id, actor, "rating", rating, now)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)

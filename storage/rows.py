@@ -47,7 +47,7 @@ def attachment_record(row: aiosqlite.Row) -> Attachment:
 
 def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Submission:
     sender = None
-    if not row["anonymous"]:
+    if not row["anonymous"] and row["sender_user_id"] is not None:
         sender = Sender(
             user_id=row["sender_user_id"],
             chat_id=row["sender_chat_id"],
@@ -79,6 +79,9 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         channel_message_id=row["channel_message_id"],
         place_id=row["place_id"],
         phase_id=row["phase_id"],
+        source=row["source"],
+        contact_name=row["contact_name"],
+        contact_phone=row["contact_phone"],
     )
 
 

@@ -17,6 +17,7 @@ import pytest
 from babel.messages.catalog import Catalog
 
 from bot.config import LANGUAGES, Language
+from bot.core.entering import SOURCES as ITEM_SOURCES
 from bot.core.records import RATINGS, AttachmentType
 from bot.core.workflow import Kind, Status
 from bot.i18n import (
@@ -384,6 +385,7 @@ def family_members() -> dict[str, set[str]]:
         *command_names(ROOT / "handlers" / "admin.py", "ADMIN_COMMANDS"),
         *command_names(ROOT / "handlers" / "reports.py", "REPORT_COMMANDS"),
         *command_names(ROOT / "handlers" / "web.py", "WEB_COMMANDS"),
+        *command_names(ROOT / "handlers" / "entering.py", "ENTER_COMMANDS"),
     }
     return {
         "kind.": {k.value for k in Kind},
@@ -400,6 +402,10 @@ def family_members() -> dict[str, set[str]]:
             s.value for s in (Status.ACCEPTED, Status.REJECTED, Status.IN_PROGRESS, Status.CLOSED)
         },
         "cmd.": commands,
+        # bot/core/entering.py: where an item came from (the bot's own "chat", and what the
+        # office enters), and the short kind words a clerk types.
+        "source.": {"chat", *ITEM_SOURCES},
+        "enter.kind.": {k.value for k in Kind},
     }
 
 

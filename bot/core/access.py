@@ -70,6 +70,8 @@ class Action(StrEnum):
     ANSWER = "answer"  # the sender answers the office's question
     RATE = "rate"  # the sender rates the response
     INSTRUCT = "instruct"  # the leading group's instruction (批示)
+    ENTER = "enter"  # an item heard at a meeting, on the phone ... (bot.core.entering)
+    CALLBACK = "callback"  # the result of a 回访 (call-back) of an entered item
 
 
 OFFICE_ACTIONS = frozenset(
@@ -86,6 +88,8 @@ OFFICE_ACTIONS = frozenset(
         Action.PUBLISH,
         Action.CLOSE,
         Action.SET_TOPIC,
+        Action.ENTER,
+        Action.CALLBACK,
     }
 )
 # The one table: the roles that may take each action (issue 18 adds the unit's).

@@ -94,7 +94,27 @@ async def rate(env: Env, actor: Actor, item_id: int, rating: str, *, key: Key) -
     told."""
     if rating not in RATINGS or not await _own(env, actor, item_id):
         return _stale(actor)
-    chosen: Rating = rating
+    return await _rating(env, actor, Action.RATE, item_id, rating, key=key)
+
+
+async def record_callback(
+    env: Env, actor: Actor, item_id: int, rating: str, *, key: Key
+) -> Result:
+    """The office records what the person behind an entered item said when called back
+    (回访) about the response: the item's rating, as if they had pressed it themselves."""
+    if rating not in RATINGS:
+        return _stale(actor)
+    item = await env.repository.get_submission(item_id)
+    if item is not None and not item.entered:  # its sender rates it themselves
+        return _stale(actor)
+    return await _rating(env, actor, Action.CALLBACK, item_id, rating, key=key)
+
+
+async def _rating(
+    env: Env, actor: Actor, action: Action, item_id: int, rating: str, *, key: Key
+) -> Result:
+    chosen: Rating = rating  # type: ignore[assignment]
+    callback = action is Action.CALLBACK
 
     async def write(item: Submission, refresh: copies.Renderer) -> Change | Result:
         if item.response is None:
@@ -103,12 +123,25 @@ async def rate(env: Env, actor: Actor, item_id: int, rating: str, *, key: Key) -
         notices = cards.office_notice(
             env.settings,
             env.secrets,
-            "office.rating",
+            "office.callback_rating" if callback else "office.rating",
             ref=format_reference(item.id),
             rating=t(office_lang, f"rating.{chosen}"),
         )
-        await env.repository.rate(item.id, chosen, notices=notices, update_id=key, refresh=refresh)
+        await env.repository.rate(
+            item.id,
+            chosen,
+            actor=actor.label(action),
+            notices=notices,
+            update_id=key,
+            refresh=refresh,
+        )
         label = t(actor.language, f"rating.{chosen}")
-        return Change(t(actor.language, "rate.thanks", rating=label), notices=tuple(notices))
+        ref = format_reference(item.id)
+        message = (
+            t(actor.language, "callback.recorded", ref=ref, rating=label)
+            if callback
+            else t(actor.language, "rate.thanks", rating=label)
+        )
+        return Change(message, notices=tuple(notices))
 
-    return await act(env, actor, Action.RATE, item_id, write, key=key)
+    return await act(env, actor, action, item_id, write, key=key)

@@ -99,13 +99,7 @@ def item_card(
     text, the response and the notes of its history are shortened as far as needed (the
     text last). Anonymous senders appear only as 匿名."""
     tz = settings.campaign.tz
-    sender = (
-        t(lang, "summary.anonymous")
-        if item.sender is None
-        else escape(
-            item.sender.name + (f" (@{item.sender.username})" if item.sender.username else "")
-        )
-    )
+    sender = escape(sender_label(lang, item, phone=True))
     card = FittedLines()
     if heading:
         card.add(heading)
@@ -139,8 +133,10 @@ def item_card(
         )
     if keywords:
         card.add_text("、".join(keywords), lambda v: t(lang, "field.keywords", value=v))
+    source = t(lang, "field.source", value=t(lang, f"source.{item.source}"))
     card.add(
         t(lang, "field.sender", value=sender),
+        *([source] if item.entered else []),
         t(lang, "field.date", value=local_time(item.created_at, tz)),
     )
     if item.owner and item.deadline:
@@ -285,6 +281,19 @@ def topic_buttons(lang: Language, settings: Settings, item: Submission) -> Butto
     return tuple(rows)
 
 
+def sender_label(lang: Language, item: Submission, *, phone: bool = False) -> str:
+    """Who sent it, as the office sees it (plain text): 匿名, a named sender's name (and
+    username), or the name an entered item was given (and its phone number, for the
+    office's card: ``phone``)."""
+    if item.sender is not None:
+        name = item.sender.name
+        return f"{name} (@{item.sender.username})" if item.sender.username else name
+    if item.contact_name is not None:
+        number = f" ({item.contact_phone})" if phone and item.contact_phone else ""
+        return item.contact_name + number
+    return t(lang, "summary.anonymous")
+
+
 def sender_route(item: Submission, secrets: Secrets) -> str | None:
     """The encrypted chat of the item's sender, as a fresh token (for an anonymous item the
     stored route re-encrypted, so the route's token is never copied into another row); None
@@ -311,7 +320,33 @@ def to_sender(
         return []
     lang = resolve_language(item.language)
     text = t(lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values)
+    if item.entered:  # nobody on Telegram: the clerk's chat gets it as a 回访 task
+        return parts_to(route, callback_task(lang, item, text), buttons=_callback(buttons))
     return parts_to(route, text, buttons=buttons, purpose=purpose)
+
+
+def callback_task(lang: Language, item: Submission, text: str) -> str:
+    """What the sender of an entered item would have been told, as a task for the clerk:
+    whom to call (name and phone) and what to tell them."""
+    contact = escape(sender_label(lang, item, phone=True))
+    head = t(
+        lang,
+        "callback.task",
+        ref=format_reference(item.id),
+        source=t(lang, f"source.{item.source}"),
+        contact=contact,
+    )
+    return f"{head}\n\n{text}"
+
+
+def _callback(buttons: Buttons) -> Buttons:
+    """The rating buttons of a response become the clerk's: ``cbr:`` records what the
+    person said on the phone (bot.core.answering.record_callback)."""
+    return tuple(
+        tuple((label, "cbr:" + data.removeprefix("rate:")) for label, data in row)
+        for row in buttons
+        if all(data.startswith("rate:") for _, data in row)
+    )
 
 
 def parts_to(
@@ -430,8 +465,8 @@ def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list
     kind = kind_label(lang, item.kind)
     thanks = (
         ""
-        if item.sender is None
-        else "\n\n" + t(lang, "channel.thanks", name=escape(item.sender.name), kind=kind)
+        if item.anonymous
+        else "\n\n" + t(lang, "channel.thanks", name=escape(sender_label(lang, item)), kind=kind)
     )
 
     def render(pieces: list[str]) -> str:

@@ -108,6 +108,7 @@ class LedgerRow(_Report):
     rating: Rating | None
     place_id: str | None = None
     phase_id: str | None = None
+    source: str = "chat"  # where it came from (bot.core.entering.SOURCES)
 
 
 # ---------------------------------------------------------------- digest
@@ -339,10 +340,15 @@ LEDGER_COLUMNS = (
     "ledger.response",
     "ledger.published",
     "ledger.rating",
+    "ledger.source",
 )
 # Column widths in an XLSX file (characters).
 LEDGER_WIDTHS = dict(
-    zip(LEDGER_COLUMNS, (8, 12, 10, 16, 16, 12, 48, 14, 10, 14, 12, 8, 30, 40, 12, 10), strict=True)
+    zip(
+        LEDGER_COLUMNS,
+        (8, 12, 10, 16, 16, 12, 48, 14, 10, 14, 12, 8, 30, 40, 12, 10, 10),
+        strict=True,
+    )
 )
 SUMMARY_CHARS = 200
 
@@ -391,6 +397,7 @@ def ledger_cells(lang: Language, settings: Settings, row: LedgerRow) -> list[str
         row.response or "",
         day(row.published_at),
         t(lang, f"rating.{row.rating}") if row.rating else "",
+        t(lang, f"source.{row.source}"),
     ]
 
 
