@@ -44,6 +44,7 @@ from handlers import (
     replies,
     reports,
     resident,
+    supporting,
     whoami,
 )
 from handlers import web as web_handlers
@@ -196,6 +197,7 @@ def register_handlers(app: AnyApplication) -> None:
     app.add_handlers(reports.build_handlers(settings))
     app.add_handlers(admin_actions.build_handlers(settings))
     app.add_handlers(entering.build_handlers(settings))
+    app.add_handlers(supporting.build_handlers())
     app.add_handlers(web_handlers.build_handlers(settings))
     app.add_handlers(whoami.build_handlers())
     app.add_handlers(replies.build_handlers())

@@ -165,9 +165,12 @@ async def queue(update: Update, context: Context) -> None:
     lang = context.chat_language
     status: Status | None = None
     topic_id: str | None = None
+    by_support = False
     rest: list[str] = []
     for arg in context.args or []:
-        if arg in Status.__members__.values():
+        if arg.casefold() in SORT_BY_SUPPORT:
+            by_support = True
+        elif arg in Status.__members__.values():
             status = Status(arg)
         elif svc.settings.topic(arg) is not None:
             topic_id = arg
@@ -191,7 +194,9 @@ async def queue(update: Update, context: Context) -> None:
         ]
         await reply(update, "\n".join(lines))
         return
-    text, markup = await _queue_page(update, context, lang, status, topic_id, place_id, offset=0)
+    text, markup = await _queue_page(
+        update, context, lang, status, topic_id, place_id, by_support=by_support, offset=0
+    )
     await reply(update, text, markup)
 
 
@@ -211,6 +216,7 @@ async def _queue_page(
     topic_id: str | None,
     place_id: str | None,
     *,
+    by_support: bool = False,
     offset: int,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of ``/queue <status> [topic] [place]``, with buttons to the neighbouring
@@ -218,7 +224,12 @@ async def _queue_page(
     svc = context.services
     places = svc.settings.place_index.subtree(place_id) if place_id else []
     items, total = await svc.repository.list_items(
-        status=status, topic_id=topic_id, place_ids=places, offset=offset, limit=LIST_LIMIT
+        status=status,
+        topic_id=topic_id,
+        place_ids=places,
+        by_support=by_support,
+        offset=offset,
+        limit=LIST_LIMIT,
     )
     head = t(
         lang,
@@ -232,6 +243,8 @@ async def _queue_page(
     base = f"adq:{status.value}:{topic_id or '-'}"
     if place_id is not None:
         base += f":{button_key(place_id)}"
+    if by_support:
+        base += ":s"
     row = []
     if offset > 0:
         row.append((t(lang, "button.prev"), f"{base}:{max(0, offset - LIST_LIMIT)}"))
@@ -243,7 +256,11 @@ async def _queue_page(
     return "\n".join([head, *filters_line, *lines]), from_buttons([row])
 
 
-QUEUE_PAGE = re.compile(r"^adq:([a-z_]+):([a-z0-9_]+|-)(?::([0-9a-f]{8}))?:(\d{1,9})$")
+QUEUE_PAGE = re.compile(
+    r"^adq:([a-z_]+):([a-z0-9_]+|-)(?::([0-9a-f]{8}))?(?::(s))?:(\d{1,9})$"
+)
+# /queue <status> 附议: the most supported first.
+SORT_BY_SUPPORT = frozenset({"附议", "附議", "support"})
 MAX_CALLBACK_BYTES = 64
 
 
@@ -269,7 +286,14 @@ async def queue_page(update: Update, context: Context) -> None:
     lang = context.chat_language
     place_id = place.id if place is not None else None
     text, markup = await _queue_page(
-        update, context, lang, Status(match[1]), topic_id, place_id, offset=int(match[4])
+        update,
+        context,
+        lang,
+        Status(match[1]),
+        topic_id,
+        place_id,
+        by_support=match[4] is not None,
+        offset=int(match[5]),
     )
     if not await edit_pressed(update, text, markup):  # too old to edit: a new page
         await reply(update, text, markup)

@@ -22,7 +22,7 @@ from storage.labels import SOURCE_WEIGHTS, LabelledExample, add_label
 from storage.outbox import enqueue
 from storage.rows import iso, summary_record
 
-_SUMMARY_COLUMNS = "id, kind, topic_id, status, created_at, deadline, place_id"
+_SUMMARY_COLUMNS = "id, kind, topic_id, status, created_at, deadline, place_id, support"
 
 
 def _like(term: str) -> str:
@@ -170,13 +170,32 @@ class OfficeQueries(RepositoryBase):
         return await self._reload(submission_id)
 
     async def followers(self, submission_id: int) -> list[tuple[str, str]]:
-        """(encrypted chat, language) of the senders of this item's duplicates."""
+        """(encrypted chat, language) of the senders of this item's duplicates, then of
+        the people who supported it (附议)."""
         rows = await self._fetchall(
             "SELECT chat_enc, language FROM followers WHERE submission_id = ?"
             " ORDER BY duplicate_id",
             (submission_id,),
         )
-        return [(r["chat_enc"], r["language"]) for r in rows]
+        supporters = await self._fetchall(
+            "SELECT chat_enc, language FROM supporters WHERE submission_id = ?"
+            " AND chat_enc IS NOT NULL",
+            (submission_id,),
+        )
+        return [(r["chat_enc"], r["language"]) for r in [*rows, *supporters]]
+
+    async def add_support(
+        self, submission_id: int, tag: str, *, chat_enc: str, language: str
+    ) -> bool:
+        """附议: count ``tag`` (one person's, for this item) once and let them follow the
+        item; False if they had already (nothing changes)."""
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT OR IGNORE INTO supporters (submission_id, tag, chat_enc, language)"
+                " VALUES (?, ?, ?, ?)",
+                (submission_id, tag, chat_enc, language),
+            )
+            return cur.rowcount > 0
 
     async def assign(
         self,
@@ -392,11 +411,12 @@ class OfficeQueries(RepositoryBase):
         status: Status | None = None,
         topic_id: str | None = None,
         place_ids: Sequence[str] = (),
+        by_support: bool = False,
         offset: int = 0,
         limit: int = 10,
     ) -> tuple[list[SubmissionSummary], int]:
         """Items by status, topic and/or place (any of ``place_ids``), oldest first (the
-        order they are worked in)."""
+        order they are worked in), or the most supported (附议) first."""
         clauses, params = _item_filter(status, topic_id, place_ids)
         # Only fixed clauses are joined; values are always bound parameters.
         where = " AND ".join(clauses) or "1"
@@ -406,7 +426,7 @@ class OfficeQueries(RepositoryBase):
         )
         rows = await self._fetchall(
             f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE {where}"  # noqa: S608
-            " ORDER BY id LIMIT ? OFFSET ?",
+            f" ORDER BY {'support DESC, id' if by_support else 'id'} LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
         return [summary_record(r) for r in rows], int(total["n"]) if total else 0

@@ -277,6 +277,7 @@ class ReportQueries(RepositoryBase):
                     place_id=r["place_id"],
                     phase_id=r["phase_id"],
                     source=r["source"],
+                    support=r["support"],
                 )
             last = rows[-1]["id"]
 

@@ -80,6 +80,7 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         place_id=row["place_id"],
         phase_id=row["phase_id"],
         source=row["source"],
+        support=row["support"],
         contact_name=row["contact_name"],
         contact_phone=row["contact_phone"],
     )
@@ -98,6 +99,7 @@ def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
         created_at=parse_dt(row["created_at"]),
         deadline=_optional_dt(row["deadline"]),
         place_id=row["place_id"],
+        support=row["support"],
     )
 
 

@@ -99,7 +99,8 @@ def test_roles_come_from_the_configuration_and_the_place(
     assert identify(settings, OTHER_ID, Place.OFFICE, language="en").roles == frozenset()
     for action in Action:
         assert permitted(at[Place.OFFICE], action) == (
-            action not in (Action.SUBMIT, Action.ANSWER, Action.RATE, Action.INSTRUCT)
+            action
+            not in (Action.SUBMIT, Action.ANSWER, Action.RATE, Action.INSTRUCT, Action.SUPPORT)
         )
     assert permitted(at[Place.LEADING_GROUP], Action.INSTRUCT)
     assert not permitted(at[Place.LEADING_GROUP], Action.ACCEPT)

@@ -134,9 +134,11 @@ def item_card(
     if keywords:
         card.add_text("、".join(keywords), lambda v: t(lang, "field.keywords", value=v))
     source = t(lang, "field.source", value=t(lang, f"source.{item.source}"))
+    support = tn(lang, "field.support", item.support, n=item.support)
     card.add(
         t(lang, "field.sender", value=sender),
         *([source] if item.entered else []),
+        *([support] if item.support else []),
         t(lang, "field.date", value=local_time(item.created_at, tz)),
     )
     if item.owner and item.deadline:
@@ -484,7 +486,22 @@ def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list
 
     slots = [Slot(item.text, weight=1), Slot(item.response or "", weight=2)]
     text, _ = fit_html(render, slots)
-    return [Outgoing(chat_enc=secrets.encrypt_int(chat), text=text, purpose="channel_post")]
+    # 附议: a reader who has the same concern supports it (and follows it) with one tap.
+    support = (support_button(lang, item.id),)
+    return [
+        Outgoing(
+            chat_enc=secrets.encrypt_int(chat),
+            text=text,
+            purpose="channel_post",
+            buttons=(support,),
+        )
+    ]
+
+
+def support_button(lang: Language, item_id: int) -> tuple[str, str]:
+    """The 附议 (me too) button of an item: under its post in the channel, and under the
+    acknowledgement of a very similar item (bot.core.supporting)."""
+    return t(lang, "support.button"), f"sup:{item_id}"
 
 
 def office_notice(settings: Settings, secrets: Secrets, key: str, **values: str) -> list[Outgoing]:
@@ -534,6 +551,8 @@ def queue_lines(
         )
         if s.place_id is not None:
             line += " · " + escape(place_label(lang, settings, s.place_id))
+        if s.support:
+            line += " · " + t(lang, "admin.queue.support", n=s.support)
         if now is not None and (days := s.overdue_days(now)):
             line += " " + tn(lang, "field.overdue", days, days=days)
         lines.append(line)

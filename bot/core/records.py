@@ -140,6 +140,7 @@ class Submission(_Record):
     place_id: str | None = None
     phase_id: str | None = None
     source: str = "chat"  # "chat", or where the office heard it (bot.core.entering)
+    support: int = 0  # how many people said 附议 (me too), each once
     contact_name: str | None = None  # named entered items: who said it
     contact_phone: str | None = None
 
@@ -172,6 +173,7 @@ class SubmissionSummary(_Record):
     created_at: datetime
     deadline: datetime | None = None
     place_id: str | None = None
+    support: int = 0
 
     def overdue_days(self, now: datetime) -> int:
         return overdue_days(self.deadline, self.status, now)

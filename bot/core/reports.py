@@ -109,6 +109,7 @@ class LedgerRow(_Report):
     place_id: str | None = None
     phase_id: str | None = None
     source: str = "chat"  # where it came from (bot.core.entering.SOURCES)
+    support: int = 0  # 附议: how many people said "me too"
 
 
 # ---------------------------------------------------------------- digest
@@ -341,12 +342,13 @@ LEDGER_COLUMNS = (
     "ledger.published",
     "ledger.rating",
     "ledger.source",
+    "ledger.support",
 )
 # Column widths in an XLSX file (characters).
 LEDGER_WIDTHS = dict(
     zip(
         LEDGER_COLUMNS,
-        (8, 12, 10, 16, 16, 12, 48, 14, 10, 14, 12, 8, 30, 40, 12, 10, 10),
+        (8, 12, 10, 16, 16, 12, 48, 14, 10, 14, 12, 8, 30, 40, 12, 10, 10, 8),
         strict=True,
     )
 )
@@ -398,6 +400,7 @@ def ledger_cells(lang: Language, settings: Settings, row: LedgerRow) -> list[str
         day(row.published_at),
         t(lang, f"rating.{row.rating}") if row.rating else "",
         t(lang, f"source.{row.source}"),
+        row.support,
     ]
 
 
