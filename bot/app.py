@@ -45,6 +45,7 @@ from handlers import (
     reports,
     resident,
     supporting,
+    surveying,
     whoami,
 )
 from handlers import web as web_handlers
@@ -198,6 +199,7 @@ def register_handlers(app: AnyApplication) -> None:
     app.add_handlers(admin_actions.build_handlers(settings))
     app.add_handlers(entering.build_handlers(settings))
     app.add_handlers(supporting.build_handlers())
+    app.add_handlers(surveying.build_handlers(settings))
     app.add_handlers(web_handlers.build_handlers(settings))
     app.add_handlers(whoami.build_handlers())
     app.add_handlers(replies.build_handlers())
@@ -227,6 +229,7 @@ async def _post_init(app: AnyApplication) -> None:
         for c in (
             *admin.ADMIN_COMMANDS,
             *entering.ENTER_COMMANDS,
+            *surveying.SURVEY_COMMANDS,
             *desk,
             *reports.REPORT_COMMANDS,
             *RESIDENT_COMMANDS,

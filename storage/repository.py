@@ -31,6 +31,7 @@ from storage.outbox import OutboxQueries, enqueue
 from storage.reports import ReportQueries
 from storage.residents import ResidentQueries
 from storage.rows import evidence_json, iso, new_row_id, utc_now
+from storage.survey import SurveyQueries
 from storage.web import WebQueries
 
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
@@ -48,6 +49,7 @@ class Repository(
     DeskQueries,
     WebQueries,
     KeyCheckQueries,
+    SurveyQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.

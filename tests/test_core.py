@@ -98,9 +98,9 @@ def test_roles_come_from_the_configuration_and_the_place(
     assert identify(settings, OTHER_ID, Place.PRIVATE, language="en").roles == {Role.RESIDENT}
     assert identify(settings, OTHER_ID, Place.OFFICE, language="en").roles == frozenset()
     for action in Action:
+        residents = (Action.SUBMIT, Action.ANSWER, Action.RATE, Action.SUPPORT)
         assert permitted(at[Place.OFFICE], action) == (
-            action
-            not in (Action.SUBMIT, Action.ANSWER, Action.RATE, Action.INSTRUCT, Action.SUPPORT)
+            action not in (*residents, Action.SURVEY_ANSWER, Action.INSTRUCT)
         )
     assert permitted(at[Place.LEADING_GROUP], Action.INSTRUCT)
     assert not permitted(at[Place.LEADING_GROUP], Action.ACCEPT)

@@ -386,6 +386,7 @@ def family_members() -> dict[str, set[str]]:
         *command_names(ROOT / "handlers" / "reports.py", "REPORT_COMMANDS"),
         *command_names(ROOT / "handlers" / "web.py", "WEB_COMMANDS"),
         *command_names(ROOT / "handlers" / "entering.py", "ENTER_COMMANDS"),
+        *command_names(ROOT / "handlers" / "surveying.py", "SURVEY_COMMANDS"),
     }
     return {
         "kind.": {k.value for k in Kind},

@@ -74,6 +74,8 @@ class Action(StrEnum):
     ENTER = "enter"  # an item heard at a meeting, on the phone ... (bot.core.entering)
     CALLBACK = "callback"  # the result of a 回访 (call-back) of an entered item
     SUPPORT = "support"  # 附议 (me too): count once, follow the item
+    SURVEY = "survey"  # send the satisfaction survey (群众满意度测评)
+    SURVEY_ANSWER = "survey_answer"  # a resident's answer to it
 
 
 OFFICE_ACTIONS = frozenset(
@@ -101,6 +103,8 @@ PERMITTED: dict[Action, frozenset[Role]] = {
     Action.ANSWER: frozenset({Role.RESIDENT}),
     Action.RATE: frozenset({Role.RESIDENT}),
     Action.SUPPORT: frozenset({Role.RESIDENT}),
+    Action.SURVEY: frozenset({Role.ADMIN}),
+    Action.SURVEY_ANSWER: frozenset({Role.RESIDENT}),
     Action.INSTRUCT: frozenset({Role.GROUP}),
 }
 # Actions that act on the actor's own item: the core function checks ownership.

@@ -20,7 +20,7 @@ from bot.core.presenters import (
     status_label,
     topic_label,
 )
-from bot.core.records import Rating
+from bot.core.records import RATINGS, Rating
 from bot.core.workflow import Kind, Status, format_reference
 from bot.i18n import t, tn
 from bot.text import escape, shorten, split_message
@@ -320,6 +320,27 @@ def compose_phases(
         )
     if outside:
         lines.append(tn(lang, "phases.outside", outside, n=outside))
+    return split_message("\n".join(lines))
+
+
+# ---------------------------------------------------------------- the survey
+SurveyResults = dict[str, tuple[int, dict[str, dict[str, int]]]]
+
+
+def compose_survey(lang: Language, settings: Settings, results: SurveyResults) -> list[str]:
+    """/stats' section of the satisfaction survey: per round, how many were asked and each
+    question's answers (counts only: nothing else is kept)."""
+    if not results:
+        return []
+    lines = [t(lang, "stats.survey_title")]
+    for round_id, (asked, counts) in results.items():
+        phase = settings.campaign.phase(round_id)
+        name = phase.name(lang) if phase is not None else settings.campaign.name
+        lines.append(t(lang, "stats.survey_round", name=escape(name), asked=asked))
+        for question in settings.survey.questions:
+            answers = counts.get(question.id, {})
+            shown = "、".join(f"{t(lang, f'rating.{r}')} {answers.get(r, 0)}" for r in RATINGS)
+            lines.append(f"• {escape(question.name(lang))}：{shown}")
     return split_message("\n".join(lines))
 
 
