@@ -31,6 +31,7 @@ from bot.i18n import (
     tn,
 )
 from bot.i18n_tools import misformatted
+from bot.import_cli import COLUMNS as IMPORT_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted(p for pkg in ("bot", "handlers", "web") for p in (ROOT / pkg).rglob("*.py"))
@@ -407,6 +408,8 @@ def family_members() -> dict[str, set[str]]:
         # office enters), and the short kind words a clerk types.
         "source.": {"chat", *ITEM_SOURCES},
         "enter.kind.": {k.value for k in Kind},
+        # bot/import_cli.py: a spreadsheet's column headers.
+        "import.column.": set(IMPORT_COLUMNS),
     }
 
 

@@ -2,14 +2,15 @@
 (座谈会), on the phone (电话), found in a suggestion box (意见箱), on a visit (走访) or in a
 letter (来信).
 
-:func:`enter` is the one action, whoever calls it (``/enter`` in a chat; the spreadsheet
-import and the web desk will call it too). It stores the item with its source, kind, place,
-the campaign phase it arrives in and the tagger's topic; named (a name, optionally a phone
-number: stored only for named items) or anonymous (nothing about anyone). It then follows
-the same workflow as an item sent through the bot: announced to the office, reviewed,
-handled, published. What would be said to its sender goes to the clerk's chat as a 回访
-(call-back) task (:func:`bot.core.cards.to_sender`): call them back, tell them, and record
-their satisfaction (:func:`bot.core.answering.record_callback`).
+:func:`enter` is the one action, whoever calls it (``/enter`` in a chat, ``jindianzi
+import`` for a spreadsheet: :mod:`bot.import_cli`; the web desk will call it too). It
+stores the item with its source, kind, place, the campaign phase it arrives in and the
+tagger's topic; named (a name, optionally a phone number: stored only for named items) or
+anonymous (nothing about anyone). It then follows the same workflow as an item sent
+through the bot: announced to the office, reviewed, handled, published. What would be said
+to its sender goes to the clerk's chat as a 回访 (call-back) task
+(:func:`bot.core.cards.to_sender`): call them back, tell them, and record their
+satisfaction (:func:`bot.core.answering.record_callback`).
 
 :func:`parse_entry` reads the fields as a clerk types them, in any of the three languages::
 
@@ -138,13 +139,14 @@ async def enter(
     actor: Actor,
     entry: Entry,
     *,
-    chat_id: int,
+    chat_id: int | None,
     topic_id: str | None = None,
     evidence: tuple[TopicEvidence, ...] = (),
     key: Key,
 ) -> Result:
     """Store the entered item and queue its announcement. ``chat_id`` is where the clerk
-    works: a named item's 回访 tasks go there. ``topic_id`` is the tagger's proposal (the
+    works: a named item's 回访 tasks go there (None: nowhere; the import uses the office
+    chat). ``topic_id`` is the tagger's proposal (the
     fallback topic without one). A replay of the same key stores nothing again."""
     lang = actor.language
     if not permitted(actor, Action.ENTER):
@@ -172,7 +174,7 @@ async def enter(
         suggested_topic_id=topic.id,
         evidence=evidence,
         language=lang,
-        reply_route=env.secrets.encrypt_int(chat_id) if named else None,
+        reply_route=env.secrets.encrypt_int(chat_id) if named and chat_id else None,
         source_update_id=key,
         place_id=entry.place_id,
         phase_id=phase_id_at(settings, env.now()),
