@@ -11,12 +11,20 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.config import Language
 from bot.core.access import Place, Role, place_of
+from bot.core.phases import phase_line, phase_now
 from bot.i18n import t, tn
 from bot.text import escape
 from handlers import admin, reports
 from handlers import web as web_handlers
 from handlers.buttons import PrivateButton
 from handlers.context import Context, actor, answer_query, reply
+
+
+def phase_lines(context: Context, lang: Language) -> list[str]:
+    """The line saying which phase of the campaign it is (none without phases)."""
+    svc = context.services
+    line = phase_line(lang, phase_now(svc.settings, svc.repository.clock()))
+    return [line] if line else []
 
 
 def office_help(lang: Language, context: Context) -> str:
@@ -40,7 +48,8 @@ def guide(update: Update, context: Context) -> str:
     if who.has(Role.RESIDENT):
         limits = context.services.settings.limits
         chars = limits.max_text_chars
-        parts.append(t(lang, "help.text") + "\n\n" + tn(lang, "help.limit", chars, chars=chars))
+        resident = [t(lang, "help.text"), *phase_lines(context, lang)]
+        parts.append("\n\n".join([*resident, tn(lang, "help.limit", chars, chars=chars)]))
     if who.has(Role.ADMIN):
         parts.append(office_help(lang, context))
     if who.has(Role.GROUP):

@@ -113,7 +113,9 @@ async def test_the_reports_page_shows_the_stats_figures_of_a_period(
         edged = await (await get(client, f"/desk/reports?{edge}")).text()
         assert zh("web.reports.bad_period") in edged, edge
     ledger = await get(client, "/desk/reports/ledger?format=csv&to=0001-01-01")
-    assert ledger.headers["Content-Disposition"].endswith(f"ledger-2000-01-01-{today}.csv")
+    # An unusable period: the whole ledger, from the first item's day (as /export's, #17).
+    first = (START - timedelta(days=400)).astimezone(desk.settings.campaign.tz).date()
+    assert ledger.headers["Content-Disposition"].endswith(f"ledger-{first}-{today}.csv")
 
 
 async def test_the_chart_is_drawn_for_the_period(
@@ -132,11 +134,13 @@ async def test_the_ledger_downloads_as_csv_and_xlsx_with_anonymous_senders_as_su
     assert (await client.get("/desk/reports/ledger")).status == 401
     await sign_in(client, desk)
     today = START.astimezone(desk.settings.campaign.tz).date()
+    # Everything, from the first item's day (the item of last year: the clock moved 400 days).
+    first = (START - timedelta(days=400)).astimezone(desk.settings.campaign.tz).date()
 
     response = await get(client, "/desk/reports/ledger?format=csv")
     assert response.headers["Content-Type"].startswith("text/csv")
     assert response.headers["Content-Disposition"] == (
-        f"attachment; filename=ledger-2000-01-01-{today}.csv"
+        f"attachment; filename=ledger-{first}-{today}.csv"
     )
     assert "Content-Security-Policy" in response.headers
     body = await response.read()

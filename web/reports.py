@@ -42,11 +42,18 @@ class Period:
 
 
 def period(
-    env: Env, params: Mapping[str, str], lang: Language, *, default_days: int | None
+    env: Env,
+    params: Mapping[str, str],
+    lang: Language,
+    *,
+    default_days: int | None,
+    since: date | None = None,
 ) -> Period:
     """``from`` and ``to`` (local days, inclusive) as the chat's reports read them
     (:func:`bot.core.reporting.window`); only ``to``: the ``default_days`` up to it (or
-    everything before it). Dates that cannot be used give the default period, and say so."""
+    everything before it). Without ``default_days``, everything starts on ``since`` (the
+    first item's day, as /export's). Dates that cannot be used give the default period,
+    and say so."""
     given_from = params.get("from", "").strip()[:10]
     given_to = params.get("to", "").strip()[:10]
     problem = ""
@@ -56,10 +63,10 @@ def period(
         given_from = first.isoformat()  # (before FIRST_DAY: refused by window)
     args = [day for day in (given_from, given_to) if day]
     try:
-        start, end = window(env, args, default_days=default_days)
+        start, end = window(env, args, default_days=default_days, since=since)
     except BadPeriod:
         problem = t(lang, "web.reports.bad_period")
-        start, end = window(env, [], default_days=default_days)
+        start, end = window(env, [], default_days=default_days, since=since)
     tz = env.settings.campaign.tz
     first = start.astimezone(tz).date()
     last = (end - timedelta(seconds=1)).astimezone(tz).date()

@@ -694,10 +694,11 @@ class LedgerAsked:
         return reports_view.ledger_name(self.span, self.kind)
 
 
-def _ledger_asked(desk: Desk, viewer: Viewer, params: Mapping[str, str]) -> LedgerAsked:
+async def _ledger_asked(desk: Desk, viewer: Viewer, params: Mapping[str, str]) -> LedgerAsked:
     lang = viewer.language
     kind = reports_view.CSV if params.get("format") == reports_view.CSV else reports_view.XLSX
-    span = reports_view.period(desk.core, params, lang, default_days=None)
+    since = await reporting.first_day(desk.core)  # "everything": from the first item's day
+    span = reports_view.period(desk.core, params, lang, default_days=None, since=since)
     asked = queue_view.parse(params, desk.settings, lang, unit_id=viewer.queue_unit)
     return LedgerAsked(span, replace(asked.filter, created_from=None, created_until=None), kind)
 
@@ -729,7 +730,7 @@ async def reports_ledger(request: web.Request) -> web.StreamResponse:
     else:
         desk, _, viewer = await _reports_viewer(request)
         params = dict(request.query)
-    asked = _ledger_asked(desk, viewer, params)
+    asked = await _ledger_asked(desk, viewer, params)
     with tempfile.TemporaryFile() as spool:
         await _write_ledger(desk, viewer.language, asked, spool)
         size = spool.tell()
@@ -756,7 +757,7 @@ async def send_ledger(request: web.Request) -> web.StreamResponse:
     _, viewer, params = await posted(request)
     _office_only(viewer)
     lang = viewer.language
-    asked = _ledger_asked(desk, viewer, params)
+    asked = await _ledger_asked(desk, viewer, params)
     back = desk.url("/reports?") + urlencode(
         {"from": asked.span.first.isoformat(), "to": asked.span.last.isoformat()}
     )
