@@ -10,6 +10,7 @@ import gc
 import logging
 import secrets as secrets_module
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +28,7 @@ from bot.i18n import catalogues, t
 from bot.learner import TopicLearner
 from bot.services import Services
 from bot.tagging import Tagger
-from bot.transport import delivery
+from bot.transport import delivery, diskspace
 from bot.transport.http import BotApiRequest
 from bot.transport.inbox import DurableBot, Inbox, InboxQueue
 from bot.transport.ordering import PerUserUpdateProcessor
@@ -39,6 +40,7 @@ from handlers import (
     entering,
     errors,
     fallback,
+    guide,
     info,
     maintenance,
     replies,
@@ -49,6 +51,7 @@ from handlers import (
     whoami,
 )
 from handlers import web as web_handlers
+from storage.clamps import web_clamps
 from storage.repository import Clock, Repository, utc_now
 
 log = logging.getLogger(__name__)
@@ -111,6 +114,13 @@ def build_application(
     catalogues()  # the translations are read here, not in the event loop's first update
     secrets = secrets or load_or_create_secrets(settings.anonymity)
     repository = Repository(settings.storage.path, clock=clock, secrets=secrets)
+    web = settings.web
+    repository.clamps = (
+        *repository.clamps,
+        *web_clamps(
+            timedelta(seconds=web.session_max_age), timedelta(seconds=web.login_link_max_age)
+        ),
+    )
     tg = settings.telegram
     inbox = Inbox(repository, secrets, language=settings.campaign.language)
     bot = DurableBot(
@@ -167,6 +177,7 @@ def build_application(
                 clock=clock,
                 learn=services.learn,
                 deliver_soon=deliver_soon,
+                exports=services.export_lock,
             )
         )
     register_handlers(app)
@@ -189,6 +200,10 @@ def freeze_start_up_objects() -> None:
 def register_handlers(app: AnyApplication) -> None:
     settings = app.bot_data.services.settings
     app.add_handlers(fallback.build_guards(), group=fallback.GUARD_GROUP)
+    app.add_handlers(
+        admin_actions.build_typed_prompt_handlers(settings),
+        group=admin_actions.PROMPT_TYPED_GROUP,
+    )
     app.add_handlers(replies.build_reply_handlers(settings), group=replies.REPLY_GROUP)
     app.add_handlers(
         admin_actions.build_prompt_handlers(settings), group=admin_actions.PROMPT_GROUP
@@ -203,6 +218,7 @@ def register_handlers(app: AnyApplication) -> None:
     app.add_handlers(web_handlers.build_handlers(settings))
     app.add_handlers(whoami.build_handlers())
     app.add_handlers(replies.build_handlers())
+    app.add_handlers(guide.build_handlers())
     app.add_handlers(info.build_handlers())
     app.add_handlers(fallback.build_handlers())
     app.add_error_handler(errors.on_error)
@@ -211,6 +227,10 @@ def register_handlers(app: AnyApplication) -> None:
 async def _post_init(app: AnyApplication) -> None:
     svc = app.bot_data.services
     await svc.repository.connect()
+    # A full disk from here on is told to the office once and waited out (#15.8).
+    diskspace.watch(app, svc)
+    # Times written while the clock ran ahead gate nothing longer than their normal span.
+    await svc.repository.clamp_future_times()
     # Before anything is sent: what a crash interrupted mid-send has an unknown outcome.
     await delivery.recover_interrupted(svc)
     svc.learner = TopicLearner(svc.repository, svc.settings.topics)
@@ -223,17 +243,9 @@ async def _post_init(app: AnyApplication) -> None:
         await app.bot.set_my_commands(commands, language_code=code)
     # Administrators also see the office's commands in their private chat with the bot.
     lang = svc.settings.campaign.language
-    desk = web_handlers.WEB_COMMANDS if svc.web is not None else ()
     office = [
         BotCommand(c, t(lang, f"cmd.{c}"))
-        for c in (
-            *admin.ADMIN_COMMANDS,
-            *entering.ENTER_COMMANDS,
-            *surveying.SURVEY_COMMANDS,
-            *desk,
-            *reports.REPORT_COMMANDS,
-            *RESIDENT_COMMANDS,
-        )
+        for c in (*guide.office_commands(web=svc.web is not None), *RESIDENT_COMMANDS)
     ]
     for admin_id in svc.settings.roles.admin_ids:
         try:
@@ -244,7 +256,10 @@ async def _post_init(app: AnyApplication) -> None:
         await svc.web.start()
         await web_handlers.set_up_menu(app)
     if app.job_queue is not None:
-        guard = ClockJumpGuard(app.job_queue.scheduler)
+        guard = ClockJumpGuard(
+            app.job_queue.scheduler,
+            on_back=lambda: app.create_task(svc.repository.clamp_future_times()),
+        )
         svc.clock_guard = asyncio.get_running_loop().create_task(guard.run())
         delivery.schedule(app.job_queue, svc.settings.telegram.outbox_interval)
         maintenance.schedule(app.job_queue, svc.settings)

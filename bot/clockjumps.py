@@ -8,8 +8,9 @@ reports stop. :class:`ClockJumpGuard` watches the distance between the wall cloc
 monotonic clock; when the wall clock went back, every job still scheduled on the old
 reckoning moves back by the jump, so it comes when it would have come on the monotonic
 clock. (A jump forward needs nothing: the scheduler finds its jobs due and runs them, and
-reckons their next runs from the new time.) Stored times (an outbox retry, a quota window)
-are not this module's business.
+reckons their next runs from the new time.) Stored times (an outbox retry, an item's
+creation time in the hourly quota) are :mod:`storage.clamps`'s: the guard tells it
+(``on_back``) when the clock went back.
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ class ClockJumpGuard:
         *,
         wall: Callable[[], float] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        on_back: Callable[[], object] | None = None,
     ) -> None:
         self.scheduler = scheduler
+        self._on_back = on_back  # called after a jump back (stored times are clamped then)
         self._wall = wall or (lambda: wall_clock())
         self._monotonic = monotonic
         self._offset = self._wall() - monotonic()
@@ -66,6 +69,8 @@ class ClockJumpGuard:
                     moved += 1
             self.scheduler.wakeup()
             log.warning("the wall clock went back %.0f s: %d scheduled jobs moved", -jump, moved)
+            if self._on_back is not None:
+                self._on_back()
         else:
             log.warning("the wall clock jumped ahead %.0f s", jump)
         return jump

@@ -166,6 +166,9 @@ class OfficeSettings(_Section):
     digest_time: dt.time = dt.time(8, 30)
     weekly_weekday: int = Field(default=1, ge=1, le=7)
     weekly_time: dt.time = dt.time(8, 0)
+    # Notices to the office chat about one item (ratings, senders' answers, instructions)
+    # within this many seconds of each other are sent as one message (0: each alone).
+    notice_window: float = Field(default=30.0, ge=0, le=3600)
 
     @field_validator("owners")
     @classmethod
@@ -412,7 +415,9 @@ class SurveySettings(_Section):
 class LimitsSettings(_Section):
     """What a resident may send in one submission."""
 
-    max_text_chars: int = Field(default=3500, ge=100, le=20000)
+    # Above Telegram's own limit of one message (4096): a message Telegram lets a resident
+    # send is never refused whole for its length alone.
+    max_text_chars: int = Field(default=10000, ge=100, le=20000)
     max_parts: int = Field(default=20, ge=1, le=100)
     max_attachments: int = Field(default=10, ge=0, le=50)
     min_text_chars: int = Field(default=4, ge=1, le=100)

@@ -36,6 +36,9 @@ class DeliveryState:
     # Decisions the database refused to record (a full disk), written before anything else.
     unrecorded: dict[int, tuple[OutboxEntry, Decision]] = field(default_factory=dict)
     throttle: LogThrottle = field(default_factory=LogThrottle)
+    # Channel posts whose outcome is recorded but whose item is not settled yet (at
+    # start-up, or settling failed): the next run settles them first (bot.core.handling).
+    unsettled: bool = True
 
 
 @dataclass

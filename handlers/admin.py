@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from dataclasses import replace
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
@@ -18,8 +19,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.config import Language, Settings
 from bot.core import cards, copies
+from bot.core import filters as filters_core
 from bot.core.copies import CopyKind
-from bot.core.presenters import place_label, status_label
+from bot.core.presenters import place_label, status_label, telegram_error
+from bot.core.recipients import recipient_label, recipient_of
 from bot.core.records import Submission
 from bot.core.workflow import Status, format_reference
 from bot.i18n import t, tn
@@ -157,47 +160,51 @@ async def show(update: Update, context: Context) -> None:
 
 
 async def queue(update: Update, context: Context) -> None:
-    """/queue [status] [topic] [place]: counts by status, or the items of one status; of one
-    topic and/or one place (its id or its name in any language; with the places under it)."""
+    """/queue [status] [topic] [place] [逾期|未签收]: counts by status, or one list; statuses,
+    topics, places (with the places under them) and views by id or by name in any language
+    (:mod:`bot.core.filters`)."""
     if not await in_office(update, context):
         return
     svc = context.services
     lang = context.chat_language
-    status: Status | None = None
-    topic_id: str | None = None
-    by_support = False
-    rest: list[str] = []
-    for arg in context.args or []:
-        if arg.casefold() in SORT_BY_SUPPORT:
-            by_support = True
-        elif arg in Status.__members__.values():
-            status = Status(arg)
-        elif svc.settings.topic(arg) is not None:
-            topic_id = arg
-        else:
-            rest.append(arg)
-    place = svc.settings.place_index.find(" ".join(rest)) if rest else None
-    if rest and place is None:
-        statuses = " ".join(s.value for s in Status)
-        await reply(update, t(lang, "admin.queue.usage", statuses=statuses))
+    found = filters_core.parse(svc.settings, list(context.args or []))
+    if isinstance(found, str):
+        await reply(update, _unknown_word(lang, svc.settings, found))
         return
-    place_id = place.id if place is not None else None
-    if status is None:
-        places = svc.settings.place_index.subtree(place_id) if place_id else []
-        counts = await svc.repository.status_counts(topic_id=topic_id, place_ids=places)
+    if found.status is None and found.view is None:
+        places = svc.settings.place_index.subtree(found.place_id) if found.place_id else []
+        counts = await svc.repository.status_counts(topic_id=found.topic_id, place_ids=places)
         total = sum(counts.values())
         lines = [tn(lang, "admin.queue.title", total, total=total)]
-        lines += _place_filter_line(lang, svc.settings, place_id)
+        lines += _place_filter_line(lang, svc.settings, found.place_id)
         lines += [
             t(lang, "admin.queue.count", status=status_label(lang, s), n=counts.get(s, 0))
             for s in Status
         ]
         await reply(update, "\n".join(lines))
         return
-    text, markup = await _queue_page(
-        update, context, lang, status, topic_id, place_id, by_support=by_support, offset=0
-    )
+    text, markup = await _queue_page(update, context, lang, found, offset=0)
     await reply(update, text, markup)
+
+
+def _unknown_word(lang: Language, settings: Settings, word: str) -> str:
+    """Why /queue did not understand a word, the nearest known words, and the usage."""
+    known = filters_core.words(settings)
+    text = t(lang, "admin.queue.unknown", word=escape(word[:40]))
+    near = known.suggestions(word)
+    if near:
+        text += "\n" + t(lang, "admin.queue.suggest", words=escape("、".join(near)))
+    statuses = " ".join(s.value for s in Status)
+    return text + "\n\n" + t(lang, "admin.queue.usage", statuses=statuses)
+
+
+def _view_label(lang: Language, found: filters_core.Filter) -> str:
+    parts = []
+    if found.status is not None:
+        parts.append(status_label(lang, found.status))
+    if found.view is not None:
+        parts.append(t(lang, f"admin.queue.view.{found.view.value}"))
+    return " · ".join(parts)
 
 
 def _place_filter_line(lang: Language, settings: Settings, place_id: str | None) -> list[str]:
@@ -212,38 +219,41 @@ async def _queue_page(
     update: Update,
     context: Context,
     lang: Language,
-    status: Status,
-    topic_id: str | None,
-    place_id: str | None,
+    found: filters_core.Filter,
     *,
-    by_support: bool = False,
     offset: int,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """One page of ``/queue <status> [topic] [place]``, with buttons to the neighbouring
-    pages (callback ``adq:<status>:<topic or ->[:<place key>]:<offset>``)."""
+    """One page of ``/queue``, with buttons to the neighbouring pages (callback
+    ``adq:<status or ->:<view or ->:<topic or ->[:<place key>][:s]:<offset>``, ``s``: the
+    most supported first)."""
     svc = context.services
-    places = svc.settings.place_index.subtree(place_id) if place_id else []
+    now = svc.repository.clock()
+    places = svc.settings.place_index.subtree(found.place_id) if found.place_id else []
     items, total = await svc.repository.list_items(
-        status=status,
-        topic_id=topic_id,
+        status=found.status,
+        topic_id=found.topic_id,
         place_ids=places,
-        by_support=by_support,
+        overdue_at=now if found.view is filters_core.View.OVERDUE else None,
+        unsigned=found.view is filters_core.View.UNSIGNED,
+        by_support=found.by_support,
         offset=offset,
         limit=LIST_LIMIT,
     )
     head = t(
         lang,
         "admin.queue.list",
-        status=status_label(lang, status),
+        status=_view_label(lang, found),
         first=offset + 1 if items else 0,
         last=offset + len(items),
         total=total,
     )
-    lines = cards.queue_lines(lang, svc.settings, items, now=svc.repository.clock())
-    base = f"adq:{status.value}:{topic_id or '-'}"
-    if place_id is not None:
-        base += f":{button_key(place_id)}"
-    if by_support:
+    lines = cards.queue_lines(lang, svc.settings, items, now=now)
+    status = found.status.value if found.status else "-"
+    view = found.view.value if found.view else "-"
+    base = f"adq:{status}:{view}:{found.topic_id or '-'}"
+    if found.place_id is not None:
+        base += f":{button_key(found.place_id)}"
+    if found.by_support:
         base += ":s"
     row = []
     if offset > 0:
@@ -252,15 +262,13 @@ async def _queue_page(
         row.append((t(lang, "button.more"), f"{base}:{offset + LIST_LIMIT}"))
     # (A 32-character topic and a place leave room for offsets of 6 digits: a million items.)
     row = [(label, data) for label, data in row if len(data.encode()) <= MAX_CALLBACK_BYTES]
-    filters_line = _place_filter_line(lang, svc.settings, place_id)
-    return "\n".join([head, *filters_line, *lines]), from_buttons([row])
+    filters_line = _place_filter_line(lang, svc.settings, found.place_id)
+    return "\n".join([head, *filters_line, *lines]), from_buttons([*cards.open_buttons(items), row])
 
 
 QUEUE_PAGE = re.compile(
-    r"^adq:([a-z_]+):([a-z0-9_]+|-)(?::([0-9a-f]{8}))?(?::(s))?:(\d{1,9})$"
+    r"^adq:([a-z_]+|-):([a-z_]+|-):([a-z0-9_]+|-)(?::([0-9a-f]{8}))?(?::(s))?:(\d{1,9})$"
 )
-# /queue <status> 附议: the most supported first.
-SORT_BY_SUPPORT = frozenset({"附议", "附議", "support"})
 MAX_CALLBACK_BYTES = 64
 
 
@@ -270,31 +278,24 @@ async def queue_page(update: Update, context: Context) -> None:
     assert query is not None
     match = QUEUE_PAGE.match(query.data or "")
     svc = context.services
-    topic_id = None if match is None or match[2] == "-" else match[2]
-    key = match[3] if match is not None else None
-    place = svc.settings.place_index.from_key(key) if key is not None else None
-    if (
-        match is None
-        or not await in_office(update, context)
-        or match[1] not in Status.__members__.values()
-        or (topic_id is not None and svc.settings.topic(topic_id) is None)
-        or (match[3] is not None and place is None)
-    ):
+    found: filters_core.Filter | None = None
+    if match is not None:
+        words = [w for w in match.groups()[:3] if w != "-"]
+        parsed = filters_core.parse(svc.settings, words)
+        found = parsed if isinstance(parsed, filters_core.Filter) else None
+        key = match[4]
+        place = svc.settings.place_index.from_key(key) if key is not None else None
+        if found is not None and key is not None:
+            found = None if place is None else replace(found, place_id=place.id)
+        if found is not None and match[5] is not None:
+            found = replace(found, by_support=True)
+    if found is None or not await in_office(update, context):
         await query.answer(t(context.language, "button.stale"))
         return
+    assert match is not None
     await query.answer()
     lang = context.chat_language
-    place_id = place.id if place is not None else None
-    text, markup = await _queue_page(
-        update,
-        context,
-        lang,
-        Status(match[1]),
-        topic_id,
-        place_id,
-        by_support=match[4] is not None,
-        offset=int(match[5]),
-    )
+    text, markup = await _queue_page(update, context, lang, found, offset=int(match[6]))
     if not await edit_pressed(update, text, markup):  # too old to edit: a new page
         await reply(update, text, markup)
 
@@ -316,8 +317,30 @@ async def search(update: Update, context: Context) -> None:
         return
     lines = [t(lang, "admin.search.title", terms=shown, n=len(found))]
     lines += cards.queue_lines(lang, svc.settings, found, now=svc.repository.clock())
-    for chunk in split_message("\n".join(lines)):
+    chunks = split_message("\n".join(lines))
+    for chunk in chunks[:-1]:
         await reply(update, chunk)
+    await reply(update, chunks[-1], from_buttons(cards.open_buttons(found)))
+
+
+OPEN = re.compile(r"^ado:(\d{1,18})$")
+
+
+async def open_card(update: Update, context: Context) -> None:
+    """A list line's button (``ado:<id>``): the item's card, as /show sends it."""
+    query = update.callback_query
+    assert query is not None
+    match = OPEN.match(query.data or "")
+    if match is None or not await in_office(update, context):
+        await query.answer(t(context.language, "button.stale"))
+        return
+    await query.answer()
+    item = await context.services.repository.get_submission(int(match[1]))
+    if item is None:
+        ref = format_reference(int(match[1]))
+        await reply(update, t(context.chat_language, "admin.not_found", ref=ref))
+        return
+    await show_card(update, context, item)
 
 
 async def failed(update: Update, context: Context) -> None:
@@ -325,7 +348,8 @@ async def failed(update: Update, context: Context) -> None:
     if not await in_office(update, context):
         return
     lang = context.chat_language
-    entries = await context.services.repository.failed_messages()
+    svc = context.services
+    entries = await svc.repository.failed_messages()
     if not entries:
         await reply(update, t(lang, "admin.failed.none"))
         return
@@ -335,7 +359,11 @@ async def failed(update: Update, context: Context) -> None:
             lang,
             "admin.failed.line",
             ref=format_reference(e.submission_id) if e.submission_id else "—",
-            error=escape((e.last_error or "")[:200]),
+            recipient=recipient_label(
+                lang,
+                recipient_of(e, svc.secrets.decrypt_int(e.chat_enc), svc.settings.roles),
+            ),
+            error=telegram_error(lang, e.last_error or ""),
         )
         for e in entries
     ]
@@ -381,4 +409,5 @@ def build_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None
         CommandHandler("failed", failed, filters=office),
         CommandHandler("admins", admins, filters=office),
         CallbackQueryHandler(queue_page, pattern=r"^adq:"),
+        CallbackQueryHandler(open_card, pattern=r"^ado:"),
     ]

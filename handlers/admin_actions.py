@@ -15,15 +15,19 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from telegram import ForceReply, Update
+from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
     CallbackQueryHandler,
+    CommandHandler,
     MessageHandler,
     filters,
 )
+from telegram.helpers import mention_html
 
 from bot.config import Settings
 from bot.core import cards, handling, reviewing
@@ -56,6 +60,11 @@ PROMPTS = {
 # Status changes a tap makes alone (``adm:st:<status>``).
 ONE_TAP = {TARGETS[a]: a for a in (Action.ACCEPT, Action.START, Action.CLOSE)}
 MAX_REPLY_CHARS = 3000
+# In a private chat, a clerk's next message answers their prompt within this time.
+PROMPT_WINDOW = timedelta(minutes=10)
+# Prompts whose answer reaches a resident: typed without the reply gesture, it is shown to
+# the clerk to confirm first.
+TO_RESIDENT = frozenset({"rej", "ask", "ans"})
 
 Tap = Callable[[Env, Actor, int], Awaitable[Result]]
 
@@ -165,9 +174,12 @@ async def _ask(update: Update, context: Context, who: Actor, number: int, short:
         values["owners"] = (
             t(who.language, "admin.assign.owners", owners=escape(owners)) if owners else ""
         )
-    asked = await chat.send_message(
-        t(who.language, question, **values), reply_markup=ForceReply(selective=True)
-    )
+    if action is Action.ASK and item.sender is not None:  # a named sender: no promise of
+        question = "admin.ask.ask_named"  # anonymity where there is none to keep
+    text = t(who.language, question, **values)
+    if chat.type != ChatType.PRIVATE:  # selective: only the mentioned clerk's client replies
+        text = f"{mention_html(user.id, escape(user.full_name))} {text}"
+    asked = await chat.send_message(text, reply_markup=ForceReply(selective=True))
     await svc.repository.save_prompt(
         chat_id=chat.id,
         message_id=asked.message_id,
@@ -208,18 +220,149 @@ async def on_prompt_reply(update: Update, context: Context) -> None:
             raise ApplicationHandlerStop
         return
     short, number = prompt
-    text = clean_text(message.text or "")[:MAX_REPLY_CHARS]
+    text = _without_mention(message.text or "", context.bot.username)
+    await _answer(update, context, replied.message_id, short, number, text, typed=False)
+    raise ApplicationHandlerStop
+
+
+def _without_mention(text: str, username: str) -> str:
+    """The text of a message to the bot without its ``@bot`` mention."""
+    return re.sub(rf"@{re.escape(username)}\b", "", text, flags=re.IGNORECASE).strip()
+
+
+async def on_prompt_typed(update: Update, context: Context) -> None:
+    """An answer to a prompt typed without the reply gesture: in a private chat, the
+    clerk's next message within :data:`PROMPT_WINDOW`; in the office group (where privacy
+    mode shows the bot only commands, replies to it and mentions), a message that
+    mentions the bot. It answers the clerk's newest prompt there."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or user is None or not await in_office(update, context):
+        return
+    private = chat.type == ChatType.PRIVATE
+    repo = context.services.repository
+    found = await repo.latest_prompt(
+        chat_id=chat.id, asked_by=user.id, since=repo.clock() - PROMPT_WINDOW
+    )
+    if found is None:
+        if private:
+            return  # their own message: it goes on as a resident's
+        await reply(update, t(context.chat_language, "admin.prompt.none_here"))
+        raise ApplicationHandlerStop
+    prompt_id, short, number = found
+    text = message.text or ""
+    if not private:
+        text = _without_mention(text, context.bot.username)
+    await _answer(update, context, prompt_id, short, number, text, typed=True)
+    raise ApplicationHandlerStop
+
+
+async def _answer(
+    update: Update,
+    context: Context,
+    prompt_id: int,
+    short: str,
+    number: int,
+    raw: str,
+    *,
+    typed: bool,
+) -> None:
+    """Act on a prompt's answer; typed without the reply gesture, an answer that reaches a
+    resident is first shown to the clerk to confirm."""
+    chat = update.effective_chat
+    assert chat is not None
+    repo = context.services.repository
+    lang = context.chat_language
+    text = clean_text(raw)[:MAX_REPLY_CHARS]
     if await repo.get_submission(number) is None:
-        raise ApplicationHandlerStop
+        return
     if not text:
-        await reply(update, t(context.chat_language, "admin.text.empty"))
-        raise ApplicationHandlerStop
+        await reply(update, t(lang, "admin.text.empty"))
+        return
+    if typed and short in TO_RESIDENT:
+        await repo.hold_prompt_answer(chat_id=chat.id, message_id=prompt_id, text=text)
+        echo = t(
+            lang,
+            "admin.prompt.confirm",
+            ref=format_reference(number),
+            what=t(lang, f"admin.prompt.what.{short}"),
+            text=escape(text),
+        )
+        buttons = [
+            [
+                (t(lang, "admin.prompt.send"), f"adp:ok:{prompt_id}"),
+                (t(lang, "admin.prompt.discard"), f"adp:no:{prompt_id}"),
+            ]
+        ]
+        await reply(update, echo, from_buttons(buttons))
+        return
     result = await _answer_prompt(
         context.services.core, actor(update, context), short, number, text, update.update_id
     )
     await _done(update, context, result)
     if result.refusal is not Refusal.INVALID:  # else the prompt stays for a better answer
-        await repo.drop_prompt(chat_id=chat.id, message_id=replied.message_id)
+        await repo.drop_prompt(chat_id=chat.id, message_id=prompt_id)
+
+
+CONFIRM = re.compile(r"^adp:(ok|no):(\d{1,18})$")
+
+
+async def on_confirm(update: Update, context: Context) -> None:
+    """The clerk confirms (or holds back) an answer typed without the reply gesture."""
+    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
+    assert query is not None
+    match = CONFIRM.match(query.data or "")
+    if match is None or chat is None or user is None or not await in_office(update, context):
+        await query.answer(t(context.language, "button.stale"))
+        return
+    await query.answer()
+    repo = context.services.repository
+    lang = context.chat_language
+    prompt_id = int(match[2])
+    prompt = await repo.find_prompt(chat_id=chat.id, message_id=prompt_id)
+    pending = await repo.pending_prompt_answer(chat_id=chat.id, message_id=prompt_id)
+    asked_by = await repo.prompt_asked_by(chat_id=chat.id, message_id=prompt_id)
+    if prompt is None or pending is None or asked_by != user.id:
+        await edit_pressed(update)
+        await reply(update, t(lang, "admin.prompt.gone"))
+        return
+    await edit_pressed(update)
+    if match[1] == "no":
+        await repo.hold_prompt_answer(chat_id=chat.id, message_id=prompt_id, text=None)
+        await reply(update, t(lang, "admin.prompt.discarded"))
+        return
+    short, number = prompt
+    await _answer(update, context, prompt_id, short, number, pending, typed=False)
+
+
+async def cancel_prompt(update: Update, context: Context) -> None:
+    """/cancel from a clerk: the prompt replied to, or their newest one here (in a private
+    chat only one asked within :data:`PROMPT_WINDOW`: an older one no longer catches their
+    messages, and /cancel there leaves a resident's draft)."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or user is None or not await in_office(update, context):
+        return
+    repo = context.services.repository
+    lang = context.chat_language
+    private = chat.type == ChatType.PRIVATE
+    prompt_id: int | None = None
+    number = 0
+    replied = message.reply_to_message
+    if replied is not None:
+        found = await repo.find_prompt(chat_id=chat.id, message_id=replied.message_id)
+        if found is not None:
+            prompt_id, number = replied.message_id, found[1]
+    if prompt_id is None:
+        since = repo.clock() - PROMPT_WINDOW if private else None
+        latest = await repo.latest_prompt(chat_id=chat.id, asked_by=user.id, since=since)
+        if latest is not None:
+            prompt_id, number = latest[0], latest[2]
+    if prompt_id is None:
+        if private:
+            return  # a resident's /cancel (their draft), answered by the conversation
+        await reply(update, t(lang, "admin.prompt.nothing"))
+        raise ApplicationHandlerStop
+    await repo.drop_prompt(chat_id=chat.id, message_id=prompt_id)
+    await reply(update, t(lang, "admin.prompt.cancelled", ref=format_reference(number)))
     raise ApplicationHandlerStop
 
 
@@ -245,9 +388,15 @@ async def _answer_prompt(
 PROMPT_GROUP = -1  # before the resident conversation, so an admin's reply is not a draft
 
 
+PROMPT_TYPED_GROUP = -3  # before a sender's answers: a clerk's typed answer is not one
+
+
 def build_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None]]:
     del settings
-    return [CallbackQueryHandler(on_button, pattern=r"^adm:")]
+    return [
+        CallbackQueryHandler(on_button, pattern=r"^adm:"),
+        CallbackQueryHandler(on_confirm, pattern=r"^adp:"),
+    ]
 
 
 def build_prompt_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None]]:
@@ -256,4 +405,20 @@ def build_prompt_handlers(settings: Settings) -> list[BaseHandler[Update, Contex
             office_only(settings) & filters.REPLY & filters.TEXT & ~filters.COMMAND,
             on_prompt_reply,
         )
+    ]
+
+
+def build_typed_prompt_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None]]:
+    office = office_only(settings)
+    mentioned = filters.Entity(MessageEntityType.MENTION)
+    return [
+        CommandHandler("cancel", cancel_prompt, filters=office),
+        MessageHandler(
+            office
+            & filters.TEXT
+            & ~filters.COMMAND
+            & ~filters.REPLY
+            & (filters.ChatType.PRIVATE | mentioned),
+            on_prompt_typed,
+        ),
     ]

@@ -6,36 +6,29 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.config import LANGUAGES, Language
-from bot.core import drafting
-from bot.core.phases import phase_line, phase_now
-from bot.core.presenters import my_list, submission_detail
+from bot.config import LANGUAGES
+from bot.core import drafting, following
+from bot.core.presenters import my_list
 from bot.core.records import Draft
 from bot.core.workflow import format_reference
 from bot.i18n import t, tn
 from bot.places import valid_payload
 from bot.text import escape, split_message
-from handlers import keyboards
+from handlers import keyboards, resident
 from handlers.buttons import PrivateButton
 from handlers.context import (
     Context,
-    answer_query,
+    actor,
     drop_buttons,
     edit_pressed,
     reply,
     say,
     user_id,
 )
+from handlers.guide import phase_lines
 
 PRIVATE = filters.ChatType.PRIVATE
 MAX_REFERENCE_DIGITS = 18
-
-
-def _phase(context: Context, lang: Language) -> list[str]:
-    """The line saying which phase of the campaign it is (none without phases)."""
-    svc = context.services
-    line = phase_line(lang, phase_now(svc.settings, svc.repository.clock()))
-    return [line] if line else []
 
 
 async def start(update: Update, context: Context) -> None:
@@ -47,7 +40,7 @@ async def start(update: Update, context: Context) -> None:
     name = escape(user.full_name) if user else ""
     svc = context.services
     campaign = escape(svc.settings.campaign.name)
-    lines = [t(lang, "start.greeting", name=name, campaign=campaign), *_phase(context, lang)]
+    lines = [t(lang, "start.greeting", name=name, campaign=campaign), *phase_lines(context, lang)]
     args = context.args or []
     if args:
         payload = args[0]
@@ -62,12 +55,6 @@ async def start(update: Update, context: Context) -> None:
             label = escape(svc.settings.place_index.label(lang, place.id))
             lines.append(t(lang, "start.place", place=label))
     await reply(update, "\n\n".join(lines), keyboards.main_menu(lang))
-
-
-async def help_command(update: Update, context: Context) -> None:
-    await answer_query(update)
-    lang = context.language
-    await reply(update, "\n\n".join([t(lang, "help.text"), *_phase(context, lang)]))
 
 
 async def privacy(update: Update, context: Context) -> None:
@@ -121,39 +108,39 @@ async def my_submissions(update: Update, context: Context) -> None:
 
 
 async def status(update: Update, context: Context) -> None:
-    """/status N: one submission in full, for its sender or an administrator only."""
+    """/status N: one submission, as :func:`bot.core.following.status` lets this user see
+    it (their own or, for an administrator, any in full; one they follow by its public
+    state)."""
     args = context.args or []
     raw = args[0].lstrip("#＃") if args else ""
     if len(args) != 1 or not raw.isdigit() or not raw.isascii():
         await say(update, context, "status.usage")
         return
-    ref = format_reference(int(raw)) if len(raw) <= MAX_REFERENCE_DIGITS else f"#{escape(raw[:24])}"
-    svc = context.services
-    user = update.effective_user
-    assert user is not None
-    submission = None
-    if len(raw) <= MAX_REFERENCE_DIGITS:
-        number = int(raw)
-        allowed = svc.is_admin(user.id) or await svc.repository.is_owner(number, user_id=user.id)
-        submission = await svc.repository.get_submission(number) if allowed else None
-    if submission is None:
-        await say(update, context, "status.not_found", ref=ref)
+    if len(raw) > MAX_REFERENCE_DIGITS:
+        await say(update, context, "status.not_found", ref=f"#{escape(raw[:24])}")
         return
-    lang = context.language
-    history = await svc.repository.history(submission.id)
-    for chunk in split_message(submission_detail(lang, svc.settings, submission, history)):
+    result = await following.status(context.services.core, actor(update, context), int(raw))
+    if not result.ok:
+        await say(update, context, "status.not_found", ref=format_reference(int(raw)))
+        return
+    for chunk in split_message(result.message):
         await reply(update, chunk)
+
+
+async def cancel(update: Update, context: Context) -> None:
+    await resident.cancel(update, context)
 
 
 def build_handlers() -> list[BaseHandler[Update, Context, None]]:
     return [
         CommandHandler("start", start, filters=PRIVATE),
-        CommandHandler("help", help_command, filters=PRIVATE),
-        PrivateButton(help_command, pattern=r"^menu:help$"),
         CommandHandler("privacy", privacy, filters=PRIVATE),
         CommandHandler("lang", choose_language, filters=PRIVATE),
         PrivateButton(set_language, pattern=r"^lang:"),
         CommandHandler("my", my_submissions, filters=PRIVATE),
         PrivateButton(my_submissions, pattern=r"^(menu:my|my:\d{1,9})$"),
         CommandHandler("status", status, filters=PRIVATE),
+        # Outside the conversation (nothing being written, or its state lost): /cancel
+        # still says what it did, or that there was nothing to cancel.
+        CommandHandler("cancel", cancel, filters=PRIVATE),
     ]

@@ -6,7 +6,8 @@
   deleted since the last time (``secure_delete`` has already overwritten the database file).
 - **Unlinking**: once an hour, anonymous items closed more than
   ``anonymity.unlink_after_days`` ago lose their reply route and ownership tag (see
-  :meth:`storage.residents.ResidentQueries.unlink_closed`).
+  :meth:`storage.residents.ResidentQueries.unlink_closed`); messages held for a sender's
+  choice (answer or new submission) that nobody placed in a day are deleted.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ async def unlink_closed(context: Context) -> None:
             "%d anonymous items closed over %d days ago unlinked from their senders", count, days
         )
         await svc.repository.scrub_wal()
+    purged = await svc.repository.purge_held()
+    if purged:
+        log.info("%d held messages nobody placed deleted", purged)
 
 
 def schedule(job_queue: JobQueue[Any], settings: Settings) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
@@ -24,15 +24,21 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.core import answering
-from bot.core.records import OutboxEntry
+from bot.core.records import Attachment, HeldMessage, OutboxEntry
+from bot.core.results import Refusal
+from bot.core.workflow import format_reference
+from bot.i18n import t, tn
 from bot.text import clean_text
 from bot.transport.delivery import deliver_soon
+from bot.transport.markup import from_buttons
+from bot.transport.media import attachment_from_message
 from handlers.buttons import PrivateButton
 from handlers.context import Context, actor, drop_buttons, reply, say
 
 log = logging.getLogger(__name__)
 
-RATE = re.compile(r"^rate:(\d{1,18}):([a-z]+)$")
+# rate:<n>:<round>:<rating>; rate:<n>:<rating> was sent before rounds existed (round 1).
+RATE = re.compile(r"^rate:(?P<n>\d{1,18}):(?:(?P<round>\d{1,9}):)?(?P<rating>[a-z]+)$")
 
 
 async def _answered_message(update: Update, context: Context, purpose: str) -> OutboxEntry | None:
@@ -58,24 +64,102 @@ async def _answered_message(update: Update, context: Context, purpose: str) -> O
 
 
 async def sender_answer(update: Update, context: Context) -> None:
-    """A resident replies to the office's question: attach it to the item."""
+    """A resident replies to the office's question (text, photo, voice note, document or
+    location): attach it to the item."""
     entry = await _answered_message(update, context, "question")
     message = update.effective_message
     if entry is None or entry.submission_id is None or message is None:
         return
-    text = clean_text(message.text or message.caption or "")
+    await _attach(update, context, entry.submission_id, *_content(message))
+    raise ApplicationHandlerStop
+
+
+def _content(message: Message) -> tuple[str, Attachment | None]:
+    return clean_text(message.text or message.caption or ""), attachment_from_message(message)
+
+
+async def _attach(
+    update: Update,
+    context: Context,
+    item_id: int,
+    text: str,
+    attachment: Attachment | None,
+) -> bool:
+    """Attach a sender's answer to the item; tell them (False: not theirs any more, or
+    nothing to attach, and nothing was said)."""
     result = await answering.answer_question(
         context.services.core,
         actor(update, context),
-        entry.submission_id,
+        item_id,
         text,
         key=update.update_id,
+        attachments=() if attachment is None else (attachment,),
     )
     if not result.ok:
-        return  # not theirs (any more), or nothing to attach: it goes on as a message
+        return False
     deliver_soon(context)
     await reply(update, result.message)
+    return True
+
+
+async def offer_to_question(update: Update, context: Context) -> None:
+    """A sender's message typed without the reply gesture while the office's question to
+    them is open: held (sealed, in the database) and offered to the item first, one tap
+    each way (the item; with two open questions, either; or a new submission)."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    svc = context.services
+    open_items = await svc.repository.open_questions_of(user.id)
+    if not open_items:
+        return  # nothing asked: the message starts or continues a draft
+    text, attachment = _content(message)
+    held = HeldMessage(user_id=user.id, text=text, attachment=attachment, at=svc.repository.clock())
+    row_id = await svc.repository.hold_message(held, update_id=update.update_id)
+    if row_id is None:  # a replay: held and offered before the crash
+        raise ApplicationHandlerStop
+    lang = context.language
+    refs = "、".join(format_reference(n) for n in open_items)
+    rows = [
+        [(t(lang, "question.attach", ref=format_reference(n)), f"qa:{row_id}:{n}")]
+        for n in open_items
+    ]
+    rows.append([(t(lang, "question.new"), f"qa:{row_id}:new")])
+    await reply(update, tn(lang, "question.offer", len(open_items), refs=refs), from_buttons(rows))
     raise ApplicationHandlerStop
+
+
+HELD = re.compile(r"^qa:([0-9a-f]{32}):(\d{1,18}|new)$")
+
+
+async def held_message(update: Update, context: Context) -> tuple[str, HeldMessage] | None:
+    """For a button of an offer: the held message, if it is still there and the presser's
+    own (else say so and remove the stale buttons)."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    await query.answer()
+    match = HELD.match(query.data or "")
+    held = None if match is None else await context.services.repository.held_message(match[1])
+    if match is None or held is None or held.user_id != user.id:
+        await drop_buttons(update)
+        await say(update, context, "question.held_gone")
+        return None
+    return match[1], held
+
+
+async def attach_held(update: Update, context: Context) -> None:
+    """ "补充到 #N": the held message is the answer to #N's question."""
+    found = await held_message(update, context)
+    query = update.callback_query
+    if found is None or query is None:
+        return
+    row_id, held = found
+    number = int((query.data or "").rsplit(":", 1)[1])
+    await drop_buttons(update)
+    if not await _attach(update, context, number, held.text, held.attachment):
+        await say(update, context, "button.stale")
+        return
+    await context.services.repository.drop_held(row_id)
 
 
 async def group_instruction(update: Update, context: Context) -> None:
@@ -84,13 +168,14 @@ async def group_instruction(update: Update, context: Context) -> None:
     message = update.effective_message
     if entry is None or entry.submission_id is None or message is None:
         return
-    text = clean_text(message.text or "")
+    text, attachment = _content(message)
     result = await answering.instruct(
         context.services.core,
         actor(update, context),
         entry.submission_id,
         text,
         key=update.update_id,
+        attachments=[attachment] if attachment else [],
     )
     if not result.ok:
         return
@@ -101,17 +186,28 @@ async def group_instruction(update: Update, context: Context) -> None:
 
 
 async def rate(update: Update, context: Context) -> None:
-    """The sender rates the response (满意 / 基本满意 / 不满意)."""
+    """The sender rates the answer (满意 / 基本满意 / 不满意), once per round: a second
+    press, or one on the buttons of an earlier answer, changes nothing and is told so in
+    the button's toast only (a flood of presses makes no flood of messages)."""
     query = update.callback_query
     assert query is not None
-    await query.answer()
     match = RATE.match(query.data or "")
     if match is None:
+        await query.answer()
         await say(update, context, "button.stale")
         return
     result = await answering.rate(
-        context.services.core, actor(update, context), int(match[1]), match[2], key=update.update_id
+        context.services.core,
+        actor(update, context),
+        int(match["n"]),
+        match["rating"],
+        round_=int(match["round"] or 1),
+        key=update.update_id,
     )
+    if result.refusal in (Refusal.DONE, Refusal.STALE):
+        await query.answer(result.message)
+        return
+    await query.answer()
     if not result.ok:
         await reply(update, result.message)
         return
@@ -123,21 +219,37 @@ async def rate(update: Update, context: Context) -> None:
 REPLY_GROUP = -2  # before the resident conversation: a reply to a question is not a draft
 
 
+# What a sender may answer with: text, a photo, voice note, document or location.
+ANSWER = (
+    filters.ChatType.PRIVATE
+    & filters.UpdateType.MESSAGE
+    & ~filters.COMMAND
+    & (
+        filters.TEXT
+        | filters.PHOTO
+        | filters.Document.ALL
+        | filters.VOICE
+        | filters.AUDIO
+        | filters.VIDEO
+        | filters.VIDEO_NOTE
+        | filters.LOCATION
+    )
+)
+
+
 def build_reply_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None]]:
     handlers: list[BaseHandler[Update, Context, None]] = [
-        MessageHandler(
-            filters.ChatType.PRIVATE
-            & filters.REPLY
-            & (filters.TEXT | filters.CAPTION)
-            & ~filters.COMMAND,
-            sender_answer,
-        )
+        MessageHandler(ANSWER & filters.REPLY, sender_answer),
+        MessageHandler(ANSWER, offer_to_question),
     ]
     group = settings.roles.leading_group_chat_id
     if group:
         handlers.append(
             MessageHandler(
-                filters.Chat(chat_id=group) & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+                filters.Chat(chat_id=group)
+                & filters.REPLY
+                & ~filters.COMMAND
+                & (filters.TEXT | filters.VOICE | filters.AUDIO | filters.PHOTO),
                 group_instruction,
             )
         )
@@ -145,4 +257,7 @@ def build_reply_handlers(settings: Settings) -> list[BaseHandler[Update, Context
 
 
 def build_handlers() -> list[BaseHandler[Update, Context, None]]:
-    return [PrivateButton(rate, pattern=r"^rate:")]
+    return [
+        PrivateButton(rate, pattern=r"^rate:"),
+        PrivateButton(attach_held, pattern=r"^qa:[0-9a-f]{32}:\d"),
+    ]

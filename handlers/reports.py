@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from telegram import Chat, Update
@@ -67,13 +67,20 @@ async def digest_command(update: Update, context: Context) -> None:
 
 
 async def _ask_window(
-    update: Update, context: Context, args: list[str], usage: str, *, default_days: int | None
+    update: Update,
+    context: Context,
+    args: list[str],
+    usage: str,
+    *,
+    default_days: int | None,
+    since: date | None = None,
 ) -> tuple[datetime, datetime] | None:
     """The period the command names, or None after telling the admin what is wrong with it:
     the usage for a malformed or reversed period, the range for a day outside it."""
     lang = context.chat_language
     try:
-        return reporting.window(context.services.core, args, default_days=default_days)
+        core = context.services.core
+        return reporting.window(core, args, default_days=default_days, since=since)
     except BadPeriod as exc:
         if exc.key == "dates.range":
             await reply(update, t(lang, "dates.range", first=FIRST_DAY, last=LAST_DAY))
@@ -120,7 +127,10 @@ async def export_command(update: Update, context: Context) -> None:
     as_csv = bool(args) and args[-1].lower() == "csv"
     if as_csv:
         args.pop()
-    window = await _ask_window(update, context, args, "export.usage", default_days=None)
+    since = await reporting.first_day(context.services.core)
+    window = await _ask_window(
+        update, context, args, "export.usage", default_days=None, since=since
+    )
     if window is None:
         return
     await chat.send_action(ChatAction.UPLOAD_DOCUMENT)

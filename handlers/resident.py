@@ -41,7 +41,7 @@ from bot.text import escape
 from bot.transport.delivery import deliver_soon
 from bot.transport.markup import from_buttons
 from bot.transport.media import attachment_from_message
-from handlers import keyboards
+from handlers import keyboards, replies
 from handlers.buttons import PrivateButton
 from handlers.context import (
     Context,
@@ -240,6 +240,25 @@ async def start_from_content(update: Update, context: Context) -> str | int:
     if added is not None and added.kind is not None:  # a draft whose kind was chosen
         return await _prompt_compose(update, context, added)
     return await _prompt_kind(update, context)
+
+
+async def held_as_new(update: Update, context: Context) -> str | int:
+    """ "这是新的提交": a message held while the office's question was open (see
+    :func:`handlers.replies.offer_to_question`) starts or continues a draft after all."""
+    found = await replies.held_message(update, context)
+    if found is None:
+        return END
+    row_id, held = found
+    await drop_buttons(update)
+    draft = await _load(update, context) or Draft()
+    added = await _add(update, context, draft, text=held.text or None, attachment=held.attachment)
+    await context.services.repository.drop_held(row_id)
+    if added is None and not (draft.parts or draft.attachments):
+        return END
+    current = added or draft
+    if current.kind is None:
+        return await _prompt_kind(update, context)
+    return await _prompt_compose(update, context, current)
 
 
 # ---------------------------------------------------------------- KIND
@@ -536,6 +555,7 @@ def build_conversation() -> ConversationHandler[Context]:
     ]
     identity_button = PrivateButton(choose_identity, pattern=r"^who:(named|anon)$")
     confirm_button = PrivateButton(confirm, pattern=r"^confirm:yes$")
+    held_button = PrivateButton(held_as_new, pattern=r"^qa:[0-9a-f]{32}:new$")
     # The draft in SQLite, not the conversation state, is the truth: every step checks the
     # draft. So a step's button also works from any other state (and with no state at all),
     # e.g. after a crash lost the last state change that persistence had not yet written.
@@ -546,6 +566,7 @@ def build_conversation() -> ConversationHandler[Context]:
         *place_buttons,
         identity_button,
         confirm_button,
+        held_button,
     ]
     more: Handlers = [
         MessageHandler(CONTENT, add_content),

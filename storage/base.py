@@ -24,8 +24,9 @@ from typing import Any
 import aiosqlite
 
 from bot.anonymity import Secrets
-from bot.core.records import Event, HistoryEntry, Submission
+from bot.core.records import Attachment, Event, HistoryEntry, Submission
 from bot.core.workflow import Status
+from bot.diskfull import DiskFull
 from storage.conversion import conversion_steps
 from storage.migrations import apply_migrations
 from storage.rows import attachment_record, iso, parse_dt, submission_record, utc_now
@@ -67,6 +68,8 @@ class RepositoryBase:
     ) -> None:
         self.path = Path(path)
         self.clock = clock
+        # Whether the storage is full (#15.8): every refused write is told to it first.
+        self.disk = DiskFull(str(self.path))
         # The anonymity keys: pseudonyms and encryption of what residents leave (drafts,
         # ownership), and the conversion of databases written before migration 0012. A
         # repository without them can read and write items but refuses residents' data.
@@ -135,8 +138,12 @@ class RepositoryBase:
         if self._statements_task is not None:
             await asyncio.gather(self._statements_task, return_exceptions=True)
         if self._db is not None and self._handled_updates:
-            async with self.transaction():
-                pass  # writes the last handled marks
+            try:
+                async with self.transaction():
+                    pass  # writes the last handled marks
+            except Exception as exc:  # (a full disk): replayed after the restart instead
+                if not self.disk.noticed(exc):
+                    log.error("the last handled marks were not written: %s", exc)
         async with self._connect_lock:
             if self._reader is not None:
                 await self._reader.close()
@@ -217,14 +224,30 @@ class RepositoryBase:
                 await db.execute("SAVEPOINT tx")
                 try:
                     yield db
-                except BaseException:
+                except BaseException as exc:
+                    if not db.in_transaction:  # SQLite undid the whole batch
+                        self._lose_batch(exc)
+                        raise
                     await db.execute("ROLLBACK TO tx")
-                    raise
-                finally:
                     await db.execute("RELEASE tx")
+                    raise
+                if not db.in_transaction:  # (an error the block caught undid the batch)
+                    lost = sqlite3.OperationalError("the transaction was rolled back")
+                    self._lose_batch(lost)
+                    raise lost
+                await db.execute("RELEASE tx")
             finally:
                 self._schedule_flush()
         await asyncio.shield(batch)
+
+    def _lose_batch(self, exc: BaseException) -> None:
+        """SQLite rolled back the open transaction by itself, which it may do after an
+        error such as ``SQLITE_FULL``: every write of the batch is undone, so each caller
+        waiting for its COMMIT gets ``exc``, and the next write begins a new batch."""
+        batch, self._batch = self._batch, None
+        if batch is not None and not batch.done():
+            batch.set_exception(exc)
+            batch.exception()  # (retrieved: the caller at fault raises it itself)
 
     async def _begin(self, db: aiosqlite.Connection) -> asyncio.Future[None]:
         """The open batch, beginning one if there is none (the lock is held)."""
@@ -285,7 +308,8 @@ class RepositoryBase:
                         statement.fail(exc)  # (those already done keep their outcome)
                     if not isinstance(exc, Exception):
                         raise
-                    log.error("statements failed: %s", exc)
+                    if not self.disk.noticed(exc):
+                        log.error("statements failed: %s", exc)
                 finally:
                     self._schedule_flush()
 
@@ -300,7 +324,10 @@ class RepositoryBase:
             try:
                 cursor = await db.executemany(statements[0].sql, [s.params for s in statements])
                 await cursor.close()
-            except Exception:  # sqlite3.Error, or e.g. an int too large to bind
+            except Exception as exc:  # sqlite3.Error, or e.g. an int too large to bind
+                if not db.in_transaction:  # SQLite undid the whole batch: all fail
+                    self._lose_batch(exc)
+                    raise
                 await db.execute("ROLLBACK TO many")
                 await db.execute("RELEASE many")
             else:
@@ -315,6 +342,9 @@ class RepositoryBase:
                 await cursor.close()
             except Exception as exc:  # undone by SQLite (or never bound); the rest goes on
                 statement.fail(exc)
+                if not db.in_transaction:  # unless SQLite undid the whole batch: all fail
+                    self._lose_batch(exc)
+                    raise
             else:
                 statement.succeed(count if statement.counted else -1, batch)
 
@@ -349,12 +379,15 @@ class RepositoryBase:
         batch, self._batch = self._batch, None
         if batch is None:
             return
+        marks = set(self._handled_updates)
         try:
             if self._handled_updates:  # every update finished so far: see _handled_updates
                 await self._write_handled(self.db)
             await self.db.execute("COMMIT")
         except BaseException as exc:
-            log.error("commit failed: %s", exc)
+            self._handled_updates |= marks  # not written: they ride on the next commit
+            if not self.disk.noticed(exc):
+                log.error("commit failed: %s", exc)
             if self.db.in_transaction:
                 await self.db.execute("ROLLBACK")
             if not batch.done():
@@ -437,8 +470,7 @@ async def read_events(fetch: Fetch, submission_id: int) -> list[Event]:
         (submission_id,),
     )
     return [
-        Event(at=parse_dt(r["at"]), actor=r["actor"], kind=r["kind"], body=r["body"])
-        for r in rows
+        Event(at=parse_dt(r["at"]), actor=r["actor"], kind=r["kind"], body=r["body"]) for r in rows
     ]
 
 
@@ -452,3 +484,35 @@ def _backup(source: Path, target: Path) -> list[str]:
         check = [str(row[0]) for row in dst.execute("PRAGMA integrity_check")]
     partial.replace(target)
     return check
+
+
+async def add_attachments(
+    db: aiosqlite.Connection, submission_id: int, attachments: Iterable[Attachment]
+) -> None:
+    """Inside a transaction: add files or locations to an item, after those it has."""
+    async with db.execute(
+        "SELECT COALESCE(MAX(position) + 1, 0) FROM attachments WHERE submission_id = ?",
+        (submission_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    first = int(row[0]) if row else 0
+    await db.executemany(
+        "INSERT INTO attachments (submission_id, position, type, file_id, file_unique_id,"
+        " file_name, mime_type, latitude, longitude, file_size)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                submission_id,
+                first + pos,
+                a.type,
+                a.file_id,
+                a.file_unique_id,
+                a.file_name,
+                a.mime_type,
+                a.latitude,
+                a.longitude,
+                a.file_size,
+            )
+            for pos, a in enumerate(attachments)
+        ],
+    )

@@ -99,8 +99,9 @@ class QueuePage:
         return self.count is not None and self.count > COUNT_CAP
 
 
-def _where(query: QueueFilter, now: datetime) -> tuple[list[str], list[object]]:
-    """The WHERE clauses of a filter (fixed SQL fragments; every value is a parameter)."""
+def filter_clauses(query: QueueFilter, now: datetime) -> tuple[list[str], list[object]]:
+    """The WHERE clauses of a filter on ``submissions`` (fixed SQL fragments; every value
+    is a parameter): the queue's, and the ledger's when it is downloaded from the desk."""
     clauses: list[str] = []
     params: list[object] = []
     if query.statuses:
@@ -194,7 +195,7 @@ class DeskQueries(RepositoryBase):
     ) -> QueuePage:
         """One page of the queue: at most ``limit`` rows after (or before) ``cursor``."""
         now = now or self.clock()
-        clauses, params = _where(query, now)
+        clauses, params = filter_clauses(query, now)
         where = " AND ".join(clauses) or "1"
         page_clauses, page_params = list(clauses), list(params)
         if cursor is not None:
@@ -267,5 +268,6 @@ __all__: Sequence[str] = (
     "QueueFilter",
     "QueuePage",
     "QueueRow",
+    "filter_clauses",
     "first_line",
 )

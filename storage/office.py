@@ -13,16 +13,33 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.core.records import Event, Outgoing, Submission, SubmissionSummary
-from bot.core.workflow import Status, check_transition
-from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase, read_events
+from bot.core.records import (
+    DONE_STATUSES,
+    UNSIGNED_STATUSES,
+    Attachment,
+    Event,
+    Outgoing,
+    Rated,
+    Rating,
+    Submission,
+    SubmissionSummary,
+)
+from bot.core.workflow import Status
+from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase, add_attachments, read_events
 from storage.copies import Renderer, refresh_in
 from storage.effects import Replayed, claim_update
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, add_label
 from storage.outbox import enqueue
-from storage.rows import iso, summary_record
+from storage.questions import close_question, open_question
+from storage.rows import SUMMARY_COLUMNS, iso, summary_record
+from storage.transitions import complete_publishing, revert_publishing, transition
 
-_SUMMARY_COLUMNS = "id, kind, topic_id, status, created_at, deadline, place_id, support"
+_DONE = "(" + ", ".join(f"'{s.value}'" for s in sorted(DONE_STATUSES)) + ")"
+_UNSIGNED = "(" + ", ".join(f"'{s.value}'" for s in sorted(UNSIGNED_STATUSES)) + ")"
+
+
+class _NotRated(Exception):
+    """The round was rated, or a new one began, between the read and the write."""
 
 
 def _like(term: str) -> str:
@@ -71,37 +88,6 @@ def place_clause(count: int) -> str:
 class OfficeQueries(RepositoryBase):
     """Queries of the campaign office (mixed into :class:`storage.repository.Repository`)."""
 
-    async def _transition(
-        self,
-        db: aiosqlite.Connection,
-        submission_id: int,
-        target: Status,
-        *,
-        actor: str,
-        note: str | None,
-        now: datetime,
-    ) -> None:
-        """Inside an open transaction: check and apply a status change, with history."""
-        async with db.execute(
-            "SELECT status FROM submissions WHERE id = ?", (submission_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            raise NotFound(submission_id)
-        current = Status(row["status"])
-        check_transition(current, target)
-        await db.execute(
-            "UPDATE submissions SET status = ?, updated_at = ?,"
-            " first_response_at = COALESCE(first_response_at, CASE WHEN ? LIKE 'admin:%'"
-            " THEN ? END) WHERE id = ?",
-            (target.value, iso(now), actor, iso(now), submission_id),
-        )
-        await db.execute(
-            "INSERT INTO history (submission_id, at, actor, from_status, to_status, note)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (submission_id, iso(now), actor, current.value, target.value, note),
-        )
-
     async def _reload(self, submission_id: int) -> Submission:
         result = await self.get_submission(submission_id)
         assert result is not None
@@ -124,7 +110,7 @@ class OfficeQueries(RepositoryBase):
         with suppress(Replayed):
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
-                await self._transition(db, submission_id, target, actor=actor, note=note, now=now)
+                await transition(db, submission_id, target, actor=actor, note=note, now=now)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
@@ -146,7 +132,7 @@ class OfficeQueries(RepositoryBase):
         with suppress(Replayed):
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
-                await self._transition(
+                await transition(
                     db,
                     submission_id,
                     Status.DUPLICATE,
@@ -168,6 +154,13 @@ class OfficeQueries(RepositoryBase):
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
+
+    async def duplicates_of(self, submission_id: int) -> list[int]:
+        """The items merged into this one as its duplicates."""
+        rows = await self._fetchall(
+            "SELECT id FROM submissions WHERE duplicate_of = ? ORDER BY id", (submission_id,)
+        )
+        return [r["id"] for r in rows]
 
     async def followers(self, submission_id: int) -> list[tuple[str, str]]:
         """(encrypted chat, language) of the senders of this item's duplicates, then of
@@ -233,16 +226,18 @@ class OfficeQueries(RepositoryBase):
         update_id: int | None = None,
         refresh: Renderer | None = None,
     ) -> Submission:
-        """Record the official response (status answered) and queue it to the senders."""
+        """Record the official response (status answered) and queue it to the senders. It
+        starts a new rating round (its rating buttons carry ``rating_round + 1``)."""
         now = self.clock()
         with suppress(Replayed):
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
-                await self._transition(
+                await transition(
                     db, submission_id, Status.ANSWERED, actor=actor, note=None, now=now
                 )
                 await db.execute(
-                    "UPDATE submissions SET response = ?, responded_at = ? WHERE id = ?",
+                    "UPDATE submissions SET response = ?, responded_at = ?,"
+                    " rating_round = rating_round + 1 WHERE id = ?",
                     (response, iso(now), submission_id),
                 )
                 await enqueue(db, notices, submission_id=submission_id, now=now)
@@ -258,50 +253,126 @@ class OfficeQueries(RepositoryBase):
         update_id: int | None = None,
         refresh: Renderer | None = None,
     ) -> Submission:
-        """Mark published and queue the channel post (and any notices) in one transaction."""
+        """Start publishing: the item goes to ``publishing`` and the channel post (with the
+        notices held for it) is queued, in one transaction. The outbox completes it when
+        the post is delivered (``published``, with its date), or reverts it when the post
+        fails for good (storage.transitions)."""
         now = self.clock()
         with suppress(Replayed):
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
-                await self._transition(
-                    db, submission_id, Status.PUBLISHED, actor=actor, note=None, now=now
-                )
-                await db.execute(
-                    "UPDATE submissions SET published_at = ? WHERE id = ?",
-                    (iso(now), submission_id),
+                await transition(
+                    db, submission_id, Status.PUBLISHING, actor=actor, note=None, now=now
                 )
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
         return await self._reload(submission_id)
 
+    async def complete_publishing(
+        self, submission_id: int, *, refresh: Renderer | None = None
+    ) -> bool:
+        """The channel post went out: a publishing item is published now, its card copies
+        refreshed, in one transaction. False (nothing changed) if it was not publishing."""
+        now = self.clock()
+        async with self.transaction() as db:
+            done = await complete_publishing(db, submission_id, now)
+            if done:
+                await refresh_in(db, submission_id, refresh, now)
+        return done
+
+    async def revert_publishing(
+        self, submission_id: int, reason: str, *, refresh: Renderer | None = None
+    ) -> Status | None:
+        """The channel post failed for good: a publishing item goes back to the status
+        before (``reason`` in its history), its card copies refreshed, in one transaction.
+        Returns that status (None, nothing changed, if it was not publishing)."""
+        now = self.clock()
+        async with self.transaction() as db:
+            before = await revert_publishing(db, submission_id, reason, now)
+            if before is not None:
+                await refresh_in(db, submission_id, refresh, now)
+        return before
+
+    async def unsettled_publications(self) -> list[tuple[int, str, str | None]]:
+        """Items still publishing whose channel post's outcome is recorded (the bot stopped,
+        or the disk filled, between the outcome and its settling): (item, the post's
+        outbox status, its last error)."""
+        rows = await self._fetchall(
+            "SELECT s.id, o.status, o.last_error FROM submissions s JOIN outbox o"
+            " ON o.id = (SELECT MAX(id) FROM outbox WHERE submission_id = s.id"
+            " AND purpose = 'channel_post')"
+            " WHERE s.status = 'publishing' AND o.status IN ('sent', 'failed') ORDER BY s.id"
+        )
+        return [(r["id"], r["status"], r["last_error"]) for r in rows]
+
     async def rate(
         self,
         submission_id: int,
-        rating: str,
+        rating: Rating,
         *,
+        round_: int,
         actor: str = "sender",
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
         refresh: Renderer | None = None,
-    ) -> Submission:
-        """The sender's satisfaction with the response (may be changed; ``actor``: who
-        recorded it, the sender or the clerk after a 回访); ``notices`` (the office's) are
-        queued with it."""
+    ) -> Rated:
+        """The sender's satisfaction with the answer of round ``round_`` (``actor``: who
+        recorded it, the sender or the clerk after a 回访): stored once per round (every
+        round's is kept; ``submissions.rating`` is the latest), with an event and
+        ``notices`` (the office's), and the item's card copies refreshed (``refresh``). A
+        second rating of the same round, or one of an earlier round (buttons of an older
+        answer), changes nothing and writes nothing. Raises NotFound if the item has no
+        answer of that round."""
+        row = await self._fetchone(
+            "SELECT s.rating_round, s.response IS NOT NULL AS answered, r.rating FROM"
+            " submissions s LEFT JOIN ratings r ON r.submission_id = s.id AND r.round = ?"
+            " WHERE s.id = ?",
+            (round_, submission_id),
+        )
+        if row is None or not row["answered"] or not 1 <= round_ <= row["rating_round"]:
+            raise NotFound(submission_id)
+        if row["rating"] is not None:
+            if update_id is not None and await self._fetchone(
+                "SELECT 1 FROM update_effects WHERE update_id = ?", (update_id,)
+            ):
+                return Rated(outcome="rated", rating=row["rating"])  # this very press, replayed
+            return Rated(outcome="already", rating=row["rating"])
+        if round_ != row["rating_round"]:
+            return Rated(outcome="stale")
         now = self.clock()
-        with suppress(Replayed):
+        try:
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
                 cur = await db.execute(
-                    "UPDATE submissions SET rating = ?, rated_at = ? WHERE id = ?"
-                    " AND response IS NOT NULL",
+                    "INSERT INTO ratings (submission_id, round, rating, rated_at)"
+                    " SELECT id, ?, ?, ? FROM submissions WHERE id = ? AND rating_round = ?"
+                    " ON CONFLICT DO NOTHING",
+                    (round_, rating, iso(now), submission_id, round_),
+                )
+                if cur.rowcount != 1:  # rated (or answered again) since the read
+                    raise _NotRated
+                await db.execute(
+                    "UPDATE submissions SET rating = ?, rated_at = ? WHERE id = ?",
                     (rating, iso(now), submission_id),
                 )
-                if cur.rowcount == 0:
-                    raise NotFound(submission_id)
                 await self._event(db, submission_id, actor, "rating", rating, now)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
-        return await self._reload(submission_id)
+        except Replayed:  # the rating of this very update is stored: acknowledge again
+            return Rated(outcome="rated", rating=rating)
+        except _NotRated:
+            return await self.rate(
+                submission_id, rating, round_=round_, actor=actor, refresh=refresh
+            )
+        return Rated(outcome="rated", rating=rating)
+
+    async def ratings(self, submission_id: int) -> list[tuple[int, Rating]]:
+        """Every round's rating of an item, (round, rating), in order."""
+        rows = await self._fetchall(
+            "SELECT round, rating FROM ratings WHERE submission_id = ? ORDER BY round",
+            (submission_id,),
+        )
+        return [(r["round"], r["rating"]) for r in rows]
 
     async def add_event(
         self,
@@ -311,21 +382,35 @@ class OfficeQueries(RepositoryBase):
         kind: str,
         body: str,
         notices: Sequence[Outgoing] = (),
+        attachments: Sequence[Attachment] = (),
         update_id: int | None = None,
         refresh: Renderer | None = None,
     ) -> bool:
-        """Add an event and queue its notices; False if ``update_id`` already did (a
-        replay: nothing added)."""
+        """Add an event (with files or locations that came with it, added to the item's)
+        and queue its notices; False if ``update_id`` already did (a replay: nothing
+        added). A question to the sender opens the item's question, an answer closes it
+        (:mod:`storage.questions`)."""
         now = self.clock()
         try:
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
                 await self._event(db, submission_id, actor, kind, body, now)
+                if attachments:
+                    await add_attachments(db, submission_id, attachments)
+                if kind == "question":
+                    await open_question(db, submission_id, now)
+                elif kind == "answer":
+                    await close_question(db, submission_id)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
         except Replayed:
             return False
+        if kind in ("question", "answer"):
+            self.noted_question(submission_id, opened=kind == "question")
         return True
+
+    def noted_question(self, submission_id: int, *, opened: bool) -> None:
+        """(:class:`storage.questions.QuestionQueries`)"""
 
     @staticmethod
     async def _event(
@@ -412,12 +497,21 @@ class OfficeQueries(RepositoryBase):
         topic_id: str | None = None,
         place_ids: Sequence[str] = (),
         by_support: bool = False,
+        overdue_at: datetime | None = None,
+        unsigned: bool = False,
         offset: int = 0,
         limit: int = 10,
     ) -> tuple[list[SubmissionSummary], int]:
         """Items by status, topic and/or place (any of ``place_ids``), oldest first (the
-        order they are worked in), or the most supported (附议) first."""
+        order they are worked in), or the most supported (附议) first; ``overdue_at``: only
+        those still open past their deadline then; ``unsigned``: only those assigned to an
+        owner who has not started on them."""
         clauses, params = _item_filter(status, topic_id, place_ids)
+        if overdue_at is not None:
+            clauses.append(f"deadline IS NOT NULL AND deadline < ? AND status NOT IN {_DONE}")
+            params.append(iso(overdue_at))
+        if unsigned:
+            clauses.append(f"owner IS NOT NULL AND status IN {_UNSIGNED}")
         # Only fixed clauses are joined; values are always bound parameters.
         where = " AND ".join(clauses) or "1"
         total = await self._fetchone(
@@ -425,7 +519,7 @@ class OfficeQueries(RepositoryBase):
             params,
         )
         rows = await self._fetchall(
-            f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE {where}"  # noqa: S608
+            f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE {where}"  # noqa: S608
             f" ORDER BY {'support DESC, id' if by_support else 'id'} LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
@@ -438,7 +532,7 @@ class OfficeQueries(RepositoryBase):
         if not clauses:
             return []
         rows = await self._fetchall(
-            f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE {' AND '.join(clauses)}"  # noqa: S608
+            f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE {' AND '.join(clauses)}"  # noqa: S608
             " ORDER BY id DESC LIMIT ?",
             (*params, limit),
         )
@@ -451,7 +545,7 @@ class OfficeQueries(RepositoryBase):
             return []
         likes = " OR ".join("text LIKE ? ESCAPE '\\'" for _ in keywords)
         rows = await self._fetchall(
-            f"SELECT {_SUMMARY_COLUMNS} FROM submissions WHERE id < ? AND topic_id = ?"  # noqa: S608
+            f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE id < ? AND topic_id = ?"  # noqa: S608
             f" AND ({likes}) ORDER BY id DESC LIMIT ?",
             (item.id, item.topic_id, *(_like(k) for k in keywords), limit),
         )
@@ -486,6 +580,41 @@ class OfficeQueries(RepositoryBase):
             (chat_id, message_id),
         )
         return None if row is None else (row["action"], row["submission_id"])
+
+    async def latest_prompt(
+        self, *, chat_id: int, asked_by: int, since: datetime | None = None
+    ) -> tuple[int, str, int] | None:
+        """(message id, action, submission id) of the newest question the bot asked this
+        admin in this chat (asked since ``since``, if given)."""
+        row = await self._fetchone(
+            "SELECT message_id, action, submission_id FROM prompts WHERE chat_id = ?"
+            " AND asked_by = ? AND created_at >= ? ORDER BY created_at DESC, message_id DESC"
+            " LIMIT 1",
+            (chat_id, asked_by, iso(since) if since is not None else ""),
+        )
+        return None if row is None else (row["message_id"], row["action"], row["submission_id"])
+
+    async def prompt_asked_by(self, *, chat_id: int, message_id: int) -> int | None:
+        row = await self._fetchone(
+            "SELECT asked_by FROM prompts WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return None if row is None else int(row["asked_by"])
+
+    async def hold_prompt_answer(self, *, chat_id: int, message_id: int, text: str | None) -> None:
+        """An answer typed without the reply gesture waits for the admin's confirmation
+        (None: held back, nothing waits)."""
+        await self._write(
+            "UPDATE prompts SET pending = ? WHERE chat_id = ? AND message_id = ?",
+            (text, chat_id, message_id),
+        )
+
+    async def pending_prompt_answer(self, *, chat_id: int, message_id: int) -> str | None:
+        row = await self._fetchone(
+            "SELECT pending FROM prompts WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return None if row is None or row["pending"] is None else str(row["pending"])
 
     async def drop_prompt(self, *, chat_id: int, message_id: int) -> None:
         async with self.transaction() as db:

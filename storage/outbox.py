@@ -13,15 +13,21 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
 from bot.core.records import CardSpec, CopyPlacement, OutboxEntry, Outgoing
+from bot.text import TELEGRAM_MESSAGE_LIMIT, utf16_length
 from bot.transport.outcomes import Decision, Delivered, FailedForGood, RetryLater
-from storage.base import RepositoryBase
+from storage.clamps import ClampQueries
 from storage.copies import add_copy
-from storage.rows import iso
+from storage.rows import iso, parse_dt
+
+_INSERT = (
+    "INSERT INTO outbox (created_at, submission_id, chat_enc, body, next_attempt_at, purpose,"
+    " recipient, after_id, merge_key, copy_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 async def enqueue(
@@ -31,24 +37,80 @@ async def enqueue(
     submission_id: int | None,
     now: datetime,
 ) -> None:
-    """Queue messages inside the caller's open transaction."""
+    """Queue messages inside the caller's open transaction. A notice with ``after`` is
+    held until the one at that index is delivered; one with a ``merge`` key about an item
+    is coalesced (:func:`_coalesce`)."""
     stamp = iso(now)
-    await db.executemany(
-        "INSERT INTO outbox (created_at, submission_id, chat_enc, body, next_attempt_at, purpose,"
-        " copy_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                stamp,
-                submission_id,
-                n.chat_enc,
-                json.dumps(_body(n), ensure_ascii=False),
-                stamp,
-                n.purpose,
-                n.copy_id,
-            )
-            for n in notices
-        ],
+
+    def row(n: Outgoing, after_id: int | None, due: str, merge: str | None) -> tuple[object, ...]:
+        body = json.dumps(_body(n), ensure_ascii=False)
+        recipient = None if n.recipient is None else n.recipient.value
+        return (
+            *(stamp, submission_id, n.chat_enc, body, due, n.purpose),
+            *(recipient, after_id, merge, n.copy_id),
+        )
+
+    if all(n.after is None and n.merge is None for n in notices):
+        await db.executemany(_INSERT, [row(n, None, stamp, None) for n in notices])
+        return
+    ids: list[int] = []
+    for n in notices:
+        if n.after is not None and not 0 <= n.after < len(ids):
+            raise ValueError(f"a notice can only wait for one queued before it ({n.after})")
+        due, merge = stamp, None
+        if n.merge is not None and submission_id is not None and n.merge_seconds > 0:
+            merged, due = await _coalesce(db, n, submission_id, now)
+            if merged is not None:
+                ids.append(merged)
+                continue
+            merge = n.merge
+        after_id = None if n.after is None else ids[n.after]
+        cur = await db.execute(_INSERT, row(n, after_id, due, merge))
+        assert cur.lastrowid is not None
+        ids.append(cur.lastrowid)
+
+
+async def _coalesce(
+    db: aiosqlite.Connection, notice: Outgoing, submission_id: int, now: datetime
+) -> tuple[int | None, str]:
+    """Notices about one item with the same merge key (the office's: a rating, answers, an
+    instruction) within ``merge_seconds`` of each other become one message. The notice is
+    appended to the last such message if that one is still waiting (never tried, not being
+    sent) and there is room: returns its id. Otherwise the notice is a new message, due at
+    once, or, if the last such message went out (or is due) less than the window ago, when
+    the window has passed, so that what follows within it joins it: returns its due time.
+    So a burst gives at most one message at once and one per window after it."""
+    window = timedelta(seconds=notice.merge_seconds)
+    async with db.execute(
+        "SELECT id, body, status, attempts, attempt_started_at,"
+        " COALESCE(sent_at, next_attempt_at) AS last FROM outbox"
+        " WHERE submission_id = ? AND merge_key = ? ORDER BY id DESC LIMIT 1",
+        (submission_id, notice.merge),
+    ) as cur:
+        last = await cur.fetchone()
+    if last is None:
+        return None, iso(now)
+    body = json.loads(last["body"])
+    waiting = (
+        last["status"] == "pending"
+        and last["attempts"] == 0
+        and last["attempt_started_at"] is None
+        and not (body.get("buttons") or notice.buttons)
+        and "photo" not in body
+        and notice.photo is None
     )
+    if waiting:
+        text = f"{body['text']}\n{notice.text}"
+        if utf16_length(text) <= TELEGRAM_MESSAGE_LIMIT:
+            body["text"] = text
+            await db.execute(
+                "UPDATE outbox SET body = ? WHERE id = ?",
+                (json.dumps(body, ensure_ascii=False), last["id"]),
+            )
+            return int(last["id"]), iso(now)
+    # Never further ahead than one window (a time written while the clock ran ahead).
+    due = min(max(now, parse_dt(last["last"]) + window), now + window)
+    return None, iso(due)
 
 
 def _body(notice: Outgoing) -> dict[str, object]:
@@ -77,12 +139,14 @@ def _entry(row: aiosqlite.Row) -> OutboxEntry:
         purpose=row["purpose"],
         message_id=row["message_id"],
         photo=base64.b64decode(photo) if photo else None,
+        recipient=row["recipient"],
+        after_id=row["after_id"],
         card=CardSpec(kind=card[0], language=card[1]) if card else None,
         copy_id=row["copy_id"],
     )
 
 
-class OutboxQueries(RepositoryBase):
+class OutboxQueries(ClampQueries):
     """Queries of the outbox (mixed into :class:`storage.repository.Repository`)."""
 
     async def queue_messages(
@@ -92,10 +156,15 @@ class OutboxQueries(RepositoryBase):
             await enqueue(db, notices, submission_id=submission_id, now=self.clock())
 
     async def due_messages(self, *, limit: int = 50) -> list[OutboxEntry]:
-        """Pending messages whose time has come and that are not being sent, oldest first."""
+        """Pending messages whose time has come and that are not being sent, oldest first
+        (one held for another only once that one was delivered). A message due further
+        ahead than any correct one is brought back first (storage.clamps)."""
+        await self.clamp_outbox_if_needed()
         rows = await self._fetchall(
             "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?"
-            " AND attempt_started_at IS NULL ORDER BY id LIMIT ?",
+            " AND attempt_started_at IS NULL AND (after_id IS NULL OR EXISTS"
+            " (SELECT 1 FROM outbox p WHERE p.id = outbox.after_id AND p.status = 'sent'))"
+            " ORDER BY id LIMIT ?",
             (iso(self.clock()), limit),
         )
         return [_entry(r) for r in rows]
@@ -108,15 +177,30 @@ class OutboxQueries(RepositoryBase):
         )
         return [_entry(r) for r in rows]
 
-    async def start_attempt(self, entry_id: int) -> bool:
+    async def start_attempt(
+        self, entry_id: int, *, text: str | None = None, chat_enc: str | None = None
+    ) -> bool:
         """Record, durably, that a send of this message is about to be made; False if it is
-        no longer pending or already being sent (nothing to send then)."""
-        changed = await self._write(
+        no longer pending or already being sent (nothing to send then), or if it is no
+        longer the row that was read:
+
+        - ``text``: a notice was coalesced into it since it was read (the next run sends it
+          whole);
+        - ``chat_enc`` (the entry's, a fresh token for every row): a pending edit of a card
+          copy is replaced by a newer one (:func:`storage.copies.refresh_in` deletes it and
+          inserts the new one), and SQLite gives the new row the deleted one's id when it
+          was the last. Without the check the stale text read before was sent in its place
+          and the newer edit marked sent (#17: the office group's announcement kept showing
+          an older state)."""
+        sql = (
             "UPDATE outbox SET attempt_started_at = ? WHERE id = ? AND status = 'pending'"
-            " AND attempt_started_at IS NULL",
-            (iso(self.clock()), entry_id),
-            counted=True,
+            " AND attempt_started_at IS NULL AND (? IS NULL OR json_extract(body, '$.text') = ?)"
         )
+        params: tuple[object, ...] = (iso(self.clock()), entry_id, text, text)
+        if chat_enc is not None:
+            sql += " AND chat_enc = ?"
+            params += (chat_enc,)
+        changed = await self._write(sql, params, counted=True)
         return changed == 1
 
     async def record_outcome(
@@ -152,15 +236,17 @@ class OutboxQueries(RepositoryBase):
     ) -> None:
         """Record the delivery: the message's plain id (groups, channels) or keyed hash
         (private chats; see :func:`bot.anonymity.message_reference`). A channel post's
-        message id is also kept on its item; a card is recorded as a copy of its item's
-        card (``copy``: where it is, :func:`bot.anonymity.copy_placement`)."""
+        message id is also kept on its item (its publication is settled by the caller:
+        :func:`bot.core.handling.post_delivered`); a card is recorded as a copy of its
+        item's card (``copy``: where it is, :func:`bot.anonymity.copy_placement`)."""
+        now = self.clock()
         async with self.transaction() as db:
             if copy is not None and entry.card is not None and entry.submission_id is not None:
                 await add_copy(db, entry.submission_id, entry.card, copy)
             await db.execute(
                 "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, message_key = ?,"
                 " attempts = attempts + 1, attempt_started_at = NULL WHERE id = ?",
-                (iso(self.clock()), message_id, message_key, entry.id),
+                (iso(now), message_id, message_key, entry.id),
             )
             if entry.purpose == "channel_post" and entry.submission_id is not None:
                 await db.execute(
@@ -202,7 +288,10 @@ class OutboxQueries(RepositoryBase):
     ) -> bool:
         """Mark a pending message failed for good and queue ``notices`` with it (about no
         item: a failure of those is never reported in turn); False, and nothing queued, if
-        it was no longer pending, so the office is told once."""
+        it was no longer pending, so the office is told once. The messages held for it are
+        deleted unsent (a failed channel post's item is taken back out of publishing by
+        the caller: :func:`bot.core.handling.post_failed`)."""
+        now = self.clock()
         async with self.transaction() as db:
             cur = await db.execute(
                 "UPDATE outbox SET status = 'failed', attempts = attempts + 1,"
@@ -212,7 +301,10 @@ class OutboxQueries(RepositoryBase):
             )
             if cur.rowcount != 1:
                 return False
-            await enqueue(db, notices, submission_id=None, now=self.clock())
+            await db.execute(
+                "DELETE FROM outbox WHERE after_id = ? AND status = 'pending'", (entry_id,)
+            )
+            await enqueue(db, notices, submission_id=None, now=now)
         return True
 
     async def forget_copy(self, entry: OutboxEntry, error: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import NamedTuple
 
@@ -14,6 +15,7 @@ from bot.core.records import Outgoing, Rating, overdue_days
 from bot.core.reports import LISTED, DigestData, LedgerRow, OverdueItem, Stats
 from bot.core.workflow import Kind, Status
 from storage.base import RepositoryBase
+from storage.desk import QueueFilter, filter_clauses
 from storage.outbox import enqueue
 from storage.rows import iso, parse_dt
 
@@ -239,18 +241,27 @@ class ReportQueries(RepositoryBase):
         return {Status(r["status"]): r["n"] for r in rows}
 
     async def ledger(
-        self, *, start: datetime, end: datetime, now: datetime
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        only: QueueFilter | None = None,
     ) -> AsyncIterator[LedgerRow]:
-        """The ledger lines of items created in [start, end), oldest first, in batches."""
+        """The ledger lines of items created in [start, end), oldest first, in batches;
+        ``only``: just the items that match a filter of the desk's queue (status, kind,
+        topic, named or anonymous, overdue, words; its sort plays no part)."""
+        clauses, params = filter_clauses(replace(only, sort="new"), now) if only else ([], [])
+        # Only fixed fragments are joined into the SQL; values are bound parameters.
+        sql = (
+            "SELECT s.*, (SELECT body FROM events e WHERE e.submission_id = s.id"  # noqa: S608
+            " AND e.kind = 'instruction' ORDER BY e.id DESC LIMIT 1) AS instruction"
+            " FROM submissions s WHERE s.created_at >= ? AND s.created_at < ? AND s.id > ?"
+            f"{''.join(f' AND {clause}' for clause in clauses)} ORDER BY s.id LIMIT ?"
+        )
         last = 0
         while True:
-            rows = await self._fetchall(
-                "SELECT s.*, (SELECT body FROM events e WHERE e.submission_id = s.id"
-                " AND e.kind = 'instruction' ORDER BY e.id DESC LIMIT 1) AS instruction"
-                " FROM submissions s WHERE s.created_at >= ? AND s.created_at < ? AND s.id > ?"
-                " ORDER BY s.id LIMIT ?",
-                (iso(start), iso(end), last, LEDGER_BATCH),
-            )
+            rows = await self._fetchall(sql, (iso(start), iso(end), last, *params, LEDGER_BATCH))
             if not rows:
                 return
             for r in rows:
@@ -282,6 +293,11 @@ class ReportQueries(RepositoryBase):
             last = rows[-1]["id"]
 
     # ------------------------------------------------------------------ scheduled digests
+    async def first_submitted_at(self) -> datetime | None:
+        """When the first item was submitted (None before any)."""
+        row = await self._fetchone("SELECT MIN(created_at) AS first FROM submissions", ())
+        return parse_dt(row["first"]) if row and row["first"] else None
+
     async def digest_sent(self, kind: str, period: str) -> bool:
         row = await self._fetchone(
             "SELECT 1 FROM digests WHERE kind = ? AND period = ?", (kind, period)

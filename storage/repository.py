@@ -19,7 +19,8 @@ import aiosqlite
 from bot.anonymity import Secrets
 from bot.core.records import NewSubmission, Outgoing, Submission
 from bot.core.workflow import Status
-from storage.base import Clock, NotFound, RepositoryBase
+from storage.base import Clock, NotFound, RepositoryBase, add_attachments
+from storage.clamps import ClampQueries
 from storage.copies import CopyQueries
 from storage.desk import DeskQueries
 from storage.effects import EffectQueries
@@ -28,9 +29,11 @@ from storage.keycheck import KeyCheckQueries
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_label
 from storage.office import OfficeQueries
 from storage.outbox import OutboxQueries, enqueue
+from storage.questions import QuestionQueries
 from storage.reports import ReportQueries
 from storage.residents import ResidentQueries
 from storage.rows import evidence_json, iso, new_row_id, utc_now
+from storage.space import SpaceQueries
 from storage.survey import SurveyQueries
 from storage.web import WebQueries
 
@@ -38,6 +41,7 @@ __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 
 
 class Repository(
+    QuestionQueries,
     ResidentQueries,
     OfficeQueries,
     ReportQueries,
@@ -48,6 +52,8 @@ class Repository(
     LabelQueries,
     DeskQueries,
     WebQueries,
+    ClampQueries,
+    SpaceQueries,
     KeyCheckQueries,
     SurveyQueries,
     RepositoryBase,
@@ -69,6 +75,7 @@ class Repository(
         await super().connect()
         if self._drafts is None:
             await self.load_residents()
+            await self.load_open_questions()
 
     async def close(self) -> None:
         await super().close()
@@ -168,26 +175,7 @@ class Repository(
                 "UPDATE submissions SET owner_tag = ? WHERE id = ?",
                 (self.secrets.own_tag(owner_id, submission_id), submission_id),
             )
-        await db.executemany(
-            "INSERT INTO attachments (submission_id, position, type, file_id, file_unique_id,"
-            " file_name, mime_type, latitude, longitude, file_size)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    submission_id,
-                    pos,
-                    a.type,
-                    a.file_id,
-                    a.file_unique_id,
-                    a.file_name,
-                    a.mime_type,
-                    a.latitude,
-                    a.longitude,
-                    a.file_size,
-                )
-                for pos, a in enumerate(new.attachments)
-            ],
-        )
+        await add_attachments(db, submission_id, new.attachments)
         await db.execute(
             "INSERT INTO history (submission_id, at, actor, from_status, to_status, note)"
             " VALUES (?, ?, ?, NULL, ?, NULL)",

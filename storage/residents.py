@@ -28,8 +28,16 @@ import aiosqlite
 
 from bot.core.records import Draft, SubmissionSummary
 from bot.core.workflow import FINAL_STATUSES
-from storage.base import MAX_SQLITE_INT, RepositoryBase
-from storage.rows import DRAFT_SEPARATOR, iso, new_row_id, seal_draft, summary_record
+from storage.base import MAX_SQLITE_INT
+from storage.clamps import ClampQueries
+from storage.rows import (
+    DRAFT_SEPARATOR,
+    SUMMARY_COLUMNS,
+    iso,
+    new_row_id,
+    seal_draft,
+    summary_record,
+)
 
 SCAN_BATCH = 5000  # anonymous items whose tags are checked per read when listing /my
 OWN_MEMO = 1000  # residents whose anonymous items found so far are remembered
@@ -57,7 +65,7 @@ FORGET_SUPPORTERS = (
 )
 
 
-class ResidentQueries(RepositoryBase):
+class ResidentQueries(ClampQueries):
     """Residents' languages, drafts and ownership (mixed into the repository)."""
 
     # Filled by load_residents: the language of each language key; for each draft owner
@@ -228,8 +236,7 @@ class ResidentQueries(RepositoryBase):
         if not page:
             return [], len(ids)
         rows = await self._fetchall(
-            "SELECT id, kind, topic_id, status, created_at, deadline, place_id, support"  # noqa: S608
-            " FROM submissions"
+            f"SELECT {SUMMARY_COLUMNS} FROM submissions"  # noqa: S608
             f" WHERE id IN ({', '.join('?' * len(page))}) ORDER BY id DESC",
             page,
         )
@@ -237,7 +244,10 @@ class ResidentQueries(RepositoryBase):
 
     async def count_recent(self, *, user_id: int, since: datetime) -> int:
         """Submissions of one person since then (the hourly quota): named by id, anonymous
-        by checking the tags of the items of that hour."""
+        by checking the tags of the items of that hour. Items created in the future (the
+        clock ran ahead) are brought back to now first (storage.clamps), so they count for
+        an hour, not until the clock catches up with them."""
+        await self.clamp_creation_if_needed()
         named = await self._fetchone(
             "SELECT COUNT(*) AS n FROM submissions WHERE sender_user_id = ? AND created_at >= ?",
             (user_id, iso(since)),

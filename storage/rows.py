@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.core.records import Attachment, Sender, Submission, SubmissionSummary, TopicEvidence
+from bot.core.records import (
+    EXCERPT_CHARS,
+    Attachment,
+    Sender,
+    Submission,
+    SubmissionSummary,
+    TopicEvidence,
+)
 from bot.core.workflow import Kind, Status
 
 
@@ -75,6 +82,7 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         response=row["response"],
         responded_at=_optional_dt(row["responded_at"]),
         rating=row["rating"],
+        rating_round=row["rating_round"],
         published_at=_optional_dt(row["published_at"]),
         channel_message_id=row["channel_message_id"],
         place_id=row["place_id"],
@@ -90,6 +98,14 @@ def _optional_dt(text: str | None) -> datetime | None:
     return None if text is None else parse_dt(text)
 
 
+# The columns summary_record reads: the text's start only (EXCERPT_CHARS + 1, to know
+# whether a list line cuts it).
+SUMMARY_COLUMNS = (
+    "id, kind, topic_id, status, created_at, deadline, owner, place_id, support,"
+    f" substr(text, 1, {EXCERPT_CHARS + 1}) AS excerpt"
+)
+
+
 def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
     return SubmissionSummary(
         id=row["id"],
@@ -98,6 +114,8 @@ def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
         status=Status(row["status"]),
         created_at=parse_dt(row["created_at"]),
         deadline=_optional_dt(row["deadline"]),
+        excerpt=row["excerpt"],
+        owner=row["owner"],
         place_id=row["place_id"],
         support=row["support"],
     )

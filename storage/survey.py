@@ -1,4 +1,4 @@
-"""The residents' satisfaction survey (migration 0018): who was sent a round (by their
+"""The residents' satisfaction survey (migration 0023): who was sent a round (by their
 survey tag, once), which questions each answered (once), and the answers as counts only,
 apart from any tag (mixed into :class:`storage.repository.Repository`)."""
 

@@ -53,6 +53,8 @@ MAX_TEXT = 4096  # UTF-16 code units, after entity parsing
 MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
 MAX_CALLBACK_ANSWER = 200
+# Telegram's answer to a second answerCallbackQuery for one query (or one that is too old).
+STALE_QUERY = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 MAX_BUTTONS = 100
 GETFILE_LIMIT = 20 * 1024 * 1024  # bots download files up to 20 MB
 
@@ -558,6 +560,7 @@ class FakeBotApi:
         self.sent: list[SentMessage] = []
         self.errors: list[ApiCall] = []
         self.answered_callbacks: list[JsonDict] = []
+        self._answered_queries: set[str] = set()
         self.channels: set[int] = set()  # chat ids to present as channels, not supergroups
         self.files: dict[str, bytes] = {}  # file_id -> content served by getFile/downloads
         self.commands: dict[tuple[str, str], list[JsonDict]] = {}  # (scope, language) -> list
@@ -683,10 +686,16 @@ class FakeBotApi:
         self, user: FakeUser, chat_id: int, text: str, *, reply_to: SentMessage | None = None
     ) -> int | None:
         """A text from ``user`` in the group ``chat_id`` (a supergroup), maybe a reply; its
-        update id, or None when a bot in privacy mode would not see it (:attr:`withheld`)."""
+        update id, or None when a bot in privacy mode would not see it (:attr:`withheld`).
+        A mention of the bot (``@its_name``) carries its ``mention`` entity."""
         content = self._text_content(text)
         if reply_to is not None:
             content["reply_to_message"] = self._reply_target(chat_id, reply_to.message_id)
+        mention = "@" + str(self.bot_user["username"])
+        at = text.find(mention)
+        if at >= 0:
+            entity = {"type": "mention", "offset": utf16_len(text[:at]), "length": len(mention)}
+            content["entities"] = [*content.get("entities", []), entity]
         if self.privacy_mode and not self._addressed(text, content):
             self._users[user.id] = user
             message_id = self.next_message_id(chat_id)
@@ -729,14 +738,30 @@ class FakeBotApi:
         return self._push_message(user, to.chat_id, content, source=text)
 
     def send_photo(
-        self, user: FakeUser, *, caption: str | None = None, file_id: str = "PHOTO1"
+        self,
+        user: FakeUser,
+        *,
+        caption: str | None = None,
+        file_id: str = "PHOTO1",
+        reply_to: SentMessage | None = None,
     ) -> int:
-        """A photo (two sizes, the larger last, as Telegram sends them)."""
+        """A photo (two sizes, the larger last, as Telegram sends them); with ``reply_to``,
+        a reply to that bot message, in its chat."""
         self._known_files.update({file_id, f"{file_id}-small"})
         content: JsonDict = {"photo": _photo_sizes(file_id)}
         if caption is not None:
             content["caption"] = caption
-        return self._push_message(user, user.id, content, source=caption)
+        return self._push_media(user, content, reply_to, source=caption)
+
+    def _push_media(
+        self, user: FakeUser, content: JsonDict, reply_to: SentMessage | None, source: str | None
+    ) -> int:
+        """A message with a file, in the private chat, or replying to ``reply_to`` in its
+        chat (a reply to the bot: privacy mode lets it through)."""
+        if reply_to is None:
+            return self._push_message(user, user.id, content, source=source)
+        content["reply_to_message"] = self._reply_target(reply_to.chat_id, reply_to.message_id)
+        return self._push_message(user, reply_to.chat_id, content, source=source)
 
     def send_document(
         self,
@@ -761,7 +786,14 @@ class FakeBotApi:
             content["caption"] = caption
         return self._push_message(user, user.id, content, source=caption)
 
-    def send_voice(self, user: FakeUser, *, file_id: str = "VOICE1", duration: int = 3) -> int:
+    def send_voice(
+        self,
+        user: FakeUser,
+        *,
+        file_id: str = "VOICE1",
+        duration: int = 3,
+        reply_to: SentMessage | None = None,
+    ) -> int:
         self._known_files.add(file_id)
         voice = {
             "file_id": file_id,
@@ -769,7 +801,7 @@ class FakeBotApi:
             "duration": duration,
             "mime_type": "audio/ogg",
         }
-        return self._push_message(user, user.id, {"voice": voice})
+        return self._push_media(user, {"voice": voice}, reply_to, source=None)
 
     def send_location(self, user: FakeUser, latitude: float, longitude: float) -> int:
         location = {"latitude": latitude, "longitude": longitude}
@@ -1321,6 +1353,10 @@ class FakeBotApi:
             text = params.get("text")
             if text is not None and len(str(text)) > MAX_CALLBACK_ANSWER:
                 raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+            query_id = str(params.get("callback_query_id"))
+            if query_id in self._answered_queries:  # a query takes one answer
+                raise ApiError(400, STALE_QUERY)
+            self._answered_queries.add(query_id)
             self.answered_callbacks.append(params)
             return True
         if method == "sendChatAction":

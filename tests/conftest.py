@@ -173,6 +173,16 @@ class BotRunner:
 
 
 @pytest.fixture
+async def client(desk: BotRunner) -> AsyncIterator[Any]:
+    """aiohttp's test client over the web desk of the test module's ``desk`` fixture (the
+    bot, running with its desk on)."""
+    from tests.webdesk import client_for  # (it imports this module)
+
+    async with client_for(desk) as http:
+        yield http
+
+
+@pytest.fixture
 async def runner(
     stub: FakeBotApi, make_settings: Callable[..., Settings]
 ) -> AsyncIterator[BotRunner]:

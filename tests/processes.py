@@ -10,6 +10,7 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.botapi_stub import FakeBotApi
@@ -39,10 +40,14 @@ async def start_bot(
     stderr: int = asyncio.subprocess.PIPE,
     config: Path = EXAMPLE_CONFIG,
     cwd: Path = ROOT,
+    prefix: Sequence[str] = (),
 ) -> asyncio.subprocess.Process:
     """``jindianzi run --config config.example.toml [args]`` with ``env`` (another
-    ``config`` file, or another working directory ``cwd``, if given)."""
+    ``config`` file, or another working directory ``cwd``, if given); ``prefix`` is a
+    command that runs it (e.g. in a mount namespace of its own) by exec, in the same
+    process."""
     return await asyncio.create_subprocess_exec(
+        *prefix,
         sys.executable,
         "-m",
         "bot.cli",
@@ -56,11 +61,21 @@ async def start_bot(
     )
 
 
+def polls_since(stub: FakeBotApi, calls: int) -> bool:
+    """Whether a run started after ``stub.calls[:calls]`` polls: a getUpdates answered
+    after its getMe. The stand-in records a call when it answers it, so a long poll of the
+    run stopped before can be recorded after ``calls``: it is no sign of the new run."""
+    methods = [call.method for call in stub.calls[calls:]]
+    return "getMe" in methods and "getUpdates" in methods[methods.index("getMe") :]
+
+
 class BotProcess:
     """``jindianzi run`` against the stand-in, started and stopped as often as needed, with
     the log of each run kept (:attr:`logs`, one entry per run)."""
 
-    def __init__(self, stub: FakeBotApi, tmp_path: Path, **settings: str) -> None:
+    def __init__(
+        self, stub: FakeBotApi, tmp_path: Path, *, prefix: Sequence[str] = (), **settings: str
+    ) -> None:
         self.env = bot_env(
             stub,
             tmp_path / "bot.sqlite3",
@@ -75,6 +90,7 @@ class BotProcess:
             },
         )
         self.stub = stub
+        self.prefix = prefix  # start_bot's
         self.database = tmp_path / "bot.sqlite3"
         self.logs: list[str] = []
         self.lines: list[str] = []  # the log of the run under way, line by line as it comes
@@ -86,13 +102,10 @@ class BotProcess:
         ``polling``, until the bot asks the stand-in for updates (start-up done)."""
         calls = len(self.stub.calls)
         extra = {FAULT_INJECTION: fault} if fault else {}
-        self.process = await start_bot({**self.env, **extra})
+        self.process = await start_bot({**self.env, **extra}, prefix=self.prefix)
         self._reader = asyncio.create_task(self._read(self.process))
         if polling:
-            await self.stub.wait_until(
-                lambda: any(c.method == "getUpdates" for c in self.stub.calls[calls:]),
-                timeout=60,
-            )
+            await self.stub.wait_until(lambda: polls_since(self.stub, calls), timeout=60)
 
     async def _read(self, process: asyncio.subprocess.Process) -> None:
         assert process.stderr is not None

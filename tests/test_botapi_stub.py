@@ -134,6 +134,35 @@ async def test_get_updates_honours_offset_and_limit(stub: FakeBotApi) -> None:
         assert await bot.get_updates(timeout=0) == ()  # confirmed updates are gone
 
 
+async def test_privacy_mode_delivers_only_commands_replies_to_the_bot_and_mentions(
+    stub: FakeBotApi,
+) -> None:
+    group = -1001
+    async with Bot(stub.token, base_url=stub.base_url) as bot:
+        await bot.send_message(group, "问题")
+        [from_bot] = stub.messages_to(group)
+        assert stub.send_group_text(USER, group, "随便聊聊") is None
+        assert stub.send_group_text(USER, group, "/queue@another_bot") is None
+        stub.privacy_mode = False  # as for a bot that administers the group: sees everything
+        own = stub.send_group_text(USER, group, "旧消息")
+        assert own is not None
+        [by_user] = [m for m in (await bot.get_updates(timeout=0)) if m.update_id == own]
+        assert by_user.message is not None
+        stub.privacy_mode = True
+        delivered = [
+            stub.send_group_text(USER, group, "/queue"),
+            stub.send_group_text(USER, group, "/queue@jindianzi_test_bot new"),
+            stub.send_group_text(USER, group, "回答", reply_to=from_bot),
+            stub.send_group_text(USER, group, "@jindianzi_test_bot 城建办 10"),
+        ]
+        assert all(delivered)
+        updates = await bot.get_updates(offset=own + 1, timeout=0)
+        assert [u.update_id for u in updates] == delivered
+        mention = updates[-1].message
+        assert mention is not None and mention.entities[0].type == "mention"
+        assert [w["text"] for w in stub.withheld] == ["随便聊聊", "/queue@another_bot"]
+
+
 async def test_long_poll_returns_as_soon_as_an_update_arrives(stub: FakeBotApi) -> None:
     async with Bot(stub.token, base_url=stub.base_url) as bot:
         started = time.monotonic()

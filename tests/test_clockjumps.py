@@ -114,7 +114,13 @@ def test_the_guard_moves_jobs_back_with_the_clock_and_ignores_drift() -> None:
     planned = now + timedelta(seconds=5)  # the outbox job's next run
     jobs = [FakeJob(planned), FakeJob(None)]  # a paused job has no next run
     scheduler = FakeScheduler(jobs)
-    guard = ClockJumpGuard(scheduler, wall=lambda: wall[0], monotonic=lambda: mono[0])
+    backs: list[bool] = []
+    guard = ClockJumpGuard(
+        scheduler,
+        wall=lambda: wall[0],
+        monotonic=lambda: mono[0],
+        on_back=lambda: backs.append(True),  # stored times are clamped then (storage.clamps)
+    )
     wall[0] += 1.5
     mono[0] += 1.0  # half a second of drift: no jump
     assert guard.check() == 0.0 and jobs[0].next_run_time == planned and scheduler.woken == 0
@@ -128,4 +134,5 @@ def test_the_guard_moves_jobs_back_with_the_clock_and_ignores_drift() -> None:
     assert jobs[0].next_run_time == planned  # on time again
     assert fresh.next_run_time == datetime.fromtimestamp(wall[0], UTC)  # left alone
     assert jobs[1].next_run_time is None and scheduler.woken == 1
+    assert backs == [True]  # told of the jump back (not of the jump ahead)
     assert guard.check() == 0.0  # once

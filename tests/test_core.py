@@ -14,7 +14,17 @@ import pytest
 from bot.anonymity import Secrets
 from bot.config import Settings
 from bot.core import answering, copies, handling, reviewing, submitting
-from bot.core.access import Action, Actor, Place, Role, available, identify, permitted, system
+from bot.core.access import (
+    OFFICE_ACTIONS,
+    Action,
+    Actor,
+    Place,
+    Role,
+    available,
+    identify,
+    permitted,
+    system,
+)
 from bot.core.copies import CopyKind, Origin
 from bot.core.env import Env
 from bot.core.records import Draft
@@ -97,15 +107,20 @@ def test_roles_come_from_the_configuration_and_the_place(
     assert at[Place.OTHER].roles == frozenset()
     assert identify(settings, OTHER_ID, Place.PRIVATE, language="en").roles == {Role.RESIDENT}
     assert identify(settings, OTHER_ID, Place.OFFICE, language="en").roles == frozenset()
+    not_the_office = (Action.SUBMIT, Action.ANSWER, Action.RATE, Action.INSTRUCT)
+    residents = (Action.SUPPORT, Action.SURVEY_ANSWER)
     for action in Action:
-        residents = (Action.SUBMIT, Action.ANSWER, Action.RATE, Action.SUPPORT)
         assert permitted(at[Place.OFFICE], action) == (
-            action not in (*residents, Action.SURVEY_ANSWER, Action.INSTRUCT)
+            action not in (*not_the_office, *residents, Action.SETTLE_PUBLISHING)
         )
     assert permitted(at[Place.LEADING_GROUP], Action.INSTRUCT)
     assert not permitted(at[Place.LEADING_GROUP], Action.ACCEPT)
     assert permitted(system("zh-Hans"), Action.CLOSE)  # a job may act for the office
     assert not permitted(system("zh-Hans"), Action.RATE)
+    # Only the outbox settles a publication on its channel post's outcome (#15.2).
+    assert [a for a in Action if permitted(system("zh-Hans"), a) and a not in OFFICE_ACTIONS] == [
+        Action.SETTLE_PUBLISHING
+    ]
 
 
 async def test_nobody_but_the_office_acts_on_items(env: Env) -> None:

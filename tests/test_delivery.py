@@ -11,6 +11,7 @@ import random
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 
 import httpx
@@ -31,7 +32,8 @@ from telegram.error import (
 from bot.anonymity import Secrets
 from bot.config import Settings
 from bot.core import copies
-from bot.core.records import Outgoing
+from bot.core.records import OutboxEntry, Outgoing, Recipient
+from bot.i18n import t
 from bot.services import Services
 from bot.tagging import Tagger
 from bot.transport import delivery
@@ -252,18 +254,18 @@ async def test_a_database_that_refuses_writes_stops_the_run_before_anything_is_s
     await queue(svc)
     await queue(svc, RESIDENT + 1)
 
-    async def full(*args: Any, **kwargs: Any) -> Any:
-        raise sqlite3.OperationalError("database or disk is full")
+    async def failing(*args: Any, **kwargs: Any) -> Any:  # (a full disk: the next test)
+        raise sqlite3.OperationalError("disk I/O error")
 
     with monkeypatch.context() as patch:
-        patch.setattr(svc.repository, "start_attempt", full)
+        patch.setattr(svc.repository, "start_attempt", failing)
         bot = FakeBot()
         await run(svc, bot)
         assert bot.sends == []  # nothing sent that could not be recorded first
 
     # The send goes out, but its outcome cannot be written: never sent again meanwhile.
     with monkeypatch.context() as patch:
-        patch.setattr(svc.repository, "record_outcome", full)
+        patch.setattr(svc.repository, "record_outcome", failing)
         await run(svc, bot)
         assert bot.sends == [RESIDENT]  # the run stopped at the first refused write
         cast(FrozenClock, svc.repository.clock).advance(hours=1)
@@ -274,6 +276,32 @@ async def test_a_database_that_refuses_writes_stops_the_run_before_anything_is_s
     assert [r["status"] for r in rows(svc)] == ["sent", "sent"]
     first = rows(svc)[0]  # its outcome recorded (a resident's message id is not kept: #13)
     assert first["sent_at"] is not None and first["message_id"] is None
+
+
+async def test_while_the_storage_is_full_nothing_is_sent_until_there_is_room(
+    svc: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full disk (#15.8): the outcome of the send under way is kept, and nothing more is
+    sent (nothing could be recorded) until the state ends; then that outcome first."""
+    await queue(svc)
+    await queue(svc, RESIDENT + 1)
+
+    async def full(*args: Any, **kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    bot = FakeBot()
+    with monkeypatch.context() as patch:
+        patch.setattr(svc.repository, "record_outcome", full)
+        await run(svc, bot)
+        assert bot.sends == [RESIDENT] and svc.repository.disk.full
+    cast(FrozenClock, svc.repository.clock).advance(hours=1)
+    await run(svc, bot)  # writes would work now, but the state says full until the probe
+    assert bot.sends == [RESIDENT]
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == ["storage full"]
+    svc.repository.disk.recovered()  # what the probe does when there is room
+    await run(svc, bot, times=1)
+    assert bot.sends == [RESIDENT, RESIDENT + 1]
+    assert [r["status"] for r in rows(svc)] == ["sent", "sent"]
 
 
 async def test_a_send_cut_short_is_an_unknown_outcome_at_the_next_start(svc: Services) -> None:
@@ -291,6 +319,70 @@ async def test_a_send_cut_short_is_an_unknown_outcome_at_the_next_start(svc: Ser
     cast(FrozenClock, svc.repository.clock).advance(seconds=5)
     await run(svc, bot, times=1)
     assert len(bot.sends) == 2 and rows(svc)[0]["status"] == "sent"
+
+
+GROUP, CHANNEL, ADMIN_ID = -100777, -100888, 31337
+
+
+@pytest.mark.parametrize(
+    ("recipient", "chat", "purpose", "named"),
+    [
+        (Recipient.SENDER, RESIDENT, None, Recipient.SENDER),
+        (Recipient.FOLLOWER, RESIDENT, None, Recipient.FOLLOWER),
+        (Recipient.GROUP, GROUP, "group_card", Recipient.GROUP),
+        (Recipient.CHANNEL, CHANNEL, "channel_post", Recipient.CHANNEL),
+        (Recipient.ADMIN, ADMIN_ID, None, Recipient.ADMIN),
+        # Queued before migration 0016: told from the chat the message was for.
+        (None, RESIDENT, None, Recipient.SENDER),
+        (None, GROUP, None, Recipient.GROUP),
+        (None, CHANNEL, "channel_post", Recipient.CHANNEL),
+        (None, ADMIN_ID, None, Recipient.ADMIN),
+    ],
+)
+def test_the_office_warning_names_whom_the_message_was_for(
+    make_settings: Callable[..., Settings],
+    recipient: Recipient | None,
+    chat: int,
+    purpose: str | None,
+    named: Recipient,
+) -> None:
+    """A failed channel post was reported as a message to the sender (#15.2)."""
+    settings = make_settings(
+        roles={
+            "office_chat_id": OFFICE,
+            "leading_group_chat_id": GROUP,
+            "channel_id": CHANNEL,
+            "admin_ids": [ADMIN_ID],
+        }
+    )
+    secrets = Secrets.generate()
+    svc = cast(Services, SimpleNamespace(settings=settings, secrets=secrets))
+    entry = OutboxEntry(
+        id=1,
+        submission_id=13,
+        chat_enc=secrets.encrypt_int(chat),
+        text="…",
+        buttons=(),
+        attempts=0,
+        status="pending",
+        purpose=purpose,
+        recipient=recipient,
+    )
+    for maybe in (False, True):
+        failure = FailedForGood("Forbidden", maybe_delivered=maybe, uncertain=maybe)
+        [warning] = delivery._office_warning(svc, entry, failure)
+        assert secrets.decrypt_int(warning.chat_enc) == OFFICE
+        assert warning.recipient is Recipient.OFFICE
+        if named is Recipient.CHANNEL:
+            key = "admin.publish_unknown" if maybe else "admin.publish_failed"
+            assert warning.text == t("zh-Hans", key, ref="#13", error="Forbidden")
+        else:
+            key = "admin.delivery_unknown" if maybe else "admin.delivery_failed"
+            label = t("zh-Hans", f"recipient.{named.value}")
+            assert warning.text == t("zh-Hans", key, ref="#13", recipient=label, error="Forbidden")
+    # Never about a message to the office itself.
+    to_office = entry.model_copy(update={"chat_enc": secrets.encrypt_int(OFFICE)})
+    assert delivery._office_warning(svc, to_office, failure) == []
 
 
 class EditingBot(FakeBot):

@@ -215,7 +215,9 @@ async def test_kill_in_each_crash_window_loses_nothing_and_stores_nothing_twice(
         # Each notice to the office was queued once (the effect's own transaction).
         assert all(sum(x.startswith(head(k, n)) for x in queued) == 1 for k, n in wanted)
         assert pending == (0,)
-        thanks = Counter(m.plain for m in stub.sent if m.plain.startswith("谢谢"))
+        # The rating's thanks, the answer's "已补充到 #N".
+        acknowledged = ("谢谢", zh("notify.answer_saved", ref="#").split("#")[0])
+        thanks = Counter(m.plain for m in stub.sent if m.plain.startswith(acknowledged))
         saved = [m for m in stub.messages_to(GROUP) if m.plain == zh("group.instruction.saved")]
         acks = sum(thanks.values()) + len(saved)
         print(

@@ -99,8 +99,11 @@ def outbox_rows(runner: BotRunner, submission_id: int) -> list[sqlite3.Row]:
 
 
 def warnings_about(stub: FakeBotApi, number: int, after: int) -> list[SentMessage]:
-    prefix = zh("admin.delivery_failed", ref=f"#{number}", error="").split("：")[0]
-    unknown = zh("admin.delivery_unknown", ref=f"#{number}", error="").split("（")[0]
+    sender = zh("recipient.sender")  # the warnings say whom the message was for (#15.2)
+    prefix = zh("admin.delivery_failed", ref=f"#{number}", recipient=sender, error="")
+    prefix = prefix.split("：")[0]
+    unknown = zh("admin.delivery_unknown", ref=f"#{number}", recipient=sender, error="")
+    unknown = unknown.split("（")[0]
     return [
         m
         for m in stub.messages_to(OFFICE)
@@ -141,7 +144,10 @@ async def test_an_unknown_outcome_is_retried_once_then_failed_and_told_once(
     [row] = outbox_rows(office, number)
     assert (row["status"], row["attempts"], row["uncertain"]) == ("failed", 2, 2)
     [warning] = warnings_about(stub, number, mark)
-    assert warning.plain.startswith(zh("admin.delivery_unknown", ref=f"#{number}", error="")[:8])
+    unknown = zh(
+        "admin.delivery_unknown", ref=f"#{number}", recipient=zh("recipient.sender"), error=""
+    )
+    assert warning.plain.startswith(unknown.split("（")[0])
     listed = await admin.send("/failed", expect=f"#{number}")
     assert "outcome unknown" in listed.plain
 

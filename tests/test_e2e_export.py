@@ -71,10 +71,14 @@ async def test_a_large_export_does_not_hold_up_the_admins_next_commands(
         assert [r[0] for r in rows[1:4]] == ["#1", "#2", "#3"] and rows[-1][0] == "#3000"
         with sqlite3.connect(settings.storage.path) as db:
             anonymous = db.execute("SELECT COUNT(*) FROM submissions WHERE anonymous").fetchone()
+            [oldest] = db.execute("SELECT MIN(created_at) FROM submissions").fetchone()
         assert sum(r[5] == zh("ledger.anonymous") for r in rows[1:]) == anonymous[0]
+        # "Everything" starts at the first item's day (#17, point 11), not at 2000-01-01.
+        first = datetime.fromisoformat(oldest).astimezone(settings.campaign.tz).date()
         assert tn(
-            "zh-Hans", "export.caption", 3000, start="2000-01-01", end="2026-12-10", n=3000
+            "zh-Hans", "export.caption", 3000, start=str(first), end="2026-12-10", n=3000
         ) in (document.text or "")
+        assert upload.filename == f"ledger-{first}-2026-12-10.xlsx"
     finally:
         await runner.stop()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.conftest import Chat
-from tests.processes import EXAMPLE_CONFIG, start_bot
+from tests.processes import EXAMPLE_CONFIG, polls_since, start_bot
 from tests.test_e2e_office import submit
 
 ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英")
@@ -49,9 +49,7 @@ class Deployment:
         """Start the bot from ``cwd`` and wait until it polls; the calls made before."""
         calls = len(self.stub.calls)
         process = await start_bot(self.env, *args, config=self.config, cwd=cwd)
-        await self.stub.wait_until(
-            lambda: any(c.method == "getUpdates" for c in self.stub.calls[calls:]), timeout=60
-        )
+        await self.stub.wait_until(lambda: polls_since(self.stub, calls), timeout=60)
         return process, calls
 
     @staticmethod

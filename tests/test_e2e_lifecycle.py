@@ -133,6 +133,8 @@ async def test_named_item_from_submission_to_closing(stub: FakeBotApi, campaign:
     post = await stub.wait_for_text(CHANNEL, f"#{number}", after=mark)
     assert "Railing repaired" in post.plain and "Bob" in post.plain
     await stub.wait_for_text(BOB.id, "published", after=mark)
+    # The admin hears it was published once the post is out (#15.2).
+    await stub.wait_for_text(ADMIN.id, zh("admin.published", ref=f"#{number}"), after=mark)
     await stub.wait_until(lambda: row(campaign.settings, number)["channel_message_id"] is not None)
     assert row(campaign.settings, number)["channel_message_id"] == post.message_id
     linked = await office.card(number)
@@ -180,6 +182,7 @@ async def test_anonymous_item_life_cycle_never_reveals_the_sender(
     mark = stub.mark()
     await office.press(number, "公开")
     post = await stub.wait_for_text(CHANNEL, f"#{number}", after=mark)
+    await stub.wait_for_text(ADMIN.id, zh("admin.published", ref=f"#{number}"), after=mark)
 
     mark = stub.mark()
     await office.press(number, "销号")

@@ -258,10 +258,12 @@ async def test_notices_are_retried_and_failures_reported(
     mark = stub.mark()
     stub.press_button(ADMIN, card, "受理")
     warning = await stub.wait_for_text(OFFICE, f"#{second}", after=mark, timeout=10, new=True)
-    assert "blocked" in warning.plain
+    # In the office's language, not Telegram's English (#17, point 11).
+    blocked = zh("telegram.error.blocked")
+    assert blocked in warning.plain and "blocked" not in warning.plain
     assert "987654321" not in warning.plain
     failed = await admin.send("/failed", expect=f"#{second}")
-    assert "blocked" in failed.plain
+    assert blocked in failed.plain and "Forbidden" not in failed.plain
     roles = await admin.send("/admins")
     assert str(ADMIN.id) in roles.plain and str(OFFICE) in roles.plain
 

@@ -1,8 +1,9 @@
 """Polling never spins (issue #14), through the real Application against the stand-in:
 an update python-telegram-bot cannot read is kept apart (encrypted) and skipped without
 taking its batch with it; getUpdates answers that are not JSON, or a database that refuses
-the batch (a full disk), cost at most one getUpdates a second and one log line a minute, and
-nothing is lost once they pass."""
+the batch, cost at most one getUpdates a second and one log line a minute, and nothing is
+lost once they pass (a full disk, which is also told to its senders and the office and
+ends when there is room: test_e2e_disk_full.py)."""
 
 from __future__ import annotations
 
@@ -135,10 +136,10 @@ async def test_a_failing_inbox_write_does_not_spin_and_loses_nothing(
     repository = runner.app.bot_data.services.repository
     await stub.wait_idle(quiet=0.3)
 
-    async def disk_full(*args: Any, **kwargs: Any) -> set[int]:
-        raise sqlite3.OperationalError("database or disk is full")
+    async def failing(*args: Any, **kwargs: Any) -> set[int]:  # (a full disk: its own test)
+        raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(repository, "admit_updates", disk_full)
+    monkeypatch.setattr(repository, "admit_updates", failing)
     update = stub.send_text(BOB, "/help")
     polls = poll_calls(stub)
     await asyncio.sleep(3.0)
@@ -146,7 +147,7 @@ async def test_a_failing_inbox_write_does_not_spin_and_loses_nothing(
     assert stub.messages_to(BOB.id) == []  # not handled before it is stored
     assert stub._highest_offset <= update  # nor confirmed: Telegram keeps it
     lines = failure_lines(caplog)
-    assert len(lines) == 1 and "disk is full" in lines[0], lines
+    assert len(lines) == 1 and "disk I/O error" in lines[0], lines
     monkeypatch.undo()
     await stub.wait_for(BOB.id, timeout=5)  # fetched again and handled once stored
     assert any("works again" in r.getMessage() for r in caplog.records)

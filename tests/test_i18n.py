@@ -18,7 +18,7 @@ from babel.messages.catalog import Catalog
 
 from bot.config import LANGUAGES, Language
 from bot.core.entering import SOURCES as ITEM_SOURCES
-from bot.core.records import RATINGS, AttachmentType
+from bot.core.records import RATINGS, AttachmentType, Recipient
 from bot.core.workflow import Kind, Status
 from bot.i18n import (
     LOCALE_DIR,
@@ -410,6 +410,14 @@ def family_members() -> dict[str, set[str]]:
         "enter.kind.": {k.value for k in Kind},
         # bot/import_cli.py: a spreadsheet's column headers.
         "import.column.": set(IMPORT_COLUMNS),
+        # handlers/admin_actions.py: the prompts whose answer reaches a resident.
+        "admin.prompt.what.": {"rej", "ask", "ans"},
+        # bot/core/presenters.py: Telegram's common refusals.
+        "telegram.error.": {"blocked", "deactivated", "chat_not_found", "kicked", "too_long"},
+        # bot/core/filters.py: the views of /queue.
+        "admin.queue.view.": {"overdue", "unsigned"},
+        # bot/recipients.py: whom an undelivered message was for.
+        "recipient.": {r.value for r in Recipient},
     }
 
 

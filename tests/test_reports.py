@@ -16,7 +16,7 @@ import pytest
 from bot import export
 from bot.anonymity import Secrets
 from bot.config import Settings, load_settings
-from bot.core.records import Draft, NewSubmission, Sender
+from bot.core.records import Draft, NewSubmission, Outgoing, Recipient, Sender
 from bot.core.reports import (
     DigestData,
     OverdueItem,
@@ -90,9 +90,13 @@ async def week(tmp_path: Path) -> AsyncIterator[tuple[Repository, FrozenClock]]:
     await repo.assign(four, owner="环卫所", deadline=MONDAY + timedelta(days=5), actor="admin:1")
     clock.advance(hours=24)
     await repo.respond(four, "已安排每日清运两次。", actor="admin:1")
-    await repo.rate(four, "satisfied")
+    await repo.rate(four, "satisfied", round_=1)
     clock.advance(hours=1)
-    await repo.publish(four, actor="admin:1", notices=())
+    post = Outgoing(chat_enc="-", text="#4", purpose="channel_post", recipient=Recipient.CHANNEL)
+    await repo.publish(four, actor="admin:1", notices=[post])
+    [queued] = [e for e in await repo.due_messages() if e.purpose == "channel_post"]
+    await repo.mark_sent(queued, 77)  # published once the post went out (#15.2), as the
+    assert await repo.complete_publishing(four)  # outbox then settles it (bot.core.handling)
     clock.now = MONDAY + timedelta(days=5)
     five = await submit(Kind.PROBLEM, "transport", "测试", named=False)
     await repo.change_status(five, Status.REJECTED, actor="admin:1", note="内容不清楚")

@@ -15,8 +15,18 @@ import aiosqlite
 import pytest
 
 from bot.anonymity import SEAL_BLOCK, Secrets
-from bot.core.records import Attachment, Draft, NewSubmission, Sender, TopicEvidence
+from bot.core.records import (
+    Attachment,
+    Draft,
+    NewSubmission,
+    Outgoing,
+    Rated,
+    Recipient,
+    Sender,
+    TopicEvidence,
+)
 from bot.core.workflow import IllegalTransition, Kind, Status
+from bot.transport.outcomes import FailedForGood
 from storage import migrations
 from storage.migrations import Migration, apply_migrations, available_migrations
 from storage.repository import NotFound, Repository
@@ -430,6 +440,200 @@ async def test_illegal_transition_changes_nothing(tmp_path: Path) -> None:
     await repository.close()
 
 
+async def publishing(repo: Repository) -> int:
+    """An answered item whose publication was started, with its channel post, the sender's
+    notice held for the post and an unrelated notice in the outbox."""
+    number = await store(repo, named())
+    for target in (Status.ACCEPTED, Status.IN_PROGRESS):
+        await repo.change_status(number, target, actor="admin:1")
+    await repo.respond(number, "已处理", actor="admin:1")
+    post = Outgoing(chat_enc="c", text="post", purpose="channel_post", recipient=Recipient.CHANNEL)
+    told = Outgoing(chat_enc="s", text="told", recipient=Recipient.SENDER, after=0)
+    await repo.publish(number, actor="admin:1", notices=[post, told])
+    await repo.queue_messages([Outgoing(chat_enc="o", text="other")])
+    return number
+
+
+async def test_publishing_completes_when_the_post_is_delivered(repo: Repository) -> None:
+    """The post's delivery is recorded; the item, still publishing, is then settled by the
+    core (bot.core.handling.post_delivered, tested in test_core.py), once."""
+    number = await publishing(repo)
+    item = await repo.get_submission(number)
+    assert item is not None and item.status is Status.PUBLISHING and item.published_at is None
+    entries = {e.text: e for e in await repo.due_messages()}
+    assert set(entries) == {"post", "other"}  # the notice waits for the post
+    assert await repo.unsettled_publications() == []  # the post is not out yet
+    await repo.mark_sent(entries["post"], 99)
+    assert [e.text for e in await repo.due_messages()] == ["told", "other"]
+    assert await repo.unsettled_publications() == [(number, "sent", None)]
+    assert await repo.complete_publishing(number)
+    item = await repo.get_submission(number)
+    assert item is not None and item.status is Status.PUBLISHED
+    assert item.published_at == NOW and item.channel_message_id == 99
+    last = (await repo.history(number))[-1]
+    assert (last.from_status, last.to_status, last.actor) == (
+        Status.PUBLISHING,
+        Status.PUBLISHED,
+        "system",
+    )
+    assert await repo.unsettled_publications() == []
+    assert not await repo.complete_publishing(number)  # once
+
+
+@pytest.mark.parametrize("maybe_delivered", [False, True])
+async def test_publishing_reverts_when_the_post_fails_for_good(
+    repo: Repository, maybe_delivered: bool
+) -> None:
+    number = await publishing(repo)
+    [post] = [e for e in await repo.due_messages() if e.purpose == "channel_post"]
+    failure = FailedForGood(
+        "Forbidden: no rights", maybe_delivered=maybe_delivered, uncertain=False
+    )
+    assert await repo.mark_failed(post.id, failure)
+    assert [e.text for e in await repo.due_messages()] == ["other"]  # the notice is gone
+    assert await repo.unsettled_publications() == [(number, "failed", "Forbidden: no rights")]
+    assert await repo.revert_publishing(number, "Forbidden: no rights") is Status.ANSWERED
+    item = await repo.get_submission(number)
+    assert item is not None and item.status is Status.ANSWERED and item.published_at is None
+    last = (await repo.history(number))[-1]
+    assert (last.from_status, last.to_status, last.actor, last.note) == (
+        Status.PUBLISHING,
+        Status.ANSWERED,
+        "system",
+        "Forbidden: no rights",
+    )
+    records = len(await repo.history(number))
+    assert not await repo.mark_failed(post.id, failure)  # once
+    assert await repo.revert_publishing(number, "again") is None
+    assert len(await repo.history(number)) == records
+    assert await repo.unsettled_publications() == []
+
+
+async def reopen(repo: Repository, number: int) -> None:
+    """What the loop issue's 不满意 → 重办 will do: the item goes back to handling."""
+    async with repo.transaction() as db:
+        await db.execute("UPDATE submissions SET status = 'in_progress' WHERE id = ?", (number,))
+
+
+async def test_one_rating_per_round_and_every_round_kept(repo: Repository) -> None:
+    number = await store(repo, named())
+    await repo.change_status(number, Status.ACCEPTED, actor="admin:1")
+    with pytest.raises(NotFound):  # nothing to rate before an answer
+        await repo.rate(number, "satisfied", round_=1)
+    first = await repo.respond(number, "已处理", actor="admin:1")
+    assert first.rating_round == 1
+    assert await repo.rate(number, "unsatisfied", round_=1, update_id=11) == Rated(
+        outcome="rated", rating="unsatisfied"
+    )
+    # A second press of the same round, whatever it says, changes nothing.
+    again = await repo.rate(number, "satisfied", round_=1, update_id=12)
+    assert again == Rated(outcome="already", rating="unsatisfied")
+    # A replay of the first press is acknowledged as it was.
+    replayed = await repo.rate(number, "unsatisfied", round_=1, update_id=11)
+    assert replayed == Rated(outcome="rated", rating="unsatisfied")
+    await reopen(repo, number)
+    second = await repo.respond(number, "已重新处理", actor="admin:1")
+    assert second.rating_round == 2
+    assert await repo.rate(number, "satisfied", round_=1) == Rated(
+        outcome="already", rating="unsatisfied"
+    )
+    with pytest.raises(NotFound):  # a round that never was
+        await repo.rate(number, "satisfied", round_=3)
+    await reopen(repo, number)
+    await repo.respond(number, "第三次答复", actor="admin:1")
+    # Round 2 was never rated and round 3 began: its buttons are stale now.
+    assert await repo.rate(number, "basically", round_=2) == Rated(outcome="stale")
+    assert await repo.rate(number, "satisfied", round_=3) == Rated(
+        outcome="rated", rating="satisfied"
+    )
+    assert await repo.ratings(number) == [(1, "unsatisfied"), (3, "satisfied")]
+    item = await repo.get_submission(number)
+    assert item is not None and item.rating == "satisfied"  # the latest
+    assert [e.body for e in await repo.events(number) if e.kind == "rating"] == [
+        "unsatisfied",
+        "satisfied",
+    ]
+
+
+def test_migration_0017_makes_earlier_ratings_round_one(tmp_path: Path) -> None:
+    """An item answered and rated before rounds existed: its answer was round 1."""
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at TEXT NOT NULL)"
+        )
+        for migration in available_migrations():
+            if migration.version < 17:
+                db.executescript(migration.sql)
+        stamp = NOW.isoformat()
+        for number, response, rating in (
+            (1, "答复", "basically"),
+            (2, "答复", None),
+            (3, None, None),
+        ):
+            db.execute(
+                "INSERT INTO submissions (id, kind, text, topic_id, suggested_topic_id, evidence,"
+                " anonymous, sender_user_id, sender_chat_id, language, status, created_at,"
+                " updated_at, response, responded_at, rating, rated_at) VALUES (?, 'problem',"
+                " 't', 'other', 'other', '[]', 0, 7, 7, 'zh-Hans', 'answered', ?, ?, ?, ?, ?, ?)",
+                (number, stamp, stamp, response, stamp, rating, stamp if rating else None),
+            )
+        [migration] = [m for m in available_migrations() if m.version == 17]
+        db.executescript(migration.sql)
+        assert db.execute("SELECT id, rating_round FROM submissions ORDER BY id").fetchall() == [
+            (1, 1),
+            (2, 1),
+            (3, 0),
+        ]
+        assert db.execute("SELECT * FROM ratings").fetchall() == [(1, 1, "basically", stamp)]
+
+
+def office_line(text: str, window: float = 30) -> Outgoing:
+    return Outgoing(
+        chat_enc="o", text=text, recipient=Recipient.OFFICE, merge="office", merge_seconds=window
+    )
+
+
+async def test_office_notices_about_one_item_are_coalesced(tmp_path: Path) -> None:
+    clock = FrozenClock(NOW)
+    repo = Repository(tmp_path / "db.sqlite3", clock=clock, secrets=SECRETS)
+    await repo.connect()
+    try:
+        number, other = await store(repo, named()), await store(repo, named(8))
+        await repo.queue_messages([office_line("一")], submission_id=number)
+        [first] = await repo.due_messages()
+        assert await repo.start_attempt(first.id, text=first.text)
+        await repo.mark_sent(first, 1)
+        # Within the window after it: a new message, due when the window has passed, that
+        # the next ones join (in order) while it waits.
+        for text in ("二", "三", "四"):
+            await repo.queue_messages([office_line(text)], submission_id=number)
+        await repo.queue_messages([office_line("别的事项")], submission_id=other)
+        assert [e.text for e in await repo.due_messages()] == ["别的事项"]
+        clock.advance(seconds=30)
+        due = await repo.due_messages()
+        assert [e.text for e in due] == ["二\n三\n四", "别的事项"]
+        # A notice that joins a message after a delivery run read it: the run's send is
+        # refused (it would lose the new line), the next run sends the whole.
+        await repo.queue_messages([office_line("五")], submission_id=number)
+        assert not await repo.start_attempt(due[0].id, text=due[0].text)
+        [again, *_] = await repo.due_messages()
+        assert again.text == "二\n三\n四\n五"
+        assert await repo.start_attempt(again.id, text=again.text)
+        await repo.mark_sent(again, 2)
+        # A message sent "in the future" (the clock ran ahead) holds the next back at most
+        # one window.
+        async with repo.transaction() as db:
+            await db.execute("UPDATE outbox SET sent_at = '2099-01-01T00:00:00+00:00'")
+        await repo.queue_messages([office_line("六")], submission_id=number)
+        assert "六" not in [e.text for e in await repo.due_messages()]
+        clock.advance(seconds=30)
+        assert "六" in [e.text for e in await repo.due_messages()]
+    finally:
+        await repo.close()
+
+
 async def test_final_status_refuses_everything(repo: Repository) -> None:
     number = await store(repo, named())
     await repo.change_status(number, Status.REJECTED, actor="admin:1", note="广告")
@@ -750,3 +954,30 @@ async def test_the_wal_is_truncated_after_a_sensitive_deletion_when_no_reader_ho
         assert await repository.get_draft(6) == Draft(parts=["之后"])
     finally:
         await repository.close()
+
+
+async def test_a_replaced_edit_is_not_sent_in_place_of_its_successor(repo: Repository) -> None:
+    """#17: a pending edit of a card copy is replaced by a newer one (deleted, the new row
+    inserted); SQLite gives the new row the old one's id when it was the last. A delivery
+    run that read the old row must not start it on the new row (it sent the stale text and
+    marked the newer edit sent: the announcement stayed out of date)."""
+    from bot.core.records import CardSpec, CopyPlacement, Outgoing
+    from storage.copies import Renderer
+
+    item = await store(repo, named())
+    place = CopyPlacement(place="-100", chat_enc=SECRETS.encrypt_int(-100), message_id=5)
+    copy = await repo.add_card_copy(item, CardSpec(kind="announce", language="zh-Hans"), place)
+
+    def render(text: str) -> Renderer:
+        def edits(*_: object) -> list[Outgoing]:
+            return [Outgoing(chat_enc=SECRETS.encrypt_int(-100), text=text, copy_id=copy)]
+
+        return edits
+
+    await repo.refresh_copies(item, render("old"))
+    [stale] = await repo.due_messages()
+    await repo.refresh_copies(item, render("new"))
+    [fresh] = await repo.due_messages()
+    assert fresh.id == stale.id and fresh.text == "new"  # the id was reused
+    assert not await repo.start_attempt(stale.id, chat_enc=stale.chat_enc)
+    assert await repo.start_attempt(fresh.id, chat_enc=fresh.chat_enc)

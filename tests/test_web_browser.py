@@ -36,9 +36,11 @@ from tests.webdesk import (
     ALICE,
     BOB,
     PNG,
+    card_edit,
     desk_of,
     login_data,
     mini_app_fragment,
+    office_card,
     started,
     submit,
 )
@@ -97,6 +99,15 @@ def size(driver: WebDriver, width: int, height: int, *, mobile: bool) -> None:
     )  # fmt: skip
 
 
+def open_on_a_phone(driver: WebDriver, url: str, element_id: str) -> WebDriverWait[WebDriver]:
+    """Open ``url`` at phone size until the element ``element_id`` is there; the wait."""
+    wait = WebDriverWait(driver, WAIT)
+    size(driver, *PHONE, mobile=True)
+    driver.get(url)
+    wait.until(ec.presence_of_element_located((By.ID, element_id)))
+    return wait
+
+
 def scroll_width(driver: WebDriver) -> int:
     return int(driver.execute_script("return document.documentElement.scrollWidth"))
 
@@ -122,6 +133,14 @@ async def desk(
     )
     async with started(settings) as runner:
         yield runner
+
+
+def mini_app_entry(runner: BotRunner) -> tuple[str, str]:
+    """The desk's address, and the URL Telegram opens the Mini App with for the admin
+    (fresh login data and the theme in the fragment)."""
+    token = runner.settings.telegram.token.get_secret_value()
+    base = desk_of(runner).base_url
+    return base, f"{base}/{mini_app_fragment(login_data(ADMIN, token, datetime.now(UTC)))}"
 
 
 def more_items(settings: Settings, count: int) -> None:
@@ -167,20 +186,15 @@ async def test_a_clerk_opens_filters_searches_and_reads_an_item_in_chromium(
         anonymous=True,
     )  # fmt: skip
     more_items(desk.settings, 60)
-    token = desk.settings.telegram.token.get_secret_value()
-    base = desk_of(desk).base_url
+    base, entry = mini_app_entry(desk)
     link_message = await Chat(stub, ADMIN).send("/web", expect="#login=")
     link = link_message.plain.split()[-1]
     assert link.startswith(f"{base}/#login=")
-    entry = f"{base}/{mini_app_fragment(login_data(ADMIN, token, datetime.now(UTC)))}"
     screenshots: list[Path] = []
 
     def clerk() -> None:
         with chromium() as driver:
-            wait = WebDriverWait(driver, WAIT)
-            size(driver, *PHONE, mobile=True)
-            driver.get(entry)
-            wait.until(ec.presence_of_element_located((By.ID, "queue")))
+            wait = open_on_a_phone(driver, entry, "queue")
             assert driver.current_url == f"{base}/queue"
             # Telegram's theme from the fragment (telegram-web-app.js could not load).
             background = driver.execute_script(
@@ -258,4 +272,114 @@ async def test_a_clerk_opens_filters_searches_and_reads_an_item_in_chromium(
     await asyncio.wait_for(asyncio.to_thread(clerk), timeout=120)
     with capsys.disabled():  # shown in every run, not only with -s
         print("\nweb desk screenshots:", *screenshots, sep="\n  ")
+    assert all(path.stat().st_size > 1000 for path in screenshots)
+
+
+OFFICE = -1001234567
+
+
+@pytest.fixture
+async def office_desk(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> AsyncIterator[BotRunner]:
+    settings = make_settings(
+        stub,
+        web={"enabled": True, "port": 0},
+        roles={"office_chat_id": OFFICE},
+        limits={"max_submissions_per_hour": 0},
+    )
+    async with started(settings) as runner:
+        yield runner
+
+
+def status_of(settings: Settings, number: int) -> str:
+    with sqlite3.connect(settings.storage.path) as db:
+        row = db.execute("SELECT status FROM submissions WHERE id = ?", (number,)).fetchone()
+    return str(row[0])
+
+
+async def test_a_clerk_accepts_three_items_at_once_and_the_chat_sees_it_in_chromium(
+    stub: FakeBotApi, office_desk: BotRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bulk actions (#23): on a phone, a clerk ticks three rows, accepts them, confirms and
+    reads the outcome; the office chat's cards of the three are edited to 已受理 through the
+    outbox, as after a chat button. Then the reports page at phone width."""
+    desk = office_desk
+    numbers = [
+        await submit(stub, ALICE, "幸福路的路灯坏了，晚上很黑", anonymous=False),
+        await submit(stub, BOB, "菜市场门口的井盖松动了，很危险", anonymous=True),
+        await submit(stub, ALICE, "建议在公交站加装遮雨棚", anonymous=False),
+    ]
+    left_alone = await submit(stub, BOB, "建议社区图书室周末开放", anonymous=True)
+    cards = [await office_card(stub, OFFICE, n) for n in numbers]
+    base, entry = mini_app_entry(desk)
+    mark = stub.mark()
+    screenshots: list[Path] = []
+
+    def clerk() -> None:
+        with chromium() as driver:
+            wait = open_on_a_phone(driver, entry, "bulk")
+            boxes = driver.find_elements(By.CSS_SELECTOR, "input[name=item][form=bulk]")
+            assert len(boxes) == 4
+            # "Select all on this page", and back.
+            select_all = driver.find_element(By.ID, "select-all")
+            select_all.click()
+            assert all(box.is_selected() for box in boxes)
+            select_all.click()
+            assert not any(box.is_selected() for box in boxes)
+            for number in numbers:
+                driver.find_element(
+                    By.CSS_SELECTOR, f"tr[data-id='{number}'] input[name=item]"
+                ).click()
+            count = driver.find_element(By.ID, "bulk-count").text
+            assert count == t("zh-Hans", "web.bulk.selected", n=3)
+            Select(driver.find_element(By.ID, "bulk-action")).select_by_value("accept")
+            assert scroll_width(driver) <= PHONE[0]
+            screenshots.append(shoot(driver, "bulk-queue-phone"))
+            driver.find_element(By.ID, "bulk-next").click()
+            preview = wait.until(ec.presence_of_element_located((By.ID, "bulk-preview")))
+            listed = preview.find_elements(By.CSS_SELECTOR, "li")
+            assert sorted(int(li.get_attribute("data-id") or 0) for li in listed) == numbers
+            assert scroll_width(driver) <= PHONE[0]
+            screenshots.append(shoot(driver, "bulk-confirm-phone"))
+            driver.find_element(By.CSS_SELECTOR, "#bulk-confirm button[type=submit]").click()
+            done = wait.until(ec.presence_of_element_located((By.ID, "bulk-outcome")))
+            assert len(done.find_elements(By.CSS_SELECTOR, "li.ok")) == 3
+            assert not done.find_elements(By.CSS_SELECTOR, "li.refused")
+            summary = driver.find_element(By.ID, "bulk-summary").text
+            assert summary == t("zh-Hans", "web.bulk.summary", done=3, refused=0)
+            assert t("zh-Hans", "status.accepted") in done.text
+            assert scroll_width(driver) <= PHONE[0]
+            screenshots.append(shoot(driver, "bulk-outcome-phone"))
+            # Back to the queue: the three are 已受理 there too.
+            driver.find_element(By.CSS_SELECTOR, "[data-back]").click()
+            wait.until(ec.presence_of_element_located((By.ID, "queue")))
+            for number in numbers:
+                row = driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{number}'] td.status")
+                assert row.text == t("zh-Hans", "status.accepted")
+
+            # The reports page (the /stats figures and the chart) on the phone.
+            driver.get(f"{base}/reports")
+            wait.until(ec.presence_of_element_located((By.ID, "stats")))
+            chart = driver.find_element(By.CSS_SELECTOR, ".chart img")
+            wait.until(lambda d: d.execute_script("return arguments[0].naturalWidth", chart) > 0)
+            assert scroll_width(driver) <= PHONE[0]
+            screenshots.append(shoot(driver, "reports-phone"))
+            size(driver, *DESKTOP, mobile=False)
+            driver.get(f"{base}/reports")
+            wait.until(ec.presence_of_element_located((By.ID, "stats")))
+            assert scroll_width(driver) <= DESKTOP[0]
+            screenshots.append(shoot(driver, "reports-desktop"))
+
+    await asyncio.wait_for(asyncio.to_thread(clerk), timeout=120)
+    # The chat side: each card of the three in the office chat edited to 已受理 (the same
+    # card the chat's buttons act on), each sender told; the fourth item untouched.
+    for card in cards:
+        edited = await card_edit(stub, card, after=mark)
+        assert t("zh-Hans", "status.accepted") in edited.plain
+    await stub.wait_for_text(BOB.id, f"#{numbers[1]}", after=mark)
+    assert [status_of(desk.settings, n) for n in numbers] == ["accepted"] * 3
+    assert status_of(desk.settings, left_alone) == "new"
+    with capsys.disabled():
+        print("\nweb desk bulk screenshots:", *screenshots, sep="\n  ")
     assert all(path.stat().st_size > 1000 for path in screenshots)

@@ -26,6 +26,7 @@ from bot.core.workflow import Status
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock
+from tests.full_storage import sqlite_full_error
 from tests.processes import bot_env, start_bot
 from tests.test_e2e_webhook import free_port, post, update
 from tests.webdesk import (
@@ -35,7 +36,9 @@ from tests.webdesk import (
     PNG,
     Items,
     client_for,
+    csrf_of,
     desk_of,
+    desk_settings,
     login_data,
     sign_in,
     sql,
@@ -63,19 +66,8 @@ def clock() -> FrozenClock:
 async def desk(
     stub: FakeBotApi, make_settings: Callable[..., Settings], clock: FrozenClock
 ) -> AsyncIterator[BotRunner]:
-    settings = make_settings(
-        stub,
-        web={"enabled": True, "port": 0, "public_url": "https://desk.example.org/desk"},
-        limits={"max_submissions_per_hour": 0},
-    )
-    async with started(settings, clock) as runner:
+    async with started(desk_settings(stub, make_settings), clock) as runner:
         yield runner
-
-
-@pytest.fixture
-async def client(desk: BotRunner) -> AsyncIterator[TestClient[Any, Any]]:
-    async with client_for(desk) as http:
-        yield http
 
 
 @pytest.fixture
@@ -108,12 +100,6 @@ async def page(client: TestClient[Any, Any], path: str, status: int = 200) -> st
     return text
 
 
-def csrf_of(html: str) -> str:
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
-    assert match is not None
-    return match[1]
-
-
 # ---------------------------------------------------------------------------- signing in
 async def test_the_entry_page_has_a_strict_policy_and_no_inline_script(
     client: TestClient[Any, Any],
@@ -126,7 +112,8 @@ async def test_the_entry_page_has_a_strict_policy_and_no_inline_script(
     assert "unsafe-inline" not in policy.split("style-src")[0]
     assert "frame-ancestors 'self' https://web.telegram.org" in policy
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    # Not no-referrer: a browser would then send "Origin: null" with the desk's own forms.
+    assert response.headers["Referrer-Policy"] == "same-origin"
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
     assert scripts and all("src=" in attrs and not body.strip() for attrs, body in scripts)
     assert 'data-telegram="/desk/auth/telegram"' in html
@@ -163,6 +150,27 @@ async def test_a_non_admin_is_refused(client: TestClient[Any, Any], desk: BotRun
     assert (await response.json())["error"] == t("en", "web.error.not_allowed")
     assert COOKIE not in response.cookies
     assert sql(desk.settings, "SELECT COUNT(*) FROM web_sessions") == [(0,)]
+
+
+async def test_a_full_disk_is_said_as_such_without_a_traceback(
+    client: TestClient[Any, Any],
+    desk: BotRunner,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """#15.8: the session cannot be written (SQLite's own error for a full database)."""
+    repository = desk_of(desk).desk.repository
+
+    async def full(*args: Any, **kwargs: Any) -> Any:
+        raise sqlite_full_error()
+
+    monkeypatch.setattr(repository, "create_web_session", full)
+    response = await sign_in(client, desk)
+    assert response.status == 503
+    assert zh("web.error.storage_full") in await response.text()
+    assert COOKIE not in response.cookies
+    assert repository.disk.full
+    assert not [r for r in caplog.records if r.exc_info]
 
 
 async def test_tampered_login_data_and_another_bots_are_refused(

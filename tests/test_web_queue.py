@@ -16,6 +16,7 @@ import pytest
 from bot.config import Settings, load_settings
 from bot.core.records import DONE_STATUSES
 from bot.core.workflow import Kind, Status
+from bot.i18n import t
 from storage.desk import COUNT_CAP, Cursor, QueueFilter, QueuePage
 from storage.repository import Repository
 from storage.rows import iso
@@ -226,6 +227,18 @@ def test_bad_values_are_named_and_ignored(settings: Settings) -> None:
     assert asked.filter == QueueFilter()
     assert asked.cursor is None
     assert len(asked.problems) == 7
+
+
+def test_days_beyond_what_a_date_holds_are_ignored_not_an_error(settings: Settings) -> None:
+    """The day after ``to`` must be a date: 9999-12-31 used to end in OverflowError (500)."""
+    asked = queue_view.parse(
+        {"from": "0001-01-01", "to": "9999-12-31"}, settings, "en", unit_id=None
+    )
+    assert asked.filter == QueueFilter()
+    assert asked.problems == [
+        t("en", "web.queue.ignored", field=t("en", key))
+        for key in ("web.field.from", "web.field.to")
+    ]
 
 
 def test_overdue_items_come_longest_overdue_first_unless_sorted_otherwise(

@@ -9,11 +9,13 @@ import pytest
 
 from bot.core.workflow import (
     FINAL_STATUSES,
+    SYSTEM_TRANSITIONS,
     IllegalTransition,
     Status,
     allowed_targets,
     check_transition,
     format_reference,
+    office_targets,
 )
 
 S = Status
@@ -27,25 +29,48 @@ LEGAL = {
     (S.FORWARDED, S.IN_PROGRESS),
     (S.FORWARDED, S.ANSWERED),
     (S.IN_PROGRESS, S.ANSWERED),
-    (S.ANSWERED, S.PUBLISHED),
+    (S.ANSWERED, S.PUBLISHING),
     (S.ANSWERED, S.CLOSED),
     (S.PUBLISHED, S.CLOSED),
 }
+# The outbox's: the channel post was delivered, or failed for good (#15.2).
+SYSTEM = {(S.PUBLISHING, S.PUBLISHED), (S.PUBLISHING, S.ANSWERED)}
 
 
 @pytest.mark.parametrize(("current", "target"), sorted(LEGAL))
 def test_legal_transitions(current: Status, target: Status) -> None:
     check_transition(current, target)  # does not raise
-    assert target in allowed_targets(current)
+    check_transition(current, target, system=True)  # the system may do what the office may
+    assert target in allowed_targets(current) and target in office_targets(current)
+
+
+@pytest.mark.parametrize(("current", "target"), sorted(SYSTEM))
+def test_system_transitions_are_the_outboxs_alone(current: Status, target: Status) -> None:
+    check_transition(current, target, system=True)  # does not raise
+    assert target in allowed_targets(current) and target not in office_targets(current)
+    with pytest.raises(IllegalTransition, match="not by hand") as info:
+        check_transition(current, target)
+    assert info.value.current is current and info.value.target is target
+    assert SYSTEM == SYSTEM_TRANSITIONS
+
+
+def test_publishing_has_no_office_action() -> None:
+    """While the post is on its way nothing can be done to the item by hand (publishing
+    again, closing): the outcome of the post decides."""
+    assert office_targets(S.PUBLISHING) == frozenset()
+    with pytest.raises(IllegalTransition, match=r"allowed: none"):
+        check_transition(S.PUBLISHING, S.CLOSED)
+    with pytest.raises(IllegalTransition):
+        check_transition(S.ANSWERED, S.PUBLISHED)  # only through publishing
 
 
 @pytest.mark.parametrize(
     ("current", "target"),
-    sorted(set(itertools.product(Status, Status)) - LEGAL),
+    sorted(set(itertools.product(Status, Status)) - LEGAL - SYSTEM),
 )
 def test_every_other_transition_is_refused(current: Status, target: Status) -> None:
     with pytest.raises(IllegalTransition) as info:
-        check_transition(current, target)
+        check_transition(current, target, system=True)
     assert info.value.current is current and info.value.target is target
     message = str(info.value)
     assert f"from {current.value} to {target.value}" in message
@@ -82,7 +107,10 @@ def test_every_status_is_reachable_and_every_open_item_can_be_closed() -> None:
 
 
 def test_no_way_back() -> None:
-    order = [S.NEW, S.ACCEPTED, S.FORWARDED, S.IN_PROGRESS, S.ANSWERED, S.PUBLISHED, S.CLOSED]
+    order = [
+        S.NEW, S.ACCEPTED, S.FORWARDED, S.IN_PROGRESS, S.ANSWERED, S.PUBLISHING, S.PUBLISHED,
+        S.CLOSED,
+    ]  # fmt: skip
     for current, target in LEGAL:
         if current in order and target in order:
             assert order.index(target) > order.index(current)

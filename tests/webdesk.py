@@ -5,6 +5,7 @@ Telegram signs it, items submitted through the real resident flow, and an HTTP c
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import struct
 import zlib
@@ -20,7 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config import Settings
 from bot.i18n import t
 from storage.repository import Clock, utc_now
-from tests.botapi_stub import FakeBotApi, FakeUser
+from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
 from web import initdata
 from web.server import DeskServer, create_app
@@ -93,6 +94,19 @@ def mini_app_fragment(data: str) -> str:
             "tgWebAppPlatform": "android",
             "tgWebAppThemeParams": json.dumps(theme, separators=(",", ":")),
         }
+    )
+
+
+def desk_settings(
+    stub: FakeBotApi, make_settings: Callable[..., Settings], **overrides: Any
+) -> Settings:
+    """Settings with the desk on behind ``https://desk.example.org/desk`` (a port of its
+    own), and no hourly limit on submissions (the tests submit many)."""
+    return make_settings(
+        stub,
+        web={"enabled": True, "port": 0, "public_url": "https://desk.example.org/desk"},
+        limits={"max_submissions_per_hour": 0},
+        **overrides,
     )
 
 
@@ -171,3 +185,26 @@ class Items:
 
     named: int  # Alice's, with a photo, a document, a big file and a location
     anonymous: int  # Bob's, anonymous, with HTML in its text
+
+
+async def office_card(stub: FakeBotApi, chat_id: int, number: int) -> SentMessage:
+    """The card of item ``number`` the bot announced in the office chat."""
+    return await stub.wait_for(
+        chat_id, predicate=lambda m: f"#{number} " in m.plain and bool(m.buttons)
+    )
+
+
+async def card_edit(stub: FakeBotApi, card: SentMessage, *, after: int) -> SentMessage:
+    """The first edit of a card's message after seq ``after`` (a copy kept current)."""
+    return await stub.wait_for(
+        card.chat_id,
+        after=after,
+        predicate=lambda m: m.method == "editMessageText" and m.message_id == card.message_id,
+    )
+
+
+def csrf_of(html: str) -> str:
+    """The session's CSRF token, from a page's <meta name="csrf-token">."""
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+    assert match is not None
+    return match[1]

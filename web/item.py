@@ -15,7 +15,14 @@ from markupsafe import Markup
 from bot.config import Language, Settings
 from bot.core import cards
 from bot.core.cards import event_text
-from bot.core.presenters import kind_label, local_date, local_time, status_label, topic_label
+from bot.core.presenters import (
+    history_label,
+    kind_label,
+    local_date,
+    local_time,
+    status_label,
+    topic_label,
+)
 from bot.core.records import Attachment, Event, HistoryEntry, Submission, SubmissionSummary
 from bot.core.workflow import format_reference
 from bot.i18n import t
@@ -120,7 +127,7 @@ def timeline(
     tz = settings.campaign.tz
     entries: list[tuple[datetime, int, Markup]] = []
     for entry in history:
-        text = Markup.escape(status_label(lang, entry.to_status))
+        text = Markup.escape(history_label(lang, entry))
         if entry.note:
             text += Markup(" — ") + Markup.escape(entry.note)
         entries.append((entry.at, 0, text))

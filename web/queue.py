@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Language, Settings
 from bot.core.presenters import kind_label, local_date, status_label, topic_label
 from bot.core.records import DONE_STATUSES, overdue_days
+from bot.core.reports import day_in_range, parse_day
 from bot.core.workflow import Kind, Status, format_reference
 from bot.i18n import t, tn
 from storage.desk import SORTS, Cursor, QueueFilter, QueuePage, Sort, first_line
@@ -58,10 +59,10 @@ class QueueRequest:
 
 
 def _day(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
+    """A day of the form, within the days the reports take (the day after the last one
+    must still be a date: ``to=9999-12-31`` is not one)."""
+    day = parse_day(value)
+    return day if day is not None and day_in_range(day) else None
 
 
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:

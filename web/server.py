@@ -11,6 +11,12 @@ Routes (under ``web.public_url``'s path, e.g. ``/desk``):
     GET  /items/{n}/files/{p}       an attachment, fetched from Telegram by the server
     POST /items/{n}/files/{p}/send  the attachment to the viewer's own chat with the bot
     POST /items/{n}/actions/{name}  an action on the item (web/actions.py)
+    POST /bulk                      the confirmation of a bulk action on ticked rows
+    POST /bulk/apply                the bulk action, item by item (web/bulk.py)
+    GET  /reports                   the /stats figures for a period, the ledger's form
+    GET  /reports/chart.png         the period's chart
+    GET  /reports/ledger            the ledger (整改台账) as XLSX or CSV, period and filters
+    POST /reports/ledger[/send]     the same from the reports page's form; or to one's chat
     POST /language, /logout         the viewer's language; end the session
     GET  /static/{name}, /healthz
 
@@ -25,12 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import Any, BinaryIO
+from urllib.parse import quote, urlencode, urlsplit
 
 from aiohttp import web
 from telegram import Bot
@@ -38,6 +45,7 @@ from telegram.error import TelegramError
 
 from bot.anonymity import Secrets
 from bot.config import LANGUAGES, Language, Settings
+from bot.core import reporting
 from bot.core.env import Env
 from bot.core.presenters import (
     kind_label,
@@ -47,15 +55,16 @@ from bot.core.presenters import (
     status_label,
     topic_label,
 )
-from bot.core.workflow import Kind, Status, allowed_targets, format_reference
+from bot.core.workflow import Kind, Status, format_reference, office_targets
 from bot.i18n import resolve_language, t, tn
 from bot.transport.media import send_attachment
-from storage.desk import COUNT_CAP
+from storage.desk import COUNT_CAP, QueueFilter
 from storage.repository import Clock, Repository, utc_now
 from storage.web import Via
-from web import initdata
+from web import bulk, initdata
 from web import item as item_view
 from web import queue as queue_view
+from web import reports as reports_view
 from web.actions import ActionRegistry, form_key, new_form_key, office_registry
 from web.render import render, static_file
 from web.sessions import (
@@ -85,6 +94,7 @@ CSP = (
 FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 MAX_BODY = 64 * 1024
+LEDGER_CHUNK = 256 * 1024
 DOWNLOADS_AT_ONCE = 4
 
 
@@ -113,6 +123,9 @@ class Desk:
     downloads: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(DOWNLOADS_AT_ONCE)
     )
+    # One ledger at a time (each holds a thread and a file): the bot's own lock, so a
+    # download and an /export take turns.
+    exports: asyncio.Lock = field(default_factory=asyncio.Lock)
     actions: ActionRegistry = field(init=False)
 
     def __post_init__(self) -> None:
@@ -385,11 +398,27 @@ async def queue(request: web.Request) -> web.StreamResponse:
         kinds=[(k.value, kind_label(lang, k)) for k in Kind],
         topics=[(tp.id, tp.name(lang)) for tp in settings.topics],
         places=queue_view.place_options(lang, settings),
-        # Issue 18: bulk actions on selected rows (a checkbox column) and the unit and
-        # unsigned columns appear here once units exist.
-        bulk_actions=[],
+        # Issue 18: the unit and unsigned columns appear here once units exist.
+        bulk_actions=bulk.offered(desk.actions, viewer),
         back_query=request.query_string,
+        # The ledger of what the filter shows (the page's cursor aside).
+        ledger_query=asked.link(None),
+        reports=viewer.is_admin,
     )
+
+
+# After a redirect: what the last form did (a file or a ledger sent to the viewer's chat,
+# an action done or not), by the mark in the query.
+NOTICES = (
+    ("sent", "web.file.sent"),
+    ("unsent", "web.file.not_sent"),
+    ("done", "web.action.done"),
+    ("failed", "web.action.failed"),
+)
+
+
+def _notice(lang: Language, query: Mapping[str, str]) -> str:
+    return next((t(lang, key) for mark, key in NOTICES if mark in query), "")
 
 
 async def _item_in_scope(request: web.Request, viewer: Viewer) -> Any:
@@ -415,15 +444,7 @@ async def item(request: web.Request) -> web.StreamResponse:
     now = desk.clock()
     tz = settings.campaign.tz
     days = found.overdue_days(now)
-    notice = ""
-    if "sent" in request.query:
-        notice = t(lang, "web.file.sent")
-    elif "unsent" in request.query:
-        notice = t(lang, "web.file.not_sent")
-    elif "done" in request.query:
-        notice = t(lang, "web.action.done")
-    elif "failed" in request.query:
-        notice = t(lang, "web.action.failed")
+    notice = _notice(lang, request.query)
     came_from = request.query.get("from", "")
     back = desk.url("/queue") + (f"?{came_from}" if came_from else "")
     return desk.page(
@@ -451,7 +472,7 @@ async def item(request: web.Request) -> web.StreamResponse:
         timeline=item_view.timeline(lang, settings, history, events),
         similar=item_view.similar(lang, settings, similar),
         next_statuses=(", " if lang == "en" else "、").join(
-            status_label(lang, s) for s in sorted(allowed_targets(found.status))
+            status_label(lang, s) for s in sorted(office_targets(found.status))
         ),
         actions=desk.actions.available(viewer, found),
         form_key=new_form_key(),
@@ -537,6 +558,225 @@ async def run_action(request: web.Request) -> web.StreamResponse:
     return see_other(f"{where}?{'done' if outcome.ok else 'failed'}=1")
 
 
+# --------------------------------------------------------------------------- bulk actions
+async def _bulk_request(
+    request: web.Request,
+) -> tuple[Desk, Session, Viewer, dict[str, str], bulk.BulkRequest]:
+    desk = desk_of(request)
+    session, viewer, form = await posted(request)
+    ticked = (await request.post()).getall(bulk.ITEM_FIELD, [])
+    asked = bulk.read(
+        viewer.language,
+        bulk.offered(desk.actions, viewer),
+        form,
+        [value for value in ticked if isinstance(value, str)],
+    )
+    return desk, session, viewer, form, asked
+
+
+def _queue_back(desk: Desk, form: dict[str, str]) -> str:
+    """The queue as the clerk left it (its filter, from the form)."""
+    came_from = form.get("from", "")[:2000]
+    return desk.url("/queue") + (f"?{came_from}" if came_from else "")
+
+
+async def bulk_preview(request: web.Request) -> web.StreamResponse:
+    """The confirmation: the ticked items, whether the action fits each, and one button
+    (a form with a new request key) that applies it."""
+    desk, session, viewer, form, asked = await _bulk_request(request)
+    lines = []
+    if asked.action is not None and not asked.problems:
+        lines = await bulk.preview(desk.repository, viewer, asked.action, asked.ids)
+    return desk.page(
+        "bulk.html",
+        viewer.language,
+        status=400 if asked.problems else 200,
+        session=session,
+        viewer=viewer,
+        path=desk.url("/queue"),
+        asked=asked,
+        preview=lines,
+        possible=sum(1 for line in lines if line.possible),
+        outcome=None,
+        form_key=new_form_key(),
+        came_from=form.get("from", "")[:2000],
+        back=_queue_back(desk, form),
+    )
+
+
+async def bulk_apply(request: web.Request) -> web.StreamResponse:
+    """The bulk action, item by item through the core; the outcome of each."""
+    desk, session, viewer, form, asked = await _bulk_request(request)
+    key = form_key(form)
+    if asked.action is None or asked.problems or key is None:
+        raise DeskError(400, "web.error.bad_request")
+    outcome = await bulk.apply(desk.repository, viewer, asked.action, asked.ids, asked.values, key)
+    desk.deliver_soon()  # the senders' notices and the cards' edits, now
+    done = sum(1 for line in outcome if line.ok)
+    return desk.page(
+        "bulk.html",
+        viewer.language,
+        session=session,
+        viewer=viewer,
+        path=desk.url("/queue"),
+        asked=asked,
+        preview=[],
+        possible=0,
+        outcome=outcome,
+        done=done,
+        refused=len(outcome) - done,
+        form_key=key,
+        came_from=form.get("from", "")[:2000],
+        back=_queue_back(desk, form),
+    )
+
+
+# -------------------------------------------------------------------------------- reports
+def _office_only(viewer: Viewer) -> None:
+    if not viewer.is_admin:  # the whole campaign's figures are the office's
+        raise DeskError(404, "web.error.not_found")
+
+
+async def _reports_viewer(request: web.Request) -> tuple[Desk, Session, Viewer]:
+    desk = desk_of(request)
+    session, viewer = await session_of(request)
+    _office_only(viewer)
+    return desk, session, viewer
+
+
+async def reports_page(request: web.Request) -> web.StreamResponse:
+    desk, session, viewer = await _reports_viewer(request)
+    lang, settings = viewer.language, desk.settings
+    span = reports_view.period(
+        desk.core, request.query, lang, default_days=reporting.DEFAULT_STATS_DAYS
+    )
+    stats = await desk.repository.stats(start=span.start, end=span.end)
+    asked = queue_view.parse(request.query, settings, lang, unit_id=viewer.queue_unit)
+    return desk.page(
+        "reports.html",
+        lang,
+        session=session,
+        viewer=viewer,
+        path=request.path_qs,
+        span=span,
+        stats=reports_view.stats_view(lang, settings, stats),
+        chart_query=urlencode({"from": span.first.isoformat(), "to": span.last.isoformat()}),
+        form=asked.form,
+        statuses=[(s.value, status_label(lang, s)) for s in Status],
+        kinds=[(k.value, kind_label(lang, k)) for k in Kind],
+        topics=[(tp.id, tp.name(lang)) for tp in settings.topics],
+        notice=_notice(lang, request.query),
+    )
+
+
+async def reports_chart(request: web.Request) -> web.StreamResponse:
+    """The period's chart (items per day by topic, the status funnel), as /stats sends it."""
+    desk, _, viewer = await _reports_viewer(request)
+    span = reports_view.period(
+        desk.core, request.query, viewer.language, default_days=reporting.DEFAULT_STATS_DAYS
+    )
+    png = await reporting.chart_png(desk.core, viewer.language, span.start, span.end)
+    if png is None:  # no font or nothing to draw: the page says the figures all the same
+        raise DeskError(404, "web.error.not_found")
+    return web.Response(body=png, content_type="image/png")
+
+
+@dataclass(frozen=True)
+class LedgerAsked:
+    """A ledger asked for: the period, the queue's filter, XLSX or CSV."""
+
+    span: reports_view.Period
+    only: QueueFilter
+    kind: str
+
+    @property
+    def name(self) -> str:
+        return reports_view.ledger_name(self.span, self.kind)
+
+
+async def _ledger_asked(desk: Desk, viewer: Viewer, params: Mapping[str, str]) -> LedgerAsked:
+    lang = viewer.language
+    kind = reports_view.CSV if params.get("format") == reports_view.CSV else reports_view.XLSX
+    since = await reporting.first_day(desk.core)  # "everything": from the first item's day
+    span = reports_view.period(desk.core, params, lang, default_days=None, since=since)
+    asked = queue_view.parse(params, desk.settings, lang, unit_id=viewer.queue_unit)
+    return LedgerAsked(span, replace(asked.filter, created_from=None, created_until=None), kind)
+
+
+async def _write_ledger(desk: Desk, lang: Language, asked: LedgerAsked, target: BinaryIO) -> int:
+    """The core's ledger file (anonymous senders as 匿名) into ``target``, off the event
+    loop; one at a time with /export. Returns its row count."""
+    async with desk.exports:
+        return await reporting.ledger_file(
+            desk.repository,
+            desk.settings,
+            lang,
+            asked.span.start,
+            asked.span.end,
+            target,
+            as_csv=asked.kind == reports_view.CSV,
+            only=asked.only,
+        )
+
+
+async def reports_ledger(request: web.Request) -> web.StreamResponse:
+    """The ledger of the items submitted in the period that match the queue's filters
+    (a link of the queue: GET; the reports page's form: POST), written into a temporary
+    file, then streamed to the browser."""
+    if request.method == "POST":
+        desk = desk_of(request)
+        _, viewer, params = await posted(request)
+        _office_only(viewer)
+    else:
+        desk, _, viewer = await _reports_viewer(request)
+        params = dict(request.query)
+    asked = await _ledger_asked(desk, viewer, params)
+    with tempfile.TemporaryFile() as spool:
+        await _write_ledger(desk, viewer.language, asked, spool)
+        size = spool.tell()
+        spool.seek(0)
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": reports_view.MEDIA_TYPES[asked.kind],
+                "Content-Disposition": f"attachment; filename={asked.name}",
+            }
+        )
+        response.content_length = size
+        _secure(response, desk)
+        await response.prepare(request)
+        while chunk := await asyncio.to_thread(spool.read, LEDGER_CHUNK):
+            await response.write(chunk)
+        await response.write_eof()
+    return response
+
+
+async def send_ledger(request: web.Request) -> web.StreamResponse:
+    """The same ledger sent to the viewer's own chat with the bot, as /export sends it:
+    the way to get it on a phone, where a Mini App cannot always save a download."""
+    desk = desk_of(request)
+    _, viewer, params = await posted(request)
+    _office_only(viewer)
+    lang = viewer.language
+    asked = await _ledger_asked(desk, viewer, params)
+    back = desk.url("/reports?") + urlencode(
+        {"from": asked.span.first.isoformat(), "to": asked.span.last.isoformat()}
+    )
+    with tempfile.TemporaryFile() as spool:
+        count = await _write_ledger(desk, lang, asked, spool)
+        spool.seek(0)
+        caption = tn(
+            lang, "export.caption", count, start=asked.span.first, end=asked.span.last, n=count
+        )
+        try:
+            await desk.bot.send_document(
+                viewer.user_id, spool, filename=asked.name, caption=caption
+            )
+        except TelegramError as exc:
+            log.info("desk: ledger not sent to the viewer's chat: %s", exc)
+            return see_other(f"{back}&unsent=1")
+    return see_other(f"{back}&sent=1")
+
+
 async def static(request: web.Request) -> web.StreamResponse:
     try:
         data, _ = static_file(request.match_info["name"])
@@ -568,9 +808,12 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             exc.status, "web.error.bad_request"
         )
         response = _error_page(request, desk, exc.status, key)
-    except Exception:
-        log.exception("desk: %s %s failed", request.method, _route(request))
-        response = _error_page(request, desk, 500, "web.error.internal")
+    except Exception as exc:
+        if desk.repository.disk.noticed(exc):  # a full disk: said once, waited out (#15.8)
+            response = _error_page(request, desk, 503, "web.error.storage_full")
+        else:
+            log.exception("desk: %s %s failed", request.method, _route(request))
+            response = _error_page(request, desk, 500, "web.error.internal")
     _secure(response, desk)
     access_log.info(
         "%s %s %s %.0fms",
@@ -605,7 +848,10 @@ def _secure(response: web.StreamResponse, desk: Desk) -> None:
         origin = f" {parts.scheme}://{parts.netloc}"
     headers.setdefault("Content-Security-Policy", CSP.format(script=origin))
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with
+    # every POST, its own forms' too (the Fetch standard), which the Origin check refuses.
+    # Other sites still get no referrer (item numbers, search words stay here).
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cache-Control", "no-store")
 
 
@@ -622,6 +868,13 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_get(p + r"/items/{id:[1-9][0-9]{0,17}}/files/{pos:[0-9]{1,3}}", item_file)
     app.router.add_post(p + r"/items/{id:[1-9][0-9]{0,17}}/files/{pos:[0-9]{1,3}}/send", send_file)
     app.router.add_post(p + r"/items/{id:[1-9][0-9]{0,17}}/actions/{name:[a-z_]{1,32}}", run_action)
+    app.router.add_post(f"{p}/bulk", bulk_preview)
+    app.router.add_post(f"{p}/bulk/apply", bulk_apply)
+    app.router.add_get(f"{p}/reports", reports_page)
+    app.router.add_get(f"{p}/reports/chart.png", reports_chart)
+    app.router.add_get(f"{p}/reports/ledger", reports_ledger)
+    app.router.add_post(f"{p}/reports/ledger", reports_ledger)
+    app.router.add_post(f"{p}/reports/ledger/send", send_ledger)
     app.router.add_post(f"{p}/language", set_language)
     app.router.add_post(f"{p}/logout", logout)
     app.router.add_get(p + r"/static/{name:[a-z.]{1,32}}", static)

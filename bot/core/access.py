@@ -29,7 +29,7 @@ from enum import StrEnum
 
 from bot.config import Language, Settings
 from bot.core.records import DONE_STATUSES, Submission
-from bot.core.workflow import Status, allowed_targets
+from bot.core.workflow import Status, office_targets
 
 
 class Role(StrEnum):
@@ -76,6 +76,9 @@ class Action(StrEnum):
     SUPPORT = "support"  # 附议 (me too): count once, follow the item
     SURVEY = "survey"  # send the satisfaction survey (群众满意度测评)
     SURVEY_ANSWER = "survey_answer"  # a resident's answer to it
+    # The channel post's outcome settles a publication: published once it was delivered,
+    # back to the status before when it failed for good (the outbox, as the system).
+    SETTLE_PUBLISHING = "settle_publishing"
 
 
 OFFICE_ACTIONS = frozenset(
@@ -106,6 +109,7 @@ PERMITTED: dict[Action, frozenset[Role]] = {
     Action.SURVEY: frozenset({Role.ADMIN}),
     Action.SURVEY_ANSWER: frozenset({Role.RESIDENT}),
     Action.INSTRUCT: frozenset({Role.GROUP}),
+    Action.SETTLE_PUBLISHING: frozenset({Role.SYSTEM}),
 }
 # Actions that act on the actor's own item: the core function checks ownership.
 OWN_ITEM_ACTIONS = frozenset({Action.ANSWER, Action.RATE})
@@ -117,7 +121,7 @@ TARGETS: dict[Action, Status] = {
     Action.FORWARD: Status.FORWARDED,
     Action.START: Status.IN_PROGRESS,
     Action.RESPOND: Status.ANSWERED,
-    Action.PUBLISH: Status.PUBLISHED,
+    Action.PUBLISH: Status.PUBLISHING,  # published when the post went out
     Action.CLOSE: Status.CLOSED,
 }
 
@@ -201,7 +205,7 @@ def office_actions(settings: Settings, item: Submission) -> list[Action]:
     """The office's actions the item's status allows now, in the order cards show them:
     the status changes first, then owner and deadline, a question and the topic. Moving to
     the leading group or the channel needs that chat configured."""
-    allowed = allowed_targets(item.status)
+    allowed = office_targets(item.status)
     configured = {
         Action.FORWARD: bool(settings.roles.leading_group_chat_id),
         Action.PUBLISH: bool(settings.roles.channel_id),

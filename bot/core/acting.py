@@ -12,14 +12,14 @@ stores.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.core import copies
 from bot.core.access import Action, Actor, permitted
 from bot.core.env import Env
 from bot.core.presenters import status_label
-from bot.core.records import Outgoing, Submission
+from bot.core.records import Attachment, Outgoing, Submission
 from bot.core.results import Refusal, Result, refused
 from bot.core.workflow import IllegalTransition, Status, format_reference
 from bot.i18n import t
@@ -138,9 +138,11 @@ async def add_event(
     message: str,
     key: Key,
     origin: copies.Origin | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> Result:
     """An action that adds an event to the item's record (a question, an answer, an
-    instruction) and queues ``notices(item)`` with it."""
+    instruction) and queues ``notices(item)`` with it; ``attachments`` (files or
+    locations that came with it) are added to the item's."""
 
     async def write(item: Submission, refresh: copies.Renderer) -> Change:
         queued = notices(item)
@@ -150,6 +152,7 @@ async def add_event(
             kind=kind,
             body=body,
             notices=queued,
+            attachments=attachments,
             update_id=key,
             refresh=refresh,
         )

@@ -10,15 +10,19 @@ member of the leading group (in that group) for instructions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.core import cards, copies
 from bot.core.access import Action, Actor, Role
 from bot.core.acting import Change, Key, act, add_event
 from bot.core.env import Env
-from bot.core.records import RATINGS, Rating, Submission
+from bot.core.presenters import attachments_line
+from bot.core.records import RATINGS, Attachment, Rating, Submission
 from bot.core.results import Refusal, Result, refused
 from bot.core.workflow import format_reference
 from bot.i18n import t
 from bot.text import escape
+from storage.base import NotFound
 
 MAX_ANSWER_CHARS = 3000
 NAME_CHARS = 60
@@ -33,17 +37,38 @@ async def _own(env: Env, actor: Actor, item_id: int) -> bool:
     )
 
 
+def _for_office(env: Env, text: str, attachments: Sequence[Attachment]) -> str:
+    """What came, for the office's notice: the text (escaped) and a line naming the files."""
+    shown = escape(text)
+    if attachments:
+        files = attachments_line(env.settings.campaign.language, attachments)
+        shown = f"{shown}\n{files}" if shown else files
+    return shown
+
+
 def _stale(actor: Actor) -> Result:
     return refused(Refusal.FORBIDDEN, t(actor.language, "button.stale"))
 
 
-async def answer_question(env: Env, actor: Actor, item_id: int, text: str, *, key: Key) -> Result:
-    """The sender's answer to the office's question: an event of the item; the office is
-    told."""
+async def answer_question(
+    env: Env,
+    actor: Actor,
+    item_id: int,
+    text: str,
+    *,
+    key: Key,
+    attachments: Sequence[Attachment] = (),
+) -> Result:
+    """The sender's answer to the office's question (text, and a photo, voice note,
+    document or location): an event of the item, its files added to the item's; the
+    question is answered (closed) and the office is told."""
     text = text[:MAX_ANSWER_CHARS]
-    if not text.strip() or not await _own(env, actor, item_id):
-        return refused(Refusal.FORBIDDEN if text.strip() else Refusal.INVALID)
+    if not text.strip() and not attachments:
+        return refused(Refusal.INVALID)
+    if not await _own(env, actor, item_id):
+        return refused(Refusal.FORBIDDEN)
     ref = format_reference(item_id)
+    shown = _for_office(env, text, attachments)
 
     return await add_event(
         env,
@@ -53,21 +78,32 @@ async def answer_question(env: Env, actor: Actor, item_id: int, text: str, *, ke
         kind="answer",
         body=text,
         notices=lambda _: cards.office_notice(
-            env.settings, env.secrets, "office.answer", ref=ref, text=escape(text)
+            env.settings, env.secrets, "office.answer", ref=ref, text=shown
         ),
         message=t(actor.language, "notify.answer_saved", ref=ref),
         key=key,
+        attachments=attachments,
     )
 
 
-async def instruct(env: Env, actor: Actor, item_id: int, text: str, *, key: Key) -> Result:
-    """A leading group member's instruction (批示), signed with their name; the office is
-    told."""
+async def instruct(
+    env: Env,
+    actor: Actor,
+    item_id: int,
+    text: str,
+    *,
+    key: Key,
+    attachments: Sequence[Attachment] = (),
+) -> Result:
+    """A leading group member's instruction (批示), signed with their name: text, or a
+    voice note or photo (with or without caption), whose file joins the item's (kept by its
+    Telegram id, shown with the item's other files); the office is told."""
     text = text[:MAX_ANSWER_CHARS]
-    if not text.strip():
+    if not text.strip() and not attachments:
         return refused(Refusal.INVALID)
     ref = format_reference(item_id)
     who = actor.name[:NAME_CHARS]
+    shown = _for_office(env, text, attachments)
 
     return await add_event(
         env,
@@ -75,72 +111,92 @@ async def instruct(env: Env, actor: Actor, item_id: int, text: str, *, key: Key)
         Action.INSTRUCT,
         item_id,
         kind="instruction",
-        body=f"{who}|{text}",
+        body=f"{who}|{text or attachments_line(env.settings.campaign.language, attachments)}",
         notices=lambda _: cards.office_notice(
             env.settings,
             env.secrets,
             "office.instruction",
             ref=ref,
             who=escape(who),
-            text=escape(text),
+            text=shown,
         ),
         message=t(actor.language, "group.instruction.saved"),
         key=key,
+        attachments=attachments,
     )
 
 
-async def rate(env: Env, actor: Actor, item_id: int, rating: str, *, key: Key) -> Result:
-    """The sender's satisfaction with the response (满意 / 基本满意 / 不满意); the office is
-    told."""
+async def rate(
+    env: Env, actor: Actor, item_id: int, rating: str, *, round_: int = 1, key: Key
+) -> Result:
+    """The sender's satisfaction with the answer that started rating round ``round_`` (满意 /
+    基本满意 / 不满意), once per round; the office is told (coalesced with the item's other
+    ratings: :func:`bot.core.cards.office_notice`). A second rating of the round is refused
+    as done, one on the buttons of an older answer as stale: nothing is written, nobody is
+    told, and the sender reads why (a chat shows it in the button's toast only, so that a
+    flood of presses makes no flood of messages)."""
     if rating not in RATINGS or not await _own(env, actor, item_id):
         return _stale(actor)
-    return await _rating(env, actor, Action.RATE, item_id, rating, key=key)
+    return await _rating(env, actor, Action.RATE, item_id, rating, round_=round_, key=key)
 
 
 async def record_callback(
-    env: Env, actor: Actor, item_id: int, rating: str, *, key: Key
+    env: Env, actor: Actor, item_id: int, rating: str, *, round_: int = 1, key: Key
 ) -> Result:
     """The office records what the person behind an entered item said when called back
-    (回访) about the response: the item's rating, as if they had pressed it themselves."""
+    (回访) about the answer of rating round ``round_``: the item's rating, as if they had
+    pressed it themselves, once per round like theirs (a second press of the task's buttons
+    is refused as done, one on an older answer's task as stale)."""
     if rating not in RATINGS:
         return _stale(actor)
     item = await env.repository.get_submission(item_id)
     if item is not None and not item.entered:  # its sender rates it themselves
         return _stale(actor)
-    return await _rating(env, actor, Action.CALLBACK, item_id, rating, key=key)
+    return await _rating(env, actor, Action.CALLBACK, item_id, rating, round_=round_, key=key)
 
 
 async def _rating(
-    env: Env, actor: Actor, action: Action, item_id: int, rating: str, *, key: Key
+    env: Env, actor: Actor, action: Action, item_id: int, rating: str, *, round_: int, key: Key
 ) -> Result:
     chosen: Rating = rating  # type: ignore[assignment]
     callback = action is Action.CALLBACK
+    ref = format_reference(item_id)
 
     async def write(item: Submission, refresh: copies.Renderer) -> Change | Result:
-        if item.response is None:
+        if item.response is None or not 1 <= round_ <= item.rating_round:
             return _stale(actor)
         office_lang = env.settings.campaign.language
         notices = cards.office_notice(
             env.settings,
             env.secrets,
             "office.callback_rating" if callback else "office.rating",
-            ref=format_reference(item.id),
+            ref=ref,
             rating=t(office_lang, f"rating.{chosen}"),
         )
-        await env.repository.rate(
-            item.id,
-            chosen,
-            actor=actor.label(action),
-            notices=notices,
-            update_id=key,
-            refresh=refresh,
-        )
-        label = t(actor.language, f"rating.{chosen}")
-        ref = format_reference(item.id)
+        try:
+            rated = await env.repository.rate(
+                item.id,
+                chosen,
+                round_=round_,
+                actor=actor.label(action),
+                notices=notices,
+                update_id=key,
+                refresh=refresh,
+            )
+        except NotFound:  # answered again (a new round) since it was read
+            return _stale(actor)
+        lang = actor.language
+        if rated.outcome == "stale":
+            return refused(Refusal.STALE, t(lang, "rate.stale", ref=ref), item)
+        if rated.outcome == "already":
+            before = t(lang, f"rating.{rated.rating}")
+            done = "callback.already" if callback else "rate.already"
+            return refused(Refusal.DONE, t(lang, done, ref=ref, rating=before), item)
+        label = t(lang, f"rating.{chosen}")
         message = (
-            t(actor.language, "callback.recorded", ref=ref, rating=label)
+            t(lang, "callback.recorded", ref=ref, rating=label)
             if callback
-            else t(actor.language, "rate.thanks", rating=label)
+            else t(lang, "rate.thanks", rating=label)
         )
         return Change(message, notices=tuple(notices))
 

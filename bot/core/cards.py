@@ -14,7 +14,9 @@ press is checked against the configured administrators):
     adm:tp:<n>              list topics;  adm:tps:<n>:<topic id>  set one
     adm:card:<n>            show the card's actions again
     adm:next:<n>            the next item awaiting review after n
-    rate:<n>:<rating>       (residents) rate the response to their item n
+    rate:<n>:<round>:<rating>
+                            (residents) rate the answer of round <round> to their item n
+                            (rate:<n>:<rating>, sent before rounds existed: round 1)
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from bot.anonymity import Secrets
 from bot.config import Language, Settings
 from bot.core.access import TARGETS, Action, office_actions
 from bot.core.presenters import (
+    excerpt,
+    history_label,
     kind_label,
     local_date,
     local_time,
@@ -41,6 +45,7 @@ from bot.core.records import (
     Event,
     HistoryEntry,
     Outgoing,
+    Recipient,
     Submission,
     SubmissionSummary,
 )
@@ -157,8 +162,9 @@ def item_card(
             t(lang, "field.location", lat=f"{place.latitude:.5f}", lon=f"{place.longitude:.5f}")
         )
     if similar:
-        refs = " ".join(format_reference(s.id) for s in similar)
-        card.add(t(lang, "field.similar", value=refs))
+        card.add(t(lang, "field.similar", value=""))
+        for earlier in similar:
+            card.add(f"　{format_reference(earlier.id)} {excerpt(earlier)}")
     card.add("")
     card.add_text(item.text, weight=TEXT_WEIGHT)
     if item.response:
@@ -174,15 +180,21 @@ def item_card(
         value = f'<a href="{link}">{when}</a>' if link else when
         card.add(t(lang, "field.published", value=value))
     if history or events:
+        # One record in time order, with times: status changes and events interleaved.
+        record: list[tuple[datetime, int, HistoryEntry | Event]] = [
+            *((entry.at, 0, entry) for entry in history),
+            *((event.at, 1, event) for event in list(events)[-MAX_EVENTS:]),
+        ]
         card.add("", t(lang, "detail.history"))
-        for entry in history:
-            line = f"{local_date(entry.at, tz)} {status_label(lang, entry.to_status)}"
-            if entry.note:
-                card.add_text(shorten(entry.note, NOTE_CHARS), f"{line} — ".__add__)
+        for _, _, step in sorted(record, key=lambda r: (r[0], r[1])):
+            if isinstance(step, Event):
+                event_line(card, lang, settings, step)
+                continue
+            line = f"{local_time(step.at, tz)} {escape(history_label(lang, step))}"
+            if step.note:
+                card.add_text(shorten(step.note, NOTE_CHARS), f"{line} — ".__add__)
             else:
                 card.add(line)
-        for event in list(events)[-MAX_EVENTS:]:
-            event_line(card, lang, settings, event)
     text, shortened = card.fit()
     return Card(text, shortened)
 
@@ -247,7 +259,7 @@ def event_text(lang: Language, settings: Settings, event: Event) -> str:
 def event_line(card: FittedLines, lang: Language, settings: Settings, event: Event) -> None:
     """One event of the item's record, dated, as a line of ``card`` (what was written in it
     may be shortened to fit)."""
-    day = local_date(event.at, settings.campaign.tz)
+    day = local_time(event.at, settings.campaign.tz)
     text, template = event_parts(lang, settings, event)
     if text is None:
         card.add(f"{day} " + template(""))
@@ -323,8 +335,9 @@ def to_sender(
     lang = resolve_language(item.language)
     text = t(lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values)
     if item.entered:  # nobody on Telegram: the clerk's chat gets it as a 回访 task
-        return parts_to(route, callback_task(lang, item, text), buttons=_callback(buttons))
-    return parts_to(route, text, buttons=buttons, purpose=purpose)
+        task = callback_task(lang, item, text)
+        return parts_to(route, task, Recipient.OFFICE, buttons=_callback(buttons))
+    return parts_to(route, text, Recipient.SENDER, buttons=buttons, purpose=purpose)
 
 
 def callback_task(lang: Language, item: Submission, text: str) -> str:
@@ -352,7 +365,12 @@ def _callback(buttons: Buttons) -> Buttons:
 
 
 def parts_to(
-    chat_enc: str, text: str, *, buttons: Buttons = (), purpose: str | None = None
+    chat_enc: str,
+    text: str,
+    recipient: Recipient,
+    *,
+    buttons: Buttons = (),
+    purpose: str | None = None,
 ) -> list[Outgoing]:
     """``text`` for one chat as the messages it takes (a long response, question or answer
     may need two); the buttons and the purpose go with the last, the one a reply answers."""
@@ -364,6 +382,7 @@ def parts_to(
             text=part,
             buttons=buttons if i == last else (),
             purpose=purpose if i == last else None,
+            recipient=recipient,
         )
         for i, part in enumerate(parts)
     ]
@@ -381,7 +400,7 @@ def _to_followers(
         text = t(
             lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values
         )
-        notices += parts_to(route, text)
+        notices += parts_to(route, text, Recipient.FOLLOWER)
     return notices
 
 
@@ -421,12 +440,14 @@ def question_notice(item: Submission, secrets: Secrets, question: str) -> list[O
     )
 
 
-def rating_buttons(lang: Language, item_id: int) -> Buttons:
-    return (tuple((t(lang, f"rating.{r}"), f"rate:{item_id}:{r}") for r in RATINGS),)
+def rating_buttons(lang: Language, item_id: int, round_: int) -> Buttons:
+    """The sender's rating of the answer that starts round ``round_`` (rated once)."""
+    return (tuple((t(lang, f"rating.{r}"), f"rate:{item_id}:{round_}:{r}") for r in RATINGS),)
 
 
 def response_notices(item: Submission, secrets: Secrets, followers: Followers) -> list[Outgoing]:
-    """The official response, with the rating buttons for the sender."""
+    """The official response, with the rating buttons for the sender (of the round the
+    response starts: ``item.rating_round``, counted with it)."""
     response = escape(item.response or "")
     lang = resolve_language(item.language)
     return [
@@ -434,7 +455,7 @@ def response_notices(item: Submission, secrets: Secrets, followers: Followers) -
             item,
             secrets,
             "notify.response",
-            buttons=rating_buttons(lang, item.id),
+            buttons=rating_buttons(lang, item.id, item.rating_round),
             response=response,
         ),
         *_to_followers(item, secrets, followers, "notify.followed_response", response=response),
@@ -451,9 +472,20 @@ def group_card(settings: Settings, item: Submission, secrets: Secrets) -> list[O
     route = secrets.encrypt_int(chat)
     card = item_card(lang, settings, item, heading=t(lang, "group.card.heading"))
     spec = CardSpec(kind="group", language=lang)  # bot.core.copies.CopyKind.GROUP
-    copies = [Outgoing(chat_enc=route, text=card.text, purpose="group_card", card=spec)]
+    copies = [
+        Outgoing(
+            chat_enc=route,
+            text=card.text,
+            purpose="group_card",
+            card=spec,
+            recipient=Recipient.GROUP,
+        )
+    ]
     if card.shortened:
-        copies += [Outgoing(chat_enc=route, text=part) for part in full_text(lang, item)]
+        copies += [
+            Outgoing(chat_enc=route, text=part, recipient=Recipient.GROUP)
+            for part in full_text(lang, item)
+        ]
     return copies
 
 
@@ -494,6 +526,24 @@ def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list
             text=text,
             purpose="channel_post",
             buttons=(support,),
+            recipient=Recipient.CHANNEL,
+        )
+    ]
+
+
+def published_confirmation(
+    lang: Language, settings: Settings, item: Submission, secrets: Secrets, chat_id: int
+) -> list[Outgoing]:
+    """For the chat where an admin pressed "publish", once the post went out: it is
+    published, with the actions of a published item (closing it)."""
+    published = item.model_copy(update={"status": Status.PUBLISHED})
+    office = chat_id == settings.roles.office_chat_id
+    return [
+        Outgoing(
+            chat_enc=secrets.encrypt_int(chat_id),
+            text=t(lang, "admin.published", ref=format_reference(item.id)),
+            buttons=card_buttons(lang, settings, published),
+            recipient=Recipient.OFFICE if office else Recipient.ADMIN,
         )
     ]
 
@@ -505,12 +555,19 @@ def support_button(lang: Language, item_id: int) -> tuple[str, str]:
 
 
 def office_notice(settings: Settings, secrets: Secrets, key: str, **values: str) -> list[Outgoing]:
-    """A line for the office chat, when one is configured."""
+    """A line for the office chat, when one is configured. Queued about an item, it is
+    coalesced with the item's notices of the same kind (``key``) within
+    ``office.notice_window`` (storage.outbox): a flood of one kind (answers, ratings)
+    comes as two messages at most, while news of another kind is not held back by it."""
     chat = settings.roles.office_chat_id
     if not chat:
         return []
     lang = resolve_language(settings.campaign.language)
-    return parts_to(secrets.encrypt_int(chat), t(lang, key, **values))
+    window = settings.office.notice_window
+    return [
+        n.model_copy(update={"merge": key, "merge_seconds": window})
+        for n in parts_to(secrets.encrypt_int(chat), t(lang, key, **values), Recipient.OFFICE)
+    ]
 
 
 def announcement(settings: Settings, item: Submission, secrets: Secrets) -> list[Outgoing]:
@@ -526,6 +583,7 @@ def announcement(settings: Settings, item: Submission, secrets: Secrets) -> list
             chat_enc=secrets.encrypt_int(chat),
             text=shown.text,
             buttons=card_buttons(lang, settings, item),
+            recipient=Recipient.OFFICE,
             card=CardSpec(kind="announce", language=lang),  # bot.core.copies.CopyKind.ANNOUNCE
         )
     ]
@@ -538,6 +596,8 @@ def queue_lines(
     *,
     now: datetime | None = None,
 ) -> list[str]:
+    """One entry per item for the office's lists: reference, kind, topic, date, the marks
+    (overdue, unsigned), and the start of its text on a second line."""
     tz = settings.campaign.tz
     lines = []
     for s in items:
@@ -555,5 +615,18 @@ def queue_lines(
             line += " · " + t(lang, "admin.queue.support", n=s.support)
         if now is not None and (days := s.overdue_days(now)):
             line += " " + tn(lang, "field.overdue", days, days=days)
-        lines.append(line)
+        if s.unsigned:
+            line += " " + t(lang, "admin.queue.unsigned")
+        lines.append(f"{line}\n　{excerpt(s)}")
     return lines
+
+
+OPEN_PER_ROW = 5
+
+
+def open_buttons(items: Sequence[SubmissionSummary]) -> Buttons:
+    """A button per listed item that opens its card (``ado:<id>``), five to a row."""
+    buttons = [(format_reference(s.id), f"ado:{s.id}") for s in items]
+    return tuple(
+        tuple(buttons[i : i + OPEN_PER_ROW]) for i in range(0, len(buttons), OPEN_PER_ROW)
+    )

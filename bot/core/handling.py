@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 from bot.config import Settings
 from bot.core import cards, copies
-from bot.core.access import Action, Actor
+from bot.core.access import Action, Actor, system
 from bot.core.acting import Change, Key, act, add_event, done_message
 from bot.core.env import Env
 from bot.core.presenters import local_date
@@ -161,7 +161,9 @@ async def respond(
         return refused(Refusal.INVALID, t(actor.language, "admin.text.empty"))
 
     async def write(item: Submission, refresh: copies.Renderer) -> Change:
-        answered = item.model_copy(update={"response": response})
+        # The response starts the next rating round (the repository counts it with it).
+        round_ = item.rating_round + 1
+        answered = item.model_copy(update={"response": response, "rating_round": round_})
         followers = await env.repository.followers(item.id)
         notices = cards.response_notices(answered, env.secrets, followers)
         await env.repository.respond(
@@ -181,14 +183,25 @@ async def respond(
 async def publish(
     env: Env, actor: Actor, item_id: int, *, key: Key, origin: copies.Origin | None = None
 ) -> Result:
-    """The item and its response to the public channel; the sender is told."""
+    """Publishing starts: the item and its response go to the public channel, and the item
+    is ``publishing`` until the outbox settles it (:func:`post_delivered`,
+    :func:`post_failed`). The sender's notice, and the confirmation in the chat the button
+    was pressed in, wait for the post and are dropped if it fails for good."""
 
     async def write(item: Submission, refresh: copies.Renderer) -> Change | Result:
         post = cards.channel_post(env.settings, item, env.secrets)
         if not post:
             return refused(Refusal.NOT_CONFIGURED, t(actor.language, "admin.no_channel"), item)
+        confirm = (
+            cards.published_confirmation(
+                origin.language, env.settings, item, env.secrets, origin.chat_id
+            )
+            if origin is not None
+            else []
+        )
         told = cards.to_sender(item, env.secrets, "notify.published")
-        notices = [*post, *told]
+        held = [n.model_copy(update={"after": 0}) for n in [*told, *confirm]]
+        notices = [*post, *held]
         await env.repository.publish(
             item.id,
             actor=actor.label(Action.PUBLISH),
@@ -196,7 +209,50 @@ async def publish(
             update_id=key,
             refresh=refresh,
         )
-        message = t(actor.language, "admin.published", ref=format_reference(item.id))
-        return Change(message, Status.PUBLISHED, tuple(notices))
+        message = t(actor.language, "admin.publishing", ref=format_reference(item.id))
+        return Change(message, Status.PUBLISHING, tuple(notices))
 
     return await act(env, actor, Action.PUBLISH, item_id, write, key=key, origin=origin)
+
+
+async def post_delivered(env: Env, item_id: int) -> Result:
+    """The outbox delivered the item's channel post: a publishing item is published now
+    (its card copies show it). Nothing changes for an item no longer publishing."""
+    actor = system(env.settings.campaign.language)
+
+    async def write(item: Submission, refresh: copies.Renderer) -> Change:
+        if not await env.repository.complete_publishing(item.id, refresh=refresh):
+            return Change("")
+        ref = format_reference(item.id)
+        return Change(t(actor.language, "admin.published", ref=ref), Status.PUBLISHED)
+
+    return await act(env, actor, Action.SETTLE_PUBLISHING, item_id, write, key=None)
+
+
+async def post_failed(env: Env, item_id: int, reason: str) -> Result:
+    """The item's channel post failed for good (or its outcome stayed unknown): a
+    publishing item goes back to the status it had, ``reason`` in its history (the office
+    is warned by the outbox, naming the channel)."""
+    actor = system(env.settings.campaign.language)
+
+    async def write(item: Submission, refresh: copies.Renderer) -> Change:
+        before = await env.repository.revert_publishing(item.id, reason, refresh=refresh)
+        if before is None:
+            return Change("")
+        return Change(done_message(actor, item, before, notified=False), before)
+
+    return await act(env, actor, Action.SETTLE_PUBLISHING, item_id, write, key=None)
+
+
+async def settle_publishing(env: Env) -> int:
+    """Settle the publications whose channel post's outcome was recorded but not acted on
+    (the bot stopped, or the disk filled, in between): at start-up and whenever settling
+    failed. Returns how many items it settled."""
+    settled = 0
+    for item_id, outcome, error in await env.repository.unsettled_publications():
+        if outcome == "sent":
+            result = await post_delivered(env, item_id)
+        else:
+            result = await post_failed(env, item_id, error or "")
+        settled += result.status is not None
+    return settled

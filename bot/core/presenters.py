@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import Language, Settings
-from bot.core.records import Draft, HistoryEntry, Submission, SubmissionSummary
+from bot.core.records import EXCERPT_CHARS, Draft, HistoryEntry, Submission, SubmissionSummary
 from bot.core.workflow import Kind, Status, format_reference
 from bot.i18n import t, tn
 from bot.text import escape, shorten
@@ -33,6 +33,25 @@ def kind_label(lang: Language, kind: Kind) -> str:
 
 def status_label(lang: Language, status: Status) -> str:
     return t(lang, f"status.{status.value}")
+
+
+def history_label(lang: Language, entry: HistoryEntry) -> str:
+    """A status change of the record as the office reads it (plain text): the status, or
+    for the outbox's revert of a publication that failed, that it failed."""
+    if entry.from_status is Status.PUBLISHING and entry.to_status is not Status.PUBLISHED:
+        return t(lang, "history.publish_failed", status=status_label(lang, entry.to_status))
+    return status_label(lang, entry.to_status)
+
+
+def resident_history(history: Sequence[HistoryEntry]) -> list[HistoryEntry]:
+    """What a sender sees of the record: publication attempts only once they succeeded
+    (not "publishing", nor its revert with a Bot API error)."""
+    return [
+        e
+        for e in history
+        if (e.to_status is not Status.PUBLISHING and e.from_status is not Status.PUBLISHING)
+        or e.to_status is Status.PUBLISHED
+    ]
 
 
 def topic_label(lang: Language, settings: Settings, topic_id: str) -> str:
@@ -99,14 +118,14 @@ def draft_summary(lang: Language, draft: Draft, settings: Settings, *, sender_na
         t(lang, "field.identity", value=who),
     ]
     if draft.attachments:
-        lines.append(_attachments_line(lang, draft.attachments))
+        lines.append(attachments_line(lang, draft.attachments))
     if draft.parts:
         lines += ["", escape(shorten(draft.text, SUMMARY_TEXT_CHARS))]
     lines += ["", t(lang, "summary.confirm_hint")]
     return "\n".join(lines)
 
 
-def _attachments_line(lang: Language, attachments: Sequence[object]) -> str:
+def attachments_line(lang: Language, attachments: Sequence[object]) -> str:
     counts: dict[str, int] = {}
     for a in attachments:
         kind = getattr(a, "type", "document")
@@ -115,6 +134,11 @@ def _attachments_line(lang: Language, attachments: Sequence[object]) -> str:
     return t(
         lang, "field.attachments", value="、".join(parts) if lang != "en" else ", ".join(parts)
     )
+
+
+def excerpt(item: SubmissionSummary) -> str:
+    """The start of an item's text on one line, escaped: what tells list lines apart."""
+    return escape(shorten(" ".join(item.excerpt.split()), EXCERPT_CHARS))
 
 
 def my_list(
@@ -140,6 +164,7 @@ def my_list(
                 status=status_label(lang, item.status),
                 date=local_date(item.created_at, tz),
             )
+            + f"\n　{excerpt(item)}"
         )
     lines.append(t(lang, "my.hint"))
     return "\n".join(lines)
@@ -164,14 +189,56 @@ def submission_detail(
         t(lang, "field.date", value=local_time(sub.created_at, tz)),
     ]
     if sub.attachments:
-        lines.append(_attachments_line(lang, sub.attachments))
+        lines.append(attachments_line(lang, sub.attachments))
     lines += ["", escape(sub.text)]
     if sub.response:
         lines += ["", t(lang, "field.response", value=escape(sub.response))]
     if sub.rating:
         lines.append(t(lang, "field.rating", value=t(lang, f"rating.{sub.rating}")))
     lines += ["", t(lang, "detail.history")]
-    for entry in history:
+    for entry in resident_history(history):
         note = f" — {escape(entry.note)}" if entry.note else ""
         lines.append(f"{local_time(entry.at, tz)}  {status_label(lang, entry.to_status)}{note}")
     return "\n".join(lines)
+
+
+def public_detail(
+    lang: Language, settings: Settings, sub: Submission, history: Sequence[HistoryEntry]
+) -> str:
+    """An item as the senders of its merged duplicates see it: its public state and the
+    official response, not its sender, its text or the office's notes."""
+    tz = settings.campaign.tz
+    lines = [
+        t(lang, "detail.title", ref=format_reference(sub.id)),
+        t(lang, "detail.followed"),
+        t(lang, "field.kind", value=kind_label(lang, sub.kind)),
+        t(lang, "field.topic", value=escape(topic_label(lang, settings, sub.topic_id))),
+        t(lang, "field.status", value=status_label(lang, sub.status)),
+        t(lang, "field.date", value=local_time(sub.created_at, tz)),
+    ]
+    if sub.response:
+        lines += ["", t(lang, "field.response", value=escape(sub.response))]
+    lines += ["", t(lang, "detail.history")]
+    lines += [f"{local_time(e.at, tz)}  {status_label(lang, e.to_status)}" for e in history]
+    return "\n".join(lines)
+
+
+# Telegram's common refusals, as its error texts say them, and the key that explains each.
+TELEGRAM_ERRORS = (
+    ("bot was blocked by the user", "blocked"),
+    ("user is deactivated", "deactivated"),
+    ("chat not found", "chat_not_found"),
+    ("bot was kicked", "kicked"),
+    ("not a member", "kicked"),
+    ("is too long", "too_long"),
+)
+
+
+def telegram_error(lang: Language, error: str) -> str:
+    """A delivery error for the office, escaped: the common ones in its language (the log
+    keeps Telegram's words); any other as Telegram said it, shortened."""
+    lowered = error.lower()
+    for needle, name in TELEGRAM_ERRORS:
+        if needle in lowered:
+            return t(lang, f"telegram.error.{name}")
+    return escape(shorten(error, 200))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,7 +14,14 @@ Rating = Literal["satisfied", "basically", "unsatisfied"]  # 满意 / 基本满�
 RATINGS: tuple[Rating, ...] = ("satisfied", "basically", "unsatisfied")
 # Statuses in which a deadline no longer runs.
 DONE_STATUSES = frozenset(
-    {Status.ANSWERED, Status.PUBLISHED, Status.CLOSED, Status.REJECTED, Status.DUPLICATE}
+    {
+        Status.ANSWERED,
+        Status.PUBLISHING,
+        Status.PUBLISHED,
+        Status.CLOSED,
+        Status.REJECTED,
+        Status.DUPLICATE,
+    }
 )
 
 
@@ -80,6 +88,16 @@ class Draft(BaseModel):
         return sum(len(p) for p in self.parts)
 
 
+class HeldMessage(_Record):
+    """A sender's message held (sealed) while they choose whether it answers the office's
+    open question or starts a new submission (:mod:`storage.questions`)."""
+
+    user_id: int
+    text: str
+    attachment: Attachment | None = None
+    at: datetime
+
+
 class Sender(_Record):
     """The identity of a named sender. Anonymous submissions have none."""
 
@@ -134,7 +152,9 @@ class Submission(_Record):
     duplicate_of: int | None = None
     response: str | None = None
     responded_at: datetime | None = None
-    rating: Rating | None = None
+    rating: Rating | None = None  # the latest round's
+    # Answers the sender received: each starts a round, rated once (0: none yet).
+    rating_round: int = 0
     published_at: datetime | None = None
     channel_message_id: int | None = None
     place_id: str | None = None
@@ -157,12 +177,28 @@ class Submission(_Record):
         return f"#{self.id}"
 
 
+class Rated(_Record):
+    """What became of a sender's rating (:meth:`storage.office.OfficeQueries.rate`)."""
+
+    # "rated": stored now; "already": this round was rated before (``rating`` is that
+    # rating); "stale": the buttons belong to an earlier round (a newer answer came since).
+    outcome: Literal["rated", "already", "stale"]
+    rating: Rating | None = None
+
+
 class HistoryEntry(_Record):
     at: datetime
     actor: str  # "sender", "admin:<telegram id>" or "system"
     from_status: Status | None
     to_status: Status
     note: str | None = None
+
+
+# Characters of an item's text a list line shows (the storage reads one more, to know
+# whether it was cut).
+EXCERPT_CHARS = 40
+# Statuses in which an item assigned to an owner waits for the owner to start on it.
+UNSIGNED_STATUSES = frozenset({Status.ACCEPTED, Status.FORWARDED})
 
 
 class SubmissionSummary(_Record):
@@ -172,11 +208,18 @@ class SubmissionSummary(_Record):
     status: Status
     created_at: datetime
     deadline: datetime | None = None
+    excerpt: str = ""  # the start of the text: up to EXCERPT_CHARS + 1 characters
+    owner: str | None = None
     place_id: str | None = None
     support: int = 0
 
     def overdue_days(self, now: datetime) -> int:
         return overdue_days(self.deadline, self.status, now)
+
+    @property
+    def unsigned(self) -> bool:
+        """Assigned to an owner who has not started on it (未签收)."""
+        return self.owner is not None and self.status in UNSIGNED_STATUSES
 
 
 class Event(_Record):
@@ -186,6 +229,18 @@ class Event(_Record):
     actor: str
     kind: str
     body: str
+
+
+class Recipient(StrEnum):
+    """Whom an outbox message is for, as a role (never who): what the office is told when
+    it cannot be delivered."""
+
+    SENDER = "sender"  # the item's sender
+    FOLLOWER = "follower"  # the sender of a duplicate merged into the item
+    OFFICE = "office"  # the office chat
+    ADMIN = "admin"  # an administrator's private chat
+    GROUP = "group"  # the leading group
+    CHANNEL = "channel"  # the public channel
 
 
 class CardSpec(_Record):
@@ -233,6 +288,14 @@ class Outgoing(_Record):
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
     purpose: str | None = None  # 'question', 'group_card', 'channel_post' or None
     photo: bytes | None = None  # a PNG sent with ``text`` as its caption (e.g. a chart)
+    recipient: Recipient | None = None
+    # Held until the message at this index of the same batch is delivered, and dropped if
+    # that one fails for good (what follows a channel post: "published").
+    after: int | None = None
+    # Notices about one item with the same key, queued within ``merge_seconds`` of each
+    # other, are sent as one message (storage.outbox: coalescing; 0: never).
+    merge: str | None = None
+    merge_seconds: float = 0.0
     # A card: once delivered, the message is recorded as a copy of its item's card
     # (bot.core.copies) of this kind, in this language, so that it is edited when the item
     # changes.
@@ -256,5 +319,7 @@ class OutboxEntry(_Record):
     purpose: str | None = None
     message_id: int | None = None
     photo: bytes | None = None
+    recipient: Recipient | None = None  # None: queued before 0016 (see bot.core.recipients)
+    after_id: int | None = None
     card: CardSpec | None = None
     copy_id: int | None = None

@@ -18,7 +18,7 @@ from bot import charts, export
 from bot.config import Language, Settings
 from bot.core.env import Env
 from bot.core.presenters import status_label, topic_label
-from bot.core.records import Outgoing
+from bot.core.records import Outgoing, Recipient
 from bot.core.reports import (
     FIRST_DAY,
     LedgerRow,
@@ -34,6 +34,7 @@ from bot.core.reports import (
 from bot.core.results import Refusal, Result, refused
 from bot.core.workflow import Status
 from bot.i18n import resolve_language, t
+from storage.desk import QueueFilter
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -106,12 +107,15 @@ async def queue_scheduled(env: Env, kind: str) -> Result:
         return Result(ok=True, replayed=True)
     lang = resolve_language(env.settings.campaign.language)
     route = env.secrets.encrypt_int(office)
-    notices = [Outgoing(chat_enc=route, text=c) for c in await compose(env, kind, lang)]
+    whom = Recipient.OFFICE
+    notices = [
+        Outgoing(chat_enc=route, text=c, recipient=whom) for c in await compose(env, kind, lang)
+    ]
     if kind == WEEKLY:
         now = env.now()
         png = await chart_png(env, lang, now - timedelta(days=7), now)
         if png is not None:
-            notices.append(Outgoing(chat_enc=route, text="", photo=png))
+            notices.append(Outgoing(chat_enc=route, text="", photo=png, recipient=whom))
     if not await env.repository.record_digest(kind, key, notices):
         return Result(ok=True, replayed=True)
     log.info("%s report for %s queued (%d messages)", kind, key, len(notices))
@@ -138,9 +142,12 @@ class BadPeriod(ValueError):
         self.key = key
 
 
-def window(env: Env, args: list[str], *, default_days: int | None) -> tuple[datetime, datetime]:
+def window(
+    env: Env, args: list[str], *, default_days: int | None, since: date | None = None
+) -> tuple[datetime, datetime]:
     """``[from] [to]`` (YYYY-MM-DD, local dates, inclusive) as the instants [start, end);
-    without ``from``, the last ``default_days`` days (None: from the first item). Raises
+    without ``from``, the last ``default_days`` days (None: from ``since``, the first
+    item's day, or today when there is none; see :func:`first_day`). Raises
     :class:`BadPeriod` (``dates.range`` for a day outside the supported range, else the
     caller's usage)."""
     parsed = [parse_day(a) for a in args]
@@ -156,13 +163,19 @@ def window(env: Env, args: list[str], *, default_days: int | None) -> tuple[date
     elif default_days is not None:
         first = today - timedelta(days=default_days - 1)
     else:
-        first = date(2000, 1, 1)
+        first = min(since or today, today)
     last = days[1] if len(days) == 2 else today
     if last < first:
         raise BadPeriod("usage")
     start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz)
     return start, end
+
+
+async def first_day(env: Env) -> date | None:
+    """The local day of the first item: where "everything" starts (an export's name)."""
+    first = await env.repository.first_submitted_at()
+    return first.astimezone(env.settings.campaign.tz).date() if first else None
 
 
 # ---------------------------------------------------------------- the chart
@@ -227,10 +240,12 @@ async def ledger_file(
     target: BinaryIO,
     *,
     as_csv: bool,
+    only: QueueFilter | None = None,
 ) -> int:
-    """Write the ledger of items created in [start, end) into ``target``; returns its row
-    count. Rows stream from the repository page by page and are written by a thread a
-    batch at a time, so neither the whole ledger nor the writing sits on the event loop."""
+    """Write the ledger of items created in [start, end) (those ``only`` matches, when
+    the desk's filters are given) into ``target``; returns its row count. Rows stream
+    from the repository page by page and are written by a thread a batch at a time, so
+    neither the whole ledger nor the writing sits on the event loop."""
     now = repository.clock()
     writer = ledger_writer(target, lang, settings, as_csv=as_csv)
 
@@ -238,7 +253,7 @@ async def ledger_file(
         writer.write(ledger_cells(lang, settings, row) for row in rows)
 
     batch: list[LedgerRow] = []
-    async for row in repository.ledger(start=start, end=end, now=now):
+    async for row in repository.ledger(start=start, end=end, now=now, only=only):
         batch.append(row)
         if len(batch) == EXPORT_BATCH:
             await asyncio.to_thread(write, batch)

@@ -23,6 +23,8 @@ class Refusal(StrEnum):
     LIMIT = "limit"  # the hourly quota of submissions
     GONE = "gone"  # the draft it would act on is gone
     PHASE = "phase"  # the campaign's current phase does not collect this kind of item
+    DONE = "done"  # it can be done once and was (a second rating of one answer)
+    STALE = "stale"  # it acts on what was superseded (the rating buttons of an older answer)
 
 
 @dataclass(frozen=True)

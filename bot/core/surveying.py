@@ -16,7 +16,7 @@ import logging
 
 from bot.core.access import Action, Actor, permitted
 from bot.core.env import Env
-from bot.core.records import RATINGS, Outgoing
+from bot.core.records import RATINGS, Outgoing, Recipient
 from bot.core.results import Refusal, Result, refused
 from bot.i18n import resolve_language, t, tn
 from bot.text import escape
@@ -44,7 +44,10 @@ def survey_message(env: Env, round_id: str, chat_id: int, language: str) -> Outg
             )
         )
     return Outgoing(
-        chat_enc=env.secrets.encrypt_int(chat_id), text="\n".join(lines), buttons=tuple(buttons)
+        chat_enc=env.secrets.encrypt_int(chat_id),
+        text="\n".join(lines),
+        buttons=tuple(buttons),
+        recipient=Recipient.SENDER,
     )
 
 

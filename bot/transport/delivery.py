@@ -13,9 +13,10 @@ message at most once, every decision moves the message a second ahead or ends it
 exception nobody expected is an uncertain outcome. When the database itself fails (a full
 disk), the run stops before sending anything it could not record; an outcome it could not
 write is kept in memory and written first by the next run, so the message is never sent
-again meanwhile (after a crash it is an uncertain outcome). Deliveries are "bulk" sends for
-the flood limiter (bot/transport/ratelimit.py): at most one per second per private chat, on top of
-the overall and per-group limits.
+again meanwhile (after a crash it is an uncertain outcome). While the storage is full
+(:mod:`bot.diskfull`) nothing is sent; the run after the recovery goes on. Deliveries are
+"bulk" sends for the flood limiter (bot/transport/ratelimit.py): at most one per second per
+private chat, on top of the overall and per-group limits.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from telegram import Bot
+from telegram import Bot, ForceReply, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -40,12 +41,15 @@ from telegram.ext import ExtBot, JobQueue
 from bot import faults
 from bot.anonymity import copy_placement, message_reference
 from bot.context import CustomContext as Context
-from bot.core.records import OutboxEntry, Outgoing
+from bot.core import handling
+from bot.core.presenters import telegram_error
+from bot.core.recipients import recipient_label, recipient_of
+from bot.core.records import OutboxEntry, Outgoing, Recipient
 from bot.core.workflow import format_reference
 from bot.i18n import t
 from bot.logs import CURRENT_UPDATE
 from bot.services import Services
-from bot.text import escape, truncate_html
+from bot.text import truncate_html
 from bot.transport.markup import from_buttons
 from bot.transport.outcomes import (
     STOPPED_DURING_SEND,
@@ -97,6 +101,15 @@ def classify(exc: BaseException) -> SendResult:
     return SendResult(Outcome.UNCERTAIN, f"{kind}: {exc}"[:300])
 
 
+def _markup(entry: OutboxEntry) -> InlineKeyboardMarkup | ForceReply | None:
+    """The entry's buttons; a question to a sender opens their reply field (ForceReply:
+    the phone shows that the next message answers it)."""
+    buttons = from_buttons(entry.buttons)
+    if buttons is None and entry.purpose == "question":
+        return ForceReply()
+    return buttons
+
+
 async def send(bot: Bot, chat_id: int, entry: OutboxEntry) -> SendResult:
     """Send one message; never raises an ``Exception`` (its outcome says what happened).
     Parse mode (HTML) and link previews (none) come from the application's ``Defaults``."""
@@ -109,9 +122,7 @@ async def send(bot: Bot, chat_id: int, entry: OutboxEntry) -> SendResult:
                 reply_markup=from_buttons(entry.buttons),
             )
         else:
-            sent = await bot.send_message(
-                chat_id, entry.text, reply_markup=from_buttons(entry.buttons)
-            )
+            sent = await bot.send_message(chat_id, entry.text, reply_markup=_markup(entry))
     except Exception as exc:
         return classify(exc)
     return SendResult(Outcome.DELIVERED, message_id=sent.message_id)
@@ -180,16 +191,20 @@ async def deliver_due(bot: Bot, svc: Services) -> None:
             try:
                 await _deliver_due(bot, svc)
             except Exception as exc:
-                state.throttle.log(
-                    log, logging.ERROR, "run", "outbox run failed: %s", exc, exc_info=exc
-                )
+                if not svc.repository.disk.noticed(exc):
+                    state.throttle.log(
+                        log, logging.ERROR, "run", "outbox run failed: %s", exc, exc_info=exc
+                    )
 
 
 async def _deliver_due(bot: Bot, svc: Services) -> None:
     """Send what is due, each message at most once per run; a message whose chat has used
     up its flood allowance (a group's 20 a minute) is left for a later run rather than
-    holding up the messages behind it. Stops at the first write the database refuses."""
-    if not await _write_unrecorded(svc):
+    holding up the messages behind it. Stops at the first write the database refuses, and
+    sends nothing while the storage is full (what it sent could not be recorded)."""
+    if svc.repository.disk.full or not await _write_unrecorded(svc):
+        return
+    if svc.delivery.unsettled and not await _settle(svc):
         return
     limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
     seen: set[int] = set()
@@ -214,9 +229,11 @@ async def _deliver_one(bot: Bot, svc: Services, entry: OutboxEntry, chat_id: int
         failure = FailedForGood(UNDECRYPTABLE, maybe_delivered=False, uncertain=False)
         return await _record(svc, entry, failure)
     try:
-        if not await repo.start_attempt(entry.id):
-            return True  # no longer pending: nothing to send
+        if not await repo.start_attempt(entry.id, text=entry.text, chat_enc=entry.chat_enc):
+            return True  # no longer pending (or coalesced or replaced since): nothing to send
     except Exception as exc:
+        if repo.disk.noticed(exc):
+            return False
         state.throttle.log(
             log,
             logging.ERROR,
@@ -250,6 +267,8 @@ async def _record(svc: Services, entry: OutboxEntry, decision: Decision) -> bool
         )
     except Exception as exc:
         svc.delivery.unrecorded[entry.id] = (entry, decision)
+        if svc.repository.disk.noticed(exc):
+            return False
         svc.delivery.throttle.log(
             log,
             logging.ERROR,
@@ -261,6 +280,25 @@ async def _record(svc: Services, entry: OutboxEntry, decision: Decision) -> bool
         )
         return False
     _log_decision(entry, decision, told=told)
+    if entry.purpose == "channel_post" and isinstance(decision, Delivered | FailedForGood):
+        svc.delivery.unsettled = True  # until its item is settled
+        return await _settle(svc)
+    return True
+
+
+async def _settle(svc: Services) -> bool:
+    """Settle the publications whose channel post's outcome is recorded (published, or
+    back to the status before): the same core functions whoever settles them. False
+    while the database refuses (the next run tries again)."""
+    try:
+        await handling.settle_publishing(svc.core)
+    except Exception as exc:
+        if not svc.repository.disk.noticed(exc):
+            svc.delivery.throttle.log(
+                log, logging.ERROR, "settle", "publications cannot be settled: %s", exc
+            )
+        return False
+    svc.delivery.unsettled = False
     return True
 
 
@@ -302,18 +340,30 @@ def _log_decision(entry: OutboxEntry, decision: Decision, *, told: bool) -> None
 
 def _office_warning(svc: Services, failed: OutboxEntry, decision: Decision) -> list[Outgoing]:
     """The warning for the office chat if ``decision`` ends the message (never about a
-    message to the office itself, nor about one that concerns no item: no loops)."""
+    message to the office itself, nor about one that concerns no item: no loops). It names
+    whom the message was for; a channel post's also says the item is not published."""
     office = svc.settings.roles.office_chat_id
     if not isinstance(decision, FailedForGood) or not office or failed.submission_id is None:
         return []
-    if svc.secrets.decrypt_int(failed.chat_enc) == office:
+    chat_id = svc.secrets.decrypt_int(failed.chat_enc)
+    if chat_id == office:
         return []
     lang = svc.settings.campaign.language
-    key = "admin.delivery_unknown" if decision.maybe_delivered else "admin.delivery_failed"
+    recipient = recipient_of(failed, chat_id, svc.settings.roles)
+    if failed.purpose == "channel_post":
+        key = "admin.publish_unknown" if decision.maybe_delivered else "admin.publish_failed"
+    else:
+        key = "admin.delivery_unknown" if decision.maybe_delivered else "admin.delivery_failed"
     text = t(
-        lang, key, ref=format_reference(failed.submission_id), error=escape(decision.error[:200])
+        lang,
+        key,
+        ref=format_reference(failed.submission_id),
+        recipient=recipient_label(lang, recipient),
+        error=telegram_error(lang, decision.error),
     )
-    return [Outgoing(chat_enc=svc.secrets.encrypt_int(office), text=text)]
+    return [
+        Outgoing(chat_enc=svc.secrets.encrypt_int(office), text=text, recipient=Recipient.OFFICE)
+    ]
 
 
 async def recover_interrupted(svc: Services) -> int:

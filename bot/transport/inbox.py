@@ -38,11 +38,14 @@ from typing import Any, NamedTuple
 from telegram import InlineKeyboardMarkup, Update
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import JSONDict, ODVInput, TimePeriod
+from telegram.constants import ChatType
+from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
 from bot.anonymity import Secrets
-from bot.core.records import Outgoing
-from bot.i18n import t
+from bot.config import Language
+from bot.core.records import Outgoing, Recipient
+from bot.i18n import resolve_language, t
 from bot.transport.pacing import LogThrottle, Pacer
 from storage.inbox import DeadLetter
 from storage.repository import Repository
@@ -123,12 +126,14 @@ class Inbox:
         secrets: Secrets,
         *,
         flush_delay: float = 0.2,
-        language: str = "zh-Hans",
+        language: Language = "zh-Hans",
     ):
         self.repository = repository
         self.secrets = secrets
         self.flush_delay = flush_delay
-        self.language = language  # of the apology for an update that cannot be read
+        # Of the apology for an update that cannot be read, and of what its sender is told
+        # while the storage is full, when nothing says theirs.
+        self.language = language
         self._flush_task: asyncio.Task[None] | None = None
         self.throttle = LogThrottle()
 
@@ -171,7 +176,11 @@ class Inbox:
     def handled(self, update_id: int) -> None:
         """Note that an update's handlers finished. The mark is written with the next
         transaction of anyone, so a later update's committed effects imply the marks of
-        all updates finished before it; when all is quiet, within ``flush_delay``."""
+        all updates finished before it; when all is quiet, within ``flush_delay``. An update
+        held for want of space (:meth:`bot.diskfull.DiskFull.hold`) is not marked: it is
+        handled again when there is room (or replayed after a restart)."""
+        if self.repository.disk.is_held(update_id):
+            return
         self.repository.note_handled(update_id)
         if self._flush_task is None or self._flush_task.done():
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_later())
@@ -192,14 +201,21 @@ class Inbox:
         """Write the handled marks now."""
         try:
             await self.repository.write_handled()
-        except Exception:  # the database is gone: the replay after a restart covers these
-            log.exception("could not mark updates handled")
+        except Exception as exc:  # the marks ride on a later commit, or the replay after a
+            if not self.repository.disk.noticed(exc):  # restart covers these
+                log.exception("could not mark updates handled")
 
     def _dead_letter(self, item: Unreadable) -> DeadLetter:
         notices = []
         if item.chat_id is not None:
             apology = t(self.language, "error.unreadable")
-            notices.append(Outgoing(chat_enc=self.secrets.encrypt_int(item.chat_id), text=apology))
+            notices.append(
+                Outgoing(
+                    chat_enc=self.secrets.encrypt_int(item.chat_id),
+                    text=apology,
+                    recipient=Recipient.SENDER,
+                )
+            )
         return DeadLetter(item.update_id, self.secrets.encrypt(item.text), item.error, notices)
 
     async def replay(self, queue: asyncio.Queue[object], bot: ExtBot[Any]) -> int:
@@ -249,11 +265,31 @@ class InboxQueue(asyncio.Queue[object]):
         self.admitting = False
 
     async def put(self, item: object) -> None:
-        if self.admitting and isinstance(item, Update) and not await self.inbox.admit([item]):
+        if self.admitting and isinstance(item, Update) and not await self._admit(item):
             return
         await super().put(item)
 
+    async def _admit(self, update: Update) -> bool:
+        """Store ``update``; False if it was seen before. While the storage is full, its
+        sender is told (once) that it waits, and Telegram is answered 503: it sends the
+        update again later."""
+        disk = self.inbox.repository.disk
+        try:
+            if not disk.full:
+                return bool(await self.inbox.admit([update]))
+        except Exception as exc:
+            if not disk.noticed(exc):
+                raise
+        from tornado.web import HTTPError  # (the webhook server's, there only)
 
+        bot = update.get_bot()
+        if isinstance(bot, DurableBot):
+            await bot.tell_storage_full(update)
+        raise HTTPError(503, reason="storage full")
+
+
+# What Telegram answers to answerCallbackQuery for a query it no longer takes.
+STALE_QUERY = "query is too old and response timeout expired or query id is invalid"
 
 
 class DurableBot(ExtBot[Any]):
@@ -289,6 +325,43 @@ class DurableBot(ExtBot[Any]):
         message_id = sent.get("message_id") if isinstance(sent, dict) else None
         return message_id if isinstance(message_id, int) else None
 
+    async def answer_callback_query(self, *args: Any, **kwargs: Any) -> bool:
+        """``answerCallbackQuery``, where a query Telegram no longer takes (answered before,
+        or too old: a press handled again after a restart or a full disk) is no error: the
+        press is handled all the same. Returns whether the answer was taken."""
+        try:
+            return await super().answer_callback_query(*args, **kwargs)
+        except BadRequest as exc:
+            if STALE_QUERY not in exc.message.lower():
+                raise
+            log.debug("a button press was answered too late: %s", exc.message)
+            return False
+
+    async def tell_storage_full(self, update: Update) -> None:
+        """The storage is full: tell the sender of ``update`` that it waits for room (once
+        per update): an alert for a button press (or, if the press was answered already, a
+        message), a message in a private chat; nothing in groups (the office is told on its
+        own). Best effort: never raises."""
+        user, chat, query = update.effective_user, update.effective_chat, update.callback_query
+        if user is None or chat is None:
+            return
+        if query is None and (update.message is None or chat.type != ChatType.PRIVATE):
+            return
+        repository = self._inbox.repository
+        if not repository.disk.first_answer(update.update_id):
+            return
+        try:
+            chosen = await repository.get_language(user.id)
+            lang = resolve_language(chosen or user.language_code, self._inbox.language)
+            if query is not None and await query.answer(
+                t(lang, "storage.full.alert"), show_alert=True
+            ):
+                return
+            if chat.type == ChatType.PRIVATE:
+                await self.send_html(chat.id, t(lang, "storage.full"))
+        except Exception as exc:  # TelegramError, or worse: the update is kept anyway
+            log.info("a sender could not be told the storage is full: %s", type(exc).__name__)
+
     async def get_updates(
         self,
         offset: int | None = None,
@@ -318,6 +391,9 @@ class DurableBot(ExtBot[Any]):
             "timeout": seconds,
             "allowed_updates": allowed_updates,
         }
+        disk = self._inbox.repository.disk
+        batch: Batch | None = None
+        kept: list[Update] = []
         try:
             raw = await self._post(
                 "getUpdates",
@@ -329,19 +405,27 @@ class DurableBot(ExtBot[Any]):
                 api_kwargs=api_kwargs,
             )
             batch = read_batch(raw, self)
-            kept = await self._inbox.admit(
-                batch.updates, bodies=batch.bodies, unreadable=batch.unreadable
-            )
+            if not disk.full:
+                kept = await self._inbox.admit(
+                    batch.updates, bodies=batch.bodies, unreadable=batch.unreadable
+                )
         except Exception as exc:
-            self._pacer.failed()
-            self._throttle.log(
-                log,
-                logging.WARNING,
-                "poll",
-                "getUpdates failed (%s: %s); the updates stay at Telegram, asked again in 1 s",
-                type(exc).__name__,
-                exc,
-            )
+            if batch is None or not disk.noticed(exc):  # (a full disk is said by its state)
+                self._pacer.failed()
+                self._throttle.log(
+                    log,
+                    logging.WARNING,
+                    "poll",
+                    "getUpdates failed (%s: %s); the updates stay at Telegram, asked again in 1 s",
+                    type(exc).__name__,
+                    exc,
+                )
+                return ()
+        assert batch is not None  # (returned above if it was not read)
+        if disk.full:  # nothing stored, nothing confirmed: the batch comes again, and its
+            # senders are told once that it waits; asked again a second after this try
+            await asyncio.gather(*(self.tell_storage_full(u) for u in batch.updates))
+            await asyncio.sleep(max(0.0, began + self._pacer.interval - time.monotonic()))
             return ()
         self._next_offset = max(self._next_offset, batch.next_offset)
         if failures := self._pacer.succeeded():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from telegram import Update
@@ -53,6 +53,12 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         if len(self._order) > self._remember:
             self._seen.discard(self._order.popleft())
         return True
+
+    def forget(self, update_ids: Iterable[int]) -> None:
+        """Let these updates be handled once more (held while the storage was full, and
+        put in the queue again now that there is room)."""
+        for update_id in update_ids:
+            self._seen.discard(update_id)
 
     @staticmethod
     def _key(update: object) -> int | None:

@@ -45,6 +45,9 @@ class SqliteConversationPersistence(BasePersistence[Data, Data, Data]):
         # (handler name, key) -> (row id, encrypted key) of each stored conversation; the
         # key is encrypted once per conversation, not at every step.
         self._rows: dict[tuple[str, ConversationKey], tuple[str, str]] = {}
+        # States the database refused to store (a full disk): python-telegram-bot hands
+        # each over once, so they are kept here and written by :meth:`save_unsaved`.
+        self._unsaved: dict[tuple[str, ConversationKey], object | None] = {}
 
     async def get_conversations(self, name: str) -> ConversationDict:
         await self.repository.connect()
@@ -64,10 +67,24 @@ class SqliteConversationPersistence(BasePersistence[Data, Data, Data]):
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
+        self._unsaved.pop((name, key), None)  # this state replaces one not yet written
+        try:
+            await self._save(name, key, new_state)
+        except Exception:
+            self._unsaved[(name, key)] = new_state
+            raise
+
+    async def save_unsaved(self) -> None:
+        """Write the states the database refused before (e.g. once there is room again)."""
+        for (name, key), state in list(self._unsaved.items()):
+            await self.update_conversation(name, key, state)
+
+    async def _save(self, name: str, key: ConversationKey, new_state: object | None) -> None:
         if new_state is None:
-            stored = self._rows.pop((name, key), None)
+            stored = self._rows.get((name, key))
             if stored is not None:
                 await self.repository.save_conversation(name, stored[0], stored[1], None)
+                self._rows.pop((name, key), None)
             return
         stored = self._rows.get((name, key))
         if stored is None:
@@ -118,4 +135,10 @@ class SqliteConversationPersistence(BasePersistence[Data, Data, Data]):
         return None
 
     async def flush(self) -> None:
-        return None
+        """At shutdown: the states not written yet, if the database takes them now (else
+        they are lost with the process, like any state newer than the last write)."""
+        try:
+            await self.save_unsaved()
+        except Exception as exc:
+            if not self.repository.disk.noticed(exc):
+                raise

@@ -28,7 +28,7 @@ from importlib import resources
 
 import aiosqlite
 
-# Numbers held for migrations on branches in flight (none now); drop each when merged.
+# Numbers held for migrations on branches in flight; drop each when merged (none now).
 RESERVED: frozenset[int] = frozenset()
 
 # A Python step of a migration: runs on the connection inside the migration's transaction.

@@ -84,5 +84,37 @@
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
     });
+    var bulk = document.getElementById("bulk");
+    if (bulk) bulkForm(bulk);
   });
+
+  // Bulk actions: "select all on this page", the count of ticked rows, and only the chosen
+  // action's inputs (the others disabled, so they are neither checked nor sent).
+  function bulkForm(form) {
+    var boxes = Array.prototype.slice.call(document.querySelectorAll("input[name=item][form=bulk]"));
+    var all = document.getElementById("select-all");
+    var count = document.getElementById("bulk-count");
+    var choice = form.querySelector("[data-bulk-action]");
+    function update() {
+      var ticked = boxes.filter(function (box) { return box.checked; }).length;
+      all.checked = ticked > 0 && ticked === boxes.length;
+      all.indeterminate = ticked > 0 && ticked < boxes.length;
+      count.textContent = ticked ? count.getAttribute("data-template").replace("{n}", ticked) : "";
+    }
+    function fields() {
+      form.querySelectorAll("[data-bulk-fields]").forEach(function (set) {
+        var chosen = set.getAttribute("data-bulk-fields") === choice.value;
+        set.hidden = !chosen;
+        set.disabled = !chosen;
+      });
+    }
+    all.addEventListener("change", function () {
+      boxes.forEach(function (box) { box.checked = all.checked; });
+      update();
+    });
+    boxes.forEach(function (box) { box.addEventListener("change", update); });
+    choice.addEventListener("change", fields);
+    update();
+    fields();
+  }
 })();

@@ -1,4 +1,4 @@
--- 0018 (#20): the residents' satisfaction survey (群众满意度测评), sent by /survey at the end
+-- 0023 (#20): the residents' satisfaction survey (群众满意度测评), sent by /survey at the end
 -- of a phase or of the campaign to everyone who submitted, named or anonymous, once.
 -- A round is a phase's id, or 'campaign'. ``tag`` is tag(survey, person, round)
 -- (bot.anonymity.Secrets.survey_tag): it says "this person was sent it, and answered these

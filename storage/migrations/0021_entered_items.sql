@@ -1,4 +1,4 @@
--- 0016 (#20): items the office enters on residents' behalf (heard at a meeting, on the
+-- 0021 (#20): items the office enters on residents' behalf (heard at a meeting, on the
 -- phone, found in a suggestion box, on a visit). Such an item has no Telegram sender, which
 -- the CHECK of 0001 forbade (a named item needed a Telegram id), so the table is rebuilt
 -- (SQLite cannot change a CHECK): the same columns and rows, plus
@@ -12,7 +12,7 @@
 -- COMMIT. Ids and the AUTOINCREMENT counter are kept (the full-text index's rowids).
 -- foreign_keys: off
 
-CREATE TABLE submissions_0016 (
+CREATE TABLE submissions_0021 (
     id                  INTEGER PRIMARY KEY AUTOINCREMENT,
     kind                TEXT NOT NULL CHECK (kind IN ('suggestion', 'problem')),
     text                TEXT NOT NULL,
@@ -43,6 +43,7 @@ CREATE TABLE submissions_0016 (
     source_update_id    INTEGER,
     place_id            TEXT,
     phase_id            TEXT,
+    rating_round        INTEGER NOT NULL DEFAULT 0,
     source              TEXT NOT NULL DEFAULT 'chat',
     contact_name        TEXT,            -- named entered items only
     contact_phone       TEXT,            -- named entered items only
@@ -62,30 +63,30 @@ CREATE TABLE submissions_0016 (
     )
 );
 
-INSERT INTO submissions_0016 (
+INSERT INTO submissions_0021 (
     id, kind, text, topic_id, suggested_topic_id, evidence, anonymous, owner_tag,
     reply_route, sender_user_id, sender_chat_id, sender_name, sender_username, language,
     status, created_at, updated_at, owner, deadline, duplicate_of, response,
     responded_at, rating, rated_at, published_at, channel_message_id, first_response_at,
-    source_update_id, place_id, phase_id
+    source_update_id, place_id, phase_id, rating_round
 )
 SELECT
     id, kind, text, topic_id, suggested_topic_id, evidence, anonymous, owner_tag,
     reply_route, sender_user_id, sender_chat_id, sender_name, sender_username, language,
     status, created_at, updated_at, owner, deadline, duplicate_of, response,
     responded_at, rating, rated_at, published_at, channel_message_id, first_response_at,
-    source_update_id, place_id, phase_id
+    source_update_id, place_id, phase_id, rating_round
 FROM submissions;
 
 -- The counter, not only the highest id left: a number once given is never given again.
 UPDATE sqlite_sequence
 SET seq = MAX(seq, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'submissions'), 0))
-WHERE name = 'submissions_0016';
+WHERE name = 'submissions_0021';
 
 DROP TABLE submissions;
-ALTER TABLE submissions_0016 RENAME TO submissions;
+ALTER TABLE submissions_0021 RENAME TO submissions;
 
--- The indexes and triggers of 0001-0015, as they were.
+-- The indexes and triggers of 0001-0020, as they were.
 CREATE INDEX ix_submissions_sender ON submissions (sender_user_id, id) WHERE sender_user_id IS NOT NULL;
 CREATE INDEX ix_submissions_status ON submissions (status, id);
 CREATE INDEX ix_submissions_created ON submissions (created_at);
@@ -116,7 +117,7 @@ BEGIN
     VALUES (substr(new.created_at, 1, 10), new.kind, new.status, new.topic_id, new.anonymous, 1)
     ON CONFLICT (day, kind, status, topic_id, anonymous) DO UPDATE SET n = n + 1;
 END;
-CREATE TRIGGER daily_counts_update AFTER UPDATE OF status, topic_id ON submissions
+CREATE TRIGGER daily_counts_update AFTER UPDATE OF status, topic_id, created_at ON submissions
 BEGIN
     UPDATE daily_counts SET n = n - 1
     WHERE day = substr(old.created_at, 1, 10) AND kind = old.kind AND status = old.status

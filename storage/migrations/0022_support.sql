@@ -1,4 +1,4 @@
--- 0017 (#20): 附议 (me too). A resident supports an item from its post in the channel, or
+-- 0022 (#20): 附议 (me too). A resident supports an item from its post in the channel, or
 -- from the acknowledgement of their own item when it is very like an open one: the item's
 -- support goes up, once per person, and they follow it (its response reaches them).
 -- ``tag`` is tag(support, person, item) (bot.anonymity.Secrets.support_tag): the same for

@@ -1,9 +1,11 @@
-"""Migration 0016 (#20): the submissions table rebuilt so that the office can enter items
-without a Telegram sender. Every row, id, counter, index, trigger and reference survives;
-the new CHECK admits entered items and still refuses what it refused before."""
+"""Migration 0021 (#20): the submissions table rebuilt so that the office can enter items
+without a Telegram sender. Every row, id, counter, column, index, trigger and reference of
+the table as 0001-0020 leave it survives; the new CHECK admits entered items and still
+refuses what it refused before."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -14,16 +16,17 @@ from storage.migrations import available_migrations
 from storage.repository import Repository
 
 STAMP = "2026-11-02T01:00:00+00:00"
+REBUILD = 21  # the migration that rebuilds the table
 
 
-def database_at_0015(path: Path) -> None:
+def database_at_0020(path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute(
             "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
             " applied_at TEXT NOT NULL)"
         )
         for migration in available_migrations():
-            if migration.version > 15:
+            if migration.version > REBUILD - 1:
                 continue
             db.executescript(migration.sql)
             db.execute(
@@ -51,6 +54,18 @@ def database_at_0015(path: Path) -> None:
             "INSERT INTO attachments (submission_id, position, type, file_id)"
             " VALUES (1, 0, 'photo', 'PHOTO1')"
         )
+        # What 0017 and 0020 keep about items: two answers (rating rounds), each rated, and
+        # an open question.
+        db.execute(
+            "UPDATE submissions SET response = '已安排', responded_at = ?, rating_round = 2,"
+            " rating = 'basically', rated_at = ? WHERE id = 1",
+            (STAMP, STAMP),
+        )
+        db.executemany(
+            "INSERT INTO ratings (submission_id, round, rating, rated_at) VALUES (1, ?, ?, ?)",
+            [(1, "unsatisfied", STAMP), (2, "basically", STAMP)],
+        )
+        db.execute("INSERT INTO open_questions VALUES (2, 'new', ?, ?)", (STAMP, STAMP))
         # An item was once given #9 and later removed: its number is never given again.
         db.execute("UPDATE sqlite_sequence SET seq = 9 WHERE name = 'submissions'")
 
@@ -65,9 +80,58 @@ def schema_of(db: sqlite3.Connection) -> set[tuple[str, str]]:
     }
 
 
+def _sql(text: str | None) -> str:
+    return re.sub(r"\s+", " ", text or "").strip()
+
+
+def table_shape(db: sqlite3.Connection) -> tuple[list[tuple[object, ...]], dict[str, str]]:
+    """The table's columns in order (name, type, not null, default, primary key), its
+    foreign keys, and its indexes and triggers by name with their SQL (spacing aside)."""
+    columns = [tuple(r[1:]) for r in db.execute("PRAGMA table_xinfo(submissions)")]
+    columns += [("fk", *r[2:5]) for r in db.execute("PRAGMA foreign_key_list(submissions)")]
+    others = {
+        f"{r[0]} {r[1]}": _sql(r[2])
+        for r in db.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'submissions'"
+            " AND type IN ('index', 'trigger')"
+        )
+    }
+    return columns, others
+
+
+def test_the_rebuild_keeps_every_column_index_and_trigger_of_0020(tmp_path: Path) -> None:
+    """Against the schema as 0001-0020 leave it: a rebuild that forgot a column (0017's
+    rating_round), an index, or a trigger's latest body (0018's daily_counts_update, which
+    also fires on created_at) fails here."""
+    path = tmp_path / "shape.sqlite3"
+    database_at_0020(path)
+    (rebuild,) = [m for m in available_migrations() if m.version == REBUILD]
+    assert rebuild.foreign_keys_off
+    with sqlite3.connect(path) as db:
+        columns_before, others_before = table_shape(db)
+        db.execute("PRAGMA foreign_keys = OFF")
+        db.executescript(f"BEGIN;\n{rebuild.sql}\nCOMMIT;")
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        columns_after, others_after = table_shape(db)
+    names = [c[0] for c in columns_before]
+    assert "rating_round" in names and "place_id" in names
+    added = [
+        ("source", "TEXT", 1, "'chat'", 0, 0),
+        ("contact_name", "TEXT", 0, None, 0, 0),
+        ("contact_phone", "TEXT", 0, None, 0, 0),
+    ]
+    plain = [c for c in columns_before if c[0] != "fk"]
+    assert [c for c in columns_after if c[0] != "fk"] == plain + added
+    assert [c for c in columns_after if c[0] == "fk"] == [c for c in columns_before if c[0] == "fk"]
+    assert "created_at" in others_before["trigger daily_counts_update"]
+    new_index = "index ix_submissions_source_created"
+    assert {k: v for k, v in others_after.items() if k != new_index} == others_before
+    assert new_index in others_after
+
+
 async def test_rows_ids_counters_and_references_survive_the_rebuild(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    database_at_0015(path)
+    database_at_0020(path)
     with sqlite3.connect(path) as db:
         before_rows = list(db.execute("SELECT * FROM submissions ORDER BY id"))
         before_schema = schema_of(db)
@@ -93,7 +157,7 @@ async def test_rows_ids_counters_and_references_survive_the_rebuild(tmp_path: Pa
         assert db.execute(
             "SELECT seq FROM sqlite_sequence WHERE name = 'submissions'"
         ).fetchone() == (9,)
-        assert not db.execute("SELECT 1 FROM sqlite_master WHERE name LIKE '%0016%'").fetchall()
+        assert not db.execute("SELECT 1 FROM sqlite_master WHERE name LIKE '%0021%'").fetchall()
 
 
 def test_the_new_check_admits_entered_items_and_refuses_the_rest(tmp_path: Path) -> None:

@@ -1,0 +1,113 @@
+"""A full disk, seen from Telegram (issue 15.8; the state is :mod:`bot.diskfull`'s).
+
+When the disk is found full, the office is told once, with a direct message sent at once:
+the outbox is a table, and may be the very thing that cannot be written (best effort: if
+Telegram cannot be reached either, the log line is all there is). A job then looks for room
+every few seconds (:func:`probe`): room means :data:`RESERVE` bytes that the database's
+file system allocates and SQLite's own page limit allows (:mod:`storage.space`), and a
+write that commits. Then the state ends: the updates whose handlers failed for want of
+space are handled again first, the office is told through the outbox, and polling stores
+what waited at Telegram. Nothing needs a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from math import ceil
+from typing import Any
+
+from telegram.constants import ParseMode
+from telegram.ext import Application, JobQueue
+
+from bot.context import CustomContext as Context
+from bot.core.records import Outgoing, Recipient
+from bot.i18n import t
+from bot.services import Services
+from bot.transport.delivery import deliver_soon
+from bot.transport.ordering import PerUserUpdateProcessor
+from bot.transport.persistence import SqliteConversationPersistence
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "storage-probe"
+PROBE_EVERY = 2.0  # seconds between looks for room while the disk is full
+RESERVE = 1 << 20  # bytes that must be free before the disk counts as having room again
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def watch(app: AnyApplication, svc: Services) -> None:
+    """At start-up: when the disk is found full, tell the office and look for room."""
+
+    def began() -> None:
+        app.create_task(_tell_office_full(app, svc))
+        if app.job_queue is not None:
+            start_probing(app.job_queue)
+
+    svc.repository.disk.on_full = began
+
+
+def start_probing(job_queue: JobQueue[Any]) -> None:
+    if not job_queue.get_jobs_by_name(JOB_NAME):
+        job_queue.run_repeating(probe, interval=PROBE_EVERY, first=PROBE_EVERY, name=JOB_NAME)
+
+
+def _office_chats(svc: Services) -> list[int]:
+    """The office chat, or without one each administrator's private chat."""
+    roles = svc.settings.roles
+    return [roles.office_chat_id] if roles.office_chat_id else list(roles.admin_ids)
+
+
+async def _tell_office_full(app: AnyApplication, svc: Services) -> None:
+    text = t(svc.settings.campaign.language, "storage.full.office")
+    for chat_id in _office_chats(svc):
+        try:
+            await app.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+        except Exception as exc:  # best effort (TelegramError or worse), never a traceback
+            log.warning("the office could not be told the storage is full: %s", type(exc).__name__)
+
+
+async def probe(context: Context) -> None:
+    """The job while the disk is full: if there is room again, end the state, tell the
+    office, and handle again what waited."""
+    svc = context.services
+    disk = svc.repository.disk
+    if not disk.full:
+        _stop_probing(context)
+        return
+    try:
+        if not await svc.repository.has_room(RESERVE):
+            return
+        await svc.repository.probe_write()
+    except Exception as exc:
+        if not disk.noticed(exc):
+            log.warning("looking for room failed: %s", type(exc).__name__)
+        return
+    ended = disk.recovered()
+    _stop_probing(context)
+    if ended is None:
+        return
+    lasted, _, held = ended
+    # First what waited, in the order it came, before polling stores anything newer.
+    app = context.application
+    processor = app.update_processor
+    if isinstance(processor, PerUserUpdateProcessor):
+        processor.forget(held)  # else taken for a repeat of an update already handled
+    for update in held.values():
+        app.update_queue.put_nowait(update)  # (stored already: not put(), which stores)
+    if isinstance(app.persistence, SqliteConversationPersistence):
+        await app.persistence.save_unsaved()
+    minutes = max(1, ceil(lasted / 60))
+    text = t(svc.settings.campaign.language, "storage.recovered.office", minutes=minutes)
+    notices = [
+        Outgoing(chat_enc=svc.secrets.encrypt_int(chat), text=text, recipient=Recipient.OFFICE)
+        for chat in _office_chats(svc)
+    ]
+    await svc.repository.queue_messages(notices)
+    deliver_soon(context)
+
+
+def _stop_probing(context: Context) -> None:
+    if context.job_queue is not None:
+        for job in context.job_queue.get_jobs_by_name(JOB_NAME):
+            job.schedule_removal()
