@@ -13,17 +13,15 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.config import Settings
 from bot.core import answering, drafting, entering
-from bot.core.results import Refusal
 from bot.i18n import t
 from bot.transport.delivery import deliver_soon
 from handlers.admin import office_only
-from handlers.context import Context, actor, drop_buttons, reply
+from handlers.context import Context, actor, reply
+from handlers.replies import RATING_DATA, rating_pressed
 
 ENTER_COMMANDS = ("enter",)
-# cbr:<item>:<rating round>:<rating> (the round is absent from a task sent before rounds).
-CALLBACK_RATING = re.compile(
-    r"^cbr:(?P<n>\d{1,18}):(?:(?P<round>\d{1,9}):)?(?P<rating>[a-z]+)$"
-)
+# cbr:<item>:<rating round>:<rating>: the rating buttons of a response, as a 回访 task.
+CALLBACK_RATING = re.compile("^cbr" + RATING_DATA)
 
 
 async def enter(update: Update, context: Context) -> None:
@@ -54,30 +52,7 @@ async def enter(update: Update, context: Context) -> None:
 
 async def callback_rating(update: Update, context: Context) -> None:
     """A 回访 task's button: the person's satisfaction, as they said it on the phone."""
-    query = update.callback_query
-    assert query is not None
-    match = CALLBACK_RATING.match(query.data or "")
-    if match is None:
-        await query.answer()
-        await reply(update, t(context.chat_language, "button.stale"))
-        return
-    result = await answering.record_callback(
-        context.services.core,
-        actor(update, context),
-        int(match["n"]),
-        match["rating"],
-        round_=int(match["round"] or 1),
-        key=update.update_id,
-    )
-    if result.refusal in (Refusal.DONE, Refusal.STALE):  # in the toast, as for the sender
-        await query.answer(result.message)
-        return
-    await query.answer()
-    if result.ok:
-        if result.queued:
-            deliver_soon(context)
-        await drop_buttons(update)
-    await reply(update, result.message)
+    await rating_pressed(update, context, CALLBACK_RATING, answering.record_callback)
 
 
 def build_handlers(settings: Settings) -> list[BaseHandler[Update, Context, None]]:
