@@ -224,7 +224,8 @@ async def _queue_page(
     offset: int,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of ``/queue``, with buttons to the neighbouring pages (callback
-    ``adq:<status or ->:<view or ->:<topic or ->[:<place key>]:<offset>``)."""
+    ``adq:<status or ->:<view or ->:<topic or ->[:<place key>][:s]:<offset>``, ``s``: the
+    most supported first)."""
     svc = context.services
     now = svc.repository.clock()
     places = svc.settings.place_index.subtree(found.place_id) if found.place_id else []
@@ -234,6 +235,7 @@ async def _queue_page(
         place_ids=places,
         overdue_at=now if found.view is filters_core.View.OVERDUE else None,
         unsigned=found.view is filters_core.View.UNSIGNED,
+        by_support=found.by_support,
         offset=offset,
         limit=LIST_LIMIT,
     )
@@ -251,6 +253,8 @@ async def _queue_page(
     base = f"adq:{status}:{view}:{found.topic_id or '-'}"
     if found.place_id is not None:
         base += f":{button_key(found.place_id)}"
+    if found.by_support:
+        base += ":s"
     row = []
     if offset > 0:
         row.append((t(lang, "button.prev"), f"{base}:{max(0, offset - LIST_LIMIT)}"))
@@ -263,7 +267,7 @@ async def _queue_page(
 
 
 QUEUE_PAGE = re.compile(
-    r"^adq:([a-z_]+|-):([a-z_]+|-):([a-z0-9_]+|-)(?::([0-9a-f]{8}))?:(\d{1,9})$"
+    r"^adq:([a-z_]+|-):([a-z_]+|-):([a-z0-9_]+|-)(?::([0-9a-f]{8}))?(?::(s))?:(\d{1,9})$"
 )
 MAX_CALLBACK_BYTES = 64
 
@@ -283,13 +287,15 @@ async def queue_page(update: Update, context: Context) -> None:
         place = svc.settings.place_index.from_key(key) if key is not None else None
         if found is not None and key is not None:
             found = None if place is None else replace(found, place_id=place.id)
+        if found is not None and match[5] is not None:
+            found = replace(found, by_support=True)
     if found is None or not await in_office(update, context):
         await query.answer(t(context.language, "button.stale"))
         return
     assert match is not None
     await query.answer()
     lang = context.chat_language
-    text, markup = await _queue_page(update, context, lang, found, offset=int(match[5]))
+    text, markup = await _queue_page(update, context, lang, found, offset=int(match[6]))
     if not await edit_pressed(update, text, markup):  # too old to edit: a new page
         await reply(update, text, markup)
 

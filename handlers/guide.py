@@ -14,7 +14,7 @@ from bot.core.access import Place, Role, place_of
 from bot.core.phases import phase_line, phase_now
 from bot.i18n import t, tn
 from bot.text import escape
-from handlers import admin, reports
+from handlers import admin, entering, reports, surveying
 from handlers import web as web_handlers
 from handlers.buttons import PrivateButton
 from handlers.context import Context, actor, answer_query, reply
@@ -27,10 +27,22 @@ def phase_lines(context: Context, lang: Language) -> list[str]:
     return [line] if line else []
 
 
+def office_commands(*, web: bool) -> tuple[str, ...]:
+    """The office's commands, in the order /help and an administrator's menu list them
+    (``web``: the desk is running)."""
+    desk = web_handlers.WEB_COMMANDS if web else ()
+    return (
+        *admin.ADMIN_COMMANDS,
+        *entering.ENTER_COMMANDS,
+        *surveying.SURVEY_COMMANDS,
+        *desk,
+        *reports.REPORT_COMMANDS,
+    )
+
+
 def office_help(lang: Language, context: Context) -> str:
     """The office's commands, each with its description, and how prompts are answered."""
-    desk = web_handlers.WEB_COMMANDS if context.services.web is not None else ()
-    commands = (*admin.ADMIN_COMMANDS, *desk, *reports.REPORT_COMMANDS)
+    commands = office_commands(web=context.services.web is not None)
     lines = [t(lang, "help.office.title")]
     lines += [f"/{c} {t(lang, f'cmd.{c}')}" for c in commands]
     lines += ["", t(lang, "help.office.tips")]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Protocol
 
 from telegram import Message, Update
 from telegram.ext import (
@@ -24,8 +25,11 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.core import answering
+from bot.core.access import Actor
+from bot.core.acting import Key
+from bot.core.env import Env
 from bot.core.records import Attachment, HeldMessage, OutboxEntry
-from bot.core.results import Refusal
+from bot.core.results import Refusal, Result
 from bot.core.workflow import format_reference
 from bot.i18n import t, tn
 from bot.text import clean_text
@@ -38,7 +42,7 @@ from handlers.context import Context, actor, drop_buttons, reply, say
 log = logging.getLogger(__name__)
 
 # rate:<n>:<round>:<rating>; rate:<n>:<rating> was sent before rounds existed (round 1).
-RATE = re.compile(r"^rate:(?P<n>\d{1,18}):(?:(?P<round>\d{1,9}):)?(?P<rating>[a-z]+)$")
+
 
 
 async def _answered_message(update: Update, context: Context, purpose: str) -> OutboxEntry | None:
@@ -185,18 +189,33 @@ async def group_instruction(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
-async def rate(update: Update, context: Context) -> None:
-    """The sender rates the answer (满意 / 基本满意 / 不满意), once per round: a second
-    press, or one on the buttons of an earlier answer, changes nothing and is told so in
-    the button's toast only (a flood of presses makes no flood of messages)."""
+# What a rating button carries: <item>:<rating round>:<rating> after its prefix (the round
+# is absent from buttons sent before rounds).
+RATING_DATA = r":(?P<n>\d{1,18}):(?:(?P<round>\d{1,9}):)?(?P<rating>[a-z]+)$"
+RATE = re.compile("^rate" + RATING_DATA)
+
+
+class RatingAction(Protocol):
+    async def __call__(
+        self, env: Env, actor: Actor, item_id: int, rating: str, *, round_: int, key: Key
+    ) -> Result: ...
+
+
+async def rating_pressed(
+    update: Update, context: Context, pattern: re.Pattern[str], record: RatingAction
+) -> None:
+    """A rating button: the sender's (answering.rate) or a 回访 task's, pressed by the clerk
+    (answering.record_callback). Once per round: a second press, or one on the buttons of an
+    earlier answer, changes nothing and is told so in the button's toast only (a flood of
+    presses makes no flood of messages)."""
     query = update.callback_query
     assert query is not None
-    match = RATE.match(query.data or "")
+    match = pattern.match(query.data or "")
     if match is None:
         await query.answer()
-        await say(update, context, "button.stale")
+        await reply(update, t(context.chat_language, "button.stale"))
         return
-    result = await answering.rate(
+    result = await record(
         context.services.core,
         actor(update, context),
         int(match["n"]),
@@ -214,6 +233,11 @@ async def rate(update: Update, context: Context) -> None:
     deliver_soon(context)
     await drop_buttons(update)
     await reply(update, result.message)
+
+
+async def rate(update: Update, context: Context) -> None:
+    """The sender rates the answer (满意 / 基本满意 / 不满意), once per round."""
+    await rating_pressed(update, context, RATE, answering.rate)
 
 
 REPLY_GROUP = -2  # before the resident conversation: a reply to a question is not a draft

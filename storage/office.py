@@ -163,13 +163,32 @@ class OfficeQueries(RepositoryBase):
         return [r["id"] for r in rows]
 
     async def followers(self, submission_id: int) -> list[tuple[str, str]]:
-        """(encrypted chat, language) of the senders of this item's duplicates."""
+        """(encrypted chat, language) of the senders of this item's duplicates, then of
+        the people who supported it (附议)."""
         rows = await self._fetchall(
             "SELECT chat_enc, language FROM followers WHERE submission_id = ?"
             " ORDER BY duplicate_id",
             (submission_id,),
         )
-        return [(r["chat_enc"], r["language"]) for r in rows]
+        supporters = await self._fetchall(
+            "SELECT chat_enc, language FROM supporters WHERE submission_id = ?"
+            " AND chat_enc IS NOT NULL",
+            (submission_id,),
+        )
+        return [(r["chat_enc"], r["language"]) for r in [*rows, *supporters]]
+
+    async def add_support(
+        self, submission_id: int, tag: str, *, chat_enc: str, language: str
+    ) -> bool:
+        """附议: count ``tag`` (one person's, for this item) once and let them follow the
+        item; False if they had already (nothing changes)."""
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT OR IGNORE INTO supporters (submission_id, tag, chat_enc, language)"
+                " VALUES (?, ?, ?, ?)",
+                (submission_id, tag, chat_enc, language),
+            )
+            return cur.rowcount > 0
 
     async def assign(
         self,
@@ -292,14 +311,16 @@ class OfficeQueries(RepositoryBase):
         rating: Rating,
         *,
         round_: int,
+        actor: str = "sender",
         notices: Sequence[Outgoing] = (),
         update_id: int | None = None,
         refresh: Renderer | None = None,
     ) -> Rated:
-        """The sender's satisfaction with the answer of round ``round_``: stored once per
-        round (every round's is kept; ``submissions.rating`` is the latest), with an event
-        and ``notices`` (the office's), and the item's card copies refreshed (``refresh``).
-        A second rating of the same round, or one of an earlier round (buttons of an older
+        """The sender's satisfaction with the answer of round ``round_`` (``actor``: who
+        recorded it, the sender or the clerk after a 回访): stored once per round (every
+        round's is kept; ``submissions.rating`` is the latest), with an event and
+        ``notices`` (the office's), and the item's card copies refreshed (``refresh``). A
+        second rating of the same round, or one of an earlier round (buttons of an older
         answer), changes nothing and writes nothing. Raises NotFound if the item has no
         answer of that round."""
         row = await self._fetchone(
@@ -334,13 +355,15 @@ class OfficeQueries(RepositoryBase):
                     "UPDATE submissions SET rating = ?, rated_at = ? WHERE id = ?",
                     (rating, iso(now), submission_id),
                 )
-                await self._event(db, submission_id, "sender", "rating", rating, now)
+                await self._event(db, submission_id, actor, "rating", rating, now)
                 await enqueue(db, notices, submission_id=submission_id, now=now)
                 await refresh_in(db, submission_id, refresh, now)
         except Replayed:  # the rating of this very update is stored: acknowledge again
             return Rated(outcome="rated", rating=rating)
         except _NotRated:
-            return await self.rate(submission_id, rating, round_=round_, refresh=refresh)
+            return await self.rate(
+                submission_id, rating, round_=round_, actor=actor, refresh=refresh
+            )
         return Rated(outcome="rated", rating=rating)
 
     async def ratings(self, submission_id: int) -> list[tuple[int, Rating]]:
@@ -473,15 +496,16 @@ class OfficeQueries(RepositoryBase):
         status: Status | None = None,
         topic_id: str | None = None,
         place_ids: Sequence[str] = (),
+        by_support: bool = False,
         overdue_at: datetime | None = None,
         unsigned: bool = False,
         offset: int = 0,
         limit: int = 10,
     ) -> tuple[list[SubmissionSummary], int]:
         """Items by status, topic and/or place (any of ``place_ids``), oldest first (the
-        order they are worked in); ``overdue_at``: only those still open past their
-        deadline then; ``unsigned``: only those assigned to an owner who has not started on
-        them."""
+        order they are worked in), or the most supported (附议) first; ``overdue_at``: only
+        those still open past their deadline then; ``unsigned``: only those assigned to an
+        owner who has not started on them."""
         clauses, params = _item_filter(status, topic_id, place_ids)
         if overdue_at is not None:
             clauses.append(f"deadline IS NOT NULL AND deadline < ? AND status NOT IN {_DONE}")
@@ -496,7 +520,7 @@ class OfficeQueries(RepositoryBase):
         )
         rows = await self._fetchall(
             f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE {where}"  # noqa: S608
-            " ORDER BY id LIMIT ? OFFSET ?",
+            f" ORDER BY {'support DESC, id' if by_support else 'id'} LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
         return [summary_record(r) for r in rows], int(total["n"]) if total else 0

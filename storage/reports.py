@@ -274,7 +274,9 @@ class ReportQueries(RepositoryBase):
                     kind=Kind(r["kind"]),
                     topic_id=r["topic_id"],
                     text=r["text"],
-                    sender_name=None if r["anonymous"] else (r["sender_name"] or ""),
+                    sender_name=None
+                    if r["anonymous"]
+                    else (r["sender_name"] or r["contact_name"] or ""),
                     status=status,
                     owner=r["owner"],
                     deadline=deadline,
@@ -285,6 +287,8 @@ class ReportQueries(RepositoryBase):
                     rating=r["rating"],
                     place_id=r["place_id"],
                     phase_id=r["phase_id"],
+                    source=r["source"],
+                    support=r["support"],
                 )
             last = rows[-1]["id"]
 

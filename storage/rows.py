@@ -54,7 +54,7 @@ def attachment_record(row: aiosqlite.Row) -> Attachment:
 
 def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Submission:
     sender = None
-    if not row["anonymous"]:
+    if not row["anonymous"] and row["sender_user_id"] is not None:
         sender = Sender(
             user_id=row["sender_user_id"],
             chat_id=row["sender_chat_id"],
@@ -87,6 +87,10 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         channel_message_id=row["channel_message_id"],
         place_id=row["place_id"],
         phase_id=row["phase_id"],
+        source=row["source"],
+        support=row["support"],
+        contact_name=row["contact_name"],
+        contact_phone=row["contact_phone"],
     )
 
 
@@ -97,7 +101,7 @@ def _optional_dt(text: str | None) -> datetime | None:
 # The columns summary_record reads: the text's start only (EXCERPT_CHARS + 1, to know
 # whether a list line cuts it).
 SUMMARY_COLUMNS = (
-    "id, kind, topic_id, status, created_at, deadline, owner, place_id,"
+    "id, kind, topic_id, status, created_at, deadline, owner, place_id, support,"
     f" substr(text, 1, {EXCERPT_CHARS + 1}) AS excerpt"
 )
 
@@ -113,6 +117,7 @@ def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
         excerpt=row["excerpt"],
         owner=row["owner"],
         place_id=row["place_id"],
+        support=row["support"],
     )
 
 

@@ -28,3 +28,12 @@ def test_unknown_word_and_suggestions(make_settings: Callable[..., Settings]) ->
     assert parse(settings, ["已受理", "胡说"]) == "胡说"
     assert "已受理" in words(settings).suggestions("已受")
     assert "overdue" in words(settings).suggestions("ovrdue")
+
+
+def test_support_sorts_beside_any_filter(make_settings: Callable[..., Settings]) -> None:
+    """附议 (#20): /queue new 附议 lists the most supported first, in every spelling."""
+    settings = make_settings()
+    for word in ("附议", "附議", "SUPPORT", "ｓｕｐｐｏｒｔ"):
+        assert parse(settings, ["待审核", word]) == Filter(status=Status.NEW, by_support=True)
+    assert parse(settings, ["附议", "逾期"]) == Filter(view=View.OVERDUE, by_support=True)
+    assert "support" in words(settings).suggestions("suport")

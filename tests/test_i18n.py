@@ -17,6 +17,7 @@ import pytest
 from babel.messages.catalog import Catalog
 
 from bot.config import LANGUAGES, Language
+from bot.core.entering import SOURCES as ITEM_SOURCES
 from bot.core.records import RATINGS, AttachmentType, Recipient
 from bot.core.workflow import Kind, Status
 from bot.i18n import (
@@ -30,6 +31,7 @@ from bot.i18n import (
     tn,
 )
 from bot.i18n_tools import misformatted
+from bot.import_cli import COLUMNS as IMPORT_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted(p for pkg in ("bot", "handlers", "web") for p in (ROOT / pkg).rglob("*.py"))
@@ -384,6 +386,8 @@ def family_members() -> dict[str, set[str]]:
         *command_names(ROOT / "handlers" / "admin.py", "ADMIN_COMMANDS"),
         *command_names(ROOT / "handlers" / "reports.py", "REPORT_COMMANDS"),
         *command_names(ROOT / "handlers" / "web.py", "WEB_COMMANDS"),
+        *command_names(ROOT / "handlers" / "entering.py", "ENTER_COMMANDS"),
+        *command_names(ROOT / "handlers" / "surveying.py", "SURVEY_COMMANDS"),
     }
     return {
         "kind.": {k.value for k in Kind},
@@ -400,6 +404,12 @@ def family_members() -> dict[str, set[str]]:
             s.value for s in (Status.ACCEPTED, Status.REJECTED, Status.IN_PROGRESS, Status.CLOSED)
         },
         "cmd.": commands,
+        # bot/core/entering.py: where an item came from (the bot's own "chat", and what the
+        # office enters), and the short kind words a clerk types.
+        "source.": {"chat", *ITEM_SOURCES},
+        "enter.kind.": {k.value for k in Kind},
+        # bot/import_cli.py: a spreadsheet's column headers.
+        "import.column.": set(IMPORT_COLUMNS),
         # handlers/admin_actions.py: the prompts whose answer reaches a resident.
         "admin.prompt.what.": {"rej", "ask", "ans"},
         # bot/core/presenters.py: Telegram's common refusals.

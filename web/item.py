@@ -13,6 +13,7 @@ from datetime import datetime
 from markupsafe import Markup
 
 from bot.config import Language, Settings
+from bot.core import cards
 from bot.core.cards import event_text
 from bot.core.presenters import (
     history_label,
@@ -171,7 +172,4 @@ def similar(
 def sender(lang: Language, item: Submission) -> str:
     """匿名 for anonymous items (nothing else is known of their sender); the name (and
     username) a named sender chose to give."""
-    if item.sender is None:
-        return t(lang, "summary.anonymous")
-    name = item.sender.name
-    return f"{name} (@{item.sender.username})" if item.sender.username else name
+    return cards.sender_label(lang, item)

@@ -137,7 +137,29 @@ async def rate(
     flood of presses makes no flood of messages)."""
     if rating not in RATINGS or not await _own(env, actor, item_id):
         return _stale(actor)
-    chosen: Rating = rating
+    return await _rating(env, actor, Action.RATE, item_id, rating, round_=round_, key=key)
+
+
+async def record_callback(
+    env: Env, actor: Actor, item_id: int, rating: str, *, round_: int = 1, key: Key
+) -> Result:
+    """The office records what the person behind an entered item said when called back
+    (回访) about the answer of rating round ``round_``: the item's rating, as if they had
+    pressed it themselves, once per round like theirs (a second press of the task's buttons
+    is refused as done, one on an older answer's task as stale)."""
+    if rating not in RATINGS:
+        return _stale(actor)
+    item = await env.repository.get_submission(item_id)
+    if item is not None and not item.entered:  # its sender rates it themselves
+        return _stale(actor)
+    return await _rating(env, actor, Action.CALLBACK, item_id, rating, round_=round_, key=key)
+
+
+async def _rating(
+    env: Env, actor: Actor, action: Action, item_id: int, rating: str, *, round_: int, key: Key
+) -> Result:
+    chosen: Rating = rating  # type: ignore[assignment]
+    callback = action is Action.CALLBACK
     ref = format_reference(item_id)
 
     async def write(item: Submission, refresh: copies.Renderer) -> Change | Result:
@@ -147,13 +169,19 @@ async def rate(
         notices = cards.office_notice(
             env.settings,
             env.secrets,
-            "office.rating",
+            "office.callback_rating" if callback else "office.rating",
             ref=ref,
             rating=t(office_lang, f"rating.{chosen}"),
         )
         try:
             rated = await env.repository.rate(
-                item.id, chosen, round_=round_, notices=notices, update_id=key, refresh=refresh
+                item.id,
+                chosen,
+                round_=round_,
+                actor=actor.label(action),
+                notices=notices,
+                update_id=key,
+                refresh=refresh,
             )
         except NotFound:  # answered again (a new round) since it was read
             return _stale(actor)
@@ -162,8 +190,14 @@ async def rate(
             return refused(Refusal.STALE, t(lang, "rate.stale", ref=ref), item)
         if rated.outcome == "already":
             before = t(lang, f"rating.{rated.rating}")
-            return refused(Refusal.DONE, t(lang, "rate.already", ref=ref, rating=before), item)
+            done = "callback.already" if callback else "rate.already"
+            return refused(Refusal.DONE, t(lang, done, ref=ref, rating=before), item)
         label = t(lang, f"rating.{chosen}")
-        return Change(t(lang, "rate.thanks", rating=label), notices=tuple(notices))
+        message = (
+            t(lang, "callback.recorded", ref=ref, rating=label)
+            if callback
+            else t(lang, "rate.thanks", rating=label)
+        )
+        return Change(message, notices=tuple(notices))
 
-    return await act(env, actor, Action.RATE, item_id, write, key=key)
+    return await act(env, actor, action, item_id, write, key=key)

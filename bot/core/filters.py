@@ -1,9 +1,9 @@
 """The words a clerk types to filter the office's lists (/queue): a status or a topic, by
 its id or by its name in any configured language (待审核, 待審核, "new"; 城乡建设, 城鄉建設,
 "construction"), a place (its id or name: the items of it and of the places under it),
-and the views 逾期/overdue and 未签收/unsigned. Case, width and the
-Traditional/Simplified spelling of a name do not matter; an unknown word gets the nearest
-known ones as suggestions.
+the views 逾期/overdue and 未签收/unsigned, and 附议/support (the most supported first).
+Case, width and the Traditional/Simplified spelling of a name do not matter; an unknown
+word gets the nearest known ones as suggestions.
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ def normalise(word: str) -> str:
     return tagging_normalise(word.strip())
 
 
+# The words that sort a list by its support count (附议), most supported first.
+BY_SUPPORT = frozenset(normalise(w) for w in ("附议", "附議", "support"))
+
+
 @dataclass(frozen=True)
 class Words:
     """Every name of every status, view and topic, normalised, and what each means."""
@@ -43,7 +47,7 @@ class Words:
     places: dict[str, str]
 
     def suggestions(self, word: str, *, n: int = 3) -> list[str]:
-        known = [*self.statuses, *self.views, *self.topics, *self.places]
+        known = [*self.statuses, *self.views, *self.topics, *self.places, *BY_SUPPORT]
         return difflib.get_close_matches(normalise(word), known, n=n, cutoff=0.4)
 
 
@@ -77,6 +81,7 @@ class Filter:
     view: View | None = None
     topic_id: str | None = None
     place_id: str | None = None
+    by_support: bool = False  # the most supported (附议) first, instead of the oldest
 
 
 def parse(settings: Settings, args: list[str]) -> Filter | str:
@@ -106,4 +111,6 @@ def _narrow(known: Words, found: Filter, key: str) -> Filter | None:
         return replace(found, topic_id=known.topics[key])
     if key in known.places:
         return replace(found, place_id=known.places[key])
+    if key in BY_SUPPORT:
+        return replace(found, by_support=True)
     return None
