@@ -37,6 +37,7 @@ from bot.transport.ratelimit import FloodLimiter
 from handlers import (
     admin,
     admin_actions,
+    entering,
     errors,
     fallback,
     guide,
@@ -45,6 +46,8 @@ from handlers import (
     replies,
     reports,
     resident,
+    supporting,
+    surveying,
     units,
     whoami,
 )
@@ -211,6 +214,9 @@ def register_handlers(app: AnyApplication) -> None:
     app.add_handlers(admin.build_handlers(settings))
     app.add_handlers(reports.build_handlers(settings))
     app.add_handlers(admin_actions.build_handlers(settings))
+    app.add_handlers(entering.build_handlers(settings))
+    app.add_handlers(supporting.build_handlers())
+    app.add_handlers(surveying.build_handlers(settings))
     app.add_handlers(web_handlers.build_handlers(settings))
     app.add_handlers(whoami.build_handlers())
     app.add_handlers(replies.build_handlers())
@@ -239,10 +245,9 @@ async def _post_init(app: AnyApplication) -> None:
         await app.bot.set_my_commands(commands, language_code=code)
     # Administrators also see the office's commands in their private chat with the bot.
     lang = svc.settings.campaign.language
-    desk = web_handlers.WEB_COMMANDS if svc.web is not None else ()
     office = [
         BotCommand(c, t(lang, f"cmd.{c}"))
-        for c in (*admin.ADMIN_COMMANDS, *desk, *reports.REPORT_COMMANDS, *RESIDENT_COMMANDS)
+        for c in (*guide.office_commands(web=svc.web is not None), *RESIDENT_COMMANDS)
     ]
     for admin_id in svc.settings.roles.admin_ids:
         try:

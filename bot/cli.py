@@ -2,6 +2,7 @@
 --listen HOST:PORT``), ``check-config`` a file, write a first one with ``setup``
 (:mod:`bot.setup_cli`), ``export`` the ledger, ``backup`` the database, list the
 ``dead-letters`` (updates that could not be read), draw the places' ``posters``,
+``import`` a spreadsheet of items heard elsewhere (:mod:`bot.import_cli`),
 ``tagger ...`` (:mod:`bot.tagger_cli`).
 
 Configuration problems are printed key by key on stderr with exit code 2, never as a
@@ -127,8 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     posters.add_argument(
         "--language", choices=["zh-Hans", "zh-Hant", "en"], help="the posters' language"
     )
-    from bot import setup_cli, tagger_cli
+    from bot import import_cli, setup_cli, tagger_cli
 
+    import_cli.add_parser(sub, common)
     setup_cli.add_parser(sub, common)
     tagger_cli.add_parser(sub, common)
     return parser
@@ -446,6 +448,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import tagger_cli
 
             return tagger_cli.main(args)
+        if args.command == "import":
+            from bot import import_cli
+
+            configure_logging(args.log_level)
+            return import_cli.main(args, load_settings(args.config))
         if args.command == "setup":
             from bot import setup_cli
 

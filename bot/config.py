@@ -360,6 +360,65 @@ def is_fernet_key(key: str) -> bool:
         return False
 
 
+class SurveyQuestion(_Section):
+    """One question of the residents' satisfaction survey (群众满意度测评), answered with
+    one tap: 满意 / 基本满意 / 不满意."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,15}$")
+    names: dict[Language, str]
+
+    _names = field_validator("names")(_names_with_simplified)
+
+    def name(self, language: str) -> str:
+        name: str = self.names.get(language, self.names["zh-Hans"])  # type: ignore[call-overload]
+        return name
+
+
+def _default_questions() -> list[SurveyQuestion]:
+    return [
+        SurveyQuestion(
+            id="overall",
+            names={
+                "zh-Hans": "您对这次活动处理群众意见的总体评价",
+                "zh-Hant": "您對這次活動處理群眾意見的總體評價",
+                "en": "Overall, how were residents' suggestions handled?",
+            },
+        ),
+        SurveyQuestion(
+            id="speed",
+            names={
+                "zh-Hans": "答复是否及时",
+                "zh-Hant": "答覆是否及時",
+                "en": "Were the responses timely?",
+            },
+        ),
+        SurveyQuestion(
+            id="result",
+            names={
+                "zh-Hans": "问题是否真正得到解决",
+                "zh-Hant": "問題是否真正得到解決",
+                "en": "Were the problems really solved?",
+            },
+        ),
+    ]
+
+
+class SurveySettings(_Section):
+    """The satisfaction survey /survey sends to every resident who submitted."""
+
+    questions: list[SurveyQuestion] = Field(
+        default_factory=_default_questions, min_length=1, max_length=5
+    )
+
+    @field_validator("questions")
+    @classmethod
+    def _distinct(cls, value: list[SurveyQuestion]) -> list[SurveyQuestion]:
+        ids = [q.id for q in value]
+        if len(set(ids)) != len(ids):
+            raise ValueError("question ids must be distinct")
+        return value
+
+
 class LimitsSettings(_Section):
     """What a resident may send in one submission."""
 
@@ -587,6 +646,7 @@ class Settings(BaseSettings):
     anonymity: AnonymitySettings = Field(default_factory=AnonymitySettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    survey: SurveySettings = Field(default_factory=SurveySettings)
     topics: list[TopicConfig] = Field(min_length=1)
     units: list[UnitConfig] = Field(default_factory=list)
     # Villages, communities, units (README, "Places and posters"); none: no place is asked.

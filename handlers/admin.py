@@ -220,7 +220,7 @@ def _place_filter_line(lang: Language, settings: Settings, place_id: str | None)
 
 
 def _page_data(settings: Settings, found: filters_core.Filter, offset: int) -> str:
-    """``adq:<status>:<view>:<topic>:<unit's position>[:<place key>]:<offset>`` (``-`` for
+    """``adq:<status>:<view>:<topic>:<unit's position>[:<place key>][:s]:<offset>`` (``-`` for
     none): the unit by its position in the configuration, to stay within 64 bytes."""
     unit = next((str(i) for i, u in enumerate(settings.units) if u.id == found.unit_id), "-")
     status = found.status.value if found.status else "-"
@@ -228,6 +228,8 @@ def _page_data(settings: Settings, found: filters_core.Filter, offset: int) -> s
     data = f"adq:{status}:{view}:{found.topic_id or '-'}:{unit}"
     if found.place_id is not None:
         data += f":{button_key(found.place_id)}"
+    if found.by_support:
+        data += ":s"  # the most supported (附议) first
     return f"{data}:{offset}"
 
 
@@ -235,7 +237,7 @@ async def _queue_page(
     context: Context, lang: Language, found: filters_core.Filter, *, offset: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of ``/queue``, with a button per item that opens its card and buttons to the
-    neighbouring pages (:func:`_page_data`)."""
+    neighbouring pages (:func:`_page_data`); 附议 lists the most supported first."""
     svc = context.services
     now = svc.repository.clock()
     places = svc.settings.place_index.subtree(found.place_id) if found.place_id else []
@@ -246,6 +248,7 @@ async def _queue_page(
         unit_id=found.unit_id,
         flag=found.view,
         now=now,
+        by_support=found.by_support,
         offset=offset,
         limit=LIST_LIMIT,
     )
@@ -272,7 +275,8 @@ async def _queue_page(
 
 
 QUEUE_PAGE = re.compile(
-    r"^adq:([a-z_]+|-):([a-z_]+|-):([a-z0-9_]+|-):(\d{1,4}|-)(?::([0-9a-f]{8}))?:(\d{1,9})$"
+    r"^adq:([a-z_]+|-):([a-z_]+|-):([a-z0-9_]+|-):(\d{1,4}|-)(?::([0-9a-f]{8}))?(?::(s))?"
+    r":(\d{1,9})$"
 )
 MAX_CALLBACK_BYTES = 64
 
@@ -297,7 +301,9 @@ def _page_filter(settings: Settings, data: str) -> tuple[filters_core.Filter, in
         if place is None:
             return None
         found = replace(found, place_id=place.id)
-    return found, int(match[6])
+    if match[6] is not None:
+        found = replace(found, by_support=True)
+    return found, int(match[7])
 
 
 async def queue_page(update: Update, context: Context) -> None:

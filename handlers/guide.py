@@ -16,16 +16,35 @@ from bot.core.access import Place, Role, place_of
 from bot.core.phases import phase_line, phase_now
 from bot.i18n import t, tn
 from bot.text import escape
-from handlers import admin, reports
+from handlers import admin, entering, reports, surveying
 from handlers import web as web_handlers
 from handlers.buttons import PrivateButton
 from handlers.context import Context, actor, answer_query, reply
 
 
+def phase_lines(context: Context, lang: Language) -> list[str]:
+    """The line saying which phase of the campaign it is (none without phases)."""
+    svc = context.services
+    line = phase_line(lang, phase_now(svc.settings, svc.repository.clock()))
+    return [line] if line else []
+
+
+def office_commands(*, web: bool) -> tuple[str, ...]:
+    """The office's commands, in the order /help and an administrator's menu list them
+    (``web``: the desk is running)."""
+    desk = web_handlers.WEB_COMMANDS if web else ()
+    return (
+        *admin.ADMIN_COMMANDS,
+        *entering.ENTER_COMMANDS,
+        *surveying.SURVEY_COMMANDS,
+        *desk,
+        *reports.REPORT_COMMANDS,
+    )
+
+
 def office_help(lang: Language, context: Context) -> str:
     """The office's commands, each with its description, and how prompts are answered."""
-    desk = web_handlers.WEB_COMMANDS if context.services.web is not None else ()
-    commands = (*admin.ADMIN_COMMANDS, *desk, *reports.REPORT_COMMANDS)
+    commands = office_commands(web=context.services.web is not None)
     lines = [t(lang, "help.office.title")]
     lines += [f"/{c} {t(lang, f'cmd.{c}')}" for c in commands]
     lines += ["", t(lang, "help.office.tips")]
@@ -41,12 +60,10 @@ def guide(update: Update, context: Context) -> str:
     lang = context.chat_language
     parts = []
     if who.has(Role.RESIDENT):
-        svc = context.services
-        chars = svc.settings.limits.max_text_chars
-        text = t(lang, "help.text") + "\n\n" + tn(lang, "help.limit", chars, chars=chars)
-        # Which phase of the campaign it is, and what it collects (#20), as /start says.
-        phase = phase_line(lang, phase_now(svc.settings, svc.repository.clock()))
-        parts.append(f"{phase}\n\n{text}" if phase else text)
+        limits = context.services.settings.limits
+        chars = limits.max_text_chars
+        resident = [t(lang, "help.text"), *phase_lines(context, lang)]
+        parts.append("\n\n".join([*resident, tn(lang, "help.limit", chars, chars=chars)]))
     if who.has(Role.ADMIN):
         parts.append(office_help(lang, context))
     if who.has(Role.GROUP):

@@ -6,9 +6,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.config import LANGUAGES, Language
+from bot.config import LANGUAGES
 from bot.core import drafting, following
-from bot.core.phases import phase_line, phase_now
 from bot.core.presenters import my_list
 from bot.core.records import Draft
 from bot.core.workflow import format_reference
@@ -26,16 +25,10 @@ from handlers.context import (
     say,
     user_id,
 )
+from handlers.guide import phase_lines
 
 PRIVATE = filters.ChatType.PRIVATE
 MAX_REFERENCE_DIGITS = 18
-
-
-def _phase(context: Context, lang: Language) -> list[str]:
-    """The line saying which phase of the campaign it is (none without phases)."""
-    svc = context.services
-    line = phase_line(lang, phase_now(svc.settings, svc.repository.clock()))
-    return [line] if line else []
 
 
 async def start(update: Update, context: Context) -> None:
@@ -47,7 +40,7 @@ async def start(update: Update, context: Context) -> None:
     name = escape(user.full_name) if user else ""
     svc = context.services
     campaign = escape(svc.settings.campaign.name)
-    lines = [t(lang, "start.greeting", name=name, campaign=campaign), *_phase(context, lang)]
+    lines = [t(lang, "start.greeting", name=name, campaign=campaign), *phase_lines(context, lang)]
     args = context.args or []
     if args:
         payload = args[0]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Protocol
 
 from telegram import Message, Update
 from telegram.ext import (
@@ -24,8 +25,11 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.core import answering, rating
+from bot.core.access import Actor
+from bot.core.acting import Key
+from bot.core.env import Env
 from bot.core.records import Attachment, HeldMessage, OutboxEntry
-from bot.core.results import Refusal
+from bot.core.results import Refusal, Result
 from bot.core.workflow import format_reference
 from bot.i18n import t, tn
 from bot.text import clean_text
@@ -36,12 +40,6 @@ from handlers.buttons import PrivateButton
 from handlers.context import Context, actor, drop_buttons, reply, say
 
 log = logging.getLogger(__name__)
-
-# rate:<n>:<round>:<rating>[:<reason>] (a 不满意's reason, #18); rate:<n>:<rating> was sent
-# before rounds existed (round 1).
-RATE = re.compile(
-    r"^rate:(?P<n>\d{1,18}):(?:(?P<round>\d{1,9}):)?(?P<rating>[a-z]+)(?::(?P<reason>[a-z_]+))?$"
-)
 
 
 async def _answered_message(update: Update, context: Context, purpose: str) -> OutboxEntry | None:
@@ -205,23 +203,53 @@ async def group_instruction(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
-async def rate(update: Update, context: Context) -> None:
-    """The sender rates the answer (满意 / 基本满意 / 不满意), once per round: a second
-    press, or one on the buttons of an earlier answer, changes nothing and is told so in
-    the button's toast only (a flood of presses makes no flood of messages). 不满意 first
-    shows the reasons in place of the rating buttons, one tap each."""
+# What a rating button carries after its prefix: <item>:<rating round>:<rating>, and for a
+# 不满意 its reason once chosen (#18); the round is absent from buttons sent before rounds.
+RATING_DATA = (
+    r":(?P<n>\d{1,18}):(?:(?P<round>\d{1,9}):)?(?P<rating>[a-z]+)(?::(?P<reason>[a-z_]+))?$"
+)
+RATE = re.compile("^rate" + RATING_DATA)
+
+
+class RatingAction(Protocol):
+    async def __call__(
+        self,
+        env: Env,
+        actor: Actor,
+        item_id: int,
+        chosen: str,
+        *,
+        round_: int,
+        reason: str | None,
+        key: Key,
+    ) -> Result: ...
+
+
+async def rating_pressed(
+    update: Update,
+    context: Context,
+    pattern: re.Pattern[str],
+    record: RatingAction,
+    *,
+    ask_why: bool = False,
+) -> None:
+    """A rating button: the sender's (answering.rate) or a 回访 task's, pressed by the clerk
+    (answering.record_callback). Once per round: a second press, or one on the buttons of an
+    earlier answer, changes nothing and is told so in the button's toast only (a flood of
+    presses makes no flood of messages). With ``ask_why`` (the sender's), 不满意 first shows
+    the reasons in place of the rating buttons, one tap each."""
     query = update.callback_query
     assert query is not None
-    match = RATE.match(query.data or "")
+    match = pattern.match(query.data or "")
     if match is None:
         await query.answer()
-        await say(update, context, "button.stale")
+        await reply(update, t(context.chat_language, "button.stale"))
         return
     number = int(match["n"])
     round_ = int(match["round"] or 1)
     who = actor(update, context)
     core = context.services.core
-    if match["rating"] == "unsatisfied" and match["reason"] is None:
+    if ask_why and match["rating"] == "unsatisfied" and match["reason"] is None:
         asked = await answering.ask_why(core, who, number, round_)
         if asked.refusal in (Refusal.DONE, Refusal.STALE):
             await query.answer(asked.message)
@@ -235,7 +263,7 @@ async def rate(update: Update, context: Context) -> None:
             update, asked.message, from_buttons(rating.why_buttons(who.language, number, round_))
         )
         return
-    result = await answering.rate(
+    result = await record(
         core,
         who,
         number,
@@ -255,6 +283,11 @@ async def rate(update: Update, context: Context) -> None:
     await drop_buttons(update)
     if result.message:  # (不满意 is confirmed through the outbox: a reply to it adds words)
         await reply(update, result.message)
+
+
+async def rate(update: Update, context: Context) -> None:
+    """The sender rates the answer (满意 / 基本满意 / 不满意), once per round."""
+    await rating_pressed(update, context, RATE, answering.rate, ask_why=True)
 
 
 REPLY_GROUP = -2  # before the resident conversation: a reply to a question is not a draft

@@ -17,7 +17,7 @@ from telegram.ext import BaseHandler, CommandHandler, JobQueue
 from bot.config import Language, Settings
 from bot.core import reporting
 from bot.core.reporting import DAILY, WEEKLY, BadPeriod
-from bot.core.reports import FIRST_DAY, LAST_DAY, compose_stats
+from bot.core.reports import FIRST_DAY, LAST_DAY, compose_stats, compose_survey
 from bot.i18n import t, tn
 from bot.services import Services
 from bot.transport.delivery import deliver_soon
@@ -104,7 +104,8 @@ async def stats_command(update: Update, context: Context) -> None:
     if window is None:
         return
     stats = await svc.repository.stats(start=window[0], end=window[1])
-    for chunk in compose_stats(lang, svc.settings, stats):
+    survey = compose_survey(lang, svc.settings, await svc.repository.survey_results())
+    for chunk in [*compose_stats(lang, svc.settings, stats), *survey]:
         await reply(update, chunk)
     png = await reporting.chart_png(svc.core, lang, *window) if stats.total else None
     chat = update.effective_chat

@@ -39,6 +39,7 @@ from bot.core.workflow import Kind
 from bot.i18n import t, tn
 from bot.text import escape
 from bot.transport.delivery import deliver_soon
+from bot.transport.markup import from_buttons
 from bot.transport.media import attachment_from_message
 from handlers import keyboards, replies
 from handlers.buttons import PrivateButton
@@ -521,7 +522,7 @@ async def confirm(update: Update, context: Context) -> int | str:
     if result.ok:
         deliver_soon(context)
     await drop_buttons(update)
-    await reply(update, result.message)
+    await reply(update, result.message, from_buttons(result.buttons))
     return END
 
 

@@ -162,13 +162,32 @@ class OfficeQueries(RepositoryBase):
         return [r["id"] for r in rows]
 
     async def followers(self, submission_id: int) -> list[tuple[str, str]]:
-        """(encrypted chat, language) of the senders of this item's duplicates."""
+        """(encrypted chat, language) of the senders of this item's duplicates, then of
+        the people who supported it (附议)."""
         rows = await self._fetchall(
             "SELECT chat_enc, language FROM followers WHERE submission_id = ?"
             " ORDER BY duplicate_id",
             (submission_id,),
         )
-        return [(r["chat_enc"], r["language"]) for r in rows]
+        supporters = await self._fetchall(
+            "SELECT chat_enc, language FROM supporters WHERE submission_id = ?"
+            " AND chat_enc IS NOT NULL",
+            (submission_id,),
+        )
+        return [(r["chat_enc"], r["language"]) for r in [*rows, *supporters]]
+
+    async def add_support(
+        self, submission_id: int, tag: str, *, chat_enc: str, language: str
+    ) -> bool:
+        """附议: count ``tag`` (one person's, for this item) once and let them follow the
+        item; False if they had already (nothing changes)."""
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT OR IGNORE INTO supporters (submission_id, tag, chat_enc, language)"
+                " VALUES (?, ?, ?, ?)",
+                (submission_id, tag, chat_enc, language),
+            )
+            return cur.rowcount > 0
 
     async def assign(
         self,
@@ -410,12 +429,13 @@ class OfficeQueries(RepositoryBase):
         unit_id: str | None = None,
         flag: QueueView | None = None,
         now: datetime | None = None,
+        by_support: bool = False,
         offset: int = 0,
         limit: int = 10,
     ) -> tuple[list[SubmissionSummary], int]:
         """Items by status, topic, place (any of ``place_ids``), unit and/or flag (#18:
         unsigned, overdue or reopened; with a unit or a flag but no status, the open items),
-        oldest first (the order they are worked in)."""
+        oldest first (the order they are worked in), or the most supported (附议) first."""
         clauses, params = _item_filter(status, topic_id, place_ids)
         if status is None and (unit_id is not None or flag is not None):
             clauses.append(f"status NOT IN {_DONE}")
@@ -434,7 +454,7 @@ class OfficeQueries(RepositoryBase):
         )
         rows = await self._fetchall(
             f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE {where}"  # noqa: S608
-            " ORDER BY id LIMIT ? OFFSET ?",
+            f" ORDER BY {'support DESC, id' if by_support else 'id'} LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
         return [summary_record(r) for r in rows], int(total["n"]) if total else 0

@@ -83,8 +83,8 @@ class RatingQueries(RepositoryBase):
                 )
                 await db.execute(
                     "INSERT INTO events (submission_id, at, actor, kind, body)"
-                    " VALUES (?, ?, 'sender', 'rating', ?)",
-                    (submission_id, iso(now), rating),
+                    " VALUES (?, ?, ?, 'rating', ?)",  # the sender, or the clerk after a 回访
+                    (submission_id, iso(now), actor, rating),
                 )
                 if redo is not None:
                     await LoopQueries.step_in(
@@ -161,7 +161,7 @@ class RatingQueries(RepositoryBase):
     async def unrated_answers(self, answered_before: datetime, *, limit: int = 200) -> list[int]:
         """Items whose current answer was sent before ``answered_before`` and is unrated."""
         rows = await self._fetchall(
-            # (The statuses written out: the partial index of 0022 serves this query.)
+            # (The statuses written out: the partial index of 0025 serves this query.)
             "SELECT id FROM submissions s WHERE status IN ('answered', 'published')"
             " AND response IS NOT NULL AND responded_at < ? AND NOT EXISTS (SELECT 1 FROM"
             " ratings r WHERE r.submission_id = s.id AND r.round = s.rating_round)"

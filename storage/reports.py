@@ -310,7 +310,9 @@ class ReportQueries(RepositoryBase):
                     kind=Kind(r["kind"]),
                     topic_id=r["topic_id"],
                     text=r["text"],
-                    sender_name=None if r["anonymous"] else (r["sender_name"] or ""),
+                    sender_name=None
+                    if r["anonymous"]
+                    else (r["sender_name"] or r["contact_name"] or ""),
                     status=status,
                     owner=r["owner"],
                     deadline=deadline,
@@ -328,6 +330,8 @@ class ReportQueries(RepositoryBase):
                     extensions=_extensions(r["extensions"]),
                     reopen_count=r["reopen_count"],
                     rounds=_rounds(r["rounds"]),
+                    source=r["source"],
+                    support=r["support"],
                 )
             last = rows[-1]["id"]
 

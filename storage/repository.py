@@ -14,6 +14,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import aiosqlite
+
 from bot.anonymity import Secrets
 from bot.core.records import NewSubmission, Outgoing, Submission
 from bot.core.workflow import Status
@@ -34,6 +36,7 @@ from storage.reports import ReportQueries
 from storage.residents import ResidentQueries
 from storage.rows import evidence_json, iso, new_row_id, utc_now
 from storage.space import SpaceQueries
+from storage.survey import SurveyQueries
 from storage.web import WebQueries
 
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
@@ -56,6 +59,7 @@ class Repository(
     ClampQueries,
     SpaceQueries,
     KeyCheckQueries,
+    SurveyQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.
@@ -94,85 +98,123 @@ class Repository(
         transaction. Raises NotFound if the draft is already gone (a second press of
         "confirm"), so nothing is stored twice. An anonymous item keeps, instead of its
         sender, its own ownership tag (see :mod:`storage.residents`)."""
-        now = self.clock()
-        now_s = iso(now)
-        sender = new.sender
         draft_row = self.draft_row(owner_id)
         async with self.transaction() as db:
             cur = await db.execute("DELETE FROM drafts WHERE id = ?", (draft_row,))
             if draft_row is None or cur.rowcount == 0:
                 raise NotFound("draft")
-            cur = await db.execute(
-                "INSERT INTO submissions (kind, text, topic_id, suggested_topic_id, evidence,"
-                " anonymous, owner_tag, reply_route, sender_user_id, sender_chat_id, sender_name,"
-                " sender_username, language, status, created_at, updated_at, source_update_id,"
-                " place_id, phase_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    new.kind.value,
-                    new.text,
-                    new.topic_id,
-                    new.suggested_topic_id,
-                    evidence_json(new.evidence),
-                    int(sender is None),
-                    # Anonymous: a placeholder until the tag (which needs the id) is set.
-                    new_row_id() if sender is None else None,
-                    new.reply_route if sender is None else None,
-                    sender.user_id if sender else None,
-                    sender.chat_id if sender else None,
-                    sender.name if sender else None,
-                    sender.username if sender else None,
-                    new.language,
-                    Status.NEW.value,
-                    now_s,
-                    now_s,
-                    new.source_update_id,
-                    new.place_id,
-                    new.phase_id,
-                ),
+            submission = await self._insert_submission(
+                db, new, owner_id=owner_id, actor="sender", announce=announce
             )
-            submission_id = cur.lastrowid
-            assert submission_id is not None
-            if sender is None:
-                await db.execute(
-                    "UPDATE submissions SET owner_tag = ? WHERE id = ?",
-                    (self.secrets.own_tag(owner_id, submission_id), submission_id),
-                )
-            await add_attachments(db, submission_id, new.attachments)
-            await db.execute(
-                "INSERT INTO history (submission_id, at, actor, from_status, to_status, note)"
-                " VALUES (?, ?, 'sender', NULL, ?, NULL)",
-                (submission_id, now_s, Status.NEW.value),
-            )
-            if new.topic_id != new.suggested_topic_id and new.text.strip():
-                # The sender chose another topic than proposed: a light label (only the
-                # text and the topic; nothing about the sender).
-                label = LabelledExample(
-                    new.text, new.topic_id, "resident", SOURCE_WEIGHTS["resident"]
-                )
-                await add_label(db, label, now=now_s, submission_id=submission_id)
-            submission = Submission(
-                id=submission_id,
-                kind=new.kind,
-                text=new.text,
-                topic_id=new.topic_id,
-                suggested_topic_id=new.suggested_topic_id,
-                evidence=new.evidence,
-                anonymous=sender is None,
-                sender=sender,
-                language=new.language,
-                status=Status.NEW,
-                created_at=now,
-                updated_at=now,
-                attachments=new.attachments,
-                reply_route=new.reply_route if sender is None else None,
-                place_id=new.place_id,
-                phase_id=new.phase_id,
-            )
-            if announce is not None:
-                await enqueue(db, announce(submission), submission_id=submission_id, now=now)
         self.forget_draft(owner_id)
         self.note_sensitive_deletion()
+        return submission
+
+    async def enter_submission(
+        self,
+        new: NewSubmission,
+        *,
+        actor: str,
+        announce: Callable[[Submission], Sequence[Outgoing]] | None = None,
+    ) -> Submission:
+        """Store an item the office entered on someone's behalf (bot.core.entering): no
+        draft and no Telegram sender; its history begins with ``actor`` (the clerk). An
+        anonymous one gets a random ownership tag, which nobody's pseudonym matches."""
+        async with self.transaction() as db:
+            return await self._insert_submission(
+                db, new, owner_id=None, actor=actor, announce=announce
+            )
+
+    async def _insert_submission(
+        self,
+        db: aiosqlite.Connection,
+        new: NewSubmission,
+        *,
+        owner_id: int | None,
+        actor: str,
+        announce: Callable[[Submission], Sequence[Outgoing]] | None,
+    ) -> Submission:
+        now = self.clock()
+        now_s = iso(now)
+        sender = new.sender
+        anonymous = new.anonymous
+        route = new.reply_route if sender is None else None
+        cur = await db.execute(
+            "INSERT INTO submissions (kind, text, topic_id, suggested_topic_id, evidence,"
+            " anonymous, owner_tag, reply_route, sender_user_id, sender_chat_id, sender_name,"
+            " sender_username, language, status, created_at, updated_at, source_update_id,"
+            " place_id, phase_id, source, contact_name, contact_phone)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                new.kind.value,
+                new.text,
+                new.topic_id,
+                new.suggested_topic_id,
+                evidence_json(new.evidence),
+                int(anonymous),
+                # Anonymous: a placeholder until the tag (which needs the id) is set; an
+                # entered one keeps it (random: nobody owns it).
+                new_row_id() if anonymous else None,
+                route,
+                sender.user_id if sender else None,
+                sender.chat_id if sender else None,
+                sender.name if sender else None,
+                sender.username if sender else None,
+                new.language,
+                Status.NEW.value,
+                now_s,
+                now_s,
+                new.source_update_id,
+                new.place_id,
+                new.phase_id,
+                new.source,
+                None if anonymous else new.contact_name,
+                None if anonymous else new.contact_phone,
+            ),
+        )
+        submission_id = cur.lastrowid
+        assert submission_id is not None
+        if anonymous and owner_id is not None:
+            await db.execute(
+                "UPDATE submissions SET owner_tag = ? WHERE id = ?",
+                (self.secrets.own_tag(owner_id, submission_id), submission_id),
+            )
+        await add_attachments(db, submission_id, new.attachments)
+        await db.execute(
+            "INSERT INTO history (submission_id, at, actor, from_status, to_status, note)"
+            " VALUES (?, ?, ?, NULL, ?, NULL)",
+            (submission_id, now_s, actor, Status.NEW.value),
+        )
+        if new.topic_id != new.suggested_topic_id and new.text.strip():
+            # The sender chose another topic than proposed: a light label (only the
+            # text and the topic; nothing about the sender).
+            label = LabelledExample(
+                new.text, new.topic_id, "resident", SOURCE_WEIGHTS["resident"]
+            )
+            await add_label(db, label, now=now_s, submission_id=submission_id)
+        submission = Submission(
+            id=submission_id,
+            kind=new.kind,
+            text=new.text,
+            topic_id=new.topic_id,
+            suggested_topic_id=new.suggested_topic_id,
+            evidence=new.evidence,
+            anonymous=anonymous,
+            sender=sender,
+            language=new.language,
+            status=Status.NEW,
+            created_at=now,
+            updated_at=now,
+            attachments=new.attachments,
+            reply_route=route,
+            place_id=new.place_id,
+            phase_id=new.phase_id,
+            source=new.source,
+            contact_name=None if anonymous else new.contact_name,
+            contact_phone=None if anonymous else new.contact_phone,
+        )
+        if announce is not None:
+            await enqueue(db, announce(submission), submission_id=submission_id, now=now)
         return submission
 
     # ------------------------------------------------------------------ conversations

@@ -57,6 +57,12 @@ UNLINK_CANDIDATES = (
     f" WHERE o.id = s.duplicate_of AND o.status IN {_FINAL}"
     f" AND {_LAST_FINAL.format('o')} < ?))"
 )
+# The supporters (附议) of an item closed that long ago no longer need to be told anything.
+FORGET_SUPPORTERS = (
+    "UPDATE supporters SET chat_enc = NULL WHERE chat_enc IS NOT NULL"  # noqa: S608
+    " AND submission_id IN (SELECT s.id FROM submissions s"
+    f" WHERE s.status IN {_FINAL} AND {_LAST_FINAL.format('s')} < ?)"
+)
 
 
 class ResidentQueries(ClampQueries):
@@ -268,6 +274,10 @@ class ResidentQueries(ClampQueries):
         route and ownership tag, the follower row of a merged duplicate, and every message
         of the outbox (for it or the original it followed) addressed to its sender lose
         the sender's chat. Returns how many items were unlinked."""
+        async with self.transaction() as db:
+            forgotten = await db.execute(FORGET_SUPPORTERS, (iso(before),))
+        if forgotten.rowcount:
+            self.note_sensitive_deletion()
         candidates = await self.unlink_candidates(before)
         if not candidates:
             return 0

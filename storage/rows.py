@@ -55,7 +55,7 @@ def attachment_record(row: aiosqlite.Row) -> Attachment:
 
 def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Submission:
     sender = None
-    if not row["anonymous"]:
+    if not row["anonymous"] and row["sender_user_id"] is not None:
         sender = Sender(
             user_id=row["sender_user_id"],
             chat_id=row["sender_chat_id"],
@@ -99,6 +99,10 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         dispatch_note=row["dispatch_note"],
         reopen_count=row["reopen_count"],
         sender_told_unit=bool(row["sender_told_unit"]),
+        source=row["source"],
+        support=row["support"],
+        contact_name=row["contact_name"],
+        contact_phone=row["contact_phone"],
     )
 
 
@@ -110,7 +114,7 @@ def _optional_dt(text: str | None) -> datetime | None:
 # whether a list line cuts it).
 SUMMARY_COLUMNS = (
     "id, kind, topic_id, status, created_at, deadline, owner, place_id, unit_id, sign_due,"
-    f" reopen_count, substr(text, 1, {EXCERPT_CHARS + 1}) AS excerpt"
+    f" reopen_count, support, substr(text, 1, {EXCERPT_CHARS + 1}) AS excerpt"
 )
 
 
@@ -128,6 +132,7 @@ def summary_record(row: aiosqlite.Row) -> SubmissionSummary:
         unit_id=_column(row, "unit_id"),
         sign_due=_optional_dt(_column(row, "sign_due")),
         reopen_count=_column(row, "reopen_count") or 0,
+        support=_column(row, "support") or 0,
     )
 
 

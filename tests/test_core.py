@@ -108,9 +108,10 @@ def test_roles_come_from_the_configuration_and_the_place(
     assert identify(settings, OTHER_ID, Place.PRIVATE, language="en").roles == {Role.RESIDENT}
     assert identify(settings, OTHER_ID, Place.OFFICE, language="en").roles == frozenset()
     not_the_office = (Action.SUBMIT, Action.ANSWER, Action.RATE, Action.INSTRUCT)
+    residents = (Action.SUPPORT, Action.SURVEY_ANSWER)
     for action in Action:
         assert permitted(at[Place.OFFICE], action) == (
-            action not in (*not_the_office, Action.SETTLE_PUBLISHING)
+            action not in (*not_the_office, *residents, Action.SETTLE_PUBLISHING)
         )
     assert permitted(at[Place.LEADING_GROUP], Action.INSTRUCT)
     assert not permitted(at[Place.LEADING_GROUP], Action.ACCEPT)

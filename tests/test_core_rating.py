@@ -261,7 +261,7 @@ async def test_an_owner_typed_before_units_is_shown_as_such_and_can_be_dispatche
     env: Env,
 ) -> None:
     number = await accepted(env, anonymous=False)
-    # As the free-text "assign owner" stored it before units existed (migration 0021 keeps it).
+    # As the free-text "assign owner" stored it before units existed (migration 0024 keeps it).
     with sqlite3.connect(env.settings.storage.path) as db:
         db.execute(
             "UPDATE submissions SET owner = '城建办', deadline = '2026-11-20T15:59:59+00:00'"

@@ -29,7 +29,8 @@ async def test_help_by_role_where_asked(stub: FakeBotApi, campaign: BotRunner) -
     clerk = await Chat(stub, ADMIN).send("/help")
     assert first_line("help.text") in clerk.plain  # they may also send their own suggestions
     assert first_line("help.office.title") in clerk.plain
-    for command in ("/review", "/queue", "/show", "/search", "/digest", "/export"):
+    commands = ("/review", "/queue", "/show", "/search", "/enter", "/survey", "/digest", "/export")
+    for command in commands:
         assert command in clerk.plain
 
     # In the office group (privacy mode lets commands through): the office's help.

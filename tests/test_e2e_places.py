@@ -347,9 +347,9 @@ async def test_place_and_phase_in_queue_stats_digest_weekly_and_ledger(
         assert zh("admin.queue.under") not in by_id.plain and zh("admin.queue.under") in town.plain
         english = await admin.send("/queue new East Village")  # a name in another language
         assert "#1" in english.plain and "#2" not in english.plain
-        unknown = await admin.send("/queue new 不存在的村")  # named, with the usage (#17)
+        unknown = await admin.send("/queue new 不存在的村")  # said unknown, then the usage
         assert unknown.plain.startswith(zh("admin.queue.unknown", word="不存在的村"))
-        assert zh("admin.queue.usage", statuses="", units="")[:6] in unknown.plain
+        assert zh("admin.queue.usage", statuses="")[:6] in unknown.plain
 
         stats = await admin.send("/stats 2026-11-01 2026-11-30", expect="统计")
         assert zh("stats.by_place", value="")[:3] in stats.plain

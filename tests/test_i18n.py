@@ -18,6 +18,7 @@ from babel.messages.catalog import Catalog
 
 from bot.config import LANGUAGES, Language
 from bot.core.access import LOOP_OFFICE_MOVES, UNIT_MOVES
+from bot.core.entering import SOURCES as ITEM_SOURCES
 from bot.core.records import RATINGS, UNSATISFIED_REASONS, AttachmentType, QueueView, Recipient
 from bot.core.workflow import SENDER_MOVES, Kind, Status
 from bot.i18n import (
@@ -31,6 +32,7 @@ from bot.i18n import (
     tn,
 )
 from bot.i18n_tools import misformatted
+from bot.import_cli import COLUMNS as IMPORT_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted(p for pkg in ("bot", "handlers", "web") for p in (ROOT / pkg).rglob("*.py"))
@@ -385,6 +387,8 @@ def family_members() -> dict[str, set[str]]:
         *command_names(ROOT / "handlers" / "admin.py", "ADMIN_COMMANDS"),
         *command_names(ROOT / "handlers" / "reports.py", "REPORT_COMMANDS"),
         *command_names(ROOT / "handlers" / "web.py", "WEB_COMMANDS"),
+        *command_names(ROOT / "handlers" / "entering.py", "ENTER_COMMANDS"),
+        *command_names(ROOT / "handlers" / "surveying.py", "SURVEY_COMMANDS"),
     }
     return {
         "kind.": {k.value for k in Kind},
@@ -411,6 +415,12 @@ def family_members() -> dict[str, set[str]]:
         "admin.dispatch.": {"workdays", "days"},
         # bot/core/loop.py: why a typed deadline is refused (bot.core.deadlines.BadDeadline).
         "loop.deadline.": {"bad", "past", "too_far"},
+        # bot/core/entering.py: where an item came from (the bot's own "chat", and what the
+        # office enters), and the short kind words a clerk types.
+        "source.": {"chat", *ITEM_SOURCES},
+        "enter.kind.": {k.value for k in Kind},
+        # bot/import_cli.py: a spreadsheet's column headers.
+        "import.column.": set(IMPORT_COLUMNS),
         # handlers/admin_actions.py: the prompts whose answer reaches a resident.
         "admin.prompt.what.": {"rej", "ask", "ans", "rop"},
         # bot/core/presenters.py: Telegram's common refusals.

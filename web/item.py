@@ -13,6 +13,7 @@ from datetime import datetime
 from markupsafe import Markup
 
 from bot.config import Language, Settings
+from bot.core import cards
 from bot.core.cards import event_text
 from bot.core.presenters import (
     history_label,
@@ -170,8 +171,8 @@ def similar(
 
 def sender(lang: Language, item: Submission, *, office: bool = True) -> str:
     """匿名 for anonymous items (nothing else is known of their sender); the name a named
-    sender chose to give, and to the office their username (a unit never sees it, #18)."""
-    if item.sender is None:
-        return t(lang, "summary.anonymous")
-    name = item.sender.name
-    return f"{name} (@{item.sender.username})" if item.sender.username and office else name
+    sender chose to give (or an entered item's contact), and to the office their username
+    (a unit never sees it, #18)."""
+    if not office and item.sender is not None:
+        return item.sender.name
+    return cards.sender_label(lang, item)

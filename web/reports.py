@@ -51,8 +51,9 @@ def period(
 ) -> Period:
     """``from`` and ``to`` (local days, inclusive) as the chat's reports read them
     (:func:`bot.core.reporting.window`); only ``to``: the ``default_days`` up to it (or
-    everything before it: from ``since``, the first item's day, as /export). Dates that
-    cannot be used give the default period, and say so."""
+    everything before it). Without ``default_days``, everything starts on ``since`` (the
+    first item's day, as /export's). Dates that cannot be used give the default period,
+    and say so."""
     given_from = params.get("from", "").strip()[:10]
     given_to = params.get("to", "").strip()[:10]
     problem = ""

@@ -696,11 +696,9 @@ class LedgerAsked:
 
 
 async def _ledger_asked(desk: Desk, viewer: Viewer, params: Mapping[str, str]) -> LedgerAsked:
-    """What a ledger request asks for; without a period, everything: from the first item's
-    day (as /export names its file, #17)."""
     lang = viewer.language
     kind = reports_view.CSV if params.get("format") == reports_view.CSV else reports_view.XLSX
-    since = await reporting.first_day(desk.core)
+    since = await reporting.first_day(desk.core)  # "everything": from the first item's day
     span = reports_view.period(desk.core, params, lang, default_days=None, since=since)
     asked = queue_view.parse(params, desk.settings, lang, unit_id=viewer.queue_unit)
     return LedgerAsked(span, replace(asked.filter, created_from=None, created_until=None), kind)

@@ -50,6 +50,7 @@ class Place(StrEnum):
     OFFICE = "office"  # the office group (roles.office_chat_id)
     LEADING_GROUP = "leading_group"  # roles.leading_group_chat_id
     UNIT = "unit"  # a unit's group ([[units]] chat_id)
+    CHANNEL = "channel"  # the campaign's channel (roles.channel_id): its posts' buttons
     OTHER = "other"  # any other group or channel
     WEB = "web"  # the web desk (signed in)
     JOB = "job"  # a scheduled job, the command line
@@ -89,6 +90,11 @@ class Action(StrEnum):
     REQUEST_EXTENSION = "request_extension"  # 延期申请: a new date and a reason
     NOTE = "note"  # 办理进展
     FINISH = "finish"  # 办结: the answer and evidence
+    ENTER = "enter"  # an item heard at a meeting, on the phone ... (bot.core.entering)
+    CALLBACK = "callback"  # the result of a 回访 (call-back) of an entered item
+    SUPPORT = "support"  # 附议 (me too): count once, follow the item
+    SURVEY = "survey"  # send the satisfaction survey (群众满意度测评)
+    SURVEY_ANSWER = "survey_answer"  # a resident's answer to it
     # The channel post's outcome settles a publication: published once it was delivered,
     # back to the status before when it failed for good (the outbox, as the system).
     SETTLE_PUBLISHING = "settle_publishing"
@@ -108,6 +114,8 @@ OFFICE_ACTIONS = frozenset(
         Action.PUBLISH,
         Action.CLOSE,
         Action.SET_TOPIC,
+        Action.ENTER,
+        Action.CALLBACK,
     }
 )
 # The office's actions of the units' loop, and the move each makes.
@@ -139,6 +147,9 @@ PERMITTED: dict[Action, frozenset[Role]] = {
     Action.SUBMIT: frozenset({Role.RESIDENT}),
     Action.ANSWER: frozenset({Role.RESIDENT}),
     Action.RATE: frozenset({Role.RESIDENT}),
+    Action.SUPPORT: frozenset({Role.RESIDENT}),
+    Action.SURVEY: frozenset({Role.ADMIN}),
+    Action.SURVEY_ANSWER: frozenset({Role.RESIDENT}),
     Action.INSTRUCT: frozenset({Role.GROUP}),
     Action.SETTLE_PUBLISHING: frozenset({Role.SYSTEM}),
 }
@@ -204,8 +215,8 @@ def identify(
         roles.add(Role.SYSTEM)
     if admin and place in (Place.PRIVATE, Place.OFFICE, Place.WEB):
         roles.add(Role.ADMIN)
-    if place is Place.PRIVATE and user_id is not None:
-        roles.add(Role.RESIDENT)
+    if place in (Place.PRIVATE, Place.CHANNEL) and user_id is not None:
+        roles.add(Role.RESIDENT)  # (in the channel: only its posts' 附议 buttons)
     if place is Place.LEADING_GROUP and user_id is not None:
         roles.add(Role.GROUP)
     unit = unit_for(settings, user_id, place, chat_id)
@@ -246,6 +257,8 @@ def place_of(settings: Settings, chat_id: int, *, private: bool) -> Place:
         return Place.LEADING_GROUP
     if settings.unit_of_chat(chat_id) is not None:
         return Place.UNIT
+    if roles.channel_id and chat_id == roles.channel_id:
+        return Place.CHANNEL
     return Place.OTHER
 
 

@@ -158,10 +158,54 @@ async def rate(
     of messages)."""
     if chosen not in RATINGS or not await _own(env, actor, item_id):
         return _stale(actor)
+    return await _rating(
+        env, actor, Action.RATE, item_id, chosen, round_=round_, reason=reason, key=key
+    )
+
+
+async def record_callback(
+    env: Env,
+    actor: Actor,
+    item_id: int,
+    chosen: str,
+    *,
+    round_: int = 1,
+    reason: str | None = None,
+    key: Key,
+) -> Result:
+    """The office records what the person behind an entered item said when called back
+    (回访) about the answer of rating round ``round_``: the item's rating, as if they had
+    pressed it themselves, once per round like theirs (a second press of the task's buttons
+    is refused as done, one on an older answer's task as stale); 不满意 sends it back (重办)
+    as theirs does, for the reason "other" (the clerk heard it on the phone)."""
+    if chosen not in RATINGS:
+        return _stale(actor)
+    item = await env.repository.get_submission(item_id)
+    if item is not None and not item.entered:  # its sender rates it themselves
+        return _stale(actor)
+    if chosen == "unsatisfied" and reason not in UNSATISFIED_REASONS:
+        reason = "other"
+    return await _rating(
+        env, actor, Action.CALLBACK, item_id, chosen, round_=round_, reason=reason, key=key
+    )
+
+
+async def _rating(
+    env: Env,
+    actor: Actor,
+    action: Action,
+    item_id: int,
+    chosen: str,
+    *,
+    round_: int,
+    reason: str | None,
+    key: Key,
+) -> Result:
+    callback = action is Action.CALLBACK
     unsatisfied = chosen == "unsatisfied"
     if unsatisfied and reason not in UNSATISFIED_REASONS:
         return refused(Refusal.INVALID, t(actor.language, "button.stale"))
-    given: Rating = chosen
+    given: Rating = chosen  # type: ignore[assignment]
     ref = format_reference(item_id)
     office_lang = resolve_language(env.settings.campaign.language)
 
@@ -177,9 +221,8 @@ async def rate(
             notices += plan.notices
             label = f"{label}（{reason_label}）"
         if plan.move is None:
-            notices += cards.office_notice(
-                env.settings, env.secrets, "office.rating", ref=ref, rating=label
-            )
+            told = "office.callback_rating" if callback else "office.rating"
+            notices += cards.office_notice(env.settings, env.secrets, told, ref=ref, rating=label)
         if unsatisfied:
             notices += rating.unsatisfied_notice(env, item, reason, redone=plan.move is not None)
         try:
@@ -190,7 +233,7 @@ async def rate(
                 reason=reason,
                 redo=plan.move,
                 columns=plan.columns,
-                actor=actor.label(Action.RATE),
+                actor=actor.label(action),
                 note=plan.note,
                 notices=notices,
                 update_id=key,
@@ -198,14 +241,21 @@ async def rate(
             )
         except NotFound:  # answered again (a new round) since it was read
             return _stale(actor)
+        lang = actor.language
+        if callback and rated.outcome == "already":
+            before = t(lang, f"rating.{rated.rating}")
+            return refused(Refusal.DONE, t(lang, "callback.already", ref=ref, rating=before), item)
         if rated.outcome != "rated":
             return rating.refusal(actor, item, rated)
-        # (不满意 is confirmed through the outbox: the sender replies to it with their words.)
-        thanks = t(actor.language, "rate.thanks", rating=t(actor.language, f"rating.{given}"))
+        mine = t(lang, f"rating.{given}")
+        if callback:
+            message = t(lang, "callback.recorded", ref=ref, rating=mine)
+        else:  # (不满意 is confirmed through the outbox: the sender replies with their words.)
+            message = "" if unsatisfied else t(lang, "rate.thanks", rating=mine)
         moved = None if plan.move is None else MOVES[plan.move][1]
-        return Change("" if unsatisfied else thanks, moved, tuple(notices))
+        return Change(message, moved, tuple(notices))
 
-    return await act(env, actor, Action.RATE, item_id, write, key=key)
+    return await act(env, actor, action, item_id, write, key=key)
 
 
 async def ask_why(env: Env, actor: Actor, item_id: int, round_: int = 1) -> Result:

@@ -119,13 +119,7 @@ def item_card(
     text, the response and the notes of its history are shortened as far as needed (the
     text last). Anonymous senders appear only as 匿名."""
     tz = settings.campaign.tz
-    sender = (
-        t(lang, "summary.anonymous")
-        if item.sender is None
-        else escape(
-            item.sender.name + (f" (@{item.sender.username})" if item.sender.username else "")
-        )
-    )
+    sender = escape(sender_label(lang, item, phone=True))
     card = FittedLines()
     if heading:
         card.add(heading)
@@ -159,8 +153,12 @@ def item_card(
         )
     if keywords:
         card.add_text("、".join(keywords), lambda v: t(lang, "field.keywords", value=v))
+    source = t(lang, "field.source", value=t(lang, f"source.{item.source}"))
+    support = tn(lang, "field.support", item.support, n=item.support)
     card.add(
         t(lang, "field.sender", value=sender),
+        *([source] if item.entered else []),
+        *([support] if item.support else []),
         t(lang, "field.date", value=local_time(item.created_at, tz)),
     )
     if item.unit_id is not None:
@@ -343,6 +341,19 @@ def topic_buttons(lang: Language, settings: Settings, item: Submission) -> Butto
     return tuple(rows)
 
 
+def sender_label(lang: Language, item: Submission, *, phone: bool = False) -> str:
+    """Who sent it, as the office sees it (plain text): 匿名, a named sender's name (and
+    username), or the name an entered item was given (and its phone number, for the
+    office's card: ``phone``)."""
+    if item.sender is not None:
+        name = item.sender.name
+        return f"{name} (@{item.sender.username})" if item.sender.username else name
+    if item.contact_name is not None:
+        number = f" ({item.contact_phone})" if phone and item.contact_phone else ""
+        return item.contact_name + number
+    return t(lang, "summary.anonymous")
+
+
 def sender_route(item: Submission, secrets: Secrets) -> str | None:
     """The encrypted chat of the item's sender, as a fresh token (for an anonymous item the
     stored route re-encrypted, so the route's token is never copied into another row); None
@@ -369,7 +380,34 @@ def to_sender(
         return []
     lang = resolve_language(item.language)
     text = t(lang, key, kind=kind_label(lang, item.kind), ref=format_reference(item.id), **values)
+    if item.entered:  # nobody on Telegram: the clerk's chat gets it as a 回访 task
+        task = callback_task(lang, item, text)
+        return parts_to(route, task, Recipient.OFFICE, buttons=_callback(buttons))
     return parts_to(route, text, Recipient.SENDER, buttons=buttons, purpose=purpose)
+
+
+def callback_task(lang: Language, item: Submission, text: str) -> str:
+    """What the sender of an entered item would have been told, as a task for the clerk:
+    whom to call (name and phone) and what to tell them."""
+    contact = escape(sender_label(lang, item, phone=True))
+    head = t(
+        lang,
+        "callback.task",
+        ref=format_reference(item.id),
+        source=t(lang, f"source.{item.source}"),
+        contact=contact,
+    )
+    return f"{head}\n\n{text}"
+
+
+def _callback(buttons: Buttons) -> Buttons:
+    """The rating buttons of a response become the clerk's: ``cbr:`` records what the
+    person said on the phone (bot.core.answering.record_callback)."""
+    return tuple(
+        tuple((label, "cbr:" + data.removeprefix("rate:")) for label, data in row)
+        for row in buttons
+        if all(data.startswith("rate:") for _, data in row)
+    )
 
 
 def parts_to(
@@ -507,8 +545,8 @@ def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list
     kind = kind_label(lang, item.kind)
     thanks = (
         ""
-        if item.sender is None
-        else "\n\n" + t(lang, "channel.thanks", name=escape(item.sender.name), kind=kind)
+        if item.anonymous
+        else "\n\n" + t(lang, "channel.thanks", name=escape(sender_label(lang, item)), kind=kind)
     )
 
     def render(pieces: list[str]) -> str:
@@ -526,11 +564,14 @@ def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list
 
     slots = [Slot(item.text, weight=1), Slot(item.response or "", weight=2)]
     text, _ = fit_html(render, slots)
+    # 附议: a reader who has the same concern supports it (and follows it) with one tap.
+    support = (support_button(lang, item.id),)
     return [
         Outgoing(
             chat_enc=secrets.encrypt_int(chat),
             text=text,
             purpose="channel_post",
+            buttons=(support,),
             recipient=Recipient.CHANNEL,
         )
     ]
@@ -551,6 +592,12 @@ def published_confirmation(
             recipient=Recipient.OFFICE if office else Recipient.ADMIN,
         )
     ]
+
+
+def support_button(lang: Language, item_id: int) -> tuple[str, str]:
+    """The 附议 (me too) button of an item: under its post in the channel, and under the
+    acknowledgement of a very similar item (bot.core.supporting)."""
+    return t(lang, "support.button"), f"sup:{item_id}"
 
 
 def office_notice(settings: Settings, secrets: Secrets, key: str, **values: str) -> list[Outgoing]:
@@ -613,6 +660,8 @@ def queue_lines(
         if s.unit_id is not None and s.status not in DONE_STATUSES:
             unit = settings.unit(s.unit_id)
             line += " · " + escape(unit.name(lang) if unit is not None else s.unit_id)
+        if s.support:
+            line += " · " + t(lang, "admin.queue.support", n=s.support)
         lines.append(f"{line}{summary_flags(lang, s, now)}\n　{excerpt(s)}")
     return lines
 

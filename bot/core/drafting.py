@@ -113,9 +113,9 @@ def with_place(draft: Draft, place_id: str | None) -> Draft:
     return draft.model_copy(update={"place_id": place_id, "place_asked": True})
 
 
-def with_proposal(draft: Draft, matches: Sequence[TopicMatch], *, keep: int = 3) -> Draft:
-    """The draft with the tagger's best topic proposed and the evidence for the top ones."""
-    evidence = [
+def evidence_of(matches: Sequence[TopicMatch], *, keep: int = 3) -> list[TopicEvidence]:
+    """What the office sees of the tagger's top matches (the keywords, the model's score)."""
+    return [
         TopicEvidence(
             topic_id=m.topic_id,
             score=m.score,
@@ -124,6 +124,11 @@ def with_proposal(draft: Draft, matches: Sequence[TopicMatch], *, keep: int = 3)
         )
         for m in matches[:keep]
     ]
+
+
+def with_proposal(draft: Draft, matches: Sequence[TopicMatch], *, keep: int = 3) -> Draft:
+    """The draft with the tagger's best topic proposed and the evidence for the top ones."""
+    evidence = evidence_of(matches, keep=keep)
     return draft.model_copy(update={"topic_id": matches[0].topic_id, "evidence": evidence})
 
 

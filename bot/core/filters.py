@@ -1,10 +1,10 @@
 """The words a clerk types to filter the office's lists (/queue): a status or a topic, by
 its id or by its name in any configured language (待审核, 待審核, "new"; 城乡建设, 城鄉建設,
 "construction"), a place (its id or name: the items of it and of the places under it), a
-unit (承办单位, its id or name) and the views 逾期/overdue, 未签收/unsigned (a unit has not
-signed for it within the sign-for limit) and 重办/reopened. Case, width and the
-Traditional/Simplified spelling of a name do not matter; an unknown word gets the nearest
-known ones as suggestions.
+unit (承办单位, its id or name), the views 逾期/overdue, 未签收/unsigned (a unit has not
+signed for it within the sign-for limit) and 重办/reopened, and 附议/support (the most
+supported first). Case, width and the Traditional/Simplified spelling of a name do not
+matter; an unknown word gets the nearest known ones as suggestions.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ def normalise(word: str) -> str:
     return tagging_normalise(word.strip())
 
 
+# The words that sort a list by its support count (附议), most supported first.
+BY_SUPPORT = frozenset(normalise(w) for w in ("附议", "附議", "support"))
+
+
 @dataclass(frozen=True)
 class Words:
     """Every name of every status, view, topic, place and unit, normalised, and what each
@@ -39,7 +43,14 @@ class Words:
     units: dict[str, str]
 
     def suggestions(self, word: str, *, n: int = 3) -> list[str]:
-        known = [*self.statuses, *self.views, *self.topics, *self.places, *self.units]
+        known = [
+            *self.statuses,
+            *self.views,
+            *self.topics,
+            *self.places,
+            *self.units,
+            *BY_SUPPORT,
+        ]
         return difflib.get_close_matches(normalise(word), known, n=n, cutoff=0.4)
 
 
@@ -79,6 +90,7 @@ class Filter:
     topic_id: str | None = None
     place_id: str | None = None
     unit_id: str | None = None
+    by_support: bool = False  # the most supported (附议) first, instead of the oldest
 
     @property
     def lists(self) -> bool:
@@ -115,4 +127,6 @@ def _narrow(known: Words, found: Filter, key: str) -> Filter | None:
         return replace(found, place_id=known.places[key])
     if key in known.units:
         return replace(found, unit_id=known.units[key])
+    if key in BY_SUPPORT:
+        return replace(found, by_support=True)
     return None

@@ -132,6 +132,16 @@ class NewSubmission(_Record):
     source_update_id: int | None = None  # the update that confirmed it (replays find it)
     place_id: str | None = None  # the place it concerns (None: not said)
     phase_id: str | None = None  # the campaign phase it arrived in (None: outside phases)
+    # Entered by the office (bot.core.entering): where it was heard ("chat": the bot), and
+    # for a named one who said it (``sender`` is None: no Telegram account); reply_route
+    # is then the clerk's chat, where its 回访 tasks go.
+    source: str = "chat"
+    contact_name: str | None = None
+    contact_phone: str | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.sender is None and self.contact_name is None
 
 
 class Submission(_Record):
@@ -174,6 +184,10 @@ class Submission(_Record):
     dispatch_note: str | None = None  # the office's instruction with the 派单
     reopen_count: int = 0
     sender_told_unit: bool = False
+    source: str = "chat"  # "chat", or where the office heard it (bot.core.entering)
+    support: int = 0  # how many people said 附议 (me too), each once
+    contact_name: str | None = None  # named entered items: who said it
+    contact_phone: str | None = None
 
     def overdue_days(self, now: datetime) -> int:
         return overdue_days(self.deadline, self.status, now)
@@ -183,6 +197,11 @@ class Submission(_Record):
         return (
             self.status is Status.DISPATCHED and self.sign_due is not None and now > self.sign_due
         )
+
+    @property
+    def entered(self) -> bool:
+        """Entered by the office on someone's behalf (not sent through the bot)."""
+        return self.source != "chat"
 
     @property
     def reference(self) -> str:
@@ -243,6 +262,7 @@ class SubmissionSummary(_Record):
     unit_id: str | None = None
     sign_due: datetime | None = None
     reopen_count: int = 0
+    support: int = 0
 
     def unsigned(self, now: datetime) -> bool:
         return (

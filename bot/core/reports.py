@@ -20,7 +20,7 @@ from bot.core.presenters import (
     status_label,
     topic_label,
 )
-from bot.core.records import Rating
+from bot.core.records import RATINGS, Rating
 from bot.core.workflow import Kind, Status, format_reference
 from bot.i18n import t, tn
 from bot.text import escape, shorten, split_message
@@ -131,6 +131,8 @@ class LedgerRow(_Report):
     reopen_count: int = 0
     # Each rating round (a round is each answer the sender got): rating, reason, words.
     rounds: tuple[tuple[str, str, str], ...] = ()
+    source: str = "chat"  # where it came from (bot.core.entering.SOURCES)
+    support: int = 0  # 附议: how many people said "me too"
 
 
 # ---------------------------------------------------------------- digest
@@ -363,6 +365,27 @@ def compose_phases(
     return split_message("\n".join(lines))
 
 
+# ---------------------------------------------------------------- the survey
+SurveyResults = dict[str, tuple[int, dict[str, dict[str, int]]]]
+
+
+def compose_survey(lang: Language, settings: Settings, results: SurveyResults) -> list[str]:
+    """/stats' section of the satisfaction survey: per round, how many were asked and each
+    question's answers (counts only: nothing else is kept)."""
+    if not results:
+        return []
+    lines = [t(lang, "stats.survey_title")]
+    for round_id, (asked, counts) in results.items():
+        phase = settings.campaign.phase(round_id)
+        name = phase.name(lang) if phase is not None else settings.campaign.name
+        lines.append(t(lang, "stats.survey_round", name=escape(name), asked=asked))
+        for question in settings.survey.questions:
+            answers = counts.get(question.id, {})
+            shown = "、".join(f"{t(lang, f'rating.{r}')} {answers.get(r, 0)}" for r in RATINGS)
+            lines.append(f"• {escape(question.name(lang))}：{shown}")
+    return split_message("\n".join(lines))
+
+
 # ---------------------------------------------------------------- ledger
 LEDGER_COLUMNS = (
     "ledger.ref",
@@ -387,12 +410,39 @@ LEDGER_COLUMNS = (
     "ledger.extensions",
     "ledger.reopened",
     "ledger.rating_reason",
+    "ledger.source",
+    "ledger.support",
 )
 # Column widths in an XLSX file (characters).
 LEDGER_WIDTHS = dict(
     zip(
         LEDGER_COLUMNS,
-        (8, 12, 10, 16, 16, 12, 48, 14, 10, 14, 12, 8, 30, 40, 12, 16, 12, 12, 12, 24, 8, 24),
+        (
+            8,
+            12,
+            10,
+            16,
+            16,
+            12,
+            48,
+            14,
+            10,
+            14,
+            12,
+            8,
+            30,
+            40,
+            12,
+            16,
+            12,
+            12,
+            12,
+            24,
+            8,
+            24,
+            10,
+            8,
+        ),
         strict=True,
     )
 )
@@ -456,6 +506,8 @@ def ledger_cells(lang: Language, settings: Settings, row: LedgerRow) -> list[str
             for rating, reason, words in row.rounds
             if rating == "unsatisfied" and reason
         ),
+        t(lang, f"source.{row.source}"),
+        row.support,
     ]
 
 

@@ -39,6 +39,8 @@ class Result:
     notices: tuple[Outgoing, ...] = field(default=())  # queued for others with the change
     refreshed: int = 0  # card copies whose edits were queued
     replayed: bool = False  # the key's effect was stored before: nothing changed now
+    # Buttons to offer with ``message``: rows of (label, callback data), e.g. 附议.
+    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
 
     @property
     def queued(self) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.core import cards
+from bot.core import cards, supporting
 from bot.core.access import Action, Actor, permitted
 from bot.core.acting import Key
 from bot.core.env import Env
@@ -129,9 +129,16 @@ async def submit(
         item.kind,
         item.anonymous,
     )
+    message = acknowledgement(actor, item.id, anonymous=item.anonymous)
+    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
+    like = await supporting.similar_open(env, item)
+    if like is not None:  # someone raised it already: offer to support theirs (附议)
+        message += "\n\n" + t(actor.language, "ack.similar", ref=format_reference(like.id))
+        buttons = ((cards.support_button(actor.language, like.id),),)
     return Result(
         ok=True,
-        message=acknowledgement(actor, item.id, anonymous=item.anonymous),
+        message=message,
         item=item,
         notices=tuple(announced),
+        buttons=buttons,
     )

@@ -8,6 +8,11 @@ hashes): it runs right after the migration's SQL, inside the same transaction, b
 row in ``schema_migrations``; so it runs exactly once, and a failure leaves the database as
 it was before the migration.
 
+A migration that rebuilds a table others refer to (SQLite cannot change a CHECK in place)
+says ``-- foreign_keys: off`` on a line of its own: it runs with foreign keys off, as
+SQLite's procedure for such changes asks, and ``PRAGMA foreign_key_check`` must find
+nothing before its COMMIT (else it is rolled back).
+
 A number may be reserved (``RESERVED``) for a migration on a branch not merged yet; every
 migration not yet recorded in ``schema_migrations`` is applied, in order, so one merged
 later with a lower number than the newest applied still runs.
@@ -30,6 +35,7 @@ RESERVED: frozenset[int] = frozenset()
 Step = Callable[[aiosqlite.Connection], Awaitable[None]]
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_FOREIGN_KEYS_OFF = re.compile(r"^-- foreign_keys: off$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,10 @@ class Migration:
     version: int
     name: str
     sql: str
+
+    @property
+    def foreign_keys_off(self) -> bool:
+        return bool(_FOREIGN_KEYS_OFF.search(self.sql))
 
 
 def available_migrations() -> list[Migration]:
@@ -79,28 +89,32 @@ async def apply_migrations(
             continue
         stamp = datetime.now(UTC).isoformat()
         step = (steps or {}).get(migration.version)
+        if migration.foreign_keys_off:  # (only outside a transaction)
+            await db.execute("PRAGMA foreign_keys=OFF")
         try:
-            if step is None:
-                await db.executescript(
-                    "BEGIN IMMEDIATE;\n"
-                    f"{migration.sql}\n;\n"
-                    "INSERT INTO schema_migrations (version, name, applied_at)"
-                    f" VALUES ({migration.version}, '{migration.name}', '{stamp}');\n"
-                    "COMMIT;"
-                )
-            else:
-                # The script's transaction stays open (no COMMIT in it) for the step; a later
-                # executescript would commit it first, so the rest are single statements.
-                await db.executescript(f"BEGIN IMMEDIATE;\n{migration.sql}\n;\n")
+            # The script's transaction stays open (no COMMIT in it) for the step and the
+            # checks; a later executescript would commit it first, so the rest are single
+            # statements.
+            await db.executescript(f"BEGIN IMMEDIATE;\n{migration.sql}\n;\n")
+            if step is not None:
                 await step(db)
-                await db.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (migration.version, migration.name, stamp),
-                )
-                await db.execute("COMMIT")
+            if migration.foreign_keys_off:
+                broken = list(await db.execute_fetchall("PRAGMA foreign_key_check"))
+                if broken:
+                    raise RuntimeError(
+                        f"migration {migration.version} broke {len(broken)} foreign keys"
+                    )
+            await db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, stamp),
+            )
+            await db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 await db.execute("ROLLBACK")
             raise
+        finally:
+            if migration.foreign_keys_off:
+                await db.execute("PRAGMA foreign_keys=ON")
         applied.append(migration.version)
     return applied

@@ -1,4 +1,4 @@
--- 0021 (#18): owner units (承办单位) work their items in the bot. An item is dispatched to a
+-- 0024 (#18): owner units (承办单位) work their items in the bot. An item is dispatched to a
 -- unit (by its configured id), signed for, sent back, given more time, reported done and
 -- checked; each step is a history row (its step named), its texts and files kept here.
 -- The old free-text owner (submissions.owner) stays as it was for items assigned before:

@@ -1,4 +1,4 @@
--- 0022 (#18): the sender's rating of each round (0017) gains why: 不满意 gives a reason
+-- 0025 (#18): the sender's rating of each round (0017) gains why: 不满意 gives a reason
 -- (one tap) and maybe the sender's own words, and sends the item back (重办) for the next
 -- answer, the next round. An answer nobody rates within office.rating_days closes as 未评价:
 -- its round is kept as 'unrated' (submissions.rating keeps the latest rating, NULL then).
