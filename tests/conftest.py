@@ -26,6 +26,7 @@ from bot.config import AnonymitySettings, Settings, load_settings
 from bot.lifecycle import running
 from storage.repository import Clock, utc_now
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
+from tests.pg_cluster import Cluster
 from tests.processes import EXAMPLE_CONFIG
 
 # Property tests: "ci" replays a fixed sequence so a clean clone passes or fails the same way
@@ -111,6 +112,37 @@ def _no_operator_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("JINDIANZI_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """This pytest process's own PostgreSQL server (tests/pg_cluster.py)."""
+    cluster = Cluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster) -> str:
+    """A new PostgreSQL database with the schema, for one test."""
+    return pg_cluster.database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Run a test on each storage backend; ``storage_target`` gives its database."""
+    return str(request.param)
+
+
+@pytest.fixture
+def storage_target(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The database of a test run on both backends: a SQLite file, or a PostgreSQL URL."""
+    if backend == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return str(tmp_path / "db" / "test.sqlite3")
 
 
 @pytest.fixture
