@@ -172,7 +172,7 @@ async def enter_all(settings: Settings, entries: Sequence[Entry]) -> list[int]:
 
     secrets = existing_secrets(settings.anonymity)
     assert secrets is not None  # checked by main
-    repository = Repository(settings.storage.path, secrets=secrets)
+    repository = Repository(settings.storage.target, secrets=secrets)
     await repository.connect()
     try:
         env = Env(repository, settings, secrets)
@@ -200,7 +200,7 @@ async def enter_all(settings: Settings, entries: Sequence[Entry]) -> list[int]:
 def main(args: argparse.Namespace, settings: Settings) -> int:
     from bot.anonymity import existing_secrets
 
-    if not settings.storage.path.exists() or existing_secrets(settings.anonymity) is None:
+    if not settings.storage.stored or existing_secrets(settings.anonymity) is None:
         print(
             f"No database and keys at {settings.storage.path}: start the bot once first.",
             file=sys.stderr,

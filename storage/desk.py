@@ -195,7 +195,7 @@ class DeskQueries(RepositoryBase):
         """One page of the queue: at most ``limit`` rows after (or before) ``cursor``."""
         now = now or self.clock()
         clauses, params = filter_clauses(query, now)
-        where = " AND ".join(clauses) or "1"
+        where = " AND ".join(clauses) or "1 = 1"
         page_clauses, page_params = list(clauses), list(params)
         if cursor is not None:
             condition, values = _after(query, cursor)

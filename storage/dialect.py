@@ -11,6 +11,9 @@ both databases:
 - ``INSERT OR IGNORE`` is ``INSERT ... ON CONFLICT DO NOTHING``; ``INSERT OR REPLACE`` is an
   upsert on the table's primary key (``_PRIMARY_KEYS``);
 - an ``INSERT`` into a table with an identity ``id`` returns it (``cursor.lastrowid``);
+- SQLite's index hints (``INDEXED BY``, ``NOT INDEXED``) are dropped: PostgreSQL's planner
+  chooses;
+- ``rowid`` (the clamps' generic row address, used inside one transaction) is ``ctid``;
 - ``a IS NOT b`` and ``a IS b`` (of values, not NULL) are ``IS [NOT] DISTINCT FROM``;
 - ``LIKE`` is ``ILIKE``: SQLite's LIKE ignores ASCII case, and so does its FTS5 trigram
   search; the trigram clause (``text MATCH``) becomes an ``ILIKE`` that pg_trgm's GIN index
@@ -46,9 +49,7 @@ _PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "key_check": ("id",),
 }
 
-_FTS = re.compile(
-    r"id IN \(SELECT rowid FROM submissions_fts WHERE text MATCH \?\)", re.IGNORECASE
-)
+_FTS = re.compile(r"id IN \(SELECT rowid FROM submissions_fts WHERE text MATCH \?\)", re.IGNORECASE)
 _INSERT = re.compile(
     r"^\s*INSERT\s+(?:OR\s+(IGNORE|REPLACE)\s+)?INTO\s+(\w+)\s*\(([^)]*)\)", re.IGNORECASE
 )
@@ -59,6 +60,8 @@ _FUNCTIONS = (
     (re.compile(r"\bgroup_concat\(", re.IGNORECASE), "string_agg("),
     (re.compile(r"\bchar\((\d+)\)", re.IGNORECASE), r"chr(\1)"),
     (re.compile(r"\bLIKE\b"), "ILIKE"),
+    (re.compile(r"\browid\b"), "ctid"),
+    (re.compile(r"\s+(?:NOT INDEXED|INDEXED BY \w+)", re.IGNORECASE), ""),
     (re.compile(r"\bIS NOT (?=[(?]|excluded\.)", re.IGNORECASE), "IS DISTINCT FROM "),
     (re.compile(r"\bIS (?=[(?]|excluded\.)", re.IGNORECASE), "IS NOT DISTINCT FROM "),
     (re.compile(r"^\s*BEGIN IMMEDIATE\s*$", re.IGNORECASE), "BEGIN"),

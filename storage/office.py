@@ -447,7 +447,7 @@ class OfficeQueries(RepositoryBase):
             clauses.append(_FLAGS[flag])
             params += [stamp] if flag != QueueView.REOPENED else []
         # Only fixed clauses are joined; values are always bound parameters.
-        where = " AND ".join(clauses) or "1"
+        where = " AND ".join(clauses) or "1 = 1"
         total = await self._fetchone(
             f"SELECT COUNT(*) AS n FROM submissions WHERE {where}",  # noqa: S608
             params,

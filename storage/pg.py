@@ -93,11 +93,19 @@ class Row(Sequence[Any]):
     def keys(self) -> list[str]:
         return list(self._names)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Row):
+            return NotImplemented
+        return self._names == other._names and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash((self._names, self._values))
+
     def __repr__(self) -> str:
         return f"Row({dict(zip(self._names, self._values, strict=True))!r})"
 
 
-def _row_factory(cursor: Any) -> RowMaker[Row]:
+def row_factory(cursor: Any) -> RowMaker[Row]:
     names = tuple(c.name for c in cursor.description or ())
 
     def make(values: Sequence[Any]) -> Row:
@@ -119,7 +127,7 @@ INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg
 _INT64 = range(-(2**63), 2**63)
 
 
-def _params(params: Iterable[Any]) -> tuple[Any, ...]:
+def bound(params: Iterable[Any]) -> tuple[Any, ...]:
     """SQLite's binding: booleans as 0/1, and an int beyond 64 bits refused by Python
     (``OverflowError``, before the statement reaches the database)."""
     values = tuple(int(p) if isinstance(p, bool) else p for p in params)
@@ -194,7 +202,7 @@ class PgConnection:
         connection = await psycopg.AsyncConnection.connect(
             **conninfo(url),
             autocommit=True,
-            row_factory=_row_factory,
+            row_factory=row_factory,
             cursor_factory=AsyncClientCursor,
         )
         connection.adapters.register_loader("numeric", _NumericLoader)
@@ -215,7 +223,7 @@ class PgConnection:
 
     async def _run(self, sql: str, params: tuple[Any, ...]) -> PgCursor:
         async with self._connection.cursor() as cursor:
-            await cursor.execute(to_postgresql(sql), _params(params) or None)
+            await cursor.execute(to_postgresql(sql), bound(params) or None)
             rows = await cursor.fetchall() if cursor.description is not None else []
             lastrowid = None
             description = cursor.description
@@ -231,7 +239,7 @@ class PgConnection:
         count = 0
         async with self._connection.cursor() as cursor:
             for params in seq:
-                await cursor.execute(statement, _params(params) or None)
+                await cursor.execute(statement, bound(params) or None)
                 count += max(cursor.rowcount, 0)
         return PgCursor([], count, None)
 

@@ -146,6 +146,14 @@ def storage_target(backend: str, tmp_path: Path, request: pytest.FixtureRequest)
 
 
 @pytest.fixture
+def storage_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """``storage.url`` of an end-to-end test run on both backends (None: SQLite's file). A
+    module runs its tests on both by overriding ``make_settings`` with
+    ``tests.databases.on_backend(make_settings, storage_url)``."""
+    return str(request.getfixturevalue("pg_url")) if backend == "postgresql" else None
+
+
+@pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     """Settings from config.example.toml with a temporary database and key file."""
 
@@ -279,17 +287,23 @@ class FrozenClock:
         self.now += timedelta(**delta)
 
 
-def stored_drafts(db: Path, keys: Path) -> list[str]:
-    """The JSON of the drafts stored in ``db``, decrypted with the key file ``keys`` (the
-    bodies are sealed: without the keys they say nothing)."""
+def stored_drafts(db: Path | Settings, keys: Path) -> list[str]:
+    """The JSON of the drafts stored in ``db`` (a file, or the database of settings),
+    decrypted with the key file ``keys`` (the bodies are sealed: without the keys they say
+    nothing)."""
+    from tests.databases import rows
+
     secrets = existing_secrets(AnonymitySettings(key_file=keys))
     assert secrets is not None, "no key file"
-    with sqlite3.connect(db) as conn:
-        bodies = [row[0] for row in conn.execute("SELECT body FROM drafts")]
+    if isinstance(db, Settings):
+        bodies = [row[0] for row in rows(db, "SELECT body FROM drafts")]
+    else:
+        with sqlite3.connect(db) as conn:
+            bodies = [row[0] for row in conn.execute("SELECT body FROM drafts")]
     plain = [secrets.unseal(body) for body in bodies]
     assert None not in plain, "a draft sealed under other keys"
     return [p for p in plain if p is not None]
 
 
 def drafts_of(settings: Settings) -> list[str]:
-    return stored_drafts(settings.storage.path, settings.anonymity.key_file)
+    return stored_drafts(settings, settings.anonymity.key_file)
