@@ -206,7 +206,7 @@ class DeskQueries(RepositoryBase):
         sql = (
             "SELECT id, kind, topic_id, status, created_at, deadline, anonymous, place_id,"  # noqa: S608
             f" substr(text, 1, {TEXT_HEAD_CHARS}) AS head FROM submissions{_index(query)}"
-            f" WHERE {' AND '.join(page_clauses) or '1'} {_order(query, backwards)} LIMIT ?"
+            f" WHERE {' AND '.join(page_clauses) or '1 = 1'} {_order(query, backwards)} LIMIT ?"
         )
         rows = await self._fetchall(sql, (*page_params, limit + 1))
         more = len(rows) > limit

@@ -415,7 +415,7 @@ class OfficeQueries(RepositoryBase):
         clauses, params = _item_filter(None, topic_id, place_ids)
         rows = await self._fetchall(
             "SELECT status, COUNT(*) AS n FROM submissions"  # noqa: S608
-            f" WHERE {' AND '.join(clauses) or '1'} GROUP BY status",
+            f" WHERE {' AND '.join(clauses) or '1 = 1'} GROUP BY status",
             params,
         )
         return {Status(r["status"]): r["n"] for r in rows}

@@ -94,6 +94,8 @@ class Row(Sequence[Any]):
         return list(self._names)
 
     def __eq__(self, other: object) -> bool:
+        if isinstance(other, tuple):  # (as sqlite3's plain rows, which are tuples)
+            return self._values == other
         if not isinstance(other, Row):
             return NotImplemented
         return self._names == other._names and self._values == other._values

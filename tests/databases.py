@@ -18,14 +18,29 @@ from storage.dialect import to_postgresql
 from storage.pg import bound, conninfo, row_factory
 
 
+class _NoRows(list[Any]):
+    """What a statement without a result gives: nothing to read, its rowcount."""
+
+    def __init__(self, rowcount: int) -> None:
+        super().__init__()
+        self.rowcount = rowcount
+
+    def fetchone(self) -> None:
+        return None
+
+    def fetchall(self) -> list[Any]:
+        return []
+
+
 class _PostgreSQL:
     """The few calls tests make of a ``sqlite3.Connection``, on PostgreSQL (autocommit)."""
 
     def __init__(self, connection: psycopg.Connection[Any]) -> None:
         self._connection = connection
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
-        return self._connection.execute(to_postgresql(sql), bound(params) or None)
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        cursor = self._connection.execute(to_postgresql(sql), bound(params) or None)
+        return cursor if cursor.description is not None else _NoRows(cursor.rowcount)
 
     def executemany(self, sql: str, seq: Sequence[Sequence[Any]]) -> None:
         for params in seq:
@@ -37,11 +52,11 @@ class _PostgreSQL:
 
 @contextmanager
 def database(settings: Settings) -> Iterator[Any]:
-    """A connection to the bot's database (rows as ``sqlite3.Row`` or its equivalent)."""
+    """A connection to the bot's database: rows as tuples on SQLite (unless the caller sets
+    ``row_factory``); on PostgreSQL rows that read by index and by name and equal tuples."""
     url = settings.storage.url
     if url is None:
         with sqlite3.connect(settings.storage.path) as db:
-            db.row_factory = sqlite3.Row
             yield db
         return
     with psycopg.connect(
@@ -55,6 +70,7 @@ def database(settings: Settings) -> Iterator[Any]:
 
 def rows(settings: Settings, sql: str, params: Sequence[object] = ()) -> list[Any]:
     with database(settings) as db:
+        db.row_factory = sqlite3.Row
         return list(db.execute(sql, params))
 
 

@@ -18,6 +18,11 @@ CREATE FUNCTION sqlite_date(t TEXT, modifier TEXT) RETURNS TEXT
 CREATE FUNCTION sqlite_json_extract(doc TEXT, path TEXT) RETURNS TEXT
     LANGUAGE sql IMMUTABLE STRICT
     AS $$ SELECT doc::jsonb #>> string_to_array(substr(path, 3), '.') $$;
+-- SQLite sums comparisons (true is 1): SUM(deadline < ?) counts; NULL when nothing to sum.
+CREATE FUNCTION sqlite_sum_step(total BIGINT, value BOOLEAN) RETURNS BIGINT
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT CASE WHEN value IS NULL THEN total ELSE COALESCE(total, 0) + value::int END $$;
+CREATE AGGREGATE sum(BOOLEAN) (SFUNC = sqlite_sum_step, STYPE = BIGINT);
 -- FTS5's quoted phrase ("te""rm") as a LIKE pattern that contains it (for ILIKE ... ESCAPE '\').
 CREATE FUNCTION fts_phrase_pattern(phrase TEXT) RETURNS TEXT
     LANGUAGE sql IMMUTABLE STRICT
