@@ -128,9 +128,10 @@ def _parser() -> argparse.ArgumentParser:
     posters.add_argument(
         "--language", choices=["zh-Hans", "zh-Hant", "en"], help="the posters' language"
     )
-    from bot import import_cli, setup_cli, tagger_cli
+    from bot import import_cli, migrate_cli, setup_cli, tagger_cli
 
     import_cli.add_parser(sub, common)
+    migrate_cli.add_parser(sub, common)
     setup_cli.add_parser(sub, common)
     tagger_cli.add_parser(sub, common)
     return parser
@@ -464,6 +465,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             configure_logging(args.log_level)
             return import_cli.main(args, load_settings(args.config))
+        if args.command == "migrate":
+            from bot import migrate_cli
+
+            configure_logging(args.log_level)
+            return migrate_cli.main(args, load_settings(args.config))
         if args.command == "setup":
             from bot import setup_cli
 

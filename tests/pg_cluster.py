@@ -18,6 +18,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -97,7 +98,9 @@ class Cluster:
         """A new, empty-of-rows database with the schema (a copy of the template)."""
         if not self._template_ready:
             self._admin("CREATE DATABASE jdz_template")
-            asyncio.run(_migrate(self.url("jdz_template")))
+            # (in a thread of its own: the caller may be inside a running event loop)
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(asyncio.run, _migrate(self.url("jdz_template"))).result()
             self._template_ready = True
         name = f"jdz_{next(self._numbers)}"
         self._admin(f"CREATE DATABASE {name} TEMPLATE jdz_template STRATEGY FILE_COPY")
