@@ -127,8 +127,9 @@ def pg_cluster() -> Iterator[Cluster]:
 
 @pytest.fixture
 def pg_url(pg_cluster: Cluster) -> str:
-    """A new PostgreSQL database with the schema, for one test."""
-    return pg_cluster.database()
+    """A PostgreSQL database with the schema and no rows, for one test (the worker's one,
+    emptied between tests)."""
+    return pg_cluster.reused()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

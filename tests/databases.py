@@ -75,12 +75,13 @@ def rows(settings: Settings, sql: str, params: Sequence[object] = ()) -> list[An
 
 
 def on_backend(make_settings: Callable[..., Settings], url: str | None) -> Callable[..., Settings]:
-    """``make_settings`` with ``storage.url`` set to ``url`` (None: SQLite's file)."""
+    """``make_settings`` with ``storage.url`` set to ``url`` (None: SQLite's file), unless
+    the test names another."""
     if url is None:
         return make_settings
 
     def make(*args: Any, **overrides: Any) -> Settings:
-        storage = {**overrides.pop("storage", {}), "url": url}
+        storage = {"url": url, **overrides.pop("storage", {})}
         return make_settings(*args, storage=storage, **overrides)
 
     return make
