@@ -5,15 +5,19 @@ SQLite's answers and uses the trigram index; the dialect's rewriting rules."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from bot.anonymity import Namespace
+from bot.config import Settings
+from bot.startup import StartupError, prepare
 from storage.dialect import to_postgresql
 from storage.pg import conninfo
 from storage.repository import Repository
+from tests.pg_cluster import Cluster
 from tests.test_storage import SECRETS, clock, named, store
 
 # SQLite's FTS5 table and its shadow tables: PostgreSQL has a GIN trigram index instead.
@@ -192,3 +196,22 @@ async def test_three_character_terms_use_the_trigram_index(pg_url: str) -> None:
 )  # fmt: skip
 def test_the_dialect_rewrites_sqlites_spellings(sqlite: str, postgresql: str) -> None:
     assert to_postgresql(sqlite) == postgresql
+
+
+def test_the_start_up_sets_up_a_postgresql_database_and_refuses_a_c_locale(
+    pg_cluster: Cluster, make_settings: Callable[..., Settings]
+) -> None:
+    """``jindianzi run``'s checks before the bot starts (bot/startup.py) on PostgreSQL: the
+    server answers, the schema is created and the keys' check row written; a second start
+    accepts the same keys; a database whose LC_CTYPE is C (no trigrams of Chinese) is
+    refused with the reason."""
+    settings = make_settings(storage={"url": pg_cluster.empty_database()})
+    first = prepare(settings)
+    assert not first.database.exists or first.database.schema_version == 25
+    again = prepare(settings)
+    assert again.database.exists and again.database.schema_version == 25
+    assert again.secrets.tag(Namespace.DRAFT, 1) == first.secrets.tag(Namespace.DRAFT, 1)
+    pg_cluster._admin("CREATE DATABASE jdz_c TEMPLATE template0 LC_CTYPE 'C' LC_COLLATE 'C'")
+    c_locale = make_settings(storage={"url": pg_cluster.url("jdz_c")})
+    with pytest.raises(StartupError, match="LC_CTYPE is C"):
+        prepare(c_locale)
