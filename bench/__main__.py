@@ -63,13 +63,13 @@ async def main(quick: bool, full: bool) -> None:
     for kind, label in (("short", "chat-length (<= 60)"), ("200", "200 characters")):
         rules, combined = figures[f"rules_{kind}"], figures[f"combined_{kind}"]
         print(f"  {label:20} {rules:11.0f}  {combined:13.0f}")
-    train = figures["train_5000"]
+    train = figures["train"]
     print(f"  training on 5,000 examples (cross-validation included) {train:.2f} s")
     _line("tagging_model", figures["combined_short"] / figures["rules_short"])
     _line("tagging_model_200", figures["combined_200"] / figures["rules_200"])
     _line("tagging_model_short_vs_20000", figures["combined_short"] / 20_000)
     _line("tagging_model_200_vs_3000", figures["combined_200"] / 3_000)
-    _line("train_5000_vs_30s", 30.0 / figures["train_5000"])
+    _line("train_5000_vs_30s", 30.0 / figures["train"])
     if not quick:
         results, curve = tagger_model.all_quality()
         print("topic model quality: macro-F1 over the test rows' labels (fallback rate)")
