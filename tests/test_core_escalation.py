@@ -102,6 +102,7 @@ class Inbox:
         for row_id, chat_enc, body in found:
             self.seen = max(self.seen, int(str(row_id)))
             chat = self.env.secrets.decrypt_int(str(chat_enc))
+            assert chat is not None
             out.setdefault(chat, []).append(json.loads(str(body))["text"])
         return out
 
