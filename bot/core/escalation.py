@@ -187,7 +187,7 @@ def _history_text(env: Env, item: Submission, history: list[HistoryEntry]) -> st
         label = t(lang, f"step.{entry.step}") if entry.step else status_label(lang, entry.to_status)
         line = f"{local_time(entry.at, tz)} {escape(label)}"
         if entry.note:
-            line += " — " + escape(entry.note[:200])
+            line += " — " + escape(" ".join(entry.note.split())[:200])
         lines.append(line)
     return "\n".join(lines)
 
