@@ -211,6 +211,24 @@ class EscalationSettings(_Section):
         return self
 
 
+class IndicesSettings(_Section):
+    """The weekly 通报 (bot/core/indices.py): the composite score's weights, the line below
+    which a unit is named, and the fewest items in the week for a unit to be ranked."""
+
+    on_time: float = Field(default=0.4, ge=0, le=1)  # 按时办结率
+    satisfied: float = Field(default=0.3, ge=0, le=1)  # 满意率
+    sign: float = Field(default=0.2, ge=0, le=1)  # 签收及时率
+    not_redone: float = Field(default=0.1, ge=0, le=1)  # 1 − 重办率
+    line: float = Field(default=0.85, ge=0, le=1)
+    min_items: int = Field(default=5, ge=1, le=10000)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> IndicesSettings:
+        if self.on_time + self.satisfied + self.sign + self.not_redone <= 0:
+            raise ValueError("at least one weight must be above 0")
+        return self
+
+
 def _names_with_simplified(value: dict[Language, str]) -> dict[Language, str]:
     cleaned = {lang: name.strip() for lang, name in value.items()}
     if not cleaned.get("zh-Hans"):
@@ -668,6 +686,7 @@ class Settings(BaseSettings):
     roles: RolesSettings = Field(default_factory=RolesSettings)
     office: OfficeSettings = Field(default_factory=OfficeSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    indices: IndicesSettings = Field(default_factory=IndicesSettings)
     campaign: CampaignSettings = Field(default_factory=CampaignSettings)
     anonymity: AnonymitySettings = Field(default_factory=AnonymitySettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)

@@ -26,6 +26,7 @@ from storage.desk import DeskQueries
 from storage.effects import EffectQueries
 from storage.escalation import EscalationQueries
 from storage.inbox import InboxQueries
+from storage.indices import IndexQueries
 from storage.keycheck import KeyCheckQueries
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_label
 from storage.loop import LoopQueries
@@ -49,6 +50,7 @@ class Repository(
     OfficeQueries,
     LoopQueries,
     EscalationQueries,
+    IndexQueries,
     RatingQueries,
     ReportQueries,
     OutboxQueries,
