@@ -28,7 +28,7 @@ UNITS = ("cjb", "hbs", "nyz", "gone")
 
 def random_items(seed: int, count: int) -> list[dict[str, object]]:
     rng = random.Random(seed)
-    items = []
+    items: list[dict[str, object]] = []
     for i in range(count):
         dispatched = START + timedelta(hours=rng.randrange(-5 * 24, 25 * 24))
         sign_due = dispatched + timedelta(days=1)
