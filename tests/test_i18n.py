@@ -17,7 +17,7 @@ import pytest
 from babel.messages.catalog import Catalog
 
 from bot.config import LANGUAGES, Language
-from bot.core import escalation
+from bot.core import escalation, indices
 from bot.core.access import LOOP_OFFICE_MOVES, UNIT_MOVES
 from bot.core.entering import SOURCES as ITEM_SOURCES
 from bot.core.records import RATINGS, UNSATISFIED_REASONS, AttachmentType, QueueView, Recipient
@@ -417,6 +417,8 @@ def family_members() -> dict[str, set[str]]:
         "escalation.unit.": set(escalation.TO_UNIT),
         "escalation.office.": set(escalation.TO_OFFICE),
         "escalation.note.": set(escalation.NOTED),
+        # #19: the indices' column names (bot/core/indices.py).
+        "indices.col.": {*indices.RATES, "unit", "items", "days", "overdue"},
         # handlers/admin_actions.py: the unit deadlines count in.
         "admin.dispatch.": {"workdays", "days"},
         # bot/core/loop.py: why a typed deadline is refused (bot.core.deadlines.BadDeadline).

@@ -21,8 +21,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
+from bot import charts
 from bot.config import Language, Settings
+from bot.core import tasks
+from bot.core.presenters import local_date
+from bot.core.records import SubmissionSummary
+from bot.i18n import t
+from bot.text import escape, split_message
+
+if TYPE_CHECKING:
+    from bot.core.env import Env
 
 RATES = ("sign", "on_time", "solved", "satisfied", "redo")
 
@@ -135,8 +146,6 @@ def cells(counts: Counts) -> list[str]:
 
 
 def header(lang: Language) -> list[str]:
-    from bot.i18n import t
-
     return [t(lang, "indices.col.unit"), t(lang, "indices.col.items")] + [
         t(lang, f"indices.col.{name}") for name in (*RATES, "days", "overdue")
     ]
@@ -148,3 +157,136 @@ def ordered(settings: Settings, by_unit: Mapping[str, Counts]) -> Sequence[tuple
     known = [u.id for u in settings.units]
     rest = sorted(set(by_unit) - set(known))
     return [(u, by_unit.get(u, Counts())) for u in (*known, *rest)]
+
+
+# ---------------------------------------------------------------- what the office reads
+async def by_unit(env: Env, start: datetime, end: datetime) -> dict[str, Counts]:
+    """Each unit's counts for items dispatched in [start, end), with its items overdue now."""
+    now = env.now()
+    counts = await env.repository.unit_counts_in(start=start, end=end, now=now)
+    return with_overdue(counts, await env.repository.unit_counts(now))
+
+
+def _period(settings: Settings, start: datetime, end: datetime) -> dict[str, str]:
+    tz = settings.campaign.tz
+    return {
+        "start": local_date(start, tz),
+        "end": local_date(end - timedelta(seconds=1), tz),
+    }
+
+
+def _line(lang: Language, name: str, counts: Counts) -> str:
+    items, sign, on_time, solved, satisfied, redo, avg, overdue = cells(counts)
+    return t(
+        lang,
+        "indices.line",
+        unit=escape(name),
+        items=items,
+        sign=sign,
+        on_time=on_time,
+        solved=solved,
+        satisfied=satisfied,
+        redo=redo,
+        days=avg,
+        overdue=overdue,
+    )
+
+
+def compose(
+    lang: Language,
+    settings: Settings,
+    counts: Mapping[str, Counts],
+    start: datetime,
+    end: datetime,
+) -> list[str]:
+    """The indices per unit and overall (for /stats and the weekly summary); nothing
+    without units."""
+    if not settings.units and not counts:
+        return []
+    lines = [t(lang, "indices.title", **_period(settings, start, end))]
+    for unit_id, unit_counts in ordered(settings, counts):
+        lines.append(_line(lang, tasks.unit_name(settings, lang, unit_id), unit_counts))
+    lines.append(_line(lang, t(lang, "indices.all"), overall(counts)))
+    return split_message("\n".join(lines))
+
+
+def compose_unit(
+    lang: Language,
+    settings: Settings,
+    unit_id: str,
+    counts: Counts,
+    open_items: Sequence[SubmissionSummary],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> list[str]:
+    """/stats unit <id>: the unit's indices over the period and its open items."""
+    name = tasks.unit_name(settings, lang, unit_id)
+    lines = [
+        t(lang, "indices.unit.title", unit=escape(name), **_period(settings, start, end)),
+        _line(lang, name, counts),
+        "",
+    ]
+    if open_items:
+        lines.append(t(lang, "indices.unit.open"))
+        lines += tasks.task_lines(lang, settings, open_items, now)
+    else:
+        lines.append(t(lang, "indices.unit.none_open"))
+    return split_message("\n".join(lines))
+
+
+def compose_league(lang: Language, settings: Settings, counts: Mapping[str, Counts]) -> list[str]:
+    """The weekly 通报: the ranked units and their scores, those below the line named."""
+    config = settings.indices
+    lines = [
+        t(
+            lang,
+            "indices.league.title",
+            on_time=f"{config.on_time:g}",
+            satisfied=f"{config.satisfied:g}",
+            sign=f"{config.sign:g}",
+            not_redone=f"{config.not_redone:g}",
+            min=str(config.min_items),
+        )
+    ]
+    ranked = league(settings, counts)
+    if not ranked:
+        lines.append(t(lang, "indices.league.empty", min=str(config.min_items)))
+        return split_message("\n".join(lines))
+    for rank, row in enumerate(ranked, start=1):
+        name = escape(tasks.unit_name(settings, lang, row.unit_id))
+        mark = " ⚠️" if row.below else ""
+        lines.append(
+            t(lang, "indices.league.line", rank=str(rank), unit=name, score=percent(row.score))
+            + mark
+        )
+    below = [escape(tasks.unit_name(settings, lang, r.unit_id)) for r in ranked if r.below]
+    line = percent(config.line)
+    if below:
+        lines.append(t(lang, "indices.league.below", line=line, units="、".join(below)))
+    else:
+        lines.append(t(lang, "indices.league.none_below", line=line))
+    return split_message("\n".join(lines))
+
+
+def league_chart(
+    lang: Language,
+    settings: Settings,
+    counts: Mapping[str, Counts],
+    start: datetime,
+    end: datetime,
+) -> charts.RatesData | None:
+    """The 通报's chart data: each ranked unit's rates (None: nobody ranked)."""
+    ranked = league(settings, counts)
+    if not ranked:
+        return None
+    shown = ("on_time", "satisfied", "sign", "solved")
+    return charts.RatesData(
+        title=t(lang, "indices.chart.title", **_period(settings, start, end)),
+        units=[tasks.unit_name(settings, lang, r.unit_id) for r in ranked],
+        rates={
+            t(lang, f"indices.col.{name}"): [100 * (r.counts.rate(name) or 0.0) for r in ranked]
+            for name in shown
+        },
+        line=100 * settings.indices.line,
+    )

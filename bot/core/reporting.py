@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from bot import charts, export
 from bot.config import Language, Settings
+from bot.core import indices
 from bot.core.env import Env
 from bot.core.presenters import status_label, topic_label
 from bot.core.records import Outgoing, Recipient
@@ -84,6 +85,10 @@ async def compose(env: Env, kind: str, lang: Language) -> list[str]:
         data = await repo.digest_data(since=now - timedelta(days=7), until=now)
         chunks = compose_digest(lang, env.settings, data, title_key="digest.weekly_title")
         chunks += compose_stats(lang, env.settings, stats)
+        week = await indices.by_unit(env, now - timedelta(days=7), now)
+        chunks += indices.compose(lang, env.settings, week, now - timedelta(days=7), now)
+        if env.settings.units:
+            chunks += indices.compose_league(lang, env.settings, week)
         if env.settings.campaign.phases:  # the phases compared, since the campaign began
             start = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=UTC)
             counts = await repo.place_counts(start=start, end=now)
@@ -116,6 +121,11 @@ async def queue_scheduled(env: Env, kind: str) -> Result:
         png = await chart_png(env, lang, now - timedelta(days=7), now)
         if png is not None:
             notices.append(Outgoing(chat_enc=route, text="", photo=png, recipient=whom))
+        week = await indices.by_unit(env, now - timedelta(days=7), now)
+        rates = indices.league_chart(lang, env.settings, week, now - timedelta(days=7), now)
+        league = await asyncio.to_thread(charts.render_rates, rates) if rates else None
+        if league is not None:
+            notices.append(Outgoing(chat_enc=route, text="", photo=league, recipient=whom))
     if not await env.repository.record_digest(kind, key, notices):
         return Result(ok=True, replayed=True)
     log.info("%s report for %s queued (%d messages)", kind, key, len(notices))
