@@ -2,20 +2,22 @@
 rung once, in working hours of working days only, the highest rung only after downtime,
 督办 to the leading group with the history (after K days overdue or at the second 重办),
 an approved extension starting the rungs afresh, and the office's 催办 by hand (office
-only, once an hour per item, recorded)."""
+only, once an hour per item, recorded); the weekly summary's indices and 通报 over items
+walked through the loop."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot import charts
 from bot.anonymity import Secrets
 from bot.config import Settings
-from bot.core import escalation, loop, reviewing, submitting
+from bot.core import escalation, indices, loop, reporting, reviewing, submitting
 from bot.core.access import Actor, Place, identify
 from bot.core.env import Env
 from bot.core.records import Draft
@@ -284,3 +286,57 @@ def test_working_hours(env: Env) -> None:
     assert not escalation.working_hours(settings, datetime(2026, 11, 2, 0, 29, tzinfo=UTC))
     assert not escalation.working_hours(settings, datetime(2026, 11, 2, 10, 0, tzinfo=UTC))
     assert not escalation.working_hours(settings, datetime(2026, 11, 7, 2, 0, tzinfo=UTC))
+
+
+async def test_the_weekly_summary_ranks_the_units_and_names_those_below_the_line(
+    env: Env,
+) -> None:
+    numbers = [await dispatched(env) for _ in range(6)]  # Monday, due Thursday
+    at(env, 2, 11)
+    for number in numbers:
+        assert (await loop.sign(env, clerk(env), number, key=None)).ok
+    at(env, 4, 11)
+    for number in numbers[:3]:
+        assert (await loop.finish(env, clerk(env), number, "已办结", key=None)).ok
+        assert (await loop.approve_done(env, admin(env), number, key=None)).ok
+    at(env, 9, 9)  # the next Monday: three done on time, three overdue
+    chunks = "\n".join(await reporting.compose(env, reporting.WEEKLY, "zh-Hans"))
+    line = zh(
+        "indices.line",
+        unit="城建办",
+        items="6",
+        sign="100.0%",
+        on_time="50.0%",
+        solved="100.0%",
+        satisfied="—",
+        redo="0.0%",
+        days="2.1",
+        overdue="3",
+    )
+    assert line in chunks
+    # (0.4 × 50% + 0.2 × 100% + 0.1 × 100%) / 0.7: no rating yet, its weight left out
+    assert zh("indices.league.line", rank="1", unit="城建办", score="71.4%") + " ⚠️" in chunks
+    assert zh("indices.league.below", line="85.0%", units="城建办") in chunks
+    now = env.now()
+    week = await indices.by_unit(env, now - timedelta(days=7), now)
+    data = indices.league_chart("zh-Hans", env.settings, week, now - timedelta(days=7), now)
+    assert data is not None and data.units == ["城建办"]
+    assert data.rates[zh("indices.col.on_time")] == [50.0]
+    png = charts.render_rates(data)
+    if charts.cjk_font() is None:
+        assert png is None
+    else:
+        assert png is not None and png.startswith(b"\x89PNG\r\n\x1a\n")
+    # One unit's view: its rates and its open items.
+    [text] = indices.compose_unit(
+        "zh-Hans",
+        env.settings,
+        "cjb",
+        week["cjb"],
+        await env.repository.unit_tasks("cjb"),
+        now - timedelta(days=7),
+        now,
+        now,
+    )
+    assert line in text and all(f"#{n}" in text for n in numbers[3:])
+    assert not any(f"#{n} " in text for n in numbers[:3])
