@@ -7,11 +7,13 @@ walked through the loop."""
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
+import openpyxl
 import pytest
 
 from bot import charts
@@ -314,6 +316,7 @@ async def test_the_weekly_summary_ranks_the_units_and_names_those_below_the_line
         overdue="3",
     )
     assert line in chunks
+    line_cells = ["6", "100.0%", "50.0%", "100.0%", "—", "0.0%", "2.1", "3"]
     # (0.4 × 50% + 0.2 × 100% + 0.1 × 100%) / 0.7: no rating yet, its weight left out
     assert zh("indices.league.line", rank="1", unit="城建办", score="71.4%") + " ⚠️" in chunks
     assert zh("indices.league.below", line="85.0%", units="城建办") in chunks
@@ -340,3 +343,17 @@ async def test_the_weekly_summary_ranks_the_units_and_names_those_below_the_line
     )
     assert line in text and all(f"#{n}" in text for n in numbers[3:])
     assert not any(f"#{n} " in text for n in numbers[:3])
+    # The export: the ledger, then a sheet of the units' indices per month of the period.
+    content = io.BytesIO()
+    start = datetime(2026, 10, 1, tzinfo=env.settings.campaign.tz)
+    count = await reporting.ledger_file(
+        env.repository, env.settings, "zh-Hans", start, now, content, as_csv=False
+    )
+    assert count == 6
+    book = openpyxl.load_workbook(io.BytesIO(content.getvalue()), read_only=True)
+    assert book.sheetnames[1:] == [zh("indices.sheet", month=m) for m in ("2026-10", "2026-11")]
+    october, november = (list(book[name].values) for name in book.sheetnames[1:])
+    assert list(november[0]) == indices.header("zh-Hans")
+    assert list(november[1]) == ["城建办", *line_cells]
+    assert list(november[2]) == [zh("indices.all"), *line_cells]
+    assert list(october[1]) == ["城建办", "0", "—", "—", "—", "—", "—", "—", "3"]
