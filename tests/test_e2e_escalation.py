@@ -196,3 +196,39 @@ async def test_an_item_walks_every_rung_with_restarts_between(
     ]
     # Nothing more that day, nor the day after (the next overdue line is at seven days).
     await quiet(stub, bot, clock, shanghai(12, 10))
+
+
+async def test_stats_unit_shows_one_units_rates_and_open_items(
+    stub: FakeBotApi, bot: BotRunner, clock: FrozenClock
+) -> None:
+    number = await submit(Chat(stub, ALICE), "村口路灯坏了一个多星期，晚上很黑", anonymous=True)
+    card = await accept(stub, number, ALICE)
+    mark = await dispatch(stub, card, "城建办", number, "3 请核实")
+    await stub.wait_for(CJB_GROUP, after=mark, predicate=lambda m: f"#{number}" in m.plain)
+    clock.now = shanghai(6, 10)  # a day past the deadline, never signed
+    admin = Chat(stub, ADMIN)
+    shown = await admin.send("/stats unit 城建办", expect="城建办")
+    assert shown.plain.splitlines()[:2] == [
+        zh("indices.unit.title", unit="城建办", start="2026-10-08", end="2026-11-06")
+        .replace("<b>", "")
+        .replace("</b>", ""),
+        zh(
+            "indices.line",
+            unit="城建办",
+            items="1",
+            sign="0.0%",
+            on_time="0.0%",
+            solved="—",
+            satisfied="—",
+            redo="—",
+            days="—",
+            overdue="1",
+        )
+        .replace("<b>", "")
+        .replace("</b>", ""),
+    ]
+    assert zh("indices.unit.open") in shown.plain and f"#{number}" in shown.plain
+    shown = await admin.send("/stats unit 2026-11-01", expect="2026-11-01")
+    assert shown.plain.startswith(zh("indices.unit.unknown", value="2026-11-01", units="")[:8])
+    shown = await admin.send("/stats unit cjb 2026-11-01 2026-11-30", expect="城建办")
+    assert "2026-11-01" in shown.plain and "城建办：1 件" in shown.plain
