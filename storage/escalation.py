@@ -6,7 +6,6 @@ item's cards)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -91,62 +90,36 @@ class EscalationQueries(RepositoryBase):
         None when sent (or the update was applied before); else when it was sent before
         (``now`` if the item moved on)."""
         now = self.clock()
-        with suppress(Replayed):
-            return await self._record_rung(
-                submission_id,
-                round_,
-                rung,
-                step,
-                actor,
-                note,
-                notices,
-                not_since,
-                refresh,
-                update_id,
-                now,
-            )
-        return None
-
-    async def _record_rung(
-        self,
-        submission_id: int,
-        round_: str,
-        rung: str,
-        step: str,
-        actor: str,
-        note: str,
-        notices: Sequence[Outgoing],
-        not_since: timedelta | None,
-        refresh: Renderer | None,
-        update_id: int | None,
-        now: datetime,
-    ) -> datetime | None:
-        async with self.transaction() as db:
-            await claim_update(db, update_id, now)
-            async with db.execute(
-                "SELECT status, COALESCE(dispatched_at, '') AS round FROM submissions WHERE id = ?",
-                (submission_id,),
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None or row["status"] not in CHASED or row["round"] != round_:
-                return now
-            if not_since is not None:
+        try:
+            async with self.transaction() as db:
+                await claim_update(db, update_id, now)
                 async with db.execute(
-                    "SELECT MAX(at) FROM history WHERE submission_id = ? AND step = ?",
-                    (submission_id, step),
+                    "SELECT status, COALESCE(dispatched_at, '') AS round FROM submissions"
+                    " WHERE id = ?",
+                    (submission_id,),
                 ) as cur:
-                    found = await cur.fetchone()
-                last = found[0] if found is not None else None
-                if last is not None and parse_dt(last) > now - not_since:
-                    return parse_dt(last)
-            cur = await db.execute(
-                "INSERT OR IGNORE INTO reminders (submission_id, round, rung, sent_at)"
-                " VALUES (?, ?, ?, ?)",
-                (submission_id, round_, rung, iso(now)),
-            )
-            if cur.rowcount == 0:
-                return now
-            await LoopQueries.step_in(db, submission_id, step, actor=actor, note=note, now=now)
-            await enqueue(db, notices, submission_id=submission_id, now=now)
-            await refresh_in(db, submission_id, refresh, now)
+                    row = await cur.fetchone()
+                if row is None or row["status"] not in CHASED or row["round"] != round_:
+                    return now
+                if not_since is not None:
+                    async with db.execute(
+                        "SELECT MAX(at) FROM history WHERE submission_id = ? AND step = ?",
+                        (submission_id, step),
+                    ) as cur:
+                        found = await cur.fetchone()
+                    last = found[0] if found is not None else None
+                    if last is not None and parse_dt(last) > now - not_since:
+                        return parse_dt(last)
+                cur = await db.execute(
+                    "INSERT OR IGNORE INTO reminders (submission_id, round, rung, sent_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (submission_id, round_, rung, iso(now)),
+                )
+                if cur.rowcount == 0:
+                    return now
+                await LoopQueries.step_in(db, submission_id, step, actor=actor, note=note, now=now)
+                await enqueue(db, notices, submission_id=submission_id, now=now)
+                await refresh_in(db, submission_id, refresh, now)
+        except Replayed:
+            pass  # the update's effect was stored before
         return None
