@@ -32,7 +32,7 @@ from telegram.ext import (
 from telegram.helpers import mention_html
 
 from bot.config import Settings
-from bot.core import cards, handling, loop, reviewing
+from bot.core import cards, escalation, handling, loop, reviewing
 from bot.core.access import TARGETS, Action, Actor, permitted
 from bot.core.copies import Origin
 from bot.core.env import Env
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 CALLBACK = re.compile(
     r"^adm:(?:st:(?P<status>[a-z_]+)|(?P<action>rej|dup|ask|asg|ans|fwd|pub|tp|card|next|tps"
-    r"|dsp|dsu|tbk|exy|exn|dok|dre|rop))"
+    r"|dsp|dsu|tbk|exy|exn|dok|dre|rop|urg))"
     r":(?P<n>\d{1,18})(?::(?P<arg>[a-z][a-z0-9_]{0,31}))?$"
 )
 # Actions answered by a reply: the action, and the key of the question asked.
@@ -86,6 +86,7 @@ LOOP_TAPS: dict[str, Tap] = {
     "exy": partial(loop.decide_extension, approve=True),
     "exn": partial(loop.decide_extension, approve=False),
     "dok": loop.approve_done,
+    "urg": escalation.urge,
 }
 
 

@@ -17,6 +17,7 @@ import pytest
 from babel.messages.catalog import Catalog
 
 from bot.config import LANGUAGES, Language
+from bot.core import escalation, indices
 from bot.core.access import LOOP_OFFICE_MOVES, UNIT_MOVES
 from bot.core.entering import SOURCES as ITEM_SOURCES
 from bot.core.records import RATINGS, UNSATISFIED_REASONS, AttachmentType, QueueView, Recipient
@@ -410,7 +411,14 @@ def family_members() -> dict[str, set[str]]:
         # #18: the history line of a units' loop step (bot/core/cards.py, tasks.py).
         "step.": {m.value for m in (*LOOP_OFFICE_MOVES.values(), *UNIT_MOVES.values()) if m}
         | {m.value for m in SENDER_MOVES}
-        | {"note"},
+        | {"note"}
+        | escalation.STEPS,
+        # #19: the chasing ladder's messages and history notes (bot/core/escalation.py).
+        "escalation.unit.": set(escalation.TO_UNIT),
+        "escalation.office.": set(escalation.TO_OFFICE),
+        "escalation.note.": set(escalation.NOTED),
+        # #19: the indices' column names (bot/core/indices.py).
+        "indices.col.": {*indices.RATES, "unit", "items", "days", "overdue"},
         # handlers/admin_actions.py: the unit deadlines count in.
         "admin.dispatch.": {"workdays", "days"},
         # bot/core/loop.py: why a typed deadline is refused (bot.core.deadlines.BadDeadline).

@@ -45,7 +45,7 @@ from telegram.error import TelegramError
 
 from bot.anonymity import Secrets
 from bot.config import LANGUAGES, Language, Settings
-from bot.core import reporting
+from bot.core import indices, reporting
 from bot.core.env import Env
 from bot.core.presenters import (
     kind_label,
@@ -661,6 +661,9 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
         path=request.path_qs,
         span=span,
         stats=reports_view.stats_view(lang, settings, stats),
+        rates=reports_view.indices_view(
+            lang, settings, await indices.by_unit(desk.core, span.start, span.end)
+        ),
         chart_query=urlencode({"from": span.first.isoformat(), "to": span.last.isoformat()}),
         form=asked.form,
         statuses=[(s.value, status_label(lang, s)) for s in Status],

@@ -32,7 +32,7 @@ from enum import StrEnum
 
 from bot.config import Language, Settings
 from bot.core.records import DONE_STATUSES, Submission
-from bot.core.workflow import Move, Status, allowed_moves, office_targets
+from bot.core.workflow import CHASED_STATUSES, Move, Status, allowed_moves, office_targets
 
 
 class Role(StrEnum):
@@ -83,6 +83,7 @@ class Action(StrEnum):
     APPROVE_DONE = "approve_done"  # 审核通过: the unit's answer becomes the response
     RETURN_DONE = "return_done"  # 审核退回, with a note
     REOPEN = "reopen"  # a rejected or merged item, with a reason
+    URGE = "urge"  # 催办 by hand: remind the unit (#19)
     # The unit's (the office may record them too):
     TASK = "task"  # the unit's task card (/tasks)
     SIGN = "sign"  # 签收
@@ -116,6 +117,7 @@ OFFICE_ACTIONS = frozenset(
         Action.SET_TOPIC,
         Action.ENTER,
         Action.CALLBACK,
+        Action.URGE,
     }
 )
 # The office's actions of the units' loop, and the move each makes.
@@ -307,6 +309,8 @@ def office_actions(settings: Settings, item: Submission) -> list[Action]:
         for action, move in LOOP_OFFICE_MOVES.items()
         if move in moves and (action is not Action.DISPATCH or settings.units)
     ]
+    if item.status in CHASED_STATUSES and item.unit_id is not None:
+        actions.append(Action.URGE)
     if item.status not in DONE_STATUSES:
         if item.status is not Status.NEW and not settings.units:
             actions.append(Action.ASSIGN)  # the free-text owner, where there are no units

@@ -18,6 +18,7 @@ press is checked against the configured administrators):
     adm:tbk|exy|exn|dok:<n> take a returned item back / approve or refuse an extension /
                             approve a unit's 办结
     adm:dre|rop:<n>         ask the note returning a 办结 / the reason to reopen
+    adm:urg:<n>             催办: remind the unit now (once an hour per item)
     adm:next:<n>            the next item awaiting review after n
     rate:<n>:<round>:<rating>[:<reason>]
                             (residents) rate the answer of round <round> to their item n
@@ -91,6 +92,7 @@ BUTTONS: dict[Action, tuple[str, str]] = {
     Action.APPROVE_DONE: ("admin.action.approve_done", "dok"),
     Action.RETURN_DONE: ("admin.action.return_done", "dre"),
     Action.REOPEN: ("admin.action.reopen", "rop"),
+    Action.URGE: ("admin.action.urge", "urg"),
 }
 # The callback action of each button, back to its action.
 CALLBACK_ACTIONS = {callback: action for action, (_, callback) in BUTTONS.items()}
