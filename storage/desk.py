@@ -38,8 +38,11 @@ class QueueFilter:
     terms: tuple[str, ...] = ()  # every term must occur in the text
     place_ids: tuple[str, ...] = ()  # any of these places (a place and those under it)
     sort: Sort = "new"
-    # A unit member's queue (#18) is restricted to their unit; the desk passes its id.
+    # A unit member's queue (#18) is restricted to their unit; the desk passes its id. The
+    # office's unit filter is the same field.
     unit_id: str | None = None
+    # Dispatched and not signed for (未签收) within the sign-for limit.
+    unsigned: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ class QueueRow:
     anonymous: bool
     text_head: str  # the first TEXT_HEAD_CHARS characters (not escaped)
     place_id: str | None = None
+    unit_id: str | None = None
+    sign_due: datetime | None = None
     sort_key: str = field(default="", repr=False)  # the sort column as stored
 
 
@@ -135,6 +140,10 @@ def filter_clauses(query: QueueFilter, now: datetime) -> tuple[list[str], list[o
         # A unit member's queue (#18): the items dispatched to their unit.
         clauses.append("unit_id = ?")
         params.append(query.unit_id)
+    if query.unsigned:
+        # As Submission.unsigned: dispatched, past the sign-for limit (status's own index).
+        clauses.append("status = 'dispatched' AND sign_due IS NOT NULL AND sign_due < ?")
+        params.append(iso(now))
     text, text_params = text_clauses(query.terms)
     return clauses + text, params + text_params
 
@@ -150,6 +159,10 @@ def _index(query: QueueFilter) -> str:
         return " INDEXED BY ix_submissions_open_deadline"  # (deadline, status): covering
     if query.sort == "deadline" or query.terms or query.overdue:
         return ""
+    if query.unsigned:
+        return " INDEXED BY ix_submissions_status_created"  # (status, created_at), 0011
+    if query.unit_id is not None:
+        return " INDEXED BY ix_submissions_unit_created"  # (unit_id, created_at), 0026
     if len(query.statuses) == 1 or query.topic_id is not None or query.place_ids:
         return ""  # (a place: its own (place_id, created_at) index, 0015)
     return " INDEXED BY ix_submissions_created_groups"
@@ -205,6 +218,7 @@ class DeskQueries(RepositoryBase):
         # Only fixed fragments are joined into the SQL; values are bound parameters.
         sql = (
             "SELECT id, kind, topic_id, status, created_at, deadline, anonymous, place_id,"  # noqa: S608
+            " unit_id, sign_due,"
             f" substr(text, 1, {TEXT_HEAD_CHARS}) AS head FROM submissions{_index(query)}"
             f" WHERE {' AND '.join(page_clauses) or '1'} {_order(query, backwards)} LIMIT ?"
         )
@@ -224,6 +238,8 @@ class DeskQueries(RepositoryBase):
                 anonymous=bool(r["anonymous"]),
                 text_head=r["head"],
                 place_id=r["place_id"],
+                unit_id=r["unit_id"],
+                sign_due=parse_dt(r["sign_due"]) if r["sign_due"] else None,
                 sort_key=r[_column(query)],
             )
             for r in rows

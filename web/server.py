@@ -398,7 +398,8 @@ async def queue(request: web.Request) -> web.StreamResponse:
         kinds=[(k.value, kind_label(lang, k)) for k in Kind],
         topics=[(tp.id, tp.name(lang)) for tp in settings.topics],
         places=queue_view.place_options(lang, settings),
-        # Issue 18: the unit and unsigned columns appear here once units exist.
+        units=bool(settings.units),
+        unit_choices=queue_view.unit_options(lang, settings) if viewer.is_admin else [],
         bulk_actions=bulk.offered(desk.actions, viewer),
         back_query=request.query_string,
         # The ledger of what the filter shows (the page's cursor aside).
