@@ -104,6 +104,7 @@ async def test_the_office_dispatches_and_the_unit_works_the_item_on_the_desk(
     async with client_for(desk) as unit:
         await sign_in(unit, desk, CLERK)
         html, hidden = await item_page(unit, number)
+        assert '<dd class="unit">城建办' in html
         assert actions_on(html, number) == ["sign", "bounce"]  # as the task card offers
         assert "dispatch" not in actions_on(html, number)
         # An office action, asked for by hand, is not there for a unit.

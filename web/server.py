@@ -45,7 +45,7 @@ from telegram.error import TelegramError
 
 from bot.anonymity import Secrets
 from bot.config import LANGUAGES, Language, Settings
-from bot.core import reporting
+from bot.core import reporting, tasks
 from bot.core.env import Env
 from bot.core.presenters import (
     kind_label,
@@ -464,6 +464,8 @@ async def item(request: web.Request) -> web.StreamResponse:
         phase=phase_label(lang, settings, found.phase_id) if found.phase_id else "",
         status_text=status_label(lang, found.status),
         sender=item_view.sender(lang, found, office=viewer.is_admin),
+        unit=tasks.unit_name(settings, lang, found.unit_id),
+        unsigned=found.unsigned(now),
         created=local_time(found.created_at, tz),
         deadline=local_date(found.deadline, tz) if found.deadline else "",
         overdue=tn(lang, "web.overdue", days, days=days) if days else "",
