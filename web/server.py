@@ -58,7 +58,7 @@ from bot.core.presenters import (
 from bot.core.workflow import Kind, Status, format_reference, office_targets
 from bot.i18n import resolve_language, t, tn
 from bot.transport.media import send_attachment
-from storage.desk import COUNT_CAP, QueueFilter
+from storage.desk import COUNT_CAP, SCAN_WINDOW, QueueFilter
 from storage.repository import Clock, Repository, utc_now
 from storage.web import Via
 from web import bulk, initdata
@@ -390,7 +390,9 @@ async def queue(request: web.Request) -> web.StreamResponse:
         rows=queue_view.rows(lang, settings, page, now),
         count=page.count,
         capped=page.count_capped,
+        scanned_to=local_date(page.scanned_to, settings.campaign.tz) if page.scanned_to else "",
         cap=COUNT_CAP,
+        scan_window=SCAN_WINDOW,
         next_link=asked.link(page.next) if page.next else None,
         previous_link=asked.link(page.previous) if page.previous else None,
         first_link=asked.link(None) if asked.cursor else None,
