@@ -55,9 +55,9 @@ from bot.core.presenters import (
     status_label,
     topic_label,
 )
+from bot.core.records import Outgoing, Recipient
 from bot.core.workflow import Kind, Status, format_reference, office_targets
 from bot.i18n import resolve_language, t, tn
-from bot.transport.media import send_attachment
 from storage.desk import COUNT_CAP, SCAN_WINDOW, QueueFilter
 from storage.repository import Clock, Repository, utc_now
 from storage.web import Via
@@ -413,6 +413,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
 # After a redirect: what the last form did (a file or a ledger sent to the viewer's chat,
 # an action done or not), by the mark in the query.
 NOTICES = (
+    ("queued", "web.file.queued"),
     ("sent", "web.file.sent"),
     ("unsent", "web.file.not_sent"),
     ("done", "web.action.done"),
@@ -529,20 +530,22 @@ def _quote(name: str) -> str:
 
 async def send_file(request: web.Request) -> web.StreamResponse:
     """Send an attachment to the viewer's own chat with the bot: the way to open a file
-    too big for getFile (over 20 MB), and any file on a phone."""
+    too big for getFile (over 20 MB), and any file on a phone. Through the outbox, as every
+    message the bot sends (retried, flood-limited, the office told if it cannot go); the
+    form's key queues it once however often the form is sent."""
     desk = desk_of(request)
-    _, viewer, _ = await posted(request)
+    _, viewer, form = await posted(request)
     found = await _item_in_scope(request, viewer)
     attachment = _attachment(found, int(request.match_info["pos"]))
-    where = desk.url(f"/items/{found.id}")
-    try:
-        await send_attachment(
-            desk.bot, viewer.user_id, attachment, caption=format_reference(found.id)
-        )
-    except TelegramError as exc:
-        log.info("desk: file not sent to the viewer's chat: %s", exc)
-        return see_other(f"{where}?unsent=1")
-    return see_other(f"{where}?sent=1")
+    copy = Outgoing(
+        chat_enc=desk.secrets.encrypt_int(viewer.user_id),
+        text=format_reference(found.id),
+        attachment=attachment,
+        recipient=Recipient.ADMIN if viewer.is_admin else Recipient.UNIT,
+    )
+    await desk.repository.queue_messages([copy], submission_id=found.id, key=form_key(form))
+    desk.deliver_soon()
+    return see_other(desk.url(f"/items/{found.id}?queued=1"))
 
 
 async def run_action(request: web.Request) -> web.StreamResponse:
