@@ -24,6 +24,7 @@ from storage.clamps import ClampQueries
 from storage.copies import CopyQueries
 from storage.desk import DeskQueries
 from storage.effects import EffectQueries
+from storage.imports import ImportQueries
 from storage.inbox import InboxQueries
 from storage.keycheck import KeyCheckQueries
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_label
@@ -60,6 +61,7 @@ class Repository(
     SpaceQueries,
     KeyCheckQueries,
     SurveyQueries,
+    ImportQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.
