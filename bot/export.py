@@ -94,6 +94,15 @@ class XlsxWriter(LedgerWriter):
             self._sheet.append([self._cell(value, ROW_STYLE) for value in row])
             self.rows += 1
 
+    def add_sheet(self, title: str, header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> None:
+        """A further worksheet after the ledger (e.g. the survey's counts), written whole;
+        its rows do not count as the ledger's."""
+        self._sheet = self._book.create_sheet(title=_sheet_title(title))
+        self._sheet.freeze_panes = "A2"
+        self._sheet.append([self._cell(name, HEADER_STYLE) for name in header])
+        for row in rows:
+            self._sheet.append([self._cell(value, ROW_STYLE) for value in row])
+
     def close(self) -> None:
         self._book.save(self.target)
 

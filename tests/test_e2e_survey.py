@@ -5,9 +5,11 @@ answers are counts that no tag, item or person is attached to."""
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 
+import openpyxl
 import pytest
 
 from bot.config import Settings
@@ -15,6 +17,7 @@ from bot.i18n import tn
 from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
 from tests.test_e2e_entering import rows, zh
+from tests.test_e2e_export import document_after
 from tests.test_e2e_office import submit
 from tests.test_e2e_support import ALICE, BOB, CAROL, OFFICE, press
 
@@ -74,6 +77,28 @@ async def test_a_survey_goes_once_to_each_past_sender_and_not_to_others(
     stats = await admin.send("/stats", expect="满意度测评")
     assert zh("stats.survey_round", name=campaign.settings.campaign.name, asked=2) in stats.plain
     assert "满意 1、基本满意 1、不满意 0" in stats.plain
+    # The ledger export has the same counts on a sheet of their own.
+    mark = stub.mark()
+    stub.send_text(ADMIN, "/export")
+    upload = await document_after(stub, mark)
+    book = openpyxl.load_workbook(io.BytesIO(upload.content), read_only=True)
+    assert book.sheetnames == [zh("ledger.title"), zh("ledger.survey.sheet")]
+    sheet = [list(r) for r in book[zh("ledger.survey.sheet")].iter_rows(values_only=True)]
+    name = campaign.settings.campaign.name
+    by_question = {q.name("zh-Hans"): q.id for q in questions}
+    assert sheet[0] == [
+        zh("ledger.survey.round"),
+        zh("ledger.survey.asked"),
+        zh("ledger.survey.question"),
+        zh("rating.satisfied"),
+        zh("rating.basically"),
+        zh("rating.unsatisfied"),
+        zh("ledger.survey.answered"),
+    ]
+    got = {by_question[r[2]]: r for r in sheet[1:]}
+    assert got["overall"] == [name, 2, got["overall"][2], 1, 1, 0, 2]
+    assert got["speed"] == [name, 2, got["speed"][2], 0, 0, 1, 1]
+    assert len(sheet) == 1 + len(questions)
     counts = rows(campaign.settings, "SELECT * FROM survey_counts ORDER BY question, answer")
     assert [tuple(r) for r in counts] == [
         ("campaign", "overall", "basically", 1),
