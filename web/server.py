@@ -40,12 +40,14 @@ from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode, urlsplit
 
 from aiohttp import web
+from markupsafe import Markup
 from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.anonymity import Secrets
 from bot.config import LANGUAGES, Language, Settings
-from bot.core import reporting, tasks
+from bot.core import drafting, entering, reporting, tasks
+from bot.core.access import Place, identify
 from bot.core.env import Env
 from bot.core.presenters import (
     kind_label,
@@ -58,10 +60,12 @@ from bot.core.presenters import (
 from bot.core.records import Outgoing, Recipient
 from bot.core.workflow import Kind, Status, format_reference, office_targets
 from bot.i18n import resolve_language, t, tn
+from bot.tagging import Tagger, TopicMatch
 from storage.desk import COUNT_CAP, SCAN_WINDOW, QueueFilter
 from storage.repository import Clock, Repository, utc_now
 from storage.web import Via
 from web import bulk, initdata
+from web import enter as enter_view
 from web import item as item_view
 from web import queue as queue_view
 from web import reports as reports_view
@@ -120,6 +124,8 @@ class Desk:
     # queued messages (the outbox delivers them now rather than at its next run).
     learn: Callable[[], None] = field(default=lambda: None)
     deliver_soon: Callable[[], None] = field(default=lambda: None)
+    # The topics to propose for a text (the bot's rules and model; None: the rules alone).
+    propose: Callable[[str], Awaitable[list[TopicMatch]]] | None = None
     downloads: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(DOWNLOADS_AT_ONCE)
     )
@@ -414,6 +420,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
 # an action done or not), by the mark in the query.
 NOTICES = (
     ("queued", "web.file.queued"),
+    ("entered", "web.enter.done"),
     ("sent", "web.file.sent"),
     ("unsent", "web.file.not_sent"),
     ("done", "web.action.done"),
@@ -638,6 +645,76 @@ async def bulk_apply(request: web.Request) -> web.StreamResponse:
         came_from=form.get("from", "")[:2000],
         back=_queue_back(desk, form),
     )
+
+
+# ------------------------------------------------------------------------ entering items
+def _enter_page(
+    desk: Desk,
+    session: Session,
+    viewer: Viewer,
+    path: str,
+    form: Mapping[str, str],
+    problem: Markup | str = "",
+    status: int = 200,
+) -> web.Response:
+    lang = viewer.language
+    return desk.page(
+        "enter.html",
+        lang,
+        status=status,
+        session=session,
+        viewer=viewer,
+        path=path,
+        form={name: form.get(name, "") for name in enter_view.FIELDS},
+        places=queue_view.place_options(lang, desk.settings),
+        form_key=new_form_key(),
+        problem=problem,
+        **enter_view.choices(lang),
+    )
+
+
+async def enter_form(request: web.Request) -> web.StreamResponse:
+    """The office's form for an item heard at a meeting, on the phone ... (the chat's
+    /enter as a form)."""
+    desk = desk_of(request)
+    session, viewer = await session_of(request)
+    _office_only(viewer)
+    return _enter_page(desk, session, viewer, request.path, {})
+
+
+async def enter_item(request: web.Request) -> web.StreamResponse:
+    """Enter it through the same core function as /enter; its page after. The form's key
+    makes a form sent twice one item."""
+    desk = desk_of(request)
+    session, viewer, form = await posted(request)
+    _office_only(viewer)
+    lang = viewer.language
+    entry = enter_view.read(desk.settings, form)
+    if isinstance(entry, str):
+        sources = "、".join(label for _, label in enter_view.choices(lang)["sources"])
+        problem = t(lang, entry, sources=sources)
+        return _enter_page(desk, session, viewer, request.path, form, problem, status=400)
+    matches = (
+        await desk.propose(entry.text)
+        if desk.propose
+        else Tagger(desk.settings.topics).tag(entry.text)
+    )
+    actor = identify(desk.settings, viewer.user_id, Place.WEB, language=lang)
+    result = await entering.enter(
+        desk.core,
+        actor,
+        entry,
+        chat_id=viewer.user_id,  # a named item's 回访 tasks: the clerk's own chat
+        topic_id=matches[0].topic_id if matches else None,
+        evidence=tuple(drafting.evidence_of(matches)),
+        key=form_key(form),
+    )
+    if not result.ok or result.item is None:
+        # The core's answer is Telegram's HTML subset, its values escaped.
+        problem = Markup(result.message)  # noqa: S704
+        return _enter_page(desk, session, viewer, request.path, form, problem, status=400)
+    desk.deliver_soon()
+    return see_other(desk.url(f"/items/{result.item.id}?entered=1"))
 
 
 # -------------------------------------------------------------------------------- reports
@@ -873,6 +950,8 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_post(f"{p}/auth/telegram", auth_telegram)
     app.router.add_post(f"{p}/auth/link", auth_link)
     app.router.add_get(f"{p}/queue", queue)
+    app.router.add_get(f"{p}/enter", enter_form)
+    app.router.add_post(f"{p}/enter", enter_item)
     app.router.add_get(p + r"/items/{id:[1-9][0-9]{0,17}}", item)
     app.router.add_get(p + r"/items/{id:[1-9][0-9]{0,17}}/files/{pos:[0-9]{1,3}}", item_file)
     app.router.add_post(p + r"/items/{id:[1-9][0-9]{0,17}}/files/{pos:[0-9]{1,3}}/send", send_file)
