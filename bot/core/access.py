@@ -148,7 +148,7 @@ PERMITTED: dict[Action, frozenset[Role]] = {
     Action.ANSWER: frozenset({Role.RESIDENT}),
     Action.RATE: frozenset({Role.RESIDENT}),
     Action.SUPPORT: frozenset({Role.RESIDENT}),
-    Action.SURVEY: frozenset({Role.ADMIN}),
+    Action.SURVEY: frozenset({Role.ADMIN, Role.SYSTEM}),  # (the system: at a phase's end)
     Action.SURVEY_ANSWER: frozenset({Role.RESIDENT}),
     Action.INSTRUCT: frozenset({Role.GROUP}),
     Action.SETTLE_PUBLISHING: frozenset({Role.SYSTEM}),
