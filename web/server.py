@@ -659,7 +659,7 @@ def _enter_page(
 ) -> web.Response:
     lang = viewer.language
     return desk.page(
-        "enter.html",
+        "new_item.html",
         lang,
         status=status,
         session=session,

@@ -158,9 +158,12 @@ class Renderer:
     """Renders the edits of an item's copies inside the transaction of its change
     (:func:`storage.copies.refresh_in`), counting them."""
 
-    def __init__(self, env: Env) -> None:
+    def __init__(self, env: Env, *, channel: bool = False) -> None:
         self.env = env
         self.count = 0
+        # The channel post shows the item and its 附议 count only: edited when the count
+        # changed (a 附议), not with every change of the item (the channel's flood limit).
+        self.channel = channel
 
     def __call__(
         self,
@@ -169,7 +172,8 @@ class Renderer:
         events: Sequence[Event],
         copies: Sequence[CardCopy],
     ) -> list[Outgoing]:
-        edits = [render_copy(self.env, item, history, events, c) for c in copies]
+        chosen = [c for c in copies if self.channel or c.kind != CopyKind.CHANNEL]
+        edits = [render_copy(self.env, item, history, events, c) for c in chosen]
         found = [e for e in edits if e is not None]
         self.count += len(found)
         return found

@@ -50,7 +50,7 @@ async def support(env: Env, actor: Actor, item_id: int, *, key: Key) -> Result:
         env.secrets.support_tag(actor.user_id, item_id),
         chat_enc=env.secrets.encrypt_int(actor.user_id),
         language=lang,
-        refresh=copies.Renderer(env),
+        refresh=copies.Renderer(env, channel=True),
         hold=EDIT_HOLD_SECONDS,
     )
     after = await env.repository.get_submission(item_id) or item
