@@ -178,6 +178,7 @@ def build_application(
                 clock=clock,
                 learn=services.learn,
                 deliver_soon=deliver_soon,
+                propose=services.propose_topics,
                 exports=services.export_lock,
             )
         )

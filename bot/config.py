@@ -250,6 +250,9 @@ class PhaseConfig(_Section):
     end: dt.date
     # The kinds collected in this phase (e.g. only "problem" during 查摆问题); unset: all.
     kinds: list[Literal["suggestion", "problem"]] | None = None
+    # Send the satisfaction survey (群众满意度测评, ``[survey]``) to this phase's senders by
+    # itself once the phase has ended (the next check after its last day), once.
+    survey: bool = False
 
     _names = field_validator("names")(_names_with_simplified)
 

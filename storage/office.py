@@ -177,16 +177,27 @@ class OfficeQueries(RepositoryBase):
         return [(r["chat_enc"], r["language"]) for r in [*rows, *supporters]]
 
     async def add_support(
-        self, submission_id: int, tag: str, *, chat_enc: str, language: str
+        self,
+        submission_id: int,
+        tag: str,
+        *,
+        chat_enc: str,
+        language: str,
+        refresh: Renderer | None = None,
+        hold: float = 0.0,
     ) -> bool:
         """附议: count ``tag`` (one person's, for this item) once and let them follow the
-        item; False if they had already (nothing changes)."""
+        item; False if they had already (nothing changes). The item's card copies (its
+        channel post's count among them) are refreshed in the same transaction, each edit
+        held ``hold`` seconds so that a burst of 附议 is one edit (storage.copies)."""
         async with self.transaction() as db:
             cur = await db.execute(
                 "INSERT OR IGNORE INTO supporters (submission_id, tag, chat_enc, language)"
                 " VALUES (?, ?, ?, ?)",
                 (submission_id, tag, chat_enc, language),
             )
+            if cur.rowcount > 0:
+                await refresh_in(db, submission_id, refresh, self.clock(), hold=hold)
             return cur.rowcount > 0
 
     async def assign(

@@ -22,6 +22,7 @@ from bot.text import TELEGRAM_MESSAGE_LIMIT, utf16_length
 from bot.transport.outcomes import Decision, Delivered, FailedForGood, RetryLater
 from storage.clamps import ClampQueries
 from storage.copies import add_copy
+from storage.effects import Replayed, claim_update
 from storage.rows import iso, parse_dt
 
 _INSERT = (
@@ -153,10 +154,21 @@ class OutboxQueries(ClampQueries):
     """Queries of the outbox (mixed into :class:`storage.repository.Repository`)."""
 
     async def queue_messages(
-        self, notices: Sequence[Outgoing], *, submission_id: int | None = None
-    ) -> None:
-        async with self.transaction() as db:
-            await enqueue(db, notices, submission_id=submission_id, now=self.clock())
+        self,
+        notices: Sequence[Outgoing],
+        *,
+        submission_id: int | None = None,
+        key: int | None = None,
+    ) -> bool:
+        """Queue messages in one transaction. ``key``: the request key of a form (a web
+        form sent twice queues once): False when it was queued before."""
+        try:
+            async with self.transaction() as db:
+                await claim_update(db, key, self.clock())
+                await enqueue(db, notices, submission_id=submission_id, now=self.clock())
+        except Replayed:
+            return False
+        return True
 
     async def due_messages(self, *, limit: int = 50) -> list[OutboxEntry]:
         """Pending messages whose time has come and that are not being sent, oldest first

@@ -25,6 +25,7 @@ from storage.copies import CopyQueries
 from storage.desk import DeskQueries
 from storage.effects import EffectQueries
 from storage.escalation import EscalationQueries
+from storage.imports import ImportQueries
 from storage.inbox import InboxQueries
 from storage.indices import IndexQueries
 from storage.keycheck import KeyCheckQueries
@@ -64,6 +65,7 @@ class Repository(
     SpaceQueries,
     KeyCheckQueries,
     SurveyQueries,
+    ImportQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.

@@ -134,3 +134,66 @@ async def test_a_very_similar_item_offers_me_too_and_queue_sorts_by_support(
     await office.answer(first, "答复", "路灯已于周三修好。")
     notice = await stub.wait_for_text(BOB.id, "路灯已于周三修好", after=mark)
     assert f"#{first}" in notice.plain
+
+
+DAVE = FakeUser(id=555000333, first_name="赵", last_name="四")
+
+
+async def test_the_channel_post_shows_the_count_and_a_burst_is_one_edit(
+    stub: FakeBotApi, campaign: BotRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 附议 count on the post itself: the post is a copy of the item, edited through
+    the outbox; three 附议 in a row are one edit (held for the window, showing the last
+    count), a later one another edit."""
+    monkeypatch.setattr("bot.core.supporting.EDIT_HOLD_SECONDS", 1.5)
+    number = await submit(Chat(stub, ALICE), "建议在菜市场门口加装路灯", anonymous=False)
+    office = Office(stub)
+    await office.press(number, "受理")
+    await office.answer(number, "答复", "已列入本月计划。")
+    mark = stub.mark()
+    await office.press(number, "公开")
+    post = await stub.wait_for(CHANNEL, after=mark, predicate=lambda m: bool(m.buttons))
+    assert [label for label, _ in post.buttons] == [zh("support.button")]
+    data = f"sup:{number}"
+    await stub.wait_until(
+        lambda: bool(rows(campaign.settings, "SELECT 1 FROM card_copies WHERE kind = 'channel'"))
+    )
+
+    def edits(after: int) -> list[SentMessage]:
+        return [
+            m
+            for m in stub.sent
+            if m.seq > after
+            and m.chat_id == CHANNEL
+            and m.method == "editMessageText"
+            and m.message_id == post.message_id
+        ]
+
+    mark = stub.mark()
+    for user in (BOB, CAROL, DAVE):
+        assert await press(stub, user, post, data) == zh(
+            "support.done", ref=f"#{number}", n=[BOB, CAROL, DAVE].index(user) + 1
+        )
+    assert edits(mark) == []  # held: nothing yet
+    edited = await stub.wait_for(
+        CHANNEL,
+        after=mark,
+        predicate=lambda m: m.method == "editMessageText" and m.message_id == post.message_id,
+    )
+    three = tn("zh-Hans", "support.button_count", 3, n=3)
+    assert [label for label, _ in edited.buttons] == [three]
+    assert [d for _, d in edited.buttons] == [data]
+    assert "已列入本月计划" in edited.plain  # the same post, its count updated
+    await stub.wait_idle(quiet=2.0)
+    assert len(edits(mark)) == 1  # a burst of three: one edit
+    mark = stub.mark()
+    assert await press(stub, ALICE, post, data) == zh("support.own", ref=f"#{number}")
+    erin = FakeUser(id=555000444, first_name="钱", last_name="五")
+    assert await press(stub, erin, post, data) == zh("support.done", ref=f"#{number}", n=4)
+    later = await stub.wait_for(
+        CHANNEL,
+        after=mark,
+        predicate=lambda m: m.method == "editMessageText" and m.message_id == post.message_id,
+    )
+    assert [label for label, _ in later.buttons] == [tn("zh-Hans", "support.button_count", 4, n=4)]
+    assert stub.errors == []

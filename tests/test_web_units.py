@@ -1,7 +1,8 @@
 """The web desk for a unit's member (#18), over HTTP against the bot built with
 build_application: they sign in like the office, see in the queue only the items
 dispatched to their unit, open only those (any other item is not there: 404), see a named
-sender's name without the username, no similar items of other units, and no office action."""
+sender's name without the username, no similar items of other units, and no office action
+(their unit's steps only: tests/test_web_loop.py)."""
 
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ async def test_a_units_member_sees_and_opens_their_units_items_only(
         assert item.status == 200 and "幸福路的路灯坏了" in html
         assert "李 秀英" in html and "li_xiuying" not in html and str(ALICE.id) not in html
         assert f"#{theirs}" not in html and f"#{waiting}" not in html  # no similar items
-        assert re.findall(rf"/desk/items/{ours}/actions/([a-z_]+)", html) == []
+        # Only the unit's own steps (#23: as its task card's buttons), no office action.
+        assert re.findall(rf"/desk/items/{ours}/actions/([a-z_]+)", html) == ["sign", "bounce"]
         for other in (theirs, waiting):
             assert (await client.get(f"/desk/items/{other}")).status == 404
     async with client_for(desk) as client:

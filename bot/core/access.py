@@ -150,7 +150,7 @@ PERMITTED: dict[Action, frozenset[Role]] = {
     Action.ANSWER: frozenset({Role.RESIDENT}),
     Action.RATE: frozenset({Role.RESIDENT}),
     Action.SUPPORT: frozenset({Role.RESIDENT}),
-    Action.SURVEY: frozenset({Role.ADMIN}),
+    Action.SURVEY: frozenset({Role.ADMIN, Role.SYSTEM}),  # (the system: at a phase's end)
     Action.SURVEY_ANSWER: frozenset({Role.RESIDENT}),
     Action.INSTRUCT: frozenset({Role.GROUP}),
     Action.SETTLE_PUBLISHING: frozenset({Role.SYSTEM}),
@@ -229,7 +229,8 @@ def identify(
 
 def unit_for(settings: Settings, user_id: int | None, place: Place, chat_id: int) -> str | None:
     """The unit a user acts for at a place: in a unit's group, anyone in it (or only the
-    unit's ``member_ids`` when it lists them); in a private chat, a listed member."""
+    unit's ``member_ids`` when it lists them); in a private chat or on the web desk, a
+    listed member."""
     if user_id is None:
         return None
     if place is Place.UNIT:
@@ -237,7 +238,7 @@ def unit_for(settings: Settings, user_id: int | None, place: Place, chat_id: int
         if unit is not None and (not unit.member_ids or user_id in unit.member_ids):
             return unit.id
         return None
-    if place is Place.PRIVATE:
+    if place in (Place.PRIVATE, Place.WEB):  # (the web desk: a member signed in)
         member = settings.unit_of_member(user_id)
         return member.id if member is not None else None
     return None
@@ -322,3 +323,12 @@ def available(actor: Actor, settings: Settings, item: Submission) -> list[Action
     """The actions on the item this actor may take now (the office's for an administrator
     or the system; a resident's own-item actions are offered in their own messages)."""
     return [a for a in office_actions(settings, item) if permitted(actor, a)]
+
+
+def unit_available(actor: Actor, item: Submission) -> list[Action]:
+    """The unit's actions on the item this actor may take now as its unit's member (the
+    web desk's forms, as a task card's buttons): the item's status decides which, the
+    actor's unit whether (the office records a unit's steps only in the chat)."""
+    if not actor.has(Role.UNIT) or item.unit_id is None or item.unit_id != actor.unit_id:
+        return []
+    return [a for a in unit_actions(item) if permitted(actor, a)]

@@ -566,8 +566,10 @@ def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list
 
     slots = [Slot(item.text, weight=1), Slot(item.response or "", weight=2)]
     text, _ = fit_html(render, slots)
-    # 附议: a reader who has the same concern supports it (and follows it) with one tap.
-    support = (support_button(lang, item.id),)
+    # 附议: a reader who has the same concern supports it (and follows it) with one tap; the
+    # button counts those who did (the post is a copy of the item: edited as it changes).
+    label = tn(lang, "support.button_count", item.support, n=item.support)
+    support = ((label if item.support else t(lang, "support.button"), f"sup:{item.id}"),)
     return [
         Outgoing(
             chat_enc=secrets.encrypt_int(chat),
@@ -575,6 +577,7 @@ def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list
             purpose="channel_post",
             buttons=(support,),
             recipient=Recipient.CHANNEL,
+            card=CardSpec(kind="channel", language=lang),
         )
     ]
 

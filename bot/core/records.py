@@ -34,6 +34,11 @@ def overdue_days(deadline: datetime | None, status: Status, now: datetime) -> in
     return max(1, (now - deadline).days)
 
 
+def unsigned(status: Status, sign_due: datetime | None, now: datetime) -> bool:
+    """Dispatched and not signed for (未签收) within the sign-for limit."""
+    return status is Status.DISPATCHED and sign_due is not None and now > sign_due
+
+
 class QueueView(StrEnum):
     """The office's lists that are not one status (/queue's views, :mod:`bot.core.filters`)."""
 
@@ -194,9 +199,7 @@ class Submission(_Record):
 
     def unsigned(self, now: datetime) -> bool:
         """Dispatched and not signed for within the sign-for limit."""
-        return (
-            self.status is Status.DISPATCHED and self.sign_due is not None and now > self.sign_due
-        )
+        return unsigned(self.status, self.sign_due, now)
 
     @property
     def entered(self) -> bool:
@@ -265,9 +268,7 @@ class SubmissionSummary(_Record):
     support: int = 0
 
     def unsigned(self, now: datetime) -> bool:
-        return (
-            self.status is Status.DISPATCHED and self.sign_due is not None and now > self.sign_due
-        )
+        return unsigned(self.status, self.sign_due, now)
 
     def overdue_days(self, now: datetime) -> int:
         return overdue_days(self.deadline, self.status, now)

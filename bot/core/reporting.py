@@ -31,6 +31,7 @@ from bot.core.reports import (
     ledger_header,
     ledger_widths,
     parse_day,
+    survey_sheet,
 )
 from bot.core.results import Refusal, Result, refused
 from bot.core.workflow import Status
@@ -271,9 +272,16 @@ async def ledger_file(
             await asyncio.to_thread(write, batch)
             batch = []
     await asyncio.to_thread(write, batch)
-    if isinstance(writer, export.XlsxWriter) and only is None and settings.units:
-        for title, rows in await _index_sheets(repository, settings, lang, start, end, now):
-            await asyncio.to_thread(writer.add_sheet, title, indices.header(lang), rows)
+    if isinstance(writer, export.XlsxWriter):
+        if only is None and settings.units:
+            for title, rows in await _index_sheets(repository, settings, lang, start, end, now):
+                await asyncio.to_thread(writer.add_sheet, title, indices.header(lang), rows)
+        # The satisfaction survey's counts on a sheet of their own (a CSV holds one table).
+        results = await repository.survey_results()
+        if results:
+            header, counts = survey_sheet(lang, settings, results)
+            title = t(lang, "ledger.survey.sheet")
+            await asyncio.to_thread(writer.add_sheet, title, header, counts)
     await asyncio.to_thread(writer.close)
     return writer.rows
 
