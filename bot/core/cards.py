@@ -48,6 +48,7 @@ from bot.core.presenters import (
 from bot.core.records import (
     DONE_STATUSES,
     RATINGS,
+    Attachment,
     CardSpec,
     Event,
     HistoryEntry,
@@ -434,6 +435,55 @@ def parts_to(
     ]
 
 
+ALBUM_TYPES = ("photo", "video")  # what Telegram lets a media group mix
+ALBUM_MAX = 10  # Telegram: a media group holds 2 to 10 of them
+
+
+def file_messages(
+    chat_enc: str,
+    caption: str,
+    files: Sequence[Attachment],
+    recipient: Recipient,
+    *,
+    purpose: str | None = None,
+    after: int | None = None,
+) -> list[Outgoing]:
+    """An item's files for one chat: its photos and videos as media groups of up to ten
+    (one alone goes as itself), each voice note, document, audio, video note and location
+    as its own message, ``caption`` on each (a group's first). ``after``: held until that
+    message of the batch (the card) is delivered."""
+    visual = [a for a in files if a.type in ALBUM_TYPES]
+    others = [a for a in files if a.type not in ALBUM_TYPES]
+    messages: list[Outgoing] = []
+    for start in range(0, len(visual), ALBUM_MAX):
+        chunk = tuple(visual[start : start + ALBUM_MAX])
+        one = chunk[0] if len(chunk) == 1 else None
+        album = () if one is not None else chunk
+        messages.append(
+            Outgoing(
+                chat_enc=chat_enc,
+                text=caption,
+                attachment=one,
+                album=album,
+                purpose=purpose,
+                recipient=recipient,
+                after=after,
+            )
+        )
+    messages += [
+        Outgoing(
+            chat_enc=chat_enc,
+            text=caption,
+            attachment=a,
+            purpose=purpose,
+            recipient=recipient,
+            after=after,
+        )
+        for a in others
+    ]
+    return messages
+
+
 def _to_followers(
     item: Submission, secrets: Secrets, followers: Followers, key: str, **values: str
 ) -> list[Outgoing]:
@@ -532,7 +582,13 @@ def group_card(settings: Settings, item: Submission, secrets: Secrets) -> list[O
             Outgoing(chat_enc=route, text=part, recipient=Recipient.GROUP)
             for part in full_text(lang, item)
         ]
-    return copies
+    # The files follow the card (held until it is delivered). A reply to one of them is an
+    # instruction on the item as a reply to the card is (the purpose is what finds it).
+    caption = t(lang, "unit.file.caption", ref=format_reference(item.id))
+    files = file_messages(
+        route, caption, item.attachments, Recipient.GROUP, purpose="group_card", after=0
+    )
+    return copies + files
 
 
 def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list[Outgoing]:

@@ -356,6 +356,8 @@ class Outgoing(_Record):
     copy_id: int | None = None
     # A file sent again by its Telegram file id (or a location), ``text`` as its caption.
     attachment: Attachment | None = None
+    # Photos and videos sent again as one media group (2-10), ``text`` the first's caption.
+    album: tuple[Attachment, ...] = ()
 
 
 class OutboxEntry(_Record):
@@ -378,3 +380,4 @@ class OutboxEntry(_Record):
     card: CardSpec | None = None
     copy_id: int | None = None
     attachment: Attachment | None = None
+    album: tuple[Attachment, ...] = ()
