@@ -92,7 +92,7 @@ async def show_card(
         similar=await repo.similar(item),
         now=repo.clock(),
     )
-    buttons = cards.card_buttons(lang, svc.settings, item, review=review)
+    buttons = cards.card_buttons(lang, svc.settings, item, review=review, now=repo.clock())
     sent = await reply(update, card.text, from_buttons(buttons))
     chat = update.effective_chat
     if sent is not None and chat is not None:

@@ -32,7 +32,7 @@ from telegram.ext import (
 from telegram.helpers import mention_html
 
 from bot.config import Settings
-from bot.core import cards, handling, loop, reviewing
+from bot.core import cards, claiming, handling, loop, reviewing
 from bot.core.access import TARGETS, Action, Actor, permitted
 from bot.core.copies import Origin
 from bot.core.env import Env
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 CALLBACK = re.compile(
     r"^adm:(?:st:(?P<status>[a-z_]+)|(?P<action>rej|dup|ask|asg|ans|fwd|pub|tp|card|next|tps"
-    r"|dsp|dsu|tbk|exy|exn|dok|dre|rop))"
+    r"|dsp|dsu|tbk|exy|exn|dok|dre|rop|clm|rls))"
     r":(?P<n>\d{1,18})(?::(?P<arg>[a-z][a-z0-9_]{0,31}))?$"
 )
 # Actions answered by a reply: the action, and the key of the question asked.
@@ -149,9 +149,11 @@ async def on_button(update: Update, context: Context) -> None:
             update, markup=from_buttons(cards.topic_buttons(who.language, svc.settings, item))
         )
     elif action == "card":
-        await edit_pressed(
-            update, markup=from_buttons(cards.card_buttons(who.language, svc.settings, item))
-        )
+        buttons = cards.card_buttons(who.language, svc.settings, item, now=svc.repository.clock())
+        await edit_pressed(update, markup=from_buttons(buttons))
+    elif action in ("clm", "rls"):
+        set_claim = claiming.claim if action == "clm" else claiming.release
+        await _done(update, context, await set_claim(svc.core, who, number, origin=pressed))
     elif action == "next":
         await _review_next(update, context, number)
     elif action == "tps":
@@ -201,7 +203,13 @@ async def _ask(
         short = f"dsu:{unit.id}"  # the prompt remembers the unit chosen
     if await svc.repository.update_applied(update.update_id):
         return  # a replay: the question was asked (and remembered) before the crash
-    item = await svc.repository.get_submission(number)
+    # Who answers takes the item first (认领): another clerk is told who works on it.
+    pressed = origin(update, context)
+    claimed = await claiming.claim(svc.core, who, number, origin=pressed, to_act=True)
+    if not claimed.ok:
+        await _done(update, context, claimed)
+        return
+    item = claimed.item
     if item is None:
         return
     values: dict[str, object] = {"ref": format_reference(number)}
@@ -230,6 +238,8 @@ async def _ask(
         asked_by=user.id,
         update_id=update.update_id,
     )
+    if claimed.queued:  # (the cards show the claim: after the prompt, which comes first)
+        deliver_soon(context)
 
 
 async def _review_next(update: Update, context: Context, after: int) -> None:

@@ -20,6 +20,7 @@ from bot.anonymity import Secrets
 from bot.core.records import NewSubmission, Outgoing, Submission
 from bot.core.workflow import Status
 from storage.base import Clock, NotFound, RepositoryBase, add_attachments
+from storage.claims import ClaimQueries
 from storage.clamps import ClampQueries
 from storage.copies import CopyQueries
 from storage.desk import DeskQueries
@@ -60,6 +61,7 @@ class Repository(
     SpaceQueries,
     KeyCheckQueries,
     SurveyQueries,
+    ClaimQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.

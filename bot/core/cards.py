@@ -176,6 +176,10 @@ def item_card(
         card.add(tn(lang, "field.overdue", days, days=days))
     if now is not None and item.unsigned(now):
         card.add(t(lang, "field.unsigned"))
+    claim = item.claim(now) if now is not None and item.status not in DONE_STATUSES else None
+    if claim is not None and item.claimed_until is not None:
+        until = local_time(item.claimed_until, tz)[-5:]
+        card.add(t(lang, "field.claimed", name=escape(claim[1]), until=until))
     if item.requested_deadline is not None:
         card.add(t(lang, "field.extension_pending", date=local_date(item.requested_deadline, tz)))
     if item.reopen_count:
@@ -304,17 +308,29 @@ def event_line(card: FittedLines, lang: Language, settings: Settings, event: Eve
 
 
 def card_buttons(
-    lang: Language, settings: Settings, item: Submission, *, review: bool = False
+    lang: Language,
+    settings: Settings,
+    item: Submission,
+    *,
+    review: bool = False,
+    now: datetime | None = None,
 ) -> Buttons:
     """Exactly the office's actions the item's status allows (:func:`bot.core.access.
-    office_actions`: status changes on the first rows, then the others), and "next" when
-    reviewing."""
+    office_actions`: status changes on the first rows, then the others), 认领 (or 放弃认领
+    while a claim holds at ``now``) on an open item, and "next" when reviewing."""
     n = item.id
     actions = office_actions(settings, item)
     first = [(t(lang, BUTTONS[a][0]), f"adm:{BUTTONS[a][1]}:{n}") for a in actions if a in TARGETS]
     second = [
         (t(lang, BUTTONS[a][0]), f"adm:{BUTTONS[a][1]}:{n}") for a in actions if a not in TARGETS
     ]
+    if item.status not in DONE_STATUSES:
+        claimed = now is not None and item.claim(now) is not None
+        second.append(
+            (t(lang, "admin.action.release"), f"adm:rls:{n}")
+            if claimed
+            else (t(lang, "admin.action.claim"), f"adm:clm:{n}")
+        )
     if review:
         second.append((t(lang, "admin.action.next"), f"adm:next:{n}"))
     rows = [first[i : i + 3] for i in range(0, len(first), 3)] + [second[:2], second[2:]]

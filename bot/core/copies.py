@@ -97,7 +97,9 @@ def render_copy(
         now=env.now(),
     )
     buttons = (
-        card_buttons(lang, env.settings, item, review=kind is CopyKind.REVIEW) if office else ()
+        card_buttons(lang, env.settings, item, review=kind is CopyKind.REVIEW, now=env.now())
+        if office
+        else ()
     )
     return Outgoing(chat_enc=route, text=card.text, buttons=buttons, copy_id=copy.id)
 
