@@ -20,7 +20,6 @@ from bot.anonymity import Secrets
 from bot.core.records import NewSubmission, Outgoing, Submission
 from bot.core.workflow import Status
 from storage.base import Clock, NotFound, RepositoryBase, add_attachments
-from storage.claims import ClaimQueries
 from storage.clamps import ClampQueries
 from storage.copies import CopyQueries
 from storage.desk import DeskQueries
@@ -39,6 +38,7 @@ from storage.rows import evidence_json, iso, new_row_id, utc_now
 from storage.space import SpaceQueries
 from storage.survey import SurveyQueries
 from storage.web import WebQueries
+from storage.working import WorkingQueries
 
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 
@@ -61,7 +61,7 @@ class Repository(
     SpaceQueries,
     KeyCheckQueries,
     SurveyQueries,
-    ClaimQueries,
+    WorkingQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.

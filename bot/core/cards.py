@@ -34,6 +34,7 @@ from typing import NamedTuple
 from bot.anonymity import Secrets
 from bot.config import Language, Settings
 from bot.core.access import TARGETS, Action, office_actions
+from bot.core.masking import masked
 from bot.core.presenters import (
     excerpt,
     history_label,
@@ -283,7 +284,7 @@ def event_parts(
     elif event.kind == "instruction":
         who, _, text = body.partition("|")
         return text, lambda v: t(lang, "event.instruction", who=escape(who), value=v)
-    elif event.kind in ("question", "answer", "duplicate"):
+    elif event.kind in ("question", "answer", "duplicate", "public_text"):
         return body, lambda v: t(lang, f"event.{event.kind}", value=v)
     else:
         return body, str
@@ -607,9 +608,20 @@ def group_card(settings: Settings, item: Submission, secrets: Secrets) -> list[O
     return copies + files
 
 
+def public_text(item: Submission) -> tuple[str, int]:
+    """What the channel post shows of the item's text: the clerk's public summary or the
+    text, personal data masked unless the clerk chose otherwise (:mod:`bot.core.masking`);
+    and how many pieces were masked."""
+    text = item.public_text if item.public_text is not None else item.text
+    if item.public_unmasked:
+        return text, 0
+    names = [n for n in (item.contact_name, item.sender.name if item.sender else None) if n]
+    return masked(text, names)
+
+
 def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list[Outgoing]:
-    """The public post: the item and its response, one message (the response shortened
-    last); a named sender is thanked by name."""
+    """The public post: the item (:func:`public_text`) and its response, one message (the
+    response shortened last); a named sender is thanked by name."""
     chat = settings.roles.channel_id
     if not chat:
         return []
@@ -634,7 +646,7 @@ def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list
         )
         return post + thanks
 
-    slots = [Slot(item.text, weight=1), Slot(item.response or "", weight=2)]
+    slots = [Slot(public_text(item)[0], weight=1), Slot(item.response or "", weight=2)]
     text, _ = fit_html(render, slots)
     # 附议: a reader who has the same concern supports it (and follows it) with one tap.
     support = (support_button(lang, item.id),)

@@ -192,6 +192,10 @@ class Submission(_Record):
     claimed_by: int | None = None
     claimed_name: str | None = None
     claimed_until: datetime | None = None
+    # What the channel post shows (#17): a clerk's public summary (None: the text), and
+    # whether personal data in it is published unmasked (bot.core.publishing).
+    public_text: str | None = None
+    public_unmasked: bool = False
 
     def overdue_days(self, now: datetime) -> int:
         return overdue_days(self.deadline, self.status, now)
