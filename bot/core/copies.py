@@ -25,7 +25,15 @@ from bot.config import Language
 from bot.core.access import Role
 from bot.core.cards import card_buttons, item_card
 from bot.core.env import Env
-from bot.core.records import CardCopy, CardSpec, Event, HistoryEntry, Outgoing, Submission
+from bot.core.records import (
+    CardCopy,
+    CardSpec,
+    Event,
+    HistoryEntry,
+    Outgoing,
+    Submission,
+    SubmissionSummary,
+)
 from bot.core.tasks import gone_card, task_buttons, task_card
 from bot.i18n import resolve_language, t
 
@@ -74,8 +82,10 @@ def render_copy(
     history: Sequence[HistoryEntry],
     events: Sequence[Event],
     copy: CardCopy,
+    similar: Sequence[SubmissionSummary] = (),
 ) -> Outgoing | None:
-    """The edit that makes ``copy`` show the item as it is now (None: the copy's chat can
+    """The edit that makes ``copy`` show the item as it is now, exactly as a fresh card of
+    its kind would (/show's and /review's with the similar items; None: the copy's chat can
     no longer be read, e.g. the keys changed)."""
     route = env.secrets.reencrypt(copy.chat_enc)
     if route is None:
@@ -93,6 +103,7 @@ def render_copy(
         # The leading group's copy shows the item, not the office's record of it.
         history=history if office else (),
         events=events if office else (),
+        similar=similar if kind in (CopyKind.SHOW, CopyKind.REVIEW) else (),
         heading=heading,
         now=env.now(),
     )
@@ -159,9 +170,10 @@ class Renderer:
         item: Submission,
         history: Sequence[HistoryEntry],
         events: Sequence[Event],
+        similar: Sequence[SubmissionSummary],
         copies: Sequence[CardCopy],
     ) -> list[Outgoing]:
-        edits = [render_copy(self.env, item, history, events, c) for c in copies]
+        edits = [render_copy(self.env, item, history, events, c, similar) for c in copies]
         found = [e for e in edits if e is not None]
         self.count += len(found)
         return found
