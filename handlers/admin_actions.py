@@ -249,7 +249,11 @@ async def _ask(
     if action is Action.ASK and item.sender is not None:  # a named sender: no promise of
         question = "admin.ask.ask_named"  # anonymity where there is none to keep
     text = t(who.language, question, **values)
-    if chat.type != ChatType.PRIVATE:  # selective: only the mentioned clerk's client replies
+    # How to answer: in a private chat the next message does (replied or not); in a group
+    # the bot sees only replies and mentions (privacy mode).
+    private = chat.type == ChatType.PRIVATE
+    text += "\n" + t(who.language, f"admin.prompt.how.{'private' if private else 'group'}")
+    if not private:  # selective: only the mentioned clerk's client replies
         text = f"{mention_html(user.id, escape(user.full_name))} {text}"
     asked = await chat.send_message(text, reply_markup=ForceReply(selective=True))
     await svc.repository.save_prompt(

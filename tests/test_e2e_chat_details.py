@@ -7,8 +7,8 @@ from __future__ import annotations
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi
 from tests.conftest import ADMIN, BotRunner, Chat
-from tests.test_e2e_lifecycle import ALICE, CHANNEL, Office, campaign, row
-from tests.test_e2e_office import submit
+from tests.test_e2e_lifecycle import ALICE, CHANNEL, OFFICE, Office, campaign, row
+from tests.test_e2e_office import office_card, submit
 from tests.test_e2e_publishing import BOB, answered_item
 
 __all__ = ["campaign"]  # the fixture, used by name
@@ -51,7 +51,7 @@ async def test_unsatisfied_while_the_answer_is_being_published(
     answer = next(
         m for m in stub.messages_to(BOB.id) if m.seq > mark and "has a response" in m.plain
     )
-    answer = [m for m in stub.messages_to(BOB.id) if m.seq >= answer.seq and m.buttons][0]
+    answer = next(m for m in stub.messages_to(BOB.id) if m.seq >= answer.seq and m.buttons)
     # The channel's flood allowance holds the post back: the item is publishing.
     stub.fail_next("sendMessage", status=429, retry_after=3, chat_id=CHANNEL)
     await office.publish(number)
@@ -67,3 +67,28 @@ async def test_unsatisfied_while_the_answer_is_being_published(
     assert told.plain == t("en", "rate.unsatisfied_publishing", reason=reason, ref=ref)
     assert "closed" not in told.plain
     assert row(campaign.settings, number)["rating"] == "unsatisfied"
+
+
+async def test_a_prompt_says_how_it_is_answered_where_it_is_asked(
+    stub: FakeBotApi, campaign: BotRunner
+) -> None:
+    """In a private chat the clerk's next message answers a prompt, replied or not: the
+    prompt says so, not "请回复本消息"; in the office group (privacy mode) a reply or a
+    mention is the way, and it says that."""
+    number = await submit(Chat(stub, ALICE), "建议把广场改成停车场", anonymous=True)
+    office = Office(stub)
+    mark = stub.mark()
+    stub.press_button(ADMIN, await office.card(number), "不予受理")
+    private = await stub.wait_for(
+        ADMIN.id, after=mark, predicate=lambda m: "force_reply" in str(m.params)
+    )
+    assert zh("admin.prompt.how.private") in private.plain
+    assert "请回复本消息" not in private.plain.replace(zh("admin.prompt.how.private"), "")
+    stub.send_text(ADMIN, "/cancel")
+    announcement = await office_card(stub, number)
+    mark = stub.mark()
+    stub.press_button(ADMIN, announcement, "不予受理")
+    group = await stub.wait_for(
+        OFFICE, after=mark, predicate=lambda m: "force_reply" in str(m.params)
+    )
+    assert zh("admin.prompt.how.group") in group.plain
