@@ -1,16 +1,21 @@
 """What the office keeps on an item's row while working on it (#17): the claim (认领, point
 9: who, until when; :mod:`bot.core.claiming` decides, the card copies show it) and what its
-channel post will show (point 10: :mod:`bot.core.publishing`)."""
+channel post will show (point 10: :mod:`bot.core.publishing`); and a clerk's selection
+of items for a bulk action from a chat list (point 5: :mod:`handlers.bulk`)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from storage.base import NotFound, RepositoryBase
 from storage.copies import Renderer, refresh_in
 from storage.effects import Replayed, claim_update
 from storage.rows import iso
+
+SELECTION_DAYS = 2  # how long a bulk selection's buttons work
 
 
 class WorkingQueries(RepositoryBase):
@@ -79,3 +84,40 @@ class WorkingQueries(RepositoryBase):
                         (int(unmasked), submission_id),
                     )
                 await refresh_in(db, submission_id, refresh, now)
+
+    # ------------------------------------------------------------- bulk selections (#17)
+    async def new_selection(self, chat_id: int, user_id: int, items: Sequence[int]) -> int:
+        """A clerk's selection from a list's items (none ticked yet); its id. Selections
+        older than :data:`SELECTION_DAYS` are dropped on the way."""
+        now = self.clock()
+        async with self.transaction() as db:
+            await db.execute(
+                "DELETE FROM bulk_selections WHERE created_at < ?",
+                (iso(now - timedelta(days=SELECTION_DAYS)),),
+            )
+            cur = await db.execute(
+                "INSERT INTO bulk_selections (chat_id, user_id, items, chosen, created_at)"
+                " VALUES (?, ?, ?, '[]', ?)",
+                (chat_id, user_id, json.dumps(list(items)), iso(now)),
+            )
+            assert cur.lastrowid is not None
+            return cur.lastrowid
+
+    async def selection(
+        self, selection_id: int, *, chat_id: int, user_id: int
+    ) -> tuple[list[int], list[int]] | None:
+        """(the items listed, those ticked) of the clerk's own selection in this chat."""
+        rows = await self._fetchall(
+            "SELECT items, chosen FROM bulk_selections WHERE id = ? AND chat_id = ?"
+            " AND user_id = ?",
+            (selection_id, chat_id, user_id),
+        )
+        if not rows:
+            return None
+        return list(json.loads(rows[0]["items"])), list(json.loads(rows[0]["chosen"]))
+
+    async def set_chosen(self, selection_id: int, chosen: Sequence[int]) -> None:
+        await self._write(
+            "UPDATE bulk_selections SET chosen = ? WHERE id = ?",
+            (json.dumps(list(chosen)), selection_id),
+        )
