@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
@@ -79,10 +80,10 @@ async def on_button(update: Update, context: Context) -> None:
         elif arg in ("tp", "du") and choice is None:
             await edit_pressed(update, markup=from_buttons(_choices(context, number, arg)))
         else:
-            await _confirm(update, context, number, chosen, arg, choice)
+            await _confirm(update, context, Pick(number, chosen, arg, choice))
     elif step == "go" and arg in ACTIONS and chosen:
         await drop_buttons(update)
-        await _apply(update, context, number, chosen, arg, choice)
+        await _apply(update, context, Pick(number, chosen, arg, choice))
     else:
         await reply(update, t(lang, "button.stale"))
 
@@ -153,14 +154,19 @@ def spam_reason(context: Context) -> str:
     return t(resolve_language(context.services.settings.campaign.language), "batch.spam_reason")
 
 
-async def _confirm(
-    update: Update,
-    context: Context,
-    selection: int,
-    chosen: list[int],
-    arg: str,
-    choice: str | None,
-) -> None:
+@dataclass(frozen=True)
+class Pick:
+    """What the clerk chose: the selection, its ticked items, the action and its topic or
+    unit."""
+
+    selection: int
+    chosen: list[int]
+    arg: str
+    choice: str | None
+
+
+async def _confirm(update: Update, context: Context, pick: Pick) -> None:
+    selection, chosen, arg, choice = pick.selection, pick.chosen, pick.arg, pick.choice
     lang = context.chat_language
     what = _what(context, arg, choice)
     if what is None:
@@ -197,15 +203,9 @@ def _runner(
     return run
 
 
-async def _apply(
-    update: Update,
-    context: Context,
-    selection: int,
-    chosen: list[int],
-    arg: str,
-    choice: str | None,
-) -> None:
+async def _apply(update: Update, context: Context, pick: Pick) -> None:
     """Each ticked item through the action's core function; the outcome, item by item."""
+    selection, chosen, arg, choice = pick.selection, pick.chosen, pick.arg, pick.choice
     lang = context.chat_language
     who = actor(update, context)
     form = bulk.request_key("chat", selection, arg, choice or "")

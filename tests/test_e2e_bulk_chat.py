@@ -29,6 +29,16 @@ async def edited(stub: FakeBotApi, message: SentMessage, mark: int) -> SentMessa
     )
 
 
+async def tick(stub: FakeBotApi, selection: SentMessage, *numbers: int) -> SentMessage:
+    """Tick the items on the selection, one press each; the selection as it shows then."""
+    for number in numbers:
+        mark = stub.mark()
+        ticks = data_of(selection, "bk:t:")
+        stub.press(ADMIN, selection, next(d for d in ticks if d.endswith(f":{number}")))
+        selection = await edited(stub, selection, mark)
+    return selection
+
+
 def data_of(message: SentMessage, prefix: str) -> list[str]:
     return [d for _, d in message.buttons if d.startswith(prefix)]
 
@@ -46,14 +56,7 @@ async def test_reject_spam_and_set_a_topic_from_the_queue(
     selection = await admin.tap(queue, zh("batch.open"))
     assert {"bk:t:" in d for d in data_of(selection, "bk:")} == {True, False}
     assert all(len(d.encode()) <= 64 for _, d in selection.buttons)
-    for number in (spam1, spam2):
-        mark = stub.mark()
-        stub.press(
-            ADMIN,
-            selection,
-            next(d for d in data_of(selection, "bk:t:") if d.endswith(f":{number}")),
-        )
-        selection = await edited(stub, selection, mark)
+    selection = await tick(stub, selection, spam1, spam2)
     ticked = [label for label, d in selection.buttons if label.startswith("☑")]
     assert ticked == [f"☑ #{spam1}", f"☑ #{spam2}"]
 
@@ -85,14 +88,7 @@ async def test_reject_spam_and_set_a_topic_from_the_queue(
     # 改类别 on a new /queue page: the topics to choose from, then the confirmation.
     queue = await admin.send("/queue new", expect=f"#{real}")
     selection = await admin.tap(queue, zh("batch.open"))
-    for number in (real,):  # (the page lists only the new one now)
-        mark = stub.mark()
-        stub.press(
-            ADMIN,
-            selection,
-            next(d for d in data_of(selection, "bk:t:") if d.endswith(f":{number}")),
-        )
-        selection = await edited(stub, selection, mark)
+    selection = await tick(stub, selection, real)  # (the page lists only the new one now)
     mark = stub.mark()
     stub.press(ADMIN, selection, data_of(selection, "bk:a:")[2])  # 改类别: the topics
     topics = await stub.wait_for(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 
 import pytest
 
@@ -25,11 +24,6 @@ HOLDER = "办公室 小王"  # ADMIN's name as the office sees it
 
 def zh(key: str, **values: object) -> str:
     return t("zh-Hans", key, **values)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(datetime.now(UTC))
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 
 import pytest
 
@@ -40,11 +39,6 @@ WINDOW = 60.0
 
 def zh(key: str, **values: object) -> str:
     return t("zh-Hans", key, **values)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(datetime.now(UTC))
 
 
 @pytest.fixture

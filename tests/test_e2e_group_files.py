@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 
 import pytest
 
@@ -21,11 +20,6 @@ from tests.test_e2e_lifecycle import ALICE, CHANNEL, GROUP, OFFICE, SECRETARY, O
 
 def zh(key: str, **values: object) -> str:
     return t("zh-Hans", key, **values)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(datetime.now(UTC))
 
 
 @pytest.fixture

@@ -36,13 +36,18 @@ async def answered(stub: FakeBotApi, office: Office) -> int:
     return number
 
 
+async def next_note(stub: FakeBotApi, mark: int) -> SentMessage:
+    """The first preview note (the one with 确认发布) after ``mark``."""
+    return await stub.wait_for(
+        ADMIN.id, after=mark, predicate=lambda m: any("adm:pok:" in d for _, d in m.buttons)
+    )
+
+
 async def preview(stub: FakeBotApi, pressed: SentMessage, label: str) -> tuple[str, SentMessage]:
     """Press ``label``: the post as previewed, and the note with its buttons."""
     mark = stub.mark()
     stub.press_button(ADMIN, pressed, label)
-    note = await stub.wait_for(
-        ADMIN.id, after=mark, predicate=lambda m: any("adm:pok:" in d for _, d in m.buttons)
-    )
+    note = await next_note(stub, mark)
     sent = [m for m in stub.messages_to(ADMIN.id) if mark < m.seq < note.seq]
     posts = [m for m in sent if m.method == "sendMessage" and m.text and "#" in m.plain]
     return posts[-1].text or "", note
@@ -93,9 +98,7 @@ async def test_edit_unmask_and_a_post_changed_after_its_preview(
     assert "force_reply" in str(prompt.params.get("reply_markup"))
     summary = "幸福路一处井盖缺失，请过往行人注意安全。联系电话13900001111"
     stub.send_reply(ADMIN, prompt, summary)
-    note = await stub.wait_for(
-        ADMIN.id, after=mark, predicate=lambda m: any("adm:pok:" in d for _, d in m.buttons)
-    )
+    note = await next_note(stub, mark)
     assert zh("publish.summary_used") in note.plain
     sent = [
         m

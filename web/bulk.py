@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from bot.config import Language
 from bot.core.access import TARGETS, Action, permitted
-from bot.core.bulk import item_key
+from bot.core.bulk import item_key as item_key  # (re-exported: the desk and its tests)
 from bot.core.presenters import status_label
 from bot.core.records import Submission
 from bot.core.workflow import format_reference

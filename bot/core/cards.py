@@ -470,35 +470,22 @@ def file_messages(
     as its own message, ``caption`` on each (a group's first). ``after``: held until that
     message of the batch (the card) is delivered."""
     visual = [a for a in files if a.type in ALBUM_TYPES]
-    others = [a for a in files if a.type not in ALBUM_TYPES]
-    messages: list[Outgoing] = []
-    for start in range(0, len(visual), ALBUM_MAX):
-        chunk = tuple(visual[start : start + ALBUM_MAX])
-        one = chunk[0] if len(chunk) == 1 else None
-        album = () if one is not None else chunk
-        messages.append(
-            Outgoing(
-                chat_enc=chat_enc,
-                text=caption,
-                attachment=one,
-                album=album,
-                purpose=purpose,
-                recipient=recipient,
-                after=after,
-            )
-        )
-    messages += [
+    chunks = [tuple(visual[i : i + ALBUM_MAX]) for i in range(0, len(visual), ALBUM_MAX)]
+    # (attachment, album) of each message: a group of one goes as itself.
+    sends = [(c[0], ()) if len(c) == 1 else (None, c) for c in chunks]
+    sends += [(a, ()) for a in files if a.type not in ALBUM_TYPES]
+    return [
         Outgoing(
             chat_enc=chat_enc,
             text=caption,
-            attachment=a,
+            attachment=one,
+            album=album,
             purpose=purpose,
             recipient=recipient,
             after=after,
         )
-        for a in others
+        for one, album in sends
     ]
-    return messages
 
 
 def _to_followers(

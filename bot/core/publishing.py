@@ -14,12 +14,11 @@ from dataclasses import dataclass
 
 from bot.core import cards, claiming, copies, handling
 from bot.core.access import Action, Actor, office_actions
-from bot.core.acting import Change, Key, act, load
+from bot.core.acting import Change, Key, act, illegal, load
 from bot.core.env import Env
-from bot.core.presenters import status_label
 from bot.core.records import Submission
 from bot.core.results import Refusal, Result, refused
-from bot.core.workflow import Status, format_reference
+from bot.core.workflow import IllegalTransition, Status, format_reference
 from bot.i18n import t, tn
 
 
@@ -45,14 +44,7 @@ async def preview(env: Env, actor: Actor, item_id: int, *, note: str = "") -> Re
     item = loaded
     lang = actor.language
     if Action.PUBLISH not in office_actions(env.settings, item):
-        message = t(
-            lang,
-            "admin.illegal",
-            ref=format_reference(item.id),
-            current=status_label(lang, item.status),
-            target=status_label(lang, Status.PUBLISHED),
-        )
-        return refused(Refusal.ILLEGAL, message, item)
+        return illegal(actor, item, IllegalTransition(item.status, Status.PUBLISHED))
     held = claiming.held_elsewhere(env, actor, item)
     if held is not None:
         return held
