@@ -138,8 +138,20 @@ async def _set(
     await copies.adopt(env, item_id, origin)
     renderer = copies.Renderer(env)
     until = env.now() + CLAIM_FOR
+    held = item.claim(env.now())
+    # The clerk's own claim moved on within the minute the cards show: nothing to redraw
+    # (an edit to the same text is a call Telegram refuses as "not modified").
+    same = (
+        take
+        and held is not None
+        and held[0] == clerk
+        and item.claimed_until is not None
+        and until_label(env, item.claimed_until) == until_label(env, until)
+    )
     await env.repository.set_claim(
-        item_id, (clerk, _name(actor), until) if take else None, refresh=renderer
+        item_id,
+        (clerk, _name(actor), until) if take else None,
+        refresh=None if same else renderer,
     )
     after = await env.repository.get_submission(item_id) or item
     message = (
