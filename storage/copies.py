@@ -25,16 +25,31 @@ from bot.core.records import (
     HistoryEntry,
     Outgoing,
     Submission,
+    SubmissionSummary,
 )
-from storage.base import RepositoryBase, on, read_events, read_history, read_submission
+from storage.base import (
+    RepositoryBase,
+    on,
+    read_events,
+    read_history,
+    read_similar,
+    read_submission,
+)
 from storage.rows import iso
 
 MAX_COPIES_PER_PLACE = 3
 
-# What a refresh renders: the item as the transaction sees it, its record, and its copies;
-# the edits to queue (each an Outgoing with the copy's id).
+# What a refresh renders: the item as the transaction sees it, its record, its similar
+# items, and its copies; the edits to queue (each an Outgoing with the copy's id).
 Renderer = Callable[
-    [Submission, Sequence[HistoryEntry], Sequence[Event], Sequence[CardCopy]], list[Outgoing]
+    [
+        Submission,
+        Sequence[HistoryEntry],
+        Sequence[Event],
+        Sequence[SubmissionSummary],
+        Sequence[CardCopy],
+    ],
+    list[Outgoing],
 ]
 
 
@@ -137,6 +152,7 @@ async def refresh_in(
         item,
         await read_history(fetch, submission_id),
         await read_events(fetch, submission_id),
+        await read_similar(fetch, item),
         copies,
     )
     due: dict[int | None, str] = {}

@@ -97,8 +97,10 @@ async def _coalesce(
         and last["attempts"] == 0
         and last["attempt_started_at"] is None
         and not (body.get("buttons") or notice.buttons)
-        and "photo" not in body
+        and not {"photo", "attachment", "album"} & body.keys()
         and notice.photo is None
+        and notice.attachment is None
+        and not notice.album
     )
     if waiting:
         text = f"{body['text']}\n{notice.text}"
@@ -122,6 +124,8 @@ def _body(notice: Outgoing) -> dict[str, object]:
         body["card"] = [notice.card.kind, notice.card.language]
     if notice.attachment is not None:
         body["attachment"] = notice.attachment.model_dump(mode="json", exclude_none=True)
+    if notice.album:
+        body["album"] = [a.model_dump(mode="json", exclude_none=True) for a in notice.album]
     return body
 
 
@@ -147,6 +151,7 @@ def _entry(row: aiosqlite.Row) -> OutboxEntry:
         card=CardSpec(kind=card[0], language=card[1]) if card else None,
         copy_id=row["copy_id"],
         attachment=Attachment.model_validate(body["attachment"]) if "attachment" in body else None,
+        album=tuple(Attachment.model_validate(a) for a in body.get("album", ())),
     )
 
 

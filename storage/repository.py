@@ -41,6 +41,7 @@ from storage.rows import evidence_json, iso, new_row_id, utc_now
 from storage.space import SpaceQueries
 from storage.survey import SurveyQueries
 from storage.web import WebQueries
+from storage.working import WorkingQueries
 
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 
@@ -66,6 +67,7 @@ class Repository(
     KeyCheckQueries,
     SurveyQueries,
     ImportQueries,
+    WorkingQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.

@@ -19,7 +19,6 @@ import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 
 import pytest
 
@@ -41,11 +40,6 @@ WINDOW = 60.0
 
 def zh(key: str, **values: object) -> str:
     return t("zh-Hans", key, **values)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(datetime.now(UTC))
 
 
 @pytest.fixture

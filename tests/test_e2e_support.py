@@ -62,7 +62,7 @@ async def test_me_too_under_a_published_response_counts_once_per_person_and_foll
     await office.press(number, "受理")
     await office.answer(number, "答复", "已联系交警大队，下月安装。")
     mark = stub.mark()
-    await office.press(number, "公开")
+    await office.publish(number)
     post = await stub.wait_for(CHANNEL, after=mark, predicate=lambda m: bool(m.buttons))
     data = f"sup:{number}"
     assert [d for _, d in post.buttons] == [data]
@@ -151,7 +151,7 @@ async def test_the_channel_post_shows_the_count_and_a_burst_is_one_edit(
     await office.press(number, "受理")
     await office.answer(number, "答复", "已列入本月计划。")
     mark = stub.mark()
-    await office.press(number, "公开")
+    await office.publish(number)  # the preview (#17), then 确认发布
     post = await stub.wait_for(CHANNEL, after=mark, predicate=lambda m: bool(m.buttons))
     assert [label for label, _ in post.buttons] == [zh("support.button")]
     data = f"sup:{number}"

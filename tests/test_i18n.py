@@ -402,7 +402,7 @@ def family_members() -> dict[str, set[str]]:
         "rating.": {*RATINGS, "unrated"},
         "rating.reason.": set(UNSATISFIED_REASONS),
         # bot/core/cards.py event_line: f"event.{event.kind}" for these kinds.
-        "event.": {"question", "answer", "duplicate"},
+        "event.": {"question", "answer", "duplicate", "public_text"},
         # bot/core/cards.py status_notices: the targets that notify the sender.
         "notify.": {
             s.value for s in (Status.ACCEPTED, Status.REJECTED, Status.IN_PROGRESS, Status.CLOSED)
@@ -431,6 +431,8 @@ def family_members() -> dict[str, set[str]]:
         "import.column.": set(IMPORT_COLUMNS),
         # handlers/admin_actions.py: the prompts whose answer reaches a resident.
         "admin.prompt.what.": {"rej", "ask", "ans", "rop"},
+        # handlers/admin_actions.py: how a prompt is answered in a private chat or a group.
+        "admin.prompt.how.": {"private", "group"},
         # bot/core/presenters.py: Telegram's common refusals.
         "telegram.error.": {"blocked", "deactivated", "chat_not_found", "kicked", "too_long"},
         # bot/core/filters.py: the views of /queue.

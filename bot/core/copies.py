@@ -25,7 +25,15 @@ from bot.config import Language
 from bot.core.access import Role
 from bot.core.cards import card_buttons, channel_post, item_card
 from bot.core.env import Env
-from bot.core.records import CardCopy, CardSpec, Event, HistoryEntry, Outgoing, Submission
+from bot.core.records import (
+    CardCopy,
+    CardSpec,
+    Event,
+    HistoryEntry,
+    Outgoing,
+    Submission,
+    SubmissionSummary,
+)
 from bot.core.tasks import gone_card, task_buttons, task_card
 from bot.i18n import resolve_language, t
 
@@ -76,8 +84,10 @@ def render_copy(
     history: Sequence[HistoryEntry],
     events: Sequence[Event],
     copy: CardCopy,
+    similar: Sequence[SubmissionSummary] = (),
 ) -> Outgoing | None:
-    """The edit that makes ``copy`` show the item as it is now (None: the copy's chat can
+    """The edit that makes ``copy`` show the item as it is now, exactly as a fresh card of
+    its kind would (/show's and /review's with the similar items; None: the copy's chat can
     no longer be read, e.g. the keys changed)."""
     route = env.secrets.reencrypt(copy.chat_enc)
     if route is None:
@@ -103,11 +113,14 @@ def render_copy(
         # The leading group's copy shows the item, not the office's record of it.
         history=history if office else (),
         events=events if office else (),
+        similar=similar if kind in (CopyKind.SHOW, CopyKind.REVIEW) else (),
         heading=heading,
         now=env.now(),
     )
     buttons = (
-        card_buttons(lang, env.settings, item, review=kind is CopyKind.REVIEW) if office else ()
+        card_buttons(lang, env.settings, item, review=kind is CopyKind.REVIEW, now=env.now())
+        if office
+        else ()
     )
     return Outgoing(chat_enc=route, text=card.text, buttons=buttons, copy_id=copy.id)
 
@@ -170,10 +183,11 @@ class Renderer:
         item: Submission,
         history: Sequence[HistoryEntry],
         events: Sequence[Event],
+        similar: Sequence[SubmissionSummary],
         copies: Sequence[CardCopy],
     ) -> list[Outgoing]:
         chosen = [c for c in copies if self.channel or c.kind != CopyKind.CHANNEL]
-        edits = [render_copy(self.env, item, history, events, c) for c in chosen]
+        edits = [render_copy(self.env, item, history, events, c, similar) for c in chosen]
         found = [e for e in edits if e is not None]
         self.count += len(found)
         return found
