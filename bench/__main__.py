@@ -18,7 +18,7 @@ import warnings
 
 from telegram.warnings import PTBUserWarning
 
-from bench import desk, export, ingest, memory, store, tagger_model
+from bench import desk, export, indices, ingest, memory, store, tagger_model
 
 
 def _line(name: str, ratio: float) -> None:
@@ -63,13 +63,13 @@ async def main(quick: bool, full: bool) -> None:
     for kind, label in (("short", "chat-length (<= 60)"), ("200", "200 characters")):
         rules, combined = figures[f"rules_{kind}"], figures[f"combined_{kind}"]
         print(f"  {label:20} {rules:11.0f}  {combined:13.0f}")
-    train = figures["train_5000"]
+    train = figures["train"]
     print(f"  training on 5,000 examples (cross-validation included) {train:.2f} s")
     _line("tagging_model", figures["combined_short"] / figures["rules_short"])
     _line("tagging_model_200", figures["combined_200"] / figures["rules_200"])
     _line("tagging_model_short_vs_20000", figures["combined_short"] / 20_000)
     _line("tagging_model_200_vs_3000", figures["combined_200"] / 3_000)
-    _line("train_5000_vs_30s", 30.0 / figures["train_5000"])
+    _line("train_5000_vs_30s", 30.0 / figures["train"])
     if not quick:
         results, curve = tagger_model.all_quality()
         print("topic model quality: macro-F1 over the test rows' labels (fallback rate)")
@@ -142,6 +142,31 @@ async def main(quick: bool, full: bool) -> None:
         _line(f"stats_{size}", row["naive_report"] / row["stats"])
         _line(f"stats_all_{size}", row["naive_report"] / row["stats_all"])
         _line(f"memory_{size}", echo_rss / row["rss_mb"])
+
+    index_sizes = [1000] if quick else [10_000, 100_000] + ([1_000_000] if full else [])
+    print(f"indices: the units' rates, {indices.UNITS} units, in SQL over a week, 30 days and")
+    print("every item (items over 120 days) vs every row read into Python (seconds)")
+    print("  items        week    30days       all     naive")
+    index_rows = await indices.indices(index_sizes, repeats)
+    for row in index_rows:
+        print(
+            f"  {int(row['size']):>8} {row['week']:9.4f} {row['30 days']:9.4f}"
+            f" {row['all']:9.4f} {row['naive']:9.4f}"
+        )
+    for row in index_rows:
+        size = int(row["size"])
+        _line(f"indices_week_{size}", row["naive"] / row["week"])
+        _line(f"indices_30d_{size}", row["naive"] / row["30 days"])
+        _line(f"indices_all_{size}", row["naive"] / row["all"])
+    open_items = 1000 if quick else 100_000
+    job = await indices.reminders(open_items)
+    print(f"reminder job: {open_items} open items held by {indices.UNITS} units (seconds)")
+    print(
+        f"  first run {job['first']:.3f} ({int(job['sent'])} rungs sent,"
+        f" {job['per_rung'] * 1000:.2f} ms each); steady run {job['steady']:.4f};"
+        f" reading every open item {job['naive']:.4f}"
+    )
+    _line(f"reminder_job_steady_{open_items}", job["naive"] / job["steady"])
 
     export_sizes = [1000, 10_000] if quick else [10_000, 100_000]
     print("export: the ledger of every item, streamed from the store (seconds), vs a plain")

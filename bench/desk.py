@@ -39,6 +39,11 @@ PAGE = 50
 DEEP = 5_000
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 OPEN = ("new", "accepted", "forwarded", "in_progress")
+# The units (承办单位) the loop's items are dispatched to (#18), one in ten each.
+UNITS = [
+    {"id": f"u{n}", "names": {"zh-Hans": f"单位{n}"}, "member_ids": [2000 + n]} for n in range(10)
+]
+LOOP = ("dispatched", "signed", "returned", "extension_requested", "done_pending", "reopened")
 # The place filter's town and its villages (the desk includes the places under a place).
 TOWN = (store.BENCH_TOWN, *(p["id"] for p in store.PLACES if p.get("parent") == store.BENCH_TOWN))
 # (name, the desk's URL parameters, the naive SQL filter and its parameters)
@@ -71,6 +76,13 @@ CASES: list[tuple[str, dict[str, str], str, tuple[object, ...]]] = [
         f"place_id IN ({', '.join('?' * len(TOWN))})",
         TOWN,
     ),
+    ("a unit", {"unit": "u3"}, "unit_id = ?", ("u3",)),
+    (
+        "unsigned",
+        {"unsigned": "1"},
+        "status = 'dispatched' AND sign_due IS NOT NULL AND sign_due < ?",
+        (iso(NOW),),
+    ),
     (
         "search 3+ chars",
         {"q": "红绿灯"},
@@ -83,6 +95,9 @@ CASES: list[tuple[str, dict[str, str], str, tuple[object, ...]]] = [
         "text LIKE ? AND status IN (?, ?, ?, ?)",
         ("%路灯%", *OPEN),
     ),
+    # A two-character word no item holds: the naive scan reads every text; the desk reads
+    # one window (storage.desk.SCAN_WINDOW) and offers to read on.
+    ("search 2 chars, rare", {"q": "鲸鱼"}, "text LIKE ?", ("%鲸鱼%",)),
 ]
 
 
@@ -93,6 +108,19 @@ def add_deadlines(path: Path) -> None:
             "UPDATE submissions SET deadline = strftime('%Y-%m-%dT%H:%M:%f000+00:00',"
             " created_at, '+15 days') WHERE deadline IS NULL AND status IN"
             " ('accepted', 'forwarded', 'in_progress', 'answered')"
+        )
+
+
+def add_units(path: Path) -> None:
+    """Items in the units' loop belong to a unit (the fill leaves them none); a dispatched
+    one had two days to be signed for."""
+    with sqlite3.connect(path) as db:
+        db.execute(
+            f"UPDATE submissions SET unit_id = 'u' || (id % 10) WHERE status IN {LOOP!r}"
+        )
+        db.execute(
+            "UPDATE submissions SET sign_due = strftime('%Y-%m-%dT%H:%M:%f000+00:00',"
+            " created_at, '+2 days') WHERE status = 'dispatched'"
         )
 
 
@@ -135,10 +163,12 @@ def _deep_cursor(path: Path, query: dict[str, str], where: str, params: tuple[ob
 async def queue(path: Path, repeats: int) -> list[dict[str, Any]]:
     """Median seconds per case: the desk's page 1 and deep page, the naive ones."""
     add_deadlines(path)
+    add_units(path)
     settings = store.bench_settings(
         storage={"path": str(path)},
         roles={"admin_ids": [ADMIN]},
         web={"enabled": True, "port": 0},
+        units=UNITS,
     )
     repository = Repository(path, clock=lambda: NOW)
     await repository.connect()

@@ -37,6 +37,7 @@ from bot.transport.ratelimit import FloodLimiter
 from handlers import (
     admin,
     admin_actions,
+    bulk,
     entering,
     errors,
     fallback,
@@ -178,6 +179,7 @@ def build_application(
                 clock=clock,
                 learn=services.learn,
                 deliver_soon=deliver_soon,
+                propose=services.propose_topics,
                 exports=services.export_lock,
             )
         )
@@ -214,6 +216,7 @@ def register_handlers(app: AnyApplication) -> None:
     app.add_handlers(admin.build_handlers(settings))
     app.add_handlers(reports.build_handlers(settings))
     app.add_handlers(admin_actions.build_handlers(settings))
+    app.add_handlers(bulk.build_handlers())
     app.add_handlers(entering.build_handlers(settings))
     app.add_handlers(supporting.build_handlers())
     app.add_handlers(surveying.build_handlers(settings))

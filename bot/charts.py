@@ -1,4 +1,5 @@
-"""Charts for the weekly summary and /stats: items per day by topic, and the status funnel.
+"""Charts for the weekly summary and /stats: items per day by topic, and the status funnel;
+the units' rates of the weekly 通报 (#19).
 
 Rendered to PNG with matplotlib's object API (a :class:`~matplotlib.figure.Figure` of its
 own, no ``pyplot`` and its global figure list) in a font that has Chinese glyphs; blocking and
@@ -13,7 +14,7 @@ import io
 import logging
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -83,8 +84,28 @@ def cjk_font() -> str | None:
     return None
 
 
+class RatesData(BaseModel):
+    """The 通报's chart: for each ranked unit (best first), each rate in percent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    title: str
+    units: list[str]
+    rates: dict[str, list[float]]  # rate label -> percent per unit (0 when not counted)
+    line: float  # the line, in percent
+
+
 def render(data: ChartData) -> bytes | None:
     """The PNG, or None when no font with Chinese glyphs is installed."""
+    return _png(lambda figure: _draw(figure, data), (10, 7.5))
+
+
+def render_rates(data: RatesData) -> bytes | None:
+    """The 通报's PNG (None without a font with Chinese glyphs)."""
+    return _png(lambda figure: _draw_rates(figure, data), (10, 2.5 + 0.45 * len(data.units)))
+
+
+def _png(draw: Callable[[Figure], None], size: tuple[float, float]) -> bytes | None:
     path = cjk_font()
     if path is None:
         log.warning("no font with Chinese glyphs installed (e.g. fonts-wqy-microhei): no chart")
@@ -99,8 +120,8 @@ def render(data: ChartData) -> bytes | None:
         ):
             # A missing glyph is an error, not a box in the picture.
             warnings.filterwarnings("error", message="Glyph", category=UserWarning)
-            figure = Figure(figsize=(10, 7.5), dpi=100)
-            _draw(figure, data)
+            figure = Figure(figsize=size, dpi=100)
+            draw(figure)
             figure.savefig(buffer, format="png")
         return buffer.getvalue()
 
@@ -132,6 +153,23 @@ def _draw(figure: Figure, data: ChartData) -> None:
     for y, value in enumerate(values):
         funnel.text(value, y, f" {value}", va="center", fontsize=9)
     funnel.set_title(data.funnel_title)
+    figure.tight_layout()
+
+
+def _draw_rates(figure: Figure, data: RatesData) -> None:
+    axes = figure.subplots()
+    axes.set_title(data.title, fontsize=13)
+    count = len(data.rates) or 1
+    height = 0.8 / count
+    positions = list(range(len(data.units)))[::-1]  # the best at the top
+    for i, (label, values) in enumerate(data.rates.items()):
+        axes.barh(
+            [p + (count / 2 - i - 0.5) * height for p in positions], values, height, label=label
+        )
+    axes.set_yticks(positions, data.units)
+    axes.axvline(data.line, color="#c0392b", linestyle="--", linewidth=1)
+    axes.set_xlim(0, 100)
+    axes.legend(fontsize=8, ncols=min(count, 4), loc="lower right")
     figure.tight_layout()
 
 

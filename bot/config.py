@@ -245,6 +245,49 @@ class OfficeSettings(_Section):
         return cleaned
 
 
+class EscalationSettings(_Section):
+    """The chasing ladder (催办 / 督办, bot/core/escalation.py): each rung once per item and
+    dispatch, only within working hours on working days, campaign time."""
+
+    # A reminder to the unit this many (working) days before the deadline (0: none).
+    remind_days_before: int = Field(default=2, ge=0, le=30)
+    # Overdue: the office is told at once, then again every this many days.
+    overdue_every_days: int = Field(default=3, ge=1, le=90)
+    # 督办: to the leading group after this many days overdue, or at this reopening (重办).
+    supervise_after_days: int = Field(default=5, ge=1, le=365)
+    supervise_at_reopening: int = Field(default=2, ge=1, le=100)
+    # Reminders go out only between these times on working days (a rung reached outside
+    # them waits for the next working hour).
+    work_start: dt.time = dt.time(8, 30)
+    work_end: dt.time = dt.time(18, 0)
+    # Seconds between runs of the reminder job.
+    check_seconds: float = Field(default=300.0, ge=0.1, le=3600)
+
+    @model_validator(mode="after")
+    def _hours_in_order(self) -> EscalationSettings:
+        if self.work_end <= self.work_start:
+            raise ValueError("work_end must be later than work_start")
+        return self
+
+
+class IndicesSettings(_Section):
+    """The weekly 通报 (bot/core/indices.py): the composite score's weights, the line below
+    which a unit is named, and the fewest items in the week for a unit to be ranked."""
+
+    on_time: float = Field(default=0.4, ge=0, le=1)  # 按时办结率
+    satisfied: float = Field(default=0.3, ge=0, le=1)  # 满意率
+    sign: float = Field(default=0.2, ge=0, le=1)  # 签收及时率
+    not_redone: float = Field(default=0.1, ge=0, le=1)  # 1 − 重办率
+    line: float = Field(default=0.85, ge=0, le=1)
+    min_items: int = Field(default=5, ge=1, le=10000)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> IndicesSettings:
+        if self.on_time + self.satisfied + self.sign + self.not_redone <= 0:
+            raise ValueError("at least one weight must be above 0")
+        return self
+
+
 def _names_with_simplified(value: dict[Language, str]) -> dict[Language, str]:
     cleaned = {lang: name.strip() for lang, name in value.items()}
     if not cleaned.get("zh-Hans"):
@@ -266,6 +309,9 @@ class PhaseConfig(_Section):
     end: dt.date
     # The kinds collected in this phase (e.g. only "problem" during 查摆问题); unset: all.
     kinds: list[Literal["suggestion", "problem"]] | None = None
+    # Send the satisfaction survey (群众满意度测评, ``[survey]``) to this phase's senders by
+    # itself once the phase has ended (the next check after its last day), once.
+    survey: bool = False
 
     _names = field_validator("names")(_names_with_simplified)
 
@@ -701,6 +747,8 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     roles: RolesSettings = Field(default_factory=RolesSettings)
     office: OfficeSettings = Field(default_factory=OfficeSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    indices: IndicesSettings = Field(default_factory=IndicesSettings)
     campaign: CampaignSettings = Field(default_factory=CampaignSettings)
     anonymity: AnonymitySettings = Field(default_factory=AnonymitySettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)

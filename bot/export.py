@@ -94,6 +94,20 @@ class XlsxWriter(LedgerWriter):
             self._sheet.append([self._cell(value, ROW_STYLE) for value in row])
             self.rows += 1
 
+    def add_sheet(self, title: str, header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> None:
+        """Another worksheet after the ledger's (e.g. the units' indices of a period), with
+        its bold header row; its rows are not counted in :attr:`rows`."""
+        sheet = self._book.create_sheet(title=_sheet_title(title))
+        sheet.freeze_panes = "A2"
+        sheet.column_dimensions["A"].width = 20
+        self._sheet, ledger = sheet, self._sheet
+        try:
+            sheet.append([self._cell(name, HEADER_STYLE) for name in header])
+            for row in rows:
+                sheet.append([self._cell(value, ROW_STYLE) for value in row])
+        finally:
+            self._sheet = ledger
+
     def close(self) -> None:
         self._book.save(self.target)
 

@@ -8,6 +8,11 @@ phone (optional, named only), 内容 text. Every row is checked first; one bad r
 with its line number and why) and nothing is imported: fix the file and run it again.
 ``--dry-run`` checks and reports without importing. A named item's 回访 tasks go to the
 office chat.
+
+A file whose content (the cells of its rows, whatever the file's name or format) was
+imported before is refused with when and as which items (exit 3), unless ``--again``: paper
+slips entered twice would be two items each. An import that stopped half-way is named as
+such: check its items before running it ``--again``.
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import hashlib
 import io
+import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.config import LANGUAGES, Settings
 from bot.core.entering import (
@@ -31,8 +39,9 @@ from bot.core.entering import (
     source_of,
 )
 from bot.i18n import t
+from storage.imports import Imported
 
-EXIT_OK, EXIT_BAD_ROWS, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_BAD_ROWS, EXIT_CONFIG, EXIT_IMPORTED = 0, 1, 2, 3
 COLUMNS = ("source", "kind", "place", "name", "phone", "text")
 REQUIRED = ("source", "kind", "text")
 MAX_ROWS = 10_000
@@ -49,6 +58,11 @@ def add_parser(
     parser.add_argument("file", type=Path, metavar="FILE.xlsx|csv")
     parser.add_argument(
         "--dry-run", action="store_true", help="check every row and report; import nothing"
+    )
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="import a file whose content was imported before (its items are entered twice)",
     )
 
 
@@ -79,6 +93,12 @@ def read_rows(path: Path) -> list[Row]:
             for n, cells in enumerate(csv.reader(io.StringIO(text)), start=1)
         ]
     return [row for row in found if any(row.cells)]
+
+
+def content_hash(rows: Sequence[Row]) -> str:
+    """The content of a sheet: its rows' cells (not the file's bytes, name or format)."""
+    cells = [row.cells for row in rows]
+    return hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()
 
 
 def _header_names() -> dict[str, str]:
@@ -161,8 +181,11 @@ def check(settings: Settings, rows: Sequence[Row]) -> tuple[list[Entry], list[st
     return entries, problems
 
 
-async def enter_all(settings: Settings, entries: Sequence[Entry]) -> list[int]:
-    """Enter each row as the system (one transaction each); the items' numbers."""
+async def enter_all(
+    settings: Settings, entries: Sequence[Entry], *, content: str, file_name: str, again: bool
+) -> list[int] | Imported:
+    """Enter each row as the system (one transaction each); the items' numbers, or the
+    earlier import of the same content (nothing entered) unless ``again``."""
     from bot.anonymity import existing_secrets
     from bot.core import drafting, entering
     from bot.core.access import system
@@ -175,6 +198,10 @@ async def enter_all(settings: Settings, entries: Sequence[Entry]) -> list[int]:
     repository = Repository(settings.storage.target, secrets=secrets)
     await repository.connect()
     try:
+        earlier = await repository.imported(content)
+        if earlier is not None and not again:
+            return earlier
+        await repository.import_started(content, file_name, len(entries))
         env = Env(repository, settings, secrets)
         actor = system(settings.campaign.language)
         tagger = Tagger(settings.topics)
@@ -192,9 +219,25 @@ async def enter_all(settings: Settings, entries: Sequence[Entry]) -> list[int]:
             )
             assert result.ok and result.item is not None, result.message
             numbers.append(result.item.id)
+        await repository.import_finished(content, numbers[0], numbers[-1])
         return numbers
     finally:
         await repository.close()
+
+
+def _earlier(file: Path, earlier: Imported, tz: ZoneInfo) -> str:
+    when = earlier.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    if not earlier.finished:
+        return (
+            f"{file}: the same rows were imported on {when} (as {earlier.file_name}) and that"
+            " import stopped before its end: check the items it entered, then run it with"
+            " --again to enter every row once more"
+        )
+    return (
+        f"{file}: the same rows were imported on {when} (as {earlier.file_name}):"
+        f" {earlier.rows} items, #{earlier.first_id} to #{earlier.last_id}. Nothing imported;"
+        " --again enters them once more"
+    )
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
@@ -220,6 +263,18 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     if args.dry_run:
         print(f"{args.file}: {len(entries)} rows OK (dry run: nothing imported)")
         return EXIT_OK
-    numbers = asyncio.run(enter_all(settings, entries))
+    found = asyncio.run(
+        enter_all(
+            settings,
+            entries,
+            content=content_hash(rows),
+            file_name=args.file.name,
+            again=args.again,
+        )
+    )
+    if isinstance(found, Imported):
+        print(_earlier(args.file, found, settings.campaign.tz), file=sys.stderr)
+        return EXIT_IMPORTED
+    numbers = found
     print(f"{args.file}: {len(numbers)} items imported, #{numbers[0]} to #{numbers[-1]}")
     return EXIT_OK

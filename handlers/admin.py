@@ -92,7 +92,7 @@ async def show_card(
         similar=await repo.similar(item),
         now=repo.clock(),
     )
-    buttons = cards.card_buttons(lang, svc.settings, item, review=review)
+    buttons = cards.card_buttons(lang, svc.settings, item, review=review, now=repo.clock())
     sent = await reply(update, card.text, from_buttons(buttons))
     chat = update.effective_chat
     if sent is not None and chat is not None:
@@ -271,7 +271,16 @@ async def _queue_page(
     # (A 32-character topic and a place leave room for offsets of 6 digits: a million items.)
     row = [(label, data) for label, data in row if len(data.encode()) <= MAX_CALLBACK_BYTES]
     filters_line = _place_filter_line(lang, svc.settings, found.place_id)
-    return "\n".join([head, *filters_line, *lines]), from_buttons([*cards.open_buttons(items), row])
+    bulk = [bulk_button(lang)] if items else []
+    return "\n".join([head, *filters_line, *lines]), from_buttons(
+        [*cards.open_buttons(items), bulk, row]
+    )
+
+
+def bulk_button(lang: Language) -> tuple[str, str]:
+    """Under a list: 批量处理 on its items (:mod:`handlers.bulk` reads them from the
+    list's open buttons)."""
+    return (t(lang, "batch.open"), "bk:new")
 
 
 QUEUE_PAGE = re.compile(
@@ -341,7 +350,7 @@ async def search(update: Update, context: Context) -> None:
     chunks = split_message("\n".join(lines))
     for chunk in chunks[:-1]:
         await reply(update, chunk)
-    await reply(update, chunks[-1], from_buttons(cards.open_buttons(found)))
+    await reply(update, chunks[-1], from_buttons([*cards.open_buttons(found), [bulk_button(lang)]]))
 
 
 OPEN = re.compile(r"^ado:(\d{1,18})$")

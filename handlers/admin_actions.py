@@ -32,7 +32,7 @@ from telegram.ext import (
 from telegram.helpers import mention_html
 
 from bot.config import Settings
-from bot.core import cards, handling, loop, reviewing
+from bot.core import cards, claiming, escalation, handling, loop, publishing, reviewing
 from bot.core.access import TARGETS, Action, Actor, permitted
 from bot.core.copies import Origin
 from bot.core.env import Env
@@ -43,13 +43,13 @@ from bot.text import clean_text, escape
 from bot.transport.delivery import deliver_soon
 from bot.transport.markup import from_buttons
 from handlers.admin import in_office, office_only, parse_reference, show_card
-from handlers.context import Context, actor, edit_pressed, origin, reply, say
+from handlers.context import Context, actor, drop_buttons, edit_pressed, origin, reply, say
 
 log = logging.getLogger(__name__)
 
 CALLBACK = re.compile(
     r"^adm:(?:st:(?P<status>[a-z_]+)|(?P<action>rej|dup|ask|asg|ans|fwd|pub|tp|card|next|tps"
-    r"|dsp|dsu|tbk|exy|exn|dok|dre|rop))"
+    r"|dsp|dsu|tbk|exy|exn|dok|dre|rop|urg|clm|rls|pok|ped|pum|pmk))"
     r":(?P<n>\d{1,18})(?::(?P<arg>[a-z][a-z0-9_]{0,31}))?$"
 )
 # Actions answered by a reply: the action, and the key of the question asked.
@@ -62,6 +62,7 @@ PROMPTS = {
     "dre": (Action.RETURN_DONE, "admin.return_done.ask"),
     "rop": (Action.REOPEN, "admin.reopen.ask"),
     "dsu": (Action.DISPATCH, "admin.dispatch.ask"),
+    "ped": (Action.PUBLISH, "publish.edit.ask"),
 }
 # Status changes a tap makes alone (``adm:st:<status>``).
 ONE_TAP = {TARGETS[a]: a for a in (Action.ACCEPT, Action.START, Action.CLOSE)}
@@ -86,6 +87,7 @@ LOOP_TAPS: dict[str, Tap] = {
     "exy": partial(loop.decide_extension, approve=True),
     "exn": partial(loop.decide_extension, approve=False),
     "dok": loop.approve_done,
+    "urg": escalation.urge,
 }
 
 
@@ -138,20 +140,33 @@ async def on_button(update: Update, context: Context) -> None:
             context,
             await reviewing.forward(svc.core, who, number, key=update.update_id, origin=pressed),
         )
-    elif action == "pub":
-        await _done(
-            update,
-            context,
-            await handling.publish(svc.core, who, number, key=update.update_id, origin=pressed),
+    elif action == "pub":  # the preview first (#17): 确认发布 on it publishes
+        await _preview(update, context, await publishing.preview(svc.core, who, number))
+    elif action == "pok":
+        confirmed = await publishing.confirm(
+            svc.core, who, number, match["arg"] or "", key=update.update_id, origin=pressed
         )
+        await drop_buttons(update)  # (a changed post comes with a new preview)
+        await _preview(update, context, confirmed)
+    elif action in ("pum", "pmk"):
+        result = await publishing.set_masking(
+            svc.core, who, number, unmasked=action == "pum", key=update.update_id
+        )
+        if not result.ok:
+            await _done(update, context, result)
+            return
+        await drop_buttons(update)
+        await _preview(update, context, await publishing.preview(svc.core, who, number))
     elif action == "tp":
         await edit_pressed(
             update, markup=from_buttons(cards.topic_buttons(who.language, svc.settings, item))
         )
     elif action == "card":
-        await edit_pressed(
-            update, markup=from_buttons(cards.card_buttons(who.language, svc.settings, item))
-        )
+        buttons = cards.card_buttons(who.language, svc.settings, item, now=svc.repository.clock())
+        await edit_pressed(update, markup=from_buttons(buttons))
+    elif action in ("clm", "rls"):
+        set_claim = claiming.claim if action == "clm" else claiming.release
+        await _done(update, context, await set_claim(svc.core, who, number, origin=pressed))
     elif action == "next":
         await _review_next(update, context, number)
     elif action == "tps":
@@ -159,6 +174,16 @@ async def on_button(update: Update, context: Context) -> None:
             svc.core, who, number, match["arg"] or "", key=update.update_id, origin=pressed
         )
         await _done(update, context, result)
+
+
+async def _preview(update: Update, context: Context, shown: Result | publishing.Preview) -> None:
+    """The channel post exactly as it would go out, then the clerk's choices on it (or the
+    result: published, refused)."""
+    if isinstance(shown, Result):
+        await _done(update, context, shown)
+        return
+    await reply(update, shown.post)
+    await reply(update, shown.note, from_buttons(shown.buttons))
 
 
 async def _change_status(
@@ -201,7 +226,13 @@ async def _ask(
         short = f"dsu:{unit.id}"  # the prompt remembers the unit chosen
     if await svc.repository.update_applied(update.update_id):
         return  # a replay: the question was asked (and remembered) before the crash
-    item = await svc.repository.get_submission(number)
+    # Who answers takes the item first (认领): another clerk is told who works on it.
+    pressed = origin(update, context)
+    claimed = await claiming.claim(svc.core, who, number, origin=pressed, to_act=True)
+    if not claimed.ok:
+        await _done(update, context, claimed)
+        return
+    item = claimed.item
     if item is None:
         return
     values: dict[str, object] = {"ref": format_reference(number)}
@@ -219,7 +250,11 @@ async def _ask(
     if action is Action.ASK and item.sender is not None:  # a named sender: no promise of
         question = "admin.ask.ask_named"  # anonymity where there is none to keep
     text = t(who.language, question, **values)
-    if chat.type != ChatType.PRIVATE:  # selective: only the mentioned clerk's client replies
+    # How to answer: in a private chat the next message does (replied or not); in a group
+    # the bot sees only replies and mentions (privacy mode).
+    private = chat.type == ChatType.PRIVATE
+    text += "\n" + t(who.language, f"admin.prompt.how.{'private' if private else 'group'}")
+    if not private:  # selective: only the mentioned clerk's client replies
         text = f"{mention_html(user.id, escape(user.full_name))} {text}"
     asked = await chat.send_message(text, reply_markup=ForceReply(selective=True))
     await svc.repository.save_prompt(
@@ -230,6 +265,8 @@ async def _ask(
         asked_by=user.id,
         update_id=update.update_id,
     )
+    if claimed.queued:  # (the cards show the claim: after the prompt, which comes first)
+        deliver_soon(context)
 
 
 async def _review_next(update: Update, context: Context, after: int) -> None:
@@ -341,12 +378,14 @@ async def _answer(
         ]
         await reply(update, echo, from_buttons(buttons))
         return
-    result = await _answer_prompt(
-        context.services.core, actor(update, context), short, number, text, update.update_id
-    )
+    who = actor(update, context)
+    core = context.services.core
+    result = await _answer_prompt(core, who, short, number, text, update.update_id)
     await _done(update, context, result)
     if result.refusal is not Refusal.INVALID:  # else the prompt stays for a better answer
         await repo.drop_prompt(chat_id=chat.id, message_id=prompt_id)
+    if short == "ped" and result.ok:  # the public summary: the post as it would go now
+        await _preview(update, context, await publishing.preview(core, who, number))
 
 
 CONFIRM = re.compile(r"^adp:(ok|no):(\d{1,18})$")
@@ -424,6 +463,8 @@ async def _answer_prompt(
         return await reviewing.mark_duplicate(env, who, number, original, key=key)
     if short == "ask":
         return await handling.ask_sender(env, who, number, text, key=key)
+    if short == "ped":
+        return await publishing.edit(env, who, number, text, key=key)
     if short == "asg":
         assignment = handling.parse_assignment(text)
         assert assignment is not None  # the text is not empty

@@ -2,7 +2,8 @@
 asked: a resident's commands in a private chat; the office's commands to an administrator
 (in a private chat, after the resident's, and in the office group); how to give an
 instruction in the leading group; how a unit's people work their items (in the unit's
-group, and in a listed member's private chat); elsewhere, where to write to the bot."""
+group, and in a listed member's private chat; to someone else in a unit's group, whose
+group it is); elsewhere, where to write to the bot."""
 
 from __future__ import annotations
 
@@ -71,9 +72,16 @@ def guide(update: Update, context: Context) -> str:
     if who.has(Role.UNIT) and who.unit_id is not None:
         unit = tasks.unit_name(context.services.settings, lang, who.unit_id)
         parts.append(t(lang, "help.unit", unit=escape(unit)))
+    bot = escape(context.bot.username or "")
+    unit_chat = context.services.settings.unit_of_chat(chat.id) if chat else None
+    if not parts and place is Place.UNIT and unit_chat is not None:
+        # A unit's group to someone its list of members leaves out: whose group it is, that
+        # only its members act on its tasks, and where to write as a resident.
+        name = escape(unit_chat.name(lang))
+        parts.append(t(lang, "help.unit.not_member", unit=name, bot=bot))
     if not parts:  # the office group to someone not configured, or any other group
         key = "help.office.not_admin" if place is Place.OFFICE else "help.elsewhere"
-        parts.append(t(lang, key, bot=escape(context.bot.username or "")))
+        parts.append(t(lang, key, bot=bot))
     return "\n\n".join(parts)
 
 

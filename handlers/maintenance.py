@@ -4,6 +4,10 @@
   deleted, the write-ahead log still holds the pages from before; every
   ``anonymity.wal_scrub_seconds`` the log is checkpointed and truncated if something was
   deleted since the last time (``secure_delete`` has already overwritten the database file).
+- **Chasing** (#19): every ``escalation.check_seconds`` the reminders and escalations
+  (催办 / 督办) reached are sent (:func:`bot.core.escalation.chase`).
+- **The survey at a phase's end**: every 10 minutes, a phase that has ended and says
+  ``survey = true`` gets its satisfaction survey, once (:mod:`bot.core.surveying`).
 - **Unlinking**: once an hour, anonymous items closed more than
   ``anonymity.unlink_after_days`` ago lose their reply route and ownership tag (see
   :meth:`storage.residents.ResidentQueries.unlink_closed`); messages held for a sender's
@@ -19,13 +23,15 @@ from typing import Any
 from telegram.ext import JobQueue
 
 from bot.config import Settings
-from bot.core import rating
+from bot.core import escalation, rating, surveying
 from bot.transport.delivery import deliver_soon
 from handlers.context import Context
 
 log = logging.getLogger(__name__)
 
 UNLINK_EVERY = timedelta(hours=1)
+# How often the ended phases are checked for their automatic survey.
+SURVEY_CHECK_EVERY = timedelta(minutes=10)
 
 
 async def scrub_wal(context: Context) -> None:
@@ -53,9 +59,30 @@ async def close_unrated(context: Context) -> None:
         deliver_soon(context)
 
 
+async def chase(context: Context) -> None:
+    if await escalation.chase(context.services.core):
+        deliver_soon(context)
+
+
+async def survey_ended_phases(context: Context) -> None:
+    """The satisfaction survey of a phase that has ended and says ``survey = true``: once,
+    through the outbox and its flood limiter (bot.core.surveying.send_ended_phases)."""
+    sent = await surveying.send_ended_phases(context.services.core)
+    if sent:
+        log.info("the survey of ended phases sent by itself: %s", ", ".join(sent))
+        deliver_soon(context)
+
+
 def schedule(job_queue: JobQueue[Any], settings: Settings) -> None:
     job_queue.run_repeating(
         scrub_wal, interval=settings.anonymity.wal_scrub_seconds, name="wal-scrub"
     )
     job_queue.run_repeating(unlink_closed, interval=UNLINK_EVERY, first=1, name="unlink")
     job_queue.run_repeating(close_unrated, interval=UNLINK_EVERY, first=2, name="unrated")
+    job_queue.run_repeating(
+        chase, interval=settings.escalation.check_seconds, first=3, name="chase"
+    )
+    if any(phase.survey for phase in settings.campaign.phases):
+        job_queue.run_repeating(
+            survey_ended_phases, interval=SURVEY_CHECK_EVERY, first=3, name="survey-phases"
+        )

@@ -38,6 +38,7 @@ from bot.transport.markup import from_buttons
 from bot.transport.media import attachment_from_message
 from handlers.buttons import PrivateButton
 from handlers.context import Context, actor, drop_buttons, reply, say
+from handlers.media_filters import MEDIA
 
 log = logging.getLogger(__name__)
 
@@ -298,16 +299,7 @@ ANSWER = (
     filters.ChatType.PRIVATE
     & filters.UpdateType.MESSAGE
     & ~filters.COMMAND
-    & (
-        filters.TEXT
-        | filters.PHOTO
-        | filters.Document.ALL
-        | filters.VOICE
-        | filters.AUDIO
-        | filters.VIDEO
-        | filters.VIDEO_NOTE
-        | filters.LOCATION
-    )
+    & (filters.TEXT | MEDIA)
 )
 
 

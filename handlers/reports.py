@@ -15,11 +15,12 @@ from telegram.constants import ChatAction
 from telegram.ext import BaseHandler, CommandHandler, JobQueue
 
 from bot.config import Language, Settings
-from bot.core import reporting
+from bot.core import indices, reporting
 from bot.core.reporting import DAILY, WEEKLY, BadPeriod
 from bot.core.reports import FIRST_DAY, LAST_DAY, compose_stats, compose_survey
 from bot.i18n import t, tn
 from bot.services import Services
+from bot.text import escape
 from bot.transport.delivery import deliver_soon
 from handlers.admin import in_office, office_only
 from handlers.context import Context, reply
@@ -90,10 +91,15 @@ async def _ask_window(
 
 
 async def stats_command(update: Update, context: Context) -> None:
-    """/stats [from] [to]: totals for items submitted in that period (default 30 days)."""
+    """/stats [from] [to]: totals for items submitted in that period (default 30 days),
+    and the units' indices for items dispatched in it; /stats unit <id> [from] [to]: one
+    unit's indices and its open items."""
     if not await in_office(update, context):
         return
     svc, lang = context.services, context.chat_language
+    if context.args and context.args[0].lower() in ("unit", "单位", "單位"):
+        await _unit_stats(update, context, context.args[1:])
+        return
     window = await _ask_window(
         update,
         context,
@@ -105,12 +111,41 @@ async def stats_command(update: Update, context: Context) -> None:
         return
     stats = await svc.repository.stats(start=window[0], end=window[1])
     survey = compose_survey(lang, svc.settings, await svc.repository.survey_results())
-    for chunk in [*compose_stats(lang, svc.settings, stats), *survey]:
+    rates = indices.compose(lang, svc.settings, await indices.by_unit(svc.core, *window), *window)
+    for chunk in [*compose_stats(lang, svc.settings, stats), *rates, *survey]:
         await reply(update, chunk)
     png = await reporting.chart_png(svc.core, lang, *window) if stats.total else None
     chat = update.effective_chat
     if png is not None and chat is not None:
         await chat.send_photo(png)
+
+
+async def _unit_stats(update: Update, context: Context, args: list[str]) -> None:
+    svc, lang = context.services, context.chat_language
+    settings = svc.settings
+    if not args:
+        await reply(update, t(lang, "indices.unit.usage"))
+        return
+    wanted = args[0].strip()
+    unit = settings.unit(wanted.lower()) or next(
+        (u for u in settings.units if wanted in u.names.values()), None
+    )
+    if unit is None:
+        names = "、".join(f"{u.id} {u.name(lang)}" for u in settings.units) or "—"
+        await reply(
+            update, t(lang, "indices.unit.unknown", value=escape(wanted), units=escape(names))
+        )
+        return
+    window = await _ask_window(
+        update, context, args[1:], "indices.unit.usage", default_days=reporting.DEFAULT_STATS_DAYS
+    )
+    if window is None:
+        return
+    counts = (await indices.by_unit(svc.core, *window)).get(unit.id, indices.Counts())
+    tasks = await svc.repository.unit_tasks(unit.id)
+    now = svc.core.now()
+    for chunk in indices.compose_unit(lang, settings, unit.id, counts, tasks, *window, now):
+        await reply(update, chunk)
 
 
 async def export_command(update: Update, context: Context) -> None:

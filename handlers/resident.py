@@ -53,6 +53,7 @@ from handlers.context import (
     say,
     user_id,
 )
+from handlers.media_filters import MEDIA
 
 log = logging.getLogger(__name__)
 
@@ -68,19 +69,7 @@ END = ConversationHandler.END
 
 PRIVATE = filters.ChatType.PRIVATE
 TEXT = PRIVATE & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE
-ATTACHMENT = (
-    PRIVATE
-    & filters.UpdateType.MESSAGE
-    & (
-        filters.PHOTO
-        | filters.Document.ALL
-        | filters.VOICE
-        | filters.AUDIO
-        | filters.VIDEO
-        | filters.VIDEO_NOTE
-        | filters.LOCATION
-    )
-)
+ATTACHMENT = PRIVATE & filters.UpdateType.MESSAGE & MEDIA
 CONTENT = TEXT | ATTACHMENT
 UNSUPPORTED = PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~CONTENT
 

@@ -30,13 +30,21 @@ from typing import Any, cast
 import aiosqlite
 
 from bot.anonymity import Secrets
-from bot.core.records import Attachment, Event, HistoryEntry, Submission
+from bot.core.records import Attachment, Event, HistoryEntry, Submission, SubmissionSummary
 from bot.core.workflow import Status
 from bot.diskfull import DiskFull
 from storage.conversion import conversion_steps
 from storage.migrations import apply_migrations, apply_postgresql_migrations
 from storage.pg import PgConnection, is_postgresql, redacted
-from storage.rows import attachment_record, iso, parse_dt, submission_record, utc_now
+from storage.rows import (
+    SUMMARY_COLUMNS,
+    attachment_record,
+    iso,
+    parse_dt,
+    submission_record,
+    summary_record,
+    utc_now,
+)
 
 log = logging.getLogger(__name__)
 
@@ -550,3 +558,25 @@ async def add_attachments(
             for pos, a in enumerate(attachments)
         ],
     )
+
+
+def like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def read_similar(
+    fetch: Fetch, item: Submission, *, limit: int = 3
+) -> list[SubmissionSummary]:
+    """Earlier items of the same topic that share a keyword that tagged this one (the
+    card's "similar items" lines, :mod:`storage.copies` renders them again)."""
+    keywords = [k for e in item.evidence[:1] for k in e.keywords][:5]
+    if not keywords:
+        return []
+    likes = " OR ".join("text LIKE ? ESCAPE '\\'" for _ in keywords)
+    rows = await fetch(
+        f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE id < ? AND topic_id = ?"  # noqa: S608
+        f" AND ({likes}) ORDER BY id DESC LIMIT ?",
+        (item.id, item.topic_id, *(like_pattern(k) for k in keywords), limit),
+    )
+    return [summary_record(r) for r in rows]

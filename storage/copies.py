@@ -13,7 +13,7 @@ newer one. A copy whose edit Telegram refuses for good is forgotten. At most
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
@@ -25,15 +25,31 @@ from bot.core.records import (
     HistoryEntry,
     Outgoing,
     Submission,
+    SubmissionSummary,
 )
-from storage.base import RepositoryBase, on, read_events, read_history, read_submission
+from storage.base import (
+    RepositoryBase,
+    on,
+    read_events,
+    read_history,
+    read_similar,
+    read_submission,
+)
+from storage.rows import iso
 
 MAX_COPIES_PER_PLACE = 3
 
-# What a refresh renders: the item as the transaction sees it, its record, and its copies;
-# the edits to queue (each an Outgoing with the copy's id).
+# What a refresh renders: the item as the transaction sees it, its record, its similar
+# items, and its copies; the edits to queue (each an Outgoing with the copy's id).
 Renderer = Callable[
-    [Submission, Sequence[HistoryEntry], Sequence[Event], Sequence[CardCopy]], list[Outgoing]
+    [
+        Submission,
+        Sequence[HistoryEntry],
+        Sequence[Event],
+        Sequence[SubmissionSummary],
+        Sequence[CardCopy],
+    ],
+    list[Outgoing],
 ]
 
 
@@ -106,11 +122,20 @@ class CopyQueries(RepositoryBase):
 
 
 async def refresh_in(
-    db: aiosqlite.Connection, submission_id: int, render: Renderer | None, now: datetime
+    db: aiosqlite.Connection,
+    submission_id: int,
+    render: Renderer | None,
+    now: datetime,
+    *,
+    hold: float = 0.0,
 ) -> int:
     """Inside the transaction of a change: queue the edits ``render`` makes of every copy of
     the item as this transaction sees it, replacing edits of the same copies not yet under
-    way (so a replay, whose transaction is rolled back, queues none); returns how many."""
+    way (so a replay, whose transaction is rolled back, queues none); returns how many.
+
+    ``hold`` (seconds): the edits wait that long, and one that replaces a waiting edit
+    keeps its time, so a burst of changes (a run of 附议) is one edit per copy at most
+    every ``hold`` seconds, showing the last of them."""
     if render is None:
         return 0
     copies = [
@@ -127,8 +152,19 @@ async def refresh_in(
         item,
         await read_history(fetch, submission_id),
         await read_events(fetch, submission_id),
+        await read_similar(fetch, item),
         copies,
     )
+    due: dict[int | None, str] = {}
+    if hold > 0:
+        for e in edits:
+            rows = await db.execute_fetchall(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE copy_id = ?"
+                " AND status = 'pending' AND attempt_started_at IS NULL",
+                (e.copy_id,),
+            )
+            waiting = next(iter(rows))[0]
+            due[e.copy_id] = waiting or iso(now + timedelta(seconds=hold))
     await db.executemany(
         "DELETE FROM outbox WHERE copy_id = ? AND status = 'pending'"
         " AND attempt_started_at IS NULL",
@@ -137,4 +173,10 @@ async def refresh_in(
     from storage.outbox import enqueue  # (storage.outbox imports this module)
 
     await enqueue(db, edits, submission_id=submission_id, now=now)
+    if due:
+        await db.executemany(
+            "UPDATE outbox SET next_attempt_at = ? WHERE copy_id = ? AND status = 'pending'"
+            " AND attempt_started_at IS NULL",
+            [(when, copy_id) for copy_id, when in due.items()],
+        )
     return len(edits)

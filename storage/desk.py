@@ -5,7 +5,7 @@ previous one, on indexed columns)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -21,6 +21,12 @@ SORTS: tuple[Sort, ...] = ("new", "old", "deadline")
 COUNT_CAP = 10_000
 # The queue shows the start of each text; the rest is never read for it.
 TEXT_HEAD_CHARS = 160
+# A one- or two-character term (common in Chinese: 路灯, 噪音) has no index: the trigram
+# index needs three. Such a search reads at most this many items (in the page's order,
+# after its cursor) per page; when the page is not full by then, it says how far it read
+# and its "next" link reads on from there. Each page therefore costs a bounded time at any
+# size, where an unbounded scan for a rare word read every text of the store.
+SCAN_WINDOW = 20_000
 _OPEN = tuple(s.value for s in Status if s not in DONE_STATUSES)
 
 
@@ -38,8 +44,11 @@ class QueueFilter:
     terms: tuple[str, ...] = ()  # every term must occur in the text
     place_ids: tuple[str, ...] = ()  # any of these places (a place and those under it)
     sort: Sort = "new"
-    # A unit member's queue (#18) is restricted to their unit; the desk passes its id.
+    # A unit member's queue (#18) is restricted to their unit; the desk passes its id. The
+    # office's unit filter is the same field.
     unit_id: str | None = None
+    # Dispatched and not signed for (未签收) within the sign-for limit.
+    unsigned: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,8 @@ class QueueRow:
     anonymous: bool
     text_head: str  # the first TEXT_HEAD_CHARS characters (not escaped)
     place_id: str | None = None
+    unit_id: str | None = None
+    sign_due: datetime | None = None
     sort_key: str = field(default="", repr=False)  # the sort column as stored
 
 
@@ -92,6 +103,9 @@ class QueuePage:
     count: int | None  # matching items, at most COUNT_CAP + 1; None: not counted
     next: Cursor | None
     previous: Cursor | None
+    # A short-term search that stopped reading (SCAN_WINDOW) before the page was full: the
+    # sort key it read to (the next link reads on from there).
+    scanned_to: datetime | None = None
 
     @property
     def count_capped(self) -> bool:
@@ -135,8 +149,17 @@ def filter_clauses(query: QueueFilter, now: datetime) -> tuple[list[str], list[o
         # A unit member's queue (#18): the items dispatched to their unit.
         clauses.append("unit_id = ?")
         params.append(query.unit_id)
+    if query.unsigned:
+        # As Submission.unsigned: dispatched, past the sign-for limit (status's own index).
+        clauses.append("status = 'dispatched' AND sign_due IS NOT NULL AND sign_due < ?")
+        params.append(iso(now))
     text, text_params = text_clauses(query.terms)
     return clauses + text, params + text_params
+
+
+def short_terms(query: QueueFilter) -> bool:
+    """Whether a term of the search has no index (fewer than three characters)."""
+    return any(len(term) < 3 for term in query.terms)
 
 
 def _index(query: QueueFilter) -> str:
@@ -150,6 +173,10 @@ def _index(query: QueueFilter) -> str:
         return " INDEXED BY ix_submissions_open_deadline"  # (deadline, status): covering
     if query.sort == "deadline" or query.terms or query.overdue:
         return ""
+    if query.unsigned:
+        return " INDEXED BY ix_submissions_status_created"  # (status, created_at), 0011
+    if query.unit_id is not None:
+        return " INDEXED BY ix_submissions_unit_created"  # (unit_id, created_at), 0028
     if len(query.statuses) == 1 or query.topic_id is not None or query.place_ids:
         return ""  # (a place: its own (place_id, created_at) index, 0015)
     return " INDEXED BY ix_submissions_created_groups"
@@ -205,9 +232,32 @@ class DeskQueries(RepositoryBase):
         # Only fixed fragments are joined into the SQL; values are bound parameters.
         sql = (
             "SELECT id, kind, topic_id, status, created_at, deadline, anonymous, place_id,"  # noqa: S608
+            " unit_id, sign_due,"
             f" substr(text, 1, {TEXT_HEAD_CHARS}) AS head FROM submissions{_index(query)}"
             f" WHERE {' AND '.join(page_clauses) or '1 = 1'} {_order(query, backwards)} LIMIT ?"
         )
+        window_end: Cursor | None = None
+        if short_terms(query):
+            # Bounded: the matches among the next SCAN_WINDOW items of the order (without
+            # the text terms: the index's order), and where that window ends.
+            base, base_params = filter_clauses(replace(query, terms=()), now)
+            if cursor is not None:
+                base.append(condition)
+                base_params += values
+            window = (
+                f"SELECT id FROM submissions{_index(replace(query, terms=()))}"  # noqa: S608
+                f" WHERE {' AND '.join(base) or '1 = 1'} {_order(query, backwards)} LIMIT ?"
+            )
+            sql = sql.replace(" WHERE ", f" WHERE id IN ({window}) AND ", 1)
+            page_params = [*base_params, SCAN_WINDOW, *page_params]
+            end = await self._fetchone(
+                f"SELECT id, {_column(query)} AS sort_key FROM submissions"  # noqa: S608
+                f"{_index(replace(query, terms=()))} WHERE {' AND '.join(base) or '1 = 1'}"
+                f" {_order(query, backwards)} LIMIT 1 OFFSET ?",
+                (*base_params, SCAN_WINDOW - 1),
+            )
+            if end is not None:
+                window_end = Cursor(end["id"], end["sort_key"], backwards=backwards)
         rows = await self._fetchall(sql, (*page_params, limit + 1))
         more = len(rows) > limit
         rows = rows[:limit]
@@ -224,14 +274,16 @@ class DeskQueries(RepositoryBase):
                 anonymous=bool(r["anonymous"]),
                 text_head=r["head"],
                 place_id=r["place_id"],
+                unit_id=r["unit_id"],
+                sign_due=parse_dt(r["sign_due"]) if r["sign_due"] else None,
                 sort_key=r[_column(query)],
             )
             for r in rows
         ]
         count: int | None = None
-        if not (more or cursor is not None):
+        if not (more or cursor is not None or window_end is not None):
             count = len(items)  # the whole result is on this page
-        elif not any(len(term) < 3 for term in query.terms):
+        elif not short_terms(query):
             # A one- or two-character term has no index (LIKE reads every text): such a
             # search is not counted beyond its page.
             counted = await self._fetchone(
@@ -243,13 +295,20 @@ class DeskQueries(RepositoryBase):
         has_next = more if not backwards else cursor is not None
         has_previous = (cursor is not None) if not backwards else more
         first, last = (items[0], items[-1]) if items else (None, None)
+        following = Cursor(last.id, last.sort_key) if has_next and last else None
+        preceding = (
+            Cursor(first.id, first.sort_key, backwards=True) if has_previous and first else None
+        )
+        scanned_to = None
+        if window_end is not None and not more:
+            # The window ended before the page filled: read on from its end.
+            scanned_to = parse_dt(window_end.key)
+            if backwards:
+                preceding = window_end
+            else:
+                following = Cursor(window_end.id, window_end.key)
         return QueuePage(
-            rows=items,
-            count=count,
-            next=Cursor(last.id, last.sort_key) if has_next and last else None,
-            previous=(
-                Cursor(first.id, first.sort_key, backwards=True) if has_previous and first else None
-            ),
+            rows=items, count=count, next=following, previous=preceding, scanned_to=scanned_to
         )
 
 

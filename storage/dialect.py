@@ -47,6 +47,7 @@ _PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "prompts": ("chat_id", "message_id"),
     "open_questions": ("submission_id",),
     "key_check": ("id",),
+    "imports": ("content_hash",),
 }
 
 _FTS = re.compile(r"id IN \(SELECT rowid FROM submissions_fts WHERE text MATCH \?\)", re.IGNORECASE)

@@ -21,6 +21,7 @@ ENCRYPTED: tuple[tuple[str, str, str], ...] = (
     ("submissions", "reply_route", "id"),
     ("outbox", "chat_enc", "id"),
     ("followers", "chat_enc", "duplicate_id"),
+    ("supporters", "chat_enc", "submission_id"),  # 附议 (0022): no rowid, the newest items
     ("conversations", "key_enc", "rowid"),
     ("drafts", "body", "rowid"),
     ("inbox", "body", "update_id"),

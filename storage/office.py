@@ -23,7 +23,15 @@ from bot.core.records import (
     SubmissionSummary,
 )
 from bot.core.workflow import Status
-from storage.base import MAX_SQLITE_INT, NotFound, RepositoryBase, add_attachments, read_events
+from storage.base import (
+    MAX_SQLITE_INT,
+    NotFound,
+    RepositoryBase,
+    add_attachments,
+    like_pattern,
+    read_events,
+    read_similar,
+)
 from storage.copies import Renderer, refresh_in
 from storage.effects import Replayed, claim_update
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, add_label
@@ -41,11 +49,6 @@ _FLAGS: dict[QueueView, str] = {
 }
 
 
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def text_clauses(terms: Sequence[str]) -> tuple[list[str], list[object]]:
     """WHERE clauses (on ``submissions``) for texts that contain every term: terms of three
     or more characters use the FTS5 trigram index; shorter ones (common in Chinese) LIKE."""
@@ -57,7 +60,7 @@ def text_clauses(terms: Sequence[str]) -> tuple[list[str], list[object]]:
             params.append('"' + term.replace('"', '""') + '"')
         else:
             clauses.append("text LIKE ? ESCAPE '\\'")
-            params.append(_like(term))
+            params.append(like_pattern(term))
     return clauses, params
 
 
@@ -177,16 +180,27 @@ class OfficeQueries(RepositoryBase):
         return [(r["chat_enc"], r["language"]) for r in [*rows, *supporters]]
 
     async def add_support(
-        self, submission_id: int, tag: str, *, chat_enc: str, language: str
+        self,
+        submission_id: int,
+        tag: str,
+        *,
+        chat_enc: str,
+        language: str,
+        refresh: Renderer | None = None,
+        hold: float = 0.0,
     ) -> bool:
         """附议: count ``tag`` (one person's, for this item) once and let them follow the
-        item; False if they had already (nothing changes)."""
+        item; False if they had already (nothing changes). The item's card copies (its
+        channel post's count among them) are refreshed in the same transaction, each edit
+        held ``hold`` seconds so that a burst of 附议 is one edit (storage.copies)."""
         async with self.transaction() as db:
             cur = await db.execute(
                 "INSERT OR IGNORE INTO supporters (submission_id, tag, chat_enc, language)"
                 " VALUES (?, ?, ?, ?)",
                 (submission_id, tag, chat_enc, language),
             )
+            if cur.rowcount > 0:
+                await refresh_in(db, submission_id, refresh, self.clock(), hold=hold)
             return cur.rowcount > 0
 
     async def assign(
@@ -474,16 +488,7 @@ class OfficeQueries(RepositoryBase):
 
     async def similar(self, item: Submission, *, limit: int = 3) -> list[SubmissionSummary]:
         """Earlier items of the same topic that share a keyword that tagged this one."""
-        keywords = [k for e in item.evidence[:1] for k in e.keywords][:5]
-        if not keywords:
-            return []
-        likes = " OR ".join("text LIKE ? ESCAPE '\\'" for _ in keywords)
-        rows = await self._fetchall(
-            f"SELECT {SUMMARY_COLUMNS} FROM submissions WHERE id < ? AND topic_id = ?"  # noqa: S608
-            f" AND ({likes}) ORDER BY id DESC LIMIT ?",
-            (item.id, item.topic_id, *(_like(k) for k in keywords), limit),
-        )
-        return [summary_record(r) for r in rows]
+        return await read_similar(self._fetchall, item, limit=limit)
 
     # ------------------------------------------------------------------ prompts
     async def save_prompt(

@@ -22,6 +22,7 @@ from bot.text import TELEGRAM_MESSAGE_LIMIT, utf16_length
 from bot.transport.outcomes import Decision, Delivered, FailedForGood, RetryLater
 from storage.clamps import ClampQueries
 from storage.copies import add_copy
+from storage.effects import Replayed, claim_update
 from storage.rows import iso, parse_dt
 
 _INSERT = (
@@ -96,8 +97,10 @@ async def _coalesce(
         and last["attempts"] == 0
         and last["attempt_started_at"] is None
         and not (body.get("buttons") or notice.buttons)
-        and "photo" not in body
+        and not {"photo", "attachment", "album"} & body.keys()
         and notice.photo is None
+        and notice.attachment is None
+        and not notice.album
     )
     if waiting:
         text = f"{body['text']}\n{notice.text}"
@@ -121,6 +124,8 @@ def _body(notice: Outgoing) -> dict[str, object]:
         body["card"] = [notice.card.kind, notice.card.language]
     if notice.attachment is not None:
         body["attachment"] = notice.attachment.model_dump(mode="json", exclude_none=True)
+    if notice.album:
+        body["album"] = [a.model_dump(mode="json", exclude_none=True) for a in notice.album]
     return body
 
 
@@ -146,6 +151,7 @@ def _entry(row: aiosqlite.Row) -> OutboxEntry:
         card=CardSpec(kind=card[0], language=card[1]) if card else None,
         copy_id=row["copy_id"],
         attachment=Attachment.model_validate(body["attachment"]) if "attachment" in body else None,
+        album=tuple(Attachment.model_validate(a) for a in body.get("album", ())),
     )
 
 
@@ -153,10 +159,21 @@ class OutboxQueries(ClampQueries):
     """Queries of the outbox (mixed into :class:`storage.repository.Repository`)."""
 
     async def queue_messages(
-        self, notices: Sequence[Outgoing], *, submission_id: int | None = None
-    ) -> None:
-        async with self.transaction() as db:
-            await enqueue(db, notices, submission_id=submission_id, now=self.clock())
+        self,
+        notices: Sequence[Outgoing],
+        *,
+        submission_id: int | None = None,
+        key: int | None = None,
+    ) -> bool:
+        """Queue messages in one transaction. ``key``: the request key of a form (a web
+        form sent twice queues once): False when it was queued before."""
+        try:
+            async with self.transaction() as db:
+                await claim_update(db, key, self.clock())
+                await enqueue(db, notices, submission_id=submission_id, now=self.clock())
+        except Replayed:
+            return False
+        return True
 
     async def due_messages(self, *, limit: int = 50) -> list[OutboxEntry]:
         """Pending messages whose time has come and that are not being sent, oldest first

@@ -24,7 +24,10 @@ from storage.clamps import ClampQueries
 from storage.copies import CopyQueries
 from storage.desk import DeskQueries
 from storage.effects import EffectQueries
+from storage.escalation import EscalationQueries
+from storage.imports import ImportQueries
 from storage.inbox import InboxQueries
+from storage.indices import IndexQueries
 from storage.keycheck import KeyCheckQueries
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_label
 from storage.loop import LoopQueries
@@ -38,6 +41,7 @@ from storage.rows import evidence_json, iso, new_row_id, utc_now
 from storage.space import SpaceQueries
 from storage.survey import SurveyQueries
 from storage.web import WebQueries
+from storage.working import WorkingQueries
 
 __all__ = ["Clock", "NotFound", "Repository", "utc_now"]
 
@@ -47,6 +51,8 @@ class Repository(
     ResidentQueries,
     OfficeQueries,
     LoopQueries,
+    EscalationQueries,
+    IndexQueries,
     RatingQueries,
     ReportQueries,
     OutboxQueries,
@@ -60,6 +66,8 @@ class Repository(
     SpaceQueries,
     KeyCheckQueries,
     SurveyQueries,
+    ImportQueries,
+    WorkingQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.
@@ -188,9 +196,7 @@ class Repository(
         if new.topic_id != new.suggested_topic_id and new.text.strip():
             # The sender chose another topic than proposed: a light label (only the
             # text and the topic; nothing about the sender).
-            label = LabelledExample(
-                new.text, new.topic_id, "resident", SOURCE_WEIGHTS["resident"]
-            )
+            label = LabelledExample(new.text, new.topic_id, "resident", SOURCE_WEIGHTS["resident"])
             await add_label(db, label, now=now_s, submission_id=submission_id)
         submission = Submission(
             id=submission_id,

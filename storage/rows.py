@@ -103,6 +103,11 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         support=row["support"],
         contact_name=row["contact_name"],
         contact_phone=row["contact_phone"],
+        claimed_by=row["claimed_by"],
+        claimed_name=row["claimed_name"],
+        claimed_until=_optional_dt(row["claimed_until"]),
+        public_text=row["public_text"],
+        public_unmasked=bool(row["public_unmasked"]),
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from bot.core.records import Outgoing
 from storage.base import RepositoryBase
 from storage.outbox import enqueue
+from storage.rows import iso
 
 
 class SurveyQueries(RepositoryBase):
@@ -33,12 +34,27 @@ class SurveyQueries(RepositoryBase):
         return list(chats.items())
 
     async def send_survey(
-        self, round_id: str, surveys: Sequence[tuple[str, Outgoing]]
-    ) -> list[Outgoing]:
-        """Queue each (tag, message) whose tag was not sent this round yet; those queued."""
+        self,
+        round_id: str,
+        surveys: Sequence[tuple[str, Outgoing]],
+        *,
+        automatic: bool = False,
+        office: Sequence[Outgoing] = (),
+    ) -> list[Outgoing] | None:
+        """Queue each (tag, message) whose tag was not sent this round yet; those queued.
+        ``automatic`` (a phase's end): only if the round was not sent automatically before
+        (None: it was; nothing queued), recorded in the same transaction with ``office``'s
+        line, so it happens once however often the bot restarts (migration 0030)."""
         sent: list[Outgoing] = []
         now = self.clock()
         async with self.transaction() as db:
+            if automatic:
+                cur = await db.execute(
+                    "INSERT OR IGNORE INTO survey_auto (round, sent_at) VALUES (?, ?)",
+                    (round_id, iso(now)),
+                )
+                if not cur.rowcount:
+                    return None
             for tag, message in surveys:
                 cur = await db.execute(
                     "INSERT OR IGNORE INTO survey_recipients (round, tag) VALUES (?, ?)",
@@ -47,7 +63,16 @@ class SurveyQueries(RepositoryBase):
                 if cur.rowcount:
                     await enqueue(db, [message], submission_id=None, now=now)
                     sent.append(message)
+            if automatic:
+                await db.execute(
+                    "UPDATE survey_auto SET recipients = ? WHERE round = ?", (len(sent), round_id)
+                )
+                await enqueue(db, office, submission_id=None, now=now)
         return sent
+
+    async def automatic_surveys(self) -> set[str]:
+        """The rounds already sent at their phase's end."""
+        return {r["round"] for r in await self._fetchall("SELECT round FROM survey_auto")}
 
     async def answer_survey(self, round_id: str, tag: str, question: str, answer: str) -> bool:
         """Count one answer of a recipient of the round, once per question; False when
@@ -66,7 +91,7 @@ class SurveyQueries(RepositoryBase):
                 return False
             await db.execute(
                 "INSERT INTO survey_counts (round, question, answer, n) VALUES (?, ?, ?, 1)"
-                " ON CONFLICT (round, question, answer) DO UPDATE SET n = n + 1",
+                " ON CONFLICT (round, question, answer) DO UPDATE SET n = survey_counts.n + 1",
                 (round_id, question, answer),
             )
         return True

@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -273,6 +273,12 @@ class Chat:
 
     def messages(self) -> list[SentMessage]:
         return self.stub.messages_to(self.user.id)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """A clock the test moves by hand, starting now (a module may define its own)."""
+    return FrozenClock(datetime.now(UTC))
 
 
 class FrozenClock:

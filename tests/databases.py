@@ -56,7 +56,9 @@ def database(settings: Settings) -> Iterator[Any]:
     ``row_factory``); on PostgreSQL rows that read by index and by name and equal tuples."""
     url = settings.storage.url
     if url is None:
-        with sqlite3.connect(settings.storage.path) as db:
+        # A test's own write waits for the running bot's transaction (up to 30 s under a
+        # loaded machine) instead of failing with 'database is locked' after sqlite3's 5 s.
+        with sqlite3.connect(settings.storage.path, timeout=30) as db:
             yield db
         return
     with psycopg.connect(

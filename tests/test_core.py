@@ -117,9 +117,11 @@ def test_roles_come_from_the_configuration_and_the_place(
     assert not permitted(at[Place.LEADING_GROUP], Action.ACCEPT)
     assert permitted(system("zh-Hans"), Action.CLOSE)  # a job may act for the office
     assert not permitted(system("zh-Hans"), Action.RATE)
-    # Only the outbox settles a publication on its channel post's outcome (#15.2).
+    # Only the outbox settles a publication on its channel post's outcome (#15.2); the
+    # system also sends a phase's survey at its end (#20, survey = true).
     assert [a for a in Action if permitted(system("zh-Hans"), a) and a not in OFFICE_ACTIONS] == [
-        Action.SETTLE_PUBLISHING
+        Action.SURVEY,
+        Action.SETTLE_PUBLISHING,
     ]
 
 

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import io
 import re
-import sqlite3
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import openpyxl
 import pytest
 
 from bot.config import Settings
 from bot.i18n import t
+from tests import databases
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
 from tests.test_e2e_export import document_after
+from tests.test_e2e_lifecycle import Office
 
 OFFICE = -1001234567
 CHANNEL = -1003000000
@@ -33,10 +35,9 @@ def zh(key: str, **values: object) -> str:
     return t("zh-Hans", key, **values)
 
 
-def rows(settings: Settings, sql: str, *params: object) -> list[sqlite3.Row]:
-    with sqlite3.connect(settings.storage.path) as db:
-        db.row_factory = sqlite3.Row
-        return list(db.execute(sql, params))
+def rows(settings: Settings, sql: str, *params: object) -> list[Any]:
+    """The rows of ``sql`` in the bot's database, SQLite's or PostgreSQL's (by name)."""
+    return databases.rows(settings, sql, params)
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ async def test_a_named_phone_call_walks_the_workflow_with_callback_tasks(
 
     # Published: the channel thanks the person by the name they gave, never the phone.
     mark = stub.mark()
-    stub.press_button(ADMIN, await card_of(admin, number), "公开")
+    await Office(stub).publish(number, await card_of(admin, number))
     post = await stub.wait_for_text(CHANNEL, "路灯已于周三修好", after=mark)
     assert "张三" in post.plain and "13800001111" not in post.plain
 

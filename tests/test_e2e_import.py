@@ -117,3 +117,39 @@ async def test_a_bad_sheet_is_reported_row_by_row_and_imports_nothing(
         assert "line 2:" not in err and "5 problem" not in err
         assert "4 problem(s): nothing imported" in err
     assert rows(running.settings, "SELECT id FROM submissions") == []
+
+
+async def test_the_same_slips_are_not_imported_twice_unless_again(
+    running: BotRunner, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A guard against entering one stack of paper slips twice: a sheet whose rows were
+    imported before (here saved again as XLSX under another name) is refused with when and
+    as which items, and nothing is entered; ``--again`` enters them once more."""
+    lines = [
+        HEADER,
+        ["意见箱", "问题", "", "张三", "", "村口的路灯坏了"],
+        ["电话", "建议", "", "", "", "多设几个垃圾桶"],
+    ]
+    first = tmp_path / "slips.csv"
+    first.write_text("\n".join(",".join(line) for line in lines), encoding="utf-8")
+    assert await run_import(str(first)) == 0
+    assert "2 items imported, #1 to #2" in capsys.readouterr().out
+    book = openpyxl.Workbook()
+    for line in lines:
+        book.active.append(line)
+    again = tmp_path / "意见箱-第二次.xlsx"
+    book.save(again)
+    assert await run_import(str(again), "--dry-run") == 0  # the rows are good
+    capsys.readouterr()
+    assert await run_import(str(again)) == 3
+    refusal = capsys.readouterr().err
+    assert "slips.csv" in refusal and "#1 to #2" in refusal and "--again" in refusal
+    assert len(rows(running.settings, "SELECT id FROM submissions")) == 2
+    assert await run_import(str(again), "--again") == 0
+    assert "2 items imported, #3 to #4" in capsys.readouterr().out
+    texts = [r["text"] for r in rows(running.settings, "SELECT text FROM submissions ORDER BY id")]
+    assert texts == ["村口的路灯坏了", "多设几个垃圾桶"] * 2
+    # A different sheet is not the same content.
+    other = tmp_path / "other.csv"
+    other.write_text("\n".join([",".join(HEADER), "走访,问题,,,,桥上的栏杆松了"]), encoding="utf-8")
+    assert await run_import(str(other)) == 0

@@ -66,6 +66,19 @@ class Office:
         card = await self.card(number)
         return await self.chat.tap(card, label)
 
+    async def publish(self, number: int, card: SentMessage | None = None) -> SentMessage:
+        """公开 on a fresh card (or ``card``): the preview (#17), then 确认发布 on it; the
+        bot's next message."""
+        card = card or await self.card(number)
+        mark = self.stub.mark()
+        self.stub.press_button(ADMIN, card, "公开")
+        note = await self.stub.wait_for(
+            ADMIN.id,
+            after=mark,
+            predicate=lambda m: any(d.startswith(f"adm:pok:{number}:") for _, d in m.buttons),
+        )
+        return await self.chat.tap(note, "确认发布")
+
     async def answer(self, number: int, label: str, text: str) -> SentMessage:
         """Press a button that asks a question, reply to it, and return the bot's answer."""
         prompt = await self.press(number, label)
@@ -129,7 +142,7 @@ async def test_named_item_from_submission_to_closing(stub: FakeBotApi, campaign:
 
     # Published to the channel, with thanks by name; the post is linked from the item.
     mark = stub.mark()
-    await office.press(number, "公开")
+    await office.publish(number)
     post = await stub.wait_for_text(CHANNEL, f"#{number}", after=mark)
     assert "Railing repaired" in post.plain and "Bob" in post.plain
     await stub.wait_for_text(BOB.id, "published", after=mark)
@@ -180,7 +193,7 @@ async def test_anonymous_item_life_cycle_never_reveals_the_sender(
     response = await stub.wait_for_text(ALICE.id, "约谈", after=mark)
     await alice.tap(response, zh("rating.basically"))
     mark = stub.mark()
-    await office.press(number, "公开")
+    await office.publish(number)
     post = await stub.wait_for_text(CHANNEL, f"#{number}", after=mark)
     await stub.wait_for_text(ADMIN.id, zh("admin.published", ref=f"#{number}"), after=mark)
 

@@ -452,6 +452,12 @@ async def test_a_unit_sees_and_acts_on_its_own_items_only(
     stub.send_group_text(CJB_CLERK, CJB_GROUP, "/help")
     in_group = await stub.wait_for_text(CJB_GROUP, "/tasks", after=mark, new=True)
     assert "城建办" in in_group.plain and "/queue" not in in_group.plain
+    # (#17, 7) Someone in the unit's group whom its member list leaves out hears whose group
+    # it is and that only its members work its tasks, not the resident's "write to me".
+    mark = stub.mark()
+    stub.send_group_text(CJB_PASSER_BY, CJB_GROUP, "/help")
+    passer = await stub.wait_for(CJB_GROUP, after=mark, predicate=lambda m: "城建办" in m.plain)
+    assert passer.plain.startswith(zh("help.unit.not_member", unit="城建办", bot="")[:12])
     # The office's /queue by unit (its id or its name) lists that unit's items only.
     by_unit = await Chat(stub, ADMIN).send("/queue hbs", expect="环保所")
     assert f"#{theirs}" in by_unit.plain and f"#{ours}" not in by_unit.plain

@@ -74,7 +74,7 @@ async def test_a_channel_post_refused_for_good_leaves_the_item_answered(
 
     stub.fail_next("sendMessage", status=403, description=NOT_MEMBER, chat_id=CHANNEL)
     mark = stub.mark()
-    said = await office.press(number, "公开")
+    said = await office.publish(number)
     assert said.plain == plain(zh("admin.publishing", ref=ref))
     warning = await stub.wait_for_text(OFFICE, ref, after=mark, timeout=10, new=True)
     # The warning names the channel post, not a message to the sender.
@@ -112,7 +112,7 @@ async def test_a_channel_post_refused_for_good_leaves_the_item_answered(
 
     # The channel lets the bot in: publishing again goes through.
     mark = stub.mark()
-    await office.press(number, "公开")
+    await office.publish(number)
     post = await stub.wait_for_text(CHANNEL, ref, after=mark, timeout=10)
     assert "😀" in post.plain
     await stub.wait_for_text(BOB.id, "published", after=mark)
@@ -137,7 +137,7 @@ async def test_a_post_whose_outcome_stays_unknown_is_not_called_published(
     ref = f"#{number}"
     stub.misbehave(CHANNEL, "not_json")
     mark, calls = stub.mark(), len(stub.calls)
-    await office.press(number, "公开")
+    await office.publish(number)
     warning = await stub.wait_for_text(OFFICE, ref, after=mark, timeout=15, new=True)
     assert zh("admin.publish_unknown", ref=ref, error="").split("：")[0] in warning.plain
     stub.behave(CHANNEL)
@@ -165,7 +165,7 @@ async def test_while_the_post_is_on_its_way_nothing_else_can_be_done(
     card = await office.card(number)
     stub.fail_next("sendMessage", status=429, retry_after=3, chat_id=CHANNEL)
     mark = stub.mark()
-    await office.chat.tap(card, "公开", expect=ref)
+    await office.publish(number, card)
     await stub.wait_until(lambda: row(campaign.settings, number)["status"] == "publishing")
     for label in ("公开", "销号"):
         refusal = await office.chat.tap(card, label, expect=ref)

@@ -142,7 +142,8 @@ async def test_a_very_long_item_its_copies_response_and_post_all_fit(
         assert notices[-1].buttons and not any(m.buttons for m in notices[:-1])  # rating
 
         mark = stub.mark()
-        await press(1, "公开")
+        card, _ = await card_and_what_follows(stub, admin, "/show 1", 1)
+        await Office(stub).publish(1, card)  # (the preview, then 确认发布)
         post = await stub.wait_for(CHANNEL, after=mark, timeout=10)
         assert utf16_len(post.plain) <= 4096 and "…" in post.plain
         assert "李 秀英" in post.plain  # the thanks at the end survived the shortening

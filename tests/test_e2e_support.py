@@ -16,10 +16,20 @@ from bot.config import Settings
 from bot.i18n import tn
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
+from tests.databases import on_backend
 from tests.test_e2e_entering import rows, zh
 from tests.test_e2e_export import document_after
 from tests.test_e2e_lifecycle import Office
 from tests.test_e2e_office import submit
+
+
+@pytest.fixture
+def make_settings(
+    make_settings: Callable[..., Settings], storage_url: str | None
+) -> Callable[..., Settings]:
+    """Every test here runs on SQLite and on PostgreSQL (#24)."""
+    return on_backend(make_settings, storage_url)
+
 
 OFFICE = -1001234567
 CHANNEL = -1003000000
@@ -62,7 +72,7 @@ async def test_me_too_under_a_published_response_counts_once_per_person_and_foll
     await office.press(number, "受理")
     await office.answer(number, "答复", "已联系交警大队，下月安装。")
     mark = stub.mark()
-    await office.press(number, "公开")
+    await office.publish(number)
     post = await stub.wait_for(CHANNEL, after=mark, predicate=lambda m: bool(m.buttons))
     data = f"sup:{number}"
     assert [d for _, d in post.buttons] == [data]
@@ -134,3 +144,66 @@ async def test_a_very_similar_item_offers_me_too_and_queue_sorts_by_support(
     await office.answer(first, "答复", "路灯已于周三修好。")
     notice = await stub.wait_for_text(BOB.id, "路灯已于周三修好", after=mark)
     assert f"#{first}" in notice.plain
+
+
+DAVE = FakeUser(id=555000333, first_name="赵", last_name="四")
+
+
+async def test_the_channel_post_shows_the_count_and_a_burst_is_one_edit(
+    stub: FakeBotApi, campaign: BotRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 附议 count on the post itself: the post is a copy of the item, edited through
+    the outbox; three 附议 in a row are one edit (held for the window, showing the last
+    count), a later one another edit."""
+    monkeypatch.setattr("bot.core.supporting.EDIT_HOLD_SECONDS", 1.5)
+    number = await submit(Chat(stub, ALICE), "建议在菜市场门口加装路灯", anonymous=False)
+    office = Office(stub)
+    await office.press(number, "受理")
+    await office.answer(number, "答复", "已列入本月计划。")
+    mark = stub.mark()
+    await office.publish(number)  # the preview (#17), then 确认发布
+    post = await stub.wait_for(CHANNEL, after=mark, predicate=lambda m: bool(m.buttons))
+    assert [label for label, _ in post.buttons] == [zh("support.button")]
+    data = f"sup:{number}"
+    await stub.wait_until(
+        lambda: bool(rows(campaign.settings, "SELECT 1 FROM card_copies WHERE kind = 'channel'"))
+    )
+
+    def edits(after: int) -> list[SentMessage]:
+        return [
+            m
+            for m in stub.sent
+            if m.seq > after
+            and m.chat_id == CHANNEL
+            and m.method == "editMessageText"
+            and m.message_id == post.message_id
+        ]
+
+    mark = stub.mark()
+    for user in (BOB, CAROL, DAVE):
+        assert await press(stub, user, post, data) == zh(
+            "support.done", ref=f"#{number}", n=[BOB, CAROL, DAVE].index(user) + 1
+        )
+    assert edits(mark) == []  # held: nothing yet
+    edited = await stub.wait_for(
+        CHANNEL,
+        after=mark,
+        predicate=lambda m: m.method == "editMessageText" and m.message_id == post.message_id,
+    )
+    three = tn("zh-Hans", "support.button_count", 3, n=3)
+    assert [label for label, _ in edited.buttons] == [three]
+    assert [d for _, d in edited.buttons] == [data]
+    assert "已列入本月计划" in edited.plain  # the same post, its count updated
+    await stub.wait_idle(quiet=2.0)
+    assert len(edits(mark)) == 1  # a burst of three: one edit
+    mark = stub.mark()
+    assert await press(stub, ALICE, post, data) == zh("support.own", ref=f"#{number}")
+    erin = FakeUser(id=555000444, first_name="钱", last_name="五")
+    assert await press(stub, erin, post, data) == zh("support.done", ref=f"#{number}", n=4)
+    later = await stub.wait_for(
+        CHANNEL,
+        after=mark,
+        predicate=lambda m: m.method == "editMessageText" and m.message_id == post.message_id,
+    )
+    assert [label for label, _ in later.buttons] == [tn("zh-Hans", "support.button_count", 4, n=4)]
+    assert stub.errors == []

@@ -40,7 +40,8 @@ async def test_ask_promises_anonymity_only_to_anonymous_senders(
     for number, key in ((anonymous, "admin.ask.ask"), (named, "admin.ask.ask_named")):
         card = await Chat(stub, ADMIN).send(f"/show {number}", expect=f"#{number}")
         prompt = await clerk_prompt(stub, card, "补充")
-        assert prompt.plain == zh(key, ref=f"#{number}")
+        # (then how to answer it: #17, a typed answer works in a private chat)
+        assert prompt.plain == zh(key, ref=f"#{number}") + "\n" + zh("admin.prompt.how.private")
     assert "身份不会显示" not in zh("admin.ask.ask_named", ref="#1")
 
 

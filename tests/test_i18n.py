@@ -17,6 +17,7 @@ import pytest
 from babel.messages.catalog import Catalog
 
 from bot.config import LANGUAGES, Language
+from bot.core import escalation, indices
 from bot.core.access import LOOP_OFFICE_MOVES, UNIT_MOVES
 from bot.core.entering import SOURCES as ITEM_SOURCES
 from bot.core.records import RATINGS, UNSATISFIED_REASONS, AttachmentType, QueueView, Recipient
@@ -401,7 +402,7 @@ def family_members() -> dict[str, set[str]]:
         "rating.": {*RATINGS, "unrated"},
         "rating.reason.": set(UNSATISFIED_REASONS),
         # bot/core/cards.py event_line: f"event.{event.kind}" for these kinds.
-        "event.": {"question", "answer", "duplicate"},
+        "event.": {"question", "answer", "duplicate", "public_text"},
         # bot/core/cards.py status_notices: the targets that notify the sender.
         "notify.": {
             s.value for s in (Status.ACCEPTED, Status.REJECTED, Status.IN_PROGRESS, Status.CLOSED)
@@ -410,7 +411,14 @@ def family_members() -> dict[str, set[str]]:
         # #18: the history line of a units' loop step (bot/core/cards.py, tasks.py).
         "step.": {m.value for m in (*LOOP_OFFICE_MOVES.values(), *UNIT_MOVES.values()) if m}
         | {m.value for m in SENDER_MOVES}
-        | {"note"},
+        | {"note"}
+        | escalation.STEPS,
+        # #19: the chasing ladder's messages and history notes (bot/core/escalation.py).
+        "escalation.unit.": set(escalation.TO_UNIT),
+        "escalation.office.": set(escalation.TO_OFFICE),
+        "escalation.note.": set(escalation.NOTED),
+        # #19: the indices' column names (bot/core/indices.py).
+        "indices.col.": {*indices.RATES, "unit", "items", "days", "overdue"},
         # handlers/admin_actions.py: the unit deadlines count in.
         "admin.dispatch.": {"workdays", "days"},
         # bot/core/loop.py: why a typed deadline is refused (bot.core.deadlines.BadDeadline).
@@ -423,6 +431,8 @@ def family_members() -> dict[str, set[str]]:
         "import.column.": set(IMPORT_COLUMNS),
         # handlers/admin_actions.py: the prompts whose answer reaches a resident.
         "admin.prompt.what.": {"rej", "ask", "ans", "rop"},
+        # handlers/admin_actions.py: how a prompt is answered in a private chat or a group.
+        "admin.prompt.how.": {"private", "group"},
         # bot/core/presenters.py: Telegram's common refusals.
         "telegram.error.": {"blocked", "deactivated", "chat_not_found", "kicked", "too_long"},
         # bot/core/filters.py: the views of /queue.

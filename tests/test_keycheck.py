@@ -197,3 +197,20 @@ def test_a_database_from_before_the_check_row_is_judged_by_its_encrypted_values(
     )
     prepare(settings)  # the right keys: accepted, and the check row is written now
     assert read_key_evidence(settings.storage.path).check is not None
+
+
+def test_a_supporters_route_is_sampled_with_the_other_encrypted_values(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """A 附议 supporter's chat (#20: the route a supporter follows the item by) is one of
+    the encrypted values the keys are checked against."""
+    settings = make_settings()
+    keys = deployed(settings)
+    route = keys.encrypt_int(RESIDENT + 1)
+    with sqlite3.connect(settings.storage.path) as db:
+        db.execute(
+            "INSERT INTO supporters (submission_id, tag, chat_enc, language)"
+            " VALUES (1, 'tag', ?, 'zh-Hans')",
+            (route,),
+        )
+    assert route in read_key_evidence(settings.storage.path).samples

@@ -30,7 +30,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from bot.config import Settings
 from bot.i18n import t
-from tests.botapi_stub import FakeBotApi
+from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
 from tests.webdesk import (
     ALICE,
@@ -382,4 +382,149 @@ async def test_a_clerk_accepts_three_items_at_once_and_the_chat_sees_it_in_chrom
     assert status_of(desk.settings, left_alone) == "new"
     with capsys.disabled():
         print("\nweb desk bulk screenshots:", *screenshots, sep="\n  ")
+    assert all(path.stat().st_size > 1000 for path in screenshots)
+
+
+UNIT_CLERK = FakeUser(id=4201, first_name="城建", last_name="小张", language_code="zh-hans")
+
+
+@pytest.fixture
+async def units_desk(
+    stub: FakeBotApi, make_settings: Callable[..., Settings]
+) -> AsyncIterator[BotRunner]:
+    settings = make_settings(
+        stub,
+        web={"enabled": True, "port": 0},
+        roles={"office_chat_id": OFFICE},
+        limits={"max_submissions_per_hour": 0},
+        units=[{"id": "cjb", "names": {"zh-Hans": "城建办"}, "member_ids": [UNIT_CLERK.id]}],
+    )
+    async with started(settings) as runner:
+        yield runner
+
+
+def entry_for(runner: BotRunner, user: FakeUser, query_id: str) -> str:
+    """The URL Telegram opens the Mini App with for ``user`` (fresh login data; a query id
+    of each opening's own, so two sign-ins in one second are two login data)."""
+    token = runner.settings.telegram.token.get_secret_value()
+    data = login_data(user, token, datetime.now(UTC), query_id=query_id)
+    return f"{desk_of(runner).base_url}/{mini_app_fragment(data)}"
+
+
+def press(driver: WebDriver, number: int, action: str, **fields: str) -> None:
+    """Fill in an action's form on the item page and send it; wait for the page after."""
+    form = driver.find_element(By.CSS_SELECTOR, f"form[action$='/items/{number}/actions/{action}']")
+    for name, value in fields.items():
+        element = form.find_element(By.NAME, name)
+        if element.tag_name == "select":
+            Select(element).select_by_value(value)
+        else:
+            element.send_keys(value)
+    button = form.find_element(By.CSS_SELECTOR, "button[type=submit]")
+    button.click()
+    WebDriverWait(driver, WAIT).until(ec.staleness_of(button))
+    WebDriverWait(driver, WAIT).until(ec.presence_of_element_located((By.ID, "item")))
+    notice = driver.find_element(By.CSS_SELECTOR, "p.notice").text
+    assert notice == t("zh-Hans", "web.action.done"), (action, notice)
+
+
+async def edit_showing(stub: FakeBotApi, card: SentMessage, text: str, *, after: int) -> None:
+    """An edit of ``card``'s message after seq ``after`` that shows ``text`` (an edit queued
+    by an earlier step may still arrive after the mark)."""
+    await stub.wait_for(
+        card.chat_id,
+        after=after,
+        predicate=lambda m: m.method == "editMessageText"
+        and m.message_id == card.message_id
+        and text in m.plain,
+    )
+
+
+def offered(driver: WebDriver, number: int) -> list[str]:
+    forms = driver.find_elements(By.CSS_SELECTOR, f"form[action*='/items/{number}/actions/']")
+    return [(f.get_attribute("action") or "").rsplit("/", 1)[-1] for f in forms]
+
+
+async def test_the_office_dispatches_and_a_unit_signs_and_finishes_on_the_desk_in_chromium(
+    stub: FakeBotApi, units_desk: BotRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The units' loop on the desk (#23 with #18), each side on a phone: the office accepts
+    and dispatches an item to 城建办; the unit's member opens the desk from their chat, signs
+    for it and reports it done with the answer; the office approves. The office chat's card
+    and the unit's task card are edited through the outbox at each step, as after their
+    buttons; the sender gets the answer. No page scrolls sideways at 390 px."""
+    desk = units_desk
+    number = await submit(stub, ALICE, "幸福路的路灯坏了三盏，晚上很黑", anonymous=False)
+    card = await office_card(stub, OFFICE, number)
+    base = desk_of(desk).base_url
+    item = f"/items/{number}"
+    answer = "三盏路灯已全部修复，欢迎监督"
+    screenshots: list[Path] = []
+    marks: dict[str, int] = {}
+
+    def office_dispatches() -> None:
+        with chromium() as driver:
+            open_on_a_phone(driver, entry_for(desk, ADMIN, "AAQoffice1"), "queue")
+            driver.get(base + item)
+            WebDriverWait(driver, WAIT).until(ec.presence_of_element_located((By.ID, "item")))
+            press(driver, number, "accept")
+            assert "dispatch" in offered(driver, number)
+            marks["dispatch"] = stub.mark()
+            press(driver, number, "dispatch", unit="cjb", deadline="5", instruction="请本周内修复")
+            status = driver.find_element(By.CSS_SELECTOR, "dd.status").text
+            assert status == t("zh-Hans", "status.dispatched")
+            assert scroll_width(driver) <= PHONE[0]
+            screenshots.append(shoot(driver, "loop-dispatched-phone"))
+
+    def unit_works() -> None:
+        with chromium() as driver:
+            open_on_a_phone(driver, entry_for(desk, UNIT_CLERK, "AAQunit1"), "queue")
+            assert shown_ids(driver) == [number]
+            row = driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{number}'] td.unit")
+            assert row.text.startswith("城建办")
+            assert scroll_width(driver) <= PHONE[0]
+            screenshots.append(shoot(driver, "loop-unit-queue-phone"))
+            driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{number}'] td.ref a").click()
+            WebDriverWait(driver, WAIT).until(ec.presence_of_element_located((By.ID, "item")))
+            assert offered(driver, number) == ["sign", "bounce"]
+            marks["sign"] = stub.mark()
+            press(driver, number, "sign")
+            assert offered(driver, number) == ["note", "request_extension", "finish", "bounce"]
+            marks["finish"] = stub.mark()
+            press(driver, number, "finish", answer=answer)
+            assert offered(driver, number) == []
+            assert scroll_width(driver) <= PHONE[0]
+            screenshots.append(shoot(driver, "loop-unit-item-phone"))
+
+    def office_approves() -> None:
+        with chromium() as driver:
+            open_on_a_phone(driver, entry_for(desk, ADMIN, "AAQoffice2"), "queue")
+            driver.get(base + item)
+            WebDriverWait(driver, WAIT).until(ec.presence_of_element_located((By.ID, "item")))
+            assert answer in driver.find_element(By.ID, "item").text
+            marks["approve"] = stub.mark()
+            press(driver, number, "approve_done")
+            status = driver.find_element(By.CSS_SELECTOR, "dd.status").text
+            assert status == t("zh-Hans", "status.answered")
+            assert scroll_width(driver) <= PHONE[0]
+            screenshots.append(shoot(driver, "loop-approved-phone"))
+
+    await asyncio.wait_for(asyncio.to_thread(office_dispatches), timeout=120)
+    task = await stub.wait_for(
+        UNIT_CLERK.id, after=marks["dispatch"], predicate=lambda m: f"#{number}" in m.plain
+    )
+    assert "请本周内修复" in task.plain and task.buttons
+    await edit_showing(stub, card, t("zh-Hans", "status.dispatched"), after=marks["dispatch"])
+    await asyncio.wait_for(asyncio.to_thread(unit_works), timeout=120)
+    await edit_showing(stub, task, t("zh-Hans", "status.signed"), after=marks["sign"])
+    check = await stub.wait_for_text(OFFICE, answer, after=marks["finish"])
+    assert check.buttons  # the office's 审核 in the chat as well
+    await asyncio.wait_for(asyncio.to_thread(office_approves), timeout=120)
+    answered = t("zh-Hans", "status.answered")
+    await edit_showing(stub, card, answered, after=marks["approve"])  # the office's card
+    await edit_showing(stub, task, answered, after=marks["approve"])  # the unit's task card
+    await stub.wait_for_text(ALICE.id, answer, after=marks["approve"])
+    assert status_of(desk.settings, number) == "answered"
+    with capsys.disabled():
+        print("\nweb desk loop screenshots:", *screenshots, sep="\n  ")
     assert all(path.stat().st_size > 1000 for path in screenshots)

@@ -35,6 +35,7 @@ async def repo(tmp_path: Path) -> AsyncIterator[tuple[Repository, list[dict[str,
     await repository.connect()
     await repository.close()
     rng = random.Random(23)
+    units = random.Random(24)
     rows: list[dict[str, Any]] = []
     start = NOW - timedelta(days=30)
     for i in range(1, 181):
@@ -42,6 +43,9 @@ async def repo(tmp_path: Path) -> AsyncIterator[tuple[Repository, list[dict[str,
         created = start + timedelta(hours=(i // 3) * 4)
         status = rng.choice(list(Status))
         deadline = created + timedelta(days=10) if rng.random() < 0.5 else None
+        # (its own sequence: the other columns are what they were before units)
+        unit = units.choice((None, "cjb", "hbs"))
+        sign_due = created + timedelta(days=units.choice((2, 40))) if unit else None
         rows.append(
             {
                 "id": i,
@@ -52,17 +56,20 @@ async def repo(tmp_path: Path) -> AsyncIterator[tuple[Repository, list[dict[str,
                 "created_at": iso(created),
                 "deadline": iso(deadline) if deadline else None,
                 "text": f"{rng.choice(WORDS)}，{rng.choice(WORDS)} ({i})",
+                "unit_id": unit,
+                "sign_due": iso(sign_due) if sign_due else None,
             }
         )
     with sqlite3.connect(path) as db:
         db.executemany(
             "INSERT INTO submissions (id, kind, text, topic_id, suggested_topic_id, evidence,"
             " anonymous, owner_tag, sender_user_id, sender_chat_id, language, status,"
-            " created_at, updated_at, deadline) VALUES (:id, :kind, :text, :topic_id,"
+            " created_at, updated_at, deadline, unit_id, sign_due) VALUES (:id, :kind, :text,"
+            " :topic_id,"
             " :topic_id, '[]', :anonymous, CASE WHEN :anonymous THEN 'h' || :id END,"
             " CASE WHEN :anonymous THEN NULL ELSE :id END,"
             " CASE WHEN :anonymous THEN NULL ELSE :id END, 'zh-Hans', :status, :created_at,"
-            " :created_at, :deadline)",
+            " :created_at, :deadline, :unit_id, :sign_due)",
             rows,
         )
     repository = Repository(path)
@@ -97,6 +104,12 @@ def expected(rows: list[dict[str, Any]], query: QueueFilter) -> list[int]:
             continue
         if any(term not in r["text"] for term in query.terms):
             continue
+        if query.unit_id is not None and r["unit_id"] != query.unit_id:
+            continue
+        if query.unsigned and not (
+            r["status"] == "dispatched" and r["sign_due"] and r["sign_due"] < iso(NOW)
+        ):
+            continue
         if query.sort == "deadline" and r["deadline"] is None:
             continue
         out.append(r)
@@ -123,6 +136,11 @@ FILTERS = [
     QueueFilter(terms=("井盖", "公交")),  # LIKE
     QueueFilter(terms=("垃圾没人收",), sort="deadline", topic_id="other"),
     QueueFilter(topic_id="other", created_from=NOW + timedelta(days=1)),  # nothing
+    QueueFilter(unit_id="cjb"),  # (unit_id, created_at), 0028
+    QueueFilter(unit_id="hbs", sort="old", kind=Kind.SUGGESTION),
+    QueueFilter(unsigned=True),
+    QueueFilter(unsigned=True, unit_id="cjb", sort="deadline"),
+    QueueFilter(terms=("井",), unit_id="hbs"),
 ]
 
 
@@ -153,6 +171,51 @@ async def test_pages_forwards_and_back_give_exactly_the_naive_answer(
     assert [[r.id for r in p.rows] for p in reversed(back)] == [
         [r.id for r in p.rows] for p in pages
     ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        QueueFilter(terms=("井盖",)),
+        QueueFilter(terms=("路灯", "公交"), sort="old"),
+        QueueFilter(terms=("垃圾",), statuses=(Status.NEW, Status.ACCEPTED)),
+        QueueFilter(terms=("盖丢",), sort="deadline"),
+        QueueFilter(terms=("没有",)),  # no match at all: every window read, page by page
+    ],
+    ids=lambda q: repr(q)[12:80],
+)
+async def test_a_short_word_reads_a_bounded_window_per_page_and_misses_nothing(
+    repo: tuple[Repository, list[dict[str, Any]]],
+    query: QueueFilter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A one- or two-character term has no index: each page reads at most SCAN_WINDOW
+    items (here 13) of the order; a page the window ended before it was full says how far
+    it read, and its next link reads on. Walked forwards and back, every match comes once,
+    in order."""
+    monkeypatch.setattr("storage.desk.SCAN_WINDOW", 13)
+    repository, rows = repo
+    want = expected(rows, query)
+    forwards: list[QueuePage] = []
+    cursor: Cursor | None = None
+    while True:
+        page = await repository.queue_page(query, cursor=cursor, limit=5, now=NOW)
+        forwards.append(page)
+        assert len(page.rows) <= 5
+        if page.next is None:
+            break
+        cursor = page.next
+        assert len(forwards) < 200
+    assert [r.id for p in forwards for r in p.rows] == want
+    scanned = [p for p in forwards if p.scanned_to is not None]
+    assert scanned and all(p.next is not None for p in scanned)  # said so, and reads on
+    backwards = [forwards[-1]]
+    while backwards[-1].previous is not None:
+        backwards.append(
+            await repository.queue_page(query, cursor=backwards[-1].previous, limit=5, now=NOW)
+        )
+        assert len(backwards) < 200
+    assert [r.id for p in reversed(backwards) for r in p.rows] == want
 
 
 async def test_a_unit_scope_shows_its_units_items_only(

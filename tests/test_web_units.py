@@ -1,7 +1,8 @@
 """The web desk for a unit's member (#18), over HTTP against the bot built with
 build_application: they sign in like the office, see in the queue only the items
 dispatched to their unit, open only those (any other item is not there: 404), see a named
-sender's name without the username, no similar items of other units, and no office action."""
+sender's name without the username, no similar items of other units, and no office action
+(their unit's steps only: tests/test_web_loop.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import Settings
+from bot.core import indices
 from tests.botapi_stub import FakeBotApi, FakeUser
-from tests.conftest import BotRunner, FrozenClock
+from tests.conftest import ADMIN, BotRunner, FrozenClock
 from tests.webdesk import ALICE, BOB, client_for, sign_in, sql, started, submit
 
 CLERK = FakeUser(id=4001, first_name="城建", last_name="小张")
@@ -63,7 +65,8 @@ async def test_a_units_member_sees_and_opens_their_units_items_only(
         assert item.status == 200 and "幸福路的路灯坏了" in html
         assert "李 秀英" in html and "li_xiuying" not in html and str(ALICE.id) not in html
         assert f"#{theirs}" not in html and f"#{waiting}" not in html  # no similar items
-        assert re.findall(rf"/desk/items/{ours}/actions/([a-z_]+)", html) == []
+        # Only the unit's own steps (#23: as its task card's buttons), no office action.
+        assert re.findall(rf"/desk/items/{ours}/actions/([a-z_]+)", html) == ["sign", "bounce"]
         for other in (theirs, waiting):
             assert (await client.get(f"/desk/items/{other}")).status == 404
     async with client_for(desk) as client:
@@ -71,3 +74,44 @@ async def test_a_units_member_sees_and_opens_their_units_items_only(
         queue = await (await client.get("/desk/queue")).text()
         assert set(map(int, re.findall(r'data-id="(\d+)"', queue))) == {theirs}
         assert (await client.get(f"/desk/items/{ours}")).status == 404
+
+
+async def test_the_reports_page_shows_the_units_indices_to_the_office_only(
+    stub: FakeBotApi, desk: BotRunner
+) -> None:
+    done = await submit(stub, ALICE, "幸福路的路灯坏了", anonymous=False)
+    late = await submit(stub, BOB, "幸福路的路灯也不亮", anonymous=True)
+    sql(
+        desk.settings,
+        "UPDATE submissions SET unit_id = 'cjb', status = 'answered',"
+        " dispatched_at = '2026-11-20T01:00:00.000000+00:00',"
+        " sign_due = '2026-11-21T01:00:00.000000+00:00',"
+        " signed_at = '2026-11-20T02:00:00.000000+00:00',"
+        " deadline = '2026-11-23T15:59:59.000000+00:00',"
+        " done_at = '2026-11-22T01:00:00.000000+00:00' WHERE id = ?",
+        (done,),
+    )
+    sql(
+        desk.settings,
+        "UPDATE submissions SET unit_id = 'cjb', status = 'signed',"
+        " dispatched_at = '2026-11-20T01:00:00.000000+00:00',"
+        " sign_due = '2026-11-21T01:00:00.000000+00:00',"
+        " signed_at = '2026-11-21T02:00:00.000000+00:00',"
+        " deadline = '2026-11-23T15:59:59.000000+00:00' WHERE id = ?",
+        (late,),
+    )
+    async with client_for(desk) as client:
+        await sign_in(client, desk, ADMIN)
+        html = await (await client.get("/desk/reports")).text()
+        table = html[html.index('class="rates"') :]
+        cells = re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", table[: table.index("</table>")])
+        header = indices.header("zh-Hans")
+        assert cells[: len(header)] == header
+        # 城建办: 2 items, one signed in time, one done on time of two due, no rating,
+        # two days on average for the one done, one overdue now.
+        row = ["城建办", "2", "50.0%", "50.0%", "100.0%", "—", "0.0%", "2.0", "1"]
+        assert cells[len(header) : 2 * len(header)] == row
+        assert cells[2 * len(header) : 3 * len(header)] == ["环保所", "0", *["—"] * 6, "0"]
+    async with client_for(desk) as client:
+        await sign_in(client, desk, CLERK)
+        assert (await client.get("/desk/reports")).status == 404

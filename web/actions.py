@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, Protocol
 
-from bot.core import handling, reviewing
-from bot.core.access import Action, Actor, Place, available, identify
+from bot.core import handling, loop, reviewing
+from bot.core.access import Action, Actor, Place, available, identify, unit_available
 from bot.core.env import Env
 from bot.core.records import Submission
 from bot.core.results import Result
@@ -118,6 +118,8 @@ class CoreAction:
     call: Run
     env: Env
     fields: Sequence[ActionField] = field(default=())
+    # A unit's step (#18: 签收, 办理进展, 退单, 延期申请, 办结), offered to its members.
+    unit: bool = False
 
     @property
     def name(self) -> str:
@@ -127,7 +129,10 @@ class CoreAction:
         return identify(self.env.settings, viewer.user_id, Place.WEB, language=viewer.language)
 
     def available(self, viewer: Viewer, item: Submission) -> bool:
-        return self.action in available(self.actor(viewer), self.env.settings, item)
+        actor = self.actor(viewer)
+        if self.unit:
+            return self.action in unit_available(actor, item)
+        return self.action in available(actor, self.env.settings, item)
 
     async def run(self, viewer: Viewer, item: Submission, form: Mapping[str, str]) -> Outcome:
         result = await self.call(self.env, self.actor(viewer), item.id, form, form_key(form))
@@ -145,6 +150,24 @@ def _due(form: Mapping[str, str]) -> date | None:
         return None
 
 
+def plain(function: Callable[..., Awaitable[Result]]) -> Run:
+    """A core function that takes no input but the item."""
+
+    async def run(env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None) -> Result:
+        return await function(env, who, n, key=key)
+
+    return run
+
+
+def with_text(function: Callable[..., Awaitable[Result]], name: str) -> Run:
+    """A core function that takes one text of the form (a reason, a note, an answer)."""
+
+    async def run(env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None) -> Result:
+        return await function(env, who, n, _text(form, name), key=key)
+
+    return run
+
+
 def office_registry(env: Env) -> ActionRegistry:
     """The office's actions on an item, each through its core function."""
     office = env.settings.campaign.language
@@ -156,19 +179,6 @@ def office_registry(env: Env) -> ActionRegistry:
     question = ActionField("question", "web.form.question", "textarea", required=True)
     response = ActionField("response", "web.form.response", "textarea", required=True)
     topic = ActionField("topic", "web.field.topic", "select", choices=lang_topics)
-
-    def plain(function: Callable[..., Awaitable[Result]]) -> Run:
-        async def run(
-            env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None
-        ) -> Result:
-            return await function(env, who, n, key=key)
-
-        return run
-
-    async def reject(
-        env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None
-    ) -> Result:
-        return await reviewing.reject(env, who, n, _text(form, "reason"), key=key)
 
     async def duplicate(
         env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None
@@ -183,14 +193,6 @@ def office_registry(env: Env) -> ActionRegistry:
         chosen = handling.Assignment(_text(form, "owner"), due=_due(form))
         return await handling.assign(env, who, n, chosen, key=key)
 
-    async def ask(env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None) -> Result:
-        return await handling.ask_sender(env, who, n, _text(form, "question"), key=key)
-
-    async def respond(
-        env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None
-    ) -> Result:
-        return await handling.respond(env, who, n, _text(form, "response"), key=key)
-
     async def set_topic(
         env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None
     ) -> Result:
@@ -198,15 +200,130 @@ def office_registry(env: Env) -> ActionRegistry:
 
     actions = [
         CoreAction(Action.ACCEPT, "admin.action.accept", plain(reviewing.accept), env),
-        CoreAction(Action.REJECT, "admin.action.reject", reject, env, (reason,)),
+        CoreAction(
+            Action.REJECT,
+            "admin.action.reject",
+            with_text(reviewing.reject, "reason"),
+            env,
+            (reason,),
+        ),
         CoreAction(Action.DUPLICATE, "admin.action.duplicate", duplicate, env, (original,)),
         CoreAction(Action.FORWARD, "admin.action.forward", plain(reviewing.forward), env),
         CoreAction(Action.START, "admin.action.in_progress", plain(handling.start), env),
-        CoreAction(Action.RESPOND, "admin.action.answer", respond, env, (response,)),
+        CoreAction(
+            Action.RESPOND,
+            "admin.action.answer",
+            with_text(handling.respond, "response"),
+            env,
+            (response,),
+        ),
         CoreAction(Action.PUBLISH, "admin.action.publish", plain(handling.publish), env),
         CoreAction(Action.CLOSE, "admin.action.closed", plain(handling.close), env),
         CoreAction(Action.ASSIGN, "admin.action.assign", assign, env, (owner, due)),
-        CoreAction(Action.ASK, "admin.action.ask", ask, env, (question,)),
+        CoreAction(
+            Action.ASK,
+            "admin.action.ask",
+            with_text(handling.ask_sender, "question"),
+            env,
+            (question,),
+        ),
         CoreAction(Action.SET_TOPIC, "admin.action.topic", set_topic, env, (topic,)),
     ]
-    return ActionRegistry(actions)
+    return ActionRegistry([*actions, *loop_actions(env)])
+
+
+def _one_word(form: Mapping[str, str], name: str) -> str:
+    return "".join(form.get(name, "").split())[:40]
+
+
+def loop_actions(env: Env) -> list[CoreAction]:
+    """The units' loop (#18) on the desk: the office's 派单 and decisions, and a unit
+    member's steps on their unit's items, each through its function in
+    :mod:`bot.core.loop` (which checks the actor's unit again)."""
+    office = env.settings.campaign.language
+    units = tuple((u.id, u.name(office)) for u in env.settings.units)
+    unit = ActionField("unit", "web.field.unit", "select", choices=units)
+    deadline = ActionField("deadline", "web.form.deadline")
+    instruction = ActionField("instruction", "web.form.instruction", "textarea")
+    reason = ActionField("reason", "web.form.reason", "textarea", required=True)
+    told = ActionField("reason", "web.form.unit_reason", "textarea", required=True)
+    note = ActionField("note", "web.form.note", "textarea", required=True)
+    wanted = ActionField("wanted", "web.form.new_deadline", required=True)
+    answer = ActionField("answer", "web.form.answer", "textarea", required=True)
+
+    async def dispatch(
+        env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None
+    ) -> Result:
+        typed = _one_word(form, "deadline")
+        return await loop.dispatch(
+            env,
+            who,
+            n,
+            form.get("unit", ""),
+            deadline=typed or None,
+            instruction=_text(form, "instruction"),
+            key=key,
+        )
+
+    def extension(approve: bool) -> Run:
+        async def run(
+            env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None
+        ) -> Result:
+            return await loop.decide_extension(env, who, n, approve, key=key)
+
+        return run
+
+    async def request_extension(
+        env: Env, who: Actor, n: int, form: Mapping[str, str], key: int | None
+    ) -> Result:
+        text = f"{_one_word(form, 'wanted')} {_text(form, 'reason')}"
+        return await loop.request_extension(env, who, n, text, key=key)
+
+    act = Action
+    return [
+        CoreAction(
+            act.DISPATCH, "admin.action.dispatch", dispatch, env, (unit, deadline, instruction)
+        ),
+        CoreAction(act.TAKE_BACK, "admin.action.take_back", plain(loop.take_back), env),
+        CoreAction(act.APPROVE_EXTENSION, "admin.action.approve_extension", extension(True), env),
+        CoreAction(act.REFUSE_EXTENSION, "admin.action.refuse_extension", extension(False), env),
+        CoreAction(act.APPROVE_DONE, "admin.action.approve_done", plain(loop.approve_done), env),
+        CoreAction(
+            act.RETURN_DONE,
+            "admin.action.return_done",
+            with_text(loop.return_done, "note"),
+            env,
+            (note,),
+        ),
+        CoreAction(
+            act.REOPEN, "admin.action.reopen", with_text(loop.reopen, "reason"), env, (reason,)
+        ),
+        CoreAction(act.SIGN, "unit.action.sign", plain(loop.sign), env, unit=True),
+        CoreAction(
+            act.NOTE, "unit.action.note", with_text(loop.note, "note"), env, (note,), unit=True
+        ),
+        CoreAction(
+            act.REQUEST_EXTENSION,
+            "unit.action.extension",
+            request_extension,
+            env,
+            (wanted, told),
+            unit=True,
+        ),
+        CoreAction(
+            act.FINISH,
+            "unit.action.finish",
+            with_text(loop.finish, "answer"),
+            env,
+            (answer,),
+            unit=True,
+        ),
+        CoreAction(
+            act.BOUNCE,
+            "unit.action.bounce",
+            with_text(loop.bounce, "reason"),
+            env,
+            (told,),
+            unit=True,
+        ),
+    ]

@@ -14,7 +14,6 @@ what a status allows, :func:`bot.core.access.office_actions`).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from markupsafe import Markup
 
 from bot.config import Language
 from bot.core.access import TARGETS, Action, permitted
+from bot.core.bulk import item_key as item_key  # (re-exported: the desk and its tests)
 from bot.core.presenters import status_label
 from bot.core.records import Submission
 from bot.core.workflow import format_reference
@@ -58,13 +58,6 @@ def offered(registry: ActionRegistry, viewer: Viewer) -> list[CoreAction]:
         if isinstance(action, CoreAction) and permitted(action.actor(viewer), action.action):
             out.append(action)
     return out
-
-
-def item_key(form_key: int, item_id: int) -> int:
-    """One item's request key in a bulk form: the same for the same form and item, so a
-    form sent twice changes nothing twice; negative, like every form's key."""
-    digest = hashlib.sha256(f"bulk:{form_key}:{item_id}".encode()).digest()
-    return -1 - int.from_bytes(digest[:8], "big") % 2**62
 
 
 def chosen_ids(values: Sequence[str]) -> list[int]:

@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from bot.config import Language, Settings
+from bot.core import tasks
 from bot.core.presenters import kind_label, local_date, status_label, topic_label
-from bot.core.records import DONE_STATUSES, overdue_days
+from bot.core.records import DONE_STATUSES, overdue_days, unsigned
 from bot.core.reports import day_in_range, parse_day
 from bot.core.workflow import Kind, Status, format_reference
 from bot.i18n import t, tn
@@ -21,13 +22,28 @@ MAX_TERMS = 8
 MAX_TERM_CHARS = 50
 PAGE_SIZE = 50
 OPEN = "open"  # the status filter's "everything still open"
-FIELDS = ("q", "status", "kind", "topic", "place", "who", "overdue", "from", "to", "sort")
+FIELDS = (
+    "q",
+    "status",
+    "kind",
+    "topic",
+    "place",
+    "unit",
+    "who",
+    "overdue",
+    "unsigned",
+    "from",
+    "to",
+    "sort",
+)
 # The name of each field in the "ignored" notice.
 FIELD_KEYS = {
     "status": "web.field.status",
     "kind": "web.field.kind",
     "topic": "web.field.topic",
     "place": "web.field.place",
+    "unit": "web.field.unit",
+    "unsigned": "web.field.unsigned",
     "who": "web.field.who",
     "overdue": "web.field.overdue",
     "from": "web.field.from",
@@ -108,6 +124,13 @@ def parse(
             places = tuple(settings.place_index.subtree(place.id))
         else:
             bad("place")
+    unit = unit_id
+    if form["unit"]:  # the office's filter; a unit member's queue is their unit's already
+        found = settings.unit(form["unit"])
+        if found is None or unit_id is not None:
+            bad("unit")
+        else:
+            unit = found.id
     anonymous = {"": None, "named": False, "anonymous": True}.get(form["who"], "bad")
     if anonymous == "bad":
         bad("who")
@@ -132,6 +155,8 @@ def parse(
             sort = form["sort"]
         else:
             bad("sort")
+    if form["unsigned"] not in ("", "1"):
+        bad("unsigned")
     if form["overdue"] not in ("", "1"):
         bad("overdue")
     elif form["overdue"] == "1" and not form["sort"]:
@@ -146,11 +171,12 @@ def parse(
         place_ids=places,
         anonymous=anonymous,  # type: ignore[arg-type]
         overdue=form["overdue"] == "1",
+        unsigned=form["unsigned"] == "1",
         created_from=start,
         created_until=end,
         terms=terms,
         sort=sort,
-        unit_id=unit_id,
+        unit_id=unit,
     )
     return QueueRequest(form=form, filter=query, cursor=cursor, problems=problems)
 
@@ -173,6 +199,8 @@ class Row:
     kind: str
     topic: str
     place: str  # "" when none was given
+    unit: str  # the unit (承办单位) it is dispatched to, "" when none
+    unsigned: bool  # dispatched, not signed for (未签收) within the limit
     status: str
     age: str
     deadline: str
@@ -188,6 +216,11 @@ def place_options(lang: Language, settings: Settings) -> list[tuple[str, str]]:
     return [(p.id, "\u3000" * depth + p.name(lang)) for p, depth in index.walk()]
 
 
+def unit_options(lang: Language, settings: Settings) -> list[tuple[str, str]]:
+    """The unit filter's choices (the office's; empty without ``[[units]]``)."""
+    return [(u.id, u.name(lang)) for u in settings.units]
+
+
 def rows(lang: Language, settings: Settings, page: QueuePage, now: datetime) -> Sequence[Row]:
     tz = settings.campaign.tz
     out = []
@@ -200,6 +233,8 @@ def rows(lang: Language, settings: Settings, page: QueuePage, now: datetime) -> 
                 kind=kind_label(lang, r.kind),
                 topic=topic_label(lang, settings, r.topic_id),
                 place=settings.place_index.label(lang, r.place_id),
+                unit=tasks.unit_name(settings, lang, r.unit_id),
+                unsigned=unsigned(r.status, r.sign_due, now),
                 status=status_label(lang, r.status),
                 age=age(lang, r.created_at, now),
                 deadline=local_date(r.deadline, tz) if r.deadline else "",

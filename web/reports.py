@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from markupsafe import Markup
 
 from bot.config import Language, Settings
+from bot.core import indices, tasks
 from bot.core.env import Env
 from bot.core.presenters import kind_label, local_date, status_label, topic_label
 from bot.core.records import Rating
@@ -103,6 +104,31 @@ class StatsView:
 def _bars(counts: Mapping[str, int], labels: Mapping[str, str], total: int) -> list[Bar]:
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return [Bar(labels.get(key, key), n, total) for key, n in ordered if n]
+
+
+@dataclass(frozen=True)
+class IndicesView:
+    """The units' indices as a table (admins): its header, a row per unit, the total row."""
+
+    header: list[str]
+    rows: list[list[str]]
+    total: list[str]
+
+
+def indices_view(
+    lang: Language, settings: Settings, by_unit: Mapping[str, indices.Counts]
+) -> IndicesView | None:
+    """The table of :mod:`bot.core.indices` for the period (None without units)."""
+    if not settings.units and not by_unit:
+        return None
+    return IndicesView(
+        header=indices.header(lang),
+        rows=[
+            [tasks.unit_name(settings, lang, unit_id), *indices.cells(counts)]
+            for unit_id, counts in indices.ordered(settings, by_unit)
+        ],
+        total=[t(lang, "indices.all"), *indices.cells(indices.overall(by_unit))],
+    )
 
 
 def stats_view(lang: Language, settings: Settings, stats: Stats) -> StatsView:

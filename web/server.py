@@ -40,12 +40,14 @@ from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode, urlsplit
 
 from aiohttp import web
+from markupsafe import Markup
 from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.anonymity import Secrets
 from bot.config import LANGUAGES, Language, Settings
-from bot.core import reporting
+from bot.core import drafting, entering, indices, reporting, tasks
+from bot.core.access import Place, identify
 from bot.core.env import Env
 from bot.core.presenters import (
     kind_label,
@@ -55,13 +57,15 @@ from bot.core.presenters import (
     status_label,
     topic_label,
 )
+from bot.core.records import Outgoing, Recipient
 from bot.core.workflow import Kind, Status, format_reference, office_targets
 from bot.i18n import resolve_language, t, tn
-from bot.transport.media import send_attachment
-from storage.desk import COUNT_CAP, QueueFilter
+from bot.tagging import Tagger, TopicMatch
+from storage.desk import COUNT_CAP, SCAN_WINDOW, QueueFilter
 from storage.repository import Clock, Repository, utc_now
 from storage.web import Via
 from web import bulk, initdata
+from web import enter as enter_view
 from web import item as item_view
 from web import queue as queue_view
 from web import reports as reports_view
@@ -120,6 +124,8 @@ class Desk:
     # queued messages (the outbox delivers them now rather than at its next run).
     learn: Callable[[], None] = field(default=lambda: None)
     deliver_soon: Callable[[], None] = field(default=lambda: None)
+    # The topics to propose for a text (the bot's rules and model; None: the rules alone).
+    propose: Callable[[str], Awaitable[list[TopicMatch]]] | None = None
     downloads: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(DOWNLOADS_AT_ONCE)
     )
@@ -390,7 +396,9 @@ async def queue(request: web.Request) -> web.StreamResponse:
         rows=queue_view.rows(lang, settings, page, now),
         count=page.count,
         capped=page.count_capped,
+        scanned_to=local_date(page.scanned_to, settings.campaign.tz) if page.scanned_to else "",
         cap=COUNT_CAP,
+        scan_window=SCAN_WINDOW,
         next_link=asked.link(page.next) if page.next else None,
         previous_link=asked.link(page.previous) if page.previous else None,
         first_link=asked.link(None) if asked.cursor else None,
@@ -398,7 +406,8 @@ async def queue(request: web.Request) -> web.StreamResponse:
         kinds=[(k.value, kind_label(lang, k)) for k in Kind],
         topics=[(tp.id, tp.name(lang)) for tp in settings.topics],
         places=queue_view.place_options(lang, settings),
-        # Issue 18: the unit and unsigned columns appear here once units exist.
+        units=bool(settings.units),
+        unit_choices=queue_view.unit_options(lang, settings) if viewer.is_admin else [],
         bulk_actions=bulk.offered(desk.actions, viewer),
         back_query=request.query_string,
         # The ledger of what the filter shows (the page's cursor aside).
@@ -410,6 +419,8 @@ async def queue(request: web.Request) -> web.StreamResponse:
 # After a redirect: what the last form did (a file or a ledger sent to the viewer's chat,
 # an action done or not), by the mark in the query.
 NOTICES = (
+    ("queued", "web.file.queued"),
+    ("entered", "web.enter.done"),
     ("sent", "web.file.sent"),
     ("unsent", "web.file.not_sent"),
     ("done", "web.action.done"),
@@ -463,6 +474,8 @@ async def item(request: web.Request) -> web.StreamResponse:
         phase=phase_label(lang, settings, found.phase_id) if found.phase_id else "",
         status_text=status_label(lang, found.status),
         sender=item_view.sender(lang, found, office=viewer.is_admin),
+        unit=tasks.unit_name(settings, lang, found.unit_id),
+        unsigned=found.unsigned(now),
         created=local_time(found.created_at, tz),
         deadline=local_date(found.deadline, tz) if found.deadline else "",
         overdue=tn(lang, "web.overdue", days, days=days) if days else "",
@@ -524,20 +537,22 @@ def _quote(name: str) -> str:
 
 async def send_file(request: web.Request) -> web.StreamResponse:
     """Send an attachment to the viewer's own chat with the bot: the way to open a file
-    too big for getFile (over 20 MB), and any file on a phone."""
+    too big for getFile (over 20 MB), and any file on a phone. Through the outbox, as every
+    message the bot sends (retried, flood-limited, the office told if it cannot go); the
+    form's key queues it once however often the form is sent."""
     desk = desk_of(request)
-    _, viewer, _ = await posted(request)
+    _, viewer, form = await posted(request)
     found = await _item_in_scope(request, viewer)
     attachment = _attachment(found, int(request.match_info["pos"]))
-    where = desk.url(f"/items/{found.id}")
-    try:
-        await send_attachment(
-            desk.bot, viewer.user_id, attachment, caption=format_reference(found.id)
-        )
-    except TelegramError as exc:
-        log.info("desk: file not sent to the viewer's chat: %s", exc)
-        return see_other(f"{where}?unsent=1")
-    return see_other(f"{where}?sent=1")
+    copy = Outgoing(
+        chat_enc=desk.secrets.encrypt_int(viewer.user_id),
+        text=format_reference(found.id),
+        attachment=attachment,
+        recipient=Recipient.ADMIN if viewer.is_admin else Recipient.UNIT,
+    )
+    await desk.repository.queue_messages([copy], submission_id=found.id, key=form_key(form))
+    desk.deliver_soon()
+    return see_other(desk.url(f"/items/{found.id}?queued=1"))
 
 
 async def run_action(request: web.Request) -> web.StreamResponse:
@@ -632,6 +647,76 @@ async def bulk_apply(request: web.Request) -> web.StreamResponse:
     )
 
 
+# ------------------------------------------------------------------------ entering items
+def _enter_page(
+    desk: Desk,
+    session: Session,
+    viewer: Viewer,
+    path: str,
+    form: Mapping[str, str],
+    problem: Markup | str = "",
+    status: int = 200,
+) -> web.Response:
+    lang = viewer.language
+    return desk.page(
+        "new_item.html",
+        lang,
+        status=status,
+        session=session,
+        viewer=viewer,
+        path=path,
+        form={name: form.get(name, "") for name in enter_view.FIELDS},
+        places=queue_view.place_options(lang, desk.settings),
+        form_key=new_form_key(),
+        problem=problem,
+        **enter_view.choices(lang),
+    )
+
+
+async def enter_form(request: web.Request) -> web.StreamResponse:
+    """The office's form for an item heard at a meeting, on the phone ... (the chat's
+    /enter as a form)."""
+    desk = desk_of(request)
+    session, viewer = await session_of(request)
+    _office_only(viewer)
+    return _enter_page(desk, session, viewer, request.path, {})
+
+
+async def enter_item(request: web.Request) -> web.StreamResponse:
+    """Enter it through the same core function as /enter; its page after. The form's key
+    makes a form sent twice one item."""
+    desk = desk_of(request)
+    session, viewer, form = await posted(request)
+    _office_only(viewer)
+    lang = viewer.language
+    entry = enter_view.read(desk.settings, form)
+    if isinstance(entry, str):
+        sources = "、".join(label for _, label in enter_view.choices(lang)["sources"])
+        problem = t(lang, entry, sources=sources)
+        return _enter_page(desk, session, viewer, request.path, form, problem, status=400)
+    matches = (
+        await desk.propose(entry.text)
+        if desk.propose
+        else Tagger(desk.settings.topics).tag(entry.text)
+    )
+    actor = identify(desk.settings, viewer.user_id, Place.WEB, language=lang)
+    result = await entering.enter(
+        desk.core,
+        actor,
+        entry,
+        chat_id=viewer.user_id,  # a named item's 回访 tasks: the clerk's own chat
+        topic_id=matches[0].topic_id if matches else None,
+        evidence=tuple(drafting.evidence_of(matches)),
+        key=form_key(form),
+    )
+    if not result.ok or result.item is None:
+        # The core's answer is Telegram's HTML subset, its values escaped.
+        problem = Markup(result.message)  # noqa: S704
+        return _enter_page(desk, session, viewer, request.path, form, problem, status=400)
+    desk.deliver_soon()
+    return see_other(desk.url(f"/items/{result.item.id}?entered=1"))
+
+
 # -------------------------------------------------------------------------------- reports
 def _office_only(viewer: Viewer) -> None:
     if not viewer.is_admin:  # the whole campaign's figures are the office's
@@ -661,6 +746,9 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
         path=request.path_qs,
         span=span,
         stats=reports_view.stats_view(lang, settings, stats),
+        rates=reports_view.indices_view(
+            lang, settings, await indices.by_unit(desk.core, span.start, span.end)
+        ),
         chart_query=urlencode({"from": span.first.isoformat(), "to": span.last.isoformat()}),
         form=asked.form,
         statuses=[(s.value, status_label(lang, s)) for s in Status],
@@ -865,6 +953,8 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_post(f"{p}/auth/telegram", auth_telegram)
     app.router.add_post(f"{p}/auth/link", auth_link)
     app.router.add_get(f"{p}/queue", queue)
+    app.router.add_get(f"{p}/enter", enter_form)
+    app.router.add_post(f"{p}/enter", enter_item)
     app.router.add_get(p + r"/items/{id:[1-9][0-9]{0,17}}", item)
     app.router.add_get(p + r"/items/{id:[1-9][0-9]{0,17}}/files/{pos:[0-9]{1,3}}", item_file)
     app.router.add_post(p + r"/items/{id:[1-9][0-9]{0,17}}/files/{pos:[0-9]{1,3}}/send", send_file)

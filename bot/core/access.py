@@ -32,7 +32,7 @@ from enum import StrEnum
 
 from bot.config import Language, Settings
 from bot.core.records import DONE_STATUSES, Submission
-from bot.core.workflow import Move, Status, allowed_moves, office_targets
+from bot.core.workflow import CHASED_STATUSES, Move, Status, allowed_moves, office_targets
 
 
 class Role(StrEnum):
@@ -83,6 +83,7 @@ class Action(StrEnum):
     APPROVE_DONE = "approve_done"  # 审核通过: the unit's answer becomes the response
     RETURN_DONE = "return_done"  # 审核退回, with a note
     REOPEN = "reopen"  # a rejected or merged item, with a reason
+    URGE = "urge"  # 催办 by hand: remind the unit (#19)
     # The unit's (the office may record them too):
     TASK = "task"  # the unit's task card (/tasks)
     SIGN = "sign"  # 签收
@@ -116,6 +117,7 @@ OFFICE_ACTIONS = frozenset(
         Action.SET_TOPIC,
         Action.ENTER,
         Action.CALLBACK,
+        Action.URGE,
     }
 )
 # The office's actions of the units' loop, and the move each makes.
@@ -148,7 +150,7 @@ PERMITTED: dict[Action, frozenset[Role]] = {
     Action.ANSWER: frozenset({Role.RESIDENT}),
     Action.RATE: frozenset({Role.RESIDENT}),
     Action.SUPPORT: frozenset({Role.RESIDENT}),
-    Action.SURVEY: frozenset({Role.ADMIN}),
+    Action.SURVEY: frozenset({Role.ADMIN, Role.SYSTEM}),  # (the system: at a phase's end)
     Action.SURVEY_ANSWER: frozenset({Role.RESIDENT}),
     Action.INSTRUCT: frozenset({Role.GROUP}),
     Action.SETTLE_PUBLISHING: frozenset({Role.SYSTEM}),
@@ -227,7 +229,8 @@ def identify(
 
 def unit_for(settings: Settings, user_id: int | None, place: Place, chat_id: int) -> str | None:
     """The unit a user acts for at a place: in a unit's group, anyone in it (or only the
-    unit's ``member_ids`` when it lists them); in a private chat, a listed member."""
+    unit's ``member_ids`` when it lists them); in a private chat or on the web desk, a
+    listed member."""
     if user_id is None:
         return None
     if place is Place.UNIT:
@@ -235,7 +238,7 @@ def unit_for(settings: Settings, user_id: int | None, place: Place, chat_id: int
         if unit is not None and (not unit.member_ids or user_id in unit.member_ids):
             return unit.id
         return None
-    if place is Place.PRIVATE:
+    if place in (Place.PRIVATE, Place.WEB):  # (the web desk: a member signed in)
         member = settings.unit_of_member(user_id)
         return member.id if member is not None else None
     return None
@@ -307,6 +310,8 @@ def office_actions(settings: Settings, item: Submission) -> list[Action]:
         for action, move in LOOP_OFFICE_MOVES.items()
         if move in moves and (action is not Action.DISPATCH or settings.units)
     ]
+    if item.status in CHASED_STATUSES and item.unit_id is not None:
+        actions.append(Action.URGE)
     if item.status not in DONE_STATUSES:
         if item.status is not Status.NEW and not settings.units:
             actions.append(Action.ASSIGN)  # the free-text owner, where there are no units
@@ -318,3 +323,12 @@ def available(actor: Actor, settings: Settings, item: Submission) -> list[Action
     """The actions on the item this actor may take now (the office's for an administrator
     or the system; a resident's own-item actions are offered in their own messages)."""
     return [a for a in office_actions(settings, item) if permitted(actor, a)]
+
+
+def unit_available(actor: Actor, item: Submission) -> list[Action]:
+    """The unit's actions on the item this actor may take now as its unit's member (the
+    web desk's forms, as a task card's buttons): the item's status decides which, the
+    actor's unit whether (the office records a unit's steps only in the chat)."""
+    if not actor.has(Role.UNIT) or item.unit_id is None or item.unit_id != actor.unit_id:
+        return []
+    return [a for a in unit_actions(item) if permitted(actor, a)]

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from bot.core import copies
+from bot.core import claiming, copies
 from bot.core.access import Action, Actor, permitted
 from bot.core.env import Env
 from bot.core.presenters import status_label
@@ -99,6 +99,11 @@ async def act(
         return loaded
     item = loaded
     replayed = key is not None and await env.repository.update_applied(key)
+    if not replayed:
+        held = await claiming.check(env, actor, action, item)
+        if held is not None:
+            refreshed = await copies.refresh(env, item.id, origin=origin) if origin else 0
+            return replace(held, refreshed=refreshed)
     await copies.adopt(env, item.id, origin)
     renderer = copies.Renderer(env)
     try:

@@ -18,6 +18,7 @@ press is checked against the configured administrators):
     adm:tbk|exy|exn|dok:<n> take a returned item back / approve or refuse an extension /
                             approve a unit's 办结
     adm:dre|rop:<n>         ask the note returning a 办结 / the reason to reopen
+    adm:urg:<n>             催办: remind the unit now (once an hour per item)
     adm:next:<n>            the next item awaiting review after n
     rate:<n>:<round>:<rating>[:<reason>]
                             (residents) rate the answer of round <round> to their item n
@@ -34,6 +35,7 @@ from typing import NamedTuple
 from bot.anonymity import Secrets
 from bot.config import Language, Settings
 from bot.core.access import TARGETS, Action, office_actions
+from bot.core.masking import masked
 from bot.core.presenters import (
     excerpt,
     history_label,
@@ -48,6 +50,7 @@ from bot.core.presenters import (
 from bot.core.records import (
     DONE_STATUSES,
     RATINGS,
+    Attachment,
     CardSpec,
     Event,
     HistoryEntry,
@@ -91,6 +94,7 @@ BUTTONS: dict[Action, tuple[str, str]] = {
     Action.APPROVE_DONE: ("admin.action.approve_done", "dok"),
     Action.RETURN_DONE: ("admin.action.return_done", "dre"),
     Action.REOPEN: ("admin.action.reopen", "rop"),
+    Action.URGE: ("admin.action.urge", "urg"),
 }
 # The callback action of each button, back to its action.
 CALLBACK_ACTIONS = {callback: action for action, (_, callback) in BUTTONS.items()}
@@ -175,6 +179,10 @@ def item_card(
         card.add(tn(lang, "field.overdue", days, days=days))
     if now is not None and item.unsigned(now):
         card.add(t(lang, "field.unsigned"))
+    claim = item.claim(now) if now is not None and item.status not in DONE_STATUSES else None
+    if claim is not None and item.claimed_until is not None:
+        until = local_time(item.claimed_until, tz)[-5:]
+        card.add(t(lang, "field.claimed", name=escape(claim[1]), until=until))
     if item.requested_deadline is not None:
         card.add(t(lang, "field.extension_pending", date=local_date(item.requested_deadline, tz)))
     if item.reopen_count:
@@ -278,7 +286,7 @@ def event_parts(
     elif event.kind == "instruction":
         who, _, text = body.partition("|")
         return text, lambda v: t(lang, "event.instruction", who=escape(who), value=v)
-    elif event.kind in ("question", "answer", "duplicate"):
+    elif event.kind in ("question", "answer", "duplicate", "public_text"):
         return body, lambda v: t(lang, f"event.{event.kind}", value=v)
     else:
         return body, str
@@ -303,17 +311,29 @@ def event_line(card: FittedLines, lang: Language, settings: Settings, event: Eve
 
 
 def card_buttons(
-    lang: Language, settings: Settings, item: Submission, *, review: bool = False
+    lang: Language,
+    settings: Settings,
+    item: Submission,
+    *,
+    review: bool = False,
+    now: datetime | None = None,
 ) -> Buttons:
     """Exactly the office's actions the item's status allows (:func:`bot.core.access.
-    office_actions`: status changes on the first rows, then the others), and "next" when
-    reviewing."""
+    office_actions`: status changes on the first rows, then the others), 认领 (or 放弃认领
+    while a claim holds at ``now``) on an open item, and "next" when reviewing."""
     n = item.id
     actions = office_actions(settings, item)
     first = [(t(lang, BUTTONS[a][0]), f"adm:{BUTTONS[a][1]}:{n}") for a in actions if a in TARGETS]
     second = [
         (t(lang, BUTTONS[a][0]), f"adm:{BUTTONS[a][1]}:{n}") for a in actions if a not in TARGETS
     ]
+    if item.status not in DONE_STATUSES:
+        claimed = now is not None and item.claim(now) is not None
+        second.append(
+            (t(lang, "admin.action.release"), f"adm:rls:{n}")
+            if claimed
+            else (t(lang, "admin.action.claim"), f"adm:clm:{n}")
+        )
     if review:
         second.append((t(lang, "admin.action.next"), f"adm:next:{n}"))
     rows = [first[i : i + 3] for i in range(0, len(first), 3)] + [second[:2], second[2:]]
@@ -434,6 +454,42 @@ def parts_to(
     ]
 
 
+ALBUM_TYPES = ("photo", "video")  # what Telegram lets a media group mix
+ALBUM_MAX = 10  # Telegram: a media group holds 2 to 10 of them
+
+
+def file_messages(
+    chat_enc: str,
+    caption: str,
+    files: Sequence[Attachment],
+    recipient: Recipient,
+    *,
+    purpose: str | None = None,
+    after: int | None = None,
+) -> list[Outgoing]:
+    """An item's files for one chat: its photos and videos as media groups of up to ten
+    (one alone goes as itself), each voice note, document, audio, video note and location
+    as its own message, ``caption`` on each (a group's first). ``after``: held until that
+    message of the batch (the card) is delivered."""
+    visual = [a for a in files if a.type in ALBUM_TYPES]
+    chunks = [tuple(visual[i : i + ALBUM_MAX]) for i in range(0, len(visual), ALBUM_MAX)]
+    # (attachment, album) of each message: a group of one goes as itself.
+    sends = [(c[0], ()) if len(c) == 1 else (None, c) for c in chunks]
+    sends += [(a, ()) for a in files if a.type not in ALBUM_TYPES]
+    return [
+        Outgoing(
+            chat_enc=chat_enc,
+            text=caption,
+            attachment=one,
+            album=album,
+            purpose=purpose,
+            recipient=recipient,
+            after=after,
+        )
+        for one, album in sends
+    ]
+
+
 def _to_followers(
     item: Submission, secrets: Secrets, followers: Followers, key: str, **values: str
 ) -> list[Outgoing]:
@@ -532,12 +588,29 @@ def group_card(settings: Settings, item: Submission, secrets: Secrets) -> list[O
             Outgoing(chat_enc=route, text=part, recipient=Recipient.GROUP)
             for part in full_text(lang, item)
         ]
-    return copies
+    # The files follow the card (held until it is delivered). A reply to one of them is an
+    # instruction on the item as a reply to the card is (the purpose is what finds it).
+    caption = t(lang, "unit.file.caption", ref=format_reference(item.id))
+    files = file_messages(
+        route, caption, item.attachments, Recipient.GROUP, purpose="group_card", after=0
+    )
+    return copies + files
+
+
+def public_text(item: Submission) -> tuple[str, int]:
+    """What the channel post shows of the item's text: the clerk's public summary or the
+    text, personal data masked unless the clerk chose otherwise (:mod:`bot.core.masking`);
+    and how many pieces were masked."""
+    text = item.public_text if item.public_text is not None else item.text
+    if item.public_unmasked:
+        return text, 0
+    names = [n for n in (item.contact_name, item.sender.name if item.sender else None) if n]
+    return masked(text, names)
 
 
 def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list[Outgoing]:
-    """The public post: the item and its response, one message (the response shortened
-    last); a named sender is thanked by name."""
+    """The public post: the item (:func:`public_text`) and its response, one message (the
+    response shortened last); a named sender is thanked by name."""
     chat = settings.roles.channel_id
     if not chat:
         return []
@@ -562,10 +635,12 @@ def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list
         )
         return post + thanks
 
-    slots = [Slot(item.text, weight=1), Slot(item.response or "", weight=2)]
+    slots = [Slot(public_text(item)[0], weight=1), Slot(item.response or "", weight=2)]
     text, _ = fit_html(render, slots)
-    # 附议: a reader who has the same concern supports it (and follows it) with one tap.
-    support = (support_button(lang, item.id),)
+    # 附议: a reader who has the same concern supports it (and follows it) with one tap; the
+    # button counts those who did (the post is a copy of the item: edited as it changes).
+    label = tn(lang, "support.button_count", item.support, n=item.support)
+    support = ((label if item.support else t(lang, "support.button"), f"sup:{item.id}"),)
     return [
         Outgoing(
             chat_enc=secrets.encrypt_int(chat),
@@ -573,6 +648,7 @@ def channel_post(settings: Settings, item: Submission, secrets: Secrets) -> list
             purpose="channel_post",
             buttons=(support,),
             recipient=Recipient.CHANNEL,
+            card=CardSpec(kind="channel", language=lang),
         )
     ]
 

@@ -23,9 +23,17 @@ from enum import StrEnum
 from bot.anonymity import copy_placement
 from bot.config import Language
 from bot.core.access import Role
-from bot.core.cards import card_buttons, item_card
+from bot.core.cards import card_buttons, channel_post, item_card
 from bot.core.env import Env
-from bot.core.records import CardCopy, CardSpec, Event, HistoryEntry, Outgoing, Submission
+from bot.core.records import (
+    CardCopy,
+    CardSpec,
+    Event,
+    HistoryEntry,
+    Outgoing,
+    Submission,
+    SubmissionSummary,
+)
 from bot.core.tasks import gone_card, task_buttons, task_card
 from bot.i18n import resolve_language, t
 
@@ -38,6 +46,7 @@ class CopyKind(StrEnum):
     REVIEW = "review"  # /review: also the "next" button
     GROUP = "group"  # the leading group's copy: no buttons; a reply is an instruction
     TASK = "task"  # a unit's task card (#18): the unit's buttons; a reply is a progress note
+    CHANNEL = "channel"  # the item's post in the channel (#20): its 附议 count kept current
 
 
 # Whose buttons each kind of copy shows.
@@ -47,6 +56,7 @@ ROLE_OF: dict[CopyKind, Role] = {
     CopyKind.REVIEW: Role.ADMIN,
     CopyKind.GROUP: Role.GROUP,
     CopyKind.TASK: Role.UNIT,
+    CopyKind.CHANNEL: Role.RESIDENT,
 }
 HEADINGS = {CopyKind.ANNOUNCE: "admin.announce", CopyKind.GROUP: "group.card.heading"}
 
@@ -74,8 +84,10 @@ def render_copy(
     history: Sequence[HistoryEntry],
     events: Sequence[Event],
     copy: CardCopy,
+    similar: Sequence[SubmissionSummary] = (),
 ) -> Outgoing | None:
-    """The edit that makes ``copy`` show the item as it is now (None: the copy's chat can
+    """The edit that makes ``copy`` show the item as it is now, exactly as a fresh card of
+    its kind would (/show's and /review's with the similar items; None: the copy's chat can
     no longer be read, e.g. the keys changed)."""
     route = env.secrets.reencrypt(copy.chat_enc)
     if route is None:
@@ -84,6 +96,14 @@ def render_copy(
     kind = CopyKind(copy.kind) if copy.kind in CopyKind.__members__.values() else CopyKind.SHOW
     if kind is CopyKind.TASK:
         return _task_copy(env, item, history, events, copy, route, lang)
+    if kind is CopyKind.CHANNEL:
+        post = channel_post(env.settings, item, env.secrets)
+        if not post:
+            return None
+        # An edit of the post as it is now (its 附议 count), not a post to settle.
+        return post[0].model_copy(
+            update={"chat_enc": route, "copy_id": copy.id, "purpose": None, "card": None}
+        )
     heading = t(lang, HEADINGS[kind]) if kind in HEADINGS else None
     office = ROLE_OF[kind] is Role.ADMIN
     card = item_card(
@@ -93,11 +113,14 @@ def render_copy(
         # The leading group's copy shows the item, not the office's record of it.
         history=history if office else (),
         events=events if office else (),
+        similar=similar if kind in (CopyKind.SHOW, CopyKind.REVIEW) else (),
         heading=heading,
         now=env.now(),
     )
     buttons = (
-        card_buttons(lang, env.settings, item, review=kind is CopyKind.REVIEW) if office else ()
+        card_buttons(lang, env.settings, item, review=kind is CopyKind.REVIEW, now=env.now())
+        if office
+        else ()
     )
     return Outgoing(chat_enc=route, text=card.text, buttons=buttons, copy_id=copy.id)
 
@@ -148,18 +171,23 @@ class Renderer:
     """Renders the edits of an item's copies inside the transaction of its change
     (:func:`storage.copies.refresh_in`), counting them."""
 
-    def __init__(self, env: Env) -> None:
+    def __init__(self, env: Env, *, channel: bool = False) -> None:
         self.env = env
         self.count = 0
+        # The channel post shows the item and its 附议 count only: edited when the count
+        # changed (a 附议), not with every change of the item (the channel's flood limit).
+        self.channel = channel
 
     def __call__(
         self,
         item: Submission,
         history: Sequence[HistoryEntry],
         events: Sequence[Event],
+        similar: Sequence[SubmissionSummary],
         copies: Sequence[CardCopy],
     ) -> list[Outgoing]:
-        edits = [render_copy(self.env, item, history, events, c) for c in copies]
+        chosen = [c for c in copies if self.channel or c.kind != CopyKind.CHANNEL]
+        edits = [render_copy(self.env, item, history, events, c, similar) for c in chosen]
         found = [e for e in edits if e is not None]
         self.count += len(found)
         return found

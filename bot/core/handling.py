@@ -181,12 +181,20 @@ async def respond(
 
 
 async def publish(
-    env: Env, actor: Actor, item_id: int, *, key: Key, origin: copies.Origin | None = None
+    env: Env,
+    actor: Actor,
+    item_id: int,
+    *,
+    key: Key,
+    origin: copies.Origin | None = None,
+    told: copies.Origin | None = None,
 ) -> Result:
     """Publishing starts: the item and its response go to the public channel, and the item
     is ``publishing`` until the outbox settles it (:func:`post_delivered`,
     :func:`post_failed`). The sender's notice, and the confirmation in the chat the button
-    was pressed in, wait for the post and are dropped if it fails for good."""
+    was pressed in (``told``, else the card's: a preview's 确认发布 is no card), wait for
+    the post and are dropped if it fails for good."""
+    confirm_in = told or origin
 
     async def write(item: Submission, refresh: copies.Renderer) -> Change | Result:
         post = cards.channel_post(env.settings, item, env.secrets)
@@ -194,9 +202,9 @@ async def publish(
             return refused(Refusal.NOT_CONFIGURED, t(actor.language, "admin.no_channel"), item)
         confirm = (
             cards.published_confirmation(
-                origin.language, env.settings, item, env.secrets, origin.chat_id
+                confirm_in.language, env.settings, item, env.secrets, confirm_in.chat_id
             )
-            if origin is not None
+            if confirm_in is not None
             else []
         )
         told = cards.to_sender(item, env.secrets, "notify.published")

@@ -111,10 +111,14 @@ def unsatisfied_notice(
     """The sender's confirmation of their 不满意 (through the outbox: their reply to it adds
     their own words, :func:`bot.core.answering.add_words`)."""
     sender_lang = resolve_language(item.language)
+    # Not sent back: closed by the office meanwhile, or its answer on its way to the
+    # channel (publishing): then the sender hears that, and that the office decides (it
+    # is told the rating and reason as for any rating), not that it was closed.
+    closed = "rate.unsatisfied_publishing" if item.status is Status.PUBLISHING else None
     return cards.to_sender(
         item,
         env.secrets,
-        "rate.redo" if redone else "rate.unsatisfied_closed",
+        "rate.redo" if redone else closed or "rate.unsatisfied_closed",
         purpose=RATING_REASON,
         reason=escape(t(sender_lang, f"rating.reason.{reason}")),
     )

@@ -34,6 +34,11 @@ def overdue_days(deadline: datetime | None, status: Status, now: datetime) -> in
     return max(1, (now - deadline).days)
 
 
+def unsigned(status: Status, sign_due: datetime | None, now: datetime) -> bool:
+    """Dispatched and not signed for (未签收) within the sign-for limit."""
+    return status is Status.DISPATCHED and sign_due is not None and now > sign_due
+
+
 class QueueView(StrEnum):
     """The office's lists that are not one status (/queue's views, :mod:`bot.core.filters`)."""
 
@@ -188,15 +193,27 @@ class Submission(_Record):
     support: int = 0  # how many people said 附议 (me too), each once
     contact_name: str | None = None  # named entered items: who said it
     contact_phone: str | None = None
+    # 认领 (#17): the clerk working on it (Telegram id, name) until then (bot.core.claiming).
+    claimed_by: int | None = None
+    claimed_name: str | None = None
+    claimed_until: datetime | None = None
+    # What the channel post shows (#17): a clerk's public summary (None: the text), and
+    # whether personal data in it is published unmasked (bot.core.publishing).
+    public_text: str | None = None
+    public_unmasked: bool = False
 
     def overdue_days(self, now: datetime) -> int:
         return overdue_days(self.deadline, self.status, now)
 
+    def claim(self, now: datetime) -> tuple[int, str] | None:
+        """The clerk (id, name) whose claim on the item still holds at ``now``."""
+        if self.claimed_by is None or self.claimed_until is None or now >= self.claimed_until:
+            return None
+        return self.claimed_by, self.claimed_name or str(self.claimed_by)
+
     def unsigned(self, now: datetime) -> bool:
         """Dispatched and not signed for within the sign-for limit."""
-        return (
-            self.status is Status.DISPATCHED and self.sign_due is not None and now > self.sign_due
-        )
+        return unsigned(self.status, self.sign_due, now)
 
     @property
     def entered(self) -> bool:
@@ -265,9 +282,7 @@ class SubmissionSummary(_Record):
     support: int = 0
 
     def unsigned(self, now: datetime) -> bool:
-        return (
-            self.status is Status.DISPATCHED and self.sign_due is not None and now > self.sign_due
-        )
+        return unsigned(self.status, self.sign_due, now)
 
     def overdue_days(self, now: datetime) -> int:
         return overdue_days(self.deadline, self.status, now)
@@ -356,6 +371,8 @@ class Outgoing(_Record):
     copy_id: int | None = None
     # A file sent again by its Telegram file id (or a location), ``text`` as its caption.
     attachment: Attachment | None = None
+    # Photos and videos sent again as one media group (2-10), ``text`` the first's caption.
+    album: tuple[Attachment, ...] = ()
 
 
 class OutboxEntry(_Record):
@@ -378,3 +395,4 @@ class OutboxEntry(_Record):
     card: CardSpec | None = None
     copy_id: int | None = None
     attachment: Attachment | None = None
+    album: tuple[Attachment, ...] = ()

@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from bot import charts, export
 from bot.config import Language, Settings
+from bot.core import indices, tasks
 from bot.core.env import Env
 from bot.core.presenters import status_label, topic_label
 from bot.core.records import Outgoing, Recipient
@@ -30,6 +31,7 @@ from bot.core.reports import (
     ledger_header,
     ledger_widths,
     parse_day,
+    survey_sheet,
 )
 from bot.core.results import Refusal, Result, refused
 from bot.core.workflow import Status
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 
 DAILY, WEEKLY = "daily", "weekly"
 DEFAULT_STATS_DAYS = 30
+# The export's sheets of the units' indices: one per month, the most recent this many.
+INDEX_SHEETS = 24
 CHART_DAYS = 92  # the most days a chart draws a bar for
 EXPORT_BATCH = 500  # ledger rows handed to the writing thread at a time
 FUNNEL = (
@@ -84,6 +88,10 @@ async def compose(env: Env, kind: str, lang: Language) -> list[str]:
         data = await repo.digest_data(since=now - timedelta(days=7), until=now)
         chunks = compose_digest(lang, env.settings, data, title_key="digest.weekly_title")
         chunks += compose_stats(lang, env.settings, stats)
+        week = await indices.by_unit(env, now - timedelta(days=7), now)
+        chunks += indices.compose(lang, env.settings, week, now - timedelta(days=7), now)
+        if env.settings.units:
+            chunks += indices.compose_league(lang, env.settings, week)
         if env.settings.campaign.phases:  # the phases compared, since the campaign began
             start = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=UTC)
             counts = await repo.place_counts(start=start, end=now)
@@ -116,6 +124,11 @@ async def queue_scheduled(env: Env, kind: str) -> Result:
         png = await chart_png(env, lang, now - timedelta(days=7), now)
         if png is not None:
             notices.append(Outgoing(chat_enc=route, text="", photo=png, recipient=whom))
+        week = await indices.by_unit(env, now - timedelta(days=7), now)
+        rates = indices.league_chart(lang, env.settings, week, now - timedelta(days=7), now)
+        league = await asyncio.to_thread(charts.render_rates, rates) if rates else None
+        if league is not None:
+            notices.append(Outgoing(chat_enc=route, text="", photo=league, recipient=whom))
     if not await env.repository.record_digest(kind, key, notices):
         return Result(ok=True, replayed=True)
     log.info("%s report for %s queued (%d messages)", kind, key, len(notices))
@@ -259,5 +272,50 @@ async def ledger_file(
             await asyncio.to_thread(write, batch)
             batch = []
     await asyncio.to_thread(write, batch)
+    if isinstance(writer, export.XlsxWriter):
+        if only is None and settings.units:
+            for title, rows in await _index_sheets(repository, settings, lang, start, end, now):
+                await asyncio.to_thread(writer.add_sheet, title, indices.header(lang), rows)
+        # The satisfaction survey's counts on a sheet of their own (a CSV holds one table).
+        results = await repository.survey_results()
+        if results:
+            header, counts = survey_sheet(lang, settings, results)
+            title = t(lang, "ledger.survey.sheet")
+            await asyncio.to_thread(writer.add_sheet, title, header, counts)
     await asyncio.to_thread(writer.close)
     return writer.rows
+
+
+async def _index_sheets(
+    repository: Repository,
+    settings: Settings,
+    lang: Language,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> list[tuple[str, list[list[str]]]]:
+    """The units' indices of the export, one sheet per calendar month of the period (the
+    last :data:`INDEX_SHEETS` months), a row per unit and one for all units."""
+    tz = settings.campaign.tz
+    first = start.astimezone(tz).date().replace(day=1)
+    last = (end - timedelta(seconds=1)).astimezone(tz).date()
+    months: list[date] = []
+    month = first
+    while month <= last:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    overdue = await repository.unit_counts(now)
+    sheets = []
+    for month in months[-INDEX_SHEETS:]:
+        following = (month + timedelta(days=32)).replace(day=1)
+        since = max(start, datetime.combine(month, datetime.min.time(), tzinfo=tz))
+        until = min(end, datetime.combine(following, datetime.min.time(), tzinfo=tz))
+        counts = await repository.unit_counts_in(start=since, end=until, now=now)
+        by_unit = indices.with_overdue(counts, overdue)
+        rows = [
+            [tasks.unit_name(settings, lang, unit_id), *indices.cells(c)]
+            for unit_id, c in indices.ordered(settings, by_unit)
+        ]
+        rows.append([t(lang, "indices.all"), *indices.cells(indices.overall(by_unit))])
+        sheets.append((t(lang, "indices.sheet", month=month.strftime("%Y-%m")), rows))
+    return sheets

@@ -386,6 +386,33 @@ def compose_survey(lang: Language, settings: Settings, results: SurveyResults) -
     return split_message("\n".join(lines))
 
 
+SURVEY_COLUMNS = (
+    "ledger.survey.round",
+    "ledger.survey.asked",
+    "ledger.survey.question",
+    *(f"rating.{r}" for r in RATINGS),
+    "ledger.survey.answered",
+)
+
+
+def survey_sheet(
+    lang: Language, settings: Settings, results: SurveyResults
+) -> tuple[list[str], list[list[str | int]]]:
+    """The export's sheet of the survey: one row per round and question, with how many
+    were asked and each answer's count (the same counts as /stats'; nothing else is kept)."""
+    header = [t(lang, key) for key in SURVEY_COLUMNS]
+    rows: list[list[str | int]] = []
+    for round_id, (asked, counts) in results.items():
+        phase = settings.campaign.phase(round_id)
+        name = phase.name(lang) if phase is not None else settings.campaign.name
+        for question in settings.survey.questions:
+            answers = counts.get(question.id, {})
+            row: list[str | int] = [name, asked, question.name(lang)]
+            row += [answers.get(r, 0) for r in RATINGS]
+            rows.append([*row, sum(answers.values())])
+    return header, rows
+
+
 # ---------------------------------------------------------------- ledger
 LEDGER_COLUMNS = (
     "ledger.ref",

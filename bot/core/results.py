@@ -25,6 +25,7 @@ class Refusal(StrEnum):
     PHASE = "phase"  # the campaign's current phase does not collect this kind of item
     DONE = "done"  # it can be done once and was (a second rating of one answer)
     STALE = "stale"  # it acts on what was superseded (the rating buttons of an older answer)
+    CLAIMED = "claimed"  # another clerk is working on the item (认领, bot.core.claiming)
 
 
 @dataclass(frozen=True)

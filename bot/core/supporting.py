@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from difflib import SequenceMatcher
 
+from bot.core import copies
 from bot.core.access import Action, Actor, Role, permitted
 from bot.core.acting import Key
 from bot.core.env import Env
@@ -25,6 +26,9 @@ NOT_SUPPORTED = frozenset({Status.REJECTED, Status.DUPLICATE})
 # How alike two texts must be (difflib's ratio) for the acknowledgement to offer 附议.
 SIMILAR_RATIO = 0.6
 CANDIDATES = 10
+# The item's card copies (the channel post's 附议 count among them) are edited at most this
+# often: a burst of 附议 under a post is one edit (the channel's flood limit is tight).
+EDIT_HOLD_SECONDS = 10.0
 
 
 async def support(env: Env, actor: Actor, item_id: int, *, key: Key) -> Result:
@@ -46,6 +50,8 @@ async def support(env: Env, actor: Actor, item_id: int, *, key: Key) -> Result:
         env.secrets.support_tag(actor.user_id, item_id),
         chat_enc=env.secrets.encrypt_int(actor.user_id),
         language=lang,
+        refresh=copies.Renderer(env, channel=True),
+        hold=EDIT_HOLD_SECONDS,
     )
     after = await env.repository.get_submission(item_id) or item
     message_key = "support.done" if added else "support.already"

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 
-from bot.core.access import Action, Actor, permitted
+from bot.core import cards
+from bot.core.access import Action, Actor, permitted, system
+from bot.core.deadlines import end_of
 from bot.core.env import Env
 from bot.core.records import RATINGS, Outgoing, Recipient
 from bot.core.results import Refusal, Result, refused
@@ -51,8 +53,10 @@ def survey_message(env: Env, round_id: str, chat_id: int, language: str) -> Outg
     )
 
 
-async def send(env: Env, actor: Actor, phase_id: str | None) -> Result:
-    """Queue the survey for everyone who submitted (in that phase), once per round."""
+async def send(env: Env, actor: Actor, phase_id: str | None, *, automatic: bool = False) -> Result:
+    """Queue the survey for everyone who submitted (in that phase), once per round.
+    ``automatic``: the system at the phase's end, once (the office is told in the same
+    transaction); a second time queues nothing."""
     lang = actor.language
     if not permitted(actor, Action.SURVEY):
         return refused(Refusal.FORBIDDEN, t(lang, "button.stale"))
@@ -64,19 +68,49 @@ async def send(env: Env, actor: Actor, phase_id: str | None) -> Result:
         (env.secrets.survey_tag(chat, round_id), survey_message(env, round_id, chat, language))
         for chat, language in await env.repository.survey_chats(phase_id)
     ]
-    sent = await env.repository.send_survey(round_id, surveys)
+    office: list[Outgoing] = []
+    phase = env.settings.campaign.phase(round_id)
+    if automatic and phase is not None:
+        # Told to the office with the count of the new round (known only in the transaction:
+        # the line says how many were asked, each once).
+        office = cards.office_notice(
+            env.settings,
+            env.secrets,
+            "survey.auto_sent",
+            phase=escape(phase.name(resolve_language(env.settings.campaign.language))),
+            n=str(len(surveys)),
+        )
+    sent = await env.repository.send_survey(round_id, surveys, automatic=automatic, office=office)
+    if sent is None:
+        return refused(Refusal.INVALID, t(lang, "survey.auto_already"))
     log.info("survey %s queued for %d residents", round_id, len(sent))
     already = len(surveys) - len(sent)
     return Result(
         ok=True,
         message=tn(lang, "survey.sent", len(sent), n=len(sent), already=already),
-        notices=tuple(sent),
+        notices=(*sent, *office),
     )
 
 
-async def answer(
-    env: Env, actor: Actor, round_id: str, question: str, code: str
-) -> Result:
+async def send_ended_phases(env: Env) -> list[str]:
+    """The scheduled job: the survey of each phase that says ``survey = true`` and has
+    ended (its last day is over, campaign time), sent once; the rounds sent now."""
+    now = env.now()
+    done = await env.repository.automatic_surveys()
+    actor = system(env.settings.campaign.language)
+    sent = []
+    for phase in env.settings.campaign.phases:
+        if not phase.survey or phase.id in done:
+            continue
+        if now <= end_of(phase.end, env.settings.campaign.tz):
+            continue
+        result = await send(env, actor, phase.id, automatic=True)
+        if result.ok:
+            sent.append(phase.id)
+    return sent
+
+
+async def answer(env: Env, actor: Actor, round_id: str, question: str, code: str) -> Result:
     """One tap of a survey: counted once per person and question."""
     lang = actor.language
     questions = {q.id for q in env.settings.survey.questions}

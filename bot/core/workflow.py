@@ -161,6 +161,9 @@ FINAL_STATUSES = frozenset({Status.REJECTED, Status.DUPLICATE, Status.CLOSED})
 UNIT_STATUSES = frozenset(
     {Status.DISPATCHED, Status.SIGNED, Status.EXTENSION_REQUESTED, Status.DONE_PENDING}
 )
+# Those in which the unit holds the item and is chased (催办, #19): a 办结 awaiting the
+# office's check is the office's to move.
+CHASED_STATUSES = UNIT_STATUSES - {Status.DONE_PENDING}
 
 
 class IllegalTransition(ValueError):

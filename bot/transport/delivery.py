@@ -51,7 +51,7 @@ from bot.logs import CURRENT_UPDATE
 from bot.services import Services
 from bot.text import truncate_html
 from bot.transport.markup import from_buttons
-from bot.transport.media import send_attachment
+from bot.transport.media import send_album, send_attachment
 from bot.transport.outcomes import (
     STOPPED_DURING_SEND,
     Decision,
@@ -115,7 +115,11 @@ async def send(bot: Bot, chat_id: int, entry: OutboxEntry) -> SendResult:
     """Send one message; never raises an ``Exception`` (its outcome says what happened).
     Parse mode (HTML) and link previews (none) come from the application's ``Defaults``."""
     try:
-        if entry.attachment is not None:
+        if entry.album:
+            sent = await send_album(bot, chat_id, entry.album, caption=entry.text)
+            if sent is None:
+                return SendResult(Outcome.DELIVERED)
+        elif entry.attachment is not None:
             sent = await send_attachment(bot, chat_id, entry.attachment, caption=entry.text)
             if sent is None:  # nothing left to send (no file id)
                 return SendResult(Outcome.DELIVERED)

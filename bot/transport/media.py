@@ -3,7 +3,9 @@ location; and sending one of them again to a chat (the office's /show, the web d
 
 from __future__ import annotations
 
-from telegram import Bot, Message
+from collections.abc import Sequence
+
+from telegram import Bot, InputMediaPhoto, InputMediaVideo, Message
 
 from bot.core.records import Attachment
 
@@ -64,3 +66,21 @@ async def send_attachment(
     if a.type == "video_note":
         return await bot.send_video_note(chat_id, a.file_id)
     return None
+
+
+async def send_album(
+    bot: Bot, chat_id: int, album: Sequence[Attachment], *, caption: str
+) -> Message | None:
+    """Send stored photos and videos again as one media group (Telegram: 2 to 10 of them),
+    ``caption`` on the first; the group's first message (None: nothing to send)."""
+    kept = [a for a in album if a.file_id is not None and a.type in ("photo", "video")]
+    if len(kept) < 2:  # no group of one
+        return await send_attachment(bot, chat_id, kept[0], caption=caption) if kept else None
+    media: list[InputMediaPhoto | InputMediaVideo] = []
+    for a in kept:
+        assert a.file_id is not None
+        first = caption if not media else None
+        kind = InputMediaPhoto if a.type == "photo" else InputMediaVideo
+        media.append(kind(a.file_id, caption=first))
+    sent = await bot.send_media_group(chat_id, media)
+    return sent[0]
