@@ -115,7 +115,7 @@ def build_application(
     """Build the bot from validated settings. Nothing is connected until it is started."""
     catalogues()  # the translations are read here, not in the event loop's first update
     secrets = secrets or load_or_create_secrets(settings.anonymity)
-    repository = Repository(settings.storage.path, clock=clock, secrets=secrets)
+    repository = Repository(settings.storage.target, clock=clock, secrets=secrets)
     web = settings.web
     repository.clamps = (
         *repository.clamps,

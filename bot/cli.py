@@ -128,9 +128,10 @@ def _parser() -> argparse.ArgumentParser:
     posters.add_argument(
         "--language", choices=["zh-Hans", "zh-Hant", "en"], help="the posters' language"
     )
-    from bot import import_cli, setup_cli, tagger_cli
+    from bot import import_cli, migrate_cli, setup_cli, tagger_cli
 
     import_cli.add_parser(sub, common)
+    migrate_cli.add_parser(sub, common)
     setup_cli.add_parser(sub, common)
     tagger_cli.add_parser(sub, common)
     return parser
@@ -160,7 +161,7 @@ def check_config(path: Path | None) -> int:
     summary ``run`` logs, with a warning for each missing role."""
     from bot.keycheck import KeysError, settle_keys
     from bot.summary import role_warnings, summary_lines
-    from storage.health import DatabaseUnusable, inspect_database
+    from storage.health import DatabaseUnusable, inspect_target
     from storage.keycheck import read_key_evidence
 
     resolved = resolve_config_path(path)
@@ -168,12 +169,12 @@ def check_config(path: Path | None) -> int:
     problems: list[tuple[str, int]] = []
     database = keys = None
     try:
-        database = inspect_database(settings.storage.path, write=False, thorough=True)
+        database = inspect_target(settings.storage.target, write=False, thorough=True)
     except DatabaseUnusable as exc:
         problems.append((str(exc), EXIT_FAILURE))
     else:
         try:
-            evidence = read_key_evidence(settings.storage.path)
+            evidence = read_key_evidence(settings.storage.target)
             keys = settle_keys(settings, evidence, create=False).source
         except KeysError as exc:
             problems.append((str(exc), EXIT_CONFIG))
@@ -276,7 +277,7 @@ def export_ledger(args: argparse.Namespace) -> int:
     last = days[1] or dt.datetime.now(tz).date()
     start = dt.datetime.combine(first, dt.time(), tzinfo=tz)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-    if not settings.storage.path.exists():
+    if not settings.storage.stored:
         print(f"No database at {settings.storage.path}.", file=sys.stderr)
         return EXIT_CONFIG
     lang = args.language or settings.campaign.language
@@ -285,7 +286,9 @@ def export_ledger(args: argparse.Namespace) -> int:
 
     async def write() -> int:
         # The keys, if there are any, only to convert a database of an earlier version.
-        repository = Repository(settings.storage.path, secrets=existing_secrets(settings.anonymity))
+        repository = Repository(
+            settings.storage.target, secrets=existing_secrets(settings.anonymity)
+        )
         await repository.connect()
         try:
             with partial.open("wb") as target:
@@ -309,7 +312,7 @@ def _stored_settings(args: argparse.Namespace) -> Settings | None:
     """The settings, logging set up, if the database exists (else None, having said so)."""
     settings = load_settings(args.config)
     configure_logging(args.log_level)
-    if not settings.storage.path.exists():
+    if not settings.storage.stored:
         print(f"No database at {settings.storage.path}.", file=sys.stderr)
         return None
     return settings
@@ -321,7 +324,9 @@ def _on_database(settings: Settings, use: Callable[[Repository], Awaitable[T]]) 
 
     async def run() -> T:
         # The keys, if there are any, only to convert a database of an earlier version.
-        repository = Repository(settings.storage.path, secrets=existing_secrets(settings.anonymity))
+        repository = Repository(
+            settings.storage.target, secrets=existing_secrets(settings.anonymity)
+        )
         await repository.connect()
         try:
             return await use(repository)
@@ -338,6 +343,13 @@ def backup_database(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     from storage.repository import Repository
 
+    if settings.storage.postgresql:
+        print(
+            "storage.url is PostgreSQL: back it up with the server's tools (pg_dump, or"
+            " pg_basebackup with WAL archiving); README, Storage backends.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     # A copy as it is (a database of an earlier version is converted when the bot starts
     # on it), so no keys are needed and the database is not opened for use.
     check = asyncio.run(Repository(settings.storage.path).backup(args.path))
@@ -453,6 +465,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             configure_logging(args.log_level)
             return import_cli.main(args, load_settings(args.config))
+        if args.command == "migrate":
+            from bot import migrate_cli
+
+            configure_logging(args.log_level)
+            return migrate_cli.main(args, load_settings(args.config))
         if args.command == "setup":
             from bot import setup_cli
 

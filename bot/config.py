@@ -120,8 +120,17 @@ class TelegramSettings(_Section):
         return value
 
 
+SQLITE_URL = "sqlite:///"
+POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
+
+
 class StorageSettings(_Section):
+    """The database: SQLite's file (``path``, or ``url = "sqlite:///path"``, the same thing)
+    or PostgreSQL (``url = "postgresql://user@host/db"``, the password from the environment:
+    ``JINDIANZI_DB_PASSWORD`` or libpq's ``PGPASSWORD``)."""
+
     path: Path = Path("jindianzi.sqlite3")
+    url: str | None = None
 
     @field_validator("path")
     @classmethod
@@ -129,6 +138,56 @@ class StorageSettings(_Section):
         if value.name in ("", ".", ".."):
             raise ValueError("must name a file, e.g. /var/lib/jindianzi/jindianzi.sqlite3")
         return value
+
+    @field_validator("url")
+    @classmethod
+    def _a_database(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith(SQLITE_URL):
+            cls._a_file(Path(value.removeprefix(SQLITE_URL)))
+            return value
+        if not value.startswith(POSTGRESQL_SCHEMES):
+            raise ValueError(
+                "must be sqlite:///path (sqlite:////abs/path) or postgresql://user@host/db"
+            )
+        parts = urlsplit(value)
+        if parts.password is not None:
+            raise ValueError(
+                "must not hold the password: set JINDIANZI_DB_PASSWORD (or PGPASSWORD) instead"
+            )
+        if not parts.path.strip("/"):
+            raise ValueError(
+                "must name the database, e.g. postgresql://jindianzi@localhost/jindianzi"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _sqlite_url_is_the_path(self) -> StorageSettings:
+        """``url = "sqlite:///x"`` is ``path = "x"`` (one way down from here on)."""
+        if self.url is not None and self.url.startswith(SQLITE_URL):
+            path = Path(self.url.removeprefix(SQLITE_URL))
+            self.__dict__.update(path=path, url=None)
+        return self
+
+    @property
+    def postgresql(self) -> bool:
+        return self.url is not None
+
+    @property
+    def stored(self) -> bool:
+        """Whether the database exists: SQLite's file; PostgreSQL's is the server's to say
+        (one that cannot be reached fails at the connection, with the server's reason)."""
+        return self.postgresql or self.path.exists()
+
+    @property
+    def target(self) -> Path | str:
+        """What :class:`storage.repository.Repository` opens: the file, or the URL."""
+        return self.url if self.url is not None else self.path
+
+    def describe(self) -> str:
+        """The database for messages: the file, or the URL without a password."""
+        return str(self.url) if self.url is not None else str(self.path)
 
 
 class RolesSettings(_Section):

@@ -195,7 +195,7 @@ async def enter_all(
 
     secrets = existing_secrets(settings.anonymity)
     assert secrets is not None  # checked by main
-    repository = Repository(settings.storage.path, secrets=secrets)
+    repository = Repository(settings.storage.target, secrets=secrets)
     await repository.connect()
     try:
         earlier = await repository.imported(content)
@@ -243,7 +243,7 @@ def _earlier(file: Path, earlier: Imported, tz: ZoneInfo) -> str:
 def main(args: argparse.Namespace, settings: Settings) -> int:
     from bot.anonymity import existing_secrets
 
-    if not settings.storage.path.exists() or existing_secrets(settings.anonymity) is None:
+    if not settings.storage.stored or existing_secrets(settings.anonymity) is None:
         print(
             f"No database and keys at {settings.storage.path}: start the bot once first.",
             file=sys.stderr,

@@ -69,7 +69,7 @@ def settle_keys(
     module's docstring). With ``create`` a missing key file is generated when the database
     needs no earlier keys (or ``new_keys`` says to start over)."""
     cfg = settings.anonymity
-    database = settings.storage.path
+    database = settings.storage.describe()
     if cfg.configured:
         source = "the configuration (anonymity.hmac_key and anonymity.encryption_key)"
     else:
@@ -97,7 +97,7 @@ def _without_key_file(
     settings: Settings, evidence: KeyEvidence, *, new_keys: bool, create: bool
 ) -> KeyPlan:
     key_file = settings.anonymity.key_file
-    database = settings.storage.path
+    database = settings.storage.describe()
     needed = evidence.holds_protected_data
     if needed and not new_keys:
         raise KeysError(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from bot.anonymity import Secrets
 from bot.config import Settings
 from bot.keycheck import KeyPlan, KeysError, check_value, settle_keys
-from storage.health import DatabaseReport, DatabaseUnusable, inspect_database
+from storage.health import DatabaseReport, DatabaseUnusable, inspect_target
 from storage.keycheck import read_key_evidence
 
 log = logging.getLogger("jindianzi")
@@ -43,10 +43,11 @@ class Prepared:
 def prepare(settings: Settings, *, new_keys: bool = False) -> Prepared:
     """Check the database and the keys, apply the migrations and record the key check row;
     raises :class:`StartupError`."""
-    path = settings.storage.path
+    target = settings.storage.target
+    path = settings.storage.describe()
     try:
-        report = inspect_database(path)
-        evidence = read_key_evidence(path)
+        report = inspect_target(target)
+        evidence = read_key_evidence(target)
     except DatabaseUnusable as exc:
         raise StartupError(str(exc), EXIT_FAILURE) from None
     try:
@@ -61,14 +62,14 @@ def prepare(settings: Settings, *, new_keys: bool = False) -> Prepared:
     except Exception as exc:  # sqlite3.Error, OSError: whatever stops the schema's set-up
         raise StartupError(f"database {path}: cannot be set up: {exc}", EXIT_FAILURE) from None
     if not report.exists:  # created just now: say what it is
-        report = inspect_database(path, write=False)
+        report = inspect_target(target, write=False)
     return Prepared(secrets=plan.secrets, database=report, keys=plan)
 
 
 async def _migrate_and_record(settings: Settings, secrets: Secrets, *, replace: bool) -> None:
     from storage.repository import Repository
 
-    repository = Repository(settings.storage.path)
+    repository = Repository(settings.storage.target)
     try:
         await repository.connect()
         token, digest = check_value(secrets)

@@ -74,7 +74,7 @@ def summary_lines(
     lines = [
         f"campaign: {campaign.name} ({campaign.timezone}, {campaign.language})",
         f"configuration: {where}",
-        f"database: {database.describe() if database else settings.storage.path}",
+        f"database: {database.describe() if database else settings.storage.describe()}",
         f"anonymity keys: {keys or _keys(settings)}",
         f"token: {'set' if has_token else 'NOT SET (run needs it: JINDIANZI_TELEGRAM__TOKEN)'}",
         f"Bot API: {settings.telegram.base_url}",

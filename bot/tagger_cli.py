@@ -82,14 +82,14 @@ def _topic_ids(settings: Settings) -> list[str]:
 
 async def _with_repository(settings: Settings) -> Repository:
     # The keys, if there are any, only to convert a database of an earlier version.
-    repository = Repository(settings.storage.path, secrets=existing_secrets(settings.anonymity))
+    repository = Repository(settings.storage.target, secrets=existing_secrets(settings.anonymity))
     await repository.connect()
     return repository
 
 
 def _stored_model(settings: Settings) -> TopicModel | None:
     """The model in the database, if there is a database and a model in it."""
-    if not settings.storage.path.exists():
+    if not settings.storage.stored:
         return None
 
     async def load() -> StoredModel | None:
@@ -226,7 +226,7 @@ def train(settings: Settings, path: Path) -> int:
         return EXIT_OK
     print(
         f"trained on {model.examples} examples of {len(model.classes)} topics"
-        f" in {seconds:.2f} s; saved to {settings.storage.path}"
+        f" in {seconds:.2f} s; saved to {settings.storage.describe()}"
     )
     c = model.combination
     if c.cv:
@@ -271,7 +271,7 @@ def suggest_keywords(settings: Settings, topic: str | None, count: int) -> int:
             print(f"unknown topic {topic!r}", file=sys.stderr)
             return EXIT_INPUT
         wanted = [topic_id]
-    if not settings.storage.path.exists():
+    if not settings.storage.stored:
         print(f"No database at {settings.storage.path}.", file=sys.stderr)
         return EXIT_INPUT
 

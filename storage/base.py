@@ -1,5 +1,11 @@
 """The connection under the repository: opening, migrations, transactions, item reads.
 
+SQLite by default; a ``postgresql://`` URL opens PostgreSQL instead (``storage/pg.py``,
+whose connection answers as aiosqlite's, and ``storage/dialect.py``): the same group
+commit, with ``BEGIN`` in place of ``BEGIN IMMEDIATE``. SQLite's file maintenance
+(``secure_delete``, the WAL scrub, the backup API) has no PostgreSQL counterpart here: see
+the README's "Storage backends" for what an operator does instead.
+
 One aiosqlite connection; one write transaction at a time (``BEGIN IMMEDIATE`` under an
 asyncio lock). WAL mode, ``synchronous=FULL`` and ``secure_delete`` on every connection:
 what is deleted is overwritten in the database file, and :meth:`RepositoryBase.scrub_wal`
@@ -19,7 +25,7 @@ from datetime import datetime
 from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
@@ -28,7 +34,8 @@ from bot.core.records import Attachment, Event, HistoryEntry, Submission, Submis
 from bot.core.workflow import Status
 from bot.diskfull import DiskFull
 from storage.conversion import conversion_steps
-from storage.migrations import apply_migrations
+from storage.migrations import apply_migrations, apply_postgresql_migrations
+from storage.pg import PgConnection, is_postgresql, redacted
 from storage.rows import (
     SUMMARY_COLUMNS,
     attachment_record,
@@ -74,7 +81,9 @@ class RepositoryBase:
     def __init__(
         self, path: Path | str, *, clock: Clock = utc_now, secrets: Secrets | None = None
     ) -> None:
-        self.path = Path(path)
+        # A postgresql:// URL, or None for SQLite's file at ``path``.
+        self.url: str | None = str(path) if is_postgresql(path) else None
+        self.path = Path(":memory:") if self.url is not None else Path(path)
         self.clock = clock
         # Whether the storage is full (#15.8): every refused write is told to it first.
         self.disk = DiskFull(str(self.path))
@@ -104,6 +113,9 @@ class RepositoryBase:
         """Open the database (creating it and its schema if needed). Idempotent."""
         async with self._connect_lock:
             if self._db is not None:
+                return
+            if self.url is not None:
+                await self._connect_postgresql(self.url)
                 return
             if str(self.path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,6 +153,24 @@ class RepositoryBase:
                     await reader.close()
                     raise
                 self._reader = reader
+
+    async def _connect_postgresql(self, url: str) -> None:
+        db = await PgConnection.connect(url)
+        try:
+            applied = await apply_postgresql_migrations(db)
+            reader = await PgConnection.connect(url, read_only=True)
+        except BaseException:
+            await db.close()
+            raise
+        if applied:
+            log.info("database %s: applied migrations %s", redacted(url), applied)
+        # (typed as aiosqlite's: PgConnection answers the same calls)
+        self._db = cast(aiosqlite.Connection, db)
+        self._reader = cast(aiosqlite.Connection, reader)
+
+    @property
+    def postgresql(self) -> bool:
+        return self.url is not None
 
     async def close(self) -> None:
         if self._statements_task is not None:
@@ -187,6 +217,9 @@ class RepositoryBase:
         log was truncated; it is not when a reader still uses old pages (tried again at the
         next call) or when there was nothing to do."""
         if not self._scrub_due or self._db is None:
+            return False
+        if self.url is not None:  # no file log to truncate: README, "Storage backends"
+            self._scrub_due = False
             return False
         async with self._lock:
             await self._commit_batch()  # a checkpoint cannot run inside a transaction

@@ -44,7 +44,7 @@ class Clamp:
     table: str
     column: str
     span: timedelta
-    where: str = "1"
+    where: str = "1 = 1"
     # The span depends on the row's ``attempts`` (:func:`retry_span`; ``span`` is the
     # longest): an outbox retry.
     by_attempts: bool = False

@@ -222,7 +222,7 @@ class DeskQueries(RepositoryBase):
         """One page of the queue: at most ``limit`` rows after (or before) ``cursor``."""
         now = now or self.clock()
         clauses, params = filter_clauses(query, now)
-        where = " AND ".join(clauses) or "1"
+        where = " AND ".join(clauses) or "1 = 1"
         page_clauses, page_params = list(clauses), list(params)
         if cursor is not None:
             condition, values = _after(query, cursor)
@@ -234,7 +234,7 @@ class DeskQueries(RepositoryBase):
             "SELECT id, kind, topic_id, status, created_at, deadline, anonymous, place_id,"  # noqa: S608
             " unit_id, sign_due,"
             f" substr(text, 1, {TEXT_HEAD_CHARS}) AS head FROM submissions{_index(query)}"
-            f" WHERE {' AND '.join(page_clauses) or '1'} {_order(query, backwards)} LIMIT ?"
+            f" WHERE {' AND '.join(page_clauses) or '1 = 1'} {_order(query, backwards)} LIMIT ?"
         )
         window_end: Cursor | None = None
         if short_terms(query):
@@ -246,13 +246,13 @@ class DeskQueries(RepositoryBase):
                 base_params += values
             window = (
                 f"SELECT id FROM submissions{_index(replace(query, terms=()))}"  # noqa: S608
-                f" WHERE {' AND '.join(base) or '1'} {_order(query, backwards)} LIMIT ?"
+                f" WHERE {' AND '.join(base) or '1 = 1'} {_order(query, backwards)} LIMIT ?"
             )
             sql = sql.replace(" WHERE ", f" WHERE id IN ({window}) AND ", 1)
             page_params = [*base_params, SCAN_WINDOW, *page_params]
             end = await self._fetchone(
                 f"SELECT id, {_column(query)} AS sort_key FROM submissions"  # noqa: S608
-                f"{_index(replace(query, terms=()))} WHERE {' AND '.join(base) or '1'}"
+                f"{_index(replace(query, terms=()))} WHERE {' AND '.join(base) or '1 = 1'}"
                 f" {_order(query, backwards)} LIMIT 1 OFFSET ?",
                 (*base_params, SCAN_WINDOW - 1),
             )

@@ -20,6 +20,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from storage.migrations import available_migrations
 
@@ -33,7 +34,7 @@ class DatabaseUnusable(Exception):
 
 @dataclass(frozen=True)
 class DatabaseReport:
-    path: Path
+    path: Path | str  # SQLite's file, or a PostgreSQL URL without its password
     exists: bool  # False: it will be created (its folder can be written)
     size: int  # bytes of the main file
     schema_version: int  # the newest migration applied (0: a new database)
@@ -51,6 +52,53 @@ def _size(size: int) -> str:
             return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024  # type: ignore[assignment]
     return f"{size} bytes"  # pragma: no cover
+
+
+def inspect_target(
+    target: Path | str, *, write: bool = True, thorough: bool = False
+) -> DatabaseReport:
+    """:func:`inspect_database` for SQLite's file, :func:`inspect_postgresql` for a URL."""
+    if isinstance(target, str):
+        return inspect_postgresql(target, write=write)
+    return inspect_database(target, write=write, thorough=thorough)
+
+
+def inspect_postgresql(url: str, *, write: bool = True) -> DatabaseReport:
+    """PostgreSQL's counterpart of :func:`inspect_database`: the server answers, the
+    database exists and can be written (a transaction that is rolled back), and its schema
+    version and items. Page checks are the server's own (``initdb --data-checksums``)."""
+    import psycopg
+
+    from storage.pg import conninfo, redacted
+
+    shown = redacted(url)
+    try:
+        with psycopg.connect(**conninfo(url), autocommit=True, connect_timeout=10) as db:
+
+            def one(sql: str) -> Any:
+                row = db.execute(sql).fetchone()
+                return row[0] if row else None
+
+            size = int(one("SELECT pg_database_size(current_database())"))
+            ctype = str(one("SHOW lc_ctype"))
+            if "utf" not in ctype.lower().replace("-", ""):
+                raise DatabaseUnusable(
+                    f"database {shown}: its LC_CTYPE is {ctype}: Chinese search needs a UTF-8"
+                    " locale (README, Storage backends: CREATE DATABASE ... LC_CTYPE 'C.UTF-8')"
+                )
+            if one("SELECT to_regclass('schema_migrations')") is None:
+                return DatabaseReport(shown, exists=False, size=size, schema_version=0, items=0)
+            version = int(one("SELECT MAX(version) FROM schema_migrations") or 0)
+            items = int(one("SELECT COUNT(*) FROM submissions"))
+            if write:  # a write, rolled back: the database is not read-only for this user
+                with db.transaction(force_rollback=True):
+                    db.execute(
+                        "INSERT INTO storage_probe (id, at) VALUES (1, 'probe')"
+                        " ON CONFLICT (id) DO UPDATE SET at = excluded.at"
+                    )
+    except psycopg.Error as exc:
+        raise DatabaseUnusable(f"database {shown}: cannot be used: {exc}".strip()) from None
+    return DatabaseReport(shown, exists=True, size=size, schema_version=version, items=items)
 
 
 def inspect_database(path: Path, *, write: bool = True, thorough: bool = False) -> DatabaseReport:

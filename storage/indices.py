@@ -21,21 +21,21 @@ _ITEMS = (
     "  ORDER BY r.round DESC LIMIT 1) END) AS rated"
     " FROM submissions INDEXED BY ix_submissions_unit_indices"
     " WHERE unit_id IS NOT NULL AND dispatched_at IS NOT NULL"
-    " AND dispatched_at >= ?1 AND dispatched_at < ?2"
+    " AND dispatched_at >= ? AND dispatched_at < ?"
 )
 _COUNTS = (
     "SELECT unit_id, COUNT(*) AS items,"  # noqa: S608 (constants)
-    " SUM(sign_due IS NOT NULL AND (signed_at IS NOT NULL OR sign_due < ?3)) AS sign_base,"
+    " SUM(sign_due IS NOT NULL AND (signed_at IS NOT NULL OR sign_due < ?)) AS sign_base,"
     " SUM(signed_at IS NOT NULL AND signed_at <= sign_due) AS signed_in_time,"
     " SUM(done) AS done,"
-    " SUM(deadline IS NOT NULL AND (done OR deadline < ?3)) AS due_base,"
+    " SUM(deadline IS NOT NULL AND (done OR deadline < ?)) AS due_base,"
     " SUM(done AND deadline IS NOT NULL AND done_at <= deadline) AS done_in_time,"
     " SUM(done AND reopen_count = 0) AS solved,"
     " SUM(done AND reopen_count > 0) AS redone,"
-    " TOTAL(CASE WHEN done THEN julianday(done_at) - julianday(dispatched_at) END) AS done_days,"
+    " SUM(CASE WHEN done THEN julianday(done_at) - julianday(dispatched_at) END) AS done_days,"
     " SUM(rated IS NOT NULL) AS rated,"
     " SUM(rated IN ('satisfied', 'basically')) AS satisfied"
-    f" FROM ({_ITEMS}) GROUP BY unit_id"
+    f" FROM ({_ITEMS}) AS period_items GROUP BY unit_id"
 )
 
 
@@ -46,7 +46,9 @@ class IndexQueries(RepositoryBase):
         self, *, start: datetime, end: datetime, now: datetime
     ) -> dict[str, Counts]:
         """Per unit id: the counts of its items dispatched in [start, end)."""
-        params = (iso(start), iso(end), iso(now))
+        # Plain placeholders, in the order they appear (PostgreSQL has no ?NNN): now twice,
+        # then the period.
+        params = (iso(now), iso(now), iso(start), iso(end))
         found: dict[str, Counts] = {}
         for r in await self._fetchall(_COUNTS, params):
             found[r["unit_id"]] = Counts(

@@ -53,8 +53,11 @@ class KeyEvidence:
         return ", ".join(parts) or "nothing written with keys"
 
 
-def read_key_evidence(path: Path) -> KeyEvidence:
-    """The evidence in the database at ``path`` (nothing if there is no database yet)."""
+def read_key_evidence(path: Path | str) -> KeyEvidence:
+    """The evidence in the database at ``path`` (nothing if there is no database yet), or
+    in PostgreSQL's at a URL."""
+    if isinstance(path, str):
+        return _postgresql_evidence(path)
     if str(path) == ":memory:" or not path.exists():
         return KeyEvidence()
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -64,8 +67,34 @@ def read_key_evidence(path: Path) -> KeyEvidence:
         db.close()
 
 
-def _evidence(db: sqlite3.Connection) -> KeyEvidence:
-    tables = {str(r[0]) for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+def _postgresql_evidence(url: str) -> KeyEvidence:
+    import psycopg
+
+    from storage.pg import conninfo
+
+    with psycopg.connect(**conninfo(url), autocommit=True, connect_timeout=10) as db:
+        tables = {
+            str(r[0])
+            for r in db.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            )
+        }
+        # (no rowid: the newest rows by physical position, good enough for a sample)
+        return _evidence(db, tables, newest="ctid", missing=psycopg.errors.UndefinedColumn)  # type: ignore[arg-type]
+
+
+def _sqlite_tables(db: sqlite3.Connection) -> set[str]:
+    return {str(r[0]) for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def _evidence(
+    db: sqlite3.Connection,
+    tables: set[str] | None = None,
+    *,
+    newest: str = "rowid",
+    missing: type[Exception] = sqlite3.OperationalError,
+) -> KeyEvidence:
+    tables = _sqlite_tables(db) if tables is None else tables
     check = None
     if "key_check" in tables:
         row = db.execute("SELECT token, digest FROM key_check WHERE id = 1").fetchone()
@@ -74,7 +103,8 @@ def _evidence(db: sqlite3.Connection) -> KeyEvidence:
     for table, column, order in ENCRYPTED:
         if table not in tables:
             continue
-        with contextlib.suppress(sqlite3.OperationalError):  # a column of a later migration
+        with contextlib.suppress(missing):  # a column of a later migration
+            order = newest if order == "rowid" else order
             rows = db.execute(
                 f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL"  # noqa: S608
                 f" ORDER BY {order} DESC LIMIT {SAMPLE}"

@@ -429,7 +429,7 @@ class OfficeQueries(RepositoryBase):
         clauses, params = _item_filter(None, topic_id, place_ids)
         rows = await self._fetchall(
             "SELECT status, COUNT(*) AS n FROM submissions"  # noqa: S608
-            f" WHERE {' AND '.join(clauses) or '1'} GROUP BY status",
+            f" WHERE {' AND '.join(clauses) or '1 = 1'} GROUP BY status",
             params,
         )
         return {Status(r["status"]): r["n"] for r in rows}
@@ -461,7 +461,7 @@ class OfficeQueries(RepositoryBase):
             clauses.append(_FLAGS[flag])
             params += [stamp] if flag != QueueView.REOPENED else []
         # Only fixed clauses are joined; values are always bound parameters.
-        where = " AND ".join(clauses) or "1"
+        where = " AND ".join(clauses) or "1 = 1"
         total = await self._fetchone(
             f"SELECT COUNT(*) AS n FROM submissions WHERE {where}",  # noqa: S608
             params,

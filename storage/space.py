@@ -16,7 +16,7 @@ import errno
 import os
 from pathlib import Path
 
-from storage.base import RepositoryBase
+from storage.base import MAX_SQLITE_INT, RepositoryBase
 from storage.rows import iso
 
 ROOM_FILE = ".jindianzi-room"  # made and removed beside the database while looking for room
@@ -48,7 +48,11 @@ class SpaceQueries(RepositoryBase):
     """(Mixed into :class:`storage.repository.Repository`.)"""
 
     async def page_room(self) -> int:
-        """The bytes SQLite lets the database grow by (its page limit, its free pages)."""
+        """The bytes SQLite lets the database grow by (its page limit, its free pages).
+        PostgreSQL has no page limit of its own: its server refuses a write when its disk
+        is full, which the write's caller sees as an error."""
+        if self.postgresql:
+            return MAX_SQLITE_INT
         async with self.reading() as db:  # the writing connection: its page limit counts
             values = []
             for pragma in ("page_size", "page_count", "max_page_count", "freelist_count"):

@@ -91,7 +91,7 @@ class SurveyQueries(RepositoryBase):
                 return False
             await db.execute(
                 "INSERT INTO survey_counts (round, question, answer, n) VALUES (?, ?, ?, 1)"
-                " ON CONFLICT (round, question, answer) DO UPDATE SET n = n + 1",
+                " ON CONFLICT (round, question, answer) DO UPDATE SET n = survey_counts.n + 1",
                 (round_id, question, answer),
             )
         return True

@@ -26,6 +26,7 @@ from bot.config import AnonymitySettings, Settings, load_settings
 from bot.lifecycle import running
 from storage.repository import Clock, utc_now
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
+from tests.pg_cluster import Cluster
 from tests.processes import EXAMPLE_CONFIG
 
 # Property tests: "ci" replays a fixed sequence so a clean clone passes or fails the same way
@@ -111,6 +112,46 @@ def _no_operator_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("JINDIANZI_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """This pytest process's own PostgreSQL server (tests/pg_cluster.py)."""
+    cluster = Cluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster) -> str:
+    """A PostgreSQL database with the schema and no rows, for one test (the worker's one,
+    emptied between tests)."""
+    return pg_cluster.reused()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Run a test on each storage backend; ``storage_target`` gives its database."""
+    return str(request.param)
+
+
+@pytest.fixture
+def storage_target(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The database of a test run on both backends: a SQLite file, or a PostgreSQL URL."""
+    if backend == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return str(tmp_path / "db" / "test.sqlite3")
+
+
+@pytest.fixture
+def storage_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """``storage.url`` of an end-to-end test run on both backends (None: SQLite's file). A
+    module runs its tests on both by overriding ``make_settings`` with
+    ``tests.databases.on_backend(make_settings, storage_url)``."""
+    return str(request.getfixturevalue("pg_url")) if backend == "postgresql" else None
 
 
 @pytest.fixture
@@ -253,17 +294,23 @@ class FrozenClock:
         self.now += timedelta(**delta)
 
 
-def stored_drafts(db: Path, keys: Path) -> list[str]:
-    """The JSON of the drafts stored in ``db``, decrypted with the key file ``keys`` (the
-    bodies are sealed: without the keys they say nothing)."""
+def stored_drafts(db: Path | Settings, keys: Path) -> list[str]:
+    """The JSON of the drafts stored in ``db`` (a file, or the database of settings),
+    decrypted with the key file ``keys`` (the bodies are sealed: without the keys they say
+    nothing)."""
+    from tests.databases import rows
+
     secrets = existing_secrets(AnonymitySettings(key_file=keys))
     assert secrets is not None, "no key file"
-    with sqlite3.connect(db) as conn:
-        bodies = [row[0] for row in conn.execute("SELECT body FROM drafts")]
+    if isinstance(db, Settings):
+        bodies = [row[0] for row in rows(db, "SELECT body FROM drafts")]
+    else:
+        with sqlite3.connect(db) as conn:
+            bodies = [row[0] for row in conn.execute("SELECT body FROM drafts")]
     plain = [secrets.unseal(body) for body in bodies]
     assert None not in plain, "a draft sealed under other keys"
     return [p for p in plain if p is not None]
 
 
 def drafts_of(settings: Settings) -> list[str]:
-    return stored_drafts(settings.storage.path, settings.anonymity.key_file)
+    return stored_drafts(settings, settings.anonymity.key_file)

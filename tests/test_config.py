@@ -219,3 +219,46 @@ def test_malformed_json_list_in_the_environment_is_a_config_error(
 ) -> None:
     monkeypatch.setenv("JINDIANZI_ROLES__ADMIN_IDS", "1,2")  # should have been "[1,2]"
     assert "roles.admin_ids (from JINDIANZI_ROLES__ADMIN_IDS)" in problems(write(tmp_path, TOPICS))
+
+
+# ---------------------------------------------------------------- storage.url (#24)
+def test_a_sqlite_url_is_the_same_as_the_path_key(tmp_path: Path) -> None:
+    relative = load_settings(
+        write(tmp_path, '[storage]\nurl = "sqlite:///data/b.sqlite3"\n' + TOPICS)
+    )
+    assert relative.storage.path == tmp_path / "data" / "b.sqlite3"
+    assert relative.storage.target == tmp_path / "data" / "b.sqlite3"
+    assert not relative.storage.postgresql
+    absolute = load_settings(
+        write(tmp_path, '[storage]\nurl = "sqlite:////srv/j.sqlite3"\n' + TOPICS)
+    )
+    assert absolute.storage.target == Path("/srv/j.sqlite3")
+    # The old key alone keeps working, and is the default.
+    assert load_settings(write(tmp_path, TOPICS)).storage.target == tmp_path / "jindianzi.sqlite3"
+
+
+def test_a_postgresql_url_from_the_file_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = "postgresql://jindianzi@db.internal:5433/campaign"
+    settings = load_settings(write(tmp_path, f'[storage]\nurl = "{url}"\n' + TOPICS))
+    assert settings.storage.postgresql and settings.storage.target == url
+    monkeypatch.setenv("JINDIANZI_STORAGE__URL", "postgresql://other@localhost/x")
+    assert load_settings(write(tmp_path, TOPICS)).storage.target == "postgresql://other@localhost/x"
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgresql://jindianzi:hunter2@db/campaign", "JINDIANZI_DB_PASSWORD"),
+        ("postgresql://jindianzi@db/", "must name the database"),
+        ("mysql://jindianzi@db/campaign", "sqlite:///path"),
+        ("sqlite:///", "must name a file"),
+    ],
+)
+def test_a_bad_storage_url_is_named_and_a_password_never_echoed(
+    tmp_path: Path, url: str, says: str
+) -> None:
+    report = problems(write(tmp_path, f'[storage]\nurl = "{url}"\n' + TOPICS))
+    assert "  - storage.url:" in report and says in report
+    assert "hunter2" not in report

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import io
 import re
-import sqlite3
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import openpyxl
 import pytest
 
 from bot.config import Settings
 from bot.i18n import t
+from tests import databases
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
 from tests.test_e2e_export import document_after
@@ -34,10 +35,9 @@ def zh(key: str, **values: object) -> str:
     return t("zh-Hans", key, **values)
 
 
-def rows(settings: Settings, sql: str, *params: object) -> list[sqlite3.Row]:
-    with sqlite3.connect(settings.storage.path) as db:
-        db.row_factory = sqlite3.Row
-        return list(db.execute(sql, params))
+def rows(settings: Settings, sql: str, *params: object) -> list[Any]:
+    """The rows of ``sql`` in the bot's database, SQLite's or PostgreSQL's (by name)."""
+    return databases.rows(settings, sql, params)
 
 
 @pytest.fixture

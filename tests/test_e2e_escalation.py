@@ -15,6 +15,7 @@ import pytest
 from bot.config import Settings
 from tests.botapi_stub import FakeBotApi
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock
+from tests.databases import on_backend
 from tests.test_e2e_loop import (
     ALICE,
     CJB_CLERK,
@@ -27,6 +28,15 @@ from tests.test_e2e_loop import (
     zh,
 )
 from tests.test_e2e_office import submit
+
+
+@pytest.fixture
+def make_settings(
+    make_settings: Callable[..., Settings], storage_url: str | None
+) -> Callable[..., Settings]:
+    """Every test here runs on SQLite and on PostgreSQL (#24)."""
+    return on_backend(make_settings, storage_url)
+
 
 GROUP = -1005555  # the leading group
 CHATS = (CJB_GROUP, OFFICE, GROUP)

@@ -9,7 +9,6 @@ loses nothing."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, timedelta
 
@@ -19,6 +18,7 @@ from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
+from tests.databases import database, on_backend
 from tests.test_e2e_office import submit
 
 OFFICE = -1001234567
@@ -32,12 +32,20 @@ OUTSIDER = FakeUser(id=4999, first_name="外人")
 IDENTITIES = ("987654321", "li_xiuying", "555000111", "wang_qiang", "王 强", "王强")
 
 
+@pytest.fixture
+def make_settings(
+    make_settings: Callable[..., Settings], storage_url: str | None
+) -> Callable[..., Settings]:
+    """Every test here runs on SQLite and on PostgreSQL (#24)."""
+    return on_backend(make_settings, storage_url)
+
+
 def zh(key: str, **values: object) -> str:
     return t("zh-Hans", key, **values)
 
 
 def row(settings: Settings, number: int, columns: str) -> tuple[object, ...]:
-    with sqlite3.connect(settings.storage.path) as db:
+    with database(settings) as db:
         found = db.execute(f"SELECT {columns} FROM submissions WHERE id = ?", (number,))
         return tuple(found.fetchone())
 
@@ -272,7 +280,7 @@ async def test_a_named_item_walks_the_loop_with_bounce_extension_and_returned_do
     assert status(settings, number) == "answered"
     assert row(settings, number, "response")[0] == "路灯已修复，今晚起正常照明"
     # The record: one history row per step, both in order.
-    with sqlite3.connect(settings.storage.path) as db:
+    with database(settings) as db:
         steps = [
             r[0]
             for r in db.execute(
@@ -398,7 +406,7 @@ async def test_an_anonymous_item_in_a_units_group_refused_extension_and_progress
     stub.press_button(BOB, second, zh("rating.satisfied"))
     await stub.wait_for_text(BOB.id, zh("rate.thanks", rating=zh("rating.satisfied")), after=mark)
     await stub.wait_for_text(OFFICE, zh("rating.satisfied"), after=mark)
-    with sqlite3.connect(settings.storage.path) as db:
+    with database(settings) as db:
         rounds = list(db.execute("SELECT round, rating, reason, text FROM ratings"))
     assert rounds == [
         (1, "unsatisfied", "unsolved", "下游还有一大堆没清"),
@@ -457,7 +465,7 @@ async def test_a_unit_sees_and_acts_on_its_own_items_only(
     assert f"#{theirs}" in by_name.plain and f"#{ours}" not in by_name.plain
     # 未签收 is the unit's own 签收: past its sign-for limit and not signed (the limit moved
     # back here, as a day later), the item shows in /queue 未签收, marked; the other not yet.
-    with sqlite3.connect(settings.storage.path) as db:
+    with database(settings) as db:
         db.execute(
             "UPDATE submissions SET sign_due = '2020-01-01T00:00:00+00:00' WHERE id = ?",
             (theirs,),
@@ -560,7 +568,7 @@ async def test_a_restart_in_the_middle_of_each_step_loses_nothing(
     await stub.wait_for_text(OFFICE, "拖了一个月", after=mark)
     await stub.wait_idle()
     assert status(settings, number) == "dispatched"
-    with sqlite3.connect(settings.storage.path) as db:
+    with database(settings) as db:
         steps = [
             r[0]
             for r in db.execute(

@@ -3,7 +3,6 @@ nobody else can act (real Application against the stand-in)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -12,10 +11,19 @@ from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
+from tests.databases import database, on_backend
 
 OFFICE = -1001234567
 ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英", username="li_xiuying")
 BOB = FakeUser(id=555000111, first_name="Bob", language_code="en")
+
+
+@pytest.fixture
+def make_settings(
+    make_settings: Callable[..., Settings], storage_url: str | None
+) -> Callable[..., Settings]:
+    """Every test here runs on SQLite and on PostgreSQL (#24)."""
+    return on_backend(make_settings, storage_url)
 
 
 def zh(key: str, **values: object) -> str:
@@ -23,7 +31,7 @@ def zh(key: str, **values: object) -> str:
 
 
 def status_of(settings: Settings, number: int) -> str:
-    with sqlite3.connect(settings.storage.path) as db:
+    with database(settings) as db:
         row = db.execute("SELECT status FROM submissions WHERE id = ?", (number,)).fetchone()
     return str(row[0])
 
@@ -119,7 +127,7 @@ async def test_reject_asks_a_reason_that_reaches_the_anonymous_sender(
     assert "<不宜>" in notice.plain  # escaped, shown literally
     assert status_of(office.settings, number) == "rejected"
     await stub.wait_for_text(OFFICE, zh("status.rejected"), after=mark)
-    with sqlite3.connect(office.settings.storage.path) as db:
+    with database(office.settings) as db:
         notes = [r[0] for r in db.execute("SELECT note FROM history WHERE to_status='rejected'")]
     assert notes == ["广场是居民活动场地，<不宜>改作停车场"]
     # Every copy of the card is kept current: the announcement now says 不予受理 and offers
@@ -176,7 +184,7 @@ async def test_nobody_else_can_use_the_office_commands_or_buttons(
         stale = await bob.tap_data(help_message, data)
         assert stale.plain == t("en", "button.stale")
     assert status_of(office.settings, number) == "new"
-    with sqlite3.connect(office.settings.storage.path) as db:
+    with database(office.settings) as db:
         assert db.execute("SELECT COUNT(*) FROM prompts").fetchone() == (0,)
         assert db.execute("SELECT topic_id FROM submissions").fetchone() != ("party",)
 

@@ -16,10 +16,20 @@ from bot.config import Settings
 from bot.i18n import tn
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
+from tests.databases import on_backend
 from tests.test_e2e_entering import rows, zh
 from tests.test_e2e_export import document_after
 from tests.test_e2e_lifecycle import Office
 from tests.test_e2e_office import submit
+
+
+@pytest.fixture
+def make_settings(
+    make_settings: Callable[..., Settings], storage_url: str | None
+) -> Callable[..., Settings]:
+    """Every test here runs on SQLite and on PostgreSQL (#24)."""
+    return on_backend(make_settings, storage_url)
+
 
 OFFICE = -1001234567
 CHANNEL = -1003000000

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -18,10 +17,19 @@ from bot.config import Settings
 from bot.i18n import tn
 from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock
+from tests.databases import on_backend
 from tests.test_e2e_entering import rows, zh
 from tests.test_e2e_export import document_after
 from tests.test_e2e_office import submit
 from tests.test_e2e_support import ALICE, BOB, CAROL, OFFICE, press
+
+
+@pytest.fixture
+def make_settings(
+    make_settings: Callable[..., Settings], storage_url: str | None
+) -> Callable[..., Settings]:
+    """Every test here runs on SQLite and on PostgreSQL (#24)."""
+    return on_backend(make_settings, storage_url)
 
 
 @pytest.fixture
@@ -111,10 +119,9 @@ async def test_a_survey_goes_once_to_each_past_sender_and_not_to_others(
     tags = {r["tag"] for r in rows(campaign.settings, "SELECT tag FROM survey_recipients")}
     owner_tags = {r[0] for r in rows(campaign.settings, "SELECT owner_tag FROM submissions")}
     assert len(tags) == 2 and not tags & owner_tags
-    with sqlite3.connect(campaign.settings.storage.path) as db:
-        for table in ("survey_recipients", "survey_answered", "survey_counts"):
-            for row in db.execute(f"SELECT * FROM {table}"):
-                assert not {str(ALICE.id), str(BOB.id)} & {str(v) for v in row}
+    for table in ("survey_recipients", "survey_answered", "survey_counts"):
+        for row in rows(campaign.settings, f"SELECT * FROM {table}"):
+            assert not {str(ALICE.id), str(BOB.id)} & {str(v) for v in row}
     assert stub.errors == []
 
 

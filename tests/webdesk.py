@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import struct
 import zlib
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -23,6 +22,7 @@ from bot.i18n import t
 from storage.repository import Clock, utc_now
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
+from tests.databases import database
 from web import initdata
 from web.server import DeskServer, create_app
 
@@ -173,7 +173,7 @@ async def submit(
 
 
 def sql(settings: Settings, statement: str, params: tuple[object, ...] = ()) -> list[Any]:
-    with sqlite3.connect(settings.storage.path) as db:
+    with database(settings) as db:  # SQLite's file, or PostgreSQL's database
         rows = list(db.execute(statement, params))
         db.commit()
     return rows

@@ -16,6 +16,16 @@ nothing before its COMMIT (else it is rolled back).
 A number may be reserved (``RESERVED``) for a migration on a branch not merged yet; every
 migration not yet recorded in ``schema_migrations`` is applied, in order, so one merged
 later with a lower number than the newest applied still runs.
+
+PostgreSQL (``storage.url = "postgresql://..."``) has its own files under ``postgresql/``:
+``0025_baseline.sql`` creates in one step the schema SQLite has after 0001-0025 (same tables,
+columns, keys, CHECKs, indexes and counters) and counts as versions 1-25; every later
+migration is written twice, with the same number and name: ``NNNN_name.sql`` here in
+SQLite's SQL and ``postgresql/NNNN_name.sql`` in PostgreSQL's (``ALTER TABLE`` can change
+what SQLite must rebuild; a trigger is a PL/pgSQL function; no ``-- foreign_keys: off``).
+A Python step runs on both (its SQL goes through ``storage/dialect.py`` like the
+repository's). ``tests/test_pg_schema.py`` compares the two schemas column by column, so a
+migration written for one database only fails the tests.
 """
 
 from __future__ import annotations
@@ -27,6 +37,8 @@ from datetime import UTC, datetime
 from importlib import resources
 
 import aiosqlite
+
+from storage.pg import PgConnection
 
 # Numbers held for migrations on branches in flight; drop each when merged (none now).
 RESERVED: frozenset[int] = frozenset()
@@ -64,6 +76,71 @@ def available_migrations() -> list[Migration]:
             f" found {versions}"
         )
     return found
+
+
+_PG_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+def postgresql_migrations() -> list[Migration]:
+    """PostgreSQL's baseline and the migrations after it, in order."""
+    folder = resources.files(__package__).joinpath("postgresql")
+    found = [
+        Migration(int(m[1]), m[2], entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if (m := _PG_NAME.match(entry.name))
+    ]
+    found.sort(key=lambda m: m.version)
+    if not found or found[0].name != "baseline":
+        raise RuntimeError("storage/migrations/postgresql needs its baseline first")
+    sqlite_versions = {m.version: m.name for m in available_migrations()}
+    for migration in found[1:]:
+        if sqlite_versions.get(migration.version) != migration.name:
+            raise RuntimeError(f"PostgreSQL migration {migration.version} has no SQLite twin")
+    missing = [v for v in sqlite_versions if v > found[0].version]
+    missing = [v for v in missing if v not in {m.version for m in found}]
+    if missing:
+        raise RuntimeError(f"SQLite migrations {missing} have no PostgreSQL form")
+    return found
+
+
+async def apply_postgresql_migrations(db: PgConnection) -> list[int]:
+    """Apply PostgreSQL's baseline (on an empty database) or the migrations after it, each
+    in its own transaction with its rows in ``schema_migrations``; return the versions."""
+    migrations = postgresql_migrations()
+    baseline = migrations[0]
+    await db.execute("SELECT pg_advisory_lock(20261207)")  # several workers starting at once
+    try:
+        exists = await db.execute_fetchall("SELECT to_regclass('schema_migrations') AS t")
+        done: set[int] = set()
+        if exists[0]["t"] is not None:
+            rows = await db.execute_fetchall("SELECT version FROM schema_migrations")
+            done = {r[0] for r in rows}
+        applied: list[int] = []
+        names = {m.version: m.name for m in available_migrations()}
+        for migration in migrations:
+            if migration.version in done:
+                continue
+            stamp = datetime.now(UTC).isoformat()
+            first = 1 if migration is baseline else migration.version
+            versions = list(range(first, migration.version + 1))
+            await db.execute("BEGIN")
+            try:
+                await db.executescript(migration.sql)
+                for version in versions:
+                    await db.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at)"
+                        " VALUES (?, ?, ?)",
+                        (version, names[version], stamp),
+                    )
+                await db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    await db.execute("ROLLBACK")
+                raise
+            applied += versions
+        return applied
+    finally:
+        await db.execute("SELECT pg_advisory_unlock(20261207)")
 
 
 async def current_version(db: aiosqlite.Connection) -> int:

@@ -1,0 +1,124 @@
+"""Reading (and, for fault tests, changing) a running bot's database from a test, on either
+backend: SQLite's file through ``sqlite3``, PostgreSQL through psycopg with the statement
+rewritten by :mod:`storage.dialect`, rows by index and by name on both."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bot.config import Settings
+from storage.dialect import to_postgresql
+from storage.pg import bound, conninfo, row_factory
+
+
+class _NoRows(list[Any]):
+    """What a statement without a result gives: nothing to read, its rowcount."""
+
+    def __init__(self, rowcount: int) -> None:
+        super().__init__()
+        self.rowcount = rowcount
+
+    def fetchone(self) -> None:
+        return None
+
+    def fetchall(self) -> list[Any]:
+        return []
+
+
+class _PostgreSQL:
+    """The few calls tests make of a ``sqlite3.Connection``, on PostgreSQL (autocommit)."""
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        cursor = self._connection.execute(to_postgresql(sql), bound(params) or None)
+        return cursor if cursor.description is not None else _NoRows(cursor.rowcount)
+
+    def executemany(self, sql: str, seq: Sequence[Sequence[Any]]) -> None:
+        for params in seq:
+            self.execute(sql, params)
+
+    def commit(self) -> None:
+        return None
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[Any]:
+    """A connection to the bot's database: rows as tuples on SQLite (unless the caller sets
+    ``row_factory``); on PostgreSQL rows that read by index and by name and equal tuples."""
+    url = settings.storage.url
+    if url is None:
+        # A test's own write waits for the running bot's transaction (up to 30 s under a
+        # loaded machine) instead of failing with 'database is locked' after sqlite3's 5 s.
+        with sqlite3.connect(settings.storage.path, timeout=30) as db:
+            yield db
+        return
+    with psycopg.connect(
+        **conninfo(url),
+        autocommit=True,
+        row_factory=row_factory,
+        cursor_factory=psycopg.ClientCursor,
+    ) as connection:
+        yield _PostgreSQL(connection)
+
+
+def rows(settings: Settings, sql: str, params: Sequence[object] = ()) -> list[Any]:
+    with database(settings) as db:
+        db.row_factory = sqlite3.Row
+        return list(db.execute(sql, params))
+
+
+def on_backend(make_settings: Callable[..., Settings], url: str | None) -> Callable[..., Settings]:
+    """``make_settings`` with ``storage.url`` set to ``url`` (None: SQLite's file), unless
+    the test names another."""
+    if url is None:
+        return make_settings
+
+    def make(*args: Any, **overrides: Any) -> Settings:
+        storage = {"url": url, **overrides.pop("storage", {})}
+        return make_settings(*args, storage=storage, **overrides)
+
+    return make
+
+
+def stored_bytes(settings: Settings) -> dict[str, bytes]:
+    """Every byte the database keeps, by where it is kept, to search for what must not be
+    there. SQLite: the file and its -wal and -shm beside it. PostgreSQL: ``pg_dump`` of the
+    database (every table's rows, as text) and, after a CHECKPOINT, every file of the
+    database's own directory (tables, indexes, TOAST, free space maps), dead row versions
+    included."""
+    url = settings.storage.url
+    if url is None:
+        path = settings.storage.path
+        return {
+            p.name: p.read_bytes() for p in path.parent.iterdir() if p.name.startswith(path.name)
+        }
+    from tests.pg_cluster import server_bin
+
+    args = conninfo(url)
+    found: dict[str, bytes] = {}
+    binaries = server_bin()
+    assert binaries is not None
+    dump = subprocess.run(
+        [str(binaries / "pg_dump"), "-h", args["host"], "-U", args["user"], args["dbname"]],
+        check=True,
+        capture_output=True,
+    )
+    found["pg_dump"] = dump.stdout
+    with database(settings) as db:
+        db.execute("CHECKPOINT")
+        data = Path(str(db.execute("SHOW data_directory").fetchone()[0]))
+        oid = db.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
+        folder = data / "base" / str(oid.fetchone()[0])
+    for file in sorted(folder.iterdir()):
+        if file.is_file():
+            found[f"base/{folder.name}/{file.name}"] = file.read_bytes()
+    return found
