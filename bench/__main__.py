@@ -18,7 +18,7 @@ import warnings
 
 from telegram.warnings import PTBUserWarning
 
-from bench import desk, export, indices, ingest, memory, store, tagger_model
+from bench import desk, export, indices, ingest, memory, search, store, tagger_model
 
 
 def _line(name: str, ratio: float) -> None:
@@ -185,6 +185,15 @@ async def main(quick: bool, full: bool) -> None:
     print(f"  xlsx: {int(large['size'])} rows take {growth:.1f}x the time of {int(small['size'])}")
     print(f"  (linear: {scale:.0f}x; the requirement: at most {scale * 1.2:.0f}x)")
     _line("export_linearity", scale * 1.2 / growth)
+
+    # Chinese search on both backends (#24), beside a naive scan of every text.
+    search_size = 2000 if quick else 100_000
+    found = await search.measure(search_size, repeats)
+    search.print_table(search_size, found)
+    for row in found:
+        name = str(row["case"]).replace(", ", "_").replace(" ", "_")
+        _line(f"search_sqlite_{name}_{search_size}", row["naive"] / row["sqlite"])
+        _line(f"search_postgresql_{name}_{search_size}", row["naive"] / row["postgresql"])
 
 
 def run() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import desk, export, indices, ingest, store, tagger_model
+from bench import desk, export, indices, ingest, search, store, tagger_model
 
 
 async def test_ingest_latency_and_startup_run_for_bot_and_baseline() -> None:
@@ -50,3 +50,16 @@ async def test_indices_and_reminder_benchmarks_run() -> None:
     assert row["size"] == 300 and min(row["week"], row["30 days"], row["all"], row["naive"]) > 0
     job = await indices.reminders(300)
     assert job["sent"] > 0 and job["steady"] > 0
+
+
+async def test_search_benchmark_runs_on_both_backends() -> None:
+    rows = await search.measure(300, 1)
+    assert [r["case"] for r in rows] == [
+        "3 chars, common",
+        "3 chars, rare",
+        "3 chars, absent",
+        "2 chars, common",
+    ]
+    # The same newest 20 (or fewer) on SQLite and PostgreSQL, and the absent word nowhere.
+    assert all(r["same"] for r in rows) and rows[2]["hits"] == 0 and rows[0]["hits"] > 0
+    assert all(min(r["sqlite"], r["postgresql"], r["naive"]) > 0 for r in rows)
