@@ -44,12 +44,20 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
+def leading_group() -> int:
+    return GROUP
+
+
+@pytest.fixture
 async def bot(
-    stub: FakeBotApi, make_settings: Callable[..., Settings], clock: FrozenClock
+    stub: FakeBotApi,
+    make_settings: Callable[..., Settings],
+    clock: FrozenClock,
+    leading_group: int,
 ) -> AsyncIterator[BotRunner]:
     settings = make_settings(
         stub,
-        roles={"office_chat_id": OFFICE, "leading_group_chat_id": GROUP},
+        roles={"office_chat_id": OFFICE, "leading_group_chat_id": leading_group},
         limits={"max_submissions_per_hour": 0},
         office={"notice_window": 0},
         escalation={"check_seconds": 0.2},
@@ -232,3 +240,25 @@ async def test_stats_unit_shows_one_units_rates_and_open_items(
     assert shown.plain.startswith(zh("indices.unit.unknown", value="2026-11-01", units="")[:8])
     shown = await admin.send("/stats unit cjb 2026-11-01 2026-11-30", expect="城建办")
     assert "2026-11-01" in shown.plain and "城建办：1 件" in shown.plain
+
+
+@pytest.mark.parametrize("leading_group", [0])
+async def test_without_a_leading_group_the_office_supervises_and_everyone_is_told_so(
+    stub: FakeBotApi, bot: BotRunner, clock: FrozenClock
+) -> None:
+    number = await submit(Chat(stub, ALICE), "村口路灯坏了一个多星期，晚上很黑", anonymous=True)
+    ref = f"#{number}"
+    card = await accept(stub, number, ALICE)
+    mark = await dispatch(stub, card, "城建办", number, "3 请核实")  # due Thursday 5th
+    await stub.wait_for(CJB_GROUP, after=mark, predicate=lambda m: ref in m.plain)
+    values = {"ref": ref, "unit": "城建办", "date": "2026-11-05"}
+    reason = zh("escalation.reason.overdue", days="5")
+    # Back after a long stop on Wednesday 11th, five days overdue: 督办 by the office.
+    by_office = zh("escalation.office.supervised_by_office", **values, reason=reason)
+    sent = await rung(stub, bot, clock, shanghai(11, 10), OFFICE, by_office)
+    assert zh("escalation.unit.supervised_by_office", **values, reason=reason) in sent[CJB_GROUP]
+    assert by_office in sent[OFFICE]
+    assert GROUP not in sent
+    everything = [text for texts in sent.values() for text in texts]
+    assert zh("escalation.office.supervised", **values, reason=reason) not in everything
+    assert not [text for text in everything if "领导小组" in text.replace(by_office, "")]

@@ -224,8 +224,10 @@ async def _notices(env: Env, item: Submission, rung: Rung) -> tuple[str, list[Ou
             notices += cards.parts_to(route, heading, Recipient.GROUP)
             notices += group
             notices += cards.parts_to(route, _history_text(env, item, history), Recipient.GROUP)
-        notices += _to_unit(env, item, "escalation.unit.supervised", **values)
-        notices += _office(env, "escalation.office.supervised", **values)
+        # Without a leading group the office supervises the item itself, and says so.
+        by = "supervised" if group else "supervised_by_office"
+        notices += _to_unit(env, item, f"escalation.unit.{by}", **values)
+        notices += _office(env, f"escalation.office.{by}", **values)
         return reason, notices
     return t(lang, f"escalation.note.{name}", **values), notices
 
