@@ -352,8 +352,16 @@ async def test_the_weekly_summary_ranks_the_units_and_names_those_below_the_line
     assert count == 6
     book = openpyxl.load_workbook(io.BytesIO(content.getvalue()), read_only=True)
     assert book.sheetnames[1:] == [zh("indices.sheet", month=m) for m in ("2026-10", "2026-11")]
-    october, november = (list(book[name].values) for name in book.sheetnames[1:])
-    assert list(november[0]) == indices.header("zh-Hans")
-    assert list(november[1]) == ["城建办", *line_cells]
-    assert list(november[2]) == [zh("indices.all"), *line_cells]
-    assert list(october[1]) == ["城建办", "0", "—", "—", "—", "—", "—", "—", "3"]
+    october, november = (list(book[name].iter_rows()) for name in book.sheetnames[1:])
+    assert [c.value for c in november[0]] == indices.header("zh-Hans")
+    # Numbers in the worksheet (rates in a percent format, days to one decimal), the same
+    # figures the chat's line reads; an empty cell where a rate has nothing to count.
+    for row, name in ((november[1], "城建办"), (november[2], zh("indices.all"))):
+        assert [c.value for c in row[:2]] == [name, 6]
+        assert [c.value for c in row[2:7]] == [1.0, 0.5, 1.0, None, 0.0]
+        assert [c.number_format for c in row[2:7] if c.value is not None] == ["0.0%"] * 4
+        assert isinstance(row[7].value, float) and row[7].number_format == "0.0"
+        assert row[8].value == 3
+        shown = [indices.percent(c.value) for c in row[2:7]] + [indices.days(row[7].value)]
+        assert shown == line_cells[1:7]
+    assert [c.value for c in october[1]] == ["城建办", 0, *[None] * 6, 3]
