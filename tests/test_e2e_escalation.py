@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import Settings
-from tests.botapi_stub import FakeBotApi
+from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock
 from tests.test_e2e_loop import (
     ALICE,
@@ -113,13 +113,19 @@ async def quiet(stub: FakeBotApi, bot: BotRunner, clock: FrozenClock, when: date
     assert sent_since(stub, mark) == {}
 
 
+async def dispatched(stub: FakeBotApi) -> tuple[int, SentMessage, int]:
+    """A resident's item accepted and dispatched to 城建办 on Monday, due Thursday 5th: its
+    number, the office's card and the mark before the dispatch."""
+    number = await submit(Chat(stub, ALICE), "村口路灯坏了一个多星期，晚上很黑", anonymous=True)
+    card = await accept(stub, number, ALICE)
+    return number, card, await dispatch(stub, card, "城建办", number, "3 请核实")
+
+
 async def test_an_item_walks_every_rung_with_restarts_between(
     stub: FakeBotApi, bot: BotRunner, clock: FrozenClock
 ) -> None:
-    number = await submit(Chat(stub, ALICE), "村口路灯坏了一个多星期，晚上很黑", anonymous=True)
+    number, card, mark = await dispatched(stub)
     ref = f"#{number}"
-    card = await accept(stub, number, ALICE)
-    mark = await dispatch(stub, card, "城建办", number, "3 请核实")  # due Thursday 5th
     task = await stub.wait_for(
         CJB_GROUP, after=mark, predicate=lambda m: ref in m.plain and bool(m.buttons)
     )
@@ -246,10 +252,8 @@ async def test_stats_unit_shows_one_units_rates_and_open_items(
 async def test_without_a_leading_group_the_office_supervises_and_everyone_is_told_so(
     stub: FakeBotApi, bot: BotRunner, clock: FrozenClock
 ) -> None:
-    number = await submit(Chat(stub, ALICE), "村口路灯坏了一个多星期，晚上很黑", anonymous=True)
+    number, _, mark = await dispatched(stub)
     ref = f"#{number}"
-    card = await accept(stub, number, ALICE)
-    mark = await dispatch(stub, card, "城建办", number, "3 请核实")  # due Thursday 5th
     await stub.wait_for(CJB_GROUP, after=mark, predicate=lambda m: ref in m.plain)
     values = {"ref": ref, "unit": "城建办", "date": "2026-11-05"}
     reason = zh("escalation.reason.overdue", days="5")
