@@ -4,7 +4,7 @@
   every item, 30 units, vs the naive way: every row read into Python and counted there by
   the README's definitions;
 - the reminder job (:func:`bot.core.escalation.chase`) over open items held by units: its
-  first run (the rungs reached are sent, one transaction each) and a steady run (nothing
+  first run (the rungs reached are sent, 50 to a transaction) and a steady run (nothing
   new), vs reading every open item into Python.
 """
 

@@ -17,6 +17,7 @@ import io
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from openpyxl import Workbook
@@ -24,7 +25,26 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, NamedStyle
 from openpyxl.utils import get_column_letter
 
-Cell = str | int
+
+@dataclass(frozen=True)
+class Number:
+    """A number shown in a format (``0.0%`` for a rate, ``0.0`` for days): a worksheet
+    keeps the number, so it sorts, sums and charts; a CSV writes it as the format reads."""
+
+    value: float
+    format: str
+
+    def text(self) -> str:
+        if self.format.endswith("%"):
+            return f"{self.value * 100:.{self._places()}f}%"
+        return f"{self.value:.{self._places()}f}"
+
+    def _places(self) -> int:
+        digits = self.format.rstrip("%")
+        return len(digits.split(".")[1]) if "." in digits else 0
+
+
+Cell = str | int | Number | None
 WIDTHS = (8, 12, 10, 16, 48, 14, 10, 14, 12, 8, 30, 40, 12, 10)
 # Characters an XLSX file (XML 1.0) cannot hold: C0 controls but tab, newline and carriage
 # return; lone UTF-16 surrogates; U+FFFE and U+FFFF. openpyxl refuses the first, and the
@@ -84,9 +104,13 @@ class XlsxWriter(LedgerWriter):
         if isinstance(value, str):
             cell = WriteOnlyCell(self._sheet, value=sheet_text(value))
             cell.data_type = "s"  # residents' text is text, never a formula
+        elif isinstance(value, Number):
+            cell = WriteOnlyCell(self._sheet, value=value.value)
         else:
             cell = WriteOnlyCell(self._sheet, value=value)
         cell.style = style
+        if isinstance(value, Number):
+            cell.number_format = value.format  # after the style, which sets "General"
         return cell
 
     def write(self, rows: Iterable[Sequence[Cell]]) -> None:
@@ -118,7 +142,10 @@ def _sheet_title(title: str) -> str:
 
 
 def _csv_safe(cell: Cell) -> Cell:
-    """Text a spreadsheet would run as a formula gets a leading apostrophe."""
+    """Text a spreadsheet would run as a formula gets a leading apostrophe; a number in a
+    format is written as it reads."""
+    if isinstance(cell, Number):
+        return cell.text()
     if not isinstance(cell, str):
         return cell
     cell = sheet_text(cell)

@@ -47,7 +47,10 @@ def office_help(lang: Language, context: Context) -> str:
     """The office's commands, each with its description, and how prompts are answered."""
     commands = office_commands(web=context.services.web is not None)
     lines = [t(lang, "help.office.title")]
-    lines += [f"/{c} {t(lang, f'cmd.{c}')}" for c in commands]
+    for c in commands:
+        lines.append(f"/{c} {t(lang, f'cmd.{c}')}")
+        if c == "stats":  # its second form, one unit's rates
+            lines.append(t(lang, "help.office.stats_unit"))
     lines += ["", t(lang, "help.office.tips")]
     return "\n".join(lines)
 

@@ -1,13 +1,15 @@
 """The chasing ladder's storage (#19): the items the reminder job looks at, with the rungs
-already sent in their current round, and one transaction per rung sent (the ``reminders``
-row that makes it once, the history row, the notices through the outbox, the edits of the
-item's cards)."""
+already sent in their current round, and the rungs sent (each with its ``reminders`` row
+that makes it once, its history row, its notices through the outbox and the edits of the
+item's cards in the same transaction: the job's rungs several to a transaction)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+import aiosqlite
 
 from bot.core.records import Outgoing
 from bot.core.workflow import CHASED_STATUSES, Status
@@ -46,6 +48,22 @@ class Chased:
     sent: frozenset[str]
 
 
+@dataclass(frozen=True)
+class RungRecord:
+    """A rung to record and send: the item and its round (its dispatch time), the rung's
+    key in that round, the history row's step, actor and note, the notices to queue and
+    the renderer of the item's card copies' edits."""
+
+    submission_id: int
+    round: str
+    rung: str
+    step: str
+    actor: str
+    note: str
+    notices: Sequence[Outgoing]
+    refresh: Renderer | None = None
+
+
 class EscalationQueries(RepositoryBase):
     """Queries of the chasing ladder (mixed into :class:`storage.repository.Repository`)."""
 
@@ -72,16 +90,9 @@ class EscalationQueries(RepositoryBase):
 
     async def record_rung(
         self,
-        submission_id: int,
+        rung: RungRecord,
         *,
-        round_: str,
-        rung: str,
-        step: str,
-        actor: str,
-        note: str,
-        notices: Sequence[Outgoing],
         not_since: timedelta | None = None,
-        refresh: Renderer | None = None,
         update_id: int | None = None,
     ) -> datetime | None:
         """Send one rung once: in one transaction, if the item is still held by a unit in
@@ -93,33 +104,50 @@ class EscalationQueries(RepositoryBase):
         try:
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
-                async with db.execute(
-                    "SELECT status, COALESCE(dispatched_at, '') AS round FROM submissions"
-                    " WHERE id = ?",
-                    (submission_id,),
-                ) as cur:
-                    row = await cur.fetchone()
-                if row is None or row["status"] not in CHASED or row["round"] != round_:
-                    return now
-                if not_since is not None:
-                    async with db.execute(
-                        "SELECT MAX(at) FROM history WHERE submission_id = ? AND step = ?",
-                        (submission_id, step),
-                    ) as cur:
-                        found = await cur.fetchone()
-                    last = found[0] if found is not None else None
-                    if last is not None and parse_dt(last) > now - not_since:
-                        return parse_dt(last)
-                cur = await db.execute(
-                    "INSERT OR IGNORE INTO reminders (submission_id, round, rung, sent_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (submission_id, round_, rung, iso(now)),
-                )
-                if cur.rowcount == 0:
-                    return now
-                await LoopQueries.step_in(db, submission_id, step, actor=actor, note=note, now=now)
-                await enqueue(db, notices, submission_id=submission_id, now=now)
-                await refresh_in(db, submission_id, refresh, now)
+                return await _record_in(db, rung, now, not_since)
         except Replayed:
             pass  # the update's effect was stored before
         return None
+
+    async def record_rungs(self, rungs: Sequence[RungRecord]) -> int:
+        """The reminder job's rungs, several in one transaction (a commit costs far more
+        than a rung's rows): each as :meth:`record_rung` records it, once, its history row
+        and its notices with it; how many were sent."""
+        now = self.clock()
+        async with self.transaction() as db:
+            return sum([await _record_in(db, rung, now, None) is None for rung in rungs])
+
+
+async def _record_in(
+    db: aiosqlite.Connection, rung: RungRecord, now: datetime, not_since: timedelta | None
+) -> datetime | None:
+    """One rung inside a transaction (see :meth:`EscalationQueries.record_rung`)."""
+    submission_id = rung.submission_id
+    async with db.execute(
+        "SELECT status, COALESCE(dispatched_at, '') AS round FROM submissions WHERE id = ?",
+        (submission_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None or row["status"] not in CHASED or row["round"] != rung.round:
+        return now
+    if not_since is not None:
+        async with db.execute(
+            "SELECT MAX(at) FROM history WHERE submission_id = ? AND step = ?",
+            (submission_id, rung.step),
+        ) as cur:
+            found = await cur.fetchone()
+        last = found[0] if found is not None else None
+        if last is not None and parse_dt(last) > now - not_since:
+            return parse_dt(last)
+    cur = await db.execute(
+        "INSERT OR IGNORE INTO reminders (submission_id, round, rung, sent_at) VALUES (?, ?, ?, ?)",
+        (submission_id, rung.round, rung.rung, iso(now)),
+    )
+    if cur.rowcount == 0:
+        return now
+    await LoopQueries.step_in(
+        db, submission_id, rung.step, actor=rung.actor, note=rung.note, now=now
+    )
+    await enqueue(db, rung.notices, submission_id=submission_id, now=now)
+    await refresh_in(db, submission_id, rung.refresh, now)
+    return None

@@ -10,12 +10,14 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import openpyxl
 import pytest
 
+import storage.escalation
 from bot import charts
 from bot.anonymity import Secrets
 from bot.config import Settings
@@ -26,6 +28,8 @@ from bot.core.records import Draft
 from bot.core.results import Refusal
 from bot.core.workflow import Kind
 from bot.i18n import t
+from storage.escalation import RungRecord
+from storage.outbox import enqueue
 from storage.repository import Repository
 from tests.conftest import FrozenClock
 
@@ -200,6 +204,54 @@ async def test_after_downtime_only_the_highest_rung_is_sent(env: Env) -> None:
     ]
 
 
+async def test_the_jobs_rungs_go_several_to_a_transaction_each_with_its_rows(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    numbers = [await dispatched(env) for _ in range(7)]
+    inbox = Inbox(env)
+    inbox.new()
+    monkeypatch.setattr(escalation, "RUNGS_PER_TRANSACTION", 3)
+    batches: list[list[int]] = []
+    record_rungs = env.repository.record_rungs
+
+    async def counted(rungs: Sequence[RungRecord]) -> int:
+        batches.append([r.submission_id for r in rungs])
+        return await record_rungs(rungs)
+
+    monkeypatch.setattr(env.repository, "record_rungs", counted)
+    calls = 0
+
+    async def failing(*args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 10:  # the third transaction's second rung
+            raise sqlite3.OperationalError("disk I/O error")
+        await enqueue(*args, **kwargs)
+
+    monkeypatch.setattr(storage.escalation, "enqueue", failing)
+
+    def recorded() -> tuple[int, int, int]:
+        reminders = rows(env, "SELECT COUNT(*) FROM reminders")[0][0]
+        history = rows(env, "SELECT COUNT(*) FROM history WHERE step = 'remind'")[0][0]
+        return int(str(reminders)), int(str(history)), sum(map(len, inbox.new().values()))
+
+    at(env, 3, 10)  # each item: past its sign-for limit, two working days left
+    with pytest.raises(sqlite3.OperationalError):
+        await escalation.chase(env)
+    # Two transactions of two items each went through whole; the third left nothing.
+    assert [len(b) for b in batches] == [4, 4, 4]
+    sent_first = {n for b in batches[:2] for n in b}
+    assert recorded() == (8, 8, 8)
+    assert {int(str(r[0])) for r in rows(env, "SELECT submission_id FROM reminders")} == sent_first
+    monkeypatch.setattr(storage.escalation, "enqueue", enqueue)
+    batches.clear()
+    assert await escalation.chase(env) == 6
+    assert [len(b) for b in batches] == [4, 2]  # an item's rungs in one transaction
+    assert {n for b in batches for n in b} == set(numbers) - sent_first
+    assert recorded() == (14, 14, 6)
+    assert await escalation.chase(env) == 0  # each rung once
+
+
 async def test_an_unsigned_item_reminds_the_unit_then_the_office(env: Env) -> None:
     number = await dispatched(env, "10")
     inbox = Inbox(env)
@@ -352,8 +404,16 @@ async def test_the_weekly_summary_ranks_the_units_and_names_those_below_the_line
     assert count == 6
     book = openpyxl.load_workbook(io.BytesIO(content.getvalue()), read_only=True)
     assert book.sheetnames[1:] == [zh("indices.sheet", month=m) for m in ("2026-10", "2026-11")]
-    october, november = (list(book[name].values) for name in book.sheetnames[1:])
-    assert list(november[0]) == indices.header("zh-Hans")
-    assert list(november[1]) == ["城建办", *line_cells]
-    assert list(november[2]) == [zh("indices.all"), *line_cells]
-    assert list(october[1]) == ["城建办", "0", "—", "—", "—", "—", "—", "—", "3"]
+    october, november = (list(book[name].iter_rows()) for name in book.sheetnames[1:])
+    assert [c.value for c in november[0]] == indices.header("zh-Hans")
+    # Numbers in the worksheet (rates in a percent format, days to one decimal), the same
+    # figures the chat's line reads; an empty cell where a rate has nothing to count.
+    for row, name in ((november[1], "城建办"), (november[2], zh("indices.all"))):
+        assert [c.value for c in row[:2]] == [name, 6]
+        assert [c.value for c in row[2:7]] == [1.0, 0.5, 1.0, None, 0.0]
+        assert [c.number_format for c in row[2:7] if c.value is not None] == ["0.0%"] * 4
+        assert isinstance(row[7].value, float) and row[7].number_format == "0.0"
+        assert row[8].value == 3
+        shown = [indices.percent(c.value) for c in row[2:7]] + [indices.days(row[7].value)]
+        assert shown == line_cells[1:7]
+    assert [c.value for c in october[1]] == ["城建办", 0, *[None] * 6, 3]

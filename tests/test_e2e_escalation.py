@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import Settings
-from tests.botapi_stub import FakeBotApi
+from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock
 from tests.databases import on_backend
 from tests.test_e2e_loop import (
@@ -54,12 +54,20 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
+def leading_group() -> int:
+    return GROUP
+
+
+@pytest.fixture
 async def bot(
-    stub: FakeBotApi, make_settings: Callable[..., Settings], clock: FrozenClock
+    stub: FakeBotApi,
+    make_settings: Callable[..., Settings],
+    clock: FrozenClock,
+    leading_group: int,
 ) -> AsyncIterator[BotRunner]:
     settings = make_settings(
         stub,
-        roles={"office_chat_id": OFFICE, "leading_group_chat_id": GROUP},
+        roles={"office_chat_id": OFFICE, "leading_group_chat_id": leading_group},
         limits={"max_submissions_per_hour": 0},
         office={"notice_window": 0},
         escalation={"check_seconds": 0.2},
@@ -115,13 +123,19 @@ async def quiet(stub: FakeBotApi, bot: BotRunner, clock: FrozenClock, when: date
     assert sent_since(stub, mark) == {}
 
 
+async def dispatched(stub: FakeBotApi) -> tuple[int, SentMessage, int]:
+    """A resident's item accepted and dispatched to 城建办 on Monday, due Thursday 5th: its
+    number, the office's card and the mark before the dispatch."""
+    number = await submit(Chat(stub, ALICE), "村口路灯坏了一个多星期，晚上很黑", anonymous=True)
+    card = await accept(stub, number, ALICE)
+    return number, card, await dispatch(stub, card, "城建办", number, "3 请核实")
+
+
 async def test_an_item_walks_every_rung_with_restarts_between(
     stub: FakeBotApi, bot: BotRunner, clock: FrozenClock
 ) -> None:
-    number = await submit(Chat(stub, ALICE), "村口路灯坏了一个多星期，晚上很黑", anonymous=True)
+    number, card, mark = await dispatched(stub)
     ref = f"#{number}"
-    card = await accept(stub, number, ALICE)
-    mark = await dispatch(stub, card, "城建办", number, "3 请核实")  # due Thursday 5th
     task = await stub.wait_for(
         CJB_GROUP, after=mark, predicate=lambda m: ref in m.plain and bool(m.buttons)
     )
@@ -242,3 +256,23 @@ async def test_stats_unit_shows_one_units_rates_and_open_items(
     assert shown.plain.startswith(zh("indices.unit.unknown", value="2026-11-01", units="")[:8])
     shown = await admin.send("/stats unit cjb 2026-11-01 2026-11-30", expect="城建办")
     assert "2026-11-01" in shown.plain and "城建办：1 件" in shown.plain
+
+
+@pytest.mark.parametrize("leading_group", [0])
+async def test_without_a_leading_group_the_office_supervises_and_everyone_is_told_so(
+    stub: FakeBotApi, bot: BotRunner, clock: FrozenClock
+) -> None:
+    number, _, mark = await dispatched(stub)
+    ref = f"#{number}"
+    await stub.wait_for(CJB_GROUP, after=mark, predicate=lambda m: ref in m.plain)
+    values = {"ref": ref, "unit": "城建办", "date": "2026-11-05"}
+    reason = zh("escalation.reason.overdue", days="5")
+    # Back after a long stop on Wednesday 11th, five days overdue: 督办 by the office.
+    by_office = zh("escalation.office.supervised_by_office", **values, reason=reason)
+    sent = await rung(stub, bot, clock, shanghai(11, 10), OFFICE, by_office)
+    assert zh("escalation.unit.supervised_by_office", **values, reason=reason) in sent[CJB_GROUP]
+    assert by_office in sent[OFFICE]
+    assert GROUP not in sent
+    everything = [text for texts in sent.values() for text in texts]
+    assert zh("escalation.office.supervised", **values, reason=reason) not in everything
+    assert not [text for text in everything if "领导小组" in text.replace(by_office, "")]

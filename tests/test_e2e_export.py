@@ -190,6 +190,7 @@ async def test_days_outside_the_range_are_answered_clearly(
         await stub.wait_for(ADMIN.id, after=stats.seq, predicate=lambda m: m.method == "sendPhoto")
         usage = await admin.send("/stats 2026-12-01 2026-11-01")  # reversed: the usage
         assert usage.plain == zh("stats.usage")
+        assert "/stats unit " in usage.plain
         assert [m for m in stub.messages_to(ADMIN.id) if m.plain == zh("error.apology")] == []
     finally:
         await one_item.stop()  # the console command works on the database the bot left

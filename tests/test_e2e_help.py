@@ -32,6 +32,7 @@ async def test_help_by_role_where_asked(stub: FakeBotApi, campaign: BotRunner) -
     commands = ("/review", "/queue", "/show", "/search", "/enter", "/survey", "/digest", "/export")
     for command in commands:
         assert command in clerk.plain
+    assert zh("help.office.stats_unit") in clerk.plain  # #19: one unit's rates
 
     # In the office group (privacy mode lets commands through): the office's help.
     for command in ("/help", "/start", "/help@jindianzi_test_bot"):
@@ -58,3 +59,9 @@ async def test_help_by_role_where_asked(stub: FakeBotApi, campaign: BotRunner) -
     stub.send_group_text(ALICE, -1009999999, "/start")
     elsewhere = await stub.wait_for(-1009999999, after=mark)
     assert elsewhere.plain == zh("help.elsewhere", bot="jindianzi_test_bot")
+
+
+def test_the_office_help_and_the_stats_usage_name_stats_unit_in_every_language() -> None:
+    for lang in ("zh-Hans", "zh-Hant", "en"):
+        assert t(lang, "help.office.stats_unit").startswith("/stats unit ")
+        assert "/stats unit " in t(lang, "stats.usage")

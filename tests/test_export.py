@@ -77,3 +77,28 @@ def test_the_csv_writer_takes_rows_in_batches() -> None:
     assert writer.rows == 3
     assert not target.closed
     assert target.getvalue() == "\ufeffRef,Text\r\n#1,a\r\n#2,b\r\n#3,c\r\n".encode()
+
+
+def test_a_number_in_a_format_is_a_number_in_xlsx_and_readable_text_in_csv() -> None:
+    row: list[export.Cell] = [
+        "城建办",
+        12,
+        export.Number(11 / 12, "0.0%"),
+        export.Number(2.125, "0.0"),
+        None,
+    ]
+    content = io.BytesIO()
+    writer = XlsxWriter(content, "台账", ["a", "b", "c", "d", "e"])
+    writer.add_sheet("指标", ["a", "b", "c", "d", "e"], [row])
+    writer.close()
+    book = openpyxl.load_workbook(io.BytesIO(content.getvalue()))
+    [cells] = list(book["指标"].iter_rows(min_row=2))
+    assert [c.value for c in cells] == ["城建办", 12, 11 / 12, 2.125, None]
+    assert [c.number_format for c in cells[2:4]] == ["0.0%", "0.0"]
+    assert cells[2].data_type == "n" and cells[3].data_type == "n"
+    text = io.BytesIO()
+    csv_writer = CsvWriter(text, ["a", "b", "c", "d", "e"])
+    csv_writer.write([row])
+    csv_writer.close()
+    read = list(csv.reader(io.StringIO(text.getvalue().decode("utf-8-sig"))))
+    assert read[1] == ["城建办", "12", "91.7%", "2.1", ""]

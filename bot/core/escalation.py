@@ -14,13 +14,15 @@ one dispatch or 重办 of the item to a unit):
 
 In each ladder only the highest rung reached is sent, once (``reminders``): after
 downtime the rungs missed meanwhile are not sent one after another. Rungs go out only in
-working hours of working days (campaign time): one reached outside waits. Each rung is one
-transaction (:meth:`storage.escalation.EscalationQueries.record_rung`) with its history
-row, its notices through the outbox (and so through the flood limiter) and the edits of the
-item's card copies.
+working hours of working days (campaign time): one reached outside waits. Each rung is
+recorded in the same transaction as its history row, its notices through the outbox (and so
+through the flood limiter) and the edits of the item's card copies; the job's rungs go
+:data:`RUNGS_PER_TRANSACTION` to a transaction
+(:meth:`storage.escalation.EscalationQueries.record_rungs`), 催办 one
+(:meth:`~storage.escalation.EscalationQueries.record_rung`).
 
 :func:`chase` is the job's core function; :func:`urge` the office's 催办 button (one an
-hour per item, recorded as well); both send through :func:`_send`.
+hour per item, recorded as well); both build what a rung writes by :func:`_rung_record`.
 """
 
 from __future__ import annotations
@@ -40,12 +42,15 @@ from bot.core.results import Refusal, Result, refused
 from bot.core.workflow import format_reference
 from bot.i18n import resolve_language, t
 from bot.text import escape
-from storage.escalation import CHASED, Chased
+from storage.escalation import CHASED, Chased, RungRecord
 from storage.rows import iso
 
 log = logging.getLogger(__name__)
 
 URGE_EVERY = timedelta(hours=1)
+# The job's rungs are recorded this many to a transaction (an item's rungs together): one
+# commit instead of one each after a long stop, the write lock held a short while only.
+RUNGS_PER_TRANSACTION = 50
 # Who each rung's message goes to (its text is ``escalation.unit.<rung>`` and
 # ``escalation.office.<rung>``), the history note of each (``escalation.note.<rung>``;
 # 督办's note is its reason), and the history steps.
@@ -151,12 +156,18 @@ async def chase(env: Env) -> int:
     )
     sent = 0
     actor = system(resolve_language(settings.campaign.language))
+    batch: list[RungRecord] = []
     for chased in items:
         for rung in due_rungs(settings, chased, now):
             item = await env.repository.get_submission(chased.id)
             if item is None:
                 break
-            sent += await _send(env, actor, item, chased.round, rung) is None
+            batch.append(await _rung_record(env, actor, item, chased.round, rung))
+        if len(batch) >= RUNGS_PER_TRANSACTION:
+            sent += await env.repository.record_rungs(batch)
+            batch = []
+    if batch:
+        sent += await env.repository.record_rungs(batch)
     if sent:
         log.info("%d reminders and escalations sent", sent)
     return sent
@@ -224,36 +235,33 @@ async def _notices(env: Env, item: Submission, rung: Rung) -> tuple[str, list[Ou
             notices += cards.parts_to(route, heading, Recipient.GROUP)
             notices += group
             notices += cards.parts_to(route, _history_text(env, item, history), Recipient.GROUP)
-        notices += _to_unit(env, item, "escalation.unit.supervised", **values)
-        notices += _office(env, "escalation.office.supervised", **values)
+        # Without a leading group the office supervises the item itself, and says so.
+        by = "supervised" if group else "supervised_by_office"
+        notices += _to_unit(env, item, f"escalation.unit.{by}", **values)
+        notices += _office(env, f"escalation.office.{by}", **values)
         return reason, notices
     return t(lang, f"escalation.note.{name}", **values), notices
 
 
-async def _send(
+async def _rung_record(
     env: Env,
     actor: Actor,
     item: Submission,
     round_: str,
     rung: Rung,
-    *,
     refresh: copies.Renderer | None = None,
-    key: Key = None,
-) -> datetime | None:
-    """Send one rung (or the office's 催办) once; None when sent, else when it was."""
+) -> RungRecord:
+    """What recording and sending one rung (or the office's 催办) writes."""
     note, notices = await _notices(env, item, rung)
-    step = {"supervise": "supervise", "urge": "urge"}.get(rung.name, "remind")
-    return await env.repository.record_rung(
-        item.id,
-        round_=round_,
+    return RungRecord(
+        submission_id=item.id,
+        round=round_,
         rung=rung.key,
-        step=step,
+        step={"supervise": "supervise", "urge": "urge"}.get(rung.name, "remind"),
         actor=actor.label(Action.URGE),
         note=note,
         notices=notices,
-        not_since=URGE_EVERY if rung.name == "urge" else None,
         refresh=refresh or copies.Renderer(env),
-        update_id=key,
     )
 
 
@@ -272,7 +280,8 @@ async def urge(
             return refused(Refusal.ILLEGAL, message, item)
         round_ = iso(item.dispatched_at) if item.dispatched_at else ""
         rung = Rung("urge", f"urge@{iso(now)}")
-        last = await _send(env, actor, item, round_, rung, refresh=refresh, key=key)
+        record = await _rung_record(env, actor, item, round_, rung, refresh)
+        last = await env.repository.record_rung(record, not_since=URGE_EVERY, update_id=key)
         if last is not None:
             message = t(
                 lang,

@@ -29,6 +29,7 @@ from bot.config import Language, Settings
 from bot.core import tasks
 from bot.core.presenters import local_date
 from bot.core.records import SubmissionSummary
+from bot.export import Cell, Number
 from bot.i18n import t
 from bot.text import escape, split_message
 
@@ -127,12 +128,15 @@ def league(settings: Settings, by_unit: Mapping[str, Counts]) -> list[Ranked]:
     return sorted(ranked, key=lambda r: (-r.score, r.unit_id))
 
 
+PERCENT, DAYS = "0.0%", "0.0"  # the worksheet's formats of what percent() and days() write
+
+
 def percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+    return "—" if value is None else Number(value, PERCENT).text()
 
 
 def days(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}"
+    return "—" if value is None else Number(value, DAYS).text()
 
 
 def cells(counts: Counts) -> list[str]:
@@ -143,6 +147,21 @@ def cells(counts: Counts) -> list[str]:
         days(counts.average_days),
         str(counts.overdue),
     ]
+
+
+def sheet_cells(counts: Counts) -> list[Cell]:
+    """The same row for a worksheet: numbers (rates in a percent format, days to one
+    decimal), an empty cell where a rate has nothing to count."""
+    return [
+        counts.items,
+        *(_number(counts.rate(name), PERCENT) for name in RATES),
+        _number(counts.average_days, DAYS),
+        counts.overdue,
+    ]
+
+
+def _number(value: float | None, fmt: str) -> Number | None:
+    return None if value is None else Number(value, fmt)
 
 
 def header(lang: Language) -> list[str]:

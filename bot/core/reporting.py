@@ -293,7 +293,7 @@ async def _index_sheets(
     start: datetime,
     end: datetime,
     now: datetime,
-) -> list[tuple[str, list[list[str]]]]:
+) -> list[tuple[str, list[list[export.Cell]]]]:
     """The units' indices of the export, one sheet per calendar month of the period (the
     last :data:`INDEX_SHEETS` months), a row per unit and one for all units."""
     tz = settings.campaign.tz
@@ -312,10 +312,10 @@ async def _index_sheets(
         until = min(end, datetime.combine(following, datetime.min.time(), tzinfo=tz))
         counts = await repository.unit_counts_in(start=since, end=until, now=now)
         by_unit = indices.with_overdue(counts, overdue)
-        rows = [
-            [tasks.unit_name(settings, lang, unit_id), *indices.cells(c)]
+        rows: list[list[export.Cell]] = [
+            [tasks.unit_name(settings, lang, unit_id), *indices.sheet_cells(c)]
             for unit_id, c in indices.ordered(settings, by_unit)
         ]
-        rows.append([t(lang, "indices.all"), *indices.cells(indices.overall(by_unit))])
+        rows.append([t(lang, "indices.all"), *indices.sheet_cells(indices.overall(by_unit))])
         sheets.append((t(lang, "indices.sheet", month=month.strftime("%Y-%m")), rows))
     return sheets
