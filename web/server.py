@@ -409,6 +409,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
         units=bool(settings.units),
         unit_choices=queue_view.unit_options(lang, settings) if viewer.is_admin else [],
         bulk_actions=bulk.offered(desk.actions, viewer),
+        chosen_on_confirm=bulk.CHOSEN_ON_CONFIRM,
         back_query=request.query_string,
         # The ledger of what the filter shows (the page's cursor aside).
         ledger_query=asked.link(None),
@@ -606,6 +607,7 @@ async def bulk_preview(request: web.Request) -> web.StreamResponse:
     return desk.page(
         "bulk.html",
         viewer.language,
+        chosen_on_confirm=bulk.CHOSEN_ON_CONFIRM,
         status=400 if asked.problems else 200,
         session=session,
         viewer=viewer,
@@ -632,6 +634,7 @@ async def bulk_apply(request: web.Request) -> web.StreamResponse:
     return desk.page(
         "bulk.html",
         viewer.language,
+        chosen_on_confirm=bulk.CHOSEN_ON_CONFIRM,
         session=session,
         viewer=viewer,
         path=desk.url("/queue"),
