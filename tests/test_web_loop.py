@@ -299,3 +299,36 @@ async def test_the_office_dispatches_ticked_items_to_a_unit_in_bulk_once(
         assert again.count(zh("web.bulk.again")) == 2
         assert sql(desk.settings, rows, (first, second)) == before
         assert sql(desk.settings, "SELECT MAX(id) FROM outbox") == outbox
+
+
+async def test_the_office_urges_the_unit_from_the_item_page_once_an_hour(
+    stub: FakeBotApi, desk: BotRunner
+) -> None:
+    """催办 (#19) on the desk's item page, as on the chat card: the unit is reminded through
+    bot.core.escalation.urge, the item's history records it, and a second 催办 within the
+    hour is refused by the core; a unit member is not offered it."""
+    number = await submit(stub, ALICE, "幸福路的路灯坏了三盏", anonymous=False)
+    async with client_for(desk) as office:
+        await sign_in(office, desk)
+        assert (await act(office, number, "accept"))[1].endswith("?done=1")
+        html, _ = await item_page(office, number)
+        assert "urge" not in actions_on(html, number)  # not with a unit yet
+        assert (await act(office, number, "dispatch", unit="cjb"))[1].endswith("?done=1")
+        html, _ = await item_page(office, number)
+        assert "urge" in actions_on(html, number) and zh("admin.action.urge") in html
+        mark = stub.mark()
+        assert (await act(office, number, "urge"))[1].endswith("?done=1")
+        urged = await stub.wait_for(
+            CLERK.id, after=mark, predicate=lambda m: "催办" in m.plain and f"#{number}" in m.plain
+        )
+        assert urged.method == "sendMessage"
+        steps = "SELECT step FROM history WHERE submission_id = ? AND step = 'urge'"
+        assert len(sql(desk.settings, steps, (number,))) == 1
+        assert (await act(office, number, "urge"))[1].endswith("?failed=1")  # within the hour
+        assert len(sql(desk.settings, steps, (number,))) == 1
+    async with client_for(desk) as unit:
+        await sign_in(unit, desk, CLERK)
+        html, hidden = await item_page(unit, number)
+        assert "urge" not in actions_on(html, number)
+        forged = await unit.post(f"/desk/items/{number}/actions/urge", data=hidden)
+        assert forged.status == 404
