@@ -62,8 +62,11 @@ def offered(registry: ActionRegistry, viewer: Viewer) -> list[CoreAction]:
     out = []
     for name in BULK:
         action = registry.get(name.value)
-        if isinstance(action, CoreAction) and permitted(action.actor(viewer), action.action):
-            out.append(action)
+        if not isinstance(action, CoreAction) or not permitted(action.actor(viewer), name):
+            continue
+        if name is Action.DISPATCH and not action.env.settings.units:
+            continue  # no unit to choose (the core's table offers 派单 only with units)
+        out.append(action)
     return out
 
 
