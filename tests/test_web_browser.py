@@ -441,6 +441,14 @@ async def edit_showing(stub: FakeBotApi, card: SentMessage, text: str, *, after:
     )
 
 
+def shows_status(driver: WebDriver, status: str, shot: str) -> Path:
+    """The item page shows the item in ``status`` and fits the phone; its screenshot."""
+    shown = driver.find_element(By.CSS_SELECTOR, "dd.status").text
+    assert shown == t("zh-Hans", f"status.{status}")
+    assert scroll_width(driver) <= PHONE[0]
+    return shoot(driver, shot)
+
+
 def offered(driver: WebDriver, number: int) -> list[str]:
     forms = driver.find_elements(By.CSS_SELECTOR, f"form[action*='/items/{number}/actions/']")
     return [(f.get_attribute("action") or "").rsplit("/", 1)[-1] for f in forms]
@@ -472,10 +480,7 @@ async def test_the_office_dispatches_and_a_unit_signs_and_finishes_on_the_desk_i
             assert "dispatch" in offered(driver, number)
             marks["dispatch"] = stub.mark()
             press(driver, number, "dispatch", unit="cjb", deadline="5", instruction="请本周内修复")
-            status = driver.find_element(By.CSS_SELECTOR, "dd.status").text
-            assert status == t("zh-Hans", "status.dispatched")
-            assert scroll_width(driver) <= PHONE[0]
-            screenshots.append(shoot(driver, "loop-dispatched-phone"))
+            screenshots.append(shows_status(driver, "dispatched", "loop-dispatched-phone"))
 
     def unit_works() -> None:
         with chromium() as driver:
@@ -505,10 +510,7 @@ async def test_the_office_dispatches_and_a_unit_signs_and_finishes_on_the_desk_i
             assert answer in driver.find_element(By.ID, "item").text
             marks["approve"] = stub.mark()
             press(driver, number, "approve_done")
-            status = driver.find_element(By.CSS_SELECTOR, "dd.status").text
-            assert status == t("zh-Hans", "status.answered")
-            assert scroll_width(driver) <= PHONE[0]
-            screenshots.append(shoot(driver, "loop-approved-phone"))
+            screenshots.append(shows_status(driver, "answered", "loop-approved-phone"))
 
     await asyncio.wait_for(asyncio.to_thread(office_dispatches), timeout=120)
     task = await stub.wait_for(
@@ -570,10 +572,7 @@ async def test_a_clerk_filters_to_overdue_items_and_dispatches_one_in_chromium(
             press(
                 driver, late, "dispatch", unit="cjb", deadline="5", instruction="逾期件，请优先办理"
             )
-            status = driver.find_element(By.CSS_SELECTOR, "dd.status").text
-            assert status == t("zh-Hans", "status.dispatched")
-            assert scroll_width(driver) <= PHONE[0]
-            screenshots.append(shoot(driver, "overdue-dispatched-phone"))
+            screenshots.append(shows_status(driver, "dispatched", "overdue-dispatched-phone"))
 
     await asyncio.wait_for(asyncio.to_thread(clerk), timeout=120)
     task = await stub.wait_for(

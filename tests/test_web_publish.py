@@ -19,7 +19,16 @@ from bot.config import Settings
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.conftest import BotRunner, FrozenClock
-from tests.webdesk import ALICE, client_for, csrf_of, sign_in, sql, started, submit
+from tests.webdesk import (
+    ALICE,
+    client_for,
+    csrf_of,
+    desk_settings,
+    sign_in,
+    sql,
+    started,
+    submit,
+)
 
 OFFICE = -100888
 CHANNEL = -100999
@@ -36,11 +45,10 @@ def zh(key: str, **values: object) -> str:
 async def desk(
     stub: FakeBotApi, make_settings: Callable[..., Settings]
 ) -> AsyncIterator[BotRunner]:
-    settings = make_settings(
+    settings = desk_settings(
         stub,
-        web={"enabled": True, "port": 0, "public_url": "https://desk.example.org/desk"},
+        make_settings,
         roles={"office_chat_id": OFFICE, "channel_id": CHANNEL},
-        limits={"max_submissions_per_hour": 0},
         units=[{"id": "cjb", "names": {"zh-Hans": "城建办"}, "member_ids": [CLERK.id]}],
     )
     async with started(settings, FrozenClock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC))) as runner:
