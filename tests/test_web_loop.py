@@ -286,10 +286,8 @@ async def test_the_office_dispatches_ticked_items_to_a_unit_in_bulk_once(
             desk.settings, "SELECT unit_id FROM submissions WHERE id IN (?, ?)", (first, second)
         )
         assert [u for (u,) in units] == ["hbs", "hbs"]
-        for number in (first, second):
-            task = await stub.wait_for(
-                OTHER_UNIT.id, after=mark, predicate=lambda m, n=number: f"#{n}" in m.plain
-            )
+        for ref in (f"#{first}", f"#{second}"):
+            task = await stub.wait_for_text(OTHER_UNIT.id, ref, after=mark)
             assert task.buttons  # the unit's task card, with its buttons
         rows = "SELECT COUNT(*) FROM history WHERE submission_id IN (?, ?)"
         before = sql(desk.settings, rows, (first, second))
