@@ -604,7 +604,7 @@ async def _publish_page(
     preview = shown if isinstance(shown, publishing.Preview) else None
     refusal = Markup(shown.message) if isinstance(shown, Result) else ""  # noqa: S704
     return desk.page(
-        "publish.html",
+        "publish_preview.html",
         viewer.language,
         status=status if preview else 409,
         session=session,
