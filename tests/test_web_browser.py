@@ -41,6 +41,7 @@ from tests.webdesk import (
     login_data,
     mini_app_fragment,
     office_card,
+    sql,
     started,
     submit,
 )
@@ -434,10 +435,18 @@ async def edit_showing(stub: FakeBotApi, card: SentMessage, text: str, *, after:
     await stub.wait_for(
         card.chat_id,
         after=after,
-        predicate=lambda m: m.method == "editMessageText"
-        and m.message_id == card.message_id
-        and text in m.plain,
+        predicate=lambda m: (
+            m.method == "editMessageText" and m.message_id == card.message_id and text in m.plain
+        ),
     )
+
+
+def shows_status(driver: WebDriver, status: str, shot: str) -> Path:
+    """The item page shows the item in ``status`` and fits the phone; its screenshot."""
+    shown = driver.find_element(By.CSS_SELECTOR, "dd.status").text
+    assert shown == t("zh-Hans", f"status.{status}")
+    assert scroll_width(driver) <= PHONE[0]
+    return shoot(driver, shot)
 
 
 def offered(driver: WebDriver, number: int) -> list[str]:
@@ -471,10 +480,7 @@ async def test_the_office_dispatches_and_a_unit_signs_and_finishes_on_the_desk_i
             assert "dispatch" in offered(driver, number)
             marks["dispatch"] = stub.mark()
             press(driver, number, "dispatch", unit="cjb", deadline="5", instruction="请本周内修复")
-            status = driver.find_element(By.CSS_SELECTOR, "dd.status").text
-            assert status == t("zh-Hans", "status.dispatched")
-            assert scroll_width(driver) <= PHONE[0]
-            screenshots.append(shoot(driver, "loop-dispatched-phone"))
+            screenshots.append(shows_status(driver, "dispatched", "loop-dispatched-phone"))
 
     def unit_works() -> None:
         with chromium() as driver:
@@ -504,10 +510,7 @@ async def test_the_office_dispatches_and_a_unit_signs_and_finishes_on_the_desk_i
             assert answer in driver.find_element(By.ID, "item").text
             marks["approve"] = stub.mark()
             press(driver, number, "approve_done")
-            status = driver.find_element(By.CSS_SELECTOR, "dd.status").text
-            assert status == t("zh-Hans", "status.answered")
-            assert scroll_width(driver) <= PHONE[0]
-            screenshots.append(shoot(driver, "loop-approved-phone"))
+            screenshots.append(shows_status(driver, "answered", "loop-approved-phone"))
 
     await asyncio.wait_for(asyncio.to_thread(office_dispatches), timeout=120)
     task = await stub.wait_for(
@@ -527,4 +530,57 @@ async def test_the_office_dispatches_and_a_unit_signs_and_finishes_on_the_desk_i
     assert status_of(desk.settings, number) == "answered"
     with capsys.disabled():
         print("\nweb desk loop screenshots:", *screenshots, sep="\n  ")
+    assert all(path.stat().st_size > 1000 for path in screenshots)
+
+
+async def test_a_clerk_filters_to_overdue_items_and_dispatches_one_in_chromium(
+    stub: FakeBotApi, units_desk: BotRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#23's browser test as it is worded: a clerk opens the desk with valid login data (the
+    Mini App's fragment), filters the queue to overdue items, opens one, dispatches it to
+    城建办, and the unit's chat on the Bot API stand-in receives the task card."""
+    desk = units_desk
+    late = await submit(stub, ALICE, "学校门口的红绿灯坏了一个多星期", anonymous=False)
+    on_time = await submit(stub, BOB, "菜市场的排水沟堵了", anonymous=True)
+    now = datetime.now(UTC).replace(microsecond=0)
+    for number, due in ((late, now - timedelta(days=3)), (on_time, now + timedelta(days=5))):
+        sql(
+            desk.settings,
+            "UPDATE submissions SET status = 'accepted', deadline = ? WHERE id = ?",
+            (due.isoformat(), number),
+        )
+    screenshots: list[Path] = []
+    marks: dict[str, int] = {}
+
+    def clerk() -> None:
+        with chromium() as driver:
+            wait = open_on_a_phone(driver, entry_for(desk, ADMIN, "AAQoverdue1"), "queue")
+            assert sorted(shown_ids(driver)) == sorted([late, on_time])
+            driver.find_element(By.CSS_SELECTOR, ".filters summary").click()
+            driver.find_element(By.CSS_SELECTOR, "input[name=overdue]").click()
+            driver.find_element(By.CSS_SELECTOR, ".filters details button[type=submit]").click()
+            wait.until(lambda d: "overdue=1" in d.current_url)
+            assert shown_ids(driver) == [late]
+            row = driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{late}']")
+            assert "overdue" in (row.get_attribute("class") or "")
+            assert scroll_width(driver) <= PHONE[0]
+            screenshots.append(shoot(driver, "overdue-queue-phone"))
+            row.find_element(By.CSS_SELECTOR, "td.ref a").click()
+            wait.until(ec.presence_of_element_located((By.ID, "item")))
+            assert "dispatch" in offered(driver, late)
+            marks["dispatch"] = stub.mark()
+            press(
+                driver, late, "dispatch", unit="cjb", deadline="5", instruction="逾期件，请优先办理"
+            )
+            screenshots.append(shows_status(driver, "dispatched", "overdue-dispatched-phone"))
+
+    await asyncio.wait_for(asyncio.to_thread(clerk), timeout=120)
+    task = await stub.wait_for(
+        UNIT_CLERK.id, after=marks["dispatch"], predicate=lambda m: f"#{late}" in m.plain
+    )
+    assert "逾期件，请优先办理" in task.plain and task.buttons  # the task card, its buttons
+    assert status_of(desk.settings, late) == "dispatched"
+    assert status_of(desk.settings, on_time) == "accepted"
+    with capsys.disabled():
+        print("\nweb desk overdue screenshots:", *screenshots, sep="\n  ")
     assert all(path.stat().st_size > 1000 for path in screenshots)

@@ -104,6 +104,7 @@ async def test_a_clerk_accepts_items_in_bulk_once_and_the_chat_sees_it(
         assert f'name="item" value="{number}" form="bulk"' in queue
     offered = re.findall(r'<option value="([a-z_]+)">', queue.split('id="bulk-action"')[1])
     assert offered[:4] == ["accept", "reject", "set_topic", "assign"]
+    assert "dispatch" not in offered  # no units configured: nothing to dispatch to
     csrf = csrf_of(queue)
 
     # The confirmation lists the items, and says which the action does not fit.

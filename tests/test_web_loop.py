@@ -241,3 +241,92 @@ async def test_the_queue_shows_and_filters_units_and_unsigned_items(
         html = await (await client.get("/desk/queue?unit=hbs")).text()
         assert shown(html) == sorted((late, signed))
         assert 'name="unit"' not in html.split("</form>", 1)[0]
+
+
+async def test_the_office_dispatches_ticked_items_to_a_unit_in_bulk_once(
+    stub: FakeBotApi, desk: BotRunner
+) -> None:
+    """派单 from the queue: the unit and the deadline are chosen on the confirmation page;
+    each item goes through bot/core/loop.py's dispatch with a key of its own (bot.core.bulk),
+    its task card reaches the unit's member, and the same confirmation sent again changes
+    nothing twice."""
+    first = await submit(stub, ALICE, "幸福路的路灯坏了三盏", anonymous=False)
+    second = await submit(stub, BOB, "菜市场门口的井盖松动了", anonymous=True)
+    fresh = await submit(stub, ALICE, "建议公交站加装遮雨棚", anonymous=False)
+    async with client_for(desk) as office:
+        await sign_in(office, desk)
+        for number in (first, second):
+            assert (await act(office, number, "accept"))[1].endswith("?done=1")
+        queue = await (await office.get("/desk/queue")).text()
+        offered = re.findall(r'<option value="([a-z_]+)">', queue.split('id="bulk-action"')[1])
+        assert "dispatch" in offered
+        # The unit is not chosen on the queue's form, but next to the items.
+        assert 'data-bulk-fields="dispatch"' not in queue
+        csrf = csrf_of(queue)
+        ticked = [("item", str(n)) for n in (first, second, fresh)]
+        confirm = await office.post(
+            "/desk/bulk", data=[("csrf", csrf), ("action", "dispatch"), *ticked]
+        )
+        page = await confirm.text()
+        assert confirm.status == 200, page[:400]
+        form = page.split('id="bulk-confirm"', 1)[1].split("</form>", 1)[0]
+        assert 'id="bulk-choose"' in form and "城建办" in form and "环保所" in form
+        assert 'name="deadline"' in form
+        assert zh("web.bulk.not_now", ref=f"#{fresh}", status=zh("status.new")) in page
+        hidden = re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', form)
+        chosen = [*hidden, ("unit", "hbs"), ("deadline", "5")]
+        mark = stub.mark()
+        applied = await office.post("/desk/bulk/apply", data=chosen)
+        result = await applied.text()
+        assert applied.status == 200, result[:400]
+        done = re.findall(r'<li class="(ok|refused)" data-id="(\d+)">', result)
+        assert done == [("ok", str(first)), ("ok", str(second)), ("refused", str(fresh))]
+        assert [status(desk, n) for n in (first, second, fresh)] == ["dispatched"] * 2 + ["new"]
+        units = sql(
+            desk.settings, "SELECT unit_id FROM submissions WHERE id IN (?, ?)", (first, second)
+        )
+        assert [u for (u,) in units] == ["hbs", "hbs"]
+        for ref in (f"#{first}", f"#{second}"):
+            task = await stub.wait_for_text(OTHER_UNIT.id, ref, after=mark)
+            assert task.buttons  # the unit's task card, with its buttons
+        rows = "SELECT COUNT(*) FROM history WHERE submission_id IN (?, ?)"
+        before = sql(desk.settings, rows, (first, second))
+        outbox = sql(desk.settings, "SELECT MAX(id) FROM outbox")
+        # The same confirmation again (a reload): nothing twice, and it says so.
+        again = await (await office.post("/desk/bulk/apply", data=chosen)).text()
+        assert again.count(zh("web.bulk.again")) == 2
+        assert sql(desk.settings, rows, (first, second)) == before
+        assert sql(desk.settings, "SELECT MAX(id) FROM outbox") == outbox
+
+
+async def test_the_office_urges_the_unit_from_the_item_page_once_an_hour(
+    stub: FakeBotApi, desk: BotRunner
+) -> None:
+    """催办 (#19) on the desk's item page, as on the chat card: the unit is reminded through
+    bot.core.escalation.urge, the item's history records it, and a second 催办 within the
+    hour is refused by the core; a unit member is not offered it."""
+    number = await submit(stub, ALICE, "幸福路的路灯坏了三盏", anonymous=False)
+    async with client_for(desk) as office:
+        await sign_in(office, desk)
+        assert (await act(office, number, "accept"))[1].endswith("?done=1")
+        html, _ = await item_page(office, number)
+        assert "urge" not in actions_on(html, number)  # not with a unit yet
+        assert (await act(office, number, "dispatch", unit="cjb"))[1].endswith("?done=1")
+        html, _ = await item_page(office, number)
+        assert "urge" in actions_on(html, number) and zh("admin.action.urge") in html
+        mark = stub.mark()
+        assert (await act(office, number, "urge"))[1].endswith("?done=1")
+        urged = await stub.wait_for(
+            CLERK.id, after=mark, predicate=lambda m: "催办" in m.plain and f"#{number}" in m.plain
+        )
+        assert urged.method == "sendMessage"
+        steps = "SELECT step FROM history WHERE submission_id = ? AND step = 'urge'"
+        assert len(sql(desk.settings, steps, (number,))) == 1
+        assert (await act(office, number, "urge"))[1].endswith("?failed=1")  # within the hour
+        assert len(sql(desk.settings, steps, (number,))) == 1
+    async with client_for(desk) as unit:
+        await sign_in(unit, desk, CLERK)
+        html, hidden = await item_page(unit, number)
+        assert "urge" not in actions_on(html, number)
+        forged = await unit.post(f"/desk/items/{number}/actions/urge", data=hidden)
+        assert forged.status == 404

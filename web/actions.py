@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, Protocol
 
-from bot.core import handling, loop, reviewing
+from bot.core import escalation, handling, loop, reviewing
 from bot.core.access import Action, Actor, Place, available, identify, unit_available
 from bot.core.env import Env
 from bot.core.records import Submission
@@ -237,7 +237,7 @@ def _one_word(form: Mapping[str, str], name: str) -> str:
 
 
 def loop_actions(env: Env) -> list[CoreAction]:
-    """The units' loop (#18) on the desk: the office's 派单 and decisions, and a unit
+    """The units' loop (#18) on the desk: the office's 派单, decisions and 催办, and a unit
     member's steps on their unit's items, each through its function in
     :mod:`bot.core.loop` (which checks the actor's unit again)."""
     office = env.settings.campaign.language
@@ -298,6 +298,8 @@ def loop_actions(env: Env) -> list[CoreAction]:
         CoreAction(
             act.REOPEN, "admin.action.reopen", with_text(loop.reopen, "reason"), env, (reason,)
         ),
+        # 催办 by hand (#19), as on the chat card: at most once an hour per item.
+        CoreAction(act.URGE, "admin.action.urge", plain(escalation.urge), env),
         CoreAction(act.SIGN, "unit.action.sign", plain(loop.sign), env, unit=True),
         CoreAction(
             act.NOTE, "unit.action.note", with_text(loop.note, "note"), env, (note,), unit=True

@@ -3,8 +3,9 @@ one owner), on the items a clerk ticked, after a confirmation that lists them.
 
 Nothing here decides anything about an item: each selected item goes through the same
 :class:`web.actions.CoreAction` (so the same core function, with the same authorisation
-by role) as the item page's form, one at a time, each with a request key of its own
-derived from the confirmation form's key (:func:`item_key`). The same confirmation sent
+by role) as the item page's form, one at a time through :func:`bot.core.bulk.apply` (the
+chat lists' bulk path too), each with a request key of its own derived from the
+confirmation form's key (:func:`item_key`). The same confirmation sent
 twice (a double click, a reload) gives every item the same key again, so nothing changes
 twice, and the outcome says so. An item the action does not fit is refused with the
 reason: the core's own for a status change (e.g. an illegal move from that item's
@@ -20,10 +21,12 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from bot.config import Language
+from bot.core import bulk as core_bulk
 from bot.core.access import TARGETS, Action, permitted
 from bot.core.bulk import item_key as item_key  # (re-exported: the desk and its tests)
 from bot.core.presenters import status_label
 from bot.core.records import Submission
+from bot.core.results import Result
 from bot.core.workflow import format_reference
 from bot.i18n import t, tn
 from storage.desk import first_line
@@ -38,6 +41,7 @@ BULK = (
     Action.REJECT,
     Action.SET_TOPIC,
     Action.ASSIGN,
+    Action.DISPATCH,
     Action.FORWARD,
     Action.START,
     Action.CLOSE,
@@ -45,6 +49,9 @@ BULK = (
 # Status changes: the core itself refuses one the item's status (or a missing chat) does
 # not allow, with its reason.
 STATUS_CHANGES = frozenset(action.value for action in TARGETS)
+# Actions whose inputs are chosen on the confirmation page, next to the items they go to
+# (派单: the unit and the deadline), not on the queue's form.
+CHOSEN_ON_CONFIRM = frozenset({Action.DISPATCH.value})
 MAX_ITEMS = 100
 ITEM_FIELD = "item"
 ACTION_FIELD = "action"
@@ -55,8 +62,11 @@ def offered(registry: ActionRegistry, viewer: Viewer) -> list[CoreAction]:
     out = []
     for name in BULK:
         action = registry.get(name.value)
-        if isinstance(action, CoreAction) and permitted(action.actor(viewer), action.action):
-            out.append(action)
+        if not isinstance(action, CoreAction) or not permitted(action.actor(viewer), name):
+            continue
+        if name is Action.DISPATCH and not action.env.settings.units:
+            continue  # no unit to choose (the core's table offers 派单 only with units)
+        out.append(action)
     return out
 
 
@@ -173,28 +183,42 @@ async def apply(
     values: Mapping[str, str],
     form_key: int,
 ) -> list[OutcomeLine]:
-    """Run the action on each item, one after another, each through the core."""
+    """Run the action on each item, one after another, each through the core
+    (:func:`bot.core.bulk.apply`: a key per item, nothing done twice)."""
     lang = viewer.language
-    lines = []
+    found: dict[int, Submission] = {}
+
+    async def run(number: int, key: int) -> Result:
+        item = found[number]
+        if action.available(viewer, item) or action.name in STATUS_CHANGES:
+            outcome = await action.run(viewer, item, {**values, KEY_FIELD: str(key)})
+            return Result(ok=outcome.ok, message=outcome.message)
+        return Result(ok=False, message=str(Markup.escape(not_now(lang, item))))
+
+    lines: dict[int, OutcomeLine] = {}
     for number in ids:
-        reference = format_reference(number)
         item = await repository.get_submission(number)
         if item is None or not viewer.may_see(item):  # out of scope looks like not there
+            reference = format_reference(number)
             missing = Markup.escape(t(lang, "admin.not_found", ref=reference))
-            lines.append(OutcomeLine(number, reference, False, False, missing, ""))
-            continue
-        key = item_key(form_key, number)
-        again = await repository.update_applied(key)
-        if again:
-            ok, message = True, Markup.escape(t(lang, "web.bulk.again"))
-        elif action.available(viewer, item) or action.name in STATUS_CHANGES:
-            outcome = await action.run(viewer, item, {**values, KEY_FIELD: str(key)})
-            # The core's message is Telegram's HTML subset, every user value escaped.
-            ok, message = outcome.ok, Markup(outcome.message)  # noqa: S704
+            lines[number] = OutcomeLine(number, reference, False, False, missing, "")
         else:
-            ok, message = False, Markup.escape(not_now(lang, item))
-        after = await repository.get_submission(number) or item
-        lines.append(
-            OutcomeLine(number, reference, ok, again, message, status_label(lang, after.status))
+            found[number] = item
+    outcomes = await core_bulk.apply(action.env, list(found), form_key, run)
+    for done in outcomes:
+        number = done.id
+        if done.again:
+            message = Markup.escape(t(lang, "web.bulk.again"))
+        else:
+            # The core's message is Telegram's HTML subset, every user value escaped.
+            message = Markup(done.result.message if done.result else "")  # noqa: S704
+        after = await repository.get_submission(number) or found[number]
+        lines[number] = OutcomeLine(
+            number,
+            format_reference(number),
+            done.ok,
+            done.again,
+            message,
+            status_label(lang, after.status),
         )
-    return lines
+    return [lines[number] for number in ids]

@@ -11,6 +11,9 @@ Routes (under ``web.public_url``'s path, e.g. ``/desk``):
     GET  /items/{n}/files/{p}       an attachment, fetched from Telegram by the server
     POST /items/{n}/files/{p}/send  the attachment to the viewer's own chat with the bot
     POST /items/{n}/actions/{name}  an action on the item (web/actions.py)
+    GET  /items/{n}/publish         公开's preview: the channel post (bot/core/publishing.py)
+    POST /items/{n}/publish/confirm 确认发布 with the digest of the post previewed
+    POST /items/{n}/publish/edit    编辑: the public summary; .../masking: the toggle
     POST /bulk                      the confirmation of a bulk action on ticked rows
     POST /bulk/apply                the bulk action, item by item (web/bulk.py)
     GET  /reports                   the /stats figures for a period, the ledger's form
@@ -46,8 +49,8 @@ from telegram.error import TelegramError
 
 from bot.anonymity import Secrets
 from bot.config import LANGUAGES, Language, Settings
-from bot.core import drafting, entering, indices, reporting, tasks
-from bot.core.access import Place, identify
+from bot.core import drafting, entering, indices, publishing, reporting, tasks
+from bot.core.access import Action, Actor, Place, identify
 from bot.core.env import Env
 from bot.core.presenters import (
     kind_label,
@@ -58,6 +61,7 @@ from bot.core.presenters import (
     topic_label,
 )
 from bot.core.records import Outgoing, Recipient
+from bot.core.results import Result
 from bot.core.workflow import Kind, Status, format_reference, office_targets
 from bot.i18n import resolve_language, t, tn
 from bot.tagging import Tagger, TopicMatch
@@ -69,7 +73,7 @@ from web import enter as enter_view
 from web import item as item_view
 from web import queue as queue_view
 from web import reports as reports_view
-from web.actions import ActionRegistry, form_key, new_form_key, office_registry
+from web.actions import ActionField, ActionRegistry, form_key, new_form_key, office_registry
 from web.render import render, static_file
 from web.sessions import (
     CSRF_FIELD,
@@ -409,6 +413,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
         units=bool(settings.units),
         unit_choices=queue_view.unit_options(lang, settings) if viewer.is_admin else [],
         bulk_actions=bulk.offered(desk.actions, viewer),
+        chosen_on_confirm=bulk.CHOSEN_ON_CONFIRM,
         back_query=request.query_string,
         # The ledger of what the filter shows (the page's cursor aside).
         ledger_query=asked.link(None),
@@ -564,6 +569,8 @@ async def run_action(request: web.Request) -> web.StreamResponse:
     where = desk.url(f"/items/{found.id}")
     if action is None:
         raise DeskError(404, "web.error.not_found")
+    if action.name == Action.PUBLISH.value:  # never at once: the preview first
+        return see_other(f"{where}/publish")
     if not action.available(viewer, found):
         key = form_key(form)
         if key is not None and await desk.repository.update_applied(key):
@@ -572,6 +579,95 @@ async def run_action(request: web.Request) -> web.StreamResponse:
     outcome = await action.run(viewer, found, form)
     desk.deliver_soon()
     return see_other(f"{where}?{'done' if outcome.ok else 'failed'}=1")
+
+
+# ------------------------------------------------------------------ publishing (preview)
+SUMMARY = ActionField("summary", "web.form.summary", "textarea", required=True)
+
+
+def _publisher(desk: Desk, viewer: Viewer) -> Actor:
+    return identify(desk.settings, viewer.user_id, Place.WEB, language=viewer.language)
+
+
+async def _publish_page(
+    request: web.Request,
+    session: Session,
+    viewer: Viewer,
+    shown: publishing.Preview | Result,
+    *,
+    status: int = 200,
+) -> web.Response:
+    """The channel post as the core previews it (or the core's refusal), with 确认发布
+    carrying its digest, the masking toggle and the public summary's form."""
+    desk = desk_of(request)
+    found = await _item_in_scope(request, viewer)
+    preview = shown if isinstance(shown, publishing.Preview) else None
+    refusal = Markup(shown.message) if isinstance(shown, Result) else ""  # noqa: S704
+    return desk.page(
+        "publish_preview.html",
+        viewer.language,
+        status=status if preview else 409,
+        session=session,
+        viewer=viewer,
+        path=request.path,
+        item=found,
+        reference=format_reference(found.id),
+        # The core's post and note are Telegram's HTML subset, every user value escaped.
+        post=Markup(preview.post) if preview else "",  # noqa: S704
+        note=[Markup(line) for line in preview.note.split("\n")] if preview else [],  # noqa: S704
+        digest=publishing.digest(preview.post) if preview else "",
+        refusal=refusal,
+        summary_field=SUMMARY,
+        keys=(new_form_key(), new_form_key(), new_form_key()),
+    )
+
+
+async def publish_page(request: web.Request) -> web.StreamResponse:
+    """公开's preview: exactly the post the channel will get (bot.core.publishing)."""
+    desk = desk_of(request)
+    session, viewer = await session_of(request)
+    found = await _item_in_scope(request, viewer)
+    shown = await publishing.preview(desk.core, _publisher(desk, viewer), found.id)
+    return await _publish_page(request, session, viewer, shown)
+
+
+async def publish_confirm(request: web.Request) -> web.StreamResponse:
+    """确认发布: published if the post is still the one previewed (its digest), else the
+    new preview with the core's note that it changed."""
+    desk = desk_of(request)
+    session, viewer, form = await posted(request)
+    found = await _item_in_scope(request, viewer)
+    where = desk.url(f"/items/{found.id}")
+    key = form_key(form)
+    if key is not None and await desk.repository.update_applied(key):
+        return see_other(f"{where}?done=1")  # this very form, sent again: it was done
+    actor = _publisher(desk, viewer)
+    done = await publishing.confirm(desk.core, actor, found.id, form.get("digest", ""), key=key)
+    desk.deliver_soon()
+    if isinstance(done, publishing.Preview):
+        return await _publish_page(request, session, viewer, done, status=409)
+    if done.ok:
+        return see_other(f"{where}?done=1")
+    return await _publish_page(request, session, viewer, done)
+
+
+async def publish_change(request: web.Request) -> web.StreamResponse:
+    """编辑 (the public summary) or the masking toggle, then the new preview."""
+    desk = desk_of(request)
+    session, viewer, form = await posted(request)
+    found = await _item_in_scope(request, viewer)
+    actor = _publisher(desk, viewer)
+    key = form_key(form)
+    if request.match_info["what"] == "edit":
+        text = form.get("summary", "").strip()[:3000]
+        done = await publishing.edit(desk.core, actor, found.id, text, key=key)
+    else:
+        unmasked = form.get("unmasked") == "1"
+        done = await publishing.set_masking(desk.core, actor, found.id, unmasked=unmasked, key=key)
+    desk.deliver_soon()  # the cards show the summary
+    if not done.ok:
+        return await _publish_page(request, session, viewer, done)
+    return see_other(desk.url(f"/items/{found.id}/publish"))
 
 
 # --------------------------------------------------------------------------- bulk actions
@@ -606,6 +702,7 @@ async def bulk_preview(request: web.Request) -> web.StreamResponse:
     return desk.page(
         "bulk.html",
         viewer.language,
+        chosen_on_confirm=bulk.CHOSEN_ON_CONFIRM,
         status=400 if asked.problems else 200,
         session=session,
         viewer=viewer,
@@ -632,6 +729,7 @@ async def bulk_apply(request: web.Request) -> web.StreamResponse:
     return desk.page(
         "bulk.html",
         viewer.language,
+        chosen_on_confirm=bulk.CHOSEN_ON_CONFIRM,
         session=session,
         viewer=viewer,
         path=desk.url("/queue"),
@@ -959,6 +1057,10 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_get(p + r"/items/{id:[1-9][0-9]{0,17}}/files/{pos:[0-9]{1,3}}", item_file)
     app.router.add_post(p + r"/items/{id:[1-9][0-9]{0,17}}/files/{pos:[0-9]{1,3}}/send", send_file)
     app.router.add_post(p + r"/items/{id:[1-9][0-9]{0,17}}/actions/{name:[a-z_]{1,32}}", run_action)
+    one = p + r"/items/{id:[1-9][0-9]{0,17}}"
+    app.router.add_get(f"{one}/publish", publish_page)
+    app.router.add_post(f"{one}/publish/confirm", publish_confirm)
+    app.router.add_post(one + "/publish/{what:edit|masking}", publish_change)
     app.router.add_post(f"{p}/bulk", bulk_preview)
     app.router.add_post(f"{p}/bulk/apply", bulk_apply)
     app.router.add_get(f"{p}/reports", reports_page)
