@@ -56,9 +56,11 @@ def database(settings: Settings) -> Iterator[Any]:
     ``row_factory``); on PostgreSQL rows that read by index and by name and equal tuples."""
     url = settings.storage.url
     if url is None:
-        # A test's own write waits for the running bot's transaction (up to 30 s under a
-        # loaded machine) instead of failing with 'database is locked' after sqlite3's 5 s.
-        with sqlite3.connect(settings.storage.path, timeout=30) as db:
+        # A test's own write waits for the running bot's transaction (up to 30 s on a
+        # loaded machine). It takes the write lock when its transaction begins (IMMEDIATE):
+        # a deferred one reads first, and if the bot commits before it asks for the write
+        # lock, SQLite answers 'database is locked' at once, without waiting at all.
+        with sqlite3.connect(settings.storage.path, timeout=30, isolation_level="IMMEDIATE") as db:
             yield db
         return
     with psycopg.connect(
