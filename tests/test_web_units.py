@@ -112,6 +112,40 @@ async def test_the_reports_page_shows_the_units_indices_to_the_office_only(
         row = ["城建办", "2", "50.0%", "50.0%", "100.0%", "—", "0.0%", "2.0", "1"]
         assert cells[len(header) : 2 * len(header)] == row
         assert cells[2 * len(header) : 3 * len(header)] == ["环保所", "0", *["—"] * 6, "0"]
+        # Two items: nobody is ranked (indices.min_items is 5), so no 通报 chart.
+        assert "/reports/rates.png" not in html
+        assert (await client.get("/desk/reports/rates.png")).status == 404
     async with client_for(desk) as client:
         await sign_in(client, desk, CLERK)
         assert (await client.get("/desk/reports")).status == 404
+
+
+async def test_the_reports_page_draws_the_league_chart_once_a_unit_is_ranked(
+    stub: FakeBotApi, desk: BotRunner
+) -> None:
+    """The weekly summary's 通报 chart on the desk: a unit with enough items (5) in the
+    period is ranked, its rates drawn; a unit's member does not reach it."""
+    assert desk.settings.indices.min_items == 5
+    for n in range(5):
+        number = await submit(stub, ALICE, f"幸福路第{n + 1}盏路灯坏了", anonymous=False)
+        sql(
+            desk.settings,
+            "UPDATE submissions SET unit_id = 'cjb', status = 'answered',"
+            " dispatched_at = '2026-11-20T01:00:00.000000+00:00',"
+            " sign_due = '2026-11-21T01:00:00.000000+00:00',"
+            " signed_at = '2026-11-20T02:00:00.000000+00:00',"
+            " deadline = '2026-11-23T15:59:59.000000+00:00',"
+            " done_at = '2026-11-22T01:00:00.000000+00:00' WHERE id = ?",
+            (number,),
+        )
+    async with client_for(desk) as client:
+        await sign_in(client, desk, ADMIN)
+        html = await (await client.get("/desk/reports")).text()
+        src = re.search(r'<img src="([^"]*/reports/rates\.png\?[^"]*)"', html)
+        assert src is not None
+        chart = await client.get(src.group(1).replace("&amp;", "&"))
+        assert chart.status == 200 and chart.content_type == "image/png"
+        assert (await chart.read()).startswith(b"\x89PNG")
+    async with client_for(desk) as client:
+        await sign_in(client, desk, CLERK)
+        assert (await client.get("/desk/reports/rates.png")).status == 404

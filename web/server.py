@@ -18,6 +18,7 @@ Routes (under ``web.public_url``'s path, e.g. ``/desk``):
     POST /bulk/apply                the bulk action, item by item (web/bulk.py)
     GET  /reports                   the /stats figures for a period, the ledger's form
     GET  /reports/chart.png         the period's chart
+    GET  /reports/rates.png         the period's 通报 chart of the units' rates
     GET  /reports/ledger            the ledger (整改台账) as XLSX or CSV, period and filters
     POST /reports/ledger[/send]     the same from the reports page's form; or to one's chat
     POST /language, /logout         the viewer's language; end the session
@@ -47,6 +48,7 @@ from markupsafe import Markup
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot import charts
 from bot.anonymity import Secrets
 from bot.config import LANGUAGES, Language, Settings
 from bot.core import drafting, entering, indices, publishing, reporting, tasks
@@ -835,6 +837,7 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
         desk.core, request.query, lang, default_days=reporting.DEFAULT_STATS_DAYS
     )
     stats = await desk.repository.stats(start=span.start, end=span.end)
+    counts = await indices.by_unit(desk.core, span.start, span.end)
     asked = queue_view.parse(request.query, settings, lang, unit_id=viewer.queue_unit)
     return desk.page(
         "reports.html",
@@ -844,9 +847,9 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
         path=request.path_qs,
         span=span,
         stats=reports_view.stats_view(lang, settings, stats),
-        rates=reports_view.indices_view(
-            lang, settings, await indices.by_unit(desk.core, span.start, span.end)
-        ),
+        rates=reports_view.indices_view(lang, settings, counts),
+        # The 通报's chart when any unit has enough items to be ranked (as the weekly summary).
+        league=bool(indices.league(settings, counts)),
         chart_query=urlencode({"from": span.first.isoformat(), "to": span.last.isoformat()}),
         form=asked.form,
         statuses=[(s.value, status_label(lang, s)) for s in Status],
@@ -864,6 +867,21 @@ async def reports_chart(request: web.Request) -> web.StreamResponse:
     )
     png = await reporting.chart_png(desk.core, viewer.language, span.start, span.end)
     if png is None:  # no font or nothing to draw: the page says the figures all the same
+        raise DeskError(404, "web.error.not_found")
+    return web.Response(body=png, content_type="image/png")
+
+
+async def reports_rates_chart(request: web.Request) -> web.StreamResponse:
+    """The period's 通报 chart (each ranked unit's rates and the line), as the weekly summary
+    sends it."""
+    desk, _, viewer = await _reports_viewer(request)
+    span = reports_view.period(
+        desk.core, request.query, viewer.language, default_days=reporting.DEFAULT_STATS_DAYS
+    )
+    counts = await indices.by_unit(desk.core, span.start, span.end)
+    data = indices.league_chart(viewer.language, desk.settings, counts, span.start, span.end)
+    png = await asyncio.to_thread(charts.render_rates, data) if data is not None else None
+    if png is None:  # nobody ranked, or no font: the table says the figures all the same
         raise DeskError(404, "web.error.not_found")
     return web.Response(body=png, content_type="image/png")
 
@@ -1065,6 +1083,7 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_post(f"{p}/bulk/apply", bulk_apply)
     app.router.add_get(f"{p}/reports", reports_page)
     app.router.add_get(f"{p}/reports/chart.png", reports_chart)
+    app.router.add_get(f"{p}/reports/rates.png", reports_rates_chart)
     app.router.add_get(f"{p}/reports/ledger", reports_ledger)
     app.router.add_post(f"{p}/reports/ledger", reports_ledger)
     app.router.add_post(f"{p}/reports/ledger/send", send_ledger)
