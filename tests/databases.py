@@ -56,10 +56,11 @@ def database(settings: Settings) -> Iterator[Any]:
     ``row_factory``); on PostgreSQL rows that read by index and by name and equal tuples."""
     url = settings.storage.url
     if url is None:
-        # A test's own write waits for the running bot's transaction (up to 30 s on a
-        # loaded machine). It takes the write lock when its transaction begins (IMMEDIATE):
-        # a deferred one reads first, and if the bot commits before it asks for the write
-        # lock, SQLite answers 'database is locked' at once, without waiting at all.
+        # A test's write waits for the bot's transaction (up to 30 s on a loaded machine),
+        # from a thread (tests/webdesk.py's sql: in the bot's own event loop the wait could
+        # never end), and takes the write lock as its transaction begins (IMMEDIATE): a
+        # deferred one that read first and found the bot's commit before asking for the
+        # write lock is told 'database is locked' at once, without waiting.
         with sqlite3.connect(settings.storage.path, timeout=30, isolation_level="IMMEDIATE") as db:
             yield db
         return

@@ -544,7 +544,7 @@ async def test_a_clerk_filters_to_overdue_items_and_dispatches_one_in_chromium(
     on_time = await submit(stub, BOB, "菜市场的排水沟堵了", anonymous=True)
     now = datetime.now(UTC).replace(microsecond=0)
     for number, due in ((late, now - timedelta(days=3)), (on_time, now + timedelta(days=5))):
-        sql(
+        await sql(
             desk.settings,
             "UPDATE submissions SET status = 'accepted', deadline = ? WHERE id = ?",
             (due.isoformat(), number),

@@ -29,6 +29,7 @@ from tests.webdesk import (
     desk_of,
     desk_settings,
     office_card,
+    query,
     sign_in,
     sql,
     started,
@@ -74,7 +75,7 @@ def outcome(html: str) -> dict[int, str]:
 
 
 def statuses(settings: Settings, *ids: int) -> list[str]:
-    return [sql(settings, "SELECT status FROM submissions WHERE id = ?", (n,))[0][0] for n in ids]
+    return [query(settings, "SELECT status FROM submissions WHERE id = ?", (n,))[0][0] for n in ids]
 
 
 async def confirm_page(
@@ -149,7 +150,7 @@ async def test_a_clerk_accepts_items_in_bulk_once_and_the_chat_sees_it(
     # The same confirmation again (a double click, a reload): nothing changes twice.
     await stub.wait_idle(quiet=0.5)
     before = len(stub.sent)
-    history = sql(desk.settings, "SELECT COUNT(*) FROM history WHERE to_status = 'accepted'")
+    history = await sql(desk.settings, "SELECT COUNT(*) FROM history WHERE to_status = 'accepted'")
     again = await html_of(client, await client.post("/desk/bulk/apply", data=fields))
     lines = outcome(again)
     for number in (first, second, third):
@@ -157,9 +158,9 @@ async def test_a_clerk_accepts_items_in_bulk_once_and_the_chat_sees_it(
     assert lines[taken].startswith("refused")
     await stub.wait_idle(quiet=0.5)
     assert len(stub.sent) == before
-    assert sql(desk.settings, "SELECT COUNT(*) FROM history WHERE to_status = 'accepted'") == (
-        history
-    )
+    assert await sql(
+        desk.settings, "SELECT COUNT(*) FROM history WHERE to_status = 'accepted'"
+    ) == (history)
 
 
 async def test_one_reason_rejects_several_and_inputs_are_checked_first(
@@ -184,7 +185,7 @@ async def test_one_reason_rejects_several_and_inputs_are_checked_first(
     for user in (ALICE, BOB):
         notice = await stub.wait_for_text(user.id, "与本次活动无关", after=mark)
         assert "<广告>" in notice.plain
-    notes = sql(desk.settings, "SELECT note FROM history WHERE to_status = 'rejected'")
+    notes = await sql(desk.settings, "SELECT note FROM history WHERE to_status = 'rejected'")
     assert notes == [(reason,), (reason,)]
 
 
@@ -193,10 +194,10 @@ async def test_an_action_a_status_does_not_offer_is_refused_with_the_reason(
 ) -> None:
     open_item = await submit(stub, ALICE, "路口红绿灯时间太短", anonymous=False)
     closed = await submit(stub, BOB, "建议增加夜班公交", anonymous=True)
-    sql(desk.settings, "UPDATE submissions SET status = 'rejected' WHERE id = ?", (closed,))
+    await sql(desk.settings, "UPDATE submissions SET status = 'rejected' WHERE id = ?", (closed,))
     await sign_in(client, desk)
     csrf = csrf_of(await html_of(client, await client.get("/desk/queue")))
-    [(was,)] = sql(desk.settings, "SELECT topic_id FROM submissions WHERE id = ?", (closed,))
+    [(was,)] = await sql(desk.settings, "SELECT topic_id FROM submissions WHERE id = ?", (closed,))
     topic = next(tp.id for tp in desk.settings.topics if tp.id != was)
     confirm = await html_of(
         client, await confirm_page(client, csrf, "set_topic", [open_item, closed], topic=topic)
@@ -206,7 +207,7 @@ async def test_an_action_a_status_does_not_offer_is_refused_with_the_reason(
     assert lines[open_item].startswith("ok")
     refusal = zh("web.bulk.not_now", ref=f"#{closed}", status=zh("status.rejected"))
     assert lines[closed].startswith("refused") and refusal in lines[closed]
-    topics = dict(sql(desk.settings, "SELECT id, topic_id FROM submissions"))
+    topics = dict(await sql(desk.settings, "SELECT id, topic_id FROM submissions"))
     assert topics == {open_item: topic, closed: was}
 
 

@@ -141,7 +141,7 @@ async def test_mini_app_login_data_opens_a_session(
     html = await page(client, "/desk/queue")
     assert f"#{items.named}" in html and f"#{items.anonymous}" in html
     # The session is in the database as a hash, never the token itself.
-    [(stored,)] = sql(desk.settings, "SELECT token_hash FROM web_sessions")
+    [(stored,)] = await sql(desk.settings, "SELECT token_hash FROM web_sessions")
     assert stored != cookie.value and len(stored) == 64
 
 
@@ -158,7 +158,7 @@ async def test_a_non_admin_is_refused(client: TestClient[Any, Any], desk: BotRun
     assert response.status == 403
     assert (await response.json())["error"] == t("en", "web.error.not_allowed")
     assert COOKIE not in response.cookies
-    assert sql(desk.settings, "SELECT COUNT(*) FROM web_sessions") == [(0,)]
+    assert await sql(desk.settings, "SELECT COUNT(*) FROM web_sessions") == [(0,)]
 
 
 async def test_a_full_disk_is_said_as_such_without_a_traceback(
@@ -236,7 +236,7 @@ async def test_login_must_be_json_from_the_desks_origin(
         "/desk/auth/telegram", json={"init_data": data}, headers={"Origin": "https://evil.test"}
     )
     assert foreign.status == 400
-    assert sql(desk.settings, "SELECT COUNT(*) FROM web_sessions") == [(0,)]
+    assert await sql(desk.settings, "SELECT COUNT(*) FROM web_sessions") == [(0,)]
 
 
 async def test_a_session_survives_a_restart_and_expires(
@@ -294,7 +294,7 @@ async def test_web_sends_a_one_time_link_and_the_mini_app_button(
     [button] = reply.reply_markup["inline_keyboard"][0]
     assert button["web_app"] == {"url": "https://desk.example.org/desk/"}
     # The token is stored hashed only.
-    assert sql(desk.settings, "SELECT COUNT(*) FROM web_login_links WHERE token_hash = ?",
+    assert await sql(desk.settings, "SELECT COUNT(*) FROM web_login_links WHERE token_hash = ?",
                (token,)) == [(0,)]  # fmt: skip
     first = await client.post("/desk/auth/link", json={"token": token})
     assert first.status == 200 and COOKIE in first.cookies
@@ -338,7 +338,7 @@ async def test_web_is_refused_in_groups_and_ignored_from_others(
         assert "#login=" not in answer.plain
         await stub.wait_idle(quiet=0.3)
         assert [m for m in stub.sent if m.seq > mark and m.chat_id == -100777] == []
-        assert sql(settings, "SELECT COUNT(*) FROM web_login_links") == [(0,)]
+        assert await sql(settings, "SELECT COUNT(*) FROM web_login_links") == [(0,)]
 
 
 async def test_web_says_when_the_desk_is_off(stub: FakeBotApi, runner: BotRunner) -> None:
@@ -436,14 +436,14 @@ async def test_posts_need_the_sessions_csrf_token_and_the_desks_origin(
     out = await client.post("/desk/logout", data={"csrf": csrf})
     assert out.status == 200
     assert (await client.get("/desk/queue")).status == 401
-    assert sql(desk.settings, "SELECT COUNT(*) FROM web_sessions") == [(0,)]
+    assert await sql(desk.settings, "SELECT COUNT(*) FROM web_sessions") == [(0,)]
 
 
 async def test_the_queue_filters_searches_and_sorts(
     client: TestClient[Any, Any], desk: BotRunner, items: Items, clock: FrozenClock
 ) -> None:
     await sign_in(client, desk)
-    sql(
+    await sql(
         desk.settings,
         "UPDATE submissions SET status = 'accepted', deadline = ? WHERE id = ?",
         ((START - timedelta(days=2)).isoformat(), items.named),
@@ -587,7 +587,7 @@ async def test_a_file_too_big_for_getfile_opens_in_telegram(
 ) -> None:
     await sign_in(client, desk)
     # An item stored before sizes were kept: getFile itself says it is too big.
-    sql(desk.settings, "UPDATE attachments SET file_size = NULL")
+    await sql(desk.settings, "UPDATE attachments SET file_size = NULL")
     big = await client.get(f"/desk/items/{items.named}/files/2")
     assert big.status == 409 and zh("web.file.too_big") in await big.text()
     html = await page(client, f"/desk/items/{items.named}")
@@ -603,7 +603,7 @@ async def test_a_file_too_big_for_getfile_opens_in_telegram(
     assert sent.status == 303 and sent.headers["Location"].endswith("?queued=1")
     # Through the outbox, as every message the bot sends (#23): queued with the item, for
     # an administrator's chat (the chat id encrypted), delivered by the outbox's run.
-    queued = sql(
+    queued = await sql(
         desk.settings,
         "SELECT recipient, chat_enc FROM outbox WHERE submission_id = ? AND body LIKE '%BIG-1%'",
         (items.named,),
@@ -674,7 +674,7 @@ async def test_actions_run_through_the_registry_with_csrf_and_scope_checked(
     )
     assert done.status == 200 and zh("web.action.done") in await done.text()
     assert probe.calls == [(ADMIN.id, items.anonymous, "好")]
-    sql(desk.settings, "UPDATE submissions SET status = 'accepted' WHERE id = ?",
+    await sql(desk.settings, "UPDATE submissions SET status = 'accepted' WHERE id = ?",
         (items.anonymous,))  # fmt: skip
     not_now = await client.post(
         f"/desk/items/{items.anonymous}/actions/probe", data={"csrf": csrf, "note": "n"}

@@ -67,7 +67,7 @@ async def test_the_office_enters_an_item_heard_on_the_phone_on_the_desk(
         entered = await client.post("/desk/enter", data=form, allow_redirects=False)
         assert entered.status == 303
         number = int(entered.headers["Location"].split("/items/", 1)[1].split("?", 1)[0])
-        stored = sql(
+        stored = await sql(
             desk.settings,
             "SELECT source, kind, place_id, contact_name, contact_phone, anonymous, status"
             " FROM submissions WHERE id = ?",
@@ -83,7 +83,7 @@ async def test_the_office_enters_an_item_heard_on_the_phone_on_the_desk(
         assert "张三" in card.plain
         again = await client.post("/desk/enter", data=form, allow_redirects=False)
         assert again.headers["Location"] == entered.headers["Location"]
-        assert sql(desk.settings, "SELECT COUNT(*) FROM submissions") == [(1,)]
+        assert await sql(desk.settings, "SELECT COUNT(*) FROM submissions") == [(1,)]
         # The same workflow: accepted on the desk, the person is told by a 回访 task in
         # the clerk's own chat (nobody to message on Telegram).
         page_html = await (await client.get(f"/desk/items/{number}")).text()
@@ -119,11 +119,11 @@ async def test_an_anonymous_entry_keeps_no_phone_and_only_the_office_reaches_the
         assert refused.status == 400
         body = await refused.text()
         assert zh("enter.anonymous_contact") in body and "建议多设几个垃圾桶" in body  # kept
-        assert sql(desk.settings, "SELECT COUNT(*) FROM submissions") == [(0,)]
+        assert await sql(desk.settings, "SELECT COUNT(*) FROM submissions") == [(0,)]
         form["phone"] = ""
         done = await client.post("/desk/enter", data=form, allow_redirects=False)
         assert done.status == 303
-        assert sql(
+        assert await sql(
             desk.settings, "SELECT anonymous, contact_name, contact_phone, source FROM submissions"
         ) == [(1, None, None, "box")]
         forged = await client.post("/desk/enter", data={**form, "csrf": "forged", "key": "-78"})
@@ -135,4 +135,4 @@ async def test_an_anonymous_entry_keeps_no_phone_and_only_the_office_reaches_the
         assert 'href="/desk/enter"' not in html
         member_form = {**form, "csrf": csrf_of(html), "key": "-79"}
         assert (await client.post("/desk/enter", data=member_form)).status == 404
-    assert sql(desk.settings, "SELECT COUNT(*) FROM submissions") == [(1,)]
+    assert await sql(desk.settings, "SELECT COUNT(*) FROM submissions") == [(1,)]

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.conftest import BotRunner, FrozenClock
-from tests.webdesk import ALICE, BOB, client_for, csrf_of, sign_in, sql, started, submit
+from tests.webdesk import ALICE, BOB, client_for, csrf_of, query, sign_in, sql, started, submit
 
 OFFICE = -100777
 CLERK = FakeUser(id=4101, first_name="城建", last_name="小张")
@@ -48,7 +48,9 @@ async def desk(
 
 
 def status(runner: BotRunner, number: int) -> str:
-    return str(sql(runner.settings, "SELECT status FROM submissions WHERE id = ?", (number,))[0][0])
+    return str(
+        query(runner.settings, "SELECT status FROM submissions WHERE id = ?", (number,))[0][0]
+    )
 
 
 async def item_page(client: TestClient[Any, Any], number: int) -> tuple[str, dict[str, str]]:
@@ -151,7 +153,7 @@ async def test_the_office_dispatches_and_the_unit_works_the_item_on_the_desk(
         assert (await act(office, number, "approve_done"))[1].endswith("?done=1")
         assert status(desk, number) == "answered"
         await stub.wait_for_text(ALICE.id, answer, after=mark)
-    history = sql(
+    history = await sql(
         desk.settings,
         "SELECT step, actor FROM history WHERE submission_id = ? ORDER BY id",
         (number,),
@@ -172,7 +174,7 @@ async def test_a_unit_member_bounces_with_a_reason_and_cannot_act_on_another_uni
     ours = await submit(stub, ALICE, "东村桥头的垃圾无人清运", anonymous=False)
     theirs = await submit(stub, BOB, "河道里有人倒垃圾", anonymous=True)
     for number, unit in ((ours, "cjb"), (theirs, "hbs")):
-        sql(
+        await sql(
             desk.settings,
             "UPDATE submissions SET unit_id = ?, status = 'dispatched' WHERE id = ?",
             (unit, number),
@@ -207,7 +209,7 @@ async def test_the_queue_shows_and_filters_units_and_unsigned_items(
         (other, "hbs", "dispatched", "2026-11-30T00:00:00+00:00"),  # still within it
     )
     for number, unit, state, due in rows:
-        sql(
+        await sql(
             desk.settings,
             "UPDATE submissions SET unit_id = ?, status = ?, sign_due = ? WHERE id = ?",
             (unit, state, due, number),
@@ -282,7 +284,7 @@ async def test_the_office_dispatches_ticked_items_to_a_unit_in_bulk_once(
         done = re.findall(r'<li class="(ok|refused)" data-id="(\d+)">', result)
         assert done == [("ok", str(first)), ("ok", str(second)), ("refused", str(fresh))]
         assert [status(desk, n) for n in (first, second, fresh)] == ["dispatched"] * 2 + ["new"]
-        units = sql(
+        units = await sql(
             desk.settings, "SELECT unit_id FROM submissions WHERE id IN (?, ?)", (first, second)
         )
         assert [u for (u,) in units] == ["hbs", "hbs"]
@@ -290,13 +292,13 @@ async def test_the_office_dispatches_ticked_items_to_a_unit_in_bulk_once(
             task = await stub.wait_for_text(OTHER_UNIT.id, ref, after=mark)
             assert task.buttons  # the unit's task card, with its buttons
         rows = "SELECT COUNT(*) FROM history WHERE submission_id IN (?, ?)"
-        before = sql(desk.settings, rows, (first, second))
-        outbox = sql(desk.settings, "SELECT MAX(id) FROM outbox")
+        before = await sql(desk.settings, rows, (first, second))
+        outbox = await sql(desk.settings, "SELECT MAX(id) FROM outbox")
         # The same confirmation again (a reload): nothing twice, and it says so.
         again = await (await office.post("/desk/bulk/apply", data=chosen)).text()
         assert again.count(zh("web.bulk.again")) == 2
-        assert sql(desk.settings, rows, (first, second)) == before
-        assert sql(desk.settings, "SELECT MAX(id) FROM outbox") == outbox
+        assert await sql(desk.settings, rows, (first, second)) == before
+        assert await sql(desk.settings, "SELECT MAX(id) FROM outbox") == outbox
 
 
 async def test_the_office_urges_the_unit_from_the_item_page_once_an_hour(
@@ -321,9 +323,9 @@ async def test_the_office_urges_the_unit_from_the_item_page_once_an_hour(
         )
         assert urged.method == "sendMessage"
         steps = "SELECT step FROM history WHERE submission_id = ? AND step = 'urge'"
-        assert len(sql(desk.settings, steps, (number,))) == 1
+        assert len(await sql(desk.settings, steps, (number,))) == 1
         assert (await act(office, number, "urge"))[1].endswith("?failed=1")  # within the hour
-        assert len(sql(desk.settings, steps, (number,))) == 1
+        assert len(await sql(desk.settings, steps, (number,))) == 1
     async with client_for(desk) as unit:
         await sign_in(unit, desk, CLERK)
         html, hidden = await item_page(unit, number)

@@ -24,8 +24,8 @@ from tests.webdesk import (
     client_for,
     csrf_of,
     desk_settings,
+    query,
     sign_in,
-    sql,
     started,
     submit,
 )
@@ -161,7 +161,7 @@ async def test_publishing_from_the_desk_goes_through_the_preview(
         assert again.headers["Location"] == f"/desk/items/{number}?done=1"
         await stub.wait_idle(quiet=0.3)
         assert len([m for m in stub.messages_to(CHANNEL) if m.method == "sendMessage"]) == 1
-        (text,) = sql(desk.settings, "SELECT text FROM submissions WHERE id = ?", (number,))[0]
+        (text,) = query(desk.settings, "SELECT text FROM submissions WHERE id = ?", (number,))[0]
         assert text == TEXT
         # Published: no preview to confirm any more (the core's refusal).
         after = await page(office, f"/desk/items/{number}/publish", 409)

@@ -45,12 +45,12 @@ async def test_a_units_member_sees_and_opens_their_units_items_only(
     ours = await submit(stub, ALICE, "幸福路的路灯坏了", anonymous=False)
     theirs = await submit(stub, BOB, "幸福路的路灯也不亮", anonymous=True)
     waiting = await submit(stub, BOB, "幸福路路灯第三盏坏了", anonymous=False)
-    sql(
+    await sql(
         desk.settings,
         "UPDATE submissions SET unit_id = 'cjb', status = 'dispatched' WHERE id = ?",
         (ours,),
     )
-    sql(
+    await sql(
         desk.settings,
         "UPDATE submissions SET unit_id = 'hbs', status = 'dispatched' WHERE id = ?",
         (theirs,),
@@ -81,7 +81,7 @@ async def test_the_reports_page_shows_the_units_indices_to_the_office_only(
 ) -> None:
     done = await submit(stub, ALICE, "幸福路的路灯坏了", anonymous=False)
     late = await submit(stub, BOB, "幸福路的路灯也不亮", anonymous=True)
-    sql(
+    await sql(
         desk.settings,
         "UPDATE submissions SET unit_id = 'cjb', status = 'answered',"
         " dispatched_at = '2026-11-20T01:00:00.000000+00:00',"
@@ -91,7 +91,7 @@ async def test_the_reports_page_shows_the_units_indices_to_the_office_only(
         " done_at = '2026-11-22T01:00:00.000000+00:00' WHERE id = ?",
         (done,),
     )
-    sql(
+    await sql(
         desk.settings,
         "UPDATE submissions SET unit_id = 'cjb', status = 'signed',"
         " dispatched_at = '2026-11-20T01:00:00.000000+00:00',"
@@ -128,7 +128,7 @@ async def test_the_reports_page_draws_the_league_chart_once_a_unit_is_ranked(
     assert desk.settings.indices.min_items == 5
     for n in range(5):
         number = await submit(stub, ALICE, f"幸福路第{n + 1}盏路灯坏了", anonymous=False)
-        sql(
+        await sql(
             desk.settings,
             "UPDATE submissions SET unit_id = 'cjb', status = 'answered',"
             " dispatched_at = '2026-11-20T01:00:00.000000+00:00',"

@@ -4,6 +4,7 @@ Telegram signs it, items submitted through the real resident flow, and an HTTP c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import struct
@@ -172,7 +173,21 @@ async def submit(
     return int(ack.plain.split("#", 1)[1].split()[0].rstrip("。.,，"))
 
 
-def sql(settings: Settings, statement: str, params: tuple[object, ...] = ()) -> list[Any]:
+async def sql(settings: Settings, statement: str, params: tuple[object, ...] = ()) -> list[Any]:
+    """Run ``statement`` on the bot's database, SQLite's file or PostgreSQL's, in a thread: the
+    bot runs in this event loop, and a write made while it is inside a transaction must let
+    the loop run until the bot commits (called in the loop itself, it waited for a lock that
+    could not be released until it gave up: 'database is locked')."""
+    return await asyncio.to_thread(_sql, settings, statement, params)
+
+
+def query(settings: Settings, statement: str, params: tuple[object, ...] = ()) -> list[Any]:
+    """A read of the bot's database, at once (a read waits for no lock: SQLite's WAL, or
+    PostgreSQL); a write goes through :func:`sql`."""
+    return _sql(settings, statement, params)
+
+
+def _sql(settings: Settings, statement: str, params: tuple[object, ...]) -> list[Any]:
     with database(settings) as db:  # SQLite's file, or PostgreSQL's database
         rows = list(db.execute(statement, params))
         db.commit()
