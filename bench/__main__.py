@@ -18,7 +18,7 @@ import warnings
 
 from telegram.warnings import PTBUserWarning
 
-from bench import desk, export, indices, ingest, memory, search, store, tagger_model
+from bench import desk, export, indices, ingest, memory, search, store, sustained, tagger_model
 
 
 def _line(name: str, ratio: float) -> None:
@@ -49,6 +49,21 @@ async def main(quick: bool, full: bool) -> None:
     print("start-up to first update answered (seconds)")
     print(f"  echo {start['echo']:.3f}   jindianzi {start['bot']:.3f}")
     _line("startup", start["echo"] / start["bot"])
+
+    # The whole path, sustained (#24): residents walking the guided flow through polling
+    # with the inbox and through webhook POSTs, persistence on.
+    walk_seconds = 3.0 if quick else 60.0
+    walked = await sustained.sustained(walk_seconds)
+    print(
+        f"sustained: {walk_seconds:.0f} s of {sustained.CONCURRENT} residents at a time walking the"
+        f" {len(sustained.STEPS)}-step guided flow (steps answered per second)"
+    )
+    for path, walk in walked.items():
+        print(
+            f"  {path:8} echo {walk['echo']:8.0f}   jindianzi {walk['bot']:8.0f}"
+            f"   ({walk['flows']:.0f} flows, {walk['stored']:.0f} stored, {walk['lost']:.0f} lost)"
+        )
+        _line(f"sustained_{path}", walk["bot"] / walk["echo"])
 
     messages = 2000 if quick else 50_000
     tag = store.tagging(messages, repeats)

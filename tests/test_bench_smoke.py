@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import desk, export, indices, ingest, search, store, tagger_model
+from bench import desk, export, indices, ingest, search, store, sustained, tagger_model
 
 
 async def test_ingest_latency_and_startup_run_for_bot_and_baseline() -> None:
@@ -11,6 +11,16 @@ async def test_ingest_latency_and_startup_run_for_bot_and_baseline() -> None:
         assert len(run.latencies) == 3 and run.elapsed > 0
     figures = await ingest.startup(1)
     assert set(figures) == {"bot", "echo"}
+
+
+async def test_sustained_walks_store_every_finished_flow_on_both_paths() -> None:
+    for path in ("polling", "webhook"):
+        _, echo = await sustained.walk("echo", path, 0.5)
+        rate, bot = await sustained.walk("bot", path, 0.5)
+        assert echo.flows > 0 and echo.lost == 0
+        # Every resident who saw the acknowledgement has exactly one stored item.
+        assert bot.flows > 0 and bot.lost == 0 and bot.stored == bot.flows
+        assert bot.steps == bot.flows * len(sustained.STEPS) and rate > 0
 
 
 def test_tagging_benchmark_runs() -> None:
