@@ -18,7 +18,18 @@ import warnings
 
 from telegram.warnings import PTBUserWarning
 
-from bench import desk, export, indices, ingest, memory, search, store, sustained, tagger_model
+from bench import (
+    desk,
+    export,
+    indices,
+    ingest,
+    memory,
+    search,
+    store,
+    sustained,
+    tagger_model,
+    workers,
+)
 
 
 def _line(name: str, ratio: float) -> None:
@@ -64,6 +75,13 @@ async def main(quick: bool, full: bool) -> None:
             f"   ({walk['flows']:.0f} flows, {walk['stored']:.0f} stored, {walk['lost']:.0f} lost)"
         )
         _line(f"sustained_{path}", walk["bot"] / walk["echo"])
+
+    # The same walk through webhook worker processes: 1 on SQLite, 1-3 on PostgreSQL (#24).
+    scaled = await workers.scaling(walk_seconds)
+    workers.print_table(walk_seconds, scaled)
+    for name, (rate, _) in scaled.items():
+        if name != "echo":
+            _line(f"webhook_workers_{name}", rate / scaled["echo"][0])
 
     messages = 2000 if quick else 50_000
     tag = store.tagging(messages, repeats)

@@ -51,8 +51,12 @@ class InMemoryBotApi(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
-        api_method = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data is not None else {}
+        result = await self.answer(url.rsplit("/", 1)[-1], params)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    async def answer(self, api_method: str, params: dict[str, Any]) -> Any:
+        """The ``result`` of a Bot API call (parameters as python-telegram-bot gives them)."""
         result: Any = True
         if api_method == "getMe":
             result = BOT_USER
@@ -73,7 +77,7 @@ class InMemoryBotApi(BaseRequest):
             self.sends += 1
             if self.target and self.sends >= self.target:
                 self.done.set()
-        return 200, json.dumps({"ok": True, "result": result}).encode()
+        return result
 
 
 def text_update(update_id: int, user_id: int, text: str) -> dict[str, Any]:

@@ -81,30 +81,17 @@ class WalkingApi(InMemoryBotApi):
         self.pending.append(update)
         self.arrived.set()
 
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: Any = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        api_method = url.rsplit("/", 1)[-1]
-        params: dict[str, Any] = request_data.parameters if request_data is not None else {}
+    async def answer(self, api_method: str, params: dict[str, Any]) -> Any:
         if api_method == "getUpdates":
-            return 200, json.dumps({"ok": True, "result": await self._updates(params)}).encode()
-        status, body = await super().do_request(url, method, request_data)
+            return await self._updates(params)
+        result = await super().answer(api_method, params)
         if api_method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
             chat_id = int(str(params.get("chat_id", 0)))
             markup = params.get("reply_markup")
             if isinstance(markup, str):
                 markup = json.loads(markup)
             if isinstance(markup, dict) and "inline_keyboard" in markup:
-                message_id = int(
-                    params.get("message_id") or json.loads(body)["result"]["message_id"]
-                )
+                message_id = int(params.get("message_id") or result["message_id"])
                 message = {
                     "message_id": message_id,
                     "date": int(time.time()),
@@ -115,7 +102,7 @@ class WalkingApi(InMemoryBotApi):
                 self.keyboards[chat_id] = (message, markup["inline_keyboard"])
             self.answers[chat_id] = self.answers.get(chat_id, 0) + 1
             self.changed.setdefault(chat_id, asyncio.Event()).set()
-        return status, body
+        return result
 
     async def _updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
@@ -155,8 +142,14 @@ def _button(keyboard: list[list[dict[str, Any]]], key: str) -> str | None:
 class Residents:
     """Residents walking the flow through ``send`` (a fed update or a webhook POST)."""
 
-    def __init__(self, api: WalkingApi, send: Callable[[dict[str, Any]], Awaitable[None]]):
+    def __init__(
+        self,
+        api: WalkingApi,
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+        concurrent: int = CONCURRENT,
+    ):
         self.api = api
+        self.concurrent = concurrent
         self.send = send
         self.ids = itertools.count(1)
         self.users = itertools.count(500_000)
@@ -199,7 +192,7 @@ class Residents:
         self.tally.flows += 1
 
     async def run(self, seconds: float) -> float:
-        """Walk for ``seconds``, CONCURRENT residents at a time; returns the elapsed time
+        """Walk for ``seconds``, ``concurrent`` residents at a time; returns the elapsed time
         until the last walk started in time has finished."""
         started = time.perf_counter()
         stop_at = started + seconds
@@ -208,7 +201,7 @@ class Residents:
             while time.perf_counter() < stop_at:
                 await self.walk(anonymous=n % 3 == 0)
 
-        await asyncio.gather(*(lane(n) for n in range(CONCURRENT)))
+        await asyncio.gather(*(lane(n) for n in range(self.concurrent)))
         return time.perf_counter() - started
 
 
@@ -225,7 +218,7 @@ def _press(update_id: int, user: int, message: dict[str, Any], data: str) -> dic
     }
 
 
-async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     assert chat is not None
     if update.callback_query is not None:
@@ -243,8 +236,8 @@ def _echo_app(api: WalkingApi) -> Application[Any, Any, Any, Any, Any, Any]:
         .concurrent_updates(64)
         .build()
     )
-    app.add_handler(MessageHandler(filters.TEXT, _echo))
-    app.add_handler(CallbackQueryHandler(_echo))
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    app.add_handler(CallbackQueryHandler(echo))
     return app
 
 
@@ -297,7 +290,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def walk(kind: str, path: str, seconds: float) -> tuple[float, Tally]:
+async def walk(
+    kind: str, path: str, seconds: float, concurrent: int = CONCURRENT
+) -> tuple[float, Tally]:
     """Steps answered per second for ``kind`` ("bot" or "echo") through ``path``
     ("polling" or "webhook"), and what was counted."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -326,7 +321,7 @@ async def walk(kind: str, path: str, seconds: float) -> tuple[float, Tally]:
                     async with client.post(target, json=update, headers=headers) as answer:
                         answer.raise_for_status()
 
-            residents = Residents(api, send)
+            residents = Residents(api, send, concurrent)
             elapsed = await residents.run(seconds)
         if kind == "bot":
             with contextlib.closing(sqlite3.connect(Path(tmp) / "bench.sqlite3")) as db:

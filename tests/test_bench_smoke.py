@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import desk, export, indices, ingest, search, store, sustained, tagger_model
+from bench import desk, export, indices, ingest, search, store, sustained, tagger_model, workers
 
 
 async def test_ingest_latency_and_startup_run_for_bot_and_baseline() -> None:
@@ -15,12 +15,19 @@ async def test_ingest_latency_and_startup_run_for_bot_and_baseline() -> None:
 
 async def test_sustained_walks_store_every_finished_flow_on_both_paths() -> None:
     for path in ("polling", "webhook"):
-        _, echo = await sustained.walk("echo", path, 0.5)
-        rate, bot = await sustained.walk("bot", path, 0.5)
+        _, echo = await sustained.walk("echo", path, 0.5, concurrent=10)
+        rate, bot = await sustained.walk("bot", path, 0.5, concurrent=10)
         assert echo.flows > 0 and echo.lost == 0
         # Every resident who saw the acknowledgement has exactly one stored item.
         assert bot.flows > 0 and bot.lost == 0 and bot.stored == bot.flows
         assert bot.steps == bot.flows * len(sustained.STEPS) and rate > 0
+
+
+async def test_webhook_worker_processes_walk_and_store_every_finished_flow() -> None:
+    echo_rate, echo = await workers.measure("echo", 1, 0.5, {}, concurrent=5)
+    rate, bot = await workers.measure("bot", 1, 0.5, {}, concurrent=5)
+    assert echo.flows > 0 and echo.lost == 0 and echo_rate > 0
+    assert bot.flows > 0 and bot.lost == 0 and bot.stored == bot.flows and rate > 0
 
 
 def test_tagging_benchmark_runs() -> None:
