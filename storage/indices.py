@@ -10,11 +10,14 @@ from bot.core.indices import Counts
 from storage.base import RepositoryBase
 from storage.rows import iso
 
-# The items of the period, with what each rate needs: done (the office approved the
-# unit's 办结 in this round), and the latest rated round's rating (未评价 apart: when the
-# latest round went unrated, submissions.rating is NULL and the ratings table is read).
+# The items of the period, with what each rate needs: the deadline punctuality is judged by
+# (migration 0036: an extension approved after the deadline does not move it), done (the
+# office approved the unit's 办结 in this round), and the latest rated round's rating
+# (未评价 apart: when the latest round went unrated, submissions.rating is NULL and the
+# ratings table is read).
 _ITEMS = (
-    "SELECT unit_id, sign_due, signed_at, deadline, done_at, dispatched_at, reopen_count,"
+    "SELECT unit_id, sign_due, signed_at, judged_deadline AS deadline, done_at, dispatched_at,"
+    " reopen_count,"
     " done_at IS NOT NULL AND done_at >= dispatched_at AS done,"
     " COALESCE(rating, CASE WHEN rating_round > 1 THEN (SELECT r.rating FROM ratings r"
     "  WHERE r.submission_id = submissions.id AND r.rating != 'unrated'"
