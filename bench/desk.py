@@ -115,9 +115,7 @@ def add_units(path: Path) -> None:
     """Items in the units' loop belong to a unit (the fill leaves them none); a dispatched
     one had two days to be signed for."""
     with sqlite3.connect(path) as db:
-        db.execute(
-            f"UPDATE submissions SET unit_id = 'u' || (id % 10) WHERE status IN {LOOP!r}"
-        )
+        db.execute(f"UPDATE submissions SET unit_id = 'u' || (id % 10) WHERE status IN {LOOP!r}")
         db.execute(
             "UPDATE submissions SET sign_due = strftime('%Y-%m-%dT%H:%M:%f000+00:00',"
             " created_at, '+2 days') WHERE status = 'dispatched'"

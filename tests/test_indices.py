@@ -113,14 +113,16 @@ def store(settings: Settings, items: list[dict[str, object]]) -> None:
                 )
 
 
-def naive(items: list[dict[str, object]]) -> dict[str, Counts]:
+def naive(
+    items: list[dict[str, object]], start: datetime = START, end: datetime = END
+) -> dict[str, Counts]:
     """The README's definitions, item by item."""
     found: dict[str, Counts] = {}
     for item in items:
         unit, dispatched = item["unit"], item["dispatched"]
         if not isinstance(unit, str) or not isinstance(dispatched, datetime):
             continue
-        if not START <= dispatched < END:
+        if not start <= dispatched < end:
             continue
         sign_due, signed = item["sign_due"], item["signed"]
         deadline, done_at = item["judged"], item["done"]  # judged: see random_items
@@ -192,6 +194,96 @@ async def test_the_sql_counts_match_the_definitions(
     assert total.rate("on_time") == pytest.approx(
         sum(c.done_in_time for c in expected.values()) / sum(c.due_base for c in expected.values())
     )
+
+
+def changed(settings: Settings, items: list[dict[str, object]], seed: int) -> None:
+    """Each step an item's row can take after it was stored, on about half of them, in the
+    database and in ``items``: signed, done, a late extension, 重办 (a new round dispatched
+    later, to another unit), a new rating round (re-rated or 未评价), moved back to the
+    office (no unit), deleted."""
+    rng = random.Random(seed * 7919)
+    with database(settings) as db:
+        for item in list(items):
+            n = item["id"]
+            dispatched = item["dispatched"]
+            if not isinstance(dispatched, datetime) or rng.random() < 0.5:
+                continue
+            step = rng.choice(("sign", "done", "extend", "redo", "rate", "office", "delete"))
+            if step == "sign" and item["signed"] is None:
+                item["signed"] = signed = dispatched + timedelta(hours=rng.randrange(1, 60))
+                db.execute("UPDATE submissions SET signed_at = ? WHERE id = ?", (iso(signed), n))
+            elif step == "done" and item["done"] is None:
+                item["done"] = done = dispatched + timedelta(days=rng.uniform(0.5, 12))
+                db.execute("UPDATE submissions SET done_at = ? WHERE id = ?", (iso(done), n))
+            elif step == "extend" and isinstance(item["deadline"], datetime):
+                item["deadline"] += timedelta(days=9)  # approved late: judged stays
+                db.execute("UPDATE submissions SET deadline = ? WHERE id = ?",
+                           (iso(item["deadline"]), n))  # fmt: skip
+            elif step == "redo" and item["unit"] is not None:
+                again = dispatched + timedelta(days=rng.randrange(1, 9), hours=rng.randrange(24))
+                item.update(
+                    unit=rng.choice(UNITS), dispatched=again, sign_due=again + timedelta(days=1),
+                    signed=None, deadline=again + timedelta(days=5),
+                    judged=again + timedelta(days=5), reopen=int(str(item["reopen"])) + 1,
+                )  # fmt: skip
+                db.execute(
+                    "UPDATE submissions SET unit_id = ?, dispatched_at = ?, sign_due = ?,"
+                    " signed_at = NULL, deadline = ?, judged_deadline = ?,"
+                    " reopen_count = reopen_count + 1 WHERE id = ?",
+                    (item["unit"], iso(again), iso(again + timedelta(days=1)),
+                     iso(again + timedelta(days=5)), iso(again + timedelta(days=5)), n),
+                )  # fmt: skip
+            elif step == "rate":
+                ratings = item["ratings"]
+                assert isinstance(ratings, list)
+                rating = rng.choice(("satisfied", "basically", "unsatisfied", "unrated"))
+                ratings.append(rating)
+                db.execute("UPDATE submissions SET rating_round = ? WHERE id = ?",
+                           (len(ratings), n))  # fmt: skip
+                db.execute(
+                    "INSERT INTO ratings (submission_id, round, rating, rated_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (n, len(ratings), rating, iso(START)),
+                )
+            elif step == "office":
+                item["unit"] = None
+                db.execute("UPDATE submissions SET unit_id = NULL WHERE id = ?", (n,))
+            elif step == "delete":
+                items.remove(item)
+                db.execute("DELETE FROM ratings WHERE submission_id = ?", (n,))
+                db.execute("DELETE FROM submissions WHERE id = ?", (n,))
+
+
+# Periods: whole days, part days at both ends, within one day, every item, ending after now.
+PERIODS = [
+    (START, END),
+    (START + timedelta(hours=5, minutes=7), END - timedelta(hours=3)),
+    (START + timedelta(days=3, hours=2), START + timedelta(days=3, hours=20)),
+    (datetime(2000, 1, 1, tzinfo=UTC), NOW),
+    (START - timedelta(days=6, hours=-7), NOW + timedelta(days=7, hours=5)),
+]
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+async def test_the_days_sums_and_the_live_part_match_the_definitions_after_every_step(
+    settings: Settings, repository: Repository, seed: int
+) -> None:
+    """The fast path (whole days from unit_days kept by the triggers, less what is not due
+    yet now; part days from the items) against the definitions, over random items that were
+    then signed, done, extended late, redone, re-rated, moved back and deleted; also the
+    whole-period count from the items themselves."""
+    items = random_items(seed, 500)
+    store(settings, items)
+    changed(settings, items, seed)
+    for start, end in PERIODS:
+        expected = naive(items, start, end)
+        for got in (
+            await repository.unit_counts_in(start=start, end=end, now=NOW),
+            await repository.unit_counts_counted(start=start, end=end, now=NOW),
+        ):
+            assert set(got) == set(expected), (start, end)
+            for unit, counts in expected.items():
+                assert _close(got[unit], counts), (unit, start, end)
 
 
 def _close(a: Counts, b: Counts) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +96,23 @@ ITEMS: dict[int, tuple[str, list[tuple[str, str, str]], str]] = {
 }
 
 
+def _insert_rated(db: Any) -> None:
+    """Item 8: rated 满意 in round 1, round 2 closed 未评价, its row's rating empty."""
+    db.execute(
+        "INSERT INTO submissions (id, kind, text, topic_id, suggested_topic_id, evidence,"
+        " anonymous, sender_user_id, sender_chat_id, sender_name, language, status,"
+        " created_at, updated_at, unit_id, dispatched_at, sign_due, deadline, done_at,"
+        " rating_round) VALUES (8, 'problem', '路灯坏了', 'other', 'other', '[]', 0, 7, 7, 'n',"
+        " 'zh-Hans', 'closed', ?, ?, 'hbs', ?, ?, ?, ?, 2)",
+        (STAMP, STAMP, DISPATCHED, end_of(3), end_of(9), NOV.format(6, "02:00:00")),
+    )
+    for round_, rating in ((1, "satisfied"), (2, "unrated")):
+        db.execute(
+            "INSERT INTO ratings (submission_id, round, rating, rated_at) VALUES (8, ?, ?, ?)",
+            (round_, rating, STAMP),
+        )
+
+
 def _insert(db: Any) -> None:
     for number, (deadline, history, _) in ITEMS.items():
         db.execute(
@@ -110,6 +129,7 @@ def _insert(db: Any) -> None:
                 " step) VALUES (?, ?, 'admin:1', 'signed', 'signed', ?, ?)",
                 (number, at, note, step),
             )
+    _insert_rated(db)
 
 
 @pytest.fixture
@@ -167,5 +187,17 @@ async def test_the_judged_deadline_is_filled_from_the_history(old_database: str)
             assert item.judged_deadline is not None, number
             assert item.judged_deadline.isoformat(timespec="microseconds") == judged, number
             assert item.deadline.isoformat(timespec="microseconds") == deadline
+        rated = await repository.get_submission(8)
+        assert rated is not None and rated.rating == "satisfied"
+        # The per-day counts are filled: the whole days give what the items give.
+        start, end, now = (datetime(2026, 11, d, tzinfo=UTC) for d in (1, 3, 20))
+        fast = await repository.unit_counts_in(start=start, end=end, now=now)
+        counted = (await repository.unit_counts_counted(start=start, end=end, now=now))["hbs"]
+        hbs = fast["hbs"]
+        assert hbs.done_days == pytest.approx(counted.done_days, abs=1e-6)
+        assert replace(hbs, done_days=0.0) == replace(counted, done_days=0.0)
+        assert hbs.items == 8 and hbs.rated == hbs.satisfied == 1
+        # Judged past by the 20th: 1, 3, 5 and 7 (late), and 8, done in time.
+        assert hbs.due_base == 5 and hbs.done_in_time == 1
     finally:
         await repository.close()
