@@ -7,8 +7,8 @@ ALTER TABLE submissions ADD COLUMN judged_deadline TEXT;  -- ISO date-time (UTC)
 -- Existing rounds from their history: the round's approvals (steps after its dispatch)
 -- in order; each one's previous deadline is the date of the approval before it, or the
 -- date the note of the round's first step gives ("单位 → date" of its 派单; a 重办's
--- note has none: its first approval is taken as timely). The first approval made after its previous deadline fixes the judged deadline
--- there; without one it is the deadline. Dates in notes are the campaign's local dates and
+-- note has none: its first approval is taken as timely). The first approval made after
+-- its previous deadline fixes the judged deadline there; without one it is the deadline. Dates in notes are the campaign's local dates and
 -- deadlines the end of a local day, so a date's instant is the current deadline shifted
 -- by whole days from the last approval's date.
 UPDATE submissions SET judged_deadline = deadline
@@ -87,8 +87,9 @@ SELECT id, substr(dispatched_at, 1, 10) AS day, unit_id,
         AS done_in_time,
     CASE WHEN done_at >= dispatched_at AND reopen_count = 0 THEN 1 ELSE 0 END AS solved,
     CASE WHEN done_at >= dispatched_at AND reopen_count > 0 THEN 1 ELSE 0 END AS redone,
-    CASE WHEN done_at >= dispatched_at THEN CAST(round((julianday(done_at) - julianday(dispatched_at))
-        * 86400000) AS INTEGER) ELSE 0 END AS done_ms,
+    CASE WHEN done_at >= dispatched_at
+        THEN CAST(round((julianday(done_at) - julianday(dispatched_at)) * 86400000) AS INTEGER)
+        ELSE 0 END AS done_ms,
     CASE WHEN rating IS NOT NULL THEN 1 ELSE 0 END AS rated,
     CASE WHEN rating IN ('satisfied', 'basically') THEN 1 ELSE 0 END AS satisfied
 FROM submissions WHERE unit_id IS NOT NULL AND dispatched_at IS NOT NULL;
@@ -119,7 +120,8 @@ CREATE TRIGGER unit_days_insert AFTER INSERT ON submissions
 WHEN new.unit_id IS NOT NULL AND new.dispatched_at IS NOT NULL
 BEGIN
     INSERT INTO unit_days
-    SELECT day, unit_id, 1, sign_all, signed_in_time, done, due_all, done_in_time, solved, redone, done_ms, rated, satisfied
+    SELECT day, unit_id, 1, sign_all, signed_in_time, done, due_all, done_in_time, solved,
+        redone, done_ms, rated, satisfied
     FROM unit_day_rows WHERE id = new.id
     ON CONFLICT (day, unit_id) DO UPDATE SET
         items = items + excluded.items,
@@ -134,12 +136,13 @@ BEGIN
         rated = rated + excluded.rated,
         satisfied = satisfied + excluded.satisfied;
 END;
-CREATE TRIGGER unit_days_before_update BEFORE UPDATE OF unit_id, dispatched_at, sign_due, signed_at, judged_deadline, done_at,
-    reopen_count, rating ON submissions
+CREATE TRIGGER unit_days_before_update BEFORE UPDATE OF unit_id, dispatched_at, sign_due,
+    signed_at, judged_deadline, done_at, reopen_count, rating ON submissions
 WHEN old.unit_id IS NOT NULL AND old.dispatched_at IS NOT NULL
 BEGIN
     INSERT INTO unit_days
-    SELECT day, unit_id, -1, -sign_all, -signed_in_time, -done, -due_all, -done_in_time, -solved, -redone, -done_ms, -rated, -satisfied
+    SELECT day, unit_id, -1, -sign_all, -signed_in_time, -done, -due_all, -done_in_time,
+        -solved, -redone, -done_ms, -rated, -satisfied
     FROM unit_day_rows WHERE id = old.id
     ON CONFLICT (day, unit_id) DO UPDATE SET
         items = items + excluded.items,
@@ -154,12 +157,13 @@ BEGIN
         rated = rated + excluded.rated,
         satisfied = satisfied + excluded.satisfied;
 END;
-CREATE TRIGGER unit_days_update AFTER UPDATE OF unit_id, dispatched_at, sign_due, signed_at, judged_deadline, done_at,
-    reopen_count, rating ON submissions
+CREATE TRIGGER unit_days_update AFTER UPDATE OF unit_id, dispatched_at, sign_due,
+    signed_at, judged_deadline, done_at, reopen_count, rating ON submissions
 WHEN new.unit_id IS NOT NULL AND new.dispatched_at IS NOT NULL
 BEGIN
     INSERT INTO unit_days
-    SELECT day, unit_id, 1, sign_all, signed_in_time, done, due_all, done_in_time, solved, redone, done_ms, rated, satisfied
+    SELECT day, unit_id, 1, sign_all, signed_in_time, done, due_all, done_in_time, solved,
+        redone, done_ms, rated, satisfied
     FROM unit_day_rows WHERE id = new.id
     ON CONFLICT (day, unit_id) DO UPDATE SET
         items = items + excluded.items,
@@ -178,7 +182,8 @@ CREATE TRIGGER unit_days_delete BEFORE DELETE ON submissions
 WHEN old.unit_id IS NOT NULL AND old.dispatched_at IS NOT NULL
 BEGIN
     INSERT INTO unit_days
-    SELECT day, unit_id, -1, -sign_all, -signed_in_time, -done, -due_all, -done_in_time, -solved, -redone, -done_ms, -rated, -satisfied
+    SELECT day, unit_id, -1, -sign_all, -signed_in_time, -done, -due_all, -done_in_time,
+        -solved, -redone, -done_ms, -rated, -satisfied
     FROM unit_day_rows WHERE id = old.id
     ON CONFLICT (day, unit_id) DO UPDATE SET
         items = items + excluded.items,

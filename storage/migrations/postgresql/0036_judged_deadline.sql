@@ -33,7 +33,8 @@ late AS (
         row_number() OVER (PARTITION BY item ORDER BY step_id) AS n
     FROM judged
     WHERE before IS NOT NULL
-        AND at::timestamptz > deadline::timestamptz + (before::date - last_day::date) * interval '1 day'
+        AND at::timestamptz
+            > deadline::timestamptz + (before::date - last_day::date) * interval '1 day'
 )
 UPDATE submissions s
 SET judged_deadline = to_char(late.judged AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')
@@ -107,34 +108,23 @@ SELECT day, unit_id, COUNT(*), SUM(sign_all), SUM(signed_in_time), SUM(done), SU
 FROM unit_day_rows GROUP BY day, unit_id;
 
 CREATE FUNCTION unit_days_count() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    item submissions;   -- the row whose part is counted: the old one before, the new after
+    factor integer;     -- -1: subtracted, 1: added
 BEGIN
     IF TG_WHEN = 'BEFORE' THEN
-        IF OLD.unit_id IS NOT NULL AND OLD.dispatched_at IS NOT NULL THEN
-            INSERT INTO unit_days
-            SELECT day, unit_id, -1, -sign_all, -signed_in_time, -done, -due_all, -done_in_time, -solved, -redone, -done_ms, -rated, -satisfied
-            FROM unit_day_rows WHERE id = OLD.id
-            ON CONFLICT (day, unit_id) DO UPDATE SET
-                items = unit_days.items + excluded.items,
-                sign_all = unit_days.sign_all + excluded.sign_all,
-                signed_in_time = unit_days.signed_in_time + excluded.signed_in_time,
-                done = unit_days.done + excluded.done,
-                due_all = unit_days.due_all + excluded.due_all,
-                done_in_time = unit_days.done_in_time + excluded.done_in_time,
-                solved = unit_days.solved + excluded.solved,
-                redone = unit_days.redone + excluded.redone,
-                done_ms = unit_days.done_ms + excluded.done_ms,
-                rated = unit_days.rated + excluded.rated,
-                satisfied = unit_days.satisfied + excluded.satisfied;
-        END IF;
-        IF TG_OP = 'DELETE' THEN
-            RETURN OLD;
-        END IF;
-        RETURN NEW;
+        item := OLD;
+        factor := -1;
+    ELSE
+        item := NEW;
+        factor := 1;
     END IF;
-    IF NEW.unit_id IS NOT NULL AND NEW.dispatched_at IS NOT NULL THEN
+    IF item.unit_id IS NOT NULL AND item.dispatched_at IS NOT NULL THEN
         INSERT INTO unit_days
-        SELECT day, unit_id, 1, sign_all, signed_in_time, done, due_all, done_in_time, solved, redone, done_ms, rated, satisfied
-        FROM unit_day_rows WHERE id = NEW.id
+        SELECT day, unit_id, factor, factor * sign_all, factor * signed_in_time, factor * done,
+            factor * due_all, factor * done_in_time, factor * solved, factor * redone,
+            factor * done_ms, factor * rated, factor * satisfied
+        FROM unit_day_rows WHERE id = item.id
         ON CONFLICT (day, unit_id) DO UPDATE SET
             items = unit_days.items + excluded.items,
             sign_all = unit_days.sign_all + excluded.sign_all,
@@ -148,15 +138,20 @@ BEGIN
             rated = unit_days.rated + excluded.rated,
             satisfied = unit_days.satisfied + excluded.satisfied;
     END IF;
-    RETURN NULL;
+    IF TG_WHEN = 'AFTER' THEN
+        RETURN NULL;
+    ELSIF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
 END $$;
 CREATE TRIGGER unit_days_insert AFTER INSERT ON submissions
     FOR EACH ROW EXECUTE FUNCTION unit_days_count();
-CREATE TRIGGER unit_days_before_update BEFORE UPDATE OF unit_id, dispatched_at, sign_due, signed_at, judged_deadline, done_at,
-    reopen_count, rating ON submissions
+CREATE TRIGGER unit_days_before_update BEFORE UPDATE OF unit_id, dispatched_at, sign_due,
+    signed_at, judged_deadline, done_at, reopen_count, rating ON submissions
     FOR EACH ROW EXECUTE FUNCTION unit_days_count();
-CREATE TRIGGER unit_days_update AFTER UPDATE OF unit_id, dispatched_at, sign_due, signed_at, judged_deadline, done_at,
-    reopen_count, rating ON submissions
+CREATE TRIGGER unit_days_update AFTER UPDATE OF unit_id, dispatched_at, sign_due,
+    signed_at, judged_deadline, done_at, reopen_count, rating ON submissions
     FOR EACH ROW EXECUTE FUNCTION unit_days_count();
 CREATE TRIGGER unit_days_delete BEFORE DELETE ON submissions
     FOR EACH ROW EXECUTE FUNCTION unit_days_count();
