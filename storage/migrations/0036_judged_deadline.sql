@@ -8,9 +8,10 @@ ALTER TABLE submissions ADD COLUMN judged_deadline TEXT;  -- ISO date-time (UTC)
 -- in order; each one's previous deadline is the date of the approval before it, or the
 -- date the note of the round's first step gives ("单位 → date" of its 派单; a 重办's
 -- note has none: its first approval is taken as timely). The first approval made after
--- its previous deadline fixes the judged deadline there; without one it is the deadline. Dates in notes are the campaign's local dates and
--- deadlines the end of a local day, so a date's instant is the current deadline shifted
--- by whole days from the last approval's date.
+-- its previous deadline fixes the judged deadline there; without one it is the deadline.
+-- Dates in notes are the campaign's local dates and deadlines the end of a local day, so a
+-- date's instant is the current deadline shifted by whole days from the last approval's
+-- date.
 UPDATE submissions SET judged_deadline = deadline
 WHERE deadline IS NOT NULL AND dispatched_at IS NOT NULL;
 
