@@ -177,20 +177,31 @@ async def main(quick: bool, full: bool) -> None:
         _line(f"memory_{size}", echo_rss / row["rss_mb"])
 
     index_sizes = [1000] if quick else [10_000, 100_000] + ([1_000_000] if full else [])
-    print(f"indices: the units' rates, {indices.UNITS} units, in SQL over a week, 30 days and")
-    print("every item (items over 120 days) vs every row read into Python (seconds)")
-    print("  items        week    30days       all     naive")
+    print(f"indices: the units' rates, {indices.UNITS} units, over a week, 30 days and every")
+    print("item (items over 120 days): per-day counts + what is not due yet + part days, vs")
+    print("one SQL pass over the items (pass), vs every row read into Python (seconds)")
+    print("  items        week   week pass    30days  30d pass       all  all pass     naive")
     index_rows = await indices.indices(index_sizes, repeats)
     for row in index_rows:
         print(
-            f"  {int(row['size']):>8} {row['week']:9.4f} {row['30 days']:9.4f}"
-            f" {row['all']:9.4f} {row['naive']:9.4f}"
+            f"  {int(row['size']):>8} {row['week']:9.4f} {row['week pass']:11.4f}"
+            f" {row['30 days']:9.4f} {row['30 days pass']:9.4f} {row['all']:9.4f}"
+            f" {row['all pass']:9.4f} {row['naive']:9.4f}"
         )
     for row in index_rows:
         size = int(row["size"])
         _line(f"indices_week_{size}", row["naive"] / row["week"])
         _line(f"indices_30d_{size}", row["naive"] / row["30 days"])
         _line(f"indices_all_{size}", row["naive"] / row["all"])
+        _line(f"indices_week_vs_pass_{size}", row["week pass"] / row["week"])
+        _line(f"indices_30d_vs_pass_{size}", row["30 days pass"] / row["30 days"])
+        _line(f"indices_all_vs_pass_{size}", row["all pass"] / row["all"])
+    write_items, write_steps = (1000, 50) if quick else (100_000, 500)
+    cost = await indices.writes(write_items, write_steps, repeats)
+    print(f"loop steps on {write_items} open items, with and without the per-day counts'")
+    print(f"  triggers (ms per step): with {cost['with'] * 1000:.3f}, without"
+          f" {cost['without'] * 1000:.3f}")  # fmt: skip
+    _line(f"loop_step_triggers_{write_items}", cost["without"] / cost["with"])
     open_items = 1000 if quick else 100_000
     job = await indices.reminders(open_items)
     print(f"reminder job: {open_items} open items held by {indices.UNITS} units (seconds)")

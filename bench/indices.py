@@ -1,8 +1,10 @@
 """The units' indices and the reminder job (#19).
 
 - indices: :meth:`storage.indices.IndexQueries.unit_counts_in` over a week, 30 days and
-  every item, 30 units, vs the naive way: every row read into Python and counted there by
-  the README's definitions;
+  every item, 30 units, vs the one pass over the items that counted them before the per-day
+  counts of migration 0036, and vs the naive way: every row read into Python and counted
+  there by the README's definitions;
+- the write cost of the per-day counts' triggers: a loop step with and without them;
 - the reminder job (:func:`bot.core.escalation.chase`) over open items held by units: its
   first run (the rungs reached are sent, 50 to a transaction) and a steady run (nothing
   new), vs reading every open item into Python.
@@ -15,6 +17,8 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -23,6 +27,7 @@ from typing import Any
 from bench.store import bench_settings, filled
 from bot.core import escalation
 from bot.core.env import Env
+from bot.core.indices import Counts
 from storage.repository import Repository
 
 UNITS = 30
@@ -66,6 +71,11 @@ def add_loop(path: Path, *, open_items: bool) -> None:
             "  WHEN 2 THEN 'unsatisfied' ELSE NULL END,"
             " rating_round = CASE WHEN id % 4 = 3 THEN 0 ELSE 1 END"
         )
+        # An extension approved after the deadline for one item in 13: judged by the first.
+        db.execute(
+            "UPDATE submissions SET judged_deadline = CASE WHEN id % 13 = 0"
+            " THEN strftime('%Y-%m-%dT%H:%M:%f000+00:00', deadline, '-5 days') ELSE deadline END"
+        )
 
 
 def naive_indices(path: Path, now: str) -> dict[str, Counter[str]]:
@@ -73,7 +83,7 @@ def naive_indices(path: Path, now: str) -> dict[str, Counter[str]]:
     found: dict[str, Counter[str]] = {}
     with sqlite3.connect(path) as db:
         rows = db.execute(
-            "SELECT unit_id, dispatched_at, sign_due, signed_at, deadline, done_at,"
+            "SELECT unit_id, dispatched_at, sign_due, signed_at, judged_deadline, done_at,"
             " reopen_count, rating FROM submissions"
         )
         for unit, dispatched, sign_due, signed, deadline, done_at, reopened, rating in rows:
@@ -105,10 +115,29 @@ def _median(run: Any, repeats: int) -> float:
 PERIODS = {"week": 7, "30 days": 30, "all": None}
 
 
+async def _median_async(run: Any, repeats: int) -> float:
+    times = []
+    for _ in range(repeats + 1):  # the first run warms the cache
+        began = time.perf_counter()
+        await run()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times[1:])
+
+
+def _same(fast: dict[str, Counts], counted: dict[str, Counts]) -> None:
+    assert set(fast) == set(counted)
+    for unit, counts in counted.items():
+        assert abs(fast[unit].done_days - counts.done_days) < 1e-3 * max(1.0, counts.done_days)
+        assert replace(fast[unit], done_days=0.0) == replace(counts, done_days=0.0), unit
+
+
 async def indices(sizes: list[int], repeats: int) -> list[dict[str, float]]:
-    """Per size: the SQL's time for the weekly summary's week, /stats's default 30 days and
-    every item, and the naive count of every row (the fill's items came in over the 120
-    days before :data:`NOW`)."""
+    """Per size: :meth:`~storage.indices.IndexQueries.unit_counts_in` (whole days from the
+    per-day counts, what depends on now from the items not yet due, part days from the
+    items) for the weekly summary's week, /stats's default 30 days and every item; the same
+    counted from the items in one pass (the query before the per-day counts, the
+    baseline); and the naive count of every row in Python (the fill's items came in over
+    the 120 days before :data:`NOW`). Both SQL ways must give the same counts."""
     results = []
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
@@ -120,17 +149,54 @@ async def indices(sizes: list[int], repeats: int) -> list[dict[str, float]]:
             row: dict[str, float] = {"size": size}
             for name, days in PERIODS.items():
                 start = NOW - timedelta(days=days) if days else datetime(2000, 1, 1, tzinfo=UTC)
-                times = []
-                for _ in range(repeats + 1):  # the first run warms the cache
-                    began = time.perf_counter()
-                    counts = await repo.unit_counts_in(start=start, end=NOW, now=NOW)
-                    times.append(time.perf_counter() - began)
+                fast = partial(repo.unit_counts_in, start=start, end=NOW, now=NOW)
+                one_pass = partial(repo.unit_counts_counted, start=start, end=NOW, now=NOW)
+                counts = await fast()
                 assert 0 < len(counts) <= UNITS
-                row[name] = statistics.median(times[1:])
+                _same(counts, await one_pass())
+                row[name] = await _median_async(fast, repeats)
+                row[f"{name} pass"] = await _median_async(one_pass, repeats)
             await repo.close()
             row["naive"] = _median(partial(naive_indices, path, NOW.isoformat()), repeats)
             results.append(row)
     return results
+
+
+async def writes(size: int, steps: int, repeats: int) -> dict[str, float]:
+    """The write cost of the per-day counts' triggers: seconds per loop step (a note that
+    sets signed_at: one UPDATE of a dispatched item, its history row, one commit) over
+    ``size`` open items held by units, with the triggers and on a copy without them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "writes.sqlite3"
+        secrets = await filled(path, size)
+        add_loop(path, open_items=True)
+        plain = Path(tmp) / "plain.sqlite3"
+        with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(plain)) as copy:
+            source.backup(copy)  # (with what the write-ahead log holds)
+        with sqlite3.connect(plain) as db:
+            for kind in ("insert", "before_update", "update", "delete"):
+                db.execute(f"DROP TRIGGER unit_days_{kind}")
+        with sqlite3.connect(path) as db:
+            ids = [
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM submissions WHERE unit_id IS NOT NULL ORDER BY id LIMIT ?",
+                    (steps * repeats,),
+                )
+            ]
+        found: dict[str, list[float]] = {"with": [], "without": []}
+        for n in range(repeats):
+            for name, where in (("with", path), ("without", plain)):
+                repo = Repository(where, clock=lambda: NOW, secrets=secrets)
+                await repo.connect()
+                began = time.perf_counter()
+                for item in ids[n * steps : (n + 1) * steps]:
+                    await repo.loop_step(
+                        item, "note", actor="bench", note="进展", columns={"signed_at": NOW}
+                    )
+                found[name].append((time.perf_counter() - began) / steps)
+                await repo.close()
+        return {name: statistics.median(times) for name, times in found.items()}
 
 
 async def reminders(size: int) -> dict[str, float]:

@@ -80,9 +80,11 @@ def _source_tables(db: sqlite3.Connection) -> dict[str, list[str]]:
 
 
 async def _target_tables(db: PgConnection) -> dict[str, list[str]]:
-    rows = await db.execute_fetchall(
-        "SELECT table_name, column_name FROM information_schema.columns"
-        " WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+    rows = await db.execute_fetchall(  # (tables only: a view such as unit_day_rows holds none)
+        "SELECT c.table_name, c.column_name FROM information_schema.columns c"
+        " JOIN information_schema.tables t ON t.table_schema = c.table_schema"
+        " AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'"
+        " WHERE c.table_schema = current_schema() ORDER BY c.table_name, c.ordinal_position"
     )
     tables: dict[str, list[str]] = {}
     for row in rows:

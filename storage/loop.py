@@ -33,6 +33,7 @@ STEP_COLUMNS = frozenset(
         "done_at",
         "unit_answer",
         "requested_deadline",
+        "judged_deadline",
         "dispatch_note",
         "response",
         "responded_at",

@@ -96,6 +96,7 @@ def submission_record(row: aiosqlite.Row, attachments: list[Attachment]) -> Subm
         done_at=_optional_dt(row["done_at"]),
         unit_answer=row["unit_answer"],
         requested_deadline=_optional_dt(row["requested_deadline"]),
+        judged_deadline=_optional_dt(row["judged_deadline"]),
         dispatch_note=row["dispatch_note"],
         reopen_count=row["reopen_count"],
         sender_told_unit=bool(row["sender_told_unit"]),

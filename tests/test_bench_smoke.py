@@ -65,8 +65,11 @@ async def test_export_benchmark_runs() -> None:
 async def test_indices_and_reminder_benchmarks_run() -> None:
     [row] = await indices.indices([300], 1)
     assert row["size"] == 300 and min(row["week"], row["30 days"], row["all"], row["naive"]) > 0
+    assert min(row["week pass"], row["30 days pass"], row["all pass"]) > 0
     job = await indices.reminders(300)
     assert job["sent"] > 0 and job["steady"] > 0
+    cost = await indices.writes(300, 5, 1)
+    assert cost["with"] > 0 and cost["without"] > 0
 
 
 async def test_search_benchmark_runs_on_both_backends() -> None:

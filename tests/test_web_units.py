@@ -88,6 +88,7 @@ async def test_the_reports_page_shows_the_units_indices_to_the_office_only(
         " sign_due = '2026-11-21T01:00:00.000000+00:00',"
         " signed_at = '2026-11-20T02:00:00.000000+00:00',"
         " deadline = '2026-11-23T15:59:59.000000+00:00',"
+        " judged_deadline = '2026-11-23T15:59:59.000000+00:00',"
         " done_at = '2026-11-22T01:00:00.000000+00:00' WHERE id = ?",
         (done,),
     )
@@ -97,7 +98,8 @@ async def test_the_reports_page_shows_the_units_indices_to_the_office_only(
         " dispatched_at = '2026-11-20T01:00:00.000000+00:00',"
         " sign_due = '2026-11-21T01:00:00.000000+00:00',"
         " signed_at = '2026-11-21T02:00:00.000000+00:00',"
-        " deadline = '2026-11-23T15:59:59.000000+00:00' WHERE id = ?",
+        " deadline = '2026-11-23T15:59:59.000000+00:00',"
+        " judged_deadline = '2026-11-23T15:59:59.000000+00:00' WHERE id = ?",
         (late,),
     )
     async with client_for(desk) as client:
@@ -135,6 +137,7 @@ async def test_the_reports_page_draws_the_league_chart_once_a_unit_is_ranked(
             " sign_due = '2026-11-21T01:00:00.000000+00:00',"
             " signed_at = '2026-11-20T02:00:00.000000+00:00',"
             " deadline = '2026-11-23T15:59:59.000000+00:00',"
+            " judged_deadline = '2026-11-23T15:59:59.000000+00:00',"
             " done_at = '2026-11-22T01:00:00.000000+00:00' WHERE id = ?",
             (number,),
         )

@@ -5,8 +5,8 @@ dispatched to it in the period; "done" means the office approved the unit's 办�
 round.
 
 - 签收及时率: signed for within the sign-for limit, over items signed or past the limit;
-- 按时办结率: done by the deadline (an approved extension's date is the deadline), over
-  items done or past the deadline;
+- 按时办结率: done by the deadline (an extension approved before the deadline moves it, one
+  approved after it does not), over items done or past the deadline;
 - 解决率: done and never reopened (重办), over done items;
 - 满意率: 满意 + 基本满意 over rated items, each item's latest rated round (未评价 apart);
 - 重办率: done items that were reopened at least once, over done items;

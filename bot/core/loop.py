@@ -153,6 +153,7 @@ def handover(env: Env, now: datetime, due: datetime, note: str | None) -> dict[s
     and sign-for limit, nothing signed, answered or asked for yet, the office's words."""
     return {
         "deadline": due,
+        "judged_deadline": due,
         "dispatched_at": now,
         "sign_due": deadlines.sign_due(env.settings, now),
         "signed_at": None,
@@ -246,6 +247,13 @@ async def take_back(
     )
 
 
+def in_time(item: Submission, now: datetime) -> bool:
+    """Whether an extension approved ``now`` moves the deadline 按时办结率 judges the item
+    by: only before that deadline has passed (approved after it, the round stays late)."""
+    judged = item.judged_deadline or item.deadline
+    return judged is None or now <= judged
+
+
 async def decide_extension(
     env: Env,
     actor: Actor,
@@ -256,7 +264,9 @@ async def decide_extension(
     origin: copies.Origin | None = None,
 ) -> Result:
     """The office approves or refuses a 延期申请 with one tap: the deadline moves only on
-    approval (the sender is told); the unit is told either way."""
+    approval (the sender is told); the unit is told either way. An approval after the
+    deadline moves the unit's deadline, not the one punctuality is judged by
+    (:func:`in_time`)."""
     action = Action.APPROVE_EXTENSION if approve else Action.REFUSE_EXTENSION
     move = Move.APPROVE_EXTENSION if approve else Move.REFUSE_EXTENSION
 
@@ -268,6 +278,8 @@ async def decide_extension(
         told = "unit.told.extension_refused"
         if approve and requested is not None:
             columns["deadline"] = requested
+            if in_time(item, env.now()):
+                columns["judged_deadline"] = requested
             told = "unit.told.extension_approved"
             notices += cards.to_sender(
                 item, env.secrets, "notify.deadline_moved", deadline=_day(env, requested)

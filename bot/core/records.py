@@ -186,6 +186,9 @@ class Submission(_Record):
     done_at: datetime | None = None
     unit_answer: str | None = None  # the unit's 办结 answer, awaiting the office's check
     requested_deadline: datetime | None = None  # a pending 延期申请
+    # The deadline 按时办结率 judges the round by (#19): the dispatch's, moved by an extension
+    # approved before it passed, kept when one is approved after (``deadline`` moves both).
+    judged_deadline: datetime | None = None
     dispatch_note: str | None = None  # the office's instruction with the 派单
     reopen_count: int = 0
     sender_told_unit: bool = False
