@@ -128,6 +128,10 @@ class InboxQueries(RepositoryBase):
         and no other held one; returns them as ``(update_id, encrypted body, the worker
         whose lease ran out or None)`` in update order. Updates without a sender key are
         not ordered."""
+        # An idle worker looks without a transaction first: no write (and no commit) a
+        # look while there is nothing to claim.
+        if not await self._fetchall(CLAIM, (now_ms, now_ms, 1)):
+            return []
         async with self.transaction() as db:
             rows = await db.execute_fetchall(
                 CLAIM_LOCKED if self.postgresql else CLAIM, (now_ms, now_ms, limit)
