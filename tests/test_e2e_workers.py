@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.lifecycle import running
 from tests.botapi_stub import FakeBotApi, FakeUser, JsonDict
 from tests.databases import database, rows
-from tests.test_e2e_webhook import SECRET, URL, free_port
+from tests.test_e2e_webhook import SECRET, URL, free_port, update
 from tests.test_e2e_webhook import post as post_with
 
 
@@ -113,22 +113,6 @@ async def test_a_failed_registration_is_tried_again_at_the_next_start(
         assert stub.webhook is not None and stub.webhook["url"] == URL
 
 
-def text_update(update_id: int, user: FakeUser, text: str) -> JsonDict:
-    command = text.split()[0] if text.startswith("/") else ""
-    entities = [{"type": "bot_command", "offset": 0, "length": len(command)}] if command else []
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": int(time.time()),
-            "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
-            "from": user.as_json(),
-            "text": text,
-            "entities": entities,
-        },
-    }
-
-
 async def test_two_workers_handle_each_update_once_and_each_senders_in_order(
     stub: FakeBotApi, make_settings: Callable[..., Settings], pg_url: str
 ) -> None:
@@ -152,8 +136,8 @@ async def test_two_workers_handle_each_update_once_and_each_senders_in_order(
 
         async def resident(n: int, user: FakeUser) -> None:
             for i, ref in enumerate(asked):
-                update = text_update(1000 + n * 10 + i, user, f"/status {ref}")
-                assert await post(hooks[(n + i) % 2].port, update) == 200
+                body = update(1000 + n * 10 + i, f"/status {ref}", user)
+                assert await post(hooks[(n + i) % 2].port, body) == 200
 
         await asyncio.gather(*(resident(n, user) for n, user in enumerate(residents)))
         await stub.wait_until(
@@ -179,7 +163,7 @@ async def test_a_dead_workers_update_is_handled_by_a_survivor_after_its_lease(
     user = FakeUser(id=7201, first_name="王")
     secrets = load_or_create_secrets(settings.anonymity)
     async with worker(settings) as app:
-        body = secrets.encrypt(json.dumps(text_update(501, user, "/suggest 路灯坏了三盏")))
+        body = secrets.encrypt(json.dumps(update(501, "/suggest 路灯坏了三盏", user)))
         lease_until = int(time.time() * 1000) + 1500
         with database(settings) as db:
             db.execute(
@@ -190,7 +174,7 @@ async def test_a_dead_workers_update_is_handled_by_a_survivor_after_its_lease(
                     body,
                     "2026-12-07T09:00:00+00:00",
                     app.bot_data.services.inbox.sender_key(
-                        Update.de_json(text_update(501, user, "x"), None)
+                        Update.de_json(update(501, "/x", user), None)
                     ),
                     "gone:1:dead",
                     lease_until,
