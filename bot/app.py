@@ -283,15 +283,18 @@ def admit_on_arrival(app: AnyApplication) -> None:
 
 async def register_webhook(app: AnyApplication, webhook: Webhook) -> bool:
     """Record this webhook (its URL and a keyed digest of its secret, never the secret) as
-    this worker's to set; returns whether it is (False: another worker recorded the same
-    registration, and several workers share the database: then setWebhook is not called
-    again). A single worker sets it at every start, as before."""
+    this worker's to set, when several workers share the database; returns whether it was
+    recorded (False: another worker recorded the same registration: then setWebhook is not
+    called again). A single worker (SQLite) sets it at every start, as before, and records
+    nothing."""
     svc = app.bot_data.services
+    if not svc.inbox.shared:
+        return False  # (nothing recorded: setWebhook at every start)
     digest = svc.secrets.tag(Namespace.INBOX, "webhook", webhook.url, webhook.secret)
     ours = await svc.repository.register_webhook(webhook.url, digest, svc.inbox.worker)
     bot = app.bot
     assert isinstance(bot, DurableBot), "built by build_application"
-    bot.registered_elsewhere(svc.inbox.shared and not ours)
+    bot.registered_elsewhere(not ours)
     return ours
 
 

@@ -99,7 +99,8 @@ async def running(
                     await svc.repository.forget_webhook(svc.inbox.worker)
                 raise
         else:
-            await svc.repository.forget_webhook()  # start_polling deletes any webhook
+            if svc.repository.postgresql:  # start_polling deletes any webhook
+                await svc.repository.forget_webhook()
             await app.updater.start_polling(
                 poll_interval=0, timeout=int(timeout), allowed_updates=Update.ALL_TYPES
             )

@@ -187,3 +187,18 @@ async def test_a_dead_workers_update_is_handled_by_a_survivor_after_its_lease(
         await stub.wait_idle(quiet=0.3)
         assert rows(settings, "SELECT body IS NULL FROM inbox WHERE update_id = 501") == [(True,)]
     assert len(stub.messages_to(user.id)) == 1
+
+
+async def test_long_polling_in_between_makes_the_next_webhook_start_register_again(
+    stub: FakeBotApi, make_settings: Callable[..., Settings], pg_url: str
+) -> None:
+    """Long polling deletes the webhook at Telegram, so the record of it goes too."""
+    settings = make_settings(stub, storage={"url": pg_url})
+    async with worker(settings):
+        pass
+    async with running(build_application(settings)):
+        assert stub.webhook is None
+    assert rows(settings, "SELECT COUNT(*) FROM webhook_registration") == [(0,)]
+    async with worker(settings):
+        assert stub.webhook is not None and stub.webhook["url"] == URL
+    assert webhook_calls(stub) == [URL, URL]

@@ -369,10 +369,11 @@ class Inbox:
         await self.repository.purge_dead_letters(now - KEEP_DEAD_LETTERS)
         if self.shared:  # the claims (start_claiming) take them, a dead worker's after its
             return 0  # lease, not those another worker is handling now
-        # The only worker: what an earlier run left is this one's now.
-        await self.repository.take_over_updates(self.worker, lease_until=self._lease_end())
+        pending = await self.repository.pending_updates()
+        if pending:  # the only worker: what an earlier run left is this one's now
+            await self.repository.take_over_updates(self.worker, lease_until=self._lease_end())
         count = 0
-        for update_id, body in await self.repository.pending_updates():
+        for update_id, body in pending:
             update = await self._read(update_id, body, bot)
             if update is None:
                 continue
