@@ -277,8 +277,12 @@ class Inbox:
                 log.warning("took over %d updates of a worker whose lease ran out", taken)
             for update_id, body, _ in claimed:
                 update = self._admitted.pop(update_id, None)
-                if update is None:
-                    update = await self._read(update_id, body, bot)
+                try:
+                    if update is None:
+                        update = await self._read(update_id, body, bot)
+                except Exception as exc:  # (its burial failed) claimed again after the lease
+                    log.warning("claimed update %s not handled: %s", update_id, exc)
+                    continue
                 if update is not None:
                     queue.put_nowait(update)  # not put(): an InboxQueue would admit it again
             if len(claimed) == CLAIM_BATCH:
