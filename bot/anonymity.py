@@ -52,6 +52,7 @@ class Namespace(StrEnum):
     MESSAGE = "msg"  # a message in a private chat: tag(MESSAGE, chat id, message id)
     COPY = "copy"  # a card copy's private chat: tag(COPY, chat id, item id)
     KEY_CHECK = "keycheck"  # the database's check that its keys are these (bot.keycheck)
+    INBOX = "inbox"  # the sender of an update in the inbox (its claim order), its webhook
 
 
 class PersonKeys(NamedTuple):

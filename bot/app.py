@@ -20,7 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
 
-from bot.anonymity import Secrets, load_or_create_secrets
+from bot.anonymity import Namespace, Secrets, load_or_create_secrets
 from bot.clockjumps import ClockJumpGuard
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotData
@@ -124,7 +124,7 @@ def build_application(
         ),
     )
     tg = settings.telegram
-    inbox = Inbox(repository, secrets, language=settings.campaign.language)
+    inbox = Inbox(repository, secrets, language=settings.campaign.language, lease=tg.inbox_lease)
     bot = DurableBot(
         token=tg.token.get_secret_value(),
         base_url=tg.base_url,
@@ -279,3 +279,27 @@ def admit_on_arrival(app: AnyApplication) -> None:
     queue = app.update_queue
     assert isinstance(queue, InboxQueue), "built by build_application"
     queue.admitting = True
+
+
+async def register_webhook(app: AnyApplication, webhook: Webhook) -> bool:
+    """Record this webhook (its URL and a keyed digest of its secret, never the secret) as
+    this worker's to set, when several workers share the database; returns whether it was
+    recorded (False: another worker recorded the same registration: then setWebhook is not
+    called again). A single worker (SQLite) sets it at every start, as before, and records
+    nothing."""
+    svc = app.bot_data.services
+    if not svc.inbox.shared:
+        return False  # (nothing recorded: setWebhook at every start)
+    digest = svc.secrets.tag(Namespace.INBOX, "webhook", webhook.url, webhook.secret)
+    ours = await svc.repository.register_webhook(webhook.url, digest, svc.inbox.worker)
+    bot = app.bot
+    assert isinstance(bot, DurableBot), "built by build_application"
+    bot.registered_elsewhere(not ours)
+    return ours
+
+
+def start_claiming(app: AnyApplication) -> None:
+    """Several workers: updates reach the handlers by claims on the inbox."""
+    svc = app.bot_data.services
+    if svc.inbox.shared:
+        svc.inbox.start_claiming(app.update_queue, app.bot)

@@ -155,6 +155,19 @@ def _host_port(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def shared_secret_problem(settings: Settings) -> str | None:
+    """Webhook workers on PostgreSQL may be several behind one URL: they must all check the
+    same secret token, so a random one per start (each worker its own) cannot do."""
+    from storage.pg import is_postgresql
+
+    if not is_postgresql(settings.storage.target) or settings.telegram.webhook_secret:
+        return None
+    return (
+        "telegram.webhook_secret: required for webhook mode on PostgreSQL (every worker "
+        "must check the same secret token); set it, e.g. in JINDIANZI_TELEGRAM__WEBHOOK_SECRET"
+    )
+
+
 def check_config(path: Path | None) -> int:
     """What ``run`` checks before it starts, without writing anything: the configuration,
     the database (also SQLite's quick_check of every page), the keys against it; then the
@@ -187,6 +200,8 @@ def check_config(path: Path | None) -> int:
         )
     ]
     lines += [f"  warning: {line}" for line in role_warnings(settings)]
+    if problem := shared_secret_problem(settings):
+        lines.append(f"  warning: {problem}")
     print("\n".join(lines))
     for problem, _ in problems:
         print(f"Problem: {problem}", file=sys.stderr)
@@ -204,6 +219,8 @@ def run(
     settings = load_settings(path, require_token=True)
     token = settings.telegram.token.get_secret_value()
     if webhook_url is not None:
+        if problem := shared_secret_problem(settings):
+            raise ConfigError("--webhook", [problem])
         host, port = listen or DEFAULT_LISTEN
         if settings.web.enabled and port == settings.web.port:
             raise ConfigError(

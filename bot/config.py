@@ -93,8 +93,12 @@ class TelegramSettings(_Section):
     outbox_interval: float = Field(default=5.0, ge=0.1, le=300)
     # Webhook mode (``jindianzi run --webhook URL``): Telegram sends this token in the
     # X-Telegram-Bot-Api-Secret-Token header and updates without it are refused. Unset: a
-    # random one is generated at each start.
+    # random one is generated at each start. Required for several workers on PostgreSQL.
     webhook_secret: SecretStr | None = None
+    # Several webhook workers on PostgreSQL: seconds a worker holds an update it claimed
+    # from the inbox (renewed every third of it while the update is handled); a dead
+    # worker's updates are claimed by another once it runs out.
+    inbox_lease: float = Field(default=15.0, ge=2, le=300)
 
     @field_validator("webhook_secret")
     @classmethod

@@ -43,7 +43,7 @@ from types import FrameType
 from telegram import Update
 
 from bot import faults
-from bot.app import AnyApplication, Webhook, admit_on_arrival
+from bot.app import AnyApplication, Webhook, admit_on_arrival, register_webhook, start_claiming
 from bot.transport import delivery
 from bot.transport.botapi import wait_for_bot_api
 from bot.watchdog import EXIT_FORCED, STOP_WITHIN, Watchdog, say
@@ -80,6 +80,9 @@ async def running(
     # Nothing is started yet: a rejected token ends here, a network that is down is waited
     # for (bot.transport.botapi), and a stop signal meanwhile has nothing to stop.
     await wait_for_bot_api(app.bot, telegram.base_url)
+    svc = app.bot_data.services
+    # Webhook workers on PostgreSQL may be several: the inbox is their claim queue.
+    svc.inbox.shared = webhook is not None and svc.repository.postgresql
     try:
         await app.initialize()
         if app.post_init is not None:
@@ -87,8 +90,17 @@ async def running(
         assert app.updater is not None
         if webhook is not None:
             admit_on_arrival(app)
-            await app.updater.start_webhook(**webhook.server_options())
+            start_claiming(app)
+            ours = await register_webhook(app, webhook)
+            try:
+                await app.updater.start_webhook(**webhook.server_options())
+            except BaseException:
+                if ours:  # not registered after all: the next start tries again
+                    await svc.repository.forget_webhook(svc.inbox.worker)
+                raise
         else:
+            if svc.repository.postgresql:  # start_polling deletes any webhook
+                await svc.repository.forget_webhook()
             await app.updater.start_polling(
                 poll_interval=0, timeout=int(timeout), allowed_updates=Update.ALL_TYPES
             )
@@ -106,6 +118,7 @@ async def stop(app: AnyApplication, *, budget: float = STOP_BUDGET) -> None:
     svc = app.bot_data.services
 
     async def polling() -> None:
+        await svc.inbox.stop_claiming()
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
 

@@ -656,6 +656,12 @@ class FakeBotApi:
                 pending.forced = True
         return update_id
 
+    def take_pending(self) -> list[JsonDict]:
+        """The updates queued and not yet delivered, taken out of the queue in order: for a
+        test that delivers them itself, as Telegram does to a webhook."""
+        taken, self._pending = [pending.update for pending in self._pending], []
+        return taken
+
     def deliver_again(self, update_id: int) -> None:
         """Queue an update that was already delivered once more, with the same id (as Telegram
         does when it did not see the confirmation); it comes once, after what is queued."""

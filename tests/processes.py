@@ -74,7 +74,13 @@ class BotProcess:
     the log of each run kept (:attr:`logs`, one entry per run)."""
 
     def __init__(
-        self, stub: FakeBotApi, tmp_path: Path, *, prefix: Sequence[str] = (), **settings: str
+        self,
+        stub: FakeBotApi,
+        tmp_path: Path,
+        *,
+        prefix: Sequence[str] = (),
+        args: Sequence[str] = (),
+        **settings: str,
     ) -> None:
         self.env = bot_env(
             stub,
@@ -91,6 +97,7 @@ class BotProcess:
         )
         self.stub = stub
         self.prefix = prefix  # start_bot's
+        self.args = args  # jindianzi run's, e.g. --webhook URL --listen HOST:PORT
         self.database = tmp_path / "bot.sqlite3"
         self.logs: list[str] = []
         self.lines: list[str] = []  # the log of the run under way, line by line as it comes
@@ -102,7 +109,7 @@ class BotProcess:
         ``polling``, until the bot asks the stand-in for updates (start-up done)."""
         calls = len(self.stub.calls)
         extra = {FAULT_INJECTION: fault} if fault else {}
-        self.process = await start_bot({**self.env, **extra}, prefix=self.prefix)
+        self.process = await start_bot({**self.env, **extra}, *self.args, prefix=self.prefix)
         self._reader = asyncio.create_task(self._read(self.process))
         if polling:
             await self.stub.wait_until(lambda: polls_since(self.stub, calls), timeout=60)

@@ -38,15 +38,15 @@ def free_port() -> int:
         return port
 
 
-def update(update_id: int, text: str) -> JsonDict:
+def update(update_id: int, text: str, user: FakeUser = USER) -> JsonDict:
     entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
     return {
         "update_id": update_id,
         "message": {
             "message_id": update_id,
             "date": int(time.time()),
-            "chat": {"id": USER.id, "type": "private", "first_name": USER.first_name},
-            "from": USER.as_json(),
+            "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
+            "from": user.as_json(),
             "text": text,
             "entities": entities if text.startswith("/") else [],
         },

@@ -22,14 +22,28 @@ update of a batch is read on its own: one that python-telegram-bot cannot read i
 encrypted in ``dead_letters`` for the operator, its sender (in a private chat) is asked to
 send it again, and it is confirmed like the others, so it neither blocks the batch nor
 comes back.
+
+Several workers (``jindianzi run --webhook`` started N times on one PostgreSQL database,
+:attr:`Inbox.shared`): the inbox is a claim queue. A worker stores what it admits unclaimed,
+with a keyed digest of its sender, and whichever worker claims it handles it
+(:meth:`storage.inbox.InboxQueries.claim_updates`: a sender's next update only once the
+earlier ones are handled, so each sender's updates are handled in their order). A worker
+holds what it claimed for :attr:`Inbox.lease` seconds and renews that every third of it; a
+dead worker's updates are claimed by a survivor once the lease ran out, and a clean stop
+releases them at once. Idle workers look for work every :data:`CLAIM_POLL` seconds, and at
+once after they admitted an update or finished one. A single worker (SQLite, or long
+polling) holds everything it admits from the start, and at its start takes over what an
+earlier run left unhandled (the replay).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,12 +56,14 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
-from bot.anonymity import Secrets
+from bot.anonymity import Namespace, Secrets
 from bot.config import Language
 from bot.core.records import Outgoing, Recipient
 from bot.i18n import resolve_language, t
+from bot.transport.ordering import sender_of
 from bot.transport.pacing import LogThrottle, Pacer
-from storage.inbox import DeadLetter
+from bot.worker import worker_id
+from storage.inbox import Claim, DeadLetter
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -56,6 +72,20 @@ log = logging.getLogger(__name__)
 FORGET_AFTER = timedelta(hours=48)
 # Unreadable updates are kept this long for the operator (jindianzi dead-letters).
 KEEP_DEAD_LETTERS = timedelta(days=30)
+# Several workers: seconds an idle worker waits before it looks for claimable updates again
+# (a dead worker's, once their lease ran out; it looks at once after its own admissions and
+# completions). One short indexed query a second per worker.
+CLAIM_POLL = 1.0
+# Updates claimed in one transaction (at most one per sender).
+CLAIM_BATCH = 64
+# Updates admitted here remembered for the claim, so that this worker, claiming its own,
+# need not decrypt them again.
+REMEMBER_ADMITTED = 1024
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds since the epoch: leases are compared between processes."""
+    return int(time.time() * 1000)
 
 
 class Unreadable(NamedTuple):
@@ -127,10 +157,18 @@ class Inbox:
         *,
         flush_delay: float = 0.2,
         language: Language = "zh-Hans",
+        lease: float = 15.0,
     ):
         self.repository = repository
         self.secrets = secrets
         self.flush_delay = flush_delay
+        # Several workers share the database (set by bot.lifecycle before the start).
+        self.shared = False
+        self.lease = lease
+        self.worker = worker_id()
+        self._admitted: OrderedDict[int, Update] = OrderedDict()
+        self._wake: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         # Of the apology for an update that cannot be read, and of what its sender is told
         # while the storage is full, when nothing says theirs.
         self.language = language
@@ -154,7 +192,10 @@ class Inbox:
             for u in updates
         ]
         dead = [self._dead_letter(item) for item in unreadable]
-        fresh = await self.repository.admit_updates(stored, dead)
+        senders = {u.update_id: self.sender_key(u) for u in updates}
+        # A single worker holds what it admits; several leave it for whoever claims it.
+        claim = Claim(None, 0) if self.shared else Claim(self.worker, self._lease_end())
+        fresh = await self.repository.admit_updates(stored, dead, senders=senders, claim=claim)
         for item in unreadable:
             self.throttle.log(
                 log,
@@ -171,7 +212,94 @@ class Inbox:
                 kept.append(update)
             else:
                 log.warning("update %s delivered again: ignored", update.update_id)
+        if self.shared:  # handled by whoever claims it (this worker, most likely)
+            for update in kept:
+                self._admitted[update.update_id] = update
+            while len(self._admitted) > REMEMBER_ADMITTED:
+                self._admitted.popitem(last=False)
+            self.wake()
+            return []
         return kept
+
+    def sender_key(self, update: Update) -> str | None:
+        """The keyed digest of an update's sender (user, else chat) that orders the claims:
+        never the id itself (anonymity)."""
+        sender = sender_of(update)
+        return None if sender is None else self.secrets.tag(Namespace.INBOX, sender)
+
+    def _lease_end(self) -> int:
+        return now_ms() + int(self.lease * 1000)
+
+    def wake(self) -> None:
+        """Look for claimable updates now (several workers)."""
+        if self._wake is not None:
+            self._wake.set()
+
+    def start_claiming(self, queue: asyncio.Queue[object], bot: ExtBot[Any]) -> None:
+        """Several workers: claim updates into ``queue`` and renew the leases held, until
+        :meth:`stop_claiming`."""
+        loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._tasks = [
+            loop.create_task(self._claim(queue, bot)),
+            loop.create_task(self._renew()),
+        ]
+
+    async def stop_claiming(self) -> None:
+        """Claim nothing more (what is claimed is still handled and renewed until
+        :meth:`close`)."""
+        if self._tasks:
+            claimer = self._tasks[0]
+            claimer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await claimer
+
+    async def _claim(self, queue: asyncio.Queue[object], bot: ExtBot[Any]) -> None:
+        assert self._wake is not None
+        while True:
+            self._wake.clear()
+            claimed: list[tuple[int, str, str | None]] = []
+            try:
+                now = now_ms()
+                claimed = await self.repository.claim_updates(
+                    self.worker,
+                    now_ms=now,
+                    lease_until=now + int(self.lease * 1000),
+                    limit=CLAIM_BATCH,
+                )
+                self.throttle.clear("claim")
+            except Exception as exc:  # the database is away: try again after the poll
+                if not self.repository.disk.noticed(exc):
+                    self.throttle.log(
+                        log, logging.WARNING, "claim", "could not claim updates: %s", exc
+                    )
+            if taken := sum(1 for _, _, held in claimed if held is not None):
+                log.warning("took over %d updates of a worker whose lease ran out", taken)
+            for update_id, body, _ in claimed:
+                update = self._admitted.pop(update_id, None)
+                try:
+                    if update is None:
+                        update = await self._read(update_id, body, bot)
+                except Exception as exc:  # (its burial failed) claimed again after the lease
+                    log.warning("claimed update %s not handled: %s", update_id, exc)
+                    continue
+                if update is not None:
+                    queue.put_nowait(update)  # not put(): an InboxQueue would admit it again
+            if len(claimed) == CLAIM_BATCH:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), CLAIM_POLL)
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                await self.repository.renew_claims(self.worker, lease_until=self._lease_end())
+            except Exception as exc:
+                if not self.repository.disk.noticed(exc):
+                    self.throttle.log(
+                        log, logging.WARNING, "renew", "could not renew the inbox leases: %s", exc
+                    )
 
     def handled(self, update_id: int) -> None:
         """Note that an update's handlers finished. The mark is written with the next
@@ -186,24 +314,42 @@ class Inbox:
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_later())
 
     async def _flush_later(self) -> None:
-        await asyncio.sleep(self.flush_delay)
-        await self.flush()
+        # Several workers: the sender's next update waits for this mark, perhaps on another
+        # worker, so it is written at once (and again while more marks came meanwhile).
+        await asyncio.sleep(0 if self.shared else self.flush_delay)
+        while await self.flush() and self.shared and self.repository.handled_pending:
+            pass
 
     async def close(self) -> None:
-        """At shutdown: write the handled marks now and leave no timer behind."""
+        """At shutdown: write the handled marks now and leave no timer behind; several
+        workers: release the updates this one claimed and did not finish, for the others."""
+        tasks, self._tasks = self._tasks, []
         task, self._flush_task = self._flush_task, None
-        if task is not None and not task.done():
-            task.cancel()
+        for running in (*tasks, task):
+            if running is not None and not running.done():
+                running.cancel()
         if self.repository.connected:
             await self.flush()
+            if tasks:
+                try:
+                    released = await self.repository.release_claims(self.worker)
+                except Exception as exc:  # they are claimed after the lease instead
+                    log.warning("could not release the claimed updates: %s", exc)
+                else:
+                    if released:
+                        log.info("released %d claimed updates to the other workers", released)
 
-    async def flush(self) -> None:
-        """Write the handled marks now."""
+    async def flush(self) -> bool:
+        """Write the handled marks now; whether that worked. Several workers: then look for
+        the updates these marks made claimable."""
         try:
             await self.repository.write_handled()
         except Exception as exc:  # the marks ride on a later commit, or the replay after a
             if not self.repository.disk.noticed(exc):  # restart covers these
                 log.exception("could not mark updates handled")
+            return False
+        self.wake()
+        return True
 
     def _dead_letter(self, item: Unreadable) -> DeadLetter:
         notices = []
@@ -225,31 +371,44 @@ class Inbox:
         await self.repository.purge_inbox(now - FORGET_AFTER)
         await self.repository.purge_update_effects(now - FORGET_AFTER)
         await self.repository.purge_dead_letters(now - KEEP_DEAD_LETTERS)
+        if self.shared:  # the claims (start_claiming) take them, a dead worker's after its
+            return 0  # lease, not those another worker is handling now
+        pending = await self.repository.pending_updates()
+        if pending:  # the only worker: what an earlier run left is this one's now
+            await self.repository.take_over_updates(self.worker, lease_until=self._lease_end())
         count = 0
-        for update_id, body in await self.repository.pending_updates():
-            plain = self.secrets.decrypt(body)
-            if plain is None:  # written under another key: cannot be read, say so
-                log.error("update %s in the inbox cannot be decrypted: skipped", update_id)
-                self.handled(update_id)
-                continue
-            try:
-                update = Update.de_json(json.loads(plain), bot)
-                if update is None:
-                    raise ValueError("empty update")
-            except Exception as exc:  # e.g. read by an older python-telegram-bot
-                log.error(
-                    "update %s in the inbox cannot be read (%s): moved to dead_letters",
-                    update_id,
-                    type(exc).__name__,
-                )
-                letter = DeadLetter(update_id, body, type(exc).__name__)
-                await self.repository.bury_update(update_id, letter)
+        for update_id, body in pending:
+            update = await self._read(update_id, body, bot)
+            if update is None:
                 continue
             queue.put_nowait(update)  # not put(): an InboxQueue would admit it again
             count += 1
         if count:
             log.warning("replaying %d updates received before an unclean stop", count)
         return count
+
+    async def _read(self, update_id: int, body: str, bot: ExtBot[Any]) -> Update | None:
+        """An update stored in the inbox, read back; None if it cannot be (then marked
+        handled, or moved to the dead letters)."""
+        plain = self.secrets.decrypt(body)
+        if plain is None:  # written under another key: cannot be read, say so
+            log.error("update %s in the inbox cannot be decrypted: skipped", update_id)
+            self.handled(update_id)
+            return None
+        try:
+            update = Update.de_json(json.loads(plain), bot)
+            if update is None:
+                raise ValueError("empty update")
+        except Exception as exc:  # e.g. read by an older python-telegram-bot
+            log.error(
+                "update %s in the inbox cannot be read (%s): moved to dead_letters",
+                update_id,
+                type(exc).__name__,
+            )
+            letter = DeadLetter(update_id, body, type(exc).__name__)
+            await self.repository.bury_update(update_id, letter)
+            return None
+        return update
 
 
 class InboxQueue(asyncio.Queue[object]):
@@ -303,6 +462,20 @@ class DurableBot(ExtBot[Any]):
         self._next_offset = 0
         self._pacer = Pacer()
         self._throttle = LogThrottle()
+        # Several workers: another one registered this webhook already (bot.app).
+        self._webhook_registered = False
+
+    def registered_elsewhere(self, registered: bool) -> None:
+        """Whether another worker registered this very webhook (then it is not set again)."""
+        self._webhook_registered = registered
+
+    async def set_webhook(self, *args: Any, **kwargs: Any) -> bool:
+        """``setWebhook``, unless the same registration is recorded in the database by
+        another worker (python-telegram-bot's webhook start always calls it)."""
+        if self._webhook_registered:
+            log.info("the webhook is registered already (same URL and secret): not set again")
+            return True
+        return await super().set_webhook(*args, **kwargs)
 
     async def send_html(
         self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None

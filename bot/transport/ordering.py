@@ -22,6 +22,17 @@ from bot.logs import CURRENT_UPDATE
 log = logging.getLogger(__name__)
 
 
+def sender_of(update: object) -> int | None:
+    """Whose update this is for ordering: its user, else its chat (None: nobody's)."""
+    if not isinstance(update, Update):
+        return None
+    if update.effective_user is not None:
+        return update.effective_user.id
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return None
+
+
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Up to ``max_concurrent_updates`` at once; one at a time per user (else per chat)."""
 
@@ -62,13 +73,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
     @staticmethod
     def _key(update: object) -> int | None:
-        if not isinstance(update, Update):
-            return None
-        if update.effective_user is not None:
-            return update.effective_user.id
-        if update.effective_chat is not None:
-            return update.effective_chat.id
-        return None
+        return sender_of(update)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if not self._first_time(update):
