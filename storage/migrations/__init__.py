@@ -41,7 +41,7 @@ import aiosqlite
 from storage.pg import PgConnection
 
 # Numbers held for migrations on branches in flight; drop each when merged.
-RESERVED: frozenset[int] = frozenset({34, 35})
+RESERVED: frozenset[int] = frozenset({35})
 
 # A Python step of a migration: runs on the connection inside the migration's transaction.
 Step = Callable[[aiosqlite.Connection], Awaitable[None]]
