@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from bot.config import Settings
 from storage.dialect import to_postgresql
@@ -90,6 +91,11 @@ def on_backend(make_settings: Callable[..., Settings], url: str | None) -> Calla
         return make_settings(*args, storage=storage, **overrides)
 
     return make
+
+
+# A test of a module run on both backends that walks no statement another test there does
+# not: on SQLite only, to keep the suite's time (the backend fixture, parametrised once).
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
 
 
 def stored_bytes(settings: Settings) -> dict[str, bytes]:
