@@ -42,8 +42,8 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-async def week(tmp_path: Path) -> AsyncIterator[tuple[Repository, FrozenClock]]:
-    """A week of a town's campaign:
+async def week(storage_target: str) -> AsyncIterator[tuple[Repository, FrozenClock]]:
+    """A week of a town's campaign, on SQLite and on PostgreSQL (#24: the same figures):
 
     Mon #1 named problem (transport), accepted, assigned due Wed, still open → overdue
     Tue #2 anonymous suggestion (construction), still new
@@ -52,7 +52,7 @@ async def week(tmp_path: Path) -> AsyncIterator[tuple[Repository, FrozenClock]]:
     Sat #5 anonymous problem (transport), rejected
     """
     clock = FrozenClock(MONDAY)
-    repo = Repository(tmp_path / "week.sqlite3", clock=clock, secrets=SECRETS)
+    repo = Repository(storage_target, clock=clock, secrets=SECRETS)
     await repo.connect()
 
     async def submit(kind: Kind, topic: str, text: str, named: bool) -> int:
@@ -240,7 +240,10 @@ async def test_export_from_the_command_line(
 
     repo, _ = week
     await repo.checkpoint()
-    monkeypatch.setenv("JINDIANZI_STORAGE__PATH", str(repo.path))
+    if repo.url is None:
+        monkeypatch.setenv("JINDIANZI_STORAGE__PATH", str(repo.path))
+    else:
+        monkeypatch.setenv("JINDIANZI_STORAGE__URL", repo.url)
     out = tmp_path / "ledger.xlsx"
     args = ["export", "--config", str(EXAMPLE_CONFIG), "--from", "2026-11-17"]
     code = await asyncio.to_thread(main, [*args, "--to", "2026-11-19", "--out", str(out)])
