@@ -282,7 +282,7 @@ def settings_for(
     return make
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1])  # (another seed: the same statements, 15 s more)
 async def test_the_same_campaign_gives_the_same_figures_on_both_backends(
     settings_for: Callable[[str | None], Settings],
     pg_url: str,
@@ -300,6 +300,10 @@ async def test_the_same_campaign_gives_the_same_figures_on_both_backends(
             for sql, rows in campaign(seed, topics):
                 db.executemany(sql, rows)
             db.commit()
+        if url is not None:
+            # Hash aggregation wherever the planner may use it: groups come back in no
+            # order, as they do on a big table, so an order taken from them shows.
+            monkeypatch.setenv("PGOPTIONS", "-c enable_sort=off")
         found[url is None] = await figures(settings, monkeypatch)
     lite, pg = found[True], found[False]
     assert lite.keys() == pg.keys()

@@ -20,6 +20,7 @@ from bot.core.records import Draft, NewSubmission, Outgoing, Recipient, Sender
 from bot.core.reports import (
     DigestData,
     OverdueItem,
+    Stats,
     compose_digest,
     compose_stats,
     ledger_cells,
@@ -283,3 +284,32 @@ async def test_day_counters_agree_with_counting_the_items(
     direct = await repo._fetchall(_ITEM_GROUPS, (iso(start), iso(end)))
     assert totals(await repo._group_counts(start, end)) == totals(direct)
     assert sum(totals(direct).values()) == 5
+
+
+def test_equal_counts_are_listed_in_the_catalogues_order(settings: Settings) -> None:
+    """Not in the order the database grouped them (#24: PostgreSQL's hash aggregation
+    returns groups in no order): the same figures read the same on both backends."""
+    topics = [tp.id for tp in settings.topics][:4]
+
+    def stats(order: list[str]) -> Stats:
+        return Stats(
+            start=MONDAY,
+            end=MONDAY + timedelta(days=7),
+            total=5,
+            by_kind={Kind.SUGGESTION: 2, Kind.PROBLEM: 2},
+            by_status={Status.CLOSED: 1, Status.NEW: 1},
+            by_topic={topic: 2 if topic == topics[3] else 1 for topic in order},
+            anonymous=0,
+            median_first_response_hours=None,
+            answered_with_deadline=0,
+            answered_in_time=0,
+            satisfaction={},
+        )
+
+    forwards = compose_stats("zh-Hans", settings, stats(topics))
+    backwards = compose_stats("zh-Hans", settings, stats(topics[::-1]))
+    assert forwards == backwards
+    names = [tp.name("zh-Hans") for tp in settings.topics][:4]
+    line = f"{names[3]} 2、{names[0]} 1、{names[1]} 1、{names[2]} 1"
+    assert line in "\n".join(forwards)
+    assert "建议 2、问题反映 2" in "\n".join(forwards)  # the kinds in Kind's order
