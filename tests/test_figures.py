@@ -47,7 +47,7 @@ PLACES = [
     {"id": "xicun", "names": {"zh-Hans": "西村"}, "parent": "chengguan"},
     {"id": "hexi", "names": {"zh-Hans": "河西镇"}},
 ]
-PHASES = [
+PHASES: list[dict[str, Any]] = [
     {
         "id": "mobilise",
         "names": {"zh-Hans": "动员部署"},
@@ -94,7 +94,10 @@ def moment(rng: random.Random) -> datetime:
 def campaign(seed: int, topics: list[str]) -> list[tuple[str, list[tuple[Any, ...]]]]:
     """The statements that write the campaign, and their rows."""
     rng = random.Random(seed)
-    submissions, history, ratings, events = [], [], [], []
+    submissions: list[tuple[Any, ...]] = []
+    history: list[tuple[Any, ...]] = []
+    ratings: list[tuple[Any, ...]] = []
+    events: list[tuple[Any, ...]] = []
     created = sorted(moment(rng) for _ in range(ITEMS))
     for i, at in enumerate(created, start=1):
         if i > 1 and rng.random() < 0.05:
@@ -110,22 +113,26 @@ def campaign(seed: int, topics: list[str]) -> list[tuple[str, list[tuple[Any, ..
             (first_response or at) + timedelta(hours=rng.randrange(1, 48)) if to_unit else None
         )
         sign_due = dispatched + timedelta(days=1) if dispatched else None
-        signed = None
+        signed: datetime | None = None
         if dispatched and status != "dispatched":
             signed = dispatched + timedelta(hours=rng.choice((1, 24, 30)))
-        deadline = None
+        deadline: datetime | None = None
         if dispatched and rng.random() < 0.9:
             deadline = dispatched + timedelta(days=rng.choice((3, 7, 15)))
-        done = None
+        done: datetime | None = None
         if signed and status in ("done_pending", "answered", "published", "closed", "reopened"):
             done = signed + timedelta(days=rng.choice((1, 2, 5, 20)))
             if deadline and rng.random() < 0.2:
                 done = deadline  # met to the second
             done = min(done, NOW - timedelta(minutes=5))
-        responded = (done or (first_response or at) + timedelta(days=2)) if answered else None
+        responded: datetime | None = None
+        if answered:
+            responded = done or (first_response or at) + timedelta(days=2)
         if responded is not None:
             responded = min(responded, NOW - timedelta(minutes=1))
-        published = responded + timedelta(hours=3) if status in ("published", "closed") else None
+        published: datetime | None = None
+        if responded is not None and status in ("published", "closed"):
+            published = responded + timedelta(hours=3)
         if published is not None and published > NOW:
             published = None
         rounds = rng.randrange(0, 3) if answered else 0
