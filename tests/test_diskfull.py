@@ -24,20 +24,28 @@ from storage.space import ROOM_FILE, can_allocate
 from tests.full_storage import fill_database, make_room, sqlite_full_error
 
 
+def raised_while(first: Exception, later: Exception) -> Exception:
+    """``later`` as raised while ``first`` was being handled (``from None``: only its
+    context says what came first)."""
+    try:
+        try:
+            raise first
+        except Exception:
+            raise later from None
+    except Exception as caught:
+        return caught
+    raise AssertionError("not raised")
+
+
 def test_what_counts_as_a_full_disk() -> None:
     full = sqlite_full_error()
     assert is_disk_full(full)
     assert is_disk_full(OSError(errno.ENOSPC, "No space left on device"))
     assert is_disk_full(OSError(errno.EDQUOT, "Disk quota exceeded"))
     # Raised while handling one (a ROLLBACK TO after SQLite undid the transaction).
-    try:
-        try:
-            raise full
-        except sqlite3.Error:
-            raise sqlite3.OperationalError("no such savepoint: tx") from None
-    except sqlite3.Error as later:
-        assert later.__cause__ is None and later.__context__ is full
-        assert is_disk_full(later)
+    later = raised_while(full, sqlite3.OperationalError("no such savepoint: tx"))
+    assert later.__cause__ is None and later.__context__ is full
+    assert is_disk_full(later)
     assert not is_disk_full(sqlite3.OperationalError("database is locked"))
     assert not is_disk_full(OSError(errno.EACCES, "Permission denied"))
     assert not is_disk_full(RuntimeError("database or disk is full"))  # only what says so
@@ -65,13 +73,8 @@ def test_what_counts_as_a_full_disk_on_postgresql(pg_url: str, condition: str, f
     error = raised.value
     assert type(error).__name__ == "".join(w.title() for w in condition.split("_"))
     assert is_disk_full(error) is full
-    try:
-        try:
-            raise error
-        except psycopg.Error:
-            raise psycopg.OperationalError("the connection is lost") from None
-    except psycopg.Error as later:
-        assert is_disk_full(later) is full
+    later = raised_while(error, psycopg.OperationalError("the connection is lost"))
+    assert later.__context__ is error and is_disk_full(later) is full
 
 
 def test_the_state_is_said_once_and_keeps_what_waits(caplog: pytest.LogCaptureFixture) -> None:
