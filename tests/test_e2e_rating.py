@@ -180,4 +180,5 @@ async def test_buttons_sent_before_rounds_existed_rate_the_first_round(
     assert stub.answered_callbacks[-1].get("text") == zh(
         "rate.already", ref=f"#{number}", rating=zh("rating.basically")
     )
-    assert rows(office_bot.settings, "SELECT round, rating FROM ratings") == [(1, "basically")]
+    stored = rows(office_bot.settings, "SELECT round, rating FROM ratings")
+    assert [tuple(r) for r in stored] == [(1, "basically")]
