@@ -2,9 +2,15 @@
 
 SQLite reports a full disk as ``SQLITE_FULL`` ("database or disk is full"; also when the
 database reaches ``PRAGMA max_page_count``), the operating system as ``ENOSPC`` (or
-``EDQUOT``, a quota). Every part of the bot that meets a refused write asks
-:meth:`DiskFull.noticed` first: if the error is a full disk, the part says nothing itself
-(no traceback, no line a minute), and the state says it once, in one line, when it begins.
+``EDQUOT``, a quota), PostgreSQL's server with SQLSTATE 53100 ``disk_full`` (psycopg's
+``DiskFull``: "could not extend file ...: No space left on device") or the class's generic
+53000 ``insufficient_resources``. The rest of class 53 is not storage: out of memory
+(53200), too many connections (53300), a configured limit (53400) would be told to the
+office as a full disk that no cleaning of the disk ends.
+
+Every part of the bot that meets a refused write asks :meth:`DiskFull.noticed` first: if
+the error is a full disk, the part says nothing itself (no traceback, no line a minute),
+and the state says it once, in one line, when it begins.
 It ends only when there is room again (:meth:`DiskFull.recovered`, called by the probe in
 :mod:`bot.transport.diskspace`, which also tells the office both times), not at the first write
 that happens to fit: SQLite reuses space inside its files, so some writes succeed on a
@@ -27,10 +33,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+import psycopg
+
 log = logging.getLogger(__name__)
 
 SQLITE_FULL = 13  # the primary result code (extended codes keep it in the low byte)
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+# PostgreSQL's SQLSTATEs of a full disk: disk_full, and insufficient_resources (the class's own).
+FULL_SQLSTATES = frozenset({"53100", "53000"})
 REMEMBER_ANSWERED = 10_000  # update ids whose senders were told (per episode, in memory)
 
 
@@ -45,6 +55,8 @@ def is_disk_full(exc: BaseException | None) -> bool:
                 "database or disk is full" in str(exc)
             ):
                 return True
+        if isinstance(exc, psycopg.Error) and exc.sqlstate in FULL_SQLSTATES:
+            return True
         if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
             return True
         exc = exc.__cause__ or exc.__context__
@@ -125,7 +137,8 @@ class DiskFull:
 
 def _reason(exc: BaseException | None) -> str:
     while exc is not None:
-        if isinstance(exc, sqlite3.Error | OSError):
-            return f"{type(exc).__name__}: {exc}"[:200]
+        if isinstance(exc, sqlite3.Error | psycopg.Error | OSError):
+            text = " ".join(str(exc).split())  # PostgreSQL's message has lines of its own
+            return f"{type(exc).__name__}: {text}"[:200]
         exc = exc.__cause__ or exc.__context__
     return "disk full"

@@ -31,6 +31,7 @@ from functools import lru_cache
 IDENTITY_TABLES = frozenset(
     {
         "attachments",
+        "bulk_selections",
         "card_copies",
         "dead_letters",
         "events",

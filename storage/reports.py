@@ -254,7 +254,7 @@ class ReportQueries(RepositoryBase):
         rows = await self._fetchall(
             "SELECT date(created_at, ? || ' minutes') AS day, topic_id, COUNT(*) AS n"
             " FROM submissions WHERE created_at >= ? AND created_at < ?"
-            " GROUP BY day, topic_id ORDER BY day",
+            " GROUP BY day, topic_id ORDER BY day, topic_id",
             (f"{utc_offset_minutes:+d}", iso(start), iso(end)),
         )
         return [(r["day"], r["topic_id"], r["n"]) for r in rows]

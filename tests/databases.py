@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from bot.config import Settings
 from storage.dialect import to_postgresql
@@ -92,6 +93,11 @@ def on_backend(make_settings: Callable[..., Settings], url: str | None) -> Calla
     return make
 
 
+# A test of a module run on both backends that walks no statement another test there does
+# not: on SQLite only, to keep the suite's time (the backend fixture, parametrised once).
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
+
+
 def stored_bytes(settings: Settings) -> dict[str, bytes]:
     """Every byte the database keeps, by where it is kept, to search for what must not be
     there. SQLite: the file and its -wal and -shm beside it. PostgreSQL: ``pg_dump`` of the
@@ -125,3 +131,27 @@ def stored_bytes(settings: Settings) -> dict[str, bytes]:
         if file.is_file():
             found[f"base/{folder.name}/{file.name}"] = file.read_bytes()
     return found
+
+
+def tables(settings: Settings) -> list[str]:
+    """The names of the bot's tables (SQLite's FTS shadow tables included), sorted."""
+    if settings.storage.url is None:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+    else:
+        sql = (
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+            " ORDER BY table_name"
+        )
+    return [str(r[0]) for r in rows(settings, sql)]
+
+
+def columns(settings: Settings, table: str) -> list[str]:
+    """The columns of ``table``, in order."""
+    if settings.storage.url is None:
+        return [str(r[1]) for r in rows(settings, f'PRAGMA table_info("{table}")')]
+    sql = (
+        "SELECT column_name FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position"
+    )
+    return [str(r[0]) for r in rows(settings, sql, (table,))]

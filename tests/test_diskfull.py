@@ -11,15 +11,30 @@ import os
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.anonymity import Secrets
 from bot.diskfull import DiskFull, is_disk_full
 from bot.transport.diskspace import RESERVE
 from bot.transport.persistence import SqliteConversationPersistence
+from storage.pg import conninfo
 from storage.repository import Repository
 from storage.space import ROOM_FILE, can_allocate
 from tests.full_storage import fill_database, make_room, sqlite_full_error
+
+
+def raised_while(first: Exception, later: Exception) -> Exception:
+    """``later`` as raised while ``first`` was being handled (``from None``: only its
+    context says what came first)."""
+    try:
+        try:
+            raise first
+        except Exception:
+            raise later from None
+    except Exception as caught:
+        return caught
+    raise AssertionError("not raised")
 
 
 def test_what_counts_as_a_full_disk() -> None:
@@ -28,18 +43,38 @@ def test_what_counts_as_a_full_disk() -> None:
     assert is_disk_full(OSError(errno.ENOSPC, "No space left on device"))
     assert is_disk_full(OSError(errno.EDQUOT, "Disk quota exceeded"))
     # Raised while handling one (a ROLLBACK TO after SQLite undid the transaction).
-    try:
-        try:
-            raise full
-        except sqlite3.Error:
-            raise sqlite3.OperationalError("no such savepoint: tx") from None
-    except sqlite3.Error as later:
-        assert later.__cause__ is None and later.__context__ is full
-        assert is_disk_full(later)
+    later = raised_while(full, sqlite3.OperationalError("no such savepoint: tx"))
+    assert later.__cause__ is None and later.__context__ is full
+    assert is_disk_full(later)
     assert not is_disk_full(sqlite3.OperationalError("database is locked"))
     assert not is_disk_full(OSError(errno.EACCES, "Permission denied"))
     assert not is_disk_full(RuntimeError("database or disk is full"))  # only what says so
     assert not is_disk_full(None)
+
+
+@pytest.mark.parametrize(
+    ("condition", "full"),
+    [
+        ("disk_full", True),  # 53100: "could not extend file ...: No space left on device"
+        ("insufficient_resources", True),  # 53000, the class's own
+        ("out_of_memory", False),  # 53200: not storage, no cleaning of the disk ends it
+        ("too_many_connections", False),  # 53300
+        ("configuration_limit_exceeded", False),  # 53400 (e.g. temp_file_limit)
+        ("unique_violation", False),
+    ],
+)
+def test_what_counts_as_a_full_disk_on_postgresql(pg_url: str, condition: str, full: bool) -> None:
+    """psycopg's own exception, raised by the server with the condition's SQLSTATE (#24);
+    also when it is the cause of what the caller sees (a ROLLBACK that failed after it)."""
+    with psycopg.connect(**conninfo(pg_url), autocommit=True) as db:
+        sql = f"DO $$ BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = '{condition}'; END $$"
+        with pytest.raises(psycopg.Error) as raised:
+            db.execute(sql.encode())
+    error = raised.value
+    assert type(error).__name__ == "".join(w.title() for w in condition.split("_"))
+    assert is_disk_full(error) is full
+    later = raised_while(error, psycopg.OperationalError("the connection is lost"))
+    assert later.__context__ is error and is_disk_full(later) is full
 
 
 def test_the_state_is_said_once_and_keeps_what_waits(caplog: pytest.LogCaptureFixture) -> None:

@@ -7,15 +7,27 @@ pressed twice changes nothing twice."""
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Callable
 
+import pytest
+
+from bot.config import Settings
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
+from tests.databases import on_backend, rows
 from tests.test_e2e_lifecycle import ALICE, campaign, row
 from tests.test_e2e_office import submit
 
 __all__ = ["campaign"]  # the fixture, used by name
+
+
+@pytest.fixture
+def make_settings(
+    make_settings: Callable[..., Settings], storage_url: str | None
+) -> Callable[..., Settings]:
+    """Every test here runs on SQLite and on PostgreSQL (#24)."""
+    return on_backend(make_settings, storage_url)
 
 
 def zh(key: str, **values: object) -> str:
@@ -79,10 +91,9 @@ async def test_reject_spam_and_set_a_topic_from_the_queue(
     again = await admin.tap_data(confirm, data_of(confirm, "bk:go:")[0])
     assert again.plain.startswith(zh("batch.outcome", done=2, n=2))
     assert zh("web.bulk.again") in again.plain
-    with sqlite3.connect(campaign.settings.storage.path) as db:
-        (rejections,) = db.execute(
-            "SELECT COUNT(*) FROM history WHERE to_status = 'rejected'"
-        ).fetchone()
+    [(rejections,)] = rows(
+        campaign.settings, "SELECT COUNT(*) FROM history WHERE to_status = 'rejected'"
+    )
     assert rejections == 2
 
     # 改类别 on a new /queue page: the topics to choose from, then the confirmation.

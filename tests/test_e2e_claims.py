@@ -7,7 +7,6 @@ action."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -16,6 +15,7 @@ from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock
+from tests.databases import on_backend, rows
 from tests.test_e2e_cards import ALICE, CLERK2, OFFICE
 from tests.test_e2e_office import office_card, submit
 
@@ -24,6 +24,14 @@ HOLDER = "办公室 小王"  # ADMIN's name as the office sees it
 
 def zh(key: str, **values: object) -> str:
     return t("zh-Hans", key, **values)
+
+
+@pytest.fixture
+def make_settings(
+    make_settings: Callable[..., Settings], storage_url: str | None
+) -> Callable[..., Settings]:
+    """Every test here runs on SQLite and on PostgreSQL (#24)."""
+    return on_backend(make_settings, storage_url)
 
 
 @pytest.fixture
@@ -53,9 +61,8 @@ async def card_of(chat: Chat, number: int) -> SentMessage:
 
 
 def claimed_by(settings: Settings, number: int) -> int | None:
-    with sqlite3.connect(settings.storage.path) as db:
-        row = db.execute("SELECT claimed_by FROM submissions WHERE id = ?", (number,)).fetchone()
-    return None if row is None else row[0]
+    found = rows(settings, "SELECT claimed_by FROM submissions WHERE id = ?", (number,))
+    return None if not found else found[0][0]
 
 
 def prompts_to(stub: FakeBotApi, chat_id: int, after: int) -> list[SentMessage]:

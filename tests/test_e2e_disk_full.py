@@ -3,6 +3,9 @@ once, every resident who writes meanwhile answered once that the message waits, 
 recovered from by itself when there is room again, without a restart: the office is told,
 and what waited is handled, once. Nothing is lost, nothing is sent twice.
 
+The tests in the test's process run on SQLite and on PostgreSQL (#24). There the server
+refuses every write with SQLSTATE 53100, as on a full disk (:mod:`tests.full_storage`).
+
 In the test's process the database is made full with SQLite's own limit (``PRAGMA
 max_page_count`` on the bot's writing connection, its free pages taken by a filler): a
 write that needs a new page is refused with ``SQLITE_FULL`` exactly as on a full disk
@@ -19,7 +22,6 @@ import asyncio
 import logging
 import os
 import shutil
-import sqlite3
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +36,7 @@ from bot.lifecycle import running
 from bot.transport import diskspace
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, Chat
+from tests.databases import on_backend, rows
 from tests.full_storage import fill_database, make_room
 from tests.processes import BotProcess
 from tests.test_e2e_webhook import URL, free_port, post
@@ -80,12 +83,29 @@ def apologies(stub: FakeBotApi, *users: FakeUser) -> list[SentMessage]:
     return [m for u in users for m in stub.messages_to(u.id) if m.plain in texts]
 
 
+@pytest.fixture
+def make_settings(
+    make_settings: Callable[..., Settings], storage_url: str | None
+) -> Callable[..., Settings]:
+    """The tests in the test's process run on SQLite and on PostgreSQL (#24)."""
+    return on_backend(make_settings, storage_url)
+
+
 def inbox_row(settings: Settings, update_id: int) -> tuple[object, ...] | None:
-    with sqlite3.connect(settings.storage.path) as db:
-        row = db.execute(
-            "SELECT body IS NOT NULL, handled_at FROM inbox WHERE update_id = ?", (update_id,)
-        ).fetchone()
-    return None if row is None else tuple(row)
+    found = rows(
+        settings,
+        "SELECT CASE WHEN body IS NOT NULL THEN 1 ELSE 0 END, handled_at FROM inbox"
+        " WHERE update_id = ?",
+        (update_id,),
+    )
+    return tuple(found[0]) if found else None
+
+
+def full_reason(settings: Settings) -> str:
+    """How the log line names the error: SQLite's, or PostgreSQL's server's (53100)."""
+    if settings.storage.postgresql:
+        return "DiskFull: could not extend file"
+    return "OperationalError: database or disk"
 
 
 def warnings_logged(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -138,7 +158,7 @@ async def test_a_full_database_is_told_once_and_waited_out_without_a_restart(
         assert len(stub.answered_callbacks) == answers + 1
         assert polls(stub) - polled <= 6  # about one a second while it waits, no spinning
         [line] = warnings_logged(caplog)
-        assert line.getMessage().startswith("storage full (OperationalError: database or disk")
+        assert line.getMessage().startswith(f"storage full ({full_reason(settings)}")
         assert line.exc_info is None and "\n" not in line.getMessage()
         assert inbox_row(settings, bob_update) is None  # still at Telegram: not confirmed
         assert not repo.disk.held

@@ -41,6 +41,15 @@ def rows(settings: Settings, sql: str, *params: object) -> list[Any]:
 
 
 @pytest.fixture
+def make_settings(
+    make_settings: Callable[..., Settings], storage_url: str | None
+) -> Callable[..., Settings]:
+    """The tests here run on SQLite and on PostgreSQL (#24), but the refusals: they store
+    nothing."""
+    return databases.on_backend(make_settings, storage_url)
+
+
+@pytest.fixture
 async def office(
     stub: FakeBotApi, make_settings: Callable[..., Settings]
 ) -> AsyncIterator[BotRunner]:
@@ -168,6 +177,7 @@ async def test_an_anonymous_box_slip_in_the_office_group_keeps_nothing_about_any
     assert not any("回访" in m.plain for m in stub.sent if m.seq > mark)
 
 
+@databases.sqlite_only
 async def test_bad_entries_are_explained_and_store_nothing(
     stub: FakeBotApi, office: BotRunner
 ) -> None:

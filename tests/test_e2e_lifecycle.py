@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
+from tests.databases import rows
 from tests.test_e2e_office import submit
 
 OFFICE = -1001234567
@@ -27,13 +29,9 @@ def zh(key: str, **values: object) -> str:
     return t("zh-Hans", key, **values)
 
 
-def row(settings: Settings, number: int) -> sqlite3.Row:
-    with sqlite3.connect(settings.storage.path) as db:
-        db.row_factory = sqlite3.Row
-        found: sqlite3.Row | None = db.execute(
-            "SELECT * FROM submissions WHERE id = ?", (number,)
-        ).fetchone()
-    assert found is not None
+def row(settings: Settings, number: int) -> Any:
+    """Item ``number``'s row, by name, on either backend."""
+    [found] = rows(settings, "SELECT * FROM submissions WHERE id = ?", (number,))
     return found
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +20,7 @@ from bot.config import Settings
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage, Upload
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock, drafts_of
+from tests.databases import on_backend, rows, sqlite_only, tables
 
 ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英", username="li_xiuying")
 BOB = FakeUser(id=555000111, first_name="王", last_name="小明")
@@ -65,10 +65,14 @@ def words(key: str) -> str:
     return zh(key).split(" ", 1)[-1]
 
 
-def rows(settings: Settings, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
-    with sqlite3.connect(settings.storage.path) as db:
-        db.row_factory = sqlite3.Row
-        return list(db.execute(sql, params))
+@pytest.fixture
+def make_settings(
+    make_settings: Callable[..., Settings], storage_url: str | None
+) -> Callable[..., Settings]:
+    """The tests here run on SQLite and on PostgreSQL (#24), except the variants marked
+    ``sqlite_only``: they walk the statements of another test here (the place asked,
+    the phase's refusal)."""
+    return on_backend(make_settings, storage_url)
 
 
 def places_settings(
@@ -134,13 +138,11 @@ async def test_a_deep_link_records_the_place_and_keeps_it_off_anything_per_perso
     # The place is content of the item, nothing per person: the draft that carried it is
     # gone, and no other table holds it (the daily counters are counts, not people).
     assert drafts_of(runner.settings) == []
-    with sqlite3.connect(runner.settings.storage.path) as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        holding = set()
-        for table in tables:
-            for row in db.execute(f'SELECT * FROM "{table}"'):
-                if any(isinstance(v, str) and "dongcun" in v for v in row):
-                    holding.add(table)
+    holding = set()
+    for table in tables(runner.settings):
+        for row in rows(runner.settings, f'SELECT * FROM "{table}"'):
+            if any(isinstance(v, str) and "dongcun" in v for v in row):
+                holding.add(table)
     assert holding == {"submissions", "daily_place_counts"}
 
 
@@ -185,6 +187,7 @@ async def test_an_unknown_place_is_asked_with_buttons_changeable_and_skippable(
     assert [(r["id"], r["place_id"]) for r in stored] == [(1, "xicun"), (2, None)]
 
 
+@sqlite_only
 async def test_an_unknown_or_malformed_link_is_ignored_politely(
     stub: FakeBotApi, places_bot: BotRunner
 ) -> None:
@@ -199,6 +202,7 @@ async def test_an_unknown_or_malformed_link_is_ignored_politely(
     assert zh("place.ask") in asked.plain  # still asked, as for anyone
 
 
+@sqlite_only
 async def test_many_places_are_chosen_level_by_level(
     stub: FakeBotApi, make_settings: Callable[..., Settings]
 ) -> None:
@@ -283,6 +287,7 @@ async def test_the_phase_changes_what_the_bot_says_and_accepts(
         await runner.stop()
 
 
+@sqlite_only
 async def test_a_phase_that_begins_before_confirming_refuses_and_keeps_the_draft(
     stub: FakeBotApi, make_settings: Callable[..., Settings]
 ) -> None:

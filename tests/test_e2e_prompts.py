@@ -6,7 +6,6 @@ to the clerk to confirm before it reaches a resident; /cancel cancels a prompt."
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -15,6 +14,7 @@ from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, drafts_of
+from tests.databases import on_backend, rows
 from tests.test_e2e_office import office_card, status_of, submit
 from tests.test_e2e_questions import ShiftedClock, clerk_prompt, clock
 
@@ -29,6 +29,14 @@ __all__ = ["clock"]  # the fixture, used by name
 
 def zh(key: str, **values: object) -> str:
     return t("zh-Hans", key, **values)
+
+
+@pytest.fixture
+def make_settings(
+    make_settings: Callable[..., Settings], storage_url: str | None
+) -> Callable[..., Settings]:
+    """Every test here runs on SQLite and on PostgreSQL (#24)."""
+    return on_backend(make_settings, storage_url)
 
 
 @pytest.fixture
@@ -49,8 +57,7 @@ async def office_bot(
 
 
 def prompts(settings: Settings) -> int:
-    with sqlite3.connect(settings.storage.path) as db:
-        return int(db.execute("SELECT COUNT(*) FROM prompts").fetchone()[0])
+    return int(rows(settings, "SELECT COUNT(*) FROM prompts")[0][0])
 
 
 async def next_message(stub: FakeBotApi, chat_id: int, mark: int) -> SentMessage:
@@ -111,8 +118,7 @@ async def test_private_prompt_is_answered_by_the_next_message_within_ten_minutes
     await clerk_prompt(stub, card, "指定承办")
     done = await admin.send("城建办 10", expect="城建办")
     assert "#" in done.plain
-    with sqlite3.connect(settings.storage.path) as db:
-        assert db.execute("SELECT owner FROM submissions").fetchone() == ("城建办",)
+    assert [r["owner"] for r in rows(settings, "SELECT owner FROM submissions")] == ["城建办"]
 
     # 答复 reaches Bob: echoed, held back once, typed again, confirmed.
     card = await admin.send(f"/show {number}", expect=f"#{number}")

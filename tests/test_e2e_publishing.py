@@ -10,7 +10,9 @@ is told it was published, and the office's warning names the channel.
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Callable
+
+import pytest
 
 from bot.config import Settings
 from bot.core.presenters import telegram_error
@@ -18,11 +20,20 @@ from bot.i18n import t
 from tests import test_e2e_lifecycle
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.conftest import ADMIN, BotRunner, Chat
+from tests.databases import on_backend, rows
 from tests.test_e2e_lifecycle import CHANNEL, GROUP, OFFICE, Office, row
 from tests.test_e2e_office import submit
 
 BOB = FakeUser(id=555000111, first_name="Bob", language_code="en")
 NOT_MEMBER = "Forbidden: bot is not a member of the channel chat"
+
+
+@pytest.fixture
+def make_settings(
+    make_settings: Callable[..., Settings], storage_url: str | None
+) -> Callable[..., Settings]:
+    """Every test here runs on SQLite and on PostgreSQL (#24)."""
+    return on_backend(make_settings, storage_url)
 
 
 def zh(key: str, **values: object) -> str:
@@ -43,12 +54,11 @@ def delivery_failed(ref: str, recipient: str, error: str) -> str:
 
 
 def history(settings: Settings, number: int) -> list[tuple[str, str, str, str | None]]:
-    with sqlite3.connect(settings.storage.path) as db:
-        return db.execute(
-            "SELECT actor, from_status, to_status, note FROM history WHERE submission_id = ?"
-            " ORDER BY id",
-            (number,),
-        ).fetchall()
+    sql = (
+        "SELECT actor, from_status, to_status, note FROM history WHERE submission_id = ?"
+        " ORDER BY id"
+    )
+    return [tuple(r) for r in rows(settings, sql, (number,))]
 
 
 # The bot of the lifecycle tests: the office chat, the leading group, the channel.

@@ -5,7 +5,6 @@ person is stored to find it."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +14,7 @@ from bot.config import Settings
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, drafts_of
+from tests.databases import columns, on_backend, rows, stored_bytes
 from tests.test_e2e_lifecycle import Office
 from tests.test_e2e_office import submit
 
@@ -38,6 +38,14 @@ class ShiftedClock:
 
     def advance(self, **delta: float) -> None:
         self.shift += timedelta(**delta)
+
+
+@pytest.fixture
+def make_settings(
+    make_settings: Callable[..., Settings], storage_url: str | None
+) -> Callable[..., Settings]:
+    """Every test here runs on SQLite and on PostgreSQL (#24)."""
+    return on_backend(make_settings, storage_url)
 
 
 @pytest.fixture
@@ -87,20 +95,13 @@ async def clerk_prompt(stub: FakeBotApi, card: SentMessage, label: str) -> SentM
 
 
 def answers(settings: Settings, number: int) -> list[str]:
-    with sqlite3.connect(settings.storage.path) as db:
-        rows = db.execute(
-            "SELECT body FROM events WHERE submission_id = ? AND kind = 'answer' ORDER BY id",
-            (number,),
-        ).fetchall()
-    return [r[0] for r in rows]
+    sql = "SELECT body FROM events WHERE submission_id = ? AND kind = 'answer' ORDER BY id"
+    return [r[0] for r in rows(settings, sql, (number,))]
 
 
 def attachment_types(settings: Settings, number: int) -> list[str]:
-    with sqlite3.connect(settings.storage.path) as db:
-        rows = db.execute(
-            "SELECT type FROM attachments WHERE submission_id = ? ORDER BY position", (number,)
-        ).fetchall()
-    return [r[0] for r in rows]
+    sql = "SELECT type FROM attachments WHERE submission_id = ? ORDER BY position"
+    return [r[0] for r in rows(settings, sql, (number,))]
 
 
 async def offered(stub: FakeBotApi, user: FakeUser, mark: int) -> SentMessage:
@@ -145,8 +146,7 @@ async def test_answers_typed_without_reply_are_offered_to_the_item(
     mark = stub.mark()
     stub.send_text(ALICE, "另外，建议在学校门口设减速带")
     await stub.wait_for_text(ALICE.id, zh("kind.ask"), after=mark)
-    with sqlite3.connect(settings.storage.path) as db:
-        assert db.execute("SELECT COUNT(*) FROM held_messages").fetchone() == (0,)
+    assert rows(settings, "SELECT COUNT(*) FROM held_messages")[0][0] == 0
 
 
 async def test_anonymous_sender_with_two_open_questions_picks_the_item(
@@ -195,14 +195,11 @@ async def test_anonymous_sender_with_two_open_questions_picks_the_item(
     assert any("建议周末开放学校操场" in d for d in drafts_of(settings))
     assert answers(settings, first) == []
     # What the database holds to find her open question: nothing per person.
-    with sqlite3.connect(settings.storage.path) as db:
-        columns = {r[1] for r in db.execute("PRAGMA table_info(open_questions)")}
-        assert columns == {"submission_id", "status", "asked_at", "expires_at"}
-        assert db.execute("SELECT COUNT(*) FROM held_messages").fetchone() == (0,)
-    path = settings.storage.path
-    for file in path.parent.iterdir():
-        if file.name.startswith(path.name):
-            assert b"987654321" not in file.read_bytes()
+    kept = set(columns(settings, "open_questions"))
+    assert kept == {"submission_id", "status", "asked_at", "expires_at"}
+    assert rows(settings, "SELECT COUNT(*) FROM held_messages")[0][0] == 0
+    for where, content in stored_bytes(settings).items():
+        assert b"987654321" not in content, where
 
 
 async def test_a_question_closes_when_the_item_moves_on_or_after_seven_days(

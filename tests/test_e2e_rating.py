@@ -10,7 +10,6 @@ about one item within ``office.notice_window`` come as one message after the fir
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
@@ -20,6 +19,7 @@ from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import BotRunner, Chat, FrozenClock
+from tests.databases import on_backend, rows
 from tests.test_e2e_lifecycle import Office
 from tests.test_e2e_office import submit
 from tests.webdesk import started
@@ -34,8 +34,15 @@ def zh(key: str, **values: object) -> str:
 
 
 def count(settings: Settings, sql: str, *params: object) -> int:
-    with sqlite3.connect(settings.storage.path) as db:
-        return int(db.execute(sql, params).fetchone()[0])
+    return int(rows(settings, sql, params)[0][0])
+
+
+@pytest.fixture
+def make_settings(
+    make_settings: Callable[..., Settings], storage_url: str | None
+) -> Callable[..., Settings]:
+    """Every test here runs on SQLite and on PostgreSQL (#24)."""
+    return on_backend(make_settings, storage_url)
 
 
 @pytest.fixture
@@ -98,10 +105,8 @@ async def test_sixty_presses_give_one_rating_and_hold_up_no_announcement(
         )
         == 1
     )
-    with sqlite3.connect(settings.storage.path) as db:
-        assert db.execute("SELECT rating FROM submissions WHERE id = ?", (number,)).fetchone() == (
-            "satisfied",  # the first press; the others changed nothing
-        )
+    [(rating,)] = rows(settings, "SELECT rating FROM submissions WHERE id = ?", (number,))
+    assert rating == "satisfied"  # the first press; the others changed nothing
     about = [m for m in stub.messages_to(OFFICE) if m.seq > mark and ref in m.plain]
     assert 1 <= len(about) <= 2
     assert about[0].plain == zh("office.rating", ref=ref, rating=zh("rating.satisfied"))
@@ -175,5 +180,5 @@ async def test_buttons_sent_before_rounds_existed_rate_the_first_round(
     assert stub.answered_callbacks[-1].get("text") == zh(
         "rate.already", ref=f"#{number}", rating=zh("rating.basically")
     )
-    with sqlite3.connect(office_bot.settings.storage.path) as db:
-        assert db.execute("SELECT round, rating FROM ratings").fetchall() == [(1, "basically")]
+    stored = rows(office_bot.settings, "SELECT round, rating FROM ratings")
+    assert [tuple(r) for r in stored] == [(1, "basically")]

@@ -14,7 +14,7 @@ import pytest
 from bot.anonymity import Namespace
 from bot.config import Settings
 from bot.startup import StartupError, prepare
-from storage.dialect import to_postgresql
+from storage.dialect import IDENTITY_TABLES, to_postgresql
 from storage.migrations import available_migrations
 from storage.pg import conninfo
 from storage.repository import Repository
@@ -112,6 +112,21 @@ async def test_postgresql_has_sqlites_schema(tmp_path: Path, pg_url: str) -> Non
         assert versions == [
             r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY 1")
         ]
+
+
+def test_the_dialect_knows_every_identity_table(pg_url: str) -> None:
+    """An INSERT into a table with an identity id gets ``RETURNING id`` (the id the code
+    reads as ``cursor.lastrowid``) only when the dialect lists the table: 0033's
+    bulk_selections was missing, and a clerk's 批量处理 failed on PostgreSQL."""
+    with psycopg.connect(**conninfo(pg_url)) as db:
+        found = {
+            str(r[0])
+            for r in db.execute(
+                "SELECT table_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND is_identity = 'YES'"
+            )
+        }
+    assert found == IDENTITY_TABLES
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -20,6 +20,7 @@ from bot.core.records import Draft, NewSubmission, Outgoing, Recipient, Sender
 from bot.core.reports import (
     DigestData,
     OverdueItem,
+    Stats,
     compose_digest,
     compose_stats,
     ledger_cells,
@@ -42,8 +43,8 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-async def week(tmp_path: Path) -> AsyncIterator[tuple[Repository, FrozenClock]]:
-    """A week of a town's campaign:
+async def week(storage_target: str) -> AsyncIterator[tuple[Repository, FrozenClock]]:
+    """A week of a town's campaign, on SQLite and on PostgreSQL (#24: the same figures):
 
     Mon #1 named problem (transport), accepted, assigned due Wed, still open → overdue
     Tue #2 anonymous suggestion (construction), still new
@@ -52,7 +53,7 @@ async def week(tmp_path: Path) -> AsyncIterator[tuple[Repository, FrozenClock]]:
     Sat #5 anonymous problem (transport), rejected
     """
     clock = FrozenClock(MONDAY)
-    repo = Repository(tmp_path / "week.sqlite3", clock=clock, secrets=SECRETS)
+    repo = Repository(storage_target, clock=clock, secrets=SECRETS)
     await repo.connect()
 
     async def submit(kind: Kind, topic: str, text: str, named: bool) -> int:
@@ -240,7 +241,10 @@ async def test_export_from_the_command_line(
 
     repo, _ = week
     await repo.checkpoint()
-    monkeypatch.setenv("JINDIANZI_STORAGE__PATH", str(repo.path))
+    if repo.url is None:
+        monkeypatch.setenv("JINDIANZI_STORAGE__PATH", str(repo.path))
+    else:
+        monkeypatch.setenv("JINDIANZI_STORAGE__URL", repo.url)
     out = tmp_path / "ledger.xlsx"
     args = ["export", "--config", str(EXAMPLE_CONFIG), "--from", "2026-11-17"]
     code = await asyncio.to_thread(main, [*args, "--to", "2026-11-19", "--out", str(out)])
@@ -280,3 +284,32 @@ async def test_day_counters_agree_with_counting_the_items(
     direct = await repo._fetchall(_ITEM_GROUPS, (iso(start), iso(end)))
     assert totals(await repo._group_counts(start, end)) == totals(direct)
     assert sum(totals(direct).values()) == 5
+
+
+def test_equal_counts_are_listed_in_the_catalogues_order(settings: Settings) -> None:
+    """Not in the order the database grouped them (#24: PostgreSQL's hash aggregation
+    returns groups in no order): the same figures read the same on both backends."""
+    topics = [tp.id for tp in settings.topics][:4]
+
+    def stats(order: list[str]) -> Stats:
+        return Stats(
+            start=MONDAY,
+            end=MONDAY + timedelta(days=7),
+            total=5,
+            by_kind={Kind.SUGGESTION: 2, Kind.PROBLEM: 2},
+            by_status={Status.CLOSED: 1, Status.NEW: 1},
+            by_topic={topic: 2 if topic == topics[3] else 1 for topic in order},
+            anonymous=0,
+            median_first_response_hours=None,
+            answered_with_deadline=0,
+            answered_in_time=0,
+            satisfaction={},
+        )
+
+    forwards = compose_stats("zh-Hans", settings, stats(topics))
+    backwards = compose_stats("zh-Hans", settings, stats(topics[::-1]))
+    assert forwards == backwards
+    names = [tp.name("zh-Hans") for tp in settings.topics][:4]
+    line = f"{names[3]} 2、{names[0]} 1、{names[1]} 1、{names[2]} 1"
+    assert line in "\n".join(forwards)
+    assert "建议 2、问题反映 2" in "\n".join(forwards)  # the kinds in Kind's order

@@ -137,9 +137,11 @@ class LedgerRow(_Report):
 
 # ---------------------------------------------------------------- digest
 def _counts_line(lang: Language, counts: dict[str, int], label: dict[str, str]) -> str:
-    parts = [
-        f"{label.get(key, key)} {n}" for key, n in sorted(counts.items(), key=lambda kv: -kv[1])
-    ]
+    """The most first; equal counts in the catalogue's order (``label``'s), not in the order
+    the database grouped them (#24: PostgreSQL's hash aggregation has none)."""
+    order = {key: i for i, key in enumerate(label)}
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], order.get(kv[0], len(order)), kv[0]))
+    parts = [f"{label.get(key, key)} {n}" for key, n in ranked]
     return ("、" if lang != "en" else ", ").join(parts)
 
 
@@ -298,11 +300,13 @@ def compose_stats(lang: Language, settings: Settings, stats: Stats) -> list[str]
             t(lang, "stats.by_topic", value=escape(_counts_line(lang, stats.by_topic, topics)))
         )
         if settings.places or any(stats.by_place):
-            places = {p: place_label(lang, settings, p or None) for p in stats.by_place}
+            ids = [*(p.id for p in settings.places), *sorted(stats.by_place)]  # configured first
+            places = {p: place_label(lang, settings, p or None) for p in ids}
             value = escape(_counts_line(lang, stats.by_place, places))
             lines.append(t(lang, "stats.by_place", value=value))
         if settings.campaign.phases or any(stats.by_phase):
-            phases = {p: phase_label(lang, settings, p or None) for p in stats.by_phase}
+            ids = [*(p.id for p in settings.campaign.phases), *sorted(stats.by_phase)]
+            phases = {p: phase_label(lang, settings, p or None) for p in ids}
             value = escape(_counts_line(lang, stats.by_phase, phases))
             lines.append(t(lang, "stats.by_phase", value=value))
         lines.append(
