@@ -41,7 +41,7 @@ import aiosqlite
 from storage.pg import PgConnection
 
 # Numbers held for migrations on branches in flight; drop each when merged (none now).
-RESERVED: frozenset[int] = frozenset()
+RESERVED: frozenset[int] = frozenset({34})  # 0034: a branch in flight (#24)
 
 # A Python step of a migration: runs on the connection inside the migration's transaction.
 Step = Callable[[aiosqlite.Connection], Awaitable[None]]
