@@ -289,7 +289,10 @@ async def _take_over(app: AnyApplication) -> None:
     leader left under way have an unknown outcome (its lease is gone, so it sends no more);
     then the outbox now and the reports whose time passed meanwhile."""
     svc = app.bot_data.services
-    await delivery.recover_interrupted(svc)
+    # After this worker's own run, if one is still going (it stops at its next message):
+    # what is left under way then was interrupted elsewhere (or by a crash).
+    async with svc.delivery.lock:
+        await delivery.recover_interrupted(svc)
     if app.job_queue is not None:
         app.job_queue.run_once(delivery.deliver, 0)
         if svc.settings.office.scheduled_reports:

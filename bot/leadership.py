@@ -108,6 +108,7 @@ class Leadership:
         # ("" for the outbox, "learn" for new labels); "" once when it starts listening.
         self.on_notified: Callable[[str], None] | None = None
         self._valid_until = 0.0
+        self._previous: str | None = None  # who held the lease before this worker took it
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._nudges: set[asyncio.Task[None]] = set()
@@ -125,9 +126,9 @@ class Leadership:
             taken = await self._take(now)
         except Exception as exc:
             taken = False
-            if was:
+            if was and not self.repository.disk.noticed(exc):  # (a full disk is said once)
                 log.warning("leader lease not renewed (%s): no longer leading", type(exc).__name__)
-                was = False
+            was = False
         if taken and not was:
             try:
                 if self.on_elected is not None:
@@ -138,7 +139,11 @@ class Leadership:
                     await self.repository.release_lease(LEADER, self.holder)
                 taken = False
             else:
-                log.info("this worker leads now (scheduled jobs, the outbox)")
+                # Said when it first leads (or takes over from another worker), not again
+                # each time its own lease lapsed for a moment (a full disk, a restart).
+                (log.info if self._previous != self.holder else log.debug)(
+                    "this worker leads now (scheduled jobs, the outbox)"
+                )
         if taken:
             self._valid_until = sent + self.lease - self.margin
         else:
@@ -151,6 +156,9 @@ class Leadership:
 
     async def _take(self, now: float) -> bool:
         repo = self.repository
+        if not self.leading:
+            current = await repo.lease_holder(LEADER)
+            self._previous = None if current is None else current[0]
         if await repo.take_lease(LEADER, self.holder, now=now, seconds=self.lease):
             return True
         current = await repo.lease_holder(LEADER)

@@ -217,7 +217,8 @@ async def test_only_the_leader_sends_and_a_survivor_takes_over(
         # more at most, later) and sends what is due.
         await queue_notice(two.repository, two.secrets, "发送中断的通知")
         with_attempt = "UPDATE outbox SET attempt_started_at = ? WHERE status = 'pending'"
-        rows(settings, with_attempt, ("2026-01-01T00:00:00+00:00",))
+        # (from a thread: the bot's transactions run in this event loop)
+        await asyncio.to_thread(rows, settings, with_attempt, ("2026-01-01T00:00:00+00:00",))
         await first.stop()
         await queue_notice(two.repository, two.secrets, "接管后的通知")
         await wait_until(lambda: two.leadership is not None and two.leadership.leading, 5)
