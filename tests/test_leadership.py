@@ -215,10 +215,16 @@ async def test_only_the_leader_sends_and_a_survivor_takes_over(
         # A send the leader left under way, then the leader stops: the survivor takes over
         # within a renewal, records the interrupted send's outcome as unknown (sent once
         # more at most, later) and sends what is due.
-        await queue_notice(two.repository, two.secrets, "发送中断的通知")
-        with_attempt = "UPDATE outbox SET attempt_started_at = ? WHERE status = 'pending'"
-        # (from a thread: the bot's transactions run in this event loop)
-        await asyncio.to_thread(rows, settings, with_attempt, ("2026-01-01T00:00:00+00:00",))
+        # (queued already under way, in one transaction: the leader, alive until then,
+        # cannot have sent it normally in between)
+        async with two.repository.transaction() as db:
+            notice = Outgoing(chat_enc=two.secrets.encrypt_int(RESIDENT), text="发送中断的通知")
+            await enqueue(db, [notice], submission_id=None, now=two.repository.clock())
+            await db.execute(
+                "UPDATE outbox SET attempt_started_at = ? WHERE status = 'pending'"
+                " AND attempt_started_at IS NULL",
+                ("2026-01-01T00:00:00+00:00",),
+            )
         await first.stop()
         await queue_notice(two.repository, two.secrets, "接管后的通知")
         await wait_until(lambda: two.leadership is not None and two.leadership.leading, 5)
