@@ -25,6 +25,7 @@ from bot.clockjumps import ClockJumpGuard
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotData
 from bot.i18n import catalogues, t
+from bot.leadership import Leadership
 from bot.learner import TopicLearner
 from bot.services import Services
 from bot.tagging import Tagger
@@ -111,8 +112,11 @@ def build_application(
     clock: Clock = utc_now,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
+    worker: str | None = None,
 ) -> AnyApplication:
-    """Build the bot from validated settings. Nothing is connected until it is started."""
+    """Build the bot from validated settings. Nothing is connected until it is started.
+    ``worker`` names it among the workers sharing the database (default: this process,
+    :func:`bot.worker.worker_id`; tests give several applications of one process names)."""
     catalogues()  # the translations are read here, not in the event loop's first update
     secrets = secrets or load_or_create_secrets(settings.anonymity)
     repository = Repository(settings.storage.target, clock=clock, secrets=secrets)
@@ -160,6 +164,7 @@ def build_application(
         tagger=Tagger(settings.topics),
         secrets=secrets,
         inbox=inbox,
+        leadership=Leadership(repository, holder=worker),
     )
     if settings.web.enabled:
         from web.server import Desk, DeskServer
@@ -167,8 +172,7 @@ def build_application(
         services = app.bot_data.services
 
         def deliver_soon() -> None:  # after a desk action: the outbox now, not in 5 s
-            if app.job_queue is not None:
-                app.job_queue.run_once(delivery.deliver, 0)
+            delivery.wake(app.job_queue, services)
 
         services.web = DeskServer(
             Desk(
@@ -236,10 +240,18 @@ async def _post_init(app: AnyApplication) -> None:
     diskspace.watch(app, svc)
     # Times written while the clock ran ahead gate nothing longer than their normal span.
     await svc.repository.clamp_future_times()
-    # Before anything is sent: what a crash interrupted mid-send has an unknown outcome.
-    await delivery.recover_interrupted(svc)
     svc.learner = TopicLearner(svc.repository, svc.settings.topics)
     await svc.learner.load()
+    # The jobs and the outbox are the leader's; a lone process leads from here on.
+    leadership = svc.leadership
+    if leadership is not None:
+        leadership.on_elected = lambda: _take_over(app)
+        leadership.on_notified = lambda payload: _notified(app, payload)
+        limiter = app.bot.rate_limiter
+        if isinstance(limiter, FloodLimiter):
+            leadership.on_workers = limiter.share
+        await leadership.step()
+        leadership.start()
     # Before polling starts: what a crash left unhandled is handled first, in order.
     await svc.inbox.replay(app.update_queue, app.bot)
     # The default list is Simplified Chinese; English clients get English descriptions.
@@ -270,7 +282,31 @@ async def _post_init(app: AnyApplication) -> None:
         maintenance.schedule(app.job_queue, svc.settings)
         if svc.settings.office.scheduled_reports:
             reports.schedule(app.job_queue, svc.settings)
+
+
+async def _take_over(app: AnyApplication) -> None:
+    """This worker has just become the leader, before it acts as one: the sends the previous
+    leader left under way have an unknown outcome (its lease is gone, so it sends no more);
+    then the outbox now and the reports whose time passed meanwhile."""
+    svc = app.bot_data.services
+    # After this worker's own run, if one is still going (it stops at its next message):
+    # what is left under way then was interrupted elsewhere (or by a crash).
+    async with svc.delivery.lock:
+        await delivery.recover_interrupted(svc)
+    if app.job_queue is not None:
+        app.job_queue.run_once(delivery.deliver, 0)
+        if svc.settings.office.scheduled_reports:
             await reports.catch_up(app.job_queue, svc)
+
+
+def _notified(app: AnyApplication, payload: str) -> None:
+    """The leader was woken by another worker: new labels, or messages in the outbox."""
+    svc = app.bot_data.services
+    if payload == "learn":
+        if svc.learner is not None:
+            svc.learner.schedule_retrain()
+    elif app.job_queue is not None:
+        app.job_queue.run_once(delivery.deliver, 0)
 
 
 def admit_on_arrival(app: AnyApplication) -> None:

@@ -54,11 +54,13 @@ class TopicLearner:
         self._task: asyncio.Task[None] | None = None
         self._again = False
         self._process: asyncio.subprocess.Process | None = None  # a training under way
+        self._version: str | None = None  # of the stored model this one is (refresh)
 
     async def load(self) -> None:
         """The stored model, if any and readable; else a training if there are labels. A
         model of an older format is ignored and one trained with another catalogue is kept
         until a training with this one (started here) replaces it."""
+        self._version = await self.repository.model_version()
         stored = await self.repository.load_model()
         if stored is not None:
             try:
@@ -74,6 +76,22 @@ class TopicLearner:
         if await self.repository.label_counts():
             self.schedule_retrain()
 
+    async def refresh(self) -> bool:
+        """Load the stored model if another worker saved a new one since this one loaded
+        or trained its own (the leader trains, the others follow). Returns whether it did."""
+        version = await self.repository.model_version()
+        if version is None or version == self._version:
+            return False
+        stored = await self.repository.load_model()
+        if stored is None:
+            return False
+        self.model = await asyncio.to_thread(
+            TopicModel.from_blobs, stored.params, stored.columns, stored.weights
+        )
+        self._version = version
+        log.info("topic model saved by another worker loaded")
+        return True
+
     async def retrain(self) -> TopicModel | None:
         """Train on every stored label now (in a child process), save and use the result."""
         path = self.repository.path
@@ -85,6 +103,7 @@ class TopicLearner:
                 return None
             await self.repository.save_model(StoredModel(*trained.to_blobs()))
             self.model = trained
+            self._version = await self.repository.model_version()
             return trained
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -111,6 +130,7 @@ class TopicLearner:
                 last[0].split(":", 1)[0][:80],
             )
             return None
+        self._version = await self.repository.model_version()
         stored = await self.repository.load_model()
         if stored is None:
             return None

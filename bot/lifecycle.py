@@ -140,6 +140,8 @@ async def stop(app: AnyApplication, *, budget: float = STOP_BUDGET) -> None:
             svc.clock_guard.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await svc.clock_guard
+        if svc.leadership is not None:  # a survivor leads at once, not after the lease
+            await svc.leadership.stop()
         if svc.learner is not None:
             await svc.learner.stop(min(LEARNER_GRACE, max(0.0, deadline - loop.time() - 1.0)))
         await svc.inbox.close()

@@ -23,6 +23,7 @@ from bot.transport.pacing import LogThrottle
 from storage.repository import Repository
 
 if TYPE_CHECKING:
+    from bot.leadership import Leadership
     from web.server import DeskServer
 
 
@@ -49,6 +50,8 @@ class Services:
     secrets: Secrets
     inbox: Inbox
     delivery: DeliveryState = field(default_factory=DeliveryState)
+    # Whether this worker leads (runs the jobs, sends the outbox): bot.leadership.
+    leadership: Leadership | None = None
     # One ledger export (/export) at a time.
     export_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The topic model beside the keyword rules; set up at start-up (bot.app._post_init).
@@ -73,6 +76,9 @@ class Services:
         return await self.learner.propose(self.tagger, text)
 
     def learn(self) -> None:
-        """New labels were stored: retrain the model in the background."""
-        if self.learner is not None:
+        """New labels were stored: retrain the model in the background (the leader does;
+        another worker tells it)."""
+        if self.leadership is not None and not self.leadership.leading:
+            self.leadership.nudge("learn")
+        elif self.learner is not None:
             self.learner.schedule_retrain()

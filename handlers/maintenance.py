@@ -1,5 +1,11 @@
 """Jobs that keep the database from holding more than it must (#13).
 
+Every job but the WAL scrub (each process truncates the log after its own deletions) and
+the model's refresh runs on the leader only (:mod:`bot.leadership`).
+
+- **The model's refresh** (#24): every minute a worker loads the topic model if another
+  worker (the leader, which trains) saved a newer one.
+
 - **WAL scrub**: after a draft, a handled update's body, a conversation or a route was
   deleted, the write-ahead log still holds the pages from before; every
   ``anonymity.wal_scrub_seconds`` the log is checkpointed and truncated if something was
@@ -24,6 +30,7 @@ from telegram.ext import JobQueue
 
 from bot.config import Settings
 from bot.core import escalation, rating, surveying
+from bot.leadership import leader_only
 from bot.transport.delivery import deliver_soon
 from handlers.context import Context
 
@@ -32,6 +39,8 @@ log = logging.getLogger(__name__)
 UNLINK_EVERY = timedelta(hours=1)
 # How often the ended phases are checked for their automatic survey.
 SURVEY_CHECK_EVERY = timedelta(minutes=10)
+# How often a worker looks for a model another worker saved.
+MODEL_REFRESH_EVERY = timedelta(minutes=1)
 
 
 async def scrub_wal(context: Context) -> None:
@@ -73,16 +82,30 @@ async def survey_ended_phases(context: Context) -> None:
         deliver_soon(context)
 
 
+async def refresh_model(context: Context) -> None:
+    learner = context.services.learner
+    if learner is not None:
+        await learner.refresh()
+
+
 def schedule(job_queue: JobQueue[Any], settings: Settings) -> None:
+    job_queue.run_repeating(refresh_model, interval=MODEL_REFRESH_EVERY, name="model-refresh")
     job_queue.run_repeating(
         scrub_wal, interval=settings.anonymity.wal_scrub_seconds, name="wal-scrub"
     )
-    job_queue.run_repeating(unlink_closed, interval=UNLINK_EVERY, first=1, name="unlink")
-    job_queue.run_repeating(close_unrated, interval=UNLINK_EVERY, first=2, name="unrated")
     job_queue.run_repeating(
-        chase, interval=settings.escalation.check_seconds, first=3, name="chase"
+        leader_only(unlink_closed), interval=UNLINK_EVERY, first=1, name="unlink"
+    )
+    job_queue.run_repeating(
+        leader_only(close_unrated), interval=UNLINK_EVERY, first=2, name="unrated"
+    )
+    job_queue.run_repeating(
+        leader_only(chase), interval=settings.escalation.check_seconds, first=3, name="chase"
     )
     if any(phase.survey for phase in settings.campaign.phases):
         job_queue.run_repeating(
-            survey_ended_phases, interval=SURVEY_CHECK_EVERY, first=3, name="survey-phases"
+            leader_only(survey_ended_phases),
+            interval=SURVEY_CHECK_EVERY,
+            first=3,
+            name="survey-phases",
         )

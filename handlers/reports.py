@@ -19,6 +19,7 @@ from bot.core import indices, reporting
 from bot.core.reporting import DAILY, WEEKLY, BadPeriod
 from bot.core.reports import FIRST_DAY, LAST_DAY, compose_stats, compose_survey
 from bot.i18n import t, tn
+from bot.leadership import leader_only
 from bot.services import Services
 from bot.text import escape
 from bot.transport.delivery import deliver_soon
@@ -41,10 +42,13 @@ def schedule(job_queue: JobQueue[Any], settings: Settings) -> None:
     tz = settings.campaign.tz
     office = settings.office
     job_queue.run_daily(
-        send_scheduled, office.digest_time.replace(tzinfo=tz), name="digest", data=DAILY
+        leader_only(send_scheduled),
+        office.digest_time.replace(tzinfo=tz),
+        name="digest",
+        data=DAILY,
     )
     job_queue.run_daily(
-        send_scheduled,
+        leader_only(send_scheduled),
         office.weekly_time.replace(tzinfo=tz),
         days=(office.weekly_weekday % 7,),  # PTB counts Sunday as 0
         name="weekly",
@@ -53,9 +57,10 @@ def schedule(job_queue: JobQueue[Any], settings: Settings) -> None:
 
 
 async def catch_up(job_queue: JobQueue[Any], svc: Services) -> None:
-    """At start-up: send a report whose time passed while the bot was down."""
+    """When this worker becomes the leader (at start-up, or taking over): send a report
+    whose time passed while no worker sent it."""
     for kind in await reporting.missed(svc.core):
-        job_queue.run_once(send_scheduled, 0, data=kind, name=f"catch-up-{kind}")
+        job_queue.run_once(leader_only(send_scheduled), 0, data=kind, name=f"catch-up-{kind}")
 
 
 # ---------------------------------------------------------------- commands

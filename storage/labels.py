@@ -151,6 +151,12 @@ class LabelQueries(RepositoryBase):
                 SAVE_MODEL, (model.params, model.columns, model.weights, iso(self.clock()))
             )
 
+    async def model_version(self) -> str | None:
+        """What tells one saved model from the next (when and what was saved), None if none:
+        a worker that did not train it sees that it changed (several workers, #24)."""
+        row = await self._fetchone("SELECT trained_at, params FROM topic_model WHERE id = 1")
+        return None if row is None else f"{row[0]}|{row[1]}"
+
     async def load_model(self) -> StoredModel | None:
         row = await self._fetchone("SELECT params, columns, weights FROM topic_model WHERE id = 1")
         if row is None:

@@ -11,12 +11,21 @@ Parameters are bound on the client (psycopg's ``ClientCursor``): a value is type
 it stands in the statement, as SQLite does, so ``? IS NULL`` and a string compared with a
 text column need no casts. Python booleans are bound as 0/1 (SQLite's integers), and
 ``numeric`` results (``SUM``, ``AVG`` of integers) come back as int or float, never Decimal.
+
+A connection lost (the server restarted, a network cut) is opened again by the next
+statement, with a backoff between attempts (:data:`RECONNECT_FIRST`, doubling up to
+:data:`RECONNECT_MAX` seconds). The statement that met the loss, and those tried while
+the server is still away, fail with psycopg's ``OperationalError``, an ordinary storage
+error: the transaction is rolled back by the server, the update that caused it stays in the
+inbox and is handled again, and nothing already acknowledged was in it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from types import TracebackType
@@ -32,6 +41,10 @@ from psycopg.rows import RowMaker
 from storage.dialect import to_postgresql
 
 PASSWORD_VARIABLES = ("JINDIANZI_DB_PASSWORD", "PGPASSWORD")
+RECONNECT_FIRST = 0.2
+RECONNECT_MAX = 5.0
+
+log = logging.getLogger(__name__)
 
 
 def is_postgresql(target: object) -> bool:
@@ -195,12 +208,22 @@ class _Pending:
 class PgConnection:
     """One PostgreSQL connection in autocommit mode, driven like an aiosqlite one."""
 
-    def __init__(self, connection: psycopg.AsyncConnection[Row]) -> None:
+    def __init__(
+        self, connection: psycopg.AsyncConnection[Row], url: str = "", read_only: bool = False
+    ) -> None:
         self._connection = connection
+        self._url = url
+        self._read_only = read_only
+        self._backoff = RECONNECT_FIRST
+        self._next_try = 0.0
         self.row_factory: Any = None  # (set by callers for SQLite; rows here are always Row)
 
     @classmethod
     async def connect(cls, url: str, *, read_only: bool = False) -> PgConnection:
+        return cls(await cls._open(url, read_only), url, read_only)
+
+    @staticmethod
+    async def _open(url: str, read_only: bool) -> psycopg.AsyncConnection[Row]:
         connection = await psycopg.AsyncConnection.connect(
             **conninfo(url),
             autocommit=True,
@@ -210,7 +233,30 @@ class PgConnection:
         connection.adapters.register_loader("numeric", _NumericLoader)
         if read_only:
             await connection.execute("SET default_transaction_read_only = on")
-        return cls(connection)
+        return connection
+
+    @property
+    def lost(self) -> bool:
+        """The connection is closed or broken (it is opened again by the next statement)."""
+        return bool(self._connection.closed or self._connection.broken)
+
+    async def _connected(self) -> psycopg.AsyncConnection[Row]:
+        """The connection, opened again if it was lost (at most once per backoff)."""
+        if not self.lost or not self._url:
+            return self._connection
+        now = time.monotonic()
+        if now < self._next_try:
+            raise psycopg.OperationalError("the database connection is lost; reconnecting")
+        try:
+            self._connection = await self._open(self._url, self._read_only)
+        except psycopg.OperationalError:
+            self._next_try = now + self._backoff
+            self._backoff = min(self._backoff * 2, RECONNECT_MAX)
+            raise
+        log.warning("the database connection was lost and is open again")
+        self._backoff = RECONNECT_FIRST
+        self._next_try = 0.0
+        return self._connection
 
     @property
     def raw(self) -> psycopg.AsyncConnection[Row]:
@@ -224,7 +270,8 @@ class PgConnection:
         )
 
     async def _run(self, sql: str, params: tuple[Any, ...]) -> PgCursor:
-        async with self._connection.cursor() as cursor:
+        connection = await self._connected()
+        async with connection.cursor() as cursor:
             await cursor.execute(to_postgresql(sql), bound(params) or None)
             rows = await cursor.fetchall() if cursor.description is not None else []
             lastrowid = None
@@ -239,7 +286,8 @@ class PgConnection:
     async def executemany(self, sql: str, seq: Iterable[Iterable[Any]]) -> PgCursor:
         statement = to_postgresql(sql)
         count = 0
-        async with self._connection.cursor() as cursor:
+        connection = await self._connected()
+        async with connection.cursor() as cursor:
             for params in seq:
                 await cursor.execute(statement, bound(params) or None)
                 count += max(cursor.rowcount, 0)
@@ -251,7 +299,8 @@ class PgConnection:
 
     async def executescript(self, sql: str) -> None:
         """Run a migration's SQL as written (PostgreSQL's own, not translated)."""
-        await self._connection.execute(sql.encode())  # (bytes: no placeholders read)
+        connection = await self._connected()
+        await connection.execute(sql.encode())  # (bytes: no placeholders read)
 
     async def close(self) -> None:
         await self._connection.close()

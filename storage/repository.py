@@ -30,6 +30,7 @@ from storage.inbox import InboxQueries
 from storage.indices import IndexQueries
 from storage.keycheck import KeyCheckQueries
 from storage.labels import SOURCE_WEIGHTS, LabelledExample, LabelQueries, add_label
+from storage.leases import LeaseQueries
 from storage.loop import LoopQueries
 from storage.office import OfficeQueries
 from storage.outbox import OutboxQueries, enqueue
@@ -68,6 +69,7 @@ class Repository(
     SurveyQueries,
     ImportQueries,
     WorkingQueries,
+    LeaseQueries,
     RepositoryBase,
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.

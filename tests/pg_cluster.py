@@ -83,6 +83,13 @@ class Cluster:
         )  # fmt: skip
         self._started = True
 
+    def restart(self) -> None:
+        """Stop the server as a crash would (``-m immediate``: every connection cut) and start
+        it again with the same options."""
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "restart"
+        )
+
     def stop(self) -> None:
         if self._started:
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")

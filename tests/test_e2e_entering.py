@@ -126,7 +126,8 @@ async def test_a_named_phone_call_walks_the_workflow_with_callback_tasks(
     mark = stub.mark()
     stub.press_button(ADMIN, task, zh("rating.satisfied"))
     await stub.wait_for_text(
-        ADMIN.id, zh("callback.recorded", ref=f"#{number}", rating=zh("rating.satisfied")),
+        ADMIN.id,
+        zh("callback.recorded", ref=f"#{number}", rating=zh("rating.satisfied")),
         after=mark,
     )
     await stub.wait_for_text(OFFICE, "回访结果", after=mark)

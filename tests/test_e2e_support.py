@@ -44,9 +44,7 @@ async def campaign(
 ) -> AsyncIterator[BotRunner]:
     stub.channels.add(CHANNEL)
     roles = {"office_chat_id": OFFICE, "channel_id": CHANNEL}
-    runner = BotRunner(
-        make_settings(stub, roles=roles, limits={"max_submissions_per_hour": 0})
-    )
+    runner = BotRunner(make_settings(stub, roles=roles, limits={"max_submissions_per_hour": 0}))
     await runner.start()
     try:
         yield runner

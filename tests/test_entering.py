@@ -114,14 +114,13 @@ async def test_a_named_items_notices_become_callback_tasks_and_the_result_its_ra
     responded = await handling.respond(env, clerk, item.id, "已修好", key=None)
     [task] = [n for n in responded.notices if "回访任务" in n.text]
     assert [data for row in task.buttons for _, data in row] == [
-        f"cbr:{item.id}:1:{r}" for r in RATINGS  # the answer's rating round, as the sender's
+        f"cbr:{item.id}:1:{r}"
+        for r in RATINGS  # the answer's rating round, as the sender's
     ]
     # The resident's own rating does not apply (there is none); the clerk's does.
     resident = identify(env.settings, ADMIN_ID, Place.PRIVATE, language="zh-Hans")
     assert not (await answering.rate(env, resident, item.id, "satisfied", key=None)).ok
-    recorded = await answering.record_callback(
-        env, clerk, item.id, "basically", round_=1, key=None
-    )
+    recorded = await answering.record_callback(env, clerk, item.id, "basically", round_=1, key=None)
     assert recorded.ok and recorded.item is not None
     assert recorded.item.rating == "basically" and recorded.item.status is Status.ANSWERED
     # Once per round, like the sender's own rating: a second result is refused as done.

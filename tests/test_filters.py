@@ -52,6 +52,8 @@ def test_units_by_id_or_name_and_the_loops_views(make_settings: Callable[..., Se
     # A unit or a view lists items (the open ones); a topic or a place alone counts them.
     assert Filter(unit_id="cjb").lists and Filter(view=View.UNSIGNED).lists
     assert not Filter(topic_id="transport").lists and not Filter().lists
+
+
 def test_support_sorts_beside_any_filter(make_settings: Callable[..., Settings]) -> None:
     """附议 (#20): /queue new 附议 lists the most supported first, in every spelling."""
     settings = make_settings()

@@ -489,3 +489,31 @@ async def test_the_bot_process_never_imports_scikit_learn(
     proposal, modules = out.decode().strip().splitlines()[-2:]
     assert "TopicMatch" in proposal
     assert modules == "[]"
+
+
+async def test_a_worker_loads_the_model_another_worker_trained(tmp_path: Path) -> None:
+    """Several workers (#24): the leader trains; another worker, started before, finds the
+    new model at its next refresh (and only then loads it)."""
+    path = tmp_path / "db.sqlite3"
+    leader_repo, other_repo = Repository(path), Repository(path)
+    await leader_repo.connect()
+    await other_repo.connect()
+    try:
+        other = TopicLearner(other_repo, TOPICS)
+        await other.load()  # nothing stored yet
+        assert other.model is None and not await other.refresh()
+        await leader_repo.add_labels(
+            LabelledExample(e.text, e.topic_id, "import", 1.0) for e in EXAMPLES
+        )
+        leader = TopicLearner(leader_repo, TOPICS)
+        assert await leader.retrain() is not None
+        assert not await leader.refresh()  # its own model: nothing to load
+        assert await other.refresh()
+        assert other.model is not None and leader.model is not None
+        assert np.allclose(
+            other.model.probabilities(["孩子上学"]), leader.model.probabilities(["孩子上学"])
+        )
+        assert not await other.refresh()  # loaded once
+    finally:
+        await other_repo.close()
+        await leader_repo.close()

@@ -40,10 +40,38 @@ def database_at_0020(path: Path) -> None:
             " VALUES ('problem', ?, 'other', 'other', '[]', ?, ?, ?, ?, ?, ?, 'zh-Hans', 'new',"
             " ?, ?, ?, ?)"
         )
-        db.execute(insert, ("建议在幸福路口增设红绿灯", 0, None, None, 42, 42, "李 秀英", STAMP,
-                            STAMP, "dongcun", None))
-        db.execute(insert, ("匿名反映：村委会账目不公开", 1, "tag", "route", None, None, None,
-                            STAMP, STAMP, None, 1))
+        db.execute(
+            insert,
+            (
+                "建议在幸福路口增设红绿灯",
+                0,
+                None,
+                None,
+                42,
+                42,
+                "李 秀英",
+                STAMP,
+                STAMP,
+                "dongcun",
+                None,
+            ),
+        )
+        db.execute(
+            insert,
+            (
+                "匿名反映：村委会账目不公开",
+                1,
+                "tag",
+                "route",
+                None,
+                None,
+                None,
+                STAMP,
+                STAMP,
+                None,
+                1,
+            ),
+        )
         for number in (1, 2):
             db.execute(
                 "INSERT INTO history (submission_id, at, actor, to_status)"

@@ -17,6 +17,12 @@ again meanwhile (after a crash it is an uncertain outcome). While the storage is
 (:mod:`bot.diskfull`) nothing is sent; the run after the recovery goes on. Deliveries are
 "bulk" sends for the flood limiter (bot/transport/ratelimit.py): at most one per second per
 private chat, on top of the overall and per-group limits.
+
+With several workers on one database only the leader (:mod:`bot.leadership`) sends: the job
+returns at once on the others, a run stops before the next message when this worker stops
+leading, and the sends a previous leader left under way are recovered when a worker is
+elected, not at every start. A worker that queued messages without leading wakes the leader
+(:func:`wake`).
 """
 
 from __future__ import annotations
@@ -173,6 +179,8 @@ async def deliver(context: Context) -> None:
     messages): start a delivery run in the background, or, if one is going on, have it go
     round once more. It returns at once, so a long run (a Bot API that hangs) never finds
     the scheduler's previous call still going."""
+    if not leading(context.services):
+        return
     state = context.services.delivery
     if state.run is not None and not state.run.done():
         state.again = True
@@ -211,7 +219,7 @@ async def _deliver_due(bot: Bot, svc: Services) -> None:
     up its flood allowance (a group's 20 a minute) is left for a later run rather than
     holding up the messages behind it. Stops at the first write the database refuses, and
     sends nothing while the storage is full (what it sent could not be recorded)."""
-    if svc.repository.disk.full or not await _write_unrecorded(svc):
+    if not leading(svc) or svc.repository.disk.full or not await _write_unrecorded(svc):
         return
     if svc.delivery.unsettled and not await _settle(svc):
         return
@@ -219,6 +227,8 @@ async def _deliver_due(bot: Bot, svc: Services) -> None:
     seen: set[int] = set()
     while batch := [e for e in await svc.repository.due_messages(limit=50) if e.id not in seen]:
         for entry in batch:
+            if not leading(svc):  # the lease was lost: the new leader sends the rest
+                return
             seen.add(entry.id)
             chat_id = svc.secrets.decrypt_int(entry.chat_enc)
             if (
@@ -375,9 +385,16 @@ def _office_warning(svc: Services, failed: OutboxEntry, decision: Decision) -> l
     ]
 
 
+def leading(svc: Services) -> bool:
+    """Whether this worker sends the outbox (the leader; a lone process always is)."""
+    return svc.leadership is None or svc.leadership.leading
+
+
 async def recover_interrupted(svc: Services) -> int:
-    """At start-up: a send that was under way when the bot stopped has an unknown outcome
-    (sent once more at most, or failed if it already had one). Returns how many."""
+    """When this worker becomes the leader (at start-up, or taking over from one whose
+    lease is gone): a send that was under way when the previous leader stopped has an
+    unknown outcome (sent once more at most, or failed if it already had one). Returns how
+    many."""
     entries = await svc.repository.interrupted_sends()
     stopped = SendResult(Outcome.UNCERTAIN, STOPPED_DURING_SEND)
     for entry in entries:
@@ -392,8 +409,15 @@ async def recover_interrupted(svc: Services) -> int:
 
 def deliver_soon(context: Context) -> None:
     """Run the delivery job now (after an action queued messages)."""
-    queue: JobQueue[Any] | None = context.job_queue
-    if queue is not None:
+    wake(context.application.job_queue, context.services)
+
+
+def wake(queue: JobQueue[Any] | None, svc: Services) -> None:
+    """The outbox now: this worker's delivery if it leads, else the leader's (NOTIFY on
+    PostgreSQL; on SQLite the leader's next periodic run, ``outbox_interval`` at most)."""
+    if svc.leadership is not None and not svc.leadership.leading:
+        svc.leadership.nudge()
+    elif queue is not None:
         queue.run_once(deliver, 0)
 
 

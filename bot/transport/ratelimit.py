@@ -31,6 +31,12 @@ at once, so the delivery run reschedules that message and goes on with the other
 :meth:`FloodLimiter.chat_delay` reports the chat's wait so its next messages are left for a
 later run too. Every wait is measured on the monotonic clock: a jump of the wall clock
 neither stretches nor cuts one.
+
+Several workers (``jindianzi run`` started N times on one database) share the limits without
+a round trip per message: each holds ``1/N`` of the overall and of every group's limit
+(:meth:`FloodLimiter.share`, N the live workers' heartbeats, :mod:`bot.leadership`), so
+together they stay within Telegram's. The per-private-chat limit is not divided: it holds
+back the outbox, which only the leader sends.
 """
 
 from __future__ import annotations
@@ -74,6 +80,10 @@ def bulk_sending() -> Iterator[None]:
         _BULK.reset(token)
 
 
+def _is_group(chat: int | str) -> bool:
+    return isinstance(chat, str) or chat < 0
+
+
 def creates_message(endpoint: str) -> bool:
     name = endpoint.lower()
     return (name.startswith("send") and name != "sendchataction") or name in _MESSAGE_METHODS
@@ -88,7 +98,16 @@ class SlidingWindow:
     leave at once.
     """
 
-    __slots__ = ("_clock", "_gap", "_lock", "_period", "_released", "_size", "waiting")
+    __slots__ = (
+        "_base_period",
+        "_clock",
+        "_gap",
+        "_lock",
+        "_period",
+        "_released",
+        "_size",
+        "waiting",
+    )
 
     def __init__(
         self,
@@ -100,6 +119,7 @@ class SlidingWindow:
     ) -> None:
         if max_rate <= 0 or period <= 0:
             raise ValueError("max_rate and period must be positive")
+        self._base_period = period
         self._size = max(1, int(max_rate))
         # A fractional rate keeps the average: e.g. 1.5/s becomes 1 per 2/3 s.
         self._period = period * self._size / max_rate * (1 + SAFETY_MARGIN)
@@ -130,6 +150,14 @@ class SlidingWindow:
         if len(self._released) == self._size:
             wait = max(wait, self._released[0] + self._period - now)
         return max(wait, 0.0) + (self._period if self.waiting else 0.0)
+
+    def resized(self, max_rate: float) -> SlidingWindow:
+        """A window of another rate that remembers this one's recent releases."""
+        window = SlidingWindow(
+            max_rate, self._base_period, spread=bool(self._gap), clock=self._clock
+        )
+        window._released.extend(self._released)
+        return window
 
     def note(self) -> None:
         """Count a release that did not wait (it still holds back the ones that do)."""
@@ -174,6 +202,8 @@ class FloodLimiter(BaseRateLimiter[int]):
             if overall_max_rate
             else None
         )
+        self._overall_rate = overall_max_rate
+        self._workers = 1
         self._private_rate = private_max_rate
         self._group_rate = group_max_rate
         self._group_period = group_time_period
@@ -193,6 +223,24 @@ class FloodLimiter(BaseRateLimiter[int]):
     def tracked_chats(self) -> int:
         """How many per-chat windows are held (bounded: idle ones are dropped)."""
         return len(self._chats)
+
+    @property
+    def workers(self) -> int:
+        """Among how many workers the overall and group limits are divided."""
+        return self._workers
+
+    def share(self, workers: int) -> None:
+        """Hold ``1/workers`` of the overall and of each group's limit from now on (the
+        releases already made still count)."""
+        workers = max(1, workers)
+        if workers == self._workers:
+            return
+        self._workers = workers
+        if self._overall is not None:
+            self._overall = self._overall.resized(self._overall_rate / workers)
+        for chat, window in list(self._chats.items()):
+            if _is_group(chat):
+                self._chats[chat] = window.resized(self._group_rate / workers)
 
     def chat_delay(self, chat_id: int | str) -> float:
         """Seconds a new message to ``chat_id`` would now wait for that chat's own limit
@@ -218,8 +266,8 @@ class FloodLimiter(BaseRateLimiter[int]):
             wait = self.held_for(chat)
 
     def _chat_window(self, chat: int | str) -> SlidingWindow | None:
-        group = isinstance(chat, str) or chat < 0
-        rate = self._group_rate if group else self._private_rate
+        group = _is_group(chat)
+        rate = self._group_rate / self._workers if group else self._private_rate
         if not rate:
             return None
         self._sweep()
