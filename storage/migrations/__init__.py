@@ -40,8 +40,8 @@ import aiosqlite
 
 from storage.pg import PgConnection
 
-# Numbers held for migrations on branches in flight; drop each when merged (none now).
-RESERVED: frozenset[int] = frozenset()
+# Numbers held for migrations on branches in flight; drop each when merged.
+RESERVED: frozenset[int] = frozenset({34, 35, 36})
 
 # A Python step of a migration: runs on the connection inside the migration's transaction.
 Step = Callable[[aiosqlite.Connection], Awaitable[None]]
