@@ -1,7 +1,9 @@
-"""The topic model at run time: loaded from SQLite at start-up, retrained when labels arrive
-(coalesced: one training at a time, one more if labels came meanwhile) in a separate
+"""The topic model at run time: loaded from the database at start-up, retrained when labels
+arrive (coalesced: one training at a time, one more if labels came meanwhile) in a separate
 process (:mod:`bot.train_model`), which saves it in the database so a restart does not lose
-it; the bot then loads the saved model."""
+it; the bot then loads the saved model. Several workers share the database (#24): before
+proposing topics a worker checks when the stored model was saved and loads it again when
+another worker trained a newer one."""
 
 from __future__ import annotations
 
@@ -54,6 +56,7 @@ class TopicLearner:
         self._task: asyncio.Task[None] | None = None
         self._again = False
         self._process: asyncio.subprocess.Process | None = None  # a training under way
+        self._trained_at: str | None = None  # when the model in use was saved
 
     async def load(self) -> None:
         """The stored model, if any and readable; else a training if there are labels. A
@@ -62,9 +65,8 @@ class TopicLearner:
         stored = await self.repository.load_model()
         if stored is not None:
             try:
-                self.model = await asyncio.to_thread(
-                    TopicModel.from_blobs, stored.params, stored.columns, stored.weights
-                )
+                await self._use(stored)
+                assert self.model is not None
                 log.info("topic model loaded: %d topics", len(self.model.classes))
                 if self.model.combination.catalogue == self.tagger.fingerprint:
                     return
@@ -84,7 +86,7 @@ class TopicLearner:
             if trained is None:
                 return None
             await self.repository.save_model(StoredModel(*trained.to_blobs()))
-            self.model = trained
+            self.model, self._trained_at = trained, await self.repository.model_trained_at()
             return trained
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -114,12 +116,34 @@ class TopicLearner:
         stored = await self.repository.load_model()
         if stored is None:
             return None
+        model = await self._use(stored)
+        log.info("topic model trained on %d examples", model.examples)
+        return model
+
+    async def _use(self, stored: StoredModel) -> TopicModel:
+        """Load a stored model (off the event loop) and use it from now on."""
         model = await asyncio.to_thread(
             TopicModel.from_blobs, stored.params, stored.columns, stored.weights
         )
-        self.model = model
-        log.info("topic model trained on %d examples", model.examples)
+        self.model, self._trained_at = model, stored.trained_at
         return model
+
+    async def _refresh(self) -> None:
+        """Use the stored model if another worker saved a newer one since this one was
+        loaded (not while a training of this worker's own is under way: it loads its
+        result when done)."""
+        if self._task is not None and not self._task.done():
+            return
+        if await self.repository.model_trained_at() in (None, self._trained_at):
+            return
+        stored = await self.repository.load_model()
+        if stored is None:
+            return
+        try:
+            await self._use(stored)
+        except (ValueError, KeyError, TypeError) as exc:
+            self._trained_at = stored.trained_at  # not tried again until a newer one
+            log.warning("stored topic model ignored: %s", exc)
 
     def schedule_retrain(self) -> None:
         """Retrain soon, in the background; calls during a training add one more run."""
@@ -164,6 +188,7 @@ class TopicLearner:
 
     async def propose(self, tagger: Tagger, text: str) -> list[TopicMatch]:
         """Rules and model combined (:func:`bot.learning.combine`), off the event loop."""
+        await self._refresh()
         model = self.model
         [matches] = await asyncio.to_thread(propose, tagger, model, [text], topics=self.topics)
         return matches

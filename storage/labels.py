@@ -43,6 +43,8 @@ class StoredModel:
     params: str
     columns: bytes
     weights: bytes
+    # When it was saved (as stored): another worker's training shows as a new value (#24).
+    trained_at: str = ""
 
 
 def text_hash(text: str) -> str:
@@ -152,7 +154,17 @@ class LabelQueries(RepositoryBase):
             )
 
     async def load_model(self) -> StoredModel | None:
-        row = await self._fetchone("SELECT params, columns, weights FROM topic_model WHERE id = 1")
+        row = await self._fetchone(
+            "SELECT params, columns, weights, trained_at FROM topic_model WHERE id = 1"
+        )
         if row is None:
             return None
-        return StoredModel(row["params"], bytes(row["columns"]), bytes(row["weights"]))
+        return StoredModel(
+            row["params"], bytes(row["columns"]), bytes(row["weights"]), str(row["trained_at"])
+        )
+
+    async def model_trained_at(self) -> str | None:
+        """When the stored model was saved (None: there is none): cheap, to see whether
+        another worker trained a newer one."""
+        row = await self._fetchone("SELECT trained_at FROM topic_model WHERE id = 1")
+        return None if row is None else str(row["trained_at"])

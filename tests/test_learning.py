@@ -489,3 +489,28 @@ async def test_the_bot_process_never_imports_scikit_learn(
     proposal, modules = out.decode().strip().splitlines()[-2:]
     assert "TopicMatch" in proposal
     assert modules == "[]"
+
+
+async def test_a_model_another_worker_trained_is_used_at_the_next_proposal(
+    tmp_path: Path, model: TopicModel
+) -> None:
+    """Two workers on one database (#24): the model one of them trains and saves is the one
+    the other proposes with from its next proposal on, without a restart."""
+    path = tmp_path / "db.sqlite3"
+    first, second = Repository(path), Repository(path)
+    await first.connect()
+    await second.connect()
+    try:
+        idle = TopicLearner(second, TOPICS)
+        await idle.load()  # no model, no labels: rules alone
+        assert idle.model is None
+        assert (await idle.propose(Tagger(TOPICS), "孩子上学路太远了"))[0].source != "model"
+        await first.save_model(StoredModel(*model.to_blobs()))  # trained by another worker
+        matches = await idle.propose(Tagger(TOPICS), "孩子上学路太远了")
+        assert idle.model is not None and matches[0].source == "model"
+        used = idle.model
+        await idle.propose(Tagger(TOPICS), "孩子上学路太远了")
+        assert idle.model is used  # not loaded again while it is the newest
+    finally:
+        await first.close()
+        await second.close()
