@@ -161,9 +161,15 @@ class ResidentQueries(ClampQueries):
             self._marks.append((now, max(self._marks[-1][1], rows[-1]["seq"])))
             if not self.postgresql:
                 self._marks.popleft()
-        new = [r["id"] for r in rows if r["id"] not in known]
-        for start in range(0, len(new), 500):
-            batch = new[start : start + 500]
+        await self._unseal_rows([r["id"] for r in rows if r["id"] not in known])
+        if len(drafts) + len(self._unreadable) > 2 * self._kept + DRAFTS_PRUNE:
+            await self._prune_drafts()
+
+    async def _unseal_rows(self, ids: list[str]) -> None:
+        """Put the owners of these draft rows in the map (or the rows among the unreadable)."""
+        drafts = self._draft_map()
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
             found_rows = await self._fetchall(
                 f"SELECT id, body FROM drafts WHERE id IN ({', '.join('?' * len(batch))})",  # noqa: S608
                 batch,
@@ -174,18 +180,18 @@ class ResidentQueries(ClampQueries):
                     self._unreadable.add(row["id"])
                 else:
                     drafts[found] = row["id"]
-        if len(drafts) + len(self._unreadable) > 2 * self._kept + DRAFTS_PRUNE:
-            await self._prune_drafts()
 
     async def _prune_drafts(self) -> None:
-        """Forget the rows deleted meanwhile (by any worker): the map does not grow forever
-        with the drafts other workers submitted."""
+        """Forget the rows deleted meanwhile (by any worker), so that the map does not grow
+        forever with the drafts other workers submitted; and read any row the numbers
+        missed (on PostgreSQL, an insert that took longer than DRAFTS_SETTLE to commit)."""
         drafts = self._draft_map()
         present = {r["id"] for r in await self._fetchall("SELECT id FROM drafts")}
         for owner, row_id in list(drafts.items()):
             if row_id not in present:
                 del drafts[owner]
         self._unreadable &= present
+        await self._unseal_rows(sorted(present - set(drafts.values()) - self._unreadable))
         self._kept = len(drafts) + len(self._unreadable)
 
     async def draft_row(self, user_id: int) -> str | None:
