@@ -65,7 +65,7 @@ class Workers:
     ) -> SentMessage:
         mark = self.stub.mark()
         await self.deliver(self.stub.send_text(user, text), to)
-        return await self._next(user, mark, expect)
+        return await self._next(user, mark, expect, to)
 
     async def tap(
         self,
@@ -78,13 +78,22 @@ class Workers:
     ) -> SentMessage:
         mark = self.stub.mark()
         await self.deliver(self.stub.press_button(user, message, label), to)
-        return await self._next(user, mark, expect)
+        return await self._next(user, mark, expect, to)
 
-    async def _next(self, user: FakeUser, mark: int, expect: str | None) -> SentMessage:
+    async def _next(self, user: FakeUser, mark: int, expect: str | None, to: int) -> SentMessage:
         def sent(m: SentMessage) -> bool:
             return m.method.startswith("send") and (expect is None or expect in m.plain)
 
-        return await self.stub.wait_for(user.id, after=mark, predicate=sent)
+        answer = await self.stub.wait_for(user.id, after=mark, predicate=sent)
+        # A sender's next update goes to a worker only once the earlier one is done (the
+        # order the inbox's claims keep across workers): a handler may still be writing
+        # after its reply went out (e.g. the office's prompt is stored after it is sent).
+        processor = self.workers[to].app.update_processor
+        deadline = time.monotonic() + 10
+        while processor.current_concurrent_updates and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        assert not processor.current_concurrent_updates
+        return answer
 
 
 @pytest.fixture
