@@ -33,7 +33,6 @@ from bot.transport import delivery, diskspace
 from bot.transport.http import BotApiRequest
 from bot.transport.inbox import DurableBot, Inbox, InboxQueue
 from bot.transport.ordering import PerUserUpdateProcessor
-from bot.transport.persistence import SqliteConversationPersistence
 from bot.transport.ratelimit import FloodLimiter
 from handlers import (
     admin,
@@ -149,11 +148,6 @@ def build_application(
         .bot(bot)
         .context_types(CONTEXT_TYPES)
         .update_queue(InboxQueue(inbox))
-        .persistence(
-            SqliteConversationPersistence(
-                repository, secrets, update_interval=tg.persistence_interval
-            )
-        )
         .concurrent_updates(PerUserUpdateProcessor(tg.concurrent_updates, done=inbox.handled))
         .post_init(_post_init)
     )
@@ -216,7 +210,9 @@ def register_handlers(app: AnyApplication) -> None:
     app.add_handlers(
         admin_actions.build_prompt_handlers(settings), group=admin_actions.PROMPT_GROUP
     )
-    app.add_handler(resident.build_conversation())
+    conversation = resident.build_conversation()
+    app.add_handler(resident.build_state_loader(conversation), group=resident.STATE_GROUP)
+    app.add_handler(conversation)
     app.add_handlers(admin.build_handlers(settings))
     app.add_handlers(reports.build_handlers(settings))
     app.add_handlers(admin_actions.build_handlers(settings))

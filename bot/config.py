@@ -78,7 +78,8 @@ class TelegramSettings(_Section):
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
     poll_timeout: float = Field(default=30.0, ge=0, le=50)
-    # How often PTB writes conversation states to SQLite (they are flushed on shutdown too).
+    # Not used since the conversation's state is the draft's, read at every update (#24);
+    # accepted so that older configuration files still load.
     persistence_interval: float = Field(default=2.0, ge=0.1, le=60)
     # Telegram's published limits: 30 messages/s overall, 1/s per private chat, 20/min per
     # group or channel (bot/transport/ratelimit.py). 0 turns the per-private-chat limit off. Below

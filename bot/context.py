@@ -4,8 +4,8 @@ of the update, resolved once when the context is made.
 
 - ``context.services``: the :class:`bot.services.Services` the application was built with
   (kept in ``bot_data``, a :class:`BotData`, not a ``dict``).
-- ``context.language``: the user's own language (their ``/lang`` choice, else their
-  Telegram app's, else the campaign's).
+- ``context.language``: the user's own language (their ``/lang`` choice, read from the
+  database when the update starts, else their Telegram app's, else the campaign's).
 - ``context.chat_language``: the language to write in this chat: the user's in a private
   chat, the campaign's in a group (the office group, the leading group), where everyone
   reads the same message.
@@ -47,6 +47,7 @@ class CustomContext(CallbackContext[DurableBot, dict[Any, Any], dict[Any, Any], 
         campaign = resolve_language(self.services.settings.campaign.language)
         self.language: Language = campaign
         self.chat_language: Language = campaign
+        self._update: Update | None = None
 
     @property
     def services(self) -> Services:
@@ -59,16 +60,23 @@ class CustomContext(CallbackContext[DurableBot, dict[Any, Any], dict[Any, Any], 
         application: Application[Any, CustomContext, Any, Any, Any, Any],
     ) -> CustomContext:
         context = super().from_update(update, application)
-        if isinstance(update, Update):
-            context._resolve_languages(update)
+        context._update = update if isinstance(update, Update) else None
         return context
 
-    def _resolve_languages(self, update: Update) -> None:
+    async def refresh_data(self) -> None:
+        """Before the first handler of an update runs (python-telegram-bot awaits this):
+        the user's language, read from the database, where another worker may have
+        written their ``/lang`` choice (#24)."""
+        await super().refresh_data()
+        if self._update is not None:
+            await self._resolve_languages(self._update)
+
+    async def _resolve_languages(self, update: Update) -> None:
         user, chat = update.effective_user, update.effective_chat
         if user is None:
             return
         settings = self.services.settings
-        stored = self.services.repository.stored_language(user.id)
+        stored = await self.services.repository.get_language(user.id)
         self.language = resolve_language(stored or user.language_code, settings.campaign.language)
         if chat is None or chat.type == ChatType.PRIVATE:
             self.chat_language = self.language

@@ -7,6 +7,7 @@ when there is room (:mod:`bot.diskfull`), its sender told it waits, and nothing 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from telegram import Update
@@ -39,6 +40,8 @@ async def on_error(update: object, context: Context) -> None:
         return
     if update.effective_chat.type != "private":
         return
+    with contextlib.suppress(Exception):  # the user's language, if the database answers
+        await context.refresh_data()
     lang = context.language
     try:
         await update.effective_chat.send_message(t(lang, "error.apology"))

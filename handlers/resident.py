@@ -9,8 +9,14 @@ resident did not arrive through a place's deep link (``/start <place>``, handler
 the summary offers to change it. A kind the campaign's current phase does not collect is
 refused with the reason when it is chosen and again at confirmation (the draft stays).
 
-The draft itself (text parts, attachments, choices) is written to SQLite on every step, so
-nothing typed is lost; the state is persisted by :mod:`bot.transport.persistence`.
+The draft itself (text parts, attachments, choices) is written to the database on every
+step, so nothing typed is lost. The conversation's state is the draft's: several worker
+processes may handle one resident's updates in turn (#24), so no state a process remembers
+from an earlier update is trusted. Before the conversation looks at an update,
+:func:`load_state` (a handler of :data:`STATE_GROUP`) sets the state of the update's key
+from the draft stored then: none without a draft, else the step the draft needs next. Every
+step's buttons and content work from any state of the flow (see :func:`build_conversation`),
+so the steps' states differ only in name; what decides is whether a draft is open.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.warnings import PTBUserWarning
@@ -66,6 +73,18 @@ PLACE = "place"
 IDENTITY = "identity"
 CONFIRM = "confirm"
 END = ConversationHandler.END
+# The state of each step the draft can need next (bot.core.drafting.needed_step).
+STATES: dict[Step, str] = {
+    Step.KIND: KIND,
+    Step.COMPOSE: COMPOSE,
+    Step.TOPIC: TOPIC,
+    Step.PLACE: PLACE,
+    Step.IDENTITY: IDENTITY,
+    Step.CONFIRM: CONFIRM,
+}
+# :func:`load_state`'s group: after the guards (handlers.fallback.GUARD_GROUP), before every
+# group that may leave the update to the conversation.
+STATE_GROUP = -50
 
 PRIVATE = filters.ChatType.PRIVATE
 TEXT = PRIVATE & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE
@@ -528,6 +547,42 @@ async def cancel(update: Update, context: Context) -> int:
 Handlers = list[BaseHandler[Update, Context, Any]]
 
 
+def conversation_key(update: Update) -> tuple[int, int] | None:
+    """The conversation's key of a resident's update in their private chat: (chat, user),
+    as python-telegram-bot's ConversationHandler keys it (per chat and per user, not per
+    message); None for any other update."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or chat.type != "private":
+        return None
+    if update.channel_post or update.edited_channel_post:
+        return None
+    return chat.id, user.id
+
+
+def build_state_loader(
+    conversation: ConversationHandler[Context],
+) -> TypeHandler[Update, Context, None]:
+    """The handler that sets the conversation's state of each update from the database."""
+
+    async def load_state(update: Update, context: Context) -> None:
+        """The state of this update's conversation: from the draft stored now (which
+        another worker may have changed, submitted or cancelled since this process last saw
+        the resident), never from this process's memory of an earlier update."""
+        key = conversation_key(update)
+        if key is None:
+            return
+        draft = await context.services.repository.get_draft(key[1])
+        # python-telegram-bot has no public way to set a key's state: its own persistence
+        # fills this mapping the same way (tests/test_ptb_private_api.py guards it).
+        states = conversation._conversations
+        if draft is None:
+            states.pop(key, None)
+        else:
+            states[key] = STATES[_needed(context, draft)]
+
+    return TypeHandler(Update, load_state)
+
+
 def build_conversation() -> ConversationHandler[Context]:
     start_commands = CommandHandler(["suggest", "report"], start_with_kind, filters=PRIVATE)
     start_buttons = PrivateButton(start_with_kind, pattern=r"^menu:(suggest|report)$")
@@ -545,9 +600,10 @@ def build_conversation() -> ConversationHandler[Context]:
     identity_button = PrivateButton(choose_identity, pattern=r"^who:(named|anon)$")
     confirm_button = PrivateButton(confirm, pattern=r"^confirm:yes$")
     held_button = PrivateButton(held_as_new, pattern=r"^qa:[0-9a-f]{32}:new$")
-    # The draft in SQLite, not the conversation state, is the truth: every step checks the
-    # draft. So a step's button also works from any other state (and with no state at all),
-    # e.g. after a crash lost the last state change that persistence had not yet written.
+    # The draft in the database, not the conversation state, is the truth: every step checks
+    # the draft. So a step's button also works from any other state (and with no state at
+    # all), e.g. an old message's button, and the state can be set from the draft at the
+    # start of each update (build_state_loader).
     any_step: Handlers = [
         choose_kind_button,
         next_button,
@@ -592,6 +648,5 @@ def build_conversation() -> ConversationHandler[Context]:
             states=states,
             fallbacks=fallbacks,
             name=CONVERSATION_NAME,
-            persistent=True,
             allow_reentry=False,
         )

@@ -29,6 +29,8 @@ from storage.dialect import IDENTITY_TABLES
 from storage.migrations import apply_postgresql_migrations
 from storage.pg import PgConnection, redacted
 
+# Identity columns not called ``id`` (the order drafts were added in, #24).
+IDENTITY_COLUMNS: dict[str, str] = {"drafts": "seq"}
 # Columns that refer to a row of the same table: copied as NULL, then set.
 SELF_REFERENCES: dict[str, str] = {"submissions": "duplicate_of", "outbox": "after_id"}
 # Tables of SQLite's bookkeeping that PostgreSQL has no use for (FTS5's index is rebuilt by
@@ -179,10 +181,11 @@ async def _copy(
                 await db.executemany(relink, links)
         for table in order:
             await db.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
-            if table in IDENTITY_TABLES:
+            column = "id" if table in IDENTITY_TABLES else IDENTITY_COLUMNS.get(table)
+            if column is not None:
                 await db.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"  # noqa: S608
-                    f" COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                    f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"  # noqa: S608
+                    f" COALESCE((SELECT MAX({column}) FROM {table}), 0) + 1, false)"
                 )
         await db.execute("COMMIT")
     except BaseException:

@@ -43,6 +43,8 @@ class StoredModel:
     params: str
     columns: bytes
     weights: bytes
+    # When it was saved (as stored): another worker's training shows as a new value (#24).
+    trained_at: str = ""
 
 
 def text_hash(text: str) -> str:
@@ -158,7 +160,11 @@ class LabelQueries(RepositoryBase):
         return None if row is None else f"{row[0]}|{row[1]}"
 
     async def load_model(self) -> StoredModel | None:
-        row = await self._fetchone("SELECT params, columns, weights FROM topic_model WHERE id = 1")
+        row = await self._fetchone(
+            "SELECT params, columns, weights, trained_at FROM topic_model WHERE id = 1"
+        )
         if row is None:
             return None
-        return StoredModel(row["params"], bytes(row["columns"]), bytes(row["weights"]))
+        return StoredModel(
+            row["params"], bytes(row["columns"]), bytes(row["weights"]), str(row["trained_at"])
+        )

@@ -349,12 +349,7 @@ class OfficeQueries(RepositoryBase):
                 await refresh_in(db, submission_id, refresh, now)
         except Replayed:
             return False
-        if kind in ("question", "answer"):
-            self.noted_question(submission_id, opened=kind == "question")
         return True
-
-    def noted_question(self, submission_id: int, *, opened: bool) -> None:
-        """(:class:`storage.questions.QuestionQueries`)"""
 
     @staticmethod
     async def _event(

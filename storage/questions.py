@@ -11,8 +11,8 @@ open, held until the sender says where they go (#17).
   (the sender's Telegram id, the text, the attachment, when it arrived), like a draft. The
   id goes in the offer's buttons; the row is deleted when the sender chose, or a day later.
 
-Which items have an open question is also kept in memory (read at connect, updated with
-each write): a resident's message costs no read when no question is open at all.
+Which items have an open question is read from the table at each resident's message
+(several workers share it, #24: a question asked through another worker is seen at once).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import aiosqlite
 from bot.core.records import HeldMessage
 from storage.effects import Replayed, claim_update
 from storage.residents import ResidentQueries
-from storage.rows import iso, new_row_id, parse_dt
+from storage.rows import iso, new_row_id
 
 OPEN_FOR = timedelta(days=7)
 HELD_FOR = timedelta(days=1)
@@ -47,31 +47,10 @@ async def close_question(db: aiosqlite.Connection, submission_id: int) -> None:
 class QuestionQueries(ResidentQueries):
     """Open questions and held messages (mixed into the repository)."""
 
-    # item id -> when its question expires (None until connected)
-    _open: dict[int, datetime] | None = None
-
-    async def load_open_questions(self) -> None:
-        rows = await self._fetchall("SELECT submission_id, expires_at FROM open_questions")
-        self._open = {r["submission_id"]: parse_dt(r["expires_at"]) for r in rows}
-
-    def noted_question(self, submission_id: int, *, opened: bool) -> None:
-        """After the commit of a question (or an answer): keep the memory in step."""
-        if self._open is None:
-            return
-        if opened:
-            self._open[submission_id] = self.clock() + OPEN_FOR
-        else:
-            self._open.pop(submission_id, None)
-
     async def open_questions_of(self, user_id: int) -> list[int]:
         """The items with an open question whose sender is this Telegram user, oldest
         first (named by id, anonymous by the item's tag: nothing per person is read)."""
         now = self.clock()
-        if self._open is not None:
-            for item_id in [i for i, until in self._open.items() if until <= now]:
-                del self._open[item_id]
-            if not self._open:
-                return []
         rows = await self._fetchall(
             "SELECT q.submission_id FROM open_questions q JOIN submissions s"
             " ON s.id = q.submission_id WHERE q.status = s.status AND q.expires_at > ?",

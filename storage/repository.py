@@ -74,10 +74,10 @@ class Repository(
 ):
     """All persistence of the bot. Create, ``await connect()``, use, ``await close()``.
 
-    The bot is the only writer of the ``languages`` and ``drafts`` tables while it runs, so
-    what it needs from them on every resident's update is read at :meth:`connect` and kept
-    in memory (see :class:`storage.residents.ResidentQueries`): a resident who has no
-    draft, the usual case for a new message, costs no read at all."""
+    Several worker processes may share the database (#24): what a resident's update needs
+    (their language, their draft, the open questions) is read from the tables, and the map
+    of the drafts' owners kept in memory is only a hint checked against them (see
+    :class:`storage.residents.ResidentQueries`)."""
 
     def __init__(
         self, path: Path | str, *, clock: Clock = utc_now, secrets: Secrets | None = None
@@ -89,7 +89,6 @@ class Repository(
         await super().connect()
         if self._drafts is None:
             await self.load_residents()
-            await self.load_open_questions()
 
     async def close(self) -> None:
         await super().close()
@@ -108,7 +107,7 @@ class Repository(
         transaction. Raises NotFound if the draft is already gone (a second press of
         "confirm"), so nothing is stored twice. An anonymous item keeps, instead of its
         sender, its own ownership tag (see :mod:`storage.residents`)."""
-        draft_row = self.draft_row(owner_id)
+        draft_row = await self.draft_row(owner_id)
         async with self.transaction() as db:
             cur = await db.execute("DELETE FROM drafts WHERE id = ?", (draft_row,))
             if draft_row is None or cur.rowcount == 0:

@@ -5,14 +5,20 @@ value that links a person's rows to each other or to their anonymous items.
 - **Drafts**: each draft a row with a *random* id (a new one for every draft, so two
   drafts of one person share nothing) and one sealed (encrypted, padded) value: the
   owner's draft pseudonym and the draft. The map owner → row is built at
-  :meth:`ResidentQueries.load_residents` by unsealing them, and kept in memory while the
-  bot is the only writer.
+  :meth:`ResidentQueries.load_residents` by unsealing them and kept in memory as a hint
+  only: several worker processes share the table (#24), so a row the map names is read
+  and its owner checked, and when the map names no row (or a row that is gone), the rows
+  it does not know are read and unsealed first (:meth:`ResidentQueries._find_drafts`):
+  a draft another worker started or deleted is seen by the next update here.
+- **Language choices** are read from the table at each update (another worker may have
+  written one).
 - **Ownership**: a named item carries its sender's id; an anonymous one only
   ``owner_tag = tag(own, person, item id)``: different for every item, and "is this
   resident the sender of #N" is one HMAC. Listing a resident's items (``/my``) checks
   the tags of the anonymous items still linked to someone (:meth:`ResidentQueries.
   own_items`); what was found is remembered in memory per person, so a later call checks
-  only newer items. The hourly quota counts the same way over the last hour's items.
+  only newer items (those found are checked again to be still linked: another worker may
+  have unlinked them). The hourly quota counts the same way over the last hour's items.
 - **Unlinking** (:meth:`ResidentQueries.unlink_closed`): a set time after an anonymous
   item is closed, its reply route, its tag and every copy of its sender's encrypted chat
   are deleted: then not even the keys lead from the item to a person.
@@ -20,7 +26,8 @@ value that links a person's rows to each other or to their anonymous items.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -40,7 +47,11 @@ from storage.rows import (
 )
 
 SCAN_BATCH = 5000  # anonymous items whose tags are checked per read when listing /my
-OWN_MEMO = 1000  # residents whose anonymous items found so far are remembered
+OWN_MEMO = 1000
+# PostgreSQL: seconds within which a draft's insert commits once its number was handed out.
+DRAFTS_SETTLE = 30.0
+# The map of the drafts' owners is checked against the table once it has grown by this many.
+DRAFTS_PRUNE = 1000  # residents whose anonymous items found so far are remembered
 _FINAL = "(" + ", ".join(f"'{s.value}'" for s in sorted(FINAL_STATUSES)) + ")"
 # When the item (alias {0}) last reached a final status.
 _LAST_FINAL = (
@@ -68,45 +79,38 @@ FORGET_SUPPORTERS = (
 class ResidentQueries(ClampQueries):
     """Residents' languages, drafts and ownership (mixed into the repository)."""
 
-    # Filled by load_residents: the language of each language key; for each draft owner
-    # (their draft pseudonym) the row id of their draft. The second is a superset of the
-    # drafts stored: an owner is added before the draft is written and removed only after
-    # its deletion committed.
-    _languages: dict[str, str] | None = None
+    # Filled by load_residents, a hint (see the module's docstring): for each draft owner
+    # (their draft pseudonym) the row id of their draft; the ids of the rows read so far
+    # that this key cannot unseal (nobody can resume them); and how far the rows have been
+    # read, by their number in the order they were added (``drafts.seq``).
     _drafts: dict[str, str] | None = None
+    _unreadable: set[str]
+    _kept: int  # rows in the map after the last prune
+    _marks: deque[tuple[float, int]]
     # person -> (highest item id checked, ids of their linked anonymous items found).
     _own: OrderedDict[str, tuple[int, list[int]]]
 
     async def load_residents(self) -> None:
-        """Read the language choices and the owners of the drafts (at connect)."""
+        """Read the owners of the drafts (at connect)."""
         self._own = OrderedDict()
         if self._secrets is None:
             return
-        languages = await self._fetchall("SELECT key, language FROM languages")
-        drafts = await self._fetchall("SELECT id, body FROM drafts")
-        self._languages = {r["key"]: r["language"] for r in languages}
-        self._drafts = {}
-        for row in drafts:
-            owner, _ = self._unseal_draft(row["body"])
-            if owner is not None:  # written under another key: nobody can resume it
-                self._drafts[owner] = row["id"]
+        self._drafts, self._unreadable, self._kept = {}, set(), 0
+        self._marks = deque([(0.0, 0)])
+        await self._find_drafts()
 
     def forget_residents(self) -> None:
-        self._languages = self._drafts = None
+        self._drafts = None
         self._own = OrderedDict()
 
     # ------------------------------------------------------------------ languages
     async def get_language(self, user_id: int) -> str | None:
-        return self.stored_language(user_id)
-
-    def stored_language(self, user_id: int) -> str | None:
-        """The language the user chose with /lang, if any (from the map read at connect,
-        which every choice updates with its write: the table stays the truth)."""
-        if self._languages is None:
-            raise RuntimeError("repository not connected (or opened without the keys)")
-        if not self._languages:  # nobody chose one yet: no pseudonym to compute
-            return None
-        return self._languages.get(self.secrets.language_key(user_id))
+        """The language the user chose with /lang, if any (read from the table: another
+        worker may have written it)."""
+        row = await self._fetchone(
+            "SELECT language FROM languages WHERE key = ?", (self.secrets.language_key(user_id),)
+        )
+        return None if row is None else str(row["language"])
 
     async def set_language(self, user_id: int, language: str) -> None:
         key = self.secrets.language_key(user_id)
@@ -115,8 +119,6 @@ class ResidentQueries(ClampQueries):
             " ON CONFLICT (key) DO UPDATE SET language = excluded.language",
             (key, language),
         )
-        if self._languages is not None:
-            self._languages[key] = language
 
     # ------------------------------------------------------------------ drafts
     def _draft_map(self) -> dict[str, str]:
@@ -132,25 +134,96 @@ class ResidentQueries(ClampQueries):
         owner, _, body = plain.partition(DRAFT_SEPARATOR)
         return owner, body
 
-    def draft_row(self, user_id: int) -> str | None:
-        """The id of the row that may hold this resident's draft."""
-        return self._draft_map().get(self.secrets.keys(user_id).draft)
+    def _read_from(self) -> int:
+        """The number after which rows may still appear. On SQLite one writer commits at a
+        time, so rows appear in the order of their numbers: the highest read so far. On
+        PostgreSQL numbers are handed out before the commits, which come in any order; a
+        row numbered below one already read commits within :data:`DRAFTS_SETTLE`, so the
+        rows numbered above what was read that long ago are read again (those known are
+        skipped)."""
+        if not self.postgresql:
+            return self._marks[-1][1]
+        settled = time.monotonic() - DRAFTS_SETTLE
+        while len(self._marks) > 1 and self._marks[1][0] <= settled:
+            self._marks.popleft()
+        return self._marks[0][1]
+
+    async def _find_drafts(self) -> None:
+        """Unseal the drafts added since the last look (by another worker, or before this
+        start) and put their owners in the map."""
+        drafts = self._draft_map()
+        known = set(drafts.values()) | self._unreadable
+        now = time.monotonic()
+        rows = await self._fetchall(
+            "SELECT seq, id FROM drafts WHERE seq > ? ORDER BY seq", (self._read_from(),)
+        )
+        if rows:
+            self._marks.append((now, max(self._marks[-1][1], rows[-1]["seq"])))
+            if not self.postgresql:
+                self._marks.popleft()
+        await self._unseal_rows([r["id"] for r in rows if r["id"] not in known])
+        if len(drafts) + len(self._unreadable) > 2 * self._kept + DRAFTS_PRUNE:
+            await self._prune_drafts()
+
+    async def _unseal_rows(self, ids: list[str]) -> None:
+        """Put the owners of these draft rows in the map (or the rows among the unreadable)."""
+        drafts = self._draft_map()
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            found_rows = await self._fetchall(
+                f"SELECT id, body FROM drafts WHERE id IN ({', '.join('?' * len(batch))})",  # noqa: S608
+                batch,
+            )
+            for row in found_rows:
+                found, _ = self._unseal_draft(row["body"])
+                if found is None:  # written under another key: nobody can resume it
+                    self._unreadable.add(row["id"])
+                else:
+                    drafts[found] = row["id"]
+
+    async def _prune_drafts(self) -> None:
+        """Forget the rows deleted meanwhile (by any worker), so that the map does not grow
+        forever with the drafts other workers submitted; and read any row the numbers
+        missed (on PostgreSQL, an insert that took longer than DRAFTS_SETTLE to commit)."""
+        drafts = self._draft_map()
+        present = {r["id"] for r in await self._fetchall("SELECT id FROM drafts")}
+        for owner, row_id in list(drafts.items()):
+            if row_id not in present:
+                del drafts[owner]
+        self._unreadable &= present
+        await self._unseal_rows(sorted(present - set(drafts.values()) - self._unreadable))
+        self._kept = len(drafts) + len(self._unreadable)
+
+    async def draft_row(self, user_id: int) -> str | None:
+        """The id of the row that holds this resident's draft, if any (the map's, checked
+        against the table when it names none)."""
+        owner = self.secrets.keys(user_id).draft
+        row_id = self._draft_map().get(owner)
+        if row_id is None:
+            await self._find_drafts()
+            row_id = self._draft_map().get(owner)
+        return row_id
 
     async def get_draft(self, user_id: int) -> Draft | None:
-        row_id = self.draft_row(user_id)
-        if row_id is None:
-            return None
-        row = await self._fetchone("SELECT body FROM drafts WHERE id = ?", (row_id,))
-        owner, body = (None, None) if row is None else self._unseal_draft(row["body"])
-        if body is None or owner != self.secrets.keys(user_id).draft:
-            return None
-        return Draft.model_validate_json(body)
+        owner = self.secrets.keys(user_id).draft
+        for _ in range(2):
+            row_id = await self.draft_row(user_id)
+            if row_id is None:
+                return None
+            row = await self._fetchone("SELECT body FROM drafts WHERE id = ?", (row_id,))
+            found, body = (None, None) if row is None else self._unseal_draft(row["body"])
+            if body is not None and found == owner:
+                return Draft.model_validate_json(body)
+            # The row the map named is gone (submitted or cancelled by another worker): the
+            # table is read again, once, for a newer draft of the same resident.
+            self._draft_map().pop(owner, None)
+        return None
 
     async def save_draft(self, user_id: int, draft: Draft) -> None:
-        drafts, owner = self._draft_map(), self.secrets.keys(user_id).draft
-        row_id = drafts.get(owner)
+        owner = self.secrets.keys(user_id).draft
+        row_id = await self.draft_row(user_id)
         if row_id is None:
-            row_id = drafts[owner] = new_row_id()
+            row_id = self._draft_map()[owner] = new_row_id()
         await self._write(
             "INSERT INTO drafts (id, body) VALUES (?, ?)"
             " ON CONFLICT (id) DO UPDATE SET body = excluded.body",
@@ -158,7 +231,7 @@ class ResidentQueries(ClampQueries):
         )
 
     async def delete_draft(self, user_id: int) -> bool:
-        row_id = self.draft_row(user_id)
+        row_id = await self.draft_row(user_id)
         if row_id is None:
             return False
         removed = await self._write("DELETE FROM drafts WHERE id = ?", (row_id,), counted=True)
@@ -222,10 +295,25 @@ class ResidentQueries(ClampQueries):
                 checked = rows[-1]["id"]
             if len(rows) < SCAN_BATCH:
                 break
+        found = await self._still_linked(found)
         self._own[person] = (checked, found)
         while len(self._own) > OWN_MEMO:
             self._own.popitem(last=False)
         return found
+
+    async def _still_linked(self, ids: list[int]) -> list[int]:
+        """Those of ``ids`` still linked to their sender (another worker may have unlinked
+        some since they were found)."""
+        linked: set[int] = set()
+        for start in range(0, len(ids), SCAN_BATCH):
+            batch = ids[start : start + SCAN_BATCH]
+            rows = await self._fetchall(
+                "SELECT id FROM submissions WHERE reply_route IS NOT NULL"  # noqa: S608
+                f" AND id IN ({', '.join('?' * len(batch))})",
+                batch,
+            )
+            linked |= {r["id"] for r in rows}
+        return [i for i in ids if i in linked]
 
     async def list_own(
         self, *, user_id: int, offset: int = 0, limit: int = 10

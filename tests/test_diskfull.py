@@ -1,6 +1,6 @@
 """A full disk (issue 15.8), piece by piece: what counts as one, the state that says it
-once and keeps what waits, the room the probe looks for, a batch SQLite undoes whole, and
-conversation states written once there is room (end to end: test_e2e_disk_full.py)."""
+once and keeps what waits, the room the probe looks for and a batch SQLite undoes whole (end to end:
+test_e2e_disk_full.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot.anonymity import Secrets
 from bot.diskfull import DiskFull, is_disk_full
 from bot.transport.diskspace import RESERVE
-from bot.transport.persistence import SqliteConversationPersistence
 from storage.pg import conninfo
 from storage.repository import Repository
 from storage.space import ROOM_FILE, can_allocate
@@ -176,44 +174,6 @@ async def test_a_batch_sqlite_undoes_whole_fails_every_transaction_in_it(
         assert await repo.admit_updates([(2, "x" * 9000)]) == {2}
     finally:
         await repo.close()
-
-
-class RefusingRepository:
-    """Stands in for the repository: refuses writes while ``full``."""
-
-    def __init__(self) -> None:
-        self.full = True
-        self.disk = DiskFull()
-        self.saved: list[tuple[str, str, str | None]] = []
-
-    async def save_conversation(
-        self, name: str, row_id: str, key_enc: str, state_json: str | None
-    ) -> None:
-        if self.full:
-            raise sqlite_full_error()
-        self.saved.append((name, row_id, state_json))
-
-
-async def test_conversation_states_refused_are_written_once_there_is_room() -> None:
-    repository = RefusingRepository()
-    persistence = SqliteConversationPersistence(
-        repository,  # type: ignore[arg-type]
-        Secrets.generate(),
-        update_interval=60,
-    )
-    with pytest.raises(sqlite3.OperationalError):
-        await persistence.update_conversation("resident", (1, 1), "compose")
-    with pytest.raises(sqlite3.OperationalError):
-        await persistence.update_conversation("resident", (2, 2), "topic")
-    with pytest.raises(sqlite3.OperationalError):  # a later state replaces the one unsaved
-        await persistence.update_conversation("resident", (1, 1), "identity")
-    await persistence.flush()  # at a stop on a full disk: no error, nothing written
-    assert repository.saved == []
-    repository.full = False
-    await persistence.save_unsaved()
-    assert sorted(str(state) for _, _, state in repository.saved) == ['"identity"', '"topic"']
-    await persistence.save_unsaved()  # written once
-    assert len(repository.saved) == 2
 
 
 async def test_a_stop_on_a_full_disk_closes_the_database(

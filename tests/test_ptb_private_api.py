@@ -1,19 +1,22 @@
-"""Guards for the one place the bot still leans on python-telegram-bot's private API.
+"""Guards for the two places the bot still leans on python-telegram-bot's private API.
 
 ``DurableBot.send_html`` (bot/transport/inbox.py) posts ``sendMessage`` through ``ExtBot._post`` so
 that Telegram's answer is not built into a Message (which costs about as much as the rest
 of a reply; see the ingest benchmark). PTB's public ``do_api_request`` reaches the same
 code, but warns on every endpoint PTB has a method for. If a PTB release changes ``_post``,
-these tests fail and name it. The three other former couplings use public API now: the
-conversation types of bot/transport/persistence.py, the webhook log line of bot/logs.py (guarded
-in tests/test_e2e_webhook.py) and the frozen keyboard of handlers/keyboards.py (guarded in
-tests/test_keyboards.py).
+these tests fail and name it. So does the resident conversation's state set from the
+database at each update (handlers/resident.py, ``_conversations``). Two other former
+couplings use public API now: the webhook log line of bot/logs.py (guarded in
+tests/test_e2e_webhook.py) and the frozen keyboard of handlers/keyboards.py (guarded in
+tests/test_keyboards.py); the conversation persistence that needed PTB's private types is
+gone (#24).
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from telegram.ext import ExtBot
@@ -79,3 +82,30 @@ async def test_send_html_through_private_extbot_post_is_a_rate_limited_send_mess
     assert params["parse_mode"] == "HTML"
     assert json.loads(params["reply_markup"]) == markup.to_dict()
     assert json.loads(params["link_preview_options"]) == {"is_disabled": True}
+
+
+def test_conversation_handler_keeps_each_keys_state_in_a_mapping_keyed_as_ours() -> None:
+    """handlers/resident.py's state loader sets a key's state in ``_conversations``, under
+    the key it computes itself (chat, user): if python-telegram-bot renames the mapping or
+    keys it otherwise, this fails and names it."""
+    from telegram import Chat, Message, Update, User
+
+    from handlers import resident
+
+    conversation = resident.build_conversation()
+    states = conversation._conversations
+    assert isinstance(states, dict)
+    user = User(id=42, first_name="王", is_bot=False)
+    message = Message(
+        message_id=1,
+        date=datetime.now(UTC),
+        chat=Chat(id=42, type="private"),
+        from_user=user,
+        text="你好",
+    )
+    update = Update(update_id=1, message=message)
+    key = resident.conversation_key(update)
+    assert key == conversation._get_key(update) == (42, 42)
+    states[key] = resident.COMPOSE
+    check = conversation.check_update(update)
+    assert check is not None and check[0] == resident.COMPOSE  # the state set is the one used

@@ -206,12 +206,13 @@ async def test_draft_round_trip(repo: Repository) -> None:
 
 async def test_drafts_are_sealed_under_a_new_random_id_each_time(repo: Repository) -> None:
     """A draft's row holds no value another draft of the same person (or anything else of
-    theirs) holds: a random id, and the owner's pseudonym sealed with the draft."""
+    theirs) holds: a random id, the owner's pseudonym sealed with the draft, and the
+    number of the draft among all drafts added (#24: every worker reads the new ones)."""
     ids = []
     for text in ("第一份草稿的内容", "第二份草稿的内容"):
         await repo.save_draft(5, Draft(parts=[text]))
         rows = await repo._fetchall("SELECT * FROM drafts")
-        assert len(rows) == 1 and set(rows[0].keys()) == {"id", "body"}
+        assert len(rows) == 1 and set(rows[0].keys()) == {"seq", "id", "body"}
         ids.append(rows[0]["id"])
         assert text not in rows[0]["body"]
         plain = SECRETS.unseal(rows[0]["body"])
@@ -676,8 +677,9 @@ async def test_group_commit_isolates_a_failing_transaction(tmp_path: Path) -> No
     async def save(i: int) -> None:
         await repository.save_draft(i, Draft(parts=[f"第{i}条"]))
         # Once the call returned, another connection sees it: it is committed.
+        row_id = await repository.draft_row(i)
         with sqlite3.connect(path) as other:
-            found = other.execute("SELECT 1 FROM drafts WHERE id = ?", (repository.draft_row(i),))
+            found = other.execute("SELECT 1 FROM drafts WHERE id = ?", (row_id,))
             assert found.fetchone() is not None
 
     async def fail() -> None:

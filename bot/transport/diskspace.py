@@ -25,7 +25,6 @@ from bot.i18n import t
 from bot.services import Services
 from bot.transport.delivery import deliver_soon
 from bot.transport.ordering import PerUserUpdateProcessor
-from bot.transport.persistence import SqliteConversationPersistence
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +94,6 @@ async def probe(context: Context) -> None:
         processor.forget(held)  # else taken for a repeat of an update already handled
     for update in held.values():
         app.update_queue.put_nowait(update)  # (stored already: not put(), which stores)
-    if isinstance(app.persistence, SqliteConversationPersistence):
-        await app.persistence.save_unsaved()
     minutes = max(1, ceil(lasted / 60))
     text = t(svc.settings.campaign.language, "storage.recovered.office", minutes=minutes)
     notices = [

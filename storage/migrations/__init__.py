@@ -40,7 +40,7 @@ import aiosqlite
 
 from storage.pg import PgConnection
 
-# Numbers held for migrations on branches in flight; drop each when merged (none now).
+# Numbers held for migrations on branches in flight; drop each when merged.
 RESERVED: frozenset[int] = frozenset()
 
 # A Python step of a migration: runs on the connection inside the migration's transaction.
