@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import sqlite3
 import tempfile
 import time
@@ -52,6 +53,7 @@ CONCURRENT = 100  # residents walking at the same time
 STEP_TIMEOUT = 30.0  # a step not answered by then counts as lost
 TEXT = "建议在幸福路口增设红绿灯，早晚高峰学生过马路太危险了，最好再安排志愿者"
 SECRET = "bench-webhook-secret"
+ACK = r"#\d+"  # the bot's acknowledgement names the reference number
 # The guided flow: a text to send, or the catalogue key of the button to press.
 STEPS: tuple[tuple[str, str], ...] = (
     ("text", "/start"),
@@ -74,6 +76,7 @@ class WalkingApi(InMemoryBotApi):
         self.pending: list[dict[str, Any]] = []
         self.arrived = asyncio.Event()
         self.answers: dict[int, int] = {}
+        self.texts: dict[int, list[str]] = {}  # what the bot said to each chat, in order
         self.keyboards: dict[int, tuple[dict[str, Any], list[list[dict[str, Any]]]]] = {}
         self.changed: dict[int, asyncio.Event] = {}
 
@@ -101,6 +104,7 @@ class WalkingApi(InMemoryBotApi):
                 }
                 self.keyboards[chat_id] = (message, markup["inline_keyboard"])
             self.answers[chat_id] = self.answers.get(chat_id, 0) + 1
+            self.texts.setdefault(chat_id, []).append(str(params.get("text", "")))
             self.changed.setdefault(chat_id, asyncio.Event()).set()
         return result
 
@@ -120,6 +124,7 @@ class Tally:
     flows: int = 0
     lost: int = 0
     stored: int = 0  # the bot's submissions in its database afterwards
+    refused: int = 0  # webhook POSTs not answered 200 (posted again)
 
 
 def _button(keyboard: list[list[dict[str, Any]]], key: str) -> str | None:
@@ -147,8 +152,10 @@ class Residents:
         api: WalkingApi,
         send: Callable[[dict[str, Any]], Awaitable[None]],
         concurrent: int = CONCURRENT,
+        ack: str | None = None,
     ):
         self.api = api
+        self.ack = ack  # what the last answer must contain (the bot's "#N"), if anything
         self.concurrent = concurrent
         self.send = send
         self.ids = itertools.count(1)
@@ -189,6 +196,9 @@ class Residents:
                 self.tally.lost += 1
                 return
             self.tally.steps += 1
+        if self.ack is not None and not re.search(self.ack, self.api.texts[user][-1]):
+            self.tally.lost += 1  # answered, but not with the acknowledgement (an error)
+            return
         self.tally.flows += 1
 
     async def run(self, seconds: float) -> float:
@@ -321,7 +331,7 @@ async def walk(
                     async with client.post(target, json=update, headers=headers) as answer:
                         answer.raise_for_status()
 
-            residents = Residents(api, send, concurrent)
+            residents = Residents(api, send, concurrent, ACK if kind == "bot" else None)
             elapsed = await residents.run(seconds)
         if kind == "bot":
             with contextlib.closing(sqlite3.connect(Path(tmp) / "bench.sqlite3")) as db:

@@ -33,7 +33,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bench.sustained import CONCURRENT, SECRET, Residents, Tally, WalkingApi
+from bench.sustained import ACK, CONCURRENT, SECRET, Residents, Tally, WalkingApi
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "4242:bench-workers"
@@ -116,6 +116,16 @@ class DurableCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.cluster.stop()
+
+
+def _errors(folder: Path) -> list[str]:
+    """The error lines of the workers' logs in ``folder``."""
+    return [
+        line
+        for log in sorted(folder.glob("*.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if " ERROR " in line or "Traceback" in line
+    ]
 
 
 def _tail(log: Path) -> str:
@@ -221,13 +231,24 @@ async def measure(
                     [f"http://127.0.0.1:{port}/{HOOK_PATH}" for port in ports]
                 )
                 headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+                refused: list[int] = []
 
                 async def send(update: dict[str, Any]) -> None:
-                    async with client.post(next(targets), json=update, headers=headers) as r:
-                        r.raise_for_status()
+                    # As Telegram does: an update not answered 200 is posted again (here at
+                    # once to the next worker, at most 5 times).
+                    for _ in range(5):
+                        async with client.post(next(targets), json=update, headers=headers) as r:
+                            if r.status == 200:
+                                return
+                            refused.append(r.status)
+                    raise RuntimeError(f"update {update['update_id']} refused 5 times")
 
-                residents = Residents(api, send, concurrent)
+                residents = Residents(api, send, concurrent, ACK if kind == "bot" else None)
                 elapsed = await residents.run(seconds)
+            residents.tally.refused = len(refused)
+            errors = _errors(Path(tmp))
+            if errors:
+                print(f"  ({len(errors)} error lines in the workers' logs, e.g. {errors[0][:300]})")
             if kind == "bot":
                 residents.tally.stored = await _stored(storage)
             return residents.tally.steps / elapsed, residents.tally
@@ -261,7 +282,8 @@ def print_table(seconds: float, figures: dict[str, tuple[float, Tally]]) -> None
         backend, count = name.split("_")
         print(
             f"  {backend:10} x{count}      {rate:8.0f}   ratio {rate / echo:.3f}"
-            f"   ({tally.flows} flows, {tally.stored} stored, {tally.lost} lost)"
+            f"   ({tally.flows} flows, {tally.stored} stored, {tally.lost} lost,"
+            f" {tally.refused} posts refused)"
         )
 
 

@@ -2,7 +2,9 @@
 
 SQLite by default; a ``postgresql://`` URL opens PostgreSQL instead (``storage/pg.py``,
 whose connection answers as aiosqlite's, and ``storage/dialect.py``): the same group
-commit, with ``BEGIN`` in place of ``BEGIN IMMEDIATE``. SQLite's file maintenance
+commit, ``BEGIN IMMEDIATE`` being ``BEGIN`` with an advisory lock that lets one write
+transaction run at a time across all the workers sharing the database (a deadlock between
+two workers' batches otherwise, see ``storage/dialect.py``). SQLite's file maintenance
 (``secure_delete``, the WAL scrub, the backup API) has no PostgreSQL counterpart here: see
 the README's "Storage backends" for what an operator does instead.
 

@@ -7,7 +7,12 @@ both databases:
 
 - ``?`` placeholders become ``%s`` (psycopg), outside quoted literals; a literal ``%`` is
   doubled;
-- ``BEGIN IMMEDIATE`` is ``BEGIN`` (PostgreSQL locks rows, not the file);
+- ``BEGIN IMMEDIATE`` is ``BEGIN`` and a transaction-level advisory lock, ``WRITER_LOCK``:
+  as on SQLite, one write transaction at a time, now across every worker sharing the
+  database. Without it, two workers' group commits (several residents' submissions each)
+  upserted the same daily-counter rows in different orders and PostgreSQL aborted one of
+  them as a deadlock (seen with three workers in ``bench.workers``). Reads never wait for
+  it, and each write transaction is short (the group commit's batch);
 - ``INSERT OR IGNORE`` is ``INSERT ... ON CONFLICT DO NOTHING``; ``INSERT OR REPLACE`` is an
   upsert on the table's primary key (``_PRIMARY_KEYS``);
 - an ``INSERT`` into a table with an identity ``id`` returns it (``cursor.lastrowid``);
@@ -26,6 +31,9 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+
+# The key of the one writer's advisory lock (any fixed number; "jdz" in ASCII).
+WRITER_LOCK = 0x6A647A
 
 # Tables whose ``id`` is an identity column (SQLite: INTEGER PRIMARY KEY, a rowid alias).
 IDENTITY_TABLES = frozenset(
@@ -66,7 +74,10 @@ _FUNCTIONS = (
     (re.compile(r"\s+(?:NOT INDEXED|INDEXED BY \w+)", re.IGNORECASE), ""),
     (re.compile(r"\bIS NOT (?=[(?]|excluded\.)", re.IGNORECASE), "IS DISTINCT FROM "),
     (re.compile(r"\bIS (?=[(?]|excluded\.)", re.IGNORECASE), "IS NOT DISTINCT FROM "),
-    (re.compile(r"^\s*BEGIN IMMEDIATE\s*$", re.IGNORECASE), "BEGIN"),
+    (
+        re.compile(r"^\s*BEGIN IMMEDIATE\s*$", re.IGNORECASE),
+        f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})",
+    ),
 )
 
 

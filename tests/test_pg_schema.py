@@ -207,7 +207,7 @@ async def test_three_character_terms_use_the_trigram_index(pg_url: str) -> None:
          " ON CONFLICT (key) DO UPDATE SET language = EXCLUDED.language"),
         ("INSERT INTO history (submission_id, at) VALUES (?, ?)",
          "INSERT INTO history (submission_id, at) VALUES (%s, %s) RETURNING id"),
-        ("BEGIN IMMEDIATE", "BEGIN"),
+        ("BEGIN IMMEDIATE", "BEGIN; SELECT pg_advisory_xact_lock(6972538)"),
         ("SELECT id FROM submissions INDEXED BY ix_submissions_created WHERE x IS ?",
          "SELECT id FROM submissions WHERE x IS NOT DISTINCT FROM %s"),
         ("SELECT group_concat(a, char(10)), julianday(b), date(c, ? || ' minutes')",
