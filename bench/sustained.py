@@ -162,7 +162,12 @@ class Residents:
         self.users = itertools.count(500_000)
         self.tally = Tally()
 
-    async def _answered(self, chat: int, seen: int, key: str | None) -> bool:
+    async def _answered(
+        self, chat: int, seen: int, key: str | None, ack_from: int | None = None
+    ) -> bool:
+        """Whether the bot answered after its ``seen``-th answer to ``chat``: with the button
+        ``key`` on its keyboard, or (``ack_from``) with the acknowledgement among the texts
+        from that index on (an edit removing the last buttons may come after it)."""
         event = self.api.changed.setdefault(chat, asyncio.Event())
         deadline = time.monotonic() + STEP_TIMEOUT
         while True:
@@ -170,6 +175,9 @@ class Residents:
             if ready and key is not None:
                 keyboard = self.api.keyboards.get(chat)
                 ready = keyboard is not None and _button(keyboard[1], key) is not None
+            if ready and ack_from is not None and self.ack is not None:
+                said = self.api.texts.get(chat, [])[ack_from:]
+                ready = any(re.search(self.ack, text) for text in said)
             if ready:
                 return True
             left = deadline - time.monotonic()
@@ -183,6 +191,7 @@ class Residents:
         user = next(self.users)
         for index, (kind, value) in enumerate(STEPS):
             seen = self.api.answers.get(user, 0)
+            said = len(self.api.texts.get(user, []))
             if kind == "text":
                 await self.send(text_update(next(self.ids), user, value))
             else:
@@ -192,13 +201,11 @@ class Residents:
                 await self.send(_press(next(self.ids), user, message, data))
             following = STEPS[index + 1] if index + 1 < len(STEPS) else None
             needed = following[1] if following and following[0] == "press" else None
-            if not await self._answered(user, seen, needed):
+            # The last step must be answered with the acknowledgement (not an apology).
+            if not await self._answered(user, seen, needed, said if following is None else None):
                 self.tally.lost += 1
                 return
             self.tally.steps += 1
-        if self.ack is not None and not re.search(self.ack, self.api.texts[user][-1]):
-            self.tally.lost += 1  # answered, but not with the acknowledgement (an error)
-            return
         self.tally.flows += 1
 
     async def run(self, seconds: float) -> float:
