@@ -3,6 +3,8 @@
 The log line carries the update id only: never the update itself, which may identify an
 anonymous sender. A full disk is no bug (#15.8): the update is kept to be handled again
 when there is room (:mod:`bot.diskfull`), its sender told it waits, and nothing logged here.
+Nor is the database away for a moment (a PostgreSQL restart, a deadlock): the update is
+handled again shortly (:mod:`bot.transport.retries`), the apology only when that fails too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.i18n import t
 from bot.transport.inbox import DurableBot
+from bot.transport.retries import retry_later
 from handlers.context import Context
+from storage.pg import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,12 @@ async def on_error(update: object, context: Context) -> None:
                 await context.bot.tell_storage_full(update)
             raise ApplicationHandlerStop  # its other handlers run when it is handled again
         return
+    if (
+        isinstance(update, Update)
+        and is_transient(context.error)
+        and retry_later(context.application, context.services.inbox, update)
+    ):
+        raise ApplicationHandlerStop  # handled again in a moment, its other handlers too
     update_id = update.update_id if isinstance(update, Update) else None
     if update_id is None and context.job is not None:
         log.error("error in job %s", context.job.name, exc_info=context.error)

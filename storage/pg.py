@@ -47,6 +47,24 @@ RECONNECT_MAX = 5.0
 log = logging.getLogger(__name__)
 
 
+def is_transient(exc: BaseException | None) -> bool:
+    """Whether a storage error says the database was away for a moment, not that the
+    statement was wrong: the connection lost (a restart: no SQLSTATE, class 08, or 57P
+    "operator intervention"), or the transaction aborted by the server to be run again
+    (class 40: a deadlock, a serialization failure). The same work may succeed when tried
+    again once the connection is back. Looks through the chain of causes."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, psycopg.OperationalError):
+            state = seen.sqlstate
+            if state is None or state.startswith(("08", "57P", "40")):
+                return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def is_postgresql(target: object) -> bool:
     """Whether a storage target (a path, or a URL) names a PostgreSQL database."""
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))

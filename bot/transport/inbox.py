@@ -167,6 +167,11 @@ class Inbox:
         self.lease = lease
         self.worker = worker_id()
         self._admitted: OrderedDict[int, Update] = OrderedDict()
+        # Updates whose handlers met the database away for a moment (bot.transport.retries):
+        # how many times, and those waiting to be handled again (not marked handled).
+        self.retrying: dict[int, int] = {}
+        self.waiting: set[int] = set()
+        self.retry_tasks: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         # Of the apology for an update that cannot be read, and of what its sender is told
@@ -306,9 +311,11 @@ class Inbox:
         transaction of anyone, so a later update's committed effects imply the marks of
         all updates finished before it; when all is quiet, within ``flush_delay``. An update
         held for want of space (:meth:`bot.diskfull.DiskFull.hold`) is not marked: it is
-        handled again when there is room (or replayed after a restart)."""
-        if self.repository.disk.is_held(update_id):
+        handled again when there is room (or replayed after a restart), and so is one
+        waiting to be handled again after the database was away for a moment."""
+        if self.repository.disk.is_held(update_id) or update_id in self.waiting:
             return
+        self.retrying.pop(update_id, None)
         self.repository.note_handled(update_id)
         if self._flush_task is None or self._flush_task.done():
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_later())
@@ -323,7 +330,8 @@ class Inbox:
     async def close(self) -> None:
         """At shutdown: write the handled marks now and leave no timer behind; several
         workers: release the updates this one claimed and did not finish, for the others."""
-        tasks, self._tasks = self._tasks, []
+        tasks, self._tasks = [*self._tasks, *self.retry_tasks], []
+        self.retry_tasks.clear()  # (what waited stays unhandled: replayed after a restart)
         task, self._flush_task = self._flush_task, None
         for running in (*tasks, task):
             if running is not None and not running.done():
