@@ -148,9 +148,14 @@ async def test_two_workers_handle_each_update_once_and_each_senders_in_order(
             answers = [m.plain for m in stub.messages_to(user.id)]
             named = [next(ref for ref in asked if ref in answer) for answer in answers]
             assert named == asked, answers
-        # Both workers took part, and the inbox holds nothing unhandled.
-        workers = {row[0] for row in rows(settings, "SELECT claimed_by FROM inbox")}
-        assert workers == {"test:1:one", "test:2:two"}
+        # Each update was claimed by one of the two workers, and nothing is left unhandled.
+        # (Which one is a race: a worker's claim takes every claimable update there is, and
+        # on PostgreSQL the workers' write transactions, claims included, take turns under
+        # the one writer's lock; so one worker may claim a whole burst. The spread is
+        # measured by bench.workers: two workers answer 1.7 times what one does.)
+        claimed = rows(settings, "SELECT claimed_by, COUNT(*) FROM inbox GROUP BY claimed_by")
+        assert {row[0] for row in claimed} <= {"test:1:one", "test:2:two"}, claimed
+        assert sum(row[1] for row in claimed) == len(residents) * len(asked)
         assert rows(settings, "SELECT COUNT(*) FROM inbox WHERE body IS NOT NULL") == [(0,)]
 
 
