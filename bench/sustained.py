@@ -22,6 +22,7 @@ import contextlib
 import itertools
 import json
 import re
+import socket
 import sqlite3
 import tempfile
 import time
@@ -299,9 +300,8 @@ async def _running(
         await app.shutdown()
 
 
-def _free_port() -> int:
-    import socket
-
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -317,7 +317,7 @@ async def walk(
         app = _bot_app(api, Path(tmp)) if kind == "bot" else _echo_app(api)
         webhook = None
         if path == "webhook":
-            port = _free_port()
+            port = free_port()
             webhook = Webhook(f"https://bench.example/hook/{port}", "127.0.0.1", port, SECRET)
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(_running(app, webhook))

@@ -22,7 +22,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -33,19 +32,13 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bench.sustained import ACK, CONCURRENT, SECRET, Residents, Tally, WalkingApi
+from bench.sustained import ACK, CONCURRENT, SECRET, Residents, Tally, WalkingApi, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "4242:bench-workers"
 HOOK_PATH = "hook"
 # Form fields python-telegram-bot sends as JSON (everything that is not a string).
 _JSON_FIELDS = ("reply_markup", "chat_id", "message_id", "allowed_updates", "commands", "scope")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class HttpBotApi:

@@ -24,7 +24,7 @@ from bot.core.records import Outgoing, Recipient
 from bot.i18n import t
 from bot.services import Services
 from bot.transport.delivery import deliver_soon
-from bot.transport.ordering import PerUserUpdateProcessor
+from bot.transport.ordering import handle_again
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +88,7 @@ async def probe(context: Context) -> None:
         return
     lasted, _, held = ended
     # First what waited, in the order it came, before polling stores anything newer.
-    app = context.application
-    processor = app.update_processor
-    if isinstance(processor, PerUserUpdateProcessor):
-        processor.forget(held)  # else taken for a repeat of an update already handled
-    for update in held.values():
-        app.update_queue.put_nowait(update)  # (stored already: not put(), which stores)
+    handle_again(context.application, held.values())
     minutes = max(1, ceil(lasted / 60))
     text = t(svc.settings.campaign.language, "storage.recovered.office", minutes=minutes)
     notices = [

@@ -113,3 +113,15 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         return None
+
+
+def handle_again(app: Any, updates: Iterable[object]) -> None:
+    """Put updates already stored in the inbox back into ``app``'s queue to be handled once
+    more (held while the storage was full, or met the database away for a moment): the
+    processor forgets having seen them, else it would take them for repeats."""
+    updates = list(updates)
+    processor = app.update_processor
+    if isinstance(processor, PerUserUpdateProcessor):
+        processor.forget(u.update_id for u in updates if isinstance(u, Update))
+    for update in updates:
+        app.update_queue.put_nowait(update)  # (stored already: not put(), which stores)

@@ -19,7 +19,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.transport.inbox import Inbox
-from bot.transport.ordering import PerUserUpdateProcessor
+from bot.transport.ordering import handle_again
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,4 @@ async def _again(
 ) -> None:
     await asyncio.sleep(delay)
     inbox.waiting.discard(update.update_id)
-    processor = app.update_processor
-    if isinstance(processor, PerUserUpdateProcessor):
-        processor.forget([update.update_id])  # else taken for a repeat already handled
-    app.update_queue.put_nowait(update)  # (stored already: not put(), which stores)
+    handle_again(app, [update])
