@@ -209,17 +209,20 @@ class OfficeQueries(RepositoryBase):
         *,
         owner: str,
         deadline: datetime,
+        judged_deadline: datetime | None,
         actor: str,
         update_id: int | None = None,
         refresh: Renderer | None = None,
     ) -> Submission:
         now = self.clock()
+        judged = iso(judged_deadline) if judged_deadline is not None else None
         with suppress(Replayed):
             async with self.transaction() as db:
                 await claim_update(db, update_id, now)
                 cur = await db.execute(
-                    "UPDATE submissions SET owner = ?, deadline = ?, updated_at = ? WHERE id = ?",
-                    (owner, iso(deadline), iso(now), submission_id),
+                    "UPDATE submissions SET owner = ?, deadline = ?, judged_deadline = ?,"
+                    " updated_at = ? WHERE id = ?",
+                    (owner, iso(deadline), judged, iso(now), submission_id),
                 )
                 if cur.rowcount == 0:
                     raise NotFound(submission_id)

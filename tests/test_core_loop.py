@@ -14,9 +14,10 @@ import pytest
 
 from bot.anonymity import Secrets
 from bot.config import Settings
-from bot.core import deadlines, loop, reviewing, submitting
+from bot.core import deadlines, handling, loop, reviewing, submitting
 from bot.core.access import Action, Actor, Place, Role, identify, unit_actions
 from bot.core.env import Env
+from bot.core.handling import Assignment
 from bot.core.records import Draft
 from bot.core.reports import ledger_cells, ledger_header
 from bot.core.results import Refusal
@@ -198,6 +199,27 @@ async def test_extension_needs_a_later_date_and_moves_only_on_approval(env: Env)
     await loop.request_extension(env, member(env), number, "60 还要等", key=None)
     mine = await loop.decide_extension(env, member(env), number, True, key=None)
     assert mine.refusal is Refusal.FORBIDDEN
+
+
+async def test_the_office_moving_the_deadline_moves_the_judged_one_only_in_time(
+    env: Env,
+) -> None:
+    """The office's own owner-and-deadline step (负责 …) follows the extension's rule: before
+    the judged deadline has passed it moves that too; after, the round stays late."""
+    clock = env.repository.clock
+    assert isinstance(clock, FrozenClock)
+    early, late = await accepted(env), await accepted(env)
+    for number in (early, late):
+        await loop.dispatch(env, admin(env), number, "cjb", deadline="5", key=None)
+    first = await env.repository.get_submission(late)
+    assert first is not None and first.judged_deadline == first.deadline is not None
+    moved = await handling.assign(env, admin(env), early, Assignment("城建办", days=20), key=None)
+    assert moved.item is not None and moved.item.deadline is not None
+    assert moved.item.judged_deadline == moved.item.deadline > first.deadline
+    clock.now = first.deadline + timedelta(days=1)
+    still = await handling.assign(env, admin(env), late, Assignment("城建办", days=20), key=None)
+    assert still.item is not None and still.item.deadline is not None
+    assert still.item.deadline > first.deadline and still.item.judged_deadline == first.deadline
 
 
 async def test_notes_only_once_signed_and_done_goes_through_the_check(env: Env) -> None:

@@ -75,7 +75,13 @@ async def week(storage_target: str) -> AsyncIterator[tuple[Repository, FrozenClo
     one = await submit(Kind.PROBLEM, "transport", "村道坑洼，雨天没法走", named=True)
     clock.advance(hours=2)
     await repo.change_status(one, Status.ACCEPTED, actor="admin:1")
-    await repo.assign(one, owner="交通办", deadline=MONDAY + timedelta(days=2), actor="admin:1")
+    await repo.assign(
+        one,
+        owner="交通办",
+        deadline=MONDAY + timedelta(days=2),
+        judged_deadline=None,
+        actor="admin:1",
+    )
     clock.now = MONDAY + timedelta(days=1)
     await submit(Kind.SUGGESTION, "construction", '=HYPERLINK("x") 建议多装路灯', named=False)
     clock.now = MONDAY + timedelta(days=2)
@@ -88,7 +94,13 @@ async def week(storage_target: str) -> AsyncIterator[tuple[Repository, FrozenClo
     four = await submit(Kind.PROBLEM, "environment", "菜市场垃圾没人清运", named=True)
     clock.advance(hours=1)
     await repo.change_status(four, Status.ACCEPTED, actor="admin:1")
-    await repo.assign(four, owner="环卫所", deadline=MONDAY + timedelta(days=5), actor="admin:1")
+    await repo.assign(
+        four,
+        owner="环卫所",
+        deadline=MONDAY + timedelta(days=5),
+        judged_deadline=None,
+        actor="admin:1",
+    )
     clock.advance(hours=24)
     await repo.respond(four, "已安排每日清运两次。", actor="admin:1")
     await repo.rate(four, "satisfied", round_=1)

@@ -28,6 +28,12 @@ MAX_DAYS = 365
 _fallback_logged = False
 
 
+def judged_in_time(judged: datetime | None, now: datetime) -> bool:
+    """Whether a deadline moved ``now`` also moves ``judged``, the one 按时办结率 judges an
+    item by: only before that has passed (moved after it, the round stays late)."""
+    return judged is None or now <= judged
+
+
 @lru_cache(maxsize=8192)
 def is_workday(day: date) -> bool:
     """Whether ``day`` is an official working day (make-up Saturdays included)."""

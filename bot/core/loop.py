@@ -250,8 +250,7 @@ async def take_back(
 def in_time(item: Submission, now: datetime) -> bool:
     """Whether an extension approved ``now`` moves the deadline 按时办结率 judges the item
     by: only before that deadline has passed (approved after it, the round stays late)."""
-    judged = item.judged_deadline or item.deadline
-    return judged is None or now <= judged
+    return deadlines.judged_in_time(item.judged_deadline or item.deadline, now)
 
 
 async def decide_extension(
