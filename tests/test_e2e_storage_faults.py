@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.watchdog import EXIT_FORCED
 from storage.health import DatabaseUnusable, inspect_database
 from storage.repository import Repository
 from tests.botapi_stub import FakeBotApi
@@ -110,8 +111,10 @@ async def test_an_unusable_database_ends_the_start_with_one_line(
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     took = time.monotonic() - began
     log = stderr.decode()
-    assert process.returncode == 1, log
-    assert took < 10, took  # within seconds, not the watchdog's 15
+    # Refused by the start itself, not ended by the watchdog (which exits with EXIT_FORCED
+    # after STOP_WITHIN seconds and says so); how fast is the benchmarks' business.
+    assert process.returncode == 1 and EXIT_FORCED != 1, (log, took)
+    assert "not stopped within" not in log
     problems = [line for line in log.splitlines() if " ERROR " in line or " CRITICAL " in line]
     assert len(problems) == 1, log
     assert f"cannot start: database {database}: " in problems[0] and says in problems[0]
