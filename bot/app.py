@@ -236,8 +236,6 @@ async def _post_init(app: AnyApplication) -> None:
     diskspace.watch(app, svc)
     # Times written while the clock ran ahead gate nothing longer than their normal span.
     await svc.repository.clamp_future_times()
-    svc.learner = TopicLearner(svc.repository, svc.settings.topics)
-    await svc.learner.load()
     # The jobs and the outbox are the leader's; a lone process leads from here on.
     leadership = svc.leadership
     if leadership is not None:
@@ -248,6 +246,13 @@ async def _post_init(app: AnyApplication) -> None:
             leadership.on_workers = limiter.share
         await leadership.step()
         leadership.start()
+    # Only the leader trains (another worker waits for its model: bot.learner).
+    svc.learner = TopicLearner(
+        svc.repository,
+        svc.settings.topics,
+        leads=lambda: leadership is None or leadership.leading,
+    )
+    await svc.learner.load()
     # Before polling starts: what a crash left unhandled is handled first, in order.
     await svc.inbox.replay(app.update_queue, app.bot)
     # The default list is Simplified Chinese; English clients get English descriptions.
