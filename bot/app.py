@@ -128,6 +128,8 @@ def build_application(
     )
     tg = settings.telegram
     inbox = Inbox(repository, secrets, language=settings.campaign.language, lease=tg.inbox_lease)
+    if worker is not None:  # (the inbox's claims are held in the worker's name too)
+        inbox.worker = worker
     bot = DurableBot(
         token=tg.token.get_secret_value(),
         base_url=tg.base_url,

@@ -14,6 +14,8 @@ drops them with its connection, so a dead worker's lock needs no expiry.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from storage.base import RepositoryBase
 
 WORKER_PREFIX = "worker:"
@@ -92,3 +94,11 @@ class LeaseQueries(RepositoryBase):
         """Release the advisory lock ``name`` taken by :meth:`try_lock` (PostgreSQL)."""
         if self.postgresql:
             await self._fetchone("SELECT pg_advisory_unlock(?, ?)", (LOCK_CLASS, LOCKS[name]))
+
+    async def claims_held(self, worker: str, update_ids: Iterable[int]) -> set[int]:
+        """Of ``update_ids``, the inbox's unhandled updates that ``worker`` still holds
+        (after a full disk its leases may have run out and another worker claimed them)."""
+        rows = await self._fetchall(
+            "SELECT update_id FROM inbox WHERE claimed_by = ? AND body IS NOT NULL", (worker,)
+        )
+        return {int(row[0]) for row in rows} & set(update_ids)
