@@ -10,26 +10,12 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.services import SharedLock
 from storage.repository import Repository
 from tests.processes import ROOT
-
-
-@pytest.fixture
-async def repositories(storage_target: str) -> AsyncIterator[tuple[Repository, Repository]]:
-    """Two connections to one database, as two workers have."""
-    first, second = Repository(storage_target), Repository(storage_target)
-    await first.connect()
-    await second.connect()
-    try:
-        yield first, second
-    finally:
-        await second.close()
-        await first.close()
 
 
 async def take_turns(first: SharedLock, second: SharedLock) -> list[str]:

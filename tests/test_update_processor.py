@@ -8,9 +8,7 @@ renewed its claim forever, holding the sender's later updates behind it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
 from telegram import Update
 
 from bot.transport.ordering import PerUserUpdateProcessor
@@ -53,18 +51,6 @@ class Handling:
 
     async def process(self, update: Update) -> None:
         await self.processor.process_update(update, self.handler(update))
-
-
-@pytest.fixture
-async def repositories(storage_target: str) -> AsyncIterator[tuple[Repository, Repository]]:
-    first, second = Repository(storage_target), Repository(storage_target)
-    await first.connect()
-    await second.connect()
-    try:
-        yield first, second
-    finally:
-        await second.close()
-        await first.close()
 
 
 async def test_an_update_claimed_again_by_the_worker_that_began_it_is_handled_and_marked(
