@@ -128,6 +128,8 @@ def build_application(
     )
     tg = settings.telegram
     inbox = Inbox(repository, secrets, language=settings.campaign.language, lease=tg.inbox_lease)
+    if worker is not None:  # (the inbox's claims are held in the worker's name too)
+        inbox.worker = worker
     bot = DurableBot(
         token=tg.token.get_secret_value(),
         base_url=tg.base_url,
@@ -236,8 +238,6 @@ async def _post_init(app: AnyApplication) -> None:
     diskspace.watch(app, svc)
     # Times written while the clock ran ahead gate nothing longer than their normal span.
     await svc.repository.clamp_future_times()
-    svc.learner = TopicLearner(svc.repository, svc.settings.topics)
-    await svc.learner.load()
     # The jobs and the outbox are the leader's; a lone process leads from here on.
     leadership = svc.leadership
     if leadership is not None:
@@ -248,6 +248,13 @@ async def _post_init(app: AnyApplication) -> None:
             leadership.on_workers = limiter.share
         await leadership.step()
         leadership.start()
+    # Only the leader trains (another worker waits for its model: bot.learner).
+    svc.learner = TopicLearner(
+        svc.repository,
+        svc.settings.topics,
+        leads=lambda: leadership is None or leadership.leading,
+    )
+    await svc.learner.load()
     # Before polling starts: what a crash left unhandled is handled first, in order.
     await svc.inbox.replay(app.update_queue, app.bot)
     # The default list is Simplified Chinese; English clients get English descriptions.

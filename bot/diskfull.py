@@ -22,6 +22,12 @@ and comes again (polling asks once a second); the sender of each is told once
 (:meth:`DiskFull.first_answer`) that it will be handled when there is room. An update whose
 handlers failed for want of space is kept (:meth:`DiskFull.hold`), not marked handled, and
 handled again after the recovery (and after a restart, like any update left unhandled).
+
+Several workers on PostgreSQL (#24) share the server's disk, and each worker has this state
+of its own (found by its own refused writes, ended by its own probe): what is shared is
+decided in :mod:`bot.transport.diskspace` (the office told once each way; a held update,
+still unhandled in the inbox, handled again here only while this worker still holds its
+claim, else by the worker that claimed it, also after this one died).
 """
 
 from __future__ import annotations

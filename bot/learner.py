@@ -1,7 +1,14 @@
 """The topic model at run time: loaded from SQLite at start-up, retrained when labels arrive
 (coalesced: one training at a time, one more if labels came meanwhile) in a separate
 process (:mod:`bot.train_model`), which saves it in the database so a restart does not lose
-it; the bot then loads the saved model."""
+it; the bot then loads the saved model.
+
+Several workers (#24): only the leader trains (:mod:`bot.leadership`). A worker that starts
+without a stored model of its catalogue while labels exist trains at once if it leads;
+otherwise it proposes with what it has (the rules alone when nothing is stored) and loads
+the leader's model when the refresh job (:func:`TopicLearner.refresh`, every minute) finds
+it. If it becomes the leader before any model of its catalogue is stored, that same job
+trains then."""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.config import TopicConfig
 from bot.learning import Example, TopicModel, propose
@@ -45,8 +52,18 @@ class TopicLearner:
     """Holds the current model. Training runs in a child process; loading and predicting
     in a thread, so the event loop never waits for numpy."""
 
-    def __init__(self, repository: LabelQueries, catalogue: Sequence[TopicConfig]) -> None:
+    def __init__(
+        self,
+        repository: LabelQueries,
+        catalogue: Sequence[TopicConfig],
+        *,
+        leads: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.repository = repository
+        # Whether this worker leads now: only the leader trains (a lone process always does).
+        self.leads = leads
+        # No stored model of this catalogue while labels exist: the leader is to train one.
+        self.untrained = False
         self.catalogue = tuple(catalogue)
         self.topics = tuple(t.id for t in catalogue)
         self.tagger = Tagger(catalogue)
@@ -57,9 +74,10 @@ class TopicLearner:
         self._version: str | None = None  # of the stored model this one is (refresh)
 
     async def load(self) -> None:
-        """The stored model, if any and readable; else a training if there are labels. A
-        model of an older format is ignored and one trained with another catalogue is kept
-        until a training with this one (started here) replaces it."""
+        """The stored model, if any and readable; else a training if there are labels (by
+        the leader: :meth:`train_if_leading`). A model of an older format is ignored and
+        one trained with another catalogue is kept until a training with this one replaces
+        it."""
         self._version = await self.repository.model_version()
         stored = await self.repository.load_model()
         if stored is not None:
@@ -68,17 +86,42 @@ class TopicLearner:
                     TopicModel.from_blobs, stored.params, stored.columns, stored.weights
                 )
                 log.info("topic model loaded: %d topics", len(self.model.classes))
-                if self.model.combination.catalogue == self.tagger.fingerprint:
+                if self._current():
                     return
-                log.info("the topic catalogue changed since the model was trained: retraining")
+                log.info("the topic catalogue changed since the model was trained")
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("stored topic model ignored: %s", exc)
-        if await self.repository.label_counts():
-            self.schedule_retrain()
+        self.untrained = bool(await self.repository.label_counts())
+        if self.untrained and not self.train_if_leading():
+            log.info("the leader trains the topic model: the rules and the stored model meanwhile")
+
+    def _current(self) -> bool:
+        """Whether the model in use was trained with this catalogue."""
+        return (
+            self.model is not None and self.model.combination.catalogue == self.tagger.fingerprint
+        )
+
+    def train_if_leading(self) -> bool:
+        """If labels wait for a model of this catalogue and this worker leads: train now.
+        Returns whether a training was scheduled."""
+        if not self.untrained or not self.leads():
+            return False
+        self.untrained = False  # (tried once: the next labels train again, as always)
+        log.info("training the topic model on the stored labels")
+        self.schedule_retrain()
+        return True
 
     async def refresh(self) -> bool:
         """Load the stored model if another worker saved a new one since this one loaded
-        or trained its own (the leader trains, the others follow). Returns whether it did."""
+        or trained its own (the leader trains, the others follow). Returns whether it did.
+        A worker that waited for a model of its catalogue and leads now trains one."""
+        loaded = await self._load_newer()
+        if loaded and self._current():
+            self.untrained = False
+        self.train_if_leading()
+        return loaded
+
+    async def _load_newer(self) -> bool:
         version = await self.repository.model_version()
         if version is None or version == self._version:
             return False

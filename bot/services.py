@@ -7,8 +7,10 @@ application's ``bot_data`` (:class:`bot.context.BotData`) and read as
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 from bot.anonymity import Secrets
@@ -25,6 +27,49 @@ from storage.repository import Repository
 if TYPE_CHECKING:
     from bot.leadership import Leadership
     from web.server import DeskServer
+
+log = logging.getLogger(__name__)
+
+
+class SharedLock:
+    """``async with``: one holder at a time among all the workers sharing the database (an
+    asyncio lock in this process, then :meth:`storage.leases.LeaseQueries.try_lock`'s
+    advisory lock on PostgreSQL, asked again every ``poll`` seconds while another worker
+    holds it). A second caller waits for its turn, on this worker or another, as it did
+    for the process's lock; a worker that dies holding it frees it with its connection."""
+
+    def __init__(self, repository: Repository, name: str, *, poll: float = 0.5) -> None:
+        self.repository = repository
+        self.name = name
+        self.poll = poll
+        self._local = asyncio.Lock()
+
+    def locked(self) -> bool:
+        """Whether this worker holds it (or waits for the other workers' turn)."""
+        return self._local.locked()
+
+    async def __aenter__(self) -> None:
+        await self._local.acquire()
+        try:
+            # (another process's lock: nothing in this one to wait on but the clock)
+            while not await self.repository.try_lock(self.name):  # noqa: ASYNC110
+                await asyncio.sleep(self.poll)
+        except BaseException:
+            self._local.release()
+            raise
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            await self.repository.unlock(self.name)
+        except Exception as error:  # the connection is gone, and the lock with it
+            log.info("the %s lock was not released: %s", self.name, type(error).__name__)
+        finally:
+            self._local.release()
 
 
 @dataclass
@@ -52,14 +97,17 @@ class Services:
     delivery: DeliveryState = field(default_factory=DeliveryState)
     # Whether this worker leads (runs the jobs, sends the outbox): bot.leadership.
     leadership: Leadership | None = None
-    # One ledger export (/export) at a time.
-    export_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # One ledger export (/export, the desk's) at a time, across all the workers.
+    export_lock: SharedLock = field(init=False)
     # The topic model beside the keyword rules; set up at start-up (bot.app._post_init).
     learner: TopicLearner | None = None
     # Keeps the JobQueue's jobs on time across wall-clock jumps (bot.clockjumps).
     clock_guard: asyncio.Task[None] | None = None
     # The web desk (``[web] enabled``), started and stopped with the application.
     web: DeskServer | None = None
+
+    def __post_init__(self) -> None:
+        self.export_lock = SharedLock(self.repository, "export")
 
     @cached_property
     def core(self) -> Env:

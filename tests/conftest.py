@@ -24,7 +24,7 @@ from bot.anonymity import existing_secrets
 from bot.app import AnyApplication, build_application
 from bot.config import AnonymitySettings, Settings, load_settings
 from bot.lifecycle import running
-from storage.repository import Clock, utc_now
+from storage.repository import Clock, Repository, utc_now
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.pg_cluster import Cluster
 from tests.processes import EXAMPLE_CONFIG
@@ -144,6 +144,19 @@ def storage_target(backend: str, tmp_path: Path, request: pytest.FixtureRequest)
     if backend == "postgresql":
         return str(request.getfixturevalue("pg_url"))
     return str(tmp_path / "db" / "test.sqlite3")
+
+
+@pytest.fixture
+async def repositories(storage_target: str) -> AsyncIterator[tuple[Repository, Repository]]:
+    """Two connections to one database of a test run on both backends, as two workers have."""
+    first, second = Repository(storage_target), Repository(storage_target)
+    await first.connect()
+    await second.connect()
+    try:
+        yield first, second
+    finally:
+        await second.close()
+        await first.close()
 
 
 @pytest.fixture

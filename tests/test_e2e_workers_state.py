@@ -105,7 +105,8 @@ async def workers(
     async with AsyncExitStack() as stack:
         started = []
         for name in ("A", "B"):
-            app = build_application(settings)  # one database, one key file
+            # one database, one key file; two workers of one process need two names
+            app = build_application(settings, worker=f"host{name}:1:{name}")
             port = free_port()
             await stack.enter_async_context(
                 running(app, webhook=Webhook(URL, "127.0.0.1", port, SECRET))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,19 +33,6 @@ def make_settings(
     make_settings: Callable[..., Settings], storage_url: str | None
 ) -> Callable[..., Settings]:
     return on_backend(make_settings, storage_url)
-
-
-@pytest.fixture
-async def repositories(storage_target: str) -> AsyncIterator[tuple[Repository, Repository]]:
-    """Two connections to one database, as two workers have."""
-    first, second = Repository(storage_target), Repository(storage_target)
-    await first.connect()
-    await second.connect()
-    try:
-        yield first, second
-    finally:
-        await second.close()
-        await first.close()
 
 
 # ------------------------------------------------------------------------ the lease itself

@@ -38,6 +38,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, BinaryIO
@@ -136,8 +137,8 @@ class Desk:
         default_factory=lambda: asyncio.Semaphore(DOWNLOADS_AT_ONCE)
     )
     # One ledger at a time (each holds a thread and a file): the bot's own lock, so a
-    # download and an /export take turns.
-    exports: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # download and an /export take turns (on every worker: bot.services.SharedLock).
+    exports: AbstractAsyncContextManager[None] = field(default_factory=asyncio.Lock)
     actions: ActionRegistry = field(init=False)
 
     def __post_init__(self) -> None:

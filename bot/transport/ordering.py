@@ -3,13 +3,24 @@
 Different residents are served at the same time, but one resident's messages are handled
 one after another in the order Telegram sent them (a draft's parts stay in sequence and a
 conversation never sees two of its own steps at once).
+
+Repeats are the inbox's to drop, not this processor's (#24): an update reaches the queue
+only once the inbox stored it for the first time (:meth:`bot.transport.inbox.Inbox.admit`),
+by the replay of what a stop left unhandled, by a claim, or to be handled again
+(:func:`handle_again`). The processor used to keep the last 10,000 update ids it had seen
+and drop them forever after; with several workers that was wrong, not merely redundant: an
+update whose lease ran out (the database away longer than the lease) may come back to this
+worker by a later claim, after another worker's claim lapsed too, and was then dropped
+without its handled mark, its claim renewed by this worker forever and its sender's later
+updates held behind it. What is left is per process and cannot be wrong across workers:
+a second copy of an update this worker is handling *now* is dropped, since the handling
+under way gives it its mark (or, held or retried, queues it again after it has ended).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
@@ -37,55 +48,38 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Up to ``max_concurrent_updates`` at once; one at a time per user (else per chat)."""
 
     def __init__(
-        self,
-        max_concurrent_updates: int,
-        *,
-        remember: int = 10_000,
-        done: Callable[[int], None] | None = None,
+        self, max_concurrent_updates: int, *, done: Callable[[int], None] | None = None
     ) -> None:
         super().__init__(max_concurrent_updates)
         # Told each update id once its handlers finished (the durable inbox's mark).
         self._done = done
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
-        # Telegram may deliver an update again (e.g. after a lost getUpdates answer); the
-        # last ``remember`` update ids are kept so none is handled twice.
-        self._seen: set[int] = set()
-        self._order: deque[int] = deque()
-        self._remember = remember
-
-    def _first_time(self, update: object) -> bool:
-        if not isinstance(update, Update):
-            return True
-        if update.update_id in self._seen:
-            log.warning("update %s delivered again: ignored", update.update_id)
-            return False
-        self._seen.add(update.update_id)
-        self._order.append(update.update_id)
-        if len(self._order) > self._remember:
-            self._seen.discard(self._order.popleft())
-        return True
-
-    def forget(self, update_ids: Iterable[int]) -> None:
-        """Let these updates be handled once more (held while the storage was full, and
-        put in the queue again now that there is room)."""
-        for update_id in update_ids:
-            self._seen.discard(update_id)
+        # The updates being handled here now (waiting for their sender's turn included).
+        self._running: set[int] = set()
 
     @staticmethod
     def _key(update: object) -> int | None:
         return sender_of(update)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        if not self._first_time(update):
+        update_id = update.update_id if isinstance(update, Update) else None
+        if update_id is not None and update_id in self._running:
+            # Claimed again while this worker still handles it (its lease ran out while the
+            # database was away): the handling under way gives the mark.
+            log.info("update %s is being handled here already: not twice at once", update_id)
             if isinstance(coroutine, Coroutine):
                 coroutine.close()  # never awaited: close it quietly
             return
-        token = CURRENT_UPDATE.set(update.update_id if isinstance(update, Update) else None)
+        if update_id is not None:
+            self._running.add(update_id)
+        token = CURRENT_UPDATE.set(update_id)
         try:
             await self._in_turn(update, coroutine)
             faults.point("update.handled")
         finally:
             CURRENT_UPDATE.reset(token)
+            if update_id is not None:
+                self._running.discard(update_id)
             # Handled, whether the handlers succeeded or the error handler took over: an
             # update that fails every time must not be replayed forever.
             if self._done is not None and isinstance(update, Update):
@@ -117,11 +111,6 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
 def handle_again(app: Any, updates: Iterable[object]) -> None:
     """Put updates already stored in the inbox back into ``app``'s queue to be handled once
-    more (held while the storage was full, or met the database away for a moment): the
-    processor forgets having seen them, else it would take them for repeats."""
-    updates = list(updates)
-    processor = app.update_processor
-    if isinstance(processor, PerUserUpdateProcessor):
-        processor.forget(u.update_id for u in updates if isinstance(u, Update))
+    more (held while the storage was full, or met the database away for a moment)."""
     for update in updates:
         app.update_queue.put_nowait(update)  # (stored already: not put(), which stores)
