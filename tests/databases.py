@@ -93,6 +93,22 @@ def on_backend(make_settings: Callable[..., Settings], url: str | None) -> Calla
     return make
 
 
+def both_backends() -> Any:
+    """The ``make_settings`` fixture of a module whose tests run on SQLite and on PostgreSQL
+    (#24): ``make_settings = both_backends()`` at the module's top level. Each test runs once
+    per ``backend`` (``conftest.backend``), with ``storage.url`` set to the worker's
+    PostgreSQL database on the second, unless the test names another; a test marked
+    ``sqlite_only`` runs on SQLite alone."""
+
+    @pytest.fixture(name="make_settings")
+    def on_both(
+        make_settings: Callable[..., Settings], storage_url: str | None
+    ) -> Callable[..., Settings]:
+        return on_backend(make_settings, storage_url)
+
+    return on_both
+
+
 # A test of a module run on both backends that walks no statement another test there does
 # not: on SQLite only, to keep the suite's time (the backend fixture, parametrised once).
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
