@@ -16,7 +16,7 @@ import pytest
 
 from bot.config import Settings
 from storage.dialect import to_postgresql
-from storage.pg import bound, conninfo, row_factory
+from storage.pg import Row, bound, conninfo, row_factory
 
 
 class _NoRows(list[Any]):
@@ -74,9 +74,15 @@ def database(settings: Settings) -> Iterator[Any]:
         yield _PostgreSQL(connection)
 
 
+def _sqlite_row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Row:
+    return Row(tuple(column[0] for column in cursor.description), values)
+
+
 def rows(settings: Settings, sql: str, params: Sequence[object] = ()) -> list[Any]:
+    """The rows of ``sql``, the same on both backends: read by index and by name, equal to
+    tuples of their values."""
     with database(settings) as db:
-        db.row_factory = sqlite3.Row
+        db.row_factory = _sqlite_row
         return list(db.execute(sql, params))
 
 
