@@ -120,6 +120,18 @@ def both_backends() -> Any:
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
 
 
+def some_on_postgresql(
+    argname: str, values: Sequence[object], postgresql: Sequence[object]
+) -> pytest.MarkDecorator:
+    """Parametrise ``argname`` over ``values`` on SQLite, and over those of them in
+    ``postgresql`` on PostgreSQL too: the variants that walk a statement or a behaviour of
+    their own there (the rest repeat another variant's SQL: SQLite only, for the suite's
+    time)."""
+    cases = [pytest.param(value, "sqlite", id=f"{value}-sqlite") for value in values]
+    cases += [pytest.param(value, "postgresql", id=f"{value}-postgresql") for value in postgresql]
+    return pytest.mark.parametrize((argname, "backend"), cases)
+
+
 def stored_bytes(settings: Settings) -> dict[str, bytes]:
     """Every byte the database keeps, by where it is kept, to search for what must not be
     there. SQLite: the file and its -wal and -shm beside it. PostgreSQL: ``pg_dump`` of the
