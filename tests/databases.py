@@ -121,14 +121,22 @@ sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
 
 
 def some_on_postgresql(
-    argname: str, values: Sequence[object], postgresql: Sequence[object]
+    argname: str,
+    values: Sequence[object],
+    postgresql: Sequence[object],
+    ids: Sequence[str] | None = None,
 ) -> pytest.MarkDecorator:
-    """Parametrise ``argname`` over ``values`` on SQLite, and over those of them in
-    ``postgresql`` on PostgreSQL too: the variants that walk a statement or a behaviour of
-    their own there (the rest repeat another variant's SQL: SQLite only, for the suite's
-    time)."""
-    cases = [pytest.param(value, "sqlite", id=f"{value}-sqlite") for value in values]
-    cases += [pytest.param(value, "postgresql", id=f"{value}-postgresql") for value in postgresql]
+    """Parametrise ``argname`` over ``values`` (named by ``ids``) on SQLite, and over those of
+    them in ``postgresql`` on PostgreSQL too: the variants that walk a statement or a
+    behaviour of their own there (the rest repeat another variant's SQL: SQLite only, for the
+    suite's time)."""
+    names = list(ids) if ids is not None else [str(value) for value in values]
+    cases = [
+        pytest.param(value, backend, id=f"{name}-{backend}")
+        for backend in ("sqlite", "postgresql")
+        for value, name in zip(values, names, strict=True)
+        if backend == "sqlite" or value in postgresql
+    ]
     return pytest.mark.parametrize((argname, "backend"), cases)
 
 
