@@ -4,6 +4,9 @@ random bytes, a file cut in half, pages overwritten, a read-only mount. It used 
 traceback and then neither serve nor exit (alive after 60 s; today's watchdog ended it
 after 15 s with exit 3). ``check-config`` names the same problem (and exits the same way).
 
+On PostgreSQL (#24) the same for a server that is not there and a database that does not
+exist; the damaged files are SQLite's own (PostgreSQL's files are the server's to keep).
+
 The read-only mount is made in a mount namespace of the bot's own (``unshare -m``, as root,
 which CI is); where that is not allowed the case is skipped and says why.
 """
@@ -27,6 +30,7 @@ from storage.health import DatabaseUnusable, inspect_database
 from storage.repository import Repository
 from tests.botapi_stub import FakeBotApi
 from tests.processes import EXAMPLE_CONFIG, ROOT, bot_env
+from tests.test_e2e_startup import free_port
 
 PAGE = 4096
 
@@ -130,6 +134,55 @@ async def test_an_unusable_database_ends_the_start_with_one_line(
     assert checking.returncode == 1, err
     assert "cannot be used as it is (1 problem(s))" in out
     assert f"Problem: database {database}: " in err and says in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("case", ["no server", "no such database"])
+async def test_an_unreachable_postgresql_database_ends_the_start_with_one_line(
+    stub: FakeBotApi, tmp_path: Path, request: pytest.FixtureRequest, case: str
+) -> None:
+    if case == "no server":  # nothing listens on the port: the connection is refused
+        url, says = f"postgresql://jindianzi@127.0.0.1:{free_port()}/campaign", "refused"
+    else:
+        url = request.getfixturevalue("pg_cluster").url("no_such_campaign")
+        says = 'database "no_such_campaign" does not exist'
+    env = bot_env(
+        stub,
+        tmp_path / "bot.sqlite3",
+        tmp_path / "keys.json",
+        TELEGRAM__POLL_TIMEOUT="1",
+        STORAGE__URL=url,
+    )
+    began = time.monotonic()
+    process = await asyncio.create_subprocess_exec(
+        *command(tmp_path, "run", read_only=False),
+        cwd=ROOT,
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    took = time.monotonic() - began
+    log = stderr.decode()
+    assert process.returncode == 1, log
+    assert took < 10, took
+    problems = [line for line in log.splitlines() if " ERROR " in line or " CRITICAL " in line]
+    assert len(problems) == 1, log
+    assert f"cannot start: database {url}: cannot be used: " in problems[0], log
+    assert says in log and "Traceback" not in log
+    assert stub.calls == []
+    assert not (tmp_path / "keys.json").exists() and not (tmp_path / "bot.sqlite3").exists()
+
+    checking = await asyncio.create_subprocess_exec(
+        *command(tmp_path, "check-config", read_only=False),
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = (b.decode() for b in await asyncio.wait_for(checking.communicate(), 60))
+    assert checking.returncode == 1, err
+    assert "cannot be used as it is (1 problem(s))" in out
+    assert f"Problem: database {url}: " in err and says in err
     assert "Traceback" not in err
 
 
