@@ -372,15 +372,11 @@ async def all_handled(h: Harness) -> None:
         await asyncio.sleep(0.01)
 
 
-@settings(
-    deadline=None,
-    # The autouse environment fixture is function-scoped but the same for every example.
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+# The autouse environment fixture is function-scoped but the same for every example.
+SUPPRESSED = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
+
+
+@settings(deadline=None, suppress_health_check=SUPPRESSED)
 @given(batch=st.lists(events, min_size=8, max_size=30))
 def test_random_updates_change_nothing_and_break_nothing(
     harness: Harness, batch: list[Event]
@@ -390,15 +386,7 @@ def test_random_updates_change_nothing_and_break_nothing(
 
 # On PostgreSQL (#24): what its text and its parameters refuse that SQLite stores (a NUL
 # character, say) must not break anything either; fewer examples, for the suite's time.
-@settings(
-    deadline=None,
-    max_examples=25,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+@settings(deadline=None, max_examples=25, suppress_health_check=SUPPRESSED)
 @given(batch=st.lists(events, min_size=8, max_size=30))
 def test_random_updates_change_nothing_and_break_nothing_on_postgresql(
     pg_harness: Harness, batch: list[Event]

@@ -12,7 +12,7 @@ from storage.labels import LabelledExample
 from storage.repository import Repository
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
-from tests.databases import both_backends, rows
+from tests.databases import both_backends, rows, sqlite_only
 from tests.processes import ROOT
 
 ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英")
@@ -23,7 +23,8 @@ TEXT = "隔壁王大爷家的狗天天晚上叫个不停"
 NEAR = "隔壁王大爷家的狗每天晚上叫个不停！"
 TARGET = "livelihood"
 
-# On SQLite and on PostgreSQL (#24): the labels, the model stored and loaded again.
+# On SQLite (#24: the labels' upsert and the stored model run on PostgreSQL in test_learning.py;
+# this walk passes there too, in 12 s, and is left out for the suite's time).
 make_settings = both_backends()
 
 
@@ -57,6 +58,7 @@ async def propose(chat: Chat, text: str) -> SentMessage:
     return await chat.tap(received, zh("button.next").split()[0])
 
 
+@sqlite_only
 async def test_a_review_correction_changes_the_next_suggestion_and_survives_restart(
     stub: FakeBotApi, make_settings: Callable[..., Settings]
 ) -> None:
