@@ -28,8 +28,8 @@ ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英")
 CAROL = FakeUser(id=555000333, first_name="王", last_name="芳")
 
 # The database read on either backend (#24). On PostgreSQL it passes, but under load 2 of 14
-# runs waited more than the 10 s below for the replay to end (not diagnosed yet: under way
-# there, not shown failing); SQLite only until then (the test's own marker below).
+# runs waited more than the 10 s below for the replay to end (not diagnosed); SQLite only
+# until it is (the test's marker).
 make_settings = both_backends()
 
 
