@@ -63,9 +63,13 @@ class Snapshot:
         self.items = read(
             "SELECT id, status, owner, response, rating, duplicate_of FROM submissions ORDER BY id"
         )
-        self.drafts = read("SELECT COUNT(*) FROM drafts")[0][0]
-        self.prompts = read("SELECT COUNT(*) FROM prompts")[0][0]
-        self.labels = read("SELECT COUNT(*) FROM labelled_examples")[0][0]
+        self.drafts = count(settings, "drafts")
+        self.prompts = count(settings, "prompts")
+        self.labels = count(settings, "labelled_examples")
+
+
+def count(settings: Settings, table: str) -> int:
+    return int(rows(settings, f"SELECT COUNT(*) FROM {table}")[0][0])
 
 
 def last_update(stub: FakeBotApi) -> int:
