@@ -288,7 +288,7 @@ class DeskQueries(RepositoryBase):
             # search is not counted beyond its page.
             counted = await self._fetchone(
                 f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM submissions{_index(query)}"  # noqa: S608
-                f" WHERE {where} LIMIT ?)",
+                f" WHERE {where} LIMIT ?) AS capped",
                 (*params, COUNT_CAP + 1),
             )
             count = int(counted["n"]) if counted else 0

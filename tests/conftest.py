@@ -162,8 +162,7 @@ async def repositories(storage_target: str) -> AsyncIterator[tuple[Repository, R
 @pytest.fixture
 def storage_url(backend: str, request: pytest.FixtureRequest) -> str | None:
     """``storage.url`` of an end-to-end test run on both backends (None: SQLite's file). A
-    module runs its tests on both by overriding ``make_settings`` with
-    ``tests.databases.on_backend(make_settings, storage_url)``."""
+    module runs its tests on both with ``make_settings = tests.databases.both_backends()``."""
     return str(request.getfixturevalue("pg_url")) if backend == "postgresql" else None
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from bot.config import Settings
 from storage.dialect import to_postgresql
-from storage.pg import bound, conninfo, row_factory
+from storage.pg import Row, bound, conninfo, row_factory
 
 
 class _NoRows(list[Any]):
@@ -74,9 +74,15 @@ def database(settings: Settings) -> Iterator[Any]:
         yield _PostgreSQL(connection)
 
 
+def _sqlite_row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Row:
+    return Row(tuple(column[0] for column in cursor.description), values)
+
+
 def rows(settings: Settings, sql: str, params: Sequence[object] = ()) -> list[Any]:
+    """The rows of ``sql``, the same on both backends: read by index and by name, equal to
+    tuples of their values."""
     with database(settings) as db:
-        db.row_factory = sqlite3.Row
+        db.row_factory = _sqlite_row
         return list(db.execute(sql, params))
 
 
@@ -93,9 +99,45 @@ def on_backend(make_settings: Callable[..., Settings], url: str | None) -> Calla
     return make
 
 
+def both_backends() -> Any:
+    """The ``make_settings`` fixture of a module whose tests run on SQLite and on PostgreSQL
+    (#24): ``make_settings = both_backends()`` at the module's top level. Each test runs once
+    per ``backend`` (``conftest.backend``), with ``storage.url`` set to the worker's
+    PostgreSQL database on the second, unless the test names another; a test marked
+    ``sqlite_only`` runs on SQLite alone."""
+
+    @pytest.fixture(name="make_settings")
+    def on_both(
+        make_settings: Callable[..., Settings], storage_url: str | None
+    ) -> Callable[..., Settings]:
+        return on_backend(make_settings, storage_url)
+
+    return on_both
+
+
 # A test of a module run on both backends that walks no statement another test there does
 # not: on SQLite only, to keep the suite's time (the backend fixture, parametrised once).
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
+
+
+def some_on_postgresql(
+    argname: str,
+    values: Sequence[object],
+    postgresql: Sequence[object],
+    ids: Sequence[str] | None = None,
+) -> pytest.MarkDecorator:
+    """Parametrise ``argname`` over ``values`` (named by ``ids``) on SQLite, and over those of
+    them in ``postgresql`` on PostgreSQL too: the variants that walk a statement or a
+    behaviour of their own there (the rest repeat another variant's SQL: SQLite only, for the
+    suite's time)."""
+    names = list(ids) if ids is not None else [str(value) for value in values]
+    cases = [
+        pytest.param(value, backend, id=f"{name}-{backend}")
+        for backend in ("sqlite", "postgresql")
+        for value, name in zip(values, names, strict=True)
+        if backend == "sqlite" or value in postgresql
+    ]
+    return pytest.mark.parametrize((argname, "backend"), cases)
 
 
 def stored_bytes(settings: Settings) -> dict[str, bytes]:

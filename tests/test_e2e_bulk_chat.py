@@ -7,27 +7,17 @@ pressed twice changes nothing twice."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import pytest
-
-from bot.config import Settings
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
-from tests.databases import on_backend, rows
+from tests.databases import both_backends, rows
 from tests.test_e2e_lifecycle import ALICE, campaign, row
 from tests.test_e2e_office import submit
 
 __all__ = ["campaign"]  # the fixture, used by name
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """Every test here runs on SQLite and on PostgreSQL (#24)."""
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 def zh(key: str, **values: object) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from bot.i18n import t
 from storage.repository import Repository
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN
+from tests.databases import rows, sqlite_only
 from tests.processes import EXAMPLE_CONFIG, BotProcess
 
 OFFICE = -1001234567
@@ -45,11 +45,11 @@ def zh(key: str, **values: object) -> str:
     return t("zh-Hans", key, **values)
 
 
-def settings_for(tmp_path: Path) -> Settings:
+def settings_for(tmp_path: Path, url: str | None) -> Settings:
     return load_settings(
         EXAMPLE_CONFIG,
         overrides={
-            "storage": {"path": str(tmp_path / "bot.sqlite3")},
+            "storage": {"path": str(tmp_path / "bot.sqlite3"), "url": url},
             "anonymity": {"key_file": str(tmp_path / "keys.json")},
             "roles": {
                 "admin_ids": [ADMIN.id],
@@ -64,7 +64,7 @@ async def prepare(settings: Settings) -> dict[int, int]:
     """Eight named items, each forwarded to the leading group, asked a question and
     answered: 24 notices waiting in the outbox. Returns resident id -> item number."""
     secrets = load_or_create_secrets(settings.anonymity)
-    repo = Repository(settings.storage.path, secrets=secrets)
+    repo = Repository(settings.storage.target, secrets=secrets)
     await repo.connect()
     numbers = {}
     try:
@@ -107,12 +107,10 @@ async def prepare(settings: Settings) -> dict[int, int]:
     return numbers
 
 
-def outbox(database: Path) -> list[tuple[int, str, str, int, int]]:
+def outbox(settings: Settings) -> list[tuple[int, str, str, int, int]]:
     """(id, body, status, attempts, uncertain) of every queued message."""
-    with sqlite3.connect(database) as db:
-        return db.execute(
-            "SELECT id, body, status, attempts, uncertain FROM outbox ORDER BY id"
-        ).fetchall()
+    sql = "SELECT id, body, status, attempts, uncertain FROM outbox ORDER BY id"
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows(settings, sql)]
 
 
 def copies(stub: FakeBotApi, text: str) -> int:
@@ -125,10 +123,14 @@ async def killed_by_fault(bot: BotProcess) -> None:
     assert "fault injection: kill" in bot.logs[-1]
 
 
+# SQLite only, for the suite's time (#24): it passes on PostgreSQL (45 s: drop the mark), whose
+# kills in these windows test_e2e_leader_faults (a send under way) and test_e2e_workers_faults
+# (effects stored, the handled mark not) make there.
+@sqlite_only
 async def test_kill_in_each_crash_window_loses_nothing_and_stores_nothing_twice(
-    stub: FakeBotApi, tmp_path: Path
+    stub: FakeBotApi, tmp_path: Path, storage_url: str | None
 ) -> None:
-    settings = settings_for(tmp_path)
+    settings = settings_for(tmp_path, storage_url)
     numbers = await prepare(settings)
     bot = BotProcess(
         stub,
@@ -138,6 +140,7 @@ async def test_kill_in_each_crash_window_loses_nothing_and_stores_nothing_twice(
         ROLES__ADMIN_IDS=f"[{ADMIN.id}]",
         TELEGRAM__OUTBOX_INTERVAL="0.5",
         TELEGRAM__GROUP_MAX_RATE="1000",  # the stand-in does not enforce it here
+        **({"STORAGE__URL": storage_url} if storage_url else {}),
     )
     try:
         # ---- 1. the notices' burst, killed twice between a send and its record
@@ -146,7 +149,7 @@ async def test_kill_in_each_crash_window_loses_nothing_and_stores_nothing_twice(
         await bot.start(fault="outbox.sent@4=kill")
         await killed_by_fault(bot)
         await bot.start()
-        burst = outbox(bot.database)
+        burst = outbox(settings)
         texts = [json.loads(body)["text"] for _, body, *_ in burst]
         assert len(texts) == 24
         await stub.wait_until(lambda: all(copies(stub, x) for x in texts), timeout=30)
@@ -154,14 +157,14 @@ async def test_kill_in_each_crash_window_loses_nothing_and_stores_nothing_twice(
         counts = Counter(copies(stub, x) for x in texts)
         print(f"\nnotices: {len(texts)}, missing {counts[0]}, sent twice {counts[2]}")
         assert counts[0] == 0 and set(counts) <= {1, 2}
-        rows = outbox(bot.database)
+        queue = outbox(settings)
         # Each kill cut one send short: an unknown outcome, so that message was sent once
         # more (two copies), unless the second kill cut that very resend short: then it is
         # a permanent failure after its two copies. Every other message went out once.
-        assert sum(u for *_, u in rows) == 2
-        twice = {x for x, (*_, u) in zip(texts, rows, strict=True) if u}
+        assert sum(u for *_, u in queue) == 2
+        twice = {x for x, (*_, u) in zip(texts, queue, strict=True) if u}
         assert {x for x in texts if copies(stub, x) == 2} == twice
-        assert all(status == "sent" or (status, u) == ("failed", 2) for _, _, status, _, u in rows)
+        assert all(status == "sent" or (status, u) == ("failed", 2) for _, _, status, _, u in queue)
         assert await bot.stop(signal.SIGTERM) == 0
 
         # ---- 2. the answers' burst, killed after effects, before their handled marks
@@ -198,16 +201,16 @@ async def test_kill_in_each_crash_window_loses_nothing_and_stores_nothing_twice(
         await stub.wait_idle(quiet=1.0, timeout=20)
         assert await bot.stop(signal.SIGTERM) == 0
 
-        with sqlite3.connect(bot.database) as db:
-            events = Counter(
-                (kind, number)
-                for kind, number in db.execute(
-                    "SELECT kind, submission_id FROM events"
-                    " WHERE kind IN ('rating', 'answer', 'instruction')"
-                )
+        events = Counter(
+            (kind, number)
+            for kind, number in rows(
+                settings,
+                "SELECT kind, submission_id FROM events"
+                " WHERE kind IN ('rating', 'answer', 'instruction')",
             )
-            queued = [json.loads(body)["text"] for (body,) in db.execute("SELECT body FROM outbox")]
-            pending = db.execute("SELECT COUNT(*) FROM inbox WHERE body IS NOT NULL").fetchone()
+        )
+        queued = [json.loads(body)["text"] for (body,) in rows(settings, "SELECT body FROM outbox")]
+        [pending] = rows(settings, "SELECT COUNT(*) FROM inbox WHERE body IS NOT NULL")
         assert set(events.values()) == {1} and len(events) == 3 * len(RESIDENTS), events
         told_counts = Counter(len(told(k, n)) for k, n in wanted)
         assert told_counts[0] == 0 and set(told_counts) <= {1, 2}

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -30,12 +30,18 @@ from bot.transport.outcomes import MAX_ATTEMPTS
 from bot.watchdog import STOP_WITHIN
 from tests.botapi_stub import FakeBotApi, FakeUser, Misbehaviour, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock
+from tests.databases import both_backends, rows, some_on_postgresql, sqlite_only
 from tests.test_e2e_office import OFFICE, office_card, submit
 
 RESIDENT = FakeUser(id=555000222, first_name="赵", last_name="敏")
 UNCERTAIN: tuple[Misbehaviour, ...] = ("garbled", "not_json", "hang", "close")
 STEP = 10.0  # seconds of the bot's clock per step
 WINDOW = 60.0
+
+# The outbox's retries on SQLite and on PostgreSQL (#24): one of the unknown outcomes there (the
+# four walk the same statements), 500 forever (backoff, jitter, the permanent failure); the
+# job that raises stores nothing: SQLite only.
+make_settings = both_backends()
 
 
 def zh(key: str, **values: object) -> str:
@@ -81,16 +87,16 @@ async def first_send_to(stub: FakeBotApi, chat_id: int, calls: int) -> None:
     await stub.wait_idle(quiet=0.3, timeout=10)
 
 
-def outbox_rows(runner: BotRunner, submission_id: int) -> list[sqlite3.Row]:
+def outbox_rows(runner: BotRunner, submission_id: int) -> list[Any]:
     """The outbox rows of the item's messages to the resident."""
     assert runner.app is not None
     secrets = runner.app.bot_data.services.secrets
-    with sqlite3.connect(runner.settings.storage.path) as db:
-        db.row_factory = sqlite3.Row
-        rows = db.execute(
-            "SELECT * FROM outbox WHERE submission_id = ? ORDER BY id", (submission_id,)
-        ).fetchall()
-    return [r for r in rows if secrets.decrypt_int(r["chat_enc"]) == RESIDENT.id]
+    found = rows(
+        runner.settings,
+        "SELECT * FROM outbox WHERE submission_id = ? ORDER BY id",
+        (submission_id,),
+    )
+    return [r for r in found if secrets.decrypt_int(r["chat_enc"]) == RESIDENT.id]
 
 
 def warnings_about(stub: FakeBotApi, number: int, after: int) -> list[SentMessage]:
@@ -114,7 +120,7 @@ async def stop_within_bound(runner: BotRunner) -> float:
     return took
 
 
-@pytest.mark.parametrize("fault", UNCERTAIN)
+@some_on_postgresql("fault", UNCERTAIN, postgresql=["close"])
 async def test_an_unknown_outcome_is_retried_once_then_failed_and_told_once(
     stub: FakeBotApi, office: BotRunner, clock: FrozenClock, fault: Misbehaviour
 ) -> None:
@@ -217,6 +223,7 @@ async def test_500_forever_is_retried_with_backoff_and_jitter_then_failed_once(
     await stop_within_bound(office)
 
 
+@sqlite_only
 async def test_a_job_that_raises_is_logged_by_name_and_the_scheduler_goes_on(
     stub: FakeBotApi, office: BotRunner, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -36,7 +36,7 @@ from bot.lifecycle import running
 from bot.transport import diskspace
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, Chat
-from tests.databases import on_backend, rows
+from tests.databases import both_backends, rows
 from tests.full_storage import fill_database, make_room
 from tests.processes import BotProcess
 from tests.test_e2e_webhook import URL, free_port, post
@@ -83,12 +83,8 @@ def apologies(stub: FakeBotApi, *users: FakeUser) -> list[SentMessage]:
     return [m for u in users for m in stub.messages_to(u.id) if m.plain in texts]
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """The tests in the test's process run on SQLite and on PostgreSQL (#24)."""
-    return on_backend(make_settings, storage_url)
+# The tests in the test's process run on SQLite and on PostgreSQL (#24).
+make_settings = both_backends()
 
 
 def inbox_row(settings: Settings, update_id: int) -> tuple[object, ...] | None:

@@ -40,13 +40,8 @@ def rows(settings: Settings, sql: str, *params: object) -> list[Any]:
     return databases.rows(settings, sql, params)
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """The tests here run on SQLite and on PostgreSQL (#24), but the refusals: they store
-    nothing."""
-    return databases.on_backend(make_settings, storage_url)
+# The tests here run on SQLite and on PostgreSQL (#24), but the refusals: they store nothing.
+make_settings = databases.both_backends()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from bot.config import Settings
 from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock
-from tests.databases import on_backend
+from tests.databases import both_backends
 from tests.test_e2e_loop import (
     ALICE,
     CJB_CLERK,
@@ -29,13 +29,7 @@ from tests.test_e2e_loop import (
 )
 from tests.test_e2e_office import submit
 
-
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """Every test here runs on SQLite and on PostgreSQL (#24)."""
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 GROUP = -1005555  # the leading group

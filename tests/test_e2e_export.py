@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage, Upload
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock
-from tests.databases import on_backend
+from tests.databases import both_backends
 from tests.processes import EXAMPLE_CONFIG
 from tests.test_e2e_office import submit
 
@@ -32,12 +32,7 @@ CONTROL = FakeUser(id=555000333, first_name="控\x01制\x0b符", last_name="\x7f
 LATER = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)  # after every item bench.store.fill makes
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """Every test here runs on SQLite and on PostgreSQL (#24)."""
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 def storage_env(settings: Settings) -> dict[str, str]:

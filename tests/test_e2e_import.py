@@ -16,7 +16,7 @@ from bot.cli import main
 from bot.config import Settings
 from tests.botapi_stub import FakeBotApi
 from tests.conftest import ADMIN, BotRunner
-from tests.databases import on_backend, sqlite_only
+from tests.databases import both_backends, sqlite_only
 from tests.processes import EXAMPLE_CONFIG
 from tests.test_e2e_entering import rows
 
@@ -24,13 +24,8 @@ OFFICE = -1001234567
 HEADER = ["来源", "类型", "地点", "姓名", "电话", "内容"]
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """The tests here run on SQLite and on PostgreSQL (#24), but the bad sheet's: it stores
-    nothing."""
-    return on_backend(make_settings, storage_url)
+# The tests here run on SQLite and on PostgreSQL (#24), but the bad sheet's: it stores nothing.
+make_settings = both_backends()
 
 
 @pytest.fixture

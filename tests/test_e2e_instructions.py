@@ -4,15 +4,17 @@ id, shown to the office with the item's files), the office told; not dropped sil
 
 from __future__ import annotations
 
-import sqlite3
-
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi
 from tests.conftest import BotRunner, Chat
+from tests.databases import both_backends, rows
 from tests.test_e2e_lifecycle import BOB, GROUP, OFFICE, SECRETARY, Office, campaign
 from tests.test_e2e_office import submit
 
 __all__ = ["campaign"]  # the fixture, used by name
+
+# On SQLite and on PostgreSQL (#24): an instruction's event and its files.
+make_settings = both_backends()
 
 
 def zh(key: str, **values: object) -> str:
@@ -40,10 +42,11 @@ async def test_voice_and_photo_replies_are_instructions(
     await stub.wait_for_text(GROUP, zh("group.instruction.saved"), after=mark)
     await stub.wait_for_text(OFFICE, "照此办理", after=mark)
 
-    with sqlite3.connect(campaign.settings.storage.path) as db:
-        bodies = [r[0] for r in db.execute("SELECT body FROM events WHERE kind = 'instruction'")]
-        query = "SELECT file_id FROM attachments WHERE submission_id = ?"
-        files = {r[0] for r in db.execute(query, (number,))}
+    settings = campaign.settings
+    events = rows(settings, "SELECT body FROM events WHERE kind = 'instruction' ORDER BY id")
+    bodies = [r[0] for r in events]
+    query = "SELECT file_id FROM attachments WHERE submission_id = ?"
+    files = {r[0] for r in rows(settings, query, (number,))}
     assert len(bodies) == 2 and bodies[1].endswith("|照此办理")
     assert {"VOICE-PISHI", "PHOTO-PISHI"} <= files
 

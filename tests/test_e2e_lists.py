@@ -5,16 +5,11 @@ of the text and the marks, with a button that opens the card."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import pytest
-
-from bot.config import Settings
 from bot.i18n import t
 from handlers.admin import LIST_LIMIT
 from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
-from tests.databases import on_backend
+from tests.databases import both_backends
 from tests.test_e2e_cards import current
 from tests.test_e2e_office import ALICE, office, status_of, submit
 from tests.test_e2e_questions import clerk_prompt
@@ -22,12 +17,7 @@ from tests.test_e2e_questions import clerk_prompt
 __all__ = ["office"]  # the fixture, used by name
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """Every test here runs on SQLite and on PostgreSQL (#24)."""
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 def zh(key: str, **values: object) -> str:

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
-from tests.databases import database, on_backend
+from tests.databases import both_backends, database
 from tests.test_e2e_office import submit
 
 OFFICE = -1001234567
@@ -32,12 +32,7 @@ OUTSIDER = FakeUser(id=4999, first_name="外人")
 IDENTITIES = ("987654321", "li_xiuying", "555000111", "wang_qiang", "王 强", "王强")
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """Every test here runs on SQLite and on PostgreSQL (#24)."""
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 def zh(key: str, **values: object) -> str:

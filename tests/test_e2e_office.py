@@ -11,19 +11,14 @@ from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
-from tests.databases import database, on_backend
+from tests.databases import both_backends, database
 
 OFFICE = -1001234567
 ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英", username="li_xiuying")
 BOB = FakeUser(id=555000111, first_name="Bob", language_code="en")
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """Every test here runs on SQLite and on PostgreSQL (#24)."""
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 def zh(key: str, **values: object) -> str:

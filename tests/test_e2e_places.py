@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage, Upload
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock, drafts_of
-from tests.databases import on_backend, rows, sqlite_only, tables
+from tests.databases import both_backends, rows, sqlite_only, tables
 
 ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英", username="li_xiuying")
 BOB = FakeUser(id=555000111, first_name="王", last_name="小明")
@@ -65,14 +65,10 @@ def words(key: str) -> str:
     return zh(key).split(" ", 1)[-1]
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """The tests here run on SQLite and on PostgreSQL (#24), except the variants marked
-    ``sqlite_only``: they walk the statements of another test here (the place asked,
-    the phase's refusal)."""
-    return on_backend(make_settings, storage_url)
+# The tests here run on SQLite and on PostgreSQL (#24), except the variants marked
+# ``sqlite_only``: they walk the statements of another test here (the place asked, the phase's
+# refusal).
+make_settings = both_backends()
 
 
 def places_settings(

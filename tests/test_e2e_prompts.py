@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, drafts_of
-from tests.databases import on_backend, rows
+from tests.databases import both_backends, rows
 from tests.test_e2e_office import office_card, status_of, submit
 from tests.test_e2e_questions import ShiftedClock, clerk_prompt, clock
 
@@ -31,12 +31,7 @@ def zh(key: str, **values: object) -> str:
     return t("zh-Hans", key, **values)
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """Every test here runs on SQLite and on PostgreSQL (#24)."""
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 @pytest.fixture

@@ -10,17 +10,13 @@ is told it was published, and the office's warning names the channel.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import pytest
-
 from bot.config import Settings
 from bot.core.presenters import telegram_error
 from bot.i18n import t
 from tests import test_e2e_lifecycle
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.conftest import ADMIN, BotRunner, Chat
-from tests.databases import on_backend, rows
+from tests.databases import both_backends, rows
 from tests.test_e2e_lifecycle import CHANNEL, GROUP, OFFICE, Office, row
 from tests.test_e2e_office import submit
 
@@ -28,12 +24,7 @@ BOB = FakeUser(id=555000111, first_name="Bob", language_code="en")
 NOT_MEMBER = "Forbidden: bot is not a member of the channel chat"
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """Every test here runs on SQLite and on PostgreSQL (#24)."""
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 def zh(key: str, **values: object) -> str:

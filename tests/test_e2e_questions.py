@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, drafts_of
-from tests.databases import columns, on_backend, rows, stored_bytes
+from tests.databases import both_backends, columns, rows, stored_bytes
 from tests.test_e2e_lifecycle import Office
 from tests.test_e2e_office import submit
 
@@ -40,12 +40,7 @@ class ShiftedClock:
         self.shift += timedelta(**delta)
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """Every test here runs on SQLite and on PostgreSQL (#24)."""
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 @pytest.fixture

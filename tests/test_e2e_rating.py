@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import BotRunner, Chat, FrozenClock
-from tests.databases import on_backend, rows
+from tests.databases import both_backends, rows
 from tests.test_e2e_lifecycle import Office
 from tests.test_e2e_office import submit
 from tests.webdesk import started
@@ -37,12 +37,7 @@ def count(settings: Settings, sql: str, *params: object) -> int:
     return int(rows(settings, sql, params)[0][0])
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """Every test here runs on SQLite and on PostgreSQL (#24)."""
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.conftest import ADMIN, BotRunner, Chat, drafts_of
-from tests.databases import on_backend, rows, stored_bytes
+from tests.databases import both_backends, rows, stored_bytes
 
 ALICE = FakeUser(id=987654321, first_name="李", last_name="秀英", username="li_xiuying")
 BOB = FakeUser(id=555000111, first_name="Bob", language_code="en")
@@ -25,12 +25,7 @@ def zh(key: str, **values: object) -> str:
     return t("zh-Hans", key, **values)
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """Every test here runs on SQLite and on PostgreSQL (#24)."""
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 async def submit(

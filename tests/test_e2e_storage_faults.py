@@ -4,6 +4,9 @@ random bytes, a file cut in half, pages overwritten, a read-only mount. It used 
 traceback and then neither serve nor exit (alive after 60 s; today's watchdog ended it
 after 15 s with exit 3). ``check-config`` names the same problem (and exits the same way).
 
+On PostgreSQL (#24) the same for a server that is not there; the damaged files are SQLite's
+own (PostgreSQL's files are the server's to keep).
+
 The read-only mount is made in a mount namespace of the bot's own (``unshare -m``, as root,
 which CI is); where that is not allowed the case is skipped and says why.
 """
@@ -28,6 +31,7 @@ from storage.health import DatabaseUnusable, inspect_database
 from storage.repository import Repository
 from tests.botapi_stub import FakeBotApi
 from tests.processes import EXAMPLE_CONFIG, ROOT, bot_env
+from tests.test_e2e_startup import free_port
 
 PAGE = 4096
 
@@ -101,6 +105,19 @@ async def test_an_unusable_database_ends_the_start_with_one_line(
         damage(database)
     env = bot_env(stub, database, tmp_path / "keys.json", TELEGRAM__POLL_TIMEOUT="1")
 
+    problem, _ = await start_refused(folder, env, read_only=read_only)
+    assert f"cannot start: database {database}: " in problem and says in problem
+    assert stub.calls == []  # it neither polled nor even asked getMe
+    assert not (tmp_path / "keys.json").exists()  # nor made keys for a database it cannot use
+
+    await check_config_names_it(folder, env, str(database), says, read_only=read_only)
+
+
+async def start_refused(
+    folder: Path, env: dict[str, str], *, read_only: bool = False
+) -> tuple[str, str]:
+    """``jindianzi run`` ends within seconds with exit 1, one problem logged and no
+    traceback: that line, and the whole log."""
     began = time.monotonic()
     process = await asyncio.create_subprocess_exec(
         *command(folder, "run", read_only=read_only),
@@ -117,11 +134,14 @@ async def test_an_unusable_database_ends_the_start_with_one_line(
     assert "not stopped within" not in log
     problems = [line for line in log.splitlines() if " ERROR " in line or " CRITICAL " in line]
     assert len(problems) == 1, log
-    assert f"cannot start: database {database}: " in problems[0] and says in problems[0]
     assert "Traceback" not in log
-    assert stub.calls == []  # it neither polled nor even asked getMe
-    assert not (tmp_path / "keys.json").exists()  # nor made keys for a database it cannot use
+    return problems[0], log
 
+
+async def check_config_names_it(
+    folder: Path, env: dict[str, str], database: str, says: str, *, read_only: bool = False
+) -> None:
+    """``check-config`` names the database's one problem and exits 1."""
     checking = await asyncio.create_subprocess_exec(
         *command(folder, "check-config", read_only=read_only),
         cwd=ROOT,
@@ -134,6 +154,28 @@ async def test_an_unusable_database_ends_the_start_with_one_line(
     assert "cannot be used as it is (1 problem(s))" in out
     assert f"Problem: database {database}: " in err and says in err
     assert "Traceback" not in err
+
+
+async def test_an_unreachable_postgresql_server_ends_the_start_with_one_line(
+    stub: FakeBotApi, tmp_path: Path
+) -> None:
+    # Nothing listens on the port: the connection is refused (a database that does not exist
+    # is told the same way, with the server's reason).
+    url, says = f"postgresql://jindianzi@127.0.0.1:{free_port()}/campaign", "refused"
+    env = bot_env(
+        stub,
+        tmp_path / "bot.sqlite3",
+        tmp_path / "keys.json",
+        TELEGRAM__POLL_TIMEOUT="1",
+        STORAGE__URL=url,
+    )
+    problem, log = await start_refused(tmp_path, env)
+    assert f"cannot start: database {url}: cannot be used: " in problem, log
+    assert says in log  # (the server's reason may go on on the next line)
+    assert stub.calls == []
+    assert not (tmp_path / "keys.json").exists() and not (tmp_path / "bot.sqlite3").exists()
+
+    await check_config_names_it(tmp_path, env, url, says)
 
 
 def test_check_config_runs_sqlite_s_quick_check_of_every_page(tmp_path: Path) -> None:

@@ -16,19 +16,13 @@ from bot.config import Settings
 from bot.i18n import tn
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat
-from tests.databases import on_backend
+from tests.databases import both_backends
 from tests.test_e2e_entering import rows, zh
 from tests.test_e2e_export import document_after
 from tests.test_e2e_lifecycle import Office
 from tests.test_e2e_office import submit
 
-
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """Every test here runs on SQLite and on PostgreSQL (#24)."""
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 OFFICE = -1001234567

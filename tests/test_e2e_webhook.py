@@ -10,7 +10,6 @@ import json
 import logging
 import signal
 import socket
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,11 +23,16 @@ from bot.lifecycle import running
 from bot.logs import QUIET_LIBRARIES, WITHHELD, configure_logging
 from tests.botapi_stub import FakeBotApi, FakeUser, JsonDict
 from tests.conftest import drafts_of
+from tests.databases import both_backends, rows, sqlite_only
 from tests.processes import bot_env, start_bot
 
 USER = FakeUser(id=31415926, first_name="陈", last_name="晓明")
 SECRET = "campaign-office_2026-webhook"
 URL = "https://bot.example.org/jindianzi/updates"
+
+# The webhook's intake (an update stored on arrival, a repeat stored once) runs on SQLite and on
+# PostgreSQL (#24); the rest stores nothing a test elsewhere does not: SQLite only.
+make_settings = both_backends()
 
 
 def free_port() -> int:
@@ -108,8 +112,7 @@ async def test_webhook_checks_the_secret_token_and_answers(
         assert await post(webhook.port, update(104, "/suggest 建议增设公交站台"), SECRET) == 200
         await stub.wait_idle(quiet=0.3)
         assert len(stub.messages_to(USER.id)) == 1  # nothing for the refused ones or the repeat
-        with sqlite3.connect(settings.storage.path) as db:
-            inbox = db.execute("SELECT update_id, body FROM inbox").fetchall()
+        inbox = rows(settings, "SELECT update_id, body FROM inbox")
         assert inbox == [(104, None)]  # stored on arrival, body dropped once handled
         stored = drafts_of(settings)
     assert len(stored) == 1 and "公交站台" in stored[0]
@@ -134,6 +137,7 @@ def test_listen_must_be_host_and_port(listen: str) -> None:
     assert exit_.value.code == 2
 
 
+@sqlite_only
 def test_a_configured_secret_must_be_what_telegram_accepts(
     make_settings: Callable[..., Settings],
 ) -> None:
@@ -145,6 +149,7 @@ def test_a_configured_secret_must_be_what_telegram_accepts(
     assert "中文" not in str(error.value)  # a secret is never echoed
 
 
+@sqlite_only
 def test_without_a_configured_secret_each_start_generates_one(
     make_settings: Callable[..., Settings],
 ) -> None:
@@ -185,6 +190,7 @@ async def test_run_command_in_webhook_mode(stub: FakeBotApi, tmp_path: Path) -> 
     assert len(stub.messages_to(USER.id)) == 1
 
 
+@sqlite_only
 async def test_what_the_webhook_server_cannot_parse_is_logged_without_identity(
     stub: FakeBotApi, make_settings: Callable[..., Settings]
 ) -> None:
@@ -215,6 +221,7 @@ async def test_what_the_webhook_server_cannot_parse_is_logged_without_identity(
     assert "Received data was *not* processed!" in logs and WITHHELD in logs
 
 
+@sqlite_only
 async def test_ptb_webhook_server_log_of_an_unparsable_update_withholds_the_body(
     stub: FakeBotApi, make_settings: Callable[..., Settings]
 ) -> None:

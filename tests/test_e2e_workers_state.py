@@ -23,7 +23,7 @@ from bot.lifecycle import running
 from handlers import resident
 from tests.botapi_stub import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import ADMIN, drafts_of
-from tests.databases import on_backend, rows
+from tests.databases import both_backends, rows
 from tests.test_e2e_webhook import free_port, post, post_when_listening
 
 pytestmark = pytest.mark.e2e
@@ -34,11 +34,7 @@ URL = "https://bot.example.org/jindianzi/updates"
 TEXT = "Please repair the street lamps on Heping Road: dark for a week, children walk there"
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 @dataclass

@@ -33,7 +33,7 @@ def query(runner: BotRunner, sql: str) -> list[Any]:
 async def plant(runner: BotRunner, *updates: dict[str, Any]) -> None:
     """Leave ``updates`` in the inbox as received-but-unhandled, as a SIGKILL would."""
     secrets = load_or_create_secrets(runner.settings.anonymity)
-    repository = Repository(runner.settings.storage.path)
+    repository = Repository(runner.settings.storage.target)
     await repository.connect()
     try:
         async with repository.transaction() as db:

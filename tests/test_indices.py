@@ -22,7 +22,7 @@ from bot.core.workflow import Kind, Status
 from storage.repository import Repository
 from storage.rows import iso
 from tests.conftest import FrozenClock
-from tests.databases import database, on_backend
+from tests.databases import both_backends, database
 
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -155,12 +155,7 @@ def naive(
     return found
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """Every test here runs on SQLite and on PostgreSQL (#24)."""
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,12 +21,17 @@ from bot.core.workflow import Kind
 from bot.startup import EXIT_CONFIG, StartupError, prepare
 from storage.keycheck import read_key_evidence
 from storage.repository import Repository
+from tests.databases import both_backends, database
 
 RESIDENT = 555000777
 
+# On SQLite and on PostgreSQL (#24): the evidence is read by SQL of each (the newest rows by
+# rowid, by ctid).
+make_settings = both_backends()
+
 
 async def _anonymous_item(settings: Settings, secrets: Secrets) -> None:
-    repository = Repository(settings.storage.path, secrets=secrets)
+    repository = Repository(settings.storage.target, secrets=secrets)
     await repository.connect()
     try:
         await repository.save_draft(RESIDENT, Draft(parts=["x"]))
@@ -68,7 +72,8 @@ def check_config(settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixtu
     config = tmp_path / "config.toml"
     config.write_text(
         f'[storage]\npath = "{settings.storage.path}"\n'
-        f'[anonymity]\nkey_file = "{settings.anonymity.key_file}"\n'
+        + (f'url = "{settings.storage.url}"\n' if settings.storage.url else "")
+        + f'[anonymity]\nkey_file = "{settings.anonymity.key_file}"\n'
         '[[topics]]\nid = "other"\nnames = { "zh-Hans" = "其他" }\nfallback = true\n',
         encoding="utf-8",
     )
@@ -85,7 +90,7 @@ def test_a_new_deployment_gets_keys_and_its_check_row(
     prepared = prepare(settings)
     assert settings.anonymity.key_file.stat().st_mode & 0o777 == 0o600
     assert prepared.keys.source == f"new keys in {settings.anonymity.key_file}"
-    evidence = read_key_evidence(settings.storage.path)
+    evidence = read_key_evidence(settings.storage.target)
     assert evidence.check is not None
     assert prepared.secrets.decrypt(evidence.check[0]) == "jindianzi key check"
     assert prepare(settings).keys.source == f"the key file {settings.anonymity.key_file}"
@@ -104,7 +109,7 @@ def test_a_missing_key_file_beside_anonymous_data_stops_the_start(
     line = str(info.value)
     assert info.value.status == EXIT_CONFIG and "\n" not in line
     assert f"no key file at {settings.anonymity.key_file}" in line
-    assert f"the database {settings.storage.path} holds 1 anonymous submissions" in line
+    assert f"the database {settings.storage.describe()} holds 1 anonymous submissions" in line
     assert "--new-keys" in line
     assert not settings.anonymity.key_file.exists()  # no new keys made beside it
     err = check_config(settings, tmp_path, capsys)
@@ -181,9 +186,9 @@ def test_a_database_from_before_the_check_row_is_judged_by_its_encrypted_values(
 ) -> None:
     settings = make_settings()
     keys = deployed(settings)
-    with sqlite3.connect(settings.storage.path) as db:
+    with database(settings) as db:
         db.execute("DELETE FROM key_check")  # as written before migration 0012
-    evidence = read_key_evidence(settings.storage.path)
+    evidence = read_key_evidence(settings.storage.target)
     assert evidence.check is None and evidence.samples and evidence.anonymous_items == 1
 
     other_keys(settings.anonymity.key_file)
@@ -196,7 +201,7 @@ def test_a_database_from_before_the_check_row_is_judged_by_its_encrypted_values(
         )
     )
     prepare(settings)  # the right keys: accepted, and the check row is written now
-    assert read_key_evidence(settings.storage.path).check is not None
+    assert read_key_evidence(settings.storage.target).check is not None
 
 
 def test_a_supporters_route_is_sampled_with_the_other_encrypted_values(
@@ -207,10 +212,10 @@ def test_a_supporters_route_is_sampled_with_the_other_encrypted_values(
     settings = make_settings()
     keys = deployed(settings)
     route = keys.encrypt_int(RESIDENT + 1)
-    with sqlite3.connect(settings.storage.path) as db:
+    with database(settings) as db:
         db.execute(
             "INSERT INTO supporters (submission_id, tag, chat_enc, language)"
             " VALUES (1, 'tag', ?, 'zh-Hans')",
             (route,),
         )
-    assert route in read_key_evidence(settings.storage.path).samples
+    assert route in read_key_evidence(settings.storage.target).samples

@@ -23,16 +23,12 @@ from storage.outbox import enqueue
 from storage.repository import Repository
 from tests.botapi_stub import FakeBotApi
 from tests.conftest import BotRunner
-from tests.databases import on_backend, rows
+from tests.databases import both_backends, rows
 
 RESIDENT = 7_000_001
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 # ------------------------------------------------------------------------ the lease itself

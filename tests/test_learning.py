@@ -243,9 +243,10 @@ def test_the_fallback_is_proposed_only_where_it_was_the_better_guess(
     assert all(p[0].topic_id != "other" for p in proposals)
 
 
-# ---------------------------------------------------------------- labels in SQLite
-async def test_labels_are_deduplicated_by_normalised_text(tmp_path: Path) -> None:
-    repo = Repository(tmp_path / "db.sqlite3")
+# ---------------------------------------------------------------- labels in the database
+# (the labels' upsert and the stored model on SQLite and on PostgreSQL, #24)
+async def test_labels_are_deduplicated_by_normalised_text(storage_target: str) -> None:
+    repo = Repository(storage_target)
     await repo.connect()
     try:
         stored = await repo.add_labels(
@@ -297,8 +298,8 @@ async def test_a_residents_own_topic_choice_is_a_light_label_without_sender(
         await repo.close()
 
 
-async def test_the_learner_trains_saves_and_loads_after_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite3"
+async def test_the_learner_trains_saves_and_loads_after_a_restart(storage_target: str) -> None:
+    path = storage_target
     repo = Repository(path)
     await repo.connect()
     await repo.add_labels(LabelledExample(e.text, e.topic_id, "import", 1.0) for e in EXAMPLES)

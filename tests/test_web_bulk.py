@@ -21,6 +21,7 @@ from bot.core.workflow import Status
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi
 from tests.conftest import ADMIN, BotRunner, FrozenClock
+from tests.databases import both_backends, sqlite_only
 from tests.webdesk import (
     ALICE,
     BOB,
@@ -40,6 +41,11 @@ from web.bulk import MAX_ITEMS, chosen_ids, item_key
 
 OFFICE = -1001234567
 START = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+
+
+# On SQLite and on PostgreSQL (#24): the desk's bulk actions; a refused action and the forms'
+# checks store nothing: SQLite only.
+make_settings = both_backends()
 
 
 def zh(key: str, **values: Any) -> str:
@@ -189,6 +195,7 @@ async def test_one_reason_rejects_several_and_inputs_are_checked_first(
     assert notes == [(reason,), (reason,)]
 
 
+@sqlite_only
 async def test_an_action_a_status_does_not_offer_is_refused_with_the_reason(
     stub: FakeBotApi, client: TestClient[Any, Any], desk: BotRunner
 ) -> None:
@@ -211,6 +218,7 @@ async def test_an_action_a_status_does_not_offer_is_refused_with_the_reason(
     assert topics == {open_item: topic, closed: was}
 
 
+@sqlite_only
 async def test_bulk_forms_need_a_session_the_csrf_token_and_the_desks_origin(
     stub: FakeBotApi, client: TestClient[Any, Any], desk: BotRunner
 ) -> None:

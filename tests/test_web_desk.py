@@ -26,7 +26,7 @@ from bot.core.workflow import Status
 from bot.i18n import t, tn
 from tests.botapi_stub import FakeBotApi, SentMessage
 from tests.conftest import ADMIN, BotRunner, Chat, FrozenClock
-from tests.databases import on_backend
+from tests.databases import both_backends
 from tests.full_storage import sqlite_full_error
 from tests.processes import bot_env, start_bot
 from tests.test_e2e_webhook import free_port, post, update
@@ -54,12 +54,7 @@ BIG = 21 * 1024 * 1024
 START = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def make_settings(
-    make_settings: Callable[..., Settings], storage_url: str | None
-) -> Callable[..., Settings]:
-    """Every test here runs on SQLite and on PostgreSQL (#24)."""
-    return on_backend(make_settings, storage_url)
+make_settings = both_backends()
 
 
 def zh(key: str, **values: Any) -> str:

@@ -15,10 +15,15 @@ from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.conftest import ADMIN, BotRunner
+from tests.databases import both_backends
 from tests.webdesk import client_for, csrf_of, sign_in, sql, started
 
 OFFICE = -100888
 MEMBER = FakeUser(id=4301, first_name="城建", last_name="小张")
+
+
+# On SQLite and on PostgreSQL (#24): an item entered on the desk.
+make_settings = both_backends()
 
 
 def zh(key: str, **values: object) -> str:

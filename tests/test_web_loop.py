@@ -18,11 +18,16 @@ from bot.config import Settings
 from bot.i18n import t
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.conftest import BotRunner, FrozenClock
+from tests.databases import both_backends
 from tests.webdesk import ALICE, BOB, client_for, csrf_of, query, sign_in, sql, started, submit
 
 OFFICE = -100777
 CLERK = FakeUser(id=4101, first_name="城建", last_name="小张")
 OTHER_UNIT = FakeUser(id=4102, first_name="环保", last_name="小刘")
+
+
+# On SQLite and on PostgreSQL (#24): the desk's dispatch, bounce, urge and unit filters.
+make_settings = both_backends()
 
 
 def zh(key: str, **values: object) -> str:

@@ -5,10 +5,8 @@ the expected order, each once; and the queue form's parsing of URL parameters.""
 from __future__ import annotations
 
 import random
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,11 +27,9 @@ WORDS = ("路灯坏了", "井盖丢失", "公交太少", "垃圾没人收")
 
 
 @pytest.fixture
-async def repo(tmp_path: Path) -> AsyncIterator[tuple[Repository, list[dict[str, Any]]]]:
-    path = tmp_path / "queue.sqlite3"
-    repository = Repository(path)
-    await repository.connect()
-    await repository.close()
+async def repo(storage_target: str) -> AsyncIterator[tuple[Repository, list[dict[str, Any]]]]:
+    """180 items in a database of either backend (#24: the queue's keyset pages, filters and
+    search are SQL of each), with the naive answer's rows."""
     rng = random.Random(23)
     units = random.Random(24)
     rows: list[dict[str, Any]] = []
@@ -60,21 +56,26 @@ async def repo(tmp_path: Path) -> AsyncIterator[tuple[Repository, list[dict[str,
                 "sign_due": iso(sign_due) if sign_due else None,
             }
         )
-    with sqlite3.connect(path) as db:
-        db.executemany(
-            "INSERT INTO submissions (id, kind, text, topic_id, suggested_topic_id, evidence,"
-            " anonymous, owner_tag, sender_user_id, sender_chat_id, language, status,"
-            " created_at, updated_at, deadline, unit_id, sign_due) VALUES (:id, :kind, :text,"
-            " :topic_id,"
-            " :topic_id, '[]', :anonymous, CASE WHEN :anonymous THEN 'h' || :id END,"
-            " CASE WHEN :anonymous THEN NULL ELSE :id END,"
-            " CASE WHEN :anonymous THEN NULL ELSE :id END, 'zh-Hans', :status, :created_at,"
-            " :created_at, :deadline, :unit_id, :sign_due)",
-            rows,
-        )
-    repository = Repository(path)
+    repository = Repository(storage_target)
     await repository.connect()
     try:
+        async with repository.transaction() as db:
+            await db.executemany(
+                "INSERT INTO submissions (id, kind, text, topic_id, suggested_topic_id, evidence,"
+                " anonymous, owner_tag, sender_user_id, sender_chat_id, language, status,"
+                " created_at, updated_at, deadline, unit_id, sign_due)"
+                " VALUES (?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, 'zh-Hans', ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r["id"], r["kind"], r["text"], r["topic_id"], r["topic_id"],
+                        r["anonymous"], f"h{r['id']}" if r["anonymous"] else None,
+                        None if r["anonymous"] else r["id"], None if r["anonymous"] else r["id"],
+                        r["status"], r["created_at"], r["created_at"], r["deadline"],
+                        r["unit_id"], r["sign_due"],
+                    )
+                    for r in rows
+                ],
+            )  # fmt: skip
         yield repository, rows
     finally:
         await repository.close()
@@ -224,9 +225,9 @@ async def test_a_unit_scope_shows_its_units_items_only(
     repository, _ = repo
     page = await repository.queue_page(QueueFilter(unit_id="chengjian"), now=NOW)
     assert page.rows == [] and page.count == 0  # nothing dispatched to it yet
-    with sqlite3.connect(repository.path) as db:
-        db.execute("UPDATE submissions SET unit_id = 'chengjian' WHERE id IN (3, 5, 8)")
-        db.execute("UPDATE submissions SET unit_id = 'huanbao' WHERE id IN (4, 6)")
+    async with repository.transaction() as db:
+        await db.execute("UPDATE submissions SET unit_id = 'chengjian' WHERE id IN (3, 5, 8)")
+        await db.execute("UPDATE submissions SET unit_id = 'huanbao' WHERE id IN (4, 6)")
     page = await repository.queue_page(QueueFilter(unit_id="chengjian"), now=NOW)
     assert sorted(r.id for r in page.rows) == [3, 5, 8] and page.count == 3
 

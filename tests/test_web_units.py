@@ -16,10 +16,16 @@ from bot.config import Settings
 from bot.core import indices
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.conftest import ADMIN, BotRunner, FrozenClock
+from tests.databases import both_backends, sqlite_only
 from tests.webdesk import ALICE, BOB, client_for, sign_in, sql, started, submit
 
 CLERK = FakeUser(id=4001, first_name="城建", last_name="小张")
 OTHER_UNIT = FakeUser(id=4002, first_name="环保", last_name="小刘")
+
+
+# On SQLite and on PostgreSQL (#24): a unit's scope on the desk; the indices and the league
+# chart read what test_indices and test_figures compare there: SQLite only.
+make_settings = both_backends()
 
 
 @pytest.fixture
@@ -76,6 +82,7 @@ async def test_a_units_member_sees_and_opens_their_units_items_only(
         assert (await client.get(f"/desk/items/{ours}")).status == 404
 
 
+@sqlite_only
 async def test_the_reports_page_shows_the_units_indices_to_the_office_only(
     stub: FakeBotApi, desk: BotRunner
 ) -> None:
@@ -122,6 +129,7 @@ async def test_the_reports_page_shows_the_units_indices_to_the_office_only(
         assert (await client.get("/desk/reports")).status == 404
 
 
+@sqlite_only
 async def test_the_reports_page_draws_the_league_chart_once_a_unit_is_ranked(
     stub: FakeBotApi, desk: BotRunner
 ) -> None:
