@@ -127,7 +127,13 @@ def build_application(
         ),
     )
     tg = settings.telegram
-    inbox = Inbox(repository, secrets, language=settings.campaign.language, lease=tg.inbox_lease)
+    inbox = Inbox(
+        repository,
+        secrets,
+        language=settings.campaign.language,
+        lease=tg.inbox_lease,
+        capacity=tg.concurrent_updates,
+    )
     bot = DurableBot(
         token=tg.token.get_secret_value(),
         base_url=tg.base_url,
