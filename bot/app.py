@@ -144,6 +144,7 @@ def build_application(
             overall_max_rate=tg.overall_max_rate,
             private_max_rate=tg.private_max_rate,
             group_max_rate=tg.group_max_rate,
+            group_time_period=tg.group_period,
             max_retries=3,
         ),
         defaults=DEFAULTS,
