@@ -21,9 +21,8 @@ from pathlib import Path
 from bot.config import Settings
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.databases import rows
-from tests.processes import BotProcess
-from tests.test_e2e_webhook import SECRET, URL, free_port
-from tests.test_e2e_workers_faults import Proxy
+from tests.test_e2e_webhook import free_port
+from tests.test_e2e_workers_faults import Proxy, start_workers, webhook_workers
 
 WORKERS = 3
 RESIDENTS = 45  # each sends /help in their private chat
@@ -45,31 +44,25 @@ async def test_three_workers_together_keep_the_overall_and_group_limits(
         overall_per_second=OVERALL, group_per_minute=GROUP_RATE, group_period=GROUP_PERIOD
     )
     ports = [free_port() for _ in range(WORKERS)]
-    workers = [
-        BotProcess(
-            stub,
-            tmp_path,  # (one key file for all)
-            args=("--webhook", URL, "--listen", f"127.0.0.1:{port}"),
-            STORAGE__URL=pg_url,
-            TELEGRAM__WEBHOOK_SECRET=SECRET,
-            TELEGRAM__OVERALL_MAX_RATE=str(OVERALL),
-            TELEGRAM__GROUP_MAX_RATE=str(GROUP_RATE),
-            TELEGRAM__GROUP_PERIOD=str(GROUP_PERIOD),
-            # Each worker handles 4 at once, so a worker claims no more than 4 of the burst
-            # and all three answer in the group (with 64, one claimed the whole group burst
-            # and sent it at its third of the group's budget).
-            TELEGRAM__CONCURRENT_UPDATES="4",
-        )
-        for port in ports
-    ]
+    workers = webhook_workers(
+        stub,
+        tmp_path,
+        ports,
+        pg_url,
+        TELEGRAM__OVERALL_MAX_RATE=str(OVERALL),
+        TELEGRAM__GROUP_MAX_RATE=str(GROUP_RATE),
+        TELEGRAM__GROUP_PERIOD=str(GROUP_PERIOD),
+        # Each worker handles 4 at once, so a worker claims no more than 4 of the burst
+        # and all three answer in the group (with 64, one claimed the whole group burst
+        # and sent it at its third of the group's budget).
+        TELEGRAM__CONCURRENT_UPDATES="4",
+    )
     residents = [FakeUser(id=7_300_000 + n, first_name=f"居民{n}") for n in range(RESIDENTS)]
     members = [FakeUser(id=7_400_000 + n, first_name=f"组员{n}") for n in range(MEMBERS)]
     proxy = Proxy(stub, ports)
     pump = asyncio.create_task(proxy.run())
     try:
-        for worker in workers:  # one after another: the first creates the key file
-            await worker.start()
-            await worker.logged("webhook:", timeout=60)
+        await start_workers(workers)
         for worker in workers:  # each knows the three share the limits
             await worker.logged(f"{WORKERS} workers share the database", timeout=20)
         began = time.monotonic()
