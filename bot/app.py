@@ -127,7 +127,13 @@ def build_application(
         ),
     )
     tg = settings.telegram
-    inbox = Inbox(repository, secrets, language=settings.campaign.language, lease=tg.inbox_lease)
+    inbox = Inbox(
+        repository,
+        secrets,
+        language=settings.campaign.language,
+        lease=tg.inbox_lease,
+        capacity=tg.concurrent_updates,
+    )
     if worker is not None:  # (the inbox's claims are held in the worker's name too)
         inbox.worker = worker
     bot = DurableBot(
@@ -140,6 +146,7 @@ def build_application(
             overall_max_rate=tg.overall_max_rate,
             private_max_rate=tg.private_max_rate,
             group_max_rate=tg.group_max_rate,
+            group_time_period=tg.group_period,
             max_retries=3,
         ),
         defaults=DEFAULTS,

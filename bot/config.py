@@ -86,6 +86,9 @@ class TelegramSettings(_Section):
     # the minimums the bot would take hours to send what the office does in a minute.
     overall_max_rate: float = Field(default=30.0, ge=1)
     group_max_rate: float = Field(default=20.0, ge=1)
+    # The window of group_max_rate in seconds: Telegram's is a minute. A shorter one lets a
+    # test watch the per-group limit over several windows in seconds.
+    group_period: float = Field(default=60.0, ge=1, le=3600)
     private_max_rate: float = Field(default=1.0, ge=0)
     # Updates handled at once (different users); one user's updates are always handled
     # one after another, in order.

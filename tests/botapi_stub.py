@@ -464,6 +464,7 @@ class FloodControl:
     overall_per_second: int
     private_per_second: int
     group_per_minute: int
+    group_period: float = 60.0  # (Telegram's minute; shorter in a test of several windows)
     accepted: list[tuple[float, int]] = field(default_factory=list)  # (arrival, chat id)
     refused: list[tuple[float, str, int, str]] = field(default_factory=list)  # + method, why
 
@@ -476,7 +477,7 @@ class FloodControl:
             limits.append(("private chat", self.private_per_second, 1.0, same))
         elif chat < 0:
             same = [a for a in self.accepted if a[1] == chat]
-            limits.append(("group", self.group_per_minute, 60.0, same))
+            limits.append(("group", self.group_per_minute, self.group_period, same))
         for why, limit, period, seen in limits:
             inside = [t for t, _ in seen if now - t < period]
             if len(inside) >= limit:
@@ -1138,14 +1139,18 @@ class FakeBotApi:
         overall_per_second: int = 30,
         private_per_second: int = 1,
         group_per_minute: int = 20,
+        group_period: float = 60.0,
     ) -> FloodControl:
         """From now on, answer the send* calls (and copy/forward) beyond Telegram's limits with
         429 ``retry_after``: more than ``overall_per_second`` in any one second, more than
         ``private_per_second`` to one private chat in any one second, or more than
-        ``group_per_minute`` to one group or channel (chat id < 0) in any 60 seconds. Every
-        such answer is kept in :attr:`FloodControl.refused`; the accepted sends are kept with
-        their arrival times to measure the rates afterwards."""
-        self.flood = FloodControl(overall_per_second, private_per_second, group_per_minute)
+        ``group_per_minute`` to one group or channel (chat id < 0) in any ``group_period``
+        seconds (60: Telegram's minute). Every such answer is kept in
+        :attr:`FloodControl.refused`; the accepted sends are kept with their arrival times to
+        measure the rates afterwards."""
+        self.flood = FloodControl(
+            overall_per_second, private_per_second, group_per_minute, group_period
+        )
         return self.flood
 
     def block_user(self, chat_id: int) -> None:

@@ -59,7 +59,7 @@ async def test_the_jobs_move_to_a_survivor_when_the_leader_is_killed(
             killed = time.monotonic()
             await workers[0].ended()
             await queue("接管以后的通知")
-            survivor = await _elected(workers[1:])
+            survivor = await elected(workers[1:])
             took = time.monotonic() - killed
             assert took < LEASE_SECONDS + RENEW_EVERY, took
             log.warning("a survivor leads %.1f s after the leader was killed", took)
@@ -85,7 +85,9 @@ async def test_the_jobs_move_to_a_survivor_when_the_leader_is_killed(
     assert any("sends were interrupted by the stop" in log for log in survivor.logs)
 
 
-async def _elected(candidates: list[BotProcess]) -> BotProcess:
+async def elected(candidates: list[BotProcess]) -> BotProcess:
+    """The one of ``candidates`` that logged it leads in its run under way, within a lease's
+    time."""
     deadline = time.monotonic() + LEASE_SECONDS + RENEW_EVERY + 5
     while time.monotonic() < deadline:
         for worker in candidates:

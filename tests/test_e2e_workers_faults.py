@@ -53,12 +53,13 @@ class Proxy:
         async with aiohttp.ClientSession() as session:
             while True:
                 for update in self.stub.take_pending():
-                    task = asyncio.create_task(self._deliver(session, update))
+                    task = asyncio.create_task(self.deliver(session, update))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
                 await asyncio.sleep(0.005)
 
-    async def _deliver(self, session: aiohttp.ClientSession, update: JsonDict) -> None:
+    async def deliver(self, session: aiohttp.ClientSession, update: JsonDict) -> None:
+        """POST ``update`` to the workers in turn until one answers 200."""
         data = json.dumps(update).encode()
         headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
         self.posted[update["update_id"]] = time.monotonic()
@@ -80,22 +81,38 @@ class Proxy:
             await asyncio.sleep(0.05)
 
 
+def webhook_workers(
+    stub: FakeBotApi, tmp_path: Path, ports: list[int], pg_url: str, **settings: str
+) -> list[BotProcess]:
+    """A ``jindianzi run --webhook`` worker on ``pg_url`` for each port, with one key file
+    and the shared secret (and further ``settings``, as :class:`BotProcess` takes them)."""
+    return [
+        BotProcess(
+            stub,
+            tmp_path,
+            args=("--webhook", URL, "--listen", f"127.0.0.1:{port}"),
+            STORAGE__URL=pg_url,
+            TELEGRAM__WEBHOOK_SECRET=SECRET,
+            **settings,
+        )
+        for port in ports
+    ]
+
+
+async def start_workers(workers: list[BotProcess]) -> None:
+    """Start them one after another (the first creates the key file), each until it serves
+    its webhook."""
+    for worker in workers:
+        await worker.start()
+        await worker.logged("webhook:", timeout=60)
+
+
 async def test_three_workers_one_killed_lose_no_acknowledged_update(
     stub: FakeBotApi, tmp_path: Path, pg_url: str, make_settings: Callable[..., Settings]
 ) -> None:
     settings = make_settings(stub, storage={"url": pg_url})
     ports = [free_port() for _ in range(WORKERS)]
-    workers = [
-        BotProcess(
-            stub,
-            tmp_path,  # (one key file for all)
-            args=("--webhook", URL, "--listen", f"127.0.0.1:{port}"),
-            STORAGE__URL=pg_url,
-            TELEGRAM__WEBHOOK_SECRET=SECRET,
-            TELEGRAM__INBOX_LEASE=str(LEASE),
-        )
-        for port in ports
-    ]
+    workers = webhook_workers(stub, tmp_path, ports, pg_url, TELEGRAM__INBOX_LEASE=str(LEASE))
     residents = [FakeUser(id=7_100_000 + i, first_name=f"居民{i}") for i in range(RESIDENTS)]
     asked = [str(9000 + step) for step in range(STEPS)]
     sent: dict[int, tuple[int, str]] = {}  # update_id -> (resident, reference asked)
@@ -119,9 +136,7 @@ async def test_three_workers_one_killed_lose_no_acknowledged_update(
         ]
 
     try:
-        for worker in workers:  # one after another: the first creates the key file
-            await worker.start()
-            await worker.logged("webhook:", timeout=60)
+        await start_workers(workers)
         await stub.wait_until(lambda: stub.webhook is not None, timeout=60)
         began = time.monotonic()
         flows = [asyncio.create_task(resident(u, random.Random(rng.random()))) for u in residents]

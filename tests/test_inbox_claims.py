@@ -1,17 +1,22 @@
 """The inbox as a claim queue (#24), on SQLite and on PostgreSQL: a worker claims the oldest
 unhandled updates whose sender has no earlier unhandled update and none held by a worker;
 a lease that ran out makes an update claimable by another; a clean stop releases them; on
-PostgreSQL workers claiming at the same time never claim the same update."""
+PostgreSQL workers claiming at the same time never claim the same update; a worker claims
+no more than its free capacity."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 
 import pytest
+from telegram import Update
+from telegram.ext import ExtBot
 
 from bot.anonymity import Secrets
+from bot.transport.inbox import Inbox
 from storage.inbox import Claim
 from storage.repository import Repository
 
@@ -140,3 +145,70 @@ async def test_workers_claiming_at_once_never_claim_the_same_update(
     finally:
         for repository in workers:
             await repository.close()
+
+
+async def test_a_worker_claims_no_more_than_its_free_capacity(storage_target: str) -> None:
+    """A claim takes at most what the worker can start handling now (its capacity less what
+    it holds), so that under a burst the other workers get their share: before, one claim
+    took up to 64 updates whatever the worker could handle."""
+    repositories = [Repository(storage_target, clock=clock, secrets=SECRETS) for _ in range(2)]
+    inboxes = [
+        Inbox(repository, SECRETS, capacity=capacity)
+        for repository, capacity in zip(repositories, (3, 4), strict=True)
+    ]
+    queues: list[asyncio.Queue[object]] = [asyncio.Queue(), asyncio.Queue()]
+    bot = ExtBot(token="123:claims")
+    try:
+        for n, inbox in enumerate(inboxes):
+            await inbox.repository.connect()
+            inbox.shared = True
+            inbox.worker = f"w{n}"
+        senders = {update_id: f"sender-{update_id}" for update_id in range(1, 13)}
+        stored = [
+            (u, SECRETS.encrypt(json.dumps({"update_id": u, "message": message(u)})))
+            for u in senders
+        ]
+        await repositories[0].admit_updates(stored, senders=senders, claim=FREE)
+        inboxes[0].start_claiming(queues[0], bot)
+        await wait_until(lambda: queues[0].qsize() == 3)
+        inboxes[1].start_claiming(queues[1], bot)
+        await wait_until(lambda: queues[1].qsize() == 4)
+        await asyncio.sleep(1.5)  # more than a poll: nothing more is claimed by either
+        assert [q.qsize() for q in queues] == [3, 4]
+        assert inboxes[0].holding == {1, 2, 3} and inboxes[1].holding == {4, 5, 6, 7}
+        held = await repositories[0]._fetchall(
+            "SELECT claimed_by, COUNT(*) AS n FROM inbox WHERE claimed_by IS NOT NULL"
+            " GROUP BY claimed_by ORDER BY claimed_by"
+        )
+        assert [(row["claimed_by"], row["n"]) for row in held] == [("w0", 3), ("w1", 4)]
+        # One finished: room for exactly one more.
+        first = queues[0].get_nowait()
+        assert isinstance(first, Update) and first.update_id == 1
+        inboxes[0].handled(1)
+        await wait_until(lambda: queues[0].qsize() == 3)
+        await asyncio.sleep(1.5)
+        assert queues[0].qsize() == 3 and inboxes[0].holding == {2, 3, 8}
+        assert queues[1].qsize() == 4
+    finally:
+        for inbox in inboxes:
+            await inbox.stop_claiming()
+            await inbox.close()
+            await inbox.repository.close()
+
+
+def message(update_id: int) -> dict[str, object]:
+    user = 9_000 + update_id
+    return {
+        "message_id": update_id,
+        "date": 1_800_000_000,
+        "chat": {"id": user, "type": "private"},
+        "from": {"id": user, "is_bot": False, "first_name": "居民"},
+        "text": "路灯坏了",
+    }
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)

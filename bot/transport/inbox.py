@@ -31,7 +31,10 @@ earlier ones are handled, so each sender's updates are handled in their order). 
 holds what it claimed for :attr:`Inbox.lease` seconds and renews that every third of it; a
 dead worker's updates are claimed by a survivor once the lease ran out, and a clean stop
 releases them at once. Idle workers look for work every :data:`CLAIM_POLL` seconds, and at
-once after they admitted an update or finished one. A single worker (SQLite, or long
+once after they admitted an update or finished one. A worker claims no more than its free
+capacity (:attr:`Inbox.capacity`, the updates it handles at once, less those it holds), so
+that under a burst the others get their share instead of one worker taking everything
+while another idles. A single worker (SQLite, or long
 polling) holds everything it admits from the start, and at its start takes over what an
 earlier run left unhandled (the replay).
 """
@@ -76,8 +79,12 @@ KEEP_DEAD_LETTERS = timedelta(days=30)
 # (a dead worker's, once their lease ran out; it looks at once after its own admissions and
 # completions). One short indexed query a second per worker.
 CLAIM_POLL = 1.0
-# Updates claimed in one transaction (at most one per sender).
+# Updates claimed in one transaction at most (at most one per sender, and no more than the
+# worker's free capacity).
 CLAIM_BATCH = 64
+# Updates recently finished here remembered, so that one claimed again before its mark was
+# written (its lease ran out while the database was away) is marked, not counted as held.
+REMEMBER_FINISHED = 1024
 # Updates admitted here remembered for the claim, so that this worker, claiming its own,
 # need not decrypt them again.
 REMEMBER_ADMITTED = 1024
@@ -158,6 +165,7 @@ class Inbox:
         flush_delay: float = 0.2,
         language: Language = "zh-Hans",
         lease: float = 15.0,
+        capacity: int = CLAIM_BATCH,
     ):
         self.repository = repository
         self.secrets = secrets
@@ -166,6 +174,11 @@ class Inbox:
         self.shared = False
         self.lease = lease
         self.worker = worker_id()
+        # Several workers: the updates this worker handles at once (the update processor's
+        # limit), and those it claimed and has not finished.
+        self.capacity = capacity
+        self.holding: set[int] = set()
+        self._finished: OrderedDict[int, None] = OrderedDict()
         self._admitted: OrderedDict[int, Update] = OrderedDict()
         # Updates whose handlers met the database away for a moment (bot.transport.retries):
         # how many times, and those waiting to be handled again (not marked handled).
@@ -259,6 +272,11 @@ class Inbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await claimer
 
+    @property
+    def free(self) -> int:
+        """How many more updates this worker can start handling now (claimed at most)."""
+        return max(0, min(CLAIM_BATCH, self.capacity - len(self.holding)))
+
     async def _claim(self, queue: asyncio.Queue[object], bot: ExtBot[Any]) -> None:
         assert self._wake is not None
         while True:
@@ -266,12 +284,13 @@ class Inbox:
             claimed: list[tuple[int, str, str | None]] = []
             try:
                 now = now_ms()
-                claimed = await self.repository.claim_updates(
-                    self.worker,
-                    now_ms=now,
-                    lease_until=now + int(self.lease * 1000),
-                    limit=CLAIM_BATCH,
-                )
+                if limit := self.free:  # (full: woken again when one is finished)
+                    claimed = await self.repository.claim_updates(
+                        self.worker,
+                        now_ms=now,
+                        lease_until=now + int(self.lease * 1000),
+                        limit=limit,
+                    )
                 self.throttle.clear("claim")
             except Exception as exc:  # the database is away: try again after the poll
                 if not self.repository.disk.noticed(exc):
@@ -282,15 +301,22 @@ class Inbox:
                 log.warning("took over %d updates of a worker whose lease ran out", taken)
             for update_id, body, _ in claimed:
                 update = self._admitted.pop(update_id, None)
+                if update_id in self._finished:  # handled here, its mark not yet written
+                    self.repository.note_handled(update_id)
+                    continue
+                self.holding.add(update_id)
                 try:
                     if update is None:
                         update = await self._read(update_id, body, bot)
                 except Exception as exc:  # (its burial failed) claimed again after the lease
+                    self.holding.discard(update_id)
                     log.warning("claimed update %s not handled: %s", update_id, exc)
                     continue
-                if update is not None:
+                if update is None:  # (marked handled, or buried)
+                    self.holding.discard(update_id)
+                else:
                     queue.put_nowait(update)  # not put(): an InboxQueue would admit it again
-            if len(claimed) == CLAIM_BATCH:
+            if claimed and len(claimed) == limit and self.free:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), CLAIM_POLL)
@@ -317,6 +343,11 @@ class Inbox:
             return
         self.retrying.pop(update_id, None)
         self.repository.note_handled(update_id)
+        if update_id in self.holding:  # several workers: room for one more claim
+            self.holding.discard(update_id)
+            self._finished[update_id] = None
+            while len(self._finished) > REMEMBER_FINISHED:
+                self._finished.popitem(last=False)
         if self._flush_task is None or self._flush_task.done():
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_later())
 
