@@ -18,11 +18,12 @@ import psycopg
 
 from storage.pg import conninfo
 from storage.repository import Repository
+from tests.pg_cluster import TEST_OBJECTS
 
 NO_LIMIT = 1_073_741_823  # SQLite's default max_page_count
 
 
-PG_FULL = "jindianzi_test_disk_full"  # the trigger function that refuses writes
+PG_FULL = f"{TEST_OBJECTS}disk_full"  # the trigger function that refuses writes
 PG_FULL_MESSAGE = 'could not extend file "base/16384/16402": No space left on device'
 
 

@@ -29,6 +29,9 @@ from storage.dialect import IDENTITY_TABLES
 from storage.repository import Repository
 
 SERVER_USER = "postgres"
+# Functions a test adds to a database (with their triggers) are named so; a reused database
+# loses them before the next test.
+TEST_OBJECTS = "jindianzi_test_"
 
 
 def server_bin() -> Path | None:
@@ -128,11 +131,23 @@ class Cluster:
                             " AND tablename <> 'schema_migrations'"
                         )
                     ]
+                    # What a test added to the schema goes with its triggers (a test that
+                    # failed before undoing it, e.g. tests.full_storage's full disk, must
+                    # not leave every later test of this worker failing).
+                    added = [
+                        f"DROP FUNCTION {r[0]}() CASCADE"
+                        for r in db.execute(
+                            "SELECT proname FROM pg_proc WHERE proname LIKE %s",
+                            (TEST_OBJECTS + "%",),
+                        )
+                    ]
                     # (DELETE: TRUNCATE makes new files for every table, some 0.5 s in all;
                     # as replica: the append-only triggers and foreign keys stay quiet)
-                    statements = [f"DELETE FROM {t}" for t in tables] + [
-                        f"ALTER TABLE {t} ALTER COLUMN id RESTART" for t in IDENTITY_TABLES
-                    ]
+                    statements = (
+                        added
+                        + [f"DELETE FROM {t}" for t in tables]
+                        + [f"ALTER TABLE {t} ALTER COLUMN id RESTART" for t in IDENTITY_TABLES]
+                    )
                     db.execute(
                         "BEGIN; SET LOCAL session_replication_role = replica;"
                         f" {'; '.join(statements)}; COMMIT".encode()
