@@ -54,6 +54,12 @@ Clock = Callable[[], datetime]
 MAX_SQLITE_INT = 2**63 - 1
 
 
+def _aborted(db: aiosqlite.Connection) -> bool:
+    """PostgreSQL's open transaction refuses every statement after one failed (SQLite's
+    connection never is in that state: it undoes the failed statement alone)."""
+    return bool(getattr(db, "aborted", False))
+
+
 class NotFound(LookupError):
     """No row with that key."""
 
@@ -278,6 +284,10 @@ class RepositoryBase:
                     lost = sqlite3.OperationalError("the transaction was rolled back")
                     self._lose_batch(lost)
                     raise lost
+                if _aborted(db):  # (PostgreSQL: an error the block caught broke it)
+                    await db.execute("ROLLBACK TO tx")
+                    await db.execute("RELEASE tx")
+                    raise sqlite3.OperationalError("a statement of the transaction failed")
                 await db.execute("RELEASE tx")
             finally:
                 self._schedule_flush()
@@ -388,6 +398,10 @@ class RepositoryBase:
                 if not db.in_transaction:  # unless SQLite undid the whole batch: all fail
                     self._lose_batch(exc)
                     raise
+                if _aborted(db):  # or PostgreSQL refuses the rest of it: all fail too
+                    await db.execute("ROLLBACK")
+                    self._lose_batch(exc)
+                    raise
             else:
                 statement.succeed(count if statement.counted else -1, batch)
 
@@ -424,6 +438,8 @@ class RepositoryBase:
             return
         marks = set(self._handled_updates)
         try:
+            if _aborted(self.db):  # (never reached by design; the COMMIT would roll back)
+                raise sqlite3.OperationalError("a statement of the batch failed")
             if self._handled_updates:  # every update finished so far: see _handled_updates
                 await self._write_handled(self.db)
             await self.db.execute("COMMIT")

@@ -287,10 +287,23 @@ class PgConnection:
             TransactionStatus.INERROR,
         )
 
+    @property
+    def aborted(self) -> bool:
+        """A statement of the open transaction failed: PostgreSQL refuses every other one
+        until a ROLLBACK (to a savepoint, or of the whole), where SQLite undoes the failed
+        statement alone and goes on."""
+        return self._connection.info.transaction_status is TransactionStatus.INERROR
+
     async def _run(self, sql: str, params: tuple[Any, ...]) -> PgCursor:
         connection = await self._connected()
         async with connection.cursor() as cursor:
             await cursor.execute(to_postgresql(sql), bound(params) or None)
+            if cursor.statusmessage == "ROLLBACK" and sql.strip().upper() == "COMMIT":
+                # PostgreSQL answers the COMMIT of an aborted transaction with a rollback,
+                # not an error: never let it pass for a commit.
+                raise psycopg.errors.InFailedSqlTransaction(
+                    "COMMIT rolled back: a statement of the transaction had failed"
+                )
             rows = await cursor.fetchall() if cursor.description is not None else []
             lastrowid = None
             description = cursor.description
