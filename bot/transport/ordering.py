@@ -18,6 +18,7 @@ from telegram.ext import BaseUpdateProcessor
 
 from bot import faults
 from bot.logs import CURRENT_UPDATE
+from storage.residents import remembering_drafts
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             return
         token = CURRENT_UPDATE.set(update.update_id if isinstance(update, Update) else None)
         try:
-            await self._in_turn(update, coroutine)
+            with remembering_drafts():
+                await self._in_turn(update, coroutine)
             faults.point("update.handled")
         finally:
             CURRENT_UPDATE.reset(token)
