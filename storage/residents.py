@@ -142,10 +142,25 @@ class ResidentQueries(ClampQueries):
     async def get_language(self, user_id: int) -> str | None:
         """The language the user chose with /lang, if any (read from the table: another
         worker may have written it)."""
+        key = self.secrets.language_key(user_id)
+        memo = _memo()
+        owner = self.secrets.keys(user_id).draft
+        row_id = None if memo is None or user_id in memo else (self._drafts or {}).get(owner)
+        if row_id is None:
+            row = await self._fetchone("SELECT language FROM languages WHERE key = ?", (key,))
+            return None if row is None else str(row["language"])
+        # Handling an update of a resident with a draft: the draft, which the update reads
+        # next, comes with the language in one trip (checked as get_draft checks it).
         row = await self._fetchone(
-            "SELECT language FROM languages WHERE key = ?", (self.secrets.language_key(user_id),)
+            "SELECT (SELECT language FROM languages WHERE key = ?) AS language,"
+            " (SELECT body FROM drafts WHERE id = ?) AS body",
+            (key, row_id),
         )
-        return None if row is None else str(row["language"])
+        assert row is not None and memo is not None
+        found, body = (None, None) if row["body"] is None else self._unseal_draft(row["body"])
+        if body is not None and found == owner:
+            memo[user_id] = body
+        return None if row["language"] is None else str(row["language"])
 
     async def set_language(self, user_id: int, language: str) -> None:
         key = self.secrets.language_key(user_id)

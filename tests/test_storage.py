@@ -232,7 +232,7 @@ async def test_within_one_update_a_draft_is_read_once_and_follows_its_own_writes
 ) -> None:
     """#24's sustained bench: the handlers of one update read the resident's draft several
     times; within :func:`storage.residents.remembering_drafts` the database is asked once,
-    and the update's own save, delete and submission are what a later read sees. Outside
+    together with the resident's language, and the update's own save, delete and submission are what a later read sees. Outside
     it (another update, a job scheduled meanwhile with a copy of the context) every read
     goes to the table, where another worker may have changed the draft."""
     other = Repository(storage_target, clock=clock, secrets=SECRETS)
@@ -246,8 +246,11 @@ async def test_within_one_update_a_draft_is_read_once_and_follows_its_own_writes
             reads.append(sql)
             return await fetchone(sql, params)
 
+        await repo.set_language(5, "en")
         repo._fetchone = counted  # type: ignore[method-assign]
         with remembering_drafts():
+            # The language (read first, for the context) brings the draft along.
+            assert await repo.get_language(5) == "en"
             assert (await repo.get_draft(5) or Draft()).parts == ["一"]
             first = await repo.get_draft(5)
             assert first is not None and first.parts == ["一"]
