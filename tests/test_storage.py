@@ -232,9 +232,10 @@ async def test_within_one_update_a_draft_is_read_once_and_follows_its_own_writes
 ) -> None:
     """#24's sustained bench: the handlers of one update read the resident's draft several
     times; within :func:`storage.residents.remembering_drafts` the database is asked once,
-    together with the resident's language, and the update's own save, delete and submission are what a later read sees. Outside
-    it (another update, a job scheduled meanwhile with a copy of the context) every read
-    goes to the table, where another worker may have changed the draft."""
+    together with the resident's language, and the update's own save, delete and
+    submission are what a later read sees. Outside it (another update, a job scheduled
+    meanwhile with a copy of the context) every read goes to the table, where another
+    worker may have changed the draft."""
     other = Repository(storage_target, clock=clock, secrets=SECRETS)
     await other.connect()
     try:
