@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
 import re
@@ -134,15 +135,22 @@ def _button(keyboard: list[list[dict[str, Any]]], key: str) -> str | None:
     buttons = [b for row in keyboard for b in row if "callback_data" in b]
     if len(buttons) == 1 and buttons[0]["callback_data"] == "echo":
         return "echo"
-    prefix = key.removesuffix("*")
+    labels = _labels(key)
     for button in buttons:
-        if key.endswith("*"):
-            labels = [t("zh-Hans", prefix + s) for s in ("named", "anonymous")]
-        else:
-            labels = [t("zh-Hans", key)]
         if button["text"] in labels:
             return str(button["callback_data"])
     return None
+
+
+@functools.cache
+def _labels(key: str) -> tuple[str, ...]:
+    """The labels of the catalogue key ``key`` (``x.*``: of that family), looked up once:
+    the residents' own lookups are the bench's work, not the bot's, yet would be charged
+    to the bot only (the echo's one button needs none)."""
+    if key.endswith("*"):
+        prefix = key.removesuffix("*")
+        return tuple(t("zh-Hans", prefix + s) for s in ("named", "anonymous"))
+    return (t("zh-Hans", key),)
 
 
 class Residents:

@@ -122,12 +122,13 @@ async def edit_pressed(
     query = update.callback_query
     if query is None or query.message is None:
         return False
+    bot = query.get_bot()
+    assert isinstance(bot, DurableBot), "built by bot.app.build_application"
+    message = query.message
     try:
-        if text is None:
-            await query.edit_message_reply_markup(markup)
-        else:
-            # An edit cannot become two messages. Parse mode and link previews: Defaults.
-            await query.edit_message_text(truncate_html(text), reply_markup=markup)
+        # An edit cannot become two messages. Parse mode and link previews: Defaults.
+        edited = None if text is None else truncate_html(text)
+        await bot.edit_html(message.chat.id, message.message_id, edited, markup)
     except BadRequest as exc:
         if "not modified" in exc.message:
             return True

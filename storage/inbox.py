@@ -68,6 +68,14 @@ class Claim:
     lease_until: int
 
 
+# (OR IGNORE: another worker may store the same delivery at the same time)
+ADMIT = (
+    "INSERT OR IGNORE INTO inbox"
+    " (update_id, body, received_at, sender_key, claimed_by, lease_until)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
 class InboxQueries(RepositoryBase):
     async def admit_updates(
         self,
@@ -92,7 +100,12 @@ class InboxQueries(RepositoryBase):
             lease = None
         keys = senders or {}
         async with self.transaction() as db:
-            if ids:
+            if len(set(ids)) == 1:  # a webhook's POST: whether it is new is the insert's count
+                update_id, body = updates[0]
+                row = (update_id, body, iso(now), keys.get(update_id), worker, lease)
+                cur = await db.execute(ADMIT, row)
+                fresh = [row] if cur.rowcount == 1 else []
+            elif ids:
                 rows = await db.execute_fetchall(
                     "SELECT update_id FROM inbox WHERE update_id BETWEEN ? AND ?",
                     (min(ids), max(ids)),
@@ -103,13 +116,7 @@ class InboxQueries(RepositoryBase):
                     for i, body in dict(updates).items()
                     if i not in known
                 ]
-                # (OR IGNORE: another worker may store the same delivery at the same time)
-                await db.executemany(
-                    "INSERT OR IGNORE INTO inbox"
-                    " (update_id, body, received_at, sender_key, claimed_by, lease_until)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    fresh,
-                )
+                await db.executemany(ADMIT, fresh)
             for letter in dead:
                 cur = await db.execute(
                     "INSERT OR IGNORE INTO dead_letters (update_id, received_at, body, error)"

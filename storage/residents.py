@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
 import aiosqlite
@@ -76,6 +78,39 @@ FORGET_SUPPORTERS = (
 )
 
 
+class _DraftMemo:
+    """The drafts (their JSON, or None for none) read or written while one update is
+    handled: one resident's updates are handled one at a time, by one worker, in order
+    (the inbox's claims, #24), so what this update read or wrote stays the truth until it
+    is done, and a second read needs neither the database nor the key."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[int, str | None] = {}
+        self.open = True
+
+
+# Set by :func:`remembering_drafts` for the handling of one update (and closed after it:
+# a job scheduled meanwhile runs with a copy of this context, but must read afresh).
+_MEMO: ContextVar[_DraftMemo | None] = ContextVar("drafts_memo", default=None)
+
+
+@contextmanager
+def remembering_drafts() -> Iterator[None]:
+    """While one update is handled: read each resident's draft at most once."""
+    memo = _DraftMemo()
+    token = _MEMO.set(memo)
+    try:
+        yield
+    finally:
+        memo.open = False
+        _MEMO.reset(token)
+
+
+def _memo() -> dict[int, str | None] | None:
+    memo = _MEMO.get()
+    return memo.bodies if memo is not None and memo.open else None
+
+
 class ResidentQueries(ClampQueries):
     """Residents' languages, drafts and ownership (mixed into the repository)."""
 
@@ -107,10 +142,25 @@ class ResidentQueries(ClampQueries):
     async def get_language(self, user_id: int) -> str | None:
         """The language the user chose with /lang, if any (read from the table: another
         worker may have written it)."""
+        key = self.secrets.language_key(user_id)
+        memo = _memo()
+        owner = self.secrets.keys(user_id).draft
+        row_id = None if memo is None or user_id in memo else (self._drafts or {}).get(owner)
+        if row_id is None:
+            row = await self._fetchone("SELECT language FROM languages WHERE key = ?", (key,))
+            return None if row is None else str(row["language"])
+        # Handling an update of a resident with a draft: the draft, which the update reads
+        # next, comes with the language in one trip (checked as get_draft checks it).
         row = await self._fetchone(
-            "SELECT language FROM languages WHERE key = ?", (self.secrets.language_key(user_id),)
+            "SELECT (SELECT language FROM languages WHERE key = ?) AS language,"
+            " (SELECT body FROM drafts WHERE id = ?) AS body",
+            (key, row_id),
         )
-        return None if row is None else str(row["language"])
+        assert row is not None and memo is not None
+        found, body = (None, None) if row["body"] is None else self._unseal_draft(row["body"])
+        if body is not None and found == owner:
+            memo[user_id] = body
+        return None if row["language"] is None else str(row["language"])
 
     async def set_language(self, user_id: int, language: str) -> None:
         key = self.secrets.language_key(user_id)
@@ -205,6 +255,16 @@ class ResidentQueries(ClampQueries):
         return row_id
 
     async def get_draft(self, user_id: int) -> Draft | None:
+        memo = _memo()
+        if memo is not None and user_id in memo:
+            known = memo[user_id]
+            return None if known is None else Draft.model_validate_json(known)
+        body = await self._read_draft(user_id)
+        if memo is not None:
+            memo[user_id] = body
+        return None if body is None else Draft.model_validate_json(body)
+
+    async def _read_draft(self, user_id: int) -> str | None:
         owner = self.secrets.keys(user_id).draft
         for _ in range(2):
             row_id = await self.draft_row(user_id)
@@ -213,7 +273,7 @@ class ResidentQueries(ClampQueries):
             row = await self._fetchone("SELECT body FROM drafts WHERE id = ?", (row_id,))
             found, body = (None, None) if row is None else self._unseal_draft(row["body"])
             if body is not None and found == owner:
-                return Draft.model_validate_json(body)
+                return body
             # The row the map named is gone (submitted or cancelled by another worker): the
             # table is read again, once, for a newer draft of the same resident.
             self._draft_map().pop(owner, None)
@@ -221,14 +281,24 @@ class ResidentQueries(ClampQueries):
 
     async def save_draft(self, user_id: int, draft: Draft) -> None:
         owner = self.secrets.keys(user_id).draft
-        row_id = await self.draft_row(user_id)
+        memo = _memo()
+        if memo is not None and user_id in memo and memo[user_id] is None:
+            # This update found no draft: a new one, without looking for it again.
+            row_id = self._draft_map().get(owner)
+        else:
+            row_id = await self.draft_row(user_id)
         if row_id is None:
             row_id = self._draft_map()[owner] = new_row_id()
+        body = draft.model_dump_json()
+        if memo is not None:
+            memo.pop(user_id, None)  # until the write is done
         await self._write(
             "INSERT INTO drafts (id, body) VALUES (?, ?)"
             " ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-            (row_id, self.secrets.seal(seal_draft(owner, draft.model_dump_json()))),
+            (row_id, self.secrets.seal(seal_draft(owner, body))),
         )
+        if memo is not None:
+            memo[user_id] = body
 
     async def delete_draft(self, user_id: int) -> bool:
         row_id = await self.draft_row(user_id)
@@ -244,6 +314,9 @@ class ResidentQueries(ClampQueries):
         row id."""
         if self._drafts is not None:
             self._drafts.pop(self.secrets.keys(user_id).draft, None)
+        memo = _memo()
+        if memo is not None:
+            memo[user_id] = None
 
     # ------------------------------------------------------------------ ownership
     async def owned_among(self, user_id: int, ids: Iterable[int]) -> set[int]:

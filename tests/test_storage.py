@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -31,6 +33,7 @@ from storage import migrations
 from storage.migrations import Migration, apply_migrations, available_migrations
 from storage.pg import INTEGRITY_ERRORS
 from storage.repository import NotFound, Repository
+from storage.residents import remembering_drafts
 from tests.conftest import FrozenClock
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -222,6 +225,59 @@ async def test_drafts_are_sealed_under_a_new_random_id_each_time(repo: Repositor
         assert (len(base64.urlsafe_b64decode(rows[0]["body"])) - 73) % SEAL_BLOCK == 0
         assert await repo.delete_draft(5)
     assert ids[0] != ids[1]
+
+
+async def test_within_one_update_a_draft_is_read_once_and_follows_its_own_writes(
+    repo: Repository, storage_target: str
+) -> None:
+    """#24's sustained bench: the handlers of one update read the resident's draft several
+    times; within :func:`storage.residents.remembering_drafts` the database is asked once,
+    together with the resident's language, and the update's own save, delete and
+    submission are what a later read sees. Outside it (another update, a job scheduled
+    meanwhile with a copy of the context) every read goes to the table, where another
+    worker may have changed the draft."""
+    other = Repository(storage_target, clock=clock, secrets=SECRETS)
+    await other.connect()
+    try:
+        await repo.save_draft(5, Draft(parts=["一"]))
+        reads: list[str] = []
+        fetchone = repo._fetchone
+
+        async def counted(sql: str, params: Any = ()) -> Any:
+            reads.append(sql)
+            return await fetchone(sql, params)
+
+        await repo.set_language(5, "en")
+        repo._fetchone = counted  # type: ignore[method-assign]
+        with remembering_drafts():
+            # The language (read first, for the context) brings the draft along.
+            assert await repo.get_language(5) == "en"
+            assert (await repo.get_draft(5) or Draft()).parts == ["一"]
+            first = await repo.get_draft(5)
+            assert first is not None and first.parts == ["一"]
+            first.parts.append("改了但没保存")  # a copy: the memo is not changed by it
+            assert (await repo.get_draft(5) or Draft()).parts == ["一"]
+            assert len(reads) == 1
+            await repo.save_draft(5, Draft(parts=["二"]))
+            assert (await repo.get_draft(5) or Draft()).parts == ["二"]
+            assert await repo.get_draft(6) is None
+            await repo.save_draft(6, Draft(parts=["新"]))  # no draft found: a new row
+            assert (await repo.get_draft(6) or Draft()).parts == ["新"]
+            scope = contextvars.copy_context()
+        # The update is done: a copy of its context (a job) and the next update read afresh.
+        await other.save_draft(5, Draft(parts=["别的进程"]))
+        in_copy = await asyncio.create_task(repo.get_draft(5), context=scope)
+        assert in_copy is not None and in_copy.parts == ["别的进程"]
+        with remembering_drafts():
+            assert (await repo.get_draft(5) or Draft()).parts == ["别的进程"]
+            await repo.create_submission(named(5), owner_id=5)
+            assert await repo.get_draft(5) is None
+            assert await repo.delete_draft(6)
+            assert await repo.get_draft(6) is None
+        assert await other.get_draft(5) is None and await other.get_draft(6) is None
+        assert await count(repo, "drafts") == 0
+    finally:
+        await other.close()
 
 
 # ---------------------------------------------------------------- submissions

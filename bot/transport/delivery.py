@@ -417,6 +417,8 @@ def wake(queue: JobQueue[Any] | None, svc: Services) -> None:
     PostgreSQL; on SQLite the leader's next periodic run, ``outbox_interval`` at most)."""
     if svc.leadership is not None and not svc.leadership.leading:
         svc.leadership.nudge()
+    elif svc.delivery.run is not None and not svc.delivery.run.done():
+        svc.delivery.again = True  # the run going on goes round once more (as deliver does)
     elif queue is not None:
         queue.run_once(deliver, 0)
 

@@ -537,6 +537,32 @@ class DurableBot(ExtBot[Any]):
         message_id = sent.get("message_id") if isinstance(sent, dict) else None
         return message_id if isinstance(message_id, int) else None
 
+    async def edit_html(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str | None,
+        reply_markup: InlineKeyboardMarkup | None = None,
+    ) -> None:
+        """``editMessageText`` (HTML and no link previews, as :meth:`send_html`) or, when
+        ``text`` is None, ``editMessageReplyMarkup`` of a message in a chat: the same
+        request and errors as python-telegram-bot's, without building Telegram's answer
+        into a :class:`~telegram.Message` that nobody reads."""
+        params: JSONDict = {"chat_id": chat_id, "message_id": message_id}
+        if text is None:
+            await self._post("editMessageReplyMarkup", {**params, "reply_markup": reply_markup})
+            return
+        await self._post(
+            "editMessageText",
+            {
+                **params,
+                "text": text,
+                "parse_mode": DEFAULT_NONE,
+                "reply_markup": reply_markup,
+                "link_preview_options": DEFAULT_NONE,
+            },
+        )
+
     async def answer_callback_query(self, *args: Any, **kwargs: Any) -> bool:
         """``answerCallbackQuery``, where a query Telegram no longer takes (answered before,
         or too old: a press handled again after a restart or a full disk) is no error: the

@@ -29,6 +29,7 @@ from telegram.ext import BaseUpdateProcessor
 
 from bot import faults
 from bot.logs import CURRENT_UPDATE
+from storage.residents import remembering_drafts
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             self._running.add(update_id)
         token = CURRENT_UPDATE.set(update_id)
         try:
-            await self._in_turn(update, coroutine)
+            with remembering_drafts():
+                await self._in_turn(update, coroutine)
             faults.point("update.handled")
         finally:
             CURRENT_UPDATE.reset(token)
