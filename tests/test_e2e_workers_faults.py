@@ -99,6 +99,15 @@ def webhook_workers(
     ]
 
 
+async def stop_all(pump: asyncio.Task[None], workers: list[BotProcess]) -> None:
+    """The end of a test, passed or failed: the POSTs stop, and no worker outlives it."""
+    pump.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await pump
+    for worker in workers:
+        worker.kill()
+
+
 async def start_workers(workers: list[BotProcess]) -> None:
     """Start them one after another (the first creates the key file), each until it serves
     its webhook."""
@@ -154,11 +163,7 @@ async def test_three_workers_one_killed_lose_no_acknowledged_update(
         for worker in (workers[0], workers[2]):
             assert await worker.stop(signal.SIGTERM) == 0, worker.logs[-1]
     finally:
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pump
-        for worker in workers:
-            worker.kill()
+        await stop_all(pump, workers)
 
     inbox = {
         row[0]: (row[1], row[2])

@@ -12,7 +12,6 @@ group's burst spans two windows in about 11 s."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from bot.config import Settings
 from tests.botapi_stub import FakeBotApi, FakeUser
 from tests.databases import rows
 from tests.test_e2e_webhook import free_port
-from tests.test_e2e_workers_faults import Proxy, start_workers, webhook_workers
+from tests.test_e2e_workers_faults import Proxy, start_workers, stop_all, webhook_workers
 
 WORKERS = 3
 RESIDENTS = 45  # each sends /help in their private chat
@@ -81,11 +80,7 @@ async def test_three_workers_together_keep_the_overall_and_group_limits(
         for worker in workers:
             assert await worker.stop(signal.SIGTERM) == 0, worker.logs[-1]
     finally:
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pump
-        for worker in workers:
-            worker.kill()
+        await stop_all(pump, workers)
 
     # Everything answered once, and the stand-in refused nothing.
     assert len(stub.messages_to(GROUP)) == MEMBERS
