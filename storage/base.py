@@ -438,8 +438,6 @@ class RepositoryBase:
             return
         marks = set(self._handled_updates)
         try:
-            if _aborted(self.db):  # (never reached by design; the COMMIT would roll back)
-                raise sqlite3.OperationalError("a statement of the batch failed")
             if self._handled_updates:  # every update finished so far: see _handled_updates
                 await self._write_handled(self.db)
             await self.db.execute("COMMIT")

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 from bot.config import Settings
+from bot.core.records import Submission
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +29,11 @@ MAX_DAYS = 365
 _fallback_logged = False
 
 
-def judged_in_time(judged: datetime | None, now: datetime) -> bool:
-    """Whether a deadline moved ``now`` also moves ``judged``, the one 按时办结率 judges an
-    item by: only before that has passed (moved after it, the round stays late)."""
+def in_time(item: Submission, now: datetime) -> bool:
+    """Whether a deadline moved ``now`` (an approved extension, the office's own new date)
+    also moves the one 按时办结率 judges ``item`` by: only before that has passed (moved
+    after it, the round stays late)."""
+    judged = item.judged_deadline or item.deadline
     return judged is None or now <= judged
 
 

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.core import cards, copies
 from bot.core.access import Action, Actor, system
 from bot.core.acting import Change, Key, act, add_event, done_message
-from bot.core.deadlines import judged_in_time
+from bot.core.deadlines import in_time
 from bot.core.env import Env
 from bot.core.presenters import local_date
 from bot.core.records import Submission
@@ -99,11 +99,7 @@ async def assign(
             else default_days(env.settings, item)
         )
         deadline = datetime.combine(due, time(23, 59, 59), tzinfo=tz)
-        # As an approved extension (loop.in_time): before the judged deadline has passed it
-        # moves too; after, the round stays late.
-        judged = item.judged_deadline
-        if judged_in_time(judged or item.deadline, env.now()):
-            judged = deadline
+        judged = deadline if in_time(item, env.now()) else item.judged_deadline
         await env.repository.assign(
             item.id,
             owner=owner,

@@ -247,12 +247,6 @@ async def take_back(
     )
 
 
-def in_time(item: Submission, now: datetime) -> bool:
-    """Whether an extension approved ``now`` moves the deadline 按时办结率 judges the item
-    by: only before that deadline has passed (approved after it, the round stays late)."""
-    return deadlines.judged_in_time(item.judged_deadline or item.deadline, now)
-
-
 async def decide_extension(
     env: Env,
     actor: Actor,
@@ -265,7 +259,7 @@ async def decide_extension(
     """The office approves or refuses a 延期申请 with one tap: the deadline moves only on
     approval (the sender is told); the unit is told either way. An approval after the
     deadline moves the unit's deadline, not the one punctuality is judged by
-    (:func:`in_time`)."""
+    (:func:`deadlines.in_time`)."""
     action = Action.APPROVE_EXTENSION if approve else Action.REFUSE_EXTENSION
     move = Move.APPROVE_EXTENSION if approve else Move.REFUSE_EXTENSION
 
@@ -277,7 +271,7 @@ async def decide_extension(
         told = "unit.told.extension_refused"
         if approve and requested is not None:
             columns["deadline"] = requested
-            if in_time(item, env.now()):
+            if deadlines.in_time(item, env.now()):
                 columns["judged_deadline"] = requested
             told = "unit.told.extension_approved"
             notices += cards.to_sender(
